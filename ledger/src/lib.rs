@@ -1,0 +1,26 @@
+//! The hoso ledger: an append-only, per-stream hash-chained event log behind one
+//! [`EventStore`] trait, with an embedded SQLite backend (the default) and a KurrentDB
+//! backend for clustered deployments.
+//!
+//! Start reading at [`store::EventStore`], then [`envelope`] for what is hashed and
+//! [`sqlite`] for how an append becomes durable.
+
+pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod envelope;
+pub mod error;
+#[cfg(feature = "kurrentdb")]
+pub mod kurrent;
+pub mod sqlite;
+pub mod store;
+pub mod verify;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use envelope::{
+    ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument,
+};
+pub use error::{StoreError, StoreResult};
+pub use sqlite::{SqliteOptions, SqliteStore};
+pub use store::{AppendResult, Direction, EventFeed, EventStore, StreamFrom};
+pub use verify::{ChainVerifier, ChainViolation, VerifyReport, ViolationKind};

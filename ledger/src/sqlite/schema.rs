@@ -1,0 +1,193 @@
+//! The on-disk format of the SQLite backend: DDL, pragmas, and the row ⇄ event codec
+//! that asserts on every read that the stored bytes still have the shapes written.
+
+use rusqlite::{Connection, ErrorCode, Row};
+use uuid::Uuid;
+
+use crate::envelope::{Hash, RecordedEvent, SourceDocument, date_from_days, from_micros};
+use crate::error::StoreError;
+
+/// Name of the log file inside a data directory.
+pub const DB_FILE: &str = "ledger.db";
+/// Name of the advisory lock file that keeps a second writer process out.
+pub const LOCK_FILE: &str = "ledger.lock";
+/// Value of `meta.format`: marks the file as a hoso ledger.
+pub const FORMAT: &str = "hoso-ledger";
+/// Current on-disk format version.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// The schema. Triggers make the append-only rule hold in the database itself, not
+/// only in our code: an `UPDATE` or `DELETE` through any client aborts.
+pub const DDL: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE events (
+    position        INTEGER PRIMARY KEY,
+    stream          TEXT    NOT NULL,
+    revision        INTEGER NOT NULL,
+    event_id        BLOB    NOT NULL,
+    event_type      TEXT    NOT NULL,
+    schema_version  INTEGER NOT NULL,
+    payload         BLOB    NOT NULL,
+    actor           TEXT    NOT NULL,
+    correlation_id  BLOB,
+    causation_id    BLOB,
+    recorded_at     INTEGER NOT NULL,
+    effective_at    INTEGER,
+    doc_number      TEXT,
+    doc_date        INTEGER,
+    doc_issuer      TEXT,
+    doc_sha256      BLOB,
+    prev_hash       BLOB    NOT NULL,
+    hash            BLOB    NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
+CREATE UNIQUE INDEX events_event_id ON events (event_id);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'hoso ledger is append-only: events are never updated'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'hoso ledger is append-only: events are never deleted'); END;
+";
+
+/// Columns in the order [`event_from_row`] expects.
+pub const COLUMNS: &str = "position, stream, revision, event_id, event_type, schema_version, \
+     payload, actor, correlation_id, causation_id, recorded_at, effective_at, \
+     doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash";
+
+/// Pragmas for the single writer connection. `synchronous = FULL` in WAL mode fsyncs the
+/// WAL at every commit, which is what makes an acknowledged append durable.
+/// Automatic checkpoints are off: a separate connection checkpoints so that copying
+/// pages back into the database never stalls a commit.
+pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA foreign_keys = OFF;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Pragmas for reader connections: they can never write.
+pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA cache_size = -32768;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Maps an SQLite failure to the store's vocabulary, recognising damaged files.
+pub fn sql_error(context: &'static str, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            position: None,
+            detail: format!("{context}: {e}"),
+        },
+        Some(ErrorCode::NotADatabase) => StoreError::Corrupt {
+            position: None,
+            detail: format!("{context}: the file is not an SQLite database ({e})"),
+        },
+        _ => StoreError::Sqlite { context, source: e },
+    }
+}
+
+fn corrupt(position: u64, what: &str) -> StoreError {
+    StoreError::Corrupt {
+        position: Some(position),
+        detail: format!("stored event has an invalid {what}"),
+    }
+}
+
+fn hash_col(row: &Row<'_>, idx: usize, position: u64, what: &str) -> Result<Hash, StoreError> {
+    let v: Vec<u8> = row.get(idx).map_err(|e| sql_error("read event", e))?;
+    v.try_into().map_err(|_| corrupt(position, what))
+}
+
+fn uuid_col(
+    row: &Row<'_>,
+    idx: usize,
+    position: u64,
+    what: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let v: Option<Vec<u8>> = row.get(idx).map_err(|e| sql_error("read event", e))?;
+    v.map(|b| Uuid::from_slice(&b).map_err(|_| corrupt(position, what)))
+        .transpose()
+}
+
+fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, idx: usize, position: u64) -> Result<T, StoreError> {
+    row.get(idx).map_err(|e| match e {
+        rusqlite::Error::InvalidColumnType(_, name, ty) => StoreError::Corrupt {
+            position: Some(position),
+            detail: format!("column {name} holds a value of type {ty}"),
+        },
+        rusqlite::Error::IntegralValueOutOfRange(i, v) => StoreError::Corrupt {
+            position: Some(position),
+            detail: format!("column {i} holds out-of-range value {v}"),
+        },
+        e => sql_error("read event", e),
+    })
+}
+
+/// Decodes one row selected with [`COLUMNS`], rejecting anything not shaped as written.
+pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
+    let position_raw: i64 = row.get(0).map_err(|e| sql_error("read event", e))?;
+    let position = u64::try_from(position_raw).map_err(|_| StoreError::Corrupt {
+        position: None,
+        detail: format!("negative position {position_raw}"),
+    })?;
+    let revision_raw: i64 = col(row, 2, position)?;
+    let revision = u64::try_from(revision_raw).map_err(|_| corrupt(position, "revision"))?;
+    let event_id = uuid_col(row, 3, position, "event id")?.ok_or_else(|| corrupt(position, "event id"))?;
+    let schema_raw: i64 = col(row, 5, position)?;
+    let schema_version = u32::try_from(schema_raw).map_err(|_| corrupt(position, "schema version"))?;
+    let recorded_at =
+        from_micros(col(row, 10, position)?).ok_or_else(|| corrupt(position, "recorded_at"))?;
+    let effective_at = col::<Option<i64>>(row, 11, position)?
+        .map(|us| from_micros(us).ok_or_else(|| corrupt(position, "effective_at")))
+        .transpose()?;
+    let doc_number: Option<String> = col(row, 12, position)?;
+    let source_document = match doc_number {
+        None => None,
+        Some(number) => {
+            let days: i64 = col::<Option<i64>>(row, 13, position)?
+                .ok_or_else(|| corrupt(position, "source document date"))?;
+            let date = i32::try_from(days)
+                .ok()
+                .and_then(date_from_days)
+                .ok_or_else(|| corrupt(position, "source document date"))?;
+            let issuer: Option<String> = col(row, 14, position)?;
+            let sha: Option<Vec<u8>> = col(row, 15, position)?;
+            let attachment_sha256 = sha
+                .map(|b| Hash::try_from(b).map_err(|_| corrupt(position, "attachment hash")))
+                .transpose()?;
+            Some(SourceDocument {
+                number,
+                date,
+                issuer: issuer.ok_or_else(|| corrupt(position, "source document issuer"))?,
+                attachment_sha256,
+            })
+        }
+    };
+    Ok(RecordedEvent {
+        position,
+        stream: col(row, 1, position)?,
+        revision,
+        event_id,
+        event_type: col(row, 4, position)?,
+        schema_version,
+        payload: col(row, 6, position)?,
+        actor: col(row, 7, position)?,
+        correlation_id: uuid_col(row, 8, position, "correlation id")?,
+        causation_id: uuid_col(row, 9, position, "causation id")?,
+        recorded_at,
+        effective_at,
+        source_document,
+        prev_hash: hash_col(row, 16, position, "prev_hash")?,
+        hash: hash_col(row, 17, position, "hash")?,
+    })
+}

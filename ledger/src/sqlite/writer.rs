@@ -1,0 +1,473 @@
+//! The single writer thread and its group commit.
+//!
+//! Every append goes through one thread that owns the only writing connection. It takes
+//! whatever requests are queued, checks each against the stream heads (committed ones
+//! plus those written earlier in the same group), inserts the accepted ones in one
+//! transaction and commits once — one fsync for the whole group — before answering
+//! anyone. A request the rules refuse is answered with its rejection and leaves no row;
+//! a storage failure rolls back the whole group and every request in it fails.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use super::schema::{COLUMNS, event_from_row, sql_error};
+use crate::clock::Clock;
+use crate::envelope::{
+    EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
+    limits,
+};
+use crate::error::{StoreError, StoreResult};
+use crate::store::AppendResult;
+
+/// Most requests committed together; bounds the latency one group adds to the next.
+const GROUP_REQUESTS_MAX: usize = 1_024;
+/// Most events committed together.
+const GROUP_EVENTS_MAX: usize = 16_384;
+/// Stream heads kept in memory; beyond this the cache is dropped and refilled from disk.
+const HEADS_CACHED_MAX: usize = 500_000;
+
+/// One append waiting for the writer.
+pub(super) struct WriteRequest {
+    pub stream: String,
+    pub expected: ExpectedRevision,
+    pub events: Vec<NewEvent>,
+    pub reply: oneshot::Sender<StoreResult<AppendResult>>,
+}
+
+/// The first corruption detected, shared by the store and its writer.
+#[derive(Debug, Default)]
+pub(super) struct Poison(Mutex<Option<String>>);
+
+impl Poison {
+    pub fn set(&self, reason: String) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            tracing::error!(%reason, "ledger corruption detected: refusing all further writes");
+            *g = Some(reason);
+        }
+    }
+
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+pub(super) struct Writer {
+    pub conn: Connection,
+    pub next_position: u64,
+    pub last_recorded_us: i64,
+    pub heads: HashMap<String, (u64, Hash)>,
+    pub poison: Arc<Poison>,
+    pub head_tx: watch::Sender<Option<u64>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Where an event id is stored: in a committed row, or earlier in the current group.
+enum Stored {
+    Row {
+        stream: String,
+        revision: u64,
+        position: u64,
+        event_type: String,
+        payload: Vec<u8>,
+    },
+    InGroup {
+        request: usize,
+        index: usize,
+        revision: u64,
+        position: u64,
+    },
+}
+
+/// Why one request could not be applied.
+enum Refusal {
+    /// The rules said no; nothing of this request was written, the group goes on.
+    Rejected(StoreError),
+    /// Storage failed; the whole group must roll back.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// What the current group has written so far, not yet committed.
+#[derive(Default)]
+struct Pending {
+    heads: HashMap<String, (u64, Hash)>,
+    ids: HashMap<Uuid, (usize, usize, u64, u64)>,
+}
+
+impl Writer {
+    /// Serves requests until every sender is gone.
+    pub fn run(mut self, mut rx: mpsc::Receiver<WriteRequest>) {
+        let mut group: Vec<WriteRequest> = Vec::with_capacity(64);
+        while let Some(first) = rx.blocking_recv() {
+            let mut events = first.events.len();
+            group.push(first);
+            while group.len() < GROUP_REQUESTS_MAX && events < GROUP_EVENTS_MAX {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        events += r.events.len();
+                        group.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(&mut group);
+            group.clear();
+        }
+        tracing::debug!("ledger writer stopped");
+    }
+
+    fn commit_group(&mut self, group: &mut [WriteRequest]) {
+        if let Some(reason) = self.poison.get() {
+            for r in group.iter_mut() {
+                reply(r, Err(StoreError::Poisoned { reason: reason.clone() }));
+            }
+            return;
+        }
+        let now_us = self.clock.now().timestamp_micros().max(self.last_recorded_us);
+        let mut pending = Pending::default();
+        let mut position = self.next_position;
+        let mut outcomes: Vec<StoreResult<AppendResult>> = Vec::with_capacity(group.len());
+
+        let result = (|| -> StoreResult<()> {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| sql_error("begin", e))?;
+            for i in 0..group.len() {
+                match self.apply(group, i, &mut pending, &mut position, now_us) {
+                    Ok(r) => outcomes.push(Ok(r)),
+                    Err(Refusal::Rejected(e)) => outcomes.push(Err(e)),
+                    Err(Refusal::Failed(e)) => return Err(e),
+                }
+            }
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| sql_error("commit", e))
+        })();
+
+        match result {
+            Ok(()) => {
+                if position > self.next_position {
+                    self.next_position = position;
+                    self.last_recorded_us = now_us;
+                    if self.heads.len() + pending.heads.len() > HEADS_CACHED_MAX {
+                        self.heads.clear();
+                    }
+                    self.heads.extend(pending.heads);
+                    self.head_tx.send_replace(Some(position - 1));
+                }
+                for (r, o) in group.iter_mut().zip(outcomes) {
+                    reply(r, o);
+                }
+            }
+            Err(e) => {
+                // Nothing of this group is on disk. Forget what it cached, so the next
+                // group starts from committed state only.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.heads.clear();
+                tracing::error!(error = %e, requests = group.len(), "group commit failed; rolled back");
+                if e.is_corruption() {
+                    self.poison.set(e.to_string());
+                }
+                let detail = e.to_string();
+                for r in group.iter_mut() {
+                    reply(r, Err(StoreError::Backend { detail: format!("group commit failed: {detail}") }));
+                }
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        group: &[WriteRequest],
+        index: usize,
+        pending: &mut Pending,
+        position: &mut u64,
+        now_us: i64,
+    ) -> Result<AppendResult, Refusal> {
+        let req = &group[index];
+        validate(req).map_err(Refusal::Rejected)?;
+
+        // An append whose first event is stored already is a retry: answer as before.
+        if let Some(stored) = self.find_event(&req.events[0].event_id, pending)? {
+            return self.replay(group, req, stored, pending).map_err(Refusal::Rejected);
+        }
+        for e in &req.events[1..] {
+            if let Some(stored) = self.find_event(&e.event_id, pending)? {
+                return Err(Refusal::Rejected(duplicate(e.event_id, &stored, group)));
+            }
+        }
+
+        let head = self.head(&req.stream, pending)?;
+        let current = head.map(|(rev, _)| rev);
+        if !req.expected.admits(current) {
+            return Err(Refusal::Rejected(StoreError::WrongExpectedRevision {
+                stream: req.stream.clone(),
+                expected: req.expected,
+                current,
+            }));
+        }
+
+        let (mut revision, mut prev) = match head {
+            Some((rev, hash)) => (rev + 1, hash),
+            None => (0, GENESIS_HASH),
+        };
+        let first_position = *position;
+        let recorded_at = crate::envelope::from_micros(now_us).ok_or_else(|| {
+            Refusal::Failed(StoreError::Backend { detail: format!("clock out of range: {now_us}") })
+        })?;
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (position, stream, revision, event_id, event_type, \
+                 schema_version, payload, actor, correlation_id, causation_id, recorded_at, \
+                 effective_at, doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )
+            .map_err(|e| sql_error("prepare insert", e))?;
+        for (i, e) in req.events.iter().enumerate() {
+            let env = EnvelopeRef::of_new(&req.stream, revision, recorded_at, e);
+            let hash = chain_hash(&prev, &env, &e.payload);
+            let doc = e.source_document.as_ref();
+            insert
+                .execute(params![
+                    *position as i64,
+                    req.stream,
+                    revision as i64,
+                    e.event_id.as_bytes(),
+                    e.event_type,
+                    e.schema_version,
+                    e.payload,
+                    e.actor,
+                    e.correlation_id.as_ref().map(|u| u.as_bytes()),
+                    e.causation_id.as_ref().map(|u| u.as_bytes()),
+                    now_us,
+                    e.effective_at.map(|t| t.timestamp_micros()),
+                    doc.map(|d| d.number.as_str()),
+                    doc.map(|d| days_since_epoch(d.date)),
+                    doc.map(|d| d.issuer.as_str()),
+                    doc.and_then(|d| d.attachment_sha256.as_ref()).map(|h| h.as_slice()),
+                    prev.as_slice(),
+                    hash.as_slice(),
+                ])
+                .map_err(|e| sql_error("insert event", e))?;
+            pending.ids.insert(e.event_id, (index, i, revision, *position));
+            prev = hash;
+            revision += 1;
+            *position += 1;
+        }
+        let last_revision = revision - 1;
+        pending.heads.insert(req.stream.clone(), (last_revision, prev));
+        Ok(AppendResult {
+            stream_revision: last_revision,
+            first_position,
+            last_position: *position - 1,
+        })
+    }
+
+    /// The stream's head: this group's writes first, then the cache, then the disk.
+    /// A head read from disk is re-hashed before the chain is extended from it, so a
+    /// tampered head is caught before anything new is linked to it.
+    fn head(&mut self, stream: &str, pending: &Pending) -> StoreResult<Option<(u64, Hash)>> {
+        if let Some(h) = pending.heads.get(stream) {
+            return Ok(Some(*h));
+        }
+        if let Some(h) = self.heads.get(stream) {
+            return Ok(Some(*h));
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| sql_error("read head", e))?;
+        let mut rows = stmt.query([stream]).map_err(|e| sql_error("read head", e))?;
+        let Some(row) = rows.next().map_err(|e| sql_error("read head", e))? else {
+            return Ok(None);
+        };
+        let e = event_from_row(row)?;
+        if e.compute_hash() != e.hash {
+            let err = StoreError::Corrupt {
+                position: Some(e.position),
+                detail: format!(
+                    "head of stream {} (revision {}) does not match its hash",
+                    e.stream, e.revision
+                ),
+            };
+            self.poison.set(err.to_string());
+            return Err(err);
+        }
+        let head = (e.revision, e.hash);
+        self.heads.insert(stream.to_owned(), head);
+        Ok(Some(head))
+    }
+
+    fn find_event(&self, id: &Uuid, pending: &Pending) -> StoreResult<Option<Stored>> {
+        if let Some(&(request, index, revision, position)) = pending.ids.get(id) {
+            return Ok(Some(Stored::InGroup { request, index, revision, position }));
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT stream, revision, position, event_type, payload FROM events WHERE event_id = ?1",
+            )
+            .map_err(|e| sql_error("look up event id", e))?;
+        stmt.query_row([id.as_bytes()], |r| {
+            Ok(Stored::Row {
+                stream: r.get(0)?,
+                revision: r.get::<_, i64>(1)? as u64,
+                position: r.get::<_, i64>(2)? as u64,
+                event_type: r.get(3)?,
+                payload: r.get(4)?,
+            })
+        })
+        .optional()
+        .map_err(|e| sql_error("look up event id", e))
+    }
+
+    /// Answers a retried append with the original result, provided the stored events are
+    /// exactly this batch: same ids, same stream, consecutive, same types and payloads.
+    fn replay(
+        &self,
+        group: &[WriteRequest],
+        req: &WriteRequest,
+        first: Stored,
+        pending: &Pending,
+    ) -> StoreResult<AppendResult> {
+        let mut result: Option<AppendResult> = None;
+        let mut stored = Some(first);
+        for (i, e) in req.events.iter().enumerate() {
+            let s = match stored.take() {
+                Some(s) => s,
+                None => self
+                    .find_event(&e.event_id, pending)?
+                    .ok_or_else(|| StoreError::InvalidInput {
+                        reason: format!(
+                            "event {} of this batch is new but earlier ones are stored: not a retry",
+                            e.event_id
+                        ),
+                    })?,
+            };
+            let (stream, revision, position, same_content) = match &s {
+                Stored::Row { stream, revision, position, event_type, payload } => (
+                    stream.as_str(),
+                    *revision,
+                    *position,
+                    *event_type == e.event_type && *payload == e.payload,
+                ),
+                Stored::InGroup { request, index, revision, position } => {
+                    let orig = &group[*request];
+                    let same = orig
+                        .events
+                        .get(*index)
+                        .is_some_and(|o| o.event_type == e.event_type && o.payload == e.payload);
+                    (orig.stream.as_str(), *revision, *position, same)
+                }
+            };
+            let consecutive = match result {
+                None => true,
+                Some(r) => revision == r.stream_revision + 1 && position > r.last_position,
+            };
+            if stream != req.stream || !same_content || !consecutive {
+                return Err(duplicate(e.event_id, &s, group));
+            }
+            let _ = i;
+            result = Some(match result {
+                None => AppendResult { stream_revision: revision, first_position: position, last_position: position },
+                Some(r) => AppendResult { stream_revision: revision, last_position: position, ..r },
+            });
+        }
+        result.ok_or_else(|| StoreError::InvalidInput { reason: "empty batch".into() })
+    }
+}
+
+fn duplicate(event_id: Uuid, stored: &Stored, group: &[WriteRequest]) -> StoreError {
+    let existing = match stored {
+        Stored::Row { stream, revision, .. } => format!("{stream}@{revision}"),
+        Stored::InGroup { request, revision, .. } => {
+            let stream = group.get(*request).map(|r| r.stream.as_str()).unwrap_or("?");
+            format!("{stream}@{revision}")
+        }
+    };
+    StoreError::DuplicateEventId { event_id, existing }
+}
+
+fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
+    let (tx, _) = oneshot::channel();
+    let sender = std::mem::replace(&mut r.reply, tx);
+    // The caller may have given up waiting (cancelled); the write stands regardless.
+    let _ = sender.send(outcome);
+}
+
+/// Checks the limits and shapes that do not depend on stored state.
+pub(super) fn validate(req: &WriteRequest) -> StoreResult<()> {
+    let bad = |reason: String| Err(StoreError::InvalidInput { reason });
+    if req.events.is_empty() {
+        return bad("a batch must hold at least one event".into());
+    }
+    if req.events.len() > limits::EVENTS_PER_APPEND_MAX {
+        return bad(format!(
+            "{} events in one append; the limit is {}",
+            req.events.len(),
+            limits::EVENTS_PER_APPEND_MAX
+        ));
+    }
+    check_name("stream name", &req.stream)?;
+    if req.stream.starts_with('$') {
+        return bad(format!("stream {} is reserved for the ledger itself", req.stream));
+    }
+    let mut ids = std::collections::HashSet::with_capacity(req.events.len());
+    for e in &req.events {
+        check_name("event type", &e.event_type)?;
+        check_name("actor", &e.actor)?;
+        if e.payload.len() > limits::PAYLOAD_BYTES_MAX {
+            return bad(format!(
+                "payload of {} bytes; the limit is {}",
+                e.payload.len(),
+                limits::PAYLOAD_BYTES_MAX
+            ));
+        }
+        if let Some(d) = &e.source_document {
+            check_name("source document number", &d.number)?;
+            check_name("source document issuer", &d.issuer)?;
+        }
+        if !ids.insert(e.event_id) {
+            return bad(format!("event id {} appears twice in one batch", e.event_id));
+        }
+    }
+    Ok(())
+}
+
+fn check_name(what: &str, s: &str) -> StoreResult<()> {
+    if s.is_empty() || s.len() > limits::NAME_BYTES_MAX || s.chars().any(char::is_control) {
+        return Err(StoreError::InvalidInput {
+            reason: format!(
+                "{what} must be 1–{} bytes without control characters",
+                limits::NAME_BYTES_MAX
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads rows matching `sql` (which selects [`COLUMNS`]).
+pub(super) fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<crate::RecordedEvent>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| sql_error("prepare read", e))?;
+    let mut rows = stmt.query(params).map_err(|e| sql_error("read events", e))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| sql_error("read events", e))? {
+        out.push(event_from_row(row)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,171 @@
+//! The `EventStore` contract every backend implements and the conformance suite checks.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::Stream;
+
+use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
+use crate::error::{StoreError, StoreResult};
+use crate::verify::{ChainVerifier, VerifyReport};
+
+/// Where a stream read starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFrom {
+    /// Revision 0 (forwards) — or the first event when reading backwards.
+    Start,
+    /// The last event.
+    End,
+    /// This revision, inclusive.
+    Revision(u64),
+}
+
+/// Reading direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Ascending revisions.
+    Forwards,
+    /// Descending revisions.
+    Backwards,
+}
+
+/// The outcome of a successful append (or of an idempotent retry of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AppendResult {
+    /// Revision of the last event of the batch: pass it as `Exact` to append next.
+    pub stream_revision: u64,
+    /// Global position of the first event of the batch.
+    pub first_position: u64,
+    /// Global position of the last event of the batch.
+    pub last_position: u64,
+}
+
+/// A catch-up-then-live feed of `$all`.
+pub type EventFeed = Pin<Box<dyn Stream<Item = StoreResult<RecordedEvent>> + Send>>;
+
+/// Progress callback for long operations: events done so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+/// An append-only, hash-chained event log.
+///
+/// Invariants every backend upholds (and `conformance` checks):
+/// - an append is atomic: all events of the batch are stored, or none;
+/// - an acknowledged append is durable;
+/// - per-stream revisions are dense from 0; `$all` positions strictly increase;
+/// - a batch whose first event id is stored already is answered with the original result;
+/// - nothing stored is ever changed or removed.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` to `stream` if its current revision satisfies `expected`.
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<AppendResult>;
+
+    /// Reads at most `max_count` events of one stream.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: StreamFrom,
+        direction: Direction,
+        max_count: usize,
+    ) -> StoreResult<Vec<RecordedEvent>>;
+
+    /// Reads at most `max_count` events of `$all` from `from_position` (inclusive).
+    async fn read_all(&self, from_position: u64, max_count: usize)
+    -> StoreResult<Vec<RecordedEvent>>;
+
+    /// Every event from `from_position` on, in order: stored ones first, then live ones,
+    /// with no gap and no duplicate at the switch. Ends only on error or when dropped.
+    fn subscribe_all(&self, from_position: u64) -> EventFeed;
+
+    /// The stream's last revision, or `None` if it has no events.
+    async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>>;
+
+    /// Position of the last event in `$all`, or `None` when empty.
+    async fn head_position(&self) -> StoreResult<Option<u64>>;
+
+    /// The position of the first event, so readers of sparse logs know where to start.
+    fn first_position(&self) -> u64 {
+        0
+    }
+
+    /// Whether positions are dense (`0, 1, 2, …`), which lets verification also detect
+    /// an event removed from `$all`.
+    fn dense_positions(&self) -> bool;
+
+    /// Records that corruption was detected; the store must refuse all writes from now on.
+    fn mark_corrupt(&self, reason: String);
+
+    /// A short name for logs: `sqlite`, `kurrentdb`.
+    fn backend_name(&self) -> &'static str;
+
+    /// Verifies every stream's hash chain over the whole log in `$all` order, reporting
+    /// the first bad position. A violation also marks the store corrupt.
+    async fn verify_all(&self, progress: Progress<'_>) -> StoreResult<VerifyReport> {
+        const PAGE: usize = 8_192;
+        let first = self.first_position();
+        let mut verifier = if self.dense_positions() {
+            ChainVerifier::dense_from(first)
+        } else {
+            ChainVerifier::sparse()
+        };
+        let mut from = first;
+        let mut last_position = None;
+        loop {
+            let page = match self.read_all(from, PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    if e.is_corruption() {
+                        self.mark_corrupt(e.to_string());
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(last) = page.last() else { break };
+            from = last.position + 1;
+            last_position = Some(last.position);
+            for e in &page {
+                if let Err(v) = verifier.check(e) {
+                    self.mark_corrupt(v.to_string());
+                    return Err(StoreError::Chain(v));
+                }
+            }
+            progress(verifier.events());
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        Ok(VerifyReport {
+            events: verifier.events(),
+            streams: verifier.streams() as u64,
+            last_position,
+        })
+    }
+
+    /// Verifies one stream's chain from revision 0.
+    async fn verify_stream(&self, stream: &str) -> StoreResult<u64> {
+        const PAGE: usize = 4_096;
+        let mut verifier = ChainVerifier::sparse();
+        let mut from = 0;
+        loop {
+            let page = self
+                .read_stream(stream, StreamFrom::Revision(from), Direction::Forwards, PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            from = last.revision + 1;
+            for e in &page {
+                if let Err(v) = verifier.check(e) {
+                    self.mark_corrupt(v.to_string());
+                    return Err(StoreError::Chain(v));
+                }
+            }
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        Ok(verifier.events())
+    }
+}

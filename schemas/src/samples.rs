@@ -1,0 +1,412 @@
+//! Test data: one populated event of every catalogue type, and a reader for
+//! the hex fixtures of frozen formats.
+
+use crate::DomainEvent;
+use crate::pb::account::{self, AccountKind, KeyAlgorithm, LockReason, PasswordChangeKind};
+use crate::pb::common::{AccessRight, Date, DecisionRef, PersonnelCategory};
+use crate::pb::dossier::{
+    self, AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EmploymentStatus,
+    EvaluationGrade, FieldEntry, RankChangeKind, SectionData, TrainingMode, TransferKind,
+};
+use crate::pb::{org, sync};
+
+/// Bytes of a hex fixture; whitespace and `#` comment lines are ignored.
+pub(crate) fn hex_fixture(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .flat_map(|line| line.bytes())
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).unwrap_or_default();
+            u8::from_str_radix(text, 16).unwrap_or_else(|_| panic!("bad hex {text:?}"))
+        })
+        .collect()
+}
+
+fn date(year: u32, month: u32, day: u32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+fn decision(number: &str) -> Option<DecisionRef> {
+    Some(DecisionRef {
+        number: number.to_owned(),
+        date: date(2025, 7, 1),
+        issuer: "000.00.00.H30".to_owned(),
+        attachment_sha256: vec![0x5a; 32],
+    })
+}
+
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+fn field(code: &str, value: &str, row: u32) -> FieldEntry {
+    FieldEntry {
+        field_code: s(code),
+        value: s(value),
+        row,
+    }
+}
+
+/// One event of every type, every field set to a non-default value where
+/// the message allows it.
+pub(crate) fn samples() -> Vec<DomainEvent> {
+    let established = org::OrgUnitEstablished {
+        code: s("000.00.31.H30"),
+        name: s("Sở Nội vụ"),
+        kind: org::OrgUnitKind::ProvincialDepartment.into(),
+        parent_code: s("000.00.00.H30"),
+        effective: date(2025, 7, 1),
+        decision: decision("01/QĐ-UBND"),
+    };
+    vec![
+        established.into(),
+        org::OrgUnitRenamed {
+            name: s("Sở Nội vụ tỉnh Hưng Yên"),
+            effective: date(2025, 7, 1),
+            decision: decision("02/QĐ-UBND"),
+        }
+        .into(),
+        org::OrgUnitMerged {
+            successor_code: s("000.00.31.H31"),
+            effective: date(2025, 7, 1),
+            decision: decision("03/QĐ-UBND"),
+        }
+        .into(),
+        org::OrgUnitSplit {
+            successor_codes: vec![s("000.01.31.H30"), s("000.02.31.H30")],
+            effective: date(2025, 7, 1),
+            decision: decision("04/QĐ-UBND"),
+        }
+        .into(),
+        org::OrgUnitDissolved {
+            effective: date(2025, 6, 30),
+            decision: decision("05/QĐ-UBND"),
+        }
+        .into(),
+        org::StaffingQuotaSet {
+            year: 2026,
+            civil_servants: 48,
+            public_employees: 12,
+            contract_workers: 5,
+            decision: decision("06/QĐ-UBND"),
+        }
+        .into(),
+        org::JobPositionDefined {
+            position_code: s("CV-TCCB"),
+            title: s("Chuyên viên tổ chức cán bộ"),
+            group: org::JobPositionGroup::Professional.into(),
+            required_rank_code: s("01.003"),
+            headcount: 3,
+            effective: date(2026, 1, 1),
+            decision: decision("07/QĐ-UBND"),
+        }
+        .into(),
+        org::ApprovalAuthorityAssigned {
+            categories: vec![
+                PersonnelCategory::CongChuc.into(),
+                PersonnelCategory::VienChuc.into(),
+            ],
+            subordinate_codes: vec![s("000.00.31.H30")],
+            effective: date(2025, 7, 1),
+            decision: decision("08/QĐ-UBND"),
+        }
+        .into(),
+        account::AccountIssued {
+            kind: AccountKind::Personal.into(),
+            username: s("nguyenvana"),
+            org_code: s("000.00.31.H30"),
+            person_id: s("033090001234"),
+            display_name: s("Nguyễn Văn A"),
+        }
+        .into(),
+        account::AccessGranted {
+            right: AccessRight::Update.into(),
+            org_code: s("000.00.31.H30"),
+            reason: s("đầu mối"),
+            decision: decision("09/QĐ-SNV"),
+        }
+        .into(),
+        account::AccessRestricted {
+            org_code: s("000.00.31.H30"),
+            right: AccessRight::Access.into(),
+            reason: s("chuyển công tác"),
+        }
+        .into(),
+        account::AccessExpanded {
+            org_code: s("000.00.31.H30"),
+            right: AccessRight::Admin.into(),
+            reason: s("quản trị đơn vị"),
+            decision: decision("10/QĐ-SNV"),
+        }
+        .into(),
+        account::AccessRevoked {
+            org_code: s("000.00.31.H30"),
+            reason: s("nghỉ hưu"),
+        }
+        .into(),
+        account::AccountLocked {
+            reason: LockReason::DeclarationVerified.into(),
+            note: s("HY 10.3"),
+        }
+        .into(),
+        account::AccountUnlocked {
+            reason: s("mở kê khai bổ sung"),
+        }
+        .into(),
+        account::PasswordChanged {
+            kind: PasswordChangeKind::Reissued.into(),
+            changed_by: s("0197f5c2-admin"),
+        }
+        .into(),
+        account::SigningKeyRegistered {
+            key_id: s("key-2026-01"),
+            account_id: s("0197f5c2-head"),
+            algorithm: KeyAlgorithm::Ed25519.into(),
+            public_key: (0..32).collect(),
+            valid_from: date(2026, 1, 1),
+            valid_until: date(2027, 12, 31),
+        }
+        .into(),
+        account::SigningKeyRevoked {
+            key_id: s("key-2026-01"),
+            reason: s("mất thiết bị"),
+            effective: date(2026, 3, 2),
+        }
+        .into(),
+        account::DelegationGranted {
+            delegation_id: s("del-1"),
+            from_account: s("0197f5c2-head"),
+            to_account: s("0197f5c2-deputy"),
+            valid_from: date(2026, 1, 20),
+            valid_until: date(2026, 1, 31),
+            org_codes: vec![s("000.00.31.H30")],
+            categories: vec![PersonnelCategory::CongChuc.into()],
+            decision: decision("11/QĐ-SNV"),
+        }
+        .into(),
+        account::DelegationRevoked {
+            delegation_id: s("del-1"),
+            reason: s("trở lại công tác"),
+        }
+        .into(),
+        account::ConsentGranted {
+            consent_id: s("consent-1"),
+            reader_account: s("0197f5c2-inspector"),
+            subject_person_id: s("033090001234"),
+            document: decision("12/CV-SNV"),
+            expires: date(2026, 6, 30),
+            section_codes: vec![s("27"), s("28")],
+        }
+        .into(),
+        account::ConsentRevoked {
+            consent_id: s("consent-1"),
+            reason: s("hết nhu cầu"),
+        }
+        .into(),
+        dossier::DossierOpened {
+            person_id: s("033090001234"),
+            full_name: s("Nguyễn Văn A"),
+            category: PersonnelCategory::CongChuc.into(),
+            managing_unit: s("000.00.31.H30"),
+            employing_unit: s("000.01.31.H30"),
+            recruitment_decision: decision("13/QĐ-SNV"),
+            recruited_on: date(2020, 9, 1),
+        }
+        .into(),
+        dossier::DeclarationSubmitted {
+            form: s("2C-BNV/2008"),
+            section_code: s("27"),
+            fields: vec![
+                field("27.c1", "Học viện Hành chính Quốc gia", 1),
+                field("27.c3", "09/2012-06/2016", 1),
+                field("27.c5", "Cử nhân", 1),
+            ],
+            supporting_attachments: vec![vec![0x11; 32]],
+        }
+        .into(),
+        dossier::DeclarationReturned {
+            section_code: s("27"),
+            reasons: vec![s("thiếu bản số hóa văn bằng")],
+        }
+        .into(),
+        dossier::DeclarationVerified {
+            section_codes: vec![s("27")],
+            note: s("khớp hồ sơ giấy"),
+        }
+        .into(),
+        dossier::DossierLocked {
+            reason: s("đã thẩm định"),
+        }
+        .into(),
+        dossier::ApprovalSigned {
+            revision: 17,
+            stream_hash: vec![0x22; 32],
+            key_id: s("key-2026-01"),
+            signature: vec![0x33; 64],
+            signer: s("0197f5c2-deputy"),
+            delegated_from: Some(s("0197f5c2-head")),
+        }
+        .into(),
+        dossier::AppointmentRecorded {
+            kind: AppointmentKind::Appointed.into(),
+            position_title: s("Phó Trưởng phòng"),
+            org_code: s("000.01.31.H30"),
+            effective: date(2026, 2, 1),
+            term_end: date(2031, 1, 31),
+            decision: decision("14/QĐ-SNV"),
+        }
+        .into(),
+        dossier::RankChanged {
+            kind: RankChangeKind::Promoted.into(),
+            rank_code: s("01.002"),
+            rank_name: s("Chuyên viên chính"),
+            effective: date(2026, 1, 1),
+            decision: decision("15/QĐ-SNV"),
+        }
+        .into(),
+        dossier::SalaryChanged {
+            rank_code: s("01.003"),
+            step: 3,
+            coefficient_x100: 300,
+            salary_group: s("A1"),
+            effective: date(2026, 1, 1),
+            decision: decision("16/QĐ-SNV"),
+        }
+        .into(),
+        dossier::AllowanceChanged {
+            kind: AllowanceKind::OverFrameSeniority.into(),
+            name: s("Phụ cấp thâm niên vượt khung"),
+            amount: Some(dossier::allowance_changed::Amount::PercentX100(700)),
+            effective: date(2026, 1, 1),
+            decision: decision("17/QĐ-SNV"),
+        }
+        .into(),
+        dossier::AwardGranted {
+            form: s("Bằng khen của Chủ tịch UBND tỉnh"),
+            reason: s("hoàn thành xuất sắc nhiệm vụ năm 2025"),
+            year: 2025,
+            decision: decision("18/QĐ-UBND"),
+        }
+        .into(),
+        dossier::DisciplineImposed {
+            form: DisciplineForm::Reprimand.into(),
+            body: DisciplineBody::Government.into(),
+            reason: s("vi phạm quy chế"),
+            effective: date(2026, 4, 1),
+            until: date(2026, 9, 30),
+            decision: decision("19/QĐ-SNV"),
+        }
+        .into(),
+        dossier::TrainingRecorded {
+            institution: s("Học viện Chính trị khu vực I"),
+            major: s("Lý luận chính trị"),
+            from: date(2024, 3, 0),
+            until: date(2024, 9, 0),
+            mode: TrainingMode::InService.into(),
+            qualification: s("Trung cấp"),
+            certificate_sha256: vec![0x44; 32],
+        }
+        .into(),
+        dossier::EvaluationRecorded {
+            year: 2025,
+            grade: EvaluationGrade::Good.into(),
+            comments: s("hoàn thành tốt"),
+            decision: decision("20/QĐ-SNV"),
+        }
+        .into(),
+        dossier::AttachmentAdded {
+            sha256: vec![0x55; 32],
+            media_type: s("application/pdf"),
+            size_bytes: 183_204,
+            description: s("Quyết định nâng bậc lương"),
+        }
+        .into(),
+        dossier::DepartmentChanged {
+            from_org_code: s("000.01.31.H30"),
+            to_org_code: s("000.02.31.H30"),
+            effective: date(2026, 5, 1),
+            decision: decision("21/QĐ-SNV"),
+        }
+        .into(),
+        dossier::TransferInitiated {
+            transfer_id: s("tr-1"),
+            kind: TransferKind::Reassignment.into(),
+            from_org_code: s("000.00.31.H30"),
+            to_org_code: s("000.00.32.H30"),
+            effective: date(2026, 6, 1),
+            decision: decision("22/QĐ-UBND"),
+        }
+        .into(),
+        dossier::TransferAccepted {
+            transfer_id: s("tr-1"),
+            org_code: s("000.00.32.H30"),
+        }
+        .into(),
+        dossier::TransferForwarded {
+            transfer_id: s("tr-1"),
+            from_org_code: s("000.00.32.H30"),
+            to_org_code: s("000.01.32.H30"),
+        }
+        .into(),
+        dossier::TransferRejected {
+            transfer_id: s("tr-2"),
+            org_code: s("000.00.32.H30"),
+            reason: s("không đủ chỉ tiêu biên chế"),
+        }
+        .into(),
+        dossier::StatusChanged {
+            status: EmploymentStatus::Retired.into(),
+            effective: date(2030, 1, 1),
+            decision: decision("23/QĐ-UBND"),
+            note: s("nghỉ hưu theo chế độ"),
+        }
+        .into(),
+        dossier::DossierImported {
+            source_system: s("csdlqg"),
+            source_record_id: s("VN-2019-000123"),
+            person_id: s("001085004321"),
+            full_name: s("Trần Thị B"),
+            category: PersonnelCategory::VienChuc.into(),
+            managing_unit: s("000.00.31.H30"),
+            employing_unit: s("000.03.31.H30"),
+            sections: vec![SectionData {
+                section_code: s("1"),
+                fields: vec![field("1", "TRẦN THỊ B", 0)],
+            }],
+        }
+        .into(),
+        dossier::AccessLogged {
+            reader_account: s("0197f5c2-inspector"),
+            field_codes: vec![s("29a"), s("29c")],
+            basis: Some(dossier::access_logged::Basis::ConsentId(s("consent-1"))),
+            purpose: s("thanh tra"),
+        }
+        .into(),
+        sync::MonthlyBatchSealed {
+            month: s("2026-01"),
+            item_count: 412,
+            merkle_root: vec![0x66; 32],
+            director_key_id: s("key-director-2026"),
+            signature: vec![0x77; 64],
+        }
+        .into(),
+        sync::BatchDelivered {
+            month: s("2026-01"),
+            destination: s("ndxp://csdlqg"),
+            delivery_id: s("dl-2026-01-1"),
+        }
+        .into(),
+        sync::BatchAcknowledged {
+            month: s("2026-01"),
+            delivery_id: s("dl-2026-01-1"),
+            receipt: s("BNV-ACK-778"),
+        }
+        .into(),
+    ]
+}
