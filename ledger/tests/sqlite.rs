@@ -1,0 +1,249 @@
+//! The SQLite backend against the store contract, plus what only a file-backed store
+//! can get wrong: reopening, refusing foreign or damaged files, detecting tampering.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use hoso_ledger::sqlite::DB_FILE;
+use hoso_ledger::{
+    EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore, StoreError, ViolationKind,
+    conformance,
+};
+
+fn create(dir: &Path) -> SqliteStore {
+    SqliteStore::create(dir, SqliteOptions::default()).unwrap()
+}
+
+fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+    SqliteStore::open(dir, SqliteOptions::default())
+}
+
+fn ev(marker: &str) -> NewEvent {
+    NewEvent::new("test.Happened", 1, marker.as_bytes().to_vec())
+}
+
+async fn fill(store: &SqliteStore, streams: usize, per_stream: usize) {
+    for s in 0..streams {
+        for i in 0..per_stream {
+            store
+                .append(&format!("s-{s}"), ExpectedRevision::Any, vec![ev(&format!("{s}:{i}"))])
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    conformance::run_all(&store).await;
+}
+
+#[test]
+fn sqlite_passes_the_model_based_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(async { create(dir.path()) });
+    conformance::properties(&rt, &store, 48);
+}
+
+#[tokio::test]
+async fn events_survive_reopening_and_the_chain_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 3, 4).await;
+    }
+    let store = open(dir.path()).unwrap();
+    assert_eq!(store.head_position().await.unwrap(), Some(11));
+    let r = store
+        .append("s-1", ExpectedRevision::Exact(3), vec![ev("after reopen")])
+        .await
+        .unwrap();
+    assert_eq!((r.stream_revision, r.first_position), (4, 12));
+    let report = store.verify_all(&|_| {}).await.unwrap();
+    assert_eq!((report.events, report.streams), (13, 3));
+}
+
+#[tokio::test]
+async fn the_same_event_id_in_another_stream_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    let e = ev("x");
+    store.append("a", ExpectedRevision::Any, vec![e.clone()]).await.unwrap();
+    let r = store.append("b", ExpectedRevision::Any, vec![e]).await;
+    assert!(matches!(r, Err(StoreError::DuplicateEventId { .. })), "{r:?}");
+    let r = store
+        .append("a", ExpectedRevision::Any, vec![ev("new"), ev("newer")])
+        .await
+        .unwrap();
+    assert_eq!(r.stream_revision, 2);
+}
+
+#[tokio::test]
+async fn create_refuses_an_existing_store_and_open_refuses_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    assert!(matches!(open(&missing), Err(StoreError::NotAStore { .. })));
+    assert!(!missing.exists(), "open never creates a store");
+    std::fs::create_dir(&missing).unwrap();
+    let err = open(&missing).unwrap_err();
+    assert!(err.to_string().contains("hoso init"), "{err}");
+    drop(create(dir.path()));
+    assert!(matches!(
+        SqliteStore::create(dir.path(), SqliteOptions::default()),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_second_process_cannot_open_a_store_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = create(dir.path());
+    let err = open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("another hoso process"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), b"this is a text file, not a ledger\n".repeat(200)).unwrap();
+    let err = open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert!(err.to_string().contains("not an SQLite database"), "{err}");
+}
+
+#[test]
+fn an_sqlite_file_of_another_application_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY);").unwrap();
+    drop(conn);
+    let err = open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("not a hoso ledger"), "{err}");
+}
+
+#[test]
+fn a_store_from_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(create(dir.path()));
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'", []).unwrap();
+    drop(conn);
+    let err = open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("newer hoso"), "{err}");
+}
+
+#[tokio::test]
+async fn a_truncated_file_is_reported_as_corrupt_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 50, 20).await;
+    }
+    let path = dir.path().join(DB_FILE);
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len > 64 * 1024, "the WAL was folded into the file on close");
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(len / 3).unwrap();
+    drop(f);
+    let outcome = match open(dir.path()) {
+        Err(e) => Err(e),
+        Ok(store) => store.verify_all(&|_| {}).await.map(|_| ()),
+    };
+    let err = outcome.unwrap_err();
+    assert!(err.is_corruption() || matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+}
+
+/// Edits a stored event behind the ledger's back, as an attacker with the sqlite3 CLI would
+/// (the append-only triggers have to be dropped first).
+fn tamper(dir: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER events_append_only_update; DROP TRIGGER events_append_only_delete;",
+    )
+    .unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+#[tokio::test]
+async fn the_log_refuses_updates_and_deletes_from_any_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    fill(&store, 1, 2).await;
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let err = conn.execute("UPDATE events SET actor = 'mallory'", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = conn.execute("DELETE FROM events", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+#[tokio::test]
+async fn an_altered_payload_byte_is_located_and_stops_all_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 20, 30).await;
+    }
+    tamper(dir.path(), "UPDATE events SET payload = CAST('forged' AS BLOB) WHERE position = 123");
+    let store = open(dir.path()).unwrap();
+    let err = store.verify_all(&|_| {}).await.unwrap_err();
+    match &err {
+        StoreError::Chain(v) => {
+            assert_eq!(v.position, 123);
+            assert!(matches!(v.kind, ViolationKind::ContentAltered { .. }));
+        }
+        other => panic!("expected a chain violation, got {other:?}"),
+    }
+    let r = store.append("s-0", ExpectedRevision::Any, vec![ev("after")]).await;
+    assert!(matches!(r, Err(StoreError::Poisoned { .. })), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 5, 10).await;
+    }
+    tamper(dir.path(), "DELETE FROM events WHERE position = 17");
+    let store = open(dir.path()).unwrap();
+    match store.verify_all(&|_| {}).await.unwrap_err() {
+        StoreError::Chain(v) => assert_eq!((v.position, v.kind), (18, ViolationKind::PositionGap { expected: 17 })),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_tail_is_caught_at_open_and_no_write_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 5).await;
+    }
+    tamper(dir.path(), "UPDATE events SET actor = 'mallory' WHERE position = 9");
+    let store = open(dir.path()).unwrap();
+    assert!(store.poisoned().unwrap().contains("position 9"));
+    let r = store.append("s-1", ExpectedRevision::Any, vec![ev("x")]).await;
+    assert!(matches!(r, Err(StoreError::Poisoned { .. })), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_shape_is_corruption_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 300).await;
+    }
+    // STRICT tables refuse a wrong type, so forge a short hash instead.
+    tamper(dir.path(), "UPDATE events SET hash = x'0102' WHERE position = 3");
+    let store = open(dir.path()).unwrap();
+    let err = store.read_all(0, 10).await.unwrap_err();
+    assert!(err.to_string().contains("position 3"), "{err}");
+    assert!(err.is_corruption());
+}
