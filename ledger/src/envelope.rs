@@ -28,6 +28,58 @@ pub mod limits {
     pub const NAME_BYTES_MAX: usize = 256;
 }
 
+/// Checks the limits and shapes of an append that do not depend on stored state; every
+/// backend calls this first so that all of them refuse exactly the same batches.
+pub(crate) fn validate_append(stream: &str, events: &[NewEvent]) -> crate::StoreResult<()> {
+    let bad = |reason: String| Err(crate::StoreError::InvalidInput { reason });
+    if events.is_empty() {
+        return bad("a batch must hold at least one event".into());
+    }
+    if events.len() > limits::EVENTS_PER_APPEND_MAX {
+        return bad(format!(
+            "{} events in one append; the limit is {}",
+            events.len(),
+            limits::EVENTS_PER_APPEND_MAX
+        ));
+    }
+    check_name("stream name", stream)?;
+    if stream.starts_with('$') {
+        return bad(format!("stream {stream} is reserved for the ledger itself"));
+    }
+    let mut ids = std::collections::HashSet::with_capacity(events.len());
+    for e in events {
+        check_name("event type", &e.event_type)?;
+        check_name("actor", &e.actor)?;
+        if e.payload.len() > limits::PAYLOAD_BYTES_MAX {
+            return bad(format!(
+                "payload of {} bytes; the limit is {}",
+                e.payload.len(),
+                limits::PAYLOAD_BYTES_MAX
+            ));
+        }
+        if let Some(d) = &e.source_document {
+            check_name("source document number", &d.number)?;
+            check_name("source document issuer", &d.issuer)?;
+        }
+        if !ids.insert(e.event_id) {
+            return bad(format!("event id {} appears twice in one batch", e.event_id));
+        }
+    }
+    Ok(())
+}
+
+fn check_name(what: &str, s: &str) -> crate::StoreResult<()> {
+    if s.is_empty() || s.len() > limits::NAME_BYTES_MAX || s.chars().any(char::is_control) {
+        return Err(crate::StoreError::InvalidInput {
+            reason: format!(
+                "{what} must be 1–{} bytes without control characters",
+                limits::NAME_BYTES_MAX
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The decision or document an event rests on (số, ngày, cơ quan ban hành, bản số hóa).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceDocument {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod kurrent;
 pub mod sqlite;
 pub mod store;
+pub mod typed;
 pub mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -22,5 +23,5 @@ pub use envelope::{
 };
 pub use error::{StoreError, StoreResult};
 pub use sqlite::{SqliteOptions, SqliteStore};
-pub use store::{AppendResult, Direction, EventFeed, EventStore, StreamFrom};
+pub use store::{AppendResult, Direction, EventFeed, EventStore, PageObserver, StreamFrom};
 pub use verify::{ChainVerifier, ChainViolation, VerifyReport, ViolationKind};

@@ -43,8 +43,9 @@ pub struct AppendResult {
 /// A catch-up-then-live feed of `$all`.
 pub type EventFeed = Pin<Box<dyn Stream<Item = StoreResult<RecordedEvent>> + Send>>;
 
-/// Progress callback for long operations: events done so far.
-pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+/// Observer of a long read: called with each page after its events have verified, so a
+/// caller can report progress or inspect the events in the same pass.
+pub type PageObserver<'a> = &'a (dyn Fn(&[RecordedEvent]) + Send + Sync);
 
 /// An append-only, hash-chained event log.
 ///
@@ -104,7 +105,7 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Verifies every stream's hash chain over the whole log in `$all` order, reporting
     /// the first bad position. A violation also marks the store corrupt.
-    async fn verify_all(&self, progress: Progress<'_>) -> StoreResult<VerifyReport> {
+    async fn verify_all(&self, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
         const PAGE: usize = 8_192;
         let first = self.first_position();
         let mut verifier = if self.dense_positions() {
@@ -133,7 +134,7 @@ pub trait EventStore: Send + Sync + 'static {
                     return Err(StoreError::Chain(v));
                 }
             }
-            progress(verifier.events());
+            observe(&page);
             if page.len() < PAGE {
                 break;
             }

@@ -66,7 +66,7 @@ async fn events_survive_reopening_and_the_chain_continues() {
         .await
         .unwrap();
     assert_eq!((r.stream_revision, r.first_position), (4, 12));
-    let report = store.verify_all(&|_| {}).await.unwrap();
+    let report = store.verify_all(&|_| ()).await.unwrap();
     assert_eq!((report.events, report.streams), (13, 3));
 }
 
@@ -154,7 +154,7 @@ async fn a_truncated_file_is_reported_as_corrupt_without_panicking() {
     drop(f);
     let outcome = match open(dir.path()) {
         Err(e) => Err(e),
-        Ok(store) => store.verify_all(&|_| {}).await.map(|_| ()),
+        Ok(store) => store.verify_all(&|_| ()).await.map(|_| ()),
     };
     let err = outcome.unwrap_err();
     assert!(err.is_corruption() || matches!(err, StoreError::NotAStore { .. }), "{err:?}");
@@ -192,7 +192,7 @@ async fn an_altered_payload_byte_is_located_and_stops_all_writes() {
     }
     tamper(dir.path(), "UPDATE events SET payload = CAST('forged' AS BLOB) WHERE position = 123");
     let store = open(dir.path()).unwrap();
-    let err = store.verify_all(&|_| {}).await.unwrap_err();
+    let err = store.verify_all(&|_| ()).await.unwrap_err();
     match &err {
         StoreError::Chain(v) => {
             assert_eq!(v.position, 123);
@@ -213,7 +213,7 @@ async fn a_deleted_event_is_located() {
     }
     tamper(dir.path(), "DELETE FROM events WHERE position = 17");
     let store = open(dir.path()).unwrap();
-    match store.verify_all(&|_| {}).await.unwrap_err() {
+    match store.verify_all(&|_| ()).await.unwrap_err() {
         StoreError::Chain(v) => assert_eq!((v.position, v.kind), (18, ViolationKind::PositionGap { expected: 17 })),
         other => panic!("{other:?}"),
     }

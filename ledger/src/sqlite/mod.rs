@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 
 pub use schema::{DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
@@ -62,7 +62,8 @@ impl std::fmt::Debug for SqliteStore {
 
 struct Inner {
     db_path: PathBuf,
-    requests: Option<mpsc::Sender<WriteRequest>>,
+    requests: Option<std::sync::mpsc::Sender<WriteRequest>>,
+    queue_slots: Arc<Semaphore>,
     readers: Mutex<Vec<Connection>>,
     head_rx: watch::Receiver<Option<u64>>,
     poison: Arc<Poison>,
@@ -168,7 +169,7 @@ impl SqliteStore {
         }
 
         let (head_tx, head_rx) = watch::channel(next_position.checked_sub(1));
-        let (tx, rx) = mpsc::channel(QUEUE_REQUESTS_MAX);
+        let (tx, rx) = std::sync::mpsc::channel();
         let writer = Writer {
             conn,
             next_position,
@@ -191,6 +192,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 db_path,
                 requests: Some(tx),
+                queue_slots: Arc::new(Semaphore::new(QUEUE_REQUESTS_MAX)),
                 readers: Mutex::new(Vec::new()),
                 head_rx,
                 poison,
@@ -427,9 +429,16 @@ impl EventStore for SqliteStore {
                 e
             })
             .collect();
-        sender
-            .send(WriteRequest { stream: stream.to_owned(), expected, events, reply })
+        // Backpressure: past this many queued requests, appenders wait here, not in memory.
+        let permit = self
+            .inner
+            .queue_slots
+            .clone()
+            .acquire_owned()
             .await
+            .map_err(|_| StoreError::Closed)?;
+        sender
+            .send(WriteRequest { stream: stream.to_owned(), expected, events, reply, _permit: permit })
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }

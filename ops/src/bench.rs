@@ -1,0 +1,257 @@
+//! `hoso bench`: throughput and latency of the ledger on this machine, every append
+//! durable (fsync before acknowledgement). With `--json` the last line is one JSON
+//! object, for scripts and BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Subcommand;
+use hoso_ledger::sqlite::DB_FILE;
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
+use hoso_schemas::pb::dossier::DeclarationSubmitted;
+use uuid::Uuid;
+
+use crate::progress::Progress;
+use crate::synth::Synth;
+
+/// Streams each append-bench writer rotates through, like an officer working on a
+/// pile of dossiers.
+const STREAMS_PER_WRITER: usize = 64;
+
+/// Which benchmark.
+#[derive(Subcommand)]
+pub enum Which {
+    /// Concurrent single-event appends, each acknowledged after fsync.
+    Append {
+        /// Data directory (opened if it holds a ledger, created if not); a temporary
+        /// one by default.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Events to append in all.
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 64)]
+        writers: usize,
+        /// Payload size of each event.
+        #[arg(long, default_value_t = 600)]
+        payload_bytes: usize,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full `$all` read with hash-chain verification.
+    Read {
+        /// Data directory to read; by default a temporary log of `--events` is generated.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Size of the generated log.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs one benchmark.
+pub async fn run(which: Which) -> anyhow::Result<()> {
+    match which {
+        Which::Append { data, events, writers, payload_bytes, json } => {
+            append(data, events, writers, payload_bytes, json).await
+        }
+        Which::Read { data, events, json } => read(data, events, json).await,
+    }
+}
+
+/// Opens the ledger in `data`, or creates one there, or in a temporary directory.
+fn store_at(data: Option<&Path>) -> anyhow::Result<(SqliteStore, Option<tempfile::TempDir>)> {
+    match data {
+        Some(dir) if dir.join(DB_FILE).exists() => Ok((SqliteStore::open(dir, SqliteOptions::default())?, None)),
+        Some(dir) => Ok((SqliteStore::create(dir, SqliteOptions::default())?, None)),
+        None => {
+            // Under the working directory's file system rather than /tmp, which may be
+            // tmpfs, where fsync costs nothing and the figures would lie.
+            let tmp = tempfile::Builder::new()
+                .prefix(".hoso-bench-")
+                .tempdir_in(".")
+                .context("create a temporary data directory in the working directory")?;
+            let store = SqliteStore::create(tmp.path(), SqliteOptions::default())?;
+            Ok((store, Some(tmp)))
+        }
+    }
+}
+
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted_us[idx.min(sorted_us.len() - 1)]) / 1000.0
+}
+
+/// Updates a progress report from a shared counter until `done` reaches `total`.
+fn watch_progress(progress: Arc<Progress>, counter: Arc<AtomicU64>, total: u64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let n = counter.load(Ordering::Relaxed);
+            progress.set(n);
+            if n >= total {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+async fn append(
+    data: Option<PathBuf>,
+    events: u64,
+    writers: usize,
+    payload_bytes: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(writers > 0, "--writers must be at least 1");
+    anyhow::ensure!(events > 0, "--events must be at least 1");
+    let (store, _tmp) = store_at(data.as_deref())?;
+    let payload = Synth::new(1).declaration_payload(payload_bytes);
+    let event_type = "dossier.DeclarationSubmitted";
+    let _: DeclarationSubmitted = prost::Message::decode(payload.as_slice()).context("bench payload")?;
+
+    let done = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::new("appending", events));
+    let ticker = watch_progress(progress.clone(), done.clone(), events);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(writers);
+    for w in 0..writers {
+        let n = events / writers as u64 + u64::from((w as u64) < events % writers as u64);
+        let store = store.clone();
+        let payload = payload.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut streams: Vec<(String, Option<u64>)> = (0..STREAMS_PER_WRITER)
+                .map(|_| (format!("dossier-{}", Uuid::new_v4()), None))
+                .collect();
+            let mut latencies_us = Vec::with_capacity(n as usize);
+            for i in 0..n as usize {
+                let (stream, revision) = &mut streams[i % STREAMS_PER_WRITER];
+                let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+                let event = NewEvent::new(event_type, 1, payload.clone()).with_actor("bench");
+                let t = Instant::now();
+                let r = store.append(stream, expected, vec![event]).await?;
+                latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                *revision = Some(r.stream_revision);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(latencies_us)
+        }));
+    }
+    let mut latencies_us = Vec::with_capacity(events as usize);
+    for t in tasks {
+        latencies_us.extend(t.await.context("writer task")??);
+    }
+    let elapsed = started.elapsed();
+    ticker.await.context("progress task")?;
+    progress.finish();
+    latencies_us.sort_unstable();
+    let events_per_s = events as f64 / elapsed.as_secs_f64();
+    let (p50, p99, max) = (
+        percentile_ms(&latencies_us, 0.50),
+        percentile_ms(&latencies_us, 0.99),
+        percentile_ms(&latencies_us, 1.0),
+    );
+    println!(
+        "append: {events} events, {writers} writers, {payload_bytes}-byte payloads, fsync before ack: \
+         {events_per_s:.0} events/s in {:.2} s; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+        elapsed.as_secs_f64()
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "append", "events": events, "writers": writers, "payload_bytes": payload_bytes,
+                "seconds": elapsed.as_secs_f64(), "events_per_s": events_per_s,
+                "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// Fills a store with `events` events in streams of 50, appended in batches by
+/// concurrent writers (fast, and realistic for the verifier: many streams).
+async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result<()> {
+    const PER_STREAM: u64 = 50;
+    const WRITERS: u64 = 8;
+    let payload = Synth::new(2).declaration_payload(600);
+    let done = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::new("generating", events));
+    let ticker = watch_progress(progress.clone(), done.clone(), events);
+    let streams = events.div_ceil(PER_STREAM);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        let payload = payload.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = w;
+            while s < streams {
+                let n = PER_STREAM.min(events - s * PER_STREAM);
+                let batch = (0..n)
+                    .map(|_| NewEvent::new("dossier.DeclarationSubmitted", 1, payload.clone()))
+                    .collect();
+                store
+                    .append(&format!("dossier-{}", Uuid::new_v4()), ExpectedRevision::NoStream, batch)
+                    .await?;
+                done.fetch_add(n, Ordering::Relaxed);
+                s += WRITERS;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await.context("generator task")??;
+    }
+    ticker.await.context("progress task")?;
+    progress.finish();
+    Ok(())
+}
+
+async fn read(data: Option<PathBuf>, events: u64, json: bool) -> anyhow::Result<()> {
+    let (store, tmp) = store_at(data.as_deref())?;
+    if tmp.is_some() {
+        generate(&store, events).await?;
+    }
+    let total = store.head_position().await?.map_or(0, |p| p + 1);
+    let progress = Progress::new("reading", total);
+    let started = Instant::now();
+    let report = store
+        .verify_all(&|page| {
+            if let Some(last) = page.last() {
+                progress.set(last.position + 1);
+            }
+        })
+        .await?;
+    let elapsed = started.elapsed();
+    progress.finish();
+    let events_per_s = report.events as f64 / elapsed.as_secs_f64();
+    println!(
+        "read: {} events in {} streams read from $all and hash-chain verified: {events_per_s:.0} events/s in {:.2} s",
+        report.events,
+        report.streams,
+        elapsed.as_secs_f64()
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "read", "events": report.events, "streams": report.streams,
+                "seconds": elapsed.as_secs_f64(), "events_per_s": events_per_s,
+            })
+        );
+    }
+    Ok(())
+}

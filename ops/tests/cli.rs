@@ -1,0 +1,115 @@
+//! The `hoso` binary as an operator uses it: init, demo, verify, and verify catching a
+//! single altered byte written behind the ledger's back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hoso(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hoso")).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn data_arg(dir: &Path) -> String {
+    dir.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn init_then_verify_an_empty_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_arg(&tmp.path().join("d"));
+    let o = hoso(&["init", "--data", &data]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = hoso(&["verify", "--data", &data]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ok: 0 events"), "{}", text(&o));
+    let o = hoso(&["init", "--data", &data]);
+    assert_eq!(o.status.code(), Some(2), "init refuses to overwrite");
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+}
+
+#[test]
+fn verify_refuses_a_directory_that_is_not_a_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = hoso(&["verify", "--data", &data_arg(tmp.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("not a hoso store"), "{}", text(&o));
+}
+
+#[test]
+fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_arg(&tmp.path().join("demo"));
+    let o = hoso(&["demo", "--data", &data, "--people", "150"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("dossiers opened:                150"), "{out}");
+    assert!(out.contains("every hash chain intact"), "{out}");
+
+    let o = hoso(&["verify", "--data", &data, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_owned();
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["ok"], true);
+    let events = v["events"].as_u64().unwrap();
+    assert!(events > 150 * 7);
+
+    // Flip one byte in the middle of one payload, as someone with the sqlite3 CLI could.
+    let position = events / 2;
+    let db = Path::new(&data).join("ledger.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stream: String = conn
+        .query_row("SELECT stream FROM events WHERE position = ?1", [position as i64], |r| r.get(0))
+        .unwrap();
+    let mut payload: Vec<u8> = conn
+        .query_row("SELECT payload FROM events WHERE position = ?1", [position as i64], |r| r.get(0))
+        .unwrap();
+    let mid = payload.len() / 2;
+    payload[mid] ^= 0x01;
+    conn.execute_batch("DROP TRIGGER events_append_only_update").unwrap();
+    conn.execute(
+        "UPDATE events SET payload = ?1 WHERE position = ?2",
+        rusqlite::params![payload, position as i64],
+    )
+    .unwrap();
+    drop(conn);
+
+    let o = hoso(&["verify", "--data", &data]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains(&format!("position {position}")), "{out}");
+    assert!(out.contains(&stream), "{out}");
+}
+
+#[test]
+fn verify_names_an_undecodable_payload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let o = hoso(&["init", "--data", &data_arg(&data)]);
+    assert!(o.status.success());
+    // A correctly chained event whose payload is not what its type says.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
+        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
+        store
+            .append(
+                "dossier-x",
+                ExpectedRevision::NoStream,
+                vec![NewEvent::new("dossier.DossierOpened", 1, vec![0xff, 0xff, 0xff])],
+            )
+            .await
+            .unwrap();
+        store
+            .append("dossier-x", ExpectedRevision::Any, vec![NewEvent::new("dossier.NoSuchEvent", 1, vec![])])
+            .await
+            .unwrap();
+    });
+    let o = hoso(&["verify", "--data", &data_arg(&data)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("position 0") && out.contains("dossier.DossierOpened"), "{out}");
+}

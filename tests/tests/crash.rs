@@ -1,0 +1,94 @@
+//! Crash safety: a child process appends as fast as it can and is killed with SIGKILL at
+//! random moments; after each kill the reopened ledger must hold every acknowledged
+//! append, no partial batch, and verify end to end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hoso_ledger::{Direction, EventStore, SqliteOptions, SqliteStore, StreamFrom};
+use rand::Rng;
+use uuid::Uuid;
+
+const KILLS: usize = 24;
+
+#[derive(Debug)]
+struct Ack {
+    stream: String,
+    revision: u64,
+    first_id: Uuid,
+    batch: u64,
+}
+
+fn parse(line: &str) -> Option<Ack> {
+    let mut parts = line.split_whitespace();
+    (parts.next()? == "ACK").then_some(())?;
+    Some(Ack {
+        stream: parts.next()?.to_owned(),
+        revision: parts.next()?.parse().ok()?,
+        first_id: parts.next()?.parse().ok()?,
+        batch: parts.next()?.parse().ok()?,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_write_loses_no_acknowledged_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand::rng();
+    let mut acked: Vec<Ack> = Vec::new();
+    let mut total_events_seen = 0;
+    for round in 0..KILLS {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crash-writer"))
+            .arg(dir.path())
+            .arg("16")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            // Everything the child printed before it died is still in the pipe.
+            BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| parse(&l)).collect::<Vec<_>>()
+        });
+        let wait_ms = rng.random_range(30..400);
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "round {round}: the writer was killed, not finished");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(stderr.trim().is_empty() || !stderr.contains("error"), "round {round}: child failed on its own: {stderr}");
+        let round_acks = reader.join().unwrap();
+        acked.extend(round_acks);
+
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        assert_eq!(store.poisoned(), None, "round {round}: a kill is not corruption");
+        let report = store.verify_all(&|_| ()).await.unwrap();
+        assert!(report.events >= total_events_seen, "round {round}: events disappeared");
+        total_events_seen = report.events;
+
+        let mut streams: HashMap<String, Vec<hoso_ledger::RecordedEvent>> = HashMap::new();
+        for ack in &acked {
+            if !streams.contains_key(&ack.stream) {
+                let events = store
+                    .read_stream(&ack.stream, StreamFrom::Start, Direction::Forwards, usize::MAX >> 1)
+                    .await
+                    .unwrap();
+                streams.insert(ack.stream.clone(), events);
+            }
+            let events = &streams[&ack.stream];
+            let first_revision = ack.revision + 1 - ack.batch;
+            let stored = events.get(first_revision as usize).unwrap_or_else(|| {
+                panic!("round {round}: acknowledged {ack:?} is missing (stream has {} events)", events.len())
+            });
+            assert_eq!(stored.event_id, ack.first_id, "round {round}: {ack:?}");
+        }
+        for (name, events) in &streams {
+            assert_eq!(events.len() % 3, 0, "round {round}: stream {name} holds a partial batch");
+        }
+        drop(store);
+    }
+    assert!(acked.len() > 100, "the writer made progress between kills: {} acks", acked.len());
+}
