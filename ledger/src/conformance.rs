@@ -65,7 +65,12 @@ async fn all_under<S: EventStore>(store: &S, from: u64, prefix: &str) -> Vec<Rec
 
 async fn read_whole_stream<S: EventStore>(store: &S, stream: &str) -> Vec<RecordedEvent> {
     store
-        .read_stream(stream, StreamFrom::Start, Direction::Forwards, usize::MAX >> 1)
+        .read_stream(
+            stream,
+            StreamFrom::Start,
+            Direction::Forwards,
+            usize::MAX >> 1,
+        )
         .await
         .expect("read stream")
 }
@@ -114,7 +119,11 @@ pub async fn append_and_read_back<S: EventStore>(store: &S) {
         assert_eq!(e.causation_id, w.causation_id);
         assert_eq!(e.effective_at, w.effective_at);
         assert_eq!(e.source_document, w.source_document);
-        assert_eq!(e.compute_hash(), e.hash, "stored hash covers the stored content");
+        assert_eq!(
+            e.compute_hash(),
+            e.hash,
+            "stored hash covers the stored content"
+        );
     }
     assert_eq!(read[0].position, r.first_position);
     assert_eq!(read[2].position, r.last_position);
@@ -132,10 +141,21 @@ pub async fn append_and_read_back<S: EventStore>(store: &S) {
         .await
         .expect("read from revision");
     assert_eq!(from1.len(), 2);
-    assert_eq!(store.stream_revision(&stream).await.expect("revision"), Some(2));
-    assert_eq!(store.stream_revision(&format!("{p}-none")).await.expect("revision"), None);
+    assert_eq!(
+        store.stream_revision(&stream).await.expect("revision"),
+        Some(2)
+    );
+    assert_eq!(
+        store
+            .stream_revision(&format!("{p}-none"))
+            .await
+            .expect("revision"),
+        None
+    );
     assert!(
-        read_whole_stream(store, &format!("{p}-none")).await.is_empty(),
+        read_whole_stream(store, &format!("{p}-none"))
+            .await
+            .is_empty(),
         "a missing stream reads as empty"
     );
 
@@ -151,14 +171,34 @@ pub async fn expected_revision_rules<S: EventStore>(store: &S) {
         Err(StoreError::WrongExpectedRevision { current, .. }) => assert_eq!(current, want_current),
         other => panic!("expected a revision conflict, got {other:?}"),
     };
-    conflict(store.append(&s, ExpectedRevision::StreamExists, vec![event("x")]).await, None);
-    conflict(store.append(&s, ExpectedRevision::Exact(0), vec![event("x")]).await, None);
+    conflict(
+        store
+            .append(&s, ExpectedRevision::StreamExists, vec![event("x")])
+            .await,
+        None,
+    );
+    conflict(
+        store
+            .append(&s, ExpectedRevision::Exact(0), vec![event("x")])
+            .await,
+        None,
+    );
     store
         .append(&s, ExpectedRevision::NoStream, vec![event("0")])
         .await
         .expect("no-stream on a new stream");
-    conflict(store.append(&s, ExpectedRevision::NoStream, vec![event("x")]).await, Some(0));
-    conflict(store.append(&s, ExpectedRevision::Exact(5), vec![event("x")]).await, Some(0));
+    conflict(
+        store
+            .append(&s, ExpectedRevision::NoStream, vec![event("x")])
+            .await,
+        Some(0),
+    );
+    conflict(
+        store
+            .append(&s, ExpectedRevision::Exact(5), vec![event("x")])
+            .await,
+        Some(0),
+    );
     let r = store
         .append(&s, ExpectedRevision::Exact(0), vec![event("1")])
         .await
@@ -175,11 +215,19 @@ pub async fn expected_revision_rules<S: EventStore>(store: &S) {
         .expect("any");
     assert_eq!(r.stream_revision, 4);
     let r = store
-        .append(&format!("{p}-fresh"), ExpectedRevision::Any, vec![event("a")])
+        .append(
+            &format!("{p}-fresh"),
+            ExpectedRevision::Any,
+            vec![event("a")],
+        )
         .await
         .expect("any on a new stream");
     assert_eq!(r.stream_revision, 0);
-    let markers: Vec<Vec<u8>> = read_whole_stream(store, &s).await.into_iter().map(|e| e.payload).collect();
+    let markers: Vec<Vec<u8>> = read_whole_stream(store, &s)
+        .await
+        .into_iter()
+        .map(|e| e.payload)
+        .collect();
     assert_eq!(markers, [b"0", b"1", b"2", b"3", b"4"].map(|b| b.to_vec()));
 }
 
@@ -208,7 +256,11 @@ pub async fn idempotent_retry<S: EventStore>(store: &S) {
         .await
         .expect("retry with any");
     assert_eq!(retried_any, original);
-    assert_eq!(read_whole_stream(store, &s).await.len(), 3, "the retry wrote nothing");
+    assert_eq!(
+        read_whole_stream(store, &s).await.len(),
+        3,
+        "the retry wrote nothing"
+    );
 }
 
 /// A refused batch leaves no trace, whichever event in it is at fault.
@@ -227,7 +279,10 @@ pub async fn batches_are_atomic<S: EventStore>(store: &S) {
     let r = store
         .append(&s, ExpectedRevision::Exact(7), vec![event("x"), event("y")])
         .await;
-    assert!(matches!(r, Err(StoreError::WrongExpectedRevision { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::WrongExpectedRevision { .. })),
+        "{r:?}"
+    );
     let r = store.append(&s, ExpectedRevision::Any, Vec::new()).await;
     assert!(matches!(r, Err(StoreError::InvalidInput { .. })), "{r:?}");
     let e = event("twice");
@@ -261,9 +316,15 @@ pub async fn read_all_pages_concatenate<S: EventStore>(store: &S) {
     }
     assert_eq!(paged, whole);
     let positions: Vec<u64> = whole.iter().map(|e| e.position).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions strictly increase");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "positions strictly increase"
+    );
     if store.dense_positions() {
-        assert!(positions.windows(2).all(|w| w[1] == w[0] + 1), "positions are dense");
+        assert!(
+            positions.windows(2).all(|w| w[1] == w[0] + 1),
+            "positions are dense"
+        );
     }
 }
 
@@ -306,10 +367,22 @@ pub async fn concurrent_writers_lose_no_update<S: EventStore + Clone>(
     let mut revisions = HashSet::new();
     for (marker, rev) in &acked {
         let e = &stored[*rev as usize];
-        assert_eq!(e.payload, marker.as_bytes(), "acknowledged revision holds that write");
-        assert!(revisions.insert(*rev), "two writers acknowledged at one revision");
+        assert_eq!(
+            e.payload,
+            marker.as_bytes(),
+            "acknowledged revision holds that write"
+        );
+        assert!(
+            revisions.insert(*rev),
+            "two writers acknowledged at one revision"
+        );
     }
-    assert!(stored.iter().enumerate().all(|(i, e)| e.revision == i as u64));
+    assert!(
+        stored
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.revision == i as u64)
+    );
 }
 
 /// A subscription from a past position delivers the stored events, then the live ones,
@@ -405,7 +478,10 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 /// a `BTreeMap` model. After every step the store's answer matches the model's; at the
 /// end every stream, `$all` and the chains match it too.
 pub fn properties<S: EventStore + Clone>(rt: &tokio::runtime::Runtime, store: &S, cases: u32) {
-    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
     let result = runner.run(&prop::collection::vec(op_strategy(), 1..40), |ops| {
         rt.block_on(check_against_model(store, ops));
         Ok(())
@@ -423,7 +499,11 @@ async fn check_against_model<S: EventStore>(store: &S, ops: Vec<Op>) {
     let mut last_ok: Option<(String, ExpectedRevision, Vec<NewEvent>, AppendResult)> = None;
     for op in ops {
         match op {
-            Op::Append { stream, expect, events } => {
+            Op::Append {
+                stream,
+                expect,
+                events,
+            } => {
                 let name = format!("{p}-s{stream}");
                 let current = model.get(&name).map(|v| v.len() as u64 - 1);
                 let expected = match expect {
@@ -447,8 +527,12 @@ async fn check_against_model<S: EventStore>(store: &S, ops: Vec<Op>) {
                     last_ok = Some((name, expected, batch, r));
                 } else {
                     match result {
-                        Err(StoreError::WrongExpectedRevision { current: c, .. }) => assert_eq!(c, current),
-                        other => panic!("model refuses {expected:?} at {current:?}, store said {other:?}"),
+                        Err(StoreError::WrongExpectedRevision { current: c, .. }) => {
+                            assert_eq!(c, current)
+                        }
+                        other => panic!(
+                            "model refuses {expected:?} at {current:?}, store said {other:?}"
+                        ),
                     }
                 }
             }
@@ -464,10 +548,21 @@ async fn check_against_model<S: EventStore>(store: &S, ops: Vec<Op>) {
         }
     }
     for (name, ids) in &model {
-        let stored: Vec<Uuid> = read_whole_stream(store, name).await.iter().map(|e| e.event_id).collect();
+        let stored: Vec<Uuid> = read_whole_stream(store, name)
+            .await
+            .iter()
+            .map(|e| e.event_id)
+            .collect();
         assert_eq!(&stored, ids, "stream {name} matches the model");
         store.verify_stream(name).await.expect("chain verifies");
     }
-    let all: Vec<Uuid> = all_under(store, start, &p).await.iter().map(|e| e.event_id).collect();
-    assert_eq!(all, global, "$all holds every acknowledged event once, in order");
+    let all: Vec<Uuid> = all_under(store, start, &p)
+        .await
+        .iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(
+        all, global,
+        "$all holds every acknowledged event once, in order"
+    );
 }

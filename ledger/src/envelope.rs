@@ -62,7 +62,10 @@ pub(crate) fn validate_append(stream: &str, events: &[NewEvent]) -> crate::Store
             check_name("source document issuer", &d.issuer)?;
         }
         if !ids.insert(e.event_id) {
-            return bad(format!("event id {} appears twice in one batch", e.event_id));
+            return bad(format!(
+                "event id {} appears twice in one batch",
+                e.event_id
+            ));
         }
     }
     Ok(())
@@ -250,7 +253,11 @@ pub struct RecordedEvent {
 impl RecordedEvent {
     /// Recomputes this event's hash from its content and its recorded `prev_hash`.
     pub fn compute_hash(&self) -> Hash {
-        chain_hash(&self.prev_hash, &EnvelopeRef::of_recorded(self), &self.payload)
+        chain_hash(
+            &self.prev_hash,
+            &EnvelopeRef::of_recorded(self),
+            &self.payload,
+        )
     }
 
     /// The effective time, defaulting to the recorded time.

@@ -24,7 +24,9 @@ pub enum StoreError {
         current: Option<u64>,
     },
     /// An event id is already stored, but not as an exact retry of this append.
-    #[error("event id {event_id} is already stored as {existing}; this append is not a retry of that one")]
+    #[error(
+        "event id {event_id} is already stored as {existing}; this append is not a retry of that one"
+    )]
     DuplicateEventId {
         /// The clashing id.
         event_id: Uuid,
@@ -105,7 +107,9 @@ impl StoreError {
     pub fn is_rejection(&self) -> bool {
         matches!(
             self,
-            Self::WrongExpectedRevision { .. } | Self::DuplicateEventId { .. } | Self::InvalidInput { .. }
+            Self::WrongExpectedRevision { .. }
+                | Self::DuplicateEventId { .. }
+                | Self::InvalidInput { .. }
         )
     }
 

@@ -83,7 +83,9 @@ pub struct KurrentOptions {
 
 impl Default for KurrentOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock) }
+        Self {
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
@@ -144,11 +146,17 @@ impl KurrentStore {
     /// Fails if the connection string does not parse or no node answers, so that a
     /// wrong address is found at start-up rather than at the first append.
     pub async fn connect_with(url: &str, options: KurrentOptions) -> StoreResult<Self> {
-        let settings: ClientSettings = url.parse().map_err(|e: kurrentdb::ClientSettingsParseError| {
-            // The parse error may quote the whole string, password included.
-            let why = e.error().map_or_else(|| e.message().to_owned(), ToString::to_string);
-            StoreError::Backend { detail: format!("invalid KurrentDB connection string: {why}") }
-        })?;
+        let settings: ClientSettings =
+            url.parse()
+                .map_err(|e: kurrentdb::ClientSettingsParseError| {
+                    // The parse error may quote the whole string, password included.
+                    let why = e
+                        .error()
+                        .map_or_else(|| e.message().to_owned(), ToString::to_string);
+                    StoreError::Backend {
+                        detail: format!("invalid KurrentDB connection string: {why}"),
+                    }
+                })?;
         let endpoints = settings
             .hosts()
             .iter()
@@ -158,9 +166,12 @@ impl KurrentStore {
         let client = Client::new(settings).map_err(|e| StoreError::Backend {
             detail: format!("cannot create KurrentDB client for {endpoints}: {e}"),
         })?;
-        let info = client.server_info().await.map_err(|e| StoreError::Backend {
-            detail: format!("cannot reach KurrentDB at {endpoints}: {e}"),
-        })?;
+        let info = client
+            .server_info()
+            .await
+            .map_err(|e| StoreError::Backend {
+                detail: format!("cannot reach KurrentDB at {endpoints}: {e}"),
+            })?;
         let version = info.version();
         // 0.0.0 means the server predates version reporting, let alone stream positions.
         if version < SERVER_VERSION_MIN {
@@ -190,10 +201,10 @@ impl KurrentStore {
 
     /// Records corruption found by an operation before handing its result on.
     fn note<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
-        if let Err(e) = &result {
-            if e.is_corruption() {
-                self.inner.poison.set(e.to_string());
-            }
+        if let Err(e) = &result
+            && e.is_corruption()
+        {
+            self.inner.poison.set(e.to_string());
         }
         result
     }
@@ -212,8 +223,14 @@ impl KurrentStore {
             return Ok(Vec::new());
         }
         // `position` resets the direction for Start/End, so the direction comes after it.
-        let options = ReadStreamOptions::default().position(from).max_count(max_count);
-        let options = if backwards { options.backwards() } else { options.forwards() };
+        let options = ReadStreamOptions::default()
+            .position(from)
+            .max_count(max_count);
+        let options = if backwards {
+            options.backwards()
+        } else {
+            options.forwards()
+        };
         let options = options.requires_leader(from_leader);
         let mut read = match self.inner.client.read_stream(stream, &options).await {
             Ok(read) => read,
@@ -239,7 +256,9 @@ impl KurrentStore {
         max_count: usize,
         from_leader: bool,
     ) -> StoreResult<Vec<RecordedEvent>> {
-        let raw = self.read_stream_raw(stream, from, backwards, max_count, from_leader).await?;
+        let raw = self
+            .read_stream_raw(stream, from, backwards, max_count, from_leader)
+            .await?;
         raw.iter()
             .map(|r| {
                 let e = original(r)?;
@@ -252,8 +271,12 @@ impl KurrentStore {
     /// that still matches its hash. Read from the leader, which has every acknowledged
     /// write.
     async fn head(&self, stream: &str) -> StoreResult<Option<RecordedEvent>> {
-        let mut page = self.read_stream_events(stream, StreamPosition::End, true, 1, true).await?;
-        let Some(head) = page.pop() else { return Ok(None) };
+        let mut page = self
+            .read_stream_events(stream, StreamPosition::End, true, 1, true)
+            .await?;
+        let Some(head) = page.pop() else {
+            return Ok(None);
+        };
         if head.compute_hash() != head.hash {
             return Err(StoreError::Corrupt {
                 position: Some(head.position),
@@ -274,7 +297,9 @@ impl KurrentStore {
             us = us.max(h.recorded_at.timestamp_micros());
         }
         us = us.max(self.inner.last_recorded_us.fetch_max(us, Ordering::Relaxed));
-        from_micros(us).ok_or_else(|| StoreError::Backend { detail: format!("clock out of range: {us} µs") })
+        from_micros(us).ok_or_else(|| StoreError::Backend {
+            detail: format!("clock out of range: {us} µs"),
+        })
     }
 
     /// If `events` is a retry of a batch stored already, the original result.
@@ -285,7 +310,9 @@ impl KurrentStore {
         head: &RecordedEvent,
         events: &[NewEvent],
     ) -> StoreResult<Option<AppendResult>> {
-        let Some(first_id) = events.first().map(|e| e.event_id) else { return Ok(None) };
+        let Some(first_id) = events.first().map(|e| e.event_id) else {
+            return Ok(None);
+        };
         let start = match expected {
             // The original was appended right after revision n, or not at all.
             ExpectedRevision::Exact(n) => match n.checked_add(1) {
@@ -301,7 +328,13 @@ impl KurrentStore {
             }
         };
         let stored = self
-            .read_stream_events(stream, StreamPosition::Position(start), false, events.len(), true)
+            .read_stream_events(
+                stream,
+                StreamPosition::Position(start),
+                false,
+                events.len(),
+                true,
+            )
             .await?;
         if stored.first().map(|e| e.event_id) != Some(first_id) {
             return Ok(None);
@@ -311,9 +344,15 @@ impl KurrentStore {
 
     /// The revision of the event with id `id`, searching backwards from the head and
     /// stopping where events were recorded too long before the id was generated.
-    async fn scan_for(&self, stream: &str, head: &RecordedEvent, id: Uuid) -> StoreResult<Option<u64>> {
+    async fn scan_for(
+        &self,
+        stream: &str,
+        head: &RecordedEvent,
+        id: Uuid,
+    ) -> StoreResult<Option<u64>> {
         let horizon_us = id_time_us(&id).map(|t| t.saturating_sub(RETRY_CLOCK_SKEW_US));
-        let too_old = |e: &RecordedEvent| horizon_us.is_some_and(|h| e.recorded_at.timestamp_micros() < h);
+        let too_old =
+            |e: &RecordedEvent| horizon_us.is_some_and(|h| e.recorded_at.timestamp_micros() < h);
         if head.event_id == id {
             return Ok(Some(head.revision));
         }
@@ -323,7 +362,13 @@ impl KurrentStore {
         let mut next = head.revision.checked_sub(1);
         while let Some(from) = next {
             let page = self
-                .read_stream_events(stream, StreamPosition::Position(from), true, RETRY_SCAN_PAGE, true)
+                .read_stream_events(
+                    stream,
+                    StreamPosition::Position(from),
+                    true,
+                    RETRY_SCAN_PAGE,
+                    true,
+                )
                 .await?;
             for e in &page {
                 if e.event_id == id {
@@ -342,12 +387,26 @@ impl KurrentStore {
     /// acknowledgement carries one position for the whole batch, the contract wants the
     /// first and the last. Also confirms the server stored this batch (or, when it
     /// recognised a concurrent duplicate by its ids, the identical original).
-    async fn read_back(&self, stream: &str, first_revision: u64, events: &[NewEvent]) -> StoreResult<AppendResult> {
+    async fn read_back(
+        &self,
+        stream: &str,
+        first_revision: u64,
+        events: &[NewEvent],
+    ) -> StoreResult<AppendResult> {
         let stored = self
-            .read_stream_events(stream, StreamPosition::Position(first_revision), false, events.len(), true)
+            .read_stream_events(
+                stream,
+                StreamPosition::Position(first_revision),
+                false,
+                events.len(),
+                true,
+            )
             .await?;
         let same_ids = stored.len() == events.len()
-            && stored.iter().zip(events).all(|(s, e)| s.event_id == e.event_id);
+            && stored
+                .iter()
+                .zip(events)
+                .all(|(s, e)| s.event_id == e.event_id);
         if !same_ids {
             return Err(StoreError::Backend {
                 detail: format!(
@@ -369,26 +428,41 @@ impl KurrentStore {
                 return Err(StoreError::Poisoned { reason });
             }
             let head = self.head(stream).await?;
-            if let Some(h) = &head {
-                if let Some(original) = self.find_original(stream, expected, h, events).await? {
-                    return Ok(original);
-                }
+            if let Some(h) = &head
+                && let Some(original) = self.find_original(stream, expected, h, events).await?
+            {
+                return Ok(original);
             }
             let current = head.as_ref().map(|h| h.revision);
             if !expected.admits(current) {
-                return Err(StoreError::WrongExpectedRevision { stream: stream.to_owned(), expected, current });
+                return Err(StoreError::WrongExpectedRevision {
+                    stream: stream.to_owned(),
+                    expected,
+                    current,
+                });
             }
             let (state, first_revision, prev) = match &head {
                 None => (StreamState::NoStream, 0, GENESIS_HASH),
-                Some(h) => (StreamState::StreamRevision(h.revision), h.revision + 1, h.hash),
+                Some(h) => (
+                    StreamState::StreamRevision(h.revision),
+                    h.revision + 1,
+                    h.hash,
+                ),
             };
             let recorded_at = self.recorded_at(head.as_ref())?;
             let chain = chain_metadata(stream, first_revision, prev, recorded_at, events);
             let batch = event_data(events, &chain)?;
             let options = AppendToStreamOptions::default().stream_state(state);
-            match self.inner.client.append_to_stream(stream, &options, batch).await {
+            match self
+                .inner
+                .client
+                .append_to_stream(stream, &options, batch)
+                .await
+            {
                 Ok(_) => return self.read_back(stream, first_revision, events).await,
-                Err(kurrentdb::Error::WrongExpectedVersion { current: server, .. }) => match expected {
+                Err(kurrentdb::Error::WrongExpectedVersion {
+                    current: server, ..
+                }) => match expected {
                     ExpectedRevision::Exact(_) | ExpectedRevision::NoStream => {
                         return Err(StoreError::WrongExpectedRevision {
                             stream: stream.to_owned(),
@@ -402,7 +476,11 @@ impl KurrentStore {
                     // The caller accepts any position, but the chain must link to the
                     // true predecessor: read the new head and chain again.
                     ExpectedRevision::Any | ExpectedRevision::StreamExists => {
-                        tracing::debug!(stream, attempt, "concurrent append moved the head; chaining again");
+                        tracing::debug!(
+                            stream,
+                            attempt,
+                            "concurrent append moved the head; chaining again"
+                        );
                     }
                 },
                 Err(e) => return Err(backend(&format!("append to {stream}"), &e)),
@@ -415,7 +493,11 @@ impl KurrentStore {
         })
     }
 
-    async fn read_all_checked(&self, from_position: u64, max_count: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_all_checked(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let mut out = Vec::new();
         let mut next = from_position;
         let mut last_seen: Option<u64> = None;
@@ -423,13 +505,18 @@ impl KurrentStore {
             let needed = max_count - out.len();
             // An odd start makes the server begin at the event just before it, which is
             // then dropped: ask for one more.
-            let skipped = usize::from(next % 2 == 1);
+            let skipped = usize::from(!next.is_multiple_of(2));
             let options = ReadAllOptions::default()
                 .position(position::read_start(next))
                 .forwards()
                 .filter(ledger_events())
                 .max_count(needed.saturating_add(skipped));
-            let mut read = self.inner.client.read_all(&options).await.map_err(|e| backend("read $all", &e))?;
+            let mut read = self
+                .inner
+                .client
+                .read_all(&options)
+                .await
+                .map_err(|e| backend("read $all", &e))?;
             let mut fresh = 0usize;
             while let Some(r) = read.next().await.map_err(|e| backend("read $all", &e))? {
                 let e = original(&r)?;
@@ -447,7 +534,9 @@ impl KurrentStore {
                 }
             }
             // Fewer new events than asked for: the end of `$all`.
-            let Some(last) = last_seen.filter(|_| fresh >= needed) else { break };
+            let Some(last) = last_seen.filter(|_| fresh >= needed) else {
+                break;
+            };
             next = last + 1;
         }
         Ok(out)
@@ -461,7 +550,12 @@ impl KurrentStore {
                 .backwards()
                 .filter(ledger_events())
                 .max_count(HEAD_SCAN_PAGE);
-            let mut read = self.inner.client.read_all(&options).await.map_err(|e| backend("read $all", &e))?;
+            let mut read = self
+                .inner
+                .client
+                .read_all(&options)
+                .await
+                .map_err(|e| backend("read $all", &e))?;
             let mut count = 0usize;
             let mut oldest = None;
             while let Some(r) = read.next().await.map_err(|e| backend("read $all", &e))? {
@@ -475,7 +569,9 @@ impl KurrentStore {
             }
             match oldest {
                 // A full page of system-typed events: keep looking further back.
-                Some(pos) if count == HEAD_SCAN_PAGE => from = StreamPosition::Position(position::of_event(pos)),
+                Some(pos) if count == HEAD_SCAN_PAGE => {
+                    from = StreamPosition::Position(position::of_event(pos))
+                }
                 _ => return Ok(None),
             }
         }
@@ -496,7 +592,9 @@ fn stream_read_outcome<T: Default>(stream: &str, e: kurrentdb::Error) -> StoreRe
 }
 
 fn backend(what: &str, e: &kurrentdb::Error) -> StoreError {
-    StoreError::Backend { detail: format!("{what}: {e}") }
+    StoreError::Backend {
+        detail: format!("{what}: {e}"),
+    }
 }
 
 /// The server-side filter for `$all`: no system streams. System-typed events in other
@@ -580,7 +678,11 @@ fn chain_metadata(
 ) -> Vec<Metadata> {
     let mut out = Vec::with_capacity(events.len());
     for (revision, e) in (first_revision..).zip(events) {
-        let hash = chain_hash(&prev, &EnvelopeRef::of_new(stream, revision, recorded_at, e), &e.payload);
+        let hash = chain_hash(
+            &prev,
+            &EnvelopeRef::of_new(stream, revision, recorded_at, e),
+            &e.payload,
+        );
         out.push(Metadata {
             schema_version: e.schema_version,
             actor: e.actor.clone(),
@@ -607,9 +709,11 @@ fn event_data(events: &[NewEvent], metadata: &[Metadata]) -> StoreResult<Vec<Eve
             let meta = metadata::encode(m).map_err(|err| StoreError::Backend {
                 detail: format!("encode metadata of event {}: {err}", e.event_id),
             })?;
-            Ok(EventData::binary(&e.event_type, Bytes::from(e.payload.clone()))
-                .id(e.event_id)
-                .metadata(Bytes::from(meta)))
+            Ok(
+                EventData::binary(&e.event_type, Bytes::from(e.payload.clone()))
+                    .id(e.event_id)
+                    .metadata(Bytes::from(meta)),
+            )
         })
         .collect()
 }
@@ -621,7 +725,10 @@ fn replay(events: &[NewEvent], stored: &[RecordedEvent]) -> StoreResult<AppendRe
     for (i, e) in events.iter().enumerate() {
         let Some(s) = stored.get(i) else {
             return Err(StoreError::InvalidInput {
-                reason: format!("event {} of this batch is new but earlier ones are stored: not a retry", e.event_id),
+                reason: format!(
+                    "event {} of this batch is new but earlier ones are stored: not a retry",
+                    e.event_id
+                ),
             });
         };
         if s.event_id != e.event_id {
@@ -639,13 +746,18 @@ fn replay(events: &[NewEvent], stored: &[RecordedEvent]) -> StoreResult<AppendRe
             });
         }
     }
-    match (stored.first(), events.len().checked_sub(1).and_then(|i| stored.get(i))) {
+    match (
+        stored.first(),
+        events.len().checked_sub(1).and_then(|i| stored.get(i)),
+    ) {
         (Some(first), Some(last)) => Ok(AppendResult {
             stream_revision: last.revision,
             first_position: first.position,
             last_position: last.position,
         }),
-        _ => Err(StoreError::InvalidInput { reason: "a batch must hold at least one event".into() }),
+        _ => Err(StoreError::InvalidInput {
+            reason: "a batch must hold at least one event".into(),
+        }),
     }
 }
 
@@ -655,7 +767,10 @@ fn id_time_us(id: &Uuid) -> Option<i64> {
         return None;
     }
     let (secs, nanos) = id.get_timestamp()?.to_unix();
-    i64::try_from(secs).ok()?.checked_mul(1_000_000)?.checked_add(i64::from(nanos / 1_000))
+    i64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000)?
+        .checked_add(i64::from(nanos / 1_000))
 }
 
 #[async_trait]
@@ -680,7 +795,10 @@ impl EventStore for KurrentStore {
         validate_append(stream, &events)?;
         if let Some(e) = events.iter().find(|e| e.event_type.starts_with('$')) {
             return Err(StoreError::InvalidInput {
-                reason: format!("event type {} is reserved for KurrentDB system events", e.event_type),
+                reason: format!(
+                    "event type {} is reserved for KurrentDB system events",
+                    e.event_type
+                ),
             });
         }
         let result = self.append_checked(stream, expected, &events).await;
@@ -710,11 +828,17 @@ impl EventStore for KurrentStore {
             }
         };
         let backwards = direction == Direction::Backwards;
-        let result = self.read_stream_events(stream, start, backwards, max_count, false).await;
+        let result = self
+            .read_stream_events(stream, start, backwards, max_count, false)
+            .await;
         self.note(result)
     }
 
-    async fn read_all(&self, from_position: u64, max_count: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_all(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let result = self.read_all_checked(from_position, max_count).await;
         self.note(result)
     }
@@ -727,7 +851,13 @@ impl EventStore for KurrentStore {
             last: Option<u64>,
             done: bool,
         }
-        let feed = Feed { store: self.clone(), subscription: None, from: from_position, last: None, done: false };
+        let feed = Feed {
+            store: self.clone(),
+            subscription: None,
+            from: from_position,
+            last: None,
+            done: false,
+        };
         // The server's subscription does catch-up and the switch to live itself, without
         // gap or duplicate; its start checkpoint is exclusive, which `subscription_start`
         // translates. Positions are still checked here, so a resent event is never passed on.
@@ -761,7 +891,10 @@ impl EventStore for KurrentStore {
                     }
                 };
                 if pos < f.from || f.last.is_some_and(|l| pos <= l) {
-                    tracing::warn!(position = pos, "subscription to $all resent an event; skipped");
+                    tracing::warn!(
+                        position = pos,
+                        "subscription to $all resent an event; skipped"
+                    );
                     continue;
                 }
                 f.last = Some(pos);
@@ -777,9 +910,14 @@ impl EventStore for KurrentStore {
     }
 
     async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>> {
-        let last = self.read_stream_raw(stream, StreamPosition::End, true, 1, false).await;
+        let last = self
+            .read_stream_raw(stream, StreamPosition::End, true, 1, false)
+            .await;
         let last = self.note(last)?;
-        Ok(last.first().and_then(|r| r.event.as_ref()).map(|e| e.revision))
+        Ok(last
+            .first()
+            .and_then(|r| r.event.as_ref())
+            .map(|e| e.revision))
     }
 
     async fn head_position(&self) -> StoreResult<Option<u64>> {
@@ -805,7 +943,9 @@ mod tests {
     use crate::envelope::SourceDocument;
 
     fn batch(n: usize) -> Vec<NewEvent> {
-        (0..n).map(|i| NewEvent::new("test.Happened", 1, vec![i as u8; 4])).collect()
+        (0..n)
+            .map(|i| NewEvent::new("test.Happened", 1, vec![i as u8; 4]))
+            .collect()
     }
 
     /// What the server would hand back for `events` stored from `first_revision` at
@@ -817,7 +957,11 @@ mod tests {
             .zip(events)
             .enumerate()
             .map(|(i, (revision, e))| {
-                let hash = chain_hash(&prev, &EnvelopeRef::of_new(stream, revision, at, e), &e.payload);
+                let hash = chain_hash(
+                    &prev,
+                    &EnvelopeRef::of_new(stream, revision, at, e),
+                    &e.payload,
+                );
                 let r = RecordedEvent {
                     position: position::from_commit(100 * (i as u64 + 1)).unwrap(),
                     stream: stream.into(),
@@ -847,7 +991,11 @@ mod tests {
         let s = stored("s", 5, &events);
         assert_eq!(
             replay(&events, &s).unwrap(),
-            AppendResult { stream_revision: 7, first_position: 200, last_position: 600 }
+            AppendResult {
+                stream_revision: 7,
+                first_position: 200,
+                last_position: 600
+            }
         );
     }
 
@@ -865,11 +1013,17 @@ mod tests {
         // A longer batch whose new tail is not stored.
         let mut longer = events.clone();
         longer.extend(batch(1));
-        assert!(matches!(replay(&longer, &s), Err(StoreError::InvalidInput { .. })));
+        assert!(matches!(
+            replay(&longer, &s),
+            Err(StoreError::InvalidInput { .. })
+        ));
         // A batch that starts like a stored one and then diverges.
         let mut diverging = events.clone();
         diverging[2] = batch(1).remove(0);
-        assert!(matches!(replay(&diverging, &s), Err(StoreError::InvalidInput { .. })));
+        assert!(matches!(
+            replay(&diverging, &s),
+            Err(StoreError::InvalidInput { .. })
+        ));
     }
 
     #[test]
@@ -926,6 +1080,9 @@ mod tests {
         let t = id_time_us(&id).unwrap();
         assert!((now_us - t).abs() < 5_000_000, "{t} vs {now_us}");
         assert_eq!(id_time_us(&Uuid::from_u128(42)), None);
-        assert_eq!(id_time_us(&uuid::Builder::from_random_bytes([7; 16]).into_uuid()), None);
+        assert_eq!(
+            id_time_us(&uuid::Builder::from_random_bytes([7; 16]).into_uuid()),
+            None
+        );
     }
 }

@@ -18,9 +18,7 @@ pub mod typed;
 pub mod verify;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use envelope::{
-    ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument,
-};
+pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{StoreError, StoreResult};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use store::{AppendResult, Direction, EventFeed, EventStore, PageObserver, StreamFrom};

@@ -75,8 +75,11 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<RecordedEvent>>;
 
     /// Reads at most `max_count` events of `$all` from `from_position` (inclusive).
-    async fn read_all(&self, from_position: u64, max_count: usize)
-    -> StoreResult<Vec<RecordedEvent>>;
+    async fn read_all(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> StoreResult<Vec<RecordedEvent>>;
 
     /// Every event from `from_position` on, in order: stored ones first, then live ones,
     /// with no gap and no duplicate at the switch. Ends only on error or when dropped.
@@ -153,7 +156,12 @@ pub trait EventStore: Send + Sync + 'static {
         let mut from = 0;
         loop {
             let page = self
-                .read_stream(stream, StreamFrom::Revision(from), Direction::Forwards, PAGE)
+                .read_stream(
+                    stream,
+                    StreamFrom::Revision(from),
+                    Direction::Forwards,
+                    PAGE,
+                )
                 .await?;
             let Some(last) = page.last() else { break };
             from = last.revision + 1;

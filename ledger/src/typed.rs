@@ -27,15 +27,23 @@ pub struct EventDecodeError {
 }
 
 /// Decodes (and upcasts) one stored event.
-pub fn decode(registry: &Registry, e: &RecordedEvent) -> Result<DomainEvent, EventDecodeError> {
+///
+/// The error is boxed: decoding sits on every projection's hot path, where a large
+/// `Err` variant would bloat every successful result.
+pub fn decode(
+    registry: &Registry,
+    e: &RecordedEvent,
+) -> Result<DomainEvent, Box<EventDecodeError>> {
     registry
         .decode(&e.event_type, e.schema_version, &e.payload)
-        .map_err(|source| EventDecodeError {
-            position: e.position,
-            stream: e.stream.clone(),
-            revision: e.revision,
-            event_type: e.event_type.clone(),
-            schema_version: e.schema_version,
-            source,
+        .map_err(|source| {
+            Box::new(EventDecodeError {
+                position: e.position,
+                stream: e.stream.clone(),
+                revision: e.revision,
+                event_type: e.event_type.clone(),
+                schema_version: e.schema_version,
+                source,
+            })
         })
 }

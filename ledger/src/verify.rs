@@ -32,7 +32,9 @@ pub enum ViolationKind {
     },
     /// `prev_hash` does not match the previous event of the stream: an event was altered,
     /// removed or inserted before this one.
-    #[error("prev_hash does not match the stream's previous event (revision {previous_revision:?})")]
+    #[error(
+        "prev_hash does not match the stream's previous event (revision {previous_revision:?})"
+    )]
     LinkBroken {
         /// The previous revision seen, if any.
         previous_revision: Option<u64>,
@@ -180,7 +182,11 @@ mod tests {
             .map(|rev| {
                 let ne = NewEvent::new("t.T", 1, vec![rev as u8; 8]);
                 let at = crate::envelope::truncate_to_micros(Utc::now());
-                let hash = chain_hash(&prev, &EnvelopeRef::of_new(stream, rev, at, &ne), &ne.payload);
+                let hash = chain_hash(
+                    &prev,
+                    &EnvelopeRef::of_new(stream, rev, at, &ne),
+                    &ne.payload,
+                );
                 let e = RecordedEvent {
                     position: first_position + rev,
                     stream: stream.into(),
@@ -224,7 +230,10 @@ mod tests {
         let mut events = chain("s", 5, 0);
         events.remove(2);
         let err = verify_stream_events(&events).unwrap_err();
-        assert_eq!((err.position, err.kind), (3, ViolationKind::RevisionGap { expected: 2 }));
+        assert_eq!(
+            (err.position, err.kind),
+            (3, ViolationKind::RevisionGap { expected: 2 })
+        );
     }
 
     #[test]

@@ -26,7 +26,11 @@ async fn fill(store: &SqliteStore, streams: usize, per_stream: usize) {
     for s in 0..streams {
         for i in 0..per_stream {
             store
-                .append(&format!("s-{s}"), ExpectedRevision::Any, vec![ev(&format!("{s}:{i}"))])
+                .append(
+                    &format!("s-{s}"),
+                    ExpectedRevision::Any,
+                    vec![ev(&format!("{s}:{i}"))],
+                )
                 .await
                 .unwrap();
         }
@@ -75,9 +79,15 @@ async fn the_same_event_id_in_another_stream_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = create(dir.path());
     let e = ev("x");
-    store.append("a", ExpectedRevision::Any, vec![e.clone()]).await.unwrap();
+    store
+        .append("a", ExpectedRevision::Any, vec![e.clone()])
+        .await
+        .unwrap();
     let r = store.append("b", ExpectedRevision::Any, vec![e]).await;
-    assert!(matches!(r, Err(StoreError::DuplicateEventId { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::DuplicateEventId { .. })),
+        "{r:?}"
+    );
     let r = store
         .append("a", ExpectedRevision::Any, vec![ev("new"), ev("newer")])
         .await
@@ -112,7 +122,11 @@ async fn a_second_process_cannot_open_a_store_in_use() {
 #[test]
 fn a_file_that_is_not_sqlite_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(DB_FILE), b"this is a text file, not a ledger\n".repeat(200)).unwrap();
+    std::fs::write(
+        dir.path().join(DB_FILE),
+        b"this is a text file, not a ledger\n".repeat(200),
+    )
+    .unwrap();
     let err = open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
     assert!(err.to_string().contains("not an SQLite database"), "{err}");
@@ -122,7 +136,8 @@ fn a_file_that_is_not_sqlite_is_named_as_such() {
 fn an_sqlite_file_of_another_application_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY);").unwrap();
+    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY);")
+        .unwrap();
     drop(conn);
     let err = open(dir.path()).unwrap_err();
     assert!(err.to_string().contains("not a hoso ledger"), "{err}");
@@ -133,7 +148,11 @@ fn a_store_from_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(create(dir.path()));
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'", []).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '99' WHERE key = 'format_version'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let err = open(dir.path()).unwrap_err();
     assert!(err.to_string().contains("newer hoso"), "{err}");
@@ -157,7 +176,10 @@ async fn a_truncated_file_is_reported_as_corrupt_without_panicking() {
         Ok(store) => store.verify_all(&|_| ()).await.map(|_| ()),
     };
     let err = outcome.unwrap_err();
-    assert!(err.is_corruption() || matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert!(
+        err.is_corruption() || matches!(err, StoreError::NotAStore { .. }),
+        "{err:?}"
+    );
 }
 
 /// Edits a stored event behind the ledger's back, as an attacker with the sqlite3 CLI would
@@ -177,7 +199,9 @@ async fn the_log_refuses_updates_and_deletes_from_any_client() {
     let store = create(dir.path());
     fill(&store, 1, 2).await;
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-    let err = conn.execute("UPDATE events SET actor = 'mallory'", []).unwrap_err();
+    let err = conn
+        .execute("UPDATE events SET actor = 'mallory'", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
     let err = conn.execute("DELETE FROM events", []).unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
@@ -190,7 +214,10 @@ async fn an_altered_payload_byte_is_located_and_stops_all_writes() {
         let store = create(dir.path());
         fill(&store, 20, 30).await;
     }
-    tamper(dir.path(), "UPDATE events SET payload = CAST('forged' AS BLOB) WHERE position = 123");
+    tamper(
+        dir.path(),
+        "UPDATE events SET payload = CAST('forged' AS BLOB) WHERE position = 123",
+    );
     let store = open(dir.path()).unwrap();
     let err = store.verify_all(&|_| ()).await.unwrap_err();
     match &err {
@@ -200,7 +227,9 @@ async fn an_altered_payload_byte_is_located_and_stops_all_writes() {
         }
         other => panic!("expected a chain violation, got {other:?}"),
     }
-    let r = store.append("s-0", ExpectedRevision::Any, vec![ev("after")]).await;
+    let r = store
+        .append("s-0", ExpectedRevision::Any, vec![ev("after")])
+        .await;
     assert!(matches!(r, Err(StoreError::Poisoned { .. })), "{r:?}");
 }
 
@@ -214,7 +243,10 @@ async fn a_deleted_event_is_located() {
     tamper(dir.path(), "DELETE FROM events WHERE position = 17");
     let store = open(dir.path()).unwrap();
     match store.verify_all(&|_| ()).await.unwrap_err() {
-        StoreError::Chain(v) => assert_eq!((v.position, v.kind), (18, ViolationKind::PositionGap { expected: 17 })),
+        StoreError::Chain(v) => assert_eq!(
+            (v.position, v.kind),
+            (18, ViolationKind::PositionGap { expected: 17 })
+        ),
         other => panic!("{other:?}"),
     }
 }
@@ -226,10 +258,15 @@ async fn a_tampered_tail_is_caught_at_open_and_no_write_follows() {
         let store = create(dir.path());
         fill(&store, 2, 5).await;
     }
-    tamper(dir.path(), "UPDATE events SET actor = 'mallory' WHERE position = 9");
+    tamper(
+        dir.path(),
+        "UPDATE events SET actor = 'mallory' WHERE position = 9",
+    );
     let store = open(dir.path()).unwrap();
     assert!(store.poisoned().unwrap().contains("position 9"));
-    let r = store.append("s-1", ExpectedRevision::Any, vec![ev("x")]).await;
+    let r = store
+        .append("s-1", ExpectedRevision::Any, vec![ev("x")])
+        .await;
     assert!(matches!(r, Err(StoreError::Poisoned { .. })), "{r:?}");
 }
 
@@ -241,7 +278,10 @@ async fn a_value_of_the_wrong_shape_is_corruption_not_a_panic() {
         fill(&store, 2, 300).await;
     }
     // STRICT tables refuse a wrong type, so forge a short hash instead.
-    tamper(dir.path(), "UPDATE events SET hash = x'0102' WHERE position = 3");
+    tamper(
+        dir.path(),
+        "UPDATE events SET hash = x'0102' WHERE position = 3",
+    );
     let store = open(dir.path()).unwrap();
     let err = store.read_all(0, 10).await.unwrap_err();
     assert!(err.to_string().contains("position 3"), "{err}");

@@ -60,9 +60,13 @@ pub enum Which {
 /// Runs one benchmark.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
-        Which::Append { data, events, writers, payload_bytes, json } => {
-            append(data, events, writers, payload_bytes, json).await
-        }
+        Which::Append {
+            data,
+            events,
+            writers,
+            payload_bytes,
+            json,
+        } => append(data, events, writers, payload_bytes, json).await,
         Which::Read { data, events, json } => read(data, events, json).await,
     }
 }
@@ -70,7 +74,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
 /// Opens the ledger in `data`, or creates one there, or in a temporary directory.
 fn store_at(data: Option<&Path>) -> anyhow::Result<(SqliteStore, Option<tempfile::TempDir>)> {
     match data {
-        Some(dir) if dir.join(DB_FILE).exists() => Ok((SqliteStore::open(dir, SqliteOptions::default())?, None)),
+        Some(dir) if dir.join(DB_FILE).exists() => {
+            Ok((SqliteStore::open(dir, SqliteOptions::default())?, None))
+        }
         Some(dir) => Ok((SqliteStore::create(dir, SqliteOptions::default())?, None)),
         None => {
             // Under the working directory's file system rather than /tmp, which may be
@@ -94,7 +100,11 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
 }
 
 /// Updates a progress report from a shared counter until `done` reaches `total`.
-fn watch_progress(progress: Arc<Progress>, counter: Arc<AtomicU64>, total: u64) -> tokio::task::JoinHandle<()> {
+fn watch_progress(
+    progress: Arc<Progress>,
+    counter: Arc<AtomicU64>,
+    total: u64,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let n = counter.load(Ordering::Relaxed);
@@ -119,7 +129,8 @@ async fn append(
     let (store, _tmp) = store_at(data.as_deref())?;
     let payload = Synth::new(1).declaration_payload(payload_bytes);
     let event_type = "dossier.DeclarationSubmitted";
-    let _: DeclarationSubmitted = prost::Message::decode(payload.as_slice()).context("bench payload")?;
+    let _: DeclarationSubmitted =
+        prost::Message::decode(payload.as_slice()).context("bench payload")?;
 
     let done = Arc::new(AtomicU64::new(0));
     let progress = Arc::new(Progress::new("appending", events));
@@ -204,7 +215,11 @@ async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result<()> {
                     .map(|_| NewEvent::new("dossier.DeclarationSubmitted", 1, payload.clone()))
                     .collect();
                 store
-                    .append(&format!("dossier-{}", Uuid::new_v4()), ExpectedRevision::NoStream, batch)
+                    .append(
+                        &format!("dossier-{}", Uuid::new_v4()),
+                        ExpectedRevision::NoStream,
+                        batch,
+                    )
                     .await?;
                 done.fetch_add(n, Ordering::Relaxed);
                 s += WRITERS;

@@ -34,18 +34,26 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
             (d, None)
         }
         None => {
-            let t = tempfile::Builder::new().prefix("hoso-demo-").tempdir().context("create a temporary directory")?;
+            let t = tempfile::Builder::new()
+                .prefix("hoso-demo-")
+                .tempdir()
+                .context("create a temporary directory")?;
             (t.path().to_owned(), Some(t))
         }
     };
     let store = SqliteStore::create(&dir, SqliteOptions::default())?;
-    println!("hoso demo: a synthetic province of {people} public servants, ledger at {}", store.path().display());
+    println!(
+        "hoso demo: a synthetic province of {people} public servants, ledger at {}",
+        store.path().display()
+    );
 
     let mut synth = Synth::new(seed);
     let units = synth.units(COMMUNES);
     let started = Instant::now();
     for (stream, events) in synth.unit_events(&units) {
-        store.append(&stream, ExpectedRevision::NoStream, events).await?;
+        store
+            .append(&stream, ExpectedRevision::NoStream, events)
+            .await?;
     }
     let dossiers: Vec<(Person, Vec<NewEvent>)> = (0..people)
         .map(|i| {
@@ -90,7 +98,10 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
     results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
     let written = started.elapsed();
 
-    let report = store.verify_all(&|_| ()).await.context("verifying the demo ledger")?;
+    let report = store
+        .verify_all(&|_| ())
+        .await
+        .context("verifying the demo ledger")?;
     println!("  organisation units established: {}", units.len());
     println!("  dossiers opened:                {people}");
     for (category, n) in &by_category {
@@ -114,9 +125,15 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
         Some(t) => {
             drop(store);
             drop(t);
-            println!("the data directory was temporary and is removed; run `hoso demo --data DIR` to keep it");
+            println!(
+                "the data directory was temporary and is removed; run `hoso demo --data DIR` to keep it"
+            );
         }
-        None => println!("kept in {}; check it with `hoso verify --data {}`", dir.display(), dir.display()),
+        None => println!(
+            "kept in {}; check it with `hoso verify --data {}`",
+            dir.display(),
+            dir.display()
+        ),
     }
     Ok(())
 }

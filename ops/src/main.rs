@@ -1,6 +1,9 @@
 //! `hoso`: the one binary operators run — create a data directory, verify it, run the
 //! demo province, and measure the ledger.
 
+// Standard output is this binary's interface; libraries log through `tracing` instead.
+#![allow(clippy::print_stdout)]
+
 mod bench;
 mod demo;
 mod progress;
@@ -13,7 +16,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "hoso", version, about = "Tamper-evident ledger of public-servant personnel dossiers")]
+#[command(
+    name = "hoso",
+    version,
+    about = "Tamper-evident ledger of public-servant personnel dossiers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,7 +72,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -76,7 +86,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Init { data } => init(data).map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,
-            Command::Demo { data, people, seed } => demo::run(data, people, seed).await.map(|()| ExitCode::SUCCESS),
+            Command::Demo { data, people, seed } => demo::run(data, people, seed)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),
         }
     });

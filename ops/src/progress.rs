@@ -33,7 +33,13 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Self { bar, what: what.to_owned(), total, started: now, last_line: Mutex::new(now) }
+        Self {
+            bar,
+            what: what.to_owned(),
+            total,
+            started: now,
+            last_line: Mutex::new(now),
+        }
     }
 
     /// Sets the amount done.

@@ -15,8 +15,12 @@ const FAMILY: &[&str] = &[
     "Nguyễn", "Nguyễn", "Nguyễn", "Trần", "Trần", "Lê", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan",
     "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trịnh", "Mai", "Lương",
 ];
-const MIDDLE_MALE: &[&str] = &["Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Công", "Xuân", "Anh", "Trọng"];
-const MIDDLE_FEMALE: &[&str] = &["Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Mỹ", "Bích", "Phương", "Hồng"];
+const MIDDLE_MALE: &[&str] = &[
+    "Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Công", "Xuân", "Anh", "Trọng",
+];
+const MIDDLE_FEMALE: &[&str] = &[
+    "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Mỹ", "Bích", "Phương", "Hồng",
+];
 const GIVEN_MALE: &[&str] = &[
     "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Minh", "Nam",
     "Phong", "Phúc", "Quân", "Sơn", "Tâm", "Thắng", "Toàn", "Trung", "Tuấn", "Việt", "Vinh",
@@ -53,24 +57,122 @@ pub struct Rank {
 
 /// Ranks of civil servants (administrative units).
 pub const CIVIL_RANKS: &[Rank] = &[
-    Rank { code: "01.001", name: "Chuyên viên cao cấp", group: "A3.1", start_x100: 620, step_x100: 36, steps: 6 },
-    Rank { code: "01.002", name: "Chuyên viên chính", group: "A2.1", start_x100: 440, step_x100: 34, steps: 8 },
-    Rank { code: "01.003", name: "Chuyên viên", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "01.003", name: "Chuyên viên", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "01.003", name: "Chuyên viên", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "04.025", name: "Thanh tra viên", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "06.031", name: "Kế toán viên", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "01.004", name: "Cán sự", group: "A0", start_x100: 210, step_x100: 31, steps: 10 },
+    Rank {
+        code: "01.001",
+        name: "Chuyên viên cao cấp",
+        group: "A3.1",
+        start_x100: 620,
+        step_x100: 36,
+        steps: 6,
+    },
+    Rank {
+        code: "01.002",
+        name: "Chuyên viên chính",
+        group: "A2.1",
+        start_x100: 440,
+        step_x100: 34,
+        steps: 8,
+    },
+    Rank {
+        code: "01.003",
+        name: "Chuyên viên",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "01.003",
+        name: "Chuyên viên",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "01.003",
+        name: "Chuyên viên",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "04.025",
+        name: "Thanh tra viên",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "06.031",
+        name: "Kế toán viên",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "01.004",
+        name: "Cán sự",
+        group: "A0",
+        start_x100: 210,
+        step_x100: 31,
+        steps: 10,
+    },
 ];
 
 /// Professional titles of public employees (schools, hospitals).
 pub const EMPLOYEE_TITLES: &[Rank] = &[
-    Rank { code: "V.07.03.29", name: "Giáo viên tiểu học hạng III", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "V.07.04.32", name: "Giáo viên THCS hạng III", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "V.07.04.31", name: "Giáo viên THCS hạng II", group: "A2.2", start_x100: 400, step_x100: 34, steps: 8 },
-    Rank { code: "V.07.02.26", name: "Giáo viên mầm non hạng III", group: "A0", start_x100: 210, step_x100: 31, steps: 10 },
-    Rank { code: "V.08.01.03", name: "Bác sĩ (hạng III)", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
-    Rank { code: "V.08.05.13", name: "Điều dưỡng hạng III", group: "A1", start_x100: 234, step_x100: 33, steps: 9 },
+    Rank {
+        code: "V.07.03.29",
+        name: "Giáo viên tiểu học hạng III",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "V.07.04.32",
+        name: "Giáo viên THCS hạng III",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "V.07.04.31",
+        name: "Giáo viên THCS hạng II",
+        group: "A2.2",
+        start_x100: 400,
+        step_x100: 34,
+        steps: 8,
+    },
+    Rank {
+        code: "V.07.02.26",
+        name: "Giáo viên mầm non hạng III",
+        group: "A0",
+        start_x100: 210,
+        step_x100: 31,
+        steps: 10,
+    },
+    Rank {
+        code: "V.08.01.03",
+        name: "Bác sĩ (hạng III)",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
+    Rank {
+        code: "V.08.05.13",
+        name: "Điều dưỡng hạng III",
+        group: "A1",
+        start_x100: 234,
+        step_x100: 33,
+        steps: 9,
+    },
 ];
 
 /// One unit of the organisation tree.
@@ -127,7 +229,11 @@ pub struct Synth {
 }
 
 fn date(d: NaiveDate) -> common::Date {
-    common::Date { year: d.year() as u32, month: d.month(), day: d.day() }
+    common::Date {
+        year: d.year() as u32,
+        month: d.month(),
+        day: d.day(),
+    }
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
@@ -137,7 +243,10 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
 impl Synth {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), decision_no: 0 }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            decision_no: 0,
+        }
     }
 
     /// The province's tree: the People's Committee, its departments, communes and
@@ -168,7 +277,10 @@ impl Synth {
                 kind: org::OrgUnitKind::ProvincialDepartment,
                 parent: Some(root.clone()),
             });
-            for (j, div) in ["Văn phòng", "Phòng Tổ chức cán bộ", "Phòng Kế hoạch"].iter().enumerate() {
+            for (j, div) in ["Văn phòng", "Phòng Tổ chức cán bộ", "Phòng Kế hoạch"]
+                .iter()
+                .enumerate()
+            {
                 units.push(Unit {
                     code: format!("{:03}.{:02}.00.H33", j + 1, i + 1),
                     name: format!("{div} {name}"),
@@ -180,7 +292,11 @@ impl Synth {
         let education = "000.03.00.H33".to_owned();
         let health = "000.04.00.H33".to_owned();
         for c in 0..communes {
-            let name = pick(&mut self.rng, PLACES).split(',').next().unwrap_or("xã").to_owned();
+            let name = pick(&mut self.rng, PLACES)
+                .split(',')
+                .next()
+                .unwrap_or("xã")
+                .to_owned();
             units.push(Unit {
                 code: format!("000.00.{:02}.H33", c + 1),
                 name: format!("Ủy ban nhân dân {name} ({})", c + 1),
@@ -210,13 +326,23 @@ impl Synth {
         let female = self.rng.random_bool(0.55);
         let family = *pick(&mut self.rng, FAMILY);
         let (middle, given) = if female {
-            (*pick(&mut self.rng, MIDDLE_FEMALE), *pick(&mut self.rng, GIVEN_FEMALE))
+            (
+                *pick(&mut self.rng, MIDDLE_FEMALE),
+                *pick(&mut self.rng, GIVEN_FEMALE),
+            )
         } else {
-            (*pick(&mut self.rng, MIDDLE_MALE), *pick(&mut self.rng, GIVEN_MALE))
+            (
+                *pick(&mut self.rng, MIDDLE_MALE),
+                *pick(&mut self.rng, GIVEN_MALE),
+            )
         };
         let year = self.rng.random_range(1966..=2002);
-        let born = NaiveDate::from_ymd_opt(year, self.rng.random_range(1..=12), self.rng.random_range(1..=28))
-            .unwrap_or(NaiveDate::MIN);
+        let born = NaiveDate::from_ymd_opt(
+            year,
+            self.rng.random_range(1..=12),
+            self.rng.random_range(1..=28),
+        )
+        .unwrap_or(NaiveDate::MIN);
         // Citizen ID: province of birth (033 Hưng Yên), sex+century digit, 2-digit year, 6 random digits.
         let century_sex = match (year >= 2000, female) {
             (false, false) => 0,
@@ -231,20 +357,33 @@ impl Synth {
         );
         let service_unit = unit.kind == org::OrgUnitKind::PublicServiceUnit;
         let (category, rank) = if service_unit {
-            (common::PersonnelCategory::VienChuc, *pick(&mut self.rng, EMPLOYEE_TITLES))
+            (
+                common::PersonnelCategory::VienChuc,
+                *pick(&mut self.rng, EMPLOYEE_TITLES),
+            )
         } else if self.rng.random_bool(0.08) {
             (common::PersonnelCategory::NguoiLaoDong, CIVIL_RANKS[7])
         } else if unit.kind == org::OrgUnitKind::PeoplesCommitteeCommune {
-            (common::PersonnelCategory::CommuneCadre, *pick(&mut self.rng, CIVIL_RANKS))
+            (
+                common::PersonnelCategory::CommuneCadre,
+                *pick(&mut self.rng, CIVIL_RANKS),
+            )
         } else {
-            (common::PersonnelCategory::CongChuc, *pick(&mut self.rng, CIVIL_RANKS))
+            (
+                common::PersonnelCategory::CongChuc,
+                *pick(&mut self.rng, CIVIL_RANKS),
+            )
         };
         let recruited_year = (year + self.rng.random_range(22..=30)).min(2025);
         let recruited = NaiveDate::from_ymd_opt(recruited_year, self.rng.random_range(1..=12), 1)
             .unwrap_or(NaiveDate::MIN);
         let years = (2026 - recruited_year).max(0) as u32;
         let step = (1 + years / 3).min(rank.steps);
-        let ethnicity = if self.rng.random_bool(0.9) { "01" } else { *pick(&mut self.rng, &["02", "03", "04", "05", "12"]) };
+        let ethnicity = if self.rng.random_bool(0.9) {
+            "01"
+        } else {
+            *pick(&mut self.rng, &["02", "03", "04", "05", "12"])
+        };
         Person {
             dossier: Uuid::from_u128(self.rng.random()),
             person_id,
@@ -271,7 +410,12 @@ impl Synth {
                 issuer: issuer.to_owned(),
                 attachment_sha256: sha.to_vec(),
             },
-            SourceDocument { number, date: on, issuer: issuer.to_owned(), attachment_sha256: Some(sha) },
+            SourceDocument {
+                number,
+                date: on,
+                issuer: issuer.to_owned(),
+                attachment_sha256: Some(sha),
+            },
         )
     }
 
@@ -290,7 +434,10 @@ impl Synth {
                     effective: Some(date(on)),
                     decision: Some(decision),
                 });
-                (format!("org-{}", u.code), vec![NewEvent::from_domain(&e).with_source_document(doc)])
+                (
+                    format!("org-{}", u.code),
+                    vec![NewEvent::from_domain(&e).with_source_document(doc)],
+                )
             })
             .collect()
     }
@@ -324,20 +471,24 @@ impl Synth {
             }
             out.push(NewEvent::from_domain(&first).with_actor(&actor));
             out.push(
-                NewEvent::from_domain(&DomainEvent::DeclarationReturned(dossier::DeclarationReturned {
-                    section_code: "I".into(),
-                    reasons: vec!["Thiếu mục 6 (Dân tộc)".into()],
-                }))
+                NewEvent::from_domain(&DomainEvent::DeclarationReturned(
+                    dossier::DeclarationReturned {
+                        section_code: "I".into(),
+                        reasons: vec!["Thiếu mục 6 (Dân tộc)".into()],
+                    },
+                ))
                 .with_actor(focal_point),
             );
         }
         out.push(NewEvent::from_domain(&personal).with_actor(&actor));
         out.push(NewEvent::from_domain(&self.section_training(p)).with_actor(&actor));
         out.push(
-            NewEvent::from_domain(&DomainEvent::DeclarationVerified(dossier::DeclarationVerified {
-                section_codes: vec!["I".into(), "II".into()],
-                note: String::new(),
-            }))
+            NewEvent::from_domain(&DomainEvent::DeclarationVerified(
+                dossier::DeclarationVerified {
+                    section_codes: vec!["I".into(), "II".into()],
+                    note: String::new(),
+                },
+            ))
             .with_actor(focal_point),
         );
         out.push(
@@ -379,7 +530,11 @@ impl Synth {
     }
 
     fn section_personal(&mut self, p: &Person) -> DomainEvent {
-        let field = |code: &str, value: String| dossier::FieldEntry { field_code: code.into(), value, row: 0 };
+        let field = |code: &str, value: String| dossier::FieldEntry {
+            field_code: code.into(),
+            value,
+            row: 0,
+        };
         let birthplace = *pick(&mut self.rng, PLACES);
         let residence = *pick(&mut self.rng, PLACES);
         DomainEvent::DeclarationSubmitted(dossier::DeclarationSubmitted {
@@ -405,8 +560,15 @@ impl Synth {
     }
 
     fn section_training(&mut self, p: &Person) -> DomainEvent {
-        let field = |code: &str, value: &str| dossier::FieldEntry { field_code: code.into(), value: value.into(), row: 0 };
-        let level = *pick(&mut self.rng, &["Cử nhân", "Cử nhân", "Kỹ sư", "Thạc sĩ", "Tiến sĩ"]);
+        let field = |code: &str, value: &str| dossier::FieldEntry {
+            field_code: code.into(),
+            value: value.into(),
+            row: 0,
+        };
+        let level = *pick(
+            &mut self.rng,
+            &["Cử nhân", "Cử nhân", "Kỹ sư", "Thạc sĩ", "Tiến sĩ"],
+        );
         let party = self.rng.random_bool(0.4);
         let mut fields = vec![
             field("15.1", "12/12"),
@@ -416,8 +578,15 @@ impl Synth {
             field("15.6", "Chuẩn kỹ năng CNTT cơ bản"),
         ];
         if party {
-            let joined = p.recruited.checked_add_months(chrono::Months::new(30)).unwrap_or(p.recruited);
-            fields.push(dossier::FieldEntry { field_code: "16a".into(), value: joined.to_string(), row: 0 });
+            let joined = p
+                .recruited
+                .checked_add_months(chrono::Months::new(30))
+                .unwrap_or(p.recruited);
+            fields.push(dossier::FieldEntry {
+                field_code: "16a".into(),
+                value: joined.to_string(),
+                row: 0,
+            });
         }
         DomainEvent::DeclarationSubmitted(dossier::DeclarationSubmitted {
             form: "2C-BNV/2008".into(),
@@ -439,7 +608,9 @@ impl Synth {
             }],
             supporting_attachments: Vec::new(),
         };
-        let base = DomainEvent::DeclarationSubmitted(d.clone()).encode_payload().len();
+        let base = DomainEvent::DeclarationSubmitted(d.clone())
+            .encode_payload()
+            .len();
         let filler = "Tham mưu công tác tổ chức cán bộ; ";
         let mut text = String::new();
         while text.len() + base + 2 < bytes {
@@ -480,13 +651,17 @@ mod tests {
         let units = s.units(3);
         for (_, events) in s.unit_events(&units) {
             for e in events {
-                registry.decode(&e.event_type, e.schema_version, &e.payload).unwrap();
+                registry
+                    .decode(&e.event_type, e.schema_version, &e.payload)
+                    .unwrap();
             }
         }
         for _ in 0..50 {
             let p = s.person(&units);
             for e in s.dossier_events(&p, "focal") {
-                registry.decode(&e.event_type, e.schema_version, &e.payload).unwrap();
+                registry
+                    .decode(&e.event_type, e.schema_version, &e.payload)
+                    .unwrap();
             }
         }
     }

@@ -25,7 +25,7 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let total = store.head_position().await?.map_or(0, |p| p + 1);
     let progress = Progress::new("verifying", total);
     let registry = Registry::standard();
-    let first_undecodable: Mutex<Option<EventDecodeError>> = Mutex::new(None);
+    let first_undecodable: Mutex<Option<Box<EventDecodeError>>> = Mutex::new(None);
     let result = store
         .verify_all(&|page| {
             if let Some(last) = page.last() {
@@ -50,7 +50,10 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(e) = first_undecodable.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    if let Some(e) = first_undecodable
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
         return Ok(fail(json, &e.to_string(), Some(e.position)));
     }
     if json {
@@ -63,7 +66,9 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "ok: {} events in {} streams verified (hash chains intact, every payload decodes); last position {}",
             report.events,
             report.streams,
-            report.last_position.map_or_else(|| "-".to_owned(), |p| p.to_string())
+            report
+                .last_position
+                .map_or_else(|| "-".to_owned(), |p| p.to_string())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -71,7 +76,10 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
 
 fn fail(json: bool, problem: &str, position: Option<u64>) -> ExitCode {
     if json {
-        println!("{}", serde_json::json!({"ok": false, "problem": problem, "position": position}));
+        println!(
+            "{}",
+            serde_json::json!({"ok": false, "problem": problem, "position": position})
+        );
     } else {
         println!("FAILED: {problem}");
     }

@@ -6,11 +6,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn hoso(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hoso")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hoso"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn data_arg(dir: &Path) -> String {
@@ -51,7 +58,11 @@ fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
 
     let o = hoso(&["verify", "--data", &data, "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    let last = String::from_utf8_lossy(&o.stdout).lines().last().unwrap().to_owned();
+    let last = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
     let v: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(v["ok"], true);
     let events = v["events"].as_u64().unwrap();
@@ -62,14 +73,23 @@ fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
     let db = Path::new(&data).join("ledger.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let stream: String = conn
-        .query_row("SELECT stream FROM events WHERE position = ?1", [position as i64], |r| r.get(0))
+        .query_row(
+            "SELECT stream FROM events WHERE position = ?1",
+            [position as i64],
+            |r| r.get(0),
+        )
         .unwrap();
     let mut payload: Vec<u8> = conn
-        .query_row("SELECT payload FROM events WHERE position = ?1", [position as i64], |r| r.get(0))
+        .query_row(
+            "SELECT payload FROM events WHERE position = ?1",
+            [position as i64],
+            |r| r.get(0),
+        )
         .unwrap();
     let mid = payload.len() / 2;
     payload[mid] ^= 0x01;
-    conn.execute_batch("DROP TRIGGER events_append_only_update").unwrap();
+    conn.execute_batch("DROP TRIGGER events_append_only_update")
+        .unwrap();
     conn.execute(
         "UPDATE events SET payload = ?1 WHERE position = ?2",
         rusqlite::params![payload, position as i64],
@@ -99,17 +119,28 @@ fn verify_names_an_undecodable_payload() {
             .append(
                 "dossier-x",
                 ExpectedRevision::NoStream,
-                vec![NewEvent::new("dossier.DossierOpened", 1, vec![0xff, 0xff, 0xff])],
+                vec![NewEvent::new(
+                    "dossier.DossierOpened",
+                    1,
+                    vec![0xff, 0xff, 0xff],
+                )],
             )
             .await
             .unwrap();
         store
-            .append("dossier-x", ExpectedRevision::Any, vec![NewEvent::new("dossier.NoSuchEvent", 1, vec![])])
+            .append(
+                "dossier-x",
+                ExpectedRevision::Any,
+                vec![NewEvent::new("dossier.NoSuchEvent", 1, vec![])],
+            )
             .await
             .unwrap();
     });
     let o = hoso(&["verify", "--data", &data_arg(&data)]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("position 0") && out.contains("dossier.DossierOpened"), "{out}");
+    assert!(
+        out.contains("position 0") && out.contains("dossier.DossierOpened"),
+        "{out}"
+    );
 }

@@ -50,30 +50,52 @@ async fn sigkill_mid_write_loses_no_acknowledged_append() {
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             // Everything the child printed before it died is still in the pipe.
-            BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| parse(&l)).collect::<Vec<_>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| parse(&l))
+                .collect::<Vec<_>>()
         });
         let wait_ms = rng.random_range(30..400);
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: the writer was killed, not finished");
+        assert!(
+            !status.success(),
+            "round {round}: the writer was killed, not finished"
+        );
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        assert!(stderr.trim().is_empty() || !stderr.contains("error"), "round {round}: child failed on its own: {stderr}");
+        assert!(
+            stderr.trim().is_empty() || !stderr.contains("error"),
+            "round {round}: child failed on its own: {stderr}"
+        );
         let round_acks = reader.join().unwrap();
         acked.extend(round_acks);
 
         let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
-        assert_eq!(store.poisoned(), None, "round {round}: a kill is not corruption");
+        assert_eq!(
+            store.poisoned(),
+            None,
+            "round {round}: a kill is not corruption"
+        );
         let report = store.verify_all(&|_| ()).await.unwrap();
-        assert!(report.events >= total_events_seen, "round {round}: events disappeared");
+        assert!(
+            report.events >= total_events_seen,
+            "round {round}: events disappeared"
+        );
         total_events_seen = report.events;
 
         let mut streams: HashMap<String, Vec<hoso_ledger::RecordedEvent>> = HashMap::new();
         for ack in &acked {
             if !streams.contains_key(&ack.stream) {
                 let events = store
-                    .read_stream(&ack.stream, StreamFrom::Start, Direction::Forwards, usize::MAX >> 1)
+                    .read_stream(
+                        &ack.stream,
+                        StreamFrom::Start,
+                        Direction::Forwards,
+                        usize::MAX >> 1,
+                    )
                     .await
                     .unwrap();
                 streams.insert(ack.stream.clone(), events);
@@ -81,14 +103,25 @@ async fn sigkill_mid_write_loses_no_acknowledged_append() {
             let events = &streams[&ack.stream];
             let first_revision = ack.revision + 1 - ack.batch;
             let stored = events.get(first_revision as usize).unwrap_or_else(|| {
-                panic!("round {round}: acknowledged {ack:?} is missing (stream has {} events)", events.len())
+                panic!(
+                    "round {round}: acknowledged {ack:?} is missing (stream has {} events)",
+                    events.len()
+                )
             });
             assert_eq!(stored.event_id, ack.first_id, "round {round}: {ack:?}");
         }
         for (name, events) in &streams {
-            assert_eq!(events.len() % 3, 0, "round {round}: stream {name} holds a partial batch");
+            assert_eq!(
+                events.len() % 3,
+                0,
+                "round {round}: stream {name} holds a partial batch"
+            );
         }
         drop(store);
     }
-    assert!(acked.len() > 100, "the writer made progress between kills: {} acks", acked.len());
+    assert!(
+        acked.len() > 100,
+        "the writer made progress between kills: {} acks",
+        acked.len()
+    );
 }

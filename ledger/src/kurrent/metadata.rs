@@ -94,20 +94,29 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Metadata, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("its metadata is not JSON: {e}"))?;
     let format = match value.get("format") {
         None => return Err("its metadata has no format field (not written by hoso)".into()),
-        Some(f) => f.as_u64().ok_or_else(|| format!("its metadata format {f} is not a number"))?,
+        Some(f) => f
+            .as_u64()
+            .ok_or_else(|| format!("its metadata format {f} is not a number"))?,
     };
     if format != u64::from(FORMAT) {
-        return Err(format!("its metadata format {format} is not supported (this build reads format {FORMAT})"));
+        return Err(format!(
+            "its metadata format {format} is not supported (this build reads format {FORMAT})"
+        ));
     }
-    let wire: Wire = serde_json::from_value(value).map_err(|e| format!("its metadata is malformed: {e}"))?;
+    let wire: Wire =
+        serde_json::from_value(value).map_err(|e| format!("its metadata is malformed: {e}"))?;
     let time = |what: &str, us: i64| {
-        from_micros(us).ok_or_else(|| format!("its metadata field {what} ({us} µs) is out of range"))
+        from_micros(us)
+            .ok_or_else(|| format!("its metadata field {what} ({us} µs) is out of range"))
     };
     let source_document = match wire.source_document {
         None => None,
         Some(d) => Some(SourceDocument {
             date: d.date.parse::<NaiveDate>().map_err(|e| {
-                format!("its metadata field source_document.date ({:?}) is not a date: {e}", d.date)
+                format!(
+                    "its metadata field source_document.date ({:?}) is not a date: {e}",
+                    d.date
+                )
             })?,
             attachment_sha256: d
                 .attachment_sha256
@@ -124,7 +133,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Metadata, String> {
         correlation_id: wire.correlation_id,
         causation_id: wire.causation_id,
         recorded_at: time("recorded_at", wire.recorded_at)?,
-        effective_at: wire.effective_at.map(|us| time("effective_at", us)).transpose()?,
+        effective_at: wire
+            .effective_at
+            .map(|us| time("effective_at", us))
+            .transpose()?,
         source_document,
         prev_hash: hash("prev_hash", &wire.prev_hash)?,
         hash: hash("hash", &wire.hash)?,
@@ -132,7 +144,8 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Metadata, String> {
 }
 
 fn hash(what: &str, text: &str) -> Result<Hash, String> {
-    let bytes = hex::decode(text).map_err(|e| format!("its metadata field {what} is not hex: {e}"))?;
+    let bytes =
+        hex::decode(text).map_err(|e| format!("its metadata field {what} is not hex: {e}"))?;
     let len = bytes.len();
     bytes
         .try_into()
@@ -261,7 +274,11 @@ mod tests {
     #[test]
     fn extreme_dates_and_times_round_trip() {
         let mut m = full();
-        for date in [NaiveDate::MIN, NaiveDate::MAX, NaiveDate::from_ymd_opt(1, 1, 1).unwrap()] {
+        for date in [
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+        ] {
             if let Some(d) = m.source_document.as_mut() {
                 d.date = date;
             }
@@ -285,23 +302,64 @@ mod tests {
 
     #[test]
     fn malformed_metadata_is_refused_and_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Edit, &str)> = vec![
             ("not json", Box::new(|_| {}), "not JSON"),
-            ("format 2", Box::new(|v| v["format"] = 2.into()), "format 2 is not supported"),
-            ("format text", Box::new(|v| v["format"] = "1".into()), "not a number"),
-            ("no hash", Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("hash")))), "hash"),
-            ("no actor", Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("actor")))), "actor"),
+            (
+                "format 2",
+                Box::new(|v| v["format"] = 2.into()),
+                "format 2 is not supported",
+            ),
+            (
+                "format text",
+                Box::new(|v| v["format"] = "1".into()),
+                "not a number",
+            ),
+            (
+                "no hash",
+                Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("hash")))),
+                "hash",
+            ),
+            (
+                "no actor",
+                Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("actor")))),
+                "actor",
+            ),
             (
                 "no recorded_at",
                 Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("recorded_at")))),
                 "recorded_at",
             ),
-            ("unknown field", Box::new(|v| v["extra"] = 1.into()), "extra"),
-            ("short hash", Box::new(|v| v["hash"] = "abcd".into()), "holds 2 bytes"),
-            ("hash not hex", Box::new(|v| v["prev_hash"] = "zz".repeat(32).into()), "prev_hash is not hex"),
-            ("bad uuid", Box::new(|v| v["causation_id"] = "nope".into()), "malformed"),
-            ("schema text", Box::new(|v| v["schema_version"] = "1".into()), "malformed"),
-            ("time range", Box::new(|v| v["recorded_at"] = i64::MAX.into()), "recorded_at"),
+            (
+                "unknown field",
+                Box::new(|v| v["extra"] = 1.into()),
+                "extra",
+            ),
+            (
+                "short hash",
+                Box::new(|v| v["hash"] = "abcd".into()),
+                "holds 2 bytes",
+            ),
+            (
+                "hash not hex",
+                Box::new(|v| v["prev_hash"] = "zz".repeat(32).into()),
+                "prev_hash is not hex",
+            ),
+            (
+                "bad uuid",
+                Box::new(|v| v["causation_id"] = "nope".into()),
+                "malformed",
+            ),
+            (
+                "schema text",
+                Box::new(|v| v["schema_version"] = "1".into()),
+                "malformed",
+            ),
+            (
+                "time range",
+                Box::new(|v| v["recorded_at"] = i64::MAX.into()),
+                "recorded_at",
+            ),
             (
                 "bad date",
                 Box::new(|v| v["source_document"]["date"] = "2023-02-29".into()),
@@ -314,7 +372,13 @@ mod tests {
             ),
             (
                 "document field",
-                Box::new(|v| drop(v["source_document"].as_object_mut().map(|o| o.remove("issuer")))),
+                Box::new(|v| {
+                    drop(
+                        v["source_document"]
+                            .as_object_mut()
+                            .map(|o| o.remove("issuer")),
+                    )
+                }),
                 "issuer",
             ),
         ];

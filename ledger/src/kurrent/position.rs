@@ -34,7 +34,10 @@ pub(super) fn read_start(from: u64) -> StreamPosition<Position> {
         return StreamPosition::Start;
     }
     let commit = from / 2;
-    StreamPosition::Position(Position { commit, prepare: commit })
+    StreamPosition::Position(Position {
+        commit,
+        prepare: commit,
+    })
 }
 
 /// The exclusive checkpoint from which a `$all` subscription delivers exactly the events
@@ -49,10 +52,16 @@ pub(super) fn subscription_start(from: u64) -> StreamPosition<Position> {
         return StreamPosition::Start;
     }
     let commit = from / 2;
-    if from % 2 == 0 {
-        StreamPosition::Position(Position { commit, prepare: commit - 1 })
+    if from.is_multiple_of(2) {
+        StreamPosition::Position(Position {
+            commit,
+            prepare: commit - 1,
+        })
     } else {
-        StreamPosition::Position(Position { commit, prepare: commit })
+        StreamPosition::Position(Position {
+            commit,
+            prepare: commit,
+        })
     }
 }
 
@@ -60,7 +69,10 @@ pub(super) fn subscription_start(from: u64) -> StreamPosition<Position> {
 /// used to page backwards from it.
 pub(super) fn of_event(position: u64) -> Position {
     let commit = position / 2;
-    Position { commit, prepare: commit }
+    Position {
+        commit,
+        prepare: commit,
+    }
 }
 
 #[cfg(test)]
@@ -108,7 +120,10 @@ mod tests {
             if let StreamPosition::Position(p) = subscription_start(from) {
                 assert!(p.commit >= p.prepare, "{from}: {p}");
                 // And it orders strictly before the first event the feed must deliver.
-                let first = Position { commit: from.div_ceil(2), prepare: from.div_ceil(2) };
+                let first = Position {
+                    commit: from.div_ceil(2),
+                    prepare: from.div_ceil(2),
+                };
                 assert!(p < first, "{from}: {p} vs {first}");
             }
         }
@@ -118,7 +133,13 @@ mod tests {
     fn round_trip_through_event_positions() {
         for commit in [0, 1, 77, 1 << 40] {
             let pos = from_commit(commit).unwrap_or_default();
-            assert_eq!(of_event(pos), Position { commit, prepare: commit });
+            assert_eq!(
+                of_event(pos),
+                Position {
+                    commit,
+                    prepare: commit
+                }
+            );
         }
     }
 }

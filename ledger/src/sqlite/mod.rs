@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Semaphore, oneshot, watch};
 
-pub use schema::{DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
+pub use schema::{DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
 use writer::{Poison, WriteRequest, Writer, query_events};
 
 use crate::clock::{Clock, SystemClock};
@@ -44,7 +44,9 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock) }
+        Self {
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
@@ -56,7 +58,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.db_path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.db_path)
+            .finish()
     }
 }
 
@@ -102,8 +106,11 @@ impl SqliteStore {
         let lock = take_lock(dir)?;
         let mut conn = Connection::open(&db_path).map_err(|e| sql_error("create database", e))?;
         configure_writer(&conn).map_err(|e| sql_error("configure database", e))?;
-        let tx = conn.transaction().map_err(|e| sql_error("create schema", e))?;
-        tx.execute_batch(schema::DDL).map_err(|e| sql_error("create schema", e))?;
+        let tx = conn
+            .transaction()
+            .map_err(|e| sql_error("create schema", e))?;
+        tx.execute_batch(schema::DDL)
+            .map_err(|e| sql_error("create schema", e))?;
         let now = options.clock.now().to_rfc3339();
         for (k, v) in [
             ("format", FORMAT.to_owned()),
@@ -111,8 +118,11 @@ impl SqliteStore {
             ("created_at", now),
             ("store_id", uuid::Uuid::now_v7().to_string()),
         ] {
-            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])
-                .map_err(|e| sql_error("write meta", e))?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )
+            .map_err(|e| sql_error("write meta", e))?;
         }
         tx.commit().map_err(|e| sql_error("create schema", e))?;
         tracing::info!(path = %db_path.display(), "created ledger");
@@ -153,9 +163,11 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> StoreResult<Self> {
         let (next_position, last_recorded_us) = conn
-            .query_row("SELECT max(position), max(recorded_at) FROM events", [], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })
+            .query_row(
+                "SELECT max(position), max(recorded_at) FROM events",
+                [],
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )
             .map(|(p, t)| (p.map_or(0, |p| p as u64 + 1), t.unwrap_or(i64::MIN)))
             .map_err(|e| sql_error("read log head", e))?;
         let poison = Arc::new(Poison::default());
@@ -259,11 +271,13 @@ impl SqliteStore {
             out
         })
         .await
-        .map_err(|e| StoreError::Backend { detail: format!("reader task failed: {e}") })?;
-        if let Err(e) = &result {
-            if e.is_corruption() {
-                self.inner.poison.set(e.to_string());
-            }
+        .map_err(|e| StoreError::Backend {
+            detail: format!("reader task failed: {e}"),
+        })?;
+        if let Err(e) = &result
+            && e.is_corruption()
+        {
+            self.inner.poison.set(e.to_string());
         }
         result
     }
@@ -276,7 +290,11 @@ fn take_lock(dir: &Path) -> StoreResult<File> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| StoreError::Io { action: "open lock file", path: path.clone(), source })?;
+        .map_err(|source| StoreError::Io {
+            action: "open lock file",
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Io {
@@ -284,9 +302,11 @@ fn take_lock(dir: &Path) -> StoreResult<File> {
             path,
             source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
         }),
-        Err(std::fs::TryLockError::Error(source)) => {
-            Err(StoreError::Io { action: "lock the store", path, source })
-        }
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io {
+            action: "lock the store",
+            path,
+            source,
+        }),
     }
 }
 
@@ -302,7 +322,10 @@ fn open_reader(path: &Path) -> StoreResult<Connection> {
 
 /// Refuses files that are not a hoso ledger of a format this build understands.
 fn check_format(conn: &Connection, path: &Path) -> StoreResult<()> {
-    let not_a_store = |reason: String| StoreError::NotAStore { path: path.to_owned(), reason };
+    let not_a_store = |reason: String| StoreError::NotAStore {
+        path: path.to_owned(),
+        reason,
+    };
     let has_meta: bool = conn
         .query_row(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'",
@@ -315,7 +338,9 @@ fn check_format(conn: &Connection, path: &Path) -> StoreResult<()> {
             other => other,
         })?;
     if !has_meta {
-        return Err(not_a_store("an SQLite database, but not a hoso ledger (no meta table)".into()));
+        return Err(not_a_store(
+            "an SQLite database, but not a hoso ledger (no meta table)".into(),
+        ));
     }
     let meta = |key: &str| -> StoreResult<Option<String>> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -339,7 +364,8 @@ fn check_format(conn: &Connection, path: &Path) -> StoreResult<()> {
 /// Re-hashes the last events and checks each links to its stream predecessor: a torn
 /// or edited tail is found at open, before anything is chained onto it.
 fn check_tail(conn: &Connection) -> StoreResult<()> {
-    let sql = format!("SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT {TAIL_CHECK_EVENTS}");
+    let sql =
+        format!("SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT {TAIL_CHECK_EVENTS}");
     let tail = query_events(conn, &sql, [])?;
     for e in &tail {
         if e.compute_hash() != e.hash {
@@ -382,15 +408,10 @@ fn spawn_checkpointer(
         .name("hoso-ledger-checkpoint".into())
         .spawn(move || {
             use std::sync::mpsc::RecvTimeoutError;
-            loop {
-                match stop_rx.recv_timeout(CHECKPOINT_INTERVAL) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        // PASSIVE never blocks the writer; a full log is caught up later.
-                        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                            tracing::warn!(error = %e, "WAL checkpoint failed");
-                        }
-                    }
-                    _ => break,
+            while let Err(RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_INTERVAL) {
+                // PASSIVE never blocks the writer; a full log is caught up later.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
                 }
             }
             // Fold the WAL into the database on a clean shutdown.
@@ -438,7 +459,13 @@ impl EventStore for SqliteStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         sender
-            .send(WriteRequest { stream: stream.to_owned(), expected, events, reply, _permit: permit })
+            .send(WriteRequest {
+                stream: stream.to_owned(),
+                expected,
+                events,
+                reply,
+                _permit: permit,
+            })
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -528,7 +555,11 @@ impl EventStore for SqliteStore {
                     }
                     Ok(page) if page.is_empty() => {
                         let next = f.next;
-                        if f.head.wait_for(|h| h.is_some_and(|h| h >= next)).await.is_err() {
+                        if f.head
+                            .wait_for(|h| h.is_some_and(|h| h >= next))
+                            .await
+                            .is_err()
+                        {
                             f.done = true;
                             return Some((Err(StoreError::Closed), f));
                         }

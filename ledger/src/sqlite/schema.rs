@@ -119,7 +119,11 @@ fn uuid_col(
         .transpose()
 }
 
-fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, idx: usize, position: u64) -> Result<T, StoreError> {
+fn col<T: rusqlite::types::FromSql>(
+    row: &Row<'_>,
+    idx: usize,
+    position: u64,
+) -> Result<T, StoreError> {
     row.get(idx).map_err(|e| match e {
         rusqlite::Error::InvalidColumnType(_, name, ty) => StoreError::Corrupt {
             position: Some(position),
@@ -142,9 +146,11 @@ pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
     })?;
     let revision_raw: i64 = col(row, 2, position)?;
     let revision = u64::try_from(revision_raw).map_err(|_| corrupt(position, "revision"))?;
-    let event_id = uuid_col(row, 3, position, "event id")?.ok_or_else(|| corrupt(position, "event id"))?;
+    let event_id =
+        uuid_col(row, 3, position, "event id")?.ok_or_else(|| corrupt(position, "event id"))?;
     let schema_raw: i64 = col(row, 5, position)?;
-    let schema_version = u32::try_from(schema_raw).map_err(|_| corrupt(position, "schema version"))?;
+    let schema_version =
+        u32::try_from(schema_raw).map_err(|_| corrupt(position, "schema version"))?;
     let recorded_at =
         from_micros(col(row, 10, position)?).ok_or_else(|| corrupt(position, "recorded_at"))?;
     let effective_at = col::<Option<i64>>(row, 11, position)?

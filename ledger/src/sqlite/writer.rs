@@ -154,11 +154,20 @@ impl Writer {
     fn commit_group(&mut self, group: &mut [WriteRequest]) {
         if let Some(reason) = self.poison.get() {
             for r in group.iter_mut() {
-                reply(r, Err(StoreError::Poisoned { reason: reason.clone() }));
+                reply(
+                    r,
+                    Err(StoreError::Poisoned {
+                        reason: reason.clone(),
+                    }),
+                );
             }
             return;
         }
-        let now_us = self.clock.now().timestamp_micros().max(self.last_recorded_us);
+        let now_us = self
+            .clock
+            .now()
+            .timestamp_micros()
+            .max(self.last_recorded_us);
         let mut pending = Pending::default();
         let mut position = self.next_position;
         let mut outcomes: Vec<StoreResult<AppendResult>> = Vec::with_capacity(group.len());
@@ -205,7 +214,12 @@ impl Writer {
                 }
                 let detail = e.to_string();
                 for r in group.iter_mut() {
-                    reply(r, Err(StoreError::Backend { detail: format!("group commit failed: {detail}") }));
+                    reply(
+                        r,
+                        Err(StoreError::Backend {
+                            detail: format!("group commit failed: {detail}"),
+                        }),
+                    );
                 }
             }
         }
@@ -224,7 +238,9 @@ impl Writer {
 
         // An append whose first event is stored already is a retry: answer as before.
         if let Some(stored) = self.find_event(&req.events[0].event_id, pending)? {
-            return self.replay(group, req, stored, pending).map_err(Refusal::Rejected);
+            return self
+                .replay(group, req, stored, pending)
+                .map_err(Refusal::Rejected);
         }
         for e in &req.events[1..] {
             if let Some(stored) = self.find_event(&e.event_id, pending)? {
@@ -248,7 +264,9 @@ impl Writer {
         };
         let first_position = *position;
         let recorded_at = crate::envelope::from_micros(now_us).ok_or_else(|| {
-            Refusal::Failed(StoreError::Backend { detail: format!("clock out of range: {now_us}") })
+            Refusal::Failed(StoreError::Backend {
+                detail: format!("clock out of range: {now_us}"),
+            })
         })?;
         let mut insert = self
             .conn
@@ -280,18 +298,23 @@ impl Writer {
                     doc.map(|d| d.number.as_str()),
                     doc.map(|d| days_since_epoch(d.date)),
                     doc.map(|d| d.issuer.as_str()),
-                    doc.and_then(|d| d.attachment_sha256.as_ref()).map(|h| h.as_slice()),
+                    doc.and_then(|d| d.attachment_sha256.as_ref())
+                        .map(|h| h.as_slice()),
                     prev.as_slice(),
                     hash.as_slice(),
                 ])
                 .map_err(|e| sql_error("insert event", e))?;
-            pending.ids.insert(e.event_id, (index, i, revision, *position));
+            pending
+                .ids
+                .insert(e.event_id, (index, i, revision, *position));
             prev = hash;
             revision += 1;
             *position += 1;
         }
         let last_revision = revision - 1;
-        pending.heads.insert(req.stream.clone(), (last_revision, prev));
+        pending
+            .heads
+            .insert(req.stream.clone(), (last_revision, prev));
         Ok(AppendResult {
             stream_revision: last_revision,
             first_position,
@@ -312,8 +335,13 @@ impl Writer {
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1"
         );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| sql_error("read head", e))?;
-        let mut rows = stmt.query([stream]).map_err(|e| sql_error("read head", e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(|e| sql_error("read head", e))?;
+        let mut rows = stmt
+            .query([stream])
+            .map_err(|e| sql_error("read head", e))?;
         let Some(row) = rows.next().map_err(|e| sql_error("read head", e))? else {
             return Ok(None);
         };
@@ -336,7 +364,12 @@ impl Writer {
 
     fn find_event(&self, id: &Uuid, pending: &Pending) -> StoreResult<Option<Stored>> {
         if let Some(&(request, index, revision, position)) = pending.ids.get(id) {
-            return Ok(Some(Stored::InGroup { request, index, revision, position }));
+            return Ok(Some(Stored::InGroup {
+                request,
+                index,
+                revision,
+                position,
+            }));
         }
         let mut stmt = self
             .conn
@@ -381,13 +414,24 @@ impl Writer {
                     })?,
             };
             let (stream, revision, position, same_content) = match &s {
-                Stored::Row { stream, revision, position, event_type, payload } => (
+                Stored::Row {
+                    stream,
+                    revision,
+                    position,
+                    event_type,
+                    payload,
+                } => (
                     stream.as_str(),
                     *revision,
                     *position,
                     *event_type == e.event_type && *payload == e.payload,
                 ),
-                Stored::InGroup { request, index, revision, position } => {
+                Stored::InGroup {
+                    request,
+                    index,
+                    revision,
+                    position,
+                } => {
                     let orig = &group[*request];
                     let same = orig
                         .events
@@ -405,19 +449,36 @@ impl Writer {
             }
             let _ = i;
             result = Some(match result {
-                None => AppendResult { stream_revision: revision, first_position: position, last_position: position },
-                Some(r) => AppendResult { stream_revision: revision, last_position: position, ..r },
+                None => AppendResult {
+                    stream_revision: revision,
+                    first_position: position,
+                    last_position: position,
+                },
+                Some(r) => AppendResult {
+                    stream_revision: revision,
+                    last_position: position,
+                    ..r
+                },
             });
         }
-        result.ok_or_else(|| StoreError::InvalidInput { reason: "empty batch".into() })
+        result.ok_or_else(|| StoreError::InvalidInput {
+            reason: "empty batch".into(),
+        })
     }
 }
 
 fn duplicate(event_id: Uuid, stored: &Stored, group: &[WriteRequest]) -> StoreError {
     let existing = match stored {
-        Stored::Row { stream, revision, .. } => format!("{stream}@{revision}"),
-        Stored::InGroup { request, revision, .. } => {
-            let stream = group.get(*request).map(|r| r.stream.as_str()).unwrap_or("?");
+        Stored::Row {
+            stream, revision, ..
+        } => format!("{stream}@{revision}"),
+        Stored::InGroup {
+            request, revision, ..
+        } => {
+            let stream = group
+                .get(*request)
+                .map(|r| r.stream.as_str())
+                .unwrap_or("?");
             format!("{stream}@{revision}")
         }
     };
@@ -442,8 +503,12 @@ pub(super) fn query_events(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Vec<crate::RecordedEvent>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(|e| sql_error("prepare read", e))?;
-    let mut rows = stmt.query(params).map_err(|e| sql_error("read events", e))?;
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(|e| sql_error("prepare read", e))?;
+    let mut rows = stmt
+        .query(params)
+        .map_err(|e| sql_error("read events", e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| sql_error("read events", e))? {
         out.push(event_from_row(row)?);

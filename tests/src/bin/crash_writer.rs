@@ -16,7 +16,10 @@ const BATCH: usize = 3;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().ok_or_else(|| anyhow::anyhow!("usage: crash-writer DIR WRITERS"))?);
+    let dir = PathBuf::from(
+        args.next()
+            .ok_or_else(|| anyhow::anyhow!("usage: crash-writer DIR WRITERS"))?,
+    );
     let writers: usize = args.next().unwrap_or_else(|| "16".into()).parse()?;
     let store = if dir.join(hoso_ledger::sqlite::DB_FILE).exists() {
         SqliteStore::open(&dir, SqliteOptions::default())?
