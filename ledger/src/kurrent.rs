@@ -209,8 +209,8 @@ impl KurrentStore {
         result
     }
 
-    /// Reads one stream page as the server stores it (no decoding): `None` when the
-    /// stream does not exist.
+    /// Reads one stream page as the server stores it (no decoding); a stream that does
+    /// not exist reads as empty.
     async fn read_stream_raw(
         &self,
         stream: &str,

@@ -20,6 +20,8 @@ pub mod verify;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{StoreError, StoreResult};
+#[cfg(feature = "kurrentdb")]
+pub use kurrent::{KurrentOptions, KurrentStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use store::{AppendResult, Direction, EventFeed, EventStore, PageObserver, StreamFrom};
 pub use verify::{ChainVerifier, ChainViolation, VerifyReport, ViolationKind};

@@ -9,8 +9,8 @@
 
 use bytes::Bytes;
 use hoso_ledger::kurrent::KurrentStore;
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, StoreError, StreamFrom, conformance};
 use hoso_ledger::{Direction, SourceDocument};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, StoreError, StreamFrom, conformance};
 use kurrentdb::{AppendToStreamOptions, Client, EventData};
 use uuid::Uuid;
 
@@ -26,7 +26,10 @@ fn kurrentdb_passes_the_store_contract() {
         return;
     };
     let cases = std::env::var(CASES_VAR)
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{CASES_VAR} must be a number, got {v:?}")))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{CASES_VAR} must be a number, got {v:?}"))
+        })
         .unwrap_or(CASES_DEFAULT);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -39,7 +42,11 @@ fn kurrentdb_passes_the_store_contract() {
     rt.block_on(conformance::run_all(&store));
     conformance::properties(&rt, &store, cases);
     rt.block_on(hashes_and_envelope_survive_the_server(&store));
-    assert_eq!(store.poisoned(), None, "the contract checks found no damage");
+    assert_eq!(
+        store.poisoned(),
+        None,
+        "the contract checks found no damage"
+    );
     rt.block_on(damaged_metadata_is_corruption_and_stops_writes(&url));
 }
 
@@ -57,7 +64,11 @@ async fn hashes_and_envelope_survive_the_server(store: &KurrentStore) {
             attachment_sha256: None,
         });
     let r = store
-        .append(&stream, ExpectedRevision::NoStream, vec![full.clone(), NewEvent::new("test.Bare", 1, Vec::new())])
+        .append(
+            &stream,
+            ExpectedRevision::NoStream,
+            vec![full.clone(), NewEvent::new("test.Bare", 1, Vec::new())],
+        )
         .await
         .unwrap();
     assert!(r.first_position < r.last_position);
@@ -68,7 +79,10 @@ async fn hashes_and_envelope_survive_the_server(store: &KurrentStore) {
     assert_eq!(read.len(), 2);
     assert_eq!(read[0].source_document, full.source_document);
     assert_eq!(read[0].effective_at, full.effective_at);
-    assert_eq!(read[0].recorded_at, read[1].recorded_at, "one transaction time per batch");
+    assert_eq!(
+        read[0].recorded_at, read[1].recorded_at,
+        "one transaction time per batch"
+    );
     assert_eq!(store.verify_stream(&stream).await.unwrap(), 2);
     // The positions an append reports are the ones `$all` shows.
     let all = store.read_all(r.first_position, 2).await.unwrap();
@@ -94,13 +108,21 @@ async fn damaged_metadata_is_corruption_and_stops_writes(url: &str) {
         .await
     {
         if matches!(e, kurrentdb::Error::AccessDenied) {
-            eprintln!("SKIP kurrentdb damaged-metadata check: the connection may not write system streams");
+            eprintln!(
+                "SKIP kurrentdb damaged-metadata check: the connection may not write system streams"
+            );
             return;
         }
         panic!("plant a damaged event: {e}");
     }
-    match store.read_stream(&stream, StreamFrom::Start, Direction::Forwards, 1).await {
-        Err(StoreError::Corrupt { position: Some(_), detail }) => {
+    match store
+        .read_stream(&stream, StreamFrom::Start, Direction::Forwards, 1)
+        .await
+    {
+        Err(StoreError::Corrupt {
+            position: Some(_),
+            detail,
+        }) => {
             assert!(detail.contains("no metadata"), "{detail}");
         }
         other => panic!("expected corruption, got {other:?}"),
@@ -113,5 +135,27 @@ async fn damaged_metadata_is_corruption_and_stops_writes(url: &str) {
             vec![NewEvent::new("test.Happened", 1, b"x".to_vec())],
         )
         .await;
-    assert!(matches!(refused, Err(StoreError::Poisoned { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Poisoned { .. })),
+        "{refused:?}"
+    );
+}
+
+/// These need no server: a bad connection string or an unreachable node fails at
+/// connect, as a backend error that never repeats the password.
+#[tokio::test]
+async fn bad_connection_strings_fail_at_connect_without_leaking_the_password() {
+    for url in [
+        "kurrentdb://admin:s3cret@[::1:2113?tls=false",
+        "http://admin:s3cret@127.0.0.1:2113",
+        // Port 1 on loopback: refused at once, so discovery gives up quickly.
+        "kurrentdb://admin:s3cret@127.0.0.1:1?tls=false",
+    ] {
+        match KurrentStore::connect(url).await {
+            Err(StoreError::Backend { detail }) => {
+                assert!(!detail.contains("s3cret"), "{url}: {detail}");
+            }
+            other => panic!("{url}: expected a backend error, got {other:?}"),
+        }
+    }
 }

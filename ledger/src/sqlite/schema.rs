@@ -62,7 +62,7 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA wal_autocheckpoint = 0;
-         PRAGMA cache_size = -65536;
+         PRAGMA cache_size = -8192;
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = OFF;",
     )?;
