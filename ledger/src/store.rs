@@ -116,10 +116,10 @@ pub trait EventStore: Send + Sync + 'static {
         } else {
             ChainVerifier::sparse()
         };
-        let mut from = first;
         let mut last_position = None;
-        loop {
-            let page = match self.read_all(from, PAGE).await {
+        let mut next_read = Some(self.read_all(first, PAGE));
+        while let Some(read) = next_read.take() {
+            let page = match read.await {
                 Ok(page) => page,
                 Err(e) => {
                     if e.is_corruption() {
@@ -129,18 +129,31 @@ pub trait EventStore: Send + Sync + 'static {
                 }
             };
             let Some(last) = page.last() else { break };
-            from = last.position + 1;
             last_position = Some(last.position);
-            for e in &page {
-                if let Err(v) = verifier.check(e) {
-                    self.mark_corrupt(v.to_string());
-                    return Err(StoreError::Chain(v));
-                }
+            // Read the next page while this one is hashed: reading and hashing then
+            // run on two cores instead of taking turns on one.
+            let prefetch = (page.len() == PAGE).then(|| self.read_all(last.position + 1, PAGE));
+            let (prefetched, checked) = futures::future::join(
+                async move {
+                    match prefetch {
+                        Some(read) => Some(read.await),
+                        None => None,
+                    }
+                },
+                async {
+                    for e in &page {
+                        verifier.check(e)?;
+                    }
+                    Ok::<(), crate::verify::ChainViolation>(())
+                },
+            )
+            .await;
+            if let Err(v) = checked {
+                self.mark_corrupt(v.to_string());
+                return Err(StoreError::Chain(v));
             }
             observe(&page);
-            if page.len() < PAGE {
-                break;
-            }
+            next_read = prefetched.map(|r| Box::pin(async move { r }) as _);
         }
         Ok(VerifyReport {
             events: verifier.events(),

@@ -17,10 +17,6 @@ use uuid::Uuid;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
-/// Streams each append-bench writer rotates through, like an officer working on a
-/// pile of dossiers.
-const STREAMS_PER_WRITER: usize = 64;
-
 /// Which benchmark.
 #[derive(Subcommand)]
 pub enum Which {
@@ -39,13 +35,18 @@ pub enum Which {
         /// Payload size of each event.
         #[arg(long, default_value_t = 600)]
         payload_bytes: usize,
+        /// Streams each writer rotates through, like an officer working on a pile of
+        /// dossiers. More streams scatter each commit over more index pages.
+        #[arg(long, default_value_t = 64)]
+        streams_per_writer: usize,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,
     },
     /// Full `$all` read with hash-chain verification.
     Read {
-        /// Data directory to read; by default a temporary log of `--events` is generated.
+        /// Data directory to read. A directory without a ledger gets a generated log of
+        /// `--events` (kept for the next run); by default a temporary one is used.
         #[arg(long)]
         data: Option<PathBuf>,
         /// Size of the generated log.
@@ -65,19 +66,50 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             events,
             writers,
             payload_bytes,
+            streams_per_writer,
             json,
-        } => append(data, events, writers, payload_bytes, json).await,
+        } => {
+            let shape = AppendShape {
+                events,
+                writers,
+                payload_bytes,
+                streams_per_writer,
+            };
+            append(data, shape, json).await
+        }
         Which::Read { data, events, json } => read(data, events, json).await,
     }
 }
 
+/// A ledger to benchmark on, and the temporary directory holding it (if any).
+struct Target {
+    store: SqliteStore,
+    /// True when the ledger was created for this run (so it is empty).
+    created: bool,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> Target {
+    Target {
+        store,
+        created,
+        _tmp: tmp,
+    }
+}
+
 /// Opens the ledger in `data`, or creates one there, or in a temporary directory.
-fn store_at(data: Option<&Path>) -> anyhow::Result<(SqliteStore, Option<tempfile::TempDir>)> {
+fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
     match data {
-        Some(dir) if dir.join(DB_FILE).exists() => {
-            Ok((SqliteStore::open(dir, SqliteOptions::default())?, None))
-        }
-        Some(dir) => Ok((SqliteStore::create(dir, SqliteOptions::default())?, None)),
+        Some(dir) if dir.join(DB_FILE).exists() => Ok(target(
+            SqliteStore::open(dir, SqliteOptions::default())?,
+            false,
+            None,
+        )),
+        Some(dir) => Ok(target(
+            SqliteStore::create(dir, SqliteOptions::default())?,
+            true,
+            None,
+        )),
         None => {
             // Under the working directory's file system rather than /tmp, which may be
             // tmpfs, where fsync costs nothing and the figures would lie.
@@ -86,7 +118,7 @@ fn store_at(data: Option<&Path>) -> anyhow::Result<(SqliteStore, Option<tempfile
                 .tempdir_in(".")
                 .context("create a temporary data directory in the working directory")?;
             let store = SqliteStore::create(tmp.path(), SqliteOptions::default())?;
-            Ok((store, Some(tmp)))
+            Ok(target(store, true, Some(tmp)))
         }
     }
 }
@@ -117,16 +149,28 @@ fn watch_progress(
     })
 }
 
-async fn append(
-    data: Option<PathBuf>,
+/// What the append benchmark writes.
+struct AppendShape {
     events: u64,
     writers: usize,
     payload_bytes: usize,
-    json: bool,
-) -> anyhow::Result<()> {
+    streams_per_writer: usize,
+}
+
+async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow::Result<()> {
+    let AppendShape {
+        events,
+        writers,
+        payload_bytes,
+        streams_per_writer,
+    } = shape;
     anyhow::ensure!(writers > 0, "--writers must be at least 1");
+    anyhow::ensure!(
+        streams_per_writer > 0,
+        "--streams-per-writer must be at least 1"
+    );
     anyhow::ensure!(events > 0, "--events must be at least 1");
-    let (store, _tmp) = store_at(data.as_deref())?;
+    let Target { store, _tmp, .. } = store_at(data.as_deref())?;
     let payload = Synth::new(1).declaration_payload(payload_bytes);
     let event_type = "dossier.DeclarationSubmitted";
     let _: DeclarationSubmitted =
@@ -143,12 +187,12 @@ async fn append(
         let payload = payload.clone();
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
-            let mut streams: Vec<(String, Option<u64>)> = (0..STREAMS_PER_WRITER)
+            let mut streams: Vec<(String, Option<u64>)> = (0..streams_per_writer)
                 .map(|_| (format!("dossier-{}", Uuid::new_v4()), None))
                 .collect();
             let mut latencies_us = Vec::with_capacity(n as usize);
             for i in 0..n as usize {
-                let (stream, revision) = &mut streams[i % STREAMS_PER_WRITER];
+                let (stream, revision) = &mut streams[i % streams_per_writer];
                 let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
                 let event = NewEvent::new(event_type, 1, payload.clone()).with_actor("bench");
                 let t = Instant::now();
@@ -184,6 +228,7 @@ async fn append(
             "{}",
             serde_json::json!({
                 "bench": "append", "events": events, "writers": writers, "payload_bytes": payload_bytes,
+                "streams": writers * streams_per_writer,
                 "seconds": elapsed.as_secs_f64(), "events_per_s": events_per_s,
                 "p50_ms": p50, "p99_ms": p99, "max_ms": max,
             })
@@ -236,8 +281,12 @@ async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result<()> {
 }
 
 async fn read(data: Option<PathBuf>, events: u64, json: bool) -> anyhow::Result<()> {
-    let (store, tmp) = store_at(data.as_deref())?;
-    if tmp.is_some() {
+    let Target {
+        store,
+        created,
+        _tmp,
+    } = store_at(data.as_deref())?;
+    if created {
         generate(&store, events).await?;
     }
     let total = store.head_position().await?.map_or(0, |p| p + 1);

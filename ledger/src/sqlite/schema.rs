@@ -74,6 +74,7 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
 pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA query_only = ON;
+         PRAGMA mmap_size = 4294967296;
          PRAGMA cache_size = -32768;
          PRAGMA temp_store = MEMORY;",
     )?;

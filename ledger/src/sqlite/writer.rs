@@ -172,6 +172,7 @@ impl Writer {
         let mut position = self.next_position;
         let mut outcomes: Vec<StoreResult<AppendResult>> = Vec::with_capacity(group.len());
 
+        let started = std::time::Instant::now();
         let result = (|| -> StoreResult<()> {
             self.conn
                 .execute_batch("BEGIN IMMEDIATE")
@@ -183,9 +184,18 @@ impl Writer {
                     Err(Refusal::Failed(e)) => return Err(e),
                 }
             }
-            self.conn
+            let applied = std::time::Instant::now();
+            let committed = self
+                .conn
                 .execute_batch("COMMIT")
-                .map_err(|e| sql_error("commit", e))
+                .map_err(|e| sql_error("commit", e));
+            tracing::trace!(
+                requests = group.len(),
+                apply_us = (applied - started).as_micros() as u64,
+                commit_us = applied.elapsed().as_micros() as u64,
+                "group committed"
+            );
+            committed
         })();
 
         match result {
