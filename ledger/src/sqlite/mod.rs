@@ -600,3 +600,17 @@ impl EventStore for SqliteStore {
         "sqlite"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_map_the_file_instead_of_copying_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::create(dir.path(), SqliteOptions::default()).unwrap());
+        let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
+        let mmap: i64 = conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap();
+        assert!(mmap > 0, "mmap_size is {mmap}");
+    }
+}
