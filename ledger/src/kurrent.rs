@@ -51,13 +51,13 @@ use kurrentdb::{
 };
 use uuid::Uuid;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, chain_hash,
     from_micros, truncate_to_micros, validate_append,
 };
 use crate::error::{StoreError, StoreResult};
-use crate::store::{AppendResult, Direction, EventFeed, EventStore, StreamFrom};
+use crate::store::{AppendResult, Direction, EventFeed, EventStore, StoreOptions, StreamFrom};
 use metadata::Metadata;
 
 /// Times the read-chain-append cycle is repeated for `Any`/`StreamExists` when other
@@ -73,21 +73,6 @@ const RETRY_SCAN_PAGE: usize = 64;
 const HEAD_SCAN_PAGE: usize = 32;
 /// Oldest server known to report `$all` positions on stream reads, which appends need.
 const SERVER_VERSION_MIN: (usize, usize) = (22, 10);
-
-/// Options for connecting to a server.
-#[derive(Debug, Clone)]
-pub struct KurrentOptions {
-    /// Source of transaction time (`recorded_at`).
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for KurrentOptions {
-    fn default() -> Self {
-        Self {
-            clock: Arc::new(SystemClock),
-        }
-    }
-}
 
 /// A hoso ledger kept in KurrentDB. Cheap to clone; clones share one connection and one
 /// poison flag.
@@ -138,14 +123,14 @@ impl KurrentStore {
     /// Connects to the server named by a KurrentDB connection string, e.g.
     /// `kurrentdb://admin:changeit@127.0.0.1:2113?tls=false`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Self::connect_with(url, KurrentOptions::default()).await
+        Self::connect_with(url, StoreOptions::default()).await
     }
 
     /// Like [`connect`](Self::connect), with options.
     ///
     /// Fails if the connection string does not parse or no node answers, so that a
     /// wrong address is found at start-up rather than at the first append.
-    pub async fn connect_with(url: &str, options: KurrentOptions) -> StoreResult<Self> {
+    pub async fn connect_with(url: &str, options: StoreOptions) -> StoreResult<Self> {
         let settings: ClientSettings =
             url.parse()
                 .map_err(|e: kurrentdb::ClientSettingsParseError| {

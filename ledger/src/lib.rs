@@ -21,7 +21,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]
-pub use kurrent::{KurrentOptions, KurrentStore};
-pub use sqlite::{SqliteOptions, SqliteStore};
-pub use store::{AppendResult, Direction, EventFeed, EventStore, PageObserver, StreamFrom};
+pub use kurrent::KurrentStore;
+pub use sqlite::SqliteStore;
+pub use store::{
+    AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,
+};
 pub use verify::{ChainVerifier, ChainViolation, VerifyReport, ViolationKind};

@@ -9,6 +9,21 @@ use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
 use crate::verify::{ChainVerifier, VerifyReport};
 
+/// Options common to every backend.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Source of transaction time (`recorded_at`).
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        }
+    }
+}
+
 /// Where a stream read starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamFrom {

@@ -6,16 +6,16 @@ use std::path::Path;
 
 use hoso_ledger::sqlite::DB_FILE;
 use hoso_ledger::{
-    EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore, StoreError, ViolationKind,
+    EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreError, StoreOptions, ViolationKind,
     conformance,
 };
 
 fn create(dir: &Path) -> SqliteStore {
-    SqliteStore::create(dir, SqliteOptions::default()).unwrap()
+    SqliteStore::create(dir, StoreOptions::default()).unwrap()
 }
 
 fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
-    SqliteStore::open(dir, SqliteOptions::default())
+    SqliteStore::open(dir, StoreOptions::default())
 }
 
 fn ev(marker: &str) -> NewEvent {
@@ -106,7 +106,7 @@ async fn create_refuses_an_existing_store_and_open_refuses_a_missing_one() {
     assert!(err.to_string().contains("hoso init"), "{err}");
     drop(create(dir.path()));
     assert!(matches!(
-        SqliteStore::create(dir.path(), SqliteOptions::default()),
+        SqliteStore::create(dir.path(), StoreOptions::default()),
         Err(StoreError::AlreadyExists { .. })
     ));
 }

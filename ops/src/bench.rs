@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Subcommand;
 use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
 use hoso_schemas::pb::dossier::DeclarationSubmitted;
 use uuid::Uuid;
 
@@ -101,12 +101,12 @@ fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> 
 fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
     match data {
         Some(dir) if dir.join(DB_FILE).exists() => Ok(target(
-            SqliteStore::open(dir, SqliteOptions::default())?,
+            SqliteStore::open(dir, StoreOptions::default())?,
             false,
             None,
         )),
         Some(dir) => Ok(target(
-            SqliteStore::create(dir, SqliteOptions::default())?,
+            SqliteStore::create(dir, StoreOptions::default())?,
             true,
             None,
         )),
@@ -117,7 +117,7 @@ fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
                 .prefix(".hoso-bench-")
                 .tempdir_in(".")
                 .context("create a temporary data directory in the working directory")?;
-            let store = SqliteStore::create(tmp.path(), SqliteOptions::default())?;
+            let store = SqliteStore::create(tmp.path(), StoreOptions::default())?;
             Ok(target(store, true, Some(tmp)))
         }
     }

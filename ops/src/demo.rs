@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use futures::StreamExt;
 use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
 use hoso_schemas::pb::common::PersonnelCategory;
 
 use crate::progress::Progress;
@@ -41,7 +41,7 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
             (t.path().to_owned(), Some(t))
         }
     };
-    let store = SqliteStore::create(&dir, SqliteOptions::default())?;
+    let store = SqliteStore::create(&dir, StoreOptions::default())?;
     println!(
         "hoso demo: a synthetic province of {people} public servants, ledger at {}",
         store.path().display()

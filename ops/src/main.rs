@@ -107,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 fn init(data: PathBuf) -> anyhow::Result<()> {
-    let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::SqliteOptions::default())?;
+    let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::StoreOptions::default())?;
     println!("created an empty ledger at {}", store.path().display());
     Ok(())
 }

@@ -113,8 +113,8 @@ fn verify_names_an_undecodable_payload() {
     // A correctly chained event whose payload is not what its type says.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
-        let store = SqliteStore::open(&data, SqliteOptions::default()).unwrap();
+        use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
+        let store = SqliteStore::open(&data, StoreOptions::default()).unwrap();
         store
             .append(
                 "dossier-x",

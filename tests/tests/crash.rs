@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hoso_ledger::{Direction, EventStore, SqliteOptions, SqliteStore, StreamFrom};
+use hoso_ledger::{Direction, EventStore, SqliteStore, StoreOptions, StreamFrom};
 use rand::Rng;
 use uuid::Uuid;
 
@@ -73,7 +73,7 @@ async fn sigkill_mid_write_loses_no_acknowledged_append() {
         let round_acks = reader.join().unwrap();
         acked.extend(round_acks);
 
-        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).unwrap();
+        let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
         assert_eq!(
             store.poisoned(),
             None,

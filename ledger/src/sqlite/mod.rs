@@ -19,10 +19,9 @@ use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
 pub use schema::{DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
 use writer::{Poison, WriteRequest, Writer, query_events};
 
-use crate::clock::{Clock, SystemClock};
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
-use crate::store::{AppendResult, Direction, EventFeed, EventStore, StreamFrom};
+use crate::store::{AppendResult, Direction, EventFeed, EventStore, StoreOptions, StreamFrom};
 
 /// Requests that may wait for the writer before appenders are made to wait in turn.
 const QUEUE_REQUESTS_MAX: usize = 8_192;
@@ -34,21 +33,6 @@ const TAIL_CHECK_EVENTS: i64 = 256;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 /// Events per page in subscriptions.
 const FEED_PAGE: usize = 1_024;
-
-/// Options for opening a store.
-#[derive(Debug, Clone)]
-pub struct SqliteOptions {
-    /// Source of transaction time.
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        Self {
-            clock: Arc::new(SystemClock),
-        }
-    }
-}
 
 /// A hoso ledger in one SQLite file. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
@@ -93,7 +77,7 @@ impl Drop for Inner {
 
 impl SqliteStore {
     /// Creates a new, empty store in `dir` (created if missing). Fails if one exists.
-    pub fn create(dir: &Path, options: SqliteOptions) -> StoreResult<Self> {
+    pub fn create(dir: &Path, options: StoreOptions) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             action: "create data directory",
             path: dir.to_owned(),
@@ -131,7 +115,7 @@ impl SqliteStore {
 
     /// Opens the existing store in `dir`. Never creates one: a wrong path must not
     /// silently become a new, empty ledger.
-    pub fn open(dir: &Path, options: SqliteOptions) -> StoreResult<Self> {
+    pub fn open(dir: &Path, options: StoreOptions) -> StoreResult<Self> {
         if !dir.is_dir() {
             return Err(StoreError::NotAStore {
                 path: dir.to_owned(),
@@ -160,7 +144,7 @@ impl SqliteStore {
         db_path: PathBuf,
         conn: Connection,
         lock: File,
-        options: SqliteOptions,
+        options: StoreOptions,
     ) -> StoreResult<Self> {
         let (next_position, last_recorded_us) = conn
             .query_row(
@@ -608,9 +592,11 @@ mod tests {
     #[test]
     fn readers_map_the_file_instead_of_copying_pages() {
         let dir = tempfile::tempdir().unwrap();
-        drop(SqliteStore::create(dir.path(), SqliteOptions::default()).unwrap());
+        drop(SqliteStore::create(dir.path(), StoreOptions::default()).unwrap());
         let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
-        let mmap: i64 = conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap();
+        let mmap: i64 = conn
+            .query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap();
         assert!(mmap > 0, "mmap_size is {mmap}");
     }
 }

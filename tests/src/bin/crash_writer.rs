@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteOptions, SqliteStore};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
 
 /// Events per append: a torn batch would show as a stream length that is not a multiple.
 const BATCH: usize = 3;
@@ -22,9 +22,9 @@ async fn main() -> anyhow::Result<()> {
     );
     let writers: usize = args.next().unwrap_or_else(|| "16".into()).parse()?;
     let store = if dir.join(hoso_ledger::sqlite::DB_FILE).exists() {
-        SqliteStore::open(&dir, SqliteOptions::default())?
+        SqliteStore::open(&dir, StoreOptions::default())?
     } else {
-        SqliteStore::create(&dir, SqliteOptions::default())?
+        SqliteStore::create(&dir, StoreOptions::default())?
     };
     let mut tasks = Vec::new();
     for w in 0..writers {
