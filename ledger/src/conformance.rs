@@ -120,7 +120,7 @@ pub async fn append_and_read_back<S: EventStore>(store: &S) {
         assert_eq!(e.effective_at, w.effective_at);
         assert_eq!(e.source_document, w.source_document);
         assert_eq!(
-            e.compute_hash(),
+            e.compute_hash(store.dense_positions()),
             e.hash,
             "stored hash covers the stored content"
         );

@@ -252,17 +252,17 @@ pub struct RecordedEvent {
 
 impl RecordedEvent {
     /// Recomputes this event's hash from its content and its recorded `prev_hash`.
-    pub fn compute_hash(&self) -> Hash {
+    ///
+    /// `position_hashed` says whether the backend put the global position into the hash:
+    /// backends with dense positions assign them before hashing and do (so reordering
+    /// `$all`, or removing a stream's last event and renumbering, breaks the hash); a
+    /// clustered backend whose server assigns positions after the hash cannot.
+    pub fn compute_hash(&self, position_hashed: bool) -> Hash {
         chain_hash(
             &self.prev_hash,
-            &EnvelopeRef::of_recorded(self),
+            &EnvelopeRef::of_recorded(self, position_hashed),
             &self.payload,
         )
-    }
-
-    /// The effective time, defaulting to the recorded time.
-    pub fn effective_or_recorded(&self) -> DateTime<Utc> {
-        self.effective_at.unwrap_or(self.recorded_at)
     }
 }
 
@@ -273,6 +273,8 @@ pub struct EnvelopeRef<'a> {
     pub stream: &'a str,
     /// Stream revision.
     pub revision: u64,
+    /// Global position, where the backend hashes it (see [`RecordedEvent::compute_hash`]).
+    pub position: Option<u64>,
     /// Event id.
     pub event_id: &'a Uuid,
     /// Type name.
@@ -295,10 +297,11 @@ pub struct EnvelopeRef<'a> {
 
 impl<'a> EnvelopeRef<'a> {
     /// Borrow the hashed fields of a stored event.
-    pub fn of_recorded(e: &'a RecordedEvent) -> Self {
+    pub fn of_recorded(e: &'a RecordedEvent, position_hashed: bool) -> Self {
         Self {
             stream: &e.stream,
             revision: e.revision,
+            position: position_hashed.then_some(e.position),
             event_id: &e.event_id,
             event_type: &e.event_type,
             schema_version: e.schema_version,
@@ -311,16 +314,19 @@ impl<'a> EnvelopeRef<'a> {
         }
     }
 
-    /// Borrow the fields of a proposal as they will be stored at `revision` and `recorded_at`.
+    /// Borrow the fields of a proposal as they will be stored at `revision`, `position`
+    /// (`None` where the backend does not hash it) and `recorded_at`.
     pub fn of_new(
         stream: &'a str,
         revision: u64,
+        position: Option<u64>,
         recorded_at: DateTime<Utc>,
         e: &'a NewEvent,
     ) -> Self {
         Self {
             stream,
             revision,
+            position,
             event_id: &e.event_id,
             event_type: &e.event_type,
             schema_version: e.schema_version,
@@ -336,7 +342,7 @@ impl<'a> EnvelopeRef<'a> {
     /// Appends the canonical encoding of these fields (and the payload length) to `out`.
     ///
     /// Layout, all integers big-endian: tag `HOSO-EV\x01`; stream (u32 length + UTF-8);
-    /// revision u64; event id 16 bytes; type (u32 length + UTF-8); schema version u32;
+    /// revision u64; position (0x00, or 0x01 + u64); event id 16 bytes; type (u32 length + UTF-8); schema version u32;
     /// actor (u32 length + UTF-8); correlation and causation (0x00, or 0x01 + 16 bytes);
     /// recorded_at i64 µs since the Unix epoch; effective_at (0x00, or 0x01 + i64 µs);
     /// source document (0x00, or 0x01 + number, date as i32 days since 1970-01-01,
@@ -345,6 +351,13 @@ impl<'a> EnvelopeRef<'a> {
         out.extend_from_slice(CANONICAL_TAG);
         put_str(out, self.stream);
         out.extend_from_slice(&self.revision.to_be_bytes());
+        match self.position {
+            None => out.push(0),
+            Some(p) => {
+                out.push(1);
+                out.extend_from_slice(&p.to_be_bytes());
+            }
+        }
         out.extend_from_slice(self.event_id.as_bytes());
         put_str(out, self.event_type);
         out.extend_from_slice(&self.schema_version.to_be_bytes());
@@ -460,7 +473,7 @@ mod tests {
     #[test]
     fn every_hashed_field_changes_the_hash() {
         let base = sample();
-        let h0 = base.compute_hash();
+        let h0 = base.compute_hash(true);
         let mut variants: Vec<RecordedEvent> = Vec::new();
         let mut e = base.clone();
         e.stream.push('x');
@@ -497,13 +510,16 @@ mod tests {
         let mut e = base.clone();
         e.prev_hash[31] = 1;
         variants.push(e);
-        for v in variants {
-            assert_ne!(v.compute_hash(), h0, "{v:?}");
-        }
-        // Position is assigned by the backend and deliberately not hashed.
         let mut e = base.clone();
         e.position = 99;
-        assert_eq!(e.compute_hash(), h0);
+        variants.push(e);
+        for v in variants {
+            assert_ne!(v.compute_hash(true), h0, "{v:?}");
+        }
+        // Where the server assigns positions after hashing, they cannot be covered.
+        let mut e = base.clone();
+        e.position = 99;
+        assert_eq!(e.compute_hash(false), base.compute_hash(false));
     }
 
     #[test]
@@ -515,7 +531,7 @@ mod tests {
         let mut b = sample();
         b.stream = "a".into();
         b.event_type = "bc".into();
-        assert_ne!(a.compute_hash(), b.compute_hash());
+        assert_ne!(a.compute_hash(true), b.compute_hash(true));
     }
 
     #[test]

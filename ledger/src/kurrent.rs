@@ -262,7 +262,7 @@ impl KurrentStore {
         let Some(head) = page.pop() else {
             return Ok(None);
         };
-        if head.compute_hash() != head.hash {
+        if head.compute_hash(false) != head.hash {
             return Err(StoreError::Corrupt {
                 position: Some(head.position),
                 detail: format!(
@@ -665,7 +665,7 @@ fn chain_metadata(
     for (revision, e) in (first_revision..).zip(events) {
         let hash = chain_hash(
             &prev,
-            &EnvelopeRef::of_new(stream, revision, recorded_at, e),
+            &EnvelopeRef::of_new(stream, revision, None, recorded_at, e),
             &e.payload,
         );
         out.push(Metadata {
@@ -944,7 +944,7 @@ mod tests {
             .map(|(i, (revision, e))| {
                 let hash = chain_hash(
                     &prev,
-                    &EnvelopeRef::of_new(stream, revision, at, e),
+                    &EnvelopeRef::of_new(stream, revision, None, at, e),
                     &e.payload,
                 );
                 let r = RecordedEvent {
@@ -1052,7 +1052,7 @@ mod tests {
             };
             assert_eq!(r.recorded_at, at);
             assert_eq!(r.prev_hash, link);
-            assert_eq!(r.compute_hash(), r.hash);
+            assert_eq!(r.compute_hash(false), r.hash);
             link = r.hash;
         }
         assert_eq!(chain[0].source_document, events[0].source_document);

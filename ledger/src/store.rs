@@ -111,8 +111,9 @@ pub trait EventStore: Send + Sync + 'static {
         0
     }
 
-    /// Whether positions are dense (`0, 1, 2, …`), which lets verification also detect
-    /// an event removed from `$all`.
+    /// Whether positions are dense (`0, 1, 2, …`). A dense backend assigns positions
+    /// before hashing and covers them by the hash, so verification also detects an
+    /// event removed from `$all` or `$all` reordered.
     fn dense_positions(&self) -> bool;
 
     /// Records that corruption was detected; the store must refuse all writes from now on.
@@ -129,7 +130,7 @@ pub trait EventStore: Send + Sync + 'static {
         let mut verifier = if self.dense_positions() {
             ChainVerifier::dense_from(first)
         } else {
-            ChainVerifier::sparse()
+            ChainVerifier::sparse(false)
         };
         let mut last_position = None;
         let mut next_read = Some(self.read_all(first, PAGE));
@@ -180,7 +181,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// Verifies one stream's chain from revision 0.
     async fn verify_stream(&self, stream: &str) -> StoreResult<u64> {
         const PAGE: usize = 4_096;
-        let mut verifier = ChainVerifier::sparse();
+        let mut verifier = ChainVerifier::sparse(self.dense_positions());
         let mut from = 0;
         loop {
             let page = self

@@ -59,6 +59,7 @@ pub struct ChainVerifier {
     heads: HashMap<String, (u64, Hash)>,
     next_position: Option<u64>,
     dense: bool,
+    position_hashed: bool,
     events: u64,
 }
 
@@ -68,13 +69,19 @@ impl ChainVerifier {
         Self {
             next_position: Some(first_position),
             dense: true,
+            position_hashed: true,
             ..Self::default()
         }
     }
 
-    /// A verifier that only demands strictly increasing positions.
-    pub fn sparse() -> Self {
-        Self::default()
+    /// A verifier that only demands strictly increasing positions (for one stream's
+    /// events, or a backend with sparse positions); `position_hashed` as in
+    /// [`RecordedEvent::compute_hash`].
+    pub fn sparse(position_hashed: bool) -> Self {
+        Self {
+            position_hashed,
+            ..Self::default()
+        }
     }
 
     /// Checks one event; on success it becomes its stream's head.
@@ -95,7 +102,7 @@ impl ChainVerifier {
                 return Err(violation(ViolationKind::PositionGap { expected }));
             }
         }
-        let computed = e.compute_hash();
+        let computed = e.compute_hash(self.position_hashed);
         if computed != e.hash {
             return Err(violation(ViolationKind::ContentAltered {
                 stored: hex::encode(e.hash),
@@ -148,11 +155,13 @@ impl ChainVerifier {
     }
 }
 
-/// Checks one stream's events, read forwards from revision 0.
+/// Checks one stream's events, read forwards from revision 0; `position_hashed` as in
+/// [`RecordedEvent::compute_hash`].
 pub fn verify_stream_events<'a>(
     events: impl IntoIterator<Item = &'a RecordedEvent>,
+    position_hashed: bool,
 ) -> Result<u64, ChainViolation> {
-    let mut v = ChainVerifier::sparse();
+    let mut v = ChainVerifier::sparse(position_hashed);
     for e in events {
         v.check(e)?;
     }
@@ -184,7 +193,7 @@ mod tests {
                 let at = crate::envelope::truncate_to_micros(Utc::now());
                 let hash = chain_hash(
                     &prev,
-                    &EnvelopeRef::of_new(stream, rev, at, &ne),
+                    &EnvelopeRef::of_new(stream, rev, Some(first_position + rev), at, &ne),
                     &ne.payload,
                 );
                 let e = RecordedEvent {
@@ -213,14 +222,14 @@ mod tests {
     #[test]
     fn intact_chain_verifies() {
         let events = chain("s", 5, 0);
-        assert_eq!(verify_stream_events(&events), Ok(5));
+        assert_eq!(verify_stream_events(&events, true), Ok(5));
     }
 
     #[test]
     fn altered_payload_is_located() {
         let mut events = chain("s", 5, 0);
         events[3].payload[0] ^= 0xff;
-        let err = verify_stream_events(&events).unwrap_err();
+        let err = verify_stream_events(&events, true).unwrap_err();
         assert_eq!(err.position, 3);
         assert!(matches!(err.kind, ViolationKind::ContentAltered { .. }));
     }
@@ -229,7 +238,7 @@ mod tests {
     fn removed_event_is_located() {
         let mut events = chain("s", 5, 0);
         events.remove(2);
-        let err = verify_stream_events(&events).unwrap_err();
+        let err = verify_stream_events(&events, true).unwrap_err();
         assert_eq!(
             (err.position, err.kind),
             (3, ViolationKind::RevisionGap { expected: 2 })
@@ -241,8 +250,8 @@ mod tests {
         // An attacker who edits an event and recomputes its hash still breaks the link.
         let mut events = chain("s", 4, 0);
         events[1].payload[0] ^= 1;
-        events[1].hash = events[1].compute_hash();
-        let err = verify_stream_events(&events).unwrap_err();
+        events[1].hash = events[1].compute_hash(true);
+        let err = verify_stream_events(&events, true).unwrap_err();
         assert_eq!(err.position, 2);
         assert!(matches!(err.kind, ViolationKind::LinkBroken { .. }));
     }

@@ -60,15 +60,18 @@ async fn sigkill_mid_write_loses_no_acknowledged_append() {
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        assert!(
-            !status.success(),
-            "round {round}: the writer was killed, not finished"
-        );
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        // Only our SIGKILL may end the writer: if it died on its own (say, a revision
+        // conflict, which would mean a lost update), the round proves nothing.
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "round {round}: the writer ended by itself ({status}): {stderr}"
+        );
         assert!(
-            stderr.trim().is_empty() || !stderr.contains("error"),
-            "round {round}: child failed on its own: {stderr}"
+            stderr.trim().is_empty(),
+            "round {round}: the writer complained: {stderr}"
         );
         let round_acks = reader.join().unwrap();
         acked.extend(round_acks);

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Semaphore, oneshot, watch};
 
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
-pub use schema::{DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
+pub use schema::{CORRUPT_MARKER_FILE, DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
 use writer::{Poison, WriteRequest, Writer, query_events};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
@@ -152,9 +152,20 @@ impl SqliteStore {
                 [],
                 |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
             )
-            .map(|(p, t)| (p.map_or(0, |p| p as u64 + 1), t.unwrap_or(i64::MIN)))
             .map_err(|e| sql_error("read log head", e))?;
-        let poison = Arc::new(Poison::default());
+        let next_position = match next_position {
+            None => 0,
+            Some(p) => u64::try_from(p)
+                .ok()
+                .and_then(|p| p.checked_add(1))
+                .ok_or_else(|| StoreError::Corrupt {
+                    position: None,
+                    detail: format!("impossible last position {p}"),
+                })?,
+        };
+        let last_recorded_us = last_recorded_us.unwrap_or(i64::MIN);
+        let marker = db_path.with_file_name(schema::CORRUPT_MARKER_FILE);
+        let poison = Arc::new(Poison::load(marker));
         if let Err(e) = check_tail(&conn) {
             if e.is_corruption() {
                 // Open anyway so that `verify` can locate the damage, but accept no write.
@@ -317,9 +328,12 @@ fn check_format(conn: &Connection, path: &Path) -> StoreResult<()> {
             |r| r.get::<_, i64>(0),
         )
         .map(|n| n > 0)
-        .map_err(|e| match sql_error("read schema", e) {
-            StoreError::Corrupt { detail, .. } => not_a_store(detail),
-            other => other,
+        .map_err(|e| match e.sqlite_error_code() {
+            // Not SQLite at all is a wrong file; a damaged SQLite file stays `Corrupt`.
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                not_a_store(format!("the file is not an SQLite database ({e})"))
+            }
+            _ => sql_error("read schema", e),
         })?;
     if !has_meta {
         return Err(not_a_store(
@@ -352,7 +366,7 @@ fn check_tail(conn: &Connection) -> StoreResult<()> {
         format!("SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT {TAIL_CHECK_EVENTS}");
     let tail = query_events(conn, &sql, [])?;
     for e in &tail {
-        if e.compute_hash() != e.hash {
+        if e.compute_hash(true) != e.hash {
             return Err(StoreError::Corrupt {
                 position: Some(e.position),
                 detail: format!("event {}@{} does not match its hash", e.stream, e.revision),
@@ -560,9 +574,8 @@ impl EventStore for SqliteStore {
             conn.query_row(
                 "SELECT max(revision) FROM events WHERE stream = ?1",
                 [stream],
-                |r| r.get::<_, Option<i64>>(0),
+                |r| r.get::<_, Option<u64>>(0),
             )
-            .map(|r| r.map(|r| r as u64))
             .map_err(|e| sql_error("read stream revision", e))
         })
         .await
@@ -598,5 +611,24 @@ mod tests {
             .query_row("PRAGMA mmap_size", [], |r| r.get(0))
             .unwrap();
         assert!(mmap > 0, "mmap_size is {mmap}");
+    }
+
+    #[test]
+    fn the_writer_fsyncs_every_commit_in_wal_mode() {
+        // The crash test cannot see this (SIGKILL keeps the page cache), so pin it here.
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        configure_writer(&conn).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            (mode.as_str(), sync),
+            ("wal", 2),
+            "WAL with synchronous = FULL"
+        );
     }
 }

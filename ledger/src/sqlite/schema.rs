@@ -11,6 +11,9 @@ use crate::error::StoreError;
 pub const DB_FILE: &str = "ledger.db";
 /// Name of the advisory lock file that keeps a second writer process out.
 pub const LOCK_FILE: &str = "ledger.lock";
+/// Written beside the log when corruption is detected; while it exists the store
+/// accepts no write. Holds the first problem found.
+pub const CORRUPT_MARKER_FILE: &str = "ledger.corrupt";
 /// Value of `meta.format`: marks the file as a hoso ledger.
 pub const FORMAT: &str = "hoso-ledger";
 /// Current on-disk format version.
@@ -105,7 +108,7 @@ fn corrupt(position: u64, what: &str) -> StoreError {
 }
 
 fn hash_col(row: &Row<'_>, idx: usize, position: u64, what: &str) -> Result<Hash, StoreError> {
-    let v: Vec<u8> = row.get(idx).map_err(|e| sql_error("read event", e))?;
+    let v: Vec<u8> = col(row, idx, position)?;
     v.try_into().map_err(|_| corrupt(position, what))
 }
 
@@ -115,7 +118,7 @@ fn uuid_col(
     position: u64,
     what: &str,
 ) -> Result<Option<Uuid>, StoreError> {
-    let v: Option<Vec<u8>> = row.get(idx).map_err(|e| sql_error("read event", e))?;
+    let v: Option<Vec<u8>> = col(row, idx, position)?;
     v.map(|b| Uuid::from_slice(&b).map_err(|_| corrupt(position, what)))
         .transpose()
 }
@@ -132,10 +135,26 @@ fn col<T: rusqlite::types::FromSql>(
         },
         rusqlite::Error::IntegralValueOutOfRange(i, v) => StoreError::Corrupt {
             position: Some(position),
-            detail: format!("column {i} holds out-of-range value {v}"),
+            detail: format!("column {} holds out-of-range value {v}", column_name(i)),
+        },
+        // E.g. invalid UTF-8 forced into a TEXT column: the row is not what was written.
+        rusqlite::Error::FromSqlConversionFailure(i, ty, err) => StoreError::Corrupt {
+            position: Some(position),
+            detail: format!(
+                "column {} holds an unreadable {ty} value ({err})",
+                column_name(i)
+            ),
+        },
+        rusqlite::Error::Utf8Error(err) => StoreError::Corrupt {
+            position: Some(position),
+            detail: format!("a text column holds invalid UTF-8 ({err})"),
         },
         e => sql_error("read event", e),
     })
+}
+
+fn column_name(i: usize) -> &'static str {
+    COLUMNS.split(", ").nth(i).map_or("?", str::trim)
 }
 
 /// Decodes one row selected with [`COLUMNS`], rejecting anything not shaped as written.
@@ -159,7 +178,20 @@ pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
         .transpose()?;
     let doc_number: Option<String> = col(row, 12, position)?;
     let source_document = match doc_number {
-        None => None,
+        None => {
+            // Without a document, its other columns must be empty too: anything there
+            // was not written by the ledger (and would escape the hash).
+            let stray = col::<Option<i64>>(row, 13, position)?.is_some()
+                || col::<Option<String>>(row, 14, position)?.is_some()
+                || col::<Option<Vec<u8>>>(row, 15, position)?.is_some();
+            if stray {
+                return Err(corrupt(
+                    position,
+                    "source document (fields without a number)",
+                ));
+            }
+            None
+        }
         Some(number) => {
             let days: i64 = col::<Option<i64>>(row, 13, position)?
                 .ok_or_else(|| corrupt(position, "source document date"))?;

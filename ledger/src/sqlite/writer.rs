@@ -41,21 +41,42 @@ pub(super) struct WriteRequest {
     pub _permit: OwnedSemaphorePermit,
 }
 
-/// The first corruption detected, shared by the store and its writer.
-#[derive(Debug, Default)]
-pub(super) struct Poison(Mutex<Option<String>>);
+/// The first corruption detected, shared by the store and its writer, and kept in a
+/// marker file beside the log so that a restart does not forget it: writes stay refused
+/// until an operator has repaired the ledger (e.g. restored a verified backup) and
+/// removed the marker.
+#[derive(Debug)]
+pub(super) struct Poison {
+    reason: Mutex<Option<String>>,
+    marker: std::path::PathBuf,
+}
 
 impl Poison {
+    /// The poison state of the store whose marker file is `marker`.
+    pub fn load(marker: std::path::PathBuf) -> Self {
+        let reason = std::fs::read_to_string(&marker).ok();
+        Self {
+            reason: Mutex::new(reason),
+            marker,
+        }
+    }
+
     pub fn set(&self, reason: String) {
-        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.reason.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
             tracing::error!(%reason, "ledger corruption detected: refusing all further writes");
+            if let Err(e) = std::fs::write(&self.marker, &reason) {
+                tracing::error!(error = %e, marker = %self.marker.display(), "cannot record the corruption marker");
+            }
             *g = Some(reason);
         }
     }
 
     pub fn get(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -76,6 +97,7 @@ enum Stored {
         revision: u64,
         position: u64,
         event_type: String,
+        schema_version: u32,
         payload: Vec<u8>,
     },
     InGroup {
@@ -288,7 +310,7 @@ impl Writer {
             )
             .map_err(|e| sql_error("prepare insert", e))?;
         for (i, e) in req.events.iter().enumerate() {
-            let env = EnvelopeRef::of_new(&req.stream, revision, recorded_at, e);
+            let env = EnvelopeRef::of_new(&req.stream, revision, Some(*position), recorded_at, e);
             let hash = chain_hash(&prev, &env, &e.payload);
             let doc = e.source_document.as_ref();
             insert
@@ -356,7 +378,7 @@ impl Writer {
             return Ok(None);
         };
         let e = event_from_row(row)?;
-        if e.compute_hash() != e.hash {
+        if e.compute_hash(true) != e.hash {
             let err = StoreError::Corrupt {
                 position: Some(e.position),
                 detail: format!(
@@ -384,16 +406,18 @@ impl Writer {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT stream, revision, position, event_type, payload FROM events WHERE event_id = ?1",
+                "SELECT stream, revision, position, event_type, schema_version, payload FROM events WHERE event_id = ?1",
             )
             .map_err(|e| sql_error("look up event id", e))?;
         stmt.query_row([id.as_bytes()], |r| {
             Ok(Stored::Row {
                 stream: r.get(0)?,
-                revision: r.get::<_, i64>(1)? as u64,
-                position: r.get::<_, i64>(2)? as u64,
+                // u64 reads refuse a negative value instead of wrapping it.
+                revision: r.get::<_, u64>(1)?,
+                position: r.get::<_, u64>(2)?,
                 event_type: r.get(3)?,
-                payload: r.get(4)?,
+                schema_version: r.get(4)?,
+                payload: r.get(5)?,
             })
         })
         .optional()
@@ -411,7 +435,7 @@ impl Writer {
     ) -> StoreResult<AppendResult> {
         let mut result: Option<AppendResult> = None;
         let mut stored = Some(first);
-        for (i, e) in req.events.iter().enumerate() {
+        for e in &req.events {
             let s = match stored.take() {
                 Some(s) => s,
                 None => self
@@ -429,12 +453,15 @@ impl Writer {
                     revision,
                     position,
                     event_type,
+                    schema_version,
                     payload,
                 } => (
                     stream.as_str(),
                     *revision,
                     *position,
-                    *event_type == e.event_type && *payload == e.payload,
+                    *event_type == e.event_type
+                        && *schema_version == e.schema_version
+                        && *payload == e.payload,
                 ),
                 Stored::InGroup {
                     request,
@@ -443,10 +470,11 @@ impl Writer {
                     position,
                 } => {
                     let orig = &group[*request];
-                    let same = orig
-                        .events
-                        .get(*index)
-                        .is_some_and(|o| o.event_type == e.event_type && o.payload == e.payload);
+                    let same = orig.events.get(*index).is_some_and(|o| {
+                        o.event_type == e.event_type
+                            && o.schema_version == e.schema_version
+                            && o.payload == e.payload
+                    });
                     (orig.stream.as_str(), *revision, *position, same)
                 }
             };
@@ -457,7 +485,6 @@ impl Writer {
             if stream != req.stream || !same_content || !consecutive {
                 return Err(duplicate(e.event_id, &s, group));
             }
-            let _ = i;
             result = Some(match result {
                 None => AppendResult {
                     stream_revision: revision,
