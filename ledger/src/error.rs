@@ -70,6 +70,9 @@ pub enum StoreError {
         /// The first corruption detected.
         reason: String,
     },
+    /// The store was opened read-only.
+    #[error("store is open read-only")]
+    ReadOnly,
     /// The store was closed or its writer stopped.
     #[error("store is closed")]
     Closed,

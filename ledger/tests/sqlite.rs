@@ -386,3 +386,16 @@ async fn detected_corruption_still_refuses_writes_after_a_restart() {
         .await;
     assert!(matches!(r, Err(StoreError::Poisoned { .. })), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_read_only_store_reads_and_refuses_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = create(dir.path());
+    fill(&writer, 2, 3).await;
+    let reader = SqliteStore::open_read_only(dir.path()).unwrap();
+    assert_eq!(reader.verify_all(&|_| ()).await.unwrap().events, 6);
+    let r = reader
+        .append("s-0", ExpectedRevision::Any, vec![ev("x")])
+        .await;
+    assert!(matches!(r, Err(StoreError::ReadOnly)), "{r:?}");
+}

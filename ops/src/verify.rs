@@ -7,14 +7,16 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use hoso_ledger::typed::{EventDecodeError, decode};
-use hoso_ledger::{EventStore, SqliteStore, StoreError, StoreOptions};
+use hoso_ledger::{EventStore, SqliteStore, StoreError};
 use hoso_schemas::Registry;
 
 use crate::progress::Progress;
 
 /// Runs the verification; exit code 1 means the log is damaged or tampered with.
 pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let store = match SqliteStore::open(data, StoreOptions::default()) {
+    // Read-only: verification takes no lock and changes nothing in the directory, so
+    // it works beside a running server and on an inspector's evidence copy.
+    let store = match SqliteStore::open_read_only(data) {
         Ok(s) => s,
         Err(e) if e.is_corruption() => return Ok(fail(json, &e.to_string(), None)),
         Err(e) => return Err(e.into()),

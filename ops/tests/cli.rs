@@ -144,3 +144,32 @@ fn verify_names_an_undecodable_payload() {
         "{out}"
     );
 }
+
+#[test]
+fn verify_reads_a_ledger_held_open_by_another_process_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let o = hoso(&["demo", "--data", &data_arg(&data), "--people", "20"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let db = data.join("ledger.db");
+    let before = std::fs::read(&db).unwrap();
+    // This process holds the writer's lock, as a running server would.
+    let held = hoso_ledger::SqliteStore::open(&data, hoso_ledger::StoreOptions::default()).unwrap();
+    let o = hoso(&["verify", "--data", &data_arg(&data)]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(held);
+    // Tamper, then verify: the corruption is reported, but the inspector's run writes
+    // no marker and leaves the file as it found it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER events_append_only_update; UPDATE events SET actor = 'mallory' WHERE position = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    let tampered = std::fs::read(&db).unwrap();
+    assert_ne!(before, tampered);
+    let o = hoso(&["verify", "--data", &data_arg(&data)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!data.join("ledger.corrupt").exists());
+    assert_eq!(std::fs::read(&db).unwrap(), tampered);
+}

@@ -57,7 +57,14 @@ struct Inner {
     poison: Arc<Poison>,
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
-    _lock: File,
+    _lock: Option<File>,
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    ReadWrite,
+    ReadOnly,
 }
 
 impl Drop for Inner {
@@ -110,12 +117,25 @@ impl SqliteStore {
         }
         tx.commit().map_err(|e| sql_error("create schema", e))?;
         tracing::info!(path = %db_path.display(), "created ledger");
-        Self::start(db_path, conn, lock, options)
+        Self::start(db_path, conn, Some(lock), options)
     }
 
     /// Opens the existing store in `dir`. Never creates one: a wrong path must not
     /// silently become a new, empty ledger.
     pub fn open(dir: &Path, options: StoreOptions) -> StoreResult<Self> {
+        Self::open_mode(dir, options, Mode::ReadWrite)
+    }
+
+    /// Opens the existing store in `dir` for reading only: no lock, no writer, no
+    /// checkpoint, no marker file — nothing in the directory changes — so an inspector
+    /// can check a ledger that another process holds open, or an evidence copy, without
+    /// touching it. Appends fail with [`StoreError::ReadOnly`]; subscriptions end once
+    /// they have caught up.
+    pub fn open_read_only(dir: &Path) -> StoreResult<Self> {
+        Self::open_mode(dir, StoreOptions::default(), Mode::ReadOnly)
+    }
+
+    fn open_mode(dir: &Path, options: StoreOptions, mode: Mode) -> StoreResult<Self> {
         if !dir.is_dir() {
             return Err(StoreError::NotAStore {
                 path: dir.to_owned(),
@@ -129,23 +149,28 @@ impl SqliteStore {
                 reason: format!("it has no {DB_FILE}; create one with `hoso init`"),
             });
         }
-        let lock = take_lock(dir)?;
-        let conn = Connection::open_with_flags(
-            &db_path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_error("open database", e))?;
+        let (lock, flags) = match mode {
+            Mode::ReadWrite => (Some(take_lock(dir)?), OpenFlags::SQLITE_OPEN_READ_WRITE),
+            Mode::ReadOnly => (None, OpenFlags::SQLITE_OPEN_READ_ONLY),
+        };
+        let conn = Connection::open_with_flags(&db_path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| sql_error("open database", e))?;
         check_format(&conn, &db_path)?;
-        configure_writer(&conn).map_err(|e| sql_error("configure database", e))?;
+        match mode {
+            Mode::ReadWrite => configure_writer(&conn),
+            Mode::ReadOnly => configure_reader(&conn),
+        }
+        .map_err(|e| sql_error("configure database", e))?;
         Self::start(db_path, conn, lock, options)
     }
 
     fn start(
         db_path: PathBuf,
         conn: Connection,
-        lock: File,
+        lock: Option<File>,
         options: StoreOptions,
     ) -> StoreResult<Self> {
+        let writable = lock.is_some();
         let (next_position, last_recorded_us) = conn
             .query_row(
                 "SELECT max(position), max(recorded_at) FROM events",
@@ -165,7 +190,7 @@ impl SqliteStore {
         };
         let last_recorded_us = last_recorded_us.unwrap_or(i64::MIN);
         let marker = db_path.with_file_name(schema::CORRUPT_MARKER_FILE);
-        let poison = Arc::new(Poison::load(marker));
+        let poison = Arc::new(Poison::load(marker, writable));
         if let Err(e) = check_tail(&conn) {
             if e.is_corruption() {
                 // Open anyway so that `verify` can locate the damage, but accept no write.
@@ -176,37 +201,43 @@ impl SqliteStore {
         }
 
         let (head_tx, head_rx) = watch::channel(next_position.checked_sub(1));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let writer = Writer {
-            conn,
-            next_position,
-            last_recorded_us,
-            heads: HashMap::new(),
+        let mut inner = Inner {
+            db_path,
+            requests: None,
+            queue_slots: Arc::new(Semaphore::new(QUEUE_REQUESTS_MAX)),
+            readers: Mutex::new(Vec::new()),
+            head_rx,
             poison: poison.clone(),
-            head_tx,
-            clock: options.clock,
+            writer: None,
+            checkpointer: None,
+            _lock: lock,
         };
-        let writer = std::thread::Builder::new()
-            .name("hoso-ledger-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(|source| StoreError::Io {
-                action: "start writer thread",
-                path: db_path.clone(),
-                source,
-            })?;
-        let checkpointer = spawn_checkpointer(&db_path)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                db_path,
-                requests: Some(tx),
-                queue_slots: Arc::new(Semaphore::new(QUEUE_REQUESTS_MAX)),
-                readers: Mutex::new(Vec::new()),
-                head_rx,
+        if writable {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let writer = Writer {
+                conn,
+                next_position,
+                last_recorded_us,
+                heads: HashMap::new(),
                 poison,
-                writer: Some(writer),
-                checkpointer: Some(checkpointer),
-                _lock: lock,
-            }),
+                head_tx,
+                clock: options.clock,
+            };
+            inner.writer = Some(
+                std::thread::Builder::new()
+                    .name("hoso-ledger-writer".into())
+                    .spawn(move || writer.run(rx))
+                    .map_err(|source| StoreError::Io {
+                        action: "start writer thread",
+                        path: inner.db_path.clone(),
+                        source,
+                    })?,
+            );
+            inner.requests = Some(tx);
+            inner.checkpointer = Some(spawn_checkpointer(&inner.db_path)?);
+        }
+        Ok(Self {
+            inner: Arc::new(inner),
         })
     }
 
@@ -438,7 +469,7 @@ impl EventStore for SqliteStore {
         if let Some(reason) = self.inner.poison.get() {
             return Err(StoreError::Poisoned { reason });
         }
-        let sender = self.inner.requests.as_ref().ok_or(StoreError::Closed)?;
+        let sender = self.inner.requests.as_ref().ok_or(StoreError::ReadOnly)?;
         let (reply, rx) = oneshot::channel();
         let events = events
             .into_iter()

@@ -48,16 +48,17 @@ pub(super) struct WriteRequest {
 #[derive(Debug)]
 pub(super) struct Poison {
     reason: Mutex<Option<String>>,
-    marker: std::path::PathBuf,
+    /// `None` when the store was opened read-only: it may not write even the marker.
+    marker: Option<std::path::PathBuf>,
 }
 
 impl Poison {
     /// The poison state of the store whose marker file is `marker`.
-    pub fn load(marker: std::path::PathBuf) -> Self {
+    pub fn load(marker: std::path::PathBuf, writable: bool) -> Self {
         let reason = std::fs::read_to_string(&marker).ok();
         Self {
             reason: Mutex::new(reason),
-            marker,
+            marker: writable.then_some(marker),
         }
     }
 
@@ -65,8 +66,10 @@ impl Poison {
         let mut g = self.reason.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
             tracing::error!(%reason, "ledger corruption detected: refusing all further writes");
-            if let Err(e) = std::fs::write(&self.marker, &reason) {
-                tracing::error!(error = %e, marker = %self.marker.display(), "cannot record the corruption marker");
+            if let Some(marker) = &self.marker
+                && let Err(e) = std::fs::write(marker, &reason)
+            {
+                tracing::error!(error = %e, marker = %marker.display(), "cannot record the corruption marker");
             }
             *g = Some(reason);
         }
