@@ -38,6 +38,10 @@ enum Command {
         /// Data directory to create (must not already hold a ledger).
         #[arg(long)]
         data: PathBuf,
+        /// Province profile: deadlines, approval windows and authority rules
+        /// (kon-tum, dak-lak, binh-thuan, dong-thap, hung-yen, national).
+        #[arg(long, default_value = "national")]
+        profile: String,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -89,7 +93,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async move {
         match cli.command {
-            Command::Init { data } => init(data).map(|()| ExitCode::SUCCESS),
+            Command::Init { data, profile } => init(data, &profile).map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,
             Command::Demo { data, people, seed } => demo::run(data, people, seed)
                 .await
@@ -106,8 +110,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn init(data: PathBuf) -> anyhow::Result<()> {
+/// The data directory's settings file, written by `init`.
+const SETTINGS_FILE: &str = "hoso.toml";
+
+fn init(data: PathBuf, profile: &str) -> anyhow::Result<()> {
+    // Check the profile first, so that a typo leaves nothing behind.
+    let profile = hoso_commands::profile::Profile::load(profile)?;
     let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::StoreOptions::default())?;
-    println!("created an empty ledger at {}", store.path().display());
+    let settings = format!(
+        "# Written by `hoso init`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",
+        profile.name()
+    );
+    std::fs::write(data.join(SETTINGS_FILE), settings)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", data.join(SETTINGS_FILE).display()))?;
+    println!(
+        "created an empty ledger at {} for {} (profile {})",
+        store.path().display(),
+        profile.province(),
+        profile.name()
+    );
     Ok(())
 }

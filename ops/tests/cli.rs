@@ -173,3 +173,29 @@ fn verify_reads_a_ledger_held_open_by_another_process_and_changes_nothing() {
     assert!(!data.join("ledger.corrupt").exists());
     assert_eq!(std::fs::read(&db).unwrap(), tampered);
 }
+
+#[test]
+fn init_selects_a_province_profile_and_names_the_valid_ones_on_a_typo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hy");
+    let o = hoso(&["init", "--data", &data_arg(&data), "--profile", "hung-yen"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let settings = std::fs::read_to_string(data.join("hoso.toml")).unwrap();
+    assert!(settings.contains("profile = \"hung-yen\""), "{settings}");
+
+    let typo = tmp.path().join("typo");
+    let o = hoso(&["init", "--data", &data_arg(&typo), "--profile", "hungyen"]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = text(&o);
+    for name in [
+        "kon-tum",
+        "dak-lak",
+        "binh-thuan",
+        "dong-thap",
+        "hung-yen",
+        "national",
+    ] {
+        assert!(out.contains(name), "{out}");
+    }
+    assert!(!typo.exists(), "a refused init leaves nothing behind");
+}
