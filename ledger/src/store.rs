@@ -90,6 +90,8 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<RecordedEvent>>;
 
     /// Reads at most `max_count` events of `$all` from `from_position` (inclusive).
+    /// A page may end early (just before a damaged event, which the next read from
+    /// there reports); only an empty page means the end of the log.
     async fn read_all(
         &self,
         from_position: u64,
@@ -148,7 +150,9 @@ pub trait EventStore: Send + Sync + 'static {
             last_position = Some(last.position);
             // Read the next page while this one is hashed: reading and hashing then
             // run on two cores instead of taking turns on one.
-            let prefetch = (page.len() == PAGE).then(|| self.read_all(last.position + 1, PAGE));
+            // A short page is not proof of the end: a backend may end a page just before a
+            // damaged row. Only an empty page ends the log.
+            let prefetch = Some(self.read_all(last.position + 1, PAGE));
             let (prefetched, checked) = futures::future::join(
                 async move {
                     match prefetch {
@@ -199,9 +203,6 @@ pub trait EventStore: Send + Sync + 'static {
                     self.mark_corrupt(v.to_string());
                     return Err(StoreError::Chain(v));
                 }
-            }
-            if page.len() < PAGE {
-                break;
             }
         }
         Ok(verifier.events())

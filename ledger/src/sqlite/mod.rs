@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, oneshot, watch};
 
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
 pub use schema::{CORRUPT_MARKER_FILE, DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
-use writer::{Poison, WriteRequest, Writer, query_events};
+use writer::{Poison, WriteRequest, Writer, query_events, query_events_until_damage};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
@@ -518,7 +518,7 @@ impl EventStore for SqliteStore {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM events WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3"
                 );
-                query_events(conn, &sql, params![stream, rev, limit])
+                query_events_until_damage(conn, &sql, params![stream, rev, limit], true)
             }
             (Direction::Backwards, from) => {
                 let rev = match from {
@@ -546,7 +546,7 @@ impl EventStore for SqliteStore {
             let sql = format!(
                 "SELECT {COLUMNS} FROM events WHERE position >= ?1 ORDER BY position LIMIT ?2"
             );
-            query_events(conn, &sql, params![from, limit])
+            query_events_until_damage(conn, &sql, params![from, limit], true)
         })
         .await
     }

@@ -543,6 +543,20 @@ pub(super) fn query_events(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Vec<crate::RecordedEvent>> {
+    query_events_until_damage(conn, sql, params, false)
+}
+
+/// Like [`query_events`], but when a row turns out damaged after some good ones, the
+/// good ones are returned and the page ends there: the reader then verifies them and
+/// asks again from the damaged row, which fails on its own. So verification still
+/// reports the *first* bad position when an earlier edit and an unreadable row share
+/// a page.
+pub(super) fn query_events_until_damage(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    stop_before_damage: bool,
+) -> StoreResult<Vec<crate::RecordedEvent>> {
     let mut stmt = conn
         .prepare_cached(sql)
         .map_err(|e| sql_error("prepare read", e))?;
@@ -550,8 +564,16 @@ pub(super) fn query_events(
         .query(params)
         .map_err(|e| sql_error("read events", e))?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| sql_error("read events", e))? {
-        out.push(event_from_row(row)?);
+    loop {
+        let decoded = rows
+            .next()
+            .map_err(|e| sql_error("read events", e))
+            .and_then(|row| row.map(event_from_row).transpose());
+        match decoded {
+            Ok(Some(e)) => out.push(e),
+            Ok(None) => return Ok(out),
+            Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
+            Err(e) => return Err(e),
+        }
     }
-    Ok(out)
 }
