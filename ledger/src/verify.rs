@@ -148,11 +148,6 @@ impl ChainVerifier {
     pub fn streams(&self) -> usize {
         self.heads.len()
     }
-
-    /// The head (last revision and hash) of a stream, if seen.
-    pub fn head(&self, stream: &str) -> Option<(u64, Hash)> {
-        self.heads.get(stream).copied()
-    }
 }
 
 /// Checks one stream's events, read forwards from revision 0; `position_hashed` as in

@@ -470,6 +470,9 @@ impl EventStore for SqliteStore {
             return Err(StoreError::Poisoned { reason });
         }
         let sender = self.inner.requests.as_ref().ok_or(StoreError::ReadOnly)?;
+        // Checked here, on the caller's task, so that the single writer thread only
+        // does what needs the stored state.
+        crate::envelope::validate_append(stream, &events)?;
         let (reply, rx) = oneshot::channel();
         let events = events
             .into_iter()

@@ -125,11 +125,21 @@ impl From<StoreError> for Refusal {
     }
 }
 
+/// Where an event of the current group was written: its request and index in that
+/// request's batch, and its revision and position.
+#[derive(Clone, Copy)]
+struct Written {
+    request: usize,
+    index: usize,
+    revision: u64,
+    position: u64,
+}
+
 /// What the current group has written so far, not yet committed.
 #[derive(Default)]
 struct Pending {
     heads: HashMap<String, (u64, Hash)>,
-    ids: HashMap<Uuid, (usize, usize, u64, u64)>,
+    ids: HashMap<Uuid, Written>,
 }
 
 impl Writer {
@@ -269,10 +279,16 @@ impl Writer {
         now_us: i64,
     ) -> Result<AppendResult, Refusal> {
         let req = &group[index];
-        validate(req).map_err(Refusal::Rejected)?;
+        // Limits and shapes were checked by `SqliteStore::append` before queueing, off
+        // this single serial thread; only an empty batch could still index out of range.
+        let Some(first) = req.events.first() else {
+            return Err(Refusal::Rejected(StoreError::InvalidInput {
+                reason: "a batch must hold at least one event".into(),
+            }));
+        };
 
         // An append whose first event is stored already is a retry: answer as before.
-        if let Some(stored) = self.find_event(&req.events[0].event_id, pending)? {
+        if let Some(stored) = self.find_event(&first.event_id, pending)? {
             return self
                 .replay(group, req, stored, pending)
                 .map_err(Refusal::Rejected);
@@ -339,9 +355,13 @@ impl Writer {
                     hash.as_slice(),
                 ])
                 .map_err(|e| sql_error("insert event", e))?;
-            pending
-                .ids
-                .insert(e.event_id, (index, i, revision, *position));
+            let written = Written {
+                request: index,
+                index: i,
+                revision,
+                position: *position,
+            };
+            pending.ids.insert(e.event_id, written);
             prev = hash;
             revision += 1;
             *position += 1;
@@ -398,7 +418,13 @@ impl Writer {
     }
 
     fn find_event(&self, id: &Uuid, pending: &Pending) -> StoreResult<Option<Stored>> {
-        if let Some(&(request, index, revision, position)) = pending.ids.get(id) {
+        if let Some(&Written {
+            request,
+            index,
+            revision,
+            position,
+        }) = pending.ids.get(id)
+        {
             return Ok(Some(Stored::InGroup {
                 request,
                 index,
@@ -530,11 +556,6 @@ fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
     let sender = std::mem::replace(&mut r.reply, tx);
     // The caller may have given up waiting (cancelled); the write stands regardless.
     let _ = sender.send(outcome);
-}
-
-/// Checks the limits and shapes that do not depend on stored state.
-pub(super) fn validate(req: &WriteRequest) -> StoreResult<()> {
-    crate::envelope::validate_append(&req.stream, &req.events)
 }
 
 /// Reads rows matching `sql` (which selects [`COLUMNS`]).
