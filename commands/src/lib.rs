@@ -7,10 +7,26 @@
 //! - [`profile`]: province profiles as data — deadlines, approval windows,
 //!   approval authority, report due dates and sync cadence of each
 //!   provincial regulation (and a national one after Circular 06/2023).
-//! - [`org`]: the organisation tree as a pure decider (`decide` / `evolve`)
-//!   and [`org::OrgTree`], which answers the tree at any date (renames,
-//!   mergers, splits, dissolutions are effective-dated).
+//! - [`org`], [`account`], [`dossier`]: the three aggregates as pure
+//!   deciders (`decide` / `evolve`). [`org::OrgTree`] answers the tree at
+//!   any date.
+//! - [`form`]: the résumé form's sections; [`person_id`]: the 12-digit
+//!   identification number; [`credentials`]: DT 10 password rules and the
+//!   argon2id credential table kept outside the log; [`signing`]: what an
+//!   approval signature covers.
+//! - [`workflows`]: the command handlers — load aggregates from the store,
+//!   check who may do what, decide, append with optimistic concurrency, and
+//!   carry out the follow-on events other aggregates need.
 
+pub mod account;
 pub mod calendar;
+mod convert;
+pub mod credentials;
+pub mod dossier;
+pub mod form;
 pub mod org;
+pub mod person_id;
 pub mod profile;
+pub mod signing;
+pub mod text;
+pub mod workflows;

@@ -29,6 +29,8 @@ use hoso_ledger::{ExpectedRevision, NewEvent, SourceDocument};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::{common, org as pb};
 
+use crate::convert::{from_pb_date, to_decision_ref, to_pb_date};
+
 pub use hoso_schemas::pb::common::PersonnelCategory;
 pub use hoso_schemas::pb::org::{JobPositionGroup, OrgUnitKind};
 
@@ -404,32 +406,6 @@ fn at<T>(history: &[Dated<T>], date: NaiveDate) -> Option<&T> {
 fn insert_dated<T>(history: &mut Vec<Dated<T>>, entry: Dated<T>) {
     let i = history.partition_point(|d| d.effective <= entry.effective);
     history.insert(i, entry);
-}
-
-fn from_pb_date(d: Option<&common::Date>) -> Option<NaiveDate> {
-    let d = d?;
-    NaiveDate::from_ymd_opt(i32::try_from(d.year).ok()?, d.month, d.day)
-}
-
-fn to_pb_date(d: NaiveDate) -> common::Date {
-    common::Date {
-        // Decisions are never dated before year 1; 0 marks the impossible.
-        year: u32::try_from(d.year()).unwrap_or(0),
-        month: d.month(),
-        day: d.day(),
-    }
-}
-
-fn to_decision_ref(doc: &SourceDocument) -> common::DecisionRef {
-    common::DecisionRef {
-        number: doc.number.clone(),
-        date: Some(to_pb_date(doc.date)),
-        issuer: doc.issuer.clone(),
-        attachment_sha256: doc
-            .attachment_sha256
-            .map(|h| h.to_vec())
-            .unwrap_or_default(),
-    }
 }
 
 /// Wraps decided events for the ledger, each carrying the decision it rests on.
@@ -1230,6 +1206,33 @@ impl OrgTree {
     /// dissolution, or for an unknown code.
     pub fn successor_of(&self, code: &str, date: NaiveDate) -> Option<String> {
         resolve(self, code, date)
+    }
+
+    /// Whether `code` is `ancestor` or lies below it on `date` (mergers
+    /// followed: a merged unit's people lie within its successor).
+    pub fn contains(&self, ancestor: &str, code: &str, date: NaiveDate) -> bool {
+        is_within(self, code, ancestor, date)
+    }
+
+    /// The unit that carries `code`'s scope on `date`: itself while active,
+    /// its merger successor after a merger, `None` if it does not exist then.
+    pub fn resolve(&self, code: &str, date: NaiveDate) -> Option<String> {
+        resolve(self, code, date)
+    }
+
+    /// The agency `code` belongs to on `date`: the nearest unit at or above
+    /// it that is not an internal division (DL 10.1 moves stay inside it).
+    pub fn agency_of(&self, code: &str, date: NaiveDate) -> Option<String> {
+        let mut current = resolve(self, code, date);
+        for _ in 0..CHAIN_DEPTH_MAX {
+            let c = current?;
+            let unit = self.unit(&c)?;
+            if unit.kind() != OrgUnitKind::InternalDivision {
+                return Some(c);
+            }
+            current = unit.parent_at(date).and_then(|p| resolve(self, p, date));
+        }
+        None
     }
 
     /// `code` and every unit below it on `date`, root first then breadth

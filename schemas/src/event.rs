@@ -101,6 +101,9 @@ catalogue! {
         DelegationRevoked = 1,
         ConsentGranted = 1,
         ConsentRevoked = 1,
+        UsernameReserved = 1,
+        PersonalAccountReserved = 1,
+        AccountReassigned = 1,
     }
     dossier {
         DossierOpened = 1,
@@ -127,6 +130,10 @@ catalogue! {
         StatusChanged = 1,
         DossierImported = 1,
         AccessLogged = 1,
+        PersonIdReserved = 1,
+        ManagingUnitReassigned = 1,
+        ObligationOpened = 1,
+        ObligationClosed = 1,
     }
     sync {
         MonthlyBatchSealed = 1,

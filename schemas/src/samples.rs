@@ -123,6 +123,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             org_code: s("000.00.31.H30"),
             person_id: s("033090001234"),
             display_name: s("Nguyễn Văn A"),
+            birth_date: date(1990, 5, 17),
         }
         .into(),
         account::AccessGranted {
@@ -209,6 +210,21 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             reason: s("hết nhu cầu"),
         }
         .into(),
+        account::UsernameReserved {
+            account_id: s("0197f5c2-account"),
+        }
+        .into(),
+        account::PersonalAccountReserved {
+            account_id: s("0197f5c2-account"),
+        }
+        .into(),
+        account::AccountReassigned {
+            from_org_code: s("000.00.31.H30"),
+            to_org_code: s("000.00.32.H30"),
+            reason: s("hợp nhất đơn vị"),
+            decision: decision("15/QĐ-UBND"),
+        }
+        .into(),
         dossier::DossierOpened {
             person_id: s("033090001234"),
             full_name: s("Nguyễn Văn A"),
@@ -217,6 +233,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             employing_unit: s("000.01.31.H30"),
             recruitment_decision: decision("13/QĐ-SNV"),
             recruited_on: date(2020, 9, 1),
+            birth_date: date(1990, 5, 17),
         }
         .into(),
         dossier::DeclarationSubmitted {
@@ -386,6 +403,34 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             field_codes: vec![s("29a"), s("29c")],
             basis: Some(dossier::access_logged::Basis::ConsentId(s("consent-1"))),
             purpose: s("thanh tra"),
+        }
+        .into(),
+        dossier::PersonIdReserved {
+            dossier_id: s("0197f5c2-dossier"),
+        }
+        .into(),
+        dossier::ManagingUnitReassigned {
+            from_org_code: s("000.00.31.H30"),
+            to_org_code: s("000.00.32.H30"),
+            effective: date(2025, 7, 1),
+            decision: decision("15/QĐ-UBND"),
+            reason: s("hợp nhất đơn vị"),
+        }
+        .into(),
+        dossier::ObligationOpened {
+            obligation_id: s("0197f5c2-obligation"),
+            obligation: s("review_new_dossier"),
+            counted_from: date(2026, 3, 2),
+            due: date(2026, 3, 9),
+            citation: s("HY 10.3"),
+            responsible_org_code: s("000.00.31.H30"),
+        }
+        .into(),
+        dossier::ObligationClosed {
+            obligation_id: s("0197f5c2-obligation"),
+            closed_on: date(2026, 3, 10),
+            late: true,
+            outcome: s("locked"),
         }
         .into(),
         sync::MonthlyBatchSealed {

@@ -56,6 +56,13 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("sync.MonthlyBatchSealed", 1),
     ("sync.BatchDelivered", 1),
     ("sync.BatchAcknowledged", 1),
+    ("account.UsernameReserved", 1),
+    ("account.PersonalAccountReserved", 1),
+    ("account.AccountReassigned", 1),
+    ("dossier.PersonIdReserved", 1),
+    ("dossier.ManagingUnitReassigned", 1),
+    ("dossier.ObligationOpened", 1),
+    ("dossier.ObligationClosed", 1),
 ];
 
 #[test]

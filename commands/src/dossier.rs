@@ -1,0 +1,1588 @@
+//! The dossier aggregate: one stream per person (`dossier-<uuid>`).
+//!
+//! The workflow of a new dossier (HY 10.1–10.4, BT 6, DL 9.1):
+//!
+//! ```text
+//! opened/imported ─declare─▶ declaring ─verify─▶ verified ─lock─▶ locked ─sign─▶ approved
+//!                     ▲          │                                               │
+//!                     └─return───┘            declare (with digitised proof) ◀──┘
+//! ```
+//!
+//! After the first approval a declaration is a *change set* (BT 6.3, HY 10.5):
+//! it must carry its digitised proof, it waits in `pending` while the approved
+//! sections stay in force, and it goes through the same review and signed
+//! approval. Decisions of the state (rank, salary, appointment, discipline…)
+//! are recorded by the managing agency with their decision document; they
+//! need no review because the decision is the authority.
+//!
+//! Every step that starts or ends a regulated clock opens or closes an
+//! obligation with its due date from the province profile, in the same
+//! batch as the step, so the SLA report never disagrees with the record.
+//! Deadlines never block lawful late work; they are only recorded.
+//!
+//! [`decide`] is pure. Who may ask for a change, and whether other
+//! aggregates agree (target unit exists, approval authority, key
+//! registration), is checked by the workflow service before it is called.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use hoso_ledger::SourceDocument;
+use hoso_schemas::DomainEvent;
+use hoso_schemas::pb::common::PersonnelCategory;
+use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
+
+pub use hoso_schemas::pb::dossier::{
+    AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EmploymentStatus,
+    EvaluationGrade, RankChangeKind, TrainingMode, TransferKind,
+};
+
+use crate::calendar::WorkingCalendar;
+use crate::convert::{from_pb_date, to_decision_ref, to_pb_date};
+use crate::form::{self, FormError};
+use crate::person_id::{self, PersonIdProblem};
+use crate::profile::{Obligation, Profile, Trigger};
+use crate::signing::{self, SignatureProblem};
+
+/// Stream name prefix of the dossier family.
+pub const STREAM_PREFIX: &str = "dossier-";
+
+/// The stream of one dossier.
+pub fn stream_id(dossier_id: &str) -> String {
+    format!("{STREAM_PREFIX}{dossier_id}")
+}
+
+/// The reservation stream of an identification number.
+pub fn person_id_stream(person_id: &str) -> String {
+    format!("pid-{}", person_id::digest(person_id))
+}
+
+/// Where a dossier stands in its review cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workflow {
+    /// Opened; nothing declared yet.
+    AwaitingDeclaration,
+    /// Sections declared and waiting for review.
+    Declaring,
+    /// Sent back with reasons; the person corrects and declares again.
+    Returned,
+    /// The focal point checked the declaration against the papers.
+    Verified,
+    /// Locked after review (HY 10.3): waits for the head's signature.
+    Locked,
+    /// Signed; nothing pending.
+    Approved,
+}
+
+/// One signed approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    /// Revision approved.
+    pub revision: u64,
+    /// Chain hash at that revision.
+    pub stream_hash: Vec<u8>,
+    /// Key used.
+    pub key_id: String,
+    /// Signature.
+    pub signature: Vec<u8>,
+    /// Signing account.
+    pub signer: String,
+    /// Delegating head, when signed by a deputy.
+    pub delegated_from: Option<String>,
+}
+
+/// A transfer to another agency in progress (DL 10.2, KT 11.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTransfer {
+    /// Id.
+    pub transfer_id: String,
+    /// Kind.
+    pub kind: TransferKind,
+    /// Sending unit.
+    pub from: String,
+    /// Receiving agency.
+    pub to: String,
+    /// Effective date.
+    pub effective: NaiveDate,
+}
+
+/// An obligation not yet closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenObligation {
+    /// Profile key.
+    pub obligation: String,
+    /// Due date.
+    pub due: NaiveDate,
+    /// Unit expected to act.
+    pub responsible: String,
+}
+
+/// State of one dossier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dossier {
+    /// Dossier id.
+    pub id: String,
+    /// Identification number.
+    pub person_id: String,
+    /// Name.
+    pub full_name: String,
+    /// Date of birth, if known.
+    pub birth_date: Option<NaiveDate>,
+    /// Category.
+    pub category: PersonnelCategory,
+    /// Managing unit (H1).
+    pub managing_unit: String,
+    /// Employing unit (H2).
+    pub employing_unit: String,
+    /// Employment status.
+    pub status: EmploymentStatus,
+    /// Review cycle.
+    pub workflow: Workflow,
+    /// Sections as last approved, by section code.
+    pub approved: BTreeMap<String, Vec<FieldEntry>>,
+    /// Sections declared since, not yet approved.
+    pub pending: BTreeMap<String, Vec<FieldEntry>>,
+    /// Reasons of the last return.
+    pub returned_reasons: Vec<String>,
+    /// Signed approvals.
+    pub approvals: Vec<ApprovalRecord>,
+    /// Transfer in progress.
+    pub transfer: Option<PendingTransfer>,
+    /// Transfer accepted and not yet forwarded to a using unit.
+    pub accepted_transfer: Option<String>,
+    /// Open obligations by id.
+    pub obligations: BTreeMap<String, OpenObligation>,
+    /// Last revision.
+    pub revision: u64,
+    /// Chain hash of the last event; set by the loader from the stored
+    /// event, since a domain event alone does not know it.
+    pub head_hash: [u8; 32],
+}
+
+impl Dossier {
+    /// Whether the dossier is in the archive: its person has left (BT 11.5,
+    /// HY 12.1). A seconded person still belongs to the unit.
+    pub fn is_archived(&self) -> bool {
+        is_archived_status(self.status)
+    }
+
+    /// Whether it has ever been approved.
+    pub fn ever_approved(&self) -> bool {
+        !self.approvals.is_empty()
+    }
+
+    /// Sections as they stand for the record: approved ones overlaid with
+    /// nothing pending (pending changes are not in force yet).
+    pub fn section(&self, code: &str) -> Option<&[FieldEntry]> {
+        self.approved.get(code).map(Vec::as_slice)
+    }
+}
+
+/// Whether a status puts the dossier in the archive.
+pub fn is_archived_status(s: EmploymentStatus) -> bool {
+    !matches!(
+        s,
+        EmploymentStatus::Active | EmploymentStatus::Seconded | EmploymentStatus::Unspecified
+    )
+}
+
+/// Whether a status change is lawful (KT 11.3, HY 11.3): a deceased person
+/// changes no more; a person who left can only be recorded as deceased; a
+/// seconded person returns or leaves.
+pub fn status_transition_allowed(from: EmploymentStatus, to: EmploymentStatus) -> bool {
+    use EmploymentStatus as S;
+    if to == S::Unspecified || from == to {
+        return false;
+    }
+    match from {
+        S::Active | S::Unspecified => to != S::Active,
+        S::Seconded => true,
+        S::Deceased => false,
+        S::Retired | S::TransferredOut | S::PartyBloc | S::Resigned | S::Dismissed => {
+            to == S::Deceased
+        }
+    }
+}
+
+/// Folds one event of a dossier stream. The caller sets `head_hash`.
+pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> Option<Dossier> {
+    use DomainEvent as E;
+    let fresh = |person_id: &str,
+                 full_name: &str,
+                 birth_date,
+                 category,
+                 managing: &str,
+                 employing: &str| Dossier {
+        id: dossier_id.to_owned(),
+        person_id: person_id.to_owned(),
+        full_name: full_name.to_owned(),
+        birth_date,
+        category,
+        managing_unit: managing.to_owned(),
+        employing_unit: employing.to_owned(),
+        status: EmploymentStatus::Active,
+        workflow: Workflow::AwaitingDeclaration,
+        approved: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        returned_reasons: Vec::new(),
+        approvals: Vec::new(),
+        transfer: None,
+        accepted_transfer: None,
+        obligations: BTreeMap::new(),
+        revision: 0,
+        head_hash: [0; 32],
+    };
+    match (state, event) {
+        (None, E::DossierOpened(e)) => Some(fresh(
+            &e.person_id,
+            &e.full_name,
+            from_pb_date(e.birth_date.as_ref()),
+            e.category(),
+            &e.managing_unit,
+            &e.employing_unit,
+        )),
+        (None, E::DossierImported(e)) => {
+            let mut d = fresh(
+                &e.person_id,
+                &e.full_name,
+                None,
+                e.category(),
+                &e.managing_unit,
+                &e.employing_unit,
+            );
+            // The national record arrives as declared data that this
+            // province's reviewers still have to check (BT 11.1).
+            for s in &e.sections {
+                d.pending.insert(s.section_code.clone(), s.fields.clone());
+            }
+            if !d.pending.is_empty() {
+                d.workflow = Workflow::Declaring;
+            }
+            Some(d)
+        }
+        (None, _) => None,
+        (Some(mut d), event) => {
+            d.revision += 1;
+            apply(&mut d, event);
+            Some(d)
+        }
+    }
+}
+
+fn apply(d: &mut Dossier, event: &DomainEvent) {
+    use DomainEvent as E;
+    match event {
+        E::DeclarationSubmitted(e) => {
+            d.pending.insert(e.section_code.clone(), e.fields.clone());
+            d.workflow = Workflow::Declaring;
+        }
+        E::DeclarationReturned(e) => {
+            d.pending.remove(&e.section_code);
+            d.returned_reasons.clone_from(&e.reasons);
+            d.workflow = if d.pending.is_empty() {
+                Workflow::Returned
+            } else {
+                Workflow::Declaring
+            };
+        }
+        E::DeclarationVerified(_) => d.workflow = Workflow::Verified,
+        E::DossierLocked(_) => d.workflow = Workflow::Locked,
+        E::ApprovalSigned(e) => {
+            let pending = std::mem::take(&mut d.pending);
+            d.approved.extend(pending);
+            d.workflow = Workflow::Approved;
+            d.approvals.push(ApprovalRecord {
+                revision: e.revision,
+                stream_hash: e.stream_hash.clone(),
+                key_id: e.key_id.clone(),
+                signature: e.signature.clone(),
+                signer: e.signer.clone(),
+                delegated_from: e.delegated_from.clone(),
+            });
+        }
+        E::DepartmentChanged(e) => d.employing_unit.clone_from(&e.to_org_code),
+        E::TransferInitiated(e) => {
+            d.transfer = Some(PendingTransfer {
+                transfer_id: e.transfer_id.clone(),
+                kind: e.kind(),
+                from: e.from_org_code.clone(),
+                to: e.to_org_code.clone(),
+                effective: from_pb_date(e.effective.as_ref()).unwrap_or_default(),
+            });
+        }
+        E::TransferAccepted(e) => {
+            if let Some(t) = d.transfer.take() {
+                d.managing_unit.clone_from(&t.to);
+                d.employing_unit.clone_from(&e.org_code);
+                d.accepted_transfer = Some(t.transfer_id);
+            }
+        }
+        E::TransferForwarded(e) => {
+            d.employing_unit.clone_from(&e.to_org_code);
+            d.accepted_transfer = None;
+        }
+        E::TransferRejected(_) => d.transfer = None,
+        E::StatusChanged(e) => d.status = e.status(),
+        E::ManagingUnitReassigned(e) => {
+            if d.managing_unit == e.from_org_code {
+                d.managing_unit.clone_from(&e.to_org_code);
+            }
+            if d.employing_unit == e.from_org_code {
+                d.employing_unit.clone_from(&e.to_org_code);
+            }
+        }
+        E::ObligationOpened(e) => {
+            if let Some(due) = from_pb_date(e.due.as_ref()) {
+                d.obligations.insert(
+                    e.obligation_id.clone(),
+                    OpenObligation {
+                        obligation: e.obligation.clone(),
+                        due,
+                        responsible: e.responsible_org_code.clone(),
+                    },
+                );
+            }
+        }
+        E::ObligationClosed(e) => {
+            d.obligations.remove(&e.obligation_id);
+        }
+        _ => {}
+    }
+}
+
+/// A decision of the state about the person, recorded by the managing agency.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateDecision {
+    /// Appointment, reappointment, relief, election.
+    Appointment {
+        /// Kind.
+        kind: AppointmentKind,
+        /// Position.
+        position_title: String,
+        /// Unit of the position.
+        org_code: String,
+        /// End of term.
+        term_end: Option<NaiveDate>,
+    },
+    /// Rank or professional title.
+    Rank {
+        /// Kind.
+        kind: RankChangeKind,
+        /// Code, e.g. "01.003".
+        rank_code: String,
+        /// Name.
+        rank_name: String,
+    },
+    /// Salary step and coefficient.
+    Salary {
+        /// Rank code.
+        rank_code: String,
+        /// Step from 1.
+        step: u32,
+        /// Coefficient in hundredths.
+        coefficient_x100: u32,
+        /// Salary group, e.g. "A1".
+        salary_group: String,
+    },
+    /// Allowance set or ended.
+    Allowance {
+        /// Kind.
+        kind: AllowanceKind,
+        /// Name in the decision.
+        name: String,
+        /// Amount; `None` ends it.
+        amount: Option<pb::allowance_changed::Amount>,
+    },
+    /// Award.
+    Award {
+        /// Form.
+        form: String,
+        /// Reason.
+        reason: String,
+        /// Year.
+        year: u32,
+    },
+    /// Discipline.
+    Discipline {
+        /// Form.
+        form: DisciplineForm,
+        /// Body.
+        body: DisciplineBody,
+        /// Reason.
+        reason: String,
+        /// End of effect.
+        until: Option<NaiveDate>,
+    },
+    /// Training (a row of item 27).
+    Training {
+        /// Institution.
+        institution: String,
+        /// Major.
+        major: String,
+        /// Start.
+        from: Option<NaiveDate>,
+        /// End.
+        until: Option<NaiveDate>,
+        /// Mode.
+        mode: TrainingMode,
+        /// Qualification.
+        qualification: String,
+    },
+    /// Annual evaluation.
+    Evaluation {
+        /// Year.
+        year: u32,
+        /// Grade.
+        grade: EvaluationGrade,
+        /// Comments.
+        comments: String,
+    },
+}
+
+/// A signature that the service has matched to a registered key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedApproval {
+    /// Revision the signer saw.
+    pub revision: u64,
+    /// Chain hash the signer saw.
+    pub stream_hash: [u8; 32],
+    /// Key id.
+    pub key_id: String,
+    /// The key's public half, from the signer's account.
+    pub public_key: Vec<u8>,
+    /// ed25519 signature over [`signing::approval_digest`].
+    pub signature: Vec<u8>,
+    /// Signing account.
+    pub signer: String,
+    /// The head whose power a deputy uses.
+    pub delegated_from: Option<String>,
+}
+
+/// What to do to a dossier.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DossierChange {
+    /// Open after a recruitment decision or contract.
+    Open {
+        /// Identification number.
+        person_id: String,
+        /// Name.
+        full_name: String,
+        /// Date of birth.
+        birth_date: Option<NaiveDate>,
+        /// Category.
+        category: PersonnelCategory,
+        /// Managing unit.
+        managing_unit: String,
+        /// Employing unit.
+        employing_unit: String,
+        /// Recruitment date.
+        recruited_on: NaiveDate,
+        /// Recruitment decision or contract.
+        decision: SourceDocument,
+        /// The person already has a personal account (the clock for
+        /// declaring starts now rather than at its issue).
+        has_personal_account: bool,
+    },
+    /// Import a record pulled from the national database (BT 11.1, HY 11.2).
+    Import {
+        /// e.g. "csdlqg".
+        source_system: String,
+        /// Record id there.
+        source_record_id: String,
+        /// Identification number.
+        person_id: String,
+        /// Name.
+        full_name: String,
+        /// Category.
+        category: PersonnelCategory,
+        /// Managing unit.
+        managing_unit: String,
+        /// Employing unit.
+        employing_unit: String,
+        /// Sections of the record.
+        sections: Vec<(String, Vec<FieldEntry>)>,
+        /// When the paper dossier was handed over (starts the HY 11.2 clock).
+        handed_over_on: NaiveDate,
+    },
+    /// The personal account was issued (starts the declaration clock where
+    /// the profile counts from it).
+    PersonalAccountIssued,
+    /// Declare one section.
+    Declare {
+        /// Section code.
+        section_code: String,
+        /// Fields.
+        fields: Vec<FieldEntry>,
+        /// SHA-256 of digitised proofs.
+        attachments: Vec<[u8; 32]>,
+    },
+    /// Return sections with reasons (HY 15.6).
+    Return {
+        /// Sections (empty: all pending).
+        section_codes: Vec<String>,
+        /// Reasons told to the person.
+        reasons: Vec<String>,
+    },
+    /// Verify the pending declaration.
+    Verify {
+        /// Note.
+        note: String,
+    },
+    /// Lock the verified declaration (HY 10.3).
+    Lock {
+        /// Reason.
+        reason: String,
+    },
+    /// Record the head's signature.
+    Approve(SignedApproval),
+    /// Record a decision of the state.
+    RecordDecision {
+        /// What.
+        decision: StateDecision,
+        /// Effective date (may be in the past).
+        effective: NaiveDate,
+        /// Decision document.
+        document: SourceDocument,
+    },
+    /// Move within the same agency (DL 10.1).
+    ChangeDepartment {
+        /// New employing division.
+        to: String,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Decision.
+        document: SourceDocument,
+    },
+    /// Send to another agency (DL 10.2).
+    InitiateTransfer {
+        /// Id.
+        transfer_id: String,
+        /// Kind.
+        kind: TransferKind,
+        /// Receiving agency.
+        to: String,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Decision, with its scanned copy.
+        document: SourceDocument,
+    },
+    /// The receiving agency accepts.
+    AcceptTransfer {
+        /// Id.
+        transfer_id: String,
+        /// Unit the dossier lands in (the receiving agency itself).
+        at: String,
+    },
+    /// The receiving agency passes it to the using unit.
+    ForwardTransfer {
+        /// Id of the accepted transfer.
+        transfer_id: String,
+        /// Using unit.
+        to: String,
+    },
+    /// The receiving agency refuses.
+    RejectTransfer {
+        /// Id.
+        transfer_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// Change employment status (KT 11.3, HY 11.3).
+    ChangeStatus {
+        /// New status.
+        status: EmploymentStatus,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Decision.
+        document: SourceDocument,
+        /// Note.
+        note: String,
+    },
+    /// The unit was merged or split: move to the successor (DL 5.5).
+    Reassign {
+        /// The ceased unit.
+        from: String,
+        /// Successor.
+        to: String,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Restructuring decision.
+        document: SourceDocument,
+    },
+}
+
+/// The rule a dossier change breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DossierRule {
+    /// No such dossier.
+    #[error("dossier does not exist")]
+    NotOpened,
+    /// Opened already.
+    #[error("dossier already exists")]
+    AlreadyOpened,
+    /// Bad identification number.
+    #[error("{0}")]
+    BadPersonId(PersonIdProblem),
+    /// The number belongs to another dossier.
+    #[error("identification number already has dossier {0} in this province")]
+    PersonIdTaken(String),
+    /// Category unspecified.
+    #[error("personnel category is required")]
+    CategoryRequired,
+    /// Name missing.
+    #[error("full name is required")]
+    NameRequired,
+    /// Decision document incomplete.
+    #[error("the decision document needs its number and issuer")]
+    DecisionIncomplete,
+    /// Decision dated in the future.
+    #[error("decision {number} is dated {date}, after today {today}")]
+    DecisionInFuture {
+        /// Number.
+        number: String,
+        /// Date.
+        date: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+    /// A change without its digitised document (BT 6.3, HY 8.5).
+    #[error("{what} needs its digitised supporting document (BT 6.3, HY 8.5)")]
+    ProofRequired {
+        /// What lacked it.
+        what: &'static str,
+    },
+    /// A transfer decision without its scanned copy (DL 10.2).
+    #[error("a transfer to another agency needs the scanned decision attached (DL 10.2)")]
+    ScannedDecisionRequired,
+    /// The section does not fit the form.
+    #[error("{0}")]
+    Form(FormError),
+    /// Declaration after verification or lock (HY 10.3).
+    #[error("the declaration is {0}; it cannot change until the head has signed (HY 10.3)")]
+    DeclarationLocked(&'static str),
+    /// Nothing to review.
+    #[error("nothing is pending review")]
+    NothingPending,
+    /// Return without reasons (HY 15.6).
+    #[error("a returned declaration must say why (HY 15.6)")]
+    ReasonsRequired,
+    /// Section not pending.
+    #[error("section {0} is not pending")]
+    SectionNotPending(String),
+    /// Required sections missing before the first approval.
+    #[error("a new dossier needs section {0} declared before it can be verified")]
+    SectionMissing(&'static str),
+    /// Step out of order.
+    #[error("the dossier is {actual:?}; {step} needs it {expected}")]
+    WrongStep {
+        /// The step asked for.
+        step: &'static str,
+        /// Where the dossier is.
+        actual: Workflow,
+        /// Where it must be.
+        expected: &'static str,
+    },
+    /// Approval of a revision that is not the current one.
+    #[error(
+        "approval signed revision {signed}, but the dossier is at revision {current}; sign the current revision"
+    )]
+    StaleApproval {
+        /// Revision signed.
+        signed: u64,
+        /// Current revision.
+        current: u64,
+    },
+    /// Approval over a hash that is not the stream's.
+    #[error("approval signed a hash that is not the dossier's hash at revision {0}")]
+    HashMismatch(u64),
+    /// The signature does not verify.
+    #[error("approval signature: {0}")]
+    BadSignature(SignatureProblem),
+    /// The dossier is archived (BT 11.5, HY 12.1).
+    #[error(
+        "the dossier is archived ({0:?}); only a lawful status change may be recorded (BT 11.5, HY 12.1)"
+    )]
+    Archived(EmploymentStatus),
+    /// Unlawful status change (KT 11.3, HY 11.3).
+    #[error("status cannot change from {from:?} to {to:?} (KT 11.3, HY 11.3)")]
+    StatusTransition {
+        /// Current.
+        from: EmploymentStatus,
+        /// Asked.
+        to: EmploymentStatus,
+    },
+    /// A transfer is pending.
+    #[error("transfer {0} is in progress; accept or reject it first")]
+    TransferPending(String),
+    /// No such transfer.
+    #[error("no transfer {0} is in progress")]
+    NoSuchTransfer(String),
+    /// Transfer to the unit it is already in.
+    #[error("the dossier is already in {0}")]
+    SameUnit(String),
+    /// Bad state-decision content.
+    #[error("{0}")]
+    BadDecision(String),
+}
+
+impl DossierRule {
+    /// Stable identifier of the rule, for API problem types.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotOpened => "dossier-not-opened",
+            Self::AlreadyOpened => "dossier-already-opened",
+            Self::BadPersonId(_) => "bad-person-id",
+            Self::PersonIdTaken(_) => "person-id-taken",
+            Self::CategoryRequired => "category-required",
+            Self::NameRequired => "name-required",
+            Self::DecisionIncomplete => "decision-incomplete",
+            Self::DecisionInFuture { .. } => "decision-in-future",
+            Self::ProofRequired { .. } => "proof-required",
+            Self::ScannedDecisionRequired => "scanned-decision-required",
+            Self::Form(_) => "form",
+            Self::DeclarationLocked(_) => "declaration-locked",
+            Self::NothingPending => "nothing-pending",
+            Self::ReasonsRequired => "reasons-required",
+            Self::SectionNotPending(_) => "section-not-pending",
+            Self::SectionMissing(_) => "section-missing",
+            Self::WrongStep { .. } => "wrong-step",
+            Self::StaleApproval { .. } => "stale-approval",
+            Self::HashMismatch(_) => "hash-mismatch",
+            Self::BadSignature(_) => "bad-signature",
+            Self::Archived(_) => "archived",
+            Self::StatusTransition { .. } => "status-transition",
+            Self::TransferPending(_) => "transfer-pending",
+            Self::NoSuchTransfer(_) => "no-such-transfer",
+            Self::SameUnit(_) => "same-unit",
+            Self::BadDecision(_) => "bad-decision",
+        }
+    }
+}
+
+/// A refused dossier change: the rule, the dossier and its revision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule} (dossier {dossier}{})", revision.map(|r| format!(" at revision {r}")).unwrap_or_default())]
+pub struct DossierRejection {
+    /// Dossier id.
+    pub dossier: String,
+    /// Its revision, if it exists.
+    pub revision: Option<u64>,
+    /// The rule.
+    pub rule: DossierRule,
+}
+
+/// What [`decide`] needs besides the dossier.
+#[derive(Debug, Clone, Copy)]
+pub struct DossierContext<'a> {
+    /// Today, injected.
+    pub today: NaiveDate,
+    /// The province's rules.
+    pub profile: &'a Profile,
+    /// Its working-day calendar.
+    pub calendar: &'a WorkingCalendar,
+}
+
+/// Decides a change against the dossier's state.
+pub fn decide(
+    state: Option<&Dossier>,
+    dossier_id: &str,
+    change: DossierChange,
+    ctx: &DossierContext<'_>,
+) -> Result<Vec<DomainEvent>, DossierRejection> {
+    let reject = |rule: DossierRule| DossierRejection {
+        dossier: dossier_id.to_owned(),
+        revision: state.map(|d| d.revision),
+        rule,
+    };
+    match state {
+        None => decide_open(dossier_id, change, ctx),
+        Some(d) => decide_existing(d, change, ctx).map_err(reject),
+    }
+}
+
+/// Events of one decision, with the revision the next one will get.
+struct Batch<'a> {
+    events: Vec<DomainEvent>,
+    first_revision: u64,
+    ctx: &'a DossierContext<'a>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(state: Option<&Dossier>, ctx: &'a DossierContext<'a>) -> Self {
+        Self {
+            events: Vec::new(),
+            first_revision: state.map_or(0, |d| d.revision + 1),
+            ctx,
+        }
+    }
+
+    fn push(&mut self, e: impl Into<DomainEvent>) {
+        self.events.push(e.into());
+    }
+
+    /// Opens an obligation if the profile sets a deadline for it.
+    fn open_obligation(&mut self, ob: Obligation, dates: Dates, responsible: &str) {
+        let Some(rule) = self.ctx.profile.deadline(ob) else {
+            return;
+        };
+        let counted_from = dates.for_trigger(rule.counted_from);
+        let due = rule.due(counted_from, self.ctx.calendar);
+        self.push(pb::ObligationOpened {
+            obligation_id: format!("{}-{}", ob.key(), self.first_revision),
+            obligation: ob.key().to_owned(),
+            counted_from: Some(to_pb_date(counted_from)),
+            due: Some(to_pb_date(due)),
+            citation: rule.citation.clone(),
+            responsible_org_code: responsible.to_owned(),
+        });
+    }
+
+    /// Closes every open obligation of kind `ob`.
+    fn close(&mut self, state: &Dossier, ob: Obligation, outcome: &str) {
+        let today = self.ctx.today;
+        for (id, o) in &state.obligations {
+            if o.obligation == ob.key() {
+                self.events.push(
+                    pb::ObligationClosed {
+                        obligation_id: id.clone(),
+                        closed_on: Some(to_pb_date(today)),
+                        late: today > o.due,
+                        outcome: outcome.to_owned(),
+                    }
+                    .into(),
+                );
+            }
+        }
+    }
+
+    /// Opens and at once closes an obligation fulfilled by this very
+    /// decision (recording a decision of the state, a status change): the
+    /// record shows its due date and whether it was met.
+    fn fulfil(&mut self, ob: Obligation, dates: Dates, responsible: &str, outcome: &str) {
+        let Some(rule) = self.ctx.profile.deadline(ob) else {
+            return;
+        };
+        let counted_from = dates.for_trigger(rule.counted_from);
+        let due = rule.due(counted_from, self.ctx.calendar);
+        let id = format!("{}-{}", ob.key(), self.first_revision);
+        self.push(pb::ObligationOpened {
+            obligation_id: id.clone(),
+            obligation: ob.key().to_owned(),
+            counted_from: Some(to_pb_date(counted_from)),
+            due: Some(to_pb_date(due)),
+            citation: rule.citation.clone(),
+            responsible_org_code: responsible.to_owned(),
+        });
+        let today = self.ctx.today;
+        self.push(pb::ObligationClosed {
+            obligation_id: id,
+            closed_on: Some(to_pb_date(today)),
+            late: today > due,
+            outcome: outcome.to_owned(),
+        });
+    }
+}
+
+/// The dates a deadline may be counted from.
+#[derive(Debug, Clone, Copy)]
+struct Dates {
+    today: NaiveDate,
+    decision: Option<NaiveDate>,
+    effective: Option<NaiveDate>,
+    handed_over: Option<NaiveDate>,
+}
+
+impl Dates {
+    fn today(today: NaiveDate) -> Self {
+        Self {
+            today,
+            decision: None,
+            effective: None,
+            handed_over: None,
+        }
+    }
+
+    fn of_decision(today: NaiveDate, doc: &SourceDocument, effective: NaiveDate) -> Self {
+        Self {
+            today,
+            decision: Some(doc.date),
+            effective: Some(effective),
+            handed_over: None,
+        }
+    }
+
+    fn for_trigger(&self, t: Trigger) -> NaiveDate {
+        match t {
+            Trigger::DecisionDated => self.decision.or(self.effective).unwrap_or(self.today),
+            Trigger::DecisionEffective => self.effective.or(self.decision).unwrap_or(self.today),
+            Trigger::DossierHandedOver => self.handed_over.unwrap_or(self.today),
+            // The remaining triggers are the step being recorded now.
+            Trigger::AccountIssued
+            | Trigger::DeclarationSubmitted
+            | Trigger::BasicDataEntered
+            | Trigger::DeclarationLocked
+            | Trigger::ChangeOccurred
+            | Trigger::ValidPaperReceived
+            | Trigger::TransferReceived => self.today,
+        }
+    }
+}
+
+fn check_document(doc: &SourceDocument, today: NaiveDate) -> Result<(), DossierRule> {
+    if doc.number.trim().is_empty() || doc.issuer.trim().is_empty() {
+        return Err(DossierRule::DecisionIncomplete);
+    }
+    if doc.date > today {
+        return Err(DossierRule::DecisionInFuture {
+            number: doc.number.clone(),
+            date: doc.date,
+            today,
+        });
+    }
+    Ok(())
+}
+
+fn check_proof(doc: &SourceDocument, what: &'static str) -> Result<(), DossierRule> {
+    if doc.attachment_sha256.is_none() {
+        return Err(DossierRule::ProofRequired { what });
+    }
+    Ok(())
+}
+
+/// Opens a dossier or imports one; called by [`decide`] for a stream with no events.
+pub fn decide_open(
+    dossier_id: &str,
+    change: DossierChange,
+    ctx: &DossierContext<'_>,
+) -> Result<Vec<DomainEvent>, DossierRejection> {
+    let reject = |rule: DossierRule| DossierRejection {
+        dossier: dossier_id.to_owned(),
+        revision: None,
+        rule,
+    };
+    let mut b = Batch::new(None, ctx);
+    match change {
+        DossierChange::Open {
+            person_id,
+            full_name,
+            birth_date,
+            category,
+            managing_unit,
+            employing_unit,
+            recruited_on,
+            decision,
+            has_personal_account,
+        } => {
+            person_id::validate(&person_id, birth_date)
+                .map_err(|p| reject(DossierRule::BadPersonId(p)))?;
+            if category == PersonnelCategory::Unspecified {
+                return Err(reject(DossierRule::CategoryRequired));
+            }
+            if full_name.trim().is_empty() {
+                return Err(reject(DossierRule::NameRequired));
+            }
+            check_document(&decision, ctx.today).map_err(reject)?;
+            b.push(pb::DossierOpened {
+                person_id,
+                full_name,
+                category: category.into(),
+                managing_unit: managing_unit.clone(),
+                employing_unit,
+                recruitment_decision: Some(to_decision_ref(&decision)),
+                recruited_on: Some(to_pb_date(recruited_on)),
+                birth_date: birth_date.map(to_pb_date),
+            });
+            let dates = Dates::of_decision(ctx.today, &decision, recruited_on);
+            if has_personal_account {
+                b.open_obligation(Obligation::DeclareNewDossier, dates, &managing_unit);
+            } else {
+                b.open_obligation(Obligation::IssueNewDossierAccount, dates, &managing_unit);
+                // Where the profile counts the declaration from the decision
+                // (not from the account), its clock starts now too.
+                if ctx
+                    .profile
+                    .deadline(Obligation::DeclareNewDossier)
+                    .is_some_and(|r| r.counted_from != Trigger::AccountIssued)
+                {
+                    b.open_obligation(Obligation::DeclareNewDossier, dates, &managing_unit);
+                }
+            }
+        }
+        DossierChange::Import {
+            source_system,
+            source_record_id,
+            person_id,
+            full_name,
+            category,
+            managing_unit,
+            employing_unit,
+            sections,
+            handed_over_on,
+        } => {
+            person_id::validate(&person_id, None)
+                .map_err(|p| reject(DossierRule::BadPersonId(p)))?;
+            if category == PersonnelCategory::Unspecified {
+                return Err(reject(DossierRule::CategoryRequired));
+            }
+            if full_name.trim().is_empty() {
+                return Err(reject(DossierRule::NameRequired));
+            }
+            for (code, fields) in &sections {
+                form::validate_section(code, fields, &person_id)
+                    .map_err(|e| reject(DossierRule::Form(e)))?;
+            }
+            let has_sections = !sections.is_empty();
+            b.push(pb::DossierImported {
+                source_system,
+                source_record_id,
+                person_id,
+                full_name,
+                category: category.into(),
+                managing_unit: managing_unit.clone(),
+                employing_unit,
+                sections: sections
+                    .into_iter()
+                    .map(|(section_code, fields)| pb::SectionData {
+                        section_code,
+                        fields,
+                    })
+                    .collect(),
+            });
+            let dates = Dates {
+                handed_over: Some(handed_over_on),
+                ..Dates::today(ctx.today)
+            };
+            b.fulfil(
+                Obligation::RequestArrivalFromOtherProvince,
+                dates,
+                &managing_unit,
+                "imported from the national database",
+            );
+            if has_sections {
+                b.open_obligation(
+                    Obligation::ReviewNewDossier,
+                    Dates::today(ctx.today),
+                    &managing_unit,
+                );
+            }
+        }
+        _ => return Err(reject(DossierRule::NotOpened)),
+    }
+    Ok(b.events)
+}
+
+fn decide_existing(
+    d: &Dossier,
+    change: DossierChange,
+    ctx: &DossierContext<'_>,
+) -> Result<Vec<DomainEvent>, DossierRule> {
+    let today = ctx.today;
+    let mut b = Batch::new(Some(d), ctx);
+    // Archived dossiers are immutable except by a lawful status change.
+    if d.is_archived() && !matches!(change, DossierChange::ChangeStatus { .. }) {
+        return Err(DossierRule::Archived(d.status));
+    }
+    let wrong_step = |step, expected| DossierRule::WrongStep {
+        step,
+        actual: d.workflow,
+        expected,
+    };
+    match change {
+        DossierChange::Open { .. } | DossierChange::Import { .. } => {
+            return Err(DossierRule::AlreadyOpened);
+        }
+        DossierChange::PersonalAccountIssued => {
+            b.close(
+                d,
+                Obligation::IssueNewDossierAccount,
+                "personal account issued",
+            );
+            let declaring_open = d
+                .obligations
+                .values()
+                .any(|o| o.obligation == Obligation::DeclareNewDossier.key());
+            if d.workflow == Workflow::AwaitingDeclaration && !declaring_open {
+                b.open_obligation(
+                    Obligation::DeclareNewDossier,
+                    Dates::today(today),
+                    &d.managing_unit,
+                );
+            }
+        }
+        DossierChange::Declare {
+            section_code,
+            fields,
+            attachments,
+        } => {
+            match d.workflow {
+                Workflow::Verified => return Err(DossierRule::DeclarationLocked("verified")),
+                Workflow::Locked => return Err(DossierRule::DeclarationLocked("locked")),
+                _ => {}
+            }
+            form::validate_section(&section_code, &fields, &d.person_id)
+                .map_err(DossierRule::Form)?;
+            let change_set = d.ever_approved();
+            if change_set && attachments.is_empty() {
+                return Err(DossierRule::ProofRequired {
+                    what: "a change to an approved dossier",
+                });
+            }
+            let first_pending = d.pending.is_empty();
+            b.push(pb::DeclarationSubmitted {
+                form: form::FORM_2C.to_owned(),
+                section_code,
+                fields,
+                supporting_attachments: attachments.iter().map(|a| a.to_vec()).collect(),
+            });
+            if change_set {
+                if first_pending {
+                    b.open_obligation(
+                        Obligation::ApprovePersonalChange,
+                        Dates::today(today),
+                        &d.managing_unit,
+                    );
+                }
+            } else {
+                b.close(d, Obligation::DeclareNewDossier, "declared");
+                let review_open = d
+                    .obligations
+                    .values()
+                    .any(|o| o.obligation == Obligation::ReviewNewDossier.key());
+                if !review_open {
+                    b.open_obligation(
+                        Obligation::ReviewNewDossier,
+                        Dates::today(today),
+                        &d.managing_unit,
+                    );
+                }
+            }
+        }
+        DossierChange::Return {
+            section_codes,
+            reasons,
+        } => {
+            if !matches!(d.workflow, Workflow::Declaring) {
+                return Err(wrong_step("return", "declared and not yet verified"));
+            }
+            if reasons.iter().all(|r| r.trim().is_empty()) {
+                return Err(DossierRule::ReasonsRequired);
+            }
+            let codes: Vec<String> = if section_codes.is_empty() {
+                d.pending.keys().cloned().collect()
+            } else {
+                section_codes
+            };
+            for code in codes {
+                if !d.pending.contains_key(&code) {
+                    return Err(DossierRule::SectionNotPending(code));
+                }
+                b.push(pb::DeclarationReturned {
+                    section_code: code,
+                    reasons: reasons.clone(),
+                });
+            }
+        }
+        DossierChange::Verify { note } => {
+            if d.workflow != Workflow::Declaring || d.pending.is_empty() {
+                return Err(if d.pending.is_empty() {
+                    DossierRule::NothingPending
+                } else {
+                    wrong_step("verify", "declared")
+                });
+            }
+            if !d.ever_approved() {
+                for required in form::REQUIRED_FOR_FIRST_APPROVAL {
+                    if !d.pending.contains_key(*required) && !d.approved.contains_key(*required) {
+                        return Err(DossierRule::SectionMissing(required));
+                    }
+                }
+            }
+            b.push(pb::DeclarationVerified {
+                section_codes: d.pending.keys().cloned().collect(),
+                note,
+            });
+        }
+        DossierChange::Lock { reason } => {
+            if d.workflow != Workflow::Verified {
+                return Err(wrong_step("lock", "verified"));
+            }
+            b.push(pb::DossierLocked { reason });
+            if d.ever_approved() {
+                // A change set's one clock (review and approve) runs on.
+            } else {
+                b.close(d, Obligation::ReviewNewDossier, "verified and locked");
+                b.open_obligation(
+                    Obligation::SignNewDossier,
+                    Dates::today(today),
+                    &d.managing_unit,
+                );
+            }
+        }
+        DossierChange::Approve(s) => {
+            if d.workflow != Workflow::Locked {
+                return Err(wrong_step("approval", "locked"));
+            }
+            if s.revision != d.revision {
+                return Err(DossierRule::StaleApproval {
+                    signed: s.revision,
+                    current: d.revision,
+                });
+            }
+            if s.stream_hash != d.head_hash {
+                return Err(DossierRule::HashMismatch(s.revision));
+            }
+            let digest = signing::approval_digest(&stream_id(&d.id), s.revision, &s.stream_hash);
+            signing::verify(&s.public_key, &digest, &s.signature)
+                .map_err(DossierRule::BadSignature)?;
+            b.push(pb::ApprovalSigned {
+                revision: s.revision,
+                stream_hash: s.stream_hash.to_vec(),
+                key_id: s.key_id,
+                signature: s.signature,
+                signer: s.signer,
+                delegated_from: s.delegated_from,
+            });
+            let outcome = "signed";
+            b.close(d, Obligation::SignNewDossier, outcome);
+            b.close(d, Obligation::ApprovePersonalChange, outcome);
+        }
+        DossierChange::RecordDecision {
+            decision,
+            effective,
+            document,
+        } => {
+            check_document(&document, today)?;
+            check_proof(&document, "a decision of the state")?;
+            let doc = Some(to_decision_ref(&document));
+            let eff = Some(to_pb_date(effective));
+            match decision {
+                StateDecision::Appointment {
+                    kind,
+                    position_title,
+                    org_code,
+                    term_end,
+                } => {
+                    if kind == AppointmentKind::Unspecified || position_title.trim().is_empty() {
+                        return Err(DossierRule::BadDecision(
+                            "an appointment needs its kind and position".into(),
+                        ));
+                    }
+                    b.push(pb::AppointmentRecorded {
+                        kind: kind.into(),
+                        position_title,
+                        org_code,
+                        effective: eff,
+                        term_end: term_end.map(to_pb_date),
+                        decision: doc,
+                    });
+                }
+                StateDecision::Rank {
+                    kind,
+                    rank_code,
+                    rank_name,
+                } => {
+                    if kind == RankChangeKind::Unspecified || rank_code.trim().is_empty() {
+                        return Err(DossierRule::BadDecision(
+                            "a rank change needs its kind and rank code".into(),
+                        ));
+                    }
+                    b.push(pb::RankChanged {
+                        kind: kind.into(),
+                        rank_code,
+                        rank_name,
+                        effective: eff,
+                        decision: doc,
+                    });
+                }
+                StateDecision::Salary {
+                    rank_code,
+                    step,
+                    coefficient_x100,
+                    salary_group,
+                } => {
+                    if step == 0 || !(100..=1_500).contains(&coefficient_x100) {
+                        return Err(DossierRule::BadDecision(format!(
+                            "salary step {step} / coefficient {coefficient_x100} (hundredths) is outside the scales of Decree 204/2004"
+                        )));
+                    }
+                    b.push(pb::SalaryChanged {
+                        rank_code,
+                        step,
+                        coefficient_x100,
+                        salary_group,
+                        effective: eff,
+                        decision: doc,
+                    });
+                }
+                StateDecision::Allowance { kind, name, amount } => {
+                    if kind == AllowanceKind::Unspecified
+                        || (kind == AllowanceKind::Other && name.trim().is_empty())
+                    {
+                        return Err(DossierRule::BadDecision(
+                            "an allowance needs its kind, and a name when the kind is other".into(),
+                        ));
+                    }
+                    b.push(pb::AllowanceChanged {
+                        kind: kind.into(),
+                        name,
+                        amount,
+                        effective: eff,
+                        decision: doc,
+                    });
+                }
+                StateDecision::Award { form, reason, year } => {
+                    if form.trim().is_empty() {
+                        return Err(DossierRule::BadDecision("an award needs its form".into()));
+                    }
+                    b.push(pb::AwardGranted {
+                        form,
+                        reason,
+                        year,
+                        decision: doc,
+                    });
+                }
+                StateDecision::Discipline {
+                    form,
+                    body,
+                    reason,
+                    until,
+                } => {
+                    if form == DisciplineForm::Unspecified || body == DisciplineBody::Unspecified {
+                        return Err(DossierRule::BadDecision(
+                            "discipline needs its form and the body that imposed it".into(),
+                        ));
+                    }
+                    b.push(pb::DisciplineImposed {
+                        form: form.into(),
+                        body: body.into(),
+                        reason,
+                        effective: eff,
+                        until: until.map(to_pb_date),
+                        decision: doc,
+                    });
+                }
+                StateDecision::Training {
+                    institution,
+                    major,
+                    from,
+                    until,
+                    mode,
+                    qualification,
+                } => {
+                    if institution.trim().is_empty() {
+                        return Err(DossierRule::BadDecision(
+                            "training needs its institution".into(),
+                        ));
+                    }
+                    b.push(pb::TrainingRecorded {
+                        institution,
+                        major,
+                        from: from.map(to_pb_date),
+                        until: until.map(to_pb_date),
+                        mode: mode.into(),
+                        qualification,
+                        certificate_sha256: document
+                            .attachment_sha256
+                            .map(|h| h.to_vec())
+                            .unwrap_or_default(),
+                    });
+                }
+                StateDecision::Evaluation {
+                    year,
+                    grade,
+                    comments,
+                } => {
+                    if grade == EvaluationGrade::Unspecified {
+                        return Err(DossierRule::BadDecision(
+                            "an evaluation needs its grade".into(),
+                        ));
+                    }
+                    b.push(pb::EvaluationRecorded {
+                        year,
+                        grade: grade.into(),
+                        comments,
+                        decision: doc,
+                    });
+                }
+            }
+            b.fulfil(
+                Obligation::RecordStateDecision,
+                Dates::of_decision(today, &document, effective),
+                &d.managing_unit,
+                "recorded",
+            );
+        }
+        DossierChange::ChangeDepartment {
+            to,
+            effective,
+            document,
+        } => {
+            check_document(&document, today)?;
+            check_proof(&document, "a move to another division")?;
+            if let Some(t) = &d.transfer {
+                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
+            }
+            if to == d.employing_unit {
+                return Err(DossierRule::SameUnit(to));
+            }
+            b.push(pb::DepartmentChanged {
+                from_org_code: d.employing_unit.clone(),
+                to_org_code: to,
+                effective: Some(to_pb_date(effective)),
+                decision: Some(to_decision_ref(&document)),
+            });
+            b.fulfil(
+                Obligation::TransferWithinAgency,
+                Dates::of_decision(today, &document, effective),
+                &d.managing_unit,
+                "moved",
+            );
+        }
+        DossierChange::InitiateTransfer {
+            transfer_id,
+            kind,
+            to,
+            effective,
+            document,
+        } => {
+            check_document(&document, today)?;
+            if document.attachment_sha256.is_none() {
+                return Err(DossierRule::ScannedDecisionRequired);
+            }
+            if let Some(t) = &d.transfer {
+                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
+            }
+            if to == d.managing_unit {
+                return Err(DossierRule::SameUnit(to));
+            }
+            if kind == TransferKind::Unspecified {
+                return Err(DossierRule::BadDecision("a transfer needs its kind".into()));
+            }
+            b.push(pb::TransferInitiated {
+                transfer_id,
+                kind: kind.into(),
+                from_org_code: d.managing_unit.clone(),
+                to_org_code: to.clone(),
+                effective: Some(to_pb_date(effective)),
+                decision: Some(to_decision_ref(&document)),
+            });
+            let dates = Dates::of_decision(today, &document, effective);
+            b.fulfil(
+                Obligation::SendInterAgencyTransfer,
+                dates,
+                &d.managing_unit,
+                "sent",
+            );
+            b.open_obligation(Obligation::ReceiveInterAgencyTransfer, dates, &to);
+        }
+        DossierChange::AcceptTransfer { transfer_id, at } => {
+            let t = d
+                .transfer
+                .as_ref()
+                .filter(|t| t.transfer_id == transfer_id)
+                .ok_or_else(|| DossierRule::NoSuchTransfer(transfer_id.clone()))?;
+            b.push(pb::TransferAccepted {
+                transfer_id: t.transfer_id.clone(),
+                org_code: at,
+            });
+            b.close(d, Obligation::ReceiveInterAgencyTransfer, "accepted");
+        }
+        DossierChange::ForwardTransfer { transfer_id, to } => {
+            if d.accepted_transfer.as_deref() != Some(transfer_id.as_str()) {
+                return Err(DossierRule::NoSuchTransfer(transfer_id));
+            }
+            if to == d.employing_unit {
+                return Err(DossierRule::SameUnit(to));
+            }
+            b.push(pb::TransferForwarded {
+                transfer_id,
+                from_org_code: d.employing_unit.clone(),
+                to_org_code: to,
+            });
+        }
+        DossierChange::RejectTransfer {
+            transfer_id,
+            reason,
+        } => {
+            let t = d
+                .transfer
+                .as_ref()
+                .filter(|t| t.transfer_id == transfer_id)
+                .ok_or_else(|| DossierRule::NoSuchTransfer(transfer_id.clone()))?;
+            if reason.trim().is_empty() {
+                return Err(DossierRule::ReasonsRequired);
+            }
+            b.push(pb::TransferRejected {
+                transfer_id: t.transfer_id.clone(),
+                org_code: t.to.clone(),
+                reason,
+            });
+            b.close(d, Obligation::ReceiveInterAgencyTransfer, "rejected");
+        }
+        DossierChange::ChangeStatus {
+            status,
+            effective,
+            document,
+            note,
+        } => {
+            check_document(&document, today)?;
+            if !status_transition_allowed(d.status, status) {
+                return Err(DossierRule::StatusTransition {
+                    from: d.status,
+                    to: status,
+                });
+            }
+            check_proof(&document, "a status change")?;
+            if let Some(t) = &d.transfer {
+                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
+            }
+            b.push(pb::StatusChanged {
+                status: status.into(),
+                effective: Some(to_pb_date(effective)),
+                decision: Some(to_decision_ref(&document)),
+                note,
+            });
+            b.fulfil(
+                Obligation::RecordStatusChange,
+                Dates::of_decision(today, &document, effective),
+                &d.managing_unit,
+                "recorded",
+            );
+            if is_archived_status(status) {
+                // Nobody will declare, review or sign for a person who left;
+                // the open clocks end with the dossier's active life.
+                for (id, o) in &d.obligations {
+                    b.events.push(
+                        pb::ObligationClosed {
+                            obligation_id: id.clone(),
+                            closed_on: Some(to_pb_date(today)),
+                            late: today > o.due,
+                            outcome: format!("moot: dossier archived ({status:?})"),
+                        }
+                        .into(),
+                    );
+                }
+            }
+        }
+        DossierChange::Reassign {
+            from,
+            to,
+            effective,
+            document,
+        } => {
+            if d.managing_unit != from && d.employing_unit != from {
+                return Err(DossierRule::BadDecision(format!(
+                    "the dossier is in neither managing nor employing unit {from}"
+                )));
+            }
+            b.push(pb::ManagingUnitReassigned {
+                from_org_code: from,
+                to_org_code: to,
+                effective: Some(to_pb_date(effective)),
+                decision: Some(to_decision_ref(&document)),
+                reason: "restructuring (DL 5.5)".to_owned(),
+            });
+        }
+    }
+    Ok(b.events)
+}
