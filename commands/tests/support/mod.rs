@@ -1,0 +1,357 @@
+//! A small province on a real SQLite store for the workflow tests: the
+//! Sở Nội vụ administrator, a department of health with two internal
+//! divisions and a hospital, a department of education with a school, the
+//! focal points and heads of both departments with signing keys, and a
+//! manual clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use ed25519_dalek::{Signer, SigningKey};
+use hoso_commands::account::{AccountChange, AccountKind};
+use hoso_commands::calendar::WorkingCalendar;
+use hoso_commands::credentials::CredentialStore;
+use hoso_commands::org::{OrgChange, OrgCommand, OrgUnitKind};
+use hoso_commands::profile::Profile;
+use hoso_commands::workflows::{
+    Actor, ApprovalSignature, IssueAccount, OpenDossier, Receipt, Workflows,
+};
+use hoso_ledger::store::StoreOptions;
+use hoso_ledger::{
+    Direction, EventStore, ManualClock, RecordedEvent, SourceDocument, SqliteStore, StreamFrom,
+};
+use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
+use hoso_schemas::pb::dossier::FieldEntry;
+use hoso_schemas::{DomainEvent, Registry};
+
+pub const ROOT: &str = "000.00.00.H33";
+pub const SNV: &str = "000.01.00.H33";
+pub const HEALTH: &str = "000.02.00.H33";
+pub const HEALTH_DIV_A: &str = "001.02.00.H33";
+pub const HEALTH_DIV_B: &str = "002.02.00.H33";
+pub const HOSPITAL: &str = "000.02.01.H33";
+pub const EDUCATION: &str = "000.03.00.H33";
+pub const SCHOOL: &str = "000.03.01.H33";
+
+pub const ADMIN_PASSWORD: &str = "Khoi-Tao#2026!";
+pub const ADMIN_NEW_PASSWORD: &str = "Doi-Ngay#2026!";
+
+pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+pub fn doc(number: &str, date: NaiveDate) -> SourceDocument {
+    SourceDocument {
+        number: number.into(),
+        date,
+        issuer: "UBND tỉnh Hưng Yên".into(),
+        attachment_sha256: Some([0x5c; 32]),
+    }
+}
+
+pub fn paper_only(number: &str, date: NaiveDate) -> SourceDocument {
+    SourceDocument {
+        attachment_sha256: None,
+        ..doc(number, date)
+    }
+}
+
+pub fn f(code: &str, value: &str, row: u32) -> FieldEntry {
+    FieldEntry {
+        field_code: code.into(),
+        value: value.into(),
+        row,
+    }
+}
+
+pub struct Head {
+    pub actor: Actor,
+    pub key_id: String,
+    pub key: SigningKey,
+}
+
+pub struct Province {
+    pub dir: tempfile::TempDir,
+    pub store: Arc<SqliteStore>,
+    pub clock: Arc<ManualClock>,
+    pub wf: Workflows,
+    pub admin: Actor,
+    pub health_focal: Actor,
+    pub health_head: Head,
+    pub education_focal: Actor,
+    pub education_head: Head,
+}
+
+/// Sets the clock to 10:00 in Vietnam on `day`.
+pub fn set_today(clock: &ManualClock, day: NaiveDate) {
+    clock.set(Utc.from_utc_datetime(&day.and_hms_opt(3, 0, 0).unwrap()));
+}
+
+impl Province {
+    pub async fn new(profile: &str, today: NaiveDate) -> Self {
+        Self::with_profile(Profile::load(profile).unwrap(), today).await
+    }
+
+    pub async fn with_profile(profile: Profile, today: NaiveDate) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        set_today(&clock, today);
+        let store = Arc::new(
+            SqliteStore::create(
+                dir.path(),
+                StoreOptions {
+                    clock: clock.clone(),
+                },
+            )
+            .unwrap(),
+        );
+        let wf = Workflows::new(
+            store.clone(),
+            profile,
+            WorkingCalendar::official().unwrap(),
+            clock.clone(),
+            CredentialStore::in_memory().unwrap(),
+        );
+        let (admin_id, _) = wf
+            .bootstrap_system_admin("snv.admin", "Quản trị Sở Nội vụ", SNV, ADMIN_PASSWORD)
+            .await
+            .unwrap();
+        wf.change_password(&admin_id, ADMIN_PASSWORD, ADMIN_NEW_PASSWORD)
+            .await
+            .unwrap();
+        let admin = Actor::new(admin_id);
+        let founded = d(2020, 1, 1);
+        for (code, name, kind, parent) in [
+            (ROOT, "UBND tỉnh", OrgUnitKind::PeoplesCommitteeProvince, None),
+            (SNV, "Sở Nội vụ", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
+            (HEALTH, "Sở Y tế", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
+            (HEALTH_DIV_A, "Phòng Tổ chức", OrgUnitKind::InternalDivision, Some(HEALTH)),
+            (HEALTH_DIV_B, "Phòng Nghiệp vụ Y", OrgUnitKind::InternalDivision, Some(HEALTH)),
+            (HOSPITAL, "Bệnh viện Đa khoa tỉnh", OrgUnitKind::PublicServiceUnit, Some(HEALTH)),
+            (EDUCATION, "Sở Giáo dục và Đào tạo", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
+            (SCHOOL, "Trường THPT chuyên", OrgUnitKind::PublicServiceUnit, Some(EDUCATION)),
+        ] {
+            wf.org(
+                &admin,
+                OrgCommand {
+                    code: code.into(),
+                    decision: paper_only("1/QĐ-UBND", founded),
+                    change: OrgChange::Establish {
+                        name: name.into(),
+                        kind,
+                        parent: parent.map(Into::into),
+                        effective: founded,
+                    },
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let health_focal = staff(&wf, &admin, "yte.tochuc", HEALTH, AccountKind::Specialist, Some(AccessRight::Update)).await;
+        let education_focal = staff(&wf, &admin, "gd.tochuc", EDUCATION, AccountKind::Specialist, Some(AccessRight::Update)).await;
+        let health_head = head(&wf, &admin, "yte.giamdoc", HEALTH, 1, today).await;
+        let education_head = head(&wf, &admin, "gd.giamdoc", EDUCATION, 2, today).await;
+        Self {
+            dir,
+            store,
+            clock,
+            wf,
+            admin,
+            health_focal,
+            health_head,
+            education_focal,
+            education_head,
+        }
+    }
+
+    pub fn set_today(&self, day: NaiveDate) {
+        set_today(&self.clock, day);
+    }
+
+    pub async fn stream(&self, stream: &str) -> Vec<RecordedEvent> {
+        self.store
+            .read_stream(stream, StreamFrom::Start, Direction::Forwards, usize::MAX)
+            .await
+            .unwrap()
+    }
+
+    pub async fn events(&self, stream: &str) -> Vec<DomainEvent> {
+        let registry = Registry::standard();
+        self.stream(stream)
+            .await
+            .iter()
+            .map(|e| hoso_ledger::typed::decode(&registry, e).unwrap())
+            .collect()
+    }
+
+    /// Opens a dossier for a hospital public employee.
+    pub async fn open(&self, person_id: &str, unit: &str, focal: &Actor) -> String {
+        let (id, _) = self
+            .wf
+            .open_dossier(focal, self.opening(person_id, unit))
+            .await
+            .unwrap();
+        id
+    }
+
+    pub fn opening(&self, person_id: &str, unit: &str) -> OpenDossier {
+        OpenDossier {
+            person_id: person_id.into(),
+            full_name: "Nguyễn Thị Hương".into(),
+            birth_date: Some(d(1990, 5, 17)),
+            category: PersonnelCategory::VienChuc,
+            managing_unit: unit.into(),
+            employing_unit: unit.into(),
+            recruited_on: d(2026, 1, 2),
+            decision: doc("12/QĐ-SYT", d(2026, 1, 2)),
+        }
+    }
+
+    /// Issues the person's personal account with a password already changed.
+    pub async fn personal_account(&self, person_id: &str, unit: &str, focal: &Actor) -> Actor {
+        let username = format!("p{person_id}");
+        let (id, _) = self
+            .wf
+            .issue_account(
+                focal,
+                IssueAccount {
+                    kind: AccountKind::Personal,
+                    username,
+                    org_code: unit.into(),
+                    person_id: Some(person_id.into()),
+                    display_name: "Nguyễn Thị Hương".into(),
+                    birth_date: Some(d(1990, 5, 17)),
+                },
+            )
+            .await
+            .unwrap();
+        self.wf.issue_password(focal, &id, "Cap-Moi#2026!x").await.unwrap();
+        self.wf
+            .change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y")
+            .await
+            .unwrap();
+        Actor::new(id)
+    }
+
+    /// Declares the two sections a first approval needs.
+    pub async fn declare_basics(&self, who: &Actor, dossier: &str, person_id: &str) -> Receipt {
+        self.wf
+            .declare(
+                who,
+                dossier,
+                "identity",
+                vec![
+                    f("1", "NGUYỄN THỊ HƯƠNG", 0),
+                    f("3a", "17/05/1990", 0),
+                    f("3b", "Nữ", 0),
+                    f("25a", person_id, 0),
+                ],
+                vec![],
+            )
+            .await
+            .unwrap();
+        self.wf
+            .declare(
+                who,
+                dossier,
+                "recruitment",
+                vec![f("11a", "02/01/2026", 0), f("11b", "Sở Y tế", 0)],
+                vec![],
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Signs the dossier's current approval request with `head`'s key.
+    pub async fn sign(&self, head: &Head, dossier: &str) -> Result<Receipt, hoso_commands::workflows::CommandError> {
+        let req = self.wf.approval_request(dossier).await.unwrap();
+        self.wf
+            .approve(
+                &head.actor,
+                dossier,
+                ApprovalSignature {
+                    revision: req.revision,
+                    stream_hash: req.stream_hash,
+                    key_id: head.key_id.clone(),
+                    signature: head.key.sign(&req.digest).to_bytes().to_vec(),
+                },
+            )
+            .await
+    }
+
+    /// Runs a dossier from opening to its first signed approval.
+    pub async fn approved_dossier(&self, person_id: &str) -> (String, Actor) {
+        let id = self.open(person_id, HOSPITAL, &self.health_focal).await;
+        let person = self.personal_account(person_id, HOSPITAL, &self.health_focal).await;
+        self.declare_basics(&person, &id, person_id).await;
+        self.wf.verify_declaration(&self.health_focal, &id, "khớp hồ sơ gốc").await.unwrap();
+        self.wf.lock_declaration(&self.health_focal, &id).await.unwrap();
+        self.sign(&self.health_head, &id).await.unwrap();
+        (id, person)
+    }
+}
+
+/// Issues a staff account (password issued and changed) with an optional right over its unit.
+pub async fn staff(
+    wf: &Workflows,
+    admin: &Actor,
+    username: &str,
+    org: &str,
+    kind: AccountKind,
+    right: Option<AccessRight>,
+) -> Actor {
+    let (id, _) = wf
+        .issue_account(
+            admin,
+            IssueAccount {
+                kind,
+                username: username.into(),
+                org_code: org.into(),
+                person_id: None,
+                display_name: format!("Cán bộ {username}"),
+                birth_date: None,
+            },
+        )
+        .await
+        .unwrap();
+    wf.issue_password(admin, &id, "Cap-Moi#2026!x").await.unwrap();
+    wf.change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y")
+        .await
+        .unwrap();
+    if let Some(right) = right {
+        wf.account(
+            admin,
+            &id,
+            AccountChange::Grant {
+                org_code: org.into(),
+                right,
+                reason: "phân công".into(),
+                decision: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    Actor::new(id)
+}
+
+/// Issues a head account with a registered ed25519 key.
+pub async fn head(wf: &Workflows, admin: &Actor, username: &str, org: &str, seed: u8, today: NaiveDate) -> Head {
+    let actor = staff(wf, admin, username, org, AccountKind::AgencyHead, Some(AccessRight::Access)).await;
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let key_id = format!("{username}-2026");
+    wf.account(
+        &actor,
+        &actor.account_id,
+        AccountChange::RegisterKey {
+            key_id: key_id.clone(),
+            public_key: key.verifying_key().to_bytes().to_vec(),
+            valid_from: today - chrono::Duration::days(400),
+            valid_until: None,
+        },
+    )
+    .await
+    .unwrap();
+    Head { actor, key_id, key }
+}
