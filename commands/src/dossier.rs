@@ -515,6 +515,10 @@ pub enum DossierChange {
         fields: Vec<FieldEntry>,
         /// SHA-256 of digitised proofs.
         attachments: Vec<[u8; 32]>,
+        /// For a change to an approved dossier: when the change happened (or
+        /// the valid paper arrived, KT 10.2); starts the declaring clock.
+        /// Today when not given.
+        occurred_on: Option<NaiveDate>,
     },
     /// Return sections with reasons (HY 15.6).
     Return {
@@ -887,6 +891,7 @@ impl<'a> Batch<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Dates {
     today: NaiveDate,
+    occurred: Option<NaiveDate>,
     decision: Option<NaiveDate>,
     effective: Option<NaiveDate>,
     handed_over: Option<NaiveDate>,
@@ -896,6 +901,7 @@ impl Dates {
     fn today(today: NaiveDate) -> Self {
         Self {
             today,
+            occurred: None,
             decision: None,
             effective: None,
             handed_over: None,
@@ -905,6 +911,7 @@ impl Dates {
     fn of_decision(today: NaiveDate, doc: &SourceDocument, effective: NaiveDate) -> Self {
         Self {
             today,
+            occurred: None,
             decision: Some(doc.date),
             effective: Some(effective),
             handed_over: None,
@@ -916,13 +923,14 @@ impl Dates {
             Trigger::DecisionDated => self.decision.or(self.effective).unwrap_or(self.today),
             Trigger::DecisionEffective => self.effective.or(self.decision).unwrap_or(self.today),
             Trigger::DossierHandedOver => self.handed_over.unwrap_or(self.today),
+            Trigger::ChangeOccurred | Trigger::ValidPaperReceived => {
+                self.occurred.unwrap_or(self.today)
+            }
             // The remaining triggers are the step being recorded now.
             Trigger::AccountIssued
             | Trigger::DeclarationSubmitted
             | Trigger::BasicDataEntered
             | Trigger::DeclarationLocked
-            | Trigger::ChangeOccurred
-            | Trigger::ValidPaperReceived
             | Trigger::TransferReceived => self.today,
         }
     }
@@ -1113,6 +1121,7 @@ fn decide_existing(
             section_code,
             fields,
             attachments,
+            occurred_on,
         } => {
             match d.workflow {
                 Workflow::Verified => return Err(DossierRule::DeclarationLocked("verified")),
@@ -1135,6 +1144,15 @@ fn decide_existing(
                 supporting_attachments: attachments.iter().map(|a| a.to_vec()).collect(),
             });
             if change_set {
+                b.fulfil(
+                    Obligation::DeclarePersonalChange,
+                    Dates {
+                        occurred: occurred_on,
+                        ..Dates::today(today)
+                    },
+                    &d.managing_unit,
+                    "declared with proof",
+                );
                 if first_pending {
                     b.open_obligation(
                         Obligation::ApprovePersonalChange,

@@ -1712,6 +1712,22 @@ impl Workflows {
         fields: Vec<FieldEntry>,
         attachments: Vec<[u8; 32]>,
     ) -> Result<Receipt> {
+        self.declare_change(actor, dossier_id, section_code, fields, attachments, None)
+            .await
+    }
+
+    /// [`Self::declare`] for a change to an approved dossier, saying when
+    /// the change happened (HY 10.5, BT 6.3) or the valid paper arrived
+    /// (KT 10.2), which starts the declaring clock.
+    pub async fn declare_change(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+        section_code: &str,
+        fields: Vec<FieldEntry>,
+        attachments: Vec<[u8; 32]>,
+        occurred_on: Option<NaiveDate>,
+    ) -> Result<Receipt> {
         let idx = self.catch_up().await?;
         let a = self.active_actor(&idx, actor)?.clone();
         let d = self.dossier_for(dossier_id).await?;
@@ -1731,6 +1747,7 @@ impl Workflows {
                 section_code: section_code.to_owned(),
                 fields,
                 attachments,
+                occurred_on,
             },
             None,
         )
