@@ -38,7 +38,9 @@ async fn run_every_workflow(
     let person = p.personal_account(pid, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, pid).await;
     p.set_today(d(2026, 3, 25));
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     p.set_today(d(2026, 3, 27));
     p.sign(&p.health_head, &id).await.unwrap();
@@ -53,7 +55,9 @@ async fn run_every_workflow(
     )
     .await
     .unwrap();
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     p.sign(&p.health_head, &id).await.unwrap();
     // A decision of the state.
@@ -71,9 +75,8 @@ async fn run_every_workflow(
     .await
     .unwrap();
     // Move inside the department.
-    let (moved, _) = p
-        .wf
-        .open_dossier(
+    let (moved, _) =
+        p.wf.open_dossier(
             &p.health_focal,
             OpenDossier {
                 employing_unit: HEALTH_DIV_A.into(),
@@ -82,17 +85,31 @@ async fn run_every_workflow(
         )
         .await
         .unwrap();
-    p.wf.change_department(&p.health_focal, &moved, HEALTH_DIV_B, d(2026, 3, 20), doc("32/QĐ-SYT", d(2026, 3, 19)))
-        .await
-        .unwrap();
+    p.wf.change_department(
+        &p.health_focal,
+        &moved,
+        HEALTH_DIV_B,
+        d(2026, 3, 20),
+        doc("32/QĐ-SYT", d(2026, 3, 19)),
+    )
+    .await
+    .unwrap();
     // Transfer to another agency.
-    let (transfer, _) = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Transfer, EDUCATION, d(2026, 3, 23), doc("40/QĐ-UBND", d(2026, 3, 20)))
+    let (transfer, _) =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            EDUCATION,
+            d(2026, 3, 23),
+            doc("40/QĐ-UBND", d(2026, 3, 20)),
+        )
         .await
         .unwrap();
     p.set_today(d(2026, 3, 30));
-    p.wf.accept_transfer(&p.education_focal, &id, &transfer).await.unwrap();
+    p.wf.accept_transfer(&p.education_focal, &id, &transfer)
+        .await
+        .unwrap();
     // Arrival from another province.
     p.wf.import_dossier(
         &p.admin,
@@ -107,9 +124,16 @@ async fn run_every_workflow(
     .await
     .unwrap();
     // Leaving.
-    p.wf.change_status(&p.health_focal, &moved, EmploymentStatus::Retired, d(2026, 3, 1), doc("41/QĐ-SYT", d(2026, 2, 15)), "")
-        .await
-        .unwrap();
+    p.wf.change_status(
+        &p.health_focal,
+        &moved,
+        EmploymentStatus::Retired,
+        d(2026, 3, 1),
+        doc("41/QĐ-SYT", d(2026, 2, 15)),
+        "",
+    )
+    .await
+    .unwrap();
 
     let registry = Registry::standard();
     let mut opened = Vec::new();
@@ -149,10 +173,18 @@ async fn every_row_recorded(profile: &str) {
                 "{} counted from {from}",
                 o.obligation
             );
-            assert!(from <= d(2026, 3, 30), "{} counted from the future", o.obligation);
+            assert!(
+                from <= d(2026, 3, 30),
+                "{} counted from the future",
+                o.obligation
+            );
         }
     }
-    assert!(missing.is_empty(), "{}: no obligation recorded for {missing:?}", profile.name());
+    assert!(
+        missing.is_empty(),
+        "{}: no obligation recorded for {missing:?}",
+        profile.name()
+    );
     // Nothing is recorded that the profile does not define.
     for o in &opened {
         assert!(
@@ -213,7 +245,10 @@ async fn hy_10_1_to_10_4_new_dossier_clocks_run_in_working_days_and_close_in_ord
     assert_eq!(date(declare.due.as_ref().unwrap()), d(2026, 3, 31));
     // HY 10.3 review from the declaration, HY 10.4 signature from the lock.
     assert_eq!(get("review_new_dossier").citation, "HY 10.3");
-    assert_eq!(date(get("sign_new_dossier").counted_from.as_ref().unwrap()), d(2026, 3, 25));
+    assert_eq!(
+        date(get("sign_new_dossier").counted_from.as_ref().unwrap()),
+        d(2026, 3, 25)
+    );
     // The account came late (24 March against 9 January); the rest on time.
     let late: BTreeMap<&str, bool> = closed
         .values()

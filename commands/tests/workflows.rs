@@ -11,8 +11,8 @@ use hoso_commands::dossier::{
 };
 use hoso_commands::org::{OrgChange, OrgCommand};
 use hoso_commands::profile::Profile;
-use hoso_ledger::EventStore;
 use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, ScopeRule};
+use hoso_ledger::EventStore;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use support::*;
@@ -52,9 +52,8 @@ fn rank() -> StateDecision {
 #[tokio::test]
 async fn bt_4_4_issued_password_must_be_changed_before_anything_else() {
     let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
-    let (id, _) = p
-        .wf
-        .issue_account(
+    let (id, _) =
+        p.wf.issue_account(
             &p.admin,
             IssueAccount {
                 kind: AccountKind::Specialist,
@@ -79,11 +78,23 @@ async fn bt_4_4_issued_password_must_be_changed_before_anything_else() {
     )
     .await
     .unwrap();
-    p.wf.issue_password(&p.admin, &id, "Cap-Moi#2026!x").await.unwrap();
-    let err = p.wf.open_dossier(&Actor::new(&id), p.opening(PID, HOSPITAL)).await.unwrap_err();
-    assert_eq!(access_rule(err), AccessRule::PasswordChangeRequired(id.clone()));
-    p.wf.change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y").await.unwrap();
-    p.wf.open_dossier(&Actor::new(&id), p.opening(PID, HOSPITAL)).await.unwrap();
+    p.wf.issue_password(&p.admin, &id, "Cap-Moi#2026!x")
+        .await
+        .unwrap();
+    let err =
+        p.wf.open_dossier(&Actor::new(&id), p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        access_rule(err),
+        AccessRule::PasswordChangeRequired(id.clone())
+    );
+    p.wf.change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y")
+        .await
+        .unwrap();
+    p.wf.open_dossier(&Actor::new(&id), p.opening(PID, HOSPITAL))
+        .await
+        .unwrap();
     // The log knows a password was issued and changed, and by whom; never the password.
     let events = p.events(&format!("account-{id}")).await;
     let facts: Vec<_> = events
@@ -101,27 +112,38 @@ async fn bt_4_4_issued_password_must_be_changed_before_anything_else() {
 #[tokio::test]
 async fn dt_10_issued_and_changed_passwords_follow_the_complexity_rules() {
     let p = Province::new("dong-thap", d(2026, 3, 2)).await;
-    let err = p
-        .wf
-        .issue_password(&p.admin, &p.health_focal.account_id, "short#1A")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, CommandError::Password(PasswordRejection::TooShort { .. })));
-    let err = p
-        .wf
-        .change_password(&p.health_focal.account_id, "Cua-Toi#2026!y", "Xx#9yte.tochuc-2026")
+    let err =
+        p.wf.issue_password(&p.admin, &p.health_focal.account_id, "short#1A")
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        err,
+        CommandError::Password(PasswordRejection::TooShort { .. })
+    ));
+    let err =
+        p.wf.change_password(
+            &p.health_focal.account_id,
+            "Cua-Toi#2026!y",
+            "Xx#9yte.tochuc-2026",
+        )
         .await
         .unwrap_err();
     assert!(matches!(
         err,
         CommandError::Password(PasswordRejection::ContainsPersonalData { what: "username" })
     ));
-    let err = p
-        .wf
-        .change_password(&p.health_focal.account_id, "Cua-Toi#2026!y", "Cua-Toi#2026!y")
+    let err =
+        p.wf.change_password(
+            &p.health_focal.account_id,
+            "Cua-Toi#2026!y",
+            "Cua-Toi#2026!y",
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, CommandError::Password(PasswordRejection::Unchanged)));
+    assert!(matches!(
+        err,
+        CommandError::Password(PasswordRejection::Unchanged)
+    ));
 }
 
 #[tokio::test]
@@ -129,9 +151,8 @@ async fn hy_4_5_one_personal_account_per_person() {
     let p = Province::new("hung-yen", d(2026, 3, 2)).await;
     let dossier = p.open(PID, HOSPITAL, &p.health_focal).await;
     let first = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
-    let err = p
-        .wf
-        .issue_account(
+    let err =
+        p.wf.issue_account(
             &p.health_focal,
             IssueAccount {
                 kind: AccountKind::Personal,
@@ -144,7 +165,10 @@ async fn hy_4_5_one_personal_account_per_person() {
         )
         .await
         .unwrap_err();
-    assert_eq!(scope_rule(err), ScopeRule::PersonalAccountTaken(first.account_id));
+    assert_eq!(
+        scope_rule(err),
+        ScopeRule::PersonalAccountTaken(first.account_id)
+    );
     assert_eq!(p.wf.dossier_of_person(PID).await.unwrap(), Some(dossier));
 }
 
@@ -152,19 +176,20 @@ async fn hy_4_5_one_personal_account_per_person() {
 async fn identification_number_opens_one_dossier_and_must_be_well_formed() {
     let p = Province::new("national", d(2026, 3, 2)).await;
     let first = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let err = p
-        .wf
-        .open_dossier(&p.education_focal, p.opening(PID, SCHOOL))
-        .await
-        .unwrap_err();
-    assert_eq!(scope_rule(err), ScopeRule::PersonIdTaken(first));
-    for bad in ["03319000123", "999190001234", "033290001234"] {
-        let err = p
-            .wf
-            .open_dossier(&p.health_focal, p.opening(bad, HOSPITAL))
+    let err =
+        p.wf.open_dossier(&p.education_focal, p.opening(PID, SCHOOL))
             .await
             .unwrap_err();
-        assert!(matches!(dossier_rule(err), DossierRule::BadPersonId(_)), "{bad}");
+    assert_eq!(scope_rule(err), ScopeRule::PersonIdTaken(first));
+    for bad in ["03319000123", "999190001234", "033290001234"] {
+        let err =
+            p.wf.open_dossier(&p.health_focal, p.opening(bad, HOSPITAL))
+                .await
+                .unwrap_err();
+        assert!(
+            matches!(dossier_rule(err), DossierRule::BadPersonId(_)),
+            "{bad}"
+        );
     }
     // A refused opening claimed nothing: the well-formed number is still free.
     p.open(PID2, HOSPITAL, &p.health_focal).await;
@@ -173,19 +198,36 @@ async fn identification_number_opens_one_dossier_and_must_be_well_formed() {
 #[tokio::test]
 async fn dl_12_2_each_operation_needs_its_right_over_the_unit() {
     let p = Province::new("dak-lak", d(2026, 3, 2)).await;
-    let reader = staff(&p.wf, &p.admin, "yte.xem", HEALTH, AccountKind::Specialist, Some(AccessRight::Access)).await;
-    let err = p.wf.open_dossier(&reader, p.opening(PID, HOSPITAL)).await.unwrap_err();
+    let reader = staff(
+        &p.wf,
+        &p.admin,
+        "yte.xem",
+        HEALTH,
+        AccountKind::Specialist,
+        Some(AccessRight::Access),
+    )
+    .await;
+    let err =
+        p.wf.open_dossier(&reader, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
     assert!(matches!(
         access_rule(err),
-        AccessRule::InsufficientRight { needed: AccessRight::Update, held: Some(AccessRight::Access), .. }
+        AccessRule::InsufficientRight {
+            needed: AccessRight::Update,
+            held: Some(AccessRight::Access),
+            ..
+        }
     ));
     // Scope is hierarchical (DL 6): health's right does not reach the school.
-    let err = p
-        .wf
-        .open_dossier(&p.health_focal, p.opening(PID, SCHOOL))
-        .await
-        .unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::InsufficientRight { held: None, .. }));
+    let err =
+        p.wf.open_dossier(&p.health_focal, p.opening(PID, SCHOOL))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { held: None, .. }
+    ));
     // ...but reaches the hospital below the department.
     p.open(PID, HOSPITAL, &p.health_focal).await;
 }
@@ -193,10 +235,17 @@ async fn dl_12_2_each_operation_needs_its_right_over_the_unit() {
 #[tokio::test]
 async fn hy_5_1_no_one_grants_more_than_they_hold() {
     let p = Province::new("hung-yen", d(2026, 3, 2)).await;
-    let clerk = staff(&p.wf, &p.admin, "yte.vanthu", HEALTH, AccountKind::Specialist, None).await;
-    let err = p
-        .wf
-        .account(
+    let clerk = staff(
+        &p.wf,
+        &p.admin,
+        "yte.vanthu",
+        HEALTH,
+        AccountKind::Specialist,
+        None,
+    )
+    .await;
+    let err =
+        p.wf.account(
             &p.health_focal,
             &clerk.account_id,
             AccountChange::Grant {
@@ -210,9 +259,8 @@ async fn hy_5_1_no_one_grants_more_than_they_hold() {
         .unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::Escalation { .. }));
     // Nor to itself.
-    let err = p
-        .wf
-        .account(
+    let err =
+        p.wf.account(
             &p.health_focal,
             &p.health_focal.account_id,
             AccountChange::Expand {
@@ -234,13 +282,26 @@ async fn hy_10_3_review_locks_declaration() {
     let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, PID).await;
     // The person cannot review their own declaration.
-    let err = p.wf.verify_declaration(&person, &id, "tự duyệt").await.unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::SelfReview | AccessRule::InsufficientRight { .. }));
-    p.wf.verify_declaration(&p.health_focal, &id, "khớp").await.unwrap();
+    let err =
+        p.wf.verify_declaration(&person, &id, "tự duyệt")
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::SelfReview | AccessRule::InsufficientRight { .. }
+    ));
+    p.wf.verify_declaration(&p.health_focal, &id, "khớp")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
-    let err = p
-        .wf
-        .declare(&person, &id, "residence", vec![f("8", "Hưng Yên", 0)], vec![])
+    let err =
+        p.wf.declare(
+            &person,
+            &id,
+            "residence",
+            vec![f("8", "Hưng Yên", 0)],
+            vec![],
+        )
         .await
         .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::DeclarationLocked("locked"));
@@ -254,9 +315,13 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, PID).await;
-    let err = p
-        .wf
-        .return_declaration(&p.health_focal, &id, vec!["identity".into()], vec!["  ".into()])
+    let err =
+        p.wf.return_declaration(
+            &p.health_focal,
+            &id,
+            vec!["identity".into()],
+            vec!["  ".into()],
+        )
         .await
         .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::ReasonsRequired);
@@ -270,19 +335,33 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
     .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert_eq!(dos.workflow, Workflow::Returned);
-    assert_eq!(dos.returned_reasons, vec!["Ngày sinh không khớp giấy khai sinh".to_owned()]);
+    assert_eq!(
+        dos.returned_reasons,
+        vec!["Ngày sinh không khớp giấy khai sinh".to_owned()]
+    );
     p.declare_basics(&person, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "đã sửa").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "đã sửa")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn new_dossier_cannot_be_verified_without_identity_and_recruitment() {
     let p = Province::new("national", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    p.wf.declare(&p.health_focal, &id, "residence", vec![f("8", "Hưng Yên", 0)], vec![])
-        .await
-        .unwrap();
-    let err = p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap_err();
+    p.wf.declare(
+        &p.health_focal,
+        &id,
+        "residence",
+        vec![f("8", "Hưng Yên", 0)],
+        vec![],
+    )
+    .await
+    .unwrap();
+    let err =
+        p.wf.verify_declaration(&p.health_focal, &id, "")
+            .await
+            .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::SectionMissing("identity"));
 }
 
@@ -292,19 +371,26 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     let stale = p.wf.approval_request(&id).await.unwrap();
     // A decision recorded meanwhile moves the dossier on: the signature no
     // longer covers what is there.
-    p.wf.record_decision(&p.health_focal, &id, rank(), d(2026, 3, 1), doc("5/QĐ-SYT", d(2026, 3, 20)))
-        .await
-        .unwrap();
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        rank(),
+        d(2026, 3, 1),
+        doc("5/QĐ-SYT", d(2026, 3, 20)),
+    )
+    .await
+    .unwrap();
     use ed25519_dalek::Signer;
     let sig = p.health_head.key.sign(&stale.digest).to_bytes().to_vec();
-    let err = p
-        .wf
-        .approve(
+    let err =
+        p.wf.approve(
             &p.health_head.actor,
             &id,
             hoso_commands::workflows::ApprovalSignature {
@@ -316,13 +402,15 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::StaleApproval { .. }));
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::StaleApproval { .. }
+    ));
     // Someone else's key over the right digest does not verify either.
     let req = p.wf.approval_request(&id).await.unwrap();
     let forged = p.education_head.key.sign(&req.digest).to_bytes().to_vec();
-    let err = p
-        .wf
-        .approve(
+    let err =
+        p.wf.approve(
             &p.health_head.actor,
             &id,
             hoso_commands::workflows::ApprovalSignature {
@@ -336,7 +424,10 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
         .unwrap_err();
     assert!(matches!(dossier_rule(err), DossierRule::BadSignature(_)));
     let receipt = p.sign(&p.health_head, &id).await.unwrap();
-    assert!(receipt.warnings.is_empty(), "27 March is in the last-5-days window");
+    assert!(
+        receipt.warnings.is_empty(),
+        "27 March is in the last-5-days window"
+    );
     // The stored signature verifies against the stored hash at the revision it names.
     let stored = p.stream(&format!("dossier-{id}")).await;
     let approval = p
@@ -350,8 +441,11 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
         .unwrap();
     let at = &stored[approval.revision as usize];
     assert_eq!(approval.stream_hash, at.hash.to_vec());
-    let digest =
-        hoso_commands::signing::approval_digest(&format!("dossier-{id}"), approval.revision, &at.hash);
+    let digest = hoso_commands::signing::approval_digest(
+        &format!("dossier-{id}"),
+        approval.revision,
+        &at.hash,
+    );
     hoso_commands::signing::verify(
         &p.health_head.key.verifying_key().to_bytes(),
         &digest,
@@ -365,7 +459,9 @@ async fn dt_11_department_head_approves_its_own_units_staff_only() {
     let p = Province::new("dong-thap", d(2026, 3, 27)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     let err = p.sign(&p.education_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
@@ -375,7 +471,15 @@ async fn dt_11_department_head_approves_its_own_units_staff_only() {
 #[tokio::test]
 async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
     let p = Province::new("kon-tum", d(2026, 3, 27)).await;
-    let deputy = staff(&p.wf, &p.admin, "yte.phogiamdoc", HEALTH, AccountKind::AgencyHead, None).await;
+    let deputy = staff(
+        &p.wf,
+        &p.admin,
+        "yte.phogiamdoc",
+        HEALTH,
+        AccountKind::AgencyHead,
+        None,
+    )
+    .await;
     // A head account of the same unit is a head only if its unit is the
     // approver; here the deputy's key is its own.
     let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
@@ -398,15 +502,18 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
     };
     let id = p.open(PID, SCHOOL, &p.education_focal).await;
     p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.education_focal, &id, "").await.unwrap();
-    p.wf.lock_declaration(&p.education_focal, &id).await.unwrap();
+    p.wf.verify_declaration(&p.education_focal, &id, "")
+        .await
+        .unwrap();
+    p.wf.lock_declaration(&p.education_focal, &id)
+        .await
+        .unwrap();
     // Health's deputy has no power over education's school without delegation.
     let err = p.sign(&deputy, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
     // Education's head delegates to a deputy of its own unit only.
-    let err = p
-        .wf
-        .account(
+    let err =
+        p.wf.account(
             &p.education_head.actor,
             &p.education_head.actor.account_id,
             AccountChange::Delegate {
@@ -422,7 +529,15 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
         .await
         .unwrap_err();
     assert!(matches!(scope_rule(err), ScopeRule::BadDelegate(_)));
-    let edu_deputy = staff(&p.wf, &p.admin, "gd.phogiamdoc", EDUCATION, AccountKind::Specialist, None).await;
+    let edu_deputy = staff(
+        &p.wf,
+        &p.admin,
+        "gd.phogiamdoc",
+        EDUCATION,
+        AccountKind::Specialist,
+        None,
+    )
+    .await;
     let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
     p.wf.account(
         &edu_deputy,
@@ -467,13 +582,24 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
         })
         .unwrap();
     assert_eq!(approval.signer, edu_deputy.actor.account_id);
-    assert_eq!(approval.delegated_from.as_deref(), Some(p.education_head.actor.account_id.as_str()));
+    assert_eq!(
+        approval.delegated_from.as_deref(),
+        Some(p.education_head.actor.account_id.as_str())
+    );
 }
 
 #[tokio::test]
 async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
     let p = Province::new("hung-yen", d(2026, 3, 23)).await;
-    let edu_deputy = staff(&p.wf, &p.admin, "gd.phogiamdoc", EDUCATION, AccountKind::Specialist, None).await;
+    let edu_deputy = staff(
+        &p.wf,
+        &p.admin,
+        "gd.phogiamdoc",
+        EDUCATION,
+        AccountKind::Specialist,
+        None,
+    )
+    .await;
     let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
     p.wf.account(
         &edu_deputy,
@@ -504,8 +630,12 @@ async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
     .unwrap();
     let id = p.open(PID, SCHOOL, &p.education_focal).await;
     p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.education_focal, &id, "").await.unwrap();
-    p.wf.lock_declaration(&p.education_focal, &id).await.unwrap();
+    p.wf.verify_declaration(&p.education_focal, &id, "")
+        .await
+        .unwrap();
+    p.wf.lock_declaration(&p.education_focal, &id)
+        .await
+        .unwrap();
     let deputy = Head {
         actor: edu_deputy,
         key_id: "gd-pgd".into(),
@@ -532,14 +662,19 @@ async fn hy_8_2_unit_heads_approve_on_days_20_to_22() {
     let hospital_head = head(&p.wf, &p.admin, "bv.giamdoc", HOSPITAL, 7, d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     p.set_today(d(2026, 3, 24));
     let err = p.sign(&hospital_head, &id).await.unwrap_err();
     let rule = access_rule(err);
     assert!(matches!(rule, AccessRule::OutsideApprovalWindow { .. }));
     let text = rule.to_string();
-    assert!(text.contains("HY 8.2") && text.contains("2026-03-20") && text.contains("2026-03-22"), "{text}");
+    assert!(
+        text.contains("HY 8.2") && text.contains("2026-03-20") && text.contains("2026-03-22"),
+        "{text}"
+    );
     p.set_today(d(2026, 3, 21));
     let receipt = p.sign(&hospital_head, &id).await.unwrap();
     assert!(receipt.warnings.is_empty());
@@ -551,11 +686,17 @@ async fn hy_8_1_department_heads_approve_on_days_23_to_25_and_warn_outside() {
     let p = Province::new("hung-yen", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     let receipt = p.sign(&p.health_head, &id).await.unwrap();
     assert_eq!(receipt.warnings.len(), 1);
-    assert!(receipt.warnings[0].contains("HY 8.1"), "{:?}", receipt.warnings);
+    assert!(
+        receipt.warnings[0].contains("HY 8.1"),
+        "{:?}",
+        receipt.warnings
+    );
 }
 
 #[tokio::test]
@@ -563,10 +704,15 @@ async fn bt_7_1_approval_in_the_last_five_days_of_the_month() {
     let p = Province::with_profile(refusing("binh-thuan"), d(2026, 2, 20)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::OutsideApprovalWindow { .. }));
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::OutsideApprovalWindow { .. }
+    ));
     p.set_today(d(2026, 2, 24)); // 24–28 February are the last five days
     p.sign(&p.health_head, &id).await.unwrap();
 }
@@ -576,18 +722,30 @@ async fn bt_6_3_change_after_approval_needs_digitised_proof_and_old_version_stay
     let p = Province::new("binh-thuan", d(2026, 3, 26)).await;
     let (id, person) = p.approved_dossier(PID).await;
     let training = vec![f("27.c1", "Đại học Y Hà Nội", 1), f("27.c5", "Thạc sĩ", 1)];
-    let err = p
-        .wf
-        .declare(&person, &id, "training", training.clone(), vec![])
+    let err =
+        p.wf.declare(&person, &id, "training", training.clone(), vec![])
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::ProofRequired { .. }
+    ));
+    p.wf.declare(&person, &id, "training", training, vec![[7; 32]])
         .await
-        .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::ProofRequired { .. }));
-    p.wf.declare(&person, &id, "training", training, vec![[7; 32]]).await.unwrap();
+        .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert!(dos.section("training").is_none(), "the change is pending, not in force");
+    assert!(
+        dos.section("training").is_none(),
+        "the change is pending, not in force"
+    );
     assert!(dos.pending.contains_key("training"));
-    assert!(dos.section("identity").is_some(), "the approved version stays in force");
-    p.wf.verify_declaration(&p.health_focal, &id, "").await.unwrap();
+    assert!(
+        dos.section("identity").is_some(),
+        "the approved version stays in force"
+    );
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
     p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
     p.sign(&p.health_head, &id).await.unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
@@ -599,22 +757,44 @@ async fn bt_6_3_change_after_approval_needs_digitised_proof_and_old_version_stay
 async fn bt_6_3_state_decisions_need_their_digitised_decision() {
     let p = Province::new("binh-thuan", d(2026, 3, 26)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let err = p
-        .wf
-        .record_decision(&p.health_focal, &id, rank(), d(2026, 3, 1), paper_only("9/QĐ-SYT", d(2026, 3, 2)))
+    let err =
+        p.wf.record_decision(
+            &p.health_focal,
+            &id,
+            rank(),
+            d(2026, 3, 1),
+            paper_only("9/QĐ-SYT", d(2026, 3, 2)),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::ProofRequired { .. }));
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::ProofRequired { .. }
+    ));
     // Effective dates may lie in the past; decision dates may not lie ahead.
-    p.wf.record_decision(&p.health_focal, &id, rank(), d(2025, 1, 1), doc("9/QĐ-SYT", d(2026, 3, 2)))
-        .await
-        .unwrap();
-    let err = p
-        .wf
-        .record_decision(&p.health_focal, &id, rank(), d(2026, 4, 1), doc("10/QĐ-SYT", d(2026, 4, 1)))
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        rank(),
+        d(2025, 1, 1),
+        doc("9/QĐ-SYT", d(2026, 3, 2)),
+    )
+    .await
+    .unwrap();
+    let err =
+        p.wf.record_decision(
+            &p.health_focal,
+            &id,
+            rank(),
+            d(2026, 4, 1),
+            doc("10/QĐ-SYT", d(2026, 4, 1)),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::DecisionInFuture { .. }));
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::DecisionInFuture { .. }
+    ));
 }
 
 #[tokio::test]
@@ -625,25 +805,44 @@ async fn dl_10_1_move_within_the_agency_stays_inside_it() {
         ..p.opening(PID, HEALTH)
     };
     let (id, _) = p.wf.open_dossier(&p.health_focal, opening).await.unwrap();
-    p.wf.change_department(&p.health_focal, &id, HEALTH_DIV_B, d(2026, 3, 2), doc("7/QĐ-SYT", d(2026, 3, 2)))
-        .await
-        .unwrap();
-    let err = p
-        .wf
-        .change_department(&p.health_focal, &id, SCHOOL, d(2026, 3, 2), doc("8/QĐ-SYT", d(2026, 3, 2)))
+    p.wf.change_department(
+        &p.health_focal,
+        &id,
+        HEALTH_DIV_B,
+        d(2026, 3, 2),
+        doc("7/QĐ-SYT", d(2026, 3, 2)),
+    )
+    .await
+    .unwrap();
+    let err =
+        p.wf.change_department(
+            &p.health_focal,
+            &id,
+            SCHOOL,
+            d(2026, 3, 2),
+            doc("8/QĐ-SYT", d(2026, 3, 2)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(scope_rule(err), ScopeRule::NotSameAgency { .. }));
     // A transfer is for another agency; inside one it is a move (DL 10.1).
-    let err = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Transfer, HEALTH_DIV_A, d(2026, 3, 2), doc("20/QĐ-UBND", d(2026, 3, 2)))
+    let err =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            HEALTH_DIV_A,
+            d(2026, 3, 2),
+            doc("20/QĐ-UBND", d(2026, 3, 2)),
+        )
         .await
         .unwrap_err();
     assert!(matches!(scope_rule(err), ScopeRule::SameAgency { .. }));
     let events = p.events(&format!("dossier-{id}")).await;
     let due = events.iter().find_map(|e| match e {
-        DomainEvent::ObligationOpened(o) if o.obligation == "transfer_within_agency" => Some(o.clone()),
+        DomainEvent::ObligationOpened(o) if o.obligation == "transfer_within_agency" => {
+            Some(o.clone())
+        }
         _ => None,
     });
     let due = due.expect("DL 10.1 sets 2 working days");
@@ -656,64 +855,124 @@ async fn dl_10_1_move_within_the_agency_stays_inside_it() {
 async fn dl_10_2_transfer_needs_scanned_decision_then_send_accept_forward() {
     let p = Province::new("dak-lak", d(2026, 3, 2)).await;
     let (id, person) = p.approved_dossier(PID).await;
-    let err = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Transfer, EDUCATION, d(2026, 3, 2), paper_only("20/QĐ-UBND", d(2026, 3, 2)))
+    let err =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            EDUCATION,
+            d(2026, 3, 2),
+            paper_only("20/QĐ-UBND", d(2026, 3, 2)),
+        )
         .await
         .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::ScannedDecisionRequired);
-    let (transfer, _) = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Transfer, EDUCATION, d(2026, 3, 2), doc("20/QĐ-UBND", d(2026, 3, 2)))
+    let (transfer, _) =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            EDUCATION,
+            d(2026, 3, 2),
+            doc("20/QĐ-UBND", d(2026, 3, 2)),
+        )
         .await
         .unwrap();
     // Only the receiver accepts.
-    let err = p.wf.accept_transfer(&p.health_focal, &id, &transfer).await.unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::InsufficientRight { .. }));
-    p.wf.accept_transfer(&p.education_focal, &id, &transfer).await.unwrap();
-    let err = p
-        .wf
-        .forward_transfer(&p.education_focal, &id, &transfer, HOSPITAL)
-        .await
-        .unwrap_err();
-    assert!(matches!(scope_rule(err), ScopeRule::OutsideReceiver { .. }));
-    p.wf.forward_transfer(&p.education_focal, &id, &transfer, SCHOOL).await.unwrap();
-    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert_eq!((dos.managing_unit.as_str(), dos.employing_unit.as_str()), (EDUCATION, SCHOOL));
-    // BT 11.3 / HY 11.1: the old unit's access ended, the new unit's began.
-    let err = p
-        .wf
-        .record_decision(&p.health_focal, &id, rank(), d(2026, 3, 1), doc("9/QĐ-SYT", d(2026, 3, 2)))
-        .await
-        .unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::InsufficientRight { .. }));
-    p.wf.record_decision(&p.education_focal, &id, rank(), d(2026, 3, 1), doc("9/QĐ-SGD", d(2026, 3, 2)))
+    let err =
+        p.wf.accept_transfer(&p.health_focal, &id, &transfer)
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { .. }
+    ));
+    p.wf.accept_transfer(&p.education_focal, &id, &transfer)
         .await
         .unwrap();
+    let err =
+        p.wf.forward_transfer(&p.education_focal, &id, &transfer, HOSPITAL)
+            .await
+            .unwrap_err();
+    assert!(matches!(scope_rule(err), ScopeRule::OutsideReceiver { .. }));
+    p.wf.forward_transfer(&p.education_focal, &id, &transfer, SCHOOL)
+        .await
+        .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (dos.managing_unit.as_str(), dos.employing_unit.as_str()),
+        (EDUCATION, SCHOOL)
+    );
+    // BT 11.3 / HY 11.1: the old unit's access ended, the new unit's began.
+    let err =
+        p.wf.record_decision(
+            &p.health_focal,
+            &id,
+            rank(),
+            d(2026, 3, 1),
+            doc("9/QĐ-SYT", d(2026, 3, 2)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { .. }
+    ));
+    p.wf.record_decision(
+        &p.education_focal,
+        &id,
+        rank(),
+        d(2026, 3, 1),
+        doc("9/QĐ-SGD", d(2026, 3, 2)),
+    )
+    .await
+    .unwrap();
     // The personal account moved with the dossier.
-    let acc = p.wf.load_account(&person.account_id).await.unwrap().unwrap();
+    let acc =
+        p.wf.load_account(&person.account_id)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(acc.org_code, EDUCATION);
     // Sending was on time; receiving is closed.
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert!(dos.obligations.values().all(|o| o.obligation != "receive_inter_agency_transfer"));
+    assert!(
+        dos.obligations
+            .values()
+            .all(|o| o.obligation != "receive_inter_agency_transfer")
+    );
 }
 
 #[tokio::test]
 async fn kt_11_2_a_rejected_transfer_leaves_the_dossier_where_it_was() {
     let p = Province::new("kon-tum", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let (transfer, _) = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Reassignment, EDUCATION, d(2026, 3, 2), doc("20/QĐ-UBND", d(2026, 3, 2)))
+    let (transfer, _) =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Reassignment,
+            EDUCATION,
+            d(2026, 3, 2),
+            doc("20/QĐ-UBND", d(2026, 3, 2)),
+        )
         .await
         .unwrap();
-    let err = p
-        .wf
-        .change_status(&p.health_focal, &id, EmploymentStatus::Retired, d(2026, 3, 2), doc("1/QĐ-SYT", d(2026, 3, 2)), "")
+    let err =
+        p.wf.change_status(
+            &p.health_focal,
+            &id,
+            EmploymentStatus::Retired,
+            d(2026, 3, 2),
+            doc("1/QĐ-SYT", d(2026, 3, 2)),
+            "",
+        )
         .await
         .unwrap_err();
     assert!(matches!(dossier_rule(err), DossierRule::TransferPending(_)));
-    p.wf.reject_transfer(&p.education_focal, &id, &transfer, "Không còn biên chế").await.unwrap();
+    p.wf.reject_transfer(&p.education_focal, &id, &transfer, "Không còn biên chế")
+        .await
+        .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert_eq!(dos.managing_unit, HOSPITAL);
     assert!(dos.transfer.is_none());
@@ -724,21 +983,46 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
     let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
     let sections = vec![(
         "identity".to_owned(),
-        vec![f("1", "LÊ VĂN TÂM", 0), f("3a", "1985", 0), f("3b", "Nam", 0), f("25a", PID2, 0)],
+        vec![
+            f("1", "LÊ VĂN TÂM", 0),
+            f("3a", "1985", 0),
+            f("3b", "Nam", 0),
+            f("25a", PID2, 0),
+        ],
     )];
-    let err = p
-        .wf
-        .import_dossier(&p.health_focal, "QG-778", PID2, "Lê Văn Tâm", PersonnelCategory::CongChuc, HEALTH, sections.clone(), d(2026, 2, 27))
+    let err =
+        p.wf.import_dossier(
+            &p.health_focal,
+            "QG-778",
+            PID2,
+            "Lê Văn Tâm",
+            PersonnelCategory::CongChuc,
+            HEALTH,
+            sections.clone(),
+            d(2026, 2, 27),
+        )
         .await
         .unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::SystemAdminOnly(_)));
-    let (id, _) = p
-        .wf
-        .import_dossier(&p.admin, "QG-778", PID2, "Lê Văn Tâm", PersonnelCategory::CongChuc, HEALTH, sections, d(2026, 2, 27))
+    let (id, _) =
+        p.wf.import_dossier(
+            &p.admin,
+            "QG-778",
+            PID2,
+            "Lê Văn Tâm",
+            PersonnelCategory::CongChuc,
+            HEALTH,
+            sections,
+            d(2026, 2, 27),
+        )
         .await
         .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert_eq!(dos.workflow, Workflow::Declaring, "imported data is reviewed like a declaration");
+    assert_eq!(
+        dos.workflow,
+        Workflow::Declaring,
+        "imported data is reviewed like a declaration"
+    );
     assert_eq!(p.wf.dossier_of_person(PID2).await.unwrap(), Some(id));
 }
 
@@ -746,24 +1030,53 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
 async fn kt_11_3_status_changes_archive_and_only_lawful_ones_follow() {
     let p = Province::new("kon-tum", d(2026, 3, 2)).await;
     let (id, person) = p.approved_dossier(PID).await;
-    p.wf.change_status(&p.health_focal, &id, EmploymentStatus::Deceased, d(2026, 2, 20), doc("2/TB-SYT", d(2026, 2, 25)), "từ trần")
-        .await
-        .unwrap();
+    p.wf.change_status(
+        &p.health_focal,
+        &id,
+        EmploymentStatus::Deceased,
+        d(2026, 2, 20),
+        doc("2/TB-SYT", d(2026, 2, 25)),
+        "từ trần",
+    )
+    .await
+    .unwrap();
     // A deceased person cannot be transferred, changed or revived.
-    let err = p
-        .wf
-        .initiate_transfer(&p.health_focal, &id, TransferKind::Transfer, EDUCATION, d(2026, 3, 2), doc("20/QĐ-UBND", d(2026, 3, 2)))
+    let err =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            EDUCATION,
+            d(2026, 3, 2),
+            doc("20/QĐ-UBND", d(2026, 3, 2)),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::Archived(EmploymentStatus::Deceased)));
-    let err = p
-        .wf
-        .change_status(&p.health_focal, &id, EmploymentStatus::Active, d(2026, 3, 2), doc("3/QĐ-SYT", d(2026, 3, 2)), "")
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::Archived(EmploymentStatus::Deceased)
+    ));
+    let err =
+        p.wf.change_status(
+            &p.health_focal,
+            &id,
+            EmploymentStatus::Active,
+            d(2026, 3, 2),
+            doc("3/QĐ-SYT", d(2026, 3, 2)),
+            "",
+        )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::StatusTransition { .. }));
+    assert!(matches!(
+        dossier_rule(err),
+        DossierRule::StatusTransition { .. }
+    ));
     // BT 11.2: the personal account's write access ended.
-    let acc = p.wf.load_account(&person.account_id).await.unwrap().unwrap();
+    let acc =
+        p.wf.load_account(&person.account_id)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(acc.locked, Some(LockReason::HolderLeft));
     // Nothing was deleted: the approved sections are still there.
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
@@ -789,19 +1102,41 @@ async fn kt_11_3_status_changes_archive_and_only_lawful_ones_follow() {
 async fn hy_11_3_retired_person_may_later_be_recorded_deceased() {
     let p = Province::new("hung-yen", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    p.wf.change_status(&p.health_focal, &id, EmploymentStatus::Retired, d(2026, 3, 1), doc("4/QĐ-SYT", d(2026, 2, 1)), "")
-        .await
-        .unwrap();
-    p.wf.change_status(&p.health_focal, &id, EmploymentStatus::Deceased, d(2026, 3, 2), doc("5/TB-SYT", d(2026, 3, 2)), "")
-        .await
-        .unwrap();
+    p.wf.change_status(
+        &p.health_focal,
+        &id,
+        EmploymentStatus::Retired,
+        d(2026, 3, 1),
+        doc("4/QĐ-SYT", d(2026, 2, 1)),
+        "",
+    )
+    .await
+    .unwrap();
+    p.wf.change_status(
+        &p.health_focal,
+        &id,
+        EmploymentStatus::Deceased,
+        d(2026, 3, 2),
+        doc("5/TB-SYT", d(2026, 3, 2)),
+        "",
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn dl_5_5_merger_moves_dossiers_and_accounts_citing_the_decision() {
     let p = Province::new("dak-lak", d(2026, 3, 2)).await;
     let (id, person) = p.approved_dossier(PID).await;
-    let hospital_admin = staff(&p.wf, &p.admin, "bv.quantri", HOSPITAL, AccountKind::AgencyAdmin, Some(AccessRight::Admin)).await;
+    let hospital_admin = staff(
+        &p.wf,
+        &p.admin,
+        "bv.quantri",
+        HOSPITAL,
+        AccountKind::AgencyAdmin,
+        Some(AccessRight::Admin),
+    )
+    .await;
     p.wf.org(
         &p.admin,
         OrgCommand {
@@ -816,7 +1151,10 @@ async fn dl_5_5_merger_moves_dossiers_and_accounts_citing_the_decision() {
     .await
     .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert_eq!((dos.managing_unit.as_str(), dos.employing_unit.as_str()), (HEALTH, HEALTH));
+    assert_eq!(
+        (dos.managing_unit.as_str(), dos.employing_unit.as_str()),
+        (HEALTH, HEALTH)
+    );
     let moved = p
         .stream(&format!("dossier-{id}"))
         .await
@@ -827,18 +1165,38 @@ async fn dl_5_5_merger_moves_dossiers_and_accounts_citing_the_decision() {
     for acc in [&person, &hospital_admin] {
         let a = p.wf.load_account(&acc.account_id).await.unwrap().unwrap();
         assert_eq!(a.org_code, HEALTH);
-        assert!(!a.grants.contains_key(HOSPITAL), "rights over the merged unit are revoked");
+        assert!(
+            !a.grants.contains_key(HOSPITAL),
+            "rights over the merged unit are revoked"
+        );
     }
     // Running the completion again finds nothing left to do.
-    assert_eq!(p.wf.complete_restructuring(&p.admin, HOSPITAL).await.unwrap(), 0);
+    assert_eq!(
+        p.wf.complete_restructuring(&p.admin, HOSPITAL)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn concurrent_commands_on_one_dossier_one_wins_the_other_conflicts() {
     let p = Province::new("national", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let a = p.wf.record_decision(&p.health_focal, &id, rank(), d(2026, 3, 1), doc("1/QĐ", d(2026, 3, 2)));
-    let b = p.wf.record_decision(&p.health_focal, &id, rank(), d(2026, 3, 1), doc("2/QĐ", d(2026, 3, 2)));
+    let a = p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        rank(),
+        d(2026, 3, 1),
+        doc("1/QĐ", d(2026, 3, 2)),
+    );
+    let b = p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        rank(),
+        d(2026, 3, 1),
+        doc("2/QĐ", d(2026, 3, 2)),
+    );
     let (a, b) = tokio::join!(a, b);
     let outcomes = [a.is_ok(), b.is_ok()];
     let conflicts = [a, b]
@@ -849,14 +1207,25 @@ async fn concurrent_commands_on_one_dossier_one_wins_the_other_conflicts() {
     assert!(outcomes.iter().filter(|ok| **ok).count() + conflicts == 2);
     assert!(outcomes.iter().any(|ok| *ok));
     // Nothing half-written: the stream is a valid chain of whole batches.
-    p.store.verify_stream(&format!("dossier-{id}")).await.unwrap();
+    p.store
+        .verify_stream(&format!("dossier-{id}"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() {
     let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
     p.open(PID, HOSPITAL, &p.health_focal).await;
-    let inspector = staff(&p.wf, &p.admin, "thanhtra.tinh", SNV, AccountKind::Specialist, None).await;
+    let inspector = staff(
+        &p.wf,
+        &p.admin,
+        "thanhtra.tinh",
+        SNV,
+        AccountKind::Specialist,
+        None,
+    )
+    .await;
     let consent = |number: &str| AccountChange::GrantConsent {
         consent_id: format!("c-{number}"),
         subject_person_id: PID.into(),
@@ -868,16 +1237,29 @@ async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() 
         section_codes: vec![],
     };
     // The focal point holds update, not admin, over the managing unit.
-    let err = p
-        .wf
-        .account(&p.health_focal, &inspector.account_id, consent("15/CV-SYT"))
+    let err =
+        p.wf.account(&p.health_focal, &inspector.account_id, consent("15/CV-SYT"))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { .. }
+    ));
+    let err =
+        p.wf.account(&p.admin, &inspector.account_id, consent(""))
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::ConsentDocumentRequired)
+    );
+    p.wf.account(&p.admin, &inspector.account_id, consent("15/CV-SYT"))
         .await
-        .unwrap_err();
-    assert!(matches!(access_rule(err), AccessRule::InsufficientRight { .. }));
-    let err = p.wf.account(&p.admin, &inspector.account_id, consent("")).await.unwrap_err();
-    assert!(matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::ConsentDocumentRequired));
-    p.wf.account(&p.admin, &inspector.account_id, consent("15/CV-SYT")).await.unwrap();
-    let a = p.wf.load_account(&inspector.account_id).await.unwrap().unwrap();
+        .unwrap();
+    let a =
+        p.wf.load_account(&inspector.account_id)
+            .await
+            .unwrap()
+            .unwrap();
     assert!(a.consents["c-15/CV-SYT"].in_force_on(d(2026, 6, 30)));
     assert!(!a.consents["c-15/CV-SYT"].in_force_on(d(2026, 7, 1)));
 }
@@ -895,10 +1277,19 @@ async fn hy_10_3_locked_actor_accounts_cannot_act() {
     )
     .await
     .unwrap();
-    let err = p.wf.open_dossier(&p.health_focal, p.opening(PID, HOSPITAL)).await.unwrap_err();
+    let err =
+        p.wf.open_dossier(&p.health_focal, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::ActorLocked { .. }));
-    p.wf.account(&p.admin, &p.health_focal.account_id, AccountChange::Unlock { reason: "đã xác minh".into() })
-        .await
-        .unwrap();
+    p.wf.account(
+        &p.admin,
+        &p.health_focal.account_id,
+        AccountChange::Unlock {
+            reason: "đã xác minh".into(),
+        },
+    )
+    .await
+    .unwrap();
     p.open(PID, HOSPITAL, &p.health_focal).await;
 }

@@ -123,14 +123,54 @@ impl Province {
         let admin = Actor::new(admin_id);
         let founded = d(2020, 1, 1);
         for (code, name, kind, parent) in [
-            (ROOT, "UBND tỉnh", OrgUnitKind::PeoplesCommitteeProvince, None),
-            (SNV, "Sở Nội vụ", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
-            (HEALTH, "Sở Y tế", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
-            (HEALTH_DIV_A, "Phòng Tổ chức", OrgUnitKind::InternalDivision, Some(HEALTH)),
-            (HEALTH_DIV_B, "Phòng Nghiệp vụ Y", OrgUnitKind::InternalDivision, Some(HEALTH)),
-            (HOSPITAL, "Bệnh viện Đa khoa tỉnh", OrgUnitKind::PublicServiceUnit, Some(HEALTH)),
-            (EDUCATION, "Sở Giáo dục và Đào tạo", OrgUnitKind::ProvincialDepartment, Some(ROOT)),
-            (SCHOOL, "Trường THPT chuyên", OrgUnitKind::PublicServiceUnit, Some(EDUCATION)),
+            (
+                ROOT,
+                "UBND tỉnh",
+                OrgUnitKind::PeoplesCommitteeProvince,
+                None,
+            ),
+            (
+                SNV,
+                "Sở Nội vụ",
+                OrgUnitKind::ProvincialDepartment,
+                Some(ROOT),
+            ),
+            (
+                HEALTH,
+                "Sở Y tế",
+                OrgUnitKind::ProvincialDepartment,
+                Some(ROOT),
+            ),
+            (
+                HEALTH_DIV_A,
+                "Phòng Tổ chức",
+                OrgUnitKind::InternalDivision,
+                Some(HEALTH),
+            ),
+            (
+                HEALTH_DIV_B,
+                "Phòng Nghiệp vụ Y",
+                OrgUnitKind::InternalDivision,
+                Some(HEALTH),
+            ),
+            (
+                HOSPITAL,
+                "Bệnh viện Đa khoa tỉnh",
+                OrgUnitKind::PublicServiceUnit,
+                Some(HEALTH),
+            ),
+            (
+                EDUCATION,
+                "Sở Giáo dục và Đào tạo",
+                OrgUnitKind::ProvincialDepartment,
+                Some(ROOT),
+            ),
+            (
+                SCHOOL,
+                "Trường THPT chuyên",
+                OrgUnitKind::PublicServiceUnit,
+                Some(EDUCATION),
+            ),
         ] {
             wf.org(
                 &admin,
@@ -148,8 +188,24 @@ impl Province {
             .await
             .unwrap();
         }
-        let health_focal = staff(&wf, &admin, "yte.tochuc", HEALTH, AccountKind::Specialist, Some(AccessRight::Update)).await;
-        let education_focal = staff(&wf, &admin, "gd.tochuc", EDUCATION, AccountKind::Specialist, Some(AccessRight::Update)).await;
+        let health_focal = staff(
+            &wf,
+            &admin,
+            "yte.tochuc",
+            HEALTH,
+            AccountKind::Specialist,
+            Some(AccessRight::Update),
+        )
+        .await;
+        let education_focal = staff(
+            &wf,
+            &admin,
+            "gd.tochuc",
+            EDUCATION,
+            AccountKind::Specialist,
+            Some(AccessRight::Update),
+        )
+        .await;
         let health_head = head(&wf, &admin, "yte.giamdoc", HEALTH, 1, today).await;
         let education_head = head(&wf, &admin, "gd.giamdoc", EDUCATION, 2, today).await;
         Self {
@@ -226,7 +282,10 @@ impl Province {
             )
             .await
             .unwrap();
-        self.wf.issue_password(focal, &id, "Cap-Moi#2026!x").await.unwrap();
+        self.wf
+            .issue_password(focal, &id, "Cap-Moi#2026!x")
+            .await
+            .unwrap();
         self.wf
             .change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y")
             .await
@@ -264,7 +323,11 @@ impl Province {
     }
 
     /// Signs the dossier's current approval request with `head`'s key.
-    pub async fn sign(&self, head: &Head, dossier: &str) -> Result<Receipt, hoso_commands::workflows::CommandError> {
+    pub async fn sign(
+        &self,
+        head: &Head,
+        dossier: &str,
+    ) -> Result<Receipt, hoso_commands::workflows::CommandError> {
         let req = self.wf.approval_request(dossier).await.unwrap();
         self.wf
             .approve(
@@ -283,10 +346,18 @@ impl Province {
     /// Runs a dossier from opening to its first signed approval.
     pub async fn approved_dossier(&self, person_id: &str) -> (String, Actor) {
         let id = self.open(person_id, HOSPITAL, &self.health_focal).await;
-        let person = self.personal_account(person_id, HOSPITAL, &self.health_focal).await;
+        let person = self
+            .personal_account(person_id, HOSPITAL, &self.health_focal)
+            .await;
         self.declare_basics(&person, &id, person_id).await;
-        self.wf.verify_declaration(&self.health_focal, &id, "khớp hồ sơ gốc").await.unwrap();
-        self.wf.lock_declaration(&self.health_focal, &id).await.unwrap();
+        self.wf
+            .verify_declaration(&self.health_focal, &id, "khớp hồ sơ gốc")
+            .await
+            .unwrap();
+        self.wf
+            .lock_declaration(&self.health_focal, &id)
+            .await
+            .unwrap();
         self.sign(&self.health_head, &id).await.unwrap();
         (id, person)
     }
@@ -315,7 +386,9 @@ pub async fn staff(
         )
         .await
         .unwrap();
-    wf.issue_password(admin, &id, "Cap-Moi#2026!x").await.unwrap();
+    wf.issue_password(admin, &id, "Cap-Moi#2026!x")
+        .await
+        .unwrap();
     wf.change_password(&id, "Cap-Moi#2026!x", "Cua-Toi#2026!y")
         .await
         .unwrap();
@@ -337,8 +410,23 @@ pub async fn staff(
 }
 
 /// Issues a head account with a registered ed25519 key.
-pub async fn head(wf: &Workflows, admin: &Actor, username: &str, org: &str, seed: u8, today: NaiveDate) -> Head {
-    let actor = staff(wf, admin, username, org, AccountKind::AgencyHead, Some(AccessRight::Access)).await;
+pub async fn head(
+    wf: &Workflows,
+    admin: &Actor,
+    username: &str,
+    org: &str,
+    seed: u8,
+    today: NaiveDate,
+) -> Head {
+    let actor = staff(
+        wf,
+        admin,
+        username,
+        org,
+        AccountKind::AgencyHead,
+        Some(AccessRight::Access),
+    )
+    .await;
     let key = SigningKey::from_bytes(&[seed; 32]);
     let key_id = format!("{username}-2026");
     wf.account(
