@@ -1293,3 +1293,325 @@ async fn hy_10_3_locked_actor_accounts_cannot_act() {
     .unwrap();
     p.open(PID, HOSPITAL, &p.health_focal).await;
 }
+
+/// Establishes a district People's Committee with one commune under the root.
+async fn district_with_commune(p: &Province) -> (&'static str, &'static str) {
+    const DISTRICT: &str = "000.40.00.H33";
+    const COMMUNE: &str = "001.40.00.H33";
+    for (code, name, kind, parent) in [
+        (
+            DISTRICT,
+            "UBND huyện Châu Thành",
+            hoso_commands::org::OrgUnitKind::PeoplesCommitteeDistrict,
+            ROOT,
+        ),
+        (
+            COMMUNE,
+            "UBND xã An Hiệp",
+            hoso_commands::org::OrgUnitKind::PeoplesCommitteeCommune,
+            DISTRICT,
+        ),
+    ] {
+        p.wf.org(
+            &p.admin,
+            OrgCommand {
+                code: code.into(),
+                decision: paper_only("2/QĐ-UBND", d(2020, 1, 1)),
+                change: OrgChange::Establish {
+                    name: name.into(),
+                    kind,
+                    parent: Some(parent.into()),
+                    effective: d(2020, 1, 1),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    }
+    (DISTRICT, COMMUNE)
+}
+
+async fn locked_dossier(
+    p: &Province,
+    person_id: &str,
+    unit: &str,
+    category: PersonnelCategory,
+    focal: &Actor,
+) -> String {
+    let opening = hoso_commands::workflows::OpenDossier {
+        category,
+        ..p.opening(person_id, unit)
+    };
+    let (id, _) = p.wf.open_dossier(focal, opening).await.unwrap();
+    p.declare_basics(focal, &id, person_id).await;
+    p.wf.verify_declaration(focal, &id, "").await.unwrap();
+    p.wf.lock_declaration(focal, &id).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn dt_11_district_chair_approves_commune_staff() {
+    let p = Province::new("dong-thap", d(2026, 3, 27)).await;
+    let (district, commune) = district_with_commune(&p).await;
+    let chair = head(
+        &p.wf,
+        &p.admin,
+        "huyen.chutich",
+        district,
+        21,
+        d(2026, 3, 27),
+    )
+    .await;
+    let focal = staff(
+        &p.wf,
+        &p.admin,
+        "huyen.noivu",
+        district,
+        AccountKind::Specialist,
+        Some(AccessRight::Update),
+    )
+    .await;
+    let id = locked_dossier(&p, PID, commune, PersonnelCategory::CommuneCadre, &focal).await;
+    let err = p.sign(&p.health_head, &id).await.unwrap_err();
+    assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
+    p.sign(&chair, &id).await.unwrap();
+}
+
+#[tokio::test]
+async fn dt_11_1_department_heads_do_not_approve_cadres() {
+    let p = Province::new("dong-thap", d(2026, 3, 27)).await;
+    let id = locked_dossier(&p, PID, HEALTH, PersonnelCategory::CanBo, &p.health_focal).await;
+    let err = p.sign(&p.health_head, &id).await.unwrap_err();
+    assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
+    let id = locked_dossier(
+        &p,
+        PID2,
+        HEALTH,
+        PersonnelCategory::CongChuc,
+        &p.health_focal,
+    )
+    .await;
+    p.sign(&p.health_head, &id).await.unwrap();
+}
+
+#[tokio::test]
+async fn dt_11_3_public_service_unit_heads_approve_public_employees_only() {
+    let p = Province::new("dong-thap", d(2026, 3, 27)).await;
+    let hospital_head = head(&p.wf, &p.admin, "bv.giamdoc", HOSPITAL, 7, d(2026, 3, 27)).await;
+    let civil = locked_dossier(
+        &p,
+        PID,
+        HOSPITAL,
+        PersonnelCategory::CongChuc,
+        &p.health_focal,
+    )
+    .await;
+    let err = p.sign(&hospital_head, &civil).await.unwrap_err();
+    assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
+    let employee = locked_dossier(
+        &p,
+        PID2,
+        HOSPITAL,
+        PersonnelCategory::VienChuc,
+        &p.health_focal,
+    )
+    .await;
+    p.sign(&hospital_head, &employee).await.unwrap();
+    // The department above the hospital approves the civil servant.
+    p.sign(&p.health_head, &civil).await.unwrap();
+}
+
+/// For every profile: approving inside the window is silent, outside it
+/// warns (all shipped profiles `warn`) citing the profile's own article.
+async fn window_rows(
+    profile: &str,
+    inside: chrono::NaiveDate,
+    outside: chrono::NaiveDate,
+    citation: &str,
+) {
+    let p = Province::new(profile, outside).await;
+    let a = locked_dossier(
+        &p,
+        PID,
+        HEALTH,
+        PersonnelCategory::CongChuc,
+        &p.health_focal,
+    )
+    .await;
+    let b = locked_dossier(
+        &p,
+        PID2,
+        HEALTH,
+        PersonnelCategory::CongChuc,
+        &p.health_focal,
+    )
+    .await;
+    let warned = p.sign(&p.health_head, &a).await.unwrap();
+    assert_eq!(warned.warnings.len(), 1, "{profile}");
+    assert!(
+        warned.warnings[0].contains(citation),
+        "{profile}: {:?}",
+        warned.warnings
+    );
+    p.set_today(inside);
+    let silent = p.sign(&p.health_head, &b).await.unwrap();
+    assert!(
+        silent.warnings.is_empty(),
+        "{profile}: {:?}",
+        silent.warnings
+    );
+}
+
+#[tokio::test]
+async fn kt_8_1_approval_window_last_five_days() {
+    window_rows("kon-tum", d(2026, 4, 27), d(2026, 4, 24), "KT 8.1").await;
+}
+
+#[tokio::test]
+async fn bt_7_1_approval_window_last_five_days_warns_outside() {
+    window_rows("binh-thuan", d(2026, 4, 26), d(2026, 4, 10), "BT 7.1").await;
+}
+
+#[tokio::test]
+async fn dt_12_approval_window_last_five_days() {
+    window_rows("dong-thap", d(2026, 4, 30), d(2026, 4, 25), "DT 12").await;
+}
+
+#[tokio::test]
+async fn hy_8_1_department_head_window_days_23_to_25() {
+    window_rows("hung-yen", d(2026, 4, 23), d(2026, 4, 22), "HY 8.1").await;
+}
+
+#[tokio::test]
+async fn dl_approval_window_follows_circular_06() {
+    let profile = Profile::load("dak-lak").unwrap();
+    let citation = profile
+        .approval_window_rule(hoso_commands::profile::ApprovalLevel::DepartmentHead)
+        .citation
+        .clone();
+    window_rows("dak-lak", d(2026, 4, 28), d(2026, 4, 2), &citation).await;
+}
+
+#[tokio::test]
+async fn dl_15_7_lost_password_is_reissued_by_the_administrator() {
+    let p = Province::new("dak-lak", d(2026, 3, 2)).await;
+    let id = p.health_focal.account_id.clone();
+    // Someone without admin right over the unit cannot reissue.
+    let err =
+        p.wf.issue_password(&p.education_focal, &id, "Cap-Lai#2026!z")
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { .. }
+    ));
+    p.wf.issue_password(&p.admin, &id, "Cap-Lai#2026!z")
+        .await
+        .unwrap();
+    // The old password is gone and the new one must be changed first (BT 4.4).
+    assert_eq!(
+        p.wf.check_credentials(&id, "Cua-Toi#2026!y").unwrap(),
+        hoso_commands::credentials::PasswordCheck::Mismatch
+    );
+    let err =
+        p.wf.open_dossier(&p.health_focal, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::PasswordChangeRequired(_)
+    ));
+    let last = p.events(&format!("account-{id}")).await.pop().unwrap();
+    assert!(matches!(
+        last,
+        DomainEvent::PasswordChanged(c) if c.kind() == hoso_commands::account::PasswordChangeKind::Reissued
+    ));
+}
+
+#[tokio::test]
+async fn bt_3_7_rights_are_granted_restricted_expanded_and_revoked() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    let clerk = staff(
+        &p.wf,
+        &p.admin,
+        "yte.nhanvien",
+        HEALTH,
+        AccountKind::Specialist,
+        Some(AccessRight::Update),
+    )
+    .await;
+    let change = |c: AccountChange| {
+        let wf = &p.wf;
+        let admin = &p.admin;
+        let id = clerk.account_id.clone();
+        async move { wf.account(admin, &id, c).await }
+    };
+    change(AccountChange::Restrict {
+        org_code: HEALTH.into(),
+        right: AccessRight::Access,
+        reason: "chuyển việc".into(),
+    })
+    .await
+    .unwrap();
+    let err =
+        p.wf.open_dossier(&clerk, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { .. }
+    ));
+    let err = change(AccountChange::Restrict {
+        org_code: HEALTH.into(),
+        right: AccessRight::Update,
+        reason: "".into(),
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Account(r) if matches!(r.rule, hoso_commands::account::AccountRule::WrongDirection { .. }))
+    );
+    change(AccountChange::Expand {
+        org_code: HEALTH.into(),
+        right: AccessRight::Update,
+        reason: "giao lại".into(),
+        decision: None,
+    })
+    .await
+    .unwrap();
+    p.wf.open_dossier(&clerk, p.opening(PID, HOSPITAL))
+        .await
+        .unwrap();
+    change(AccountChange::Revoke {
+        org_code: HEALTH.into(),
+        reason: "nghỉ việc".into(),
+    })
+    .await
+    .unwrap();
+    let err =
+        p.wf.open_dossier(&clerk, p.opening(PID2, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        access_rule(err),
+        AccessRule::InsufficientRight { held: None, .. }
+    ));
+    // Personal accounts hold no rights over units (BT 4.5).
+    let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
+    let err =
+        p.wf.account(
+            &p.admin,
+            &person.account_id,
+            AccountChange::Grant {
+                org_code: HOSPITAL.into(),
+                right: AccessRight::Access,
+                reason: "".into(),
+                decision: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::PersonalAccountHoldsNoRights)
+    );
+}
