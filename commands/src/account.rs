@@ -525,6 +525,18 @@ pub enum AccountRule {
 }
 
 impl AccountRule {
+    /// The article the rule comes from, where one does.
+    pub fn citation(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::PersonIdPlacement(_) => "HY 4.5",
+            Self::PersonalAccountHoldsNoRights => "BT 4.5, HY 4.8",
+            Self::RightRequired | Self::WrongDirection { .. } => "DL 12.2",
+            Self::ConsentDocumentRequired | Self::ConsentExpired { .. } => "BT 4.5, HY 4.8",
+            Self::DelegationDecisionRequired | Self::DelegationToSelf => "KT 8.1",
+            _ => return None,
+        })
+    }
+
     /// Stable identifier of the rule, for API problem types.
     pub fn code(&self) -> &'static str {
         match self {

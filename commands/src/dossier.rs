@@ -730,6 +730,20 @@ pub enum DossierRule {
 }
 
 impl DossierRule {
+    /// The article the rule comes from, where one does.
+    pub fn citation(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::ProofRequired { .. } => "BT 6.3, HY 8.5",
+            Self::ScannedDecisionRequired => "DL 10.2",
+            Self::DeclarationLocked(_) => "HY 10.3",
+            Self::ReasonsRequired => "HY 15.6",
+            Self::Archived(_) => "BT 11.5, HY 12.1",
+            Self::StatusTransition { .. } => "KT 11.3, HY 11.3",
+            Self::PersonIdTaken(_) | Self::BadPersonId(_) => "BT 3.6, KT 3.3",
+            _ => return None,
+        })
+    }
+
     /// Stable identifier of the rule, for API problem types.
     pub fn code(&self) -> &'static str {
         match self {

@@ -763,6 +763,51 @@ pub enum OrgRejection {
     },
 }
 
+impl OrgRejection {
+    /// Stable identifier of the rule, for API problem types.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DecisionIncomplete { .. } => "decision-incomplete",
+            Self::DecisionInFuture { .. } => "decision-in-future",
+            Self::UnitMismatch { .. } => "unit-mismatch",
+            Self::InvalidCode { .. } => "invalid-code",
+            Self::AlreadyEstablished { .. } => "already-established",
+            Self::NotEstablished { .. } => "not-established",
+            Self::KindUnspecified { .. } => "kind-unspecified",
+            Self::EmptyName { .. } => "empty-name",
+            Self::ParentIsSelf { .. } => "parent-is-self",
+            Self::ParentMissing { .. } => "parent-missing",
+            Self::ParentNotActive { .. } => "parent-not-active",
+            Self::UnitCeased { .. } => "unit-ceased",
+            Self::EffectiveBeforeEstablishment { .. } => "effective-before-establishment",
+            Self::MergeIntoSelf { .. } => "merge-into-self",
+            Self::SuccessorMissing { .. } => "successor-missing",
+            Self::SuccessorNotActive { .. } => "successor-not-active",
+            Self::SplitTooFew { .. } => "split-too-few",
+            Self::SplitIntoSelf { .. } => "split-into-self",
+            Self::QuotaYearBeforeEstablishment { .. } => "quota-year-before-establishment",
+            Self::JobPositionIncomplete { .. } => "job-position-incomplete",
+            Self::AuthorityEmpty { .. } => "authority-empty",
+            Self::AuthorityOutsideScope { .. } => "authority-outside-scope",
+        }
+    }
+
+    /// The article the rule comes from, where one does.
+    pub fn citation(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidCode { .. } => Some(QD_20_2020),
+            Self::UnitCeased { .. } => Some(DL_5_5),
+            Self::SuccessorMissing { .. } => Some(DL_5_5),
+            Self::SuccessorNotActive { .. } => Some(DL_5_5),
+            Self::AuthorityOutsideScope { .. } => Some(DT_11),
+            Self::AuthorityEmpty { .. } => Some(DT_11),
+            Self::ParentNotActive { .. } => Some(DL_6),
+            Self::ParentMissing { .. } => Some(DL_6),
+            _ => None,
+        }
+    }
+}
+
 /// Decides a command against the unit's state.
 ///
 /// `unit` is the state of the command's stream (`None` if it has no

@@ -186,6 +186,26 @@ pub enum AccessRule {
 }
 
 impl AccessRule {
+    /// The article the rule comes from, where one does.
+    pub fn citation(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::PasswordChangeRequired(_) => "BT 4.4",
+            Self::InsufficientRight { .. } => "DL 12.2, DL 6",
+            Self::Escalation { .. } => "HY 5.1",
+            Self::NotDeclarant => "HY 10.2",
+            Self::SelfReview => "HY 10.3",
+            Self::NotApprover { .. } => "DT 11",
+            Self::Delegation(_) => "KT 8.1",
+            Self::SystemAdminOnly(_) => "BT 11.1, HY 11.2",
+            Self::NotHolder => "DL 15.7",
+            Self::UnknownActor(_) | Self::ActorLocked { .. } | Self::KeyNotUsable { .. } => {
+                return None;
+            }
+            // The window's article comes from the profile and is in the message.
+            Self::OutsideApprovalWindow { .. } => return None,
+        })
+    }
+
     /// Stable identifier of the rule.
     pub fn code(&self) -> &'static str {
         match self {
@@ -262,6 +282,18 @@ pub enum ScopeRule {
 }
 
 impl ScopeRule {
+    /// The article the rule comes from, where one does.
+    pub fn citation(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::NotSameAgency { .. } | Self::SameAgency { .. } => "DL 10.1, DL 10.2",
+            Self::OutsideReceiver { .. } => "KT 11.2",
+            Self::PersonalAccountTaken(_) => "HY 4.5",
+            Self::PersonIdTaken(_) => "BT 3.6, KT 3.3",
+            Self::BadDelegate(_) => "KT 8.1",
+            _ => return None,
+        })
+    }
+
     /// Stable identifier of the rule.
     pub fn code(&self) -> &'static str {
         match self {
@@ -357,10 +389,40 @@ impl CommandError {
         )
     }
 
+    /// The family of [`Self::code`]: `org`, `account`, `dossier`, `access`,
+    /// `scope`, `password` for refusals, `failure` otherwise. A code is
+    /// unique within its family, so `family/code` names a problem type.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Self::Org(_) => "org",
+            Self::Account(_) => "account",
+            Self::Dossier(_) => "dossier",
+            Self::Access(_) => "access",
+            Self::Scope(_) => "scope",
+            Self::Password(_) => "password",
+            Self::Conflict { .. } => "conflict",
+            Self::Store(_) | Self::Decode(_) | Self::Credentials(_) | Self::Profile(_) => "failure",
+        }
+    }
+
+    /// The article behind a refusal, where one exists.
+    pub fn citation(&self) -> Option<&'static str> {
+        match self {
+            Self::Org(r) => r.citation(),
+            Self::Account(r) => r.rule.citation(),
+            Self::Dossier(r) => r.rule.citation(),
+            Self::Access(r) => r.citation(),
+            Self::Scope(r) => r.citation(),
+            Self::Password(PasswordRejection::Unchanged) => Some(crate::credentials::BT_4_4),
+            Self::Password(_) => Some(crate::credentials::DT_10),
+            _ => None,
+        }
+    }
+
     /// Stable identifier of the rule or failure, for API problem types.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Org(_) => "org-rule",
+            Self::Org(r) => r.code(),
             Self::Account(r) => r.rule.code(),
             Self::Dossier(r) => r.rule.code(),
             Self::Access(r) => r.code(),
