@@ -1168,6 +1168,69 @@ impl Workflows {
         Ok(moved)
     }
 
+    /// Finishes every cross-aggregate follow-up that a failure may have left
+    /// undone: dossiers and accounts of restructured units (DL 5.5), personal
+    /// accounts that did not follow their dossier's transfer (HY 11.1), and
+    /// personal accounts of archived dossiers still unlocked (BT 11.2).
+    /// Each step is idempotent by state; returns how many appends it made.
+    pub async fn reconcile(&self, actor: &Actor) -> Result<usize> {
+        let idx = self.catch_up().await?;
+        self.active_actor(&idx, actor)?;
+        let ceased: Vec<String> = idx
+            .org
+            .units()
+            .values()
+            .filter(|u| *u.status() != OrgStatus::Active)
+            .map(|u| u.code().to_owned())
+            .collect();
+        let mut personal_moves = Vec::new();
+        let mut locks = Vec::new();
+        for s in idx.dossiers.values() {
+            let Some(acc) = idx
+                .personal_accounts
+                .get(&s.person_id)
+                .and_then(|id| idx.accounts.get(id))
+            else {
+                continue;
+            };
+            if dossier::is_archived_status(s.status) {
+                if acc.locked.is_none() {
+                    locks.push((acc.id.clone(), s.status));
+                }
+            } else if acc.org_code != s.managing_unit {
+                personal_moves.push((acc.id.clone(), s.managing_unit.clone()));
+            }
+        }
+        drop(idx);
+        let mut appends = 0;
+        for code in ceased {
+            appends += self.complete_restructuring(actor, &code).await?;
+        }
+        for (account_id, to) in personal_moves {
+            self.move_personal_account(
+                &actor.account_id,
+                &account_id,
+                &to,
+                "dossier moved (HY 11.1)",
+            )
+            .await?;
+            appends += 1;
+        }
+        for (account_id, status) in locks {
+            self.account_change_as(
+                &actor.account_id,
+                &account_id,
+                AccountChange::Lock {
+                    reason: LockReason::HolderLeft,
+                    note: format!("dossier archived: {status:?} (BT 11.2)"),
+                },
+            )
+            .await?;
+            appends += 1;
+        }
+        Ok(appends)
+    }
+
     async fn restructuring_decision(&self, code: &str) -> Result<SourceDocument> {
         let last = self
             .store

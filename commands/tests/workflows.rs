@@ -1615,3 +1615,58 @@ async fn bt_3_7_rights_are_granted_restricted_expanded_and_revoked() {
         matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::PersonalAccountHoldsNoRights)
     );
 }
+
+#[tokio::test]
+async fn reconcile_finds_nothing_to_do_after_successful_commands() {
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let (id, _) = p.approved_dossier(PID).await;
+    let (t, _) =
+        p.wf.initiate_transfer(
+            &p.health_focal,
+            &id,
+            TransferKind::Transfer,
+            EDUCATION,
+            d(2026, 3, 2),
+            doc("20/QĐ-UBND", d(2026, 3, 2)),
+        )
+        .await
+        .unwrap();
+    p.wf.accept_transfer(&p.education_focal, &id, &t)
+        .await
+        .unwrap();
+    p.wf.change_status(
+        &p.education_focal,
+        &id,
+        EmploymentStatus::Resigned,
+        d(2026, 3, 2),
+        doc("21/QĐ-SGD", d(2026, 3, 2)),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.wf.reconcile(&p.admin).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_signing_key_no_longer_signs() {
+    let p = Province::new("national", d(2026, 3, 27)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.declare_basics(&p.health_focal, &id, PID).await;
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
+    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.account(
+        &p.health_head.actor,
+        &p.health_head.actor.account_id,
+        AccountChange::RevokeKey {
+            key_id: p.health_head.key_id.clone(),
+            reason: "mất thiết bị ký".into(),
+            effective: d(2026, 3, 27),
+        },
+    )
+    .await
+    .unwrap();
+    let err = p.sign(&p.health_head, &id).await.unwrap_err();
+    assert!(matches!(access_rule(err), AccessRule::KeyNotUsable { .. }));
+}
