@@ -28,5 +28,7 @@ pub mod org;
 pub mod person_id;
 pub mod profile;
 pub mod signing;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod text;
 pub mod workflows;

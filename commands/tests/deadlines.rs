@@ -5,18 +5,16 @@
 //! due date computed in the profile's units (working or calendar days) from
 //! the date its clock started.
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use hoso_commands::dossier::{EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
+use hoso_commands::testkit::*;
 use hoso_commands::workflows::OpenDossier;
 use hoso_ledger::EventStore;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{ObligationClosed, ObligationOpened};
 use hoso_schemas::{DomainEvent, Registry};
-use support::*;
 
 fn date(d: &hoso_schemas::pb::common::Date) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year as i32, d.month, d.day).unwrap()

@@ -7,18 +7,16 @@
 //! names, and every chain verifying. Every refusal must be a typed rule,
 //! never a failure.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use hoso_commands::account::AccountKind;
 use hoso_commands::dossier::{self, EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
 use hoso_commands::signing;
+use hoso_commands::testkit::*;
 use hoso_commands::workflows::{CommandError, IssueAccount};
 use hoso_ledger::EventStore;
 use hoso_schemas::{DomainEvent, Registry};
 use proptest::prelude::*;
-use support::*;
 
 const PEOPLE: [&str; 4] = [
     "033190001234",
@@ -89,7 +87,7 @@ async fn apply(
     match *op {
         Op::Open(i, u) => {
             let (id, _) =
-                p.wf.open_dossier(focal_for(UNITS[u]), p.opening_for(PEOPLE[i], UNITS[u]))
+                p.wf.open_dossier(focal_for(UNITS[u]), opening_for(p, PEOPLE[i], UNITS[u]))
                     .await?;
             dossiers.insert(i, id);
         }
@@ -227,12 +225,10 @@ async fn apply(
     Ok(())
 }
 
-impl Province {
-    fn opening_for(&self, person_id: &str, unit: &str) -> hoso_commands::workflows::OpenDossier {
-        hoso_commands::workflows::OpenDossier {
-            birth_date: None,
-            ..self.opening(person_id, unit)
-        }
+fn opening_for(p: &Province, person_id: &str, unit: &str) -> hoso_commands::workflows::OpenDossier {
+    hoso_commands::workflows::OpenDossier {
+        birth_date: None,
+        ..p.opening(person_id, unit)
     }
 }
 

@@ -2,8 +2,6 @@
 //! The regulated workflows end to end, through the command handlers on a
 //! real SQLite store. Each test is named after the rule it checks.
 
-mod support;
-
 use hoso_commands::account::{AccountChange, AccountKind, LockReason};
 use hoso_commands::credentials::PasswordRejection;
 use hoso_commands::dossier::{
@@ -11,11 +9,11 @@ use hoso_commands::dossier::{
 };
 use hoso_commands::org::{OrgChange, OrgCommand};
 use hoso_commands::profile::Profile;
+use hoso_commands::testkit::*;
 use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, ScopeRule};
 use hoso_ledger::EventStore;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
-use support::*;
 
 const PID: &str = "033190001234";
 const PID2: &str = "033090004321";

@@ -1,1 +1,322 @@
-//! placeholder
+//! The read side of hoso: projections folded from the log into a SQLite
+//! read model beside it (`readmodel.db`), rebuildable from position 0.
+//!
+//! - [`schema`]: the tables and their version; a stale file is rebuilt.
+//! - [`apply`]: the projector — each page of events and the checkpoint in
+//!   one transaction, so a crash never applies an event twice or skips one.
+//! - [`views`]: a dossier now or as of any date on both time axes
+//!   (`as_of`: effective date, `known_at`: recorded date), its history with
+//!   field-level diffs, and the organisation tree and headcounts at any date.
+//! - [`search`]: any combination of criteria, names with or without
+//!   diacritics, stable keyset pagination; the archive searched separately.
+//! - [`reports`]: the annual headcount report, the management report, the
+//!   SLA report of obligations, approvals pending per monthly window, as
+//!   JSON or CSV.
+//!
+//! [`ReadModel`] ties them together: it catches up with a store, follows
+//! its `$all` subscription live, lets a caller wait for a position ("read
+//! your writes"), and rebuilds while verifying every hash chain.
+
+pub mod apply;
+mod dates;
+pub mod reports;
+pub mod schema;
+pub mod search;
+pub mod views;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use futures::{FutureExt as _, StreamExt as _};
+use hoso_commands::org::OrgTree;
+use hoso_ledger::{EventStore, StoreError};
+use rusqlite::Connection;
+
+use crate::apply::Projector;
+pub use crate::schema::{Found, PROJECTION_VERSION, READ_MODEL_FILE};
+
+/// Events applied per transaction while catching up or rebuilding.
+const PAGE: usize = 4_096;
+
+/// Failures of the read side.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The read-model database failed.
+    #[error("read model: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The log failed or is damaged.
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    /// A stored event does not decode.
+    #[error(transparent)]
+    Decode(#[from] Box<hoso_ledger::typed::EventDecodeError>),
+    /// The read model holds something it cannot have written.
+    #[error("read model is damaged: {0}; rebuild it (hoso rebuild)")]
+    Corrupt(String),
+    /// The projections did not reach a position in time.
+    #[error("projections reached position {reached:?}, not {wanted}, within {waited:?}")]
+    Timeout {
+        /// Position waited for.
+        wanted: u64,
+        /// Last position applied.
+        reached: Option<u64>,
+        /// How long.
+        waited: Duration,
+    },
+    /// A lock was poisoned by a panic.
+    #[error("read model lock poisoned")]
+    Poisoned,
+    /// Bad query input.
+    #[error("{0}")]
+    BadQuery(String),
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Events read, verified and applied.
+    pub events: u64,
+    /// Streams whose chains verified.
+    pub streams: u64,
+}
+
+/// The read model of one data directory.
+pub struct ReadModel {
+    path: PathBuf,
+    projector: Mutex<Projector>,
+    reader: Mutex<Connection>,
+    org: RwLock<OrgTree>,
+    applied: tokio::sync::watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for ReadModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadModel")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadModel {
+    /// Opens the read model in `dir`, creating it if absent. A file of
+    /// another projection version is deleted and recreated empty (and
+    /// reported as [`Found::Stale`]): the caller then catches up from 0,
+    /// which is a rebuild.
+    pub fn open(dir: &Path) -> Result<(Self, Found), ProjectionError> {
+        let path = dir.join(READ_MODEL_FILE);
+        let (conn, found) = schema::open(&path)?;
+        let conn = match found {
+            Found::Stale { version } => {
+                tracing::warn!(
+                    found = version,
+                    expected = PROJECTION_VERSION,
+                    "read model was written by projection version {version}; rebuilding it as version {PROJECTION_VERSION}"
+                );
+                drop(conn);
+                remove_read_model(&path)?;
+                schema::open(&path)?.0
+            }
+            Found::Created | Found::Current => conn,
+        };
+        let projector = Projector::load(conn)?;
+        let reader = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let (applied, _) = tokio::sync::watch::channel(projector.next_position());
+        Ok((
+            Self {
+                path,
+                org: RwLock::new(projector.org.clone()),
+                projector: Mutex::new(projector),
+                reader: Mutex::new(reader),
+                applied,
+            },
+            found,
+        ))
+    }
+
+    /// Deletes the read model in `dir` and builds it again from position 0,
+    /// verifying every hash chain as it reads. `progress` is called after
+    /// each page with the number of events applied so far.
+    pub async fn rebuild(
+        dir: &Path,
+        store: &dyn EventStore,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(Self, RebuildReport), ProjectionError> {
+        remove_read_model(&dir.join(READ_MODEL_FILE))?;
+        let (model, _) = Self::open(dir)?;
+        let failure: Mutex<Option<ProjectionError>> = Mutex::new(None);
+        let count = std::sync::atomic::AtomicU64::new(0);
+        let observe = |page: &[hoso_ledger::RecordedEvent]| {
+            let Ok(mut failed) = failure.lock() else {
+                return;
+            };
+            if failed.is_some() {
+                return;
+            }
+            match model.apply(page) {
+                Ok(n) => {
+                    let total =
+                        count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
+                    progress(total);
+                }
+                Err(e) => *failed = Some(e),
+            }
+        };
+        let report = store.verify_all(&observe).await?;
+        if let Some(e) = failure
+            .into_inner()
+            .map_err(|_| ProjectionError::Poisoned)?
+        {
+            return Err(e);
+        }
+        Ok((
+            model,
+            RebuildReport {
+                events: report.events,
+                streams: report.streams,
+            },
+        ))
+    }
+
+    /// Applies a page of events in `$all` order (skipping any already
+    /// applied). Returns how many were applied.
+    pub fn apply(&self, page: &[hoso_ledger::RecordedEvent]) -> Result<usize, ProjectionError> {
+        let mut p = self
+            .projector
+            .lock()
+            .map_err(|_| ProjectionError::Poisoned)?;
+        let org_before = org_events_in(page);
+        let n = p.apply_page(page)?;
+        if n > 0 {
+            if org_before {
+                *self.org.write().map_err(|_| ProjectionError::Poisoned)? = p.org.clone();
+            }
+            self.applied.send_replace(p.next_position());
+        }
+        Ok(n)
+    }
+
+    /// Position of the next event to apply (0 for an empty read model).
+    pub fn next_position(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Reads and applies everything the store has beyond the checkpoint.
+    pub async fn catch_up(&self, store: &dyn EventStore) -> Result<u64, ProjectionError> {
+        let mut applied = 0u64;
+        loop {
+            let from = self.next_position().max(store.first_position());
+            let page = store.read_all(from, PAGE).await?;
+            if page.is_empty() {
+                return Ok(applied);
+            }
+            applied += self.apply(&page)? as u64;
+        }
+    }
+
+    /// Follows the store's `$all` subscription from the checkpoint, applying
+    /// whatever has arrived in one transaction; returns only on error.
+    pub async fn follow(&self, store: &dyn EventStore) -> Result<(), ProjectionError> {
+        let mut feed = store.subscribe_all(self.next_position().max(store.first_position()));
+        let mut page = Vec::new();
+        loop {
+            let Some(first) = feed.next().await else {
+                return Ok(());
+            };
+            page.push(first?);
+            // Take whatever else is ready without waiting, so a burst is
+            // applied in one transaction.
+            while page.len() < PAGE {
+                match feed.next().now_or_never() {
+                    Some(Some(e)) => page.push(e?),
+                    _ => break,
+                }
+            }
+            self.apply(&page)?;
+            page.clear();
+        }
+    }
+
+    /// Waits until the projections have applied the event at `position`
+    /// (read your writes), or `timeout` passes.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let mut rx = self.applied.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|next| *next > position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ProjectionError::Timeout {
+                wanted: position,
+                reached: self.next_position().checked_sub(1),
+                waited: timeout,
+            }),
+        }
+    }
+
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ProjectionError>,
+    ) -> Result<T, ProjectionError> {
+        let conn = self.reader.lock().map_err(|_| ProjectionError::Poisoned)?;
+        f(&conn)
+    }
+
+    pub(crate) fn with_org<T>(&self, f: impl FnOnce(&OrgTree) -> T) -> Result<T, ProjectionError> {
+        let org = self.org.read().map_err(|_| ProjectionError::Poisoned)?;
+        Ok(f(&org))
+    }
+
+    /// Every row of every table, in a stable order: two read models built
+    /// from the same log dump identically (live versus rebuilt).
+    pub fn dump(&self) -> Result<Vec<String>, ProjectionError> {
+        self.with_reader(|conn| {
+            let mut out = Vec::new();
+            for (table, order) in [
+                ("meta", "key"),
+                ("org_events", "position"),
+                ("dossiers", "id"),
+                ("sections", "dossier_id, section_code, approved"),
+                ("history", "dossier_id, revision"),
+                ("obligations", "dossier_id, obligation_id"),
+                ("audit", "position"),
+            ] {
+                let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
+                let columns = stmt.column_count();
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let mut line = format!("{table}:");
+                    for i in 0..columns {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        line.push_str(&format!(" {v:?}"));
+                    }
+                    out.push(line);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn org_events_in(page: &[hoso_ledger::RecordedEvent]) -> bool {
+    page.iter().any(|e| e.stream.starts_with("org-"))
+}
+
+fn remove_read_model(path: &Path) -> Result<(), ProjectionError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ProjectionError::Corrupt(format!(
+                    "cannot remove {}: {e}",
+                    Path::new(&p).display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,22 +1,23 @@
-//! A small province on a real SQLite store for the workflow tests: the
-//! Sở Nội vụ administrator, a department of health with two internal
-//! divisions and a hospital, a department of education with a school, the
-//! focal points and heads of both departments with signing keys, and a
-//! manual clock.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+//! Test kit (feature `testkit`): a small province on a real SQLite store
+//! for the workflow and projection tests — the Sở Nội vụ administrator, a
+//! department of health with two internal divisions and a hospital, a
+//! department of education with a school, the focal points and heads of
+//! both departments with signing keys, and a manual clock.
+//!
+//! It panics on any failure: it exists only to set the scene of a test, and
+//! a test whose scene cannot be set must fail loudly where it broke.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
 
+use crate::account::{AccountChange, AccountKind};
+use crate::calendar::WorkingCalendar;
+use crate::credentials::CredentialStore;
+use crate::org::{OrgChange, OrgCommand, OrgUnitKind};
+use crate::profile::Profile;
+use crate::workflows::{Actor, ApprovalSignature, IssueAccount, OpenDossier, Receipt, Workflows};
 use chrono::{NaiveDate, TimeZone, Utc};
 use ed25519_dalek::{Signer, SigningKey};
-use hoso_commands::account::{AccountChange, AccountKind};
-use hoso_commands::calendar::WorkingCalendar;
-use hoso_commands::credentials::CredentialStore;
-use hoso_commands::org::{OrgChange, OrgCommand, OrgUnitKind};
-use hoso_commands::profile::Profile;
-use hoso_commands::workflows::{
-    Actor, ApprovalSignature, IssueAccount, OpenDossier, Receipt, Workflows,
-};
 use hoso_ledger::store::StoreOptions;
 use hoso_ledger::{
     Direction, EventStore, ManualClock, RecordedEvent, SourceDocument, SqliteStore, StreamFrom,
@@ -327,7 +328,7 @@ impl Province {
         &self,
         head: &Head,
         dossier: &str,
-    ) -> Result<Receipt, hoso_commands::workflows::CommandError> {
+    ) -> Result<Receipt, crate::workflows::CommandError> {
         let req = self.wf.approval_request(dossier).await.unwrap();
         self.wf
             .approve(

@@ -1,0 +1,649 @@
+//! The projector: folds events, in `$all` order, into the read-model tables.
+//!
+//! Every page of events is applied in one SQLite transaction together with
+//! the checkpoint (`next_position`), so a crash between pages loses nothing
+//! and applies nothing twice: the next run starts exactly after the last
+//! committed page. Events before the checkpoint are skipped, which makes a
+//! replayed page a no-op.
+//!
+//! What the projector sees is always the upcast catalogue event, decoded
+//! through the registry; what it stores of an event (history and org rows)
+//! is that event re-encoded at its current version, never the log's bytes.
+
+use std::collections::HashMap;
+
+use hoso_commands::org::OrgTree;
+use hoso_commands::text::fold;
+use hoso_ledger::RecordedEvent;
+use hoso_schemas::pb::dossier::{EmploymentStatus, FieldEntry, SectionData};
+use hoso_schemas::{DomainEvent, Registry};
+use prost::Message;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+
+use crate::ProjectionError;
+use crate::dates::{date_text, pb_date_text};
+
+/// The searchable summary of one dossier, kept in memory while projecting
+/// and written to `dossiers` whenever it changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Summary {
+    pub person_id: String,
+    pub full_name: String,
+    pub birth_year: Option<i64>,
+    pub gender: Option<String>,
+    pub ethnicity: Option<String>,
+    pub education: Option<String>,
+    pub qualification: Option<String>,
+    pub party_member: bool,
+    pub category: i32,
+    pub managing_unit: String,
+    pub employing_unit: String,
+    pub status: i32,
+    pub workflow: &'static str,
+    pub rank_code: Option<String>,
+    pub rank_name: Option<String>,
+    pub job_position: Option<String>,
+    pub revision: u64,
+    pub opened_on: String,
+    pub locked_on: Option<String>,
+    pub pending_transfer_to: Option<String>,
+}
+
+impl Summary {
+    fn archived(&self) -> bool {
+        hoso_commands::dossier::is_archived_status(
+            EmploymentStatus::try_from(self.status).unwrap_or(EmploymentStatus::Active),
+        )
+    }
+
+    /// Takes what search and reports need from a declared section.
+    fn absorb(&mut self, section: &str, fields: &[FieldEntry]) {
+        let get = |code: &str| {
+            fields
+                .iter()
+                .find(|f| f.field_code == code && !f.value.trim().is_empty())
+                .map(|f| f.value.trim().to_owned())
+        };
+        match section {
+            "identity" => {
+                if let Some(born) = get("3a") {
+                    self.birth_year = born.rsplit('/').next().and_then(|y| y.parse::<i64>().ok());
+                }
+                self.gender = get("3b").or(self.gender.take());
+                self.ethnicity = get("6").or(self.ethnicity.take());
+            }
+            "education" => {
+                self.education = get("15.1").or(self.education.take());
+                self.qualification = get("15.2").or(self.qualification.take());
+            }
+            "party_military" => self.party_member = get("16a").is_some(),
+            _ => {}
+        }
+    }
+}
+
+/// Folds events into the read model.
+pub struct Projector {
+    pub(crate) conn: Connection,
+    registry: Registry,
+    pub(crate) org: OrgTree,
+    summaries: HashMap<String, Summary>,
+    next_position: u64,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector")
+            .field("next_position", &self.next_position)
+            .finish_non_exhaustive()
+    }
+}
+
+fn stream_kind(stream: &str) -> Option<(&'static str, &str)> {
+    for prefix in ["org-", "account-", "dossier-"] {
+        if let Some(id) = stream.strip_prefix(prefix) {
+            return Some((prefix, id));
+        }
+    }
+    None
+}
+
+impl Projector {
+    /// A projector over an opened read model: loads its checkpoint, the
+    /// org tree and the dossier summaries.
+    pub(crate) fn load(conn: Connection) -> Result<Self, ProjectionError> {
+        let registry = Registry::standard();
+        let next_position = crate::schema::next_position(&conn)?;
+        let mut org = OrgTree::new();
+        {
+            let mut stmt =
+                conn.prepare("SELECT stream, type, body FROM org_events ORDER BY position")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let stream: String = r.get(0)?;
+                let ty: String = r.get(1)?;
+                let body: Vec<u8> = r.get(2)?;
+                let event = decode_current(&registry, &ty, &body)?;
+                org.apply(&stream, &event);
+            }
+        }
+        let mut summaries = HashMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT id, person_id, full_name, birth_year, gender, ethnicity, education,
+                        qualification, party_member, category, managing_unit, employing_unit,
+                        status, workflow, rank_code, rank_name, job_position, revision, opened_on,
+                        locked_on
+                 FROM dossiers",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let workflow: String = r.get(13)?;
+                summaries.insert(
+                    r.get::<_, String>(0)?,
+                    Summary {
+                        person_id: r.get(1)?,
+                        full_name: r.get(2)?,
+                        birth_year: r.get(3)?,
+                        gender: r.get(4)?,
+                        ethnicity: r.get(5)?,
+                        education: r.get(6)?,
+                        qualification: r.get(7)?,
+                        party_member: r.get(8)?,
+                        category: r.get(9)?,
+                        managing_unit: r.get(10)?,
+                        employing_unit: r.get(11)?,
+                        status: r.get(12)?,
+                        workflow: workflow_name(&workflow),
+                        rank_code: r.get(14)?,
+                        rank_name: r.get(15)?,
+                        job_position: r.get(16)?,
+                        revision: u64::try_from(r.get::<_, i64>(17)?).unwrap_or(0),
+                        opened_on: r.get(18)?,
+                        locked_on: r.get(19)?,
+                        pending_transfer_to: None,
+                    },
+                );
+            }
+        }
+        Ok(Self {
+            conn,
+            registry,
+            org,
+            summaries,
+            next_position,
+        })
+    }
+
+    /// Position of the next event to apply.
+    pub fn next_position(&self) -> u64 {
+        self.next_position
+    }
+
+    /// Applies a page of events (in `$all` order) in one transaction with
+    /// the checkpoint. Events already applied are skipped. Returns how many
+    /// were applied.
+    pub fn apply_page(&mut self, events: &[RecordedEvent]) -> Result<usize, ProjectionError> {
+        let Self {
+            conn,
+            registry,
+            org,
+            summaries,
+            next_position,
+        } = self;
+        let mut staged: HashMap<String, Summary> = HashMap::new();
+        let mut org_staged: Vec<(String, DomainEvent)> = Vec::new();
+        let tx = conn.transaction()?;
+        let mut applied = 0;
+        let mut next = *next_position;
+        for e in events {
+            if e.position < next {
+                continue;
+            }
+            let event = hoso_ledger::typed::decode(registry, e)?;
+            apply_one(&tx, e, &event, summaries, &mut staged, &mut org_staged)?;
+            next = e.position + 1;
+            applied += 1;
+        }
+        if applied == 0 {
+            return Ok(0);
+        }
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'next_position'",
+            [i64::try_from(next).unwrap_or(i64::MAX)],
+        )?;
+        tx.commit()?;
+        // Only a committed page changes what the projector remembers.
+        summaries.extend(staged);
+        for (stream, event) in org_staged {
+            org.apply(&stream, &event);
+        }
+        *next_position = next;
+        Ok(applied)
+    }
+}
+
+fn workflow_name(s: &str) -> &'static str {
+    match s {
+        "declaring" => "declaring",
+        "returned" => "returned",
+        "verified" => "verified",
+        "locked" => "locked",
+        "approved" => "approved",
+        _ => "awaiting_declaration",
+    }
+}
+
+/// Decodes an event the read model stored (at its current version).
+pub(crate) fn decode_current(
+    registry: &Registry,
+    ty: &str,
+    body: &[u8],
+) -> Result<DomainEvent, ProjectionError> {
+    let version = registry.current_version(ty).ok_or_else(|| {
+        ProjectionError::Corrupt(format!("unknown event type {ty} in read model"))
+    })?;
+    registry
+        .decode(ty, version, body)
+        .map_err(|e| ProjectionError::Corrupt(format!("read model row of {ty}: {e}")))
+}
+
+/// The effective date an event carries, if any.
+pub(crate) fn effective_of(event: &DomainEvent) -> Option<String> {
+    use DomainEvent as E;
+    let d = match event {
+        E::DossierOpened(e) => e.recruited_on.as_ref(),
+        E::AppointmentRecorded(e) => e.effective.as_ref(),
+        E::RankChanged(e) => e.effective.as_ref(),
+        E::SalaryChanged(e) => e.effective.as_ref(),
+        E::AllowanceChanged(e) => e.effective.as_ref(),
+        E::DisciplineImposed(e) => e.effective.as_ref(),
+        E::DepartmentChanged(e) => e.effective.as_ref(),
+        E::TransferInitiated(e) => e.effective.as_ref(),
+        E::StatusChanged(e) => e.effective.as_ref(),
+        E::ManagingUnitReassigned(e) => e.effective.as_ref(),
+        E::TrainingRecorded(e) => e.until.as_ref().or(e.from.as_ref()),
+        _ => None,
+    }?;
+    pb_date_text(d)
+}
+
+fn section_fields(
+    tx: &Transaction<'_>,
+    dossier: &str,
+    section: &str,
+) -> Result<Vec<FieldEntry>, ProjectionError> {
+    // The pending version if there is one, else the approved one.
+    let bytes: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT fields FROM sections WHERE dossier_id = ?1 AND section_code = ?2
+             ORDER BY approved ASC LIMIT 1",
+            params![dossier, section],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match bytes {
+        Some(b) => {
+            SectionData::decode(b.as_slice())
+                .map_err(|e| ProjectionError::Corrupt(format!("section row: {e}")))?
+                .fields
+        }
+        None => Vec::new(),
+    })
+}
+
+fn field_diff(section: &str, before: &[FieldEntry], after: &[FieldEntry]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for a in after {
+        let old = before
+            .iter()
+            .find(|b| b.field_code == a.field_code && b.row == a.row);
+        if old.map(|o| o.value.as_str()) != Some(a.value.as_str()) {
+            out.push(json!({
+                "section": section, "field": a.field_code, "row": a.row,
+                "from": old.map(|o| o.value.clone()), "to": a.value,
+            }));
+        }
+    }
+    for b in before {
+        if !after
+            .iter()
+            .any(|a| a.field_code == b.field_code && a.row == b.row)
+        {
+            out.push(json!({
+                "section": section, "field": b.field_code, "row": b.row,
+                "from": b.value, "to": null,
+            }));
+        }
+    }
+    out
+}
+
+fn change(field: &str, from: impl serde::Serialize, to: impl serde::Serialize) -> Value {
+    json!({ "field": field, "from": from, "to": to })
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    e: &RecordedEvent,
+    event: &DomainEvent,
+    summaries: &HashMap<String, Summary>,
+    staged: &mut HashMap<String, Summary>,
+    org_staged: &mut Vec<(String, DomainEvent)>,
+) -> Result<(), ProjectionError> {
+    let Some((kind, id)) = stream_kind(&e.stream) else {
+        // Reservation and sync streams carry nothing the read side shows.
+        return Ok(());
+    };
+    let recorded_at = e.recorded_at.to_rfc3339();
+    let position = i64::try_from(e.position).unwrap_or(i64::MAX);
+    let mut detail = json!({});
+    let mut dossier_id: Option<&str> = None;
+    match kind {
+        "org-" => {
+            tx.execute(
+                "INSERT INTO org_events (position, stream, type, body) VALUES (?1, ?2, ?3, ?4)",
+                params![position, e.stream, e.event_type, event.encode_payload()],
+            )?;
+            org_staged.push((e.stream.clone(), event.clone()));
+        }
+        "account-" => {
+            if let DomainEvent::AccessLogged(a) = event {
+                detail = json!({ "fields": a.field_codes, "purpose": a.purpose });
+            }
+        }
+        _ => {
+            dossier_id = Some(id);
+            detail = apply_dossier(tx, e, event, id, summaries, staged)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO audit (position, recorded_at, actor, stream, type, dossier_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            position,
+            recorded_at,
+            e.actor,
+            e.stream,
+            e.event_type,
+            dossier_id,
+            detail.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+fn apply_dossier(
+    tx: &Transaction<'_>,
+    e: &RecordedEvent,
+    event: &DomainEvent,
+    id: &str,
+    summaries: &HashMap<String, Summary>,
+    staged: &mut HashMap<String, Summary>,
+) -> Result<Value, ProjectionError> {
+    use DomainEvent as E;
+    let mut s = staged
+        .get(id)
+        .or_else(|| summaries.get(id))
+        .cloned()
+        .unwrap_or_default();
+    let before = s.clone();
+    let today = e.recorded_at.date_naive().to_string();
+    let mut diff: Vec<Value> = Vec::new();
+    match event {
+        E::DossierOpened(o) => {
+            s = Summary {
+                person_id: o.person_id.clone(),
+                full_name: o.full_name.clone(),
+                birth_year: o.birth_date.as_ref().map(|d| i64::from(d.year)),
+                category: o.category,
+                managing_unit: o.managing_unit.clone(),
+                employing_unit: o.employing_unit.clone(),
+                status: EmploymentStatus::Active as i32,
+                workflow: "awaiting_declaration",
+                opened_on: today.clone(),
+                ..Summary::default()
+            };
+            diff.push(json!({ "opened": {
+                "person_id": o.person_id, "full_name": o.full_name, "category": o.category,
+                "managing_unit": o.managing_unit, "employing_unit": o.employing_unit,
+            }}));
+        }
+        E::DossierImported(o) => {
+            s = Summary {
+                person_id: o.person_id.clone(),
+                full_name: o.full_name.clone(),
+                category: o.category,
+                managing_unit: o.managing_unit.clone(),
+                employing_unit: o.employing_unit.clone(),
+                status: EmploymentStatus::Active as i32,
+                workflow: if o.sections.is_empty() {
+                    "awaiting_declaration"
+                } else {
+                    "declaring"
+                },
+                opened_on: today.clone(),
+                ..Summary::default()
+            };
+            for sec in &o.sections {
+                diff.extend(field_diff(&sec.section_code, &[], &sec.fields));
+                s.absorb(&sec.section_code, &sec.fields);
+                put_section(tx, id, &sec.section_code, false, &sec.fields)?;
+            }
+        }
+        E::DeclarationSubmitted(d) => {
+            let old = section_fields(tx, id, &d.section_code)?;
+            diff.extend(field_diff(&d.section_code, &old, &d.fields));
+            put_section(tx, id, &d.section_code, false, &d.fields)?;
+            s.absorb(&d.section_code, &d.fields);
+            s.workflow = "declaring";
+        }
+        E::DeclarationReturned(r) => {
+            tx.execute(
+                "DELETE FROM sections WHERE dossier_id = ?1 AND section_code = ?2 AND approved = 0",
+                params![id, r.section_code],
+            )?;
+            diff.push(json!({ "section": r.section_code, "returned": r.reasons }));
+            let pending: i64 = tx.query_row(
+                "SELECT count(*) FROM sections WHERE dossier_id = ?1 AND approved = 0",
+                [id],
+                |r| r.get(0),
+            )?;
+            s.workflow = if pending == 0 {
+                "returned"
+            } else {
+                "declaring"
+            };
+        }
+        E::DeclarationVerified(_) => s.workflow = "verified",
+        E::DossierLocked(_) => {
+            s.workflow = "locked";
+            s.locked_on = Some(today.clone());
+        }
+        E::ApprovalSigned(a) => {
+            // Pending sections come into force.
+            tx.execute(
+                "INSERT OR REPLACE INTO sections (dossier_id, section_code, approved, fields)
+                 SELECT dossier_id, section_code, 1, fields FROM sections
+                 WHERE dossier_id = ?1 AND approved = 0",
+                [id],
+            )?;
+            tx.execute(
+                "DELETE FROM sections WHERE dossier_id = ?1 AND approved = 0",
+                [id],
+            )?;
+            s.workflow = "approved";
+            s.locked_on = None;
+            diff.push(json!({ "approved_revision": a.revision, "signer": a.signer }));
+        }
+        E::RankChanged(r) => {
+            diff.push(change("rank", &s.rank_code, &r.rank_code));
+            s.rank_code = Some(r.rank_code.clone());
+            s.rank_name = Some(r.rank_name.clone());
+        }
+        E::SalaryChanged(r) => diff.push(change(
+            "salary",
+            Value::Null,
+            json!({ "rank": r.rank_code, "step": r.step, "coefficient_x100": r.coefficient_x100 }),
+        )),
+        E::AppointmentRecorded(a) => {
+            let relieved = a.kind() == hoso_schemas::pb::dossier::AppointmentKind::Relieved;
+            let to = (!relieved).then(|| a.position_title.clone());
+            diff.push(change("position", &s.job_position, &to));
+            s.job_position = to;
+        }
+        E::DepartmentChanged(m) => {
+            diff.push(change("employing_unit", &m.from_org_code, &m.to_org_code));
+            s.employing_unit.clone_from(&m.to_org_code);
+        }
+        E::TransferInitiated(t) => {
+            s.pending_transfer_to = Some(t.to_org_code.clone());
+            diff.push(json!({ "transfer": t.transfer_id, "to": t.to_org_code }));
+        }
+        E::TransferAccepted(t) => {
+            let to = s
+                .pending_transfer_to
+                .take()
+                .unwrap_or_else(|| t.org_code.clone());
+            diff.push(change("managing_unit", &s.managing_unit, &to));
+            s.managing_unit.clone_from(&to);
+            s.employing_unit.clone_from(&t.org_code);
+        }
+        E::TransferForwarded(t) => {
+            diff.push(change("employing_unit", &t.from_org_code, &t.to_org_code));
+            s.employing_unit.clone_from(&t.to_org_code);
+        }
+        E::TransferRejected(_) => s.pending_transfer_to = None,
+        E::StatusChanged(st) => {
+            diff.push(change("status", s.status, st.status));
+            s.status = st.status;
+        }
+        E::ManagingUnitReassigned(m) => {
+            if s.managing_unit == m.from_org_code {
+                diff.push(change("managing_unit", &s.managing_unit, &m.to_org_code));
+                s.managing_unit.clone_from(&m.to_org_code);
+            }
+            if s.employing_unit == m.from_org_code {
+                diff.push(change("employing_unit", &s.employing_unit, &m.to_org_code));
+                s.employing_unit.clone_from(&m.to_org_code);
+            }
+        }
+        E::ObligationOpened(o) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO obligations
+                 (dossier_id, obligation_id, obligation, responsible, counted_from, due, citation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    o.obligation_id,
+                    o.obligation,
+                    o.responsible_org_code,
+                    o.counted_from.as_ref().and_then(pb_date_text),
+                    o.due.as_ref().and_then(pb_date_text),
+                    o.citation
+                ],
+            )?;
+        }
+        E::ObligationClosed(c) => {
+            tx.execute(
+                "UPDATE obligations SET closed_on = ?3, late = ?4, outcome = ?5
+                 WHERE dossier_id = ?1 AND obligation_id = ?2",
+                params![
+                    id,
+                    c.obligation_id,
+                    c.closed_on.as_ref().and_then(pb_date_text),
+                    c.late,
+                    c.outcome
+                ],
+            )?;
+        }
+        _ => {}
+    }
+    s.revision = e.revision;
+    let document = e.source_document.as_ref().map(|d| {
+        json!({ "number": d.number, "date": date_text(d.date), "issuer": d.issuer,
+                         "attachment_sha256": d.attachment_sha256.map(hex::encode) })
+        .to_string()
+    });
+    let diff = Value::Array(diff);
+    let diff_text = diff.to_string();
+    tx.execute(
+        "INSERT INTO history (dossier_id, revision, position, type, actor, recorded_at, effective,
+                              document, body, diff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            id,
+            i64::try_from(e.revision).unwrap_or(i64::MAX),
+            i64::try_from(e.position).unwrap_or(i64::MAX),
+            e.event_type,
+            e.actor,
+            e.recorded_at.to_rfc3339(),
+            effective_of(event),
+            document,
+            event.encode_payload(),
+            diff_text
+        ],
+    )?;
+    if s != before || before.person_id.is_empty() {
+        upsert_summary(tx, id, &s)?;
+    }
+    staged.insert(id.to_owned(), s);
+    Ok(diff)
+}
+
+fn put_section(
+    tx: &Transaction<'_>,
+    dossier: &str,
+    section: &str,
+    approved: bool,
+    fields: &[FieldEntry],
+) -> Result<(), ProjectionError> {
+    let bytes = SectionData {
+        section_code: section.to_owned(),
+        fields: fields.to_vec(),
+    }
+    .encode_to_vec();
+    tx.execute(
+        "INSERT OR REPLACE INTO sections (dossier_id, section_code, approved, fields)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![dossier, section, approved, bytes],
+    )?;
+    Ok(())
+}
+
+fn upsert_summary(tx: &Transaction<'_>, id: &str, s: &Summary) -> Result<(), ProjectionError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO dossiers
+         (id, person_id, full_name, name_folded, birth_year, gender, ethnicity, education,
+          qualification, party_member, category, managing_unit, employing_unit, status, workflow,
+          rank_code, rank_name, job_position, archived, revision, opened_on, locked_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21, ?22)",
+    )?;
+    stmt.execute(params![
+        id,
+        s.person_id,
+        s.full_name,
+        fold(&s.full_name),
+        s.birth_year,
+        s.gender,
+        s.ethnicity,
+        s.education,
+        s.qualification,
+        s.party_member,
+        s.category,
+        s.managing_unit,
+        s.employing_unit,
+        s.status,
+        s.workflow,
+        s.rank_code,
+        s.rank_name,
+        s.job_position,
+        s.archived(),
+        i64::try_from(s.revision).unwrap_or(i64::MAX),
+        s.opened_on,
+        s.locked_on
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The read-model database: its tables, its version, and opening it.
+//!
+//! The read model lives in `readmodel.db` beside the log, never inside it:
+//! it can be thrown away and rebuilt from position 0 at any time, so
+//! nothing in it is precious. Its schema carries a version; a binary with
+//! a newer version finds an older file, says so, and rebuilds.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::ProjectionError;
+
+/// File name of the read model inside a data directory.
+pub const READ_MODEL_FILE: &str = "readmodel.db";
+
+/// Version of the tables and of what the projections put in them. Bump it
+/// whenever either changes: every existing read model is then rebuilt.
+pub const PROJECTION_VERSION: i64 = 1;
+
+const DDL: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT;
+
+-- Organisation events, kept decoded-and-reencoded (upcast) so the tree can
+-- be folded again at open without reading the log.
+CREATE TABLE IF NOT EXISTS org_events (
+    position INTEGER PRIMARY KEY,
+    stream   TEXT NOT NULL,
+    type     TEXT NOT NULL,
+    body     BLOB NOT NULL
+) STRICT;
+
+-- One row per dossier: what search, headcount and reports filter on.
+CREATE TABLE IF NOT EXISTS dossiers (
+    id             TEXT PRIMARY KEY,
+    person_id      TEXT NOT NULL,
+    full_name      TEXT NOT NULL,
+    name_folded    TEXT NOT NULL,
+    birth_year     INTEGER,
+    gender         TEXT,
+    ethnicity      TEXT,
+    education      TEXT,
+    qualification  TEXT,
+    party_member   INTEGER NOT NULL,
+    category       INTEGER NOT NULL,
+    managing_unit  TEXT NOT NULL,
+    employing_unit TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    workflow       TEXT NOT NULL,
+    rank_code      TEXT,
+    rank_name      TEXT,
+    job_position   TEXT,
+    archived       INTEGER NOT NULL,
+    revision       INTEGER NOT NULL,
+    opened_on      TEXT NOT NULL,
+    locked_on      TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS dossiers_name ON dossiers (archived, name_folded, id);
+CREATE INDEX IF NOT EXISTS dossiers_unit ON dossiers (managing_unit);
+CREATE INDEX IF NOT EXISTS dossiers_person ON dossiers (person_id);
+
+-- Declared sections: approved (1) and pending (0), fields as SectionData bytes.
+CREATE TABLE IF NOT EXISTS sections (
+    dossier_id   TEXT NOT NULL,
+    section_code TEXT NOT NULL,
+    approved     INTEGER NOT NULL,
+    fields       BLOB NOT NULL,
+    PRIMARY KEY (dossier_id, section_code, approved)
+) STRICT, WITHOUT ROWID;
+
+-- Every dossier event, upcast, with its envelope and the diff it caused.
+CREATE TABLE IF NOT EXISTS history (
+    dossier_id  TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    effective   TEXT,
+    document    TEXT,
+    body        BLOB NOT NULL,
+    diff        TEXT NOT NULL,
+    PRIMARY KEY (dossier_id, revision)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS obligations (
+    dossier_id    TEXT NOT NULL,
+    obligation_id TEXT NOT NULL,
+    obligation    TEXT NOT NULL,
+    responsible   TEXT NOT NULL,
+    counted_from  TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    citation      TEXT NOT NULL,
+    closed_on     TEXT,
+    late          INTEGER,
+    outcome       TEXT,
+    PRIMARY KEY (dossier_id, obligation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS obligations_open ON obligations (closed_on, responsible);
+
+-- Who changed (or, once the API logs reads, read) what, when, under what right.
+CREATE TABLE IF NOT EXISTS audit (
+    position    INTEGER PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    stream      TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    dossier_id  TEXT,
+    detail      TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, position);
+CREATE INDEX IF NOT EXISTS audit_dossier ON audit (dossier_id, position);
+";
+
+/// How an existing read-model file compares with this binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// No file, or an empty one: created.
+    Created,
+    /// Same version: use it.
+    Current,
+    /// Another version: the caller must rebuild.
+    Stale {
+        /// Version in the file.
+        version: i64,
+    },
+}
+
+/// Opens (creating if needed) the read model at `path`.
+pub fn open(path: &Path) -> Result<(Connection, Found), ProjectionError> {
+    let conn = Connection::open(path)?;
+    // The read model is rebuildable, so it trades durability of the last
+    // few commits for speed: a crash loses at most work that the
+    // checkpoint (in the same transaction) has not recorded either.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )?;
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if has_meta {
+        let version: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        return Ok(match version {
+            Some(PROJECTION_VERSION) => (conn, Found::Current),
+            Some(version) => (conn, Found::Stale { version }),
+            None => (conn, Found::Stale { version: 0 }),
+        });
+    }
+    conn.execute_batch(DDL)?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('version', ?1), ('next_position', 0)",
+        [PROJECTION_VERSION],
+    )?;
+    Ok((conn, Found::Created))
+}
+
+/// The position of the next event to apply.
+pub fn next_position(conn: &Connection) -> Result<u64, ProjectionError> {
+    let v: i64 = conn.query_row(
+        "SELECT value FROM meta WHERE key = 'next_position'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(v).unwrap_or(0))
+}

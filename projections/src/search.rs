@@ -1,0 +1,246 @@
+//! Searching dossiers by any combination of criteria.
+//!
+//! Names are matched folded (lower case, no tone or vowel marks, `đ` as
+//! `d`), so `nguyen van an` finds `Nguyễn Văn An`. Results come in a
+//! stable order (folded name, then id) with keyset pagination: the cursor
+//! of a page names the last hit, so pages never skip or repeat a dossier
+//! while others are added. The archive (people who left) is searched only
+//! when asked for, never mixed into the active register.
+
+use chrono::Datelike;
+use hoso_commands::text::fold;
+use rusqlite::types::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::views::today_in_vietnam;
+use crate::{ProjectionError, ReadModel};
+
+/// Largest page.
+pub const MAX_LIMIT: usize = 500;
+
+/// Search criteria; every one given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Part of the name, diacritics optional.
+    pub name: Option<String>,
+    /// Exact identification number.
+    pub person_id: Option<String>,
+    /// Root of a unit subtree (managing or employing unit within it).
+    pub unit: Option<String>,
+    /// Category, as its catalogue number.
+    pub category: Option<i32>,
+    /// Rank or title code.
+    pub rank_code: Option<String>,
+    /// Part of the rank or title name, diacritics optional.
+    pub title: Option<String>,
+    /// Part of the job position.
+    pub job_position: Option<String>,
+    /// Employment status number.
+    pub status: Option<i32>,
+    /// Youngest age (this year).
+    pub age_min: Option<u32>,
+    /// Oldest age (this year).
+    pub age_max: Option<u32>,
+    /// Part of the highest qualification.
+    pub qualification: Option<String>,
+    /// Party membership.
+    pub party_member: Option<bool>,
+    /// Search the archive instead of the active register.
+    #[serde(default)]
+    pub archived: bool,
+    /// Page size (default 50, at most [`MAX_LIMIT`]).
+    pub limit: Option<usize>,
+    /// Cursor from the previous page.
+    pub after: Option<String>,
+}
+
+/// One hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    /// Dossier id.
+    pub id: String,
+    /// Identification number.
+    pub person_id: String,
+    /// Name.
+    pub full_name: String,
+    /// Category number.
+    pub category: i32,
+    /// Managing unit.
+    pub managing_unit: String,
+    /// Employing unit.
+    pub employing_unit: String,
+    /// Status number.
+    pub status: i32,
+    /// Review cycle.
+    pub workflow: String,
+    /// Rank or title code.
+    pub rank_code: Option<String>,
+    /// Rank or title name.
+    pub rank_name: Option<String>,
+    /// Job position.
+    pub job_position: Option<String>,
+    /// Year of birth.
+    pub birth_year: Option<i64>,
+}
+
+/// A page of hits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchPage {
+    /// Hits in (folded name, id) order.
+    pub items: Vec<SearchHit>,
+    /// Cursor of the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+fn cursor(name_folded: &str, id: &str) -> String {
+    hex::encode(format!("{name_folded}\u{1f}{id}"))
+}
+
+fn parse_cursor(c: &str) -> Result<(String, String), ProjectionError> {
+    let bad = || ProjectionError::BadQuery(format!("bad cursor {c:?}"));
+    let bytes = hex::decode(c).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (name, id) = text.split_once('\u{1f}').ok_or_else(bad)?;
+    Ok((name.to_owned(), id.to_owned()))
+}
+
+fn like(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl ReadModel {
+    /// Runs a search.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchPage, ProjectionError> {
+        let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
+        let today = today_in_vietnam();
+        let mut sql = String::from(
+            "SELECT id, person_id, full_name, category, managing_unit, employing_unit, status,
+                    workflow, rank_code, rank_name, job_position, birth_year, name_folded
+             FROM dossiers WHERE archived = ?",
+        );
+        let mut args: Vec<Value> = vec![Value::Integer(i64::from(q.archived))];
+        let mut push = |clause: &str, v: Value, sql: &mut String| {
+            sql.push_str(" AND ");
+            sql.push_str(clause);
+            args.push(v);
+        };
+        if let Some(name) = q.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            let folded = fold(name).split_whitespace().collect::<Vec<_>>().join(" ");
+            push(
+                "name_folded LIKE ? ESCAPE '\\'",
+                Value::Text(like(&folded)),
+                &mut sql,
+            );
+        }
+        if let Some(pid) = &q.person_id {
+            push("person_id = ?", Value::Text(pid.clone()), &mut sql);
+        }
+        if let Some(c) = q.category {
+            push("category = ?", Value::Integer(i64::from(c)), &mut sql);
+        }
+        if let Some(r) = &q.rank_code {
+            push("rank_code = ?", Value::Text(r.clone()), &mut sql);
+        }
+        if let Some(s) = q.status {
+            push("status = ?", Value::Integer(i64::from(s)), &mut sql);
+        }
+        if let Some(p) = &q.job_position {
+            push(
+                "job_position LIKE ? ESCAPE '\\'",
+                Value::Text(like(p)),
+                &mut sql,
+            );
+        }
+        if let Some(p) = &q.qualification {
+            push(
+                "qualification LIKE ? ESCAPE '\\'",
+                Value::Text(like(p)),
+                &mut sql,
+            );
+        }
+        if let Some(p) = q.party_member {
+            push("party_member = ?", Value::Integer(i64::from(p)), &mut sql);
+        }
+        if let Some(min) = q.age_min {
+            push(
+                "birth_year <= ?",
+                Value::Integer(i64::from(today.year()) - i64::from(min)),
+                &mut sql,
+            );
+        }
+        if let Some(max) = q.age_max {
+            push(
+                "birth_year >= ?",
+                Value::Integer(i64::from(today.year()) - i64::from(max)),
+                &mut sql,
+            );
+        }
+        if let Some(after) = &q.after {
+            let (name, id) = parse_cursor(after)?;
+            sql.push_str(" AND (name_folded, id) > (?, ?)");
+            args.push(Value::Text(name));
+            args.push(Value::Text(id));
+        }
+        if let Some(unit) = &q.unit {
+            let units = self.subtree(unit, today)?;
+            if units.is_empty() {
+                return Err(ProjectionError::BadQuery(format!(
+                    "unit {unit} does not exist on {today}"
+                )));
+            }
+            let marks = vec!["?"; units.len()].join(",");
+            sql.push_str(&format!(
+                " AND (managing_unit IN ({marks}) OR employing_unit IN ({marks}))"
+            ));
+            for _ in 0..2 {
+                args.extend(units.iter().cloned().map(Value::Text));
+            }
+        }
+        let title = q.title.as_deref().map(fold);
+        sql.push_str(" ORDER BY name_folded, id");
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+            let mut items = Vec::new();
+            let mut last = None;
+            while let Some(r) = rows.next()? {
+                let rank_name: Option<String> = r.get(9)?;
+                // Titles are matched folded, which SQL cannot do on its own.
+                if let Some(t) = &title
+                    && !rank_name
+                        .as_deref()
+                        .map(fold)
+                        .is_some_and(|n| n.contains(t.as_str()))
+                {
+                    continue;
+                }
+                let hit = SearchHit {
+                    id: r.get(0)?,
+                    person_id: r.get(1)?,
+                    full_name: r.get(2)?,
+                    category: r.get(3)?,
+                    managing_unit: r.get(4)?,
+                    employing_unit: r.get(5)?,
+                    status: r.get(6)?,
+                    workflow: r.get(7)?,
+                    rank_code: r.get(8)?,
+                    rank_name,
+                    job_position: r.get(10)?,
+                    birth_year: r.get(11)?,
+                };
+                last = Some(cursor(&r.get::<_, String>(12)?, &hit.id));
+                items.push(hit);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            let next = if items.len() == limit { last } else { None };
+            Ok(SearchPage { items, next })
+        })
+    }
+}

@@ -1,0 +1,604 @@
+//! Reading a dossier and the organisation from the read model.
+//!
+//! A dossier view is folded on demand from its history rows, which makes
+//! both time axes exact: `known_at` drops what the ledger had not recorded
+//! by the end of that day (Vietnam time), `as_of` drops decisions not yet
+//! in effect on that date. Facts that a later decision replaces (rank,
+//! salary, position, status, units) are taken by effective date, not by
+//! the order they were recorded, so a back-dated decision lands where the
+//! law puts it.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use hoso_schemas::pb::dossier::{AppointmentKind, FieldEntry};
+use hoso_schemas::{DomainEvent, Registry};
+use serde::Serialize;
+
+use crate::apply::{decode_current, effective_of};
+use crate::dates::date_text;
+use crate::{ProjectionError, ReadModel};
+
+/// Vietnam's offset from UTC, for "known by the end of that day".
+const VIETNAM_OFFSET_HOURS: i64 = 7;
+
+/// One field value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    /// Field code of the form.
+    pub field: String,
+    /// Table row (0 outside tables).
+    pub row: u32,
+    /// Value.
+    pub value: String,
+}
+
+fn fields(entries: &[FieldEntry]) -> Vec<Field> {
+    entries
+        .iter()
+        .map(|f| Field {
+            field: f.field_code.clone(),
+            row: f.row,
+            value: f.value.clone(),
+        })
+        .collect()
+}
+
+/// A fact with the date it takes effect and the revision that recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dated<T> {
+    /// Effective date.
+    pub effective: Option<String>,
+    /// Dossier revision that recorded it.
+    pub revision: u64,
+    /// The fact.
+    pub value: T,
+}
+
+/// Rank or professional title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rank {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Salary step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Salary {
+    /// Rank code.
+    pub rank_code: String,
+    /// Step.
+    pub step: u32,
+    /// Coefficient in hundredths.
+    pub coefficient_x100: u32,
+    /// Salary group.
+    pub salary_group: String,
+}
+
+/// A signed approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Approval {
+    /// Revision approved.
+    pub revision: u64,
+    /// Signer.
+    pub signer: String,
+    /// Delegating head.
+    pub delegated_from: Option<String>,
+    /// Key id.
+    pub key_id: String,
+}
+
+/// A dossier as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierView {
+    /// Dossier id.
+    pub id: String,
+    /// Last revision folded (the `ETag`).
+    pub revision: u64,
+    /// Identification number.
+    pub person_id: String,
+    /// Name.
+    pub full_name: String,
+    /// Category.
+    pub category: String,
+    /// Managing unit.
+    pub managing_unit: String,
+    /// Employing unit.
+    pub employing_unit: String,
+    /// Employment status.
+    pub status: String,
+    /// In the archive.
+    pub archived: bool,
+    /// Review cycle.
+    pub workflow: String,
+    /// Approved sections, in force.
+    pub sections: BTreeMap<String, Vec<Field>>,
+    /// Declared sections waiting for review and approval.
+    pub pending: BTreeMap<String, Vec<Field>>,
+    /// Rank or title in effect.
+    pub rank: Option<Dated<Rank>>,
+    /// Salary in effect.
+    pub salary: Option<Dated<Salary>>,
+    /// Positions held.
+    pub positions: Vec<Dated<String>>,
+    /// Awards (form, year).
+    pub awards: Vec<(String, u32)>,
+    /// Discipline in effect or past (form name, effective date).
+    pub discipline: Vec<Dated<String>>,
+    /// Annual evaluations (year, grade).
+    pub evaluations: Vec<(u32, String)>,
+    /// Approvals.
+    pub approvals: Vec<Approval>,
+    /// Effective date the view was taken at, if not today.
+    pub as_of: Option<String>,
+    /// Recorded date the view was taken at, if not now.
+    pub known_at: Option<String>,
+}
+
+/// One event of a dossier's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// Revision.
+    pub revision: u64,
+    /// Global position.
+    pub position: u64,
+    /// Event type.
+    pub event_type: String,
+    /// Actor.
+    pub actor: String,
+    /// When it was recorded (RFC 3339).
+    pub recorded_at: String,
+    /// Effective date, when the event has one.
+    pub effective: Option<String>,
+    /// Source document.
+    pub document: Option<serde_json::Value>,
+    /// Field-level changes it caused.
+    pub diff: serde_json::Value,
+}
+
+struct Row {
+    revision: u64,
+    ty: String,
+    recorded_at: chrono::DateTime<Utc>,
+    effective: Option<String>,
+    body: Vec<u8>,
+}
+
+fn later<T>(slot: &mut Option<Dated<T>>, candidate: Dated<T>) {
+    let replace = match slot {
+        None => true,
+        Some(cur) => (&candidate.effective, candidate.revision) >= (&cur.effective, cur.revision),
+    };
+    if replace {
+        *slot = Some(candidate);
+    }
+}
+
+impl ReadModel {
+    /// The dossier now, or as it stood (`as_of`, effective date) as known
+    /// at the end of `known_at` (recorded date, Vietnam time).
+    pub fn dossier(
+        &self,
+        id: &str,
+        as_of: Option<NaiveDate>,
+        known_at: Option<NaiveDate>,
+    ) -> Result<Option<DossierView>, ProjectionError> {
+        let rows = self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT revision, type, recorded_at, effective, body FROM history
+                 WHERE dossier_id = ?1 ORDER BY revision",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(rev, ty, at, eff, body)| {
+                    Ok(Row {
+                        revision: u64::try_from(rev).unwrap_or(0),
+                        ty,
+                        recorded_at: chrono::DateTime::parse_from_rfc3339(&at)
+                            .map_err(|e| {
+                                ProjectionError::Corrupt(format!("recorded_at {at}: {e}"))
+                            })?
+                            .with_timezone(&Utc),
+                        effective: eff,
+                        body,
+                    })
+                })
+                .collect::<Result<Vec<_>, ProjectionError>>()
+        })?;
+        let registry = Registry::standard();
+        let known_until = known_at.and_then(|d| {
+            let end = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
+            Some(end.and_utc() - Duration::hours(VIETNAM_OFFSET_HOURS))
+        });
+        let as_of_text = as_of.map(date_text);
+        let mut view: Option<DossierView> = None;
+        for row in rows {
+            if known_until.is_some_and(|k| row.recorded_at >= k) {
+                break;
+            }
+            let in_effect = match (&as_of_text, &row.effective) {
+                (Some(a), Some(e)) => e <= a,
+                _ => true,
+            };
+            let event = decode_current(&registry, &row.ty, &row.body)?;
+            fold(&mut view, id, row.revision, &event, in_effect);
+        }
+        if let Some(v) = view.as_mut() {
+            v.as_of = as_of_text;
+            v.known_at = known_at.map(date_text);
+        }
+        Ok(view)
+    }
+
+    /// Every event of a dossier with its envelope and diff.
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, ProjectionError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT revision, position, type, actor, recorded_at, effective, document, diff
+                 FROM history WHERE dossier_id = ?1 ORDER BY revision",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| {
+                    let document: Option<String> = r.get(6)?;
+                    let diff: String = r.get(7)?;
+                    Ok(HistoryEntry {
+                        revision: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        position: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        event_type: r.get(2)?,
+                        actor: r.get(3)?,
+                        recorded_at: r.get(4)?,
+                        effective: r.get(5)?,
+                        document: document.and_then(|d| serde_json::from_str(&d).ok()),
+                        diff: serde_json::from_str(&diff).unwrap_or(serde_json::Value::Null),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+fn fold(
+    view: &mut Option<DossierView>,
+    id: &str,
+    revision: u64,
+    event: &DomainEvent,
+    in_effect: bool,
+) {
+    use DomainEvent as E;
+    let open =
+        |person_id: &str, name: &str, category: i32, managing: &str, employing: &str| DossierView {
+            id: id.to_owned(),
+            revision,
+            person_id: person_id.to_owned(),
+            full_name: name.to_owned(),
+            category: hoso_schemas::pb::common::PersonnelCategory::try_from(category)
+                .map(|c| c.as_str_name().to_owned())
+                .unwrap_or_default(),
+            managing_unit: managing.to_owned(),
+            employing_unit: employing.to_owned(),
+            status: "EMPLOYMENT_STATUS_ACTIVE".to_owned(),
+            archived: false,
+            workflow: "awaiting_declaration".to_owned(),
+            sections: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            rank: None,
+            salary: None,
+            positions: Vec::new(),
+            awards: Vec::new(),
+            discipline: Vec::new(),
+            evaluations: Vec::new(),
+            approvals: Vec::new(),
+            as_of: None,
+            known_at: None,
+        };
+    match event {
+        E::DossierOpened(o) => {
+            *view = Some(open(
+                &o.person_id,
+                &o.full_name,
+                o.category,
+                &o.managing_unit,
+                &o.employing_unit,
+            ));
+            return;
+        }
+        E::DossierImported(o) => {
+            let mut v = open(
+                &o.person_id,
+                &o.full_name,
+                o.category,
+                &o.managing_unit,
+                &o.employing_unit,
+            );
+            for s in &o.sections {
+                v.pending.insert(s.section_code.clone(), fields(&s.fields));
+            }
+            if !v.pending.is_empty() {
+                v.workflow = "declaring".to_owned();
+            }
+            *view = Some(v);
+            return;
+        }
+        _ => {}
+    }
+    let Some(v) = view.as_mut() else { return };
+    v.revision = revision;
+    let effective = effective_of(event);
+    match event {
+        E::DeclarationSubmitted(d) => {
+            v.pending.insert(d.section_code.clone(), fields(&d.fields));
+            v.workflow = "declaring".to_owned();
+        }
+        E::DeclarationReturned(r) => {
+            v.pending.remove(&r.section_code);
+            v.workflow = if v.pending.is_empty() {
+                "returned"
+            } else {
+                "declaring"
+            }
+            .to_owned();
+        }
+        E::DeclarationVerified(_) => v.workflow = "verified".to_owned(),
+        E::DossierLocked(_) => v.workflow = "locked".to_owned(),
+        E::ApprovalSigned(a) => {
+            let pending = std::mem::take(&mut v.pending);
+            v.sections.extend(pending);
+            v.workflow = "approved".to_owned();
+            v.approvals.push(Approval {
+                revision: a.revision,
+                signer: a.signer.clone(),
+                delegated_from: a.delegated_from.clone(),
+                key_id: a.key_id.clone(),
+            });
+        }
+        _ if !in_effect => {}
+        E::RankChanged(r) => later(
+            &mut v.rank,
+            Dated {
+                effective,
+                revision,
+                value: Rank {
+                    code: r.rank_code.clone(),
+                    name: r.rank_name.clone(),
+                },
+            },
+        ),
+        E::SalaryChanged(s) => later(
+            &mut v.salary,
+            Dated {
+                effective,
+                revision,
+                value: Salary {
+                    rank_code: s.rank_code.clone(),
+                    step: s.step,
+                    coefficient_x100: s.coefficient_x100,
+                    salary_group: s.salary_group.clone(),
+                },
+            },
+        ),
+        E::AppointmentRecorded(a) => {
+            if a.kind() == AppointmentKind::Relieved {
+                v.positions.retain(|p| p.value != a.position_title);
+            } else {
+                v.positions.push(Dated {
+                    effective,
+                    revision,
+                    value: a.position_title.clone(),
+                });
+            }
+        }
+        E::AwardGranted(a) => v.awards.push((a.form.clone(), a.year)),
+        E::DisciplineImposed(d) => v.discipline.push(Dated {
+            effective,
+            revision,
+            value: d.form().as_str_name().to_owned(),
+        }),
+        E::EvaluationRecorded(e) => v
+            .evaluations
+            .push((e.year, e.grade().as_str_name().to_owned())),
+        E::DepartmentChanged(m) => v.employing_unit.clone_from(&m.to_org_code),
+        E::TransferAccepted(t) => {
+            v.managing_unit.clone_from(&t.org_code);
+            v.employing_unit.clone_from(&t.org_code);
+        }
+        E::TransferForwarded(t) => v.employing_unit.clone_from(&t.to_org_code),
+        E::ManagingUnitReassigned(m) => {
+            if v.managing_unit == m.from_org_code {
+                v.managing_unit.clone_from(&m.to_org_code);
+            }
+            if v.employing_unit == m.from_org_code {
+                v.employing_unit.clone_from(&m.to_org_code);
+            }
+        }
+        E::StatusChanged(s) => {
+            v.status = s.status().as_str_name().to_owned();
+            v.archived = hoso_commands::dossier::is_archived_status(s.status());
+        }
+        _ => {}
+    }
+}
+
+/// A node of the organisation tree on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgNode {
+    /// Code.
+    pub code: String,
+    /// Name on that date.
+    pub name: String,
+    /// Parent on that date.
+    pub parent: Option<String>,
+}
+
+/// What headcount is broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// Personnel category.
+    Category,
+    /// Civil-service rank (ngạch).
+    Rank,
+    /// Professional title of public employees (chức danh nghề nghiệp, `V.` codes).
+    Title,
+    /// Job position.
+    JobPosition,
+    /// Sex.
+    Gender,
+    /// Age band on the date.
+    AgeBand,
+    /// Ethnicity.
+    Ethnicity,
+    /// General education level.
+    Education,
+}
+
+impl Dimension {
+    /// Parses the API's name of a dimension.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "category" => Self::Category,
+            "rank" => Self::Rank,
+            "title" => Self::Title,
+            "job_position" => Self::JobPosition,
+            "gender" => Self::Gender,
+            "age_band" => Self::AgeBand,
+            "ethnicity" => Self::Ethnicity,
+            "education" => Self::Education,
+            _ => return None,
+        })
+    }
+}
+
+/// Age band of a birth year on a date.
+pub fn age_band(birth_year: Option<i64>, on: NaiveDate) -> &'static str {
+    match birth_year.map(|y| i64::from(on.year()) - y) {
+        None => "unknown",
+        Some(a) if a < 30 => "under 30",
+        Some(a) if a < 40 => "30-39",
+        Some(a) if a < 50 => "40-49",
+        Some(a) if a < 60 => "50-59",
+        Some(_) => "60 and over",
+    }
+}
+
+/// Staffing quota against the actual headcount of one unit's subtree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaReport {
+    /// Unit.
+    pub org_code: String,
+    /// Year.
+    pub year: u32,
+    /// Quota: civil servants, public employees, contract workers.
+    pub quota: Option<[u32; 3]>,
+    /// Active dossiers: civil servants (incl. cadres), public employees, contract workers.
+    pub actual: [u32; 3],
+}
+
+impl ReadModel {
+    /// The organisation tree on `date`.
+    pub fn tree_at(&self, date: NaiveDate) -> Result<Vec<OrgNode>, ProjectionError> {
+        self.with_org(|org| {
+            org.tree_at(date)
+                .into_iter()
+                .map(|(code, name, parent)| OrgNode { code, name, parent })
+                .collect()
+        })
+    }
+
+    /// Units of the subtree under `code` on `date` (itself first); empty if
+    /// the unit does not exist that day.
+    pub fn subtree(&self, code: &str, date: NaiveDate) -> Result<Vec<String>, ProjectionError> {
+        self.with_org(|org| org.subtree(code, date))
+    }
+
+    /// Active headcount of a subtree by a dimension, as the read model
+    /// stands, with the tree of `date`.
+    pub fn headcount(
+        &self,
+        code: &str,
+        date: NaiveDate,
+        by: Dimension,
+    ) -> Result<BTreeMap<String, u64>, ProjectionError> {
+        let units = self.subtree(code, date)?;
+        self.with_reader(|conn| {
+            let mut out = BTreeMap::new();
+            let mut stmt = conn.prepare_cached(
+                "SELECT category, rank_code, rank_name, job_position, gender, birth_year,
+                        ethnicity, education
+                 FROM dossiers WHERE managing_unit = ?1 AND archived = 0",
+            )?;
+            for unit in &units {
+                let mut rows = stmt.query([unit])?;
+                while let Some(r) = rows.next()? {
+                    let rank_code: Option<String> = r.get(1)?;
+                    let is_title = rank_code.as_deref().is_some_and(|c| c.starts_with("V."));
+                    let key: Option<String> = match by {
+                        Dimension::Category => Some(
+                            hoso_schemas::pb::common::PersonnelCategory::try_from(
+                                r.get::<_, i32>(0)?,
+                            )
+                            .map(|c| c.as_str_name().to_owned())
+                            .unwrap_or_default(),
+                        ),
+                        Dimension::Rank => (!is_title).then_some(rank_code).flatten(),
+                        Dimension::Title => is_title.then_some(rank_code).flatten(),
+                        Dimension::JobPosition => r.get(3)?,
+                        Dimension::Gender => r.get(4)?,
+                        Dimension::AgeBand => Some(age_band(r.get(5)?, date).to_owned()),
+                        Dimension::Ethnicity => r.get(6)?,
+                        Dimension::Education => r.get(7)?,
+                    };
+                    *out.entry(key.unwrap_or_else(|| "unknown".to_owned()))
+                        .or_insert(0) += 1;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Staffing quota against actual headcount for a unit's subtree.
+    pub fn quota(&self, code: &str, year: u32) -> Result<QuotaReport, ProjectionError> {
+        let date = NaiveDate::from_ymd_opt(i32::try_from(year).unwrap_or(2000), 12, 31)
+            .ok_or_else(|| ProjectionError::BadQuery(format!("year {year}")))?;
+        let quota = self.with_org(|org| org::unit_quota(org, code, year))?;
+        let by = self.headcount(code, date, Dimension::Category)?;
+        let n = |k: &str| u32::try_from(by.get(k).copied().unwrap_or(0)).unwrap_or(u32::MAX);
+        Ok(QuotaReport {
+            org_code: code.to_owned(),
+            year,
+            quota,
+            actual: [
+                n("PERSONNEL_CATEGORY_CONG_CHUC")
+                    + n("PERSONNEL_CATEGORY_CAN_BO")
+                    + n("PERSONNEL_CATEGORY_COMMUNE_CADRE"),
+                n("PERSONNEL_CATEGORY_VIEN_CHUC"),
+                n("PERSONNEL_CATEGORY_NGUOI_LAO_DONG"),
+            ],
+        })
+    }
+}
+
+mod org {
+    use hoso_commands::org::{OrgTree, UnitLookup};
+
+    pub(super) fn unit_quota(org: &OrgTree, code: &str, year: u32) -> Option<[u32; 3]> {
+        let q = org.unit(code)?.quota(year)?;
+        Some([q.civil_servants, q.public_employees, q.contract_workers])
+    }
+}
+
+/// Today's date in Vietnam.
+pub fn today_in_vietnam() -> NaiveDate {
+    (Utc::now() + Duration::hours(VIETNAM_OFFSET_HOURS)).date_naive()
+}

@@ -1,0 +1,534 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The read models, fed by the real command handlers on a real store: the
+//! bitemporal dossier view, the tree before and after a merger, search
+//! without diacritics, reports against brute-force counts, the archive,
+//! live-versus-rebuild equality, versioning and read-your-writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hoso_commands::dossier::{EmploymentStatus, RankChangeKind, StateDecision};
+use hoso_commands::org::{OrgChange, OrgCommand};
+use hoso_commands::testkit::*;
+use hoso_commands::workflows::OpenDossier;
+use hoso_ledger::EventStore;
+use hoso_projections::search::SearchQuery;
+use hoso_projections::views::Dimension;
+use hoso_projections::{Found, ProjectionError, ReadModel};
+use hoso_schemas::pb::common::PersonnelCategory;
+
+const PID: &str = "033190001234";
+
+fn salary(step: u32, coefficient_x100: u32) -> StateDecision {
+    StateDecision::Salary {
+        rank_code: "V.08.05.12".into(),
+        step,
+        coefficient_x100,
+        salary_group: "A1".into(),
+    }
+}
+
+async fn model(p: &Province) -> (tempfile::TempDir, ReadModel) {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, found) = ReadModel::open(dir.path()).unwrap();
+    assert_eq!(found, Found::Created);
+    m.catch_up(p.store.as_ref()).await.unwrap();
+    (dir, m)
+}
+
+#[tokio::test]
+async fn salary_recorded_in_march_effective_in_january_shows_on_both_time_axes() {
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        salary(1, 234),
+        d(2025, 6, 1),
+        doc("1/QĐ-SYT", d(2025, 5, 20)),
+    )
+    .await
+    .unwrap();
+    p.set_today(d(2026, 3, 10));
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        salary(2, 267),
+        d(2026, 1, 1),
+        doc("7/QĐ-SYT", d(2026, 3, 9)),
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let coefficient = |v: Option<hoso_projections::views::DossierView>| {
+        v.unwrap().salary.map(|s| s.value.coefficient_x100)
+    };
+    // What was legally true on 1 February, as known today: the March decision applies.
+    assert_eq!(
+        coefficient(m.dossier(&id, Some(d(2026, 2, 1)), None).unwrap()),
+        Some(267)
+    );
+    // ...as the ledger knew it on 1 March: the decision was not recorded yet.
+    assert_eq!(
+        coefficient(
+            m.dossier(&id, Some(d(2026, 2, 1)), Some(d(2026, 3, 1)))
+                .unwrap()
+        ),
+        Some(234)
+    );
+    // Before either took effect.
+    assert_eq!(
+        coefficient(m.dossier(&id, Some(d(2025, 1, 1)), None).unwrap()),
+        None
+    );
+    // Before the dossier existed in the ledger.
+    assert!(m.dossier(&id, None, Some(d(2026, 1, 4))).unwrap().is_none());
+    // Now.
+    let now = m.dossier(&id, None, None).unwrap().unwrap();
+    assert_eq!(now.salary.unwrap().value.step, 2);
+    assert_eq!(
+        now.revision,
+        p.stream(&format!("dossier-{id}")).await.len() as u64 - 1
+    );
+}
+
+#[tokio::test]
+async fn merger_shows_the_old_tree_before_and_the_new_one_after_its_effective_date() {
+    let p = Province::new("dak-lak", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.org(
+        &p.admin,
+        OrgCommand {
+            code: HOSPITAL.into(),
+            decision: doc("99/QĐ-UBND", d(2026, 2, 20)),
+            change: OrgChange::MergeInto {
+                successor: HEALTH.into(),
+                effective: d(2026, 3, 1),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let codes = |date| {
+        m.tree_at(date)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.code)
+            .collect::<Vec<_>>()
+    };
+    assert!(codes(d(2026, 2, 28)).contains(&HOSPITAL.to_owned()));
+    assert!(!codes(d(2026, 3, 1)).contains(&HOSPITAL.to_owned()));
+    // The dossier moved with the merger; the department counts it.
+    let v = m.dossier(&id, None, None).unwrap().unwrap();
+    assert_eq!(v.managing_unit, HEALTH);
+    let by = m
+        .headcount(HEALTH, d(2026, 3, 2), Dimension::Category)
+        .unwrap();
+    assert_eq!(by.get("PERSONNEL_CATEGORY_VIEN_CHUC"), Some(&1));
+    let history = m.history(&id).unwrap();
+    let moved = history
+        .iter()
+        .find(|h| h.event_type == "dossier.ManagingUnitReassigned")
+        .unwrap();
+    assert_eq!(moved.document.as_ref().unwrap()["number"], "99/QĐ-UBND");
+    assert_eq!(moved.diff[0]["from"], HOSPITAL);
+}
+
+async fn open_named(p: &Province, pid: &str, name: &str, unit: &str) -> String {
+    let opening = OpenDossier {
+        full_name: name.into(),
+        birth_date: None,
+        ..p.opening(pid, unit)
+    };
+    let focal = if unit == SCHOOL {
+        &p.education_focal
+    } else {
+        &p.health_focal
+    };
+    p.wf.open_dossier(focal, opening).await.unwrap().0
+}
+
+#[tokio::test]
+async fn search_finds_names_without_diacritics_with_stable_pages() {
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let an = open_named(&p, "033090000001", "Nguyễn Văn An", HOSPITAL).await;
+    let anh = open_named(&p, "033090000002", "Nguyễn Văn Anh", SCHOOL).await;
+    let duc = open_named(&p, "033090000003", "Đỗ Minh Đức", HOSPITAL).await;
+    let (_dir, m) = model(&p).await;
+    let q = |name: &str| SearchQuery {
+        name: Some(name.into()),
+        ..SearchQuery::default()
+    };
+    let ids = |page: hoso_projections::search::SearchPage| {
+        page.items.into_iter().map(|h| h.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(m.search(&q("nguyen van an")).unwrap()),
+        vec![an.clone(), anh.clone()]
+    );
+    assert_eq!(
+        ids(m.search(&q("NGUYỄN  văn")).unwrap()),
+        vec![an.clone(), anh.clone()]
+    );
+    assert_eq!(ids(m.search(&q("do minh duc")).unwrap()), vec![duc.clone()]);
+    assert_eq!(ids(m.search(&q("đức")).unwrap()), vec![duc.clone()]);
+    // Name and unit subtree together.
+    let in_health = SearchQuery {
+        name: Some("nguyen".into()),
+        unit: Some(HEALTH.into()),
+        ..SearchQuery::default()
+    };
+    assert_eq!(ids(m.search(&in_health).unwrap()), vec![an.clone()]);
+    // Pages: two, then one, in the same order as one big page.
+    let first = m
+        .search(&SearchQuery {
+            limit: Some(2),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    let next = first.next.clone().unwrap();
+    let second = m
+        .search(&SearchQuery {
+            limit: Some(2),
+            after: Some(next),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    let mut paged = ids(first);
+    paged.extend(ids(second));
+    assert_eq!(paged, ids(m.search(&SearchQuery::default()).unwrap()));
+    assert_eq!(paged, vec![duc, an, anh]);
+    assert!(matches!(
+        m.search(&SearchQuery {
+            after: Some("zz".into()),
+            ..SearchQuery::default()
+        }),
+        Err(ProjectionError::BadQuery(_))
+    ));
+}
+
+#[tokio::test]
+async fn people_who_left_are_searched_in_the_archive_and_never_lost() {
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let id = open_named(&p, "033090000001", "Trần Thị Lan", HOSPITAL).await;
+    p.wf.change_status(
+        &p.health_focal,
+        &id,
+        EmploymentStatus::Retired,
+        d(2026, 3, 1),
+        doc("4/QĐ-SYT", d(2026, 2, 20)),
+        "",
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let active = m.search(&SearchQuery::default()).unwrap();
+    assert!(active.items.is_empty());
+    let archived = m
+        .search(&SearchQuery {
+            archived: true,
+            name: Some("tran thi lan".into()),
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(archived.items.len(), 1);
+    let v = m.dossier(&id, None, None).unwrap().unwrap();
+    assert!(v.archived);
+}
+
+#[tokio::test]
+async fn annual_report_matches_a_brute_force_count() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    let ranks = [
+        ("V.08.05.12", "Điều dưỡng hạng III"),
+        ("01.003", "Chuyên viên"),
+        ("V.08.05.12", "Điều dưỡng hạng III"),
+        ("01.002", "Chuyên viên chính"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (code, name)) in ranks.iter().enumerate() {
+        let pid = format!("03309000000{i}");
+        let id = open_named(&p, &pid, &format!("Người {i}"), HOSPITAL).await;
+        p.wf.record_decision(
+            &p.health_focal,
+            &id,
+            StateDecision::Rank {
+                kind: RankChangeKind::Initial,
+                rank_code: (*code).into(),
+                rank_name: (*name).into(),
+            },
+            d(2026, 1, 1),
+            doc("5/QĐ", d(2026, 1, 1)),
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    // One leaves: it must not be counted.
+    p.wf.change_status(
+        &p.health_focal,
+        &ids[3],
+        EmploymentStatus::Resigned,
+        d(2026, 3, 1),
+        doc("6/QĐ", d(2026, 3, 1)),
+        "",
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let report = m.annual_report(ROOT, 2026).unwrap();
+    // Brute force over the aggregates themselves.
+    let mut titles = std::collections::BTreeMap::new();
+    let mut civil = std::collections::BTreeMap::new();
+    let mut total = 0;
+    for id in &ids {
+        let dossier = p.wf.load_dossier(id).await.unwrap().unwrap();
+        if dossier.is_archived() {
+            continue;
+        }
+        total += 1;
+        let code = m
+            .dossier(id, None, None)
+            .unwrap()
+            .unwrap()
+            .rank
+            .unwrap()
+            .value
+            .code;
+        let bucket = if code.starts_with("V.") {
+            &mut titles
+        } else {
+            &mut civil
+        };
+        *bucket.entry(code).or_insert(0u64) += 1;
+    }
+    assert_eq!(report.total, total);
+    let as_map = |v: &[hoso_projections::reports::Count]| {
+        v.iter()
+            .map(|c| (c.key.clone(), c.count))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(as_map(&report.by_title), titles);
+    assert_eq!(as_map(&report.by_rank), civil);
+    assert_eq!(
+        report.by_title[0].name.as_deref(),
+        Some("Điều dưỡng hạng III")
+    );
+    let csv = report.to_csv();
+    assert!(csv.starts_with("breakdown,key,name,count\r\n"));
+    assert!(
+        csv.contains("title,V.08.05.12,Điều dưỡng hạng III,2\r\n"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn sla_report_shows_overdue_obligations_in_working_days() {
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let (_dir, m) = model(&p).await;
+    // HY 10.1: the account was due within 5 working days of 2 January (9 January).
+    let report = m.sla_report(d(2026, 3, 2), p.wf.calendar()).unwrap();
+    let open = report
+        .open
+        .iter()
+        .find(|o| o.dossier_id == id && o.obligation == "issue_new_dossier_account")
+        .unwrap();
+    assert_eq!(open.due, "2026-01-09");
+    assert_eq!(open.citation, "HY 10.1");
+    assert!(open.overdue_working_days > 20);
+    let line = report
+        .units
+        .iter()
+        .find(|l| l.org_code == HOSPITAL)
+        .unwrap();
+    assert_eq!(line.overdue, 1);
+    assert!(report.to_csv().contains(&format!("{HOSPITAL},0,1,0,0")));
+    // Issuing the account closes it (late).
+    p.personal_account(PID, HOSPITAL, &p.health_focal).await;
+    m.catch_up(p.store.as_ref()).await.unwrap();
+    let report = m.sla_report(d(2026, 3, 2), p.wf.calendar()).unwrap();
+    let line = report
+        .units
+        .iter()
+        .find(|l| l.org_code == HOSPITAL)
+        .unwrap();
+    assert_eq!((line.overdue, line.closed_late), (0, 1));
+}
+
+#[tokio::test]
+async fn history_shows_actor_document_and_field_level_diff() {
+    let p = Province::new("national", d(2026, 3, 27)).await;
+    let (id, person) = p.approved_dossier(PID).await;
+    p.wf.declare(
+        &person,
+        &id,
+        "identity",
+        vec![
+            f("1", "NGUYỄN THỊ HƯƠNG", 0),
+            f("3a", "18/05/1990", 0),
+            f("3b", "Nữ", 0),
+            f("25a", PID, 0),
+        ],
+        vec![[9; 32]],
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let history = m.history(&id).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.event_type, "dossier.ObligationOpened");
+    let declared = history
+        .iter()
+        .rev()
+        .find(|h| h.event_type == "dossier.DeclarationSubmitted")
+        .unwrap();
+    assert_eq!(declared.actor, person.account_id);
+    assert_eq!(
+        declared.diff,
+        serde_json::json!([{ "section": "identity", "field": "3a", "row": 0,
+                             "from": "17/05/1990", "to": "18/05/1990" }])
+    );
+    // The approved version stays in force while the change is pending.
+    let v = m.dossier(&id, None, None).unwrap().unwrap();
+    let born = |fields: &Vec<hoso_projections::views::Field>| {
+        fields
+            .iter()
+            .find(|f| f.field == "3a")
+            .unwrap()
+            .value
+            .clone()
+    };
+    assert_eq!(born(&v.sections["identity"]), "17/05/1990");
+    assert_eq!(born(&v.pending["identity"]), "18/05/1990");
+}
+
+#[tokio::test]
+async fn live_projection_equals_a_rebuild_from_position_zero() {
+    let p = Province::new("kon-tum", d(2026, 3, 27)).await;
+    let live_dir = tempfile::tempdir().unwrap();
+    let (live, _) = ReadModel::open(live_dir.path()).unwrap();
+    let live = Arc::new(live);
+    let store: Arc<dyn EventStore> = p.store.clone();
+    let follower = {
+        let live = live.clone();
+        let store = store.clone();
+        tokio::spawn(async move { live.follow(store.as_ref()).await })
+    };
+    let (id, _) = p.approved_dossier(PID).await;
+    open_named(&p, "033090000002", "Lê Văn Tâm", SCHOOL).await;
+    p.wf.change_status(
+        &p.health_focal,
+        &id,
+        EmploymentStatus::Seconded,
+        d(2026, 3, 20),
+        doc("8/QĐ", d(2026, 3, 20)),
+        "",
+    )
+    .await
+    .unwrap();
+    let head = p.store.head_position().await.unwrap().unwrap();
+    live.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    follower.abort();
+
+    let rebuilt_dir = tempfile::tempdir().unwrap();
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let (rebuilt, report) = ReadModel::rebuild(rebuilt_dir.path(), p.store.as_ref(), &|n| {
+        seen.store(n, std::sync::atomic::Ordering::Relaxed);
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.events, head + 1);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), head + 1);
+    assert_eq!(live.dump().unwrap(), rebuilt.dump().unwrap());
+    // Replaying a page already applied changes nothing.
+    let page = p.store.read_all(0, 100).await.unwrap();
+    assert_eq!(rebuilt.apply(&page).unwrap(), 0);
+    assert_eq!(live.dump().unwrap(), rebuilt.dump().unwrap());
+}
+
+#[tokio::test]
+async fn waiting_for_a_position_not_reached_times_out_clearly() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let (_dir, m) = model(&p).await;
+    let head = p.store.head_position().await.unwrap().unwrap();
+    m.wait_for(head, Duration::from_millis(10)).await.unwrap();
+    let err = m
+        .wait_for(head + 5, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProjectionError::Timeout { reached: Some(r), .. } if r == head));
+}
+
+#[tokio::test]
+async fn a_read_model_of_another_version_is_rebuilt_and_says_so() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    p.open(PID, HOSPITAL, &p.health_focal).await;
+    let (dir, m) = model(&p).await;
+    let before = m.dump().unwrap();
+    drop(m);
+    {
+        let conn =
+            rusqlite::Connection::open(dir.path().join(hoso_projections::READ_MODEL_FILE)).unwrap();
+        conn.execute("UPDATE meta SET value = 0 WHERE key = 'version'", [])
+            .unwrap();
+    }
+    let (m, found) = ReadModel::open(dir.path()).unwrap();
+    assert_eq!(found, Found::Stale { version: 0 });
+    assert_eq!(m.next_position(), 0);
+    m.catch_up(p.store.as_ref()).await.unwrap();
+    assert_eq!(m.dump().unwrap(), before);
+}
+
+#[tokio::test]
+async fn headcount_by_every_dimension_and_quota_against_actual() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.declare(
+        &p.health_focal,
+        &id,
+        "identity",
+        vec![
+            f("1", "NGUYỄN THỊ HƯƠNG", 0),
+            f("3a", "17/05/1990", 0),
+            f("3b", "Nữ", 0),
+            f("6", "Kinh", 0),
+            f("25a", PID, 0),
+        ],
+        vec![],
+    )
+    .await
+    .unwrap();
+    p.wf.org(
+        &p.admin,
+        OrgCommand {
+            code: HEALTH.into(),
+            decision: doc("12/QĐ-UBND", d(2026, 1, 5)),
+            change: OrgChange::SetStaffingQuota {
+                year: 2026,
+                quota: hoso_commands::org::StaffingQuota {
+                    civil_servants: 40,
+                    public_employees: 300,
+                    contract_workers: 12,
+                },
+            },
+        },
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let on = d(2026, 3, 2);
+    let one = |by| m.headcount(HEALTH, on, by).unwrap();
+    assert_eq!(one(Dimension::Gender).get("Nữ"), Some(&1));
+    assert_eq!(one(Dimension::Ethnicity).get("Kinh"), Some(&1));
+    assert_eq!(one(Dimension::AgeBand).get("30-39"), Some(&1));
+    assert_eq!(
+        one(Dimension::Category).get("PERSONNEL_CATEGORY_VIEN_CHUC"),
+        Some(&1)
+    );
+    let q = m.quota(HEALTH, 2026).unwrap();
+    assert_eq!(q.quota, Some([40, 300, 12]));
+    assert_eq!(q.actual, [0, 1, 0]);
+    let _ = PersonnelCategory::VienChuc;
+}
