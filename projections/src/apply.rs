@@ -209,10 +209,8 @@ impl Projector {
         if applied == 0 {
             return Ok(0);
         }
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'next_position'",
-            [i64::try_from(next).unwrap_or(i64::MAX)],
-        )?;
+        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'next_position'")?
+            .execute([i64::try_from(next).unwrap_or(i64::MAX)])?;
         tx.commit()?;
         // Only a committed page changes what the projector remembers.
         summaries.extend(staged);
@@ -342,10 +340,15 @@ fn apply_one(
     let mut dossier_id: Option<&str> = None;
     match kind {
         "org-" => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO org_events (position, stream, type, body) VALUES (?1, ?2, ?3, ?4)",
-                params![position, e.stream, e.event_type, event.encode_payload()],
-            )?;
+            )?
+            .execute(params![
+                position,
+                e.stream,
+                e.event_type,
+                event.encode_payload()
+            ])?;
             org_staged.push((e.stream.clone(), event.clone()));
         }
         "account-" => {
@@ -358,19 +361,19 @@ fn apply_one(
             detail = apply_dossier(tx, e, event, id, summaries, staged)?;
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (position, recorded_at, actor, stream, type, dossier_id, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            position,
-            recorded_at,
-            e.actor,
-            e.stream,
-            e.event_type,
-            dossier_id,
-            detail.to_string()
-        ],
-    )?;
+    )?
+    .execute(params![
+        position,
+        recorded_at,
+        e.actor,
+        e.stream,
+        e.event_type,
+        dossier_id,
+        detail.to_string()
+    ])?;
     Ok(())
 }
 
@@ -440,10 +443,10 @@ fn apply_dossier(
             s.workflow = "declaring";
         }
         E::DeclarationReturned(r) => {
-            tx.execute(
+            tx.prepare_cached(
                 "DELETE FROM sections WHERE dossier_id = ?1 AND section_code = ?2 AND approved = 0",
-                params![id, r.section_code],
-            )?;
+            )?
+            .execute(params![id, r.section_code])?;
             diff.push(json!({ "section": r.section_code, "returned": r.reasons }));
             let pending: i64 = tx.query_row(
                 "SELECT count(*) FROM sections WHERE dossier_id = ?1 AND approved = 0",
@@ -463,16 +466,14 @@ fn apply_dossier(
         }
         E::ApprovalSigned(a) => {
             // Pending sections come into force.
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR REPLACE INTO sections (dossier_id, section_code, approved, fields)
                  SELECT dossier_id, section_code, 1, fields FROM sections
                  WHERE dossier_id = ?1 AND approved = 0",
-                [id],
-            )?;
-            tx.execute(
-                "DELETE FROM sections WHERE dossier_id = ?1 AND approved = 0",
-                [id],
-            )?;
+            )?
+            .execute([id])?;
+            tx.prepare_cached("DELETE FROM sections WHERE dossier_id = ?1 AND approved = 0")?
+                .execute([id])?;
             s.workflow = "approved";
             s.locked_on = None;
             diff.push(json!({ "approved_revision": a.revision, "signer": a.signer }));
@@ -530,33 +531,33 @@ fn apply_dossier(
             }
         }
         E::ObligationOpened(o) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR REPLACE INTO obligations
                  (dossier_id, obligation_id, obligation, responsible, counted_from, due, citation)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    id,
-                    o.obligation_id,
-                    o.obligation,
-                    o.responsible_org_code,
-                    o.counted_from.as_ref().and_then(pb_date_text),
-                    o.due.as_ref().and_then(pb_date_text),
-                    o.citation
-                ],
-            )?;
+            )?
+            .execute(params![
+                id,
+                o.obligation_id,
+                o.obligation,
+                o.responsible_org_code,
+                o.counted_from.as_ref().and_then(pb_date_text),
+                o.due.as_ref().and_then(pb_date_text),
+                o.citation
+            ])?;
         }
         E::ObligationClosed(c) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE obligations SET closed_on = ?3, late = ?4, outcome = ?5
                  WHERE dossier_id = ?1 AND obligation_id = ?2",
-                params![
-                    id,
-                    c.obligation_id,
-                    c.closed_on.as_ref().and_then(pb_date_text),
-                    c.late,
-                    c.outcome
-                ],
-            )?;
+            )?
+            .execute(params![
+                id,
+                c.obligation_id,
+                c.closed_on.as_ref().and_then(pb_date_text),
+                c.late,
+                c.outcome
+            ])?;
         }
         _ => {}
     }
@@ -568,23 +569,23 @@ fn apply_dossier(
     });
     let diff = Value::Array(diff);
     let diff_text = diff.to_string();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO history (dossier_id, revision, position, type, actor, recorded_at, effective,
                               document, body, diff)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            id,
-            i64::try_from(e.revision).unwrap_or(i64::MAX),
-            i64::try_from(e.position).unwrap_or(i64::MAX),
-            e.event_type,
-            e.actor,
-            e.recorded_at.to_rfc3339(),
-            effective_of(event),
-            document,
-            event.encode_payload(),
-            diff_text
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        i64::try_from(e.revision).unwrap_or(i64::MAX),
+        i64::try_from(e.position).unwrap_or(i64::MAX),
+        e.event_type,
+        e.actor,
+        e.recorded_at.to_rfc3339(),
+        effective_of(event),
+        document,
+        event.encode_payload(),
+        diff_text
+    ])?;
     if s != before || before.person_id.is_empty() {
         upsert_summary(tx, id, &s)?;
     }
@@ -604,11 +605,11 @@ fn put_section(
         fields: fields.to_vec(),
     }
     .encode_to_vec();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO sections (dossier_id, section_code, approved, fields)
          VALUES (?1, ?2, ?3, ?4)",
-        params![dossier, section, approved, bytes],
-    )?;
+    )?
+    .execute(params![dossier, section, approved, bytes])?;
     Ok(())
 }
 

@@ -12,12 +12,14 @@
 //! - [`reports`]: the annual headcount report, the management report, the
 //!   SLA report of obligations, approvals pending per monthly window, as
 //!   JSON or CSV.
+//! - [`audit`]: who changed (or read) what, when, by actor or dossier.
 //!
 //! [`ReadModel`] ties them together: it catches up with a store, follows
 //! its `$all` subscription live, lets a caller wait for a position ("read
 //! your writes"), and rebuilds while verifying every hash chain.
 
 pub mod apply;
+pub mod audit;
 mod dates;
 pub mod reports;
 pub mod schema;

@@ -532,3 +532,49 @@ async fn headcount_by_every_dimension_and_quota_against_actual() {
     assert_eq!(q.actual, [0, 1, 0]);
     let _ = PersonnelCategory::VienChuc;
 }
+
+#[tokio::test]
+async fn audit_trail_lists_every_change_by_actor_and_dossier() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        salary(1, 234),
+        d(2026, 1, 1),
+        doc("1/QĐ", d(2026, 3, 1)),
+    )
+    .await
+    .unwrap();
+    let (_dir, m) = model(&p).await;
+    let about = m
+        .audit(&hoso_projections::audit::AuditQuery {
+            dossier_id: Some(id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(about.iter().all(|e| e.actor == p.health_focal.account_id));
+    assert_eq!(about.first().unwrap().event_type, "dossier.DossierOpened");
+    assert!(
+        about
+            .iter()
+            .any(|e| e.event_type == "dossier.SalaryChanged" && e.detail[0]["field"] == "salary")
+    );
+    let by_admin = m
+        .audit(&hoso_projections::audit::AuditQuery {
+            actor: Some(p.admin.account_id.clone()),
+            limit: Some(3),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_admin.len(), 3);
+    let next = m
+        .audit(&hoso_projections::audit::AuditQuery {
+            actor: Some(p.admin.account_id.clone()),
+            after: Some(by_admin[2].position),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(next[0].position > by_admin[2].position);
+}
