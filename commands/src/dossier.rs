@@ -838,37 +838,45 @@ impl<'a> Batch<'a> {
         self.events.push(e.into());
     }
 
-    /// Opens an obligation if the profile sets a deadline for it.
-    fn open_obligation(&mut self, ob: Obligation, dates: Dates, responsible: &str) {
-        let Some(rule) = self.ctx.profile.deadline(ob) else {
-            return;
-        };
+    /// Opens an obligation if the profile sets a deadline for it; returns
+    /// its id and due date.
+    fn open_obligation(
+        &mut self,
+        ob: Obligation,
+        dates: Dates,
+        responsible: &str,
+    ) -> Option<(String, NaiveDate)> {
+        let rule = self.ctx.profile.deadline(ob)?;
         let counted_from = dates.for_trigger(rule.counted_from);
         let due = rule.due(counted_from, self.ctx.calendar);
+        let id = format!("{}-{}", ob.key(), self.first_revision);
+        let citation = rule.citation.clone();
         self.push(pb::ObligationOpened {
-            obligation_id: format!("{}-{}", ob.key(), self.first_revision),
+            obligation_id: id.clone(),
             obligation: ob.key().to_owned(),
             counted_from: Some(to_pb_date(counted_from)),
             due: Some(to_pb_date(due)),
-            citation: rule.citation.clone(),
+            citation,
             responsible_org_code: responsible.to_owned(),
+        });
+        Some((id, due))
+    }
+
+    fn push_close(&mut self, obligation_id: String, due: NaiveDate, outcome: &str) {
+        let today = self.ctx.today;
+        self.push(pb::ObligationClosed {
+            obligation_id,
+            closed_on: Some(to_pb_date(today)),
+            late: today > due,
+            outcome: outcome.to_owned(),
         });
     }
 
     /// Closes every open obligation of kind `ob`.
     fn close(&mut self, state: &Dossier, ob: Obligation, outcome: &str) {
-        let today = self.ctx.today;
         for (id, o) in &state.obligations {
             if o.obligation == ob.key() {
-                self.events.push(
-                    pb::ObligationClosed {
-                        obligation_id: id.clone(),
-                        closed_on: Some(to_pb_date(today)),
-                        late: today > o.due,
-                        outcome: outcome.to_owned(),
-                    }
-                    .into(),
-                );
+                self.push_close(id.clone(), o.due, outcome);
             }
         }
     }
@@ -877,27 +885,9 @@ impl<'a> Batch<'a> {
     /// decision (recording a decision of the state, a status change): the
     /// record shows its due date and whether it was met.
     fn fulfil(&mut self, ob: Obligation, dates: Dates, responsible: &str, outcome: &str) {
-        let Some(rule) = self.ctx.profile.deadline(ob) else {
-            return;
-        };
-        let counted_from = dates.for_trigger(rule.counted_from);
-        let due = rule.due(counted_from, self.ctx.calendar);
-        let id = format!("{}-{}", ob.key(), self.first_revision);
-        self.push(pb::ObligationOpened {
-            obligation_id: id.clone(),
-            obligation: ob.key().to_owned(),
-            counted_from: Some(to_pb_date(counted_from)),
-            due: Some(to_pb_date(due)),
-            citation: rule.citation.clone(),
-            responsible_org_code: responsible.to_owned(),
-        });
-        let today = self.ctx.today;
-        self.push(pb::ObligationClosed {
-            obligation_id: id,
-            closed_on: Some(to_pb_date(today)),
-            late: today > due,
-            outcome: outcome.to_owned(),
-        });
+        if let Some((id, due)) = self.open_obligation(ob, dates, responsible) {
+            self.push_close(id, due, outcome);
+        }
     }
 }
 
@@ -1583,16 +1573,9 @@ fn decide_existing(
             if is_archived_status(status) {
                 // Nobody will declare, review or sign for a person who left;
                 // the open clocks end with the dossier's active life.
+                let outcome = format!("moot: dossier archived ({status:?})");
                 for (id, o) in &d.obligations {
-                    b.events.push(
-                        pb::ObligationClosed {
-                            obligation_id: id.clone(),
-                            closed_on: Some(to_pb_date(today)),
-                            late: today > o.due,
-                            outcome: format!("moot: dossier archived ({status:?})"),
-                        }
-                        .into(),
-                    );
+                    b.push_close(id.clone(), o.due, &outcome);
                 }
             }
         }

@@ -410,24 +410,20 @@ pub async fn staff(
     Actor::new(id)
 }
 
-/// Issues a head account with a registered ed25519 key.
-pub async fn head(
+/// Issues an account of `kind` with a registered ed25519 key (seeded, so
+/// tests are repeatable) and an optional right over its unit.
+#[allow(clippy::too_many_arguments)]
+pub async fn signer(
     wf: &Workflows,
     admin: &Actor,
     username: &str,
     org: &str,
+    kind: AccountKind,
+    right: Option<AccessRight>,
     seed: u8,
     today: NaiveDate,
 ) -> Head {
-    let actor = staff(
-        wf,
-        admin,
-        username,
-        org,
-        AccountKind::AgencyHead,
-        Some(AccessRight::Access),
-    )
-    .await;
+    let actor = staff(wf, admin, username, org, kind, right).await;
     let key = SigningKey::from_bytes(&[seed; 32]);
     let key_id = format!("{username}-2026");
     wf.account(
@@ -443,4 +439,26 @@ pub async fn head(
     .await
     .unwrap();
     Head { actor, key_id, key }
+}
+
+/// Issues a head account with a registered ed25519 key.
+pub async fn head(
+    wf: &Workflows,
+    admin: &Actor,
+    username: &str,
+    org: &str,
+    seed: u8,
+    today: NaiveDate,
+) -> Head {
+    signer(
+        wf,
+        admin,
+        username,
+        org,
+        AccountKind::AgencyHead,
+        Some(AccessRight::Access),
+        seed,
+        today,
+    )
+    .await
 }

@@ -469,35 +469,17 @@ async fn dt_11_department_head_approves_its_own_units_staff_only() {
 #[tokio::test]
 async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
     let p = Province::new("kon-tum", d(2026, 3, 27)).await;
-    let deputy = staff(
+    let deputy = signer(
         &p.wf,
         &p.admin,
         "yte.phogiamdoc",
         HEALTH,
         AccountKind::AgencyHead,
         None,
+        9,
+        d(2026, 3, 27),
     )
     .await;
-    // A head account of the same unit is a head only if its unit is the
-    // approver; here the deputy's key is its own.
-    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-    p.wf.account(
-        &deputy,
-        &deputy.account_id,
-        AccountChange::RegisterKey {
-            key_id: "pgd-2026".into(),
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            valid_from: d(2026, 1, 1),
-            valid_until: None,
-        },
-    )
-    .await
-    .unwrap();
-    let deputy = Head {
-        actor: deputy,
-        key_id: "pgd-2026".into(),
-        key,
-    };
     let id = p.open(PID, SCHOOL, &p.education_focal).await;
     p.declare_basics(&p.education_focal, &id, PID).await;
     p.wf.verify_declaration(&p.education_focal, &id, "")
@@ -527,33 +509,17 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
         .await
         .unwrap_err();
     assert!(matches!(scope_rule(err), ScopeRule::BadDelegate(_)));
-    let edu_deputy = staff(
+    let edu_deputy = signer(
         &p.wf,
         &p.admin,
         "gd.phogiamdoc",
         EDUCATION,
         AccountKind::Specialist,
         None,
+        11,
+        d(2026, 3, 27),
     )
     .await;
-    let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
-    p.wf.account(
-        &edu_deputy,
-        &edu_deputy.account_id,
-        AccountChange::RegisterKey {
-            key_id: "gd-pgd".into(),
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            valid_from: d(2026, 1, 1),
-            valid_until: None,
-        },
-    )
-    .await
-    .unwrap();
-    let edu_deputy = Head {
-        actor: edu_deputy,
-        key_id: "gd-pgd".into(),
-        key,
-    };
     p.wf.account(
         &p.education_head.actor,
         &p.education_head.actor.account_id,
@@ -589,34 +555,23 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
 #[tokio::test]
 async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
     let p = Province::new("hung-yen", d(2026, 3, 23)).await;
-    let edu_deputy = staff(
+    let deputy = signer(
         &p.wf,
         &p.admin,
         "gd.phogiamdoc",
         EDUCATION,
         AccountKind::Specialist,
         None,
+        11,
+        d(2026, 3, 23),
     )
     .await;
-    let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
-    p.wf.account(
-        &edu_deputy,
-        &edu_deputy.account_id,
-        AccountChange::RegisterKey {
-            key_id: "gd-pgd".into(),
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            valid_from: d(2026, 1, 1),
-            valid_until: None,
-        },
-    )
-    .await
-    .unwrap();
     p.wf.account(
         &p.education_head.actor,
         &p.education_head.actor.account_id,
         AccountChange::Delegate {
             delegation_id: "uq-1".into(),
-            to_account: edu_deputy.account_id.clone(),
+            to_account: deputy.actor.account_id.clone(),
             valid_from: d(2026, 3, 1),
             valid_until: d(2026, 3, 31),
             org_codes: vec![],
@@ -634,11 +589,6 @@ async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
     p.wf.lock_declaration(&p.education_focal, &id)
         .await
         .unwrap();
-    let deputy = Head {
-        actor: edu_deputy,
-        key_id: "gd-pgd".into(),
-        key,
-    };
     let err = p.sign(&deputy, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::Delegation(_)));
 }
