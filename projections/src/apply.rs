@@ -209,6 +209,13 @@ impl Projector {
         if applied == 0 {
             return Ok(0);
         }
+        // One row write per dossier per page, however many of its events
+        // the page held.
+        for (id, s) in &staged {
+            if summaries.get(id) != Some(s) {
+                upsert_summary(&tx, id, s)?;
+            }
+        }
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'next_position'")?
             .execute([i64::try_from(next).unwrap_or(i64::MAX)])?;
         tx.commit()?;
@@ -334,7 +341,7 @@ fn apply_one(
         // Reservation and sync streams carry nothing the read side shows.
         return Ok(());
     };
-    let recorded_at = e.recorded_at.to_rfc3339();
+    let recorded_at = e.recorded_at.timestamp_micros();
     let position = i64::try_from(e.position).unwrap_or(i64::MAX);
     let mut detail = json!({});
     let mut dossier_id: Option<&str> = None;
@@ -361,19 +368,22 @@ fn apply_one(
             detail = apply_dossier(tx, e, event, id, summaries, staged)?;
         }
     }
-    tx.prepare_cached(
-        "INSERT INTO audit (position, recorded_at, actor, stream, type, dossier_id, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        position,
-        recorded_at,
-        e.actor,
-        e.stream,
-        e.event_type,
-        dossier_id,
-        detail.to_string()
-    ])?;
+    if dossier_id.is_none() {
+        // Dossier events are audited through their history rows.
+        tx.prepare_cached(
+            "INSERT INTO audit (position, recorded_at, actor, stream, type, dossier_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            position,
+            recorded_at,
+            e.actor,
+            e.stream,
+            e.event_type,
+            dossier_id,
+            detail.to_string()
+        ])?;
+    }
     Ok(())
 }
 
@@ -386,17 +396,20 @@ fn apply_dossier(
     staged: &mut HashMap<String, Summary>,
 ) -> Result<Value, ProjectionError> {
     use DomainEvent as E;
-    let mut s = staged
-        .get(id)
-        .or_else(|| summaries.get(id))
-        .cloned()
-        .unwrap_or_default();
-    let before = s.clone();
-    let today = e.recorded_at.date_naive().to_string();
+    if !staged.contains_key(id) {
+        let known = summaries.get(id).cloned().unwrap_or_default();
+        staged.insert(id.to_owned(), known);
+    }
+    let Some(s) = staged.get_mut(id) else {
+        return Err(ProjectionError::Corrupt(format!(
+            "summary of {id} vanished"
+        )));
+    };
+    let today = || date_text(e.recorded_at.date_naive());
     let mut diff: Vec<Value> = Vec::new();
     match event {
         E::DossierOpened(o) => {
-            s = Summary {
+            *s = Summary {
                 person_id: o.person_id.clone(),
                 full_name: o.full_name.clone(),
                 birth_year: o.birth_date.as_ref().map(|d| i64::from(d.year)),
@@ -405,7 +418,7 @@ fn apply_dossier(
                 employing_unit: o.employing_unit.clone(),
                 status: EmploymentStatus::Active as i32,
                 workflow: "awaiting_declaration",
-                opened_on: today.clone(),
+                opened_on: today(),
                 ..Summary::default()
             };
             diff.push(json!({ "opened": {
@@ -414,7 +427,7 @@ fn apply_dossier(
             }}));
         }
         E::DossierImported(o) => {
-            s = Summary {
+            *s = Summary {
                 person_id: o.person_id.clone(),
                 full_name: o.full_name.clone(),
                 category: o.category,
@@ -426,7 +439,7 @@ fn apply_dossier(
                 } else {
                     "declaring"
                 },
-                opened_on: today.clone(),
+                opened_on: today(),
                 ..Summary::default()
             };
             for sec in &o.sections {
@@ -462,7 +475,7 @@ fn apply_dossier(
         E::DeclarationVerified(_) => s.workflow = "verified",
         E::DossierLocked(_) => {
             s.workflow = "locked";
-            s.locked_on = Some(today.clone());
+            s.locked_on = Some(today());
         }
         E::ApprovalSigned(a) => {
             // Pending sections come into force.
@@ -562,17 +575,16 @@ fn apply_dossier(
         _ => {}
     }
     s.revision = e.revision;
-    let document = e.source_document.as_ref().map(|d| {
-        json!({ "number": d.number, "date": date_text(d.date), "issuer": d.issuer,
-                         "attachment_sha256": d.attachment_sha256.map(hex::encode) })
-        .to_string()
-    });
+    let doc = e.source_document.as_ref();
     let diff = Value::Array(diff);
-    let diff_text = diff.to_string();
+    let diff_text = match &diff {
+        Value::Array(a) if a.is_empty() => "[]".to_owned(),
+        d => d.to_string(),
+    };
     tx.prepare_cached(
         "INSERT INTO history (dossier_id, revision, position, type, actor, recorded_at, effective,
-                              document, body, diff)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                              doc_number, doc_date, doc_issuer, doc_sha256, body, diff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         id,
@@ -580,16 +592,15 @@ fn apply_dossier(
         i64::try_from(e.position).unwrap_or(i64::MAX),
         e.event_type,
         e.actor,
-        e.recorded_at.to_rfc3339(),
+        e.recorded_at.timestamp_micros(),
         effective_of(event),
-        document,
+        doc.map(|d| d.number.as_str()),
+        doc.map(|d| date_text(d.date)),
+        doc.map(|d| d.issuer.as_str()),
+        doc.and_then(|d| d.attachment_sha256).map(|h| h.to_vec()),
         event.encode_payload(),
         diff_text
     ])?;
-    if s != before || before.person_id.is_empty() {
-        upsert_summary(tx, id, &s)?;
-    }
-    staged.insert(id.to_owned(), s);
     Ok(diff)
 }
 

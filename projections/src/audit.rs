@@ -1,5 +1,6 @@
-//! The audit trail: every change to an account or dossier (and, once the
-//! API records them, every read of restricted data) with its actor, time
+//! The audit trail: every change to an account, unit or dossier (dossier
+//! changes come from their history rows, the rest from the audit table) (and, once the API
+//! records them, every read of restricted data) with its actor, time
 //! and detail, newest last, filtered by actor or dossier.
 
 use serde::{Deserialize, Serialize};
@@ -46,9 +47,15 @@ impl ReadModel {
         let after = q.after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT position, recorded_at, actor, stream, type, dossier_id, detail FROM audit
-                 WHERE position > ?1 AND (?2 IS NULL OR actor = ?2)
-                   AND (?3 IS NULL OR dossier_id = ?3)
+                "SELECT position, recorded_at, actor, stream, type, dossier_id, detail FROM (
+                     SELECT position, recorded_at, actor, 'dossier-' || dossier_id AS stream, type,
+                            dossier_id, diff AS detail
+                     FROM history
+                     WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR dossier_id = ?3)
+                     UNION ALL
+                     SELECT position, recorded_at, actor, stream, type, dossier_id, detail FROM audit
+                     WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR dossier_id = ?3))
+                 WHERE position > ?1
                  ORDER BY position LIMIT ?4",
             )?;
             let rows = stmt
@@ -58,7 +65,7 @@ impl ReadModel {
                         let detail: String = r.get(6)?;
                         Ok(AuditEntry {
                             position: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                            recorded_at: r.get(1)?,
+                            recorded_at: crate::dates::micros_text(r.get(1)?),
                             actor: r.get(2)?,
                             stream: r.get(3)?,
                             event_type: r.get(4)?,

@@ -72,6 +72,9 @@ pub enum ProjectionError {
     /// Bad query input.
     #[error("{0}")]
     BadQuery(String),
+    /// A read-model file could not be created, moved or removed.
+    #[error("read model file {0}")]
+    Io(String),
 }
 
 /// What a rebuild did.
@@ -106,8 +109,12 @@ impl ReadModel {
     /// reported as [`Found::Stale`]): the caller then catches up from 0,
     /// which is a rebuild.
     pub fn open(dir: &Path) -> Result<(Self, Found), ProjectionError> {
+        Self::open_with(dir, true)
+    }
+
+    fn open_with(dir: &Path, indexed: bool) -> Result<(Self, Found), ProjectionError> {
         let path = dir.join(READ_MODEL_FILE);
-        let (conn, found) = schema::open(&path)?;
+        let (conn, found) = schema::open(&path, indexed)?;
         let conn = match found {
             Found::Stale { version } => {
                 tracing::warn!(
@@ -117,9 +124,14 @@ impl ReadModel {
                 );
                 drop(conn);
                 remove_read_model(&path)?;
-                schema::open(&path)?.0
+                schema::open(&path, indexed)?.0
             }
-            Found::Created | Found::Current => conn,
+            Found::Created => conn,
+            Found::Current => {
+                // A rebuild that stopped before its last step left no indexes.
+                schema::create_indexes(&conn)?;
+                conn
+            }
         };
         let projector = Projector::load(conn)?;
         let reader = Connection::open_with_flags(
@@ -142,45 +154,116 @@ impl ReadModel {
     /// Deletes the read model in `dir` and builds it again from position 0,
     /// verifying every hash chain as it reads. `progress` is called after
     /// each page with the number of events applied so far.
+    ///
+    /// Reading and verifying run on this task while a blocking thread
+    /// applies the pages, so the two halves use both cores; the secondary
+    /// indexes are built once at the end.
     pub async fn rebuild(
         dir: &Path,
         store: &dyn EventStore,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
-        remove_read_model(&dir.join(READ_MODEL_FILE))?;
-        let (model, _) = Self::open(dir)?;
-        let failure: Mutex<Option<ProjectionError>> = Mutex::new(None);
-        let count = std::sync::atomic::AtomicU64::new(0);
-        let observe = |page: &[hoso_ledger::RecordedEvent]| {
-            let Ok(mut failed) = failure.lock() else {
-                return;
-            };
-            if failed.is_some() {
-                return;
-            }
-            match model.apply(page) {
-                Ok(n) => {
-                    let total =
-                        count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
-                    progress(total);
-                }
-                Err(e) => *failed = Some(e),
-            }
-        };
-        let report = store.verify_all(&observe).await?;
-        if let Some(e) = failure
-            .into_inner()
-            .map_err(|_| ProjectionError::Poisoned)?
-        {
-            return Err(e);
+        // Built beside the live file and swapped in at the end: until then
+        // the old read model stays whole, and a crash mid-way leaves only a
+        // scratch directory that the next rebuild clears.
+        let scratch = dir.join(REBUILD_DIR);
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
         }
-        Ok((
-            model,
-            RebuildReport {
-                events: report.events,
-                streams: report.streams,
-            },
-        ))
+        std::fs::create_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
+        let (model, _) = Self::open_with(&scratch, false)?;
+        let model = std::sync::Arc::new(model);
+        let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<hoso_ledger::RecordedEvent>>(4);
+        let applier = {
+            let model = model.clone();
+            let applied = applied.clone();
+            tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
+                while let Some(page) = inbox.blocking_recv() {
+                    let n = model.apply(&page)?;
+                    applied.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        };
+        let verified = Self::read_verified(store, &pages, &applied, progress).await;
+        drop(pages);
+        let applier_result = applier
+            .await
+            .map_err(|e| ProjectionError::Corrupt(format!("projector thread failed: {e}")))?;
+        // A failure to apply explains a closed channel, so it comes first.
+        applier_result?;
+        let report = verified?;
+        progress(applied.load(std::sync::atomic::Ordering::Relaxed));
+        let model = std::sync::Arc::try_unwrap(model).map_err(|_| {
+            ProjectionError::Corrupt("read model still shared after rebuild".into())
+        })?;
+        {
+            let p = model
+                .projector
+                .lock()
+                .map_err(|_| ProjectionError::Poisoned)?;
+            schema::create_indexes(&p.conn)?;
+            // Back to the journalled, crash-safe mode of a live read model,
+            // with everything on disk before the swap.
+            p.conn
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+            p.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        drop(model);
+        let live = dir.join(READ_MODEL_FILE);
+        remove_read_model(&live)?;
+        let built = scratch.join(READ_MODEL_FILE);
+        std::fs::rename(&built, &live).map_err(|e| io_failure(&built, &e))?;
+        std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
+        let (model, _) = Self::open(dir)?;
+        Ok((model, report))
+    }
+
+    /// Reads `$all` page by page, verifying every chain, and hands each
+    /// verified page to `pages`. The next page is read while this one is
+    /// verified.
+    async fn read_verified(
+        store: &dyn EventStore,
+        pages: &tokio::sync::mpsc::Sender<Vec<hoso_ledger::RecordedEvent>>,
+        applied: &std::sync::atomic::AtomicU64,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<RebuildReport, ProjectionError> {
+        let first = store.first_position();
+        let mut verifier = if store.dense_positions() {
+            hoso_ledger::ChainVerifier::dense_from(first)
+        } else {
+            hoso_ledger::ChainVerifier::sparse(false)
+        };
+        let read_failed = |e: StoreError| {
+            if e.is_corruption() {
+                store.mark_corrupt(e.to_string());
+            }
+            ProjectionError::Store(e)
+        };
+        let mut page = store.read_all(first, PAGE).await.map_err(read_failed)?;
+        while let Some(last) = page.last() {
+            let next_from = last.position + 1;
+            let (next, checked) = futures::future::join(store.read_all(next_from, PAGE), async {
+                page.iter().try_for_each(|e| verifier.check(e))
+            })
+            .await;
+            if let Err(v) = checked {
+                store.mark_corrupt(v.to_string());
+                return Err(StoreError::Chain(v).into());
+            }
+            if pages.send(page).await.is_err() {
+                // The projector stopped; its error is reported by the caller.
+                break;
+            }
+            progress(applied.load(std::sync::atomic::Ordering::Relaxed));
+            page = next.map_err(read_failed)?;
+        }
+        Ok(RebuildReport {
+            events: verifier.events(),
+            streams: verifier.streams() as u64,
+        })
     }
 
     /// Applies a page of events in `$all` order (skipping any already
@@ -280,7 +363,7 @@ impl ReadModel {
                 ("org_events", "position"),
                 ("dossiers", "id"),
                 ("sections", "dossier_id, section_code, approved"),
-                ("history", "dossier_id, revision"),
+                ("history", "position"),
                 ("obligations", "dossier_id, obligation_id"),
                 ("audit", "position"),
             ] {
@@ -305,6 +388,13 @@ fn org_events_in(page: &[hoso_ledger::RecordedEvent]) -> bool {
     page.iter().any(|e| e.stream.starts_with("org-"))
 }
 
+/// Scratch directory a rebuild builds the new read model in.
+const REBUILD_DIR: &str = "readmodel.rebuilding";
+
+fn io_failure(path: &Path, e: &std::io::Error) -> ProjectionError {
+    ProjectionError::Io(format!("{}: {e}", path.display()))
+}
+
 fn remove_read_model(path: &Path) -> Result<(), ProjectionError> {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
@@ -312,12 +402,7 @@ fn remove_read_model(path: &Path) -> Result<(), ProjectionError> {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(ProjectionError::Corrupt(format!(
-                    "cannot remove {}: {e}",
-                    Path::new(&p).display()
-                )));
-            }
+            Err(e) => return Err(io_failure(Path::new(&p), &e)),
         }
     }
     Ok(())

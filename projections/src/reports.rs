@@ -299,7 +299,8 @@ impl ReadModel {
         })
     }
 
-    /// The management report of a subtree for the days `from..=to` (recorded dates, UTC).
+    /// The management report of a subtree for the days `from..=to` (recorded
+    /// dates, Vietnam time).
     pub fn management_report(
         &self,
         code: &str,
@@ -307,7 +308,13 @@ impl ReadModel {
         to: NaiveDate,
     ) -> Result<ManagementReport, ProjectionError> {
         let units = self.subtree(code, to)?;
-        let (start, end) = (date_text(from), date_text(to.succ_opt().unwrap_or(to)));
+        // Days in Vietnam: midnight there is 17:00 UTC the day before.
+        let micros = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| (t.and_utc() - chrono::Duration::hours(7)).timestamp_micros())
+                .unwrap_or(0)
+        };
+        let (start, end) = (micros(from), micros(to.succ_opt().unwrap_or(to)));
         self.with_reader(|conn| {
             let mut lines: BTreeMap<String, ManagementLine> = BTreeMap::new();
             let mut stmt = conn.prepare_cached(

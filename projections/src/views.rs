@@ -195,7 +195,7 @@ impl ReadModel {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(2)?,
                         r.get::<_, Option<String>>(3)?,
                         r.get::<_, Vec<u8>>(4)?,
                     ))
@@ -206,11 +206,8 @@ impl ReadModel {
                     Ok(Row {
                         revision: u64::try_from(rev).unwrap_or(0),
                         ty,
-                        recorded_at: chrono::DateTime::parse_from_rfc3339(&at)
-                            .map_err(|e| {
-                                ProjectionError::Corrupt(format!("recorded_at {at}: {e}"))
-                            })?
-                            .with_timezone(&Utc),
+                        recorded_at: chrono::DateTime::from_timestamp_micros(at)
+                            .ok_or_else(|| ProjectionError::Corrupt(format!("recorded_at {at}")))?,
                         effective: eff,
                         body,
                     })
@@ -246,21 +243,32 @@ impl ReadModel {
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, ProjectionError> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT revision, position, type, actor, recorded_at, effective, document, diff
+                "SELECT revision, position, type, actor, recorded_at, effective, diff,
+                        doc_number, doc_date, doc_issuer, doc_sha256
                  FROM history WHERE dossier_id = ?1 ORDER BY revision",
             )?;
             let rows = stmt
                 .query_map([id], |r| {
-                    let document: Option<String> = r.get(6)?;
-                    let diff: String = r.get(7)?;
+                    let diff: String = r.get(6)?;
+                    let number: Option<String> = r.get(7)?;
+                    let sha: Option<Vec<u8>> = r.get(10)?;
+                    let document = match number {
+                        Some(number) => Some(serde_json::json!({
+                            "number": number,
+                            "date": r.get::<_, Option<String>>(8)?,
+                            "issuer": r.get::<_, Option<String>>(9)?,
+                            "attachment_sha256": sha.map(hex::encode),
+                        })),
+                        None => None,
+                    };
                     Ok(HistoryEntry {
                         revision: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
                         position: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
                         event_type: r.get(2)?,
                         actor: r.get(3)?,
-                        recorded_at: r.get(4)?,
+                        recorded_at: crate::dates::micros_text(r.get(4)?),
                         effective: r.get(5)?,
-                        document: document.and_then(|d| serde_json::from_str(&d).ok()),
+                        document,
                         diff: serde_json::from_str(&diff).unwrap_or(serde_json::Value::Null),
                     })
                 })?
