@@ -111,7 +111,7 @@ fn main() -> ExitCode {
 }
 
 /// The data directory's settings file, written by `init`.
-const SETTINGS_FILE: &str = "hoso.toml";
+pub(crate) const SETTINGS_FILE: &str = "hoso.toml";
 
 fn init(data: PathBuf, profile: &str) -> anyhow::Result<()> {
     // Check the profile first, so that a typo leaves nothing behind.

@@ -1,15 +1,23 @@
 //! A synthetic province: organisation units and personnel with realistic Vietnamese
-//! names, valid-format identification numbers, ranks and salary coefficients, turned
-//! into catalogue events. Deterministic for a given seed, so demos and benchmarks are
-//! repeatable.
+//! names, valid-format identification numbers, ranks and salary coefficients, the
+//! sections of their résumé forms, decision documents and passwords that pass DT 10.
+//! Deterministic for a given seed, so demos and benchmarks are repeatable.
+//!
+//! Nothing here touches the ledger: `demo` feeds these values to the real command
+//! handlers, and `bench` takes raw payloads.
+
+use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
-use hoso_ledger::{NewEvent, SourceDocument};
+use hoso_commands::credentials::{PasswordContext, check_password};
+use hoso_commands::org::OrgUnitKind;
+use hoso_ledger::SourceDocument;
 use hoso_schemas::DomainEvent;
-use hoso_schemas::pb::{common, dossier, org};
+use hoso_schemas::pb::common::PersonnelCategory;
+use hoso_schemas::pb::dossier::{self, FieldEntry};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use uuid::Uuid;
+use sha2::{Digest, Sha256};
 
 const FAMILY: &[&str] = &[
     "Nguyễn", "Nguyễn", "Nguyễn", "Trần", "Trần", "Lê", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan",
@@ -29,13 +37,45 @@ const GIVEN_FEMALE: &[&str] = &[
     "An", "Anh", "Châu", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Lan", "Linh",
     "Mai", "Nga", "Ngân", "Nhung", "Oanh", "Phương", "Quyên", "Thảo", "Trang", "Vân", "Yến",
 ];
-const PLACES: &[&str] = &[
-    "xã Tân Hưng, tỉnh Hưng Yên",
-    "phường Hiến Nam, tỉnh Hưng Yên",
-    "xã Nghĩa Trụ, tỉnh Hưng Yên",
-    "phường Thái Bình, tỉnh Hưng Yên",
-    "xã Vũ Thư, tỉnh Hưng Yên",
-    "phường Mỹ Hào, tỉnh Hưng Yên",
+/// Communes and wards of Hưng Yên after the 2025 reorganisation (with Thái Bình).
+const COMMUNE_NAMES: &[&str] = &[
+    "phường Phố Hiến",
+    "phường Sơn Nam",
+    "phường Hồng Châu",
+    "phường Mỹ Hào",
+    "phường Đường Hào",
+    "phường Thượng Hồng",
+    "phường Thái Bình",
+    "phường Trần Lãm",
+    "phường Trần Hưng Đạo",
+    "phường Vũ Phúc",
+    "xã Văn Giang",
+    "xã Phụng Công",
+    "xã Như Quỳnh",
+    "xã Lạc Đạo",
+    "xã Nghĩa Trụ",
+    "xã Yên Mỹ",
+    "xã Khoái Châu",
+    "xã Triệu Việt Vương",
+    "xã Ân Thi",
+    "xã Kim Động",
+    "xã Tiên Lữ",
+    "xã Quỳnh Phụ",
+    "xã Kiến Xương",
+    "xã Tiền Hải",
+    "xã Đông Hưng",
+    "xã Hưng Hà",
+    "xã Vũ Thư",
+    "xã Thái Thụy",
+];
+const ETHNICITIES: &[&str] = &["Kinh", "Tày", "Thái", "Mường", "Hoa", "Nùng"];
+const RELIGIONS: &[&str] = &["Không", "Không", "Không", "Không", "Phật giáo", "Công giáo"];
+const OTHER_PROVINCES: &[(&str, u16)] = &[
+    ("thành phố Hà Nội", 1),
+    ("tỉnh Hải Dương", 30),
+    ("tỉnh Nam Định", 36),
+    ("tỉnh Bắc Ninh", 27),
+    ("tỉnh Quảng Ninh", 22),
 ];
 
 /// A rank (ngạch) or professional title with its salary group (Decree 204/2004).
@@ -53,6 +93,13 @@ pub struct Rank {
     pub step_x100: u32,
     /// Highest step.
     pub steps: u32,
+}
+
+impl Rank {
+    /// Salary coefficient at `step`, in hundredths.
+    pub fn coefficient_x100(&self, step: u32) -> u32 {
+        self.start_x100 + self.step_x100 * step.saturating_sub(1)
+    }
 }
 
 /// Ranks of civil servants (administrative units).
@@ -175,6 +222,30 @@ pub const EMPLOYEE_TITLES: &[Rank] = &[
     },
 ];
 
+/// The contract workers' rank (Decree 111/2022 staff are paid on the A0 scale here).
+const CONTRACT_RANK: Rank = CIVIL_RANKS[7];
+/// Titles of lower-secondary teachers.
+const TEACHER_TITLES: &[Rank] = &[EMPLOYEE_TITLES[1], EMPLOYEE_TITLES[1], EMPLOYEE_TITLES[2]];
+/// Titles of health workers.
+const HEALTH_TITLES: &[Rank] = &[EMPLOYEE_TITLES[4], EMPLOYEE_TITLES[5], EMPLOYEE_TITLES[5]];
+
+/// What a unit does, which decides who works there and what they studied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sector {
+    /// The provincial People's Committee itself.
+    Province,
+    /// A department (sở) or the provincial inspectorate.
+    Department,
+    /// A division inside a department.
+    Division,
+    /// A lower-secondary school.
+    School,
+    /// A hospital or health centre.
+    Health,
+    /// A commune or ward People's Committee.
+    Commune,
+}
+
 /// One unit of the organisation tree.
 #[derive(Debug, Clone)]
 pub struct Unit {
@@ -183,16 +254,77 @@ pub struct Unit {
     /// Name.
     pub name: String,
     /// Kind.
-    pub kind: org::OrgUnitKind,
+    pub kind: OrgUnitKind,
     /// Parent code.
     pub parent: Option<String>,
+    /// What it does.
+    pub sector: Sector,
+    /// ASCII prefix of its staff's login names, e.g. `snv`.
+    pub slug: String,
+    /// Abbreviation in its decision numbers, e.g. `SNV` in `12/QĐ-SNV`.
+    pub abbr: String,
+    /// Title of its head, e.g. "Giám đốc".
+    pub head_title: &'static str,
+    /// Relative share of the province's personnel.
+    pub weight: u32,
+}
+
+impl Unit {
+    /// Whether the unit is an agency that manages dossiers (not the root, not a division).
+    pub fn is_agency(&self) -> bool {
+        !matches!(self.sector, Sector::Province | Sector::Division)
+    }
+}
+
+/// The organisation tree of the synthetic province, parents before children.
+#[derive(Debug, Clone)]
+pub struct Province {
+    /// Every unit.
+    pub units: Vec<Unit>,
+}
+
+impl Province {
+    /// The unit with this code.
+    pub fn unit(&self, code: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.code == code)
+    }
+
+    /// Units that manage dossiers.
+    pub fn agencies(&self) -> impl Iterator<Item = &Unit> {
+        self.units.iter().filter(|u| u.is_agency())
+    }
+
+    /// Internal divisions of `code`.
+    pub fn divisions_of(&self, code: &str) -> Vec<&Unit> {
+        self.units
+            .iter()
+            .filter(|u| u.sector == Sector::Division && u.parent.as_deref() == Some(code))
+            .collect()
+    }
+
+    /// Units of one sector.
+    pub fn of_sector(&self, sector: Sector) -> Vec<&Unit> {
+        self.units.iter().filter(|u| u.sector == sector).collect()
+    }
+
+    /// The department a unit belongs to (itself for a department), if any.
+    pub fn department_of(&self, code: &str) -> Option<&Unit> {
+        let mut current = self.unit(code);
+        while let Some(u) = current {
+            if u.sector == Sector::Department {
+                return Some(u);
+            }
+            current = u.parent.as_deref().and_then(|p| self.unit(p));
+        }
+        None
+    }
 }
 
 /// One public servant of the synthetic province.
 #[derive(Debug, Clone)]
 pub struct Person {
-    /// Dossier stream id.
-    pub dossier: Uuid,
+    /// Position in the generated list.
+    pub index: usize,
     /// 12-digit personal identification number.
     pub person_id: String,
     /// Full name.
@@ -202,42 +334,76 @@ pub struct Person {
     /// Date of birth.
     pub born: NaiveDate,
     /// Personnel category.
-    pub category: common::PersonnelCategory,
-    /// Employing unit code.
-    pub unit: String,
+    pub category: PersonnelCategory,
+    /// Managing agency code.
+    pub managing_unit: String,
+    /// Employing unit code (a division of the agency, or the agency).
+    pub employing_unit: String,
+    /// Sector of the managing agency.
+    pub sector: Sector,
     /// Rank or title.
     pub rank: Rank,
     /// Current salary step.
     pub step: u32,
     /// Recruitment date.
     pub recruited: NaiveDate,
-    /// Ethnic group code (QĐ 121-TCTK/PPCĐ).
+    /// Ethnic group.
     pub ethnicity: &'static str,
-}
-
-impl Person {
-    /// The dossier's stream name.
-    pub fn stream(&self) -> String {
-        format!("dossier-{}", self.dossier)
-    }
+    /// Religion.
+    pub religion: &'static str,
+    /// Place of birth.
+    pub birthplace: String,
+    /// Permanent residence.
+    pub residence: String,
+    /// Highest qualification, e.g. "Cử nhân".
+    pub degree: &'static str,
+    /// Major.
+    pub major: &'static str,
+    /// Where it was obtained.
+    pub institution: &'static str,
+    /// Year of graduation.
+    pub graduated: i32,
+    /// Date of joining the Party, if a member.
+    pub party_joined: Option<NaiveDate>,
+    /// The generator drew a number it had already drawn for someone else, as a
+    /// clerk's typo would; the demo opens this dossier last, so that the handler
+    /// refuses the taken number and the number is re-checked and re-entered.
+    pub duplicate_id: bool,
 }
 
 /// A deterministic generator.
 pub struct Synth {
     rng: StdRng,
+    seed: u64,
     decision_no: u32,
-}
-
-fn date(d: NaiveDate) -> common::Date {
-    common::Date {
-        year: d.year() as u32,
-        month: d.month(),
-        day: d.day(),
-    }
+    proofs: u64,
+    ids: HashSet<String>,
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// `dd/mm/yyyy`, as the form writes dates.
+pub fn dmy(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+fn field(code: &str, value: impl Into<String>, row: u32) -> FieldEntry {
+    FieldEntry {
+        field_code: code.to_owned(),
+        value: value.into(),
+        row,
+    }
+}
+
+/// A coefficient in hundredths as Vietnamese documents write it (`2,67`).
+pub fn coefficient_text(x100: u32) -> String {
+    format!("{},{:02}", x100 / 100, x100 % 100)
 }
 
 impl Synth {
@@ -245,85 +411,141 @@ impl Synth {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),
+            seed,
             decision_no: 0,
+            proofs: 0,
+            ids: HashSet::new(),
         }
     }
 
-    /// The province's tree: the People's Committee, its departments, communes and
-    /// public service units (schools, a hospital).
-    pub fn units(&mut self, communes: usize) -> Vec<Unit> {
+    /// True with probability `p` (for choices the demo makes itself).
+    pub fn rng_bool(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p)
+    }
+
+    /// A number below `n` (for choices the demo makes itself).
+    pub fn rng_below(&mut self, n: u32) -> u32 {
+        self.rng.random_range(0..n.max(1))
+    }
+
+    /// The province's tree: the People's Committee, its departments with their
+    /// divisions, lower-secondary schools under the Department of Education, a
+    /// hospital and a disease-control centre under the Department of Health, and
+    /// `communes` commune People's Committees.
+    pub fn province(&mut self, schools: usize, communes: usize) -> Province {
         let root = "000.00.00.H33".to_owned();
         let mut units = vec![Unit {
             code: root.clone(),
             name: "Ủy ban nhân dân tỉnh Hưng Yên".into(),
-            kind: org::OrgUnitKind::PeoplesCommitteeProvince,
+            kind: OrgUnitKind::PeoplesCommitteeProvince,
             parent: None,
+            sector: Sector::Province,
+            slug: "ubnd".into(),
+            abbr: "UBND".into(),
+            head_title: "Chủ tịch",
+            weight: 0,
         }];
         let departments = [
-            ("Sở Nội vụ", "H33.01"),
-            ("Sở Tài chính", "H33.02"),
-            ("Sở Giáo dục và Đào tạo", "H33.03"),
-            ("Sở Y tế", "H33.04"),
-            ("Sở Xây dựng", "H33.05"),
-            ("Sở Nông nghiệp và Môi trường", "H33.06"),
-            ("Sở Tư pháp", "H33.07"),
-            ("Thanh tra tỉnh", "H33.08"),
+            ("Sở Nội vụ", "snv", "SNV"),
+            ("Sở Tài chính", "stc", "STC"),
+            ("Sở Giáo dục và Đào tạo", "sgddt", "SGDĐT"),
+            ("Sở Y tế", "syt", "SYT"),
+            ("Sở Xây dựng", "sxd", "SXD"),
+            ("Sở Nông nghiệp và Môi trường", "snnmt", "SNNMT"),
+            ("Sở Tư pháp", "stp", "STP"),
+            ("Thanh tra tỉnh", "ttt", "TTr"),
         ];
-        for (i, (name, _)) in departments.iter().enumerate() {
+        let divisions = [
+            "Văn phòng",
+            "Phòng Kế hoạch - Tài chính",
+            "Phòng Quản lý nghiệp vụ",
+        ];
+        for (i, (name, slug, abbr)) in departments.iter().enumerate() {
             let code = format!("000.{:02}.00.H33", i + 1);
             units.push(Unit {
                 code: code.clone(),
-                name: (*name).into(),
-                kind: org::OrgUnitKind::ProvincialDepartment,
+                name: format!("{name} tỉnh Hưng Yên"),
+                kind: OrgUnitKind::ProvincialDepartment,
                 parent: Some(root.clone()),
+                sector: Sector::Department,
+                slug: (*slug).into(),
+                abbr: (*abbr).into(),
+                head_title: if i == 7 {
+                    "Chánh Thanh tra"
+                } else {
+                    "Giám đốc"
+                },
+                weight: 40,
             });
-            for (j, div) in ["Văn phòng", "Phòng Tổ chức cán bộ", "Phòng Kế hoạch"]
-                .iter()
-                .enumerate()
-            {
+            for (j, div) in divisions.iter().enumerate() {
                 units.push(Unit {
                     code: format!("{:03}.{:02}.00.H33", j + 1, i + 1),
                     name: format!("{div} {name}"),
-                    kind: org::OrgUnitKind::InternalDivision,
+                    kind: OrgUnitKind::InternalDivision,
                     parent: Some(code.clone()),
+                    sector: Sector::Division,
+                    slug: format!("{slug}{}", j + 1),
+                    abbr: (*abbr).into(),
+                    head_title: "Trưởng phòng",
+                    weight: 0,
                 });
             }
         }
         let education = "000.03.00.H33".to_owned();
         let health = "000.04.00.H33".to_owned();
-        for c in 0..communes {
-            let name = pick(&mut self.rng, PLACES)
-                .split(',')
-                .next()
-                .unwrap_or("xã")
-                .to_owned();
+        for s in 0..schools {
+            let place = COMMUNE_NAMES[s % COMMUNE_NAMES.len()];
+            let short = place.split_once(' ').map_or(place, |(_, n)| n);
             units.push(Unit {
-                code: format!("000.00.{:02}.H33", c + 1),
-                name: format!("Ủy ban nhân dân {name} ({})", c + 1),
-                kind: org::OrgUnitKind::PeoplesCommitteeCommune,
-                parent: Some(root.clone()),
-            });
-            units.push(Unit {
-                code: format!("{:03}.03.{:02}.H33", 100 + c, c + 1),
-                name: format!("Trường Trung học cơ sở số {}", c + 1),
-                kind: org::OrgUnitKind::PublicServiceUnit,
+                code: format!("{:03}.03.00.H33", 101 + s),
+                name: format!("Trường Trung học cơ sở {short}"),
+                kind: OrgUnitKind::PublicServiceUnit,
                 parent: Some(education.clone()),
+                sector: Sector::School,
+                slug: format!("thcs{:02}", s + 1),
+                abbr: format!("THCS{:02}", s + 1),
+                head_title: "Hiệu trưởng",
+                weight: 45,
             });
         }
-        units.push(Unit {
-            code: "900.04.00.H33".into(),
-            name: "Bệnh viện Đa khoa tỉnh Hưng Yên".into(),
-            kind: org::OrgUnitKind::PublicServiceUnit,
-            parent: Some(health),
-        });
-        units
+        for (i, (name, slug, abbr, weight)) in [
+            ("Bệnh viện Đa khoa tỉnh Hưng Yên", "bvdk", "BVĐK", 300),
+            ("Trung tâm Kiểm soát bệnh tật tỉnh", "cdc", "CDC", 60),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            units.push(Unit {
+                code: format!("{:03}.04.00.H33", 901 + i),
+                name: name.into(),
+                kind: OrgUnitKind::PublicServiceUnit,
+                parent: Some(health.clone()),
+                sector: Sector::Health,
+                slug: slug.into(),
+                abbr: abbr.into(),
+                head_title: "Giám đốc",
+                weight,
+            });
+        }
+        for c in 0..communes {
+            let name = COMMUNE_NAMES[c % COMMUNE_NAMES.len()];
+            units.push(Unit {
+                code: format!("000.00.{:02}.H33", c + 1),
+                name: format!("Ủy ban nhân dân {name}"),
+                kind: OrgUnitKind::PeoplesCommitteeCommune,
+                parent: Some(root.clone()),
+                sector: Sector::Commune,
+                slug: format!("xa{:02}", c + 1),
+                abbr: format!("UBND{:02}", c + 1),
+                head_title: "Chủ tịch",
+                weight: 25,
+            });
+        }
+        Province { units }
     }
 
-    /// A person employed by one of `units` (administrative units take civil servants,
-    /// public service units take public employees).
-    pub fn person(&mut self, units: &[Unit]) -> Person {
-        let unit = pick(&mut self.rng, units).clone();
-        let female = self.rng.random_bool(0.55);
+    /// A full name.
+    pub fn name(&mut self, female: bool) -> String {
         let family = *pick(&mut self.rng, FAMILY);
         let (middle, given) = if female {
             (
@@ -336,272 +558,542 @@ impl Synth {
                 *pick(&mut self.rng, GIVEN_MALE),
             )
         };
-        let year = self.rng.random_range(1966..=2002);
-        let born = NaiveDate::from_ymd_opt(
-            year,
-            self.rng.random_range(1..=12),
-            self.rng.random_range(1..=28),
-        )
-        .unwrap_or(NaiveDate::MIN);
-        // Citizen ID: province of birth (033 Hưng Yên), sex+century digit, 2-digit year, 6 random digits.
-        let century_sex = match (year >= 2000, female) {
+        format!("{family} {middle} {given}")
+    }
+
+    fn place(&mut self) -> String {
+        format!("{}, tỉnh Hưng Yên", pick(&mut self.rng, COMMUNE_NAMES))
+    }
+
+    /// A personal identification number for someone born on `born`: province of
+    /// birth registration (mostly Hưng Yên 033 or Thái Bình 034, merged in 2025),
+    /// sex and century digit, two-digit year, six random digits.
+    fn identification_number(&mut self, born: NaiveDate, female: bool, province: u16) -> String {
+        let century_sex = match (born.year() >= 2000, female) {
             (false, false) => 0,
             (false, true) => 1,
             (true, false) => 2,
             (true, true) => 3,
         };
-        let person_id = format!(
-            "033{century_sex}{:02}{:06}",
-            year % 100,
+        format!(
+            "{province:03}{century_sex}{:02}{:06}",
+            born.year() % 100,
             self.rng.random_range(0..1_000_000)
+        )
+    }
+
+    fn birth_province(&mut self) -> u16 {
+        match self.rng.random_range(0..100) {
+            0..70 => 33,
+            70..90 => 34,
+            _ => pick(&mut self.rng, OTHER_PROVINCES).1,
+        }
+    }
+
+    /// Draws a fresh number for `p` after the handler refused the one it had (the
+    /// province of registration, sex, century and year stay).
+    pub fn renumber(&mut self, p: &mut Person) {
+        let province = p
+            .person_id
+            .get(0..3)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(33);
+        loop {
+            let id = self.identification_number(p.born, p.female, province);
+            if self.ids.insert(id.clone()) {
+                p.person_id = id;
+                p.duplicate_id = false;
+                return;
+            }
+        }
+    }
+
+    /// The person placed `index`-th in the province, employed by `seat` if given,
+    /// else by an agency drawn by weight.
+    pub fn person(&mut self, index: usize, province: &Province, seat: Option<&str>) -> Person {
+        let agencies: Vec<&Unit> = province.agencies().collect();
+        let seat = seat.and_then(|s| province.unit(s));
+        let (agency, employing) = match seat {
+            Some(u) if u.sector == Sector::Division => {
+                let dept = u
+                    .parent
+                    .as_deref()
+                    .and_then(|p| province.unit(p))
+                    .unwrap_or(u);
+                (dept.clone(), u.code.clone())
+            }
+            Some(u) => (u.clone(), u.code.clone()),
+            None => {
+                let total: u32 = agencies.iter().map(|u| u.weight).sum();
+                let mut draw = self.rng.random_range(0..total.max(1));
+                let mut chosen = agencies[0];
+                for u in &agencies {
+                    if draw < u.weight {
+                        chosen = u;
+                        break;
+                    }
+                    draw -= u.weight;
+                }
+                let divisions = province.divisions_of(&chosen.code);
+                let employing = if divisions.is_empty() {
+                    chosen.code.clone()
+                } else {
+                    pick(&mut self.rng, &divisions).code.clone()
+                };
+                (chosen.clone(), employing)
+            }
+        };
+        let female = self.rng.random_bool(match agency.sector {
+            Sector::School => 0.7,
+            Sector::Health => 0.65,
+            _ => 0.5,
+        });
+        let full_name = self.name(female);
+        let year = self.rng.random_range(1966..=2001);
+        let born = date(
+            year,
+            self.rng.random_range(1..=12),
+            self.rng.random_range(1..=28),
         );
-        let service_unit = unit.kind == org::OrgUnitKind::PublicServiceUnit;
-        let (category, rank) = if service_unit {
-            (
-                common::PersonnelCategory::VienChuc,
-                *pick(&mut self.rng, EMPLOYEE_TITLES),
-            )
-        } else if self.rng.random_bool(0.08) {
-            (common::PersonnelCategory::NguoiLaoDong, CIVIL_RANKS[7])
-        } else if unit.kind == org::OrgUnitKind::PeoplesCommitteeCommune {
-            (
-                common::PersonnelCategory::CommuneCadre,
+        let province_code = self.birth_province();
+        let person_id = self.identification_number(born, female, province_code);
+        let duplicate_id = !self.ids.insert(person_id.clone());
+        let contract = self.rng.random_bool(0.06);
+        let (category, rank) = match agency.sector {
+            _ if contract => (PersonnelCategory::NguoiLaoDong, CONTRACT_RANK),
+            Sector::School => (
+                PersonnelCategory::VienChuc,
+                *pick(&mut self.rng, TEACHER_TITLES),
+            ),
+            Sector::Health => (
+                PersonnelCategory::VienChuc,
+                *pick(&mut self.rng, HEALTH_TITLES),
+            ),
+            Sector::Commune => (
+                PersonnelCategory::CommuneCadre,
+                *pick(&mut self.rng, &CIVIL_RANKS[1..]),
+            ),
+            _ => (
+                PersonnelCategory::CongChuc,
                 *pick(&mut self.rng, CIVIL_RANKS),
-            )
-        } else {
-            (
-                common::PersonnelCategory::CongChuc,
-                *pick(&mut self.rng, CIVIL_RANKS),
-            )
+            ),
         };
-        let recruited_year = (year + self.rng.random_range(22..=30)).min(2025);
-        let recruited = NaiveDate::from_ymd_opt(recruited_year, self.rng.random_range(1..=12), 1)
-            .unwrap_or(NaiveDate::MIN);
-        let years = (2026 - recruited_year).max(0) as u32;
+        let graduated = year + self.rng.random_range(22..=24);
+        let recruited_year = (graduated + self.rng.random_range(0..=4)).min(2025);
+        let recruited = date(recruited_year, self.rng.random_range(1..=12), 1);
+        let years = u32::try_from(2026 - recruited_year).unwrap_or(0);
         let step = (1 + years / 3).min(rank.steps);
-        let ethnicity = if self.rng.random_bool(0.9) {
-            "01"
+        let ethnicity = if self.rng.random_bool(0.92) {
+            "Kinh"
         } else {
-            *pick(&mut self.rng, &["02", "03", "04", "05", "12"])
+            *pick(&mut self.rng, ETHNICITIES)
         };
+        let (degree, major, institution) = match agency.sector {
+            Sector::School => (
+                "Cử nhân",
+                *pick(
+                    &mut self.rng,
+                    &[
+                        "Sư phạm Toán học",
+                        "Sư phạm Ngữ văn",
+                        "Sư phạm Tiếng Anh",
+                        "Sư phạm Vật lý",
+                        "Sư phạm Lịch sử",
+                    ],
+                ),
+                *pick(
+                    &mut self.rng,
+                    &[
+                        "Trường Đại học Sư phạm Hà Nội",
+                        "Trường Đại học Sư phạm Hà Nội 2",
+                        "Trường Đại học Thái Bình",
+                    ],
+                ),
+            ),
+            Sector::Health if rank.code == "V.08.01.03" => (
+                "Bác sĩ",
+                "Y đa khoa",
+                *pick(
+                    &mut self.rng,
+                    &["Trường Đại học Y Hà Nội", "Trường Đại học Y Dược Thái Bình"],
+                ),
+            ),
+            Sector::Health => (
+                "Cử nhân",
+                "Điều dưỡng",
+                "Trường Đại học Điều dưỡng Nam Định",
+            ),
+            _ => *pick(
+                &mut self.rng,
+                &[
+                    ("Cử nhân", "Luật", "Trường Đại học Luật Hà Nội"),
+                    (
+                        "Cử nhân",
+                        "Quản lý nhà nước",
+                        "Học viện Hành chính Quốc gia",
+                    ),
+                    ("Cử nhân", "Kinh tế", "Trường Đại học Kinh tế Quốc dân"),
+                    ("Cử nhân", "Kế toán", "Học viện Tài chính"),
+                    (
+                        "Kỹ sư",
+                        "Xây dựng dân dụng",
+                        "Trường Đại học Xây dựng Hà Nội",
+                    ),
+                    ("Kỹ sư", "Nông học", "Học viện Nông nghiệp Việt Nam"),
+                    ("Kỹ sư", "Công nghệ thông tin", "Đại học Bách khoa Hà Nội"),
+                    ("Thạc sĩ", "Quản lý công", "Học viện Hành chính Quốc gia"),
+                ],
+            ),
+        };
+        let party_joined = self
+            .rng
+            .random_bool(0.45)
+            .then(|| recruited.checked_add_months(chrono::Months::new(30)))
+            .flatten()
+            .filter(|d| *d < date(2025, 12, 1));
+        let birthplace = if province_code == 33 || province_code == 34 {
+            self.place()
+        } else {
+            OTHER_PROVINCES
+                .iter()
+                .find(|(_, c)| *c == province_code)
+                .map_or_else(|| self.place(), |(n, _)| (*n).to_owned())
+        };
+        let residence = self.place();
+        let religion = *pick(&mut self.rng, RELIGIONS);
         Person {
-            dossier: Uuid::from_u128(self.rng.random()),
+            index,
             person_id,
-            full_name: format!("{family} {middle} {given}"),
+            full_name,
             female,
             born,
             category,
-            unit: unit.code,
+            managing_unit: agency.code.clone(),
+            employing_unit: employing,
+            sector: agency.sector,
             rank,
             step,
             recruited,
             ethnicity,
+            religion,
+            birthplace,
+            residence,
+            degree,
+            major,
+            institution,
+            graduated,
+            party_joined,
+            duplicate_id,
         }
     }
 
-    fn decision(&mut self, issuer: &str, on: NaiveDate) -> (common::DecisionRef, SourceDocument) {
-        self.decision_no += 1;
-        let number = format!("{}/QĐ-UBND", self.decision_no);
-        let sha: [u8; 32] = self.rng.random();
-        (
-            common::DecisionRef {
-                number: number.clone(),
-                date: Some(date(on)),
-                issuer: issuer.to_owned(),
-                attachment_sha256: sha.to_vec(),
-            },
-            SourceDocument {
-                number,
-                date: on,
-                issuer: issuer.to_owned(),
-                attachment_sha256: Some(sha),
-            },
-        )
+    /// A person arriving from another province, with a national-database record.
+    pub fn arrival(&mut self, index: usize, province: &Province, agency: &str) -> Person {
+        let mut p = self.person(index, province, Some(agency));
+        let (place, code) = *pick(&mut self.rng, OTHER_PROVINCES);
+        p.birthplace = place.to_owned();
+        p.person_id = format!("{code:03}{}", p.person_id.get(3..).unwrap_or_default());
+        self.ids.insert(p.person_id.clone());
+        p
     }
 
-    /// The events that establish `units`, one stream per unit.
-    pub fn unit_events(&mut self, units: &[Unit]) -> Vec<(String, Vec<NewEvent>)> {
-        let on = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or(NaiveDate::MIN);
-        units
+    /// A login name: given name and initials, folded to ASCII, and a number
+    /// (`annv.0042` for Nguyễn Văn An).
+    pub fn username(full_name: &str, n: usize) -> String {
+        let parts: Vec<String> = full_name
+            .split_whitespace()
+            .map(hoso_commands::text::fold)
+            .collect();
+        let given = parts.last().cloned().unwrap_or_default();
+        let initials: String = parts
             .iter()
-            .map(|u| {
-                let (decision, doc) = self.decision("UBND tỉnh Hưng Yên", on);
-                let e = DomainEvent::OrgUnitEstablished(org::OrgUnitEstablished {
-                    code: u.code.clone(),
-                    name: u.name.clone(),
-                    kind: u.kind as i32,
-                    parent_code: u.parent.clone().unwrap_or_default(),
-                    effective: Some(date(on)),
-                    decision: Some(decision),
-                });
-                (
-                    format!("org-{}", u.code),
-                    vec![NewEvent::from_domain(&e).with_source_document(doc)],
-                )
-            })
-            .collect()
+            .take(parts.len().saturating_sub(1))
+            .filter_map(|p| p.chars().next())
+            .collect();
+        let ascii: String = format!("{given}{initials}")
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        format!("{ascii}.{n:04}")
     }
 
-    /// A dossier's life so far: opened on recruitment, declared section by section
-    /// (sometimes returned once and declared again), verified and locked, then the rank
-    /// and salary decisions — the latest one recorded late, effective in the past.
-    pub fn dossier_events(&mut self, p: &Person, focal_point: &str) -> Vec<NewEvent> {
-        let mut out = Vec::with_capacity(10);
-        let (decision, doc) = self.decision("Sở Nội vụ tỉnh Hưng Yên", p.recruited);
-        out.push(
-            NewEvent::from_domain(&DomainEvent::DossierOpened(dossier::DossierOpened {
-                person_id: p.person_id.clone(),
-                full_name: p.full_name.clone(),
-                category: p.category as i32,
-                managing_unit: p.unit.clone(),
-                employing_unit: p.unit.clone(),
-                recruitment_decision: Some(decision),
-                recruited_on: Some(date(p.recruited)),
-            }))
-            .with_actor(focal_point)
-            .with_source_document(doc),
-        );
-        let personal = self.section_personal(p);
-        let actor = format!("person-{}", p.person_id);
-        let returned = self.rng.random_bool(0.15);
-        if returned {
-            let mut first = personal.clone();
-            if let DomainEvent::DeclarationSubmitted(d) = &mut first {
-                d.fields.retain(|f| f.field_code != "6");
-            }
-            out.push(NewEvent::from_domain(&first).with_actor(&actor));
-            out.push(
-                NewEvent::from_domain(&DomainEvent::DeclarationReturned(
-                    dossier::DeclarationReturned {
-                        section_code: "I".into(),
-                        reasons: vec!["Thiếu mục 6 (Dân tộc)".into()],
-                    },
-                ))
-                .with_actor(focal_point),
+    /// A password that passes DT 10 for this holder: at least 12 characters with
+    /// upper and lower case, a digit and a special character, and none of the
+    /// holder's login name, name or date of birth.
+    pub fn password(&mut self, ctx: &PasswordContext<'_>) -> String {
+        const WORDS: &[&str] = &[
+            "Sen", "Tre", "Lua", "Suoi", "Nui", "Dong", "Mua", "Bien", "Cau", "Que", "Dao", "Ruong",
+        ];
+        const SPECIAL: &[char] = &['!', '#', '$', '%', '&', '*', '@', '?', '-', '+'];
+        loop {
+            let candidate = format!(
+                "{}{}{}{:03}{}",
+                pick(&mut self.rng, WORDS),
+                pick(&mut self.rng, SPECIAL),
+                pick(&mut self.rng, WORDS).to_lowercase(),
+                self.rng.random_range(0..1000),
+                pick(&mut self.rng, WORDS),
             );
+            if check_password(&candidate, ctx).is_ok() {
+                return candidate;
+            }
         }
-        out.push(NewEvent::from_domain(&personal).with_actor(&actor));
-        out.push(NewEvent::from_domain(&self.section_training(p)).with_actor(&actor));
-        out.push(
-            NewEvent::from_domain(&DomainEvent::DeclarationVerified(
-                dossier::DeclarationVerified {
-                    section_codes: vec!["I".into(), "II".into()],
-                    note: String::new(),
-                },
-            ))
-            .with_actor(focal_point),
-        );
-        out.push(
-            NewEvent::from_domain(&DomainEvent::DossierLocked(dossier::DossierLocked {
-                reason: "Đã kiểm tra, xác minh (HY 10.3)".into(),
-            }))
-            .with_actor(focal_point),
-        );
-        let (decision, doc) = self.decision("Sở Nội vụ tỉnh Hưng Yên", p.recruited);
-        out.push(
-            NewEvent::from_domain(&DomainEvent::RankChanged(dossier::RankChanged {
-                kind: dossier::RankChangeKind::Initial as i32,
-                rank_code: p.rank.code.into(),
-                rank_name: p.rank.name.into(),
-                effective: Some(date(p.recruited)),
-                decision: Some(decision),
-            }))
-            .with_actor(focal_point)
-            .with_source_document(doc),
-        );
-        // The latest step raise: decided on 1 January, recorded in March.
-        let effective = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or(NaiveDate::MIN);
-        let (decision, doc) = self.decision("Sở Nội vụ tỉnh Hưng Yên", effective);
-        let coefficient_x100 = p.rank.start_x100 + p.rank.step_x100 * (p.step - 1);
-        out.push(
-            NewEvent::from_domain(&DomainEvent::SalaryChanged(dossier::SalaryChanged {
-                rank_code: p.rank.code.into(),
-                step: p.step,
-                coefficient_x100,
-                salary_group: p.rank.group.into(),
-                effective: Some(date(effective)),
-                decision: Some(decision),
-            }))
-            .with_actor(focal_point)
-            .with_source_document(doc)
-            .with_effective_at(effective.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()),
-        );
+    }
+
+    /// 32 seeded bytes for an ed25519 signing key.
+    pub fn key_seed(&mut self) -> [u8; 32] {
+        self.rng.random()
+    }
+
+    /// The SHA-256 of a digitised paper: the demo has no scans, so it hashes a
+    /// description of the paper, unique per call.
+    pub fn scan(&mut self, what: &str) -> [u8; 32] {
+        self.proofs += 1;
+        let mut h = Sha256::new();
+        h.update(b"hoso-demo-scan\0");
+        h.update(self.seed.to_be_bytes());
+        h.update(self.proofs.to_be_bytes());
+        h.update(what.as_bytes());
+        h.finalize().into()
+    }
+
+    /// A numbered decision (`{n}/{kind}-{abbr}`) of `issuer`, dated `on`, with the
+    /// hash of its digitised copy.
+    pub fn document(
+        &mut self,
+        kind: &str,
+        abbr: &str,
+        issuer: &str,
+        on: NaiveDate,
+    ) -> SourceDocument {
+        self.decision_no += 1;
+        let number = format!("{}/{kind}-{abbr}", self.decision_no);
+        let scan = self.scan(&format!("{number} {issuer} {on}"));
+        SourceDocument {
+            number,
+            date: on,
+            issuer: issuer.to_owned(),
+            attachment_sha256: Some(scan),
+        }
+    }
+
+    /// The sections of the résumé form the person declares (Mẫu 2C), in form order.
+    pub fn sections(
+        &mut self,
+        p: &Person,
+        agency_name: &str,
+    ) -> Vec<(&'static str, Vec<FieldEntry>)> {
+        let mut out = Vec::with_capacity(9);
+        let identity = vec![
+            field("1", p.full_name.to_uppercase(), 0),
+            field("3a", dmy(p.born), 0),
+            field("3b", if p.female { "Nữ" } else { "Nam" }, 0),
+            field("4", p.birthplace.clone(), 0),
+            field("5", p.birthplace.clone(), 0),
+            field("6", p.ethnicity, 0),
+            field("7", p.religion, 0),
+            field("25a", p.person_id.clone(), 0),
+            field(
+                "25b",
+                dmy(date(
+                    self.rng.random_range(2021..=2024),
+                    self.rng.random_range(1..=12),
+                    self.rng.random_range(1..=28),
+                )),
+                0,
+            ),
+        ];
+        out.push(("identity", identity));
+        out.push((
+            "residence",
+            vec![
+                field("8", p.residence.clone(), 0),
+                field("9", p.residence.clone(), 0),
+            ],
+        ));
+        let position = match p.sector {
+            Sector::School => "Giáo viên",
+            Sector::Health if p.rank.code == "V.08.01.03" => "Bác sĩ",
+            Sector::Health => "Điều dưỡng",
+            Sector::Commune => "Công chức cấp xã",
+            _ if p.category == PersonnelCategory::NguoiLaoDong => "Nhân viên hợp đồng",
+            _ => "Chuyên viên",
+        };
+        out.push((
+            "recruitment",
+            vec![
+                field("10", "Sinh viên", 0),
+                field("11a", dmy(p.recruited), 0),
+                field("11b", agency_name, 0),
+                field("12", position, 0),
+                field("13", format!("{position}, {agency_name}"), 0),
+            ],
+        ));
+        out.push((
+            "rank_salary",
+            vec![
+                field("14a", p.rank.name, 0),
+                field("14b", p.rank.code, 0),
+                field("14c", p.step.to_string(), 0),
+                field("14d", coefficient_text(p.rank.coefficient_x100(p.step)), 0),
+                field("14e", "01/01/2026", 0),
+            ],
+        ));
+        let level = match p.degree {
+            "Thạc sĩ" => "Thạc sĩ",
+            _ => "Đại học",
+        };
+        out.push((
+            "education",
+            vec![
+                field("15.1", "12/12", 0),
+                field("15.2", format!("{level} {}", p.major), 0),
+                field(
+                    "15.3",
+                    if p.party_joined.is_some() {
+                        "Trung cấp"
+                    } else {
+                        "Sơ cấp"
+                    },
+                    0,
+                ),
+                field("15.5", "Tiếng Anh bậc 3", 0),
+                field("15.6", "Chuẩn kỹ năng sử dụng CNTT cơ bản", 0),
+            ],
+        ));
+        if let Some(joined) = p.party_joined {
+            let official = joined
+                .checked_add_months(chrono::Months::new(12))
+                .unwrap_or(joined);
+            out.push((
+                "party_military",
+                vec![field("16a", dmy(joined), 0), field("16b", dmy(official), 0)],
+            ));
+        }
+        out.push(("training", self.training_rows(p, false)));
+        out.push((
+            "career",
+            vec![
+                field(
+                    "28.c1",
+                    format!("{:02}/{} - nay", p.recruited.month(), p.recruited.year()),
+                    1,
+                ),
+                field("28.c2", format!("{position}, {agency_name}"), 1),
+            ],
+        ));
+        out.push(("family", self.family_rows(p)));
         out
     }
 
-    fn section_personal(&mut self, p: &Person) -> DomainEvent {
-        let field = |code: &str, value: String| dossier::FieldEntry {
-            field_code: code.into(),
-            value,
-            row: 0,
-        };
-        let birthplace = *pick(&mut self.rng, PLACES);
-        let residence = *pick(&mut self.rng, PLACES);
-        DomainEvent::DeclarationSubmitted(dossier::DeclarationSubmitted {
-            form: "2C-BNV/2008".into(),
-            section_code: "I".into(),
-            fields: vec![
-                field("1", p.full_name.to_uppercase()),
-                field("3a", p.born.to_string()),
-                field("3b", if p.female { "Nữ" } else { "Nam" }.into()),
-                field("4", birthplace.into()),
-                field("5", birthplace.into()),
-                field("6", p.ethnicity.into()),
-                field("7", "Không".into()),
-                field("8", residence.into()),
-                field("9", residence.into()),
-                field("11a", p.recruited.to_string()),
-                field("14a", p.rank.name.into()),
-                field("14b", p.rank.code.into()),
-                field("14c", p.step.to_string()),
-            ],
-            supporting_attachments: Vec::new(),
-        })
+    fn training_rows(&mut self, p: &Person, with_master: bool) -> Vec<FieldEntry> {
+        let mut rows = vec![
+            field("27.c1", p.institution, 1),
+            field("27.c2", p.major, 1),
+            field(
+                "27.c3",
+                format!("09/{} - 06/{}", p.graduated - 4, p.graduated),
+                1,
+            ),
+            field("27.c4", "Chính quy", 1),
+            field("27.c5", p.degree, 1),
+        ];
+        if with_master {
+            rows.extend([
+                field("27.c1", "Học viện Hành chính Quốc gia", 2),
+                field("27.c2", "Quản lý công", 2),
+                field("27.c3", "10/2023 - 12/2025", 2),
+                field("27.c4", "Vừa làm vừa học", 2),
+                field("27.c5", "Thạc sĩ", 2),
+            ]);
+        }
+        rows
     }
 
-    fn section_training(&mut self, p: &Person) -> DomainEvent {
-        let field = |code: &str, value: &str| dossier::FieldEntry {
-            field_code: code.into(),
-            value: value.into(),
-            row: 0,
-        };
-        let level = *pick(
-            &mut self.rng,
-            &["Cử nhân", "Cử nhân", "Kỹ sư", "Thạc sĩ", "Tiến sĩ"],
+    fn family_rows(&mut self, p: &Person) -> Vec<FieldEntry> {
+        let family = p.full_name.split_whitespace().next().unwrap_or("Nguyễn");
+        let mut rows = Vec::new();
+        let mut row = 0;
+        let mut push =
+            |rows: &mut Vec<FieldEntry>, relation: &str, name: String, year: i32, note: &str| {
+                row += 1;
+                rows.extend([
+                    field("30.c1", relation, row),
+                    field("30.c2", name, row),
+                    field("30.c3", year.to_string(), row),
+                    field("30.c4", note, row),
+                ]);
+            };
+        let father = format!(
+            "{family} {}",
+            self.name(false)
+                .split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
-        let party = self.rng.random_bool(0.4);
-        let mut fields = vec![
-            field("15.1", "12/12"),
-            field("15.2", level),
-            field("15.3", if party { "Trung cấp" } else { "Sơ cấp" }),
-            field("15.5", "Tiếng Anh bậc 3"),
-            field("15.6", "Chuẩn kỹ năng CNTT cơ bản"),
-        ];
-        if party {
-            let joined = p
-                .recruited
-                .checked_add_months(chrono::Months::new(30))
-                .unwrap_or(p.recruited);
-            fields.push(dossier::FieldEntry {
-                field_code: "16a".into(),
-                value: joined.to_string(),
-                row: 0,
-            });
+        let father_born = p.born.year() - self.rng.random_range(24..=33);
+        push(&mut rows, "Bố", father, father_born, "Làm ruộng");
+        let mother = self.name(true);
+        let mother_born = father_born + self.rng.random_range(0..=4);
+        push(&mut rows, "Mẹ", mother, mother_born, "Làm ruộng");
+        if p.born.year() < 1998 && self.rng.random_bool(0.85) {
+            let spouse = self.name(!p.female);
+            let spouse_born = p.born.year() + self.rng.random_range(-3..=3);
+            push(
+                &mut rows,
+                if p.female { "Chồng" } else { "Vợ" },
+                spouse,
+                spouse_born,
+                "Viên chức",
+            );
+            let children = self.rng.random_range(0..=2);
+            for _ in 0..children {
+                let child_female = self.rng.random_bool(0.5);
+                let child = format!(
+                    "{family} {}",
+                    self.name(child_female)
+                        .split_whitespace()
+                        .skip(1)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                let child_born = (p.born.year() + self.rng.random_range(25..=35)).min(2024);
+                push(
+                    &mut rows,
+                    if child_female { "Con gái" } else { "Con trai" },
+                    child,
+                    child_born,
+                    "Học sinh",
+                );
+            }
         }
-        DomainEvent::DeclarationSubmitted(dossier::DeclarationSubmitted {
-            form: "2C-BNV/2008".into(),
-            section_code: "II".into(),
-            fields,
-            supporting_attachments: Vec::new(),
-        })
+        rows
+    }
+
+    /// A change after approval, with the SHA-256 of its proof (BT 6.3): a new
+    /// address, or a master's degree completed.
+    pub fn change(&mut self, p: &Person) -> (&'static str, Vec<FieldEntry>, [u8; 32]) {
+        if self.rng.random_bool(0.5) {
+            let new_home = self.place();
+            let proof = self.scan(&format!("xác nhận cư trú {}", p.person_id));
+            (
+                "residence",
+                vec![field("8", new_home.clone(), 0), field("9", new_home, 0)],
+                proof,
+            )
+        } else {
+            let proof = self.scan(&format!("bằng thạc sĩ {}", p.person_id));
+            ("training", self.training_rows(p, true), proof)
+        }
     }
 
     /// A declaration payload of about `bytes` bytes, for benchmarks.
     pub fn declaration_payload(&mut self, bytes: usize) -> Vec<u8> {
         let mut d = dossier::DeclarationSubmitted {
             form: "2C-BNV/2008".into(),
-            section_code: "III".into(),
-            fields: vec![dossier::FieldEntry {
+            section_code: "recruitment".into(),
+            fields: vec![FieldEntry {
                 field_code: "13".into(),
                 value: String::new(),
                 row: 0,
@@ -628,42 +1120,66 @@ impl Synth {
 
 #[cfg(test)]
 mod tests {
+    use hoso_commands::form;
+
     use super::*;
 
     #[test]
     fn identification_numbers_have_the_valid_format() {
         let mut s = Synth::new(7);
-        let units = s.units(5);
-        for _ in 0..500 {
-            let p = s.person(&units);
+        let province = s.province(4, 5);
+        for i in 0..500 {
+            let p = s.person(i, &province, None);
             assert_eq!(p.person_id.len(), 12);
             assert!(p.person_id.bytes().all(|b| b.is_ascii_digit()));
             assert_eq!(&p.person_id[4..6], &format!("{:02}", p.born.year() % 100));
             let sex_digit = p.person_id.as_bytes()[3] - b'0';
             assert_eq!(sex_digit % 2 == 1, p.female);
+            hoso_commands::person_id::validate(&p.person_id, Some(p.born)).unwrap();
         }
     }
 
     #[test]
-    fn every_generated_event_decodes_through_the_registry() {
-        let registry = hoso_schemas::Registry::standard();
+    fn codes_are_electronic_identifier_codes_and_parents_come_first() {
         let mut s = Synth::new(1);
-        let units = s.units(3);
-        for (_, events) in s.unit_events(&units) {
-            for e in events {
-                registry
-                    .decode(&e.event_type, e.schema_version, &e.payload)
-                    .unwrap();
+        let province = s.province(16, 24);
+        let mut seen = HashSet::new();
+        for u in &province.units {
+            assert!(hoso_commands::org::is_valid_code(&u.code), "{}", u.code);
+            if let Some(p) = &u.parent {
+                assert!(seen.contains(p), "{} before its parent {p}", u.code);
             }
+            assert!(seen.insert(u.code.clone()), "{} twice", u.code);
         }
-        for _ in 0..50 {
-            let p = s.person(&units);
-            for e in s.dossier_events(&p, "focal") {
-                registry
-                    .decode(&e.event_type, e.schema_version, &e.payload)
-                    .unwrap();
+    }
+
+    #[test]
+    fn every_section_fits_the_form_and_passwords_pass_dt_10() {
+        let mut s = Synth::new(3);
+        let province = s.province(4, 5);
+        for i in 0..200 {
+            let p = s.person(i, &province, None);
+            for (code, fields) in s.sections(&p, "Sở Nội vụ") {
+                form::validate_section(code, &fields, &p.person_id)
+                    .unwrap_or_else(|e| panic!("{code}: {e}"));
             }
+            let (code, fields, _) = s.change(&p);
+            form::validate_section(code, &fields, &p.person_id).unwrap();
+            let username = Synth::username(&p.full_name, i);
+            let ctx = PasswordContext {
+                username: &username,
+                full_name: &p.full_name,
+                birth_date: Some(p.born),
+            };
+            let pw = s.password(&ctx);
+            check_password(&pw, &ctx).unwrap();
         }
+    }
+
+    #[test]
+    fn usernames_are_ascii_login_names() {
+        assert_eq!(Synth::username("Nguyễn Văn Đức", 42), "ducnv.0042");
+        assert_eq!(Synth::username("Lê Thị Hương", 7), "huonglt.0007");
     }
 
     #[test]

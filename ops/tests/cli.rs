@@ -53,8 +53,26 @@ fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
     let o = hoso(&["demo", "--data", &data, "--people", "150"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
+    assert!(out.contains("under the national profile"), "{out}");
     assert!(out.contains("dossiers opened:                150"), "{out}");
     assert!(out.contains("every hash chain intact"), "{out}");
+    // Every workflow ran through the handlers: the first approvals of all 150
+    // dossiers, both transfer outcomes, departures and the merger.
+    assert!(out.contains("(150 new dossiers,"), "{out}");
+    // The national profile lets heads delegate: the deputy signed some.
+    assert!(!out.contains("; 0 by a deputy"), "{out}");
+    assert!(out.contains("accepted and forwarded, 1 rejected"), "{out}");
+    for status in ["retired", "resigned", "deceased"] {
+        assert!(out.contains(&format!("1 {status}")), "{out}");
+    }
+    assert!(out.contains("dossiers imported:              1"), "{out}");
+    assert!(out.contains("merger:"), "{out}");
+    // The kept directory is a data directory: its profile and credential table,
+    // and the logins whose passwords the holders changed.
+    let settings = std::fs::read_to_string(Path::new(&data).join("hoso.toml")).unwrap();
+    assert!(settings.contains("profile = \"national\""), "{settings}");
+    assert!(Path::new(&data).join("credentials.db").exists());
+    assert!(out.contains("snv.hethong"), "{out}");
 
     let o = hoso(&["verify", "--data", &data, "--json"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -172,6 +190,31 @@ fn verify_reads_a_ledger_held_open_by_another_process_and_changes_nothing() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!data.join("ledger.corrupt").exists());
     assert_eq!(std::fs::read(&db).unwrap(), tampered);
+}
+
+#[test]
+fn demo_runs_under_the_profile_of_an_initialised_directory_and_refuses_a_used_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hy");
+    let o = hoso(&["init", "--data", &data_arg(&data), "--profile", "hung-yen"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = hoso(&["demo", "--data", &data_arg(&data), "--people", "40"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("under the hung-yen profile"), "{out}");
+    // Hưng Yên's heads do not delegate approval: the deputy is refused, the head signs.
+    assert!(out.contains("deputy signature refused"), "{out}");
+    assert!(out.contains("(40 new dossiers,"), "{out}");
+    // Hưng Yên's unit heads sign from the 20th, department heads from the 23rd.
+    assert!(
+        out.contains("Tue 20/01/2026  approval window of the unit heads:"),
+        "{out}"
+    );
+    assert!(out.contains("every hash chain intact"), "{out}");
+
+    let o = hoso(&["demo", "--data", &data_arg(&data), "--people", "40"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("already holds a ledger"), "{}", text(&o));
 }
 
 #[test]
