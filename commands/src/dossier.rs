@@ -1090,8 +1090,15 @@ fn decide_existing(
 ) -> Result<Vec<DomainEvent>, DossierRule> {
     let today = ctx.today;
     let mut b = Batch::new(Some(d), ctx);
-    // Archived dossiers are immutable except by a lawful status change.
-    if d.is_archived() && !matches!(change, DossierChange::ChangeStatus { .. }) {
+    // Archived dossiers are immutable except by a lawful status change, and
+    // the archive moves with its unit when the unit is restructured (DL 5.5):
+    // the successor keeps the records of people who left.
+    if d.is_archived()
+        && !matches!(
+            change,
+            DossierChange::ChangeStatus { .. } | DossierChange::Reassign { .. }
+        )
+    {
         return Err(DossierRule::Archived(d.status));
     }
     let wrong_step = |step, expected| DossierRule::WrongStep {

@@ -267,9 +267,9 @@ pub enum ScopeRule {
     /// The person already has a personal account (HY 4.5).
     #[error("the person already has personal account {0} (HY 4.5)")]
     PersonalAccountTaken(String),
-    /// Login name taken.
-    #[error("username {0:?} is taken")]
-    UsernameTaken(String),
+    /// Login name taken (by the account, when known).
+    #[error("username {name:?} is taken{by}", name = .0, by = .1.as_ref().map(|a| format!(" by account {a}")).unwrap_or_default())]
+    UsernameTaken(String, Option<String>),
     /// The person has no dossier in the province.
     #[error("identification number has no dossier in this province")]
     NoDossierForPerson,
@@ -304,13 +304,38 @@ impl ScopeRule {
             Self::OutsideReceiver { .. } => "outside-receiver",
             Self::PersonIdTaken(_) => "person-id-taken",
             Self::PersonalAccountTaken(_) => "personal-account-taken",
-            Self::UsernameTaken(_) => "username-taken",
+            Self::UsernameTaken(..) => "username-taken",
             Self::NoDossierForPerson => "no-dossier-for-person",
             Self::UnknownAccount(_) => "unknown-account",
             Self::BadDelegate(_) => "bad-delegate",
         }
     }
 }
+
+/// A refusal by a rule checked across aggregates, with the aggregate the
+/// command was about and its revision when the refusal happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal<R> {
+    /// Stream of the aggregate the command was about, when it names one.
+    pub stream: Option<String>,
+    /// That stream's revision, if it exists.
+    pub revision: Option<u64>,
+    /// The rule.
+    pub rule: R,
+}
+
+impl<R: std::fmt::Display> std::fmt::Display for Refusal<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.rule)?;
+        match (&self.stream, self.revision) {
+            (Some(s), Some(r)) => write!(f, " ({s} at revision {r})"),
+            (Some(s), None) => write!(f, " ({s})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<R: std::fmt::Debug + std::fmt::Display> std::error::Error for Refusal<R> {}
 
 /// Why a command did not run.
 #[derive(Debug, thiserror::Error)]
@@ -325,11 +350,11 @@ pub enum CommandError {
     #[error(transparent)]
     Dossier(#[from] DossierRejection),
     /// The actor may not do this.
-    #[error("refused: {0}")]
-    Access(#[from] AccessRule),
+    #[error(transparent)]
+    Access(Refusal<AccessRule>),
     /// An organisation rule across aggregates.
-    #[error("refused: {0}")]
-    Scope(#[from] ScopeRule),
+    #[error(transparent)]
+    Scope(Refusal<ScopeRule>),
     /// The new password breaks DT 10.
     #[error("password refused: {0}")]
     Password(#[from] PasswordRejection),
@@ -355,6 +380,26 @@ pub enum CommandError {
     /// The profile's calendar could not compute a window.
     #[error(transparent)]
     Profile(#[from] profile::ProfileError),
+}
+
+impl From<AccessRule> for CommandError {
+    fn from(rule: AccessRule) -> Self {
+        Self::Access(Refusal {
+            stream: None,
+            revision: None,
+            rule,
+        })
+    }
+}
+
+impl From<ScopeRule> for CommandError {
+    fn from(rule: ScopeRule) -> Self {
+        Self::Scope(Refusal {
+            stream: None,
+            revision: None,
+            rule,
+        })
+    }
 }
 
 impl From<StoreError> for CommandError {
@@ -411,8 +456,8 @@ impl CommandError {
             Self::Org(r) => r.citation(),
             Self::Account(r) => r.rule.citation(),
             Self::Dossier(r) => r.rule.citation(),
-            Self::Access(r) => r.citation(),
-            Self::Scope(r) => r.citation(),
+            Self::Access(r) => r.rule.citation(),
+            Self::Scope(r) => r.rule.citation(),
             Self::Password(PasswordRejection::Unchanged) => Some(crate::credentials::BT_4_4),
             Self::Password(_) => Some(crate::credentials::DT_10),
             _ => None,
@@ -425,8 +470,8 @@ impl CommandError {
             Self::Org(r) => r.code(),
             Self::Account(r) => r.rule.code(),
             Self::Dossier(r) => r.rule.code(),
-            Self::Access(r) => r.code(),
-            Self::Scope(r) => r.code(),
+            Self::Access(r) => r.rule.code(),
+            Self::Scope(r) => r.rule.code(),
             Self::Password(_) => "password-rule",
             Self::Conflict { .. } => "conflict",
             Self::Store(_) => "store",
@@ -639,7 +684,7 @@ pub struct Workflows {
     profile: Profile,
     calendar: WorkingCalendar,
     clock: Arc<dyn Clock>,
-    credentials: CredentialStore,
+    credentials: Arc<CredentialStore>,
     index: Mutex<Index>,
 }
 
@@ -667,7 +712,7 @@ impl Workflows {
             profile,
             calendar,
             clock,
-            credentials,
+            credentials: Arc::new(credentials),
             index: Mutex::new(Index::default()),
         }
     }
@@ -696,6 +741,31 @@ impl Workflows {
         self.clock.now()
     }
 
+    /// Names the aggregate in a cross-aggregate refusal that does not name
+    /// one yet: the stream the command was about and its current revision.
+    async fn about<T>(&self, stream: &str, result: Result<T>) -> Result<T> {
+        let revision = match &result {
+            Err(CommandError::Access(Refusal { stream: None, .. }))
+            | Err(CommandError::Scope(Refusal { stream: None, .. })) => {
+                self.store.stream_revision(stream).await.ok().flatten()
+            }
+            _ => return result,
+        };
+        result.map_err(|e| match e {
+            CommandError::Access(r) => CommandError::Access(Refusal {
+                stream: Some(stream.to_owned()),
+                revision,
+                rule: r.rule,
+            }),
+            CommandError::Scope(r) => CommandError::Scope(Refusal {
+                stream: Some(stream.to_owned()),
+                revision,
+                rule: r.rule,
+            }),
+            other => other,
+        })
+    }
+
     /// Reads `$all` from where the index stopped to the head.
     async fn catch_up(&self) -> Result<tokio::sync::MutexGuard<'_, Index>> {
         let mut idx = self.index.lock().await;
@@ -711,6 +781,12 @@ impl Workflows {
                 idx.apply(&e.stream, &event);
             }
             idx.next_position = Some(from);
+            // A short page is almost always the head; stopping here saves a
+            // read per command. If it ended early before a damaged event,
+            // the next command's catch-up reads on and meets it.
+            if page.len() < CATCH_UP_PAGE {
+                break;
+            }
         }
         Ok(idx)
     }
@@ -973,7 +1049,7 @@ impl Workflows {
             },
         )
         .await?;
-        self.credentials.set(&id, password, true, self.now())?;
+        self.set_password(&id, password, true).await?;
         match self
             .account_change_as(
                 "system",
@@ -1000,46 +1076,52 @@ impl Workflows {
     /// else, admin right over the unit. A merger or split then moves the
     /// unit's dossiers and accounts (DL 5.5).
     pub async fn org(&self, actor: &Actor, command: OrgCommand) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        match &command.change {
-            OrgChange::Establish { parent: None, .. } => {
-                if a.kind != AccountKind::SystemAdmin {
-                    return Err(
-                        AccessRule::SystemAdminOnly("establish the province's root unit").into(),
-                    );
+        let about = org::stream_id(&command.code);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?;
+            match &command.change {
+                OrgChange::Establish { parent: None, .. } => {
+                    if a.kind != AccountKind::SystemAdmin {
+                        return Err(AccessRule::SystemAdminOnly(
+                            "establish the province's root unit",
+                        )
+                        .into());
+                    }
                 }
+                OrgChange::Establish {
+                    parent: Some(p), ..
+                } => self.require_right(&idx, a, p, AccessRight::Admin)?,
+                _ => self.require_right(&idx, a, &command.code, AccessRight::Admin)?,
             }
-            OrgChange::Establish {
-                parent: Some(p), ..
-            } => self.require_right(&idx, a, p, AccessRight::Admin)?,
-            _ => self.require_right(&idx, a, &command.code, AccessRight::Admin)?,
+            let stream = org::stream_id(&command.code);
+            let unit = org::UnitLookup::unit(&idx.org, &command.code).cloned();
+            let restructuring = matches!(
+                command.change,
+                OrgChange::MergeInto { .. } | OrgChange::Split { .. } | OrgChange::Dissolve { .. }
+            );
+            let code = command.code.clone();
+            let decision = command.decision.clone();
+            let events = org::decide(unit.as_ref(), command, &idx.org, self.today())?;
+            let expected = org::OrgUnit::expected_revision(unit.as_ref());
+            drop(idx);
+            let receipt = self
+                .append(
+                    &actor.account_id,
+                    &stream,
+                    expected,
+                    events,
+                    Some(&decision),
+                    None,
+                )
+                .await?;
+            if restructuring {
+                self.complete_restructuring(actor, &code).await?;
+            }
+            Ok(receipt)
         }
-        let stream = org::stream_id(&command.code);
-        let unit = org::UnitLookup::unit(&idx.org, &command.code).cloned();
-        let restructuring = matches!(
-            command.change,
-            OrgChange::MergeInto { .. } | OrgChange::Split { .. } | OrgChange::Dissolve { .. }
-        );
-        let code = command.code.clone();
-        let decision = command.decision.clone();
-        let events = org::decide(unit.as_ref(), command, &idx.org, self.today())?;
-        let expected = org::OrgUnit::expected_revision(unit.as_ref());
-        drop(idx);
-        let receipt = self
-            .append(
-                &actor.account_id,
-                &stream,
-                expected,
-                events,
-                Some(&decision),
-                None,
-            )
-            .await?;
-        if restructuring {
-            self.complete_restructuring(actor, &code).await?;
-        }
-        Ok(receipt)
+        .await;
+        self.about(&about, result).await
     }
 
     /// Moves the dossiers and accounts of a merged or split unit to its
@@ -1050,122 +1132,127 @@ impl Workflows {
     /// receiving agencies then redistribute them with ordinary transfers,
     /// since the split decision itself does not say who goes where.
     pub async fn complete_restructuring(&self, actor: &Actor, code: &str) -> Result<usize> {
-        let idx = self.catch_up().await?;
-        let Some(unit) = org::UnitLookup::unit(&idx.org, code).cloned() else {
-            return Err(ScopeRule::UnknownUnit(code.to_owned()).into());
-        };
-        let (successor, effective) = match unit.status() {
-            OrgStatus::Merged { into, effective } => (Some(into.clone()), *effective),
-            OrgStatus::Split { into, effective } => (into.first().cloned(), *effective),
-            OrgStatus::Dissolved { effective } => (None, *effective),
-            OrgStatus::Active => return Ok(0),
-        };
-        let decision = self.restructuring_decision(code).await?;
-        let dossiers: Vec<String> = idx
-            .dossiers
-            .iter()
-            .filter(|(_, s)| s.managing_unit == code || s.employing_unit == code)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let accounts: Vec<(String, bool, bool)> = idx
-            .accounts
-            .values()
-            .map(|a| {
-                (
-                    a.id.clone(),
-                    a.org_code == code,
-                    a.grants.contains_key(code),
-                )
-            })
-            .filter(|(_, belongs, granted)| *belongs || *granted)
-            .collect();
-        drop(idx);
-        let mut moved = 0;
-        if let Some(successor) = &successor {
-            for id in dossiers {
-                let Some(d) = self.load_dossier(&id).await? else {
+        let about = org::stream_id(code);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let Some(unit) = org::UnitLookup::unit(&idx.org, code).cloned() else {
+                return Err(ScopeRule::UnknownUnit(code.to_owned()).into());
+            };
+            let (successor, effective) = match unit.status() {
+                OrgStatus::Merged { into, effective } => (Some(into.clone()), *effective),
+                OrgStatus::Split { into, effective } => (into.first().cloned(), *effective),
+                OrgStatus::Dissolved { effective } => (None, *effective),
+                OrgStatus::Active => return Ok(0),
+            };
+            let decision = self.restructuring_decision(code).await?;
+            let dossiers: Vec<String> = idx
+                .dossiers
+                .iter()
+                .filter(|(_, s)| s.managing_unit == code || s.employing_unit == code)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let accounts: Vec<(String, bool, bool)> = idx
+                .accounts
+                .values()
+                .map(|a| {
+                    (
+                        a.id.clone(),
+                        a.org_code == code,
+                        a.grants.contains_key(code),
+                    )
+                })
+                .filter(|(_, belongs, granted)| *belongs || *granted)
+                .collect();
+            drop(idx);
+            let mut moved = 0;
+            if let Some(successor) = &successor {
+                for id in dossiers {
+                    let Some(d) = self.load_dossier(&id).await? else {
+                        continue;
+                    };
+                    if d.managing_unit != code && d.employing_unit != code {
+                        continue;
+                    }
+                    let events = dossier::decide(
+                        Some(&d),
+                        &id,
+                        DossierChange::Reassign {
+                            from: code.to_owned(),
+                            to: successor.clone(),
+                            effective,
+                            document: decision.clone(),
+                        },
+                        &self.ctx(),
+                    )?;
+                    self.append(
+                        &actor.account_id,
+                        &dossier::stream_id(&id),
+                        ExpectedRevision::Exact(d.revision),
+                        events,
+                        Some(&decision),
+                        None,
+                    )
+                    .await?;
+                    moved += 1;
+                }
+            }
+            for (id, belongs, granted) in accounts {
+                let Some(a) = self.load_account(&id).await? else {
                     continue;
                 };
-                if d.managing_unit != code && d.employing_unit != code {
+                let mut events = Vec::new();
+                if granted && a.grants.contains_key(code) {
+                    events.extend(account::decide(
+                        Some(&a),
+                        &id,
+                        AccountChange::Revoke {
+                            org_code: code.to_owned(),
+                            reason: format!("unit {code} restructured (DL 5.5)"),
+                        },
+                        self.today(),
+                    )?);
+                }
+                if belongs && a.org_code == code {
+                    match &successor {
+                        Some(s) => events.extend(account::decide(
+                            Some(&a),
+                            &id,
+                            AccountChange::Reassign {
+                                to_org: s.clone(),
+                                reason: format!("unit {code} restructured (DL 5.5)"),
+                                decision: Some(decision.clone()),
+                            },
+                            self.today(),
+                        )?),
+                        None if a.locked.is_none() => events.extend(account::decide(
+                            Some(&a),
+                            &id,
+                            AccountChange::Lock {
+                                reason: LockReason::UnitReorganised,
+                                note: format!("unit {code} dissolved (DL 5.5)"),
+                            },
+                            self.today(),
+                        )?),
+                        None => {}
+                    }
+                }
+                if events.is_empty() {
                     continue;
                 }
-                let events = dossier::decide(
-                    Some(&d),
-                    &id,
-                    DossierChange::Reassign {
-                        from: code.to_owned(),
-                        to: successor.clone(),
-                        effective,
-                        document: decision.clone(),
-                    },
-                    &self.ctx(),
-                )?;
                 self.append(
                     &actor.account_id,
-                    &dossier::stream_id(&id),
-                    ExpectedRevision::Exact(d.revision),
+                    &account::stream_id(&id),
+                    ExpectedRevision::Exact(a.revision),
                     events,
                     Some(&decision),
                     None,
                 )
                 .await?;
-                moved += 1;
             }
+            Ok(moved)
         }
-        for (id, belongs, granted) in accounts {
-            let Some(a) = self.load_account(&id).await? else {
-                continue;
-            };
-            let mut events = Vec::new();
-            if granted && a.grants.contains_key(code) {
-                events.extend(account::decide(
-                    Some(&a),
-                    &id,
-                    AccountChange::Revoke {
-                        org_code: code.to_owned(),
-                        reason: format!("unit {code} restructured (DL 5.5)"),
-                    },
-                    self.today(),
-                )?);
-            }
-            if belongs && a.org_code == code {
-                match &successor {
-                    Some(s) => events.extend(account::decide(
-                        Some(&a),
-                        &id,
-                        AccountChange::Reassign {
-                            to_org: s.clone(),
-                            reason: format!("unit {code} restructured (DL 5.5)"),
-                            decision: Some(decision.clone()),
-                        },
-                        self.today(),
-                    )?),
-                    None if a.locked.is_none() => events.extend(account::decide(
-                        Some(&a),
-                        &id,
-                        AccountChange::Lock {
-                            reason: LockReason::UnitReorganised,
-                            note: format!("unit {code} dissolved (DL 5.5)"),
-                        },
-                        self.today(),
-                    )?),
-                    None => {}
-                }
-            }
-            if events.is_empty() {
-                continue;
-            }
-            self.append(
-                &actor.account_id,
-                &account::stream_id(&id),
-                ExpectedRevision::Exact(a.revision),
-                events,
-                Some(&decision),
-                None,
-            )
-            .await?;
-        }
-        Ok(moved)
+        .await;
+        self.about(&about, result).await
     }
 
     /// Finishes every cross-aggregate follow-up that a failure may have left
@@ -1269,7 +1356,7 @@ impl Workflows {
             }
             .into(),
             id,
-            |_| ScopeRule::UsernameTaken(issue.username.clone()),
+            |holder| ScopeRule::UsernameTaken(issue.username.clone(), Some(holder)),
         )
         .await?;
         if let (AccountKind::Personal, Some(pid)) = (issue.kind, &issue.person_id) {
@@ -1354,9 +1441,7 @@ impl Workflows {
             }
         };
         if let Some(u) = idx.usernames.get(&issue.username.to_lowercase()) {
-            return Err(
-                ScopeRule::UsernameTaken(format!("{} (account {u})", issue.username)).into(),
-            );
+            return Err(ScopeRule::UsernameTaken(issue.username.clone(), Some(u.clone())).into());
         }
         drop(idx);
         let id = Uuid::now_v7().to_string();
@@ -1427,119 +1512,125 @@ impl Workflows {
         account_id: &str,
         change: AccountChange,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        let target = idx
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?;
-        match &change {
-            AccountChange::Grant {
-                org_code, right, ..
-            }
-            | AccountChange::Expand {
-                org_code, right, ..
-            } => {
-                self.require_active_unit(&idx, org_code)?;
-                let held = self.right_over(&idx, a, org_code);
-                if held < Some(AccessRight::Admin) || held < Some(*right) {
-                    return Err(AccessRule::Escalation {
-                        org_code: org_code.clone(),
-                        requested: *right,
-                        held,
+        let about = account::stream_id(account_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?;
+            let target = idx
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?;
+            match &change {
+                AccountChange::Grant {
+                    org_code, right, ..
+                }
+                | AccountChange::Expand {
+                    org_code, right, ..
+                } => {
+                    self.require_active_unit(&idx, org_code)?;
+                    let held = self.right_over(&idx, a, org_code);
+                    if held < Some(AccessRight::Admin) || held < Some(*right) {
+                        return Err(AccessRule::Escalation {
+                            org_code: org_code.clone(),
+                            requested: *right,
+                            held,
+                        }
+                        .into());
+                    }
+                }
+                AccountChange::Restrict { org_code, .. }
+                | AccountChange::Revoke { org_code, .. } => {
+                    self.require_right(&idx, a, org_code, AccessRight::Admin)?;
+                }
+                AccountChange::Lock { .. } | AccountChange::Unlock { .. } => {
+                    self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+                }
+                AccountChange::RegisterKey { .. } | AccountChange::RevokeKey { .. } => {
+                    if a.id != target.id {
+                        self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+                    }
+                }
+                AccountChange::Delegate { to_account, .. } => {
+                    if a.id != target.id && a.kind != AccountKind::SystemAdmin {
+                        return Err(AccessRule::Delegation(
+                            "only the head delegates their own approval power (KT 8.1)".to_owned(),
+                        )
+                        .into());
+                    }
+                    let deputy = idx
+                        .accounts
+                        .get(to_account)
+                        .ok_or_else(|| ScopeRule::UnknownAccount(to_account.clone()))?;
+                    if deputy.kind == AccountKind::Personal {
+                        return Err(ScopeRule::BadDelegate(
+                            "approval power cannot be delegated to a personal account".to_owned(),
+                        )
+                        .into());
+                    }
+                    if !idx
+                        .org
+                        .contains(&target.org_code, &deputy.org_code, self.today())
+                    {
+                        return Err(ScopeRule::BadDelegate(format!(
+                            "deputy {} belongs to {}, outside the delegating head's unit {}",
+                            deputy.id, deputy.org_code, target.org_code
+                        ))
+                        .into());
+                    }
+                }
+                AccountChange::RevokeDelegation { .. } => {
+                    if a.id != target.id {
+                        self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+                    }
+                }
+                AccountChange::GrantConsent {
+                    subject_person_id, ..
+                } => {
+                    // The managing authority of the subject's dossier consents.
+                    let dossier_id = idx
+                        .by_person
+                        .get(subject_person_id)
+                        .ok_or(ScopeRule::NoDossierForPerson)?;
+                    let managing = idx
+                        .dossiers
+                        .get(dossier_id)
+                        .map(|d| d.managing_unit.clone())
+                        .unwrap_or_default();
+                    self.require_right(&idx, a, &managing, AccessRight::Admin)?;
+                }
+                AccountChange::RevokeConsent { consent_id, .. } => {
+                    let managing = target
+                        .consents
+                        .get(consent_id)
+                        .and_then(|c| idx.by_person.get(&c.subject_person_id))
+                        .and_then(|d| idx.dossiers.get(d))
+                        .map(|d| d.managing_unit.clone())
+                        .unwrap_or_else(|| target.org_code.clone());
+                    self.require_right(&idx, a, &managing, AccessRight::Admin)?;
+                }
+                AccountChange::Reassign { to_org, .. } => {
+                    self.require_active_unit(&idx, to_org)?;
+                    self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+                    self.require_right(&idx, a, to_org, AccessRight::Admin)?;
+                }
+                AccountChange::RecordPassword { .. } => {
+                    return Err(AccessRule::NotHolder.into());
+                }
+                AccountChange::Issue { .. } => {
+                    return Err(AccountRejection {
+                        account: account_id.to_owned(),
+                        revision: Some(target.revision),
+                        rule: AccountRule::AlreadyIssued,
                     }
                     .into());
                 }
             }
-            AccountChange::Restrict { org_code, .. } | AccountChange::Revoke { org_code, .. } => {
-                self.require_right(&idx, a, org_code, AccessRight::Admin)?;
-            }
-            AccountChange::Lock { .. } | AccountChange::Unlock { .. } => {
-                self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-            }
-            AccountChange::RegisterKey { .. } | AccountChange::RevokeKey { .. } => {
-                if a.id != target.id {
-                    self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-                }
-            }
-            AccountChange::Delegate { to_account, .. } => {
-                if a.id != target.id && a.kind != AccountKind::SystemAdmin {
-                    return Err(AccessRule::Delegation(
-                        "only the head delegates their own approval power (KT 8.1)".to_owned(),
-                    )
-                    .into());
-                }
-                let deputy = idx
-                    .accounts
-                    .get(to_account)
-                    .ok_or_else(|| ScopeRule::UnknownAccount(to_account.clone()))?;
-                if deputy.kind == AccountKind::Personal {
-                    return Err(ScopeRule::BadDelegate(
-                        "approval power cannot be delegated to a personal account".to_owned(),
-                    )
-                    .into());
-                }
-                if !idx
-                    .org
-                    .contains(&target.org_code, &deputy.org_code, self.today())
-                {
-                    return Err(ScopeRule::BadDelegate(format!(
-                        "deputy {} belongs to {}, outside the delegating head's unit {}",
-                        deputy.id, deputy.org_code, target.org_code
-                    ))
-                    .into());
-                }
-            }
-            AccountChange::RevokeDelegation { .. } => {
-                if a.id != target.id {
-                    self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-                }
-            }
-            AccountChange::GrantConsent {
-                subject_person_id, ..
-            } => {
-                // The managing authority of the subject's dossier consents.
-                let dossier_id = idx
-                    .by_person
-                    .get(subject_person_id)
-                    .ok_or(ScopeRule::NoDossierForPerson)?;
-                let managing = idx
-                    .dossiers
-                    .get(dossier_id)
-                    .map(|d| d.managing_unit.clone())
-                    .unwrap_or_default();
-                self.require_right(&idx, a, &managing, AccessRight::Admin)?;
-            }
-            AccountChange::RevokeConsent { consent_id, .. } => {
-                let managing = target
-                    .consents
-                    .get(consent_id)
-                    .and_then(|c| idx.by_person.get(&c.subject_person_id))
-                    .and_then(|d| idx.dossiers.get(d))
-                    .map(|d| d.managing_unit.clone())
-                    .unwrap_or_else(|| target.org_code.clone());
-                self.require_right(&idx, a, &managing, AccessRight::Admin)?;
-            }
-            AccountChange::Reassign { to_org, .. } => {
-                self.require_active_unit(&idx, to_org)?;
-                self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-                self.require_right(&idx, a, to_org, AccessRight::Admin)?;
-            }
-            AccountChange::RecordPassword { .. } => {
-                return Err(AccessRule::NotHolder.into());
-            }
-            AccountChange::Issue { .. } => {
-                return Err(AccountRejection {
-                    account: account_id.to_owned(),
-                    revision: Some(target.revision),
-                    rule: AccountRule::AlreadyIssued,
-                }
-                .into());
-            }
+            drop(idx);
+            self.account_change_as(&actor.account_id, account_id, change)
+                .await
         }
-        drop(idx);
-        self.account_change_as(&actor.account_id, account_id, change)
-            .await
+        .await;
+        self.about(&about, result).await
     }
 
     /// Issues (or reissues, DL 15.7) a password chosen by an administrator
@@ -1551,49 +1642,53 @@ impl Workflows {
         account_id: &str,
         password: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        let target = idx
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?
-            .clone();
-        if target.kind == AccountKind::Personal {
-            self.require_right(&idx, a, &target.org_code, AccessRight::Update)?;
-        } else {
-            self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-        }
-        drop(idx);
-        check_password(
-            password,
-            &PasswordContext {
-                username: &target.username,
-                full_name: &target.display_name,
-                birth_date: target.birth_date,
-            },
-        )?;
-        let kind = if target.has_password {
-            PasswordChangeKind::Reissued
-        } else {
-            PasswordChangeKind::Issued
-        };
-        self.credentials
-            .set(account_id, password, true, self.now())?;
-        let result = self
-            .account_change_as(
-                &actor.account_id,
-                account_id,
-                AccountChange::RecordPassword {
-                    kind,
-                    by: actor.account_id.clone(),
+        let about = account::stream_id(account_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?;
+            let target = idx
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?
+                .clone();
+            if target.kind == AccountKind::Personal {
+                self.require_right(&idx, a, &target.org_code, AccessRight::Update)?;
+            } else {
+                self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+            }
+            drop(idx);
+            check_password(
+                password,
+                &PasswordContext {
+                    username: &target.username,
+                    full_name: &target.display_name,
+                    birth_date: target.birth_date,
                 },
-            )
-            .await;
-        if result.is_err() {
-            // Never leave a credential the log does not know was issued.
-            self.credentials.remove(account_id)?;
+            )?;
+            let kind = if target.has_password {
+                PasswordChangeKind::Reissued
+            } else {
+                PasswordChangeKind::Issued
+            };
+            self.set_password(account_id, password, true).await?;
+            let result = self
+                .account_change_as(
+                    &actor.account_id,
+                    account_id,
+                    AccountChange::RecordPassword {
+                        kind,
+                        by: actor.account_id.clone(),
+                    },
+                )
+                .await;
+            if result.is_err() {
+                // Never leave a credential the log does not know was issued.
+                self.credentials.remove(account_id)?;
+            }
+            result
         }
-        result
+        .await;
+        self.about(&about, result).await
     }
 
     /// The holder changes their own password, proving the current one.
@@ -1603,52 +1698,90 @@ impl Workflows {
         current: &str,
         new: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let target = idx
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| AccessRule::UnknownActor(account_id.to_owned()))?
-            .clone();
-        drop(idx);
-        if let Some(reason) = target.locked {
-            return Err(AccessRule::ActorLocked {
-                account: account_id.to_owned(),
-                reason,
+        let about = account::stream_id(account_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let target = idx
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| AccessRule::UnknownActor(account_id.to_owned()))?
+                .clone();
+            drop(idx);
+            if let Some(reason) = target.locked {
+                return Err(AccessRule::ActorLocked {
+                    account: account_id.to_owned(),
+                    reason,
+                }
+                .into());
             }
-            .into());
-        }
-        match self.credentials.verify(account_id, current)? {
-            PasswordCheck::Match { .. } => {}
-            PasswordCheck::Mismatch | PasswordCheck::NoCredential => {
-                return Err(AccessRule::NotHolder.into());
+            match self.verify_password(account_id, current).await? {
+                PasswordCheck::Match { .. } => {}
+                PasswordCheck::Mismatch | PasswordCheck::NoCredential => {
+                    return Err(AccessRule::NotHolder.into());
+                }
             }
+            if current == new {
+                return Err(PasswordRejection::Unchanged.into());
+            }
+            check_password(
+                new,
+                &PasswordContext {
+                    username: &target.username,
+                    full_name: &target.display_name,
+                    birth_date: target.birth_date,
+                },
+            )?;
+            self.set_password(account_id, new, false).await?;
+            self.account_change_as(
+                account_id,
+                account_id,
+                AccountChange::RecordPassword {
+                    kind: PasswordChangeKind::Changed,
+                    by: account_id.to_owned(),
+                },
+            )
+            .await
         }
-        if current == new {
-            return Err(PasswordRejection::Unchanged.into());
-        }
-        check_password(
-            new,
-            &PasswordContext {
-                username: &target.username,
-                full_name: &target.display_name,
-                birth_date: target.birth_date,
-            },
-        )?;
-        self.credentials.set(account_id, new, false, self.now())?;
-        self.account_change_as(
-            account_id,
-            account_id,
-            AccountChange::RecordPassword {
-                kind: PasswordChangeKind::Changed,
-                by: account_id.to_owned(),
-            },
-        )
-        .await
+        .await;
+        self.about(&about, result).await
     }
 
     /// Checks a password (for the API's login).
-    pub fn check_credentials(&self, account_id: &str, password: &str) -> Result<PasswordCheck> {
-        Ok(self.credentials.verify(account_id, password)?)
+    pub async fn check_credentials(
+        &self,
+        account_id: &str,
+        password: &str,
+    ) -> Result<PasswordCheck> {
+        self.verify_password(account_id, password).await
+    }
+
+    // Hashing costs tens of milliseconds of CPU by design; it runs on the
+    // blocking pool so that it never stalls the commands sharing a worker.
+    async fn on_credentials<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&CredentialStore) -> Result<T, CredentialError> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.credentials.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| CredentialError::Hash(format!("hashing task failed: {e}")))?
+            .map_err(Into::into)
+    }
+
+    async fn set_password(
+        &self,
+        account_id: &str,
+        password: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        let (id, pw, at) = (account_id.to_owned(), password.to_owned(), self.now());
+        self.on_credentials(move |c| c.set(&id, &pw, must_change, at))
+            .await
+    }
+
+    async fn verify_password(&self, account_id: &str, password: &str) -> Result<PasswordCheck> {
+        let (id, pw) = (account_id.to_owned(), password.to_owned());
+        self.on_credentials(move |c| c.verify(&id, &pw)).await
     }
 
     // ----- dossiers ------------------------------------------------------------------
@@ -1706,56 +1839,61 @@ impl Workflows {
         id: &str,
         open: OpenDossier,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        self.require_active_unit(&idx, &open.managing_unit)?;
-        self.require_active_unit(&idx, &open.employing_unit)?;
-        self.require_right(&idx, a, &open.managing_unit, AccessRight::Update)?;
-        self.require_right(&idx, a, &open.employing_unit, AccessRight::Update)?;
-        if let Some(existing) = idx.by_person.get(&open.person_id)
-            && existing != id
-        {
-            return Err(ScopeRule::PersonIdTaken(existing.clone()).into());
-        }
-        let has_personal_account = idx.personal_accounts.contains_key(&open.person_id);
-        drop(idx);
-        // Validate before claiming, so a malformed number claims nothing.
-        let decision = open.decision.clone();
-        let events = dossier::decide_open(
-            id,
-            DossierChange::Open {
-                person_id: open.person_id.clone(),
-                full_name: open.full_name,
-                birth_date: open.birth_date,
-                category: open.category,
-                managing_unit: open.managing_unit,
-                employing_unit: open.employing_unit,
-                recruited_on: open.recruited_on,
-                decision: open.decision,
-                has_personal_account,
-            },
-            &self.ctx(),
-        )?;
-        self.reserve(
-            &actor.account_id,
-            &dossier::person_id_stream(&open.person_id),
-            hoso_schemas::pb::dossier::PersonIdReserved {
-                dossier_id: id.to_owned(),
+        let about = dossier::stream_id(id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?;
+            self.require_active_unit(&idx, &open.managing_unit)?;
+            self.require_active_unit(&idx, &open.employing_unit)?;
+            self.require_right(&idx, a, &open.managing_unit, AccessRight::Update)?;
+            self.require_right(&idx, a, &open.employing_unit, AccessRight::Update)?;
+            if let Some(existing) = idx.by_person.get(&open.person_id)
+                && existing != id
+            {
+                return Err(ScopeRule::PersonIdTaken(existing.clone()).into());
             }
-            .into(),
-            id,
-            ScopeRule::PersonIdTaken,
-        )
-        .await?;
-        self.append(
-            &actor.account_id,
-            &dossier::stream_id(id),
-            ExpectedRevision::NoStream,
-            events,
-            Some(&decision),
-            None,
-        )
-        .await
+            let has_personal_account = idx.personal_accounts.contains_key(&open.person_id);
+            drop(idx);
+            // Validate before claiming, so a malformed number claims nothing.
+            let decision = open.decision.clone();
+            let events = dossier::decide_open(
+                id,
+                DossierChange::Open {
+                    person_id: open.person_id.clone(),
+                    full_name: open.full_name,
+                    birth_date: open.birth_date,
+                    category: open.category,
+                    managing_unit: open.managing_unit,
+                    employing_unit: open.employing_unit,
+                    recruited_on: open.recruited_on,
+                    decision: open.decision,
+                    has_personal_account,
+                },
+                &self.ctx(),
+            )?;
+            self.reserve(
+                &actor.account_id,
+                &dossier::person_id_stream(&open.person_id),
+                hoso_schemas::pb::dossier::PersonIdReserved {
+                    dossier_id: id.to_owned(),
+                }
+                .into(),
+                id,
+                ScopeRule::PersonIdTaken,
+            )
+            .await?;
+            self.append(
+                &actor.account_id,
+                &dossier::stream_id(id),
+                ExpectedRevision::NoStream,
+                events,
+                Some(&decision),
+                None,
+            )
+            .await
+        }
+        .await;
+        self.about(&about, result).await
     }
 
     /// Imports a dossier pulled from the national database for a person
@@ -1853,30 +1991,36 @@ impl Workflows {
         attachments: Vec<[u8; 32]>,
         occurred_on: Option<NaiveDate>,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        let own = a.kind == AccountKind::Personal && a.person_id.as_deref() == Some(&d.person_id);
-        if !own {
-            if a.kind == AccountKind::Personal {
-                return Err(AccessRule::NotDeclarant.into());
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            let own =
+                a.kind == AccountKind::Personal && a.person_id.as_deref() == Some(&d.person_id);
+            if !own {
+                if a.kind == AccountKind::Personal {
+                    return Err(AccessRule::NotDeclarant.into());
+                }
+                self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
             }
-            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            drop(idx);
+            self.run_dossier(
+                &actor.account_id,
+                dossier_id,
+                &d,
+                DossierChange::Declare {
+                    section_code: section_code.to_owned(),
+                    fields,
+                    attachments,
+                    occurred_on,
+                },
+                None,
+            )
+            .await
         }
-        drop(idx);
-        self.run_dossier(
-            &actor.account_id,
-            dossier_id,
-            &d,
-            DossierChange::Declare {
-                section_code: section_code.to_owned(),
-                fields,
-                attachments,
-                occurred_on,
-            },
-            None,
-        )
-        .await
+        .await;
+        self.about(&about, result).await
     }
 
     async fn reviewer_step(
@@ -1885,16 +2029,21 @@ impl Workflows {
         dossier_id: &str,
         change: DossierChange,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        if a.person_id.as_deref() == Some(&d.person_id) {
-            return Err(AccessRule::SelfReview.into());
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            if a.person_id.as_deref() == Some(&d.person_id) {
+                return Err(AccessRule::SelfReview.into());
+            }
+            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            drop(idx);
+            self.run_dossier(&actor.account_id, dossier_id, &d, change, None)
+                .await
         }
-        self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
-        drop(idx);
-        self.run_dossier(&actor.account_id, dossier_id, &d, change, None)
-            .await
+        .await;
+        self.about(&about, result).await
     }
 
     /// The focal point returns sections with reasons (HY 15.6).
@@ -2009,119 +2158,124 @@ impl Workflows {
         dossier_id: &str,
         sig: ApprovalSignature,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let signer = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        let today = self.today();
-        let key = signer
-            .keys
-            .get(&sig.key_id)
-            .filter(|k| k.usable_on(today))
-            .ok_or_else(|| AccessRule::KeyNotUsable {
-                account: signer.id.clone(),
-                key_id: sig.key_id.clone(),
-                date: today,
-            })?
-            .clone();
-        let own = (signer.kind == AccountKind::AgencyHead)
-            .then(|| self.approval_level(&idx, &signer.org_code, &d.managing_unit, d.category))
-            .flatten();
-        let (level, delegated_from) = match own {
-            Some((level, _)) => (level, None),
-            None => {
-                // A deputy signing under a head's delegation (KT 8.1).
-                let mut found = None;
-                let mut refusal = None;
-                for head in idx.accounts.values() {
-                    if head.kind != AccountKind::AgencyHead || head.locked.is_some() {
-                        continue;
-                    }
-                    for del in head.delegations.values() {
-                        if del.to_account != signer.id || !del.in_force_on(today) {
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let signer = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            let today = self.today();
+            let key = signer
+                .keys
+                .get(&sig.key_id)
+                .filter(|k| k.usable_on(today))
+                .ok_or_else(|| AccessRule::KeyNotUsable {
+                    account: signer.id.clone(),
+                    key_id: sig.key_id.clone(),
+                    date: today,
+                })?
+                .clone();
+            let own = (signer.kind == AccountKind::AgencyHead)
+                .then(|| self.approval_level(&idx, &signer.org_code, &d.managing_unit, d.category))
+                .flatten();
+            let (level, delegated_from) = match own {
+                Some((level, _)) => (level, None),
+                None => {
+                    // A deputy signing under a head's delegation (KT 8.1).
+                    let mut found = None;
+                    let mut refusal = None;
+                    for head in idx.accounts.values() {
+                        if head.kind != AccountKind::AgencyHead || head.locked.is_some() {
                             continue;
                         }
-                        let covers_unit = del.org_codes.is_empty()
-                            || del
-                                .org_codes
-                                .iter()
-                                .any(|o| idx.org.contains(o, &d.managing_unit, today));
-                        let covers_cat =
-                            del.categories.is_empty() || del.categories.contains(&d.category);
-                        if !(covers_unit && covers_cat) {
-                            continue;
-                        }
-                        match self.approval_level(
-                            &idx,
-                            &head.org_code,
-                            &d.managing_unit,
-                            d.category,
-                        ) {
-                            Some((level, true)) => found = Some((level, head.id.clone())),
-                            Some((_, false)) => {
-                                refusal = Some(format!(
-                                    "the {} profile does not let {} delegate approval (no delegation rule in {})",
-                                    self.profile.name(),
-                                    head.id,
-                                    self.profile.code()
-                                ));
+                        for del in head.delegations.values() {
+                            if del.to_account != signer.id || !del.in_force_on(today) {
+                                continue;
                             }
-                            None => {}
+                            let covers_unit = del.org_codes.is_empty()
+                                || del
+                                    .org_codes
+                                    .iter()
+                                    .any(|o| idx.org.contains(o, &d.managing_unit, today));
+                            let covers_cat =
+                                del.categories.is_empty() || del.categories.contains(&d.category);
+                            if !(covers_unit && covers_cat) {
+                                continue;
+                            }
+                            match self.approval_level(
+                                &idx,
+                                &head.org_code,
+                                &d.managing_unit,
+                                d.category,
+                            ) {
+                                Some((level, true)) => found = Some((level, head.id.clone())),
+                                Some((_, false)) => {
+                                    refusal = Some(format!(
+                                        "the {} profile does not let {} delegate approval (no delegation rule in {})",
+                                        self.profile.name(),
+                                        head.id,
+                                        self.profile.code()
+                                    ));
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                    match (found, refusal) {
+                        (Some((level, head)), _) => (level, Some(head)),
+                        (None, Some(why)) => return Err(AccessRule::Delegation(why).into()),
+                        (None, None) => {
+                            return Err(AccessRule::NotApprover {
+                                signer: signer.id.clone(),
+                                citation: "DT 11, KT 8.1",
+                            }
+                            .into());
                         }
                     }
                 }
-                match (found, refusal) {
-                    (Some((level, head)), _) => (level, Some(head)),
-                    (None, Some(why)) => return Err(AccessRule::Delegation(why).into()),
-                    (None, None) => {
-                        return Err(AccessRule::NotApprover {
-                            signer: signer.id.clone(),
-                            citation: "DT 11, KT 8.1",
-                        }
-                        .into());
-                    }
-                }
-            }
-        };
-        drop(idx);
-        let mut warnings = Vec::new();
-        if let WindowCheck::OutOfWindow {
-            policy,
-            window: (first, last),
-            citation,
-        } = self
-            .profile
-            .check_approval_date(level, today, &self.calendar)?
-        {
-            let rule = AccessRule::OutsideApprovalWindow {
-                level: level_name(level),
-                first,
-                last,
-                citation,
             };
-            match policy {
-                OutOfWindowPolicy::Refuse => return Err(rule.into()),
-                OutOfWindowPolicy::Warn => warnings.push(rule.to_string()),
+            drop(idx);
+            let mut warnings = Vec::new();
+            if let WindowCheck::OutOfWindow {
+                policy,
+                window: (first, last),
+                citation,
+            } = self
+                .profile
+                .check_approval_date(level, today, &self.calendar)?
+            {
+                let rule = AccessRule::OutsideApprovalWindow {
+                    level: level_name(level),
+                    first,
+                    last,
+                    citation,
+                };
+                match policy {
+                    OutOfWindowPolicy::Refuse => return Err(rule.into()),
+                    OutOfWindowPolicy::Warn => warnings.push(rule.to_string()),
+                }
             }
+            let mut receipt = self
+                .run_dossier(
+                    &actor.account_id,
+                    dossier_id,
+                    &d,
+                    DossierChange::Approve(SignedApproval {
+                        revision: sig.revision,
+                        stream_hash: sig.stream_hash,
+                        key_id: sig.key_id,
+                        public_key: key.public_key,
+                        signature: sig.signature,
+                        signer: signer.id,
+                        delegated_from,
+                    }),
+                    None,
+                )
+                .await?;
+            receipt.warnings = warnings;
+            Ok(receipt)
         }
-        let mut receipt = self
-            .run_dossier(
-                &actor.account_id,
-                dossier_id,
-                &d,
-                DossierChange::Approve(SignedApproval {
-                    revision: sig.revision,
-                    stream_hash: sig.stream_hash,
-                    key_id: sig.key_id,
-                    public_key: key.public_key,
-                    signature: sig.signature,
-                    signer: signer.id,
-                    delegated_from,
-                }),
-                None,
-            )
-            .await?;
-        receipt.warnings = warnings;
-        Ok(receipt)
+        .await;
+        self.about(&about, result).await
     }
 
     /// Records a decision of the state (appointment, rank, salary,
@@ -2136,24 +2290,29 @@ impl Workflows {
         effective: NaiveDate,
         document: SourceDocument,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
-        drop(idx);
-        let doc = document.clone();
-        self.run_dossier(
-            &actor.account_id,
-            dossier_id,
-            &d,
-            DossierChange::RecordDecision {
-                decision,
-                effective,
-                document,
-            },
-            Some(&doc),
-        )
-        .await
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            drop(idx);
+            let doc = document.clone();
+            self.run_dossier(
+                &actor.account_id,
+                dossier_id,
+                &d,
+                DossierChange::RecordDecision {
+                    decision,
+                    effective,
+                    document,
+                },
+                Some(&doc),
+            )
+            .await
+        }
+        .await;
+        self.about(&about, result).await
     }
 
     /// Moves the person to another division of the same agency (DL 10.1).
@@ -2165,36 +2324,41 @@ impl Workflows {
         effective: NaiveDate,
         document: SourceDocument,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        self.require_active_unit(&idx, to)?;
-        let today = self.today();
-        let from_agency = idx.org.agency_of(&d.employing_unit, today);
-        let to_agency = idx.org.agency_of(to, today);
-        if from_agency.is_none() || from_agency != to_agency {
-            return Err(ScopeRule::NotSameAgency {
-                from: d.employing_unit.clone(),
-                to: to.to_owned(),
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            self.require_active_unit(&idx, to)?;
+            let today = self.today();
+            let from_agency = idx.org.agency_of(&d.employing_unit, today);
+            let to_agency = idx.org.agency_of(to, today);
+            if from_agency.is_none() || from_agency != to_agency {
+                return Err(ScopeRule::NotSameAgency {
+                    from: d.employing_unit.clone(),
+                    to: to.to_owned(),
+                }
+                .into());
             }
-            .into());
+            self.require_right(&idx, &a, &d.employing_unit, AccessRight::Update)?;
+            self.require_right(&idx, &a, to, AccessRight::Update)?;
+            drop(idx);
+            let doc = document.clone();
+            self.run_dossier(
+                &actor.account_id,
+                dossier_id,
+                &d,
+                DossierChange::ChangeDepartment {
+                    to: to.to_owned(),
+                    effective,
+                    document,
+                },
+                Some(&doc),
+            )
+            .await
         }
-        self.require_right(&idx, &a, &d.employing_unit, AccessRight::Update)?;
-        self.require_right(&idx, &a, to, AccessRight::Update)?;
-        drop(idx);
-        let doc = document.clone();
-        self.run_dossier(
-            &actor.account_id,
-            dossier_id,
-            &d,
-            DossierChange::ChangeDepartment {
-                to: to.to_owned(),
-                effective,
-                document,
-            },
-            Some(&doc),
-        )
-        .await
+        .await;
+        self.about(&about, result).await
     }
 
     /// Sends the dossier to another agency of the province (DL 10.2, KT
@@ -2208,39 +2372,44 @@ impl Workflows {
         effective: NaiveDate,
         document: SourceDocument,
     ) -> Result<(String, Receipt)> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        self.require_active_unit(&idx, to)?;
-        let today = self.today();
-        let from_agency = idx.org.agency_of(&d.managing_unit, today);
-        if from_agency.is_some() && from_agency == idx.org.agency_of(to, today) {
-            return Err(ScopeRule::SameAgency {
-                from: d.managing_unit.clone(),
-                to: to.to_owned(),
-            }
-            .into());
-        }
-        self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
-        drop(idx);
-        let transfer_id = Uuid::now_v7().to_string();
-        let doc = document.clone();
-        let receipt = self
-            .run_dossier(
-                &actor.account_id,
-                dossier_id,
-                &d,
-                DossierChange::InitiateTransfer {
-                    transfer_id: transfer_id.clone(),
-                    kind,
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            self.require_active_unit(&idx, to)?;
+            let today = self.today();
+            let from_agency = idx.org.agency_of(&d.managing_unit, today);
+            if from_agency.is_some() && from_agency == idx.org.agency_of(to, today) {
+                return Err(ScopeRule::SameAgency {
+                    from: d.managing_unit.clone(),
                     to: to.to_owned(),
-                    effective,
-                    document,
-                },
-                Some(&doc),
-            )
-            .await?;
-        Ok((transfer_id, receipt))
+                }
+                .into());
+            }
+            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            drop(idx);
+            let transfer_id = Uuid::now_v7().to_string();
+            let doc = document.clone();
+            let receipt = self
+                .run_dossier(
+                    &actor.account_id,
+                    dossier_id,
+                    &d,
+                    DossierChange::InitiateTransfer {
+                        transfer_id: transfer_id.clone(),
+                        kind,
+                        to: to.to_owned(),
+                        effective,
+                        document,
+                    },
+                    Some(&doc),
+                )
+                .await?;
+            Ok((transfer_id, receipt))
+        }
+        .await;
+        self.about(&about, result).await
     }
 
     /// The receiving agency accepts: the dossier's managing unit becomes the
@@ -2252,44 +2421,49 @@ impl Workflows {
         dossier_id: &str,
         transfer_id: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        let to = d
-            .transfer
-            .as_ref()
-            .filter(|t| t.transfer_id == transfer_id)
-            .map(|t| t.to.clone())
-            .ok_or_else(|| DossierRejection {
-                dossier: dossier_id.to_owned(),
-                revision: Some(d.revision),
-                rule: DossierRule::NoSuchTransfer(transfer_id.to_owned()),
-            })?;
-        self.require_right(&idx, &a, &to, AccessRight::Update)?;
-        let personal = idx.personal_accounts.get(&d.person_id).cloned();
-        drop(idx);
-        let receipt = self
-            .run_dossier(
-                &actor.account_id,
-                dossier_id,
-                &d,
-                DossierChange::AcceptTransfer {
-                    transfer_id: transfer_id.to_owned(),
-                    at: to.clone(),
-                },
-                None,
-            )
-            .await?;
-        if let Some(pa) = personal {
-            self.move_personal_account(
-                &actor.account_id,
-                &pa,
-                &to,
-                "dossier transferred (HY 11.1)",
-            )
-            .await?;
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            let to = d
+                .transfer
+                .as_ref()
+                .filter(|t| t.transfer_id == transfer_id)
+                .map(|t| t.to.clone())
+                .ok_or_else(|| DossierRejection {
+                    dossier: dossier_id.to_owned(),
+                    revision: Some(d.revision),
+                    rule: DossierRule::NoSuchTransfer(transfer_id.to_owned()),
+                })?;
+            self.require_right(&idx, &a, &to, AccessRight::Update)?;
+            let personal = idx.personal_accounts.get(&d.person_id).cloned();
+            drop(idx);
+            let receipt = self
+                .run_dossier(
+                    &actor.account_id,
+                    dossier_id,
+                    &d,
+                    DossierChange::AcceptTransfer {
+                        transfer_id: transfer_id.to_owned(),
+                        at: to.clone(),
+                    },
+                    None,
+                )
+                .await?;
+            if let Some(pa) = personal {
+                self.move_personal_account(
+                    &actor.account_id,
+                    &pa,
+                    &to,
+                    "dossier transferred (HY 11.1)",
+                )
+                .await?;
+            }
+            Ok(receipt)
         }
-        Ok(receipt)
+        .await;
+        self.about(&about, result).await
     }
 
     async fn move_personal_account(
@@ -2325,30 +2499,35 @@ impl Workflows {
         transfer_id: &str,
         to: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        self.require_active_unit(&idx, to)?;
-        if !idx.org.contains(&d.managing_unit, to, self.today()) {
-            return Err(ScopeRule::OutsideReceiver {
-                to: to.to_owned(),
-                receiver: d.managing_unit.clone(),
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            self.require_active_unit(&idx, to)?;
+            if !idx.org.contains(&d.managing_unit, to, self.today()) {
+                return Err(ScopeRule::OutsideReceiver {
+                    to: to.to_owned(),
+                    receiver: d.managing_unit.clone(),
+                }
+                .into());
             }
-            .into());
+            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            drop(idx);
+            self.run_dossier(
+                &actor.account_id,
+                dossier_id,
+                &d,
+                DossierChange::ForwardTransfer {
+                    transfer_id: transfer_id.to_owned(),
+                    to: to.to_owned(),
+                },
+                None,
+            )
+            .await
         }
-        self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
-        drop(idx);
-        self.run_dossier(
-            &actor.account_id,
-            dossier_id,
-            &d,
-            DossierChange::ForwardTransfer {
-                transfer_id: transfer_id.to_owned(),
-                to: to.to_owned(),
-            },
-            None,
-        )
-        .await
+        .await;
+        self.about(&about, result).await
     }
 
     /// The receiving agency refuses the transfer; the dossier stays.
@@ -2359,27 +2538,32 @@ impl Workflows {
         transfer_id: &str,
         reason: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        let to = d
-            .transfer
-            .as_ref()
-            .map(|t| t.to.clone())
-            .unwrap_or_default();
-        self.require_right(&idx, &a, &to, AccessRight::Update)?;
-        drop(idx);
-        self.run_dossier(
-            &actor.account_id,
-            dossier_id,
-            &d,
-            DossierChange::RejectTransfer {
-                transfer_id: transfer_id.to_owned(),
-                reason: reason.to_owned(),
-            },
-            None,
-        )
-        .await
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            let to = d
+                .transfer
+                .as_ref()
+                .map(|t| t.to.clone())
+                .unwrap_or_default();
+            self.require_right(&idx, &a, &to, AccessRight::Update)?;
+            drop(idx);
+            self.run_dossier(
+                &actor.account_id,
+                dossier_id,
+                &d,
+                DossierChange::RejectTransfer {
+                    transfer_id: transfer_id.to_owned(),
+                    reason: reason.to_owned(),
+                },
+                None,
+            )
+            .await
+        }
+        .await;
+        self.about(&about, result).await
     }
 
     /// Records a status change (KT 11.3, HY 11.3). A person who leaves is
@@ -2394,42 +2578,47 @@ impl Workflows {
         document: SourceDocument,
         note: &str,
     ) -> Result<Receipt> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?.clone();
-        let d = self.dossier_for(dossier_id).await?;
-        self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
-        let personal = idx.personal_accounts.get(&d.person_id).cloned();
-        drop(idx);
-        let doc = document.clone();
-        let receipt = self
-            .run_dossier(
-                &actor.account_id,
-                dossier_id,
-                &d,
-                DossierChange::ChangeStatus {
-                    status,
-                    effective,
-                    document,
-                    note: note.to_owned(),
-                },
-                Some(&doc),
-            )
-            .await?;
-        if dossier::is_archived_status(status)
-            && let Some(pa) = personal
-            && let Some(acc) = self.load_account(&pa).await?
-            && acc.locked.is_none()
-        {
-            self.account_change_as(
-                &actor.account_id,
-                &pa,
-                AccountChange::Lock {
-                    reason: LockReason::HolderLeft,
-                    note: format!("dossier archived: {status:?} (BT 11.2)"),
-                },
-            )
-            .await?;
+        let about = dossier::stream_id(dossier_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?.clone();
+            let d = self.dossier_for(dossier_id).await?;
+            self.require_right(&idx, &a, &d.managing_unit, AccessRight::Update)?;
+            let personal = idx.personal_accounts.get(&d.person_id).cloned();
+            drop(idx);
+            let doc = document.clone();
+            let receipt = self
+                .run_dossier(
+                    &actor.account_id,
+                    dossier_id,
+                    &d,
+                    DossierChange::ChangeStatus {
+                        status,
+                        effective,
+                        document,
+                        note: note.to_owned(),
+                    },
+                    Some(&doc),
+                )
+                .await?;
+            if dossier::is_archived_status(status)
+                && let Some(pa) = personal
+                && let Some(acc) = self.load_account(&pa).await?
+                && acc.locked.is_none()
+            {
+                self.account_change_as(
+                    &actor.account_id,
+                    &pa,
+                    AccountChange::Lock {
+                        reason: LockReason::HolderLeft,
+                        note: format!("dossier archived: {status:?} (BT 11.2)"),
+                    },
+                )
+                .await?;
+            }
+            Ok(receipt)
         }
-        Ok(receipt)
+        .await;
+        self.about(&about, result).await
     }
 }

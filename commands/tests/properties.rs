@@ -284,7 +284,7 @@ async fn check(ops: Vec<Op>) {
             _ => {}
         }
         // Archived dossiers change only by a lawful status change (and the
-        // obligations that change closes).
+        // obligations that change closes), or move with a restructured unit.
         if let Some(&from) = archived_at.get(&e.stream)
             && e.revision > from
         {
@@ -292,6 +292,7 @@ async fn check(ops: Vec<Op>) {
                 matches!(
                     event,
                     DomainEvent::StatusChanged(_)
+                        | DomainEvent::ManagingUnitReassigned(_)
                         | DomainEvent::ObligationOpened(_)
                         | DomainEvent::ObligationClosed(_)
                 ),

@@ -27,14 +27,14 @@ fn dossier_rule(e: CommandError) -> DossierRule {
 
 fn access_rule(e: CommandError) -> AccessRule {
     match e {
-        CommandError::Access(r) => r,
+        CommandError::Access(r) => r.rule,
         other => panic!("expected an access rule, got {other:?}"),
     }
 }
 
 fn scope_rule(e: CommandError) -> ScopeRule {
     match e {
-        CommandError::Scope(r) => r,
+        CommandError::Scope(r) => r.rule,
         other => panic!("expected a scope rule, got {other:?}"),
     }
 }
@@ -1458,7 +1458,7 @@ async fn dl_15_7_lost_password_is_reissued_by_the_administrator() {
         .unwrap();
     // The old password is gone and the new one must be changed first (BT 4.4).
     assert_eq!(
-        p.wf.check_credentials(&id, "Cua-Toi#2026!y").unwrap(),
+        p.wf.check_credentials(&id, "Cua-Toi#2026!y").await.unwrap(),
         hoso_commands::credentials::PasswordCheck::Mismatch
     );
     let err =
@@ -1617,4 +1617,81 @@ async fn a_revoked_signing_key_no_longer_signs() {
     .unwrap();
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::KeyNotUsable { .. }));
+}
+
+#[tokio::test]
+async fn dl_5_5_the_archive_moves_with_a_merged_unit() {
+    let p = Province::new("dak-lak", d(2026, 3, 2)).await;
+    let active = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let retired = p.open(PID2, HOSPITAL, &p.health_focal).await;
+    p.wf.change_status(
+        &p.health_focal,
+        &retired,
+        EmploymentStatus::Retired,
+        d(2026, 2, 1),
+        doc("3/QĐ-SYT", d(2026, 1, 20)),
+        "",
+    )
+    .await
+    .unwrap();
+    p.wf.org(
+        &p.admin,
+        OrgCommand {
+            code: HOSPITAL.into(),
+            decision: doc("99/QĐ-UBND", d(2026, 3, 1)),
+            change: OrgChange::MergeInto {
+                successor: HEALTH.into(),
+                effective: d(2026, 3, 1),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    for id in [&active, &retired] {
+        let dos = p.wf.load_dossier(id).await.unwrap().unwrap();
+        assert_eq!(dos.managing_unit, HEALTH, "{id}");
+    }
+    // Still archived, and still closed to anything but a lawful status change.
+    let err =
+        p.wf.record_decision(
+            &p.health_focal,
+            &retired,
+            rank(),
+            d(2026, 3, 1),
+            doc("5/QĐ", d(2026, 3, 2)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dossier_rule(err), DossierRule::Archived(_)));
+}
+
+#[tokio::test]
+async fn refusals_name_the_aggregate_and_its_revision() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let err =
+        p.wf.record_decision(
+            &p.education_focal,
+            &id,
+            rank(),
+            d(2026, 3, 1),
+            doc("5/QĐ", d(2026, 3, 2)),
+        )
+        .await
+        .unwrap_err();
+    let revision = p.stream(&format!("dossier-{id}")).await.len() as u64 - 1;
+    match &err {
+        CommandError::Access(r) => {
+            assert_eq!(r.stream.as_deref(), Some(format!("dossier-{id}").as_str()));
+            assert_eq!(r.revision, Some(revision));
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("dossier-{id} at revision {revision}")),
+        "{text}"
+    );
+    assert_eq!(err.citation(), Some("DL 12.2, DL 6"));
+    assert_eq!((err.family(), err.code()), ("access", "insufficient-right"));
 }

@@ -52,7 +52,7 @@ use hoso_commands::org::{
 use hoso_commands::profile::{ApprovalLevel, OrgKind, Profile};
 use hoso_commands::workflows::{
     AccessRule, Actor, ApprovalSignature, CommandError, IssueAccount, OpenDossier, Receipt,
-    ScopeRule, Workflows,
+    Refusal, ScopeRule, Workflows,
 };
 use hoso_ledger::sqlite::DB_FILE;
 use hoso_ledger::{EventStore, ManualClock, SourceDocument, SqliteStore, StoreOptions};
@@ -1307,7 +1307,10 @@ async fn recruit(hr: Arc<Hr>, r: Recruit) -> anyhow::Result<Opened> {
         .await;
     let dossier = match opened {
         Ok((id, _)) => id,
-        Err(CommandError::Scope(ScopeRule::PersonIdTaken(_))) => {
+        Err(CommandError::Scope(Refusal {
+            rule: ScopeRule::PersonIdTaken(_),
+            ..
+        })) => {
             return Ok(Opened::Taken(Box::new(r)));
         }
         Err(e) => return Err(e).with_context(|| format!("open the dossier of {}", p.full_name)),
@@ -1751,7 +1754,10 @@ async fn approve_in_windows(
                             warnings += r.warnings.len() as u64;
                             continue;
                         }
-                        Err(CommandError::Access(AccessRule::Delegation(why))) => {
+                        Err(CommandError::Access(Refusal {
+                            rule: AccessRule::Delegation(why),
+                            ..
+                        })) => {
                             deputy_ok = Some(false);
                             summary.deputy_refused = Some(why);
                         }
