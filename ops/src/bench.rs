@@ -43,6 +43,23 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Every projection rebuilt from position 0 of a province-sized log
+    /// (generated and kept on first use), chains verified, peak memory.
+    Rebuild {
+        /// Data directory of the log (generated there if it holds none);
+        /// `.hoso-bench-rebuild-<people>` by default.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// People in the generated province (about 50 events each).
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
+        /// Seed of the generated log.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -78,6 +95,12 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             append(data, shape, json).await
         }
         Which::Read { data, events, json } => read(data, events, json).await,
+        Which::Rebuild {
+            data,
+            people,
+            seed,
+            json,
+        } => crate::bench_rebuild::run(data, people, seed, json).await,
     }
 }
 

@@ -284,6 +284,14 @@ pub struct Province {
 }
 
 impl Province {
+    /// The province's root unit (its People's Committee).
+    pub fn root(&self) -> &str {
+        self.units
+            .iter()
+            .find(|u| u.parent.is_none())
+            .map_or("", |u| u.code.as_str())
+    }
+
     /// The unit with this code.
     pub fn unit(&self, code: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.code == code)

@@ -83,10 +83,51 @@ impl Summary {
     }
 }
 
+/// An event made ready for the projector: decoded (and upcast) through the
+/// registry and re-encoded at its current version. Preparing is pure, so a
+/// rebuild does it on the reading thread and leaves the projector's thread
+/// nothing but SQL.
+#[derive(Debug)]
+pub struct Prepared {
+    recorded: RecordedEvent,
+    event: DomainEvent,
+    body: Vec<u8>,
+    effective: Option<String>,
+}
+
+impl Prepared {
+    /// Global position of the event.
+    pub fn position(&self) -> u64 {
+        self.recorded.position
+    }
+
+    /// Whether the event belongs to the organisation family.
+    pub fn is_org(&self) -> bool {
+        self.recorded.stream.starts_with("org-")
+    }
+}
+
+/// Prepares a page of stored events.
+pub fn prepare(
+    registry: &Registry,
+    page: Vec<RecordedEvent>,
+) -> Result<Vec<Prepared>, ProjectionError> {
+    page.into_iter()
+        .map(|recorded| {
+            let event = hoso_ledger::typed::decode(registry, &recorded)?;
+            Ok(Prepared {
+                body: event.encode_payload(),
+                effective: effective_of(&event),
+                recorded,
+                event,
+            })
+        })
+        .collect()
+}
+
 /// Folds events into the read model.
 pub struct Projector {
     pub(crate) conn: Connection,
-    registry: Registry,
     pub(crate) org: OrgTree,
     summaries: HashMap<String, Summary>,
     next_position: u64,
@@ -169,7 +210,6 @@ impl Projector {
         }
         Ok(Self {
             conn,
-            registry,
             org,
             summaries,
             next_position,
@@ -184,10 +224,9 @@ impl Projector {
     /// Applies a page of events (in `$all` order) in one transaction with
     /// the checkpoint. Events already applied are skipped. Returns how many
     /// were applied.
-    pub fn apply_page(&mut self, events: &[RecordedEvent]) -> Result<usize, ProjectionError> {
+    pub fn apply_page(&mut self, events: &[Prepared]) -> Result<usize, ProjectionError> {
         let Self {
             conn,
-            registry,
             org,
             summaries,
             next_position,
@@ -197,13 +236,12 @@ impl Projector {
         let tx = conn.transaction()?;
         let mut applied = 0;
         let mut next = *next_position;
-        for e in events {
-            if e.position < next {
+        for p in events {
+            if p.recorded.position < next {
                 continue;
             }
-            let event = hoso_ledger::typed::decode(registry, e)?;
-            apply_one(&tx, e, &event, summaries, &mut staged, &mut org_staged)?;
-            next = e.position + 1;
+            apply_one(&tx, p, summaries, &mut staged, &mut org_staged)?;
+            next = p.recorded.position + 1;
             applied += 1;
         }
         if applied == 0 {
@@ -331,12 +369,12 @@ fn change(field: &str, from: impl serde::Serialize, to: impl serde::Serialize) -
 
 fn apply_one(
     tx: &Transaction<'_>,
-    e: &RecordedEvent,
-    event: &DomainEvent,
+    p: &Prepared,
     summaries: &HashMap<String, Summary>,
     staged: &mut HashMap<String, Summary>,
     org_staged: &mut Vec<(String, DomainEvent)>,
 ) -> Result<(), ProjectionError> {
+    let (e, event) = (&p.recorded, &p.event);
     let Some((kind, id)) = stream_kind(&e.stream) else {
         // Reservation and sync streams carry nothing the read side shows.
         return Ok(());
@@ -350,12 +388,7 @@ fn apply_one(
             tx.prepare_cached(
                 "INSERT INTO org_events (position, stream, type, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![
-                position,
-                e.stream,
-                e.event_type,
-                event.encode_payload()
-            ])?;
+            .execute(params![position, e.stream, e.event_type, p.body])?;
             org_staged.push((e.stream.clone(), event.clone()));
         }
         "account-" => {
@@ -365,7 +398,7 @@ fn apply_one(
         }
         _ => {
             dossier_id = Some(id);
-            detail = apply_dossier(tx, e, event, id, summaries, staged)?;
+            detail = apply_dossier(tx, p, id, summaries, staged)?;
         }
     }
     if dossier_id.is_none() {
@@ -389,13 +422,13 @@ fn apply_one(
 
 fn apply_dossier(
     tx: &Transaction<'_>,
-    e: &RecordedEvent,
-    event: &DomainEvent,
+    p: &Prepared,
     id: &str,
     summaries: &HashMap<String, Summary>,
     staged: &mut HashMap<String, Summary>,
 ) -> Result<Value, ProjectionError> {
     use DomainEvent as E;
+    let (e, event) = (&p.recorded, &p.event);
     if !staged.contains_key(id) {
         let known = summaries.get(id).cloned().unwrap_or_default();
         staged.insert(id.to_owned(), known);
@@ -593,12 +626,12 @@ fn apply_dossier(
         e.event_type,
         e.actor,
         e.recorded_at.timestamp_micros(),
-        effective_of(event),
+        p.effective,
         doc.map(|d| d.number.as_str()),
         doc.map(|d| date_text(d.date)),
         doc.map(|d| d.issuer.as_str()),
         doc.and_then(|d| d.attachment_sha256).map(|h| h.to_vec()),
-        event.encode_payload(),
+        p.body,
         diff_text
     ])?;
     Ok(diff)

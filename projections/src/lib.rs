@@ -93,6 +93,7 @@ pub struct ReadModel {
     reader: Mutex<Connection>,
     org: RwLock<OrgTree>,
     applied: tokio::sync::watch::Sender<u64>,
+    registry: hoso_schemas::Registry,
 }
 
 impl std::fmt::Debug for ReadModel {
@@ -146,6 +147,7 @@ impl ReadModel {
                 projector: Mutex::new(projector),
                 reader: Mutex::new(reader),
                 applied,
+                registry: hoso_schemas::Registry::standard(),
             },
             found,
         ))
@@ -174,13 +176,13 @@ impl ReadModel {
         let (model, _) = Self::open_with(&scratch, false)?;
         let model = std::sync::Arc::new(model);
         let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<hoso_ledger::RecordedEvent>>(4);
+        let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<apply::Prepared>>(4);
         let applier = {
             let model = model.clone();
             let applied = applied.clone();
             tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
                 while let Some(page) = inbox.blocking_recv() {
-                    let n = model.apply(&page)?;
+                    let n = model.apply_prepared(&page)?;
                     applied.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                 }
                 Ok(())
@@ -226,10 +228,11 @@ impl ReadModel {
     /// verified.
     async fn read_verified(
         store: &dyn EventStore,
-        pages: &tokio::sync::mpsc::Sender<Vec<hoso_ledger::RecordedEvent>>,
+        pages: &tokio::sync::mpsc::Sender<Vec<apply::Prepared>>,
         applied: &std::sync::atomic::AtomicU64,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<RebuildReport, ProjectionError> {
+        let registry = hoso_schemas::Registry::standard();
         let first = store.first_position();
         let mut verifier = if store.dense_positions() {
             hoso_ledger::ChainVerifier::dense_from(first)
@@ -253,7 +256,8 @@ impl ReadModel {
                 store.mark_corrupt(v.to_string());
                 return Err(StoreError::Chain(v).into());
             }
-            if pages.send(page).await.is_err() {
+            let prepared = apply::prepare(&registry, page)?;
+            if pages.send(prepared).await.is_err() {
                 // The projector stopped; its error is reported by the caller.
                 break;
             }
@@ -269,11 +273,16 @@ impl ReadModel {
     /// Applies a page of events in `$all` order (skipping any already
     /// applied). Returns how many were applied.
     pub fn apply(&self, page: &[hoso_ledger::RecordedEvent]) -> Result<usize, ProjectionError> {
+        let prepared = apply::prepare(&self.registry, page.to_vec())?;
+        self.apply_prepared(&prepared)
+    }
+
+    fn apply_prepared(&self, page: &[apply::Prepared]) -> Result<usize, ProjectionError> {
         let mut p = self
             .projector
             .lock()
             .map_err(|_| ProjectionError::Poisoned)?;
-        let org_before = org_events_in(page);
+        let org_before = page.iter().any(apply::Prepared::is_org);
         let n = p.apply_page(page)?;
         if n > 0 {
             if org_before {
@@ -382,10 +391,6 @@ impl ReadModel {
             Ok(out)
         })
     }
-}
-
-fn org_events_in(page: &[hoso_ledger::RecordedEvent]) -> bool {
-    page.iter().any(|e| e.stream.starts_with("org-"))
 }
 
 /// Scratch directory a rebuild builds the new read model in.

@@ -1,0 +1,422 @@
+//! `hoso bench rebuild`: every projection rebuilt from position 0 of a
+//! province-sized log, hash chains verified on the way, with peak memory.
+//!
+//! The log is generated once (100,000 people, about 50 events each) and
+//! kept in the data directory for the next run, because writing five
+//! million durable events takes far longer than rebuilding from them. The
+//! generator appends whole dossier histories per call, realistic in shape
+//! (declarations of every section, review, signed approval, decades of
+//! rank, salary, award and evaluation decisions, obligations), but it
+//! writes events directly: the workflows' authorisation and signatures
+//! are not what this measures.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use hoso_ledger::sqlite::DB_FILE;
+use hoso_ledger::{
+    EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore, StoreOptions,
+};
+use hoso_projections::ReadModel;
+use hoso_schemas::DomainEvent;
+use hoso_schemas::pb::common::{Date, DecisionRef, PersonnelCategory};
+use hoso_schemas::pb::dossier as pb;
+use hoso_schemas::pb::org as org_pb;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::progress::Progress;
+
+/// Units of the generated province (departments, each with public service units).
+const DEPARTMENTS: u32 = 20;
+const UNITS_PER_DEPARTMENT: u32 = 10;
+
+fn date(year: u32, month: u32, day: u32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+fn decision(number: String, year: u32) -> Option<DecisionRef> {
+    Some(DecisionRef {
+        number,
+        date: date(year, 1, 15),
+        issuer: "UBND tỉnh".to_owned(),
+        attachment_sha256: vec![0x5c; 32],
+    })
+}
+
+fn department_code(d: u32) -> String {
+    format!("000.{:02}.00.H33", d + 1)
+}
+
+fn unit_code(d: u32, u: u32) -> String {
+    format!("{:03}.{:02}.00.H33", u + 1, d + 1)
+}
+
+fn org_events() -> Vec<(String, DomainEvent)> {
+    let mut out = vec![(
+        "000.00.00.H33".to_owned(),
+        org_pb::OrgUnitEstablished {
+            code: "000.00.00.H33".to_owned(),
+            name: "UBND tỉnh".to_owned(),
+            kind: org_pb::OrgUnitKind::PeoplesCommitteeProvince.into(),
+            parent_code: String::new(),
+            effective: date(2000, 1, 1),
+            decision: decision("1/QĐ-UBND".into(), 2000),
+        }
+        .into(),
+    )];
+    for d in 0..DEPARTMENTS {
+        out.push((
+            department_code(d),
+            org_pb::OrgUnitEstablished {
+                code: department_code(d),
+                name: format!("Sở số {}", d + 1),
+                kind: org_pb::OrgUnitKind::ProvincialDepartment.into(),
+                parent_code: "000.00.00.H33".to_owned(),
+                effective: date(2000, 1, 1),
+                decision: decision(format!("{}/QĐ-UBND", d + 2), 2000),
+            }
+            .into(),
+        ));
+        for u in 0..UNITS_PER_DEPARTMENT {
+            out.push((
+                unit_code(d, u),
+                org_pb::OrgUnitEstablished {
+                    code: unit_code(d, u),
+                    name: format!("Đơn vị {}.{}", d + 1, u + 1),
+                    kind: org_pb::OrgUnitKind::PublicServiceUnit.into(),
+                    parent_code: department_code(d),
+                    effective: date(2000, 1, 1),
+                    decision: decision(format!("{}/QĐ-SNV", u + 1), 2000),
+                }
+                .into(),
+            ));
+        }
+    }
+    out
+}
+
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô",
+];
+const MIDDLE: &[&str] = &["Văn", "Thị", "Minh", "Đức", "Thu", "Quang", "Ngọc", "Hữu"];
+const GIVEN: &[&str] = &[
+    "An", "Bình", "Hương", "Lan", "Tâm", "Dũng", "Hà", "Nam", "Phương", "Sơn",
+];
+
+fn field(code: &str, value: String, row: u32) -> pb::FieldEntry {
+    pb::FieldEntry {
+        field_code: code.to_owned(),
+        value,
+        row,
+    }
+}
+
+/// One person's history: about 50 events.
+fn person_events(i: u64, rng: &mut StdRng) -> (String, Vec<DomainEvent>) {
+    let d = rng.random_range(0..DEPARTMENTS);
+    let u = rng.random_range(0..UNITS_PER_DEPARTMENT);
+    let unit = unit_code(d, u);
+    let born = rng.random_range(1965..2000u32);
+    let female = rng.random_bool(0.5);
+    let person_id = format!(
+        "033{}{:02}{:06}",
+        u32::from(female),
+        born % 100,
+        i % 1_000_000
+    );
+    let name = format!(
+        "{} {} {}",
+        FAMILY[rng.random_range(0..FAMILY.len())],
+        MIDDLE[rng.random_range(0..MIDDLE.len())],
+        GIVEN[rng.random_range(0..GIVEN.len())]
+    );
+    let recruited = born + 23;
+    let mut ev: Vec<DomainEvent> = vec![
+        pb::DossierOpened {
+            person_id: person_id.clone(),
+            full_name: name.clone(),
+            category: PersonnelCategory::VienChuc.into(),
+            managing_unit: unit.clone(),
+            employing_unit: unit.clone(),
+            recruitment_decision: decision(format!("{i}/QĐ-TD"), recruited),
+            recruited_on: date(recruited, 9, 1),
+            birth_date: date(born, 5, 17),
+        }
+        .into(),
+    ];
+    let obligation = |key: &str, n: usize| pb::ObligationOpened {
+        obligation_id: format!("{key}-{n}"),
+        obligation: key.to_owned(),
+        counted_from: date(2026, 1, 5),
+        due: date(2026, 1, 12),
+        citation: "TT06 6.1".to_owned(),
+        responsible_org_code: unit.clone(),
+    };
+    ev.push(obligation("declare_new_dossier", 1).into());
+    let sections: [(&str, Vec<pb::FieldEntry>); 6] = [
+        (
+            "identity",
+            vec![
+                field("1", name.to_uppercase(), 0),
+                field("3a", format!("17/05/{born}"), 0),
+                field("3b", if female { "Nữ" } else { "Nam" }.to_owned(), 0),
+                field("6", "Kinh".to_owned(), 0),
+                field("25a", person_id.clone(), 0),
+            ],
+        ),
+        ("residence", vec![field("8", "Hưng Yên".to_owned(), 0)]),
+        (
+            "recruitment",
+            vec![
+                field("11a", format!("01/09/{recruited}"), 0),
+                field("11b", format!("Đơn vị {}.{}", d + 1, u + 1), 0),
+            ],
+        ),
+        (
+            "education",
+            vec![
+                field("15.1", "12/12".to_owned(), 0),
+                field("15.2", "Đại học".to_owned(), 0),
+            ],
+        ),
+        (
+            "training",
+            vec![
+                field("27.c1", "Đại học Sư phạm".to_owned(), 1),
+                field("27.c5", "Cử nhân".to_owned(), 1),
+            ],
+        ),
+        (
+            "family",
+            vec![
+                field("30.c1", "Bố".to_owned(), 1),
+                field("30.c2", format!("{} Văn Bố", FAMILY[0]), 1),
+            ],
+        ),
+    ];
+    for (code, fields) in sections {
+        ev.push(
+            pb::DeclarationSubmitted {
+                form: "2C-BNV/2008".to_owned(),
+                section_code: code.to_owned(),
+                fields,
+                supporting_attachments: vec![],
+            }
+            .into(),
+        );
+    }
+    ev.push(
+        pb::ObligationClosed {
+            obligation_id: "declare_new_dossier-1".to_owned(),
+            closed_on: date(2026, 1, 8),
+            late: false,
+            outcome: "declared".to_owned(),
+        }
+        .into(),
+    );
+    ev.push(
+        pb::DeclarationVerified {
+            section_codes: vec![],
+            note: String::new(),
+        }
+        .into(),
+    );
+    ev.push(
+        pb::DossierLocked {
+            reason: "HY 10.3".to_owned(),
+        }
+        .into(),
+    );
+    ev.push(obligation("sign_new_dossier", 12).into());
+    ev.push(
+        pb::ApprovalSigned {
+            revision: 12,
+            stream_hash: vec![0x11; 32],
+            key_id: format!("head-{d}-{u}"),
+            signature: vec![0x22; 64],
+            signer: format!("head-{d}-{u}"),
+            delegated_from: None,
+        }
+        .into(),
+    );
+    ev.push(
+        pb::ObligationClosed {
+            obligation_id: "sign_new_dossier-12".to_owned(),
+            closed_on: date(2026, 1, 28),
+            late: false,
+            outcome: "signed".to_owned(),
+        }
+        .into(),
+    );
+    ev.push(
+        pb::RankChanged {
+            kind: pb::RankChangeKind::Initial.into(),
+            rank_code: "V.07.05.15".to_owned(),
+            rank_name: "Giáo viên THCS hạng III".to_owned(),
+            effective: date(recruited, 9, 1),
+            decision: decision(format!("{i}/QĐ-BN"), recruited),
+        }
+        .into(),
+    );
+    // Salary steps every three years, awards and evaluations yearly.
+    let mut step = 1;
+    let mut year = recruited;
+    while ev.len() < 50 && year < 2026 {
+        year += 1;
+        ev.push(
+            pb::EvaluationRecorded {
+                year,
+                grade: pb::EvaluationGrade::Good.into(),
+                comments: String::new(),
+                decision: decision(format!("{i}-{year}/ĐG"), year),
+            }
+            .into(),
+        );
+        if year % 3 == 0 {
+            step += 1;
+            ev.push(
+                pb::SalaryChanged {
+                    rank_code: "V.07.05.15".to_owned(),
+                    step,
+                    coefficient_x100: 234 + 33 * (step - 1),
+                    salary_group: "A1".to_owned(),
+                    effective: date(year, 1, 1),
+                    decision: decision(format!("{i}-{year}/NL"), year),
+                }
+                .into(),
+            );
+        }
+        if year % 5 == 0 {
+            ev.push(
+                pb::AwardGranted {
+                    form: "Giấy khen".to_owned(),
+                    reason: "Hoàn thành xuất sắc".to_owned(),
+                    year,
+                    decision: decision(format!("{i}-{year}/KT"), year),
+                }
+                .into(),
+            );
+        }
+    }
+    (format!("dossier-{i:08}"), ev)
+}
+
+/// Generates the log into a fresh store.
+async fn generate(store: Arc<SqliteStore>, people: u64, seed: u64) -> anyhow::Result<u64> {
+    for (code, e) in org_events() {
+        store
+            .append(
+                &format!("org-{code}"),
+                ExpectedRevision::NoStream,
+                vec![NewEvent::from_domain(&e).with_actor("bench")],
+            )
+            .await?;
+    }
+    let progress = Arc::new(Progress::new("generating log", people));
+    let next = Arc::new(AtomicU64::new(0));
+    let written = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for w in 0..32u64 {
+        let store = store.clone();
+        let next = next.clone();
+        let written = written.clone();
+        let progress = progress.clone();
+        writers.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(seed ^ w);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= people {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let (stream, events) = person_events(i, &mut rng);
+                let doc = SourceDocument {
+                    number: format!("{i}/QĐ-TD"),
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default(),
+                    issuer: "UBND tỉnh".to_owned(),
+                    attachment_sha256: Some([0x5c; 32]),
+                };
+                let n = events.len() as u64;
+                let events = events
+                    .iter()
+                    .map(|e| {
+                        NewEvent::from_domain(e)
+                            .with_actor("bench")
+                            .with_source_document(doc.clone())
+                    })
+                    .collect();
+                store
+                    .append(&stream, ExpectedRevision::NoStream, events)
+                    .await?;
+                written.fetch_add(n, Ordering::Relaxed);
+                progress.set(i + 1);
+            }
+        }));
+    }
+    for w in writers {
+        w.await??;
+    }
+    progress.finish();
+    Ok(written.load(Ordering::Relaxed))
+}
+
+/// Peak resident set of this process in MiB, from `/proc/self/status`.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the benchmark.
+pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
+    let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let store = if dir.join(DB_FILE).exists() {
+        Arc::new(SqliteStore::open(&dir, StoreOptions::default())?)
+    } else {
+        let store = Arc::new(SqliteStore::create(&dir, StoreOptions::default())?);
+        let started = Instant::now();
+        let n = generate(store.clone(), people, seed).await?;
+        eprintln!(
+            "generated {n} events for {people} people in {:.1} s (kept in {} for the next run)",
+            started.elapsed().as_secs_f64(),
+            dir.display()
+        );
+        store
+    };
+    let events = store.head_position().await?.map_or(0, |h| h + 1);
+    let progress = Progress::new("rebuilding", events);
+    let started = Instant::now();
+    let model_dir = dir.join("bench-readmodel");
+    std::fs::create_dir_all(&model_dir)?;
+    let (_model, report) =
+        ReadModel::rebuild(&model_dir, store.as_ref(), &|n| progress.set(n)).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    progress.finish();
+    let per_s = report.events as f64 / elapsed;
+    let rss = peak_rss_mb();
+    println!(
+        "rebuilt all projections from {} events ({} streams) in {elapsed:.1} s: {per_s:.0} events/s, chains verified, peak RSS {} MiB",
+        report.events,
+        report.streams,
+        rss.map_or("?".to_owned(), |r| format!("{r:.0}"))
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "rebuild",
+                "events": report.events,
+                "streams": report.streams,
+                "seconds": elapsed,
+                "events_per_s": per_s,
+                "peak_rss_mb": rss,
+            })
+        );
+    }
+    Ok(())
+}
