@@ -50,7 +50,7 @@ pub enum Which {
         /// `.hoso-bench-rebuild-<people>` by default.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// People in the generated province (about 50 events each).
+        /// People in the generated province (about 55 events each).
         #[arg(long, default_value_t = 100_000)]
         people: u64,
         /// Seed of the generated log.

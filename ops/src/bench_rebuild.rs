@@ -1,7 +1,7 @@
 //! `hoso bench rebuild`: every projection rebuilt from position 0 of a
 //! province-sized log, hash chains verified on the way, with peak memory.
 //!
-//! The log is generated once (100,000 people, about 50 events each) and
+//! The log is generated once (100,000 people, about 55 events each) and
 //! kept in the data directory for the next run, because writing five
 //! million durable events takes far longer than rebuilding from them. The
 //! generator appends whole dossier histories per call, realistic in shape
@@ -115,7 +115,7 @@ fn field(code: &str, value: String, row: u32) -> pb::FieldEntry {
     }
 }
 
-/// One person's history: about 50 events.
+/// One person's history: about 55 events (fewer for recent recruits).
 fn person_events(i: u64, rng: &mut StdRng) -> (String, Vec<DomainEvent>) {
     let d = rng.random_range(0..DEPARTMENTS);
     let u = rng.random_range(0..UNITS_PER_DEPARTMENT);
@@ -265,8 +265,22 @@ fn person_events(i: u64, rng: &mut StdRng) -> (String, Vec<DomainEvent>) {
     // Salary steps every three years, awards and evaluations yearly.
     let mut step = 1;
     let mut year = recruited;
-    while ev.len() < 50 && year < 2026 {
+    while ev.len() < 64 && year < 2026 {
         year += 1;
+        if year % 2 == 0 {
+            ev.push(
+                pb::TrainingRecorded {
+                    institution: "Trường Chính trị tỉnh".to_owned(),
+                    major: "Bồi dưỡng chuyên môn".to_owned(),
+                    from: date(year, 3, 1),
+                    until: date(year, 3, 15),
+                    mode: pb::TrainingMode::ShortCourse.into(),
+                    qualification: "Chứng chỉ".to_owned(),
+                    certificate_sha256: vec![0x33; 32],
+                }
+                .into(),
+            );
+        }
         ev.push(
             pb::EvaluationRecorded {
                 year,
@@ -371,6 +385,71 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Median and 99th percentile, in milliseconds, of the read paths.
+struct QueryFigures {
+    read: (f64, f64),
+    as_of: (f64, f64),
+    search: (f64, f64),
+}
+
+fn percentiles(mut micros: Vec<f64>) -> (f64, f64) {
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let i = ((micros.len() as f64 - 1.0) * q).round() as usize;
+        micros.get(i).copied().unwrap_or(0.0) / 1_000.0
+    };
+    (at(0.5), at(0.99))
+}
+
+/// Times dossier reads (now and as of a past date) and name + unit-subtree
+/// searches against the rebuilt read model, in process.
+fn measure_queries(model: &ReadModel, people: u64, seed: u64) -> anyhow::Result<QueryFigures> {
+    const SAMPLES: usize = 2_000;
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let as_of = chrono::NaiveDate::from_ymd_opt(2015, 6, 30);
+    let (mut read, mut past, mut search) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..SAMPLES {
+        let id = format!("{:08}", rng.random_range(0..people));
+        let t = Instant::now();
+        let v = model.dossier(&id, None, None)?;
+        read.push(t.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(
+            v.is_some(),
+            "dossier {id} missing from the rebuilt read model"
+        );
+        let t = Instant::now();
+        model.dossier(&id, as_of, None)?;
+        past.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    for _ in 0..SAMPLES / 4 {
+        // "family ... given": the folded name contains both, middle name free.
+        let family = FAMILY_PLAIN[rng.random_range(0..FAMILY_PLAIN.len())];
+        let given = GIVEN_PLAIN[rng.random_range(0..GIVEN_PLAIN.len())];
+        let q = hoso_projections::search::SearchQuery {
+            name: Some(format!("{family} {given}")),
+            unit: Some(department_code(rng.random_range(0..DEPARTMENTS))),
+            limit: Some(50),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        model.search(&q)?;
+        search.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(QueryFigures {
+        read: percentiles(read),
+        as_of: percentiles(past),
+        search: percentiles(search),
+    })
+}
+
+/// Family and given names without diacritics, as people type them.
+const FAMILY_PLAIN: &[&str] = &[
+    "nguyen", "tran", "le", "pham", "hoang", "vu", "dang", "bui", "do", "ngo",
+];
+const GIVEN_PLAIN: &[&str] = &[
+    "an", "binh", "huong", "lan", "tam", "dung", "ha", "nam", "phuong", "son",
+];
+
 /// Runs the benchmark.
 pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
     let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
@@ -393,10 +472,11 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
     let started = Instant::now();
     let model_dir = dir.join("bench-readmodel");
     std::fs::create_dir_all(&model_dir)?;
-    let (_model, report) =
+    let (model, report) =
         ReadModel::rebuild(&model_dir, store.as_ref(), &|n| progress.set(n)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     progress.finish();
+    let queries = measure_queries(&model, people, seed)?;
     let per_s = report.events as f64 / elapsed;
     let rss = peak_rss_mb();
     println!(
@@ -404,6 +484,10 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
         report.events,
         report.streams,
         rss.map_or("?".to_owned(), |r| format!("{r:.0}"))
+    );
+    println!(
+        "in-process reads: dossier now p50 {:.3} / p99 {:.3} ms; as of 2015-06-30 p99 {:.3} ms; name + unit-subtree search p50 {:.2} / p99 {:.2} ms",
+        queries.read.0, queries.read.1, queries.as_of.1, queries.search.0, queries.search.1
     );
     if json {
         println!(
@@ -415,6 +499,11 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
                 "seconds": elapsed,
                 "events_per_s": per_s,
                 "peak_rss_mb": rss,
+                "dossier_read_p50_ms": queries.read.0,
+                "dossier_read_p99_ms": queries.read.1,
+                "dossier_as_of_p99_ms": queries.as_of.1,
+                "search_p50_ms": queries.search.0,
+                "search_p99_ms": queries.search.1,
             })
         );
     }

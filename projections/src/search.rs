@@ -1,7 +1,8 @@
 //! Searching dossiers by any combination of criteria.
 //!
 //! Names are matched folded (lower case, no tone or vowel marks, `đ` as
-//! `d`), so `nguyen van an` finds `Nguyễn Văn An`. Results come in a
+//! `d`), word by word, each query word the start of a word of the name, so
+//! `nguyen van an` and `nguyen an` both find `Nguyễn Văn An`. Results come in a
 //! stable order (folded name, then id) with keyset pagination: the cursor
 //! of a page names the last hit, so pages never skip or repeat a dossier
 //! while others are added. The archive (people who left) is searched only
@@ -105,12 +106,14 @@ fn parse_cursor(c: &str) -> Result<(String, String), ProjectionError> {
     Ok((name.to_owned(), id.to_owned()))
 }
 
-fn like(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
         .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+        .replace('_', "\\_")
+}
+
+fn like(s: &str) -> String {
+    format!("%{}%", escape_like(s))
 }
 
 impl ReadModel {
@@ -129,13 +132,16 @@ impl ReadModel {
             sql.push_str(clause);
             args.push(v);
         };
-        if let Some(name) = q.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let folded = fold(name).split_whitespace().collect::<Vec<_>>().join(" ");
-            push(
-                "name_folded LIKE ? ESCAPE '\\'",
-                Value::Text(like(&folded)),
-                &mut sql,
-            );
+        if let Some(name) = &q.name {
+            // Every word must begin a word of the name, in any order:
+            // "nguyen an" finds "Nguyễn Văn An" (and "Nguyễn Thị Anh").
+            for word in fold(name).split_whitespace() {
+                push(
+                    "(' ' || name_folded) LIKE ? ESCAPE '\\'",
+                    Value::Text(format!("% {}%", escape_like(word))),
+                    &mut sql,
+                );
+            }
         }
         if let Some(pid) = &q.person_id {
             push("person_id = ?", Value::Text(pid.clone()), &mut sql);

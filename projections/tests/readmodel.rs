@@ -172,6 +172,12 @@ async fn search_finds_names_without_diacritics_with_stable_pages() {
         vec![an.clone(), anh.clone()]
     );
     assert_eq!(ids(m.search(&q("do minh duc")).unwrap()), vec![duc.clone()]);
+    // Words in any order, each the start of a word of the name.
+    assert_eq!(
+        ids(m.search(&q("an nguyen")).unwrap()),
+        vec![an.clone(), anh.clone()]
+    );
+    assert!(ids(m.search(&q("guyen")).unwrap()).is_empty());
     assert_eq!(ids(m.search(&q("đức")).unwrap()), vec![duc.clone()]);
     // Name and unit subtree together.
     let in_health = SearchQuery {
