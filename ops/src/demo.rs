@@ -401,6 +401,29 @@ async fn print_reports(
             );
         }
     };
+    // The report must agree with a brute-force count taken on the write
+    // side (the handlers' own index of every dossier), category by category.
+    let mut brute: BTreeMap<String, u64> = BTreeMap::new();
+    for d in wf.dossier_summaries().await?.values() {
+        if !hoso_commands::dossier::is_archived_status(d.status) {
+            *brute
+                .entry(d.category.as_str_name().to_owned())
+                .or_default() += 1;
+        }
+    }
+    let reported: BTreeMap<String, u64> = annual
+        .by_category
+        .iter()
+        .map(|c| (c.key.clone(), c.count))
+        .collect();
+    anyhow::ensure!(
+        reported == brute,
+        "annual report {reported:?} disagrees with a brute-force count {brute:?}"
+    );
+    println!(
+        "  (totals match a brute-force count of the {} active dossiers on the write side)",
+        brute.values().sum::<u64>()
+    );
     top("by civil-service rank", &annual.by_rank);
     top("by professional title", &annual.by_title);
     top("by job position", &annual.by_job_position);

@@ -67,6 +67,19 @@ fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
     }
     assert!(out.contains("dossiers imported:              1"), "{out}");
     assert!(out.contains("merger:"), "{out}");
+    // The read side: the province's reports, checked against the write side.
+    assert!(out.contains("annual headcount report 2026"), "{out}");
+    assert!(out.contains("totals match a brute-force count"), "{out}");
+    assert!(out.contains("SLA report on"), "{out}");
+    assert!(Path::new(&data).join("readmodel.db").exists());
+    // The read model is disposable: rebuilt from the log, chains verified.
+    let o = hoso(&["rebuild", "--data", &data]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("every hash chain verified"),
+        "{}",
+        text(&o)
+    );
     // The kept directory is a data directory: its profile and credential table,
     // and the logins whose passwords the holders changed.
     let settings = std::fs::read_to_string(Path::new(&data).join("hoso.toml")).unwrap();
