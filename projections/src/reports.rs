@@ -242,6 +242,26 @@ pub struct PendingWindow {
     pub windows: Vec<(String, String, String)>,
 }
 
+/// Pending approvals as CSV: one line per month and approval level.
+pub fn pending_to_csv(months: &[PendingWindow]) -> String {
+    let mut rows = Vec::new();
+    for m in months {
+        for (level, first, last) in &m.windows {
+            rows.push(vec![
+                m.month.clone(),
+                m.pending.to_string(),
+                level.clone(),
+                first.clone(),
+                last.clone(),
+            ]);
+        }
+    }
+    to_csv(
+        &["month", "pending", "level", "window_first", "window_last"],
+        &rows,
+    )
+}
+
 impl ReadModel {
     /// The annual headcount report of a subtree for `year` (tree of 31 December).
     pub fn annual_report(&self, code: &str, year: i32) -> Result<AnnualReport, ProjectionError> {

@@ -584,3 +584,34 @@ async fn audit_trail_lists_every_change_by_actor_and_dossier() {
         .unwrap();
     assert!(next[0].position > by_admin[2].position);
 }
+
+#[tokio::test]
+async fn approvals_pending_per_monthly_window() {
+    let p = Province::new("hung-yen", d(2026, 3, 10)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.declare_basics(&p.health_focal, &id, PID).await;
+    p.wf.verify_declaration(&p.health_focal, &id, "")
+        .await
+        .unwrap();
+    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    let (_dir, m) = model(&p).await;
+    let pending = m
+        .approvals_pending(p.wf.profile(), p.wf.calendar())
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].month.as_str(), pending[0].pending),
+        ("2026-03", 1)
+    );
+    // HY 8.2: unit heads sign on the 20th to 22nd.
+    assert!(pending[0].windows.contains(&(
+        "unit_head".to_owned(),
+        "2026-03-20".to_owned(),
+        "2026-03-22".to_owned()
+    )));
+    let csv = hoso_projections::reports::pending_to_csv(&pending);
+    assert!(
+        csv.contains("2026-03,1,unit_head,2026-03-20,2026-03-22\r\n"),
+        "{csv}"
+    );
+}
