@@ -51,7 +51,7 @@ use crate::dossier::{
     self, Dossier, DossierChange, DossierContext, DossierRejection, DossierRule, EmploymentStatus,
     SignedApproval, StateDecision, TransferKind,
 };
-use crate::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree, OrgUnitKind};
+use crate::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree};
 use crate::profile::{self, ApprovalLevel, OrgKind, OutOfWindowPolicy, Profile, WindowCheck};
 use crate::signing;
 
@@ -588,20 +588,6 @@ impl Index {
             }
         }
     }
-}
-
-/// Converts the catalogue's unit kind to the profile's.
-fn profile_kind(k: OrgUnitKind) -> Option<OrgKind> {
-    Some(match k {
-        OrgUnitKind::Unspecified => return None,
-        OrgUnitKind::ProvincialDepartment => OrgKind::ProvincialDepartment,
-        OrgUnitKind::PeoplesCommitteeProvince => OrgKind::PeoplesCommitteeProvince,
-        OrgUnitKind::PeoplesCommitteeDistrict => OrgKind::PeoplesCommitteeDistrict,
-        OrgUnitKind::PeoplesCommitteeCommune => OrgKind::PeoplesCommitteeCommune,
-        OrgUnitKind::PublicServiceUnit => OrgKind::PublicServiceUnit,
-        OrgUnitKind::Association => OrgKind::Association,
-        OrgUnitKind::InternalDivision => OrgKind::InternalDivision,
-    })
 }
 
 fn level_name(level: ApprovalLevel) -> &'static str {
@@ -2118,11 +2104,11 @@ impl Workflows {
     ) -> Option<(ApprovalLevel, bool)> {
         let today = self.today();
         let u = org::UnitLookup::unit(&idx.org, unit)?;
-        let kind = profile_kind(u.kind())?;
+        let kind = OrgKind::of_unit_kind(u.kind())?;
         let parent_kind = u
             .parent_at(today)
             .and_then(|p| org::UnitLookup::unit(&idx.org, p))
-            .and_then(|p| profile_kind(p.kind()));
+            .and_then(|p| OrgKind::of_unit_kind(p.kind()));
         let cat = account::profile_category(category)?;
         let rules: Vec<&profile::AuthorityRule> =
             self.profile.authority_for(kind, parent_kind, cat).collect();

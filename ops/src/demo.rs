@@ -694,19 +694,6 @@ struct Authority {
     ceased: BTreeSet<String>,
 }
 
-fn profile_kind(k: OrgUnitKind) -> Option<OrgKind> {
-    Some(match k {
-        OrgUnitKind::Unspecified => return None,
-        OrgUnitKind::ProvincialDepartment => OrgKind::ProvincialDepartment,
-        OrgUnitKind::PeoplesCommitteeProvince => OrgKind::PeoplesCommitteeProvince,
-        OrgUnitKind::PeoplesCommitteeDistrict => OrgKind::PeoplesCommitteeDistrict,
-        OrgUnitKind::PeoplesCommitteeCommune => OrgKind::PeoplesCommitteeCommune,
-        OrgUnitKind::PublicServiceUnit => OrgKind::PublicServiceUnit,
-        OrgUnitKind::Association => OrgKind::Association,
-        OrgUnitKind::InternalDivision => OrgKind::InternalDivision,
-    })
-}
-
 impl Authority {
     fn new(province: &Province) -> Self {
         Self {
@@ -728,11 +715,11 @@ impl Authority {
         category: PersonnelCategory,
     ) -> Option<ApprovalLevel> {
         let (kind, parent) = self.units.get(code)?;
-        let kind = profile_kind(*kind)?;
+        let kind = OrgKind::of_unit_kind(*kind)?;
         let parent_kind = parent
             .as_ref()
             .and_then(|p| self.units.get(p))
-            .and_then(|(k, _)| profile_kind(*k));
+            .and_then(|(k, _)| OrgKind::of_unit_kind(*k));
         let rule = profile
             .authority_for(kind, parent_kind, account::profile_category(category)?)
             .map(|r| r.level)

@@ -433,6 +433,23 @@ pub enum OrgKind {
     InternalDivision,
 }
 
+impl OrgKind {
+    /// The profile's name for a catalogue unit kind (`None` for unspecified).
+    pub fn of_unit_kind(k: hoso_schemas::pb::org::OrgUnitKind) -> Option<Self> {
+        use hoso_schemas::pb::org::OrgUnitKind as K;
+        Some(match k {
+            K::Unspecified => return None,
+            K::ProvincialDepartment => Self::ProvincialDepartment,
+            K::PeoplesCommitteeProvince => Self::PeoplesCommitteeProvince,
+            K::PeoplesCommitteeDistrict => Self::PeoplesCommitteeDistrict,
+            K::PeoplesCommitteeCommune => Self::PeoplesCommitteeCommune,
+            K::PublicServiceUnit => Self::PublicServiceUnit,
+            K::Association => Self::Association,
+            K::InternalDivision => Self::InternalDivision,
+        })
+    }
+}
+
 /// Statutory personnel categories; the same names as the event catalogue's
 /// `PersonnelCategory`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
