@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hoso_ledger::typed::{self, EventDecodeError};
 use hoso_ledger::{
     Clock, Direction, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SourceDocument,
@@ -54,10 +54,6 @@ use crate::dossier::{
 use crate::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree};
 use crate::profile::{self, ApprovalLevel, OrgKind, OutOfWindowPolicy, Profile, WindowCheck};
 use crate::signing;
-
-/// Vietnam's offset from UTC: "today" for every deadline is the date in
-/// Hà Nội, not the server's.
-const VIETNAM_OFFSET_HOURS: i64 = 7;
 
 /// Events read per page while catching up.
 const CATCH_UP_PAGE: usize = 4_096;
@@ -720,7 +716,7 @@ impl Workflows {
 
     /// Today in Vietnam (UTC+7).
     pub fn today(&self) -> NaiveDate {
-        (self.clock.now() + Duration::hours(VIETNAM_OFFSET_HOURS)).date_naive()
+        crate::calendar::date_in_vietnam(self.clock.now())
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -539,7 +539,7 @@ impl Story {
     }
 
     fn today(&self) -> NaiveDate {
-        (hoso_ledger::Clock::now(self.clock.as_ref()) + chrono::Duration::hours(7)).date_naive()
+        hoso_commands::calendar::date_in_vietnam(hoso_ledger::Clock::now(self.clock.as_ref()))
     }
 
     fn say(&self, what: String) {

@@ -47,7 +47,6 @@ pub(crate) struct Summary {
     pub revision: u64,
     pub opened_on: String,
     pub locked_on: Option<String>,
-    pub pending_transfer_to: Option<String>,
 }
 
 impl Summary {
@@ -203,7 +202,6 @@ impl Projector {
                         revision: u64::try_from(r.get::<_, i64>(17)?).unwrap_or(0),
                         opened_on: r.get(18)?,
                         locked_on: r.get(19)?,
-                        pending_transfer_to: None,
                     },
                 );
             }
@@ -545,23 +543,19 @@ fn apply_dossier(
             s.employing_unit.clone_from(&m.to_org_code);
         }
         E::TransferInitiated(t) => {
-            s.pending_transfer_to = Some(t.to_org_code.clone());
             diff.push(json!({ "transfer": t.transfer_id, "to": t.to_org_code }));
         }
         E::TransferAccepted(t) => {
-            let to = s
-                .pending_transfer_to
-                .take()
-                .unwrap_or_else(|| t.org_code.clone());
-            diff.push(change("managing_unit", &s.managing_unit, &to));
-            s.managing_unit.clone_from(&to);
+            // The acceptance names the receiving agency, which becomes both
+            // managing and employing unit until a forward.
+            diff.push(change("managing_unit", &s.managing_unit, &t.org_code));
+            s.managing_unit.clone_from(&t.org_code);
             s.employing_unit.clone_from(&t.org_code);
         }
         E::TransferForwarded(t) => {
             diff.push(change("employing_unit", &t.from_org_code, &t.to_org_code));
             s.employing_unit.clone_from(&t.to_org_code);
         }
-        E::TransferRejected(_) => s.pending_transfer_to = None,
         E::StatusChanged(st) => {
             diff.push(change("status", s.status, st.status));
             s.status = st.status;

@@ -272,8 +272,8 @@ impl ReadModel {
 
     /// Applies a page of events in `$all` order (skipping any already
     /// applied). Returns how many were applied.
-    pub fn apply(&self, page: &[hoso_ledger::RecordedEvent]) -> Result<usize, ProjectionError> {
-        let prepared = apply::prepare(&self.registry, page.to_vec())?;
+    pub fn apply(&self, page: Vec<hoso_ledger::RecordedEvent>) -> Result<usize, ProjectionError> {
+        let prepared = apply::prepare(&self.registry, page)?;
         self.apply_prepared(&prepared)
     }
 
@@ -307,7 +307,7 @@ impl ReadModel {
             if page.is_empty() {
                 return Ok(applied);
             }
-            applied += self.apply(&page)? as u64;
+            applied += self.apply(page)? as u64;
         }
     }
 
@@ -329,8 +329,7 @@ impl ReadModel {
                     _ => break,
                 }
             }
-            self.apply(&page)?;
-            page.clear();
+            self.apply(std::mem::take(&mut page))?;
         }
     }
 

@@ -329,11 +329,8 @@ impl ReadModel {
     ) -> Result<ManagementReport, ProjectionError> {
         let units = self.subtree(code, to)?;
         // Days in Vietnam: midnight there is 17:00 UTC the day before.
-        let micros = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0)
-                .map(|t| (t.and_utc() - chrono::Duration::hours(7)).timestamp_micros())
-                .unwrap_or(0)
-        };
+        let micros =
+            |d: NaiveDate| hoso_commands::calendar::start_of_day_in_vietnam(d).timestamp_micros();
         let (start, end) = (micros(from), micros(to.succ_opt().unwrap_or(to)));
         self.with_reader(|conn| {
             let mut lines: BTreeMap<String, ManagementLine> = BTreeMap::new();

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use hoso_schemas::pb::dossier::{AppointmentKind, FieldEntry};
 use hoso_schemas::{DomainEvent, Registry};
 use serde::Serialize;
@@ -18,9 +18,6 @@ use serde::Serialize;
 use crate::apply::{decode_current, effective_of};
 use crate::dates::date_text;
 use crate::{ProjectionError, ReadModel};
-
-/// Vietnam's offset from UTC, for "known by the end of that day".
-const VIETNAM_OFFSET_HOURS: i64 = 7;
 
 /// One field value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -215,10 +212,9 @@ impl ReadModel {
                 .collect::<Result<Vec<_>, ProjectionError>>()
         })?;
         let registry = Registry::standard();
-        let known_until = known_at.and_then(|d| {
-            let end = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
-            Some(end.and_utc() - Duration::hours(VIETNAM_OFFSET_HOURS))
-        });
+        let known_until = known_at
+            .and_then(|d| d.succ_opt())
+            .map(hoso_commands::calendar::start_of_day_in_vietnam);
         let as_of_text = as_of.map(date_text);
         let mut view: Option<DossierView> = None;
         for row in rows {
@@ -608,5 +604,5 @@ mod org {
 
 /// Today's date in Vietnam.
 pub fn today_in_vietnam() -> NaiveDate {
-    (Utc::now() + Duration::hours(VIETNAM_OFFSET_HOURS)).date_naive()
+    hoso_commands::calendar::date_in_vietnam(Utc::now())
 }

@@ -450,7 +450,7 @@ async fn live_projection_equals_a_rebuild_from_position_zero() {
     assert_eq!(live.dump().unwrap(), rebuilt.dump().unwrap());
     // Replaying a page already applied changes nothing.
     let page = p.store.read_all(0, 100).await.unwrap();
-    assert_eq!(rebuilt.apply(&page).unwrap(), 0);
+    assert_eq!(rebuilt.apply(page).unwrap(), 0);
     assert_eq!(live.dump().unwrap(), rebuilt.dump().unwrap());
 }
 

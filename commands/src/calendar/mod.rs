@@ -24,8 +24,22 @@ pub mod lunar;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
 use serde::Deserialize;
+
+/// Vietnam's offset from UTC (UTC+7 all year): "today" for every deadline,
+/// window and report is the date in Hà Nội, not the server's.
+const VIETNAM_OFFSET_HOURS: i64 = 7;
+
+/// The calendar date in Vietnam at instant `t`.
+pub fn date_in_vietnam(t: DateTime<Utc>) -> NaiveDate {
+    (t + Duration::hours(VIETNAM_OFFSET_HOURS)).date_naive()
+}
+
+/// The instant the Vietnamese day `d` begins (17:00 UTC the day before).
+pub fn start_of_day_in_vietnam(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::hours(VIETNAM_OFFSET_HOURS)
+}
 
 pub use holidays::{DayKind, Holiday, HolidayData};
 pub use lunar::{LunarDate, hung_kings_day, leap_month, lunar_to_solar, solar_to_lunar, tet};
