@@ -1,1 +1,188 @@
-//! placeholder
+//! The hoso JSON API over HTTP (`/api/v1`).
+//!
+//! A thin layer: every command goes to [`hoso_commands::workflows::Workflows`]
+//! (which checks the rules and appends), every read to
+//! [`hoso_projections::ReadModel`]. What this crate adds is what only an
+//! HTTP boundary can do:
+//!
+//! - [`sessions`]: login with argon2id-checked passwords, opaque bearer
+//!   tokens stored hashed, expiry and revocation, throttling and locking of
+//!   repeated failures, and the record of every attempt;
+//! - [`access`]: who may read which dossier (outside scope is 404, never
+//!   403, so existence is not revealed), restriction levels per field from
+//!   the profile, opening sealed fields for cleared readers, and
+//!   `AccessLogged` events for reads of restricted data;
+//! - [`problem`]: RFC 9457 problems with one stable `type` per rule;
+//! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
+//!   them (`/api/v1/openapi.json`);
+//! - [`metrics`]: Prometheus text at `/metrics`.
+//!
+//! Where to start reading: [`router`], then `routes/dossiers.rs`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hoso_commands::sealing::Keyring;
+use hoso_commands::workflows::Workflows;
+use hoso_projections::ReadModel;
+
+pub mod access;
+mod extract;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+pub mod sessions;
+
+pub use problem::Problem;
+pub use routes::ApiDoc;
+
+/// Tunables of the API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// How long a session token lives.
+    pub session_ttl: Duration,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// Longest wait for the read side to reach a position (`wait_for`).
+    pub read_wait: Duration,
+    /// Failed logins of one account before it is locked.
+    pub lock_after_failures: u32,
+    /// Failed logins from one client address before it is refused for the
+    /// rest of the window.
+    pub client_failures_allowed: u32,
+    /// The window over which failures are counted.
+    pub failure_window: Duration,
+    /// Delay added to the answer of the first failed login; doubled for
+    /// each further failure in the window.
+    pub failure_delay: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(8 * 3600),
+            body_limit: 256 * 1024,
+            read_wait: Duration::from_secs(5),
+            lock_after_failures: 5,
+            client_failures_allowed: 20,
+            failure_window: Duration::from_secs(15 * 60),
+            failure_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Everything a handler needs.
+pub struct AppState {
+    /// The write side.
+    pub workflows: Arc<Workflows>,
+    /// The read side.
+    pub read: Arc<ReadModel>,
+    /// Field keys.
+    pub keyring: Arc<Keyring>,
+    /// Sessions and the record of attempts.
+    pub sessions: sessions::SessionStore,
+    /// Request metrics.
+    pub metrics: metrics::Metrics,
+    /// Attachments stored content-addressed outside the log.
+    pub attachments: std::path::PathBuf,
+    /// Tunables.
+    pub config: ApiConfig,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The sessions database.
+    #[error("sessions database {path}: {source}")]
+    Sessions {
+        /// File.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: rusqlite::Error,
+    },
+    /// The attachments directory.
+    #[error("attachments directory {path}: {source}")]
+    Attachments {
+        /// Directory.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+impl AppState {
+    /// The state of an API serving the data directory `data`.
+    pub fn new(
+        data: &Path,
+        workflows: Arc<Workflows>,
+        read: Arc<ReadModel>,
+        keyring: Arc<Keyring>,
+        config: ApiConfig,
+    ) -> Result<Self, StartError> {
+        let sessions_path = data.join(sessions::SESSIONS_FILE);
+        let sessions = sessions::SessionStore::open(&sessions_path).map_err(|source| {
+            StartError::Sessions {
+                path: sessions_path.clone(),
+                source,
+            }
+        })?;
+        let attachments = data.join("attachments");
+        std::fs::create_dir_all(&attachments).map_err(|source| StartError::Attachments {
+            path: attachments.clone(),
+            source,
+        })?;
+        Ok(Self {
+            workflows,
+            read,
+            keyring,
+            sessions,
+            metrics: metrics::Metrics::default(),
+            attachments,
+            config,
+        })
+    }
+}
+
+/// The whole HTTP surface: `/api/v1/…`, `/healthz`, `/metrics`.
+pub fn router(state: Arc<AppState>) -> Router {
+    routes::router(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, keeping the
+/// read model following the log meanwhile.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let follower = tokio::spawn(follow(state.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    follower.abort();
+    served
+}
+
+/// Keeps the read model following `$all`; a failure is logged and the
+/// subscription restarted from the checkpoint after a pause, so a transient
+/// error never leaves the API serving a frozen read side.
+async fn follow(state: Arc<AppState>) {
+    loop {
+        let store = state.workflows.store().clone();
+        match state.read.follow(store.as_ref()).await {
+            Ok(()) => tracing::info!("the log subscription ended; resubscribing"),
+            Err(e) => tracing::error!(error = %e, "projection follower failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -332,6 +332,7 @@ mod tests {
             field_code: code.to_owned(),
             value: value.to_owned(),
             row,
+            sealed: Vec::new(),
         }
     }
 

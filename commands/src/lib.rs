@@ -13,7 +13,8 @@
 //! - [`form`]: the résumé form's sections; [`person_id`]: the 12-digit
 //!   identification number; [`credentials`]: DT 10 password rules and the
 //!   argon2id credential table kept outside the log; [`signing`]: what an
-//!   approval signature covers.
+//!   approval signature covers; [`restriction`]: the access-restriction
+//!   level of each field (data in the profile) and a reader's clearance.
 //! - [`workflows`]: the command handlers — load aggregates from the store,
 //!   check who may do what, decide, append with optimistic concurrency, and
 //!   carry out the follow-on events other aggregates need.
@@ -27,6 +28,8 @@ pub mod form;
 pub mod org;
 pub mod person_id;
 pub mod profile;
+pub mod restriction;
+pub mod sealing;
 pub mod signing;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -63,6 +63,7 @@ pub fn f(code: &str, value: &str, row: u32) -> FieldEntry {
         field_code: code.into(),
         value: value.into(),
         row,
+        sealed: Vec::new(),
     }
 }
 
@@ -113,6 +114,7 @@ impl Province {
             WorkingCalendar::official().unwrap(),
             clock.clone(),
             CredentialStore::in_memory().unwrap(),
+            Arc::new(crate::sealing::Keyring::create(dir.path(), None).unwrap()),
         );
         let (admin_id, _) = wf
             .bootstrap_system_admin("snv.admin", "Quản trị Sở Nội vụ", SNV, ADMIN_PASSWORD)

@@ -52,8 +52,12 @@ use crate::dossier::{
     SignedApproval, StateDecision, TransferKind,
 };
 use crate::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree};
+use crate::sealing::Keyring;
+
+mod reading;
 use crate::profile::{self, ApprovalLevel, OrgKind, OutOfWindowPolicy, Profile, WindowCheck};
 use crate::signing;
+pub use reading::{ReadBasis, SearchScope, right_name};
 
 /// Events read per page while catching up.
 const CATCH_UP_PAGE: usize = 4_096;
@@ -376,6 +380,9 @@ pub enum CommandError {
     /// The profile's calendar could not compute a window.
     #[error(transparent)]
     Profile(#[from] profile::ProfileError),
+    /// A restricted field could not be sealed (e.g. the key file is missing).
+    #[error(transparent)]
+    Sealing(#[from] crate::sealing::SealError),
 }
 
 impl From<AccessRule> for CommandError {
@@ -442,7 +449,11 @@ impl CommandError {
             Self::Scope(_) => "scope",
             Self::Password(_) => "password",
             Self::Conflict { .. } => "conflict",
-            Self::Store(_) | Self::Decode(_) | Self::Credentials(_) | Self::Profile(_) => "failure",
+            Self::Store(_)
+            | Self::Decode(_)
+            | Self::Credentials(_)
+            | Self::Profile(_)
+            | Self::Sealing(_) => "failure",
         }
     }
 
@@ -474,6 +485,7 @@ impl CommandError {
             Self::Decode(_) => "decode",
             Self::Credentials(_) => "credentials",
             Self::Profile(_) => "profile",
+            Self::Sealing(e) => e.code(),
         }
     }
 }
@@ -667,6 +679,7 @@ pub struct Workflows {
     calendar: WorkingCalendar,
     clock: Arc<dyn Clock>,
     credentials: Arc<CredentialStore>,
+    keyring: Arc<Keyring>,
     index: Mutex<Index>,
 }
 
@@ -680,13 +693,16 @@ impl std::fmt::Debug for Workflows {
 }
 
 impl Workflows {
-    /// Handlers over `store` under a province profile.
+    /// Handlers over `store` under a province profile. Restricted and
+    /// secret fields (the profile's `[restrictions]`) are sealed with
+    /// `keyring` before they are appended.
     pub fn new(
         store: Arc<dyn EventStore>,
         profile: Profile,
         calendar: WorkingCalendar,
         clock: Arc<dyn Clock>,
         credentials: CredentialStore,
+        keyring: Arc<Keyring>,
     ) -> Self {
         Self {
             store,
@@ -695,8 +711,48 @@ impl Workflows {
             calendar,
             clock,
             credentials: Arc::new(credentials),
+            keyring,
             index: Mutex::new(Index::default()),
         }
+    }
+
+    /// The field keys.
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.keyring
+    }
+
+    /// Seals, in place, every field of a declaration or import whose level
+    /// is restricted or above, so that its plaintext never reaches the log.
+    /// The decider has already validated the plaintext.
+    fn seal_fields(&self, dossier_id: &str, events: &mut [DomainEvent]) -> Result<()> {
+        let map = self.profile.restrictions();
+        let seal = |section: &str, fields: &mut Vec<FieldEntry>| -> Result<()> {
+            for f in fields.iter_mut() {
+                if f.sealed.is_empty() && map.field(section, &f.field_code).is_sealed() {
+                    f.sealed = self.keyring.seal(
+                        dossier_id,
+                        &crate::restriction::seal_context(&f.field_code, f.row),
+                        f.value.as_bytes(),
+                    )?;
+                    f.value.clear();
+                }
+            }
+            Ok(())
+        };
+        for e in events.iter_mut() {
+            match e {
+                DomainEvent::DeclarationSubmitted(d) => {
+                    seal(&d.section_code.clone(), &mut d.fields)?
+                }
+                DomainEvent::DossierImported(d) => {
+                    for sec in &mut d.sections {
+                        seal(&sec.section_code.clone(), &mut sec.fields)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The province profile.
@@ -1776,7 +1832,8 @@ impl Workflows {
         change: DossierChange,
         document: Option<&SourceDocument>,
     ) -> Result<Receipt> {
-        let events = dossier::decide(Some(state), dossier_id, change, &self.ctx())?;
+        let mut events = dossier::decide(Some(state), dossier_id, change, &self.ctx())?;
+        self.seal_fields(dossier_id, &mut events)?;
         self.append(
             actor,
             &dossier::stream_id(dossier_id),
@@ -1906,7 +1963,7 @@ impl Workflows {
         }
         drop(idx);
         let id = Uuid::now_v7().to_string();
-        let events = dossier::decide_open(
+        let mut events = dossier::decide_open(
             &id,
             DossierChange::Import {
                 source_system: "csdlqg".to_owned(),
@@ -1921,6 +1978,7 @@ impl Workflows {
             },
             &self.ctx(),
         )?;
+        self.seal_fields(&id, &mut events)?;
         self.reserve(
             &actor.account_id,
             &dossier::person_id_stream(person_id),

@@ -112,6 +112,7 @@ fn field(code: &str, value: String, row: u32) -> pb::FieldEntry {
         field_code: code.to_owned(),
         value,
         row,
+        sealed: Vec::new(),
     }
 }
 

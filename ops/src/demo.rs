@@ -63,7 +63,9 @@ use hoso_schemas::pb::dossier::allowance_changed::Amount;
 
 use crate::SETTINGS_FILE;
 use crate::progress::Progress;
+use crate::serve::field_key_file;
 use crate::synth::{Person, Province, Sector, Synth, Unit};
+use hoso_commands::sealing::Keyring;
 
 /// Commands in flight at once, like officers working in parallel.
 const CONCURRENCY: usize = 48;
@@ -137,6 +139,10 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
         WorkingCalendar::official()?,
         clock.clone(),
         credentials,
+        Arc::new(
+            Keyring::open_or_create(&dir.path, field_key_file().as_deref())
+                .context("field keys")?,
+        ),
     ));
 
     let started = Instant::now();

@@ -9,6 +9,7 @@ mod bench_rebuild;
 mod demo;
 mod progress;
 mod rebuild;
+mod serve;
 mod synth;
 mod verify;
 
@@ -44,6 +45,25 @@ enum Command {
         /// (kon-tum, dak-lak, binh-thuan, dong-thap, hung-yen, national).
         #[arg(long, default_value = "national")]
         profile: String,
+        /// Login name of the Sở Nội vụ system administrator to create. Its
+        /// one-time password is printed once (or taken from HOSO_ADMIN_PASSWORD).
+        #[arg(long, default_value = "snv.admin")]
+        admin: String,
+        /// Unit code of Sở Nội vụ, to which the administrator belongs.
+        #[arg(long, default_value = "000.00.00.SNV")]
+        admin_unit: String,
+        /// Create no administrator: an empty ledger for `hoso demo` or an import.
+        #[arg(long)]
+        no_admin: bool,
+    },
+    /// Serve the JSON API over HTTP (Ctrl-C stops it).
+    Serve {
+        /// Data directory (from `hoso init` or `hoso demo --data`).
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -104,7 +124,22 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async move {
         match cli.command {
-            Command::Init { data, profile } => init(data, &profile).map(|()| ExitCode::SUCCESS),
+            Command::Init {
+                data,
+                profile,
+                admin,
+                admin_unit,
+                no_admin,
+            } => {
+                let profile = init(data.clone(), &profile)?;
+                if !no_admin {
+                    serve::bootstrap(&data, profile, &admin, &admin_unit).await?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Serve { data, listen } => {
+                serve::run(&data, listen).await.map(|()| ExitCode::SUCCESS)
+            }
             Command::Verify { data, json } => verify::run(&data, json).await,
             Command::Rebuild { data } => rebuild::run(&data).await.map(|()| ExitCode::SUCCESS),
             Command::Demo { data, people, seed } => demo::run(data, people, seed)
@@ -125,7 +160,7 @@ fn main() -> ExitCode {
 /// The data directory's settings file, written by `init`.
 pub(crate) const SETTINGS_FILE: &str = "hoso.toml";
 
-fn init(data: PathBuf, profile: &str) -> anyhow::Result<()> {
+fn init(data: PathBuf, profile: &str) -> anyhow::Result<hoso_commands::profile::Profile> {
     // Check the profile first, so that a typo leaves nothing behind.
     let profile = hoso_commands::profile::Profile::load(profile)?;
     let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::StoreOptions::default())?;
@@ -141,5 +176,5 @@ fn init(data: PathBuf, profile: &str) -> anyhow::Result<()> {
         profile.province(),
         profile.name()
     );
-    Ok(())
+    Ok(profile)
 }

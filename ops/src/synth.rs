@@ -406,6 +406,7 @@ fn field(code: &str, value: impl Into<String>, row: u32) -> FieldEntry {
         field_code: code.to_owned(),
         value: value.into(),
         row,
+        sealed: Vec::new(),
     }
 }
 
@@ -1105,6 +1106,7 @@ impl Synth {
                 field_code: "13".into(),
                 value: String::new(),
                 row: 0,
+                sealed: Vec::new(),
             }],
             supporting_attachments: Vec::new(),
         };

@@ -30,9 +30,16 @@ fn init_then_verify_an_empty_ledger() {
     let data = data_arg(&tmp.path().join("d"));
     let o = hoso(&["init", "--data", &data]);
     assert!(o.status.success(), "{}", text(&o));
+    // The administrator's account is the ledger's first events; its
+    // one-time password is printed once.
+    assert!(text(&o).contains("one-time password"), "{}", text(&o));
     let o = hoso(&["verify", "--data", &data]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("ok: 0 events"), "{}", text(&o));
+    assert!(
+        text(&o).contains("ok: 3 events in 2 streams"),
+        "{}",
+        text(&o)
+    );
     let o = hoso(&["init", "--data", &data]);
     assert_eq!(o.status.code(), Some(2), "init refuses to overwrite");
     assert!(text(&o).contains("already exists"), "{}", text(&o));
@@ -139,7 +146,7 @@ fn demo_builds_a_province_that_verifies_and_one_altered_byte_is_named() {
 fn verify_names_an_undecodable_payload() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("d");
-    let o = hoso(&["init", "--data", &data_arg(&data)]);
+    let o = hoso(&["init", "--data", &data_arg(&data), "--no-admin"]);
     assert!(o.status.success());
     // A correctly chained event whose payload is not what its type says.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -209,7 +216,14 @@ fn verify_reads_a_ledger_held_open_by_another_process_and_changes_nothing() {
 fn demo_runs_under_the_profile_of_an_initialised_directory_and_refuses_a_used_one() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hy");
-    let o = hoso(&["init", "--data", &data_arg(&data), "--profile", "hung-yen"]);
+    let o = hoso(&[
+        "init",
+        "--data",
+        &data_arg(&data),
+        "--profile",
+        "hung-yen",
+        "--no-admin",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let o = hoso(&["demo", "--data", &data_arg(&data), "--people", "40"]);
     assert!(o.status.success(), "{}", text(&o));

@@ -340,11 +340,24 @@ fn field_diff(section: &str, before: &[FieldEntry], after: &[FieldEntry]) -> Vec
         let old = before
             .iter()
             .find(|b| b.field_code == a.field_code && b.row == a.row);
-        if old.map(|o| o.value.as_str()) != Some(a.value.as_str()) {
-            out.push(json!({
-                "section": section, "field": a.field_code, "row": a.row,
-                "from": old.map(|o| o.value.clone()), "to": a.value,
-            }));
+        if old.map(|o| (o.value.as_str(), o.sealed.as_slice()))
+            != Some((a.value.as_str(), a.sealed.as_slice()))
+        {
+            // A sealed value changes as ciphertext: the diff says so without
+            // holding the plaintext, and the API opens it for a cleared reader.
+            if a.sealed.is_empty() && old.is_none_or(|o| o.sealed.is_empty()) {
+                out.push(json!({
+                    "section": section, "field": a.field_code, "row": a.row,
+                    "from": old.map(|o| o.value.clone()), "to": a.value,
+                }));
+            } else {
+                out.push(json!({
+                    "section": section, "field": a.field_code, "row": a.row,
+                    "sealed": true,
+                    "from_sealed": old.map(|o| hex::encode(&o.sealed)),
+                    "to_sealed": hex::encode(&a.sealed),
+                }));
+            }
         }
     }
     for b in before {
@@ -352,10 +365,17 @@ fn field_diff(section: &str, before: &[FieldEntry], after: &[FieldEntry]) -> Vec
             .iter()
             .any(|a| a.field_code == b.field_code && a.row == b.row)
         {
-            out.push(json!({
-                "section": section, "field": b.field_code, "row": b.row,
-                "from": b.value, "to": null,
-            }));
+            if b.sealed.is_empty() {
+                out.push(json!({
+                    "section": section, "field": b.field_code, "row": b.row,
+                    "from": b.value, "to": null,
+                }));
+            } else {
+                out.push(json!({
+                    "section": section, "field": b.field_code, "row": b.row,
+                    "sealed": true, "from_sealed": hex::encode(&b.sealed), "to_sealed": null,
+                }));
+            }
         }
     }
     out
@@ -381,6 +401,9 @@ fn apply_one(
     let position = i64::try_from(e.position).unwrap_or(i64::MAX);
     let mut detail = json!({});
     let mut dossier_id: Option<&str> = None;
+    // A read of restricted data is logged on the reader's account stream
+    // but belongs to the audit trail of the dossier read.
+    let mut read_of: Option<&str> = None;
     match kind {
         "org-" => {
             tx.prepare_cached(
@@ -391,7 +414,10 @@ fn apply_one(
         }
         "account-" => {
             if let DomainEvent::AccessLogged(a) = event {
-                detail = json!({ "fields": a.field_codes, "purpose": a.purpose });
+                detail = json!({
+                    "fields": a.field_codes, "purpose": a.purpose, "basis": access_basis(a),
+                });
+                read_of = (!a.dossier_id.is_empty()).then_some(a.dossier_id.as_str());
             }
         }
         _ => {
@@ -411,11 +437,31 @@ fn apply_one(
             e.actor,
             e.stream,
             e.event_type,
-            dossier_id,
+            read_of,
             detail.to_string()
         ])?;
     }
     Ok(())
+}
+
+fn access_basis(a: &hoso_schemas::pb::dossier::AccessLogged) -> String {
+    use hoso_schemas::pb::dossier::access_logged::Basis;
+    match &a.basis {
+        Some(Basis::OwnData(_)) => "own-data".to_owned(),
+        Some(Basis::Right(r)) => match hoso_schemas::pb::common::AccessRight::try_from(*r) {
+            Ok(right) => format!(
+                "right:{}",
+                right
+                    .as_str_name()
+                    .trim_start_matches("ACCESS_RIGHT_")
+                    .to_lowercase()
+            ),
+            Err(_) => format!("right:{r}"),
+        },
+        Some(Basis::ConsentId(c)) if c.starts_with("delegation:") => c.clone(),
+        Some(Basis::ConsentId(c)) => format!("consent:{c}"),
+        None => "unspecified".to_owned(),
+    }
 }
 
 fn apply_dossier(
@@ -482,6 +528,11 @@ fn apply_dossier(
         E::DeclarationSubmitted(d) => {
             let old = section_fields(tx, id, &d.section_code)?;
             diff.extend(field_diff(&d.section_code, &old, &d.fields));
+            if !d.supporting_attachments.is_empty() {
+                let proofs: Vec<String> =
+                    d.supporting_attachments.iter().map(hex::encode).collect();
+                diff.push(json!({ "section": d.section_code, "attachments": proofs }));
+            }
             put_section(tx, id, &d.section_code, false, &d.fields)?;
             s.absorb(&d.section_code, &d.fields);
             s.workflow = "declaring";

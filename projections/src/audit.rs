@@ -23,6 +23,7 @@ pub struct AuditQuery {
 
 /// One entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Global position of the event.
     pub position: u64,
@@ -37,6 +38,7 @@ pub struct AuditEntry {
     /// Dossier concerned, if any.
     pub dossier_id: Option<String>,
     /// What changed (the diff) or, for reads, which fields and why.
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub detail: serde_json::Value,
 }
 

@@ -38,6 +38,7 @@ pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// One line of a breakdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Count {
     /// Code or value.
     pub key: String,
@@ -49,6 +50,7 @@ pub struct Count {
 
 /// The annual headcount report of a unit's subtree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnnualReport {
     /// Unit.
     pub org_code: String,
@@ -97,6 +99,7 @@ impl AnnualReport {
 
 /// The management report of a period (KT 19.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManagementReport {
     /// Unit.
     pub org_code: String,
@@ -112,6 +115,7 @@ pub struct ManagementReport {
 
 /// One unit of the management report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManagementLine {
     /// Unit (current managing unit).
     pub org_code: String,
@@ -160,6 +164,7 @@ impl ManagementReport {
 
 /// One open obligation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenObligation {
     /// Dossier.
     pub dossier_id: String,
@@ -177,6 +182,7 @@ pub struct OpenObligation {
 
 /// SLA figures of one responsible unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaLine {
     /// Responsible unit.
     pub org_code: String,
@@ -192,6 +198,7 @@ pub struct SlaLine {
 
 /// The SLA report: obligations per responsible unit on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaReport {
     /// Report date.
     pub on: String,
@@ -233,12 +240,14 @@ impl SlaReport {
 /// Locked dossiers waiting for a signature, by the month they were locked,
 /// with that month's approval windows from the profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingWindow {
     /// "YYYY-MM".
     pub month: String,
     /// Dossiers waiting.
     pub pending: u64,
     /// Window of each approval level that month: (level, first, last).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
     pub windows: Vec<(String, String, String)>,
 }
 

@@ -16,7 +16,7 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 
 /// Version of the tables and of what the projections put in them. Bump it
 /// whenever either changes: every existing read model is then rebuilt.
-pub const PROJECTION_VERSION: i64 = 1;
+pub const PROJECTION_VERSION: i64 = 2;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (

@@ -58,6 +58,7 @@ pub struct SearchQuery {
 
 /// One hit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     /// Dossier id.
     pub id: String,
@@ -87,6 +88,7 @@ pub struct SearchHit {
 
 /// A page of hits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     /// Hits in (folded name, id) order.
     pub items: Vec<SearchHit>,

@@ -21,13 +21,19 @@ use crate::{ProjectionError, ReadModel};
 
 /// One field value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Field {
     /// Field code of the form.
     pub field: String,
     /// Table row (0 outside tables).
     pub row: u32,
-    /// Value.
+    /// Value (empty while sealed).
     pub value: String,
+    /// The sealed value of a restricted or secret field (hex AEAD
+    /// ciphertext); the read model holds no keys, the API opens it for a
+    /// reader cleared to see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 fn fields(entries: &[FieldEntry]) -> Vec<Field> {
@@ -37,12 +43,14 @@ fn fields(entries: &[FieldEntry]) -> Vec<Field> {
             field: f.field_code.clone(),
             row: f.row,
             value: f.value.clone(),
+            sealed: (!f.sealed.is_empty()).then(|| hex::encode(&f.sealed)),
         })
         .collect()
 }
 
 /// A fact with the date it takes effect and the revision that recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dated<T> {
     /// Effective date.
     pub effective: Option<String>,
@@ -54,6 +62,7 @@ pub struct Dated<T> {
 
 /// Rank or professional title.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rank {
     /// Code.
     pub code: String,
@@ -63,6 +72,7 @@ pub struct Rank {
 
 /// Salary step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Salary {
     /// Rank code.
     pub rank_code: String,
@@ -76,6 +86,7 @@ pub struct Salary {
 
 /// A signed approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// Revision approved.
     pub revision: u64,
@@ -89,6 +100,7 @@ pub struct Approval {
 
 /// A dossier as the portal shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DossierView {
     /// Dossier id.
     pub id: String,
@@ -121,10 +133,12 @@ pub struct DossierView {
     /// Positions held.
     pub positions: Vec<Dated<String>>,
     /// Awards (form, year).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
     pub awards: Vec<(String, u32)>,
     /// Discipline in effect or past (form name, effective date).
     pub discipline: Vec<Dated<String>>,
     /// Annual evaluations (year, grade).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
     pub evaluations: Vec<(u32, String)>,
     /// Approvals.
     pub approvals: Vec<Approval>,
@@ -136,6 +150,7 @@ pub struct DossierView {
 
 /// One event of a dossier's history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// Revision.
     pub revision: u64,
@@ -150,8 +165,10 @@ pub struct HistoryEntry {
     /// Effective date, when the event has one.
     pub effective: Option<String>,
     /// Source document.
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub document: Option<serde_json::Value>,
     /// Field-level changes it caused.
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub diff: serde_json::Value,
 }
 
@@ -437,6 +454,7 @@ fn fold(
 
 /// A node of the organisation tree on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgNode {
     /// Code.
     pub code: String,
@@ -498,6 +516,7 @@ pub fn age_band(birth_year: Option<i64>, on: NaiveDate) -> &'static str {
 
 /// Staffing quota against the actual headcount of one unit's subtree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaReport {
     /// Unit.
     pub org_code: String,
@@ -517,6 +536,33 @@ impl ReadModel {
                 .into_iter()
                 .map(|(code, name, parent)| OrgNode { code, name, parent })
                 .collect()
+        })
+    }
+
+    /// Ids of the dossiers managed or employed by any of `units`.
+    pub fn dossiers_in_units(
+        &self,
+        units: &[String],
+    ) -> Result<std::collections::HashSet<String>, ProjectionError> {
+        let units: std::collections::HashSet<&str> = units.iter().map(String::as_str).collect();
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, managing_unit, employing_unit FROM dossiers")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut out = std::collections::HashSet::new();
+            for row in rows {
+                let (id, m, e) = row?;
+                if units.contains(m.as_str()) || units.contains(e.as_str()) {
+                    out.insert(id);
+                }
+            }
+            Ok(out)
         })
     }
 

@@ -50,6 +50,7 @@ fn field(code: &str, value: &str, row: u32) -> FieldEntry {
         field_code: s(code),
         value: s(value),
         row,
+        sealed: Vec::new(),
     }
 }
 
@@ -403,6 +404,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             field_codes: vec![s("29a"), s("29c")],
             basis: Some(dossier::access_logged::Basis::ConsentId(s("consent-1"))),
             purpose: s("thanh tra"),
+            dossier_id: s("0197f5c2-dossier"),
         }
         .into(),
         dossier::PersonIdReserved {

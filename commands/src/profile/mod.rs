@@ -23,6 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use crate::calendar::{Deadline, WorkingCalendar};
+use crate::restriction::RestrictionMap;
 
 /// The profile names, in the order of [`Profile::names`].
 const EMBEDDED: [(&str, &str); 6] = [
@@ -663,6 +664,10 @@ pub struct Profile {
     #[serde(default)]
     reports: Vec<ReportDue>,
     sync: SyncRule,
+    /// Access-restriction levels; a profile without its own takes the
+    /// national profile's.
+    #[serde(default)]
+    restrictions: Option<RestrictionMap>,
 }
 
 impl Profile {
@@ -684,10 +689,13 @@ impl Profile {
 
     /// Parses and checks a profile; its `name` field must equal `name`.
     pub fn from_toml_str(name: &str, text: &str) -> Result<Self, ProfileError> {
-        let profile: Profile = toml::from_str(text).map_err(|source| ProfileError::Parse {
+        let mut profile: Profile = toml::from_str(text).map_err(|source| ProfileError::Parse {
             name: name.to_owned(),
             source,
         })?;
+        if profile.restrictions.is_none() && name != "national" {
+            profile.restrictions = Self::load("national")?.restrictions;
+        }
         profile.validate(name)?;
         Ok(profile)
     }
@@ -736,6 +744,10 @@ impl Profile {
                     report.citation
                 )));
             }
+        }
+        match &self.restrictions {
+            None => return Err(invalid("no [restrictions] table".into())),
+            Some(r) => r.validate().map_err(invalid)?,
         }
         match (self.sync.cadence, self.sync.lag) {
             (SyncCadence::Monthly, Some(_)) => {
@@ -856,5 +868,14 @@ impl Profile {
     /// Sync cadence.
     pub fn sync(&self) -> &SyncRule {
         &self.sync
+    }
+
+    /// Access-restriction levels of dossier data (BT 4.3, HY 4.4).
+    pub fn restrictions(&self) -> &RestrictionMap {
+        // validate() refuses a profile without one.
+        static EMPTY: std::sync::OnceLock<RestrictionMap> = std::sync::OnceLock::new();
+        self.restrictions
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(RestrictionMap::default))
     }
 }

@@ -1,0 +1,300 @@
+//! What a reader gets to see of a dossier.
+//!
+//! The ground of the read ([`ReadBasis`]) gives a clearance; each field's
+//! level comes from the profile's `[restrictions]`. Fields above the
+//! clearance (or outside a consent's sections) are left out and listed as
+//! withheld; sealed fields the reader may see are opened with the dossier's
+//! data key. The caller then records an `AccessLogged` event naming every
+//! restricted or secret field it returned.
+
+use std::collections::BTreeMap;
+
+use hoso_commands::restriction::{Restriction, RestrictionMap, seal_context};
+use hoso_commands::sealing::Keyring;
+use hoso_commands::workflows::ReadBasis;
+use hoso_projections::views::{Approval, Dated, DossierView, Field, HistoryEntry, Rank, Salary};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::problem::Problem;
+
+/// One field as returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldOut {
+    /// Form field code.
+    pub field: String,
+    /// Table row (0 outside tables).
+    pub row: u32,
+    /// Value.
+    pub value: String,
+    /// Its restriction level: `general`, `restricted` or `secret`.
+    #[schema(value_type = String)]
+    pub level: Restriction,
+}
+
+/// How the read was allowed and what it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccessInfo {
+    /// The ground: `own-data`, `right:<admin|update|access>`,
+    /// `delegation:<id>` or `consent:<id>`.
+    pub basis: String,
+    /// Highest level shown: `general`, `restricted` or `secret`.
+    #[schema(value_type = String)]
+    pub clearance: Restriction,
+    /// What was left out, as `section/field#row` or a fact's name.
+    pub withheld: Vec<String>,
+}
+
+/// A dossier as a reader may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DossierOut {
+    /// Dossier id.
+    pub id: String,
+    /// Stream revision (also the `ETag`).
+    pub revision: u64,
+    /// Identification number, when cleared.
+    pub person_id: Option<String>,
+    /// Name.
+    pub full_name: String,
+    /// Category.
+    pub category: String,
+    /// Managing unit.
+    pub managing_unit: String,
+    /// Employing unit.
+    pub employing_unit: String,
+    /// Employment status.
+    pub status: String,
+    /// In the archive.
+    pub archived: bool,
+    /// Review cycle state.
+    pub workflow: String,
+    /// Approved sections in force.
+    pub sections: BTreeMap<String, Vec<FieldOut>>,
+    /// Declared sections awaiting review and approval.
+    pub pending: BTreeMap<String, Vec<FieldOut>>,
+    /// Rank or title in effect.
+    pub rank: Option<Dated<Rank>>,
+    /// Salary in effect.
+    pub salary: Option<Dated<Salary>>,
+    /// Positions held.
+    pub positions: Vec<Dated<String>>,
+    /// Awards (form, year).
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
+    pub awards: Vec<(String, u32)>,
+    /// Discipline, when cleared (secret by default).
+    pub discipline: Option<Vec<Dated<String>>>,
+    /// Evaluations (year, grade).
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
+    pub evaluations: Vec<(u32, String)>,
+    /// Signed approvals.
+    pub approvals: Vec<Approval>,
+    /// Effective date of the view, if not today.
+    pub as_of: Option<String>,
+    /// Recorded date of the view, if not now.
+    pub known_at: Option<String>,
+    /// How the read was allowed and what was withheld.
+    pub access: AccessInfo,
+}
+
+/// What a filtered read revealed at `restricted` or above (to be logged).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Revealed(pub Vec<String>);
+
+/// Applies the restriction levels of a profile and opens sealed fields.
+pub struct Filter<'a> {
+    /// The profile's levels.
+    pub map: &'a RestrictionMap,
+    /// Field keys.
+    pub keyring: &'a Keyring,
+    /// The ground of the read.
+    pub basis: &'a ReadBasis,
+    /// The dossier.
+    pub dossier_id: &'a str,
+}
+
+impl Filter<'_> {
+    fn clearance(&self) -> Restriction {
+        self.basis.clearance()
+    }
+
+    fn sees(&self, section: &str, level: Restriction) -> bool {
+        level <= self.clearance() && self.basis.covers_section(section)
+    }
+
+    fn open(&self, field: &str, row: u32, sealed_hex: &str) -> Result<String, Problem> {
+        let bytes = hex::decode(sealed_hex).map_err(|e| Problem::internal(&e))?;
+        let plain = self
+            .keyring
+            .open_sealed(self.dossier_id, &seal_context(field, row), &bytes)?;
+        String::from_utf8(plain).map_err(|e| Problem::internal(&e))
+    }
+
+    fn sections(
+        &self,
+        sections: BTreeMap<String, Vec<Field>>,
+        withheld: &mut Vec<String>,
+        revealed: &mut Revealed,
+    ) -> Result<BTreeMap<String, Vec<FieldOut>>, Problem> {
+        let mut out = BTreeMap::new();
+        for (section, fields) in sections {
+            let mut kept = Vec::new();
+            for f in fields {
+                let level = self.map.field(&section, &f.field);
+                let name = format!("{section}/{}#{}", f.field, f.row);
+                if !self.sees(&section, level) {
+                    withheld.push(name);
+                    continue;
+                }
+                let value = match &f.sealed {
+                    Some(s) => self.open(&f.field, f.row, s)?,
+                    None => f.value,
+                };
+                if level.is_sealed() {
+                    revealed.0.push(name);
+                }
+                kept.push(FieldOut {
+                    field: f.field,
+                    row: f.row,
+                    value,
+                    level,
+                });
+            }
+            if !kept.is_empty() {
+                out.insert(section, kept);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The dossier as this reader may see it, and what of it was restricted.
+    pub fn dossier(&self, v: DossierView) -> Result<(DossierOut, Revealed), Problem> {
+        let mut withheld = Vec::new();
+        let mut revealed = Revealed::default();
+        let sections = self.sections(v.sections, &mut withheld, &mut revealed)?;
+        let pending = self.sections(v.pending, &mut withheld, &mut revealed)?;
+        let fact = |name: &str, withheld: &mut Vec<String>, revealed: &mut Revealed| {
+            let level = self.map.fact(name);
+            if level <= self.clearance() {
+                if level.is_sealed() {
+                    revealed.0.push(name.to_owned());
+                }
+                true
+            } else {
+                withheld.push(name.to_owned());
+                false
+            }
+        };
+        let person_id = fact("person_id", &mut withheld, &mut revealed).then_some(v.person_id);
+        let discipline = if v.discipline.is_empty() {
+            Some(Vec::new())
+        } else {
+            fact("discipline", &mut withheld, &mut revealed).then_some(v.discipline)
+        };
+        Ok((
+            DossierOut {
+                id: v.id,
+                revision: v.revision,
+                person_id,
+                full_name: v.full_name,
+                category: v.category,
+                managing_unit: v.managing_unit,
+                employing_unit: v.employing_unit,
+                status: v.status,
+                archived: v.archived,
+                workflow: v.workflow,
+                sections,
+                pending,
+                rank: v.rank,
+                salary: v.salary,
+                positions: v.positions,
+                awards: v.awards,
+                discipline,
+                evaluations: v.evaluations,
+                approvals: v.approvals,
+                as_of: v.as_of,
+                known_at: v.known_at,
+                access: AccessInfo {
+                    basis: self.basis.describe(),
+                    clearance: self.clearance(),
+                    withheld,
+                },
+            },
+            revealed,
+        ))
+    }
+
+    /// The history with every diff item above the reader's clearance
+    /// withheld and sealed values opened.
+    pub fn history(
+        &self,
+        entries: Vec<HistoryEntry>,
+    ) -> Result<(Vec<HistoryEntry>, Revealed), Problem> {
+        let mut revealed = Revealed::default();
+        let mut out = Vec::with_capacity(entries.len());
+        for mut e in entries {
+            if e.event_type == "dossier.DisciplineImposed"
+                && self.map.fact("discipline") > self.clearance()
+            {
+                e.diff = serde_json::json!([{ "withheld": "discipline" }]);
+                out.push(e);
+                continue;
+            }
+            if let Value::Array(items) = &mut e.diff {
+                for item in items.iter_mut() {
+                    self.history_item(item, &mut revealed)?;
+                }
+            }
+            out.push(e);
+        }
+        Ok((out, revealed))
+    }
+
+    fn history_item(&self, item: &mut Value, revealed: &mut Revealed) -> Result<(), Problem> {
+        if let Some(opened) = item.get_mut("opened").and_then(Value::as_object_mut) {
+            let level = self.map.fact("person_id");
+            if level > self.clearance() {
+                opened.insert("person_id".into(), Value::String("(withheld)".into()));
+            } else if level.is_sealed() {
+                revealed.0.push("person_id".into());
+            }
+            return Ok(());
+        }
+        let (Some(section), Some(field)) = (
+            item.get("section")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            item.get("field").and_then(Value::as_str).map(str::to_owned),
+        ) else {
+            return Ok(());
+        };
+        let row = item
+            .get("row")
+            .and_then(Value::as_u64)
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(0);
+        let level = self.map.field(&section, &field);
+        if !self.sees(&section, level) {
+            *item = serde_json::json!({
+                "section": section, "field": field, "row": row, "withheld": true,
+            });
+            return Ok(());
+        }
+        if level.is_sealed() {
+            revealed.0.push(format!("{section}/{field}#{row}"));
+        }
+        if item.get("sealed").and_then(Value::as_bool) == Some(true) {
+            let open = |k: &str| -> Result<Value, Problem> {
+                Ok(match item.get(k).and_then(Value::as_str) {
+                    Some(h) => Value::String(self.open(&field, row, h)?),
+                    None => Value::Null,
+                })
+            };
+            let (from, to) = (open("from_sealed")?, open("to_sealed")?);
+            *item = serde_json::json!({
+                "section": section, "field": field, "row": row, "from": from, "to": to,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! RFC 9457 problem details: every refusal and failure the API returns.
+//!
+//! The `type` is a URN naming the rule, `urn:hoso:problem:<family>:<code>`,
+//! stable across releases so that a portal can branch on it; `citation`
+//! names the regulation article where one applies. Internal failures (the
+//! store, the read model) are logged with the request id and answered with
+//! a generic problem: no internal detail leaves the server.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hoso_commands::workflows::{AccessRule, CommandError, ScopeRule};
+use hoso_projections::ProjectionError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem (RFC 9457, `application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable URN of the rule or failure, `urn:hoso:problem:<family>:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened in this case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The regulation article behind the rule, e.g. `HY 10.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// Stream of the aggregate the refusal is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// That stream's revision when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+}
+
+impl Problem {
+    /// A problem of `family:code` with a status and detail.
+    pub fn new(status: StatusCode, family: &str, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            type_: format!("urn:hoso:problem:{family}:{code}"),
+            title: status.canonical_reason().unwrap_or("error").to_owned(),
+            status: status.as_u16(),
+            detail: Some(detail.into()),
+            citation: None,
+            stream: None,
+            revision: None,
+        }
+    }
+
+    /// 400: the request itself is malformed.
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "request", code, detail)
+    }
+
+    /// 404: no such thing, or outside the caller's scope (the two look the
+    /// same on purpose).
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "request",
+            "not-found",
+            format!("no {what} with that identifier is visible to you"),
+        )
+    }
+
+    /// 401: no valid session.
+    pub fn unauthenticated(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "session", code, detail)
+    }
+
+    /// 500 without detail; the cause is logged, never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal failure");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failure",
+            "internal",
+            "the server failed; the failure is logged with this request's id",
+        )
+    }
+
+    /// With a citation.
+    pub fn cite(mut self, citation: Option<&str>) -> Self {
+        self.citation = citation.map(str::to_owned);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (status, body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        r
+    }
+}
+
+impl From<CommandError> for Problem {
+    fn from(e: CommandError) -> Self {
+        let status = match &e {
+            CommandError::Access(r) => match r.rule {
+                AccessRule::UnknownActor(_) | AccessRule::ActorLocked { .. } => {
+                    StatusCode::UNAUTHORIZED
+                }
+                _ => StatusCode::FORBIDDEN,
+            },
+            CommandError::Scope(r) => match r.rule {
+                ScopeRule::UnknownUnit(_) | ScopeRule::UnknownAccount(_) => StatusCode::NOT_FOUND,
+                ScopeRule::PersonIdTaken(_)
+                | ScopeRule::PersonalAccountTaken(_)
+                | ScopeRule::UsernameTaken(..) => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            CommandError::Dossier(r)
+                if matches!(r.rule, hoso_commands::dossier::DossierRule::NotOpened) =>
+            {
+                StatusCode::NOT_FOUND
+            }
+            CommandError::Org(_)
+            | CommandError::Account(_)
+            | CommandError::Dossier(_)
+            | CommandError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Conflict { .. } => StatusCode::CONFLICT,
+            _ => return Self::internal(&e),
+        };
+        let (stream, revision) = match &e {
+            CommandError::Access(r) => (r.stream.clone(), r.revision),
+            CommandError::Scope(r) => (r.stream.clone(), r.revision),
+            CommandError::Dossier(r) => (Some(format!("dossier-{}", r.dossier)), r.revision),
+            CommandError::Account(r) => (Some(format!("account-{}", r.account)), r.revision),
+            CommandError::Conflict { stream, actual, .. } => (Some(stream.clone()), *actual),
+            _ => (None, None),
+        };
+        Self {
+            stream,
+            revision,
+            ..Self::new(status, e.family(), e.code(), e.to_string()).cite(e.citation())
+        }
+    }
+}
+
+impl From<ProjectionError> for Problem {
+    fn from(e: ProjectionError) -> Self {
+        match e {
+            ProjectionError::BadQuery(q) => Self::bad_request("bad-query", q),
+            ProjectionError::Timeout { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "read",
+                "wait-timeout",
+                e.to_string(),
+            ),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<hoso_commands::sealing::SealError> for Problem {
+    fn from(e: hoso_commands::sealing::SealError) -> Self {
+        // A missing key file is the operator's to fix; say so plainly in
+        // the log, and only that decryption is unavailable to the caller.
+        tracing::error!(error = %e, "field decryption failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sealing",
+            e.code(),
+            "restricted fields cannot be decrypted on this server now",
+        )
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, Problem>;

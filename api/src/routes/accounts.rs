@@ -1,0 +1,490 @@
+//! Accounts: the caller's own, issuing accounts and passwords, changing
+//! one's own password, and the account changes (grants, restrictions,
+//! revocations, locks, signing keys, delegations, consents) — all decided
+//! by the write side's rules (DL 12.2, HY 5.1, KT 8.1, BT 4.5).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use hoso_commands::account::{AccountChange, AccountKind, LockReason};
+use hoso_commands::workflows::{IssueAccount, right_name};
+use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{DocumentIn, ReceiptOut, parse_enum};
+use crate::AppState;
+use crate::extract::{Body, Caller, Params, PendingCaller};
+use crate::problem::{ApiResult, Problem};
+use crate::sessions::Attempt;
+
+/// An account as its holder sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountOut {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Login name.
+    pub username: String,
+    /// Unit.
+    pub org_code: String,
+    /// Name.
+    pub display_name: String,
+    /// Rights by subtree root.
+    pub grants: BTreeMap<String, String>,
+    /// Registered signing keys.
+    pub keys: Vec<String>,
+    /// Must change the issued password (BT 4.4).
+    pub must_change_password: bool,
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/accounts/me", tag = "accounts",
+    responses((status = 200, body = AccountOut), (status = 401, body = Problem)))]
+pub async fn me(PendingCaller(c): PendingCaller) -> Json<AccountOut> {
+    let a = c.account;
+    Json(AccountOut {
+        id: a.id,
+        kind: a
+            .kind
+            .as_str_name()
+            .trim_start_matches("ACCOUNT_KIND_")
+            .to_lowercase(),
+        username: a.username,
+        org_code: a.org_code,
+        display_name: a.display_name,
+        grants: a
+            .grants
+            .into_iter()
+            .map(|(k, r)| (k, right_name(r).to_owned()))
+            .collect(),
+        keys: a.keys.into_keys().collect(),
+        must_change_password: a.must_change_password,
+    })
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueIn {
+    /// `agency_admin`, `agency_head`, `specialist`, `personal` (or
+    /// `system_admin`, by Sở Nội vụ only).
+    pub kind: String,
+    /// Login name.
+    pub username: String,
+    /// Unit.
+    pub org_code: String,
+    /// Identification number (personal accounts).
+    #[serde(default)]
+    pub person_id: Option<String>,
+    /// Holder's name.
+    pub display_name: String,
+    /// Holder's date of birth (checked against passwords, DT 10.2).
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// Issues an account (HY 10.1, DL 12).
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = IssueIn,
+    responses((status = 201, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn issue(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Body(input): Body<IssueIn>,
+) -> ApiResult<(StatusCode, Json<ReceiptOut>)> {
+    let kind = parse_enum(
+        &input.kind,
+        "ACCOUNT_KIND_",
+        "kind",
+        AccountKind::from_str_name,
+    )?;
+    let (id, r) = s
+        .workflows
+        .issue_account(
+            &c.actor,
+            IssueAccount {
+                kind,
+                username: input.username,
+                org_code: input.org_code,
+                person_id: input.person_id,
+                display_name: input.display_name,
+                birth_date: input.birth_date,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(ReceiptOut::new(id, r))))
+}
+
+/// The holder's password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordIn {
+    /// Current password.
+    pub current: String,
+    /// New password (DT 10.1–10.2).
+    pub new: String,
+}
+
+/// Changes one's own password; the one route open while an issued password
+/// is unchanged (BT 4.4). Other sessions of the account end.
+#[utoipa::path(post, path = "/api/v1/accounts/me/password", tag = "accounts",
+    request_body = ChangePasswordIn,
+    responses((status = 200, body = ReceiptOut), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_own_password(
+    State(s): State<Arc<AppState>>,
+    PendingCaller(c): PendingCaller,
+    Body(input): Body<ChangePasswordIn>,
+) -> ApiResult<Json<ReceiptOut>> {
+    let r = s
+        .workflows
+        .change_password(&c.account.id, &input.current, &input.new)
+        .await?;
+    s.sessions
+        .revoke_others(&c.account.id, &c.token_hash, chrono::Utc::now())
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(ReceiptOut::new(c.account.id, r)))
+}
+
+/// A password issued by an administrator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuePasswordIn {
+    /// The password; the holder must change it at first login (BT 4.4).
+    pub password: String,
+}
+
+/// Issues or reissues a password (DL 15.7); the account's sessions end.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/password", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = IssuePasswordIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn issue_password(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<IssuePasswordIn>,
+) -> ApiResult<Json<ReceiptOut>> {
+    let r = s
+        .workflows
+        .issue_password(&c.actor, &id, &input.password)
+        .await?;
+    s.sessions
+        .revoke_account(&id, chrono::Utc::now())
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(ReceiptOut::new(id, r)))
+}
+
+/// A change to an account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChangeIn {
+    /// Grant a right over a subtree (no more than one holds, HY 5.1).
+    Grant {
+        /// Root unit.
+        org_code: String,
+        /// `access`, `update` or `admin`.
+        right: String,
+        /// Why.
+        reason: String,
+        /// Decision.
+        #[serde(default)]
+        decision: Option<DocumentIn>,
+    },
+    /// Lower a right.
+    Restrict {
+        /// Root unit.
+        org_code: String,
+        /// New right.
+        right: String,
+        /// Why.
+        reason: String,
+    },
+    /// Raise a right.
+    Expand {
+        /// Root unit.
+        org_code: String,
+        /// New right.
+        right: String,
+        /// Why.
+        reason: String,
+        /// Decision.
+        #[serde(default)]
+        decision: Option<DocumentIn>,
+    },
+    /// Take a right away.
+    Revoke {
+        /// Root unit.
+        org_code: String,
+        /// Why.
+        reason: String,
+    },
+    /// Lock the account; its sessions end.
+    Lock {
+        /// Why.
+        note: String,
+    },
+    /// Unlock it.
+    Unlock {
+        /// Why.
+        reason: String,
+    },
+    /// Register an ed25519 public key for signing approvals.
+    RegisterKey {
+        /// Key id.
+        key_id: String,
+        /// Public key (hex, 32 bytes).
+        public_key: String,
+        /// First day.
+        valid_from: NaiveDate,
+        /// Last day.
+        #[serde(default)]
+        valid_until: Option<NaiveDate>,
+    },
+    /// Revoke a key.
+    RevokeKey {
+        /// Key id.
+        key_id: String,
+        /// Why.
+        reason: String,
+        /// From when.
+        effective: NaiveDate,
+    },
+    /// Delegate the head's approval power (KT 8.1).
+    Delegate {
+        /// Id (default: new).
+        #[serde(default)]
+        delegation_id: Option<String>,
+        /// Deputy's account.
+        to_account: String,
+        /// First day.
+        valid_from: NaiveDate,
+        /// Last day.
+        valid_until: NaiveDate,
+        /// Units covered (empty: all).
+        #[serde(default)]
+        org_codes: Vec<String>,
+        /// Categories covered (empty: all).
+        #[serde(default)]
+        categories: Vec<String>,
+        /// Decision.
+        decision: DocumentIn,
+    },
+    /// End a delegation early.
+    RevokeDelegation {
+        /// Id.
+        delegation_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// Record a written consent to read a person's dossier (BT 4.5, HY 4.8).
+    GrantConsent {
+        /// Id (default: new).
+        #[serde(default)]
+        consent_id: Option<String>,
+        /// Whose dossier (identification number).
+        subject_person_id: String,
+        /// The written consent.
+        document: DocumentIn,
+        /// Last day.
+        expires: NaiveDate,
+        /// Sections covered (empty: all).
+        #[serde(default)]
+        sections: Vec<String>,
+    },
+    /// Withdraw a consent.
+    RevokeConsent {
+        /// Id.
+        consent_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn right(v: &str) -> ApiResult<AccessRight> {
+    parse_enum(v, "ACCESS_RIGHT_", "right", AccessRight::from_str_name)
+}
+
+fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
+    Ok(match c {
+        ChangeIn::Grant {
+            org_code,
+            right: r,
+            reason,
+            decision,
+        } => AccountChange::Grant {
+            org_code,
+            right: right(&r)?,
+            reason,
+            decision: decision.map(DocumentIn::into_source).transpose()?,
+        },
+        ChangeIn::Restrict {
+            org_code,
+            right: r,
+            reason,
+        } => AccountChange::Restrict {
+            org_code,
+            right: right(&r)?,
+            reason,
+        },
+        ChangeIn::Expand {
+            org_code,
+            right: r,
+            reason,
+            decision,
+        } => AccountChange::Expand {
+            org_code,
+            right: right(&r)?,
+            reason,
+            decision: decision.map(DocumentIn::into_source).transpose()?,
+        },
+        ChangeIn::Revoke { org_code, reason } => AccountChange::Revoke { org_code, reason },
+        ChangeIn::Lock { note } => AccountChange::Lock {
+            reason: LockReason::Other,
+            note,
+        },
+        ChangeIn::Unlock { reason } => AccountChange::Unlock { reason },
+        ChangeIn::RegisterKey {
+            key_id,
+            public_key,
+            valid_from,
+            valid_until,
+        } => {
+            let public_key = hex::decode(&public_key)
+                .ok()
+                .filter(|k| k.len() == 32)
+                .ok_or_else(|| {
+                    Problem::bad_request("invalid-key", "public_key: 32 bytes of hex")
+                })?;
+            AccountChange::RegisterKey {
+                key_id,
+                public_key,
+                valid_from,
+                valid_until,
+            }
+        }
+        ChangeIn::RevokeKey {
+            key_id,
+            reason,
+            effective,
+        } => AccountChange::RevokeKey {
+            key_id,
+            reason,
+            effective,
+        },
+        ChangeIn::Delegate {
+            delegation_id,
+            to_account,
+            valid_from,
+            valid_until,
+            org_codes,
+            categories,
+            decision,
+        } => AccountChange::Delegate {
+            delegation_id: delegation_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            to_account,
+            valid_from,
+            valid_until,
+            org_codes,
+            categories: categories
+                .iter()
+                .map(|c| {
+                    parse_enum(
+                        c,
+                        "PERSONNEL_CATEGORY_",
+                        "categories",
+                        PersonnelCategory::from_str_name,
+                    )
+                })
+                .collect::<ApiResult<_>>()?,
+            decision: decision.into_source()?,
+        },
+        ChangeIn::RevokeDelegation {
+            delegation_id,
+            reason,
+        } => AccountChange::RevokeDelegation {
+            delegation_id,
+            reason,
+        },
+        ChangeIn::GrantConsent {
+            consent_id,
+            subject_person_id,
+            document,
+            expires,
+            sections,
+        } => AccountChange::GrantConsent {
+            consent_id: consent_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            subject_person_id,
+            document: document.into_source()?,
+            expires,
+            section_codes: sections,
+        },
+        ChangeIn::RevokeConsent { consent_id, reason } => {
+            AccountChange::RevokeConsent { consent_id, reason }
+        }
+    })
+}
+
+/// Changes an account: rights, lock, keys, delegations, consents.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/changes", tag = "accounts",
+    params(("id" = String, Path, description = "Account id")),
+    request_body = ChangeIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn change(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<ChangeIn>,
+) -> ApiResult<Json<ReceiptOut>> {
+    let locking = matches!(input, ChangeIn::Lock { .. });
+    let r = s
+        .workflows
+        .account(&c.actor, &id, into_change(input)?)
+        .await?;
+    if locking {
+        s.sessions
+            .revoke_account(&id, chrono::Utc::now())
+            .map_err(|e| Problem::internal(&e))?;
+    }
+    Ok(Json(ReceiptOut::new(id, r)))
+}
+
+/// How many attempts.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptParams {
+    /// Newest first, at most 1,000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// The record of logins and refused attempts (HY 5.1): Sở Nội vụ only.
+#[utoipa::path(get, path = "/api/v1/security/attempts", tag = "accounts",
+    params(AttemptParams),
+    responses((status = 200, body = Vec<Attempt>), (status = 403, body = Problem)))]
+pub async fn attempts(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Params(p): Params<AttemptParams>,
+) -> ApiResult<Json<Vec<Attempt>>> {
+    if !c.is_system_admin() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "system-admin-only",
+            "the record of attempts is for Sở Nội vụ",
+        ));
+    }
+    Ok(Json(
+        s.sessions
+            .attempts(p.limit.unwrap_or(100).clamp(1, 1_000))
+            .map_err(|e| Problem::internal(&e))?,
+    ))
+}

@@ -1,0 +1,937 @@
+//! Dossier routes: open, search, read (current and as-of), history, the
+//! declaration–review–approval cycle, transfers, status, attachments and
+//! the dossier's audit trail.
+//!
+//! Every route that names a dossier first asks the write side on what
+//! ground the caller may see it; without one the answer is the same 404 as
+//! for an id that does not exist, and the attempt is recorded.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use hoso_commands::dossier::{EmploymentStatus, TransferKind};
+use hoso_commands::workflows::{
+    ApprovalSignature, OpenDossier, ReadBasis, SearchScope, right_name,
+};
+use hoso_projections::audit::{AuditEntry, AuditQuery};
+use hoso_projections::search::{SearchPage, SearchQuery};
+use hoso_projections::views::HistoryEntry;
+use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
+use hoso_schemas::pb::dossier::FieldEntry;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{DocumentIn, ReceiptOut, WaitFor, parse_enum, parse_sha256, wait};
+use crate::AppState;
+use crate::access::{DossierOut, Filter, Revealed};
+use crate::extract::{Body, Caller, IfMatch, Params};
+use crate::problem::{ApiResult, Problem};
+use crate::sessions::Attempt;
+
+/// The ground on which the caller sees the dossier, or the 404 that hides it.
+pub(crate) async fn basis(s: &AppState, c: &Caller, id: &str, route: &str) -> ApiResult<ReadBasis> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(Problem::bad_request("invalid-id", "a dossier id is a UUID"));
+    }
+    match s.workflows.read_basis(&c.actor, id).await? {
+        Some(b) => Ok(b),
+        None => {
+            refused(s, c, route, id);
+            Err(Problem::not_found("dossier"))
+        }
+    }
+}
+
+/// Records a refused attempt to reach something outside scope.
+pub(crate) fn refused(s: &AppState, c: &Caller, route: &str, what: &str) {
+    s.sessions.record(&Attempt {
+        at: chrono::Utc::now().to_rfc3339(),
+        kind: "scope-refused".into(),
+        account_id: Some(c.account.id.clone()),
+        username: Some(c.account.username.clone()),
+        client: c.client.clone(),
+        target: route.to_owned(),
+        detail: what.to_owned(),
+    });
+}
+
+async fn log_reads(
+    s: &AppState,
+    c: &Caller,
+    id: &str,
+    basis: &ReadBasis,
+    revealed: Revealed,
+    purpose: &str,
+) -> ApiResult<()> {
+    if revealed.0.is_empty() {
+        return Ok(());
+    }
+    let mut fields = revealed.0;
+    fields.sort();
+    fields.dedup();
+    s.workflows
+        .log_access(&c.actor, id, fields, basis, purpose)
+        .await?;
+    Ok(())
+}
+
+fn filter<'a>(s: &'a AppState, basis: &'a ReadBasis, id: &'a str) -> Filter<'a> {
+    Filter {
+        map: s.workflows.profile().restrictions(),
+        keyring: &s.keyring,
+        basis,
+        dossier_id: id,
+    }
+}
+
+/// Personnel category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Cán bộ.
+    CanBo,
+    /// Công chức.
+    CongChuc,
+    /// Viên chức.
+    VienChuc,
+    /// Người lao động.
+    NguoiLaoDong,
+    /// Commune-level cadre.
+    CommuneCadre,
+}
+
+impl From<Category> for PersonnelCategory {
+    fn from(c: Category) -> Self {
+        match c {
+            Category::CanBo => Self::CanBo,
+            Category::CongChuc => Self::CongChuc,
+            Category::VienChuc => Self::VienChuc,
+            Category::NguoiLaoDong => Self::NguoiLaoDong,
+            Category::CommuneCadre => Self::CommuneCadre,
+        }
+    }
+}
+
+/// A new dossier after a recruitment decision.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIn {
+    /// Id chosen by the client (UUID) so that a retry opens nothing twice.
+    #[serde(default)]
+    pub id: Option<uuid::Uuid>,
+    /// 12-digit identification number.
+    pub person_id: String,
+    /// Full name.
+    pub full_name: String,
+    /// Date of birth.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+    /// Category.
+    pub category: Category,
+    /// Managing unit code.
+    pub managing_unit: String,
+    /// Employing unit code.
+    pub employing_unit: String,
+    /// Recruitment date.
+    pub recruited_on: NaiveDate,
+    /// Recruitment decision or contract.
+    pub decision: DocumentIn,
+}
+
+/// Opens a dossier (update right over both units).
+#[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers", request_body = OpenIn,
+    responses((status = 201, body = ReceiptOut), (status = 400, body = Problem),
+              (status = 403, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn open(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Body(input): Body<OpenIn>,
+) -> ApiResult<(StatusCode, Json<ReceiptOut>)> {
+    let id = input.id.unwrap_or_else(uuid::Uuid::now_v7).to_string();
+    let started = std::time::Instant::now();
+    let receipt = s
+        .workflows
+        .open_dossier_with_id(
+            &c.actor,
+            &id,
+            OpenDossier {
+                person_id: input.person_id,
+                full_name: input.full_name,
+                birth_date: input.birth_date,
+                category: input.category.into(),
+                managing_unit: input.managing_unit,
+                employing_unit: input.employing_unit,
+                recruited_on: input.recruited_on,
+                decision: input.decision.into_source()?,
+            },
+        )
+        .await?;
+    s.metrics.append(started.elapsed());
+    Ok((StatusCode::CREATED, Json(ReceiptOut::new(id, receipt))))
+}
+
+/// Read parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadParams {
+    /// Effective date: what was legally true then.
+    pub as_of: Option<NaiveDate>,
+    /// Recorded date: what the ledger knew by the end of that day.
+    pub known_at: Option<NaiveDate>,
+    /// Read your writes: wait for this position.
+    pub wait_for: Option<u64>,
+    /// Purpose of the read, recorded with reads of restricted data.
+    pub purpose: Option<String>,
+}
+
+/// Reads a dossier as the caller may see it, now or as of a date on either
+/// time axis. `ETag` is the stream revision.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"), ReadParams),
+    responses((status = 200, body = DossierOut), (status = 404, body = Problem),
+              (status = 400, body = Problem)))]
+pub async fn read(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Params(p): Params<ReadParams>,
+) -> ApiResult<Response> {
+    let basis = basis(&s, &c, &id, "GET /dossiers/{id}").await?;
+    wait(&s, p.wait_for).await?;
+    let view = s
+        .read
+        .dossier(&id, p.as_of, p.known_at)?
+        .ok_or_else(|| Problem::not_found("dossier"))?;
+    let (out, revealed) = filter(&s, &basis, &id).dossier(view)?;
+    log_reads(
+        &s,
+        &c,
+        &id,
+        &basis,
+        revealed,
+        p.purpose.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let etag = format!("\"{}\"", out.revision);
+    let mut resp = Json(out).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+/// Every event of the dossier with actor, times, source document and the
+/// field-level diff, restricted values withheld or opened per clearance.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/history", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"), WaitFor),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem)))]
+pub async fn history(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Params(w): Params<WaitFor>,
+) -> ApiResult<Json<Vec<HistoryEntry>>> {
+    let basis = basis(&s, &c, &id, "GET /dossiers/{id}/history").await?;
+    wait(&s, w.wait_for).await?;
+    let entries = s.read.history(&id)?;
+    let (entries, revealed) = filter(&s, &basis, &id).history(entries)?;
+    log_reads(&s, &c, &id, &basis, revealed, "history").await?;
+    Ok(Json(entries))
+}
+
+/// The dossier's audit trail: changes and reads of restricted data. Admin
+/// right over the dossier's unit (or Sở Nội vụ).
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/audit", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"), WaitFor),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn audit(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Params(w): Params<WaitFor>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    let basis = basis(&s, &c, &id, "GET /dossiers/{id}/audit").await?;
+    if basis != ReadBasis::Right(AccessRight::Admin) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "insufficient-right",
+            "the audit trail needs admin right over the dossier's unit",
+        )
+        .cite(Some("DL 12.2")));
+    }
+    wait(&s, w.wait_for).await?;
+    Ok(Json(s.read.audit(&AuditQuery {
+        dossier_id: Some(id),
+        limit: Some(1_000),
+        ..AuditQuery::default()
+    })?))
+}
+
+/// One field as declared.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldIn {
+    /// Form field code, e.g. `25a`.
+    pub field: String,
+    /// Table row from 1 (0 or absent outside tables).
+    #[serde(default)]
+    pub row: u32,
+    /// Value.
+    pub value: String,
+}
+
+/// A section of the résumé form.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationIn {
+    /// Section code, e.g. `identity`.
+    pub section: String,
+    /// Fields.
+    pub fields: Vec<FieldIn>,
+    /// SHA-256 (hex) of uploaded digitised proofs (required after approval, BT 6.3).
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// When the change happened (starts the declaring clock, HY 10.5).
+    #[serde(default)]
+    pub occurred_on: Option<NaiveDate>,
+}
+
+fn check_if_match(current: Option<u64>, wanted: IfMatch) -> ApiResult<()> {
+    match (wanted.0, current) {
+        (Some(w), Some(c)) if w != c => Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "conflict",
+            "if-match",
+            format!("the dossier is at revision {c}, not {w}; read it again"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn precondition(s: &AppState, id: &str, m: IfMatch) -> ApiResult<()> {
+    if m.0.is_none() {
+        return Ok(());
+    }
+    let current = s
+        .workflows
+        .store()
+        .stream_revision(&format!("dossier-{id}"))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    check_if_match(current, m)
+}
+
+fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
+    // With If-Match the caller asked for an exact revision: a concurrent
+    // change between our check and the append is a failed precondition.
+    if m.0.is_some() && p.status == 409 && p.type_.ends_with(":conflict:conflict") {
+        Problem {
+            status: 412,
+            title: "Precondition Failed".into(),
+            ..p
+        }
+    } else {
+        p
+    }
+}
+
+fn receipt_response(id: &str, r: hoso_commands::workflows::Receipt) -> Response {
+    let etag = format!("\"{}\"", r.revision);
+    let mut resp = Json(ReceiptOut::new(id, r)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// Declares one section (the person through their personal account, or
+/// the managing unit). Restricted fields are sealed before they reach the
+/// log. Honors `If-Match`.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/declarations", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"),
+           ("If-Match" = Option<String>, Header, description = "Expected revision (the ETag)")),
+    request_body = DeclarationIn,
+    responses((status = 200, body = ReceiptOut), (status = 404, body = Problem),
+              (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn declare(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    m: IfMatch,
+    Body(input): Body<DeclarationIn>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "POST /dossiers/{id}/declarations").await?;
+    precondition(&s, &id, m).await?;
+    let attachments = input
+        .attachments
+        .iter()
+        .map(|h| parse_sha256(h, "attachments"))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let fields = input
+        .fields
+        .into_iter()
+        .map(|f| FieldEntry {
+            field_code: f.field,
+            value: f.value,
+            row: f.row,
+            sealed: Vec::new(),
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let r = s
+        .workflows
+        .declare_change(
+            &c.actor,
+            &id,
+            &input.section,
+            fields,
+            attachments,
+            input.occurred_on,
+        )
+        .await
+        .map_err(|e| conflict_as_412(m, e.into()))?;
+    s.metrics.append(started.elapsed());
+    Ok(receipt_response(&id, r))
+}
+
+/// A reviewer's step.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReviewIn {
+    /// Return sections with reasons (HY 15.6).
+    Return {
+        /// Sections returned.
+        sections: Vec<String>,
+        /// Why.
+        reasons: Vec<String>,
+    },
+    /// Verify the pending declaration against the papers.
+    Verify {
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// Lock the verified declaration (HY 10.3).
+    Lock,
+}
+
+/// Returns, verifies or locks the pending declaration (update right over
+/// the managing unit; never one's own). Honors `If-Match`.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/review", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"),
+           ("If-Match" = Option<String>, Header, description = "Expected revision (the ETag)")),
+    request_body = ReviewIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 412, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn review(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    m: IfMatch,
+    Body(input): Body<ReviewIn>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "POST /dossiers/{id}/review").await?;
+    precondition(&s, &id, m).await?;
+    let wf = &s.workflows;
+    let r = match input {
+        ReviewIn::Return { sections, reasons } => {
+            wf.return_declaration(&c.actor, &id, sections, reasons)
+                .await
+        }
+        ReviewIn::Verify { note } => wf.verify_declaration(&c.actor, &id, &note).await,
+        ReviewIn::Lock => wf.lock_declaration(&c.actor, &id).await,
+    }
+    .map_err(|e| conflict_as_412(m, e.into()))?;
+    Ok(receipt_response(&id, r))
+}
+
+/// What to sign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalRequestOut {
+    /// Dossier stream.
+    pub stream: String,
+    /// Revision to sign.
+    pub revision: u64,
+    /// Its chain hash (hex).
+    pub stream_hash: String,
+    /// The digest to sign with ed25519 (hex).
+    pub digest: String,
+}
+
+/// The digest the approver signs for the dossier as it stands.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/approvals", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    responses((status = 200, body = ApprovalRequestOut), (status = 404, body = Problem)))]
+pub async fn approval_request(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApprovalRequestOut>> {
+    basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
+    let r = s.workflows.approval_request(&id).await?;
+    Ok(Json(ApprovalRequestOut {
+        stream: r.stream,
+        revision: r.revision,
+        stream_hash: hex::encode(r.stream_hash),
+        digest: hex::encode(r.digest),
+    }))
+}
+
+/// A signature over the approval digest.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalIn {
+    /// Revision signed.
+    pub revision: u64,
+    /// Chain hash signed (hex).
+    pub stream_hash: String,
+    /// The signer's registered key id.
+    pub key_id: String,
+    /// ed25519 signature (hex, 64 bytes).
+    pub signature: String,
+}
+
+/// Approves by digital signature (the head, or a deputy in force).
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/approvals", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    request_body = ApprovalIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn approve(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<ApprovalIn>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "POST /dossiers/{id}/approvals").await?;
+    let stream_hash = parse_sha256(&input.stream_hash, "stream_hash")?;
+    let signature = hex::decode(&input.signature)
+        .map_err(|_| Problem::bad_request("invalid-signature", "signature: not hex"))?;
+    let r = s
+        .workflows
+        .approve(
+            &c.actor,
+            &id,
+            ApprovalSignature {
+                revision: input.revision,
+                stream_hash,
+                key_id: input.key_id,
+                signature,
+            },
+        )
+        .await?;
+    Ok(receipt_response(&id, r))
+}
+
+/// A move or transfer step.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransferIn {
+    /// Move within the agency (DL 10.1).
+    Move {
+        /// New employing unit.
+        to: String,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Decision.
+        document: DocumentIn,
+    },
+    /// Send to another agency (DL 10.2).
+    Initiate {
+        /// `reassignment`, `rotation`, `secondment` or `transfer`.
+        kind: String,
+        /// Receiving agency.
+        to: String,
+        /// Effective date.
+        effective: NaiveDate,
+        /// Decision.
+        document: DocumentIn,
+    },
+    /// The receiver accepts.
+    Accept {
+        /// Transfer id.
+        transfer_id: String,
+    },
+    /// The receiver forwards to one of its units (KT 11.2).
+    Forward {
+        /// Transfer id.
+        transfer_id: String,
+        /// Unit.
+        to: String,
+    },
+    /// The receiver refuses.
+    Reject {
+        /// Transfer id.
+        transfer_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Moves or transfers the dossier. Initiating answers with the transfer's
+/// id as `id`; every other step with the dossier's.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/transfers", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    request_body = TransferIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn transfer(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<TransferIn>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "POST /dossiers/{id}/transfers").await?;
+    let wf = &s.workflows;
+    let r = match input {
+        TransferIn::Move {
+            to,
+            effective,
+            document,
+        } => {
+            wf.change_department(&c.actor, &id, &to, effective, document.into_source()?)
+                .await?
+        }
+        TransferIn::Initiate {
+            kind,
+            to,
+            effective,
+            document,
+        } => {
+            let kind = parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?;
+            let (transfer_id, r) = wf
+                .initiate_transfer(&c.actor, &id, kind, &to, effective, document.into_source()?)
+                .await?;
+            // The receiver needs the transfer's id to accept, forward or reject.
+            return Ok(receipt_response(&transfer_id, r));
+        }
+        TransferIn::Accept { transfer_id } => {
+            wf.accept_transfer(&c.actor, &id, &transfer_id).await?
+        }
+        TransferIn::Forward { transfer_id, to } => {
+            wf.forward_transfer(&c.actor, &id, &transfer_id, &to)
+                .await?
+        }
+        TransferIn::Reject {
+            transfer_id,
+            reason,
+        } => {
+            wf.reject_transfer(&c.actor, &id, &transfer_id, &reason)
+                .await?
+        }
+    };
+    Ok(receipt_response(&id, r))
+}
+
+/// An employment status change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusIn {
+    /// `active`, `seconded`, `transferred_out`, `party_bloc`, `retired`,
+    /// `resigned`, `dismissed`, `deceased`.
+    pub status: String,
+    /// Effective date.
+    pub effective: NaiveDate,
+    /// Decision.
+    pub document: DocumentIn,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Changes the employment status (retirement, resignation, …); a
+/// non-active dossier moves to the archive and its personal account is
+/// locked (BT 11.2).
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/status", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    request_body = StatusIn,
+    responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn status(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<StatusIn>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "POST /dossiers/{id}/status").await?;
+    let status = parse_enum(
+        &input.status,
+        "EMPLOYMENT_STATUS_",
+        "status",
+        EmploymentStatus::from_str_name,
+    )?;
+    let r = s
+        .workflows
+        .change_status(
+            &c.actor,
+            &id,
+            status,
+            input.effective,
+            input.document.into_source()?,
+            &input.note,
+        )
+        .await?;
+    Ok(receipt_response(&id, r))
+}
+
+/// A stored attachment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    /// SHA-256 (hex): cite it in a declaration or decision.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Uploads a digitised document for this dossier (raw bytes). It is stored
+/// content-addressed outside the log; events cite its SHA-256.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentOut), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn upload(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<AttachmentOut>)> {
+    let b = basis(&s, &c, &id, "POST /dossiers/{id}/attachments").await?;
+    let may = matches!(
+        b,
+        ReadBasis::Own | ReadBasis::Right(AccessRight::Update | AccessRight::Admin)
+    );
+    if !may {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "insufficient-right",
+            "uploading needs update right over the dossier's unit, or the dossier to be yours",
+        )
+        .cite(Some("DL 12.2")));
+    }
+    if body.is_empty() {
+        return Err(Problem::bad_request(
+            "empty-body",
+            "the attachment is empty",
+        ));
+    }
+    let sha = hex::encode(Sha256::digest(&body));
+    let path = s.attachments.join(&sha);
+    if !path.exists() {
+        let tmp = s
+            .attachments
+            .join(format!(".{sha}.{}", uuid::Uuid::now_v7()));
+        let written = tokio::task::spawn_blocking({
+            let (tmp, path, body) = (tmp.clone(), path.clone(), body.clone());
+            move || -> std::io::Result<()> {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&body)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)
+            }
+        })
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+        written.map_err(|e| Problem::internal(&e))?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(AttachmentOut {
+            sha256: sha,
+            bytes: body.len() as u64,
+        }),
+    ))
+}
+
+/// Downloads an attachment the dossier cites.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/attachments/{sha256}", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"),
+           ("sha256" = String, Path, description = "SHA-256 (hex)")),
+    responses((status = 200, description = "The bytes", content_type = "application/octet-stream"),
+              (status = 404, body = Problem)))]
+pub async fn attachment(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Path((id, sha)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
+    parse_sha256(&sha, "sha256")?;
+    let sha = sha.to_ascii_lowercase();
+    // Only what this dossier cites: an attachment of another dossier is
+    // as invisible as that dossier.
+    let cited = s.read.history(&id)?.iter().any(|e| {
+        e.document
+            .as_ref()
+            .is_some_and(|d| d.to_string().contains(&sha))
+            || e.diff.to_string().contains(&sha)
+    });
+    let path = s.attachments.join(&sha);
+    if !cited || !path.exists() {
+        refused(&s, &c, "GET /dossiers/{id}/attachments/{sha256}", &sha);
+        return Err(Problem::not_found("attachment"));
+    }
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    Ok((h, bytes).into_response())
+}
+
+/// Search criteria.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Part of the name, diacritics optional.
+    pub name: Option<String>,
+    /// Exact identification number (restricted: needs update right).
+    pub person_id: Option<String>,
+    /// Root of a unit subtree.
+    pub unit: Option<String>,
+    /// Category: `can_bo`, `cong_chuc`, `vien_chuc`, `nguoi_lao_dong`, `commune_cadre`.
+    pub category: Option<String>,
+    /// Rank or title code.
+    pub rank_code: Option<String>,
+    /// Part of the rank or title name.
+    pub title: Option<String>,
+    /// Part of the job position.
+    pub job_position: Option<String>,
+    /// Status: `active`, `retired`, …
+    pub status: Option<String>,
+    /// Youngest age.
+    pub age_min: Option<u32>,
+    /// Oldest age.
+    pub age_max: Option<u32>,
+    /// Part of the highest qualification.
+    pub qualification: Option<String>,
+    /// Party membership.
+    pub party_member: Option<bool>,
+    /// Search the archive.
+    #[serde(default)]
+    pub archived: bool,
+    /// Page size (≤ 500).
+    pub limit: Option<usize>,
+    /// Cursor of the next page.
+    pub after: Option<String>,
+    /// Wait for a position first.
+    pub wait_for: Option<u64>,
+}
+
+/// Searches the dossiers in the caller's scope. With rights over several
+/// subtrees, `unit` chooses one; a unit outside scope is not found.
+#[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(SearchParams),
+    responses((status = 200, body = SearchPage), (status = 400, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn search(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Params(p): Params<SearchParams>,
+) -> ApiResult<Json<SearchPage>> {
+    let (unit, right) = match s.workflows.search_scope(&c.actor).await? {
+        SearchScope::Province => (p.unit.clone(), AccessRight::Admin),
+        SearchScope::Subtrees(roots) if roots.is_empty() => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "access",
+                "no-search-scope",
+                "this account holds no right over any unit; a person reads their own dossier by its id",
+            )
+            .cite(Some("DL 12.2")));
+        }
+        SearchScope::Subtrees(roots) => match &p.unit {
+            Some(u) => match s.workflows.right_over_unit(&c.actor, u).await? {
+                Some(r) => (Some(u.clone()), r),
+                None => {
+                    refused(&s, &c, "GET /dossiers", &format!("unit={u}"));
+                    return Err(Problem::not_found("unit"));
+                }
+            },
+            None if roots.len() == 1 => (Some(roots[0].0.clone()), roots[0].1),
+            None => {
+                return Err(Problem::bad_request(
+                    "unit-required",
+                    format!(
+                        "you hold rights over {} subtrees; choose one with `unit`",
+                        roots.len()
+                    ),
+                ));
+            }
+        },
+    };
+    let restricted_ok = right >= AccessRight::Update;
+    if p.person_id.is_some() && !restricted_ok {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "insufficient-right",
+            format!(
+                "searching by identification number needs update right; you hold {}",
+                right_name(right)
+            ),
+        )
+        .cite(Some("BT 4.3, HY 4.4")));
+    }
+    let category = p
+        .category
+        .as_deref()
+        .map(|v| {
+            parse_enum(
+                v,
+                "PERSONNEL_CATEGORY_",
+                "category",
+                PersonnelCategory::from_str_name,
+            )
+        })
+        .transpose()?;
+    let status = p
+        .status
+        .as_deref()
+        .map(|v| {
+            parse_enum(
+                v,
+                "EMPLOYMENT_STATUS_",
+                "status",
+                EmploymentStatus::from_str_name,
+            )
+        })
+        .transpose()?;
+    wait(&s, p.wait_for).await?;
+    let mut page = s.read.search(&SearchQuery {
+        name: p.name,
+        person_id: p.person_id,
+        unit,
+        category: category.map(|c| c as i32),
+        rank_code: p.rank_code,
+        title: p.title,
+        job_position: p.job_position,
+        status: status.map(|s| s as i32),
+        age_min: p.age_min,
+        age_max: p.age_max,
+        qualification: p.qualification,
+        party_member: p.party_member,
+        archived: p.archived,
+        limit: p.limit,
+        after: p.after,
+    })?;
+    if !restricted_ok {
+        for hit in &mut page.items {
+            hit.person_id = String::new();
+        }
+    }
+    Ok(Json(page))
+}

@@ -1,0 +1,339 @@
+//! The routes, their shared input and output types, the request-id and
+//! metrics middleware, and the OpenAPI document generated from the
+//! handlers' annotations.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use hoso_commands::workflows::Receipt;
+use hoso_ledger::SourceDocument;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::problem::{ApiResult, Problem};
+
+pub mod accounts;
+pub mod dossiers;
+pub mod org;
+pub mod reports;
+pub mod sessions;
+
+/// What a command did: the aggregate's new revision and the global
+/// position to wait for (`?wait_for=`) to read it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReceiptOut {
+    /// Id of what was created or changed.
+    pub id: String,
+    /// Its stream.
+    pub stream: String,
+    /// The stream's revision after the command (the new `ETag`).
+    pub revision: u64,
+    /// Global position of the last event written.
+    pub position: u64,
+    /// What the caller should know although the command succeeded.
+    pub warnings: Vec<String>,
+}
+
+impl ReceiptOut {
+    /// From a receipt.
+    pub fn new(id: impl Into<String>, r: Receipt) -> Self {
+        Self {
+            id: id.into(),
+            stream: r.stream,
+            revision: r.revision,
+            position: r.position,
+            warnings: r.warnings,
+        }
+    }
+}
+
+/// The decision or document behind a command.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentIn {
+    /// Number, e.g. `125/QĐ-UBND`.
+    pub number: String,
+    /// Date signed.
+    pub date: NaiveDate,
+    /// Issuing body.
+    pub issuer: String,
+    /// SHA-256 (hex) of the digitised copy uploaded as an attachment.
+    #[serde(default)]
+    pub attachment_sha256: Option<String>,
+}
+
+impl DocumentIn {
+    /// As the ledger records it.
+    pub fn into_source(self) -> ApiResult<SourceDocument> {
+        let attachment_sha256 = self
+            .attachment_sha256
+            .as_deref()
+            .map(|h| parse_sha256(h, "attachment_sha256"))
+            .transpose()?;
+        Ok(SourceDocument {
+            number: self.number,
+            date: self.date,
+            issuer: self.issuer,
+            attachment_sha256,
+        })
+    }
+}
+
+/// A 64-hex-digit SHA-256.
+pub fn parse_sha256(h: &str, what: &str) -> ApiResult<[u8; 32]> {
+    let bytes = hex::decode(h)
+        .map_err(|_| Problem::bad_request("invalid-hash", format!("{what}: not hex")))?;
+    bytes
+        .try_into()
+        .map_err(|_| Problem::bad_request("invalid-hash", format!("{what}: not 32 bytes")))
+}
+
+/// `?wait_for=<position>`: read your own writes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+pub struct WaitFor {
+    /// Answer only once the read side has applied this global position
+    /// (from a command's answer), or 503 after the server's bound.
+    pub wait_for: Option<u64>,
+}
+
+/// Waits for the read side to reach `position`, if asked.
+pub async fn wait(state: &AppState, w: Option<u64>) -> ApiResult<()> {
+    if let Some(p) = w {
+        state.read.wait_for(p, state.config.read_wait).await?;
+    }
+    Ok(())
+}
+
+/// Health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// Backend of the log.
+    pub backend: String,
+    /// Next position of the log.
+    pub log_position: u64,
+    /// Next position the read side will apply.
+    pub projection_position: u64,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, body = Health), (status = 503, body = Problem)))]
+async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
+    let store = s.workflows.store();
+    let head = store.head_position().await.map_err(|e| {
+        tracing::error!(error = %e, "health check: the log does not answer");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "failure",
+            "log-unavailable",
+            "the log does not answer",
+        )
+    })?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        backend: store.backend_name().to_owned(),
+        log_position: head.map_or(0, |h| h + 1),
+        projection_position: s.read.next_position(),
+    }))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let head = s.workflows.store().head_position().await.ok().flatten();
+    let text = s.metrics.render(head, s.read.next_position());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "This document")))]
+async fn openapi() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => Problem::internal(&e).into_response(),
+    }
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "request",
+        "no-route",
+        "no such route; see /api/v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "request",
+        "method-not-allowed",
+        "this route does not take that method; see /api/v1/openapi.json",
+    )
+}
+
+/// Gives each request an id (echoed as `x-request-id`), a tracing span
+/// carrying it, and a line in the metrics.
+async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let mut resp = {
+        let _g = span.enter();
+        tracing::debug!("started");
+        drop(_g);
+        tracing::Instrument::instrument(next.run(req), span.clone()).await
+    };
+    let took = started.elapsed();
+    let status = resp.status().as_u16();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, micros = took.as_micros() as u64, "answered");
+        } else {
+            tracing::info!(status, micros = took.as_micros() as u64, "answered");
+        }
+    });
+    s.metrics.request(&method, &route, status, took);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// The OpenAPI 3.1 document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hoso", description = "Personnel dossiers of Vietnamese public servants as a tamper-evident ledger of events."),
+    paths(
+        healthz, metrics, openapi,
+        sessions::login, sessions::logout,
+        dossiers::open, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
+        dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
+        dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
+        org::tree, org::decide, org::subtree, org::headcount, org::quota,
+        accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
+        accounts::change, accounts::attempts,
+        reports::annual, reports::management, reports::sla, reports::approvals_pending,
+    ),
+    components(schemas(Problem, ReceiptOut, DocumentIn, Health)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.body_limit;
+    let api = Router::new()
+        .route("/sessions", post(sessions::login).delete(sessions::logout))
+        .route("/dossiers", post(dossiers::open).get(dossiers::search))
+        .route("/dossiers/{id}", get(dossiers::read))
+        .route("/dossiers/{id}/history", get(dossiers::history))
+        .route("/dossiers/{id}/audit", get(dossiers::audit))
+        .route("/dossiers/{id}/declarations", post(dossiers::declare))
+        .route("/dossiers/{id}/review", post(dossiers::review))
+        .route(
+            "/dossiers/{id}/approvals",
+            get(dossiers::approval_request).post(dossiers::approve),
+        )
+        .route("/dossiers/{id}/transfers", post(dossiers::transfer))
+        .route("/dossiers/{id}/status", post(dossiers::status))
+        .route("/dossiers/{id}/attachments", post(dossiers::upload))
+        .route(
+            "/dossiers/{id}/attachments/{sha256}",
+            get(dossiers::attachment),
+        )
+        .route("/org-units", get(org::tree).post(org::decide))
+        .route("/org-units/{code}/tree", get(org::subtree))
+        .route("/org-units/{code}/headcount", get(org::headcount))
+        .route("/org-units/{code}/quota", get(org::quota))
+        .route("/accounts", post(accounts::issue))
+        .route("/accounts/me", get(accounts::me))
+        .route("/accounts/me/password", post(accounts::change_own_password))
+        .route("/accounts/{id}/password", post(accounts::issue_password))
+        .route("/accounts/{id}/changes", post(accounts::change))
+        .route("/security/attempts", get(accounts::attempts))
+        .route("/reports/annual", get(reports::annual))
+        .route("/reports/management", get(reports::management))
+        .route("/reports/sla", get(reports::sla))
+        .route(
+            "/reports/approvals-pending",
+            get(reports::approvals_pending),
+        )
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Parses an enum given in snake case (`cong_chuc`) against a prost enum's
+/// names (`PERSONNEL_CATEGORY_CONG_CHUC`).
+pub fn parse_enum<T>(
+    value: &str,
+    prefix: &str,
+    what: &str,
+    from: impl Fn(&str) -> Option<T>,
+) -> ApiResult<T> {
+    let name = format!("{prefix}{}", value.to_ascii_uppercase());
+    match from(&name) {
+        Some(v) if !value.is_empty() && !value.eq_ignore_ascii_case("unspecified") => Ok(v),
+        _ => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request",
+            "invalid-value",
+            format!("{what}: unknown value {value:?}"),
+        )),
+    }
+}

@@ -1,0 +1,169 @@
+//! Logging in and out.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::{Json, extract::FromRequestParts};
+use hoso_commands::credentials::PasswordCheck;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::extract::{Body, PendingCaller, client_of};
+use crate::problem::{ApiResult, Problem};
+use crate::sessions::Attempt;
+
+/// Login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionOut {
+    /// Bearer token; shown once, stored only as a hash.
+    pub token: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// The account.
+    pub account_id: String,
+    /// The issued password must be changed before anything else (BT 4.4).
+    pub must_change_password: bool,
+}
+
+/// The client address, for throttling and the record.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Ok(Self(client_of(parts)))
+    }
+}
+
+fn failed() -> Problem {
+    // One answer for an unknown name and a wrong password: the API must not
+    // tell which login names exist.
+    Problem::unauthenticated("bad-credentials", "unknown login name or wrong password")
+}
+
+/// Logs in with a login name and password (argon2id). Failures slow down,
+/// then lock the account (HY 5.1) and refuse the client address.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(()),
+    request_body = LoginIn,
+    responses((status = 201, body = SessionOut), (status = 401, body = Problem),
+              (status = 429, body = Problem), (status = 400, body = Problem)))]
+pub async fn login(
+    State(s): State<Arc<AppState>>,
+    Client(client): Client,
+    Body(input): Body<LoginIn>,
+) -> ApiResult<(StatusCode, Json<SessionOut>)> {
+    let cfg = &s.config;
+    let now = chrono::Utc::now();
+    let username = input.username.trim().to_lowercase();
+    let attempt = |kind: &str, account: Option<&str>, detail: String| Attempt {
+        at: now.to_rfc3339(),
+        kind: kind.to_owned(),
+        account_id: account.map(str::to_owned),
+        username: Some(username.clone()),
+        client: client.clone(),
+        target: "POST /api/v1/sessions".to_owned(),
+        detail,
+    };
+    let (_, by_client) = s.sessions.failures(&username, &client, cfg.failure_window);
+    if by_client >= cfg.client_failures_allowed {
+        s.sessions.record(&attempt(
+            "login-throttled",
+            None,
+            format!("{by_client} failures from this address in the window"),
+        ));
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "session",
+            "too-many-failures",
+            "too many failed logins from this address; try again later",
+        )
+        .cite(Some("HY 5.1")));
+    }
+    let account_id = s.workflows.account_by_username(&username).await?;
+    let check = match &account_id {
+        Some(id) => s.workflows.check_credentials(id, &input.password).await?,
+        None => PasswordCheck::NoCredential,
+    };
+    let account = match (&account_id, &check) {
+        (Some(id), PasswordCheck::Match { .. }) => s.workflows.caller(id).await?,
+        _ => None,
+    };
+    let Some(account) = account else {
+        let (by_name, by_client) = s.sessions.fail(&username, &client, cfg.failure_window);
+        s.sessions.record(&attempt(
+            "login-failed",
+            account_id.as_deref(),
+            format!("{by_name} failures for this name, {by_client} from this address"),
+        ));
+        if let Some(id) = &account_id
+            && by_name >= cfg.lock_after_failures
+        {
+            let note = format!("{by_name} failed logins (HY 5.1)");
+            if s.workflows.lock_for_security(id, &note).await?.is_some() {
+                s.sessions
+                    .revoke_account(id, now)
+                    .map_err(|e| Problem::internal(&e))?;
+                s.sessions
+                    .record(&attempt("account-locked", Some(id), note.clone()));
+            }
+        }
+        // Slow the next guess down: doubling per failure in the window.
+        let exp = by_name.max(by_client).saturating_sub(1).min(5);
+        tokio::time::sleep(cfg.failure_delay * 2u32.pow(exp)).await;
+        return Err(failed());
+    };
+    if account.locked.is_some() {
+        s.sessions.record(&attempt(
+            "login-failed",
+            Some(&account.id),
+            "account locked".into(),
+        ));
+        return Err(Problem::unauthenticated(
+            "account-locked",
+            "the account is locked; ask its administrator",
+        ));
+    }
+    s.sessions.succeed(&username);
+    let (token, session) = s
+        .sessions
+        .create(&account.id, cfg.session_ttl, now)
+        .map_err(|e| Problem::internal(&e))?;
+    s.sessions
+        .record(&attempt("login-ok", Some(&account.id), String::new()));
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionOut {
+            token,
+            expires_at: session.expires_at.to_rfc3339(),
+            account_id: account.id.clone(),
+            must_change_password: account.must_change_password,
+        }),
+    ))
+}
+
+/// Ends the session of the token presented.
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "sessions",
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    State(s): State<Arc<AppState>>,
+    PendingCaller(c): PendingCaller,
+) -> ApiResult<StatusCode> {
+    s.sessions
+        .revoke(&c.token_hash, chrono::Utc::now())
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,1064 @@
+//! The API over real HTTP against `hoso serve` on a temporary data
+//! directory: a dossier's whole life, scope escapes, field encryption at
+//! rest, login throttling, and a corpus of malformed requests — every
+//! response checked against the OpenAPI document the server publishes.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use ed25519_dalek::{Signer, SigningKey};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ADMIN_OTP: &str = "Mot-Lan#2026!Kh";
+const PW: &str = "Cua-Toi#2026!y";
+
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    doc: Value,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hoso() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hoso"))
+}
+
+async fn start(data: &Path) -> Server {
+    let o = hoso()
+        .args(["init", "--data", data.to_str().unwrap()])
+        .env("HOSO_ADMIN_PASSWORD", ADMIN_OTP)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut child = hoso()
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "server ended early");
+        if line.contains("serving") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in out.lines() {});
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    let base = url.trim_end_matches("/api/v1").to_owned();
+    let http = reqwest::Client::new();
+    let doc: Value = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Server {
+        child,
+        base,
+        http,
+        doc,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    etag: Option<String>,
+    body: Value,
+}
+
+impl Server {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let mut rq = self.http.request(method.parse().unwrap(), &url);
+        if let Some(t) = token {
+            rq = rq.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rq = rq.json(&b);
+        }
+        let resp = rq.send().await.unwrap();
+        self.answer(method, path, resp).await
+    }
+
+    async fn answer(&self, method: &str, path: &str, resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let etag = resp
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = resp.text().await.unwrap();
+        assert!(status.as_u16() < 500, "{method} {path} -> {status}: {text}");
+        let body = if ctype.contains("json") {
+            serde_json::from_str(&text).unwrap()
+        } else {
+            Value::String(text)
+        };
+        if status.as_u16() >= 400 {
+            assert_eq!(ctype, "application/problem+json", "{method} {path}: {body}");
+            assert!(
+                body["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("urn:hoso:problem:")
+            );
+        }
+        if ctype.contains("json") {
+            self.conforms(method, path, status, &body);
+        }
+        Answer { status, etag, body }
+    }
+
+    /// Checks a response against the schema the OpenAPI document gives for
+    /// that route and status.
+    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
+        let path = path.split('?').next().unwrap();
+        let route = self.doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(template, _)| matches(template, path))
+            .map(|(_, v)| v);
+        let Some(route) = route else {
+            assert!(
+                status == StatusCode::NOT_FOUND,
+                "{path} is not in the document"
+            );
+            return;
+        };
+        let op = &route[method.to_lowercase()];
+        if op.is_null() {
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            return;
+        }
+        let code = status.as_u16().to_string();
+        let Some(resp) = op["responses"].get(&code) else {
+            // Problems the document does not list per route (401 and the
+            // like) are still problems, checked above.
+            assert!(
+                status.as_u16() >= 400,
+                "{method} {path}: {code} is undocumented"
+            );
+            return;
+        };
+        let Some(schema) = resp["content"]["application/json"]["schema"].as_object() else {
+            return;
+        };
+        let mut root = Value::Object(schema.clone());
+        root["components"] = self.doc["components"].clone();
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
+        );
+    }
+
+    async fn login(&self, user: &str, pw: &str) -> Answer {
+        self.call(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(json!({"username": user, "password": pw})),
+        )
+        .await
+    }
+
+    /// Logs in with an issued password and changes it; returns the token.
+    async fn first_login(&self, user: &str, issued: &str) -> String {
+        let a = self.login(user, issued).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        assert_eq!(a.body["must_change_password"], true);
+        let t = a.body["token"].as_str().unwrap().to_owned();
+        let blocked = self.call("GET", "/api/v1/org-units", Some(&t), None).await;
+        assert_eq!(blocked.status, StatusCode::FORBIDDEN);
+        assert_eq!(blocked.body["citation"], "BT 4.4");
+        let a = self
+            .call(
+                "POST",
+                "/api/v1/accounts/me/password",
+                Some(&t),
+                Some(json!({"current": issued, "new": PW})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        t
+    }
+
+    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
+        let a = self.call(method, path, Some(token), Some(body)).await;
+        assert!(a.status.is_success(), "{method} {path}: {}", a.body);
+        a.body
+    }
+}
+
+fn matches(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
+}
+
+fn doc(number: &str) -> Value {
+    json!({"number": number, "date": "2026-01-05", "issuer": "UBND tỉnh"})
+}
+
+const ROOT: &str = "000.00.00.H33";
+const HEALTH: &str = "000.02.00.H33";
+const EDUCATION: &str = "000.03.00.H33";
+
+struct Province {
+    admin: String,
+    health_focal: String,
+    edu_focal: String,
+    health_head: (String, String, SigningKey),
+}
+
+async fn province(s: &Server) -> Province {
+    let admin = s.first_login("snv.admin", ADMIN_OTP).await;
+    for (code, name, kind, parent) in [
+        (ROOT, "UBND tỉnh", "peoples_committee_province", None),
+        (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
+        (
+            EDUCATION,
+            "Sở Giáo dục và Đào tạo",
+            "provincial_department",
+            Some(ROOT),
+        ),
+    ] {
+        s.ok(
+            "POST",
+            "/api/v1/org-units",
+            &admin,
+            json!({
+                "code": code, "decision": doc("1/QĐ-UBND"),
+                "change": {"action": "establish", "name": name, "kind": kind, "parent": parent,
+                           "effective": "2026-01-05"}
+            }),
+        )
+        .await;
+    }
+    let staff = |user: &'static str,
+                 unit: &'static str,
+                 kind: &'static str,
+                 right: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let r = s.ok("POST", "/api/v1/accounts", &admin, json!({
+                "kind": kind, "username": user, "org_code": unit, "display_name": format!("Cán bộ {user}")
+            })).await;
+            let id = r["id"].as_str().unwrap().to_owned();
+            s.ok(
+                "POST",
+                &format!("/api/v1/accounts/{id}/changes"),
+                &admin,
+                json!({
+                    "action": "grant", "org_code": unit, "right": right, "reason": "phân công"
+                }),
+            )
+            .await;
+            s.ok(
+                "POST",
+                &format!("/api/v1/accounts/{id}/password"),
+                &admin,
+                json!({"password": "Cap-Moi#2026!x"}),
+            )
+            .await;
+            (id, s.first_login(user, "Cap-Moi#2026!x").await)
+        }
+    };
+    let (_, health_focal) = staff("yte.tochuc", HEALTH, "specialist", "update").await;
+    let (_, edu_focal) = staff("gd.tochuc", EDUCATION, "specialist", "update").await;
+    let (head_id, head_token) = staff("yte.giamdoc", HEALTH, "agency_head", "access").await;
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    s.ok("POST", &format!("/api/v1/accounts/{head_id}/changes"), &admin, json!({
+        "action": "register_key", "key_id": "gd-2026", "public_key": hex::encode(key.verifying_key().to_bytes()),
+        "valid_from": "2026-01-05"
+    })).await;
+    Province {
+        admin,
+        health_focal,
+        edu_focal,
+        health_head: (head_id, head_token, key),
+    }
+}
+
+async fn open_dossier(s: &Server, focal: &str, person_id: &str, name: &str, unit: &str) -> String {
+    // Every test person was born in 1990, as their numbers say.
+    let r = s.ok("POST", "/api/v1/dossiers", focal, json!({
+        "person_id": person_id, "full_name": name, "birth_date": "1990-05-17", "category": "cong_chuc",
+        "managing_unit": unit, "employing_unit": unit, "recruited_on": "2026-01-05",
+        "decision": doc("15/QĐ-SYT")
+    })).await;
+    r["id"].as_str().unwrap().to_owned()
+}
+
+fn identity(person_id: &str) -> Value {
+    json!({"section": "identity", "fields": [
+        {"field": "1", "value": "NGUYỄN VĂN AN"}, {"field": "3a", "value": "17/05/1990"},
+        {"field": "3b", "value": "Nam"}, {"field": "25a", "value": person_id},
+        {"field": "7", "value": "Phật giáo Hòa Hảo"}
+    ]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_lives_its_whole_life_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let s = start(&data).await;
+    let p = province(&s).await;
+    let pid = "001090001234";
+    let id = open_dossier(&s, &p.health_focal, pid, "Nguyễn Văn An", HEALTH).await;
+
+    // The person's own account; the person declares.
+    let r = s
+        .ok(
+            "POST",
+            "/api/v1/accounts",
+            &p.health_focal,
+            json!({
+                "kind": "personal", "username": "an.nv", "org_code": HEALTH, "person_id": pid,
+                "display_name": "Nguyễn Văn An", "birth_date": "1990-05-17"
+            }),
+        )
+        .await;
+    let person_account = r["id"].as_str().unwrap().to_owned();
+    s.ok(
+        "POST",
+        &format!("/api/v1/accounts/{person_account}/password"),
+        &p.health_focal,
+        json!({"password": "Cap-Moi#2026!x"}),
+    )
+    .await;
+    let person = s.first_login("an.nv", "Cap-Moi#2026!x").await;
+    let decl = format!("/api/v1/dossiers/{id}/declarations");
+    s.ok("POST", &decl, &person, identity(pid)).await;
+    s.ok(
+        "POST",
+        &decl,
+        &person,
+        json!({"section": "recruitment", "fields": [
+        {"field": "11a", "value": "05/01/2026"}, {"field": "11b", "value": "Sở Y tế"}]}),
+    )
+    .await;
+
+    // Returned with a reason, declared again, verified and locked.
+    let review = format!("/api/v1/dossiers/{id}/review");
+    s.ok(
+        "POST",
+        &review,
+        &p.health_focal,
+        json!({"action": "return", "sections": ["identity"],
+         "reasons": ["thiếu tôn giáo theo giấy khai sinh"]}),
+    )
+    .await;
+    let r = s.ok("POST", &decl, &person, identity(pid)).await;
+    let wait = r["position"].as_u64().unwrap();
+    // Optimistic concurrency: a stale If-Match is refused with 412.
+    let dossier = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}?wait_for={wait}"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await;
+    let etag = dossier.etag.clone().unwrap();
+    assert_eq!(etag, format!("\"{}\"", dossier.body["revision"]));
+    let stale = s
+        .http
+        .post(format!("{}{review}", s.base))
+        .bearer_auth(&p.health_focal)
+        .header("if-match", "\"1\"")
+        .json(&json!({"action": "verify"}))
+        .send()
+        .await
+        .unwrap();
+    let stale = s.answer("POST", &review, stale).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+    let fresh = s
+        .http
+        .post(format!("{}{review}", s.base))
+        .bearer_auth(&p.health_focal)
+        .header("if-match", etag)
+        .json(&json!({"action": "verify", "note": "khớp bản gốc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.answer("POST", &review, fresh).await.status,
+        StatusCode::OK
+    );
+    s.ok("POST", &review, &p.health_focal, json!({"action": "lock"}))
+        .await;
+
+    // The head approves with a real ed25519 signature over the digest.
+    let approvals = format!("/api/v1/dossiers/{id}/approvals");
+    let (_, head, key) = &p.health_head;
+    let rq = s.call("GET", &approvals, Some(head), None).await.body;
+    let digest = hex::decode(rq["digest"].as_str().unwrap()).unwrap();
+    let sig = key.sign(&digest);
+    let r = s
+        .ok(
+            "POST",
+            &approvals,
+            head,
+            json!({"revision": rq["revision"], "stream_hash": rq["stream_hash"],
+        "key_id": "gd-2026", "signature": hex::encode(sig.to_bytes())}),
+        )
+        .await;
+    let wait = r["position"].as_u64().unwrap();
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}?wait_for={wait}"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(v["workflow"], "approved");
+    assert_eq!(v["approvals"].as_array().unwrap().len(), 1);
+    // The focal point (update right: restricted clearance) sees the
+    // identification number and religion, opened from their sealed form.
+    let fields = v["sections"]["identity"].as_array().unwrap();
+    assert!(fields.iter().any(|f| f["field"] == "7"
+        && f["value"] == "Phật giáo Hòa Hảo"
+        && f["level"] == "restricted"));
+    assert_eq!(v["person_id"], pid);
+
+    // A change after approval needs its proof (BT 6.3): upload, declare, approve.
+    let up = s
+        .http
+        .post(format!("{}/api/v1/dossiers/{id}/attachments", s.base))
+        .bearer_auth(&person)
+        .body(b"scan of the marriage certificate".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let up = s
+        .answer("POST", "/api/v1/dossiers/{id}/attachments", up)
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let sha = up.body["sha256"].as_str().unwrap().to_owned();
+    let refused = s.call("POST", &decl, Some(&person), Some(json!({"section": "family", "fields": [
+        {"field": "30.c1", "row": 1, "value": "Vợ"}, {"field": "30.c2", "row": 1, "value": "Trần Thị Bình"}]}))).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body["citation"]
+            .as_str()
+            .unwrap()
+            .contains("BT 6.3"),
+        "{}",
+        refused.body
+    );
+    s.ok("POST", &decl, &person, json!({"section": "family", "attachments": [sha], "occurred_on": "2026-01-05",
+        "fields": [{"field": "30.c1", "row": 1, "value": "Vợ"}, {"field": "30.c2", "row": 1, "value": "Trần Thị Bình"}]})).await;
+    s.ok(
+        "POST",
+        &review,
+        &p.health_focal,
+        json!({"action": "verify"}),
+    )
+    .await;
+    s.ok("POST", &review, &p.health_focal, json!({"action": "lock"}))
+        .await;
+    let rq = s.call("GET", &approvals, Some(head), None).await.body;
+    let sig = key.sign(&hex::decode(rq["digest"].as_str().unwrap()).unwrap());
+    let r = s
+        .ok(
+            "POST",
+            &approvals,
+            head,
+            json!({"revision": rq["revision"], "stream_hash": rq["stream_hash"],
+        "key_id": "gd-2026", "signature": hex::encode(sig.to_bytes())}),
+        )
+        .await;
+    let wait = r["position"].as_u64().unwrap();
+
+    // The head holds only access right: general clearance. Restricted
+    // fields are withheld and said to be.
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}?wait_for={wait}"),
+            Some(head),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(v["person_id"], Value::Null);
+    assert!(
+        v["access"]["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "identity/25a#0"),
+        "{v}"
+    );
+    assert!(v["sections"]["family"].is_null(), "{v}");
+    // The person sees everything of their own, including the family.
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}"),
+            Some(&person),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(v["sections"]["family"][1]["value"], "Trần Thị Bình", "{v}");
+    assert_eq!(v["access"]["basis"], "own-data");
+    // The attachment the dossier cites can be read back.
+    let a = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/attachments/{sha}"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    // Field encryption at rest: no restricted plaintext in the log file.
+    let raw = std::fs::read(data.join("ledger.db")).unwrap();
+    let wal = std::fs::read(data.join("ledger.db-wal")).unwrap_or_default();
+    for secret in ["Phật giáo Hòa Hảo", "Trần Thị Bình"] {
+        for bytes in [&raw, &wal] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in the log"
+            );
+        }
+    }
+    let rm = std::fs::read(data.join("readmodel.db")).unwrap();
+    assert!(
+        !rm.windows("Trần Thị Bình".len())
+            .any(|w| w == "Trần Thị Bình".as_bytes())
+    );
+
+    // Reads of restricted data are in the dossier's audit trail.
+    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+        .as_u64()
+        .unwrap();
+    assert!(head > wait, "the reads above appended AccessLogged events");
+    let audit = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/audit?wait_for={}", head - 1),
+            Some(&p.admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    let reads: Vec<&Value> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "dossier.AccessLogged")
+        .collect();
+    assert!(
+        reads.iter().any(|e| e["detail"]["basis"] == "right:update"),
+        "{reads:?}"
+    );
+    assert!(
+        reads.iter().any(|e| e["detail"]["basis"] == "own-data"),
+        "{reads:?}"
+    );
+
+    // A transfer to another agency: sent, accepted; the old unit loses sight.
+    let r = s
+        .ok(
+            "POST",
+            &format!("/api/v1/dossiers/{id}/transfers"),
+            &p.health_focal,
+            json!({
+        "action": "initiate", "kind": "transfer", "to": EDUCATION, "effective": "2026-01-05",
+        "document": doc("40/QĐ-UBND")}),
+        )
+        .await;
+    let transfer = r["id"].as_str().unwrap().to_owned();
+    let r = s
+        .ok(
+            "POST",
+            &format!("/api/v1/dossiers/{id}/transfers"),
+            &p.edu_focal,
+            json!({
+        "action": "accept", "transfer_id": transfer}),
+        )
+        .await;
+    let wait = r["position"].as_u64().unwrap();
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}?wait_for={wait}"),
+            Some(&p.edu_focal),
+            None,
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::OK);
+    assert_eq!(v.body["managing_unit"], EDUCATION);
+    let gone = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // Retirement: the dossier goes to the archive, the personal account is locked.
+    let r = s
+        .ok(
+            "POST",
+            &format!("/api/v1/dossiers/{id}/status"),
+            &p.edu_focal,
+            json!({
+        "status": "retired", "effective": "2026-01-05", "document": doc("99/QĐ-SGD")}),
+        )
+        .await;
+    let wait = r["position"].as_u64().unwrap();
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}?wait_for={wait}"),
+            Some(&p.edu_focal),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(v["archived"], true);
+    let locked = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}"),
+            Some(&person),
+            None,
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    let found = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers?archived=true&name=nguyen%20van%20an&wait_for={wait}"),
+            Some(&p.edu_focal),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(found["items"][0]["id"], id.as_str());
+
+    // The log still verifies, offline, with no keys.
+    let o = hoso()
+        .args(["verify", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_escape_from_scope_fails_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(&tmp.path().join("d")).await;
+    let p = province(&s).await;
+    let health = open_dossier(&s, &p.health_focal, "001090001234", "Nguyễn Văn An", HEALTH).await;
+    let edu = open_dossier(&s, &p.edu_focal, "001190004321", "Lê Thị Hoa", EDUCATION).await;
+    s.ok(
+        "POST",
+        &format!("/api/v1/dossiers/{edu}/declarations"),
+        &p.edu_focal,
+        identity("001190004321"),
+    )
+    .await;
+    let attempts = [
+        format!("/api/v1/dossiers/{edu}"),
+        format!("/api/v1/dossiers/{edu}/history"),
+        format!("/api/v1/dossiers/{edu}/attachments/{}", "ab".repeat(32)),
+        format!("/api/v1/dossiers?unit={EDUCATION}"),
+        format!("/api/v1/reports/annual?org={EDUCATION}&year=2026"),
+        format!("/api/v1/org-units/{EDUCATION}/headcount?by=category"),
+    ];
+    for path in &attempts {
+        let a = s.call("GET", path, Some(&p.health_focal), None).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}: {}", a.body);
+        assert_eq!(a.body["type"], "urn:hoso:problem:request:not-found");
+    }
+    // Not found looks the same as never existed.
+    let nobody = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{}", uuid::Uuid::now_v7()),
+            Some(&p.health_focal),
+            None,
+        )
+        .await;
+    assert_eq!(
+        nobody.body["detail"],
+        s.call("GET", &attempts[0], Some(&p.health_focal), None)
+            .await
+            .body["detail"]
+    );
+    // Writing outside scope is the same 404.
+    let w = s
+        .call(
+            "POST",
+            &format!("/api/v1/dossiers/{edu}/declarations"),
+            Some(&p.health_focal),
+            Some(identity("001190004321")),
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::NOT_FOUND);
+    // Search within scope does not find the other agency's dossier.
+    let found = s
+        .call(
+            "GET",
+            "/api/v1/dossiers?name=hoa",
+            Some(&p.health_focal),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "{found}");
+
+    // A personal account reading a colleague.
+    let r = s
+        .ok(
+            "POST",
+            "/api/v1/accounts",
+            &p.health_focal,
+            json!({
+        "kind": "personal", "username": "an.nv", "org_code": HEALTH, "person_id": "001090001234",
+        "display_name": "Nguyễn Văn An", "birth_date": "1990-05-17"}),
+        )
+        .await;
+    let person_id = r["id"].as_str().unwrap().to_owned();
+    s.ok(
+        "POST",
+        &format!("/api/v1/accounts/{person_id}/password"),
+        &p.health_focal,
+        json!({"password": "Cap-Moi#2026!x"}),
+    )
+    .await;
+    let person = s.first_login("an.nv", "Cap-Moi#2026!x").await;
+    let colleague = open_dossier(
+        &s,
+        &p.health_focal,
+        "001090000077",
+        "Phạm Văn Cường",
+        HEALTH,
+    )
+    .await;
+    assert_eq!(
+        s.call(
+            "GET",
+            &format!("/api/v1/dossiers/{colleague}"),
+            Some(&person),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.call(
+            "GET",
+            &format!("/api/v1/dossiers/{health}"),
+            Some(&person),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+
+    // A written consent opens one dossier, for its sections only.
+    let consent = s.ok("POST", &format!("/api/v1/accounts/{}/changes", me(&s, &p.health_focal).await), &p.admin, json!({
+        "action": "grant_consent", "subject_person_id": "001190004321", "document": doc("7/GĐY-SGD"),
+        "expires": "2099-12-31", "sections": ["recruitment"]})).await;
+    let wait = consent["position"].as_u64().unwrap();
+    let v = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{edu}?wait_for={wait}"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.body);
+    assert!(
+        v.body["access"]["basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("consent:")
+    );
+    assert!(
+        v.body["pending"]["identity"].is_null(),
+        "identity is outside the consent: {}",
+        v.body
+    );
+
+    // A revoked session, a locked account.
+    let out = s
+        .call("DELETE", "/api/v1/sessions", Some(&person), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{health}"),
+            Some(&person),
+            None,
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(after.body["type"], "urn:hoso:problem:session:invalid-token");
+    let person = s.login("an.nv", PW).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.ok(
+        "POST",
+        &format!("/api/v1/accounts/{person_id}/changes"),
+        &p.admin,
+        json!({"action": "lock", "note": "nghi ngờ lộ mật khẩu"}),
+    )
+    .await;
+    let after = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{health}"),
+            Some(&person),
+            None,
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+
+    // Repeated failures lock the account (HY 5.1); then even the right password fails.
+    for _ in 0..5 {
+        assert_eq!(
+            s.login("yte.tochuc", "Sai-Mat#Khau1").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let a = s.login("yte.tochuc", PW).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    assert_eq!(a.body["type"], "urn:hoso:problem:session:account-locked");
+
+    // Every refusal is on record for Sở Nội vụ.
+    let rec = s
+        .call(
+            "GET",
+            "/api/v1/security/attempts?limit=1000",
+            Some(&p.admin),
+            None,
+        )
+        .await
+        .body;
+    let kinds: Vec<&str> = rec
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    let refused = kinds.iter().filter(|k| **k == "scope-refused").count();
+    assert!(refused >= attempts.len() + 2, "{kinds:?}");
+    assert!(
+        kinds.contains(&"account-locked")
+            && kinds.contains(&"token-refused")
+            && kinds.contains(&"login-failed")
+    );
+}
+
+async fn me(s: &Server, token: &str) -> String {
+    s.call("GET", "/api/v1/accounts/me", Some(token), None)
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// No request, however malformed, gets a 500 or a partial write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_malformed_request_gets_a_500() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let s = start(&data).await;
+    let p = province(&s).await;
+    let id = open_dossier(&s, &p.health_focal, "001090001234", "Nguyễn Văn An", HEALTH).await;
+    let dossier = format!("/api/v1/dossiers/{id}");
+    let revision_before = s
+        .call("GET", &dossier, Some(&p.health_focal), None)
+        .await
+        .etag;
+    let tree_before = s
+        .call("GET", "/api/v1/org-units", Some(&p.admin), None)
+        .await
+        .body;
+    let bodies: Vec<reqwest::Body> = vec![
+        "{".into(),
+        "[]".into(),
+        "null".into(),
+        "\"x\"".into(),
+        "{\"unknown\": 1}".into(),
+        "{\"person_id\": 5, \"section\": [], \"action\": 7}".into(),
+        "{\"action\": \"establish\", \"code\": {}}".into(),
+        "{\"date\": \"2026-02-30\", \"effective\": \"yesterday\"}".into(),
+        vec![0xffu8, 0xfe, 0x00].into(),
+        "x".repeat(400_000).into(),
+    ];
+    let paths: Vec<String> = s.doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut sent = 0;
+    for template in &paths {
+        for idv in [
+            id.as_str(),
+            "not-a-uuid",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            let path = template
+                .replace("{id}", idv)
+                .replace("{code}", "../x")
+                .replace("{sha256}", "zz");
+            for method in ["GET", "POST", "DELETE", "PUT"] {
+                if method == "DELETE" && template == "/api/v1/sessions" {
+                    continue;
+                }
+                for q in [
+                    "",
+                    "?as_of=2026-13-01",
+                    "?wait_for=-1",
+                    "?limit=abc&unknown=1",
+                    "?known_at=&org=%00",
+                ] {
+                    let url = format!("{}{path}{q}", s.base);
+                    let rq = s
+                        .http
+                        .request(method.parse().unwrap(), &url)
+                        .bearer_auth(&p.health_focal);
+                    let resp = rq.send().await.unwrap();
+                    assert!(
+                        resp.status().as_u16() < 500,
+                        "{method} {path}{q} -> {}",
+                        resp.status()
+                    );
+                    sent += 1;
+                }
+                if method == "POST" {
+                    let takes_post = !s.doc["paths"][template]["post"].is_null();
+                    for b in &bodies {
+                        let body = b.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                        // A route that refuses POST answers before reading a
+                        // body; a large one is then cut off mid-send.
+                        if body.len() > 1_000 && !takes_post {
+                            continue;
+                        }
+                        let oversized = body.len() > 256 * 1024;
+                        // No pooled connection: one the server closed after
+                        // refusing an oversized body must not be reused.
+                        let once = reqwest::Client::builder()
+                            .pool_max_idle_per_host(0)
+                            .build()
+                            .unwrap();
+                        let sent_rq = once
+                            .post(format!("{}{path}", s.base))
+                            .bearer_auth(&p.health_focal)
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await;
+                        let resp = match sent_rq {
+                            Ok(r) => r,
+                            // The server may answer 413 and close before the
+                            // client has finished sending.
+                            Err(e) if oversized && e.is_request() => {
+                                sent += 1;
+                                continue;
+                            }
+                            Err(e) => panic!("POST {path}: {e}"),
+                        };
+                        if oversized {
+                            assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "POST {path}");
+                        }
+                        let status = resp.status();
+                        let text = resp.text().await.unwrap();
+                        assert!(
+                            status.as_u16() < 500 && status.as_u16() >= 400
+                                || path.ends_with("/attachments"),
+                            "POST {path} -> {status}: {text}"
+                        );
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(sent > 500, "{sent}");
+    // Only attachment uploads may have stored anything (outside the log);
+    // no refused request changed a dossier or the organisation.
+    assert_eq!(
+        s.call("GET", &dossier, Some(&p.health_focal), None)
+            .await
+            .etag,
+        revision_before
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/org-units", Some(&p.admin), None)
+            .await
+            .body,
+        tree_before
+    );
+}
