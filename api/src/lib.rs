@@ -19,6 +19,11 @@
 //!
 //! Where to start reading: [`router`], then `routes/dossiers.rs`.
 
+// `Problem` is every handler's error and is built once per refused request,
+// where a few words of copying are nothing beside the round trip; boxing it
+// would only make every handler noisier.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 //! rest, login throttling, and a corpus of malformed requests — every
 //! response checked against the OpenAPI document the server publishes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
