@@ -264,10 +264,14 @@ impl SessionStore {
                 a.detail
             ],
         );
-        tracing::warn!(
-            kind = %a.kind, account = ?a.account_id, client = %a.client, target = %a.target,
-            detail = %a.detail, "security attempt recorded"
-        );
+        if a.kind == "login-ok" {
+            tracing::info!(account = ?a.account_id, client = %a.client, "login");
+        } else {
+            tracing::warn!(
+                kind = %a.kind, account = ?a.account_id, client = %a.client, target = %a.target,
+                detail = %a.detail, "security attempt recorded"
+            );
+        }
         if let Err(e) = result {
             tracing::error!(error = %e, "could not record an attempt");
         }

@@ -60,6 +60,28 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// The JSON API over loopback: authenticated dossier reads, then durable
+    /// declarations, from many keep-alive connections, against a server
+    /// started in process on a synthetic province (built through the command
+    /// handlers on first use and kept).
+    Http {
+        /// Dossiers in the synthetic province.
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds each phase (reads, then declarations) runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Data directory of the data set (built there if it holds no finished one);
+        /// `.hoso-bench-http-<people>` by default.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -101,6 +123,22 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             seed,
             json,
         } => crate::bench_rebuild::run(data, people, seed, json).await,
+        Which::Http {
+            people,
+            connections,
+            seconds,
+            data,
+            json,
+        } => {
+            crate::bench_http::run(crate::bench_http::Options {
+                people,
+                connections,
+                seconds,
+                data,
+                json,
+            })
+            .await
+        }
     }
 }
 
@@ -146,7 +184,7 @@ fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
     }
 }
 
-fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return 0.0;
     }
@@ -155,7 +193,7 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
 }
 
 /// Updates a progress report from a shared counter until `done` reaches `total`.
-fn watch_progress(
+pub(crate) fn watch_progress(
     progress: Arc<Progress>,
     counter: Arc<AtomicU64>,
     total: u64,

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_http;
 mod bench_rebuild;
 mod demo;
 mod progress;

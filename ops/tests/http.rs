@@ -238,6 +238,25 @@ fn matches(template: &str, path: &str) -> bool {
     t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }
 
+/// A decision with its scan uploaded to the dossier's attachments.
+async fn scanned(s: &Server, dossier: &str, token: &str, number: &str) -> Value {
+    let up = s
+        .http
+        .post(format!("{}/api/v1/dossiers/{dossier}/attachments", s.base))
+        .bearer_auth(token)
+        .body(format!("scan of decision {number}").into_bytes())
+        .send()
+        .await
+        .unwrap();
+    let up = s
+        .answer("POST", "/api/v1/dossiers/{id}/attachments", up)
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let mut d = doc(number);
+    d["attachment_sha256"] = up.body["sha256"].clone();
+    d
+}
+
 fn doc(number: &str) -> Value {
     json!({"number": number, "date": "2026-01-05", "issuer": "UBND tỉnh"})
 }
@@ -624,7 +643,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
             &p.health_focal,
             json!({
         "action": "initiate", "kind": "transfer", "to": EDUCATION, "effective": "2026-01-05",
-        "document": doc("40/QĐ-UBND")}),
+        "document": scanned(&s, &id, &p.health_focal, "40/QĐ-UBND").await}),
         )
         .await;
     let transfer = r["id"].as_str().unwrap().to_owned();
@@ -665,7 +684,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
             &format!("/api/v1/dossiers/{id}/status"),
             &p.edu_focal,
             json!({
-        "status": "retired", "effective": "2026-01-05", "document": doc("99/QĐ-SGD")}),
+        "status": "retired", "effective": "2026-01-05", "document": scanned(&s, &id, &p.edu_focal, "99/QĐ-SGD").await}),
         )
         .await;
     let wait = r["position"].as_u64().unwrap();

@@ -108,14 +108,42 @@ impl Workflows {
     /// the same to the caller. An actor who may not act at all (unknown,
     /// locked, must change password) is refused.
     pub async fn read_basis(&self, actor: &Actor, dossier_id: &str) -> Result<Option<ReadBasis>> {
+        if let Some(found) = self.read_basis_indexed(actor, dossier_id).await? {
+            return Ok(found);
+        }
+        // The receiving agency must see a dossier sent to it before it
+        // accepts, forwards or rejects it (DL 10.2, KT 11.2). The index keeps
+        // no transfers, so this (rare) miss reads the dossier's stream.
+        let Some(d) = self.load_dossier(dossier_id).await? else {
+            return Ok(None);
+        };
+        let Some(to) = d.transfer.map(|t| t.to) else {
+            return Ok(None);
+        };
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        if a.kind == AccountKind::Personal {
+            return Ok(None);
+        }
+        Ok(self.right_over(&idx, a, &to).map(ReadBasis::Right))
+    }
+
+    /// [`Self::read_basis`] from the index alone: `Some(answer)` when the
+    /// index decides, `None` when only a pending transfer could still give
+    /// a ground.
+    async fn read_basis_indexed(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+    ) -> Result<Option<Option<ReadBasis>>> {
         let idx = self.catch_up().await?;
         let a = self.active_actor(&idx, actor)?;
         let Some(d) = idx.dossiers.get(dossier_id) else {
-            return Ok(None);
+            return Ok(Some(None));
         };
         if a.kind == AccountKind::Personal {
             if a.person_id.as_deref() == Some(d.person_id.as_str()) {
-                return Ok(Some(ReadBasis::Own));
+                return Ok(Some(Some(ReadBasis::Own)));
             }
         } else {
             let right = [&d.managing_unit, &d.employing_unit]
@@ -123,7 +151,7 @@ impl Workflows {
                 .filter_map(|u| self.right_over(&idx, a, u))
                 .max();
             if let Some(r) = right {
-                return Ok(Some(ReadBasis::Right(r)));
+                return Ok(Some(Some(ReadBasis::Right(r))));
             }
         }
         let today = self.today();
@@ -141,20 +169,20 @@ impl Workflows {
                         }
                     })
                 {
-                    return Ok(Some(ReadBasis::Delegation {
+                    return Ok(Some(Some(ReadBasis::Delegation {
                         from_account: head.id.clone(),
                         delegation_id: id.clone(),
-                    }));
+                    })));
                 }
             }
         }
         for (id, c) in &a.consents {
             if c.subject_person_id == d.person_id && c.in_force_on(today) {
-                return Ok(Some(ReadBasis::Consent {
+                return Ok(Some(Some(ReadBasis::Consent {
                     consent_id: id.clone(),
                     document_number: c.document_number.clone(),
                     sections: c.section_codes.clone(),
-                }));
+                })));
             }
         }
         Ok(None)
