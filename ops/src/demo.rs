@@ -93,7 +93,12 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// Builds the province through the workflows, verifies it and prints a summary.
-pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Result<()> {
+pub async fn run(
+    data: Option<PathBuf>,
+    people: usize,
+    seed: u64,
+    serve: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         people >= MIN_PEOPLE,
         "the demo's story needs at least {MIN_PEOPLE} people"
@@ -340,6 +345,17 @@ pub async fn run(data: Option<PathBuf>, people: usize, seed: u64) -> anyhow::Res
     print_reports(&dir.path, &store, &wf, province.root()).await?;
     drop(ctx);
     drop(wf);
+    if let Some(addr) = serve {
+        drop(store);
+        println!("demo logins (password changed by the holder after issue, BT 4.4):");
+        for (role, username, password) in &summary.logins {
+            println!("    {username:<20} {password:<20} {role}");
+        }
+        // The temporary directory lives as long as the server.
+        let served = crate::serve::run(&dir.path, addr).await;
+        drop(dir.tmp);
+        return served;
+    }
     match dir.tmp {
         Some(t) => {
             drop(store);

@@ -57,6 +57,12 @@ enum Command {
         #[arg(long)]
         no_admin: bool,
     },
+    /// Field-encryption keys: rotate the key-encryption key (re-wraps every
+    /// per-dossier data key; the log is not touched).
+    Keys {
+        #[command(subcommand)]
+        which: KeysCommand,
+    },
     /// Serve the JSON API over HTTP (Ctrl-C stops it).
     Serve {
         /// Data directory (from `hoso init` or `hoso demo --data`).
@@ -96,11 +102,25 @@ enum Command {
         /// Seed of the synthetic data.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Then serve the province's API here and print the demo logins
+        /// (Ctrl-C stops it; a temporary directory is removed then).
+        #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+        serve: Option<std::net::SocketAddr>,
     },
     /// Benchmarks (durable, on this machine's disk).
     Bench {
         #[command(subcommand)]
         which: bench::Which,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a new key-encryption key and re-wrap every data key with it.
+    Rotate {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -138,12 +158,20 @@ fn main() -> ExitCode {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Keys {
+                which: KeysCommand::Rotate { data },
+            } => serve::rotate(&data).map(|()| ExitCode::SUCCESS),
             Command::Serve { data, listen } => {
                 serve::run(&data, listen).await.map(|()| ExitCode::SUCCESS)
             }
             Command::Verify { data, json } => verify::run(&data, json).await,
             Command::Rebuild { data } => rebuild::run(&data).await.map(|()| ExitCode::SUCCESS),
-            Command::Demo { data, people, seed } => demo::run(data, people, seed)
+            Command::Demo {
+                data,
+                people,
+                seed,
+                serve,
+            } => demo::run(data, people, seed, serve)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),

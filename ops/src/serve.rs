@@ -116,6 +116,21 @@ pub async fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `hoso keys rotate`: a new key-encryption key; every data key re-wrapped
+/// in one transaction; the old key dropped from the key file afterwards.
+pub fn rotate(data: &Path) -> anyhow::Result<()> {
+    let keyring = Keyring::open(data, field_key_file().as_deref())?;
+    let r = keyring.rotate()?;
+    println!(
+        "rotated the key-encryption key of {} from version {} to {}: {} data keys re-wrapped; the log is unchanged",
+        keyring.key_file().display(),
+        r.from_version,
+        r.to_version,
+        r.rewrapped
+    );
+    Ok(())
+}
+
 /// A random password meeting DT 10 (upper, lower, digit, special; long).
 pub fn one_time_password() -> String {
     const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";

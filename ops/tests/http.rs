@@ -1083,3 +1083,115 @@ async fn no_malformed_request_gets_a_500() {
         tree_before
     );
 }
+
+/// Key rotation re-wraps the data keys without touching the log; losing the
+/// key file is a clear refusal to start, never silent plaintext or garbage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let pid = "001090001234";
+    let (id, person) = {
+        let s = start(&data).await;
+        let p = province(&s).await;
+        let id = open_dossier(&s, &p.health_focal, pid, "Nguyễn Văn An", HEALTH).await;
+        s.ok(
+            "POST",
+            &format!("/api/v1/dossiers/{id}/declarations"),
+            &p.health_focal,
+            identity(pid),
+        )
+        .await;
+        (id, p.health_focal)
+    };
+    let log_before = std::fs::read(data.join("ledger.db")).unwrap();
+    let o = hoso()
+        .args(["keys", "rotate", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("from version 1 to 2: 1 data keys re-wrapped"),
+        "{out}"
+    );
+    let keys: Value =
+        serde_json::from_slice(&std::fs::read(data.join("field-keys.json")).unwrap()).unwrap();
+    assert_eq!(keys["current"], 2);
+    assert_eq!(
+        keys["keys"].as_object().unwrap().len(),
+        1,
+        "the old key is gone"
+    );
+    assert_eq!(std::fs::read(data.join("ledger.db")).unwrap(), log_before);
+
+    // The sealed fields still open after the rotation (sessions survive a restart).
+    {
+        let mut child = hoso()
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("serving") {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0);
+        }
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned();
+        let v: Value = reqwest::Client::new()
+            .get(format!("{url}/dossiers/{id}"))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let fields = v["pending"]["identity"].as_array().unwrap();
+        assert!(
+            fields
+                .iter()
+                .any(|f| f["field"] == "7" && f["value"] == "Phật giáo Hòa Hảo"),
+            "{v}"
+        );
+    }
+
+    // Without the key file the server refuses to start and says why.
+    std::fs::remove_file(data.join("field-keys.json")).unwrap();
+    let o = hoso()
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot decrypt: key file missing"), "{err}");
+    // The log itself still verifies: hashes cover the ciphertext.
+    let o = hoso()
+        .args(["verify", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
