@@ -718,6 +718,24 @@ async fn a_dossier_lives_its_whole_life_over_http() {
         .body;
     assert_eq!(found["items"][0]["id"], id.as_str());
 
+    // The metrics name routes by template, with the read side's position.
+    let m = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("hoso_http_requests_total{method=\"GET\",route=\"/api/v1/dossiers/{id}\",status=\"200\"}"), "{m}");
+    assert!(
+        m.contains("hoso_projection_lag_events")
+            && m.contains("hoso_command_duration_seconds_count"),
+        "{m}"
+    );
+    assert!(!m.contains(&id), "no dossier id leaks into the metrics");
+
     // The log still verifies, offline, with no keys.
     let o = hoso()
         .args(["verify", "--data", data.to_str().unwrap()])
