@@ -298,3 +298,124 @@ impl Filter<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use hoso_commands::profile::Profile;
+    use hoso_schemas::pb::common::AccessRight;
+
+    fn field(f: &str, row: u32, value: &str) -> Field {
+        Field {
+            field: f.into(),
+            row,
+            value: value.into(),
+            sealed: None,
+        }
+    }
+
+    fn view(keyring: &Keyring) -> DossierView {
+        let sealed = keyring
+            .seal("d-1", &seal_context("25a", 0), b"001090001234")
+            .unwrap();
+        let mut identity = vec![field("1", 0, "NGUYỄN VĂN AN")];
+        identity.push(Field {
+            sealed: Some(hex::encode(sealed)),
+            ..field("25a", 0, "")
+        });
+        DossierView {
+            id: "d-1".into(),
+            revision: 3,
+            person_id: "001090001234".into(),
+            full_name: "Nguyễn Văn An".into(),
+            category: "cong_chuc".into(),
+            managing_unit: "u".into(),
+            employing_unit: "u".into(),
+            status: "active".into(),
+            archived: false,
+            workflow: "approved".into(),
+            sections: [
+                ("identity".to_owned(), identity),
+                (
+                    "honours".to_owned(),
+                    vec![field("22", 0, "Khiển trách 2024")],
+                ),
+            ]
+            .into(),
+            pending: BTreeMap::new(),
+            rank: None,
+            salary: None,
+            positions: vec![],
+            awards: vec![],
+            discipline: vec![],
+            evaluations: vec![],
+            approvals: vec![],
+            as_of: None,
+            known_at: None,
+        }
+    }
+
+    fn read(basis: ReadBasis) -> (DossierOut, Revealed) {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Keyring::create(dir.path(), None).unwrap();
+        let profile = Profile::load("national").unwrap();
+        let f = Filter {
+            map: profile.restrictions(),
+            keyring: &keyring,
+            basis: &basis,
+            dossier_id: "d-1",
+        };
+        f.dossier(view(&keyring)).unwrap()
+    }
+
+    #[test]
+    fn bt_4_3_access_right_sees_general_fields_only_and_is_told_what_was_withheld() {
+        let (out, revealed) = read(ReadBasis::Right(AccessRight::Access));
+        assert_eq!(out.person_id, None);
+        assert_eq!(out.sections["identity"].len(), 1);
+        assert!(out.sections.get("honours").is_none());
+        assert_eq!(
+            out.access.withheld,
+            ["honours/22#0", "identity/25a#0", "person_id"]
+        );
+        assert!(
+            revealed.0.is_empty(),
+            "nothing restricted read, nothing to log"
+        );
+    }
+
+    #[test]
+    fn hy_4_4_update_right_opens_restricted_fields_but_not_secret_ones() {
+        let (out, revealed) = read(ReadBasis::Right(AccessRight::Update));
+        let id = &out.sections["identity"][1];
+        assert_eq!(
+            (id.value.as_str(), id.level),
+            ("001090001234", Restriction::Restricted)
+        );
+        assert_eq!(out.access.withheld, ["honours/22#0"]);
+        assert_eq!(revealed.0, ["identity/25a#0", "person_id"]);
+    }
+
+    #[test]
+    fn the_person_sees_everything_of_their_own() {
+        let (out, revealed) = read(ReadBasis::Own);
+        assert!(out.access.withheld.is_empty());
+        assert_eq!(out.sections["honours"][0].value, "Khiển trách 2024");
+        assert_eq!(revealed.0.len(), 3);
+    }
+
+    #[test]
+    fn bt_4_5_a_consent_covers_its_sections_only() {
+        let (out, _) = read(ReadBasis::Consent {
+            consent_id: "c".into(),
+            document_number: "7/GĐY".into(),
+            sections: vec!["honours".into()],
+        });
+        assert!(out.sections.get("identity").is_none());
+        assert!(out.access.withheld.contains(&"identity/1#0".to_owned()));
+        // Secret stays secret under a consent.
+        assert!(out.access.withheld.contains(&"honours/22#0".to_owned()));
+    }
+}
