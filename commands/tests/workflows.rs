@@ -1695,3 +1695,55 @@ async fn refusals_name_the_aggregate_and_its_revision() {
     assert_eq!(err.citation(), Some("DL 12.2, DL 6"));
     assert_eq!((err.family(), err.code()), ("access", "insufficient-right"));
 }
+
+#[tokio::test]
+async fn bt_4_3_restricted_fields_are_sealed_before_they_reach_the_log() {
+    let p = Province::new("national", d(2026, 3, 10)).await;
+    let pid = "001190004321";
+    let id = p.open(pid, HOSPITAL, &p.health_focal).await;
+    p.declare_basics(&p.health_focal, &id, pid).await;
+    let declared = p
+        .events(&format!("dossier-{id}"))
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            DomainEvent::DeclarationSubmitted(d) if d.section_code == "identity" => Some(d),
+            _ => None,
+        })
+        .unwrap();
+    let number = declared
+        .fields
+        .iter()
+        .find(|f| f.field_code == "25a")
+        .unwrap();
+    assert!(number.value.is_empty(), "no plaintext in the payload");
+    assert!(!number.sealed.is_empty());
+    let opened =
+        p.wf.keyring()
+            .open_sealed(
+                &id,
+                &hoso_commands::restriction::seal_context("25a", 0),
+                &number.sealed,
+            )
+            .unwrap();
+    assert_eq!(opened, pid.as_bytes());
+    // Bound to its place: the same ciphertext does not open as another field.
+    assert!(
+        p.wf.keyring()
+            .open_sealed(
+                &id,
+                &hoso_commands::restriction::seal_context("1", 0),
+                &number.sealed
+            )
+            .is_err()
+    );
+    // General fields stay in clear for the read side's statistics.
+    let sex = declared
+        .fields
+        .iter()
+        .find(|f| f.field_code == "3b")
+        .unwrap();
+    assert_eq!((sex.value.as_str(), sex.sealed.is_empty()), ("Nữ", true));
+    // The chain covers the ciphertext: the log verifies with no key at all.
+    p.store.verify_all(&|_| ()).await.unwrap();
+}
