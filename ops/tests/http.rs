@@ -885,6 +885,27 @@ async fn every_escape_from_scope_fails_and_is_recorded() {
         v.body
     );
 
+    // Rights revoked: the unit's own focal point no longer sees its dossier.
+    let edu_focal_id = me(&s, &p.edu_focal).await;
+    let r = s
+        .ok(
+            "POST",
+            &format!("/api/v1/accounts/{edu_focal_id}/changes"),
+            &p.admin,
+            json!({"action": "revoke", "org_code": EDUCATION, "reason": "thôi phụ trách"}),
+        )
+        .await;
+    assert!(r["position"].as_u64().is_some());
+    let a = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{edu}"),
+            Some(&p.edu_focal),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+
     // A revoked session, a locked account.
     let out = s
         .call("DELETE", "/api/v1/sessions", Some(&person), None)
@@ -949,7 +970,7 @@ async fn every_escape_from_scope_fails_and_is_recorded() {
         .map(|a| a["kind"].as_str().unwrap())
         .collect();
     let refused = kinds.iter().filter(|k| **k == "scope-refused").count();
-    assert!(refused >= attempts.len() + 2, "{kinds:?}");
+    assert!(refused >= attempts.len() + 3, "{kinds:?}");
     assert!(
         kinds.contains(&"account-locked")
             && kinds.contains(&"token-refused")
@@ -974,11 +995,16 @@ async fn no_malformed_request_gets_a_500() {
     let s = start(&data).await;
     let p = province(&s).await;
     let id = open_dossier(&s, &p.health_focal, "001090001234", "Nguyễn Văn An", HEALTH).await;
-    let dossier = format!("/api/v1/dossiers/{id}");
+    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+        .as_u64()
+        .unwrap();
+    // Read after the write: wait for the read side to reach it.
+    let dossier = format!("/api/v1/dossiers/{id}?wait_for={}", head - 1);
     let revision_before = s
         .call("GET", &dossier, Some(&p.health_focal), None)
         .await
         .etag;
+    assert!(revision_before.is_some());
     let tree_before = s
         .call("GET", "/api/v1/org-units", Some(&p.admin), None)
         .await
@@ -1086,6 +1112,8 @@ async fn no_malformed_request_gets_a_500() {
         }
     }
     assert!(sent > 500, "{sent}");
+    let last = s.call("GET", &dossier, Some(&p.health_focal), None).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.body);
     // Only attachment uploads may have stored anything (outside the log);
     // no refused request changed a dossier or the organisation.
     assert_eq!(

@@ -39,6 +39,8 @@ pub(crate) async fn require_scope(
 pub struct DateParam {
     /// The date (default: today in Vietnam).
     pub date: Option<NaiveDate>,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// The whole tree of units on a date. Staff accounts only.
@@ -49,6 +51,7 @@ pub async fn tree(
     c: Caller,
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
+    super::wait(&s, p.wait_for).await?;
     if c.account.kind == hoso_commands::account::AccountKind::Personal {
         return Err(Problem::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -72,6 +75,7 @@ pub async fn subtree(
     Path(code): Path<String>,
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &code, "GET /org-units/{code}/tree").await?;
     let date = p.date.unwrap_or_else(today_in_vietnam);
     let units = s.read.subtree(&code, date)?;
@@ -93,6 +97,8 @@ pub struct HeadcountParams {
     pub by: String,
     /// Date (default today).
     pub date: Option<NaiveDate>,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// Headcount of a subtree.
@@ -119,6 +125,7 @@ pub async fn headcount(
     Path(code): Path<String>,
     Params(p): Params<HeadcountParams>,
 ) -> ApiResult<Json<HeadcountOut>> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &code, "GET /org-units/{code}/headcount").await?;
     let by = Dimension::parse(&p.by).ok_or_else(|| {
         Problem::bad_request("invalid-dimension", format!("unknown dimension {:?}", p.by))
@@ -138,6 +145,8 @@ pub async fn headcount(
 pub struct YearParam {
     /// Year (default this year).
     pub year: Option<u32>,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// Staffing quota against actual for a year.
@@ -150,6 +159,7 @@ pub async fn quota(
     Path(code): Path<String>,
     Params(p): Params<YearParam>,
 ) -> ApiResult<Json<QuotaReport>> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &code, "GET /org-units/{code}/quota").await?;
     use chrono::Datelike;
     let year = p

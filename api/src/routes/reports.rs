@@ -66,6 +66,8 @@ pub struct AnnualParams {
     /// `json` or `csv`.
     #[serde(default)]
     pub format: Format,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// The annual headcount report by rank, title and job position.
@@ -77,6 +79,7 @@ pub async fn annual(
     c: Caller,
     Params(p): Params<AnnualParams>,
 ) -> ApiResult<Response> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &p.org, "GET /reports/annual").await?;
     let year = p.year.unwrap_or_else(|| today_in_vietnam().year());
     let r = s.read.annual_report(&p.org, year)?;
@@ -96,6 +99,8 @@ pub struct ManagementParams {
     /// `json` or `csv`.
     #[serde(default)]
     pub format: Format,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// New dossiers, status updates and pending approvals for a period (KT 19.2).
@@ -108,6 +113,7 @@ pub async fn management(
     c: Caller,
     Params(p): Params<ManagementParams>,
 ) -> ApiResult<Response> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &p.org, "GET /reports/management").await?;
     if p.from > p.to {
         return Err(Problem::bad_request(
@@ -130,6 +136,8 @@ pub struct SlaParams {
     /// `json` or `csv`.
     #[serde(default)]
     pub format: Format,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// Open and overdue obligations per responsible unit of the subtree, due
@@ -142,6 +150,7 @@ pub async fn sla(
     c: Caller,
     Params(p): Params<SlaParams>,
 ) -> ApiResult<Response> {
+    super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &p.org, "GET /reports/sla").await?;
     let on = p.on.unwrap_or_else(today_in_vietnam);
     let units = s.read.subtree(&p.org, on)?;
@@ -159,6 +168,8 @@ pub struct PendingParams {
     /// `json` or `csv`.
     #[serde(default)]
     pub format: Format,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
 }
 
 /// Locked dossiers waiting for a signature per monthly window, province
@@ -172,6 +183,7 @@ pub async fn approvals_pending(
     c: Caller,
     Params(p): Params<PendingParams>,
 ) -> ApiResult<Response> {
+    super::wait(&s, p.wait_for).await?;
     if !c.is_system_admin() {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
