@@ -130,10 +130,39 @@ impl Filter<'_> {
         String::from_utf8(plain).map_err(|e| Problem::internal(&e))
     }
 
+    /// The level of a section's supporting documents: its own level, or the
+    /// profile's default.
+    fn section_level(&self, section: &str) -> Restriction {
+        self.map
+            .sections
+            .get(section)
+            .copied()
+            .unwrap_or(self.map.default)
+    }
+
+    /// Everything this reader may not see, decided by the ground alone and
+    /// never by what the dossier holds: a list built from the values present
+    /// would tell a reader below clearance that, say, a discipline exists.
+    fn withheld(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for spec in hoso_commands::form::SECTIONS {
+            for field in spec.fields {
+                if !self.sees(spec.code, self.map.field(spec.code, field)) {
+                    out.push(format!("{}/{field}", spec.code));
+                }
+            }
+        }
+        for (fact, section) in FACTS {
+            if !self.sees(section, self.map.fact(fact)) {
+                out.push((*fact).to_owned());
+            }
+        }
+        out
+    }
+
     fn sections(
         &self,
         sections: BTreeMap<String, Vec<Field>>,
-        withheld: &mut Vec<String>,
         revealed: &mut Revealed,
     ) -> Result<BTreeMap<String, Vec<FieldOut>>, Problem> {
         let mut out = BTreeMap::new();
@@ -141,9 +170,7 @@ impl Filter<'_> {
             let mut kept = Vec::new();
             for f in fields {
                 let level = self.map.field(&section, &f.field);
-                let name = format!("{section}/{}#{}", f.field, f.row);
                 if !self.sees(&section, level) {
-                    withheld.push(name);
                     continue;
                 }
                 let value = match &f.sealed {
@@ -151,7 +178,7 @@ impl Filter<'_> {
                     None => f.value,
                 };
                 if level.is_sealed() {
-                    revealed.0.push(name);
+                    revealed.0.push(format!("{section}/{}#{}", f.field, f.row));
                 }
                 kept.push(FieldOut {
                     field: f.field,
@@ -167,29 +194,40 @@ impl Filter<'_> {
         Ok(out)
     }
 
+    /// Whether a fact outside the form is visible; records it when restricted.
+    fn fact(&self, name: &str, revealed: &mut Revealed) -> bool {
+        let section = FACTS
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map_or("identity", |(_, s)| *s);
+        let level = self.map.fact(name);
+        let sees = self.sees(section, level);
+        if sees && level.is_sealed() {
+            revealed.0.push(name.to_owned());
+        }
+        sees
+    }
+
     /// The dossier as this reader may see it, and what of it was restricted.
     pub fn dossier(&self, v: DossierView) -> Result<(DossierOut, Revealed), Problem> {
-        let mut withheld = Vec::new();
         let mut revealed = Revealed::default();
-        let sections = self.sections(v.sections, &mut withheld, &mut revealed)?;
-        let pending = self.sections(v.pending, &mut withheld, &mut revealed)?;
-        let fact = |name: &str, withheld: &mut Vec<String>, revealed: &mut Revealed| {
-            let level = self.map.fact(name);
-            if level <= self.clearance() {
-                if level.is_sealed() {
-                    revealed.0.push(name.to_owned());
-                }
-                true
-            } else {
-                withheld.push(name.to_owned());
-                false
-            }
-        };
-        let person_id = fact("person_id", &mut withheld, &mut revealed).then_some(v.person_id);
-        let discipline = if v.discipline.is_empty() {
-            Some(Vec::new())
+        let sections = self.sections(v.sections, &mut revealed)?;
+        let pending = self.sections(v.pending, &mut revealed)?;
+        let mut r = |name: &str| self.fact(name, &mut revealed);
+        let person_id = r("person_id").then_some(v.person_id);
+        let discipline = r("discipline").then_some(v.discipline);
+        let rank = if r("rank") { v.rank } else { None };
+        let salary = if r("salary") { v.salary } else { None };
+        let positions = if r("positions") {
+            v.positions
         } else {
-            fact("discipline", &mut withheld, &mut revealed).then_some(v.discipline)
+            Vec::new()
+        };
+        let awards = if r("awards") { v.awards } else { Vec::new() };
+        let evaluations = if r("evaluations") {
+            v.evaluations
+        } else {
+            Vec::new()
         };
         Ok((
             DossierOut {
@@ -205,19 +243,19 @@ impl Filter<'_> {
                 workflow: v.workflow,
                 sections,
                 pending,
-                rank: v.rank,
-                salary: v.salary,
-                positions: v.positions,
-                awards: v.awards,
+                rank,
+                salary,
+                positions,
+                awards,
                 discipline,
-                evaluations: v.evaluations,
+                evaluations,
                 approvals: v.approvals,
                 as_of: v.as_of,
                 known_at: v.known_at,
                 access: AccessInfo {
                     basis: self.basis.describe(),
                     clearance: self.clearance(),
-                    withheld,
+                    withheld: self.withheld(),
                 },
             },
             revealed,
@@ -225,7 +263,8 @@ impl Filter<'_> {
     }
 
     /// The history with every diff item above the reader's clearance
-    /// withheld and sealed values opened.
+    /// withheld and sealed values opened. An event about a secret fact the
+    /// reader may not see keeps only its revision, position and time.
     pub fn history(
         &self,
         entries: Vec<HistoryEntry>,
@@ -234,8 +273,11 @@ impl Filter<'_> {
         let mut out = Vec::with_capacity(entries.len());
         for mut e in entries {
             if e.event_type == "dossier.DisciplineImposed"
-                && self.map.fact("discipline") > self.clearance()
+                && !self.fact("discipline", &mut revealed)
             {
+                e.event_type = "withheld".into();
+                e.document = None;
+                e.effective = None;
                 e.diff = serde_json::json!([{ "withheld": "discipline" }]);
                 out.push(e);
                 continue;
@@ -252,21 +294,34 @@ impl Filter<'_> {
 
     fn history_item(&self, item: &mut Value, revealed: &mut Revealed) -> Result<(), Problem> {
         if let Some(opened) = item.get_mut("opened").and_then(Value::as_object_mut) {
-            let level = self.map.fact("person_id");
-            if level > self.clearance() {
+            if !self.fact("person_id", revealed) {
                 opened.insert("person_id".into(), Value::String("(withheld)".into()));
-            } else if level.is_sealed() {
-                revealed.0.push("person_id".into());
             }
             return Ok(());
         }
-        let (Some(section), Some(field)) = (
-            item.get("section")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            item.get("field").and_then(Value::as_str).map(str::to_owned),
-        ) else {
-            return Ok(());
+        let section = item
+            .get("section")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let field = item.get("field").and_then(Value::as_str).map(str::to_owned);
+        let (section, field) = match (section, field) {
+            (Some(section), Some(field)) => (section, field),
+            (Some(section), None) => {
+                // A section's supporting documents (BT 6.3).
+                if !self.sees(&section, self.section_level(&section)) {
+                    *item = serde_json::json!({ "section": section, "withheld": true });
+                }
+                return Ok(());
+            }
+            (None, _) => {
+                // Facts outside the form (rank, units, status): a consent
+                // limited to some sections does not reach them.
+                if matches!(self.basis, ReadBasis::Consent { sections, .. } if !sections.is_empty())
+                {
+                    *item = serde_json::json!({ "withheld": true });
+                }
+                return Ok(());
+            }
         };
         let row = item
             .get("row")
@@ -297,7 +352,58 @@ impl Filter<'_> {
         }
         Ok(())
     }
+
+    /// The level at which the dossier's history cites an attachment, or
+    /// `None` when it does not cite it: a decision's scan takes the level of
+    /// what the decision is about, a proof the level of its section.
+    pub fn attachment_level(&self, entries: &[HistoryEntry], sha: &str) -> Option<Restriction> {
+        let mut level: Option<Restriction> = None;
+        let mut cite = |l: Restriction| level = Some(level.map_or(l, |cur| cur.min(l)));
+        for e in entries {
+            let doc_sha = e
+                .document
+                .as_ref()
+                .and_then(|d| d.get("attachment_sha256"))
+                .and_then(Value::as_str);
+            if doc_sha == Some(sha) {
+                cite(if e.event_type == "dossier.DisciplineImposed" {
+                    self.map.fact("discipline")
+                } else {
+                    Restriction::General
+                });
+            }
+            if let Value::Array(items) = &e.diff {
+                for item in items {
+                    let cited = item
+                        .get("attachments")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|h| h.as_str() == Some(sha)));
+                    if cited && let Some(section) = item.get("section").and_then(Value::as_str) {
+                        cite(self.section_level(section));
+                    }
+                }
+            }
+        }
+        level
+    }
+
+    /// Whether the reader may see something of `level` in `section`.
+    pub fn may_see(&self, section: &str, level: Restriction) -> bool {
+        self.sees(section, level)
+    }
 }
+
+/// Facts shown outside the form's sections, and the section a consent must
+/// cover for them.
+const FACTS: &[(&str, &str)] = &[
+    ("person_id", "identity"),
+    ("discipline", "honours"),
+    ("rank", "rank_salary"),
+    ("salary", "rank_salary"),
+    ("positions", "recruitment"),
+    ("awards", "honours"),
+    ("evaluations", "honours"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -376,9 +482,19 @@ mod tests {
         assert_eq!(out.person_id, None);
         assert_eq!(out.sections["identity"].len(), 1);
         assert!(out.sections.get("honours").is_none());
+        for w in [
+            "honours/22",
+            "identity/25a",
+            "family/30.c2",
+            "person_id",
+            "discipline",
+        ] {
+            assert!(out.access.withheld.iter().any(|x| x == w), "{w}");
+        }
+        assert!(!out.access.withheld.iter().any(|x| x == "identity/1"));
         assert_eq!(
-            out.access.withheld,
-            ["honours/22#0", "identity/25a#0", "person_id"]
+            out.discipline, None,
+            "not an empty list: that would say there is none"
         );
         assert!(
             revealed.0.is_empty(),
@@ -394,7 +510,7 @@ mod tests {
             (id.value.as_str(), id.level),
             ("001090001234", Restriction::Restricted)
         );
-        assert_eq!(out.access.withheld, ["honours/22#0"]);
+        assert_eq!(out.access.withheld, ["honours/22", "discipline"]);
         assert_eq!(revealed.0, ["identity/25a#0", "person_id"]);
     }
 
@@ -403,7 +519,8 @@ mod tests {
         let (out, revealed) = read(ReadBasis::Own);
         assert!(out.access.withheld.is_empty());
         assert_eq!(out.sections["honours"][0].value, "Khiển trách 2024");
-        assert_eq!(revealed.0.len(), 3);
+        // Including the (empty) discipline list, which is secret.
+        assert_eq!(revealed.0.len(), 4);
     }
 
     #[test]
@@ -414,8 +531,13 @@ mod tests {
             sections: vec!["honours".into()],
         });
         assert!(out.sections.get("identity").is_none());
-        assert!(out.access.withheld.contains(&"identity/1#0".to_owned()));
+        assert!(out.access.withheld.contains(&"identity/1".to_owned()));
+        assert_eq!(
+            out.person_id, None,
+            "the number belongs to the identity section"
+        );
+        assert_eq!(out.rank, None);
         // Secret stays secret under a consent.
-        assert!(out.access.withheld.contains(&"honours/22#0".to_owned()));
+        assert!(out.access.withheld.contains(&"honours/22".to_owned()));
     }
 }

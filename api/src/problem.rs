@@ -144,10 +144,25 @@ impl From<CommandError> for Problem {
             CommandError::Conflict { stream, actual, .. } => (Some(stream.clone()), *actual),
             _ => (None, None),
         };
+        // A uniqueness refusal must not name the holder: the dossier or
+        // account may be outside the caller's scope.
+        let detail = match &e {
+            CommandError::Scope(r) => match &r.rule {
+                ScopeRule::PersonIdTaken(_) => {
+                    "this identification number already has a dossier in the province".to_owned()
+                }
+                ScopeRule::PersonalAccountTaken(_) => {
+                    "this person already has a personal account (HY 4.5)".to_owned()
+                }
+                ScopeRule::UsernameTaken(name, _) => format!("username {name:?} is taken"),
+                _ => e.to_string(),
+            },
+            _ => e.to_string(),
+        };
         Self {
             stream,
             revision,
-            ..Self::new(status, e.family(), e.code(), e.to_string()).cite(e.citation())
+            ..Self::new(status, e.family(), e.code(), detail).cite(e.citation())
         }
     }
 }

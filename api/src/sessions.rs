@@ -333,10 +333,16 @@ impl SessionStore {
         self.failures(username, client, window)
     }
 
-    /// A successful login clears the login name's count (not the client's:
-    /// one good password does not excuse a spray of bad ones).
-    pub fn succeed(&self, username: &str) {
-        lock(&self.failures).by_account.remove(username);
+    /// A successful login clears the login name's count, and takes back
+    /// the one attempt it had counted against the client (but not the
+    /// client's earlier failures: one good password does not excuse a spray
+    /// of bad ones).
+    pub fn succeed(&self, username: &str, client: &str) {
+        let mut f = lock(&self.failures);
+        f.by_account.remove(username);
+        if let Some(q) = f.by_client.get_mut(client) {
+            q.pop_back();
+        }
     }
 }
 
@@ -383,7 +389,8 @@ mod tests {
         assert_eq!(s.fail("an", "1.2.3.4", w), (1, 1));
         assert_eq!(s.fail("an", "1.2.3.4", w), (2, 2));
         assert_eq!(s.fail("binh", "1.2.3.4", w), (1, 3));
-        s.succeed("an");
+        assert_eq!(s.fail("an", "1.2.3.4", w), (3, 4));
+        s.succeed("an", "1.2.3.4");
         assert_eq!(s.failures("an", "1.2.3.4", w), (0, 3));
     }
 }

@@ -163,6 +163,23 @@ impl std::fmt::Debug for CredentialStore {
     }
 }
 
+/// A stored credential, opaque outside this module (the hash never leaves
+/// it except to be put back).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialRow {
+    phc: String,
+    must_change: bool,
+    set_at: String,
+}
+
+impl std::fmt::Debug for CredentialRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialRow")
+            .field("must_change", &self.must_change)
+            .finish_non_exhaustive()
+    }
+}
+
 /// File name of the credential table inside a data directory.
 pub const CREDENTIALS_FILE: &str = "credentials.db";
 
@@ -231,6 +248,44 @@ impl CredentialStore {
         conn.execute(
             "DELETE FROM credentials WHERE account_id = ?1",
             params![account_id],
+        )?;
+        Ok(())
+    }
+
+    /// The stored row of an account (its hash, flag and time), to put back
+    /// if what replaces it cannot be logged.
+    pub fn snapshot(&self, account_id: &str) -> Result<Option<CredentialRow>, CredentialError> {
+        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
+        Ok(conn
+            .query_row(
+                "SELECT phc, must_change, set_at FROM credentials WHERE account_id = ?1",
+                params![account_id],
+                |r| {
+                    Ok(CredentialRow {
+                        phc: r.get(0)?,
+                        must_change: r.get(1)?,
+                        set_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Puts back what [`Self::snapshot`] returned (removing the credential
+    /// when there was none).
+    pub fn restore(
+        &self,
+        account_id: &str,
+        row: Option<&CredentialRow>,
+    ) -> Result<(), CredentialError> {
+        let Some(row) = row else {
+            return self.remove(account_id);
+        };
+        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
+        conn.execute(
+            "INSERT INTO credentials (account_id, phc, must_change, set_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(account_id) DO UPDATE SET phc = ?2, must_change = ?3, set_at = ?4",
+            params![account_id, row.phc, row.must_change, row.set_at],
         )?;
         Ok(())
     }

@@ -183,6 +183,11 @@ pub enum AccessRule {
     /// Only the holder may change their own password.
     #[error("only the holder changes their own password; administrators reissue (DL 15.7)")]
     NotHolder,
+    /// Consent is recorded by the managing authority of an existing dossier.
+    #[error(
+        "a consent is recorded by an account with admin right over the managing unit of the person's dossier in this province (BT 4.5, HY 4.8)"
+    )]
+    ConsentNotAllowed,
 }
 
 impl AccessRule {
@@ -198,6 +203,7 @@ impl AccessRule {
             Self::Delegation(_) => "KT 8.1",
             Self::SystemAdminOnly(_) => "BT 11.1, HY 11.2",
             Self::NotHolder => "DL 15.7",
+            Self::ConsentNotAllowed => "BT 4.5, HY 4.8",
             Self::UnknownActor(_) | Self::ActorLocked { .. } | Self::KeyNotUsable { .. } => {
                 return None;
             }
@@ -222,6 +228,7 @@ impl AccessRule {
             Self::OutsideApprovalWindow { .. } => "outside-approval-window",
             Self::SystemAdminOnly(_) => "system-admin-only",
             Self::NotHolder => "not-holder",
+            Self::ConsentNotAllowed => "consent-not-allowed",
         }
     }
 }
@@ -491,6 +498,37 @@ impl CommandError {
 }
 
 type Result<T, E = CommandError> = std::result::Result<T, E>;
+
+/// A reviewer's step on a pending declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewStep {
+    /// Return sections with reasons (HY 15.6).
+    Return {
+        /// Sections returned.
+        section_codes: Vec<String>,
+        /// Why.
+        reasons: Vec<String>,
+    },
+    /// Verify against the papers.
+    Verify {
+        /// Note.
+        note: String,
+    },
+    /// Lock the verified declaration (HY 10.3).
+    Lock,
+}
+
+/// Refuses, as a conflict, a command whose caller expected another revision.
+fn check_expected(dossier_id: &str, d: &Dossier, expected: Option<u64>) -> Result<()> {
+    match expected {
+        Some(e) if e != d.revision => Err(CommandError::Conflict {
+            stream: dossier::stream_id(dossier_id),
+            expected: ExpectedRevision::Exact(e),
+            actual: Some(d.revision),
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// What the handlers know of other aggregates, folded from `$all`.
 #[derive(Debug, Default)]
@@ -807,6 +845,18 @@ impl Workflows {
     /// Reads `$all` from where the index stopped to the head.
     async fn catch_up(&self) -> Result<tokio::sync::MutexGuard<'_, Index>> {
         let mut idx = self.index.lock().await;
+        // Nothing appended since the last catch-up: skip the read (every API
+        // request comes here, twice). A dense store publishes its head in
+        // memory before it acknowledges an append, so any event appended
+        // before this call began is at or below `head`, and an index that
+        // has read past `head` has seen it. Other backends answer
+        // `head_position` with a round trip, which saves nothing.
+        if self.store.dense_positions()
+            && let Some(next) = idx.next_position
+            && self.store.head_position().await?.is_none_or(|h| h < next)
+        {
+            return Ok(idx);
+        }
         let mut from = idx
             .next_position
             .unwrap_or_else(|| self.store.first_position());
@@ -1588,11 +1638,36 @@ impl Workflows {
                         self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
                     }
                 }
-                AccountChange::Delegate { to_account, .. } => {
+                AccountChange::Delegate {
+                    to_account,
+                    org_codes,
+                    ..
+                } => {
                     if a.id != target.id && a.kind != AccountKind::SystemAdmin {
                         return Err(AccessRule::Delegation(
                             "only the head delegates their own approval power (KT 8.1)".to_owned(),
                         )
+                        .into());
+                    }
+                    // Only a head has approval power to delegate, and only
+                    // over the head's own unit (a delegation also lets the
+                    // deputy read what they sign).
+                    if target.kind != AccountKind::AgencyHead {
+                        return Err(AccessRule::Delegation(
+                            "only the approval power of a head (agency head account) can be delegated (KT 8.1)"
+                                .to_owned(),
+                        )
+                        .into());
+                    }
+                    let today = self.today();
+                    if let Some(outside) = org_codes
+                        .iter()
+                        .find(|c| !idx.org.contains(&target.org_code, c, today))
+                    {
+                        return Err(ScopeRule::BadDelegate(format!(
+                            "unit {outside} is outside the delegating head's unit {}",
+                            target.org_code
+                        ))
                         .into());
                     }
                     let deputy = idx
@@ -1624,17 +1699,21 @@ impl Workflows {
                 AccountChange::GrantConsent {
                     subject_person_id, ..
                 } => {
-                    // The managing authority of the subject's dossier consents.
-                    let dossier_id = idx
+                    // The managing authority of the subject's dossier
+                    // consents. Whether the person has a dossier here, and
+                    // where, is not told to anyone who could not consent:
+                    // both refusals are the same.
+                    let managing = idx
                         .by_person
                         .get(subject_person_id)
-                        .ok_or(ScopeRule::NoDossierForPerson)?;
-                    let managing = idx
-                        .dossiers
-                        .get(dossier_id)
-                        .map(|d| d.managing_unit.clone())
-                        .unwrap_or_default();
-                    self.require_right(&idx, a, &managing, AccessRight::Admin)?;
+                        .and_then(|id| idx.dossiers.get(id))
+                        .map(|d| d.managing_unit.clone());
+                    let may = managing
+                        .as_deref()
+                        .is_some_and(|m| self.right_over(&idx, a, m) == Some(AccessRight::Admin));
+                    if !may {
+                        return Err(AccessRule::ConsentNotAllowed.into());
+                    }
                 }
                 AccountChange::RevokeConsent { consent_id, .. } => {
                     let managing = target
@@ -1708,6 +1787,7 @@ impl Workflows {
             } else {
                 PasswordChangeKind::Issued
             };
+            let before = self.credentials.snapshot(account_id)?;
             self.set_password(account_id, password, true).await?;
             let result = self
                 .account_change_as(
@@ -1720,8 +1800,9 @@ impl Workflows {
                 )
                 .await;
             if result.is_err() {
-                // Never leave a credential the log does not know was issued.
-                self.credentials.remove(account_id)?;
+                // Never leave a credential the log does not know was issued;
+                // the holder's earlier password stays as it was.
+                self.credentials.restore(account_id, before.as_ref())?;
             }
             result
         }
@@ -1769,16 +1850,23 @@ impl Workflows {
                     birth_date: target.birth_date,
                 },
             )?;
+            let before = self.credentials.snapshot(account_id)?;
             self.set_password(account_id, new, false).await?;
-            self.account_change_as(
-                account_id,
-                account_id,
-                AccountChange::RecordPassword {
-                    kind: PasswordChangeKind::Changed,
-                    by: account_id.to_owned(),
-                },
-            )
-            .await
+            let result = self
+                .account_change_as(
+                    account_id,
+                    account_id,
+                    AccountChange::RecordPassword {
+                        kind: PasswordChangeKind::Changed,
+                        by: account_id.to_owned(),
+                    },
+                )
+                .await;
+            if result.is_err() {
+                // The log does not know of the change: the old password stays.
+                self.credentials.restore(account_id, before.as_ref())?;
+            }
+            result
         }
         .await;
         self.about(&about, result).await
@@ -1893,6 +1981,15 @@ impl Workflows {
             }
             let has_personal_account = idx.personal_accounts.contains_key(&open.person_id);
             drop(idx);
+            // A caller-chosen id that is already another dossier must not
+            // claim the number for it.
+            if let Some(actual) = self.store.stream_revision(&dossier::stream_id(id)).await? {
+                return Err(CommandError::Conflict {
+                    stream: dossier::stream_id(id),
+                    expected: ExpectedRevision::NoStream,
+                    actual: Some(actual),
+                });
+            }
             // Validate before claiming, so a malformed number claims nothing.
             let decision = open.decision.clone();
             let events = dossier::decide_open(
@@ -2031,11 +2128,38 @@ impl Workflows {
         attachments: Vec<[u8; 32]>,
         occurred_on: Option<NaiveDate>,
     ) -> Result<Receipt> {
+        self.declare_at(
+            actor,
+            dossier_id,
+            section_code,
+            fields,
+            attachments,
+            occurred_on,
+            None,
+        )
+        .await
+    }
+
+    /// [`Self::declare_change`] only if the dossier is still at revision
+    /// `expected` (the caller's `If-Match`); otherwise a conflict, and
+    /// nothing is written.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn declare_at(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+        section_code: &str,
+        fields: Vec<FieldEntry>,
+        attachments: Vec<[u8; 32]>,
+        occurred_on: Option<NaiveDate>,
+        expected: Option<u64>,
+    ) -> Result<Receipt> {
         let about = dossier::stream_id(dossier_id);
         let result = async {
             let idx = self.catch_up().await?;
             let a = self.active_actor(&idx, actor)?.clone();
             let d = self.dossier_for(dossier_id).await?;
+            check_expected(dossier_id, &d, expected)?;
             let own =
                 a.kind == AccountKind::Personal && a.person_id.as_deref() == Some(&d.person_id);
             if !own {
@@ -2063,17 +2187,45 @@ impl Workflows {
         self.about(&about, result).await
     }
 
+    /// A reviewer's step only if the dossier is still at revision `expected`
+    /// (the caller's `If-Match`); otherwise a conflict, and nothing is written.
+    pub async fn review_at(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+        step: ReviewStep,
+        expected: Option<u64>,
+    ) -> Result<Receipt> {
+        let change = match step {
+            ReviewStep::Return {
+                section_codes,
+                reasons,
+            } => DossierChange::Return {
+                section_codes,
+                reasons,
+            },
+            ReviewStep::Verify { note } => DossierChange::Verify { note },
+            ReviewStep::Lock => DossierChange::Lock {
+                reason: "verified against the original papers (HY 10.3)".to_owned(),
+            },
+        };
+        self.reviewer_step(actor, dossier_id, change, expected)
+            .await
+    }
+
     async fn reviewer_step(
         &self,
         actor: &Actor,
         dossier_id: &str,
         change: DossierChange,
+        expected: Option<u64>,
     ) -> Result<Receipt> {
         let about = dossier::stream_id(dossier_id);
         let result = async {
             let idx = self.catch_up().await?;
             let a = self.active_actor(&idx, actor)?.clone();
             let d = self.dossier_for(dossier_id).await?;
+            check_expected(dossier_id, &d, expected)?;
             if a.person_id.as_deref() == Some(&d.person_id) {
                 return Err(AccessRule::SelfReview.into());
             }
@@ -2101,6 +2253,7 @@ impl Workflows {
                 section_codes,
                 reasons,
             },
+            None,
         )
         .await
     }
@@ -2118,6 +2271,7 @@ impl Workflows {
             DossierChange::Verify {
                 note: note.to_owned(),
             },
+            None,
         )
         .await
     }
@@ -2130,6 +2284,7 @@ impl Workflows {
             DossierChange::Lock {
                 reason: "verified against the original papers (HY 10.3)".to_owned(),
             },
+            None,
         )
         .await
     }

@@ -1189,10 +1189,31 @@ async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() 
         p.wf.account(&p.health_focal, &inspector.account_id, consent("15/CV-SYT"))
             .await
             .unwrap_err();
-    assert!(matches!(
-        access_rule(err),
-        AccessRule::InsufficientRight { .. }
-    ));
+    let refused = access_rule(err);
+    assert!(matches!(refused, AccessRule::ConsentNotAllowed));
+    // A person with no dossier here is refused alike: the refusal does not
+    // tell whether, or where, a dossier exists.
+    let nobody = match consent("16/CV-SYT") {
+        AccountChange::GrantConsent {
+            consent_id,
+            document,
+            expires,
+            section_codes,
+            ..
+        } => AccountChange::GrantConsent {
+            consent_id,
+            subject_person_id: "001090000999".into(),
+            document,
+            expires,
+            section_codes,
+        },
+        other => other,
+    };
+    let err =
+        p.wf.account(&p.health_focal, &inspector.account_id, nobody)
+            .await
+            .unwrap_err();
+    assert_eq!(access_rule(err), refused);
     let err =
         p.wf.account(&p.admin, &inspector.account_id, consent(""))
             .await

@@ -142,10 +142,47 @@ pub async fn change_own_password(
     PendingCaller(c): PendingCaller,
     Body(input): Body<ChangePasswordIn>,
 ) -> ApiResult<Json<ReceiptOut>> {
-    let r = s
+    // A stolen token must not become an unlimited guesser of the current
+    // password: a wrong one counts, is recorded and slows down like a login.
+    let cfg = &s.config;
+    let (by_name, _) = s
+        .sessions
+        .failures(&c.account.username, &c.client, cfg.failure_window);
+    if by_name >= cfg.lock_after_failures {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "session",
+            "too-many-failures",
+            "too many wrong passwords for this account; try again later",
+        )
+        .cite(Some("HY 5.1")));
+    }
+    let r = match s
         .workflows
         .change_password(&c.account.id, &input.current, &input.new)
-        .await?;
+        .await
+    {
+        Err(hoso_commands::workflows::CommandError::Access(r))
+            if matches!(r.rule, hoso_commands::workflows::AccessRule::NotHolder) =>
+        {
+            let (by_name, by_client) =
+                s.sessions
+                    .fail(&c.account.username, &c.client, cfg.failure_window);
+            s.sessions.record(&Attempt {
+                at: chrono::Utc::now().to_rfc3339(),
+                kind: "password-change-failed".into(),
+                account_id: Some(c.account.id.clone()),
+                username: Some(c.account.username.clone()),
+                client: c.client.clone(),
+                target: "POST /api/v1/accounts/me/password".into(),
+                detail: format!("wrong current password ({by_name} for this name)"),
+            });
+            let exp = by_name.max(by_client).saturating_sub(1).min(5);
+            tokio::time::sleep(cfg.failure_delay * 2u32.pow(exp)).await;
+            return Err(hoso_commands::workflows::CommandError::Access(r).into());
+        }
+        other => other?,
+    };
     s.sessions
         .revoke_others(&c.account.id, &c.token_hash, chrono::Utc::now())
         .map_err(|e| Problem::internal(&e))?;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use hoso_commands::dossier::{EmploymentStatus, TransferKind};
 use hoso_commands::workflows::{
-    ApprovalSignature, OpenDossier, ReadBasis, SearchScope, right_name,
+    ApprovalSignature, OpenDossier, ReadBasis, ReviewStep, SearchScope, right_name,
 };
 use hoso_projections::audit::{AuditEntry, AuditQuery};
 use hoso_projections::search::{SearchPage, SearchQuery};
@@ -33,6 +33,7 @@ use crate::access::{DossierOut, Filter, Revealed};
 use crate::extract::{Body, Caller, IfMatch, Params};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
+use hoso_commands::restriction::Restriction;
 
 /// The ground on which the caller sees the dossier, or the 404 that hides it.
 pub(crate) async fn basis(s: &AppState, c: &Caller, id: &str, route: &str) -> ApiResult<ReadBasis> {
@@ -305,31 +306,6 @@ pub struct DeclarationIn {
     pub occurred_on: Option<NaiveDate>,
 }
 
-fn check_if_match(current: Option<u64>, wanted: IfMatch) -> ApiResult<()> {
-    match (wanted.0, current) {
-        (Some(w), Some(c)) if w != c => Err(Problem::new(
-            StatusCode::PRECONDITION_FAILED,
-            "conflict",
-            "if-match",
-            format!("the dossier is at revision {c}, not {w}; read it again"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-async fn precondition(s: &AppState, id: &str, m: IfMatch) -> ApiResult<()> {
-    if m.0.is_none() {
-        return Ok(());
-    }
-    let current = s
-        .workflows
-        .store()
-        .stream_revision(&format!("dossier-{id}"))
-        .await
-        .map_err(|e| Problem::internal(&e))?;
-    check_if_match(current, m)
-}
-
 fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
     // With If-Match the caller asked for an exact revision: a concurrent
     // change between our check and the append is a failed precondition.
@@ -370,7 +346,6 @@ pub async fn declare(
     Body(input): Body<DeclarationIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/declarations").await?;
-    precondition(&s, &id, m).await?;
     let attachments = input
         .attachments
         .iter()
@@ -389,13 +364,14 @@ pub async fn declare(
     let started = std::time::Instant::now();
     let r = s
         .workflows
-        .declare_change(
+        .declare_at(
             &c.actor,
             &id,
             &input.section,
             fields,
             attachments,
             input.occurred_on,
+            m.0,
         )
         .await
         .map_err(|e| conflict_as_412(m, e.into()))?;
@@ -441,17 +417,19 @@ pub async fn review(
     Body(input): Body<ReviewIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/review").await?;
-    precondition(&s, &id, m).await?;
-    let wf = &s.workflows;
-    let r = match input {
-        ReviewIn::Return { sections, reasons } => {
-            wf.return_declaration(&c.actor, &id, sections, reasons)
-                .await
-        }
-        ReviewIn::Verify { note } => wf.verify_declaration(&c.actor, &id, &note).await,
-        ReviewIn::Lock => wf.lock_declaration(&c.actor, &id).await,
-    }
-    .map_err(|e| conflict_as_412(m, e.into()))?;
+    let step = match input {
+        ReviewIn::Return { sections, reasons } => ReviewStep::Return {
+            section_codes: sections,
+            reasons,
+        },
+        ReviewIn::Verify { note } => ReviewStep::Verify { note },
+        ReviewIn::Lock => ReviewStep::Lock,
+    };
+    let r = s
+        .workflows
+        .review_at(&c.actor, &id, step, m.0)
+        .await
+        .map_err(|e| conflict_as_412(m, e.into()))?;
     Ok(receipt_response(&id, r))
 }
 
@@ -766,21 +744,31 @@ pub async fn attachment(
     c: Caller,
     Path((id, sha)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
+    let b = basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
     parse_sha256(&sha, "sha256")?;
     let sha = sha.to_ascii_lowercase();
-    // Only what this dossier cites: an attachment of another dossier is
-    // as invisible as that dossier.
-    let cited = s.read.history(&id)?.iter().any(|e| {
-        e.document
-            .as_ref()
-            .is_some_and(|d| d.to_string().contains(&sha))
-            || e.diff.to_string().contains(&sha)
-    });
+    // Only what this dossier cites (in a decision or as a section's proof):
+    // an attachment of another dossier is as invisible as that dossier, and
+    // one cited at a level above the reader's is as invisible as its field.
+    let history = s.read.history(&id)?;
+    let f = filter(&s, &b, &id);
+    let level = f.attachment_level(&history, &sha);
     let path = s.attachments.join(&sha);
-    if !cited || !path.exists() {
+    let visible = level.is_some_and(|l| f.may_see("", l) || b == ReadBasis::Own);
+    if !visible || !path.exists() {
         refused(&s, &c, "GET /dossiers/{id}/attachments/{sha256}", &sha);
         return Err(Problem::not_found("attachment"));
+    }
+    if level.is_some_and(Restriction::is_sealed) {
+        log_reads(
+            &s,
+            &c,
+            &id,
+            &b,
+            Revealed(vec![format!("attachment/{sha}")]),
+            "attachment",
+        )
+        .await?;
     }
     let bytes = tokio::fs::read(&path)
         .await
@@ -874,6 +862,7 @@ pub async fn search(
         },
     };
     let restricted_ok = right >= AccessRight::Update;
+    let by_number = p.person_id.is_some();
     if p.person_id.is_some() && !restricted_ok {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -928,7 +917,10 @@ pub async fn search(
         limit: p.limit,
         after: p.after,
     })?;
-    if !restricted_ok {
+    // Identification numbers are restricted: a list of hits would reveal
+    // them unlogged, so they are left out (empty) unless the caller searched
+    // by the number, which they already hold.
+    if !by_number {
         for hit in &mut page.items {
             hit.person_id = String::new();
         }

@@ -125,7 +125,7 @@ pub struct Health {
     pub projection_position: u64,
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "system",
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
 async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
     let store = s.workflows.store();
@@ -146,7 +146,7 @@ async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
     }))
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "system",
+#[utoipa::path(get, path = "/metrics", tag = "system", security(()),
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let head = s.workflows.store().head_position().await.ok().flatten();
@@ -161,7 +161,7 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", security(()),
     responses((status = 200, description = "This document")))]
 async fn openapi() -> Response {
     match ApiDoc::openapi().to_json() {

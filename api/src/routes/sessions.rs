@@ -50,9 +50,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 }
 
 fn failed() -> Problem {
-    // One answer for an unknown name and a wrong password: the API must not
-    // tell which login names exist.
-    Problem::unauthenticated("bad-credentials", "unknown login name or wrong password")
+    // One answer for an unknown name, a wrong password and a locked
+    // account: the API must not tell which names exist, nor confirm a guess
+    // once an account is locked.
+    Problem::unauthenticated(
+        "bad-credentials",
+        "unknown login name, wrong password, or an account that is locked",
+    )
 }
 
 /// Logs in with a login name and password (argon2id). Failures slow down,
@@ -94,16 +98,28 @@ pub async fn login(
         .cite(Some("HY 5.1")));
     }
     let account_id = s.workflows.account_by_username(&username).await?;
-    let check = match &account_id {
-        Some(id) => s.workflows.check_credentials(id, &input.password).await?,
-        None => PasswordCheck::NoCredential,
+    // Count the attempt before checking it, so that guesses sent in
+    // parallel cannot all be tried before the lock lands; a success clears
+    // the name's count again.
+    let (by_name, by_client) = s.sessions.fail(&username, &client, cfg.failure_window);
+    let known = match &account_id {
+        Some(id) => s.workflows.caller(id).await?,
+        None => None,
     };
-    let account = match (&account_id, &check) {
-        (Some(id), PasswordCheck::Match { .. }) => s.workflows.caller(id).await?,
+    // A locked account, or one past its allowance, is not checked at all:
+    // a right guess and a wrong one must look the same.
+    let checkable = known
+        .as_ref()
+        .is_some_and(|a| a.locked.is_none() && by_name <= cfg.lock_after_failures);
+    let check = match (&account_id, checkable) {
+        (Some(id), true) => s.workflows.check_credentials(id, &input.password).await?,
+        _ => PasswordCheck::NoCredential,
+    };
+    let account = match check {
+        PasswordCheck::Match { .. } => known,
         _ => None,
     };
     let Some(account) = account else {
-        let (by_name, by_client) = s.sessions.fail(&username, &client, cfg.failure_window);
         s.sessions.record(&attempt(
             "login-failed",
             account_id.as_deref(),
@@ -126,18 +142,7 @@ pub async fn login(
         tokio::time::sleep(cfg.failure_delay * 2u32.pow(exp)).await;
         return Err(failed());
     };
-    if account.locked.is_some() {
-        s.sessions.record(&attempt(
-            "login-failed",
-            Some(&account.id),
-            "account locked".into(),
-        ));
-        return Err(Problem::unauthenticated(
-            "account-locked",
-            "the account is locked; ask its administrator",
-        ));
-    }
-    s.sessions.succeed(&username);
+    s.sessions.succeed(&username, &client);
     let (token, session) = s
         .sessions
         .create(&account.id, cfg.session_ttl, now)

@@ -156,17 +156,26 @@ impl Workflows {
         }
         let today = self.today();
         // A deputy signing for a head needs to read what they sign.
-        for head in idx.accounts.values() {
+        // Only a head's power counts, and only where the head still holds a
+        // right: a delegation never reaches further than its delegator.
+        let heads = idx
+            .accounts
+            .values()
+            .filter(|h| h.kind == AccountKind::AgencyHead && h.locked.is_none());
+        for head in heads {
             for (id, del) in &head.delegations {
                 if del.to_account == a.id
                     && del.in_force_on(today)
                     && (del.categories.is_empty() || del.categories.contains(&d.category))
                     && [&d.managing_unit, &d.employing_unit].into_iter().any(|u| {
-                        if del.org_codes.is_empty() {
+                        let covered = if del.org_codes.is_empty() {
                             idx.org.contains(&head.org_code, u, today)
                         } else {
                             del.org_codes.iter().any(|c| idx.org.contains(c, u, today))
-                        }
+                        };
+                        covered
+                            && idx.org.contains(&head.org_code, u, today)
+                            && self.right_over(&idx, head, u).is_some()
                     })
                 {
                     return Ok(Some(Some(ReadBasis::Delegation {
