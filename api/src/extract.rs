@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -64,6 +64,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 
 fn query_problem(r: &QueryRejection) -> Problem {
     Problem::bad_request("invalid-query", r.body_text())
+}
+
+/// Path parameters; an undecodable segment is a 400 problem.
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(r) => Err(path_problem(&r)),
+        }
+    }
+}
+
+fn path_problem(r: &PathRejection) -> Problem {
+    Problem::bad_request("invalid-path", r.body_text())
+}
+
+/// A raw body (uploads); too large is a 413 problem.
+#[derive(Debug)]
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Self(b)),
+            Err(r) => Err(bytes_problem(&r)),
+        }
+    }
+}
+
+fn bytes_problem(r: &BytesRejection) -> Problem {
+    let status = r.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "body-too-large"
+    } else {
+        "unreadable-body"
+    };
+    Problem::new(status, "request", code, r.body_text())
 }
 
 /// The client's address as the server saw it.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use hoso_commands::account::{AccountChange, AccountKind, LockReason};
@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{DocumentIn, ReceiptOut, parse_enum};
 use crate::AppState;
-use crate::extract::{Body, Caller, Params, PendingCaller};
+use crate::extract::{Body, Caller, Params, PathParams, PendingCaller};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
 
@@ -206,7 +206,7 @@ pub struct IssuePasswordIn {
 pub async fn issue_password(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(input): Body<IssuePasswordIn>,
 ) -> ApiResult<Json<ReceiptOut>> {
     let r = s
@@ -478,7 +478,7 @@ fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
 pub async fn change(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(input): Body<ChangeIn>,
 ) -> ApiResult<Json<ReceiptOut>> {
     let locking = matches!(input, ChangeIn::Lock { .. });

@@ -9,8 +9,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -30,7 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{DocumentIn, ReceiptOut, WaitFor, parse_enum, parse_sha256, wait};
 use crate::AppState;
 use crate::access::{DossierOut, Filter, Revealed};
-use crate::extract::{Body, Caller, IfMatch, Params};
+use crate::extract::{Body, Caller, IfMatch, Params, PathParams, RawBody};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
 use hoso_commands::restriction::Restriction;
@@ -201,7 +200,7 @@ pub struct ReadParams {
 pub async fn read(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Params(p): Params<ReadParams>,
 ) -> ApiResult<Response> {
     let basis = basis(&s, &c, &id, "GET /dossiers/{id}").await?;
@@ -236,7 +235,7 @@ pub async fn read(
 pub async fn history(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Params(w): Params<WaitFor>,
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let basis = basis(&s, &c, &id, "GET /dossiers/{id}/history").await?;
@@ -256,7 +255,7 @@ pub async fn history(
 pub async fn audit(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Params(w): Params<WaitFor>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     let basis = basis(&s, &c, &id, "GET /dossiers/{id}/audit").await?;
@@ -341,7 +340,7 @@ fn receipt_response(id: &str, r: hoso_commands::workflows::Receipt) -> Response 
 pub async fn declare(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     m: IfMatch,
     Body(input): Body<DeclarationIn>,
 ) -> ApiResult<Response> {
@@ -412,7 +411,7 @@ pub enum ReviewIn {
 pub async fn review(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     m: IfMatch,
     Body(input): Body<ReviewIn>,
 ) -> ApiResult<Response> {
@@ -453,7 +452,7 @@ pub struct ApprovalRequestOut {
 pub async fn approval_request(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ApprovalRequestOut>> {
     basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
     let r = s.workflows.approval_request(&id).await?;
@@ -488,7 +487,7 @@ pub struct ApprovalIn {
 pub async fn approve(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(input): Body<ApprovalIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/approvals").await?;
@@ -566,7 +565,7 @@ pub enum TransferIn {
 pub async fn transfer(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(input): Body<TransferIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/transfers").await?;
@@ -638,7 +637,7 @@ pub struct StatusIn {
 pub async fn status(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(input): Body<StatusIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/status").await?;
@@ -681,8 +680,8 @@ pub struct AttachmentOut {
 pub async fn upload(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
+    PathParams(id): PathParams<String>,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<AttachmentOut>)> {
     let b = basis(&s, &c, &id, "POST /dossiers/{id}/attachments").await?;
     let may = matches!(
@@ -742,7 +741,7 @@ pub async fn upload(
 pub async fn attachment(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path((id, sha)): Path<(String, String)>,
+    PathParams((id, sha)): PathParams<(String, String)>,
 ) -> ApiResult<Response> {
     let b = basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
     parse_sha256(&sha, "sha256")?;

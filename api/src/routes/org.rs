@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 use hoso_projections::views::{Dimension, OrgNode, QuotaReport, today_in_vietnam};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::dossiers::refused;
 use crate::AppState;
-use crate::extract::{Caller, Params};
+use crate::extract::{Caller, Params, PathParams};
 use crate::problem::{ApiResult, Problem};
 
 /// The caller must hold a right over `code` (Sở Nội vụ holds all).
@@ -72,7 +72,7 @@ pub async fn tree(
 pub async fn subtree(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(code): Path<String>,
+    PathParams(code): PathParams<String>,
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
     super::wait(&s, p.wait_for).await?;
@@ -122,7 +122,7 @@ pub struct HeadcountOut {
 pub async fn headcount(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(code): Path<String>,
+    PathParams(code): PathParams<String>,
     Params(p): Params<HeadcountParams>,
 ) -> ApiResult<Json<HeadcountOut>> {
     super::wait(&s, p.wait_for).await?;
@@ -156,7 +156,7 @@ pub struct YearParam {
 pub async fn quota(
     State(s): State<Arc<AppState>>,
     c: Caller,
-    Path(code): Path<String>,
+    PathParams(code): PathParams<String>,
     Params(p): Params<YearParam>,
 ) -> ApiResult<Json<QuotaReport>> {
     super::wait(&s, p.wait_for).await?;
