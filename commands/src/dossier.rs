@@ -1388,6 +1388,8 @@ fn decide_existing(
                         effective: eff,
                         until: until.map(to_pb_date),
                         decision: doc,
+                        // Sealed by the handler before the append.
+                        sealed_reason: Vec::new(),
                     });
                 }
                 StateDecision::Training {

@@ -518,6 +518,9 @@ pub enum ReviewStep {
     Lock,
 }
 
+/// What a sealed discipline reason is bound to besides its dossier.
+pub const DISCIPLINE_REASON_CONTEXT: &[u8] = b"discipline\x1freason";
+
 /// Refuses, as a conflict, a command whose caller expected another revision.
 fn check_expected(dossier_id: &str, d: &Dossier, expected: Option<u64>) -> Result<()> {
     match expected {
@@ -786,6 +789,16 @@ impl Workflows {
                     for sec in &mut d.sections {
                         seal(&sec.section_code.clone(), &mut sec.fields)?;
                     }
+                }
+                DomainEvent::DisciplineImposed(d)
+                    if map.fact("discipline").is_sealed() && !d.reason.is_empty() =>
+                {
+                    d.sealed_reason = self.keyring.seal(
+                        dossier_id,
+                        DISCIPLINE_REASON_CONTEXT,
+                        d.reason.as_bytes(),
+                    )?;
+                    d.reason.clear();
                 }
                 _ => {}
             }

@@ -1768,3 +1768,45 @@ async fn bt_4_3_restricted_fields_are_sealed_before_they_reach_the_log() {
     // The chain covers the ciphertext: the log verifies with no key at all.
     p.store.verify_all(&|_| ()).await.unwrap();
 }
+
+#[tokio::test]
+async fn bt_4_3_discipline_details_are_sealed_in_the_log() {
+    use hoso_schemas::pb::dossier::{DisciplineBody, DisciplineForm};
+    let p = Province::new("national", d(2026, 3, 20)).await;
+    let pid = "001190004321";
+    let id = p.open(pid, HOSPITAL, &p.health_focal).await;
+    let reason = "Vi phạm quy định về thời giờ làm việc";
+    p.wf.record_decision(
+        &p.health_focal,
+        &id,
+        hoso_commands::dossier::StateDecision::Discipline {
+            form: DisciplineForm::Reprimand,
+            body: DisciplineBody::Government,
+            reason: reason.into(),
+            until: Some(d(2026, 12, 31)),
+        },
+        d(2026, 3, 1),
+        doc("9/QĐ-SYT", d(2026, 3, 20)),
+    )
+    .await
+    .unwrap();
+    let imposed = p
+        .events(&format!("dossier-{id}"))
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            DomainEvent::DisciplineImposed(d) => Some(d),
+            _ => None,
+        })
+        .unwrap();
+    assert!(imposed.reason.is_empty());
+    let opened =
+        p.wf.keyring()
+            .open_sealed(
+                &id,
+                hoso_commands::workflows::DISCIPLINE_REASON_CONTEXT,
+                &imposed.sealed_reason,
+            )
+            .unwrap();
+    assert_eq!(opened, reason.as_bytes());
+}

@@ -319,6 +319,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             effective: date(2026, 4, 1),
             until: date(2026, 9, 30),
             decision: decision("19/QĐ-SNV"),
+            sealed_reason: Vec::new(),
         }
         .into(),
         dossier::TrainingRecorded {
