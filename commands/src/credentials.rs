@@ -155,6 +155,10 @@ pub enum PasswordCheck {
 pub struct CredentialStore {
     conn: Mutex<Connection>,
     argon: Argon2<'static>,
+    /// A hash of nothing anyone knows, verified against when there is no
+    /// credential to check, so that an unknown login name costs the same
+    /// time as a wrong password.
+    decoy: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for CredentialStore {
@@ -209,6 +213,7 @@ impl CredentialStore {
         Ok(Self {
             conn: Mutex::new(conn),
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            decoy: std::sync::OnceLock::new(),
         })
     }
 
@@ -290,6 +295,23 @@ impl CredentialStore {
         Ok(())
     }
 
+    /// Spends the time of a real check without checking anything: for a
+    /// login name that does not exist or an account that may not log in.
+    pub fn verify_decoy(&self, password: &str) -> Result<(), CredentialError> {
+        let phc = match self.decoy.get() {
+            Some(p) => p.clone(),
+            None => {
+                let secret: [u8; 16] = rand::random();
+                let p = self.hash(&hex::encode(secret))?;
+                self.decoy.get_or_init(|| p).clone()
+            }
+        };
+        let parsed = PasswordHash::new(&phc).map_err(|e| CredentialError::Hash(e.to_string()))?;
+        // The outcome is meaningless by construction.
+        let _ = self.argon.verify_password(password.as_bytes(), &parsed);
+        Ok(())
+    }
+
     /// Checks a password.
     pub fn verify(
         &self,
@@ -306,6 +328,7 @@ impl CredentialStore {
             .optional()?
         };
         let Some((phc, must_change)) = row else {
+            self.verify_decoy(password)?;
             return Ok(PasswordCheck::NoCredential);
         };
         let parsed = PasswordHash::new(&phc).map_err(|e| CredentialError::Hash(e.to_string()))?;

@@ -1894,6 +1894,14 @@ impl Workflows {
         self.verify_password(account_id, password).await
     }
 
+    /// Spends the time of a password check on nothing (for a login name
+    /// that does not exist, or an account that may not log in), so that the
+    /// API's answer time does not tell them apart from a wrong password.
+    pub async fn check_nothing(&self, password: &str) -> Result<()> {
+        let pw = password.to_owned();
+        self.on_credentials(move |c| c.verify_decoy(&pw)).await
+    }
+
     // Hashing costs tens of milliseconds of CPU by design; it runs on the
     // blocking pool so that it never stalls the commands sharing a worker.
     async fn on_credentials<T: Send + 'static>(

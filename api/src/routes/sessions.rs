@@ -113,7 +113,10 @@ pub async fn login(
         .is_some_and(|a| a.locked.is_none() && by_name <= cfg.lock_after_failures);
     let check = match (&account_id, checkable) {
         (Some(id), true) => s.workflows.check_credentials(id, &input.password).await?,
-        _ => PasswordCheck::NoCredential,
+        _ => {
+            s.workflows.check_nothing(&input.password).await?;
+            PasswordCheck::NoCredential
+        }
     };
     let account = match check {
         PasswordCheck::Match { .. } => known,
