@@ -264,6 +264,48 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Every route behind a session can answer 401 (no, expired or
+        // revoked token; locked account) and 403 (issued password not yet
+        // changed, BT 4.4), always as a problem.
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.put,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let open = op.security.as_ref().is_some_and(|s| {
+                    s.iter().all(|r| {
+                        serde_json::to_value(r)
+                            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                    })
+                });
+                if open {
+                    continue;
+                }
+                op.responses.responses.entry("401".into()).or_insert_with(|| {
+                    problem("No live session: missing, invalid or expired token, or a locked account").into()
+                });
+                op.responses.responses.entry("403".into()).or_insert_with(|| {
+                    problem("Not allowed: a rule refused it, or the issued password must be changed first (BT 4.4)").into()
+                });
+            }
+        }
     }
 }
 
