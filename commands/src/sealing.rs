@@ -418,6 +418,38 @@ fn field_aad(dossier_id: &str, context: &[u8]) -> Vec<u8> {
 }
 
 /// `0x01 ‖ random nonce ‖ AEAD(plaintext, aad)`.
+/// The nonce of a stable seal: a keyed hash of where the value belongs and
+/// what it is. The hash key is keystream of the data key under a nonce no
+/// random seal can draw in practice (all ones), so it is secret exactly as
+/// the data key is.
+fn stable_nonce(
+    cipher: &XChaCha20Poly1305,
+    dossier_id: &str,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<[u8; NONCE_LEN], SealError> {
+    use hmac::{Hmac, Mac};
+    let key = cipher
+        .encrypt(&XNonce::from([0xff; NONCE_LEN]), [0u8; 32].as_slice())
+        .map_err(|_| SealError::Malformed {
+            dossier_id: dossier_id.to_owned(),
+            problem: "cannot derive the nonce key".to_owned(),
+        })?;
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key[..32]).map_err(|_| {
+        SealError::Malformed {
+            dossier_id: dossier_id.to_owned(),
+            problem: "bad nonce key".to_owned(),
+        }
+    })?;
+    mac.update(&u64::try_from(aad.len()).unwrap_or(u64::MAX).to_be_bytes());
+    mac.update(aad);
+    mac.update(plaintext);
+    let tag = mac.finalize().into_bytes();
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&tag[..NONCE_LEN]);
+    Ok(nonce)
+}
+
 fn seal_raw(
     cipher: &XChaCha20Poly1305,
     dossier_id: &str,
@@ -426,6 +458,16 @@ fn seal_raw(
 ) -> Result<Vec<u8>, SealError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
+    seal_with(cipher, dossier_id, aad, plaintext, nonce)
+}
+
+fn seal_with(
+    cipher: &XChaCha20Poly1305,
+    dossier_id: &str,
+    aad: &[u8],
+    plaintext: &[u8],
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>, SealError> {
     let ciphertext = cipher
         .encrypt(
             &XNonce::from(nonce),
@@ -648,6 +690,33 @@ impl Keyring {
         }
         let cipher = self.data_key(dossier_id, true)?;
         seal_raw(&cipher, dossier_id, &aad, plaintext)
+    }
+
+    /// [`Keyring::seal`] with a nonce derived from the value (a synthetic
+    /// nonce, as in SIV): the same value in the same place of the same
+    /// dossier seals to the same bytes, so that a history can tell an
+    /// unchanged sealed field from a changed one without a key. That is all
+    /// it tells: equal values in other places or other dossiers seal
+    /// differently. Opened by [`Keyring::open_sealed`].
+    pub fn seal_stable(
+        &self,
+        dossier_id: &str,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        let aad = field_aad(dossier_id, context);
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(dossier_id)
+            .cloned();
+        let cipher = match cached {
+            Some(c) => c,
+            None => self.data_key(dossier_id, true)?,
+        };
+        let nonce = stable_nonce(&cipher, dossier_id, &aad, plaintext)?;
+        seal_with(&cipher, dossier_id, &aad, plaintext, nonce)
     }
 
     /// Decrypts what [`Keyring::seal`] returned for the same `dossier_id` and
@@ -912,6 +981,18 @@ mod tests {
     fn keyring_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Keyring>();
+    }
+
+    #[test]
+    fn stable_seals_repeat_only_for_the_same_value_in_the_same_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = Keyring::create(dir.path(), None).unwrap();
+        let a = k.seal_stable("d1", b"25a#0", b"001090001234").unwrap();
+        assert_eq!(a, k.seal_stable("d1", b"25a#0", b"001090001234").unwrap());
+        assert_ne!(a, k.seal_stable("d1", b"25a#0", b"001090001235").unwrap());
+        assert_ne!(a, k.seal_stable("d1", b"7#0", b"001090001234").unwrap());
+        assert_ne!(a, k.seal_stable("d2", b"25a#0", b"001090001234").unwrap());
+        assert_eq!(k.open_sealed("d1", b"25a#0", &a).unwrap(), b"001090001234");
     }
 
     #[test]

@@ -770,7 +770,9 @@ impl Workflows {
         let seal = |section: &str, fields: &mut Vec<FieldEntry>| -> Result<()> {
             for f in fields.iter_mut() {
                 if f.sealed.is_empty() && map.field(section, &f.field_code).is_sealed() {
-                    f.sealed = self.keyring.seal(
+                    // Stable, so that a re-declared unchanged value shows as
+                    // unchanged in the history's diff.
+                    f.sealed = self.keyring.seal_stable(
                         dossier_id,
                         &crate::restriction::seal_context(&f.field_code, f.row),
                         f.value.as_bytes(),

@@ -393,8 +393,11 @@ async fn history_shows_actor_document_and_field_level_diff() {
     assert_eq!(declared.actor, person.account_id);
     assert_eq!(
         declared.diff,
+        // The sealed 25a, re-declared unchanged, is no change; the proof
+        // the change carries is named.
         serde_json::json!([{ "section": "identity", "field": "3a", "row": 0,
-                             "from": "17/05/1990", "to": "18/05/1990" }])
+                             "from": "17/05/1990", "to": "18/05/1990" },
+                           { "section": "identity", "attachments": ["09".repeat(32)] }])
     );
     // The approved version stays in force while the change is pending.
     let v = m.dossier(&id, None, None).unwrap().unwrap();
