@@ -39,8 +39,7 @@ use hoso_commands::org::{OrgChange, OrgCommand, OrgUnitKind};
 use hoso_commands::profile::Profile;
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::{Actor, IssueAccount, OpenDossier, Workflows};
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, SourceDocument, SqliteStore, StoreOptions, SystemClock};
+use hoso_ledger::{SourceDocument, SqliteStore, StoreOptions, SystemClock};
 use hoso_projections::ReadModel;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -195,20 +194,30 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
 
     let store = workflows.store().clone();
     let (read, _) = ReadModel::open(&dir)?;
+    let read = Arc::new(read);
     let head = store.head_position().await?.map_or(0, |h| h + 1);
     if read.next_position() < head {
-        let progress = Arc::new(Progress::new("projecting", head));
-        let done = Arc::new(AtomicU64::new(read.next_position()));
-        let ticker = crate::bench::watch_progress(progress.clone(), done.clone(), head);
-        read.catch_up(store.as_ref()).await?;
-        done.store(head, Ordering::Relaxed);
-        ticker.await.context("progress task")?;
+        let progress = Progress::new("projecting", head);
+        let caught_up = read.catch_up(store.as_ref());
+        tokio::pin!(caught_up);
+        loop {
+            tokio::select! {
+                r = &mut caught_up => {
+                    r?;
+                    break;
+                }
+                () = tokio::time::sleep(Duration::from_millis(200)) => {
+                    progress.set(read.next_position());
+                }
+            }
+        }
+        progress.set(head);
         progress.finish();
     }
     let state = Arc::new(AppState::new(
         &dir,
         workflows,
-        Arc::new(read),
+        read,
         keyring,
         ApiConfig::default(),
     )?);

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Utc};
+use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::dossier::{AppointmentKind, FieldEntry};
-use hoso_schemas::{DomainEvent, Registry};
 use serde::Serialize;
 
 use crate::apply::{decode_current, effective_of};
@@ -228,7 +228,7 @@ impl ReadModel {
                 })
                 .collect::<Result<Vec<_>, ProjectionError>>()
         })?;
-        let registry = Registry::standard();
+        let registry = &self.registry;
         let known_until = known_at
             .and_then(|d| d.succ_opt())
             .map(hoso_commands::calendar::start_of_day_in_vietnam);
@@ -242,7 +242,7 @@ impl ReadModel {
                 (Some(a), Some(e)) => e <= a,
                 _ => true,
             };
-            let event = decode_current(&registry, &row.ty, &row.body)?;
+            let event = decode_current(registry, &row.ty, &row.body)?;
             fold(&mut view, id, row.revision, &event, in_effect);
         }
         if let Some(v) = view.as_mut() {
