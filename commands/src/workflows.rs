@@ -521,6 +521,18 @@ pub enum ReviewStep {
 /// What a sealed discipline reason is bound to besides its dossier.
 pub const DISCIPLINE_REASON_CONTEXT: &[u8] = b"discipline\x1freason";
 
+/// The dossier, or the refusal for one never opened.
+fn opened(dossier_id: &str, loaded: Option<Dossier>) -> Result<Dossier> {
+    loaded.ok_or_else(|| {
+        DossierRejection {
+            dossier: dossier_id.to_owned(),
+            revision: None,
+            rule: DossierRule::NotOpened,
+        }
+        .into()
+    })
+}
+
 /// Refuses, as a conflict, a command whose caller expected another revision.
 fn check_expected(dossier_id: &str, d: &Dossier, expected: Option<u64>) -> Result<()> {
     match expected {
@@ -2179,9 +2191,12 @@ impl Workflows {
     ) -> Result<Receipt> {
         let about = dossier::stream_id(dossier_id);
         let result = async {
+            // Read the stream before taking the index, so that commands on
+            // different dossiers do not queue behind each other's reads.
+            let loaded = self.load_dossier(dossier_id).await?;
             let idx = self.catch_up().await?;
             let a = self.active_actor(&idx, actor)?.clone();
-            let d = self.dossier_for(dossier_id).await?;
+            let d = opened(dossier_id, loaded)?;
             check_expected(dossier_id, &d, expected)?;
             let own =
                 a.kind == AccountKind::Personal && a.person_id.as_deref() == Some(&d.person_id);
@@ -2245,9 +2260,10 @@ impl Workflows {
     ) -> Result<Receipt> {
         let about = dossier::stream_id(dossier_id);
         let result = async {
+            let loaded = self.load_dossier(dossier_id).await?;
             let idx = self.catch_up().await?;
             let a = self.active_actor(&idx, actor)?.clone();
-            let d = self.dossier_for(dossier_id).await?;
+            let d = opened(dossier_id, loaded)?;
             check_expected(dossier_id, &d, expected)?;
             if a.person_id.as_deref() == Some(&d.person_id) {
                 return Err(AccessRule::SelfReview.into());
