@@ -111,7 +111,15 @@ pub struct Filter<'a> {
     pub basis: &'a ReadBasis,
     /// The dossier.
     pub dossier_id: &'a str,
+    /// Withheld lists already computed for this profile, if the caller keeps
+    /// them.
+    pub cache: Option<&'a WithheldCache>,
 }
+
+/// The withheld list of each clearance, computed once per server (the
+/// profile does not change while it runs).
+#[derive(Debug, Default)]
+pub struct WithheldCache([std::sync::OnceLock<Vec<String>>; 3]);
 
 impl Filter<'_> {
     fn clearance(&self) -> Restriction {
@@ -138,6 +146,19 @@ impl Filter<'_> {
             .get(section)
             .copied()
             .unwrap_or(self.map.default)
+    }
+
+    /// [`Self::withheld`], computed once per clearance for the grounds that
+    /// are not consents (a consent's list depends on its sections).
+    fn withheld_list(&self) -> Vec<String> {
+        match (self.cache, self.basis) {
+            (Some(cache), ReadBasis::Own | ReadBasis::Right(_) | ReadBasis::Delegation { .. }) => {
+                cache.0[self.clearance() as usize]
+                    .get_or_init(|| self.withheld())
+                    .clone()
+            }
+            _ => self.withheld(),
+        }
     }
 
     /// Everything this reader may not see, decided by the ground alone and
@@ -255,7 +276,7 @@ impl Filter<'_> {
                 access: AccessInfo {
                     basis: self.basis.describe(),
                     clearance: self.clearance(),
-                    withheld: self.withheld(),
+                    withheld: self.withheld_list(),
                 },
             },
             revealed,
@@ -472,6 +493,7 @@ mod tests {
             keyring: &keyring,
             basis: &basis,
             dossier_id: "d-1",
+            cache: None,
         };
         f.dossier(view(&keyring)).unwrap()
     }

@@ -93,6 +93,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Attachments stored content-addressed outside the log.
     pub attachments: std::path::PathBuf,
+    /// Withheld lists per clearance.
+    pub withheld: access::WithheldCache,
     /// Tunables.
     pub config: ApiConfig,
 }
@@ -152,6 +154,7 @@ impl AppState {
             sessions,
             metrics: metrics::Metrics::default(),
             attachments,
+            withheld: access::WithheldCache::default(),
             config,
         })
     }

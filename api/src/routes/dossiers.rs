@@ -87,6 +87,7 @@ fn filter<'a>(s: &'a AppState, basis: &'a ReadBasis, id: &'a str) -> Filter<'a> 
         keyring: &s.keyring,
         basis,
         dossier_id: id,
+        cache: Some(&s.withheld),
     }
 }
 
