@@ -600,13 +600,17 @@ impl Keyring {
         // Key file first: a data-keys.db never exists without its key file.
         write_key_file(&key_file, &set, true)?;
         let conn = open_store(&db_path)?;
-        Ok(Keyring {
+        Ok(Self::assemble(key_file, db_path, conn, set))
+    }
+
+    fn assemble(key_file: PathBuf, db_path: PathBuf, conn: Connection, set: KekSet) -> Self {
+        Keyring {
             key_file,
             db_path,
             store: Mutex::new(conn),
             keks: RwLock::new(set),
             cache: RwLock::new(HashMap::new()),
-        })
+        }
     }
 
     /// Opens an existing key file and `data-keys.db`.
@@ -626,13 +630,7 @@ impl Keyring {
             );
         }
         let conn = open_store(&db_path)?;
-        Ok(Keyring {
-            key_file,
-            db_path,
-            store: Mutex::new(conn),
-            keks: RwLock::new(set),
-            cache: RwLock::new(HashMap::new()),
-        })
+        Ok(Self::assemble(key_file, db_path, conn, set))
     }
 
     /// Opens, or creates both when neither the key file nor `data-keys.db`
@@ -680,15 +678,7 @@ impl Keyring {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, SealError> {
         let aad = field_aad(dossier_id, context);
-        if let Some(cipher) = self
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(dossier_id)
-        {
-            return seal_raw(cipher, dossier_id, &aad, plaintext);
-        }
-        let cipher = self.data_key(dossier_id, true)?;
+        let cipher = self.cipher(dossier_id, true)?;
         seal_raw(&cipher, dossier_id, &aad, plaintext)
     }
 
@@ -705,16 +695,7 @@ impl Keyring {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, SealError> {
         let aad = field_aad(dossier_id, context);
-        let cached = self
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(dossier_id)
-            .cloned();
-        let cipher = match cached {
-            Some(c) => c,
-            None => self.data_key(dossier_id, true)?,
-        };
+        let cipher = self.cipher(dossier_id, true)?;
         let nonce = stable_nonce(&cipher, dossier_id, &aad, plaintext)?;
         seal_with(&cipher, dossier_id, &aad, plaintext, nonce)
     }
@@ -733,15 +714,7 @@ impl Keyring {
         sealed: &[u8],
     ) -> Result<Vec<u8>, SealError> {
         let aad = field_aad(dossier_id, context);
-        if let Some(cipher) = self
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(dossier_id)
-        {
-            return open_raw(cipher, dossier_id, &aad, sealed);
-        }
-        let cipher = self.data_key(dossier_id, false)?;
+        let cipher = self.cipher(dossier_id, false)?;
         open_raw(&cipher, dossier_id, &aad, sealed)
     }
 
@@ -842,6 +815,21 @@ impl Keyring {
         let set = read_key_file(&self.key_file)?;
         *self.keks.write().unwrap_or_else(PoisonError::into_inner) = set;
         Ok(())
+    }
+
+    /// The dossier's data key from the cache, else unwrapped (or, with
+    /// `create`, made) by [`Self::data_key`].
+    fn cipher(&self, dossier_id: &str, create: bool) -> Result<XChaCha20Poly1305, SealError> {
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(dossier_id)
+            .cloned();
+        match cached {
+            Some(c) => Ok(c),
+            None => self.data_key(dossier_id, create),
+        }
     }
 
     /// The slow path: loads the dossier's data key from `data-keys.db` (or, if

@@ -1164,24 +1164,10 @@ impl Workflows {
             },
         )
         .await?;
-        self.set_password(&id, password, true).await?;
-        match self
-            .account_change_as(
-                "system",
-                &id,
-                AccountChange::RecordPassword {
-                    kind: PasswordChangeKind::Issued,
-                    by: "system".to_owned(),
-                },
-            )
-            .await
-        {
-            Ok(receipt) => Ok((id, receipt)),
-            Err(e) => {
-                self.credentials.remove(&id)?;
-                Err(e)
-            }
-        }
+        let receipt = self
+            .replace_password("system", &id, password, true, PasswordChangeKind::Issued)
+            .await?;
+        Ok((id, receipt))
     }
 
     // ----- organisation ----------------------------------------------------------
@@ -1814,24 +1800,8 @@ impl Workflows {
             } else {
                 PasswordChangeKind::Issued
             };
-            let before = self.credentials.snapshot(account_id)?;
-            self.set_password(account_id, password, true).await?;
-            let result = self
-                .account_change_as(
-                    &actor.account_id,
-                    account_id,
-                    AccountChange::RecordPassword {
-                        kind,
-                        by: actor.account_id.clone(),
-                    },
-                )
-                .await;
-            if result.is_err() {
-                // Never leave a credential the log does not know was issued;
-                // the holder's earlier password stays as it was.
-                self.credentials.restore(account_id, before.as_ref())?;
-            }
-            result
+            self.replace_password(&actor.account_id, account_id, password, true, kind)
+                .await
         }
         .await;
         self.about(&about, result).await
@@ -1877,23 +1847,14 @@ impl Workflows {
                     birth_date: target.birth_date,
                 },
             )?;
-            let before = self.credentials.snapshot(account_id)?;
-            self.set_password(account_id, new, false).await?;
-            let result = self
-                .account_change_as(
-                    account_id,
-                    account_id,
-                    AccountChange::RecordPassword {
-                        kind: PasswordChangeKind::Changed,
-                        by: account_id.to_owned(),
-                    },
-                )
-                .await;
-            if result.is_err() {
-                // The log does not know of the change: the old password stays.
-                self.credentials.restore(account_id, before.as_ref())?;
-            }
-            result
+            self.replace_password(
+                account_id,
+                account_id,
+                new,
+                false,
+                PasswordChangeKind::Changed,
+            )
+            .await
         }
         .await;
         self.about(&about, result).await
@@ -1927,6 +1888,35 @@ impl Workflows {
             .await
             .map_err(|e| CredentialError::Hash(format!("hashing task failed: {e}")))?
             .map_err(Into::into)
+    }
+
+    /// Stores a new password and records the fact in the log; if the fact
+    /// cannot be appended, the earlier credential is put back, so the table
+    /// never holds a password the log does not know of.
+    async fn replace_password(
+        &self,
+        by: &str,
+        account_id: &str,
+        password: &str,
+        must_change: bool,
+        kind: PasswordChangeKind,
+    ) -> Result<Receipt> {
+        let before = self.credentials.snapshot(account_id)?;
+        self.set_password(account_id, password, must_change).await?;
+        let result = self
+            .account_change_as(
+                by,
+                account_id,
+                AccountChange::RecordPassword {
+                    kind,
+                    by: by.to_owned(),
+                },
+            )
+            .await;
+        if result.is_err() {
+            self.credentials.restore(account_id, before.as_ref())?;
+        }
+        result
     }
 
     async fn set_password(

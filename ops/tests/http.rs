@@ -238,6 +238,23 @@ fn matches(template: &str, path: &str) -> bool {
     t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }
 
+/// The head signs the approval digest with ed25519; returns the position
+/// to wait for.
+async fn sign(s: &Server, approvals: &str, head: &str, key: &SigningKey) -> u64 {
+    let rq = s.call("GET", approvals, Some(head), None).await.body;
+    let sig = key.sign(&hex::decode(rq["digest"].as_str().unwrap()).unwrap());
+    let r = s
+        .ok(
+            "POST",
+            approvals,
+            head,
+            json!({"revision": rq["revision"], "stream_hash": rq["stream_hash"],
+                   "key_id": "gd-2026", "signature": hex::encode(sig.to_bytes())}),
+        )
+        .await;
+    r["position"].as_u64().unwrap()
+}
+
 /// A decision with its scan uploaded to the dossier's attachments.
 async fn scanned(s: &Server, dossier: &str, token: &str, number: &str) -> Value {
     let up = s
@@ -458,19 +475,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
     // The head approves with a real ed25519 signature over the digest.
     let approvals = format!("/api/v1/dossiers/{id}/approvals");
     let (_, head, key) = &p.health_head;
-    let rq = s.call("GET", &approvals, Some(head), None).await.body;
-    let digest = hex::decode(rq["digest"].as_str().unwrap()).unwrap();
-    let sig = key.sign(&digest);
-    let r = s
-        .ok(
-            "POST",
-            &approvals,
-            head,
-            json!({"revision": rq["revision"], "stream_hash": rq["stream_hash"],
-        "key_id": "gd-2026", "signature": hex::encode(sig.to_bytes())}),
-        )
-        .await;
-    let wait = r["position"].as_u64().unwrap();
+    let wait = sign(&s, &approvals, head, key).await;
     let v = s
         .call(
             "GET",
@@ -531,18 +536,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
     .await;
     s.ok("POST", &review, &p.health_focal, json!({"action": "lock"}))
         .await;
-    let rq = s.call("GET", &approvals, Some(head), None).await.body;
-    let sig = key.sign(&hex::decode(rq["digest"].as_str().unwrap()).unwrap());
-    let r = s
-        .ok(
-            "POST",
-            &approvals,
-            head,
-            json!({"revision": rq["revision"], "stream_hash": rq["stream_hash"],
-        "key_id": "gd-2026", "signature": hex::encode(sig.to_bytes())}),
-        )
-        .await;
-    let wait = r["position"].as_u64().unwrap();
+    let wait = sign(&s, &approvals, head, key).await;
 
     // The head holds only access right: general clearance. Restricted
     // fields are withheld and said to be.
