@@ -34,13 +34,9 @@ fn hoso() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hoso"))
 }
 
-async fn start(data: &Path) -> Server {
-    let o = hoso()
-        .args(["init", "--data", data.to_str().unwrap()])
-        .env("HOSO_ADMIN_PASSWORD", ADMIN_OTP)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+/// Starts `hoso serve` on a free port; returns the child and the server's
+/// base URL (without `/api/v1`) once it says it is serving.
+fn serve(data: &Path) -> (Child, String) {
     let mut child = hoso()
         .args([
             "serve",
@@ -66,7 +62,17 @@ async fn start(data: &Path) -> Server {
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap();
-    let base = url.trim_end_matches("/api/v1").to_owned();
+    (child, url.trim_end_matches("/api/v1").to_owned())
+}
+
+async fn start(data: &Path) -> Server {
+    let o = hoso()
+        .args(["init", "--data", data.to_str().unwrap()])
+        .env("HOSO_ADMIN_PASSWORD", ADMIN_OTP)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (child, base) = serve(data);
     let http = reqwest::Client::new();
     let doc: Value = http
         .get(format!("{base}/api/v1/openapi.json"))
@@ -1189,30 +1195,9 @@ async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
 
     // The sealed fields still open after the rotation (sessions survive a restart).
     {
-        let mut child = hoso()
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while !line.contains("serving") {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0);
-        }
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_owned();
+        let (mut child, base) = serve(&data);
         let v: Value = reqwest::Client::new()
-            .get(format!("{url}/dossiers/{id}"))
+            .get(format!("{base}/api/v1/dossiers/{id}"))
             .bearer_auth(&person)
             .send()
             .await
