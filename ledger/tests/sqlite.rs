@@ -420,3 +420,314 @@ async fn an_edit_before_an_unreadable_row_in_the_same_page_is_reported_first() {
         other => panic!("expected the edit at 10 first, got {other:?}"),
     }
 }
+
+// The stream index (`ledger-index.db`) is derived from the log: these check that reads
+// by stream stay exact whichever layer (file, memory) holds an entry, and that a lost,
+// foreign or stale index file is rebuilt rather than trusted.
+
+/// The revisions `read_stream` returns, for comparing with what was appended.
+async fn revisions(
+    store: &SqliteStore,
+    stream: &str,
+    from: hoso_ledger::StreamFrom,
+    direction: hoso_ledger::Direction,
+    max: usize,
+) -> Vec<u64> {
+    store
+        .read_stream(stream, from, direction, max)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e.stream, stream);
+            e.revision
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stream_reads_span_the_index_file_and_memory() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 3, 10).await;
+    }
+    // Closing flushed revisions 0..=9 to the file; 10..=14 live in memory only.
+    let store = open(dir.path()).unwrap();
+    assert!(dir.path().join(hoso_ledger::sqlite::INDEX_FILE).is_file());
+    for s in 0..3 {
+        for i in 10..15 {
+            store
+                .append(
+                    &format!("s-{s}"),
+                    ExpectedRevision::Exact(i - 1),
+                    vec![ev("m")],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let all: Vec<u64> = (0..15).collect();
+    assert_eq!(revisions(&store, "s-1", Start, Forwards, 100).await, all);
+    assert_eq!(
+        revisions(&store, "s-1", Revision(8), Forwards, 4).await,
+        [8, 9, 10, 11]
+    );
+    assert_eq!(
+        revisions(&store, "s-1", Revision(12), Forwards, 100).await,
+        [12, 13, 14]
+    );
+    assert_eq!(
+        revisions(&store, "s-1", End, Backwards, 7).await,
+        [14, 13, 12, 11, 10, 9, 8]
+    );
+    assert_eq!(
+        revisions(&store, "s-1", Revision(9), Backwards, 3).await,
+        [9, 8, 7]
+    );
+    assert_eq!(
+        revisions(&store, "s-1", Revision(11), Backwards, 3).await,
+        [11, 10, 9]
+    );
+    assert_eq!(revisions(&store, "s-1", Start, Backwards, 3).await, [0]);
+    assert!(
+        revisions(&store, "s-9", Start, Forwards, 10)
+            .await
+            .is_empty()
+    );
+    assert_eq!(store.stream_revision("s-2").await.unwrap(), Some(14));
+    assert_eq!(store.stream_revision("s-9").await.unwrap(), None);
+    // A new head found through the index extends the chain correctly after reopening.
+    drop(store);
+    let store = open(dir.path()).unwrap();
+    store
+        .append("s-0", ExpectedRevision::Exact(14), vec![ev("n")])
+        .await
+        .unwrap();
+    assert_eq!(store.verify_stream("s-0").await.unwrap(), 16);
+    assert_eq!(store.verify_all(&|_| ()).await.unwrap().events, 46);
+}
+
+#[tokio::test]
+async fn a_lost_foreign_or_stale_index_file_is_rebuilt_from_the_log() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join(hoso_ledger::sqlite::INDEX_FILE);
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 6).await;
+    }
+    // Lost: rebuilt on open.
+    std::fs::remove_file(&index).unwrap();
+    {
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            revisions(&store, "s-1", Start, Forwards, 100).await,
+            [0, 1, 2, 3, 4, 5]
+        );
+    }
+    // Stale: the log restored from a copy taken before more events were appended.
+    let backup = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join(DB_FILE), backup.path().join(DB_FILE)).unwrap();
+    {
+        let store = open(dir.path()).unwrap();
+        fill(&store, 1, 4).await;
+        assert_eq!(store.stream_revision("s-0").await.unwrap(), Some(9));
+    }
+    std::fs::copy(backup.path().join(DB_FILE), dir.path().join(DB_FILE)).unwrap();
+    {
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.stream_revision("s-0").await.unwrap(), Some(5));
+        // Appending again takes the places the lost events had, without a conflict.
+        fill(&store, 1, 1).await;
+        assert_eq!(store.verify_all(&|_| ()).await.unwrap().events, 13);
+    }
+    // Foreign: another ledger's index file.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let store = create(other.path());
+        fill(&store, 3, 2).await;
+    }
+    std::fs::copy(other.path().join(hoso_ledger::sqlite::INDEX_FILE), &index).unwrap();
+    let store = open(dir.path()).unwrap();
+    assert_eq!(
+        revisions(&store, "s-0", Start, Forwards, 100).await,
+        (0..7).collect::<Vec<_>>()
+    );
+    assert!(
+        revisions(&store, "s-2", Start, Forwards, 100)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_store_indexes_in_memory_and_sees_later_appends() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 3).await;
+    }
+    // An evidence copy of the log alone: nothing is written beside it.
+    std::fs::remove_file(dir.path().join(hoso_ledger::sqlite::INDEX_FILE)).unwrap();
+    let writer = open(dir.path()).unwrap();
+    std::fs::remove_file(dir.path().join(hoso_ledger::sqlite::INDEX_FILE)).ok();
+    let reader = SqliteStore::open_read_only(dir.path()).unwrap();
+    assert_eq!(
+        revisions(&reader, "s-0", Start, Forwards, 100).await,
+        [0, 1, 2]
+    );
+    fill(&writer, 2, 2).await;
+    assert_eq!(
+        revisions(&reader, "s-0", End, Backwards, 100).await,
+        [4, 3, 2, 1, 0]
+    );
+    assert_eq!(reader.stream_revision("s-1").await.unwrap(), Some(4));
+}
+
+#[tokio::test]
+async fn an_event_moved_under_the_index_is_corruption_at_its_position() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 300).await;
+    }
+    // Position 5 is s-0@5; relabelled, it would vanish from s-0 without a trace if reads
+    // trusted the stream column instead of the index that recorded it.
+    tamper(
+        dir.path(),
+        "UPDATE events SET stream = 's-1' WHERE position = 5",
+    );
+    let store = open(dir.path()).unwrap();
+    assert_eq!(
+        revisions(&store, "s-0", Start, Forwards, 5).await,
+        [0, 1, 2, 3, 4]
+    );
+    let err = store
+        .read_stream("s-0", Revision(5), Forwards, 10)
+        .await
+        .unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert!(err.to_string().contains("position 5"), "{err}");
+    assert!(store.poisoned().is_some());
+}
+
+#[tokio::test]
+async fn a_format_1_log_is_migrated_on_open_and_reads_the_same() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 4).await;
+    }
+    // Make it what a version-1 build wrote: the stream index inside the log, no file.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
+             UPDATE meta SET value = '1' WHERE key = 'format_version';",
+        )
+        .unwrap();
+    }
+    std::fs::remove_file(dir.path().join(hoso_ledger::sqlite::INDEX_FILE)).unwrap();
+    // Read-only: readable as it is, and left as it is.
+    {
+        let reader = SqliteStore::open_read_only(dir.path()).unwrap();
+        assert_eq!(
+            revisions(&reader, "s-1", Start, Forwards, 10).await,
+            [0, 1, 2, 3]
+        );
+    }
+    let store = open(dir.path()).unwrap();
+    assert_eq!(
+        revisions(&store, "s-1", Start, Forwards, 10).await,
+        [0, 1, 2, 3]
+    );
+    fill(&store, 2, 1).await;
+    assert_eq!(store.verify_all(&|_| ()).await.unwrap().events, 10);
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let (version, old_index): (String, i64) = conn
+        .query_row(
+            "SELECT (SELECT value FROM meta WHERE key = 'format_version'),
+                    (SELECT count(*) FROM sqlite_schema WHERE name = 'events_stream_revision')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((version.as_str(), old_index), ("2", 0));
+}
+
+/// One step of [`stream_reads_match_a_model_across_reopenings`].
+#[derive(Debug, Clone)]
+enum Step {
+    Append {
+        stream: usize,
+        events: usize,
+    },
+    Reopen,
+    Read {
+        stream: usize,
+        from: u64,
+        backwards: bool,
+        max: usize,
+    },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => (0..4usize, 1..4usize).prop_map(|(stream, events)| Step::Append { stream, events }),
+        1 => Just(Step::Reopen),
+        4 => (0..4usize, 0..12u64, any::<bool>(), 1..8usize)
+            .prop_map(|(stream, from, backwards, max)| Step::Read { stream, from, backwards, max }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+    /// Reopening flushes memory to the index file, so random reopenings put each
+    /// stream's revisions across both layers at random places.
+    #[test]
+    fn stream_reads_match_a_model_across_reopenings(steps in proptest::collection::vec(step(), 1..40)) {
+        use hoso_ledger::{Direction, StreamFrom};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = create(dir.path());
+            let mut lengths = [0u64; 4];
+            for s in steps {
+                match s {
+                    Step::Append { stream, events } => {
+                        let batch = (0..events).map(|i| ev(&format!("{stream}:{i}"))).collect();
+                        let expected = match lengths[stream] {
+                            0 => ExpectedRevision::NoStream,
+                            n => ExpectedRevision::Exact(n - 1),
+                        };
+                        store.append(&format!("p-{stream}"), expected, batch).await.unwrap();
+                        lengths[stream] += events as u64;
+                    }
+                    Step::Reopen => {
+                        drop(store);
+                        store = open(dir.path()).unwrap();
+                    }
+                    Step::Read { stream, from, backwards, max } => {
+                        let n = lengths[stream];
+                        let want: Vec<u64> = if backwards {
+                            (0..n.min(from + 1)).rev().take(max).collect()
+                        } else {
+                            (from..n).take(max).collect()
+                        };
+                        let direction = if backwards { Direction::Backwards } else { Direction::Forwards };
+                        let got = revisions(&store, &format!("p-{stream}"), StreamFrom::Revision(from), direction, max).await;
+                        assert_eq!(got, want, "p-{stream} from {from} backwards={backwards} max {max}");
+                    }
+                }
+            }
+            assert_eq!(store.verify_all(&|_| ()).await.unwrap().events, lengths.iter().sum::<u64>());
+        });
+    }
+}

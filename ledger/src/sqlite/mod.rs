@@ -1,6 +1,8 @@
 //! The embedded SQLite backend: one WAL-mode database file per data directory, one
-//! writer thread doing group commit, a small pool of read-only connections.
+//! writer thread doing group commit, a small pool of read-only connections, and a
+//! stream index derived from the log beside it (see [`index`]).
 
+mod index;
 mod schema;
 mod writer;
 
@@ -15,9 +17,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Semaphore, oneshot, watch};
 
+pub use index::INDEX_FILE;
+use index::{Span, StreamIndex};
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
 pub use schema::{CORRUPT_MARKER_FILE, DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
-use writer::{Poison, WriteRequest, Writer, query_events, query_events_until_damage};
+use writer::{Poison, WriteRequest, Writer, events_at, query_events, query_events_until_damage};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
@@ -29,8 +33,17 @@ const QUEUE_REQUESTS_MAX: usize = 8_192;
 const READERS_IDLE_MAX: usize = 8;
 /// Events on open whose hashes and links are re-checked, to catch a damaged tail early.
 const TAIL_CHECK_EVENTS: i64 = 256;
-/// How often the checkpointer copies the WAL back into the database.
+/// How often the maintenance thread flushes the stream index and copies the WAL back
+/// into the database.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// WAL length (frames) after a background checkpoint at which the writer finishes the
+/// checkpoint itself, so that its next transaction starts the WAL over (see
+/// `Writer::run`).
+const WAL_RESET_FRAMES: i64 = 4_096;
+/// Most frames left for the writer to copy when it finishes a checkpoint.
+const WAL_RESET_LEFT: i64 = 256;
+/// Background checkpoint passes tried per tick to get down to [`WAL_RESET_LEFT`].
+const WAL_RESET_ROUNDS: usize = 8;
 /// Events per page in subscriptions.
 const FEED_PAGE: usize = 1_024;
 
@@ -55,6 +68,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     head_rx: watch::Receiver<Option<u64>>,
     poison: Arc<Poison>,
+    index: Arc<StreamIndex>,
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
     _lock: Option<File>,
@@ -161,6 +175,11 @@ impl SqliteStore {
             Mode::ReadOnly => configure_reader(&conn),
         }
         .map_err(|e| sql_error("configure database", e))?;
+        if mode == Mode::ReadWrite
+            && schema::migrate_v1(&conn).map_err(|e| sql_error("migrate format 1", e))?
+        {
+            tracing::info!(path = %db_path.display(), "ledger migrated from format 1 to {FORMAT_VERSION}: the stream index moved to its own file");
+        }
         Self::start(db_path, conn, lock, options)
     }
 
@@ -191,7 +210,35 @@ impl SqliteStore {
         let last_recorded_us = last_recorded_us.unwrap_or(i64::MIN);
         let marker = db_path.with_file_name(schema::CORRUPT_MARKER_FILE);
         let poison = Arc::new(Poison::load(marker, writable));
-        if let Err(e) = check_tail(&conn) {
+        let dir = db_path.parent().unwrap_or(Path::new(".")).to_owned();
+        let store_id: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| sql_error("read meta", e))?
+            .unwrap_or_default();
+        let (index, index_writer) = if writable {
+            match StreamIndex::open_writable(&dir, &conn, &store_id, next_position) {
+                Ok((index, c)) => (index, Some(c)),
+                Err(e) if e.is_corruption() => {
+                    // Open anyway so that `verify` can locate the damage, but accept no write.
+                    poison.set(e.to_string());
+                    (
+                        StreamIndex::open_read_only(&dir, &conn, &store_id, next_position)?,
+                        None,
+                    )
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            (
+                StreamIndex::open_read_only(&dir, &conn, &store_id, next_position)?,
+                None,
+            )
+        };
+        let index = Arc::new(index);
+        if let Err(e) = check_tail(&conn, &index) {
             if e.is_corruption() {
                 // Open anyway so that `verify` can locate the damage, but accept no write.
                 poison.set(e.to_string());
@@ -208,11 +255,13 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             head_rx,
             poison: poison.clone(),
+            index: index.clone(),
             writer: None,
             checkpointer: None,
             _lock: lock,
         };
         if writable {
+            let wal_catch_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let (tx, rx) = std::sync::mpsc::channel();
             let writer = Writer {
                 conn,
@@ -222,6 +271,8 @@ impl SqliteStore {
                 poison,
                 head_tx,
                 clock: options.clock,
+                index: index.clone(),
+                wal_catch_up: wal_catch_up.clone(),
             };
             inner.writer = Some(
                 std::thread::Builder::new()
@@ -234,7 +285,13 @@ impl SqliteStore {
                     })?,
             );
             inner.requests = Some(tx);
-            inner.checkpointer = Some(spawn_checkpointer(&inner.db_path)?);
+            inner.checkpointer = Some(spawn_maintenance(
+                &inner.db_path,
+                index,
+                index_writer,
+                store_id,
+                wal_catch_up,
+            )?);
         }
         Ok(Self {
             inner: Arc::new(inner),
@@ -392,7 +449,7 @@ fn check_format(conn: &Connection, path: &Path) -> StoreResult<()> {
 
 /// Re-hashes the last events and checks each links to its stream predecessor: a torn
 /// or edited tail is found at open, before anything is chained onto it.
-fn check_tail(conn: &Connection) -> StoreResult<()> {
+fn check_tail(conn: &Connection, index: &StreamIndex) -> StoreResult<()> {
     let sql =
         format!("SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT {TAIL_CHECK_EVENTS}");
     let tail = query_events(conn, &sql, [])?;
@@ -404,15 +461,17 @@ fn check_tail(conn: &Connection) -> StoreResult<()> {
             });
         }
         if e.revision > 0 {
-            let prev: Option<Vec<u8>> = conn
-                .query_row(
-                    "SELECT hash FROM events WHERE stream = ?1 AND revision = ?2",
-                    params![e.stream, e.revision as i64 - 1],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| sql_error("check tail", e))?;
-            if prev.as_deref() != Some(e.prev_hash.as_slice()) {
+            let span = Span::Forwards {
+                from: e.revision - 1,
+                max: 1,
+            };
+            let places: Vec<_> = index
+                .locate(conn, &e.stream, span)?
+                .into_iter()
+                .filter(|&(rev, _)| rev == e.revision - 1)
+                .collect();
+            let prev = events_at(conn, &e.stream, &places, false)?;
+            if prev.first().map(|p| p.hash) != Some(e.prev_hash) {
                 return Err(StoreError::Corrupt {
                     position: Some(e.position),
                     detail: format!(
@@ -426,24 +485,64 @@ fn check_tail(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn spawn_checkpointer(
+/// Starts the thread that, off the append path, flushes the stream index to its file
+/// and copies the WAL back into the database. On stop it does both a last time.
+fn spawn_maintenance(
     db_path: &Path,
+    index: Arc<StreamIndex>,
+    mut index_conn: Option<Connection>,
+    store_id: String,
+    wal_catch_up: Arc<std::sync::atomic::AtomicBool>,
 ) -> StoreResult<(std::sync::mpsc::Sender<()>, JoinHandle<()>)> {
     let conn = Connection::open(db_path).map_err(|e| sql_error("open checkpointer", e))?;
     conn.busy_timeout(Duration::from_secs(1))
         .map_err(|e| sql_error("configure checkpointer", e))?;
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
-        .name("hoso-ledger-checkpoint".into())
+        .name("hoso-ledger-maintenance".into())
         .spawn(move || {
             use std::sync::mpsc::RecvTimeoutError;
+            let flush = |index_conn: &mut Option<Connection>| {
+                if let Some(c) = index_conn.as_mut()
+                    && let Err(e) = index.flush(c, &store_id)
+                {
+                    // The entries stay in memory and are tried again; reads are unaffected.
+                    tracing::warn!(error = %e, "stream index flush failed");
+                }
+            };
             while let Err(RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_INTERVAL) {
-                // PASSIVE never blocks the writer; a full log is caught up later.
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                flush(&mut index_conn);
+                // PASSIVE never blocks the writer. Once the WAL is long, repeat it until
+                // only a few frames are left uncopied, then let the writer copy those
+                // (cheaply) so that the WAL starts over.
+                let checkpoint = || {
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    })
+                };
+                let mut rounds = 0;
+                loop {
+                    match checkpoint() {
+                        Ok((frames, copied)) if frames >= WAL_RESET_FRAMES => {
+                            if frames - copied <= WAL_RESET_LEFT {
+                                wal_catch_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                            break;
+                        }
+                    }
+                    rounds += 1;
+                    if rounds >= WAL_RESET_ROUNDS {
+                        break;
+                    }
                 }
             }
-            // Fold the WAL into the database on a clean shutdown.
+            // Index everything and fold the WAL into the database on a clean shutdown.
+            flush(&mut index_conn);
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         })
         .map_err(|source| StoreError::Io {
@@ -510,30 +609,41 @@ impl EventStore for SqliteStore {
         max_count: usize,
     ) -> StoreResult<Vec<RecordedEvent>> {
         let stream = stream.to_owned();
-        let limit = to_i64(max_count as u64);
-        self.with_reader(move |conn| match (direction, from) {
-            (Direction::Forwards, StreamFrom::End) => Ok(Vec::new()),
-            (Direction::Forwards, from) => {
-                let rev = match from {
-                    StreamFrom::Revision(r) => to_i64(r),
-                    _ => 0,
-                };
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM events WHERE stream = ?1 AND revision >= ?2 ORDER BY revision LIMIT ?3"
-                );
-                query_events_until_damage(conn, &sql, params![stream, rev, limit], true)
-            }
-            (Direction::Backwards, from) => {
-                let rev = match from {
-                    StreamFrom::Revision(r) => to_i64(r),
-                    StreamFrom::Start => 0,
-                    StreamFrom::End => i64::MAX,
-                };
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM events WHERE stream = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT ?3"
-                );
-                query_events(conn, &sql, params![stream, rev, limit])
-            }
+        let index = self.inner.index.clone();
+        let span = match (direction, from) {
+            (Direction::Forwards, StreamFrom::End) => return Ok(Vec::new()),
+            (Direction::Forwards, StreamFrom::Start) => Span::Forwards {
+                from: 0,
+                max: max_count,
+            },
+            (Direction::Forwards, StreamFrom::Revision(r)) => Span::Forwards {
+                from: r,
+                max: max_count,
+            },
+            (Direction::Backwards, StreamFrom::Start) => Span::Backwards {
+                from: 0,
+                max: max_count,
+            },
+            (Direction::Backwards, StreamFrom::Revision(r)) => Span::Backwards {
+                from: r,
+                max: max_count,
+            },
+            (Direction::Backwards, StreamFrom::End) => Span::Backwards {
+                from: u64::MAX,
+                max: max_count,
+            },
+        };
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
+        self.with_reader(move |conn| {
+            let places = index.locate(conn, &stream, span)?;
+            events_at(
+                conn,
+                &stream,
+                &places,
+                matches!(span, Span::Forwards { .. }),
+            )
         })
         .await
     }
@@ -604,13 +714,16 @@ impl EventStore for SqliteStore {
 
     async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>> {
         let stream = stream.to_owned();
+        let index = self.inner.index.clone();
         self.with_reader(move |conn| {
-            conn.query_row(
-                "SELECT max(revision) FROM events WHERE stream = ?1",
-                [stream],
-                |r| r.get::<_, Option<u64>>(0),
-            )
-            .map_err(|e| sql_error("read stream revision", e))
+            let span = Span::Backwards {
+                from: u64::MAX,
+                max: 1,
+            };
+            Ok(index
+                .locate(conn, &stream, span)?
+                .first()
+                .map(|&(rev, _)| rev))
         })
         .await
     }

@@ -1,7 +1,7 @@
 //! The on-disk format of the SQLite backend: DDL, pragmas, and the row ⇄ event codec
 //! that asserts on every read that the stored bytes still have the shapes written.
 
-use rusqlite::{Connection, ErrorCode, Row};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row};
 use uuid::Uuid;
 
 use crate::envelope::{Hash, RecordedEvent, SourceDocument, date_from_days, from_micros};
@@ -16,11 +16,17 @@ pub const LOCK_FILE: &str = "ledger.lock";
 pub const CORRUPT_MARKER_FILE: &str = "ledger.corrupt";
 /// Value of `meta.format`: marks the file as a hoso ledger.
 pub const FORMAT: &str = "hoso-ledger";
-/// Current on-disk format version.
-pub const FORMAT_VERSION: i64 = 1;
+/// Current on-disk format version. Version 1 also kept a `(stream, revision)` index
+/// inside the log file; version 2 keeps it in the derived stream index file instead
+/// (`index.rs`), and a version-1 file opened for writing is migrated by dropping it.
+pub const FORMAT_VERSION: i64 = 2;
+/// The version-1 index that [`migrate_v1`] drops.
+const V1_STREAM_INDEX: &str = "events_stream_revision";
 
 /// The schema. Triggers make the append-only rule hold in the database itself, not
-/// only in our code: an `UPDATE` or `DELETE` through any client aborts.
+/// only in our code: an `UPDATE` or `DELETE` through any client aborts. Rows are
+/// keyed by position alone, so a group commit touches only the right edge of the
+/// table and of the event-id index (event ids are UUID v7, time-ordered).
 pub const DDL: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE events (
@@ -43,7 +49,6 @@ CREATE TABLE events (
     prev_hash       BLOB    NOT NULL,
     hash            BLOB    NOT NULL
 ) STRICT;
-CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
 CREATE UNIQUE INDEX events_event_id ON events (event_id);
 CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'hoso ledger is append-only: events are never updated'); END;
@@ -55,6 +60,28 @@ BEGIN SELECT RAISE(ABORT, 'hoso ledger is append-only: events are never deleted'
 pub const COLUMNS: &str = "position, stream, revision, event_id, event_type, schema_version, \
      payload, actor, correlation_id, causation_id, recorded_at, effective_at, \
      doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash";
+
+/// Brings a version-1 log to version 2: its `(stream, revision)` index is dropped (the
+/// stream index file replaces it) and the version is recorded. No event row changes.
+pub fn migrate_v1(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if version.as_deref() != Some("1") {
+        return Ok(false);
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         DROP INDEX IF EXISTS {V1_STREAM_INDEX};
+         UPDATE meta SET value = '{FORMAT_VERSION}' WHERE key = 'format_version';
+         COMMIT;"
+    ))?;
+    Ok(true)
+}
 
 /// Pragmas for the single writer connection. `synchronous = FULL` in WAL mode fsyncs the
 /// WAL at every commit, which is what makes an acknowledged append durable.

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use uuid::Uuid;
 
+use super::index::{Place, Span, StreamIndex};
 use super::schema::{COLUMNS, event_from_row, sql_error};
 use crate::clock::Clock;
 use crate::envelope::{
@@ -91,6 +92,9 @@ pub(super) struct Writer {
     pub poison: Arc<Poison>,
     pub head_tx: watch::Sender<Option<u64>>,
     pub clock: Arc<dyn Clock>,
+    pub index: Arc<StreamIndex>,
+    /// Set by the maintenance thread when the WAL has grown long; see [`Writer::run`].
+    pub wal_catch_up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Where an event id is stored: in a committed row, or earlier in the current group.
@@ -140,6 +144,9 @@ struct Written {
 struct Pending {
     heads: HashMap<String, (u64, Hash)>,
     ids: HashMap<Uuid, Written>,
+    /// (request, revision, position) of every event written, in log order.
+    placed: Vec<(usize, u64, u64)>,
+    last_hash: Option<Hash>,
 }
 
 impl Writer {
@@ -182,6 +189,29 @@ impl Writer {
             tracing::trace!(requests = group.len(), events, "group commit");
             self.commit_group(&mut group);
             group.clear();
+            // SQLite starts the WAL over only when a write begins with every frame
+            // already copied back, which a checkpoint on another thread never achieves
+            // while appends keep coming: the WAL would grow without end, and appending
+            // to a growing file costs each fsync a metadata update. The background
+            // checkpoint has copied most frames, so finishing it here copies only the
+            // last few groups' and the next BEGIN rewinds the WAL.
+            if self
+                .wal_catch_up
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                let started = std::time::Instant::now();
+                match self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2))
+                {
+                    Ok(frames) => tracing::trace!(
+                        frames,
+                        us = started.elapsed().as_micros() as u64,
+                        "writer finished the checkpoint"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "writer checkpoint failed"),
+                }
+            }
         }
         tracing::debug!("ledger writer stopped");
     }
@@ -242,6 +272,18 @@ impl Writer {
                         self.heads.clear();
                     }
                     self.heads.extend(pending.heads);
+                    if let Some(last_hash) = pending.last_hash {
+                        // Before anyone hears of the commit, so a read after the
+                        // acknowledgement finds these events by stream.
+                        self.index.record(
+                            pending
+                                .placed
+                                .iter()
+                                .map(|&(r, rev, pos)| (group[r].stream.as_str(), rev, pos)),
+                            position,
+                            last_hash,
+                        );
+                    }
                     self.head_tx.send_replace(Some(position - 1));
                 }
                 for (r, o) in group.iter_mut().zip(outcomes) {
@@ -362,6 +404,8 @@ impl Writer {
                 position: *position,
             };
             pending.ids.insert(e.event_id, written);
+            pending.placed.push((index, revision, *position));
+            pending.last_hash = Some(hash);
             prev = hash;
             revision += 1;
             *position += 1;
@@ -387,20 +431,17 @@ impl Writer {
         if let Some(h) = self.heads.get(stream) {
             return Ok(Some(*h));
         }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1"
-        );
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(|e| sql_error("read head", e))?;
-        let mut rows = stmt
-            .query([stream])
-            .map_err(|e| sql_error("read head", e))?;
-        let Some(row) = rows.next().map_err(|e| sql_error("read head", e))? else {
+        let places = self.index.locate(
+            &self.conn,
+            stream,
+            Span::Backwards {
+                from: u64::MAX,
+                max: 1,
+            },
+        )?;
+        let Some(e) = events_at(&self.conn, stream, &places, false)?.pop() else {
             return Ok(None);
         };
-        let e = event_from_row(row)?;
         if e.compute_hash(true) != e.hash {
             let err = StoreError::Corrupt {
                 position: Some(e.position),
@@ -556,6 +597,56 @@ fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
     let sender = std::mem::replace(&mut r.reply, tx);
     // The caller may have given up waiting (cancelled); the write stands regardless.
     let _ = sender.send(outcome);
+}
+
+/// Reads the events of `stream` at `places` (from the stream index), checking that each
+/// row is the event the index says: a row moved, removed or rewritten under the index
+/// is corruption at its position. With `stop_before_damage`, a damaged row after good
+/// ones ends the result there, as in [`query_events_until_damage`].
+pub(super) fn events_at(
+    conn: &Connection,
+    stream: &str,
+    places: &[Place],
+    stop_before_damage: bool,
+) -> StoreResult<Vec<crate::RecordedEvent>> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE position = ?1");
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| sql_error("prepare read", e))?;
+    let mut out = Vec::with_capacity(places.len());
+    for &(revision, position) in places {
+        let misplaced = |found: &str| StoreError::Corrupt {
+            position: Some(position),
+            detail: format!(
+                "the stream index places {stream}@{revision} at position {position}, but {found}"
+            ),
+        };
+        let decoded = stmt
+            .query([i64::try_from(position).unwrap_or(i64::MAX)])
+            .map_err(|e| sql_error("read events", e))
+            .and_then(
+                |mut rows| match rows.next().map_err(|e| sql_error("read events", e))? {
+                    None => Err(misplaced("the log has no event there")),
+                    Some(row) => {
+                        let e = event_from_row(row)?;
+                        if e.stream == stream && e.revision == revision {
+                            Ok(e)
+                        } else {
+                            Err(misplaced(&format!(
+                                "the event there is {}@{}",
+                                e.stream, e.revision
+                            )))
+                        }
+                    }
+                },
+            );
+        match decoded {
+            Ok(e) => out.push(e),
+            Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// Reads rows matching `sql` (which selects [`COLUMNS`]).
