@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one WAL-mode database file per data directory, one
 //! writer thread doing group commit, a small pool of read-only connections.
 
+mod scan;
 mod schema;
 mod writer;
 
@@ -21,7 +22,10 @@ use writer::{Poison, WriteRequest, Writer, query_events, query_events_until_dama
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
-use crate::store::{AppendResult, Direction, EventFeed, EventStore, StoreOptions, StreamFrom};
+use crate::store::{
+    AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,
+};
+use crate::verify::VerifyReport;
 
 /// Requests that may wait for the writer before appenders are made to wait in turn.
 const QUEUE_REQUESTS_MAX: usize = 8_192;
@@ -552,6 +556,12 @@ impl EventStore for SqliteStore {
             query_events_until_damage(conn, &sql, params![from, limit], true)
         })
         .await
+    }
+
+    /// Reads and hashes ranges of `$all` on several threads and checks the chains in
+    /// order (see `scan`); what is checked and reported is the trait's definition.
+    async fn verify_all(&self, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
+        scan::verify_all(self, observe).await
     }
 
     fn subscribe_all(&self, from_position: u64) -> EventFeed {
