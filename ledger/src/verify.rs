@@ -86,6 +86,26 @@ impl ChainVerifier {
 
     /// Checks one event; on success it becomes its stream's head.
     pub fn check(&mut self, e: &RecordedEvent) -> Result<(), ChainViolation> {
+        let computed = e.compute_hash(self.position_hashed);
+        self.check_hashed(e, &computed)
+    }
+
+    /// Whether the hashes this verifier expects cover the position (see
+    /// [`RecordedEvent::compute_hash`]).
+    pub(crate) fn position_hashed(&self) -> bool {
+        self.position_hashed
+    }
+
+    /// [`check`](Self::check) with the content hash already computed as
+    /// `e.compute_hash(self.position_hashed())`, so that hashing, which needs no
+    /// chain state, can run on the threads that read the events while the checks that
+    /// do need it stay in `$all` order here. Crate-private: a caller passing any other
+    /// hash would verify nothing.
+    pub(crate) fn check_hashed(
+        &mut self,
+        e: &RecordedEvent,
+        computed: &Hash,
+    ) -> Result<(), ChainViolation> {
         let violation = |kind| ChainViolation {
             position: e.position,
             stream: e.stream.clone(),
@@ -102,8 +122,7 @@ impl ChainVerifier {
                 return Err(violation(ViolationKind::PositionGap { expected }));
             }
         }
-        let computed = e.compute_hash(self.position_hashed);
-        if computed != e.hash {
+        if *computed != e.hash {
             return Err(violation(ViolationKind::ContentAltered {
                 stored: hex::encode(e.hash),
                 computed: hex::encode(computed),

@@ -731,3 +731,81 @@ proptest::proptest! {
         });
     }
 }
+/// Fills `streams` streams of `per_stream` events each, one batch per stream: enough
+/// events for whole-log verification to cut `$all` into several ranges.
+async fn fill_large(store: &SqliteStore, streams: usize, per_stream: usize) {
+    for s in 0..streams {
+        let batch = (0..per_stream).map(|i| ev(&format!("{s}:{i}"))).collect();
+        store
+            .append(&format!("big-{s}"), ExpectedRevision::NoStream, batch)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_of_many_ranges_verifies_in_order_and_observes_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    fill_large(&store, 10, 3_000).await;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let report = store
+        .verify_all(&|page| seen.lock().unwrap().extend(page.iter().map(|e| e.position)))
+        .await
+        .unwrap();
+    assert_eq!((report.events, report.streams), (30_000, 10));
+    assert_eq!(report.last_position, Some(29_999));
+    assert_eq!(*seen.lock().unwrap(), (0..30_000).collect::<Vec<u64>>());
+}
+
+/// A log of several verification ranges, tampered with `sql`, reopened.
+async fn large_tampered(sql: &str) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill_large(&store, 10, 3_000).await;
+    }
+    tamper(dir.path(), sql);
+    let store = open(dir.path()).unwrap();
+    (dir, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_ranges_the_first_bad_position_is_reported() {
+    // Whole-log verification reads later parts of the log on other threads while
+    // earlier ones are checked; whatever is found first in time, the earliest
+    // position must be what is reported.
+    let (_dir, store) = large_tampered(
+        "UPDATE events SET actor = 'mallory' WHERE position = 17000;
+         UPDATE events SET hash = x'0102' WHERE position = 25000;",
+    )
+    .await;
+    match store.verify_all(&|_| ()).await.unwrap_err() {
+        StoreError::Chain(v) => assert_eq!(v.position, 17_000),
+        other => panic!("expected the edit at 17000 first, got {other:?}"),
+    }
+
+    let (_dir, store) = large_tampered(
+        "UPDATE events SET hash = x'0102' WHERE position = 9000;
+         UPDATE events SET actor = 'mallory' WHERE position = 17000;",
+    )
+    .await;
+    let err = store.verify_all(&|_| ()).await.unwrap_err();
+    assert!(err.is_corruption(), "{err:?}");
+    assert!(err.to_string().contains("position 9000"), "{err}");
+    assert!(store.poisoned().unwrap().contains("position 9000"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_wider_than_a_range_is_a_position_gap() {
+    // Events 12000..=24999 removed: whole ranges of positions hold nothing.
+    let (_dir, store) =
+        large_tampered("DELETE FROM events WHERE position BETWEEN 12000 AND 24999;").await;
+    match store.verify_all(&|_| ()).await.unwrap_err() {
+        StoreError::Chain(v) => assert_eq!(
+            (v.position, v.kind),
+            (25_000, ViolationKind::PositionGap { expected: 12_000 })
+        ),
+        other => panic!("{other:?}"),
+    }
+}

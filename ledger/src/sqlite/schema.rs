@@ -1,6 +1,7 @@
 //! The on-disk format of the SQLite backend: DDL, pragmas, and the row ⇄ event codec
 //! that asserts on every read that the stored bytes still have the shapes written.
 
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row};
 use uuid::Uuid;
 
@@ -134,9 +135,92 @@ fn corrupt(position: u64, what: &str) -> StoreError {
     }
 }
 
+// The decoders below borrow each value from SQLite's buffer for the current row
+// (`get_ref`) and look at it once: hashes and ids are checked and copied straight
+// into fixed arrays, so the only allocations per row are the three strings and the
+// payload the `RecordedEvent` owns. A value of the wrong type or invalid UTF-8 is
+// corruption at the row's position, never a panic.
+
+fn value<'r>(row: &'r Row<'_>, idx: usize) -> Result<ValueRef<'r>, StoreError> {
+    row.get_ref(idx).map_err(|e| sql_error("read event", e))
+}
+
+fn wrong_type(position: u64, idx: usize, v: ValueRef<'_>) -> StoreError {
+    StoreError::Corrupt {
+        position: Some(position),
+        detail: format!(
+            "column {} holds a value of type {}",
+            column_name(idx),
+            v.data_type()
+        ),
+    }
+}
+
+fn opt_int(row: &Row<'_>, idx: usize, position: u64) -> Result<Option<i64>, StoreError> {
+    match value(row, idx)? {
+        ValueRef::Integer(i) => Ok(Some(i)),
+        ValueRef::Null => Ok(None),
+        v => Err(wrong_type(position, idx, v)),
+    }
+}
+
+fn int(row: &Row<'_>, idx: usize, position: u64) -> Result<i64, StoreError> {
+    match value(row, idx)? {
+        ValueRef::Integer(i) => Ok(i),
+        v => Err(wrong_type(position, idx, v)),
+    }
+}
+
+fn opt_text<'r>(
+    row: &'r Row<'_>,
+    idx: usize,
+    position: u64,
+) -> Result<Option<&'r str>, StoreError> {
+    match value(row, idx)? {
+        // E.g. invalid UTF-8 forced into a TEXT column: the row is not what was written.
+        ValueRef::Text(b) => std::str::from_utf8(b)
+            .map(Some)
+            .map_err(|err| StoreError::Corrupt {
+                position: Some(position),
+                detail: format!(
+                    "column {} holds an unreadable {} value ({err})",
+                    column_name(idx),
+                    Type::Text
+                ),
+            }),
+        ValueRef::Null => Ok(None),
+        v => Err(wrong_type(position, idx, v)),
+    }
+}
+
+fn text<'r>(row: &'r Row<'_>, idx: usize, position: u64) -> Result<&'r str, StoreError> {
+    match opt_text(row, idx, position)? {
+        Some(s) => Ok(s),
+        None => Err(wrong_type(position, idx, ValueRef::Null)),
+    }
+}
+
+fn opt_blob<'r>(
+    row: &'r Row<'_>,
+    idx: usize,
+    position: u64,
+) -> Result<Option<&'r [u8]>, StoreError> {
+    match value(row, idx)? {
+        ValueRef::Blob(b) => Ok(Some(b)),
+        ValueRef::Null => Ok(None),
+        v => Err(wrong_type(position, idx, v)),
+    }
+}
+
+fn blob<'r>(row: &'r Row<'_>, idx: usize, position: u64) -> Result<&'r [u8], StoreError> {
+    match opt_blob(row, idx, position)? {
+        Some(b) => Ok(b),
+        None => Err(wrong_type(position, idx, ValueRef::Null)),
+    }
+}
+
 fn hash_col(row: &Row<'_>, idx: usize, position: u64, what: &str) -> Result<Hash, StoreError> {
-    let v: Vec<u8> = col(row, idx, position)?;
-    v.try_into().map_err(|_| corrupt(position, what))
+    Hash::try_from(blob(row, idx, position)?).map_err(|_| corrupt(position, what))
 }
 
 fn uuid_col(
@@ -145,39 +229,9 @@ fn uuid_col(
     position: u64,
     what: &str,
 ) -> Result<Option<Uuid>, StoreError> {
-    let v: Option<Vec<u8>> = col(row, idx, position)?;
-    v.map(|b| Uuid::from_slice(&b).map_err(|_| corrupt(position, what)))
+    opt_blob(row, idx, position)?
+        .map(|b| Uuid::from_slice(b).map_err(|_| corrupt(position, what)))
         .transpose()
-}
-
-fn col<T: rusqlite::types::FromSql>(
-    row: &Row<'_>,
-    idx: usize,
-    position: u64,
-) -> Result<T, StoreError> {
-    row.get(idx).map_err(|e| match e {
-        rusqlite::Error::InvalidColumnType(_, name, ty) => StoreError::Corrupt {
-            position: Some(position),
-            detail: format!("column {name} holds a value of type {ty}"),
-        },
-        rusqlite::Error::IntegralValueOutOfRange(i, v) => StoreError::Corrupt {
-            position: Some(position),
-            detail: format!("column {} holds out-of-range value {v}", column_name(i)),
-        },
-        // E.g. invalid UTF-8 forced into a TEXT column: the row is not what was written.
-        rusqlite::Error::FromSqlConversionFailure(i, ty, err) => StoreError::Corrupt {
-            position: Some(position),
-            detail: format!(
-                "column {} holds an unreadable {ty} value ({err})",
-                column_name(i)
-            ),
-        },
-        rusqlite::Error::Utf8Error(err) => StoreError::Corrupt {
-            position: Some(position),
-            detail: format!("a text column holds invalid UTF-8 ({err})"),
-        },
-        e => sql_error("read event", e),
-    })
 }
 
 fn column_name(i: usize) -> &'static str {
@@ -186,32 +240,38 @@ fn column_name(i: usize) -> &'static str {
 
 /// Decodes one row selected with [`COLUMNS`], rejecting anything not shaped as written.
 pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
-    let position_raw: i64 = row.get(0).map_err(|e| sql_error("read event", e))?;
+    let position_raw = match value(row, 0)? {
+        ValueRef::Integer(i) => i,
+        v => {
+            return Err(StoreError::Corrupt {
+                position: None,
+                detail: format!("position of type {}", v.data_type()),
+            });
+        }
+    };
     let position = u64::try_from(position_raw).map_err(|_| StoreError::Corrupt {
         position: None,
         detail: format!("negative position {position_raw}"),
     })?;
-    let revision_raw: i64 = col(row, 2, position)?;
-    let revision = u64::try_from(revision_raw).map_err(|_| corrupt(position, "revision"))?;
+    let revision =
+        u64::try_from(int(row, 2, position)?).map_err(|_| corrupt(position, "revision"))?;
     let event_id =
         uuid_col(row, 3, position, "event id")?.ok_or_else(|| corrupt(position, "event id"))?;
-    let schema_raw: i64 = col(row, 5, position)?;
     let schema_version =
-        u32::try_from(schema_raw).map_err(|_| corrupt(position, "schema version"))?;
+        u32::try_from(int(row, 5, position)?).map_err(|_| corrupt(position, "schema version"))?;
     let recorded_at =
-        from_micros(col(row, 10, position)?).ok_or_else(|| corrupt(position, "recorded_at"))?;
-    let effective_at = col::<Option<i64>>(row, 11, position)?
+        from_micros(int(row, 10, position)?).ok_or_else(|| corrupt(position, "recorded_at"))?;
+    let effective_at = opt_int(row, 11, position)?
         .map(|us| from_micros(us).ok_or_else(|| corrupt(position, "effective_at")))
         .transpose()?;
-    let doc_number: Option<String> = col(row, 12, position)?;
-    let source_document = match doc_number {
+    let days = opt_int(row, 13, position)?;
+    let issuer = opt_text(row, 14, position)?;
+    let sha = opt_blob(row, 15, position)?;
+    let source_document = match opt_text(row, 12, position)? {
         None => {
             // Without a document, its other columns must be empty too: anything there
             // was not written by the ledger (and would escape the hash).
-            let stray = col::<Option<i64>>(row, 13, position)?.is_some()
-                || col::<Option<String>>(row, 14, position)?.is_some()
-                || col::<Option<Vec<u8>>>(row, 15, position)?.is_some();
-            if stray {
+            if days.is_some() || issuer.is_some() || sha.is_some() {
                 return Err(corrupt(
                     position,
                     "source document (fields without a number)",
@@ -220,34 +280,32 @@ pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
             None
         }
         Some(number) => {
-            let days: i64 = col::<Option<i64>>(row, 13, position)?
-                .ok_or_else(|| corrupt(position, "source document date"))?;
-            let date = i32::try_from(days)
-                .ok()
+            let date = days
+                .and_then(|d| i32::try_from(d).ok())
                 .and_then(date_from_days)
                 .ok_or_else(|| corrupt(position, "source document date"))?;
-            let issuer: Option<String> = col(row, 14, position)?;
-            let sha: Option<Vec<u8>> = col(row, 15, position)?;
             let attachment_sha256 = sha
                 .map(|b| Hash::try_from(b).map_err(|_| corrupt(position, "attachment hash")))
                 .transpose()?;
             Some(SourceDocument {
-                number,
+                number: number.to_owned(),
                 date,
-                issuer: issuer.ok_or_else(|| corrupt(position, "source document issuer"))?,
+                issuer: issuer
+                    .ok_or_else(|| corrupt(position, "source document issuer"))?
+                    .to_owned(),
                 attachment_sha256,
             })
         }
     };
     Ok(RecordedEvent {
         position,
-        stream: col(row, 1, position)?,
+        stream: text(row, 1, position)?.to_owned(),
         revision,
         event_id,
-        event_type: col(row, 4, position)?,
+        event_type: text(row, 4, position)?.to_owned(),
         schema_version,
-        payload: col(row, 6, position)?,
-        actor: col(row, 7, position)?,
+        payload: blob(row, 6, position)?.to_vec(),
+        actor: text(row, 7, position)?.to_owned(),
         correlation_id: uuid_col(row, 8, position, "correlation id")?,
         causation_id: uuid_col(row, 9, position, "causation id")?,
         recorded_at,
