@@ -162,10 +162,22 @@ impl StreamIndex {
             // another store is recognised as foreign.
             write_batch(&mut conn, &mut Vec::new(), store_id, upto, last_hash)?;
         }
-        let index = Self {
+        Ok((Self::assemble(path, true, true, upto, last_hash), conn))
+    }
+
+    /// An index whose file (if `file`) covers positions below `upto`, the last of
+    /// them hashing to `last_hash`; memory starts empty.
+    fn assemble(
+        path: PathBuf,
+        file: bool,
+        writable: bool,
+        upto: u64,
+        last_hash: Option<Hash>,
+    ) -> Self {
+        Self {
             path,
-            file: true,
-            writable: true,
+            file,
+            writable,
             mem: Mutex::new(Mem {
                 upto,
                 last_hash,
@@ -174,8 +186,7 @@ impl StreamIndex {
             }),
             readers: Mutex::new(Vec::new()),
             refresh: Mutex::new(()),
-        };
-        Ok((index, conn))
+        }
     }
 
     /// The index of a read-only store: the file if it matches the log, else memory
@@ -210,19 +221,7 @@ impl StreamIndex {
             Some((upto, hash)) => (true, upto, hash),
             None => (false, 0, None),
         };
-        Ok(Self {
-            path,
-            file,
-            writable: false,
-            mem: Mutex::new(Mem {
-                upto,
-                last_hash,
-                file_upto: upto,
-                ..Mem::default()
-            }),
-            readers: Mutex::new(Vec::new()),
-            refresh: Mutex::new(()),
-        })
+        Ok(Self::assemble(path, file, false, upto, last_hash))
     }
 
     /// Records the events of a committed group, before it is acknowledged. `places`

@@ -616,27 +616,21 @@ impl EventStore for SqliteStore {
     ) -> StoreResult<Vec<RecordedEvent>> {
         let stream = stream.to_owned();
         let index = self.inner.index.clone();
-        let span = match (direction, from) {
-            (Direction::Forwards, StreamFrom::End) => return Ok(Vec::new()),
-            (Direction::Forwards, StreamFrom::Start) => Span::Forwards {
-                from: 0,
-                max: max_count,
+        let max = max_count;
+        let from_revision = match from {
+            StreamFrom::Start => 0,
+            StreamFrom::Revision(r) => r,
+            StreamFrom::End => u64::MAX,
+        };
+        let span = match direction {
+            Direction::Forwards if from == StreamFrom::End => return Ok(Vec::new()),
+            Direction::Forwards => Span::Forwards {
+                from: from_revision,
+                max,
             },
-            (Direction::Forwards, StreamFrom::Revision(r)) => Span::Forwards {
-                from: r,
-                max: max_count,
-            },
-            (Direction::Backwards, StreamFrom::Start) => Span::Backwards {
-                from: 0,
-                max: max_count,
-            },
-            (Direction::Backwards, StreamFrom::Revision(r)) => Span::Backwards {
-                from: r,
-                max: max_count,
-            },
-            (Direction::Backwards, StreamFrom::End) => Span::Backwards {
-                from: u64::MAX,
-                max: max_count,
+            Direction::Backwards => Span::Backwards {
+                from: from_revision,
+                max,
             },
         };
         if max_count == 0 {
