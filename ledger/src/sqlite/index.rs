@@ -115,20 +115,24 @@ impl StreamIndex {
         conn.execute_batch(INDEX_DDL)
             .map_err(|e| sql_error("create stream index", e))?;
         let state = read_meta(&conn)?;
-        let mut upto = match check_meta(&state, ledger, store_id, next_position)? {
-            Ok(upto) => upto,
+        let (mut upto, mut last_hash) = match check_meta(&state, ledger, store_id, next_position)? {
+            Ok(upto) => (upto, state.last_hash),
             Err(why) => {
                 tracing::warn!(reason = %why, path = %path.display(), "rebuilding the stream index from the log");
                 conn.execute_batch("DROP TABLE stream_index; DELETE FROM index_meta;")
                     .and_then(|()| conn.execute_batch(INDEX_DDL))
                     .map_err(|e| sql_error("reset stream index", e))?;
-                0
+                (0, None)
             }
         };
-        let mut last_hash = state.last_hash;
         if upto < next_position {
             let started = std::time::Instant::now();
             let from = upto;
+            tracing::info!(
+                from,
+                events = next_position - from,
+                "indexing the log's streams (once, after a migration, a lost index file or a crash)"
+            );
             let mut entries = Vec::new();
             let mut scan = ledger
                 .prepare(
