@@ -547,8 +547,11 @@ fn spawn_maintenance(
                     }
                 }
             }
-            // Index everything and fold the WAL into the database on a clean shutdown.
+            // Index everything and fold both WALs into their files on a clean shutdown.
             flush(&mut index_conn);
+            if let Some(c) = &index_conn {
+                let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            }
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         })
         .map_err(|source| StoreError::Io {
