@@ -809,3 +809,72 @@ async fn a_gap_wider_than_a_range_is_a_position_gap() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_damaged_index_file_is_rebuilt_and_not_blamed_on_the_log() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 5).await;
+    }
+    // A half-copied restore: the index file is garbage.
+    std::fs::write(
+        dir.path().join(hoso_ledger::sqlite::INDEX_FILE),
+        vec![0x5a; 10_000],
+    )
+    .unwrap();
+    let store = open(dir.path()).unwrap();
+    assert_eq!(store.poisoned(), None);
+    assert_eq!(
+        revisions(&store, "s-1", Start, Forwards, 10).await,
+        [0, 1, 2, 3, 4]
+    );
+    store
+        .append("s-1", ExpectedRevision::Exact(4), vec![ev("after")])
+        .await
+        .unwrap();
+    assert!(
+        !dir.path()
+            .join(hoso_ledger::sqlite::CORRUPT_MARKER_FILE)
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn a_second_event_claiming_a_stream_place_is_corruption() {
+    use hoso_ledger::{Direction::*, StreamFrom::*};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = create(dir.path());
+        fill(&store, 2, 3).await;
+    }
+    // Inserts are not blocked by the triggers: another client appends a copy of
+    // s-0@0 at the tail, so s-0 would hold revision 0 twice.
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "INSERT INTO events SELECT 6, stream, revision, randomblob(16), event_type,
+           schema_version, payload, actor, correlation_id, causation_id, recorded_at,
+           effective_at, doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash
+         FROM events WHERE position = 0;",
+    )
+    .unwrap();
+    drop(conn);
+    // A reader without the index file meets it while indexing the log.
+    std::fs::rename(
+        dir.path().join(hoso_ledger::sqlite::INDEX_FILE),
+        dir.path().join("index.bak"),
+    )
+    .unwrap();
+    let reader = SqliteStore::open_read_only(dir.path()).unwrap();
+    let err = reader
+        .read_stream("s-1", Start, Forwards, 10)
+        .await
+        .unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert!(err.to_string().contains("position 6"), "{err}");
+    drop(reader);
+    // A writable open refuses to write after it.
+    let store = open(dir.path()).unwrap();
+    assert!(store.poisoned().is_some());
+}

@@ -50,6 +50,26 @@ CREATE TABLE IF NOT EXISTS stream_index (
 ) STRICT, WITHOUT ROWID;
 ";
 
+/// Opens (creating if new) the index file for writing and reads its meta.
+fn open_index_file(path: &Path) -> StoreResult<(Connection, MetaState)> {
+    let conn = Connection::open(path).map_err(|e| sql_error("open stream index", e))?;
+    // NORMAL: a crash may lose the last flushes (caught up from the log at open)
+    // but never leaves the file inconsistent. Rare checkpoints keep its fsyncs
+    // from queueing beside the log's.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA wal_autocheckpoint = 8192;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(|e| sql_error("configure stream index", e))?;
+    conn.execute_batch(INDEX_DDL)
+        .map_err(|e| sql_error("create stream index", e))?;
+    let state = read_meta(&conn)?;
+    Ok((conn, state))
+}
+
 /// A slice of one stream's revisions, as a read asks for it.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Span {
@@ -100,28 +120,35 @@ impl StreamIndex {
         next_position: u64,
     ) -> StoreResult<(Self, Connection)> {
         let path = dir.join(INDEX_FILE);
-        let mut conn = Connection::open(&path).map_err(|e| sql_error("open stream index", e))?;
-        // NORMAL: a crash may lose the last flushes (caught up from the log at open)
-        // but never leaves the file inconsistent. Rare checkpoints keep its fsyncs
-        // from queueing beside the log's.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA wal_autocheckpoint = 8192;
-             PRAGMA cache_size = -65536;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(|e| sql_error("configure stream index", e))?;
-        conn.execute_batch(INDEX_DDL)
-            .map_err(|e| sql_error("create stream index", e))?;
-        let state = read_meta(&conn)?;
+        let (mut conn, state) = match open_index_file(&path) {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Derived data: a file SQLite cannot read is replaced, never trusted.
+                tracing::warn!(error = %e, path = %path.display(), "stream index file unreadable; rebuilding it from the log");
+                for suffix in ["", "-wal", "-shm"] {
+                    let f = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if f.exists() {
+                        std::fs::remove_file(&f).map_err(|source| StoreError::Io {
+                            action: "remove the damaged stream index file",
+                            path: f.clone(),
+                            source,
+                        })?;
+                    }
+                }
+                open_index_file(&path).map_err(index_file_failed)?
+            }
+        };
         let (mut upto, mut last_hash) = match check_meta(&state, ledger, store_id, next_position)? {
             Ok(upto) => (upto, state.last_hash),
             Err(why) => {
                 tracing::warn!(reason = %why, path = %path.display(), "rebuilding the stream index from the log");
-                conn.execute_batch("DROP TABLE stream_index; DELETE FROM index_meta;")
-                    .and_then(|()| conn.execute_batch(INDEX_DDL))
-                    .map_err(|e| sql_error("reset stream index", e))?;
+                // One transaction: a crash half-way must not leave old meta over
+                // an emptied table.
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE; DELETE FROM index_meta; DROP TABLE stream_index; COMMIT;",
+                )
+                .and_then(|()| conn.execute_batch(INDEX_DDL))
+                .map_err(|e| index_file_failed(sql_error("reset stream index", e)))?;
                 (0, None)
             }
         };
@@ -205,7 +232,13 @@ impl StreamIndex {
         let usable = if path.is_file() {
             match open_index_reader(&path).and_then(|c| {
                 let state = read_meta(&c)?;
-                check_meta(&state, ledger, store_id, next_position)
+                // A writer process may have flushed since `next_position` was read;
+                // the log's head read after the meta is never behind the file.
+                let head: Option<u64> = ledger
+                    .query_row("SELECT max(position) FROM events", [], |r| r.get(0))
+                    .map_err(|e| sql_error("read log head", e))?;
+                let next = head.map_or(0, |h| h + 1).max(next_position);
+                check_meta(&state, ledger, store_id, next)
                     .map(|r| r.map(|upto| (upto, state.last_hash)))
             }) {
                 Ok(Ok(found)) => Some(found),
@@ -290,17 +323,26 @@ impl StreamIndex {
         if !self.writable {
             self.refresh_from(ledger)?;
         }
-        let (suffix, file_upto) = {
+        // Only the part of the memory suffix the span can use is copied: a
+        // read-only store without a file holds whole streams there.
+        let (suffix, below, file_upto) = {
             let mem = lock(&self.mem);
-            let suffix: Vec<Place> = mem
-                .streams
-                .get(stream)
-                .map(|q| q.iter().copied().collect())
-                .unwrap_or_default();
-            (suffix, mem.file_upto)
+            let q = mem.streams.get(stream);
+            let below = q.and_then(|q| q.front()).map(|&(rev, _)| rev);
+            let suffix: Vec<Place> = match (q, span) {
+                (None, _) => Vec::new(),
+                (Some(q), Span::Forwards { from, max }) => {
+                    let start = q.partition_point(|&(rev, _)| rev < from);
+                    q.range(start..).take(max).copied().collect()
+                }
+                (Some(q), Span::Backwards { from, max }) => {
+                    let end = q.partition_point(|&(rev, _)| rev <= from);
+                    q.range(end.saturating_sub(max)..end).copied().collect()
+                }
+            };
+            (suffix, below, mem.file_upto)
         };
         // Revisions below the memory suffix are all in the file (see the invariant).
-        let below = suffix.first().map(|&(rev, _)| rev);
         let use_file = self.file && file_upto > 0;
         match span {
             Span::Forwards { from, max } => {
@@ -351,6 +393,16 @@ impl StreamIndex {
     }
 
     fn query_file(&self, stream: &str, span: Span, below: Option<u64>) -> StoreResult<Vec<Place>> {
+        self.query_file_raw(stream, span, below)
+            .map_err(index_file_failed)
+    }
+
+    fn query_file_raw(
+        &self,
+        stream: &str,
+        span: Span,
+        below: Option<u64>,
+    ) -> StoreResult<Vec<Place>> {
         let conn = {
             let mut pool = lock(&self.readers);
             pool.pop()
@@ -416,10 +468,20 @@ impl StreamIndex {
         if let Some(&(_, _, last, hash)) = found.last() {
             let mut mem = lock(&self.mem);
             for (stream, revision, position, _) in found {
-                mem.streams
-                    .entry(stream)
-                    .or_default()
-                    .push_back((revision, position));
+                let q = mem.streams.entry(stream).or_default();
+                // What a writable store's writer guarantees, a reader checks: a
+                // stream's next event takes the next revision.
+                if let Some(&(prev, _)) = q.back()
+                    && prev.checked_add(1) != Some(revision)
+                {
+                    return Err(StoreError::Corrupt {
+                        position: Some(position),
+                        detail: format!(
+                            "revision {revision} follows revision {prev} in its stream"
+                        ),
+                    });
+                }
+                q.push_back((revision, position));
             }
             mem.upto = last + 1;
             mem.last_hash = Some(hash);
@@ -515,15 +577,14 @@ fn write_batch(
     last_hash: Option<Hash>,
 ) -> StoreResult<()> {
     entries.sort_unstable_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-    let tx = conn
-        .transaction()
-        .map_err(|e| sql_error("write stream index", e))?;
+    let fail = |e| index_file_failed(sql_error("write stream index", e));
+    let tx = conn.transaction().map_err(fail)?;
     {
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO stream_index (stream, revision, position) VALUES (?1, ?2, ?3)",
             )
-            .map_err(|e| sql_error("write stream index", e))?;
+            .map_err(fail)?;
         for (stream, revision, position) in entries.iter() {
             insert
                 .execute(params![stream, to_i64(*revision), to_i64(*position)])
@@ -532,23 +593,21 @@ fn write_batch(
                         position: Some(*position),
                         detail: format!("a second event claims {stream}@{revision}"),
                     },
-                    _ => sql_error("write stream index", e),
+                    _ => fail(e),
                 })?;
         }
         let mut meta = tx
             .prepare_cached("INSERT OR REPLACE INTO index_meta (key, value) VALUES (?1, ?2)")
-            .map_err(|e| sql_error("write stream index", e))?;
+            .map_err(fail)?;
         for (k, v) in [
             ("store_id", store_id.to_owned()),
             ("indexed_upto", upto.to_string()),
             ("last_hash", last_hash.map(hex::encode).unwrap_or_default()),
         ] {
-            meta.execute(params![k, v])
-                .map_err(|e| sql_error("write stream index", e))?;
+            meta.execute(params![k, v]).map_err(fail)?;
         }
     }
-    tx.commit()
-        .map_err(|e| sql_error("write stream index", e))?;
+    tx.commit().map_err(fail)?;
     entries.clear();
     Ok(())
 }
@@ -568,6 +627,20 @@ fn open_index_reader(path: &Path) -> StoreResult<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| sql_error("configure stream index reader", e))?;
     Ok(conn)
+}
+
+/// A damaged or unreadable index file says nothing about the log, which stays
+/// intact: the failure is reported without poisoning the store, and the file is
+/// rebuilt at the next open (`open_writable` discards a file it cannot read).
+fn index_file_failed(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt { detail, .. } => StoreError::Backend {
+            detail: format!(
+                "the stream index file is damaged ({detail}); it is rebuilt from the log when the store is next opened"
+            ),
+        },
+        other => other,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -297,6 +297,7 @@ impl SqliteStore {
                 index_writer,
                 store_id,
                 wal_catch_up,
+                inner.poison.clone(),
             )?);
         }
         Ok(Self {
@@ -499,6 +500,7 @@ fn spawn_maintenance(
     mut index_conn: Option<Connection>,
     store_id: String,
     wal_catch_up: Arc<std::sync::atomic::AtomicBool>,
+    poison: Arc<Poison>,
 ) -> StoreResult<(std::sync::mpsc::Sender<()>, JoinHandle<()>)> {
     let conn = Connection::open(db_path).map_err(|e| sql_error("open checkpointer", e))?;
     conn.busy_timeout(Duration::from_secs(1))
@@ -512,8 +514,13 @@ fn spawn_maintenance(
                 if let Some(c) = index_conn.as_mut()
                     && let Err(e) = index.flush(c, &store_id)
                 {
-                    // The entries stay in memory and are tried again; reads are unaffected.
-                    tracing::warn!(error = %e, "stream index flush failed");
+                    if e.is_corruption() {
+                        // Two events claim one place in a stream: the log is damaged.
+                        poison.set(e.to_string());
+                    } else {
+                        // The entries stay in memory and are tried again; reads are unaffected.
+                        tracing::warn!(error = %e, "stream index flush failed");
+                    }
                 }
             };
             while let Err(RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_INTERVAL) {
@@ -729,10 +736,11 @@ impl EventStore for SqliteStore {
                 from: u64::MAX,
                 max: 1,
             };
-            Ok(index
-                .locate(conn, &stream, span)?
+            // Read through the row, like every other use of the index.
+            let places = index.locate(conn, &stream, span)?;
+            Ok(events_at(conn, &stream, &places, false)?
                 .first()
-                .map(|&(rev, _)| rev))
+                .map(|e| e.revision))
         })
         .await
     }

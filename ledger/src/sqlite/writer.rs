@@ -631,9 +631,22 @@ pub(super) fn events_at(
                         let e = event_from_row(row)?;
                         if e.stream == stream && e.revision == revision {
                             Ok(e)
+                        } else if e.compute_hash(true) == e.hash {
+                            // The row is what was written, so the index is the one
+                            // out of step (a damaged file): no reason to stop the log.
+                            Err(StoreError::Backend {
+                                detail: format!(
+                                    "the stream index places {stream}@{revision} at position \
+                                     {position}, where the log holds {}@{}: remove {} and open \
+                                     the store again to rebuild it from the log",
+                                    e.stream,
+                                    e.revision,
+                                    super::INDEX_FILE
+                                ),
+                            })
                         } else {
                             Err(misplaced(&format!(
-                                "the event there is {}@{}",
+                                "the event there is {}@{} and does not match its hash",
                                 e.stream, e.revision
                             )))
                         }
