@@ -161,26 +161,15 @@ impl StreamIndex {
                 "indexing the log's streams (once, after a migration, a lost index file or a crash)"
             );
             let mut entries = Vec::new();
-            let mut scan = ledger
-                .prepare(
-                    "SELECT stream, revision, position, hash FROM events WHERE position >= ?1 ORDER BY position",
-                )
-                .map_err(|e| sql_error("scan log for the stream index", e))?;
-            let mut rows = scan
-                .query([to_i64(upto)])
-                .map_err(|e| sql_error("scan log for the stream index", e))?;
-            while let Some(row) = rows
-                .next()
-                .map_err(|e| sql_error("scan log for the stream index", e))?
-            {
-                let (stream, revision, position, hash) = place_row(row)?;
+            scan_log(ledger, upto, |(stream, revision, position, hash)| {
                 entries.push((stream, revision, position));
                 last_hash = Some(hash);
                 if entries.len() >= CATCH_UP_CHUNK {
                     upto = position + 1;
                     write_batch(&mut conn, &mut entries, store_id, upto, last_hash)?;
                 }
-            }
+                Ok(())
+            })?;
             upto = next_position;
             write_batch(&mut conn, &mut entries, store_id, upto, last_hash)?;
             tracing::info!(
@@ -450,21 +439,11 @@ impl StreamIndex {
     fn refresh_from(&self, ledger: &Connection) -> StoreResult<()> {
         let _one = lock(&self.refresh);
         let from = lock(&self.mem).upto;
-        let mut stmt = ledger
-            .prepare_cached(
-                "SELECT stream, revision, position, hash FROM events WHERE position >= ?1 ORDER BY position",
-            )
-            .map_err(|e| sql_error("scan log for the stream index", e))?;
-        let mut rows = stmt
-            .query([to_i64(from)])
-            .map_err(|e| sql_error("scan log for the stream index", e))?;
         let mut found = Vec::new();
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| sql_error("scan log for the stream index", e))?
-        {
-            found.push(place_row(row)?);
-        }
+        scan_log(ledger, from, |place| {
+            found.push(place);
+            Ok(())
+        })?;
         if let Some(&(_, _, last, hash)) = found.last() {
             let mut mem = lock(&self.mem);
             for (stream, revision, position, _) in found {
@@ -549,6 +528,26 @@ fn check_meta(
         }
     }
     Ok(Ok(upto))
+}
+
+/// Feeds `each` the (stream, revision, position, hash) of every event from `from` on,
+/// in log order.
+fn scan_log(
+    ledger: &Connection,
+    from: u64,
+    mut each: impl FnMut((String, u64, u64, Hash)) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let failed = |e| sql_error("scan log for the stream index", e);
+    let mut stmt = ledger
+        .prepare_cached(
+            "SELECT stream, revision, position, hash FROM events WHERE position >= ?1 ORDER BY position",
+        )
+        .map_err(failed)?;
+    let mut rows = stmt.query([to_i64(from)]).map_err(failed)?;
+    while let Some(row) = rows.next().map_err(failed)? {
+        each(place_row(row)?)?;
+    }
+    Ok(())
 }
 
 fn place_row(row: &rusqlite::Row<'_>) -> StoreResult<(String, u64, u64, Hash)> {
