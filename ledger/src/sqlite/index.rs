@@ -29,7 +29,9 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::schema::sql_error;
+use super::schema::{COLUMNS, event_from_row, sql_error};
+use super::writer::until_damage;
+use crate::RecordedEvent;
 use crate::envelope::Hash;
 use crate::error::{StoreError, StoreResult};
 
@@ -49,6 +51,57 @@ CREATE TABLE IF NOT EXISTS stream_index (
     PRIMARY KEY (stream, revision)
 ) STRICT, WITHOUT ROWID;
 ";
+
+/// Reads the events of `stream` at `places`, checking that each row is the event the
+/// index says: a row moved, removed or rewritten under the index is corruption at its
+/// position. With `stop_before_damage`, a damaged row after good ones ends the result
+/// there, as in `query_events_until_damage`.
+fn events_at(
+    conn: &Connection,
+    stream: &str,
+    places: &[Place],
+    stop_before_damage: bool,
+) -> StoreResult<Vec<crate::RecordedEvent>> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE position = ?1");
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(|e| sql_error("prepare read", e))?;
+    let decoded = places.iter().map(|&(revision, position)| {
+        let misplaced = |found: &str| StoreError::Corrupt {
+            position: Some(position),
+            detail: format!(
+                "the stream index places {stream}@{revision} at position {position}, but {found}"
+            ),
+        };
+        let mut rows = stmt
+            .query([to_i64(position)])
+            .map_err(|e| sql_error("read events", e))?;
+        let Some(row) = rows.next().map_err(|e| sql_error("read events", e))? else {
+            return Err(misplaced("the log has no event there"));
+        };
+        let e = event_from_row(row)?;
+        if e.stream == stream && e.revision == revision {
+            Ok(e)
+        } else if e.compute_hash(true) == e.hash {
+            // The row is what was written, so the index is the one out of step (a
+            // damaged file): no reason to stop the log.
+            Err(StoreError::Backend {
+                detail: format!(
+                    "the stream index places {stream}@{revision} at position {position}, where \
+                     the log holds {}@{}: remove {INDEX_FILE} and open the store again to \
+                     rebuild it from the log",
+                    e.stream, e.revision
+                ),
+            })
+        } else {
+            Err(misplaced(&format!(
+                "the event there is {}@{} and does not match its hash",
+                e.stream, e.revision
+            )))
+        }
+    });
+    until_damage(decoded, stop_before_damage)
+}
 
 /// Opens (creating if new) the index file for writing and reads its meta.
 fn open_index_file(path: &Path) -> StoreResult<(Connection, MetaState)> {
@@ -306,9 +359,31 @@ impl StreamIndex {
         Ok(n)
     }
 
+    /// The events of `stream` in `span`, each checked to be the one the index names.
+    /// With `stop_before_damage`, a damaged event after good ones ends the result.
+    pub fn read(
+        &self,
+        ledger: &Connection,
+        stream: &str,
+        span: Span,
+        stop_before_damage: bool,
+    ) -> StoreResult<Vec<RecordedEvent>> {
+        let places = self.locate(ledger, stream, span)?;
+        events_at(ledger, stream, &places, stop_before_damage)
+    }
+
+    /// The last event of `stream`, if it has any.
+    pub fn latest(&self, ledger: &Connection, stream: &str) -> StoreResult<Option<RecordedEvent>> {
+        let span = Span::Backwards {
+            from: u64::MAX,
+            max: 1,
+        };
+        Ok(self.read(ledger, stream, span, false)?.pop())
+    }
+
     /// The places of `stream`'s revisions in `span`. `ledger` is a reader of the log,
     /// used by a read-only store to index events appended since it last looked.
-    pub fn locate(&self, ledger: &Connection, stream: &str, span: Span) -> StoreResult<Vec<Place>> {
+    fn locate(&self, ledger: &Connection, stream: &str, span: Span) -> StoreResult<Vec<Place>> {
         if !self.writable {
             self.refresh_from(ledger)?;
         }

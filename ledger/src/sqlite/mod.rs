@@ -22,7 +22,7 @@ pub use index::INDEX_FILE;
 use index::{Span, StreamIndex};
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
 pub use schema::{CORRUPT_MARKER_FILE, DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
-use writer::{Poison, WriteRequest, Writer, events_at, query_events, query_events_until_damage};
+use writer::{Poison, WriteRequest, Writer, query_events, query_events_until_damage};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};
@@ -472,13 +472,8 @@ fn check_tail(conn: &Connection, index: &StreamIndex) -> StoreResult<()> {
                 from: e.revision - 1,
                 max: 1,
             };
-            let places: Vec<_> = index
-                .locate(conn, &e.stream, span)?
-                .into_iter()
-                .filter(|&(rev, _)| rev == e.revision - 1)
-                .collect();
-            let prev = events_at(conn, &e.stream, &places, false)?;
-            if prev.first().map(|p| p.hash) != Some(e.prev_hash) {
+            let prev = index.read(conn, &e.stream, span, false)?;
+            if prev.first().map(|p| (p.revision, p.hash)) != Some((e.revision - 1, e.prev_hash)) {
                 return Err(StoreError::Corrupt {
                     position: Some(e.position),
                     detail: format!(
@@ -626,6 +621,9 @@ impl EventStore for SqliteStore {
     ) -> StoreResult<Vec<RecordedEvent>> {
         let stream = stream.to_owned();
         let index = self.inner.index.clone();
+        if max_count == 0 {
+            return Ok(Vec::new());
+        }
         let max = max_count;
         let from_revision = match from {
             StreamFrom::Start => 0,
@@ -643,17 +641,8 @@ impl EventStore for SqliteStore {
                 max,
             },
         };
-        if max_count == 0 {
-            return Ok(Vec::new());
-        }
         self.with_reader(move |conn| {
-            let places = index.locate(conn, &stream, span)?;
-            events_at(
-                conn,
-                &stream,
-                &places,
-                matches!(span, Span::Forwards { .. }),
-            )
+            index.read(conn, &stream, span, matches!(span, Span::Forwards { .. }))
         })
         .await
     }
@@ -731,18 +720,9 @@ impl EventStore for SqliteStore {
     async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>> {
         let stream = stream.to_owned();
         let index = self.inner.index.clone();
-        self.with_reader(move |conn| {
-            let span = Span::Backwards {
-                from: u64::MAX,
-                max: 1,
-            };
-            // Read through the row, like every other use of the index.
-            let places = index.locate(conn, &stream, span)?;
-            Ok(events_at(conn, &stream, &places, false)?
-                .first()
-                .map(|e| e.revision))
-        })
-        .await
+        // Read through the row, like every other use of the index.
+        self.with_reader(move |conn| Ok(index.latest(conn, &stream)?.map(|e| e.revision)))
+            .await
     }
 
     async fn head_position(&self) -> StoreResult<Option<u64>> {

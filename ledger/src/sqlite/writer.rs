@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use uuid::Uuid;
 
-use super::index::{Place, Span, StreamIndex};
-use super::schema::{COLUMNS, event_from_row, sql_error};
+use super::index::StreamIndex;
+use super::schema::{event_from_row, sql_error};
 use crate::clock::Clock;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
@@ -431,15 +431,7 @@ impl Writer {
         if let Some(h) = self.heads.get(stream) {
             return Ok(Some(*h));
         }
-        let places = self.index.locate(
-            &self.conn,
-            stream,
-            Span::Backwards {
-                from: u64::MAX,
-                max: 1,
-            },
-        )?;
-        let Some(e) = events_at(&self.conn, stream, &places, false)?.pop() else {
+        let Some(e) = self.index.latest(&self.conn, stream)? else {
             return Ok(None);
         };
         if e.compute_hash(true) != e.hash {
@@ -599,69 +591,6 @@ fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
     let _ = sender.send(outcome);
 }
 
-/// Reads the events of `stream` at `places` (from the stream index), checking that each
-/// row is the event the index says: a row moved, removed or rewritten under the index
-/// is corruption at its position. With `stop_before_damage`, a damaged row after good
-/// ones ends the result there, as in [`query_events_until_damage`].
-pub(super) fn events_at(
-    conn: &Connection,
-    stream: &str,
-    places: &[Place],
-    stop_before_damage: bool,
-) -> StoreResult<Vec<crate::RecordedEvent>> {
-    let sql = format!("SELECT {COLUMNS} FROM events WHERE position = ?1");
-    let mut stmt = conn
-        .prepare_cached(&sql)
-        .map_err(|e| sql_error("prepare read", e))?;
-    let mut out = Vec::with_capacity(places.len());
-    for &(revision, position) in places {
-        let misplaced = |found: &str| StoreError::Corrupt {
-            position: Some(position),
-            detail: format!(
-                "the stream index places {stream}@{revision} at position {position}, but {found}"
-            ),
-        };
-        let decoded = stmt
-            .query([i64::try_from(position).unwrap_or(i64::MAX)])
-            .map_err(|e| sql_error("read events", e))
-            .and_then(
-                |mut rows| match rows.next().map_err(|e| sql_error("read events", e))? {
-                    None => Err(misplaced("the log has no event there")),
-                    Some(row) => {
-                        let e = event_from_row(row)?;
-                        if e.stream == stream && e.revision == revision {
-                            Ok(e)
-                        } else if e.compute_hash(true) == e.hash {
-                            // The row is what was written, so the index is the one
-                            // out of step (a damaged file): no reason to stop the log.
-                            Err(StoreError::Backend {
-                                detail: format!(
-                                    "the stream index places {stream}@{revision} at position \
-                                     {position}, where the log holds {}@{}: remove {} and open \
-                                     the store again to rebuild it from the log",
-                                    e.stream,
-                                    e.revision,
-                                    super::INDEX_FILE
-                                ),
-                            })
-                        } else {
-                            Err(misplaced(&format!(
-                                "the event there is {}@{} and does not match its hash",
-                                e.stream, e.revision
-                            )))
-                        }
-                    }
-                },
-            );
-        match decoded {
-            Ok(e) => out.push(e),
-            Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
 /// Reads rows matching `sql` (which selects [`COLUMNS`]).
 pub(super) fn query_events(
     conn: &Connection,
@@ -688,17 +617,28 @@ pub(super) fn query_events_until_damage(
     let mut rows = stmt
         .query(params)
         .map_err(|e| sql_error("read events", e))?;
-    let mut out = Vec::new();
-    loop {
-        let decoded = rows
-            .next()
+    let decoded = std::iter::from_fn(|| {
+        rows.next()
             .map_err(|e| sql_error("read events", e))
-            .and_then(|row| row.map(event_from_row).transpose());
-        match decoded {
-            Ok(Some(e)) => out.push(e),
-            Ok(None) => return Ok(out),
+            .and_then(|row| row.map(event_from_row).transpose())
+            .transpose()
+    });
+    until_damage(decoded, stop_before_damage)
+}
+
+/// Collects decoded events; with `stop_before_damage`, a damaged one after good ones
+/// ends the result there instead of failing it (see [`query_events_until_damage`]).
+pub(super) fn until_damage(
+    decoded: impl Iterator<Item = StoreResult<crate::RecordedEvent>>,
+    stop_before_damage: bool,
+) -> StoreResult<Vec<crate::RecordedEvent>> {
+    let mut out = Vec::new();
+    for d in decoded {
+        match d {
+            Ok(e) => out.push(e),
             Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
             Err(e) => return Err(e),
         }
     }
+    Ok(out)
 }
