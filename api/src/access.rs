@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use hoso_commands::restriction::{Restriction, RestrictionMap, seal_context};
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::ReadBasis;
+use hoso_domain::restriction::{Restriction, RestrictionMap, seal_context};
 use hoso_projections::views::{Approval, Dated, DossierView, Field, HistoryEntry, Rank, Salary};
 use serde::Serialize;
 use serde_json::Value;
@@ -68,7 +68,8 @@ pub struct DossierOut {
     /// In the archive.
     pub archived: bool,
     /// Review cycle state.
-    pub workflow: String,
+    #[schema(value_type = String)]
+    pub workflow: hoso_domain::review::ReviewState,
     /// Approved sections in force.
     pub sections: BTreeMap<String, Vec<FieldOut>>,
     /// Declared sections awaiting review and approval.
@@ -166,7 +167,7 @@ impl Filter<'_> {
     /// would tell a reader below clearance that, say, a discipline exists.
     fn withheld(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for spec in hoso_commands::form::SECTIONS {
+        for spec in hoso_domain::form::SECTIONS {
             for field in spec.fields {
                 if !self.sees(spec.code, self.map.field(spec.code, field)) {
                     out.push(format!("{}/{field}", spec.code));
@@ -431,7 +432,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hoso_commands::profile::Profile;
+    use hoso_domain::profile::Profile;
     use hoso_schemas::pb::common::AccessRight;
 
     fn field(f: &str, row: u32, value: &str) -> Field {
@@ -462,7 +463,7 @@ mod tests {
             employing_unit: "u".into(),
             status: "active".into(),
             archived: false,
-            workflow: "approved".into(),
+            workflow: hoso_domain::review::ReviewState::Approved,
             sections: [
                 ("identity".to_owned(), identity),
                 (

@@ -9,8 +9,8 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use hoso_commands::account::{Account, AccountKind};
 use hoso_commands::workflows::Actor;
+use hoso_domain::account::{Account, AccountKind};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;

@@ -125,7 +125,7 @@ impl From<CommandError> for Problem {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             CommandError::Dossier(r)
-                if matches!(r.rule, hoso_commands::dossier::DossierRule::NotOpened) =>
+                if matches!(r.rule, hoso_domain::dossier::DossierRule::NotOpened) =>
             {
                 StatusCode::NOT_FOUND
             }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hoso_api::{ApiConfig, AppState};
-use hoso_commands::account::{AccountChange, AccountKind};
 use hoso_commands::testkit::{EDUCATION, Province, d, doc, staff};
+use hoso_domain::account::{AccountChange, AccountKind};
 use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
 use reqwest::StatusCode;

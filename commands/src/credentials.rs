@@ -16,7 +16,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::text::fold;
+use hoso_domain::text::fold;
 
 /// Citation of the complexity rules.
 pub const DT_10: &str = "DT 10.1–10.2";

@@ -10,18 +10,17 @@
 
 use std::sync::Arc;
 
-use crate::account::{AccountChange, AccountKind};
-use crate::calendar::WorkingCalendar;
 use crate::credentials::CredentialStore;
-use crate::org::{OrgChange, OrgCommand, OrgUnitKind};
-use crate::profile::Profile;
 use crate::workflows::{Actor, ApprovalSignature, IssueAccount, OpenDossier, Receipt, Workflows};
 use chrono::{NaiveDate, TimeZone, Utc};
 use ed25519_dalek::{Signer, SigningKey};
+use hoso_domain::account::{AccountChange, AccountKind};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::clock::ManualClock;
+use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
+use hoso_domain::profile::Profile;
 use hoso_ledger::store::StoreOptions;
-use hoso_ledger::{
-    Direction, EventStore, ManualClock, RecordedEvent, SourceDocument, SqliteStore, StreamFrom,
-};
+use hoso_ledger::{Direction, EventStore, RecordedEvent, SourceDocument, SqliteStore, StreamFrom};
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
 use hoso_schemas::{DomainEvent, Registry};
@@ -97,13 +96,14 @@ impl Province {
 
     pub async fn with_profile(profile: Profile, today: NaiveDate) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        set_today(&clock, today);
+        let clock = Arc::new(ManualClock::new(
+            Utc.from_utc_datetime(&today.and_hms_opt(3, 0, 0).unwrap()),
+        ));
         let store = Arc::new(
             SqliteStore::create(
                 dir.path(),
                 StoreOptions {
-                    clock: clock.clone(),
+                    clock: crate::ledger_time(clock.clone()),
                 },
             )
             .unwrap(),

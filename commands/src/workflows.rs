@@ -27,10 +27,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use hoso_domain::clock::Clock;
 use hoso_ledger::typed::{self, EventDecodeError};
 use hoso_ledger::{
-    Clock, Direction, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SourceDocument,
-    StoreError, StreamFrom,
+    Direction, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SourceDocument, StoreError,
+    StreamFrom,
 };
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -38,25 +39,25 @@ use hoso_schemas::{DomainEvent, Registry};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::account::{
-    self, Account, AccountChange, AccountKind, AccountRejection, AccountRule, LockReason,
-    PasswordChangeKind,
-};
-use crate::calendar::WorkingCalendar;
 use crate::credentials::{
     CredentialError, CredentialStore, PasswordCheck, PasswordContext, PasswordRejection,
     check_password,
 };
-use crate::dossier::{
+use crate::sealing::Keyring;
+use hoso_domain::account::{
+    self, Account, AccountChange, AccountKind, AccountRejection, AccountRule, LockReason,
+    PasswordChangeKind,
+};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::dossier::{
     self, Dossier, DossierChange, DossierContext, DossierRejection, DossierRule, EmploymentStatus,
     SignedApproval, StateDecision, TransferKind,
 };
-use crate::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree};
-use crate::sealing::Keyring;
+use hoso_domain::org::{self, OrgChange, OrgCommand, OrgRejection, OrgStatus, OrgTree};
 
 mod reading;
-use crate::profile::{self, ApprovalLevel, OrgKind, OutOfWindowPolicy, Profile, WindowCheck};
-use crate::signing;
+use hoso_domain::profile::{self, ApprovalLevel, OrgKind, OutOfWindowPolicy, Profile, WindowCheck};
+use hoso_domain::signing;
 pub use reading::{ReadBasis, SearchScope, right_name};
 
 /// Events read per page while catching up.
@@ -786,7 +787,7 @@ impl Workflows {
                     // unchanged in the history's diff.
                     f.sealed = self.keyring.seal_stable(
                         dossier_id,
-                        &crate::restriction::seal_context(&f.field_code, f.row),
+                        &hoso_domain::restriction::seal_context(&f.field_code, f.row),
                         f.value.as_bytes(),
                     )?;
                     f.value.clear();
@@ -837,7 +838,7 @@ impl Workflows {
 
     /// Today in Vietnam (UTC+7).
     pub fn today(&self) -> NaiveDate {
-        crate::calendar::date_in_vietnam(self.clock.now())
+        hoso_domain::calendar::date_in_vietnam(self.clock.now())
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -1204,7 +1205,9 @@ impl Workflows {
             let code = command.code.clone();
             let decision = command.decision.clone();
             let events = org::decide(unit.as_ref(), command, &idx.org, self.today())?;
-            let expected = org::OrgUnit::expected_revision(unit.as_ref());
+            let expected = unit.as_ref().map_or(ExpectedRevision::NoStream, |u| {
+                ExpectedRevision::Exact(u.revision())
+            });
             drop(idx);
             let receipt = self
                 .append(
@@ -1461,10 +1464,12 @@ impl Workflows {
         )
         .await?;
         if let (AccountKind::Personal, Some(pid)) = (issue.kind, &issue.person_id) {
-            crate::person_id::validate(pid, issue.birth_date).map_err(|p| AccountRejection {
-                account: id.to_owned(),
-                revision: None,
-                rule: AccountRule::BadPersonId(p),
+            hoso_domain::person_id::validate(pid, issue.birth_date).map_err(|p| {
+                AccountRejection {
+                    account: id.to_owned(),
+                    revision: None,
+                    rule: AccountRule::BadPersonId(p),
+                }
             })?;
             self.reserve(
                 actor,

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use hoso_commands::dossier::{EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::OpenDossier;
+use hoso_domain::dossier::{EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
 use hoso_ledger::EventStore;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{ObligationClosed, ObligationOpened};

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hoso_commands::account::AccountKind;
-use hoso_commands::dossier::{self, EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
-use hoso_commands::signing;
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::{CommandError, IssueAccount};
+use hoso_domain::account::AccountKind;
+use hoso_domain::dossier::{self, EmploymentStatus, RankChangeKind, StateDecision, TransferKind};
+use hoso_domain::signing;
 use hoso_ledger::EventStore;
 use hoso_schemas::{DomainEvent, Registry};
 use proptest::prelude::*;

@@ -2,15 +2,15 @@
 //! The regulated workflows end to end, through the command handlers on a
 //! real SQLite store. Each test is named after the rule it checks.
 
-use hoso_commands::account::{AccountChange, AccountKind, LockReason};
 use hoso_commands::credentials::PasswordRejection;
-use hoso_commands::dossier::{
-    DossierRule, EmploymentStatus, RankChangeKind, StateDecision, TransferKind, Workflow,
-};
-use hoso_commands::org::{OrgChange, OrgCommand};
-use hoso_commands::profile::Profile;
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, ScopeRule};
+use hoso_domain::account::{AccountChange, AccountKind, LockReason};
+use hoso_domain::dossier::{
+    DossierRule, EmploymentStatus, RankChangeKind, ReviewState, StateDecision, TransferKind,
+};
+use hoso_domain::org::{OrgChange, OrgCommand};
+use hoso_domain::profile::Profile;
 use hoso_ledger::EventStore;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
@@ -304,7 +304,7 @@ async fn hy_10_3_review_locks_declaration() {
         .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::DeclarationLocked("locked"));
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert_eq!(dos.workflow, Workflow::Locked);
+    assert_eq!(dos.workflow, ReviewState::Locked);
 }
 
 #[tokio::test]
@@ -332,7 +332,7 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
     .await
     .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
-    assert_eq!(dos.workflow, Workflow::Returned);
+    assert_eq!(dos.workflow, ReviewState::Returned);
     assert_eq!(
         dos.returned_reasons,
         vec!["Ngày sinh không khớp giấy khai sinh".to_owned()]
@@ -439,12 +439,12 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
         .unwrap();
     let at = &stored[approval.revision as usize];
     assert_eq!(approval.stream_hash, at.hash.to_vec());
-    let digest = hoso_commands::signing::approval_digest(
+    let digest = hoso_domain::signing::approval_digest(
         &format!("dossier-{id}"),
         approval.revision,
         &at.hash,
     );
-    hoso_commands::signing::verify(
+    hoso_domain::signing::verify(
         &p.health_head.key.verifying_key().to_bytes(),
         &digest,
         &approval.signature,
@@ -594,12 +594,9 @@ async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
 }
 
 fn refusing(profile: &str) -> Profile {
-    let text = std::fs::read_to_string(format!(
-        "{}/profiles/{profile}.toml",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let text = text.replace("out_of_window = \"warn\"", "out_of_window = \"refuse\"");
+    let text = Profile::source(profile)
+        .unwrap()
+        .replace("out_of_window = \"warn\"", "out_of_window = \"refuse\"");
     Profile::from_toml_str(profile, &text).unwrap()
 }
 
@@ -968,7 +965,7 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert_eq!(
         dos.workflow,
-        Workflow::Declaring,
+        ReviewState::Declaring,
         "imported data is reviewed like a declaration"
     );
     assert_eq!(p.wf.dossier_of_person(PID2).await.unwrap(), Some(id));
@@ -1219,7 +1216,7 @@ async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() 
             .await
             .unwrap_err();
     assert!(
-        matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::ConsentDocumentRequired)
+        matches!(err, CommandError::Account(r) if r.rule == hoso_domain::account::AccountRule::ConsentDocumentRequired)
     );
     p.wf.account(&p.admin, &inspector.account_id, consent("15/CV-SYT"))
         .await
@@ -1271,13 +1268,13 @@ async fn district_with_commune(p: &Province) -> (&'static str, &'static str) {
         (
             DISTRICT,
             "UBND huyện Châu Thành",
-            hoso_commands::org::OrgUnitKind::PeoplesCommitteeDistrict,
+            hoso_domain::org::OrgUnitKind::PeoplesCommitteeDistrict,
             ROOT,
         ),
         (
             COMMUNE,
             "UBND xã An Hiệp",
-            hoso_commands::org::OrgUnitKind::PeoplesCommitteeCommune,
+            hoso_domain::org::OrgUnitKind::PeoplesCommitteeCommune,
             DISTRICT,
         ),
     ] {
@@ -1455,7 +1452,7 @@ async fn hy_8_1_department_head_window_days_23_to_25() {
 async fn dl_approval_window_follows_circular_06() {
     let profile = Profile::load("dak-lak").unwrap();
     let citation = profile
-        .approval_window_rule(hoso_commands::profile::ApprovalLevel::DepartmentHead)
+        .approval_window_rule(hoso_domain::profile::ApprovalLevel::DepartmentHead)
         .citation
         .clone();
     window_rows("dak-lak", d(2026, 4, 28), d(2026, 4, 2), &citation).await;
@@ -1493,7 +1490,7 @@ async fn dl_15_7_lost_password_is_reissued_by_the_administrator() {
     let last = p.events(&format!("account-{id}")).await.pop().unwrap();
     assert!(matches!(
         last,
-        DomainEvent::PasswordChanged(c) if c.kind() == hoso_commands::account::PasswordChangeKind::Reissued
+        DomainEvent::PasswordChanged(c) if c.kind() == hoso_domain::account::PasswordChangeKind::Reissued
     ));
 }
 
@@ -1538,7 +1535,7 @@ async fn bt_3_7_rights_are_granted_restricted_expanded_and_revoked() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, CommandError::Account(r) if matches!(r.rule, hoso_commands::account::AccountRule::WrongDirection { .. }))
+        matches!(err, CommandError::Account(r) if matches!(r.rule, hoso_domain::account::AccountRule::WrongDirection { .. }))
     );
     change(AccountChange::Expand {
         org_code: HEALTH.into(),
@@ -1581,7 +1578,7 @@ async fn bt_3_7_rights_are_granted_restricted_expanded_and_revoked() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, CommandError::Account(r) if r.rule == hoso_commands::account::AccountRule::PersonalAccountHoldsNoRights)
+        matches!(err, CommandError::Account(r) if r.rule == hoso_domain::account::AccountRule::PersonalAccountHoldsNoRights)
     );
 }
 
@@ -1743,7 +1740,7 @@ async fn bt_4_3_restricted_fields_are_sealed_before_they_reach_the_log() {
         p.wf.keyring()
             .open_sealed(
                 &id,
-                &hoso_commands::restriction::seal_context("25a", 0),
+                &hoso_domain::restriction::seal_context("25a", 0),
                 &number.sealed,
             )
             .unwrap();
@@ -1753,7 +1750,7 @@ async fn bt_4_3_restricted_fields_are_sealed_before_they_reach_the_log() {
         p.wf.keyring()
             .open_sealed(
                 &id,
-                &hoso_commands::restriction::seal_context("1", 0),
+                &hoso_domain::restriction::seal_context("1", 0),
                 &number.sealed
             )
             .is_err()
@@ -1779,7 +1776,7 @@ async fn bt_4_3_discipline_details_are_sealed_in_the_log() {
     p.wf.record_decision(
         &p.health_focal,
         &id,
-        hoso_commands::dossier::StateDecision::Discipline {
+        hoso_domain::dossier::StateDecision::Discipline {
             form: DisciplineForm::Reprimand,
             body: DisciplineBody::Government,
             reason: reason.into(),

@@ -1,51 +1,46 @@
-//! The injected clock: transaction times, deadlines and approval windows all depend on
-//! "now", so tests pin it instead of reading the system time.
+//! Where the ledger takes transaction time (`recorded_at`) from.
+//!
+//! The clock abstraction of the product lives in the domain crate, above this one;
+//! the ledger only needs "now" and so takes it as a function. The binary hands it the
+//! same clock the rules use, tests hand it a stopped one.
 
-use std::fmt::Debug;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-/// A source of the current time.
-pub trait Clock: Send + Sync + Debug {
+/// A source of transaction time for appends.
+#[derive(Clone)]
+pub struct TimeSource(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl TimeSource {
+    /// The operating system's clock.
+    pub fn system() -> Self {
+        // The one place of this crate that reads the system time; everything else is
+        // stamped through a `TimeSource`.
+        #[allow(clippy::disallowed_methods)]
+        Self(Arc::new(Utc::now))
+    }
+
+    /// Time from any function, e.g. an injected clock's `now`.
+    pub fn from_fn(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
     /// The current time.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The operating system's clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
     }
 }
 
-/// A clock that only moves when told to, for deterministic tests and replays.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    /// A clock stopped at `at`.
-    pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
-    }
-
-    /// Moves the clock to `at`.
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
-    }
-
-    /// Moves the clock forward by `by`.
-    pub fn advance(&self, by: chrono::Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *t += by;
+impl Default for TimeSource {
+    fn default() -> Self {
+        Self::system()
     }
 }
 
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+impl fmt::Debug for TimeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TimeSource")
     }
 }

@@ -83,18 +83,7 @@ fn check_name(what: &str, s: &str) -> crate::StoreResult<()> {
     Ok(())
 }
 
-/// The decision or document an event rests on (số, ngày, cơ quan ban hành, bản số hóa).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SourceDocument {
-    /// Document number, e.g. `125/QĐ-UBND`.
-    pub number: String,
-    /// Date the document was signed.
-    pub date: NaiveDate,
-    /// Issuing body.
-    pub issuer: String,
-    /// SHA-256 of the digitised copy, stored content-addressed outside the log.
-    pub attachment_sha256: Option<Hash>,
-}
+pub use hoso_schemas::SourceDocument;
 
 /// What the writer expects the stream's current revision to be.
 ///

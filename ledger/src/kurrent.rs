@@ -51,7 +51,7 @@ use kurrentdb::{
 };
 use uuid::Uuid;
 
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, chain_hash,
     from_micros, truncate_to_micros, validate_append,
@@ -85,7 +85,7 @@ struct Inner {
     client: Client,
     /// Host list for logs and `Debug`; never the connection string, which may hold a password.
     endpoints: String,
-    clock: Arc<dyn Clock>,
+    clock: TimeSource,
     poison: Poison,
     /// Largest `recorded_at` this process has written, so transaction time never goes
     /// backwards between this process's appends even if the clock does.

@@ -17,7 +17,7 @@ pub mod store;
 pub mod typed;
 pub mod verify;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::TimeSource;
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]

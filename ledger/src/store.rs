@@ -10,18 +10,10 @@ use crate::error::{StoreError, StoreResult};
 use crate::verify::{ChainVerifier, VerifyReport};
 
 /// Options common to every backend.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// Source of transaction time (`recorded_at`).
-    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            clock: std::sync::Arc::new(crate::clock::SystemClock),
-        }
-    }
+    pub clock: crate::clock::TimeSource,
 }
 
 /// Where a stream read starts.

@@ -32,14 +32,15 @@ use anyhow::Context;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use hoso_api::{ApiConfig, AppState};
-use hoso_commands::account::{AccountChange, AccountKind};
-use hoso_commands::calendar::WorkingCalendar;
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::org::{OrgChange, OrgCommand, OrgUnitKind};
-use hoso_commands::profile::Profile;
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::{Actor, IssueAccount, OpenDossier, Workflows};
-use hoso_ledger::{SourceDocument, SqliteStore, StoreOptions, SystemClock};
+use hoso_domain::account::{AccountChange, AccountKind};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::clock::SystemClock;
+use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
+use hoso_domain::profile::Profile;
+use hoso_ledger::{SourceDocument, SqliteStore, StoreOptions};
 use hoso_projections::ReadModel;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -139,7 +140,7 @@ fn person(i: u64) -> anyhow::Result<Person> {
     let year = 1965 + (i * 7 % 35) as i32;
     let born = day(year, 1 + (i % 12) as u32, 1 + (i % 28) as u32)?;
     let person_id = format!("033{}{:02}{:06}", u8::from(female), year % 100, i);
-    hoso_commands::person_id::validate(&person_id, Some(born))
+    hoso_domain::person_id::validate(&person_id, Some(born))
         .with_context(|| format!("synthetic identification number of person {i}"))?;
     Ok(Person {
         name: format!("{} {} {}", pick(FAMILY, 1), pick(MIDDLE, 3), pick(GIVEN, 7)),

@@ -38,24 +38,25 @@ use anyhow::Context;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
 use futures::StreamExt;
-use hoso_commands::account::{self, AccountChange, AccountKind};
-use hoso_commands::calendar::WorkingCalendar;
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore, PasswordContext};
-use hoso_commands::dossier::{
-    AllowanceKind, DisciplineBody, DisciplineForm, EmploymentStatus, EvaluationGrade,
-    RankChangeKind, StateDecision, TransferKind,
-};
-use hoso_commands::org::{
-    ApprovalAuthority, JobPosition, JobPositionGroup, OrgChange, OrgCommand, OrgUnitKind,
-    StaffingQuota,
-};
-use hoso_commands::profile::{ApprovalLevel, OrgKind, Profile};
 use hoso_commands::workflows::{
     AccessRule, Actor, ApprovalSignature, CommandError, IssueAccount, OpenDossier, Receipt,
     Refusal, ScopeRule, Workflows,
 };
+use hoso_domain::account::{self, AccountChange, AccountKind};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::clock::{Clock, ManualClock};
+use hoso_domain::dossier::{
+    AllowanceKind, DisciplineBody, DisciplineForm, EmploymentStatus, EvaluationGrade,
+    RankChangeKind, StateDecision, TransferKind,
+};
+use hoso_domain::org::{
+    ApprovalAuthority, JobPosition, JobPositionGroup, OrgChange, OrgCommand, OrgUnitKind,
+    StaffingQuota,
+};
+use hoso_domain::profile::{ApprovalLevel, OrgKind, Profile};
 use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, ManualClock, SourceDocument, SqliteStore, StoreOptions};
+use hoso_ledger::{EventStore, SourceDocument, SqliteStore, StoreOptions};
 use hoso_schemas::Registry;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -111,7 +112,7 @@ pub async fn run(
         last: std::cell::Cell::new(Instant::now()),
     };
     let options = StoreOptions {
-        clock: clock.clone(),
+        clock: hoso_commands::ledger_time(clock.clone()),
     };
     let store = if dir.existing_store {
         let store = SqliteStore::open(&dir.path, options)?;
@@ -427,7 +428,7 @@ async fn print_reports(
     // side (the handlers' own index of every dossier), category by category.
     let mut brute: BTreeMap<String, u64> = BTreeMap::new();
     for d in wf.dossier_summaries().await?.values() {
-        if !hoso_commands::dossier::is_archived_status(d.status) {
+        if !hoso_domain::dossier::is_archived_status(d.status) {
             *brute
                 .entry(d.category.as_str_name().to_owned())
                 .or_default() += 1;
@@ -551,7 +552,7 @@ impl Story {
     /// Moves the clock to 10:00 in Hà Nội on `d`; the story never goes back in time.
     fn set(&self, d: NaiveDate) -> anyhow::Result<()> {
         let at = ten_am(d)?;
-        let now = hoso_ledger::Clock::now(self.clock.as_ref());
+        let now = self.clock.now();
         anyhow::ensure!(
             at >= now,
             "the demo's clock would go back from {now} to {at}"
@@ -561,7 +562,7 @@ impl Story {
     }
 
     fn today(&self) -> NaiveDate {
-        hoso_commands::calendar::date_in_vietnam(hoso_ledger::Clock::now(self.clock.as_ref()))
+        hoso_domain::calendar::date_in_vietnam(self.clock.now())
     }
 
     fn say(&self, what: String) {

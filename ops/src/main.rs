@@ -189,9 +189,9 @@ fn main() -> ExitCode {
 /// The data directory's settings file, written by `init`.
 pub(crate) const SETTINGS_FILE: &str = "hoso.toml";
 
-fn init(data: PathBuf, profile: &str) -> anyhow::Result<hoso_commands::profile::Profile> {
+fn init(data: PathBuf, profile: &str) -> anyhow::Result<hoso_domain::profile::Profile> {
     // Check the profile first, so that a typo leaves nothing behind.
-    let profile = hoso_commands::profile::Profile::load(profile)?;
+    let profile = hoso_domain::profile::Profile::load(profile)?;
     let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::StoreOptions::default())?;
     let settings = format!(
         "# Written by `hoso init`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hoso_api::{ApiConfig, AppState};
-use hoso_commands::calendar::WorkingCalendar;
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::profile::Profile;
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::Workflows;
-use hoso_ledger::{EventStore, SqliteStore, StoreOptions, SystemClock};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::clock::SystemClock;
+use hoso_domain::profile::Profile;
+use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
 use hoso_projections::ReadModel;
 use rand::Rng;
 

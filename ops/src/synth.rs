@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
 use hoso_commands::credentials::{PasswordContext, check_password};
-use hoso_commands::org::OrgUnitKind;
+use hoso_domain::org::OrgUnitKind;
 use hoso_ledger::SourceDocument;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::PersonnelCategory;
@@ -811,7 +811,7 @@ impl Synth {
     pub fn username(full_name: &str, n: usize) -> String {
         let parts: Vec<String> = full_name
             .split_whitespace()
-            .map(hoso_commands::text::fold)
+            .map(hoso_domain::text::fold)
             .collect();
         let given = parts.last().cloned().unwrap_or_default();
         let initials: String = parts
@@ -1130,7 +1130,7 @@ impl Synth {
 
 #[cfg(test)]
 mod tests {
-    use hoso_commands::form;
+    use hoso_domain::form;
 
     use super::*;
 
@@ -1145,7 +1145,7 @@ mod tests {
             assert_eq!(&p.person_id[4..6], &format!("{:02}", p.born.year() % 100));
             let sex_digit = p.person_id.as_bytes()[3] - b'0';
             assert_eq!(sex_digit % 2 == 1, p.female);
-            hoso_commands::person_id::validate(&p.person_id, Some(p.born)).unwrap();
+            hoso_domain::person_id::validate(&p.person_id, Some(p.born)).unwrap();
         }
     }
 
@@ -1155,7 +1155,7 @@ mod tests {
         let province = s.province(16, 24);
         let mut seen = HashSet::new();
         for u in &province.units {
-            assert!(hoso_commands::org::is_valid_code(&u.code), "{}", u.code);
+            assert!(hoso_domain::org::is_valid_code(&u.code), "{}", u.code);
             if let Some(p) = &u.parent {
                 assert!(seen.contains(p), "{} before its parent {p}", u.code);
             }

@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 
-use hoso_commands::org::OrgTree;
-use hoso_commands::text::fold;
+use hoso_domain::org::OrgTree;
+use hoso_domain::review::ReviewState;
+use hoso_domain::text::fold;
 use hoso_ledger::RecordedEvent;
 use hoso_schemas::pb::dossier::{EmploymentStatus, FieldEntry, SectionData};
 use hoso_schemas::{DomainEvent, Registry};
@@ -40,7 +41,7 @@ pub(crate) struct Summary {
     pub managing_unit: String,
     pub employing_unit: String,
     pub status: i32,
-    pub workflow: &'static str,
+    pub workflow: ReviewState,
     pub rank_code: Option<String>,
     pub rank_name: Option<String>,
     pub job_position: Option<String>,
@@ -51,7 +52,7 @@ pub(crate) struct Summary {
 
 impl Summary {
     fn archived(&self) -> bool {
-        hoso_commands::dossier::is_archived_status(
+        hoso_domain::dossier::is_archived_status(
             EmploymentStatus::try_from(self.status).unwrap_or(EmploymentStatus::Active),
         )
     }
@@ -179,7 +180,7 @@ impl Projector {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let workflow: String = r.get(13)?;
+                let workflow = crate::schema::review_state_column(r, 13)?;
                 summaries.insert(
                     r.get::<_, String>(0)?,
                     Summary {
@@ -195,7 +196,7 @@ impl Projector {
                         managing_unit: r.get(10)?,
                         employing_unit: r.get(11)?,
                         status: r.get(12)?,
-                        workflow: workflow_name(&workflow),
+                        workflow,
                         rank_code: r.get(14)?,
                         rank_name: r.get(15)?,
                         job_position: r.get(16)?,
@@ -262,17 +263,6 @@ impl Projector {
         }
         *next_position = next;
         Ok(applied)
-    }
-}
-
-fn workflow_name(s: &str) -> &'static str {
-    match s {
-        "declaring" => "declaring",
-        "returned" => "returned",
-        "verified" => "verified",
-        "locked" => "locked",
-        "approved" => "approved",
-        _ => "awaiting_declaration",
     }
 }
 
@@ -494,7 +484,7 @@ fn apply_dossier(
                 managing_unit: o.managing_unit.clone(),
                 employing_unit: o.employing_unit.clone(),
                 status: EmploymentStatus::Active as i32,
-                workflow: "awaiting_declaration",
+                workflow: ReviewState::opened(false),
                 opened_on: today(),
                 ..Summary::default()
             };
@@ -511,11 +501,7 @@ fn apply_dossier(
                 managing_unit: o.managing_unit.clone(),
                 employing_unit: o.employing_unit.clone(),
                 status: EmploymentStatus::Active as i32,
-                workflow: if o.sections.is_empty() {
-                    "awaiting_declaration"
-                } else {
-                    "declaring"
-                },
+                workflow: ReviewState::opened(!o.sections.is_empty()),
                 opened_on: today(),
                 ..Summary::default()
             };
@@ -535,7 +521,7 @@ fn apply_dossier(
             }
             put_section(tx, id, &d.section_code, false, &d.fields)?;
             s.absorb(&d.section_code, &d.fields);
-            s.workflow = "declaring";
+            s.workflow = s.workflow.after(event, true);
         }
         E::DeclarationReturned(r) => {
             tx.prepare_cached(
@@ -548,15 +534,11 @@ fn apply_dossier(
                 [id],
                 |r| r.get(0),
             )?;
-            s.workflow = if pending == 0 {
-                "returned"
-            } else {
-                "declaring"
-            };
+            s.workflow = s.workflow.after(event, pending > 0);
         }
-        E::DeclarationVerified(_) => s.workflow = "verified",
+        E::DeclarationVerified(_) => s.workflow = s.workflow.after(event, true),
         E::DossierLocked(_) => {
-            s.workflow = "locked";
+            s.workflow = s.workflow.after(event, true);
             s.locked_on = Some(today());
         }
         E::ApprovalSigned(a) => {
@@ -569,7 +551,7 @@ fn apply_dossier(
             .execute([id])?;
             tx.prepare_cached("DELETE FROM sections WHERE dossier_id = ?1 AND approved = 0")?
                 .execute([id])?;
-            s.workflow = "approved";
+            s.workflow = s.workflow.after(event, false);
             s.locked_on = None;
             diff.push(json!({ "approved_revision": a.revision, "signer": a.signer }));
         }
@@ -726,7 +708,7 @@ fn upsert_summary(tx: &Transaction<'_>, id: &str, s: &Summary) -> Result<(), Pro
         s.managing_unit,
         s.employing_unit,
         s.status,
-        s.workflow,
+        s.workflow.as_str(),
         s.rank_code,
         s.rank_name,
         s.job_position,

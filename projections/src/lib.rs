@@ -31,7 +31,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use futures::{FutureExt as _, StreamExt as _};
-use hoso_commands::org::OrgTree;
+use hoso_domain::org::OrgTree;
 use hoso_ledger::{EventStore, StoreError};
 use rusqlite::Connection;
 

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use hoso_commands::calendar::WorkingCalendar;
-use hoso_commands::profile::{ApprovalLevel, Profile};
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::profile::{ApprovalLevel, Profile};
 use serde::Serialize;
 
 use crate::dates::{date_text, parse};
@@ -339,7 +339,7 @@ impl ReadModel {
         let units = self.subtree(code, to)?;
         // Days in Vietnam: midnight there is 17:00 UTC the day before.
         let micros =
-            |d: NaiveDate| hoso_commands::calendar::start_of_day_in_vietnam(d).timestamp_micros();
+            |d: NaiveDate| hoso_domain::calendar::start_of_day_in_vietnam(d).timestamp_micros();
         let (start, end) = (micros(from), micros(to.succ_opt().unwrap_or(to)));
         self.with_reader(|conn| {
             let mut lines: BTreeMap<String, ManagementLine> = BTreeMap::new();

@@ -208,3 +208,15 @@ pub fn next_position(conn: &Connection) -> Result<u64, ProjectionError> {
     )?;
     Ok(u64::try_from(v).unwrap_or(0))
 }
+
+/// Reads a `workflow` column back into the review state it was written from. A name
+/// no version of this code writes is a damaged read model, not a state to guess.
+pub(crate) fn review_state_column(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<hoso_domain::review::ReviewState> {
+    let name: String = row.get(idx)?;
+    name.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}

@@ -9,7 +9,8 @@
 //! when asked for, never mixed into the active register.
 
 use chrono::Datelike;
-use hoso_commands::text::fold;
+use hoso_domain::review::ReviewState;
+use hoso_domain::text::fold;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,8 @@ pub struct SearchHit {
     /// Status number.
     pub status: i32,
     /// Review cycle.
-    pub workflow: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub workflow: ReviewState,
     /// Rank or title code.
     pub rank_code: Option<String>,
     /// Rank or title name.
@@ -235,7 +237,7 @@ impl ReadModel {
                     managing_unit: r.get(4)?,
                     employing_unit: r.get(5)?,
                     status: r.get(6)?,
-                    workflow: r.get(7)?,
+                    workflow: crate::schema::review_state_column(r, 7)?,
                     rank_code: r.get(8)?,
                     rank_name,
                     job_position: r.get(10)?,

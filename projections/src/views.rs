@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Utc};
+use hoso_domain::review::ReviewState;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::dossier::{AppointmentKind, FieldEntry};
 use serde::Serialize;
@@ -121,7 +122,8 @@ pub struct DossierView {
     /// In the archive.
     pub archived: bool,
     /// Review cycle.
-    pub workflow: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub workflow: ReviewState,
     /// Approved sections, in force.
     pub sections: BTreeMap<String, Vec<Field>>,
     /// Declared sections waiting for review and approval.
@@ -231,7 +233,7 @@ impl ReadModel {
         let registry = &self.registry;
         let known_until = known_at
             .and_then(|d| d.succ_opt())
-            .map(hoso_commands::calendar::start_of_day_in_vietnam);
+            .map(hoso_domain::calendar::start_of_day_in_vietnam);
         let as_of_text = as_of.map(date_text);
         let mut view: Option<DossierView> = None;
         for row in rows {
@@ -312,7 +314,7 @@ fn fold(
             employing_unit: employing.to_owned(),
             status: "EMPLOYMENT_STATUS_ACTIVE".to_owned(),
             archived: false,
-            workflow: "awaiting_declaration".to_owned(),
+            workflow: ReviewState::opened(false),
             sections: BTreeMap::new(),
             pending: BTreeMap::new(),
             rank: None,
@@ -347,9 +349,7 @@ fn fold(
             for s in &o.sections {
                 v.pending.insert(s.section_code.clone(), fields(&s.fields));
             }
-            if !v.pending.is_empty() {
-                v.workflow = "declaring".to_owned();
-            }
+            v.workflow = ReviewState::opened(!v.pending.is_empty());
             *view = Some(v);
             return;
         }
@@ -361,23 +361,19 @@ fn fold(
     match event {
         E::DeclarationSubmitted(d) => {
             v.pending.insert(d.section_code.clone(), fields(&d.fields));
-            v.workflow = "declaring".to_owned();
+            v.workflow = v.workflow.after(event, true);
         }
         E::DeclarationReturned(r) => {
             v.pending.remove(&r.section_code);
-            v.workflow = if v.pending.is_empty() {
-                "returned"
-            } else {
-                "declaring"
-            }
-            .to_owned();
+            v.workflow = v.workflow.after(event, !v.pending.is_empty());
         }
-        E::DeclarationVerified(_) => v.workflow = "verified".to_owned(),
-        E::DossierLocked(_) => v.workflow = "locked".to_owned(),
+        E::DeclarationVerified(_) | E::DossierLocked(_) => {
+            v.workflow = v.workflow.after(event, true);
+        }
         E::ApprovalSigned(a) => {
             let pending = std::mem::take(&mut v.pending);
             v.sections.extend(pending);
-            v.workflow = "approved".to_owned();
+            v.workflow = v.workflow.after(event, false);
             v.approvals.push(Approval {
                 revision: a.revision,
                 signer: a.signer.clone(),
@@ -446,7 +442,7 @@ fn fold(
         }
         E::StatusChanged(s) => {
             v.status = s.status().as_str_name().to_owned();
-            v.archived = hoso_commands::dossier::is_archived_status(s.status());
+            v.archived = hoso_domain::dossier::is_archived_status(s.status());
         }
         _ => {}
     }
@@ -640,7 +636,7 @@ impl ReadModel {
 }
 
 mod org {
-    use hoso_commands::org::{OrgTree, UnitLookup};
+    use hoso_domain::org::{OrgTree, UnitLookup};
 
     pub(super) fn unit_quota(org: &OrgTree, code: &str, year: u32) -> Option<[u32; 3]> {
         let q = org.unit(code)?.quota(year)?;
@@ -650,5 +646,5 @@ mod org {
 
 /// Today's date in Vietnam.
 pub fn today_in_vietnam() -> NaiveDate {
-    hoso_commands::calendar::date_in_vietnam(Utc::now())
+    hoso_domain::calendar::date_in_vietnam(Utc::now())
 }

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hoso_commands::dossier::{EmploymentStatus, RankChangeKind, StateDecision};
-use hoso_commands::org::{OrgChange, OrgCommand};
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::OpenDossier;
+use hoso_domain::dossier::{EmploymentStatus, RankChangeKind, StateDecision};
+use hoso_domain::org::{OrgChange, OrgCommand};
 use hoso_ledger::EventStore;
 use hoso_projections::search::SearchQuery;
 use hoso_projections::views::Dimension;
@@ -516,7 +516,7 @@ async fn headcount_by_every_dimension_and_quota_against_actual() {
             decision: doc("12/QĐ-UBND", d(2026, 1, 5)),
             change: OrgChange::SetStaffingQuota {
                 year: 2026,
-                quota: hoso_commands::org::StaffingQuota {
+                quota: hoso_domain::org::StaffingQuota {
                     civil_servants: 40,
                     public_employees: 300,
                     contract_workers: 12,

@@ -10,6 +10,8 @@
 //! - [`Registry`]: decodes stored `(type, version, bytes)` into a
 //!   [`DomainEvent`], upcasting old versions on read (stored bytes never
 //!   change);
+//! - [`SourceDocument`]: the decision or document an event rests on, which
+//!   both the ledger's envelope and the domain's rules carry;
 //! - [`decimal`]: exact parsing of legacy decimal text into integer
 //!   hundredths.
 //!
@@ -18,6 +20,7 @@
 //! `.proto` of an old version is frozen under `proto/hoso/*/legacy`.
 
 pub mod decimal;
+mod document;
 mod error;
 mod event;
 mod registry;
@@ -26,6 +29,7 @@ mod upcast;
 #[cfg(test)]
 mod samples;
 
+pub use document::SourceDocument;
 pub use error::SchemaError;
 pub use event::DomainEvent;
 pub use registry::Registry;

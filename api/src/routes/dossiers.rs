@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use hoso_commands::dossier::{EmploymentStatus, TransferKind};
 use hoso_commands::workflows::{
     ApprovalSignature, OpenDossier, ReadBasis, ReviewStep, SearchScope, right_name,
 };
+use hoso_domain::dossier::{EmploymentStatus, TransferKind};
 use hoso_projections::audit::{AuditEntry, AuditQuery};
 use hoso_projections::search::{SearchPage, SearchQuery};
 use hoso_projections::views::HistoryEntry;
@@ -32,7 +32,7 @@ use crate::access::{DossierOut, Filter, Revealed};
 use crate::extract::{Body, Caller, IfMatch, Params, PathParams, RawBody};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
-use hoso_commands::restriction::Restriction;
+use hoso_domain::restriction::Restriction;
 
 /// The ground on which the caller sees the dossier, or the 404 that hides it.
 pub(crate) async fn basis(s: &AppState, c: &Caller, id: &str, route: &str) -> ApiResult<ReadBasis> {

@@ -52,7 +52,7 @@ pub async fn tree(
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
     super::wait(&s, p.wait_for).await?;
-    if c.account.kind == hoso_commands::account::AccountKind::Personal {
+    if c.account.kind == hoso_domain::account::AccountKind::Personal {
         return Err(Problem::new(
             axum::http::StatusCode::FORBIDDEN,
             "access",
@@ -227,7 +227,7 @@ pub async fn decide(
     c: Caller,
     crate::extract::Body(input): crate::extract::Body<OrgDecisionIn>,
 ) -> ApiResult<Json<super::ReceiptOut>> {
-    use hoso_commands::org::{OrgChange, OrgCommand};
+    use hoso_domain::org::{OrgChange, OrgCommand};
     use hoso_schemas::pb::org::OrgUnitKind;
     let change = match input.change {
         OrgChangeIn::Establish {

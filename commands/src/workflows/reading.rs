@@ -16,9 +16,9 @@ use hoso_schemas::pb::common::AccessRight;
 use hoso_schemas::pb::dossier::{AccessLogged, access_logged::Basis};
 
 use super::{AccessRule, Actor, CommandError, Receipt, Result, Workflows};
-use crate::account::{self, Account, AccountChange, AccountKind, LockReason};
-use crate::org;
-use crate::restriction::Restriction;
+use hoso_domain::account::{self, Account, AccountChange, AccountKind, LockReason};
+use hoso_domain::org;
+use hoso_domain::restriction::Restriction;
 
 /// The ground on which a reader sees a dossier.
 #[derive(Debug, Clone, PartialEq, Eq)]

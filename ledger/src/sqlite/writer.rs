@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::index::StreamIndex;
 use super::schema::{event_from_row, sql_error};
-use crate::clock::Clock;
+use crate::clock::TimeSource;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
 };
@@ -91,7 +91,7 @@ pub(super) struct Writer {
     pub heads: HashMap<String, (u64, Hash)>,
     pub poison: Arc<Poison>,
     pub head_tx: watch::Sender<Option<u64>>,
-    pub clock: Arc<dyn Clock>,
+    pub clock: TimeSource,
     pub index: Arc<StreamIndex>,
     /// Set by the maintenance thread when the WAL has grown long; see [`Writer::run`].
     pub wal_catch_up: Arc<std::sync::atomic::AtomicBool>,

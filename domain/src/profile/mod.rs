@@ -1,7 +1,7 @@
 //! Province profiles: what each provincial regulation requires, as data.
 //!
 //! Each of the five provinces (and a generic national profile following
-//! Circular 06/2023/TT-BNV) has a TOML file in `commands/profiles/` holding
+//! Circular 06/2023/TT-BNV) has a TOML file in `domain/profiles/` holding
 //! its deadlines, monthly approval windows, approval authority rules,
 //! report due dates and sync cadence, each with the article it comes from.
 //! The files are embedded with `include_str!`, so the binary needs no files
@@ -678,13 +678,20 @@ impl Profile {
 
     /// Loads an embedded profile by name (e.g. `hung-yen`).
     pub fn load(name: &str) -> Result<Self, ProfileError> {
-        let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            ProfileError::UnknownProfile {
+        Self::from_toml_str(name, Self::source(name)?)
+    }
+
+    /// The TOML text of an embedded profile, as compiled into the binary: the
+    /// starting point of a province's own variant.
+    pub fn source(name: &str) -> Result<&'static str, ProfileError> {
+        EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| *text)
+            .ok_or_else(|| ProfileError::UnknownProfile {
                 name: name.to_owned(),
                 valid: NAMES.iter().map(|n| (*n).to_owned()).collect(),
-            }
-        })?;
-        Self::from_toml_str(name, text)
+            })
     }
 
     /// Parses and checks a profile; its `name` field must equal `name`.

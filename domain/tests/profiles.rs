@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use hoso_commands::calendar::{DayUnit, Deadline, WorkingCalendar};
-use hoso_commands::profile::{
+use hoso_domain::calendar::{DayUnit, Deadline, WorkingCalendar};
+use hoso_domain::profile::{
     ApprovalLevel, Approver, Basis, Obligation, OrgKind, OutOfWindowPolicy, PersonnelCategory,
     Profile, ProfileError, Reporter, SyncCadence, Trigger, WindowCheck,
 };

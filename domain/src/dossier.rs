@@ -27,8 +27,8 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use hoso_ledger::SourceDocument;
 use hoso_schemas::DomainEvent;
+use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
 
@@ -42,6 +42,7 @@ use crate::convert::{from_pb_date, to_decision_ref, to_pb_date};
 use crate::form::{self, FormError};
 use crate::person_id::{self, PersonIdProblem};
 use crate::profile::{Obligation, Profile, Trigger};
+pub use crate::review::ReviewState;
 use crate::signing::{self, SignatureProblem};
 
 /// Stream name prefix of the dossier family.
@@ -55,23 +56,6 @@ pub fn stream_id(dossier_id: &str) -> String {
 /// The reservation stream of an identification number.
 pub fn person_id_stream(person_id: &str) -> String {
     format!("pid-{}", person_id::digest(person_id))
-}
-
-/// Where a dossier stands in its review cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Workflow {
-    /// Opened; nothing declared yet.
-    AwaitingDeclaration,
-    /// Sections declared and waiting for review.
-    Declaring,
-    /// Sent back with reasons; the person corrects and declares again.
-    Returned,
-    /// The focal point checked the declaration against the papers.
-    Verified,
-    /// Locked after review (HY 10.3): waits for the head's signature.
-    Locked,
-    /// Signed; nothing pending.
-    Approved,
 }
 
 /// One signed approval.
@@ -137,7 +121,7 @@ pub struct Dossier {
     /// Employment status.
     pub status: EmploymentStatus,
     /// Review cycle.
-    pub workflow: Workflow,
+    pub workflow: ReviewState,
     /// Sections as last approved, by section code.
     pub approved: BTreeMap<String, Vec<FieldEntry>>,
     /// Sections declared since, not yet approved.
@@ -221,7 +205,7 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
         managing_unit: managing.to_owned(),
         employing_unit: employing.to_owned(),
         status: EmploymentStatus::Active,
-        workflow: Workflow::AwaitingDeclaration,
+        workflow: ReviewState::AwaitingDeclaration,
         approved: BTreeMap::new(),
         pending: BTreeMap::new(),
         returned_reasons: Vec::new(),
@@ -255,9 +239,7 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
             for s in &e.sections {
                 d.pending.insert(s.section_code.clone(), s.fields.clone());
             }
-            if !d.pending.is_empty() {
-                d.workflow = Workflow::Declaring;
-            }
+            d.workflow = ReviewState::opened(!d.pending.is_empty());
             Some(d)
         }
         (None, _) => None,
@@ -271,26 +253,18 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
 
 fn apply(d: &mut Dossier, event: &DomainEvent) {
     use DomainEvent as E;
+    let workflow_before = d.workflow;
     match event {
         E::DeclarationSubmitted(e) => {
             d.pending.insert(e.section_code.clone(), e.fields.clone());
-            d.workflow = Workflow::Declaring;
         }
         E::DeclarationReturned(e) => {
             d.pending.remove(&e.section_code);
             d.returned_reasons.clone_from(&e.reasons);
-            d.workflow = if d.pending.is_empty() {
-                Workflow::Returned
-            } else {
-                Workflow::Declaring
-            };
         }
-        E::DeclarationVerified(_) => d.workflow = Workflow::Verified,
-        E::DossierLocked(_) => d.workflow = Workflow::Locked,
         E::ApprovalSigned(e) => {
             let pending = std::mem::take(&mut d.pending);
             d.approved.extend(pending);
-            d.workflow = Workflow::Approved;
             d.approvals.push(ApprovalRecord {
                 revision: e.revision,
                 stream_hash: e.stream_hash.clone(),
@@ -348,6 +322,7 @@ fn apply(d: &mut Dossier, event: &DomainEvent) {
         }
         _ => {}
     }
+    d.workflow = workflow_before.after(event, !d.pending.is_empty());
 }
 
 /// A decision of the state about the person, recorded by the managing agency.
@@ -682,7 +657,7 @@ pub enum DossierRule {
         /// The step asked for.
         step: &'static str,
         /// Where the dossier is.
-        actual: Workflow,
+        actual: ReviewState,
         /// Where it must be.
         expected: &'static str,
     },
@@ -1120,7 +1095,7 @@ fn decide_existing(
                 .obligations
                 .values()
                 .any(|o| o.obligation == Obligation::DeclareNewDossier.key());
-            if d.workflow == Workflow::AwaitingDeclaration && !declaring_open {
+            if d.workflow == ReviewState::AwaitingDeclaration && !declaring_open {
                 b.open_obligation(
                     Obligation::DeclareNewDossier,
                     Dates::today(today),
@@ -1135,8 +1110,8 @@ fn decide_existing(
             occurred_on,
         } => {
             match d.workflow {
-                Workflow::Verified => return Err(DossierRule::DeclarationLocked("verified")),
-                Workflow::Locked => return Err(DossierRule::DeclarationLocked("locked")),
+                ReviewState::Verified => return Err(DossierRule::DeclarationLocked("verified")),
+                ReviewState::Locked => return Err(DossierRule::DeclarationLocked("locked")),
                 _ => {}
             }
             form::validate_section(&section_code, &fields, &d.person_id)
@@ -1190,7 +1165,7 @@ fn decide_existing(
             section_codes,
             reasons,
         } => {
-            if !matches!(d.workflow, Workflow::Declaring) {
+            if !matches!(d.workflow, ReviewState::Declaring) {
                 return Err(wrong_step("return", "declared and not yet verified"));
             }
             if reasons.iter().all(|r| r.trim().is_empty()) {
@@ -1212,7 +1187,7 @@ fn decide_existing(
             }
         }
         DossierChange::Verify { note } => {
-            if d.workflow != Workflow::Declaring || d.pending.is_empty() {
+            if d.workflow != ReviewState::Declaring || d.pending.is_empty() {
                 return Err(if d.pending.is_empty() {
                     DossierRule::NothingPending
                 } else {
@@ -1232,7 +1207,7 @@ fn decide_existing(
             });
         }
         DossierChange::Lock { reason } => {
-            if d.workflow != Workflow::Verified {
+            if d.workflow != ReviewState::Verified {
                 return Err(wrong_step("lock", "verified"));
             }
             b.push(pb::DossierLocked { reason });
@@ -1248,7 +1223,7 @@ fn decide_existing(
             }
         }
         DossierChange::Approve(s) => {
-            if d.workflow != Workflow::Locked {
+            if d.workflow != ReviewState::Locked {
                 return Err(wrong_step("approval", "locked"));
             }
             if s.revision != d.revision {

@@ -3,7 +3,7 @@
 //! or impossible date the same way (as absent).
 
 use chrono::{Datelike, NaiveDate};
-use hoso_ledger::SourceDocument;
+use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::common;
 
 /// A catalogue date as a calendar date; `None` when absent, partial

@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use hoso_ledger::{ExpectedRevision, NewEvent, SourceDocument};
 use hoso_schemas::DomainEvent;
+use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::{common, org as pb};
 
 use crate::convert::{from_pb_date, to_decision_ref, to_pb_date};
@@ -209,13 +209,6 @@ impl OrgUnit {
     /// Revision of the last event of the stream (dense from 0).
     pub fn revision(&self) -> u64 {
         self.revision
-    }
-
-    /// What the writer must expect when appending the next decision.
-    pub fn expected_revision(unit: Option<&Self>) -> ExpectedRevision {
-        unit.map_or(ExpectedRevision::NoStream, |u| {
-            ExpectedRevision::Exact(u.revision)
-        })
     }
 
     /// Life status.
@@ -406,14 +399,6 @@ fn at<T>(history: &[Dated<T>], date: NaiveDate) -> Option<&T> {
 fn insert_dated<T>(history: &mut Vec<Dated<T>>, entry: Dated<T>) {
     let i = history.partition_point(|d| d.effective <= entry.effective);
     history.insert(i, entry);
-}
-
-/// Wraps decided events for the ledger, each carrying the decision it rests on.
-pub fn to_new_events(events: &[DomainEvent], decision: &SourceDocument) -> Vec<NewEvent> {
-    events
-        .iter()
-        .map(|e| NewEvent::from_domain(e).with_source_document(decision.clone()))
-        .collect()
 }
 
 /// Access to the other units a decision must consult.

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use hoso_commands::calendar::{
+use hoso_domain::calendar::{
     CalendarError, DayKind, Deadline, Holiday, LunarDate, WorkingCalendar, hung_kings_day,
     leap_month, lunar_to_solar, solar_to_lunar, tet,
 };
@@ -17,14 +17,11 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
+/// The reference table of Tết and Hùng Kings day, kept in the repository (see
+/// `data/README.md` for its source) and compiled in, so the test needs nothing beside
+/// the clone.
 fn reference_table() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/domain/data/tet_giotro_2020_2030.tsv"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("the reference table {path} is needed by this test and cannot be read: {e}")
-    })
+    include_str!("../data/tet_giotro_2020_2030.tsv").to_owned()
 }
 
 fn weekday_name(date: NaiveDate) -> &'static str {

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use hoso_ledger::SourceDocument;
 use hoso_schemas::DomainEvent;
+use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::account as pb;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 
