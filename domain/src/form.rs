@@ -2,7 +2,7 @@
 //! each section holds, and the checks a declared section must pass.
 //!
 //! Sections follow Mẫu 2C-BNV/2008 (item numbers of
-//! `shared/domain/data/field_catalog.tsv`) plus the additions of the newer
+//! `domain/data/field_catalog.tsv`) plus the additions of the newer
 //! 2C variant (mobile number, appointment dates, date joined the agency,
 //! social-media accounts, pre-recruitment history), which carry an `n.`
 //! prefix because their numbering clashes with 2008's. A section is declared
