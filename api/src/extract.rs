@@ -159,7 +159,7 @@ async fn authenticate(parts: &Parts, state: &Arc<AppState>) -> Result<Caller, Pr
                 "send the session token as `Authorization: Bearer <token>` (POST /api/v1/sessions)",
             )
         })?;
-    let now = chrono::Utc::now();
+    let now = state.now();
     let session = match state.sessions.lookup(token, now) {
         Ok(Ok(s)) => s,
         Ok(Err(why)) => {

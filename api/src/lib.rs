@@ -30,8 +30,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::Workflows;
+use hoso_domain::clock::Clock;
 use hoso_projections::ReadModel;
 
 pub mod access;
@@ -97,6 +99,9 @@ pub struct AppState {
     pub withheld: access::WithheldCache,
     /// Tunables.
     pub config: ApiConfig,
+    /// The write side's clock: session issue, expiry and revocation, the
+    /// time of recorded attempts and the "today" of undated queries.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -135,13 +140,15 @@ impl AppState {
         keyring: Arc<Keyring>,
         config: ApiConfig,
     ) -> Result<Self, StartError> {
+        let clock = workflows.clock().clone();
         let sessions_path = data.join(sessions::SESSIONS_FILE);
-        let sessions = sessions::SessionStore::open(&sessions_path).map_err(|source| {
-            StartError::Sessions {
-                path: sessions_path.clone(),
-                source,
-            }
-        })?;
+        let sessions =
+            sessions::SessionStore::open(&sessions_path, clock.clone()).map_err(|source| {
+                StartError::Sessions {
+                    path: sessions_path.clone(),
+                    source,
+                }
+            })?;
         let attachments = data.join("attachments");
         std::fs::create_dir_all(&attachments).map_err(|source| StartError::Attachments {
             path: attachments.clone(),
@@ -156,7 +163,18 @@ impl AppState {
             attachments,
             withheld: access::WithheldCache::default(),
             config,
+            clock,
         })
+    }
+
+    /// Now, by the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today's date in Vietnam, by the injected clock.
+    pub fn today(&self) -> NaiveDate {
+        hoso_domain::calendar::date_in_vietnam(self.now())
     }
 }
 

@@ -11,11 +11,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use hoso_domain::clock::Clock;
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -67,13 +68,19 @@ pub struct Attempt {
 
 #[derive(Default)]
 struct Failures {
-    by_account: HashMap<String, VecDeque<Instant>>,
-    by_client: HashMap<String, VecDeque<Instant>>,
+    by_account: HashMap<String, VecDeque<DateTime<Utc>>>,
+    by_client: HashMap<String, VecDeque<DateTime<Utc>>>,
 }
 
-fn prune(q: &mut VecDeque<Instant>, window: Duration) {
-    let now = Instant::now();
-    while q.front().is_some_and(|t| now.duration_since(*t) > window) {
+fn prune(q: &mut VecDeque<DateTime<Utc>>, window: Duration, now: DateTime<Utc>) {
+    // A window too long for chrono counts every failure ever seen.
+    let Some(start) = chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|w| now.checked_sub_signed(w))
+    else {
+        return;
+    };
+    while q.front().is_some_and(|t| *t < start) {
         q.pop_front();
     }
 }
@@ -83,6 +90,9 @@ pub struct SessionStore {
     conn: Mutex<Connection>,
     cache: Mutex<HashMap<[u8; 32], Session>>,
     failures: Mutex<Failures>,
+    /// Times the failure windows, and stamps an attempt whose own time
+    /// does not parse.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for SessionStore {
@@ -103,8 +113,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SessionStore {
-    /// Opens or creates the database.
-    pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
+    /// Opens or creates the database; failure windows are timed by `clock`.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, rusqlite::Error> {
         let conn = Connection::open(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -132,6 +142,7 @@ impl SessionStore {
             conn: Mutex::new(conn),
             cache: Mutex::new(HashMap::new()),
             failures: Mutex::new(Failures::default()),
+            clock,
         })
     }
 
@@ -250,7 +261,7 @@ impl SessionStore {
     pub fn record(&self, a: &Attempt) {
         let at = DateTime::parse_from_rfc3339(&a.at)
             .map(|t| t.timestamp_micros())
-            .unwrap_or_else(|_| Utc::now().timestamp_micros());
+            .unwrap_or_else(|_| self.clock.now().timestamp_micros());
         let result = lock(&self.conn).execute(
             "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -303,12 +314,13 @@ impl SessionStore {
 
     /// Failures in the window for a login name and a client address.
     pub fn failures(&self, username: &str, client: &str, window: Duration) -> (u32, u32) {
+        let now = self.clock.now();
         let mut f = lock(&self.failures);
         let a = f.by_account.entry(username.to_owned()).or_default();
-        prune(a, window);
+        prune(a, window, now);
         let na = a.len();
         let c = f.by_client.entry(client.to_owned()).or_default();
-        prune(c, window);
+        prune(c, window, now);
         let nc = c.len();
         (
             u32::try_from(na).unwrap_or(u32::MAX),
@@ -320,15 +332,16 @@ impl SessionStore {
     /// the login name and the client address.
     pub fn fail(&self, username: &str, client: &str, window: Duration) -> (u32, u32) {
         {
+            let now = self.clock.now();
             let mut f = lock(&self.failures);
             f.by_account
                 .entry(username.to_owned())
                 .or_default()
-                .push_back(Instant::now());
+                .push_back(now);
             f.by_client
                 .entry(client.to_owned())
                 .or_default()
-                .push_back(Instant::now());
+                .push_back(now);
         }
         self.failures(username, client, window)
     }
@@ -349,13 +362,18 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hoso_domain::clock::ManualClock;
+
+    fn start() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_773_100_800, 0).expect("a time")
+    }
 
     #[test]
     fn tokens_are_stored_hashed_and_expire_and_revoke() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join(SESSIONS_FILE);
-        let s = SessionStore::open(&path).expect("open");
-        let now = Utc::now();
+        let s = SessionStore::open(&path, Arc::new(ManualClock::new(start()))).expect("open");
+        let now = start();
         let (token, session) = s
             .create("acc-1", Duration::from_secs(60), now)
             .expect("create");
@@ -371,7 +389,7 @@ mod tests {
             Err(TokenState::Expired)
         );
         // A second store over the same file (a restart) knows the session.
-        let again = SessionStore::open(&path).expect("reopen");
+        let again = SessionStore::open(&path, Arc::new(ManualClock::new(start()))).expect("reopen");
         assert!(again.lookup(&token, now).expect("db").is_ok());
         s.revoke(&session.token_hash, now).expect("revoke");
         assert_eq!(s.lookup(&token, now).expect("db"), Err(TokenState::Unknown));
@@ -384,7 +402,8 @@ mod tests {
     #[test]
     fn hy_5_1_failures_are_counted_per_name_and_client_and_cleared_by_success() {
         let dir = tempfile::tempdir().expect("dir");
-        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE)).expect("open");
+        let clock = Arc::new(ManualClock::new(start()));
+        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE), clock.clone()).expect("open");
         let w = Duration::from_secs(60);
         assert_eq!(s.fail("an", "1.2.3.4", w), (1, 1));
         assert_eq!(s.fail("an", "1.2.3.4", w), (2, 2));
@@ -392,5 +411,23 @@ mod tests {
         assert_eq!(s.fail("an", "1.2.3.4", w), (3, 4));
         s.succeed("an", "1.2.3.4");
         assert_eq!(s.failures("an", "1.2.3.4", w), (0, 3));
+    }
+
+    #[test]
+    fn hy_5_1_failures_leave_the_window_as_the_clock_moves() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = Arc::new(ManualClock::new(start()));
+        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE), clock.clone()).expect("open");
+        let w = Duration::from_secs(60);
+        assert_eq!(s.fail("an", "1.2.3.4", w), (1, 1));
+        clock.advance(chrono::Duration::seconds(40));
+        assert_eq!(s.fail("an", "1.2.3.4", w), (2, 2));
+        // The window's edge is still in it.
+        clock.advance(chrono::Duration::seconds(20));
+        assert_eq!(s.failures("an", "1.2.3.4", w), (2, 2));
+        clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(s.failures("an", "1.2.3.4", w), (1, 1));
+        clock.advance(chrono::Duration::seconds(40));
+        assert_eq!(s.failures("an", "1.2.3.4", w), (0, 0));
     }
 }

@@ -1,54 +1,62 @@
-//! Grounds of access that end with time, over real HTTP against the API
-//! server on a manual clock: a written consent after its last day, a
-//! delegation after its period (BT 4.5, HY 4.8, KT 8.1), and an expired
-//! session token. The server is `hoso_api::serve`, as `hoso serve` runs
-//! it; only the clock is the test's.
+//! Grounds of access that end with time, through the API's router on a
+//! manual clock: a written consent after its last day, a delegation after
+//! its period (BT 4.5, HY 4.8, KT 8.1), and an expired session token. The
+//! requests go to `hoso_api::router` in-process (nothing here depends on a
+//! socket); the clock is the test's, and sessions read it too, so time
+//! passes by moving the clock, never by sleeping.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use hoso_api::{ApiConfig, AppState};
 use hoso_commands::testkit::{EDUCATION, Province, d, doc, staff};
 use hoso_domain::account::{AccountChange, AccountKind};
+use hoso_domain::clock::Clock;
 use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
-use reqwest::StatusCode;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 const PW: &str = "Cua-Toi#2026!y";
+/// Long enough to outlast the two days the grounds of access take to end.
+const SESSION_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 
 struct Client {
-    base: String,
-    http: reqwest::Client,
+    router: Router,
 }
 
 impl Client {
+    async fn send(&self, rq: Request<Body>) -> (StatusCode, Value) {
+        let r = self.router.clone().oneshot(rq).await.unwrap();
+        let status = r.status();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
     async fn login(&self, user: &str) -> String {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": PW}))
-            .send()
-            .await
+        let rq = Request::post("/api/v1/sessions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"username": user, "password": PW}).to_string(),
+            ))
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        r.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let (status, v) = self.send(rq).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["token"].as_str().unwrap().to_owned()
     }
 
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
+        let rq = Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
             .unwrap();
-        (r.status(), r.json().await.unwrap())
+        self.send(rq).await
     }
 }
 
@@ -105,7 +113,7 @@ async fn bt_4_5_consents_and_kt_8_1_delegations_end_and_tokens_expire() {
         wf,
         ..
     } = p;
-    let (read, _) = ReadModel::open(dir.path()).unwrap();
+    let (read, _) = ReadModel::open(dir.path(), clock.clone()).unwrap();
     read.catch_up(store.as_ref() as &dyn EventStore)
         .await
         .unwrap();
@@ -117,21 +125,18 @@ async fn bt_4_5_consents_and_kt_8_1_delegations_end_and_tokens_expire() {
             Arc::new(read),
             keyring,
             ApiConfig {
-                session_ttl: Duration::from_secs(2),
+                session_ttl: SESSION_TTL,
                 ..ApiConfig::default()
             },
         )
         .unwrap(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(hoso_api::serve(listener, state, std::future::pending()));
     let c = Client {
-        base,
-        http: reqwest::Client::new(),
+        router: hoso_api::router(state),
     };
     let path = format!("/api/v1/dossiers/{edu}");
 
+    let logged_in_at = clock.now();
     let reader = c.login("yte.tochuc").await;
     let sub = c.login("gd.phogiamdoc").await;
     let (status, v) = c.get(&path, &reader).await;
@@ -151,8 +156,13 @@ async fn bt_4_5_consents_and_kt_8_1_delegations_end_and_tokens_expire() {
     let (status, v) = c.get(&path, &sub).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
 
-    // Sessions end on their own.
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    // Sessions end on their own: alive to the last second of their
+    // lifetime, refused after it.
+    let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap();
+    clock.set(logged_in_at + ttl - chrono::Duration::seconds(1));
+    let (status, v) = c.get("/api/v1/accounts/me", &reader).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    clock.set(logged_in_at + ttl + chrono::Duration::seconds(1));
     let (status, v) = c.get(&path, &reader).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(v["type"], "urn:hoso:problem:session:token-expired");

@@ -836,6 +836,12 @@ impl Workflows {
         &self.store
     }
 
+    /// The clock every "now" of these handlers comes from, for the layers
+    /// above (sessions, the read side's "today") to share.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Today in Vietnam (UTC+7).
     pub fn today(&self) -> NaiveDate {
         hoso_domain::calendar::date_in_vietnam(self.clock.now())

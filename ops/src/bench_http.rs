@@ -194,7 +194,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     let (workflows, keyring) = prepare(&dir, o.people).await?;
 
     let store = workflows.store().clone();
-    let (read, _) = ReadModel::open(&dir)?;
+    let (read, _) = ReadModel::open(&dir, workflows.clock().clone())?;
     let read = Arc::new(read);
     let head = store.head_position().await?.map_or(0, |h| h + 1);
     if read.next_position() < head {
@@ -222,6 +222,9 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         keyring,
         ApiConfig::default(),
     )?);
+    // Keeps this run's declarations from repeating an earlier run's on the
+    // same data directory.
+    let nonce = state.now().timestamp();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("listen on 127.0.0.1")?;
@@ -231,7 +234,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
 
-    let outcome = drive(addr, &o).await;
+    let outcome = drive(addr, &o, nonce).await;
     let _ = stop.send(());
     // Keep-alive connections are closed by the drivers; the server then ends.
     match tokio::time::timeout(Duration::from_secs(10), server).await {
@@ -666,7 +669,11 @@ async fn login(conn: &mut Conn, username: &str) -> anyhow::Result<String> {
 /// connection `c` as (method, path, body).
 type Plan = Arc<dyn Fn(usize, u64, &mut StdRng) -> (Method, String, Option<Vec<u8>>) + Send + Sync>;
 
-async fn drive(addr: std::net::SocketAddr, o: &Options) -> anyhow::Result<(Phase, Phase)> {
+async fn drive(
+    addr: std::net::SocketAddr,
+    o: &Options,
+    nonce: i64,
+) -> anyhow::Result<(Phase, Phase)> {
     // Sessions: one per specialist, shared by the connections of its department.
     let mut conn = Conn::open(addr).await?;
     let (mut readers, mut writers) = (Vec::new(), Vec::new());
@@ -695,7 +702,6 @@ async fn drive(addr: std::net::SocketAddr, o: &Options) -> anyhow::Result<(Phase
     // Connection c works for department d = c % DEPARTMENTS; the connections
     // of one department take its dossiers in turn (k ≡ j mod m), so no two
     // requests in flight ever touch the same dossier.
-    let nonce = chrono::Utc::now().timestamp();
     let post: Plan = Arc::new(move |c, n, _| {
         let c = c as u64;
         let d = c % DEPARTMENTS;

@@ -473,8 +473,13 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
     let started = Instant::now();
     let model_dir = dir.join("bench-readmodel");
     std::fs::create_dir_all(&model_dir)?;
-    let (model, report) =
-        ReadModel::rebuild(&model_dir, store.as_ref(), &|n| progress.set(n)).await?;
+    let (model, report) = ReadModel::rebuild(
+        &model_dir,
+        store.as_ref(),
+        Arc::new(hoso_domain::clock::SystemClock),
+        &|n| progress.set(n),
+    )
+    .await?;
     let elapsed = started.elapsed().as_secs_f64();
     progress.finish();
     let queries = measure_queries(&model, people, seed)?;

@@ -391,7 +391,8 @@ async fn print_reports(
     root: &str,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (model, _) = hoso_projections::ReadModel::open(data).context("opening the read model")?;
+    let (model, _) = hoso_projections::ReadModel::open(data, wf.clock().clone())
+        .context("opening the read model")?;
     let events = model
         .catch_up(store)
         .await

@@ -18,7 +18,9 @@ pub async fn run(data: &Path) -> anyhow::Result<()> {
     let total = store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("rebuilding", total);
     let started = Instant::now();
-    let (model, report) = ReadModel::rebuild(data, &store, &|n| progress.set(n))
+    // The operator's command runs now: "today" is the system's.
+    let clock = std::sync::Arc::new(hoso_domain::clock::SystemClock);
+    let (model, report) = ReadModel::rebuild(data, &store, clock, &|n| progress.set(n))
         .await
         .context("rebuilding the read model")?;
     progress.finish();

@@ -73,7 +73,7 @@ pub async fn open(data: &Path) -> anyhow::Result<Opened> {
         credentials,
         keyring.clone(),
     ));
-    let (read, found) = ReadModel::open(data)?;
+    let (read, found) = ReadModel::open(data, workflows.clock().clone())?;
     if let hoso_projections::Found::Stale { version } = found {
         println!(
             "the read model was written by projection version {version}; rebuilding it as version {}",

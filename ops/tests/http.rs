@@ -2,6 +2,13 @@
 //! directory: a dossier's whole life, scope escapes, field encryption at
 //! rest, login throttling, and a corpus of malformed requests — every
 //! response checked against the OpenAPI document the server publishes.
+//!
+//! These stay on a socket, unlike `api/tests/time.rs`: what they test is the
+//! `hoso` binary as shipped — `hoso init` then `hoso serve` wiring the data
+//! directory (settings, profile, key file, credentials, system clock, the
+//! read-model follower) — and `ops` has no library through which a test
+//! could build that state in-process. Each test says what else needs the
+//! real server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -382,6 +389,10 @@ fn identity(person_id: &str) -> Value {
     ]})
 }
 
+// On the real server: it reads the files `hoso serve` wrote (no plaintext
+// of sealed fields in the log, its WAL or the read model), reads `/metrics`
+// fed by the served process's follower, and runs `hoso verify` on the same
+// directory afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dossier_lives_its_whole_life_over_http() {
     let tmp = tempfile::tempdir().unwrap();
@@ -744,6 +755,9 @@ async fn a_dossier_lives_its_whole_life_over_http() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
 
+// On the real server only because of the module's reason (the state
+// `hoso init` and `hoso serve` build); the failures it counts are charged
+// to the connection's peer address, which an in-process call lacks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_escape_from_scope_fails_and_is_recorded() {
     let tmp = tempfile::tempdir().unwrap();
@@ -989,6 +1003,9 @@ async fn me(s: &Server, token: &str) -> String {
 }
 
 /// No request, however malformed, gets a 500 or a partial write.
+// On the real server: oversized bodies are refused while the client is
+// still sending and the connection closed, which only a socket shows, and
+// the corpus must meet the HTTP parser the binary serves with.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_malformed_request_gets_a_500() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1150,6 +1167,9 @@ async fn no_malformed_request_gets_a_500() {
 
 /// Key rotation re-wraps the data keys without touching the log; losing the
 /// key file is a clear refusal to start, never silent plaintext or garbage.
+// On the real server: it stops and restarts `hoso serve` around
+// `hoso keys rotate`, and a lost key file must stop the process from
+// starting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
     let tmp = tempfile::tempdir().unwrap();

@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use futures::{FutureExt as _, StreamExt as _};
+use hoso_domain::clock::Clock;
 use hoso_domain::org::OrgTree;
 use hoso_ledger::{EventStore, StoreError};
 use rusqlite::Connection;
@@ -98,6 +100,8 @@ pub struct ReadModel {
     org: RwLock<OrgTree>,
     applied: tokio::sync::watch::Sender<u64>,
     registry: hoso_schemas::Registry,
+    /// Where "today" comes from when a query does not name a date.
+    clock: std::sync::Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for ReadModel {
@@ -112,12 +116,20 @@ impl ReadModel {
     /// Opens the read model in `dir`, creating it if absent. A file of
     /// another projection version is deleted and recreated empty (and
     /// reported as [`Found::Stale`]): the caller then catches up from 0,
-    /// which is a rebuild.
-    pub fn open(dir: &Path) -> Result<(Self, Found), ProjectionError> {
-        Self::open_with(dir, true)
+    /// which is a rebuild. `clock` gives "today" to the queries that
+    /// default to it.
+    pub fn open(
+        dir: &Path,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<(Self, Found), ProjectionError> {
+        Self::open_with(dir, true, clock)
     }
 
-    fn open_with(dir: &Path, indexed: bool) -> Result<(Self, Found), ProjectionError> {
+    fn open_with(
+        dir: &Path,
+        indexed: bool,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<(Self, Found), ProjectionError> {
         let path = dir.join(READ_MODEL_FILE);
         let (conn, found) = schema::open(&path, indexed)?;
         let conn = match found {
@@ -165,6 +177,7 @@ impl ReadModel {
                 next_reader: std::sync::atomic::AtomicUsize::new(0),
                 applied,
                 registry: hoso_schemas::Registry::standard(),
+                clock,
             },
             found,
         ))
@@ -180,6 +193,7 @@ impl ReadModel {
     pub async fn rebuild(
         dir: &Path,
         store: &dyn EventStore,
+        clock: std::sync::Arc<dyn Clock>,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
         // Built beside the live file and swapped in at the end: until then
@@ -190,7 +204,7 @@ impl ReadModel {
             std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
         }
         std::fs::create_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open_with(&scratch, false)?;
+        let (model, _) = Self::open_with(&scratch, false, clock.clone())?;
         let model = std::sync::Arc::new(model);
         let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<apply::Prepared>>(4);
@@ -236,7 +250,7 @@ impl ReadModel {
         let built = scratch.join(READ_MODEL_FILE);
         std::fs::rename(&built, &live).map_err(|e| io_failure(&built, &e))?;
         std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open(dir)?;
+        let (model, _) = Self::open(dir, clock)?;
         Ok((model, report))
     }
 
@@ -308,6 +322,12 @@ impl ReadModel {
             self.applied.send_replace(p.next_position());
         }
         Ok(n)
+    }
+
+    /// Today's date in Vietnam by the injected clock: the date of the
+    /// queries that do not name one.
+    pub fn today(&self) -> NaiveDate {
+        hoso_domain::calendar::date_in_vietnam(self.clock.now())
     }
 
     /// Position of the next event to apply (0 for an empty read model).

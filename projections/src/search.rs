@@ -14,7 +14,6 @@ use hoso_domain::text::fold;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::views::today_in_vietnam;
 use crate::{ProjectionError, ReadModel};
 
 /// Largest page.
@@ -124,7 +123,7 @@ impl ReadModel {
     /// Runs a search.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage, ProjectionError> {
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
-        let today = today_in_vietnam();
+        let today = self.today();
         let mut sql = String::from(
             "SELECT id, person_id, full_name, category, managing_unit, employing_unit, status,
                     workflow, rank_code, rank_name, job_position, birth_year, name_folded

@@ -643,8 +643,3 @@ mod org {
         Some([q.civil_servants, q.public_employees, q.contract_workers])
     }
 }
-
-/// Today's date in Vietnam.
-pub fn today_in_vietnam() -> NaiveDate {
-    hoso_domain::calendar::date_in_vietnam(Utc::now())
-}

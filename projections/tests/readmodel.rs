@@ -30,7 +30,7 @@ fn salary(step: u32, coefficient_x100: u32) -> StateDecision {
 
 async fn model(p: &Province) -> (tempfile::TempDir, ReadModel) {
     let dir = tempfile::tempdir().unwrap();
-    let (m, found) = ReadModel::open(dir.path()).unwrap();
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
     assert_eq!(found, Found::Created);
     m.catch_up(p.store.as_ref()).await.unwrap();
     (dir, m)
@@ -417,7 +417,7 @@ async fn history_shows_actor_document_and_field_level_diff() {
 async fn live_projection_equals_a_rebuild_from_position_zero() {
     let p = Province::new("kon-tum", d(2026, 3, 27)).await;
     let live_dir = tempfile::tempdir().unwrap();
-    let (live, _) = ReadModel::open(live_dir.path()).unwrap();
+    let (live, _) = ReadModel::open(live_dir.path(), p.clock.clone()).unwrap();
     let live = Arc::new(live);
     let store: Arc<dyn EventStore> = p.store.clone();
     let follower = {
@@ -443,9 +443,14 @@ async fn live_projection_equals_a_rebuild_from_position_zero() {
 
     let rebuilt_dir = tempfile::tempdir().unwrap();
     let seen = std::sync::atomic::AtomicU64::new(0);
-    let (rebuilt, report) = ReadModel::rebuild(rebuilt_dir.path(), p.store.as_ref(), &|n| {
-        seen.store(n, std::sync::atomic::Ordering::Relaxed);
-    })
+    let (rebuilt, report) = ReadModel::rebuild(
+        rebuilt_dir.path(),
+        p.store.as_ref(),
+        p.clock.clone(),
+        &|n| {
+            seen.store(n, std::sync::atomic::Ordering::Relaxed);
+        },
+    )
     .await
     .unwrap();
     assert_eq!(report.events, head + 1);
@@ -483,7 +488,7 @@ async fn a_read_model_of_another_version_is_rebuilt_and_says_so() {
         conn.execute("UPDATE meta SET value = 0 WHERE key = 'version'", [])
             .unwrap();
     }
-    let (m, found) = ReadModel::open(dir.path()).unwrap();
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
     assert_eq!(found, Found::Stale { version: 0 });
     assert_eq!(m.next_position(), 0);
     m.catch_up(p.store.as_ref()).await.unwrap();

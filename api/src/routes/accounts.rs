@@ -169,7 +169,7 @@ pub async fn change_own_password(
                 s.sessions
                     .fail(&c.account.username, &c.client, cfg.failure_window);
             s.sessions.record(&Attempt {
-                at: chrono::Utc::now().to_rfc3339(),
+                at: s.now().to_rfc3339(),
                 kind: "password-change-failed".into(),
                 account_id: Some(c.account.id.clone()),
                 username: Some(c.account.username.clone()),
@@ -184,7 +184,7 @@ pub async fn change_own_password(
         other => other?,
     };
     s.sessions
-        .revoke_others(&c.account.id, &c.token_hash, chrono::Utc::now())
+        .revoke_others(&c.account.id, &c.token_hash, s.now())
         .map_err(|e| Problem::internal(&e))?;
     Ok(Json(ReceiptOut::new(c.account.id, r)))
 }
@@ -214,7 +214,7 @@ pub async fn issue_password(
         .issue_password(&c.actor, &id, &input.password)
         .await?;
     s.sessions
-        .revoke_account(&id, chrono::Utc::now())
+        .revoke_account(&id, s.now())
         .map_err(|e| Problem::internal(&e))?;
     Ok(Json(ReceiptOut::new(id, r)))
 }
@@ -488,7 +488,7 @@ pub async fn change(
         .await?;
     if locking {
         s.sessions
-            .revoke_account(&id, chrono::Utc::now())
+            .revoke_account(&id, s.now())
             .map_err(|e| Problem::internal(&e))?;
     }
     Ok(Json(ReceiptOut::new(id, r)))

@@ -51,7 +51,7 @@ pub(crate) async fn basis(s: &AppState, c: &Caller, id: &str, route: &str) -> Ap
 /// Records a refused attempt to reach something outside scope.
 pub(crate) fn refused(s: &AppState, c: &Caller, route: &str, what: &str) {
     s.sessions.record(&Attempt {
-        at: chrono::Utc::now().to_rfc3339(),
+        at: s.now().to_rfc3339(),
         kind: "scope-refused".into(),
         account_id: Some(c.account.id.clone()),
         username: Some(c.account.username.clone()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
-use hoso_projections::views::{Dimension, OrgNode, QuotaReport, today_in_vietnam};
+use hoso_projections::views::{Dimension, OrgNode, QuotaReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -60,9 +60,7 @@ pub async fn tree(
             "the organisation views are for staff accounts",
         ));
     }
-    Ok(Json(
-        s.read.tree_at(p.date.unwrap_or_else(today_in_vietnam))?,
-    ))
+    Ok(Json(s.read.tree_at(p.date.unwrap_or_else(|| s.today()))?))
 }
 
 /// The subtree under a unit on a date.
@@ -77,7 +75,7 @@ pub async fn subtree(
 ) -> ApiResult<Json<Vec<OrgNode>>> {
     super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &code, "GET /org-units/{code}/tree").await?;
-    let date = p.date.unwrap_or_else(today_in_vietnam);
+    let date = p.date.unwrap_or_else(|| s.today());
     let units = s.read.subtree(&code, date)?;
     Ok(Json(
         s.read
@@ -130,7 +128,7 @@ pub async fn headcount(
     let by = Dimension::parse(&p.by).ok_or_else(|| {
         Problem::bad_request("invalid-dimension", format!("unknown dimension {:?}", p.by))
     })?;
-    let date = p.date.unwrap_or_else(today_in_vietnam);
+    let date = p.date.unwrap_or_else(|| s.today());
     Ok(Json(HeadcountOut {
         counts: s.read.headcount(&code, date, by)?,
         unit: code,
@@ -164,7 +162,7 @@ pub async fn quota(
     use chrono::Datelike;
     let year = p
         .year
-        .unwrap_or_else(|| u32::try_from(today_in_vietnam().year()).unwrap_or(2026));
+        .unwrap_or_else(|| u32::try_from(s.today().year()).unwrap_or(2026));
     Ok(Json(s.read.quota(&code, year)?))
 }
 

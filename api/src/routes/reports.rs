@@ -13,7 +13,6 @@ use chrono::{Datelike, NaiveDate};
 use hoso_projections::reports::{
     AnnualReport, ManagementReport, PendingWindow, SlaReport, pending_to_csv,
 };
-use hoso_projections::views::today_in_vietnam;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -81,7 +80,7 @@ pub async fn annual(
 ) -> ApiResult<Response> {
     super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &p.org, "GET /reports/annual").await?;
-    let year = p.year.unwrap_or_else(|| today_in_vietnam().year());
+    let year = p.year.unwrap_or_else(|| s.today().year());
     let r = s.read.annual_report(&p.org, year)?;
     Ok(answer(p.format, r, AnnualReport::to_csv))
 }
@@ -152,7 +151,7 @@ pub async fn sla(
 ) -> ApiResult<Response> {
     super::wait(&s, p.wait_for).await?;
     require_scope(&s, &c, &p.org, "GET /reports/sla").await?;
-    let on = p.on.unwrap_or_else(today_in_vietnam);
+    let on = p.on.unwrap_or_else(|| s.today());
     let units = s.read.subtree(&p.org, on)?;
     let mut r = s.read.sla_report(on, s.workflows.calendar())?;
     r.units.retain(|l| units.contains(&l.org_code));

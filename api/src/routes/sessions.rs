@@ -71,7 +71,7 @@ pub async fn login(
     Body(input): Body<LoginIn>,
 ) -> ApiResult<(StatusCode, Json<SessionOut>)> {
     let cfg = &s.config;
-    let now = chrono::Utc::now();
+    let now = s.now();
     let username = input.username.trim().to_lowercase();
     let attempt = |kind: &str, account: Option<&str>, detail: String| Attempt {
         at: now.to_rfc3339(),
@@ -171,7 +171,7 @@ pub async fn logout(
     PendingCaller(c): PendingCaller,
 ) -> ApiResult<StatusCode> {
     s.sessions
-        .revoke(&c.token_hash, chrono::Utc::now())
+        .revoke(&c.token_hash, s.now())
         .map_err(|e| Problem::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
 }
