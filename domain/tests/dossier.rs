@@ -1005,6 +1005,29 @@ fn hy_10_5_decision_of_the_state_is_recorded_with_its_clock() {
 }
 
 #[test]
+fn deadline_met_on_its_due_day_and_missed_the_day_after() {
+    let state = approved();
+    let next = state.revision + 1;
+    let id = format!("record_state_decision-{next}");
+    let recorded = |effective| {
+        let mut change = appointment(
+            AppointmentKind::Appointed,
+            "Phó trưởng phòng",
+            doc("30/QĐ-SYT", d(2026, 2, 20)),
+        );
+        if let DossierChange::RecordDecision { effective: e, .. } = &mut change {
+            *e = effective;
+        }
+        let events = when(&state, change).unwrap();
+        events.last().cloned().unwrap()
+    };
+    // Monday 23 February + 5 working days is today.
+    assert_eq!(recorded(d(2026, 2, 23)), closed(&id, false, "recorded"));
+    // Friday 20 February + 5 working days was Friday 27 February.
+    assert_eq!(recorded(d(2026, 2, 20)), closed(&id, true, "recorded"));
+}
+
+#[test]
 fn hy_8_5_decision_of_the_state_needs_its_digitised_document() {
     assert_eq!(
         when(
