@@ -825,32 +825,8 @@ pub fn decide(
         ) => {
             return establish(code, name, kind, parent, effective, units, decision_ref);
         }
-        (Some(u), _) if u.code != code => {
-            return Err(OrgRejection::UnitMismatch {
-                code: u.code.clone(),
-                revision: u.revision,
-                command_code: code,
-            });
-        }
-        (Some(u), OrgChange::Establish { .. }) => {
-            return Err(OrgRejection::AlreadyEstablished {
-                code,
-                revision: u.revision,
-            });
-        }
-        (None, _) => return Err(OrgRejection::NotEstablished { code }),
-        (Some(u), change) => (u, change),
+        (unit, change) => (active_target(unit, &code, &change)?, change),
     };
-
-    // A ceased unit's scope has passed on (DL 5.5); changing it would
-    // write into a unit nobody manages any more.
-    if unit.status != OrgStatus::Active {
-        return Err(OrgRejection::UnitCeased {
-            code,
-            revision: unit.revision,
-            status: unit.status.clone(),
-        });
-    }
     let t = Existing {
         unit,
         code: &code,
@@ -894,6 +870,46 @@ pub fn decide(
         } => t.assign_approval_authority(authority, effective, decision_ref)?,
     };
     Ok(vec![event])
+}
+
+/// The unit a command other than a first establishment changes: the
+/// stream's own unit, established, and still active.
+fn active_target<'u>(
+    unit: Option<&'u OrgUnit>,
+    code: &str,
+    change: &OrgChange,
+) -> Result<&'u OrgUnit, OrgRejection> {
+    let unit = match (unit, change) {
+        (Some(u), _) if u.code != code => {
+            return Err(OrgRejection::UnitMismatch {
+                code: u.code.clone(),
+                revision: u.revision,
+                command_code: code.to_owned(),
+            });
+        }
+        (Some(u), OrgChange::Establish { .. }) => {
+            return Err(OrgRejection::AlreadyEstablished {
+                code: code.to_owned(),
+                revision: u.revision,
+            });
+        }
+        (None, _) => {
+            return Err(OrgRejection::NotEstablished {
+                code: code.to_owned(),
+            });
+        }
+        (Some(u), _) => u,
+    };
+    // A ceased unit's scope has passed on (DL 5.5); changing it would
+    // write into a unit nobody manages any more.
+    if unit.status != OrgStatus::Active {
+        return Err(OrgRejection::UnitCeased {
+            code: code.to_owned(),
+            revision: unit.revision,
+            status: unit.status.clone(),
+        });
+    }
+    Ok(unit)
 }
 
 /// An established, active unit a decision changes, with the other units
