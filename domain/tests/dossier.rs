@@ -1097,6 +1097,135 @@ fn decision_content_is_checked() {
 }
 
 #[test]
+fn each_decision_of_the_state_checks_its_content() {
+    use pb::{AllowanceKind, DisciplineBody, DisciplineForm, EvaluationGrade, RankChangeKind};
+    let state = approved();
+    let document = doc("30/QĐ-SYT", d(2026, 2, 26));
+    let record = |decision| DossierChange::RecordDecision {
+        decision,
+        effective: d(2026, 2, 27),
+        document: document.clone(),
+    };
+    let refused = |decision, message: &str| {
+        assert_eq!(
+            when(&state, record(decision)),
+            Err(DossierRule::BadDecision(message.into()))
+        );
+    };
+    refused(
+        StateDecision::Rank {
+            kind: RankChangeKind::Promoted,
+            rank_code: " ".into(),
+            rank_name: "Chuyên viên chính".into(),
+        },
+        "a rank change needs its kind and rank code",
+    );
+    refused(
+        StateDecision::Allowance {
+            kind: AllowanceKind::Other,
+            name: String::new(),
+            amount: None,
+        },
+        "an allowance needs its kind, and a name when the kind is other",
+    );
+    refused(
+        StateDecision::Award {
+            form: String::new(),
+            reason: "hoàn thành xuất sắc".into(),
+            year: 2025,
+        },
+        "an award needs its form",
+    );
+    refused(
+        StateDecision::Discipline {
+            form: DisciplineForm::Reprimand,
+            body: DisciplineBody::Unspecified,
+            reason: "x".into(),
+            until: None,
+        },
+        "discipline needs its form and the body that imposed it",
+    );
+    refused(
+        StateDecision::Evaluation {
+            year: 2025,
+            grade: EvaluationGrade::Unspecified,
+            comments: String::new(),
+        },
+        "an evaluation needs its grade",
+    );
+
+    let first = |decision| when(&state, record(decision)).unwrap().remove(0);
+    assert_eq!(
+        first(StateDecision::Rank {
+            kind: RankChangeKind::Promoted,
+            rank_code: "01.002".into(),
+            rank_name: "Chuyên viên chính".into(),
+        }),
+        pb::RankChanged {
+            kind: RankChangeKind::Promoted.into(),
+            rank_code: "01.002".into(),
+            rank_name: "Chuyên viên chính".into(),
+            effective: Some(pd(d(2026, 2, 27))),
+            decision: Some(decision_ref(&document)),
+        }
+        .into()
+    );
+    assert_eq!(
+        first(StateDecision::Discipline {
+            form: DisciplineForm::Reprimand,
+            body: DisciplineBody::Government,
+            reason: "vi phạm".into(),
+            until: Some(d(2026, 8, 27)),
+        }),
+        pb::DisciplineImposed {
+            form: DisciplineForm::Reprimand.into(),
+            body: DisciplineBody::Government.into(),
+            reason: "vi phạm".into(),
+            effective: Some(pd(d(2026, 2, 27))),
+            until: Some(pd(d(2026, 8, 27))),
+            decision: Some(decision_ref(&document)),
+            sealed_reason: Vec::new(),
+        }
+        .into()
+    );
+    // A course carries its certificate: the decision's digitised copy.
+    assert_eq!(
+        first(StateDecision::Training {
+            institution: "Học viện Hành chính".into(),
+            major: "Quản lý nhà nước".into(),
+            from: Some(d(2025, 9, 1)),
+            until: Some(d(2026, 1, 31)),
+            mode: pb::TrainingMode::InService,
+            qualification: "Chứng chỉ".into(),
+        }),
+        pb::TrainingRecorded {
+            institution: "Học viện Hành chính".into(),
+            major: "Quản lý nhà nước".into(),
+            from: Some(pd(d(2025, 9, 1))),
+            until: Some(pd(d(2026, 1, 31))),
+            mode: pb::TrainingMode::InService.into(),
+            qualification: "Chứng chỉ".into(),
+            certificate_sha256: vec![9; 32],
+        }
+        .into()
+    );
+    assert_eq!(
+        first(StateDecision::Evaluation {
+            year: 2025,
+            grade: EvaluationGrade::Excellent,
+            comments: "tốt".into(),
+        }),
+        pb::EvaluationRecorded {
+            year: 2025,
+            grade: EvaluationGrade::Excellent.into(),
+            comments: "tốt".into(),
+            decision: Some(decision_ref(&document)),
+        }
+        .into()
+    );
+}
+
+#[test]
 fn decision_document_must_be_complete_and_not_in_the_future() {
     let state = approved();
     let mut document = doc("30/QĐ-SYT", d(2026, 2, 26));
