@@ -146,23 +146,7 @@ pub struct Account {
 pub fn evolve(state: Option<Account>, event: &DomainEvent, account_id: &str) -> Option<Account> {
     use DomainEvent as E;
     if let E::AccountIssued(e) = event {
-        return Some(Account {
-            id: account_id.to_owned(),
-            kind: e.kind(),
-            username: e.username.clone(),
-            org_code: e.org_code.clone(),
-            person_id: (!e.person_id.is_empty()).then(|| e.person_id.clone()),
-            display_name: e.display_name.clone(),
-            birth_date: from_pb_date(e.birth_date.as_ref()),
-            grants: BTreeMap::new(),
-            locked: None,
-            has_password: false,
-            must_change_password: false,
-            keys: BTreeMap::new(),
-            delegations: BTreeMap::new(),
-            consents: BTreeMap::new(),
-            revision: 0,
-        });
+        return Some(issued(account_id, e));
     }
     let mut a = state?;
     a.revision += 1;
@@ -202,21 +186,8 @@ pub fn evolve(state: Option<Account>, event: &DomainEvent, account_id: &str) -> 
             }
         }
         E::DelegationGranted(e) => {
-            if let (Some(from), Some(until)) = (
-                from_pb_date(e.valid_from.as_ref()),
-                from_pb_date(e.valid_until.as_ref()),
-            ) {
-                a.delegations.insert(
-                    e.delegation_id.clone(),
-                    Delegation {
-                        to_account: e.to_account.clone(),
-                        valid_from: from,
-                        valid_until: until,
-                        org_codes: e.org_codes.clone(),
-                        categories: e.categories().collect(),
-                        revoked: false,
-                    },
-                );
+            if let Some(d) = delegation_of(e) {
+                a.delegations.insert(e.delegation_id.clone(), d);
             }
         }
         E::DelegationRevoked(e) => {
@@ -225,20 +196,7 @@ pub fn evolve(state: Option<Account>, event: &DomainEvent, account_id: &str) -> 
             }
         }
         E::ConsentGranted(e) => {
-            a.consents.insert(
-                e.consent_id.clone(),
-                Consent {
-                    subject_person_id: e.subject_person_id.clone(),
-                    expires: from_pb_date(e.expires.as_ref()),
-                    section_codes: e.section_codes.clone(),
-                    document_number: e
-                        .document
-                        .as_ref()
-                        .map(|d| d.number.clone())
-                        .unwrap_or_default(),
-                    revoked: false,
-                },
-            );
+            a.consents.insert(e.consent_id.clone(), consent_of(e));
         }
         E::ConsentRevoked(e) => {
             if let Some(c) = a.consents.get_mut(&e.consent_id) {
@@ -249,6 +207,53 @@ pub fn evolve(state: Option<Account>, event: &DomainEvent, account_id: &str) -> 
         _ => {}
     }
     Some(a)
+}
+
+/// A new account, as issued.
+fn issued(account_id: &str, e: &pb::AccountIssued) -> Account {
+    Account {
+        id: account_id.to_owned(),
+        kind: e.kind(),
+        username: e.username.clone(),
+        org_code: e.org_code.clone(),
+        person_id: (!e.person_id.is_empty()).then(|| e.person_id.clone()),
+        display_name: e.display_name.clone(),
+        birth_date: from_pb_date(e.birth_date.as_ref()),
+        grants: BTreeMap::new(),
+        locked: None,
+        has_password: false,
+        must_change_password: false,
+        keys: BTreeMap::new(),
+        delegations: BTreeMap::new(),
+        consents: BTreeMap::new(),
+        revision: 0,
+    }
+}
+
+/// A delegation as granted; `None` when its period is not stored whole.
+fn delegation_of(e: &pb::DelegationGranted) -> Option<Delegation> {
+    Some(Delegation {
+        to_account: e.to_account.clone(),
+        valid_from: from_pb_date(e.valid_from.as_ref())?,
+        valid_until: from_pb_date(e.valid_until.as_ref())?,
+        org_codes: e.org_codes.clone(),
+        categories: e.categories().collect(),
+        revoked: false,
+    })
+}
+
+fn consent_of(e: &pb::ConsentGranted) -> Consent {
+    Consent {
+        subject_person_id: e.subject_person_id.clone(),
+        expires: from_pb_date(e.expires.as_ref()),
+        section_codes: e.section_codes.clone(),
+        document_number: e
+            .document
+            .as_ref()
+            .map(|d| d.number.clone())
+            .unwrap_or_default(),
+        revoked: false,
+    }
 }
 
 /// What to do to an account.
@@ -615,42 +620,15 @@ pub fn decide(
                 display_name,
                 birth_date,
             },
-        ) => {
-            if kind == AccountKind::Unspecified {
-                return Err(reject(AccountRule::KindRequired));
-            }
-            if !is_valid_username(&username) {
-                return Err(reject(AccountRule::BadUsername(username)));
-            }
-            if display_name.trim().is_empty() {
-                return Err(reject(AccountRule::NameRequired));
-            }
-            match (kind == AccountKind::Personal, &person_id) {
-                (true, None) => {
-                    return Err(reject(AccountRule::PersonIdPlacement(
-                        "a personal account needs the holder's identification number (HY 4.5)",
-                    )));
-                }
-                (false, Some(_)) => {
-                    return Err(reject(AccountRule::PersonIdPlacement(
-                        "only personal accounts carry an identification number",
-                    )));
-                }
-                (true, Some(id)) => {
-                    person_id::validate(id, birth_date).map_err(|p| reject(p.into()))?;
-                }
-                (false, None) => {}
-            }
-            pb::AccountIssued {
-                kind: kind.into(),
-                username,
-                org_code,
-                person_id: person_id.unwrap_or_default(),
-                display_name,
-                birth_date: birth_date.map(to_pb_date),
-            }
-            .into()
-        }
+        ) => issue(
+            kind,
+            username,
+            org_code,
+            person_id,
+            display_name,
+            birth_date,
+        )
+        .map_err(reject)?,
         (Some(_), AccountChange::Issue { .. }) => return Err(reject(AccountRule::AlreadyIssued)),
         (None, _) => return Err(reject(AccountRule::NotIssued)),
         (Some(a), change) => decide_existing(a, change, today).map_err(reject)?,
@@ -658,176 +636,93 @@ pub fn decide(
     Ok(vec![event])
 }
 
+/// Issues an account: a kind, a login name, a name, and an identification
+/// number exactly when the account is personal (HY 4.5).
+fn issue(
+    kind: AccountKind,
+    username: String,
+    org_code: String,
+    person_id: Option<String>,
+    display_name: String,
+    birth_date: Option<NaiveDate>,
+) -> Result<DomainEvent, AccountRule> {
+    if kind == AccountKind::Unspecified {
+        return Err(AccountRule::KindRequired);
+    }
+    if !is_valid_username(&username) {
+        return Err(AccountRule::BadUsername(username));
+    }
+    if display_name.trim().is_empty() {
+        return Err(AccountRule::NameRequired);
+    }
+    match (kind == AccountKind::Personal, &person_id) {
+        (true, None) => {
+            return Err(AccountRule::PersonIdPlacement(
+                "a personal account needs the holder's identification number (HY 4.5)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(AccountRule::PersonIdPlacement(
+                "only personal accounts carry an identification number",
+            ));
+        }
+        (true, Some(id)) => person_id::validate(id, birth_date)?,
+        (false, None) => {}
+    }
+    Ok(pb::AccountIssued {
+        kind: kind.into(),
+        username,
+        org_code,
+        person_id: person_id.unwrap_or_default(),
+        display_name,
+        birth_date: birth_date.map(to_pb_date),
+    }
+    .into())
+}
+
 fn decide_existing(
     a: &Account,
     change: AccountChange,
     today: NaiveDate,
 ) -> Result<DomainEvent, AccountRule> {
-    let needs_right = |right: AccessRight| {
-        if a.kind == AccountKind::Personal {
-            Err(AccountRule::PersonalAccountHoldsNoRights)
-        } else if right == AccessRight::Unspecified {
-            Err(AccountRule::RightRequired)
-        } else {
-            Ok(())
-        }
-    };
-    let held = |org: &str| a.grants.get(org).copied();
-    Ok(match change {
-        AccountChange::Issue { .. } => return Err(AccountRule::AlreadyIssued),
+    match change {
+        AccountChange::Issue { .. } => Err(AccountRule::AlreadyIssued),
         AccountChange::Grant {
             org_code,
             right,
             reason,
             decision,
-        } => {
-            needs_right(right)?;
-            if let Some(existing) = held(&org_code) {
-                return Err(AccountRule::GrantExists { org_code, existing });
-            }
-            pb::AccessGranted {
-                right: right.into(),
-                org_code,
-                reason,
-                decision: decision.as_ref().map(to_decision_ref),
-            }
-            .into()
-        }
+        } => grant(a, org_code, right, reason, decision.as_ref()),
         AccountChange::Restrict {
             org_code,
             right,
             reason,
-        } => {
-            needs_right(right)?;
-            let current = held(&org_code).ok_or_else(|| AccountRule::NoGrant(org_code.clone()))?;
-            if right >= current {
-                return Err(AccountRule::WrongDirection {
-                    org_code,
-                    current,
-                    requested: right,
-                    direction: "lower",
-                });
-            }
-            pb::AccessRestricted {
-                org_code,
-                right: right.into(),
-                reason,
-            }
-            .into()
-        }
+        } => restrict(a, org_code, right, reason),
         AccountChange::Expand {
             org_code,
             right,
             reason,
             decision,
-        } => {
-            needs_right(right)?;
-            let current = held(&org_code).ok_or_else(|| AccountRule::NoGrant(org_code.clone()))?;
-            if right <= current {
-                return Err(AccountRule::WrongDirection {
-                    org_code,
-                    current,
-                    requested: right,
-                    direction: "higher",
-                });
-            }
-            pb::AccessExpanded {
-                org_code,
-                right: right.into(),
-                reason,
-                decision: decision.as_ref().map(to_decision_ref),
-            }
-            .into()
-        }
-        AccountChange::Revoke { org_code, reason } => {
-            if held(&org_code).is_none() {
-                return Err(AccountRule::NoGrant(org_code));
-            }
-            pb::AccessRevoked { org_code, reason }.into()
-        }
-        AccountChange::Lock { reason, note } => {
-            if reason == LockReason::Unspecified {
-                return Err(AccountRule::LockReasonRequired);
-            }
-            if a.locked.is_some() {
-                return Err(AccountRule::AlreadyLocked);
-            }
-            pb::AccountLocked {
-                reason: reason.into(),
-                note,
-            }
-            .into()
-        }
-        AccountChange::Unlock { reason } => {
-            if a.locked.is_none() {
-                return Err(AccountRule::NotLocked);
-            }
-            pb::AccountUnlocked { reason }.into()
-        }
-        AccountChange::RecordPassword { kind, by } => pb::PasswordChanged {
+        } => expand(a, org_code, right, reason, decision.as_ref()),
+        AccountChange::Revoke { org_code, reason } => revoke(a, org_code, reason),
+        AccountChange::Lock { reason, note } => lock(a, reason, note),
+        AccountChange::Unlock { reason } => unlock(a, reason),
+        AccountChange::RecordPassword { kind, by } => Ok(pb::PasswordChanged {
             kind: kind.into(),
             changed_by: by,
         }
-        .into(),
+        .into()),
         AccountChange::RegisterKey {
             key_id,
             public_key,
             valid_from,
             valid_until,
-        } => {
-            if !matches!(
-                a.kind,
-                AccountKind::AgencyHead | AccountKind::SystemAdmin | AccountKind::Specialist
-            ) {
-                return Err(AccountRule::KindCannotSign(a.kind));
-            }
-            if a.keys.contains_key(&key_id) {
-                return Err(AccountRule::KeyExists(key_id));
-            }
-            let valid = <[u8; 32]>::try_from(public_key.as_slice())
-                .ok()
-                .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
-                .is_some();
-            if !valid {
-                return Err(AccountRule::BadPublicKey);
-            }
-            if let Some(until) = valid_until
-                && until < valid_from
-            {
-                return Err(AccountRule::BadPeriod {
-                    from: valid_from,
-                    until,
-                });
-            }
-            pb::SigningKeyRegistered {
-                key_id,
-                account_id: a.id.clone(),
-                algorithm: pb::KeyAlgorithm::Ed25519.into(),
-                public_key,
-                valid_from: Some(to_pb_date(valid_from)),
-                valid_until: valid_until.map(to_pb_date),
-            }
-            .into()
-        }
+        } => register_key(a, key_id, public_key, valid_from, valid_until),
         AccountChange::RevokeKey {
             key_id,
             reason,
             effective,
-        } => {
-            let key = a
-                .keys
-                .get(&key_id)
-                .ok_or_else(|| AccountRule::UnknownKey(key_id.clone()))?;
-            if key.revoked_from.is_some() {
-                return Err(AccountRule::AlreadyRevoked(key_id));
-            }
-            pb::SigningKeyRevoked {
-                key_id,
-                reason,
-                effective: Some(to_pb_date(effective)),
-            }
-            .into()
-        }
+        } => revoke_key(a, key_id, reason, effective),
         AccountChange::Delegate {
             delegation_id,
             to_account,
@@ -836,105 +731,355 @@ fn decide_existing(
             org_codes,
             categories,
             decision,
-        } => {
-            if to_account == a.id {
-                return Err(AccountRule::DelegationToSelf);
-            }
-            if a.delegations.contains_key(&delegation_id) {
-                return Err(AccountRule::IdExists(delegation_id));
-            }
-            if valid_until < valid_from {
-                return Err(AccountRule::BadPeriod {
-                    from: valid_from,
-                    until: valid_until,
-                });
-            }
-            if decision.number.trim().is_empty() || decision.issuer.trim().is_empty() {
-                return Err(AccountRule::DelegationDecisionRequired);
-            }
-            pb::DelegationGranted {
-                delegation_id,
-                from_account: a.id.clone(),
-                to_account,
-                valid_from: Some(to_pb_date(valid_from)),
-                valid_until: Some(to_pb_date(valid_until)),
-                org_codes,
-                categories: categories.into_iter().map(Into::into).collect(),
-                decision: Some(to_decision_ref(&decision)),
-            }
-            .into()
-        }
+        } => delegate(
+            a,
+            delegation_id,
+            to_account,
+            (valid_from, valid_until),
+            org_codes,
+            categories,
+            &decision,
+        ),
         AccountChange::RevokeDelegation {
             delegation_id,
             reason,
-        } => {
-            let d = a
-                .delegations
-                .get(&delegation_id)
-                .ok_or_else(|| AccountRule::UnknownDelegation(delegation_id.clone()))?;
-            if d.revoked {
-                return Err(AccountRule::AlreadyRevoked(delegation_id));
-            }
-            pb::DelegationRevoked {
-                delegation_id,
-                reason,
-            }
-            .into()
-        }
+        } => revoke_delegation(a, delegation_id, reason),
         AccountChange::GrantConsent {
             consent_id,
             subject_person_id,
             document,
             expires,
             section_codes,
-        } => {
-            if document.number.trim().is_empty() || document.issuer.trim().is_empty() {
-                return Err(AccountRule::ConsentDocumentRequired);
-            }
-            if expires < today {
-                return Err(AccountRule::ConsentExpired { expires, today });
-            }
-            if a.consents.contains_key(&consent_id) {
-                return Err(AccountRule::IdExists(consent_id));
-            }
-            person_id::validate(&subject_person_id, None)?;
-            pb::ConsentGranted {
-                consent_id,
-                reader_account: a.id.clone(),
-                subject_person_id,
-                document: Some(to_decision_ref(&document)),
-                expires: Some(to_pb_date(expires)),
-                section_codes,
-            }
-            .into()
-        }
+        } => grant_consent(
+            a,
+            consent_id,
+            subject_person_id,
+            &document,
+            expires,
+            section_codes,
+            today,
+        ),
         AccountChange::RevokeConsent { consent_id, reason } => {
-            let c = a
-                .consents
-                .get(&consent_id)
-                .ok_or_else(|| AccountRule::UnknownConsent(consent_id.clone()))?;
-            if c.revoked {
-                return Err(AccountRule::AlreadyRevoked(consent_id));
-            }
-            pb::ConsentRevoked { consent_id, reason }.into()
+            revoke_consent(a, consent_id, reason)
         }
         AccountChange::Reassign {
             to_org,
             reason,
             decision,
-        } => {
-            if to_org == a.org_code {
-                return Err(AccountRule::SameUnit(to_org));
-            }
-            pb::AccountReassigned {
-                from_org_code: a.org_code.clone(),
-                to_org_code: to_org,
-                reason,
-                decision: decision.as_ref().map(to_decision_ref),
-            }
-            .into()
-        }
-    })
+        } => reassign(a, to_org, reason, decision.as_ref()),
+    }
+}
+
+/// Only staff accounts hold rights over units, and a right must be named
+/// (DL 12.2, BT 4.5).
+fn needs_right(a: &Account, right: AccessRight) -> Result<(), AccountRule> {
+    if a.kind == AccountKind::Personal {
+        Err(AccountRule::PersonalAccountHoldsNoRights)
+    } else if right == AccessRight::Unspecified {
+        Err(AccountRule::RightRequired)
+    } else {
+        Ok(())
+    }
+}
+
+fn held(a: &Account, org_code: &str) -> Result<AccessRight, AccountRule> {
+    a.grants
+        .get(org_code)
+        .copied()
+        .ok_or_else(|| AccountRule::NoGrant(org_code.to_owned()))
+}
+
+/// Grants a right over a subtree that the account holds nothing over (DL 12.2).
+fn grant(
+    a: &Account,
+    org_code: String,
+    right: AccessRight,
+    reason: String,
+    decision: Option<&SourceDocument>,
+) -> Result<DomainEvent, AccountRule> {
+    needs_right(a, right)?;
+    if let Some(existing) = a.grants.get(&org_code).copied() {
+        return Err(AccountRule::GrantExists { org_code, existing });
+    }
+    Ok(pb::AccessGranted {
+        right: right.into(),
+        org_code,
+        reason,
+        decision: decision.map(to_decision_ref),
+    }
+    .into())
+}
+
+/// Lowers a held right (DL 12.2).
+fn restrict(
+    a: &Account,
+    org_code: String,
+    right: AccessRight,
+    reason: String,
+) -> Result<DomainEvent, AccountRule> {
+    needs_right(a, right)?;
+    let current = held(a, &org_code)?;
+    if right >= current {
+        return Err(wrong_direction(org_code, current, right, "lower"));
+    }
+    Ok(pb::AccessRestricted {
+        org_code,
+        right: right.into(),
+        reason,
+    }
+    .into())
+}
+
+/// Raises a held right (DL 12.2).
+fn expand(
+    a: &Account,
+    org_code: String,
+    right: AccessRight,
+    reason: String,
+    decision: Option<&SourceDocument>,
+) -> Result<DomainEvent, AccountRule> {
+    needs_right(a, right)?;
+    let current = held(a, &org_code)?;
+    if right <= current {
+        return Err(wrong_direction(org_code, current, right, "higher"));
+    }
+    Ok(pb::AccessExpanded {
+        org_code,
+        right: right.into(),
+        reason,
+        decision: decision.map(to_decision_ref),
+    }
+    .into())
+}
+
+/// Revokes a held right.
+fn revoke(a: &Account, org_code: String, reason: String) -> Result<DomainEvent, AccountRule> {
+    held(a, &org_code)?;
+    Ok(pb::AccessRevoked { org_code, reason }.into())
+}
+
+fn wrong_direction(
+    org_code: String,
+    current: AccessRight,
+    requested: AccessRight,
+    direction: &'static str,
+) -> AccountRule {
+    AccountRule::WrongDirection {
+        org_code,
+        current,
+        requested,
+        direction,
+    }
+}
+
+/// Locks the account for a named reason; a locked account is not locked twice.
+fn lock(a: &Account, reason: LockReason, note: String) -> Result<DomainEvent, AccountRule> {
+    if reason == LockReason::Unspecified {
+        return Err(AccountRule::LockReasonRequired);
+    }
+    if a.locked.is_some() {
+        return Err(AccountRule::AlreadyLocked);
+    }
+    Ok(pb::AccountLocked {
+        reason: reason.into(),
+        note,
+    }
+    .into())
+}
+
+fn unlock(a: &Account, reason: String) -> Result<DomainEvent, AccountRule> {
+    if a.locked.is_none() {
+        return Err(AccountRule::NotLocked);
+    }
+    Ok(pb::AccountUnlocked { reason }.into())
+}
+
+/// Moves the account to another unit.
+fn reassign(
+    a: &Account,
+    to_org: String,
+    reason: String,
+    decision: Option<&SourceDocument>,
+) -> Result<DomainEvent, AccountRule> {
+    if to_org == a.org_code {
+        return Err(AccountRule::SameUnit(to_org));
+    }
+    Ok(pb::AccountReassigned {
+        from_org_code: a.org_code.clone(),
+        to_org_code: to_org,
+        reason,
+        decision: decision.map(to_decision_ref),
+    }
+    .into())
+}
+
+/// Registers an ed25519 signing key to an account whose kind signs.
+fn register_key(
+    a: &Account,
+    key_id: String,
+    public_key: Vec<u8>,
+    valid_from: NaiveDate,
+    valid_until: Option<NaiveDate>,
+) -> Result<DomainEvent, AccountRule> {
+    if !matches!(
+        a.kind,
+        AccountKind::AgencyHead | AccountKind::SystemAdmin | AccountKind::Specialist
+    ) {
+        return Err(AccountRule::KindCannotSign(a.kind));
+    }
+    if a.keys.contains_key(&key_id) {
+        return Err(AccountRule::KeyExists(key_id));
+    }
+    let valid = <[u8; 32]>::try_from(public_key.as_slice())
+        .ok()
+        .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
+        .is_some();
+    if !valid {
+        return Err(AccountRule::BadPublicKey);
+    }
+    if let Some(until) = valid_until
+        && until < valid_from
+    {
+        return Err(AccountRule::BadPeriod {
+            from: valid_from,
+            until,
+        });
+    }
+    Ok(pb::SigningKeyRegistered {
+        key_id,
+        account_id: a.id.clone(),
+        algorithm: pb::KeyAlgorithm::Ed25519.into(),
+        public_key,
+        valid_from: Some(to_pb_date(valid_from)),
+        valid_until: valid_until.map(to_pb_date),
+    }
+    .into())
+}
+
+fn revoke_key(
+    a: &Account,
+    key_id: String,
+    reason: String,
+    effective: NaiveDate,
+) -> Result<DomainEvent, AccountRule> {
+    let key = a
+        .keys
+        .get(&key_id)
+        .ok_or_else(|| AccountRule::UnknownKey(key_id.clone()))?;
+    if key.revoked_from.is_some() {
+        return Err(AccountRule::AlreadyRevoked(key_id));
+    }
+    Ok(pb::SigningKeyRevoked {
+        key_id,
+        reason,
+        effective: Some(to_pb_date(effective)),
+    }
+    .into())
+}
+
+/// Delegates the head's power to another account for a period, on a
+/// complete decision (KT 8.1).
+fn delegate(
+    a: &Account,
+    delegation_id: String,
+    to_account: String,
+    (valid_from, valid_until): (NaiveDate, NaiveDate),
+    org_codes: Vec<String>,
+    categories: Vec<PersonnelCategory>,
+    decision: &SourceDocument,
+) -> Result<DomainEvent, AccountRule> {
+    if to_account == a.id {
+        return Err(AccountRule::DelegationToSelf);
+    }
+    if a.delegations.contains_key(&delegation_id) {
+        return Err(AccountRule::IdExists(delegation_id));
+    }
+    if valid_until < valid_from {
+        return Err(AccountRule::BadPeriod {
+            from: valid_from,
+            until: valid_until,
+        });
+    }
+    if decision.number.trim().is_empty() || decision.issuer.trim().is_empty() {
+        return Err(AccountRule::DelegationDecisionRequired);
+    }
+    Ok(pb::DelegationGranted {
+        delegation_id,
+        from_account: a.id.clone(),
+        to_account,
+        valid_from: Some(to_pb_date(valid_from)),
+        valid_until: Some(to_pb_date(valid_until)),
+        org_codes,
+        categories: categories.into_iter().map(Into::into).collect(),
+        decision: Some(to_decision_ref(decision)),
+    }
+    .into())
+}
+
+fn revoke_delegation(
+    a: &Account,
+    delegation_id: String,
+    reason: String,
+) -> Result<DomainEvent, AccountRule> {
+    let d = a
+        .delegations
+        .get(&delegation_id)
+        .ok_or_else(|| AccountRule::UnknownDelegation(delegation_id.clone()))?;
+    if d.revoked {
+        return Err(AccountRule::AlreadyRevoked(delegation_id));
+    }
+    Ok(pb::DelegationRevoked {
+        delegation_id,
+        reason,
+    }
+    .into())
+}
+
+/// Records the written consent that lets the account read a dossier outside
+/// its scope (BT 4.5, HY 4.8).
+fn grant_consent(
+    a: &Account,
+    consent_id: String,
+    subject_person_id: String,
+    document: &SourceDocument,
+    expires: NaiveDate,
+    section_codes: Vec<String>,
+    today: NaiveDate,
+) -> Result<DomainEvent, AccountRule> {
+    if document.number.trim().is_empty() || document.issuer.trim().is_empty() {
+        return Err(AccountRule::ConsentDocumentRequired);
+    }
+    if expires < today {
+        return Err(AccountRule::ConsentExpired { expires, today });
+    }
+    if a.consents.contains_key(&consent_id) {
+        return Err(AccountRule::IdExists(consent_id));
+    }
+    person_id::validate(&subject_person_id, None)?;
+    Ok(pb::ConsentGranted {
+        consent_id,
+        reader_account: a.id.clone(),
+        subject_person_id,
+        document: Some(to_decision_ref(document)),
+        expires: Some(to_pb_date(expires)),
+        section_codes,
+    }
+    .into())
+}
+
+fn revoke_consent(
+    a: &Account,
+    consent_id: String,
+    reason: String,
+) -> Result<DomainEvent, AccountRule> {
+    let c = a
+        .consents
+        .get(&consent_id)
+        .ok_or_else(|| AccountRule::UnknownConsent(consent_id.clone()))?;
+    if c.revoked {
+        return Err(AccountRule::AlreadyRevoked(consent_id));
+    }
+    Ok(pb::ConsentRevoked { consent_id, reason }.into())
 }
 
 /// The personnel category as the profile names it.

@@ -960,14 +960,7 @@ pub fn decide_open(
             decision,
             has_personal_account,
         } => {
-            person_id::validate(&person_id, birth_date)
-                .map_err(|p| reject(DossierRule::BadPersonId(p)))?;
-            if category == PersonnelCategory::Unspecified {
-                return Err(reject(DossierRule::CategoryRequired));
-            }
-            if full_name.trim().is_empty() {
-                return Err(reject(DossierRule::NameRequired));
-            }
+            check_identity(&person_id, birth_date, category, &full_name).map_err(reject)?;
             check_document(&decision, ctx.today).map_err(reject)?;
             b.push(pb::DossierOpened {
                 person_id,
@@ -980,20 +973,7 @@ pub fn decide_open(
                 birth_date: birth_date.map(to_pb_date),
             });
             let dates = Dates::of_decision(ctx.today, &decision, recruited_on);
-            if has_personal_account {
-                b.open_obligation(Obligation::DeclareNewDossier, dates, &managing_unit);
-            } else {
-                b.open_obligation(Obligation::IssueNewDossierAccount, dates, &managing_unit);
-                // Where the profile counts the declaration from the decision
-                // (not from the account), its clock starts now too.
-                if ctx
-                    .profile
-                    .deadline(Obligation::DeclareNewDossier)
-                    .is_some_and(|r| r.counted_from != Trigger::AccountIssued)
-                {
-                    b.open_obligation(Obligation::DeclareNewDossier, dates, &managing_unit);
-                }
-            }
+            open_new_dossier_clocks(&mut b, dates, &managing_unit, has_personal_account);
         }
         DossierChange::Import {
             source_system,
@@ -1006,14 +986,7 @@ pub fn decide_open(
             sections,
             handed_over_on,
         } => {
-            person_id::validate(&person_id, None)
-                .map_err(|p| reject(DossierRule::BadPersonId(p)))?;
-            if category == PersonnelCategory::Unspecified {
-                return Err(reject(DossierRule::CategoryRequired));
-            }
-            if full_name.trim().is_empty() {
-                return Err(reject(DossierRule::NameRequired));
-            }
+            check_identity(&person_id, None, category, &full_name).map_err(reject)?;
             for (code, fields) in &sections {
                 form::validate_section(code, fields, &person_id)
                     .map_err(|e| reject(DossierRule::Form(e)))?;
@@ -1035,27 +1008,81 @@ pub fn decide_open(
                     })
                     .collect(),
             });
-            let dates = Dates {
-                handed_over: Some(handed_over_on),
-                ..Dates::today(ctx.today)
-            };
-            b.fulfil(
-                Obligation::RequestArrivalFromOtherProvince,
-                dates,
-                &managing_unit,
-                "imported from the national database",
-            );
-            if has_sections {
-                b.open_obligation(
-                    Obligation::ReviewNewDossier,
-                    Dates::today(ctx.today),
-                    &managing_unit,
-                );
-            }
+            import_clocks(&mut b, handed_over_on, &managing_unit, has_sections);
         }
         _ => return Err(reject(DossierRule::NotOpened)),
     }
     Ok(b.events)
+}
+
+/// Who the dossier is about: a valid identification number, a category and
+/// a name, checked in that order.
+fn check_identity(
+    person_id: &str,
+    birth_date: Option<NaiveDate>,
+    category: PersonnelCategory,
+    full_name: &str,
+) -> Result<(), DossierRule> {
+    person_id::validate(person_id, birth_date).map_err(DossierRule::BadPersonId)?;
+    if category == PersonnelCategory::Unspecified {
+        return Err(DossierRule::CategoryRequired);
+    }
+    if full_name.trim().is_empty() {
+        return Err(DossierRule::NameRequired);
+    }
+    Ok(())
+}
+
+/// A recruitment starts the account's clock, or the declaring one when the
+/// person already has an account.
+fn open_new_dossier_clocks(
+    b: &mut Batch<'_>,
+    dates: Dates,
+    managing_unit: &str,
+    has_personal_account: bool,
+) {
+    if has_personal_account {
+        b.open_obligation(Obligation::DeclareNewDossier, dates, managing_unit);
+    } else {
+        b.open_obligation(Obligation::IssueNewDossierAccount, dates, managing_unit);
+        // Where the profile counts the declaration from the decision
+        // (not from the account), its clock starts now too.
+        if b.ctx
+            .profile
+            .deadline(Obligation::DeclareNewDossier)
+            .is_some_and(|r| r.counted_from != Trigger::AccountIssued)
+        {
+            b.open_obligation(Obligation::DeclareNewDossier, dates, managing_unit);
+        }
+    }
+}
+
+/// An import meets the request for the paper dossier (HY 11.2) and, when it
+/// brought sections, starts their review.
+fn import_clocks(
+    b: &mut Batch<'_>,
+    handed_over_on: NaiveDate,
+    managing_unit: &str,
+    has_sections: bool,
+) {
+    let today = b.ctx.today;
+    let dates = Dates {
+        handed_over: Some(handed_over_on),
+        ..Dates::today(today)
+    };
+    b.fulfil(
+        Obligation::RequestArrivalFromOtherProvince,
+        dates,
+        managing_unit,
+        "imported from the national database",
+    );
+    if has_sections {
+        b.open_obligation(
+            Obligation::ReviewNewDossier,
+            Dates::today(today),
+            managing_unit,
+        );
+    }
 }
 
 fn decide_existing(
@@ -1063,11 +1090,73 @@ fn decide_existing(
     change: DossierChange,
     ctx: &DossierContext<'_>,
 ) -> Result<Vec<DomainEvent>, DossierRule> {
-    let today = ctx.today;
     let mut b = Batch::new(Some(d), ctx);
-    // Archived dossiers are immutable except by a lawful status change, and
-    // the archive moves with its unit when the unit is restructured (DL 5.5):
-    // the successor keeps the records of people who left.
+    check_not_archived(d, &change)?;
+    match change {
+        DossierChange::Open { .. } | DossierChange::Import { .. } => {
+            return Err(DossierRule::AlreadyOpened);
+        }
+        DossierChange::PersonalAccountIssued => personal_account_issued(d, &mut b),
+        DossierChange::Declare {
+            section_code,
+            fields,
+            attachments,
+            occurred_on,
+        } => declare(d, &mut b, section_code, fields, &attachments, occurred_on)?,
+        DossierChange::Return {
+            section_codes,
+            reasons,
+        } => return_sections(d, &mut b, section_codes, &reasons)?,
+        DossierChange::Verify { note } => verify(d, &mut b, note)?,
+        DossierChange::Lock { reason } => lock(d, &mut b, reason)?,
+        DossierChange::Approve(s) => approve(d, &mut b, s)?,
+        DossierChange::RecordDecision {
+            decision,
+            effective,
+            document,
+        } => record_decision(d, &mut b, decision, effective, &document)?,
+        DossierChange::ChangeDepartment {
+            to,
+            effective,
+            document,
+        } => change_department(d, &mut b, to, effective, &document)?,
+        DossierChange::InitiateTransfer {
+            transfer_id,
+            kind,
+            to,
+            effective,
+            document,
+        } => initiate_transfer(d, &mut b, transfer_id, kind, &to, effective, &document)?,
+        DossierChange::AcceptTransfer { transfer_id, at } => {
+            accept_transfer(d, &mut b, &transfer_id, at)?;
+        }
+        DossierChange::ForwardTransfer { transfer_id, to } => {
+            forward_transfer(d, &mut b, transfer_id, to)?;
+        }
+        DossierChange::RejectTransfer {
+            transfer_id,
+            reason,
+        } => reject_transfer(d, &mut b, &transfer_id, reason)?,
+        DossierChange::ChangeStatus {
+            status,
+            effective,
+            document,
+            note,
+        } => change_status(d, &mut b, status, effective, &document, note)?,
+        DossierChange::Reassign {
+            from,
+            to,
+            effective,
+            document,
+        } => reassign(d, &mut b, from, to, effective, &document)?,
+    }
+    Ok(b.events)
+}
+
+/// Archived dossiers are immutable except by a lawful status change, and
+/// the archive moves with its unit when the unit is restructured (DL 5.5):
+/// the successor keeps the records of people who left.
+fn check_not_archived(d: &Dossier, change: &DossierChange) -> Result<(), DossierRule> {
     if d.is_archived()
         && !matches!(
             change,
@@ -1076,512 +1165,701 @@ fn decide_existing(
     {
         return Err(DossierRule::Archived(d.status));
     }
-    let wrong_step = |step, expected| DossierRule::WrongStep {
+    Ok(())
+}
+
+fn wrong_step(d: &Dossier, step: &'static str, expected: &'static str) -> DossierRule {
+    DossierRule::WrongStep {
         step,
         actual: d.workflow,
         expected,
+    }
+}
+
+fn has_open(d: &Dossier, ob: Obligation) -> bool {
+    d.obligations.values().any(|o| o.obligation == ob.key())
+}
+
+/// The account ends the issuing clock and, where the profile counts the
+/// declaration from the account, starts the declaring one.
+fn personal_account_issued(d: &Dossier, b: &mut Batch<'_>) {
+    b.close(
+        d,
+        Obligation::IssueNewDossierAccount,
+        "personal account issued",
+    );
+    if d.workflow == ReviewState::AwaitingDeclaration && !has_open(d, Obligation::DeclareNewDossier)
+    {
+        b.open_obligation(
+            Obligation::DeclareNewDossier,
+            Dates::today(b.ctx.today),
+            &d.managing_unit,
+        );
+    }
+}
+
+/// Declares one section: refused once verified or locked (HY 10.3); after
+/// the first approval a change set that needs its proof (BT 6.3).
+fn declare(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    section_code: String,
+    fields: Vec<FieldEntry>,
+    attachments: &[[u8; 32]],
+    occurred_on: Option<NaiveDate>,
+) -> Result<(), DossierRule> {
+    match d.workflow {
+        ReviewState::Verified => return Err(DossierRule::DeclarationLocked("verified")),
+        ReviewState::Locked => return Err(DossierRule::DeclarationLocked("locked")),
+        _ => {}
+    }
+    form::validate_section(&section_code, &fields, &d.person_id).map_err(DossierRule::Form)?;
+    let change_set = d.ever_approved();
+    if change_set && attachments.is_empty() {
+        return Err(DossierRule::ProofRequired {
+            what: "a change to an approved dossier",
+        });
+    }
+    let first_pending = d.pending.is_empty();
+    b.push(pb::DeclarationSubmitted {
+        form: form::FORM_2C.to_owned(),
+        section_code,
+        fields,
+        supporting_attachments: attachments.iter().map(|a| a.to_vec()).collect(),
+    });
+    if change_set {
+        declaration_clocks_of_change_set(d, b, occurred_on, first_pending);
+    } else {
+        declaration_clocks_of_new_dossier(d, b);
+    }
+    Ok(())
+}
+
+/// A change set: the declaring clock is met now; the first pending section
+/// starts the one clock of review and approval.
+fn declaration_clocks_of_change_set(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    occurred_on: Option<NaiveDate>,
+    first_pending: bool,
+) {
+    let today = b.ctx.today;
+    b.fulfil(
+        Obligation::DeclarePersonalChange,
+        Dates {
+            occurred: occurred_on,
+            ..Dates::today(today)
+        },
+        &d.managing_unit,
+        "declared with proof",
+    );
+    if first_pending {
+        b.open_obligation(
+            Obligation::ApprovePersonalChange,
+            Dates::today(today),
+            &d.managing_unit,
+        );
+    }
+}
+
+/// A new dossier: declaring ends its clock and starts the review's.
+fn declaration_clocks_of_new_dossier(d: &Dossier, b: &mut Batch<'_>) {
+    b.close(d, Obligation::DeclareNewDossier, "declared");
+    if !has_open(d, Obligation::ReviewNewDossier) {
+        b.open_obligation(
+            Obligation::ReviewNewDossier,
+            Dates::today(b.ctx.today),
+            &d.managing_unit,
+        );
+    }
+}
+
+/// Returns pending sections, always with reasons (HY 15.6).
+fn return_sections(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    section_codes: Vec<String>,
+    reasons: &[String],
+) -> Result<(), DossierRule> {
+    if !matches!(d.workflow, ReviewState::Declaring) {
+        return Err(wrong_step(d, "return", "declared and not yet verified"));
+    }
+    if reasons.iter().all(|r| r.trim().is_empty()) {
+        return Err(DossierRule::ReasonsRequired);
+    }
+    let codes: Vec<String> = if section_codes.is_empty() {
+        d.pending.keys().cloned().collect()
+    } else {
+        section_codes
     };
-    match change {
-        DossierChange::Open { .. } | DossierChange::Import { .. } => {
-            return Err(DossierRule::AlreadyOpened);
+    for code in codes {
+        if !d.pending.contains_key(&code) {
+            return Err(DossierRule::SectionNotPending(code));
         }
-        DossierChange::PersonalAccountIssued => {
-            b.close(
-                d,
-                Obligation::IssueNewDossierAccount,
-                "personal account issued",
-            );
-            let declaring_open = d
-                .obligations
-                .values()
-                .any(|o| o.obligation == Obligation::DeclareNewDossier.key());
-            if d.workflow == ReviewState::AwaitingDeclaration && !declaring_open {
-                b.open_obligation(
-                    Obligation::DeclareNewDossier,
-                    Dates::today(today),
-                    &d.managing_unit,
-                );
+        b.push(pb::DeclarationReturned {
+            section_code: code,
+            reasons: reasons.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// Verifies the pending declaration; a new dossier needs its required
+/// sections first.
+fn verify(d: &Dossier, b: &mut Batch<'_>, note: String) -> Result<(), DossierRule> {
+    if d.workflow != ReviewState::Declaring || d.pending.is_empty() {
+        return Err(if d.pending.is_empty() {
+            DossierRule::NothingPending
+        } else {
+            wrong_step(d, "verify", "declared")
+        });
+    }
+    if !d.ever_approved() {
+        for required in form::REQUIRED_FOR_FIRST_APPROVAL {
+            if !d.pending.contains_key(*required) && !d.approved.contains_key(*required) {
+                return Err(DossierRule::SectionMissing(required));
             }
-        }
-        DossierChange::Declare {
-            section_code,
-            fields,
-            attachments,
-            occurred_on,
-        } => {
-            match d.workflow {
-                ReviewState::Verified => return Err(DossierRule::DeclarationLocked("verified")),
-                ReviewState::Locked => return Err(DossierRule::DeclarationLocked("locked")),
-                _ => {}
-            }
-            form::validate_section(&section_code, &fields, &d.person_id)
-                .map_err(DossierRule::Form)?;
-            let change_set = d.ever_approved();
-            if change_set && attachments.is_empty() {
-                return Err(DossierRule::ProofRequired {
-                    what: "a change to an approved dossier",
-                });
-            }
-            let first_pending = d.pending.is_empty();
-            b.push(pb::DeclarationSubmitted {
-                form: form::FORM_2C.to_owned(),
-                section_code,
-                fields,
-                supporting_attachments: attachments.iter().map(|a| a.to_vec()).collect(),
-            });
-            if change_set {
-                b.fulfil(
-                    Obligation::DeclarePersonalChange,
-                    Dates {
-                        occurred: occurred_on,
-                        ..Dates::today(today)
-                    },
-                    &d.managing_unit,
-                    "declared with proof",
-                );
-                if first_pending {
-                    b.open_obligation(
-                        Obligation::ApprovePersonalChange,
-                        Dates::today(today),
-                        &d.managing_unit,
-                    );
-                }
-            } else {
-                b.close(d, Obligation::DeclareNewDossier, "declared");
-                let review_open = d
-                    .obligations
-                    .values()
-                    .any(|o| o.obligation == Obligation::ReviewNewDossier.key());
-                if !review_open {
-                    b.open_obligation(
-                        Obligation::ReviewNewDossier,
-                        Dates::today(today),
-                        &d.managing_unit,
-                    );
-                }
-            }
-        }
-        DossierChange::Return {
-            section_codes,
-            reasons,
-        } => {
-            if !matches!(d.workflow, ReviewState::Declaring) {
-                return Err(wrong_step("return", "declared and not yet verified"));
-            }
-            if reasons.iter().all(|r| r.trim().is_empty()) {
-                return Err(DossierRule::ReasonsRequired);
-            }
-            let codes: Vec<String> = if section_codes.is_empty() {
-                d.pending.keys().cloned().collect()
-            } else {
-                section_codes
-            };
-            for code in codes {
-                if !d.pending.contains_key(&code) {
-                    return Err(DossierRule::SectionNotPending(code));
-                }
-                b.push(pb::DeclarationReturned {
-                    section_code: code,
-                    reasons: reasons.clone(),
-                });
-            }
-        }
-        DossierChange::Verify { note } => {
-            if d.workflow != ReviewState::Declaring || d.pending.is_empty() {
-                return Err(if d.pending.is_empty() {
-                    DossierRule::NothingPending
-                } else {
-                    wrong_step("verify", "declared")
-                });
-            }
-            if !d.ever_approved() {
-                for required in form::REQUIRED_FOR_FIRST_APPROVAL {
-                    if !d.pending.contains_key(*required) && !d.approved.contains_key(*required) {
-                        return Err(DossierRule::SectionMissing(required));
-                    }
-                }
-            }
-            b.push(pb::DeclarationVerified {
-                section_codes: d.pending.keys().cloned().collect(),
-                note,
-            });
-        }
-        DossierChange::Lock { reason } => {
-            if d.workflow != ReviewState::Verified {
-                return Err(wrong_step("lock", "verified"));
-            }
-            b.push(pb::DossierLocked { reason });
-            if d.ever_approved() {
-                // A change set's one clock (review and approve) runs on.
-            } else {
-                b.close(d, Obligation::ReviewNewDossier, "verified and locked");
-                b.open_obligation(
-                    Obligation::SignNewDossier,
-                    Dates::today(today),
-                    &d.managing_unit,
-                );
-            }
-        }
-        DossierChange::Approve(s) => {
-            if d.workflow != ReviewState::Locked {
-                return Err(wrong_step("approval", "locked"));
-            }
-            if s.revision != d.revision {
-                return Err(DossierRule::StaleApproval {
-                    signed: s.revision,
-                    current: d.revision,
-                });
-            }
-            if s.stream_hash != d.head_hash {
-                return Err(DossierRule::HashMismatch(s.revision));
-            }
-            let digest = signing::approval_digest(&stream_id(&d.id), s.revision, &s.stream_hash);
-            signing::verify(&s.public_key, &digest, &s.signature)
-                .map_err(DossierRule::BadSignature)?;
-            b.push(pb::ApprovalSigned {
-                revision: s.revision,
-                stream_hash: s.stream_hash.to_vec(),
-                key_id: s.key_id,
-                signature: s.signature,
-                signer: s.signer,
-                delegated_from: s.delegated_from,
-            });
-            let outcome = "signed";
-            b.close(d, Obligation::SignNewDossier, outcome);
-            b.close(d, Obligation::ApprovePersonalChange, outcome);
-        }
-        DossierChange::RecordDecision {
-            decision,
-            effective,
-            document,
-        } => {
-            check_document(&document, today)?;
-            check_proof(&document, "a decision of the state")?;
-            let doc = Some(to_decision_ref(&document));
-            let eff = Some(to_pb_date(effective));
-            match decision {
-                StateDecision::Appointment {
-                    kind,
-                    position_title,
-                    org_code,
-                    term_end,
-                } => {
-                    if kind == AppointmentKind::Unspecified || position_title.trim().is_empty() {
-                        return Err(DossierRule::BadDecision(
-                            "an appointment needs its kind and position".into(),
-                        ));
-                    }
-                    b.push(pb::AppointmentRecorded {
-                        kind: kind.into(),
-                        position_title,
-                        org_code,
-                        effective: eff,
-                        term_end: term_end.map(to_pb_date),
-                        decision: doc,
-                    });
-                }
-                StateDecision::Rank {
-                    kind,
-                    rank_code,
-                    rank_name,
-                } => {
-                    if kind == RankChangeKind::Unspecified || rank_code.trim().is_empty() {
-                        return Err(DossierRule::BadDecision(
-                            "a rank change needs its kind and rank code".into(),
-                        ));
-                    }
-                    b.push(pb::RankChanged {
-                        kind: kind.into(),
-                        rank_code,
-                        rank_name,
-                        effective: eff,
-                        decision: doc,
-                    });
-                }
-                StateDecision::Salary {
-                    rank_code,
-                    step,
-                    coefficient_x100,
-                    salary_group,
-                } => {
-                    if step == 0 || !(100..=1_500).contains(&coefficient_x100) {
-                        return Err(DossierRule::BadDecision(format!(
-                            "salary step {step} / coefficient {coefficient_x100} (hundredths) is outside the scales of Decree 204/2004"
-                        )));
-                    }
-                    b.push(pb::SalaryChanged {
-                        rank_code,
-                        step,
-                        coefficient_x100,
-                        salary_group,
-                        effective: eff,
-                        decision: doc,
-                    });
-                }
-                StateDecision::Allowance { kind, name, amount } => {
-                    if kind == AllowanceKind::Unspecified
-                        || (kind == AllowanceKind::Other && name.trim().is_empty())
-                    {
-                        return Err(DossierRule::BadDecision(
-                            "an allowance needs its kind, and a name when the kind is other".into(),
-                        ));
-                    }
-                    b.push(pb::AllowanceChanged {
-                        kind: kind.into(),
-                        name,
-                        amount,
-                        effective: eff,
-                        decision: doc,
-                    });
-                }
-                StateDecision::Award { form, reason, year } => {
-                    if form.trim().is_empty() {
-                        return Err(DossierRule::BadDecision("an award needs its form".into()));
-                    }
-                    b.push(pb::AwardGranted {
-                        form,
-                        reason,
-                        year,
-                        decision: doc,
-                    });
-                }
-                StateDecision::Discipline {
-                    form,
-                    body,
-                    reason,
-                    until,
-                } => {
-                    if form == DisciplineForm::Unspecified || body == DisciplineBody::Unspecified {
-                        return Err(DossierRule::BadDecision(
-                            "discipline needs its form and the body that imposed it".into(),
-                        ));
-                    }
-                    b.push(pb::DisciplineImposed {
-                        form: form.into(),
-                        body: body.into(),
-                        reason,
-                        effective: eff,
-                        until: until.map(to_pb_date),
-                        decision: doc,
-                        // Sealed by the handler before the append.
-                        sealed_reason: Vec::new(),
-                    });
-                }
-                StateDecision::Training {
-                    institution,
-                    major,
-                    from,
-                    until,
-                    mode,
-                    qualification,
-                } => {
-                    if institution.trim().is_empty() {
-                        return Err(DossierRule::BadDecision(
-                            "training needs its institution".into(),
-                        ));
-                    }
-                    b.push(pb::TrainingRecorded {
-                        institution,
-                        major,
-                        from: from.map(to_pb_date),
-                        until: until.map(to_pb_date),
-                        mode: mode.into(),
-                        qualification,
-                        certificate_sha256: document
-                            .attachment_sha256
-                            .map(|h| h.to_vec())
-                            .unwrap_or_default(),
-                    });
-                }
-                StateDecision::Evaluation {
-                    year,
-                    grade,
-                    comments,
-                } => {
-                    if grade == EvaluationGrade::Unspecified {
-                        return Err(DossierRule::BadDecision(
-                            "an evaluation needs its grade".into(),
-                        ));
-                    }
-                    b.push(pb::EvaluationRecorded {
-                        year,
-                        grade: grade.into(),
-                        comments,
-                        decision: doc,
-                    });
-                }
-            }
-            b.fulfil(
-                Obligation::RecordStateDecision,
-                Dates::of_decision(today, &document, effective),
-                &d.managing_unit,
-                "recorded",
-            );
-        }
-        DossierChange::ChangeDepartment {
-            to,
-            effective,
-            document,
-        } => {
-            check_document(&document, today)?;
-            check_proof(&document, "a move to another division")?;
-            if let Some(t) = &d.transfer {
-                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
-            }
-            if to == d.employing_unit {
-                return Err(DossierRule::SameUnit(to));
-            }
-            b.push(pb::DepartmentChanged {
-                from_org_code: d.employing_unit.clone(),
-                to_org_code: to,
-                effective: Some(to_pb_date(effective)),
-                decision: Some(to_decision_ref(&document)),
-            });
-            b.fulfil(
-                Obligation::TransferWithinAgency,
-                Dates::of_decision(today, &document, effective),
-                &d.managing_unit,
-                "moved",
-            );
-        }
-        DossierChange::InitiateTransfer {
-            transfer_id,
-            kind,
-            to,
-            effective,
-            document,
-        } => {
-            check_document(&document, today)?;
-            if document.attachment_sha256.is_none() {
-                return Err(DossierRule::ScannedDecisionRequired);
-            }
-            if let Some(t) = &d.transfer {
-                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
-            }
-            if to == d.managing_unit {
-                return Err(DossierRule::SameUnit(to));
-            }
-            if kind == TransferKind::Unspecified {
-                return Err(DossierRule::BadDecision("a transfer needs its kind".into()));
-            }
-            b.push(pb::TransferInitiated {
-                transfer_id,
-                kind: kind.into(),
-                from_org_code: d.managing_unit.clone(),
-                to_org_code: to.clone(),
-                effective: Some(to_pb_date(effective)),
-                decision: Some(to_decision_ref(&document)),
-            });
-            let dates = Dates::of_decision(today, &document, effective);
-            b.fulfil(
-                Obligation::SendInterAgencyTransfer,
-                dates,
-                &d.managing_unit,
-                "sent",
-            );
-            b.open_obligation(Obligation::ReceiveInterAgencyTransfer, dates, &to);
-        }
-        DossierChange::AcceptTransfer { transfer_id, at } => {
-            let t = d
-                .transfer
-                .as_ref()
-                .filter(|t| t.transfer_id == transfer_id)
-                .ok_or_else(|| DossierRule::NoSuchTransfer(transfer_id.clone()))?;
-            b.push(pb::TransferAccepted {
-                transfer_id: t.transfer_id.clone(),
-                org_code: at,
-            });
-            b.close(d, Obligation::ReceiveInterAgencyTransfer, "accepted");
-        }
-        DossierChange::ForwardTransfer { transfer_id, to } => {
-            if d.accepted_transfer.as_deref() != Some(transfer_id.as_str()) {
-                return Err(DossierRule::NoSuchTransfer(transfer_id));
-            }
-            if to == d.employing_unit {
-                return Err(DossierRule::SameUnit(to));
-            }
-            b.push(pb::TransferForwarded {
-                transfer_id,
-                from_org_code: d.employing_unit.clone(),
-                to_org_code: to,
-            });
-        }
-        DossierChange::RejectTransfer {
-            transfer_id,
-            reason,
-        } => {
-            let t = d
-                .transfer
-                .as_ref()
-                .filter(|t| t.transfer_id == transfer_id)
-                .ok_or_else(|| DossierRule::NoSuchTransfer(transfer_id.clone()))?;
-            if reason.trim().is_empty() {
-                return Err(DossierRule::ReasonsRequired);
-            }
-            b.push(pb::TransferRejected {
-                transfer_id: t.transfer_id.clone(),
-                org_code: t.to.clone(),
-                reason,
-            });
-            b.close(d, Obligation::ReceiveInterAgencyTransfer, "rejected");
-        }
-        DossierChange::ChangeStatus {
-            status,
-            effective,
-            document,
-            note,
-        } => {
-            check_document(&document, today)?;
-            if !status_transition_allowed(d.status, status) {
-                return Err(DossierRule::StatusTransition {
-                    from: d.status,
-                    to: status,
-                });
-            }
-            check_proof(&document, "a status change")?;
-            if let Some(t) = &d.transfer {
-                return Err(DossierRule::TransferPending(t.transfer_id.clone()));
-            }
-            b.push(pb::StatusChanged {
-                status: status.into(),
-                effective: Some(to_pb_date(effective)),
-                decision: Some(to_decision_ref(&document)),
-                note,
-            });
-            b.fulfil(
-                Obligation::RecordStatusChange,
-                Dates::of_decision(today, &document, effective),
-                &d.managing_unit,
-                "recorded",
-            );
-            if is_archived_status(status) {
-                // Nobody will declare, review or sign for a person who left;
-                // the open clocks end with the dossier's active life.
-                let outcome = format!("moot: dossier archived ({status:?})");
-                for (id, o) in &d.obligations {
-                    b.push_close(id.clone(), o.due, &outcome);
-                }
-            }
-        }
-        DossierChange::Reassign {
-            from,
-            to,
-            effective,
-            document,
-        } => {
-            if d.managing_unit != from && d.employing_unit != from {
-                return Err(DossierRule::BadDecision(format!(
-                    "the dossier is in neither managing nor employing unit {from}"
-                )));
-            }
-            b.push(pb::ManagingUnitReassigned {
-                from_org_code: from,
-                to_org_code: to,
-                effective: Some(to_pb_date(effective)),
-                decision: Some(to_decision_ref(&document)),
-                reason: "restructuring (DL 5.5)".to_owned(),
-            });
         }
     }
-    Ok(b.events)
+    b.push(pb::DeclarationVerified {
+        section_codes: d.pending.keys().cloned().collect(),
+        note,
+    });
+    Ok(())
+}
+
+/// Locks the verified declaration (HY 10.3).
+fn lock(d: &Dossier, b: &mut Batch<'_>, reason: String) -> Result<(), DossierRule> {
+    if d.workflow != ReviewState::Verified {
+        return Err(wrong_step(d, "lock", "verified"));
+    }
+    b.push(pb::DossierLocked { reason });
+    if d.ever_approved() {
+        // A change set's one clock (review and approve) runs on.
+    } else {
+        b.close(d, Obligation::ReviewNewDossier, "verified and locked");
+        b.open_obligation(
+            Obligation::SignNewDossier,
+            Dates::today(b.ctx.today),
+            &d.managing_unit,
+        );
+    }
+    Ok(())
+}
+
+/// Records the head's signature over the current revision and chain hash.
+fn approve(d: &Dossier, b: &mut Batch<'_>, s: SignedApproval) -> Result<(), DossierRule> {
+    if d.workflow != ReviewState::Locked {
+        return Err(wrong_step(d, "approval", "locked"));
+    }
+    if s.revision != d.revision {
+        return Err(DossierRule::StaleApproval {
+            signed: s.revision,
+            current: d.revision,
+        });
+    }
+    if s.stream_hash != d.head_hash {
+        return Err(DossierRule::HashMismatch(s.revision));
+    }
+    let digest = signing::approval_digest(&stream_id(&d.id), s.revision, &s.stream_hash);
+    signing::verify(&s.public_key, &digest, &s.signature).map_err(DossierRule::BadSignature)?;
+    b.push(pb::ApprovalSigned {
+        revision: s.revision,
+        stream_hash: s.stream_hash.to_vec(),
+        key_id: s.key_id,
+        signature: s.signature,
+        signer: s.signer,
+        delegated_from: s.delegated_from,
+    });
+    let outcome = "signed";
+    b.close(d, Obligation::SignNewDossier, outcome);
+    b.close(d, Obligation::ApprovePersonalChange, outcome);
+    Ok(())
+}
+
+/// Records a decision of the state with its document, which fulfils the
+/// recording clock in the same batch.
+fn record_decision(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    decision: StateDecision,
+    effective: NaiveDate,
+    document: &SourceDocument,
+) -> Result<(), DossierRule> {
+    let today = b.ctx.today;
+    check_document(document, today)?;
+    check_proof(document, "a decision of the state")?;
+    b.push(state_decision_event(decision, effective, document)?);
+    b.fulfil(
+        Obligation::RecordStateDecision,
+        Dates::of_decision(today, document, effective),
+        &d.managing_unit,
+        "recorded",
+    );
+    Ok(())
+}
+
+/// The effective date and decision reference every state decision carries.
+struct DecisionRefs {
+    effective: Option<hoso_schemas::pb::common::Date>,
+    decision: Option<hoso_schemas::pb::common::DecisionRef>,
+}
+
+/// The event of one state decision, once its content is checked.
+fn state_decision_event(
+    decision: StateDecision,
+    effective: NaiveDate,
+    document: &SourceDocument,
+) -> Result<DomainEvent, DossierRule> {
+    let refs = DecisionRefs {
+        effective: Some(to_pb_date(effective)),
+        decision: Some(to_decision_ref(document)),
+    };
+    match decision {
+        StateDecision::Appointment {
+            kind,
+            position_title,
+            org_code,
+            term_end,
+        } => appointment_event(kind, position_title, org_code, term_end, refs),
+        StateDecision::Rank {
+            kind,
+            rank_code,
+            rank_name,
+        } => rank_event(kind, rank_code, rank_name, refs),
+        StateDecision::Salary {
+            rank_code,
+            step,
+            coefficient_x100,
+            salary_group,
+        } => salary_event(rank_code, step, coefficient_x100, salary_group, refs),
+        StateDecision::Allowance { kind, name, amount } => {
+            allowance_event(kind, name, amount, refs)
+        }
+        StateDecision::Award { form, reason, year } => award_event(form, reason, year, refs),
+        StateDecision::Discipline {
+            form,
+            body,
+            reason,
+            until,
+        } => discipline_event(form, body, reason, until, refs),
+        StateDecision::Training {
+            institution,
+            major,
+            from,
+            until,
+            mode,
+            qualification,
+        } => {
+            let certificate = document.attachment_sha256.map(|h| h.to_vec());
+            let course = Course {
+                institution,
+                major,
+                from,
+                until,
+                mode,
+                qualification,
+            };
+            training_event(course, certificate.unwrap_or_default())
+        }
+        StateDecision::Evaluation {
+            year,
+            grade,
+            comments,
+        } => evaluation_event(year, grade, comments, refs),
+    }
+}
+
+fn appointment_event(
+    kind: AppointmentKind,
+    position_title: String,
+    org_code: String,
+    term_end: Option<NaiveDate>,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if kind == AppointmentKind::Unspecified || position_title.trim().is_empty() {
+        return Err(DossierRule::BadDecision(
+            "an appointment needs its kind and position".into(),
+        ));
+    }
+    Ok(pb::AppointmentRecorded {
+        kind: kind.into(),
+        position_title,
+        org_code,
+        effective: refs.effective,
+        term_end: term_end.map(to_pb_date),
+        decision: refs.decision,
+    }
+    .into())
+}
+
+fn rank_event(
+    kind: RankChangeKind,
+    rank_code: String,
+    rank_name: String,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if kind == RankChangeKind::Unspecified || rank_code.trim().is_empty() {
+        return Err(DossierRule::BadDecision(
+            "a rank change needs its kind and rank code".into(),
+        ));
+    }
+    Ok(pb::RankChanged {
+        kind: kind.into(),
+        rank_code,
+        rank_name,
+        effective: refs.effective,
+        decision: refs.decision,
+    }
+    .into())
+}
+
+fn salary_event(
+    rank_code: String,
+    step: u32,
+    coefficient_x100: u32,
+    salary_group: String,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if step == 0 || !(100..=1_500).contains(&coefficient_x100) {
+        return Err(DossierRule::BadDecision(format!(
+            "salary step {step} / coefficient {coefficient_x100} (hundredths) is outside the scales of Decree 204/2004"
+        )));
+    }
+    Ok(pb::SalaryChanged {
+        rank_code,
+        step,
+        coefficient_x100,
+        salary_group,
+        effective: refs.effective,
+        decision: refs.decision,
+    }
+    .into())
+}
+
+fn allowance_event(
+    kind: AllowanceKind,
+    name: String,
+    amount: Option<pb::allowance_changed::Amount>,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if kind == AllowanceKind::Unspecified
+        || (kind == AllowanceKind::Other && name.trim().is_empty())
+    {
+        return Err(DossierRule::BadDecision(
+            "an allowance needs its kind, and a name when the kind is other".into(),
+        ));
+    }
+    Ok(pb::AllowanceChanged {
+        kind: kind.into(),
+        name,
+        amount,
+        effective: refs.effective,
+        decision: refs.decision,
+    }
+    .into())
+}
+
+fn award_event(
+    form: String,
+    reason: String,
+    year: u32,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if form.trim().is_empty() {
+        return Err(DossierRule::BadDecision("an award needs its form".into()));
+    }
+    Ok(pb::AwardGranted {
+        form,
+        reason,
+        year,
+        decision: refs.decision,
+    }
+    .into())
+}
+
+fn discipline_event(
+    form: DisciplineForm,
+    body: DisciplineBody,
+    reason: String,
+    until: Option<NaiveDate>,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if form == DisciplineForm::Unspecified || body == DisciplineBody::Unspecified {
+        return Err(DossierRule::BadDecision(
+            "discipline needs its form and the body that imposed it".into(),
+        ));
+    }
+    Ok(pb::DisciplineImposed {
+        form: form.into(),
+        body: body.into(),
+        reason,
+        effective: refs.effective,
+        until: until.map(to_pb_date),
+        decision: refs.decision,
+        // Sealed by the handler before the append.
+        sealed_reason: Vec::new(),
+    }
+    .into())
+}
+
+/// One row of item 27, as the decision states it.
+struct Course {
+    institution: String,
+    major: String,
+    from: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    mode: TrainingMode,
+    qualification: String,
+}
+
+fn training_event(c: Course, certificate_sha256: Vec<u8>) -> Result<DomainEvent, DossierRule> {
+    if c.institution.trim().is_empty() {
+        return Err(DossierRule::BadDecision(
+            "training needs its institution".into(),
+        ));
+    }
+    Ok(pb::TrainingRecorded {
+        institution: c.institution,
+        major: c.major,
+        from: c.from.map(to_pb_date),
+        until: c.until.map(to_pb_date),
+        mode: c.mode.into(),
+        qualification: c.qualification,
+        certificate_sha256,
+    }
+    .into())
+}
+
+fn evaluation_event(
+    year: u32,
+    grade: EvaluationGrade,
+    comments: String,
+    refs: DecisionRefs,
+) -> Result<DomainEvent, DossierRule> {
+    if grade == EvaluationGrade::Unspecified {
+        return Err(DossierRule::BadDecision(
+            "an evaluation needs its grade".into(),
+        ));
+    }
+    Ok(pb::EvaluationRecorded {
+        year,
+        grade: grade.into(),
+        comments,
+        decision: refs.decision,
+    }
+    .into())
+}
+
+/// Moves the person to another division of the same agency (DL 10.1).
+fn change_department(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    to: String,
+    effective: NaiveDate,
+    document: &SourceDocument,
+) -> Result<(), DossierRule> {
+    let today = b.ctx.today;
+    check_document(document, today)?;
+    check_proof(document, "a move to another division")?;
+    no_transfer_pending(d)?;
+    if to == d.employing_unit {
+        return Err(DossierRule::SameUnit(to));
+    }
+    b.push(pb::DepartmentChanged {
+        from_org_code: d.employing_unit.clone(),
+        to_org_code: to,
+        effective: Some(to_pb_date(effective)),
+        decision: Some(to_decision_ref(document)),
+    });
+    b.fulfil(
+        Obligation::TransferWithinAgency,
+        Dates::of_decision(today, document, effective),
+        &d.managing_unit,
+        "moved",
+    );
+    Ok(())
+}
+
+fn no_transfer_pending(d: &Dossier) -> Result<(), DossierRule> {
+    match &d.transfer {
+        Some(t) => Err(DossierRule::TransferPending(t.transfer_id.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Sends the dossier to another agency with the scanned decision (DL 10.2);
+/// the receiving agency's clock starts.
+fn initiate_transfer(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    transfer_id: String,
+    kind: TransferKind,
+    to: &str,
+    effective: NaiveDate,
+    document: &SourceDocument,
+) -> Result<(), DossierRule> {
+    let today = b.ctx.today;
+    check_document(document, today)?;
+    if document.attachment_sha256.is_none() {
+        return Err(DossierRule::ScannedDecisionRequired);
+    }
+    no_transfer_pending(d)?;
+    if to == d.managing_unit {
+        return Err(DossierRule::SameUnit(to.to_owned()));
+    }
+    if kind == TransferKind::Unspecified {
+        return Err(DossierRule::BadDecision("a transfer needs its kind".into()));
+    }
+    b.push(pb::TransferInitiated {
+        transfer_id,
+        kind: kind.into(),
+        from_org_code: d.managing_unit.clone(),
+        to_org_code: to.to_owned(),
+        effective: Some(to_pb_date(effective)),
+        decision: Some(to_decision_ref(document)),
+    });
+    let dates = Dates::of_decision(today, document, effective);
+    b.fulfil(
+        Obligation::SendInterAgencyTransfer,
+        dates,
+        &d.managing_unit,
+        "sent",
+    );
+    b.open_obligation(Obligation::ReceiveInterAgencyTransfer, dates, to);
+    Ok(())
+}
+
+fn transfer_in_progress<'d>(
+    d: &'d Dossier,
+    transfer_id: &str,
+) -> Result<&'d PendingTransfer, DossierRule> {
+    d.transfer
+        .as_ref()
+        .filter(|t| t.transfer_id == transfer_id)
+        .ok_or_else(|| DossierRule::NoSuchTransfer(transfer_id.to_owned()))
+}
+
+/// The receiving agency accepts the transfer in progress.
+fn accept_transfer(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    transfer_id: &str,
+    at: String,
+) -> Result<(), DossierRule> {
+    let t = transfer_in_progress(d, transfer_id)?;
+    b.push(pb::TransferAccepted {
+        transfer_id: t.transfer_id.clone(),
+        org_code: at,
+    });
+    b.close(d, Obligation::ReceiveInterAgencyTransfer, "accepted");
+    Ok(())
+}
+
+/// The receiving agency passes an accepted dossier to its using unit.
+fn forward_transfer(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    transfer_id: String,
+    to: String,
+) -> Result<(), DossierRule> {
+    if d.accepted_transfer.as_deref() != Some(transfer_id.as_str()) {
+        return Err(DossierRule::NoSuchTransfer(transfer_id));
+    }
+    if to == d.employing_unit {
+        return Err(DossierRule::SameUnit(to));
+    }
+    b.push(pb::TransferForwarded {
+        transfer_id,
+        from_org_code: d.employing_unit.clone(),
+        to_org_code: to,
+    });
+    Ok(())
+}
+
+/// The receiving agency refuses the transfer in progress, saying why.
+fn reject_transfer(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    transfer_id: &str,
+    reason: String,
+) -> Result<(), DossierRule> {
+    let t = transfer_in_progress(d, transfer_id)?;
+    if reason.trim().is_empty() {
+        return Err(DossierRule::ReasonsRequired);
+    }
+    b.push(pb::TransferRejected {
+        transfer_id: t.transfer_id.clone(),
+        org_code: t.to.clone(),
+        reason,
+    });
+    b.close(d, Obligation::ReceiveInterAgencyTransfer, "rejected");
+    Ok(())
+}
+
+/// Records a lawful status change (KT 11.3, HY 11.3); a departure archives
+/// the dossier and ends its open clocks.
+fn change_status(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    status: EmploymentStatus,
+    effective: NaiveDate,
+    document: &SourceDocument,
+    note: String,
+) -> Result<(), DossierRule> {
+    let today = b.ctx.today;
+    check_document(document, today)?;
+    if !status_transition_allowed(d.status, status) {
+        return Err(DossierRule::StatusTransition {
+            from: d.status,
+            to: status,
+        });
+    }
+    check_proof(document, "a status change")?;
+    no_transfer_pending(d)?;
+    b.push(pb::StatusChanged {
+        status: status.into(),
+        effective: Some(to_pb_date(effective)),
+        decision: Some(to_decision_ref(document)),
+        note,
+    });
+    b.fulfil(
+        Obligation::RecordStatusChange,
+        Dates::of_decision(today, document, effective),
+        &d.managing_unit,
+        "recorded",
+    );
+    if is_archived_status(status) {
+        // Nobody will declare, review or sign for a person who left;
+        // the open clocks end with the dossier's active life.
+        let outcome = format!("moot: dossier archived ({status:?})");
+        for (id, o) in &d.obligations {
+            b.push_close(id.clone(), o.due, &outcome);
+        }
+    }
+    Ok(())
+}
+
+/// Moves the dossier to the successor of its restructured unit (DL 5.5).
+fn reassign(
+    d: &Dossier,
+    b: &mut Batch<'_>,
+    from: String,
+    to: String,
+    effective: NaiveDate,
+    document: &SourceDocument,
+) -> Result<(), DossierRule> {
+    if d.managing_unit != from && d.employing_unit != from {
+        return Err(DossierRule::BadDecision(format!(
+            "the dossier is in neither managing nor employing unit {from}"
+        )));
+    }
+    b.push(pb::ManagingUnitReassigned {
+        from_org_code: from,
+        to_org_code: to,
+        effective: Some(to_pb_date(effective)),
+        decision: Some(to_decision_ref(document)),
+        reason: "restructuring (DL 5.5)".to_owned(),
+    });
+    Ok(())
 }

@@ -825,130 +825,32 @@ pub fn decide(
         ) => {
             return establish(code, name, kind, parent, effective, units, decision_ref);
         }
-        (Some(u), _) if u.code != code => {
-            return Err(OrgRejection::UnitMismatch {
-                code: u.code.clone(),
-                revision: u.revision,
-                command_code: code,
-            });
-        }
-        (Some(u), OrgChange::Establish { .. }) => {
-            return Err(OrgRejection::AlreadyEstablished {
-                code,
-                revision: u.revision,
-            });
-        }
-        (None, _) => return Err(OrgRejection::NotEstablished { code }),
-        (Some(u), change) => (u, change),
+        (unit, change) => (active_target(unit, &code, &change)?, change),
     };
-
-    // A ceased unit's scope has passed on (DL 5.5); changing it would
-    // write into a unit nobody manages any more.
-    if unit.status != OrgStatus::Active {
-        return Err(OrgRejection::UnitCeased {
-            code,
-            revision: unit.revision,
-            status: unit.status.clone(),
-        });
-    }
-    let revision = unit.revision;
-    let not_before_establishment = |effective: NaiveDate| {
-        if effective < unit.established {
-            Err(OrgRejection::EffectiveBeforeEstablishment {
-                code: code.clone(),
-                revision,
-                effective,
-                established: unit.established,
-            })
-        } else {
-            Ok(())
-        }
+    let t = Existing {
+        unit,
+        code: &code,
+        units,
     };
-    let successor_active = |successor: &str, effective: NaiveDate| match units.unit(successor) {
-        None => Err(OrgRejection::SuccessorMissing {
-            code: code.clone(),
-            revision,
-            successor: successor.to_owned(),
-        }),
-        Some(s) if !s.is_active_at(effective) => Err(OrgRejection::SuccessorNotActive {
-            code: code.clone(),
-            revision,
-            successor: successor.to_owned(),
-            effective,
-        }),
-        Some(_) => Ok(()),
-    };
-
     let event: DomainEvent = match change {
         // Handled above; kept in the match so a new change cannot be forgotten.
         OrgChange::Establish { .. } => {
-            return Err(OrgRejection::AlreadyEstablished { code, revision });
+            return Err(OrgRejection::AlreadyEstablished {
+                code,
+                revision: unit.revision,
+            });
         }
-        OrgChange::Rename { name, effective } => {
-            not_before_establishment(effective)?;
-            let name = name.trim().to_owned();
-            if name.is_empty() {
-                return Err(OrgRejection::EmptyName {
-                    code,
-                    revision: Some(revision),
-                });
-            }
-            pb::OrgUnitRenamed {
-                name,
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        OrgChange::Rename { name, effective } => t.rename(name, effective, decision_ref)?,
         OrgChange::MergeInto {
             successor,
             effective,
-        } => {
-            not_before_establishment(effective)?;
-            if successor == code {
-                return Err(OrgRejection::MergeIntoSelf { code, revision });
-            }
-            successor_active(&successor, effective)?;
-            pb::OrgUnitMerged {
-                successor_code: successor,
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        } => t.merge_into(successor, effective, decision_ref)?,
         OrgChange::Split {
             successors,
             effective,
-        } => {
-            not_before_establishment(effective)?;
-            // Order kept as decided; duplicates dropped so the count is honest.
-            let mut seen = BTreeSet::new();
-            let successors: Vec<String> = successors
-                .into_iter()
-                .filter(|s| seen.insert(s.clone()))
-                .collect();
-            if successors.contains(&code) {
-                return Err(OrgRejection::SplitIntoSelf { code, revision });
-            }
-            if successors.len() < 2 {
-                return Err(OrgRejection::SplitTooFew {
-                    code,
-                    revision,
-                    count: successors.len(),
-                });
-            }
-            for s in &successors {
-                successor_active(s, effective)?;
-            }
-            pb::OrgUnitSplit {
-                successor_codes: successors,
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        } => t.split(successors, effective, decision_ref)?,
         OrgChange::Dissolve { effective } => {
-            not_before_establishment(effective)?;
+            t.not_before_establishment(effective)?;
             pb::OrgUnitDissolved {
                 effective: Some(to_pb_date(effective)),
                 decision: decision_ref,
@@ -956,110 +858,298 @@ pub fn decide(
             .into()
         }
         OrgChange::SetStaffingQuota { year, quota } => {
-            let established_year = u32::try_from(unit.established.year()).unwrap_or(0);
-            if year < established_year {
-                return Err(OrgRejection::QuotaYearBeforeEstablishment {
-                    code,
-                    revision,
-                    year,
-                    established: unit.established,
-                });
-            }
-            pb::StaffingQuotaSet {
-                year,
-                civil_servants: quota.civil_servants,
-                public_employees: quota.public_employees,
-                contract_workers: quota.contract_workers,
-                decision: decision_ref,
-            }
-            .into()
+            t.set_staffing_quota(year, quota, decision_ref)?
         }
         OrgChange::DefineJobPosition {
             position,
             effective,
-        } => {
-            not_before_establishment(effective)?;
-            let missing = if position.code.trim().is_empty() {
-                Some("code")
-            } else if position.title.trim().is_empty() {
-                Some("title")
-            } else if position.group == JobPositionGroup::Unspecified {
-                Some("group")
-            } else if position.headcount == 0 {
-                Some("headcount")
-            } else {
-                None
-            };
-            if let Some(missing) = missing {
-                return Err(OrgRejection::JobPositionIncomplete {
-                    code,
-                    revision,
-                    missing,
-                });
-            }
-            pb::JobPositionDefined {
-                position_code: position.code,
-                title: position.title,
-                group: position.group.into(),
-                required_rank_code: position.required_rank_code,
-                headcount: position.headcount,
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        } => t.define_job_position(position, effective, decision_ref)?,
         OrgChange::AssignApprovalAuthority {
             authority,
             effective,
-        } => {
-            not_before_establishment(effective)?;
-            let categories: Vec<PersonnelCategory> = authority
-                .categories
-                .into_iter()
-                .filter(|c| *c != PersonnelCategory::Unspecified)
-                .collect();
-            if categories.is_empty() {
-                return Err(OrgRejection::AuthorityEmpty {
-                    code,
-                    revision,
-                    missing: "category",
-                });
-            }
-            if authority.subordinates.is_empty() {
-                return Err(OrgRejection::AuthorityEmpty {
-                    code,
-                    revision,
-                    missing: "subordinate unit",
-                });
-            }
-            // A head approves only personnel the unit manages (DL 6, DT 11);
-            // the unit itself counts as within its own subtree.
-            if let Some(outside) = authority
-                .subordinates
-                .iter()
-                .find(|s| !is_within(&WithSelf(units, unit), s, &code, effective))
-            {
-                return Err(OrgRejection::AuthorityOutsideScope {
-                    code,
-                    revision,
-                    subordinate: outside.clone(),
-                    effective,
-                });
-            }
-            pb::ApprovalAuthorityAssigned {
-                categories: categories.into_iter().map(i32::from).collect(),
-                subordinate_codes: authority.subordinates,
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        } => t.assign_approval_authority(authority, effective, decision_ref)?,
     };
     Ok(vec![event])
 }
 
-/// A lookup that also knows the unit being decided, which the caller's
-/// lookup may not hold (it is the aggregate under the lock).
+/// The unit a command other than a first establishment changes: the
+/// stream's own unit, established, and still active.
+fn active_target<'u>(
+    unit: Option<&'u OrgUnit>,
+    code: &str,
+    change: &OrgChange,
+) -> Result<&'u OrgUnit, OrgRejection> {
+    let unit = match (unit, change) {
+        (Some(u), _) if u.code != code => {
+            return Err(OrgRejection::UnitMismatch {
+                code: u.code.clone(),
+                revision: u.revision,
+                command_code: code.to_owned(),
+            });
+        }
+        (Some(u), OrgChange::Establish { .. }) => {
+            return Err(OrgRejection::AlreadyEstablished {
+                code: code.to_owned(),
+                revision: u.revision,
+            });
+        }
+        (None, _) => {
+            return Err(OrgRejection::NotEstablished {
+                code: code.to_owned(),
+            });
+        }
+        (Some(u), _) => u,
+    };
+    // A ceased unit's scope has passed on (DL 5.5); changing it would
+    // write into a unit nobody manages any more.
+    if unit.status != OrgStatus::Active {
+        return Err(OrgRejection::UnitCeased {
+            code: code.to_owned(),
+            revision: unit.revision,
+            status: unit.status.clone(),
+        });
+    }
+    Ok(unit)
+}
+
+/// An established, active unit a decision changes, with the other units
+/// its rules consult.
+struct Existing<'a, L> {
+    unit: &'a OrgUnit,
+    code: &'a str,
+    units: &'a L,
+}
+
+impl<L: UnitLookup> Existing<'_, L> {
+    fn not_before_establishment(&self, effective: NaiveDate) -> Result<(), OrgRejection> {
+        if effective < self.unit.established {
+            Err(OrgRejection::EffectiveBeforeEstablishment {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+                effective,
+                established: self.unit.established,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A successor of a merger or split must exist and be active on the
+    /// effective date (DL 5.5).
+    fn successor_active(&self, successor: &str, effective: NaiveDate) -> Result<(), OrgRejection> {
+        match self.units.unit(successor) {
+            None => Err(OrgRejection::SuccessorMissing {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+                successor: successor.to_owned(),
+            }),
+            Some(s) if !s.is_active_at(effective) => Err(OrgRejection::SuccessorNotActive {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+                successor: successor.to_owned(),
+                effective,
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn rename(
+        &self,
+        name: String,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(OrgRejection::EmptyName {
+                code: self.code.to_owned(),
+                revision: Some(self.unit.revision),
+            });
+        }
+        Ok(pb::OrgUnitRenamed {
+            name,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+
+    /// Merges the unit into an active successor (DL 5.5).
+    fn merge_into(
+        &self,
+        successor: String,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        if successor == self.code {
+            return Err(OrgRejection::MergeIntoSelf {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+            });
+        }
+        self.successor_active(&successor, effective)?;
+        Ok(pb::OrgUnitMerged {
+            successor_code: successor,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+
+    /// Splits the unit between at least two distinct active successors (DL 5.5).
+    fn split(
+        &self,
+        successors: Vec<String>,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        let (code, revision) = (self.code.to_owned(), self.unit.revision);
+        // Order kept as decided; duplicates dropped so the count is honest.
+        let mut seen = BTreeSet::new();
+        let successors: Vec<String> = successors
+            .into_iter()
+            .filter(|s| seen.insert(s.clone()))
+            .collect();
+        if successors.contains(&code) {
+            return Err(OrgRejection::SplitIntoSelf { code, revision });
+        }
+        if successors.len() < 2 {
+            return Err(OrgRejection::SplitTooFew {
+                code,
+                revision,
+                count: successors.len(),
+            });
+        }
+        for s in &successors {
+            self.successor_active(s, effective)?;
+        }
+        Ok(pb::OrgUnitSplit {
+            successor_codes: successors,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+
+    fn set_staffing_quota(
+        &self,
+        year: u32,
+        quota: StaffingQuota,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        let established_year = u32::try_from(self.unit.established.year()).unwrap_or(0);
+        if year < established_year {
+            return Err(OrgRejection::QuotaYearBeforeEstablishment {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+                year,
+                established: self.unit.established,
+            });
+        }
+        Ok(pb::StaffingQuotaSet {
+            year,
+            civil_servants: quota.civil_servants,
+            public_employees: quota.public_employees,
+            contract_workers: quota.contract_workers,
+            decision,
+        }
+        .into())
+    }
+
+    fn define_job_position(
+        &self,
+        position: JobPosition,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        let missing = if position.code.trim().is_empty() {
+            Some("code")
+        } else if position.title.trim().is_empty() {
+            Some("title")
+        } else if position.group == JobPositionGroup::Unspecified {
+            Some("group")
+        } else if position.headcount == 0 {
+            Some("headcount")
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            return Err(OrgRejection::JobPositionIncomplete {
+                code: self.code.to_owned(),
+                revision: self.unit.revision,
+                missing,
+            });
+        }
+        Ok(pb::JobPositionDefined {
+            position_code: position.code,
+            title: position.title,
+            group: position.group.into(),
+            required_rank_code: position.required_rank_code,
+            headcount: position.headcount,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+
+    /// Gives the unit's head power to approve named categories in units
+    /// within its own subtree (DL 6, DT 11).
+    fn assign_approval_authority(
+        &self,
+        authority: ApprovalAuthority,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        let (code, revision) = (self.code.to_owned(), self.unit.revision);
+        let categories: Vec<PersonnelCategory> = authority
+            .categories
+            .into_iter()
+            .filter(|c| *c != PersonnelCategory::Unspecified)
+            .collect();
+        let missing = if categories.is_empty() {
+            Some("category")
+        } else if authority.subordinates.is_empty() {
+            Some("subordinate unit")
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            return Err(OrgRejection::AuthorityEmpty {
+                code,
+                revision,
+                missing,
+            });
+        }
+        // A head approves only personnel the unit manages (DL 6, DT 11);
+        // the unit itself counts as within its own subtree.
+        let scope = WithSelf(self.units, self.unit);
+        if let Some(outside) = authority
+            .subordinates
+            .iter()
+            .find(|s| !is_within(&scope, s, self.code, effective))
+        {
+            return Err(OrgRejection::AuthorityOutsideScope {
+                code,
+                revision,
+                subordinate: outside.clone(),
+                effective,
+            });
+        }
+        Ok(pb::ApprovalAuthorityAssigned {
+            categories: categories.into_iter().map(i32::from).collect(),
+            subordinate_codes: authority.subordinates,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+}
+
 struct WithSelf<'a, L>(&'a L, &'a OrgUnit);
 
 impl<L: UnitLookup> UnitLookup for WithSelf<'_, L> {

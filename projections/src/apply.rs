@@ -472,8 +472,65 @@ fn apply_dossier(
             "summary of {id} vanished"
         )));
     };
-    let today = || date_text(e.recorded_at.date_naive());
+    let today = date_text(e.recorded_at.date_naive());
     let mut diff: Vec<Value> = Vec::new();
+    match event {
+        E::DossierOpened(_) | E::DossierImported(_) => {
+            open_summary(tx, id, event, today, s, &mut diff)?;
+        }
+        E::DeclarationSubmitted(_)
+        | E::DeclarationReturned(_)
+        | E::DeclarationVerified(_)
+        | E::DossierLocked(_)
+        | E::ApprovalSigned(_) => review_step(tx, id, event, today, s, &mut diff)?,
+        E::ObligationOpened(o) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO obligations
+                 (dossier_id, obligation_id, obligation, responsible, counted_from, due, citation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                id,
+                o.obligation_id,
+                o.obligation,
+                o.responsible_org_code,
+                o.counted_from.as_ref().and_then(pb_date_text),
+                o.due.as_ref().and_then(pb_date_text),
+                o.citation
+            ])?;
+        }
+        E::ObligationClosed(c) => {
+            tx.prepare_cached(
+                "UPDATE obligations SET closed_on = ?3, late = ?4, outcome = ?5
+                 WHERE dossier_id = ?1 AND obligation_id = ?2",
+            )?
+            .execute(params![
+                id,
+                c.obligation_id,
+                c.closed_on.as_ref().and_then(pb_date_text),
+                c.late,
+                c.outcome
+            ])?;
+        }
+        _ => record_change(event, s, &mut diff),
+    }
+    s.revision = e.revision;
+    let diff = Value::Array(diff);
+    insert_history(tx, p, id, &diff)?;
+    Ok(diff)
+}
+
+/// A dossier opened or imported: a fresh summary, and an import's sections
+/// stored as pending.
+fn open_summary(
+    tx: &Transaction<'_>,
+    id: &str,
+    event: &DomainEvent,
+    today: String,
+    s: &mut Summary,
+    diff: &mut Vec<Value>,
+) -> Result<(), ProjectionError> {
+    use DomainEvent as E;
     match event {
         E::DossierOpened(o) => {
             *s = Summary {
@@ -485,7 +542,7 @@ fn apply_dossier(
                 employing_unit: o.employing_unit.clone(),
                 status: EmploymentStatus::Active as i32,
                 workflow: ReviewState::opened(false),
-                opened_on: today(),
+                opened_on: today,
                 ..Summary::default()
             };
             diff.push(json!({ "opened": {
@@ -502,7 +559,7 @@ fn apply_dossier(
                 employing_unit: o.employing_unit.clone(),
                 status: EmploymentStatus::Active as i32,
                 workflow: ReviewState::opened(!o.sections.is_empty()),
-                opened_on: today(),
+                opened_on: today,
                 ..Summary::default()
             };
             for sec in &o.sections {
@@ -511,6 +568,24 @@ fn apply_dossier(
                 put_section(tx, id, &sec.section_code, false, &sec.fields)?;
             }
         }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A step of the review cycle: the sections table follows the declaration,
+/// and the summary's state moves by the one state machine,
+/// [`ReviewState::after`].
+fn review_step(
+    tx: &Transaction<'_>,
+    id: &str,
+    event: &DomainEvent,
+    today: String,
+    s: &mut Summary,
+    diff: &mut Vec<Value>,
+) -> Result<(), ProjectionError> {
+    use DomainEvent as E;
+    match event {
         E::DeclarationSubmitted(d) => {
             let old = section_fields(tx, id, &d.section_code)?;
             diff.extend(field_diff(&d.section_code, &old, &d.fields));
@@ -539,7 +614,7 @@ fn apply_dossier(
         E::DeclarationVerified(_) => s.workflow = s.workflow.after(event, true),
         E::DossierLocked(_) => {
             s.workflow = s.workflow.after(event, true);
-            s.locked_on = Some(today());
+            s.locked_on = Some(today);
         }
         E::ApprovalSigned(a) => {
             // Pending sections come into force.
@@ -555,6 +630,16 @@ fn apply_dossier(
             s.locked_on = None;
             diff.push(json!({ "approved_revision": a.revision, "signer": a.signer }));
         }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Decisions, moves and status: what they change in the summary, and the
+/// diff the history shows.
+fn record_change(event: &DomainEvent, s: &mut Summary, diff: &mut Vec<Value>) {
+    use DomainEvent as E;
+    match event {
         E::RankChanged(r) => {
             diff.push(change("rank", &s.rank_code, &r.rank_code));
             s.rank_code = Some(r.rank_code.clone());
@@ -603,41 +688,21 @@ fn apply_dossier(
                 s.employing_unit.clone_from(&m.to_org_code);
             }
         }
-        E::ObligationOpened(o) => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO obligations
-                 (dossier_id, obligation_id, obligation, responsible, counted_from, due, citation)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                id,
-                o.obligation_id,
-                o.obligation,
-                o.responsible_org_code,
-                o.counted_from.as_ref().and_then(pb_date_text),
-                o.due.as_ref().and_then(pb_date_text),
-                o.citation
-            ])?;
-        }
-        E::ObligationClosed(c) => {
-            tx.prepare_cached(
-                "UPDATE obligations SET closed_on = ?3, late = ?4, outcome = ?5
-                 WHERE dossier_id = ?1 AND obligation_id = ?2",
-            )?
-            .execute(params![
-                id,
-                c.obligation_id,
-                c.closed_on.as_ref().and_then(pb_date_text),
-                c.late,
-                c.outcome
-            ])?;
-        }
         _ => {}
     }
-    s.revision = e.revision;
+}
+
+/// One row of the dossier's history: the event as stored, its document and
+/// the diff it made.
+fn insert_history(
+    tx: &Transaction<'_>,
+    p: &Prepared,
+    id: &str,
+    diff: &Value,
+) -> Result<(), ProjectionError> {
+    let e = &p.recorded;
     let doc = e.source_document.as_ref();
-    let diff = Value::Array(diff);
-    let diff_text = match &diff {
+    let diff_text = match diff {
         Value::Array(a) if a.is_empty() => "[]".to_owned(),
         d => d.to_string(),
     };
@@ -661,7 +726,7 @@ fn apply_dossier(
         p.body,
         diff_text
     ])?;
-    Ok(diff)
+    Ok(())
 }
 
 fn put_section(

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::profile::{ApprovalLevel, Profile};
+use hoso_domain::review::ReviewState;
+use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use crate::dates::{date_text, parse};
@@ -342,57 +344,12 @@ impl ReadModel {
             |d: NaiveDate| hoso_domain::calendar::start_of_day_in_vietnam(d).timestamp_micros();
         let (start, end) = (micros(from), micros(to.succ_opt().unwrap_or(to)));
         self.with_reader(|conn| {
-            let mut lines: BTreeMap<String, ManagementLine> = BTreeMap::new();
-            let mut stmt = conn.prepare_cached(
-                "SELECT d.managing_unit, h.type, count(*) FROM history h
-                 JOIN dossiers d ON d.id = h.dossier_id
-                 WHERE h.recorded_at >= ?1 AND h.recorded_at < ?2
-                 GROUP BY d.managing_unit, h.type",
-            )?;
-            let mut rows = stmt.query([&start, &end])?;
-            while let Some(r) = rows.next()? {
-                let unit: String = r.get(0)?;
-                if !units.contains(&unit) {
-                    continue;
-                }
-                let ty: String = r.get(1)?;
-                let n = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
-                let line = lines.entry(unit.clone()).or_insert_with(|| ManagementLine {
-                    org_code: unit,
-                    ..ManagementLine::default()
-                });
-                match ty.as_str() {
-                    "dossier.DossierOpened" | "dossier.DossierImported" => line.new_dossiers += n,
-                    "dossier.StatusChanged" => line.status_updates += n,
-                    "dossier.ApprovalSigned" => line.approvals += n,
-                    "dossier.DeclarationReturned" => line.returned += n,
-                    "dossier.AppointmentRecorded"
-                    | "dossier.RankChanged"
-                    | "dossier.SalaryChanged"
-                    | "dossier.AllowanceChanged"
-                    | "dossier.AwardGranted"
-                    | "dossier.DisciplineImposed"
-                    | "dossier.EvaluationRecorded"
-                    | "dossier.TrainingRecorded" => line.decisions += n,
-                    _ => {}
-                }
-            }
-            let mut pending = 0;
-            let mut stmt = conn.prepare_cached(
-                "SELECT managing_unit FROM dossiers WHERE workflow = 'locked' AND archived = 0",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                if units.contains(&r.get::<_, String>(0)?) {
-                    pending += 1;
-                }
-            }
             Ok(ManagementReport {
                 org_code: code.to_owned(),
                 from: date_text(from),
                 to: date_text(to),
-                units: lines.into_values().collect(),
-                pending_approvals: pending,
+                units: management_lines(conn, &units, start, end)?,
+                pending_approvals: pending_approvals(conn, &units)?,
             })
         })
     }
@@ -413,44 +370,7 @@ impl ReadModel {
             )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
-                let responsible: String = r.get(5)?;
-                let line = lines.entry(responsible.clone()).or_insert_with(|| SlaLine {
-                    org_code: responsible,
-                    ..SlaLine::default()
-                });
-                let due: String = r.get(4)?;
-                let closed: Option<String> = r.get(6)?;
-                match closed {
-                    Some(_) => {
-                        if r.get::<_, Option<bool>>(7)?.unwrap_or(false) {
-                            line.closed_late += 1;
-                        } else {
-                            line.closed_on_time += 1;
-                        }
-                    }
-                    None => {
-                        let due_date = parse(&due)
-                            .ok_or_else(|| ProjectionError::Corrupt(format!("due date {due}")))?;
-                        let late = if due_date < on {
-                            cal.working_days_between(due_date, on)
-                        } else {
-                            0
-                        };
-                        if due_date < on {
-                            line.overdue += 1;
-                        } else {
-                            line.open += 1;
-                        }
-                        open.push(OpenObligation {
-                            dossier_id: r.get(0)?,
-                            obligation: r.get(1)?,
-                            citation: r.get(2)?,
-                            counted_from: r.get(3)?,
-                            due,
-                            overdue_working_days: u32::try_from(late).unwrap_or(0),
-                        });
-                    }
-                }
+                tally_obligation(r, on, cal, &mut lines, &mut open)?;
             }
             open.sort_by(|a, b| {
                 b.overdue_working_days
@@ -476,11 +396,13 @@ impl ReadModel {
         let months: BTreeMap<String, u64> = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT substr(locked_on, 1, 7), count(*) FROM dossiers
-                 WHERE workflow = 'locked' AND archived = 0 AND locked_on IS NOT NULL
+                 WHERE workflow = ?1 AND archived = 0 AND locked_on IS NOT NULL
                  GROUP BY 1",
             )?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .query_map([ReviewState::Locked.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows
                 .into_iter()
@@ -510,4 +432,112 @@ impl ReadModel {
         }
         Ok(out)
     }
+}
+
+/// Events recorded in `start..end` (microseconds), counted per managing
+/// unit of the subtree.
+fn management_lines(
+    conn: &Connection,
+    units: &[String],
+    start: i64,
+    end: i64,
+) -> Result<Vec<ManagementLine>, ProjectionError> {
+    let mut lines: BTreeMap<String, ManagementLine> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.managing_unit, h.type, count(*) FROM history h
+         JOIN dossiers d ON d.id = h.dossier_id
+         WHERE h.recorded_at >= ?1 AND h.recorded_at < ?2
+         GROUP BY d.managing_unit, h.type",
+    )?;
+    let mut rows = stmt.query([&start, &end])?;
+    while let Some(r) = rows.next()? {
+        let unit: String = r.get(0)?;
+        if !units.contains(&unit) {
+            continue;
+        }
+        let ty: String = r.get(1)?;
+        let n = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
+        let line = lines.entry(unit.clone()).or_insert_with(|| ManagementLine {
+            org_code: unit,
+            ..ManagementLine::default()
+        });
+        match ty.as_str() {
+            "dossier.DossierOpened" | "dossier.DossierImported" => line.new_dossiers += n,
+            "dossier.StatusChanged" => line.status_updates += n,
+            "dossier.ApprovalSigned" => line.approvals += n,
+            "dossier.DeclarationReturned" => line.returned += n,
+            "dossier.AppointmentRecorded"
+            | "dossier.RankChanged"
+            | "dossier.SalaryChanged"
+            | "dossier.AllowanceChanged"
+            | "dossier.AwardGranted"
+            | "dossier.DisciplineImposed"
+            | "dossier.EvaluationRecorded"
+            | "dossier.TrainingRecorded" => line.decisions += n,
+            _ => {}
+        }
+    }
+    Ok(lines.into_values().collect())
+}
+
+/// Dossiers of the subtree locked and waiting for the head's signature.
+fn pending_approvals(conn: &Connection, units: &[String]) -> Result<u64, ProjectionError> {
+    let mut pending = 0;
+    let mut stmt = conn.prepare_cached(
+        "SELECT managing_unit FROM dossiers WHERE workflow = ?1 AND archived = 0",
+    )?;
+    let mut rows = stmt.query([ReviewState::Locked.as_str()])?;
+    while let Some(r) = rows.next()? {
+        if units.contains(&r.get::<_, String>(0)?) {
+            pending += 1;
+        }
+    }
+    Ok(pending)
+}
+
+/// Counts one obligation row on its responsible unit's line; an open one
+/// is listed with the working days it is overdue on `on`.
+fn tally_obligation(
+    r: &Row<'_>,
+    on: NaiveDate,
+    cal: &WorkingCalendar,
+    lines: &mut BTreeMap<String, SlaLine>,
+    open: &mut Vec<OpenObligation>,
+) -> Result<(), ProjectionError> {
+    let responsible: String = r.get(5)?;
+    let line = lines.entry(responsible.clone()).or_insert_with(|| SlaLine {
+        org_code: responsible,
+        ..SlaLine::default()
+    });
+    let due: String = r.get(4)?;
+    let closed: Option<String> = r.get(6)?;
+    if closed.is_some() {
+        if r.get::<_, Option<bool>>(7)?.unwrap_or(false) {
+            line.closed_late += 1;
+        } else {
+            line.closed_on_time += 1;
+        }
+        return Ok(());
+    }
+    let due_date =
+        parse(&due).ok_or_else(|| ProjectionError::Corrupt(format!("due date {due}")))?;
+    let late = if due_date < on {
+        cal.working_days_between(due_date, on)
+    } else {
+        0
+    };
+    if due_date < on {
+        line.overdue += 1;
+    } else {
+        line.open += 1;
+    }
+    open.push(OpenObligation {
+        dossier_id: r.get(0)?,
+        obligation: r.get(1)?,
+        citation: r.get(2)?,
+        counted_from: r.get(3)?,
+        due,
+        overdue_working_days: u32::try_from(late).unwrap_or(0),
+    });
+    Ok(())
 }

@@ -8,9 +8,10 @@
 //! while others are added. The archive (people who left) is searched only
 //! when asked for, never mixed into the active register.
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use hoso_domain::review::ReviewState;
 use hoso_domain::text::fold;
+use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -119,82 +120,130 @@ fn like(s: &str) -> String {
     format!("%{}%", escape_like(s))
 }
 
+/// The query's SQL and its arguments, built one `AND` clause at a time.
+struct Filter {
+    sql: String,
+    args: Vec<Value>,
+}
+
+impl Filter {
+    fn and(&mut self, clause: &str, v: Value) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(clause);
+        self.args.push(v);
+    }
+
+    /// The clauses on the summary's own columns, and the page cursor.
+    fn columns(&mut self, q: &SearchQuery, today: NaiveDate) -> Result<(), ProjectionError> {
+        if let Some(name) = &q.name {
+            // Every word must begin a word of the name, in any order:
+            // "nguyen an" finds "Nguyễn Văn An" (and "Nguyễn Thị Anh").
+            for word in fold(name).split_whitespace() {
+                self.and(
+                    "(' ' || name_folded) LIKE ? ESCAPE '\\'",
+                    Value::Text(format!("% {}%", escape_like(word))),
+                );
+            }
+        }
+        if let Some(pid) = &q.person_id {
+            self.and("person_id = ?", Value::Text(pid.clone()));
+        }
+        if let Some(c) = q.category {
+            self.and("category = ?", Value::Integer(i64::from(c)));
+        }
+        if let Some(r) = &q.rank_code {
+            self.and("rank_code = ?", Value::Text(r.clone()));
+        }
+        if let Some(s) = q.status {
+            self.and("status = ?", Value::Integer(i64::from(s)));
+        }
+        if let Some(p) = &q.job_position {
+            self.and("job_position LIKE ? ESCAPE '\\'", Value::Text(like(p)));
+        }
+        if let Some(p) = &q.qualification {
+            self.and("qualification LIKE ? ESCAPE '\\'", Value::Text(like(p)));
+        }
+        if let Some(p) = q.party_member {
+            self.and("party_member = ?", Value::Integer(i64::from(p)));
+        }
+        if let Some(min) = q.age_min {
+            let born_by = i64::from(today.year()) - i64::from(min);
+            self.and("birth_year <= ?", Value::Integer(born_by));
+        }
+        if let Some(max) = q.age_max {
+            let born_from = i64::from(today.year()) - i64::from(max);
+            self.and("birth_year >= ?", Value::Integer(born_from));
+        }
+        if let Some(after) = &q.after {
+            let (name, id) = parse_cursor(after)?;
+            self.sql.push_str(" AND (name_folded, id) > (?, ?)");
+            self.args.push(Value::Text(name));
+            self.args.push(Value::Text(id));
+        }
+        Ok(())
+    }
+}
+
+/// Reads one page of hits, filtering titles folded.
+fn read_page(
+    conn: &Connection,
+    f: &Filter,
+    title: Option<&str>,
+    limit: usize,
+) -> Result<SearchPage, ProjectionError> {
+    let mut stmt = conn.prepare_cached(&f.sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(f.args.iter()))?;
+    let mut items = Vec::new();
+    let mut last = None;
+    while let Some(r) = rows.next()? {
+        let rank_name: Option<String> = r.get(9)?;
+        // Titles are matched folded, which SQL cannot do on its own.
+        if let Some(t) = title
+            && !rank_name
+                .as_deref()
+                .map(fold)
+                .is_some_and(|n| n.contains(t))
+        {
+            continue;
+        }
+        let hit = SearchHit {
+            id: r.get(0)?,
+            person_id: r.get(1)?,
+            full_name: r.get(2)?,
+            category: r.get(3)?,
+            managing_unit: r.get(4)?,
+            employing_unit: r.get(5)?,
+            status: r.get(6)?,
+            workflow: crate::schema::review_state_column(r, 7)?,
+            rank_code: r.get(8)?,
+            rank_name,
+            job_position: r.get(10)?,
+            birth_year: r.get(11)?,
+        };
+        last = Some(cursor(&r.get::<_, String>(12)?, &hit.id));
+        items.push(hit);
+        if items.len() == limit {
+            break;
+        }
+    }
+    let next = if items.len() == limit { last } else { None };
+    Ok(SearchPage { items, next })
+}
+
 impl ReadModel {
     /// Runs a search.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage, ProjectionError> {
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
         let today = self.today();
-        let mut sql = String::from(
-            "SELECT id, person_id, full_name, category, managing_unit, employing_unit, status,
+        let mut f = Filter {
+            sql: String::from(
+                "SELECT id, person_id, full_name, category, managing_unit, employing_unit, status,
                     workflow, rank_code, rank_name, job_position, birth_year, name_folded
              FROM dossiers WHERE archived = ?",
-        );
-        let mut args: Vec<Value> = vec![Value::Integer(i64::from(q.archived))];
-        let mut push = |clause: &str, v: Value, sql: &mut String| {
-            sql.push_str(" AND ");
-            sql.push_str(clause);
-            args.push(v);
+            ),
+            args: vec![Value::Integer(i64::from(q.archived))],
         };
-        if let Some(name) = &q.name {
-            // Every word must begin a word of the name, in any order:
-            // "nguyen an" finds "Nguyễn Văn An" (and "Nguyễn Thị Anh").
-            for word in fold(name).split_whitespace() {
-                push(
-                    "(' ' || name_folded) LIKE ? ESCAPE '\\'",
-                    Value::Text(format!("% {}%", escape_like(word))),
-                    &mut sql,
-                );
-            }
-        }
-        if let Some(pid) = &q.person_id {
-            push("person_id = ?", Value::Text(pid.clone()), &mut sql);
-        }
-        if let Some(c) = q.category {
-            push("category = ?", Value::Integer(i64::from(c)), &mut sql);
-        }
-        if let Some(r) = &q.rank_code {
-            push("rank_code = ?", Value::Text(r.clone()), &mut sql);
-        }
-        if let Some(s) = q.status {
-            push("status = ?", Value::Integer(i64::from(s)), &mut sql);
-        }
-        if let Some(p) = &q.job_position {
-            push(
-                "job_position LIKE ? ESCAPE '\\'",
-                Value::Text(like(p)),
-                &mut sql,
-            );
-        }
-        if let Some(p) = &q.qualification {
-            push(
-                "qualification LIKE ? ESCAPE '\\'",
-                Value::Text(like(p)),
-                &mut sql,
-            );
-        }
-        if let Some(p) = q.party_member {
-            push("party_member = ?", Value::Integer(i64::from(p)), &mut sql);
-        }
-        if let Some(min) = q.age_min {
-            push(
-                "birth_year <= ?",
-                Value::Integer(i64::from(today.year()) - i64::from(min)),
-                &mut sql,
-            );
-        }
-        if let Some(max) = q.age_max {
-            push(
-                "birth_year >= ?",
-                Value::Integer(i64::from(today.year()) - i64::from(max)),
-                &mut sql,
-            );
-        }
-        if let Some(after) = &q.after {
-            let (name, id) = parse_cursor(after)?;
-            sql.push_str(" AND (name_folded, id) > (?, ?)");
-            args.push(Value::Text(name));
-            args.push(Value::Text(id));
-        }
+        f.columns(q, today)?;
         if let Some(unit) = &q.unit {
             let units = self.subtree(unit, today)?;
             if units.is_empty() {
@@ -203,53 +252,15 @@ impl ReadModel {
                 )));
             }
             let marks = vec!["?"; units.len()].join(",");
-            sql.push_str(&format!(
+            f.sql.push_str(&format!(
                 " AND (managing_unit IN ({marks}) OR employing_unit IN ({marks}))"
             ));
             for _ in 0..2 {
-                args.extend(units.iter().cloned().map(Value::Text));
+                f.args.extend(units.iter().cloned().map(Value::Text));
             }
         }
         let title = q.title.as_deref().map(fold);
-        sql.push_str(" ORDER BY name_folded, id");
-        self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-            let mut items = Vec::new();
-            let mut last = None;
-            while let Some(r) = rows.next()? {
-                let rank_name: Option<String> = r.get(9)?;
-                // Titles are matched folded, which SQL cannot do on its own.
-                if let Some(t) = &title
-                    && !rank_name
-                        .as_deref()
-                        .map(fold)
-                        .is_some_and(|n| n.contains(t.as_str()))
-                {
-                    continue;
-                }
-                let hit = SearchHit {
-                    id: r.get(0)?,
-                    person_id: r.get(1)?,
-                    full_name: r.get(2)?,
-                    category: r.get(3)?,
-                    managing_unit: r.get(4)?,
-                    employing_unit: r.get(5)?,
-                    status: r.get(6)?,
-                    workflow: crate::schema::review_state_column(r, 7)?,
-                    rank_code: r.get(8)?,
-                    rank_name,
-                    job_position: r.get(10)?,
-                    birth_year: r.get(11)?,
-                };
-                last = Some(cursor(&r.get::<_, String>(12)?, &hit.id));
-                items.push(hit);
-                if items.len() == limit {
-                    break;
-                }
-            }
-            let next = if items.len() == limit { last } else { None };
-            Ok(SearchPage { items, next })
-        })
+        f.sql.push_str(" ORDER BY name_folded, id");
+        self.with_reader(|conn| read_page(conn, &f, title.as_deref(), limit))
     }
 }

@@ -300,6 +300,22 @@ fn fold(
     event: &DomainEvent,
     in_effect: bool,
 ) {
+    if let Some(opened) = opened_view(id, revision, event) {
+        *view = Some(opened);
+        return;
+    }
+    let Some(v) = view.as_mut() else { return };
+    v.revision = revision;
+    // The review cycle is the record's own; only decisions wait for their
+    // effective date.
+    if review_step(v, event) || !in_effect {
+        return;
+    }
+    record_decision(v, revision, event);
+}
+
+/// The view of a dossier just opened or imported; `None` for other events.
+fn opened_view(id: &str, revision: u64, event: &DomainEvent) -> Option<DossierView> {
     use DomainEvent as E;
     let open =
         |person_id: &str, name: &str, category: i32, managing: &str, employing: &str| DossierView {
@@ -328,16 +344,13 @@ fn fold(
             known_at: None,
         };
     match event {
-        E::DossierOpened(o) => {
-            *view = Some(open(
-                &o.person_id,
-                &o.full_name,
-                o.category,
-                &o.managing_unit,
-                &o.employing_unit,
-            ));
-            return;
-        }
+        E::DossierOpened(o) => Some(open(
+            &o.person_id,
+            &o.full_name,
+            o.category,
+            &o.managing_unit,
+            &o.employing_unit,
+        )),
         E::DossierImported(o) => {
             let mut v = open(
                 &o.person_id,
@@ -350,14 +363,16 @@ fn fold(
                 v.pending.insert(s.section_code.clone(), fields(&s.fields));
             }
             v.workflow = ReviewState::opened(!v.pending.is_empty());
-            *view = Some(v);
-            return;
+            Some(v)
         }
-        _ => {}
+        _ => None,
     }
-    let Some(v) = view.as_mut() else { return };
-    v.revision = revision;
-    let effective = effective_of(event);
+}
+
+/// Applies a step of the review cycle, moving the state by the one state
+/// machine, [`ReviewState::after`]; says whether the event was one.
+fn review_step(v: &mut DossierView, event: &DomainEvent) -> bool {
+    use DomainEvent as E;
     match event {
         E::DeclarationSubmitted(d) => {
             v.pending.insert(d.section_code.clone(), fields(&d.fields));
@@ -381,7 +396,17 @@ fn fold(
                 key_id: a.key_id.clone(),
             });
         }
-        _ if !in_effect => {}
+        _ => return false,
+    }
+    true
+}
+
+/// Applies a decision in effect: facts a later decision replaces are kept
+/// by effective date.
+fn record_decision(v: &mut DossierView, revision: u64, event: &DomainEvent) {
+    use DomainEvent as E;
+    let effective = effective_of(event);
+    match event {
         E::RankChanged(r) => later(
             &mut v.rank,
             Dated {
@@ -426,6 +451,14 @@ fn fold(
         E::EvaluationRecorded(e) => v
             .evaluations
             .push((e.year, e.grade().as_str_name().to_owned())),
+        _ => move_or_status(v, event),
+    }
+}
+
+/// Moves between units and status changes in effect.
+fn move_or_status(v: &mut DossierView, event: &DomainEvent) {
+    use DomainEvent as E;
+    match event {
         E::DepartmentChanged(m) => v.employing_unit.clone_from(&m.to_org_code),
         E::TransferAccepted(t) => {
             v.managing_unit.clone_from(&t.org_code);
