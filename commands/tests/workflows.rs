@@ -1220,33 +1220,70 @@ async fn dl_5_5_merger_moves_dossiers_and_accounts_citing_the_decision() {
 async fn concurrent_commands_on_one_dossier_one_wins_the_other_conflicts() {
     let p = Province::new("national", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let a = p.wf.record_decision(
-        &p.health_focal,
-        RecordDecision {
-            dossier_id: String::from(&id),
-            decision: rank(),
-            effective: d(2026, 3, 1),
-            document: doc("1/QĐ", d(2026, 3, 2)),
-        },
+    let rev = p.wf.load_dossier(&id).await.unwrap().unwrap().revision;
+    // Both callers saw the dossier at `rev` and send it as their If-Match.
+    let declaring = |value: &str| {
+        p.wf.declare(
+            &p.health_focal,
+            Declare::new(
+                &id,
+                "identity",
+                vec![
+                    f("1", value, 0),
+                    f("3a", "17/05/1990", 0),
+                    f("3b", "Nữ", 0),
+                    f("25a", PID, 0),
+                ],
+            )
+            .expecting(rev),
+        )
+    };
+    let (a, b) = tokio::join!(declaring("NGUYỄN THỊ HƯƠNG"), declaring("NGUYỄN THỊ HOA"));
+    let (winner, receipt, loser) = match (a, b) {
+        (Ok(r), Err(e)) => ("NGUYỄN THỊ HƯƠNG", r, e),
+        (Err(e), Ok(r)) => ("NGUYỄN THỊ HOA", r, e),
+        (Ok(_), Ok(_)) => panic!("both commands expecting revision {rev} succeeded"),
+        (Err(a), Err(b)) => panic!("both commands failed: {a}; {b}"),
+    };
+    assert!(
+        matches!(
+            loser,
+            CommandError::Conflict {
+                expected: hoso_ledger::ExpectedRevision::Exact(e),
+                actual: Some(actual),
+                ..
+            } if e == rev && actual == receipt.revision
+        ),
+        "{loser:?}"
     );
-    let b = p.wf.record_decision(
-        &p.health_focal,
-        RecordDecision {
-            dossier_id: String::from(&id),
-            decision: rank(),
-            effective: d(2026, 3, 1),
-            document: doc("2/QĐ", d(2026, 3, 2)),
-        },
+    // A caller still holding `rev` after the race is refused by its If-Match
+    // before anything is written.
+    let stale = declaring("NGUYỄN THỊ HẠNH").await.unwrap_err();
+    assert!(
+        matches!(stale, CommandError::Conflict { actual: Some(actual), .. } if actual == receipt.revision),
+        "{stale:?}"
     );
-    let (a, b) = tokio::join!(a, b);
-    let outcomes = [a.is_ok(), b.is_ok()];
-    let conflicts = [a, b]
-        .into_iter()
-        .filter(|r| matches!(r, Err(CommandError::Conflict { .. })))
-        .count();
-    // Either both ran one after the other, or exactly one lost the race.
-    assert!(outcomes.iter().filter(|ok| **ok).count() + conflicts == 2);
-    assert!(outcomes.iter().any(|ok| *ok));
+    // The stream holds the winner's declaration, once, at rev + 1 (with
+    // whatever else the same batch wrote), and nothing of the loser's.
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.revision, receipt.revision);
+    let name = dos.pending["identity"].iter().find(|f| f.field_code == "1");
+    assert_eq!(name.map(|f| f.value.as_str()), Some(winner));
+    let stream = format!("dossier-{id}");
+    let declared: Vec<(u64, String)> = p
+        .stream(&stream)
+        .await
+        .iter()
+        .filter_map(
+            |e| match hoso_ledger::typed::decode(&hoso_schemas::Registry::standard(), e) {
+                Ok(DomainEvent::DeclarationSubmitted(d)) => {
+                    Some((e.revision, d.fields[0].value.clone()))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    assert_eq!(declared, vec![(rev + 1, winner.to_owned())]);
     // Nothing half-written: the stream is a valid chain of whole batches.
     p.store
         .verify_stream(&format!("dossier-{id}"))
