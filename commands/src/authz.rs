@@ -8,7 +8,9 @@
 //! - Who may approve a dossier: [`Workflows::approval_level`] (DT 11 as data,
 //!   then the profile's rules), [`Workflows::approval_basis`] for a signer,
 //!   including a deputy under a head's delegation (KT 8.1), and
-//!   [`Workflows::approvers_of`] for everyone who may.
+//!   [`Workflows::approving_units`] / [`Workflows::approvers_of`] for the
+//!   units and heads who may (the demo asks these rather than keep a model of
+//!   its own).
 //! - Whether a delegation may be made: [`Workflows::check_delegation`].
 //! - Who may read what ([`ReadBasis`]).
 //!
@@ -28,7 +30,7 @@ use hoso_domain::restriction::Restriction;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 
 use crate::error::{AccessRule, Result, ScopeRule};
-use crate::index::{DossierSummary, Index};
+use crate::index::Index;
 use crate::workflows::{Actor, Workflows};
 
 /// The ground on which a reader sees a dossier.
@@ -367,57 +369,76 @@ impl Workflows {
         Ok(())
     }
 
-    /// The heads who may approve a dossier today, by their own authority
-    /// (DT 11), nearest to the dossier's managing unit first: the same rule
-    /// [`Self::approve`] applies to a head who signs. Locked heads and heads
-    /// of units no longer active are left out. Empty for an unknown dossier.
+    /// The heads who may approve a dossier today by their own authority
+    /// (DT 11), nearest to the dossier's managing unit first: the heads of
+    /// [`Self::approving_units`], by the rule [`Self::approve`] applies to a
+    /// head who signs. Locked heads are left out; a deputy's delegated power
+    /// is not listed. Empty for an unknown dossier.
     pub async fn approvers_of(&self, dossier_id: &str) -> Result<Vec<Approver>> {
         let idx = self.catch_up().await?;
         let Some(d) = idx.dossiers.get(dossier_id) else {
             return Ok(Vec::new());
         };
-        Ok(self.approvers_in(&idx, d))
+        let units = self.approving_units_in(&idx, &d.managing_unit, d.category);
+        let mut approvers = Vec::new();
+        for (unit, level) in units {
+            let heads = idx.accounts.values().filter(|h| {
+                h.kind == AccountKind::AgencyHead && h.locked.is_none() && h.org_code == unit
+            });
+            approvers.extend(heads.map(|h| Approver {
+                account_id: h.id.clone(),
+                org_code: unit.clone(),
+                level,
+            }));
+        }
+        Ok(approvers)
     }
 
-    fn approvers_in(&self, idx: &Index, d: &DossierSummary) -> Vec<Approver> {
+    /// The active units whose head approves dossiers of `category` managed
+    /// by `managing_unit` today, with the level whose window applies:
+    /// first the units from the managing unit up, nearest first, then any
+    /// other unit explicitly assigned the authority (DT 11 as data). The same
+    /// rule as [`Self::approve`]'s, whether or not the unit has a head yet.
+    pub async fn approving_units(
+        &self,
+        managing_unit: &str,
+        category: PersonnelCategory,
+    ) -> Result<Vec<(String, ApprovalLevel)>> {
+        let idx = self.catch_up().await?;
+        Ok(self.approving_units_in(&idx, managing_unit, category))
+    }
+
+    fn approving_units_in(
+        &self,
+        idx: &Index,
+        managing_unit: &str,
+        category: PersonnelCategory,
+    ) -> Vec<(String, ApprovalLevel)> {
         let today = self.today();
-        // Distance up the tree from the managing unit; an explicitly assigned
-        // unit outside that line comes after the line.
         let mut line = Vec::new();
-        let mut current = Some(d.managing_unit.as_str());
-        while let Some(code) = current {
-            line.push(code.to_owned());
-            current = org::UnitLookup::unit(&idx.org, code).and_then(|u| u.parent_at(today));
+        let mut current = org::UnitLookup::unit(&idx.org, managing_unit);
+        while let Some(u) = current {
+            line.push(u.code().to_owned());
+            current = u
+                .parent_at(today)
+                .and_then(|p| org::UnitLookup::unit(&idx.org, p));
         }
-        let mut found: Vec<(usize, Approver)> = idx
-            .accounts
+        let off_line = idx
+            .org
+            .units()
             .values()
-            .filter(|h| h.kind == AccountKind::AgencyHead && h.locked.is_none())
-            .filter(|h| {
-                org::UnitLookup::unit(&idx.org, &h.org_code).is_some_and(|u| u.is_active_at(today))
+            .filter(|u| u.approval_authority_at(today).is_some())
+            .map(|u| u.code().to_owned())
+            .filter(|c| !line.contains(c));
+        let candidates: Vec<String> = line.iter().cloned().chain(off_line).collect();
+        candidates
+            .into_iter()
+            .filter(|c| org::UnitLookup::unit(&idx.org, c).is_some_and(|u| u.is_active_at(today)))
+            .filter_map(|c| {
+                let (level, _) = self.approval_level(idx, &c, managing_unit, category)?;
+                Some((c, level))
             })
-            .filter_map(|h| {
-                let (level, _) =
-                    self.approval_level(idx, &h.org_code, &d.managing_unit, d.category)?;
-                let distance = line
-                    .iter()
-                    .position(|c| *c == h.org_code)
-                    .unwrap_or(usize::MAX);
-                Some((
-                    distance,
-                    Approver {
-                        account_id: h.id.clone(),
-                        org_code: h.org_code.clone(),
-                        level,
-                    },
-                ))
-            })
-            .collect();
-        found.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| a.1.account_id.cmp(&b.1.account_id))
-        });
-        found.into_iter().map(|(_, a)| a).collect()
+            .collect()
     }
 
     /// The caller's account as the handlers see it now (for the API's
