@@ -1,5 +1,6 @@
 //! The approval windows: heads (and a deputy under delegation) sign.
 
+use hoso_commands::workflows::Approve;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -12,7 +13,6 @@ use hoso_commands::workflows::{
 use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::profile::{ApprovalLevel, Profile};
 
-use super::authority::Authority;
 use super::people::{People, Signer};
 use super::story::{Story, each};
 use super::summary::Summary;
@@ -28,12 +28,14 @@ pub(super) async fn sign(
     let signature = signer.key.sign(&req.digest).to_bytes().to_vec();
     wf.approve(
         &signer.actor,
-        dossier,
-        ApprovalSignature {
-            revision: req.revision,
-            stream_hash: req.stream_hash,
-            key_id: signer.key_id.clone(),
-            signature,
+        Approve {
+            dossier_id: String::from(dossier),
+            signature: ApprovalSignature {
+                revision: req.revision,
+                stream_hash: req.stream_hash,
+                key_id: signer.key_id.clone(),
+                signature,
+            },
         },
     )
     .await
@@ -78,6 +80,22 @@ pub(super) async fn approve_one(
     Ok((r.warnings.len() as u64, by_deputy))
 }
 
+/// The unit whose head signs the dossier, and the level whose window applies:
+/// the nearest approver the handlers name (DT 11) among the agencies that have
+/// a head in the demo.
+pub(super) async fn approver(
+    ctx: &People,
+    dossier: &str,
+) -> anyhow::Result<Option<(String, ApprovalLevel)>> {
+    Ok(ctx
+        .wf
+        .approvers_of(dossier)
+        .await?
+        .into_iter()
+        .find(|a| ctx.staff.agencies.contains_key(&a.org_code))
+        .map(|a| (a.org_code, a.level)))
+}
+
 /// Signs the locked dossiers of `pending`, each by its approver (DT 11) on the first
 /// day of that approver's window. In January the deputy signs every other dossier
 /// of the delegating head, where the profile lets heads delegate (KT 8.1); where it
@@ -85,30 +103,22 @@ pub(super) async fn approve_one(
 pub(super) async fn approve_in_windows(
     story: &Story,
     ctx: &Arc<People>,
-    authority: &Authority,
     pending: Vec<usize>,
     january: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let profile = ctx.wf.profile();
     let cal = ctx.wf.calendar();
-    let summaries = ctx.wf.dossier_summaries().await?;
-    let has_head = |code: &str| ctx.staff.agencies.contains_key(code);
     type Batch = (BTreeSet<ApprovalLevel>, Vec<(usize, String)>);
     let mut by_day: BTreeMap<NaiveDate, Batch> = BTreeMap::new();
     for i in pending {
         let m = &ctx.members[i];
-        let s = summaries
-            .get(&m.dossier)
-            .with_context(|| format!("no summary of dossier {}", m.dossier))?;
-        let (head, level) = authority
-            .approver(profile, &s.managing_unit, s.category, has_head)
-            .with_context(|| {
-                format!(
-                    "nobody approves {:?} dossiers of {} under this profile",
-                    s.category, s.managing_unit
-                )
-            })?;
+        let (head, level) = approver(ctx, &m.dossier).await?.with_context(|| {
+            format!(
+                "nobody approves {:?} dossiers of {} under this profile",
+                m.person.category, m.person.managing_unit
+            )
+        })?;
         let batch = by_day
             .entry(window_start(profile, cal, level, story.today())?)
             .or_default();

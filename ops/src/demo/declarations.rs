@@ -1,6 +1,7 @@
 //! January: the people declare, the focal points review and lock, and the
 //! decisions of the state are recorded.
 
+use hoso_commands::workflows::{Declare, RecordDecision, Review};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -26,7 +27,7 @@ pub(super) async fn declare(ctx: Arc<People>, i: usize) -> anyhow::Result<u64> {
             fields.retain(|f| f.field_code != "7");
         }
         ctx.wf
-            .declare(&m.account, &m.dossier, code, fields, Vec::new())
+            .declare(&m.account, Declare::new(&m.dossier, *code, fields))
             .await
             .with_context(|| format!("{} declares {code}", m.person.full_name))?;
     }
@@ -42,11 +43,13 @@ pub(super) async fn review(ctx: Arc<People>, i: usize) -> anyhow::Result<bool> {
     let focal = ctx.focal(i)?;
     if plan.returned {
         ctx.wf
-            .return_declaration(
+            .review(
                 focal,
-                &m.dossier,
-                vec!["identity".to_owned()],
-                vec!["Thiếu mục 7 (Tôn giáo); đề nghị khai bổ sung".to_owned()],
+                Review::send_back(
+                    &m.dossier,
+                    vec!["identity".to_owned()],
+                    vec!["Thiếu mục 7 (Tôn giáo); đề nghị khai bổ sung".to_owned()],
+                ),
             )
             .await
             .with_context(|| format!("return the identity of {}", m.person.full_name))?;
@@ -57,7 +60,7 @@ pub(super) async fn review(ctx: Arc<People>, i: usize) -> anyhow::Result<bool> {
             .map(|(_, f)| f.clone())
             .unwrap_or_default();
         ctx.wf
-            .declare(&m.account, &m.dossier, "identity", identity, Vec::new())
+            .declare(&m.account, Declare::new(&m.dossier, "identity", identity))
             .await
             .with_context(|| format!("{} declares the identity again", m.person.full_name))?;
     }
@@ -69,11 +72,14 @@ pub(super) async fn verify_and_lock(ctx: Arc<People>, i: usize) -> anyhow::Resul
     let m = &ctx.members[i];
     let focal = ctx.focal(i)?;
     ctx.wf
-        .verify_declaration(focal, &m.dossier, "Đã đối chiếu với bản gốc hồ sơ giấy")
+        .review(
+            focal,
+            Review::verify(&m.dossier, "Đã đối chiếu với bản gốc hồ sơ giấy"),
+        )
         .await
         .with_context(|| format!("verify the declaration of {}", m.person.full_name))?;
     ctx.wf
-        .lock_declaration(focal, &m.dossier)
+        .review(focal, Review::lock(&m.dossier))
         .await
         .with_context(|| format!("lock the declaration of {}", m.person.full_name))?;
     Ok(())
@@ -87,10 +93,12 @@ pub(super) async fn decide(ctx: Arc<People>, i: usize) -> anyhow::Result<Vec<&'s
         ctx.wf
             .record_decision(
                 focal,
-                &m.dossier,
-                decision.clone(),
-                *effective,
-                document.clone(),
+                RecordDecision {
+                    dossier_id: String::from(&m.dossier),
+                    decision: decision.clone(),
+                    effective: *effective,
+                    document: document.clone(),
+                },
             )
             .await
             .with_context(|| format!("record the {kind} decision of {}", m.person.full_name))?;

@@ -4,7 +4,6 @@ use anyhow::Context;
 use hoso_commands::workflows::Actor;
 use hoso_domain::org::{OrgChange, OrgCommand};
 
-use super::authority::Authority;
 use super::movements::Roles;
 use super::people::People;
 use super::summary::Summary;
@@ -18,7 +17,6 @@ pub(super) async fn merge(
     ctx: &People,
     admin: &Actor,
     roles: &Roles,
-    authority: &mut Authority,
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
@@ -52,7 +50,6 @@ pub(super) async fn merge(
         )
         .await
         .with_context(|| format!("merge {from} into {to}"))?;
-    authority.ceased.insert(from.clone());
     let after = ctx.wf.dossier_summaries().await?;
     let left = after
         .values()

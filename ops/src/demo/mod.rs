@@ -44,7 +44,6 @@ use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
 
 use self::accounts::accounts;
 use self::approvals::approve_in_windows;
-use self::authority::Authority;
 use self::declarations::{decide, declare, review, verify_and_lock};
 use self::merger::merge;
 use self::movements::{
@@ -166,22 +165,12 @@ pub async fn run(
 
     // ---- Mon 5 Jan: the administrator and the organisation ----------------------------
     let admin = bootstrap(&wf, &mut synth, &mut summary).await?;
-    let mut authority = Authority::new(&province);
-    organisation(
-        &wf,
-        &admin,
-        &province,
-        &persons,
-        &mut authority,
-        &mut synth,
-        &mut summary,
-    )
-    .await?;
+    organisation(&wf, &admin, &province, &persons, &mut synth, &mut summary).await?;
     story.say(format!(
         "the system administrator changes the issued password; {} units established by decision, with staffing quotas for 2026, {} job positions and {} explicit approval assignments",
         summary.units,
         summary.job_positions,
-        authority.explicit.len()
+        summary.explicit_approvals
     ));
 
     // ---- Tue 6 Jan: staff accounts ------------------------------------------------------
@@ -265,7 +254,7 @@ pub async fn run(
     ));
 
     // ---- the January approval windows ---------------------------------------------------------
-    approve_in_windows(&story, &ctx, &authority, everyone, true, &mut summary).await?;
+    approve_in_windows(&story, &ctx, everyone, true, &mut summary).await?;
 
     // ---- February -------------------------------------------------------------------------------
     story.set(day(2026, 2, 2))?;
@@ -293,7 +282,7 @@ pub async fn run(
     each("rejecting", &ctx, rejected, reject).await?;
     each("accepting", &ctx, accepted.clone(), accept).await?;
     each("reviewing", &ctx, roles.changes.clone(), verify_and_lock).await?;
-    let warning = approve_arrival(&ctx, &authority, &arrival, &mut summary).await?;
+    let warning = approve_arrival(&ctx, &arrival, &mut summary).await?;
     story.say(format!(
         "{} transfers accepted by the receiving agencies, {} rejected; the changes verified and locked; the arrival signed at once{}",
         summary.transfers_accepted,
@@ -314,29 +303,13 @@ pub async fn run(
     ));
 
     story.set(day(2026, 2, 9))?;
-    merge(
-        &ctx,
-        &admin,
-        &roles,
-        &mut authority,
-        &mut synth,
-        &mut summary,
-    )
-    .await?;
+    merge(&ctx, &admin, &roles, &mut synth, &mut summary).await?;
     story.say(format!(
         "{} merges into {}: {} dossiers and {} accounts moved to the successor, rights over the old unit revoked",
         roles.merged, roles.successor, summary.merger_dossiers, summary.merger_accounts
     ));
 
-    approve_in_windows(
-        &story,
-        &ctx,
-        &authority,
-        roles.changes.clone(),
-        false,
-        &mut summary,
-    )
-    .await?;
+    approve_in_windows(&story, &ctx, roles.changes.clone(), false, &mut summary).await?;
     let elapsed = started.elapsed();
 
     // ---- verification and summary -----------------------------------------------------------

@@ -1,6 +1,10 @@
 //! February: changes with proof, moves between divisions, transfers, an arrival
 //! from another province and departures.
 
+use hoso_commands::workflows::{
+    AcceptTransfer, ChangeDepartment, ChangeStatus, Declare, ForwardTransfer, ImportDossier,
+    InitiateTransfer, RejectTransfer, Review,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -12,8 +16,7 @@ use hoso_domain::dossier::{EmploymentStatus, TransferKind};
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::dossier::FieldEntry;
 
-use super::approvals::sign;
-use super::authority::Authority;
+use super::approvals::{approver, sign};
 use super::people::People;
 use super::recruitment::issuer_of;
 use super::summary::Summary;
@@ -174,7 +177,10 @@ pub(super) async fn declare_change(ctx: Arc<People>, i: usize) -> anyhow::Result
     let m = &ctx.members[i];
     let (code, fields, proof) = &ctx.plans[i].change;
     ctx.wf
-        .declare(&m.account, &m.dossier, code, fields.clone(), vec![*proof])
+        .declare(
+            &m.account,
+            Declare::new(&m.dossier, *code, fields.clone()).with_attachments(vec![*proof]),
+        )
         .await
         .with_context(|| format!("{} declares a change of {code}", m.person.full_name))?;
     Ok(())
@@ -186,7 +192,15 @@ pub(super) async fn move_within_agency(
 ) -> anyhow::Result<()> {
     let m = &ctx.members[i];
     ctx.wf
-        .change_department(ctx.focal(i)?, &m.dossier, &to, day(2026, 2, 2), document)
+        .change_department(
+            ctx.focal(i)?,
+            ChangeDepartment {
+                dossier_id: String::from(&m.dossier),
+                to: String::from(&to),
+                effective: day(2026, 2, 2),
+                document,
+            },
+        )
         .await
         .with_context(|| format!("move {} to {to}", m.person.full_name))?;
     Ok(())
@@ -210,11 +224,13 @@ pub(super) async fn initiate(
         .wf
         .initiate_transfer(
             ctx.focal(i)?,
-            &m.dossier,
-            TransferKind::Reassignment,
-            &to,
-            day(2026, 2, 2),
-            document,
+            InitiateTransfer {
+                dossier_id: String::from(&m.dossier),
+                kind: TransferKind::Reassignment,
+                to: String::from(&to),
+                effective: day(2026, 2, 2),
+                document,
+            },
         )
         .await
         .with_context(|| format!("transfer {} to {to}", m.person.full_name))?;
@@ -230,7 +246,13 @@ pub(super) async fn accept(ctx: Arc<People>, t: Transfer) -> anyhow::Result<()> 
     let m = &ctx.members[t.member];
     let receiver = &ctx.staff.of(&t.to)?.focal;
     ctx.wf
-        .accept_transfer(receiver, &m.dossier, &t.id)
+        .accept_transfer(
+            receiver,
+            AcceptTransfer {
+                dossier_id: String::from(&m.dossier),
+                transfer_id: String::from(&t.id),
+            },
+        )
         .await
         .with_context(|| format!("{} accepts {}", t.to, m.person.full_name))?;
     Ok(())
@@ -240,7 +262,14 @@ pub(super) async fn forward(ctx: Arc<People>, t: Transfer) -> anyhow::Result<()>
     let m = &ctx.members[t.member];
     let receiver = &ctx.staff.of(&t.to)?.focal;
     ctx.wf
-        .forward_transfer(receiver, &m.dossier, &t.id, &t.division)
+        .forward_transfer(
+            receiver,
+            ForwardTransfer {
+                dossier_id: String::from(&m.dossier),
+                transfer_id: String::from(&t.id),
+                to: String::from(&t.division),
+            },
+        )
         .await
         .with_context(|| format!("forward {} to {}", m.person.full_name, t.division))?;
     Ok(())
@@ -252,9 +281,11 @@ pub(super) async fn reject(ctx: Arc<People>, t: Transfer) -> anyhow::Result<()> 
     ctx.wf
         .reject_transfer(
             receiver,
-            &m.dossier,
-            &t.id,
-            "Không còn chỉ tiêu biên chế công chức năm 2026",
+            RejectTransfer {
+                dossier_id: String::from(&m.dossier),
+                transfer_id: String::from(&t.id),
+                reason: String::from("Không còn chỉ tiêu biên chế công chức năm 2026"),
+            },
         )
         .await
         .with_context(|| format!("{} rejects {}", t.to, m.person.full_name))?;
@@ -275,11 +306,13 @@ pub(super) async fn depart(
     ctx.wf
         .change_status(
             ctx.focal(i)?,
-            &m.dossier,
-            status,
-            effective,
-            document,
-            &note,
+            ChangeStatus {
+                dossier_id: String::from(&m.dossier),
+                status,
+                effective,
+                document,
+                note: String::from(&note),
+            },
         )
         .await
         .with_context(|| format!("record {status:?} for {}", m.person.full_name))?;
@@ -314,13 +347,15 @@ pub(super) async fn arrive(
         .wf
         .import_dossier(
             admin,
-            &format!("CSDLQG-36-{}", &p.person_id[6..]),
-            &p.person_id,
-            &p.full_name,
-            p.category,
-            &p.managing_unit,
-            sections,
-            day(2026, 1, 30),
+            ImportDossier {
+                source_record_id: String::from(&format!("CSDLQG-36-{}", &p.person_id[6..])),
+                person_id: String::from(&p.person_id),
+                full_name: String::from(&p.full_name),
+                category: p.category,
+                managing_unit: String::from(&p.managing_unit),
+                sections,
+                handed_over_on: day(2026, 1, 30),
+            },
         )
         .await
         .with_context(|| format!("import the dossier of {}", p.full_name))?;
@@ -346,28 +381,24 @@ pub(super) async fn arrive(
 /// outside the monthly window: a `warn` profile accepts it with a warning.
 pub(super) async fn approve_arrival(
     ctx: &People,
-    authority: &Authority,
     arrival: &Arrival,
     summary: &mut Summary,
 ) -> anyhow::Result<Option<String>> {
     let p = &arrival.person;
     let focal = &ctx.staff.of(&p.managing_unit)?.focal;
     ctx.wf
-        .verify_declaration(
+        .review(
             focal,
-            &arrival.dossier,
-            "Đã đối chiếu với hồ sơ giấy bàn giao",
+            Review::verify(&arrival.dossier, "Đã đối chiếu với hồ sơ giấy bàn giao"),
         )
         .await
         .context("verify the imported record")?;
     ctx.wf
-        .lock_declaration(focal, &arrival.dossier)
+        .review(focal, Review::lock(&arrival.dossier))
         .await
         .context("lock the imported record")?;
-    let (head, _) = authority
-        .approver(ctx.wf.profile(), &p.managing_unit, p.category, |c| {
-            ctx.staff.agencies.contains_key(c)
-        })
+    let (head, _) = approver(ctx, &arrival.dossier)
+        .await?
         .context("nobody approves the arrival")?;
     let signer = &ctx.staff.of(&head)?.head;
     let receipt = sign(&ctx.wf, signer, &arrival.dossier)

@@ -12,7 +12,7 @@ use hoso_domain::org::{
 };
 use hoso_schemas::pb::common::PersonnelCategory;
 
-use super::authority::{Authority, categories_of};
+use super::authority::categories_of;
 use super::story::{each, hashing};
 use super::summary::Summary;
 use super::{PROVINCE_ISSUER, day};
@@ -57,7 +57,6 @@ pub(super) async fn organisation(
     admin: &Actor,
     province: &Province,
     persons: &[Person],
-    authority: &mut Authority,
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
@@ -138,30 +137,30 @@ pub(super) async fn organisation(
             });
             summary.job_positions += 1;
         }
-        let uncovered: Vec<PersonnelCategory> = categories_of(u.sector)
-            .iter()
-            .copied()
-            .filter(|c| {
-                authority
-                    .approver(wf.profile(), &u.code, *c, |code| {
-                        province.unit(code).is_some_and(Unit::is_agency)
-                    })
-                    .is_none()
-            })
-            .collect();
+        // Asked of the handlers, which know the assignments made so far
+        // (made at once, in the order of the agencies, ancestors first).
+        let mut uncovered = Vec::new();
+        for c in categories_of(u.sector) {
+            let units = wf.approving_units(&u.code, *c).await?;
+            let has_head = |code: &str| province.unit(code).is_some_and(Unit::is_agency);
+            if !units.iter().any(|(code, _)| has_head(code)) {
+                uncovered.push(*c);
+            }
+        }
         if !uncovered.is_empty() {
-            commands.push(OrgCommand {
+            let assignment = OrgCommand {
                 code: u.code.clone(),
                 decision: synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 30)),
                 change: OrgChange::AssignApprovalAuthority {
                     authority: ApprovalAuthority {
-                        categories: uncovered.clone(),
+                        categories: uncovered,
                         subordinates: vec![u.code.clone()],
                     },
                     effective: day(2026, 1, 1),
                 },
-            });
-            authority.explicit.insert(u.code.clone(), uncovered);
+            };
+            org_command(wf.clone(), (admin.clone(), assignment)).await?;
+            summary.explicit_approvals += 1;
         }
         per_agency.push((admin.clone(), commands));
     }

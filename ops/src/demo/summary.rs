@@ -14,6 +14,8 @@ use crate::synth::{Province, Sector};
 pub(super) struct Summary {
     pub(super) units: u64,
     pub(super) job_positions: u64,
+    /// Agencies given an explicit approval assignment (DT 11 as data).
+    pub(super) explicit_approvals: u64,
     pub(super) staff_accounts: u64,
     pub(super) staff_by_kind: BTreeMap<&'static str, u64>,
     pub(super) keys: u64,
