@@ -22,13 +22,16 @@
 //!
 //! # Lock order
 //!
-//! There is one lock, the index's mutex ([`Workflows::catch_up`]), and one
-//! rule: **no stream is read or appended while it is held**. A handler reads
-//! the streams it needs first, takes the index lock to check and decide what
-//! to write, releases it, then appends (and reads and appends again for any
-//! follow-up). The lock is never taken twice in one scope; the credential
-//! table's own mutex is only taken on the blocking pool, never under the
-//! index lock.
+//! There is one lock, the index's mutex, taken by [`Workflows::catch_up`]
+//! (which, holding it, reads `$all` from where the index stopped: that read
+//! is the index's own). The rule: **no stream is read or appended while the
+//! index lock is held**. A handler reads the streams it needs first, takes
+//! the index lock to check and plan what to write, releases it, then appends
+//! (and reads and appends again for any follow-up). The lock is never taken
+//! twice in one scope, so a handler that calls another handler (a merger's
+//! restructuring, a transfer's account move) has released it first; the
+//! credential table's own mutex is only taken on the blocking pool, never
+//! under the index lock.
 
 use hoso_domain::account::{self, Account, AccountChange, LockReason};
 use hoso_domain::dossier::{

@@ -8,7 +8,7 @@ use hoso_commands::workflows::{
     AcceptTransfer, Approve, ChangeDepartment, ChangeStatus, Declare, ForwardTransfer,
     ImportDossier, InitiateTransfer, RecordDecision, RejectTransfer, Review,
 };
-use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, ScopeRule};
+use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, Receipt, ScopeRule};
 use hoso_domain::account::{AccountChange, AccountKind, LockReason};
 use hoso_domain::dossier::{
     DossierRule, EmploymentStatus, RankChangeKind, ReviewState, StateDecision, TransferKind,
@@ -49,6 +49,27 @@ fn rank() -> StateDecision {
         rank_code: "V.08.05.12".into(),
         rank_name: "Điều dưỡng hạng III".into(),
     }
+}
+
+/// The dossier once `signer` signed it with `receipt`: approved at that
+/// revision, the last approval by `signer` in their own right.
+async fn assert_signed_by(p: &Province, id: &str, signer: &Head, receipt: &Receipt) {
+    let dos = p.wf.load_dossier(id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Approved);
+    assert_eq!(dos.revision, receipt.revision);
+    let last = dos.approvals.last().unwrap();
+    assert_eq!(last.signer, signer.actor.account_id);
+    assert_eq!(last.delegated_from, None);
+}
+
+/// The heads the handlers name as approvers of the dossier.
+async fn approvers(p: &Province, id: &str) -> Vec<String> {
+    p.wf.approvers_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.account_id)
+        .collect()
 }
 
 #[tokio::test]
@@ -344,6 +365,8 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
     p.wf.review(&p.health_focal, Review::verify(&id, "đã sửa"))
         .await
         .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Verified);
 }
 
 #[tokio::test]
@@ -471,9 +494,14 @@ async fn dt_11_department_head_approves_its_own_units_staff_only() {
     p.wf.review(&p.health_focal, Review::lock(&id))
         .await
         .unwrap();
+    assert_eq!(
+        approvers(&p, &id).await,
+        vec![p.health_head.actor.account_id.clone()]
+    );
     let err = p.sign(&p.education_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
@@ -601,6 +629,20 @@ async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
         .unwrap();
     let err = p.sign(&deputy, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::Delegation(_)));
+    // The delegation stays recorded, but the head alone approves.
+    let head =
+        p.wf.load_account(&p.education_head.actor.account_id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(head.delegations.contains_key("uq-1"));
+    assert_eq!(
+        approvers(&p, &id).await,
+        vec![p.education_head.actor.account_id.clone()]
+    );
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Locked);
+    assert!(dos.approvals.is_empty());
 }
 
 fn refusing(profile: &str) -> Profile {
@@ -675,7 +717,9 @@ async fn bt_7_1_approval_in_the_last_five_days_of_the_month() {
         AccessRule::OutsideApprovalWindow { .. }
     ));
     p.set_today(d(2026, 2, 24)); // 24–28 February are the last five days
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert!(r.warnings.is_empty());
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
@@ -1147,6 +1191,9 @@ async fn hy_11_3_retired_person_may_later_be_recorded_deceased() {
     )
     .await
     .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.status, EmploymentStatus::Retired);
+    assert!(dos.is_archived());
     p.wf.change_status(
         &p.health_focal,
         ChangeStatus {
@@ -1159,6 +1206,9 @@ async fn hy_11_3_retired_person_may_later_be_recorded_deceased() {
     )
     .await
     .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.status, EmploymentStatus::Deceased);
+    assert!(dos.is_archived());
 }
 
 #[tokio::test]
@@ -1473,7 +1523,9 @@ async fn dt_11_district_chair_approves_commune_staff() {
     let id = locked_dossier(&p, PID, commune, PersonnelCategory::CommuneCadre, &focal).await;
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
-    p.sign(&chair, &id).await.unwrap();
+    assert!(approvers(&p, &id).await.contains(&chair.actor.account_id));
+    let r = p.sign(&chair, &id).await.unwrap();
+    assert_signed_by(&p, &id, &chair, &r).await;
 }
 
 #[tokio::test]
@@ -1515,9 +1567,22 @@ async fn dt_11_3_public_service_unit_heads_approve_public_employees_only() {
         &p.health_focal,
     )
     .await;
-    p.sign(&hospital_head, &employee).await.unwrap();
+    assert_eq!(
+        approvers(&p, &employee).await,
+        vec![
+            hospital_head.actor.account_id.clone(),
+            p.health_head.actor.account_id.clone()
+        ]
+    );
+    let r = p.sign(&hospital_head, &employee).await.unwrap();
+    assert_signed_by(&p, &employee, &hospital_head, &r).await;
     // The department above the hospital approves the civil servant.
-    p.sign(&p.health_head, &civil).await.unwrap();
+    assert_eq!(
+        approvers(&p, &civil).await,
+        vec![p.health_head.actor.account_id.clone()]
+    );
+    let r = p.sign(&p.health_head, &civil).await.unwrap();
+    assert_signed_by(&p, &civil, &p.health_head, &r).await;
 }
 
 /// For every profile: approving inside the window is silent, outside it
