@@ -1532,6 +1532,11 @@ async fn dt_11_district_chair_approves_commune_staff() {
 async fn dt_11_1_department_heads_do_not_approve_cadres() {
     let p = Province::new("dong-thap", d(2026, 3, 27)).await;
     let id = locked_dossier(&p, PID, HEALTH, PersonnelCategory::CanBo, &p.health_focal).await;
+    assert!(
+        !approvers(&p, &id)
+            .await
+            .contains(&p.health_head.actor.account_id)
+    );
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
     let id = locked_dossier(
@@ -1542,7 +1547,8 @@ async fn dt_11_1_department_heads_do_not_approve_cadres() {
         &p.health_focal,
     )
     .await;
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
