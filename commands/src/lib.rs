@@ -3,13 +3,25 @@
 //! what must be sealed, append with optimistic concurrency, and carry out the
 //! follow-on events other aggregates need.
 //!
-//! - [`workflows`]: the handlers and the index of who holds what they consult.
+//! - [`workflows`]: the façade, [`workflows::Workflows`], and the vocabulary of
+//!   commands, receipts and errors callers import.
+//! - [`error`]: why a command did not run.
+//! - [`index`]: the in-memory index of who holds what, caught up from `$all`.
+//! - [`authz`]: one answer to each authorisation question (rights, approval
+//!   authority, delegations, read grounds).
+//! - [`execute`]: the one path a command runs, and the lock order.
+//! - [`handlers`]: the commands, by aggregate (dossier, org, account).
 //! - [`credentials`]: DT 10 password rules and the argon2id credential table kept
 //!   outside the log.
 //! - [`sealing`]: the field keys and per-dossier data keys that seal restricted
 //!   fields before they reach the log.
 
+pub mod authz;
 pub mod credentials;
+pub mod error;
+pub mod execute;
+pub mod handlers;
+pub mod index;
 pub mod sealing;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -759,38 +759,7 @@ impl Keyring {
         };
 
         // 2. Re-wrap every data key in one transaction.
-        let new_cipher = cipher_for(&new_key);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let rows: Vec<(String, u32, Vec<u8>)> = {
-            let mut stmt = tx.prepare("SELECT dossier_id, kek_version, wrapped FROM data_keys")?;
-            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-                .collect::<Result<_, _>>()?
-        };
-        let mut rewrapped = 0u64;
-        {
-            let mut update = tx.prepare(
-                "UPDATE data_keys SET kek_version = ?2, wrapped = ?3 WHERE dossier_id = ?1",
-            )?;
-            for (dossier_id, version, wrapped) in &rows {
-                let kek = both
-                    .keys
-                    .get(version)
-                    .ok_or_else(|| SealError::KeyVersionMissing {
-                        dossier_id: dossier_id.clone(),
-                        version: *version,
-                    })?;
-                let dek = unwrap_with(&cipher_for(kek), dossier_id, *version, wrapped)?;
-                let rewrapped_dek = seal_raw(
-                    &new_cipher,
-                    dossier_id,
-                    &dek_aad(dossier_id, to_version),
-                    dek.as_slice(),
-                )?;
-                update.execute(params![dossier_id, to_version, rewrapped_dek])?;
-                rewrapped += 1;
-            }
-        }
-        tx.commit()?;
+        let rewrapped = rewrap_all(&mut conn, &both.keys, to_version, &new_key)?;
 
         // 3. Only the new key.
         let mut only_new = BTreeMap::new();
@@ -943,6 +912,47 @@ fn unwrap_with(
     let mut dek = Zeroizing::new([0u8; KEY_LEN]);
     dek.copy_from_slice(&plain);
     Ok(dek)
+}
+
+/// Re-wraps every data key under the KEK `to_version`, in one transaction:
+/// step 2 of [`Keyring::rotate`].
+fn rewrap_all(
+    conn: &mut Connection,
+    keys: &BTreeMap<u32, Kek>,
+    to_version: u32,
+    new_key: &Kek,
+) -> Result<u64, SealError> {
+    let new_cipher = cipher_for(new_key);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows: Vec<(String, u32, Vec<u8>)> = {
+        let mut stmt = tx.prepare("SELECT dossier_id, kek_version, wrapped FROM data_keys")?;
+        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut rewrapped = 0u64;
+    {
+        let mut update = tx
+            .prepare("UPDATE data_keys SET kek_version = ?2, wrapped = ?3 WHERE dossier_id = ?1")?;
+        for (dossier_id, version, wrapped) in &rows {
+            let kek = keys
+                .get(version)
+                .ok_or_else(|| SealError::KeyVersionMissing {
+                    dossier_id: dossier_id.clone(),
+                    version: *version,
+                })?;
+            let dek = unwrap_with(&cipher_for(kek), dossier_id, *version, wrapped)?;
+            let rewrapped_dek = seal_raw(
+                &new_cipher,
+                dossier_id,
+                &dek_aad(dossier_id, to_version),
+                dek.as_slice(),
+            )?;
+            update.execute(params![dossier_id, to_version, rewrapped_dek])?;
+            rewrapped += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(rewrapped)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! a test whose scene cannot be set must fail loudly where it broke.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use crate::workflows::{Approve, Declare, Review};
 use std::sync::Arc;
 
 use crate::credentials::CredentialStore;
@@ -89,6 +90,79 @@ pub fn set_today(clock: &ManualClock, day: NaiveDate) {
     clock.set(Utc.from_utc_datetime(&day.and_hms_opt(3, 0, 0).unwrap()));
 }
 
+/// The test province's units: code, name, kind, parent.
+const UNITS: [(&str, &str, OrgUnitKind, Option<&str>); 8] = [
+    (
+        ROOT,
+        "UBND tỉnh",
+        OrgUnitKind::PeoplesCommitteeProvince,
+        None,
+    ),
+    (
+        SNV,
+        "Sở Nội vụ",
+        OrgUnitKind::ProvincialDepartment,
+        Some(ROOT),
+    ),
+    (
+        HEALTH,
+        "Sở Y tế",
+        OrgUnitKind::ProvincialDepartment,
+        Some(ROOT),
+    ),
+    (
+        HEALTH_DIV_A,
+        "Phòng Tổ chức",
+        OrgUnitKind::InternalDivision,
+        Some(HEALTH),
+    ),
+    (
+        HEALTH_DIV_B,
+        "Phòng Nghiệp vụ Y",
+        OrgUnitKind::InternalDivision,
+        Some(HEALTH),
+    ),
+    (
+        HOSPITAL,
+        "Bệnh viện Đa khoa tỉnh",
+        OrgUnitKind::PublicServiceUnit,
+        Some(HEALTH),
+    ),
+    (
+        EDUCATION,
+        "Sở Giáo dục và Đào tạo",
+        OrgUnitKind::ProvincialDepartment,
+        Some(ROOT),
+    ),
+    (
+        SCHOOL,
+        "Trường THPT chuyên",
+        OrgUnitKind::PublicServiceUnit,
+        Some(EDUCATION),
+    ),
+];
+
+/// Establishes [`UNITS`], parents first.
+async fn establish_units(wf: &Workflows, admin: &Actor, founded: NaiveDate) {
+    for (code, name, kind, parent) in UNITS {
+        wf.org(
+            admin,
+            OrgCommand {
+                code: code.into(),
+                decision: paper_only("1/QĐ-UBND", founded),
+                change: OrgChange::Establish {
+                    name: name.into(),
+                    kind,
+                    parent: parent.map(Into::into),
+                    effective: founded,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
 impl Province {
     pub async fn new(profile: &str, today: NaiveDate) -> Self {
         Self::with_profile(Profile::load(profile).unwrap(), today).await
@@ -125,72 +199,7 @@ impl Province {
             .unwrap();
         let admin = Actor::new(admin_id);
         let founded = d(2020, 1, 1);
-        for (code, name, kind, parent) in [
-            (
-                ROOT,
-                "UBND tỉnh",
-                OrgUnitKind::PeoplesCommitteeProvince,
-                None,
-            ),
-            (
-                SNV,
-                "Sở Nội vụ",
-                OrgUnitKind::ProvincialDepartment,
-                Some(ROOT),
-            ),
-            (
-                HEALTH,
-                "Sở Y tế",
-                OrgUnitKind::ProvincialDepartment,
-                Some(ROOT),
-            ),
-            (
-                HEALTH_DIV_A,
-                "Phòng Tổ chức",
-                OrgUnitKind::InternalDivision,
-                Some(HEALTH),
-            ),
-            (
-                HEALTH_DIV_B,
-                "Phòng Nghiệp vụ Y",
-                OrgUnitKind::InternalDivision,
-                Some(HEALTH),
-            ),
-            (
-                HOSPITAL,
-                "Bệnh viện Đa khoa tỉnh",
-                OrgUnitKind::PublicServiceUnit,
-                Some(HEALTH),
-            ),
-            (
-                EDUCATION,
-                "Sở Giáo dục và Đào tạo",
-                OrgUnitKind::ProvincialDepartment,
-                Some(ROOT),
-            ),
-            (
-                SCHOOL,
-                "Trường THPT chuyên",
-                OrgUnitKind::PublicServiceUnit,
-                Some(EDUCATION),
-            ),
-        ] {
-            wf.org(
-                &admin,
-                OrgCommand {
-                    code: code.into(),
-                    decision: paper_only("1/QĐ-UBND", founded),
-                    change: OrgChange::Establish {
-                        name: name.into(),
-                        kind,
-                        parent: parent.map(Into::into),
-                        effective: founded,
-                    },
-                },
-            )
-            .await
-            .unwrap();
-        }
+        establish_units(&wf, &admin, founded).await;
         let health_focal = staff(
             &wf,
             &admin,
@@ -301,25 +310,27 @@ impl Province {
         self.wf
             .declare(
                 who,
-                dossier,
-                "identity",
-                vec![
-                    f("1", "NGUYỄN THỊ HƯƠNG", 0),
-                    f("3a", "17/05/1990", 0),
-                    f("3b", "Nữ", 0),
-                    f("25a", person_id, 0),
-                ],
-                vec![],
+                Declare::new(
+                    dossier,
+                    "identity",
+                    vec![
+                        f("1", "NGUYỄN THỊ HƯƠNG", 0),
+                        f("3a", "17/05/1990", 0),
+                        f("3b", "Nữ", 0),
+                        f("25a", person_id, 0),
+                    ],
+                ),
             )
             .await
             .unwrap();
         self.wf
             .declare(
                 who,
-                dossier,
-                "recruitment",
-                vec![f("11a", "02/01/2026", 0), f("11b", "Sở Y tế", 0)],
-                vec![],
+                Declare::new(
+                    dossier,
+                    "recruitment",
+                    vec![f("11a", "02/01/2026", 0), f("11b", "Sở Y tế", 0)],
+                ),
             )
             .await
             .unwrap()
@@ -335,12 +346,14 @@ impl Province {
         self.wf
             .approve(
                 &head.actor,
-                dossier,
-                ApprovalSignature {
-                    revision: req.revision,
-                    stream_hash: req.stream_hash,
-                    key_id: head.key_id.clone(),
-                    signature: head.key.sign(&req.digest).to_bytes().to_vec(),
+                Approve {
+                    dossier_id: String::from(dossier),
+                    signature: ApprovalSignature {
+                        revision: req.revision,
+                        stream_hash: req.stream_hash,
+                        key_id: head.key_id.clone(),
+                        signature: head.key.sign(&req.digest).to_bytes().to_vec(),
+                    },
                 },
             )
             .await
@@ -354,11 +367,11 @@ impl Province {
             .await;
         self.declare_basics(&person, &id, person_id).await;
         self.wf
-            .verify_declaration(&self.health_focal, &id, "khớp hồ sơ gốc")
+            .review(&self.health_focal, Review::verify(&id, "khớp hồ sơ gốc"))
             .await
             .unwrap();
         self.wf
-            .lock_declaration(&self.health_focal, &id)
+            .review(&self.health_focal, Review::lock(&id))
             .await
             .unwrap();
         self.sign(&self.health_head, &id).await.unwrap();

@@ -5,6 +5,10 @@
 //! due date computed in the profile's units (working or calendar days) from
 //! the date its clock started.
 
+use hoso_commands::workflows::{
+    AcceptTransfer, ChangeDepartment, ChangeStatus, Declare, ImportDossier, InitiateTransfer,
+    RecordDecision, Review,
+};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -36,39 +40,49 @@ async fn run_every_workflow(
     let person = p.personal_account(pid, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, pid).await;
     p.set_today(d(2026, 3, 25));
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     p.set_today(d(2026, 3, 27));
     p.sign(&p.health_head, &id).await.unwrap();
     // Personal change with proof, reviewed and approved.
-    p.wf.declare_change(
+    p.wf.declare(
         &person,
-        &id,
-        "training",
-        vec![f("27.c1", "Đại học Y Hà Nội", 1), f("27.c5", "Thạc sĩ", 1)],
-        vec![[3; 32]],
-        Some(d(2026, 3, 20)),
+        Declare {
+            occurred_on: Some(d(2026, 3, 20)),
+            ..Declare::new(
+                &id,
+                "training",
+                vec![f("27.c1", "Đại học Y Hà Nội", 1), f("27.c5", "Thạc sĩ", 1)],
+            )
+            .with_attachments(vec![[3; 32]])
+        },
     )
     .await
     .unwrap();
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     p.sign(&p.health_head, &id).await.unwrap();
     // A decision of the state.
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        StateDecision::Rank {
-            kind: RankChangeKind::Promoted,
-            rank_code: "V.08.05.12".into(),
-            rank_name: "Điều dưỡng hạng III".into(),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: StateDecision::Rank {
+                kind: RankChangeKind::Promoted,
+                rank_code: "V.08.05.12".into(),
+                rank_name: "Điều dưỡng hạng III".into(),
+            },
+            effective: d(2026, 3, 16),
+            document: doc("31/QĐ-SYT", d(2026, 3, 13)),
         },
-        d(2026, 3, 16),
-        doc("31/QĐ-SYT", d(2026, 3, 13)),
     )
     .await
     .unwrap();
@@ -85,10 +99,12 @@ async fn run_every_workflow(
         .unwrap();
     p.wf.change_department(
         &p.health_focal,
-        &moved,
-        HEALTH_DIV_B,
-        d(2026, 3, 20),
-        doc("32/QĐ-SYT", d(2026, 3, 19)),
+        ChangeDepartment {
+            dossier_id: String::from(&moved),
+            to: String::from(HEALTH_DIV_B),
+            effective: d(2026, 3, 20),
+            document: doc("32/QĐ-SYT", d(2026, 3, 19)),
+        },
     )
     .await
     .unwrap();
@@ -96,39 +112,51 @@ async fn run_every_workflow(
     let (transfer, _) =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            EDUCATION,
-            d(2026, 3, 23),
-            doc("40/QĐ-UBND", d(2026, 3, 20)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 23),
+                document: doc("40/QĐ-UBND", d(2026, 3, 20)),
+            },
         )
         .await
         .unwrap();
     p.set_today(d(2026, 3, 30));
-    p.wf.accept_transfer(&p.education_focal, &id, &transfer)
-        .await
-        .unwrap();
+    p.wf.accept_transfer(
+        &p.education_focal,
+        AcceptTransfer {
+            dossier_id: String::from(&id),
+            transfer_id: String::from(&transfer),
+        },
+    )
+    .await
+    .unwrap();
     // Arrival from another province.
     p.wf.import_dossier(
         &p.admin,
-        "QG-1",
-        "033088007777",
-        "Lê Văn Tâm",
-        PersonnelCategory::CongChuc,
-        HEALTH,
-        vec![],
-        d(2026, 3, 18),
+        ImportDossier {
+            source_record_id: String::from("QG-1"),
+            person_id: String::from("033088007777"),
+            full_name: String::from("Lê Văn Tâm"),
+            category: PersonnelCategory::CongChuc,
+            managing_unit: String::from(HEALTH),
+            sections: vec![],
+            handed_over_on: d(2026, 3, 18),
+        },
     )
     .await
     .unwrap();
     // Leaving.
     p.wf.change_status(
         &p.health_focal,
-        &moved,
-        EmploymentStatus::Retired,
-        d(2026, 3, 1),
-        doc("41/QĐ-SYT", d(2026, 2, 15)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&moved),
+            status: EmploymentStatus::Retired,
+            effective: d(2026, 3, 1),
+            document: doc("41/QĐ-SYT", d(2026, 2, 15)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();

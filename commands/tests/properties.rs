@@ -7,6 +7,9 @@
 //! names, and every chain verifying. Every refusal must be a typed rule,
 //! never a failure.
 
+use hoso_commands::workflows::{
+    AcceptTransfer, ChangeStatus, Declare, InitiateTransfer, RecordDecision, RejectTransfer, Review,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 use hoso_commands::testkit::*;
@@ -133,35 +136,39 @@ async fn apply(
                     let attachments = if proof { vec![[1; 32]] } else { vec![] };
                     p.wf.declare(
                         focal,
-                        &id,
-                        "identity",
-                        vec![
-                            f("1", "NGƯỜI THỬ", 0),
-                            f("3a", "1990", 0),
-                            f("3b", "Nam", 0),
-                            f("25a", PEOPLE[i], 0),
-                        ],
-                        attachments.clone(),
+                        Declare::new(
+                            &id,
+                            "identity",
+                            vec![
+                                f("1", "NGƯỜI THỬ", 0),
+                                f("3a", "1990", 0),
+                                f("3b", "Nam", 0),
+                                f("25a", PEOPLE[i], 0),
+                            ],
+                        )
+                        .with_attachments(attachments.clone()),
                     )
                     .await?;
                     p.wf.declare(
                         focal,
-                        &id,
-                        "recruitment",
-                        vec![f("11a", "2026", 0), f("11b", "Sở", 0)],
-                        attachments,
+                        Declare::new(
+                            &id,
+                            "recruitment",
+                            vec![f("11a", "2026", 0), f("11b", "Sở", 0)],
+                        )
+                        .with_attachments(attachments),
                     )
                     .await?;
                 }
                 Op::Return(_) => {
-                    p.wf.return_declaration(focal, &id, vec![], vec!["sai".into()])
+                    p.wf.review(focal, Review::send_back(&id, vec![], vec!["sai".into()]))
                         .await?;
                 }
                 Op::Verify(_) => {
-                    p.wf.verify_declaration(focal, &id, "").await?;
+                    p.wf.review(focal, Review::verify(&id, "")).await?;
                 }
                 Op::Lock(_) => {
-                    p.wf.lock_declaration(focal, &id).await?;
+                    p.wf.review(focal, Review::lock(&id)).await?;
                 }
                 Op::Sign(_, health) => {
                     let head = if health {
@@ -174,25 +181,29 @@ async fn apply(
                 Op::Decision(_) => {
                     p.wf.record_decision(
                         focal,
-                        &id,
-                        StateDecision::Rank {
-                            kind: RankChangeKind::Promoted,
-                            rank_code: "01.003".into(),
-                            rank_name: "Chuyên viên".into(),
+                        RecordDecision {
+                            dossier_id: String::from(&id),
+                            decision: StateDecision::Rank {
+                                kind: RankChangeKind::Promoted,
+                                rank_code: "01.003".into(),
+                                rank_name: "Chuyên viên".into(),
+                            },
+                            effective: d(2026, 1, 1),
+                            document: doc("1/QĐ", d(2026, 3, 1)),
                         },
-                        d(2026, 1, 1),
-                        doc("1/QĐ", d(2026, 3, 1)),
                     )
                     .await?;
                 }
                 Op::Transfer(_, u) => {
                     p.wf.initiate_transfer(
                         focal,
-                        &id,
-                        TransferKind::Transfer,
-                        UNITS[u],
-                        d(2026, 3, 27),
-                        doc("2/QĐ", d(2026, 3, 1)),
+                        InitiateTransfer {
+                            dossier_id: String::from(&id),
+                            kind: TransferKind::Transfer,
+                            to: String::from(UNITS[u]),
+                            effective: d(2026, 3, 27),
+                            document: doc("2/QĐ", d(2026, 3, 1)),
+                        },
                     )
                     .await?;
                 }
@@ -200,21 +211,37 @@ async fn apply(
                     if let Some(t) = &dos.transfer {
                         let receiver = focal_for(&t.to);
                         if matches!(op, Op::Accept(_)) {
-                            p.wf.accept_transfer(receiver, &id, &t.transfer_id).await?;
+                            p.wf.accept_transfer(
+                                receiver,
+                                AcceptTransfer {
+                                    dossier_id: String::from(&id),
+                                    transfer_id: String::from(&t.transfer_id),
+                                },
+                            )
+                            .await?;
                         } else {
-                            p.wf.reject_transfer(receiver, &id, &t.transfer_id, "không nhận")
-                                .await?;
+                            p.wf.reject_transfer(
+                                receiver,
+                                RejectTransfer {
+                                    dossier_id: String::from(&id),
+                                    transfer_id: String::from(&t.transfer_id),
+                                    reason: String::from("không nhận"),
+                                },
+                            )
+                            .await?;
                         }
                     }
                 }
                 Op::Status(_, s) => {
                     p.wf.change_status(
                         focal,
-                        &id,
-                        STATUSES[s],
-                        d(2026, 3, 1),
-                        doc("3/QĐ", d(2026, 3, 1)),
-                        "",
+                        ChangeStatus {
+                            dossier_id: String::from(&id),
+                            status: STATUSES[s],
+                            effective: d(2026, 3, 1),
+                            document: doc("3/QĐ", d(2026, 3, 1)),
+                            note: String::from(""),
+                        },
                     )
                     .await?;
                 }

@@ -4,7 +4,11 @@
 
 use hoso_commands::credentials::PasswordRejection;
 use hoso_commands::testkit::*;
-use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, ScopeRule};
+use hoso_commands::workflows::{
+    AcceptTransfer, Approve, ChangeDepartment, ChangeStatus, Declare, ForwardTransfer,
+    ImportDossier, InitiateTransfer, RecordDecision, RejectTransfer, Review,
+};
+use hoso_commands::workflows::{AccessRule, Actor, CommandError, IssueAccount, Receipt, ScopeRule};
 use hoso_domain::account::{AccountChange, AccountKind, LockReason};
 use hoso_domain::dossier::{
     DossierRule, EmploymentStatus, RankChangeKind, ReviewState, StateDecision, TransferKind,
@@ -45,6 +49,27 @@ fn rank() -> StateDecision {
         rank_code: "V.08.05.12".into(),
         rank_name: "Điều dưỡng hạng III".into(),
     }
+}
+
+/// The dossier once `signer` signed it with `receipt`: approved at that
+/// revision, the last approval by `signer` in their own right.
+async fn assert_signed_by(p: &Province, id: &str, signer: &Head, receipt: &Receipt) {
+    let dos = p.wf.load_dossier(id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Approved);
+    assert_eq!(dos.revision, receipt.revision);
+    let last = dos.approvals.last().unwrap();
+    assert_eq!(last.signer, signer.actor.account_id);
+    assert_eq!(last.delegated_from, None);
+}
+
+/// The heads the handlers name as approvers of the dossier.
+async fn approvers(p: &Province, id: &str) -> Vec<String> {
+    p.wf.approvers_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.account_id)
+        .collect()
 }
 
 #[tokio::test]
@@ -281,24 +306,23 @@ async fn hy_10_3_review_locks_declaration() {
     p.declare_basics(&person, &id, PID).await;
     // The person cannot review their own declaration.
     let err =
-        p.wf.verify_declaration(&person, &id, "tự duyệt")
+        p.wf.review(&person, Review::verify(&id, "tự duyệt"))
             .await
             .unwrap_err();
     assert!(matches!(
         access_rule(err),
         AccessRule::SelfReview | AccessRule::InsufficientRight { .. }
     ));
-    p.wf.verify_declaration(&p.health_focal, &id, "khớp")
+    p.wf.review(&p.health_focal, Review::verify(&id, "khớp"))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     let err =
         p.wf.declare(
             &person,
-            &id,
-            "residence",
-            vec![f("8", "Hưng Yên", 0)],
-            vec![],
+            Declare::new(&id, "residence", vec![f("8", "Hưng Yên", 0)]),
         )
         .await
         .unwrap_err();
@@ -314,20 +338,20 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
     let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, PID).await;
     let err =
-        p.wf.return_declaration(
+        p.wf.review(
             &p.health_focal,
-            &id,
-            vec!["identity".into()],
-            vec!["  ".into()],
+            Review::send_back(&id, vec!["identity".into()], vec!["  ".into()]),
         )
         .await
         .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::ReasonsRequired);
-    p.wf.return_declaration(
+    p.wf.review(
         &p.health_focal,
-        &id,
-        vec![],
-        vec!["Ngày sinh không khớp giấy khai sinh".into()],
+        Review::send_back(
+            &id,
+            vec![],
+            vec!["Ngày sinh không khớp giấy khai sinh".into()],
+        ),
     )
     .await
     .unwrap();
@@ -338,9 +362,11 @@ async fn hy_15_6_a_returned_declaration_says_why_and_can_be_corrected() {
         vec!["Ngày sinh không khớp giấy khai sinh".to_owned()]
     );
     p.declare_basics(&person, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "đã sửa")
+    p.wf.review(&p.health_focal, Review::verify(&id, "đã sửa"))
         .await
         .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Verified);
 }
 
 #[tokio::test]
@@ -349,15 +375,12 @@ async fn new_dossier_cannot_be_verified_without_identity_and_recruitment() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.wf.declare(
         &p.health_focal,
-        &id,
-        "residence",
-        vec![f("8", "Hưng Yên", 0)],
-        vec![],
+        Declare::new(&id, "residence", vec![f("8", "Hưng Yên", 0)]),
     )
     .await
     .unwrap();
     let err =
-        p.wf.verify_declaration(&p.health_focal, &id, "")
+        p.wf.review(&p.health_focal, Review::verify(&id, ""))
             .await
             .unwrap_err();
     assert_eq!(dossier_rule(err), DossierRule::SectionMissing("identity"));
@@ -369,19 +392,23 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     let person = p.personal_account(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&person, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     let stale = p.wf.approval_request(&id).await.unwrap();
     // A decision recorded meanwhile moves the dossier on: the signature no
     // longer covers what is there.
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        rank(),
-        d(2026, 3, 1),
-        doc("5/QĐ-SYT", d(2026, 3, 20)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: rank(),
+            effective: d(2026, 3, 1),
+            document: doc("5/QĐ-SYT", d(2026, 3, 20)),
+        },
     )
     .await
     .unwrap();
@@ -390,12 +417,14 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
     let err =
         p.wf.approve(
             &p.health_head.actor,
-            &id,
-            hoso_commands::workflows::ApprovalSignature {
-                revision: stale.revision,
-                stream_hash: stale.stream_hash,
-                key_id: p.health_head.key_id.clone(),
-                signature: sig,
+            Approve {
+                dossier_id: String::from(&id),
+                signature: hoso_commands::workflows::ApprovalSignature {
+                    revision: stale.revision,
+                    stream_hash: stale.stream_hash,
+                    key_id: p.health_head.key_id.clone(),
+                    signature: sig,
+                },
             },
         )
         .await
@@ -410,12 +439,14 @@ async fn approval_signature_names_the_exact_revision_and_hash() {
     let err =
         p.wf.approve(
             &p.health_head.actor,
-            &id,
-            hoso_commands::workflows::ApprovalSignature {
-                revision: req.revision,
-                stream_hash: req.stream_hash,
-                key_id: p.health_head.key_id.clone(),
-                signature: forged,
+            Approve {
+                dossier_id: String::from(&id),
+                signature: hoso_commands::workflows::ApprovalSignature {
+                    revision: req.revision,
+                    stream_hash: req.stream_hash,
+                    key_id: p.health_head.key_id.clone(),
+                    signature: forged,
+                },
             },
         )
         .await
@@ -457,13 +488,20 @@ async fn dt_11_department_head_approves_its_own_units_staff_only() {
     let p = Province::new("dong-thap", d(2026, 3, 27)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
+    assert_eq!(
+        approvers(&p, &id).await,
+        vec![p.health_head.actor.account_id.clone()]
+    );
     let err = p.sign(&p.education_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
@@ -482,10 +520,10 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
     .await;
     let id = p.open(PID, SCHOOL, &p.education_focal).await;
     p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.education_focal, &id, "")
+    p.wf.review(&p.education_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.education_focal, &id)
+    p.wf.review(&p.education_focal, Review::lock(&id))
         .await
         .unwrap();
     // Health's deputy has no power over education's school without delegation.
@@ -583,14 +621,28 @@ async fn hy_delegation_is_refused_because_hung_yen_has_no_delegation_rule() {
     .unwrap();
     let id = p.open(PID, SCHOOL, &p.education_focal).await;
     p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.education_focal, &id, "")
+    p.wf.review(&p.education_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.education_focal, &id)
+    p.wf.review(&p.education_focal, Review::lock(&id))
         .await
         .unwrap();
     let err = p.sign(&deputy, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::Delegation(_)));
+    // The delegation stays recorded, but the head alone approves.
+    let head =
+        p.wf.load_account(&p.education_head.actor.account_id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(head.delegations.contains_key("uq-1"));
+    assert_eq!(
+        approvers(&p, &id).await,
+        vec![p.education_head.actor.account_id.clone()]
+    );
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.workflow, ReviewState::Locked);
+    assert!(dos.approvals.is_empty());
 }
 
 fn refusing(profile: &str) -> Profile {
@@ -607,10 +659,12 @@ async fn hy_8_2_unit_heads_approve_on_days_20_to_22() {
     let hospital_head = head(&p.wf, &p.admin, "bv.giamdoc", HOSPITAL, 7, d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     p.set_today(d(2026, 3, 24));
     let err = p.sign(&hospital_head, &id).await.unwrap_err();
     let rule = access_rule(err);
@@ -631,10 +685,12 @@ async fn hy_8_1_department_heads_approve_on_days_23_to_25_and_warn_outside() {
     let p = Province::new("hung-yen", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     let receipt = p.sign(&p.health_head, &id).await.unwrap();
     assert_eq!(receipt.warnings.len(), 1);
     assert!(
@@ -649,17 +705,21 @@ async fn bt_7_1_approval_in_the_last_five_days_of_the_month() {
     let p = Province::with_profile(refusing("binh-thuan"), d(2026, 2, 20)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(
         access_rule(err),
         AccessRule::OutsideApprovalWindow { .. }
     ));
     p.set_today(d(2026, 2, 24)); // 24–28 February are the last five days
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert!(r.warnings.is_empty());
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
@@ -668,16 +728,19 @@ async fn bt_6_3_change_after_approval_needs_digitised_proof_and_old_version_stay
     let (id, person) = p.approved_dossier(PID).await;
     let training = vec![f("27.c1", "Đại học Y Hà Nội", 1), f("27.c5", "Thạc sĩ", 1)];
     let err =
-        p.wf.declare(&person, &id, "training", training.clone(), vec![])
+        p.wf.declare(&person, Declare::new(&id, "training", training.clone()))
             .await
             .unwrap_err();
     assert!(matches!(
         dossier_rule(err),
         DossierRule::ProofRequired { .. }
     ));
-    p.wf.declare(&person, &id, "training", training, vec![[7; 32]])
-        .await
-        .unwrap();
+    p.wf.declare(
+        &person,
+        Declare::new(&id, "training", training).with_attachments(vec![[7; 32]]),
+    )
+    .await
+    .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert!(
         dos.section("training").is_none(),
@@ -688,10 +751,12 @@ async fn bt_6_3_change_after_approval_needs_digitised_proof_and_old_version_stay
         dos.section("identity").is_some(),
         "the approved version stays in force"
     );
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     p.sign(&p.health_head, &id).await.unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert!(dos.section("training").is_some());
@@ -705,10 +770,12 @@ async fn bt_6_3_state_decisions_need_their_digitised_decision() {
     let err =
         p.wf.record_decision(
             &p.health_focal,
-            &id,
-            rank(),
-            d(2026, 3, 1),
-            paper_only("9/QĐ-SYT", d(2026, 3, 2)),
+            RecordDecision {
+                dossier_id: String::from(&id),
+                decision: rank(),
+                effective: d(2026, 3, 1),
+                document: paper_only("9/QĐ-SYT", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -719,20 +786,24 @@ async fn bt_6_3_state_decisions_need_their_digitised_decision() {
     // Effective dates may lie in the past; decision dates may not lie ahead.
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        rank(),
-        d(2025, 1, 1),
-        doc("9/QĐ-SYT", d(2026, 3, 2)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: rank(),
+            effective: d(2025, 1, 1),
+            document: doc("9/QĐ-SYT", d(2026, 3, 2)),
+        },
     )
     .await
     .unwrap();
     let err =
         p.wf.record_decision(
             &p.health_focal,
-            &id,
-            rank(),
-            d(2026, 4, 1),
-            doc("10/QĐ-SYT", d(2026, 4, 1)),
+            RecordDecision {
+                dossier_id: String::from(&id),
+                decision: rank(),
+                effective: d(2026, 4, 1),
+                document: doc("10/QĐ-SYT", d(2026, 4, 1)),
+            },
         )
         .await
         .unwrap_err();
@@ -752,20 +823,24 @@ async fn dl_10_1_move_within_the_agency_stays_inside_it() {
     let (id, _) = p.wf.open_dossier(&p.health_focal, opening).await.unwrap();
     p.wf.change_department(
         &p.health_focal,
-        &id,
-        HEALTH_DIV_B,
-        d(2026, 3, 2),
-        doc("7/QĐ-SYT", d(2026, 3, 2)),
+        ChangeDepartment {
+            dossier_id: String::from(&id),
+            to: String::from(HEALTH_DIV_B),
+            effective: d(2026, 3, 2),
+            document: doc("7/QĐ-SYT", d(2026, 3, 2)),
+        },
     )
     .await
     .unwrap();
     let err =
         p.wf.change_department(
             &p.health_focal,
-            &id,
-            SCHOOL,
-            d(2026, 3, 2),
-            doc("8/QĐ-SYT", d(2026, 3, 2)),
+            ChangeDepartment {
+                dossier_id: String::from(&id),
+                to: String::from(SCHOOL),
+                effective: d(2026, 3, 2),
+                document: doc("8/QĐ-SYT", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -774,11 +849,13 @@ async fn dl_10_1_move_within_the_agency_stays_inside_it() {
     let err =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            HEALTH_DIV_A,
-            d(2026, 3, 2),
-            doc("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(HEALTH_DIV_A),
+                effective: d(2026, 3, 2),
+                document: doc("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -803,11 +880,13 @@ async fn dl_10_2_transfer_needs_scanned_decision_then_send_accept_forward() {
     let err =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            EDUCATION,
-            d(2026, 3, 2),
-            paper_only("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 2),
+                document: paper_only("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -815,34 +894,62 @@ async fn dl_10_2_transfer_needs_scanned_decision_then_send_accept_forward() {
     let (transfer, _) =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            EDUCATION,
-            d(2026, 3, 2),
-            doc("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 2),
+                document: doc("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap();
     // Only the receiver accepts.
     let err =
-        p.wf.accept_transfer(&p.health_focal, &id, &transfer)
-            .await
-            .unwrap_err();
+        p.wf.accept_transfer(
+            &p.health_focal,
+            AcceptTransfer {
+                dossier_id: String::from(&id),
+                transfer_id: String::from(&transfer),
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(
         access_rule(err),
         AccessRule::InsufficientRight { .. }
     ));
-    p.wf.accept_transfer(&p.education_focal, &id, &transfer)
-        .await
-        .unwrap();
+    p.wf.accept_transfer(
+        &p.education_focal,
+        AcceptTransfer {
+            dossier_id: String::from(&id),
+            transfer_id: String::from(&transfer),
+        },
+    )
+    .await
+    .unwrap();
     let err =
-        p.wf.forward_transfer(&p.education_focal, &id, &transfer, HOSPITAL)
-            .await
-            .unwrap_err();
-    assert!(matches!(scope_rule(err), ScopeRule::OutsideReceiver { .. }));
-    p.wf.forward_transfer(&p.education_focal, &id, &transfer, SCHOOL)
+        p.wf.forward_transfer(
+            &p.education_focal,
+            ForwardTransfer {
+                dossier_id: String::from(&id),
+                transfer_id: String::from(&transfer),
+                to: String::from(HOSPITAL),
+            },
+        )
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(matches!(scope_rule(err), ScopeRule::OutsideReceiver { .. }));
+    p.wf.forward_transfer(
+        &p.education_focal,
+        ForwardTransfer {
+            dossier_id: String::from(&id),
+            transfer_id: String::from(&transfer),
+            to: String::from(SCHOOL),
+        },
+    )
+    .await
+    .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert_eq!(
         (dos.managing_unit.as_str(), dos.employing_unit.as_str()),
@@ -852,10 +959,12 @@ async fn dl_10_2_transfer_needs_scanned_decision_then_send_accept_forward() {
     let err =
         p.wf.record_decision(
             &p.health_focal,
-            &id,
-            rank(),
-            d(2026, 3, 1),
-            doc("9/QĐ-SYT", d(2026, 3, 2)),
+            RecordDecision {
+                dossier_id: String::from(&id),
+                decision: rank(),
+                effective: d(2026, 3, 1),
+                document: doc("9/QĐ-SYT", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -865,10 +974,12 @@ async fn dl_10_2_transfer_needs_scanned_decision_then_send_accept_forward() {
     ));
     p.wf.record_decision(
         &p.education_focal,
-        &id,
-        rank(),
-        d(2026, 3, 1),
-        doc("9/QĐ-SGD", d(2026, 3, 2)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: rank(),
+            effective: d(2026, 3, 1),
+            document: doc("9/QĐ-SGD", d(2026, 3, 2)),
+        },
     )
     .await
     .unwrap();
@@ -895,29 +1006,40 @@ async fn kt_11_2_a_rejected_transfer_leaves_the_dossier_where_it_was() {
     let (transfer, _) =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Reassignment,
-            EDUCATION,
-            d(2026, 3, 2),
-            doc("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Reassignment,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 2),
+                document: doc("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap();
     let err =
         p.wf.change_status(
             &p.health_focal,
-            &id,
-            EmploymentStatus::Retired,
-            d(2026, 3, 2),
-            doc("1/QĐ-SYT", d(2026, 3, 2)),
-            "",
+            ChangeStatus {
+                dossier_id: String::from(&id),
+                status: EmploymentStatus::Retired,
+                effective: d(2026, 3, 2),
+                document: doc("1/QĐ-SYT", d(2026, 3, 2)),
+                note: String::from(""),
+            },
         )
         .await
         .unwrap_err();
     assert!(matches!(dossier_rule(err), DossierRule::TransferPending(_)));
-    p.wf.reject_transfer(&p.education_focal, &id, &transfer, "Không còn biên chế")
-        .await
-        .unwrap();
+    p.wf.reject_transfer(
+        &p.education_focal,
+        RejectTransfer {
+            dossier_id: String::from(&id),
+            transfer_id: String::from(&transfer),
+            reason: String::from("Không còn biên chế"),
+        },
+    )
+    .await
+    .unwrap();
     let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
     assert_eq!(dos.managing_unit, HOSPITAL);
     assert!(dos.transfer.is_none());
@@ -938,13 +1060,15 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
     let err =
         p.wf.import_dossier(
             &p.health_focal,
-            "QG-778",
-            PID2,
-            "Lê Văn Tâm",
-            PersonnelCategory::CongChuc,
-            HEALTH,
-            sections.clone(),
-            d(2026, 2, 27),
+            ImportDossier {
+                source_record_id: String::from("QG-778"),
+                person_id: String::from(PID2),
+                full_name: String::from("Lê Văn Tâm"),
+                category: PersonnelCategory::CongChuc,
+                managing_unit: String::from(HEALTH),
+                sections: sections.clone(),
+                handed_over_on: d(2026, 2, 27),
+            },
         )
         .await
         .unwrap_err();
@@ -952,13 +1076,15 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
     let (id, _) =
         p.wf.import_dossier(
             &p.admin,
-            "QG-778",
-            PID2,
-            "Lê Văn Tâm",
-            PersonnelCategory::CongChuc,
-            HEALTH,
-            sections,
-            d(2026, 2, 27),
+            ImportDossier {
+                source_record_id: String::from("QG-778"),
+                person_id: String::from(PID2),
+                full_name: String::from("Lê Văn Tâm"),
+                category: PersonnelCategory::CongChuc,
+                managing_unit: String::from(HEALTH),
+                sections,
+                handed_over_on: d(2026, 2, 27),
+            },
         )
         .await
         .unwrap();
@@ -977,11 +1103,13 @@ async fn kt_11_3_status_changes_archive_and_only_lawful_ones_follow() {
     let (id, person) = p.approved_dossier(PID).await;
     p.wf.change_status(
         &p.health_focal,
-        &id,
-        EmploymentStatus::Deceased,
-        d(2026, 2, 20),
-        doc("2/TB-SYT", d(2026, 2, 25)),
-        "từ trần",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Deceased,
+            effective: d(2026, 2, 20),
+            document: doc("2/TB-SYT", d(2026, 2, 25)),
+            note: String::from("từ trần"),
+        },
     )
     .await
     .unwrap();
@@ -989,11 +1117,13 @@ async fn kt_11_3_status_changes_archive_and_only_lawful_ones_follow() {
     let err =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            EDUCATION,
-            d(2026, 3, 2),
-            doc("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 2),
+                document: doc("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -1004,11 +1134,13 @@ async fn kt_11_3_status_changes_archive_and_only_lawful_ones_follow() {
     let err =
         p.wf.change_status(
             &p.health_focal,
-            &id,
-            EmploymentStatus::Active,
-            d(2026, 3, 2),
-            doc("3/QĐ-SYT", d(2026, 3, 2)),
-            "",
+            ChangeStatus {
+                dossier_id: String::from(&id),
+                status: EmploymentStatus::Active,
+                effective: d(2026, 3, 2),
+                document: doc("3/QĐ-SYT", d(2026, 3, 2)),
+                note: String::from(""),
+            },
         )
         .await
         .unwrap_err();
@@ -1049,24 +1181,34 @@ async fn hy_11_3_retired_person_may_later_be_recorded_deceased() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.wf.change_status(
         &p.health_focal,
-        &id,
-        EmploymentStatus::Retired,
-        d(2026, 3, 1),
-        doc("4/QĐ-SYT", d(2026, 2, 1)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Retired,
+            effective: d(2026, 3, 1),
+            document: doc("4/QĐ-SYT", d(2026, 2, 1)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.status, EmploymentStatus::Retired);
+    assert!(dos.is_archived());
     p.wf.change_status(
         &p.health_focal,
-        &id,
-        EmploymentStatus::Deceased,
-        d(2026, 3, 2),
-        doc("5/TB-SYT", d(2026, 3, 2)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Deceased,
+            effective: d(2026, 3, 2),
+            document: doc("5/TB-SYT", d(2026, 3, 2)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.status, EmploymentStatus::Deceased);
+    assert!(dos.is_archived());
 }
 
 #[tokio::test]
@@ -1128,29 +1270,70 @@ async fn dl_5_5_merger_moves_dossiers_and_accounts_citing_the_decision() {
 async fn concurrent_commands_on_one_dossier_one_wins_the_other_conflicts() {
     let p = Province::new("national", d(2026, 3, 2)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
-    let a = p.wf.record_decision(
-        &p.health_focal,
-        &id,
-        rank(),
-        d(2026, 3, 1),
-        doc("1/QĐ", d(2026, 3, 2)),
+    let rev = p.wf.load_dossier(&id).await.unwrap().unwrap().revision;
+    // Both callers saw the dossier at `rev` and send it as their If-Match.
+    let declaring = |value: &str| {
+        p.wf.declare(
+            &p.health_focal,
+            Declare::new(
+                &id,
+                "identity",
+                vec![
+                    f("1", value, 0),
+                    f("3a", "17/05/1990", 0),
+                    f("3b", "Nữ", 0),
+                    f("25a", PID, 0),
+                ],
+            )
+            .expecting(rev),
+        )
+    };
+    let (a, b) = tokio::join!(declaring("NGUYỄN THỊ HƯƠNG"), declaring("NGUYỄN THỊ HOA"));
+    let (winner, receipt, loser) = match (a, b) {
+        (Ok(r), Err(e)) => ("NGUYỄN THỊ HƯƠNG", r, e),
+        (Err(e), Ok(r)) => ("NGUYỄN THỊ HOA", r, e),
+        (Ok(_), Ok(_)) => panic!("both commands expecting revision {rev} succeeded"),
+        (Err(a), Err(b)) => panic!("both commands failed: {a}; {b}"),
+    };
+    assert!(
+        matches!(
+            loser,
+            CommandError::Conflict {
+                expected: hoso_ledger::ExpectedRevision::Exact(e),
+                actual: Some(actual),
+                ..
+            } if e == rev && actual == receipt.revision
+        ),
+        "{loser:?}"
     );
-    let b = p.wf.record_decision(
-        &p.health_focal,
-        &id,
-        rank(),
-        d(2026, 3, 1),
-        doc("2/QĐ", d(2026, 3, 2)),
+    // A caller still holding `rev` after the race is refused by its If-Match
+    // before anything is written.
+    let stale = declaring("NGUYỄN THỊ HẠNH").await.unwrap_err();
+    assert!(
+        matches!(stale, CommandError::Conflict { actual: Some(actual), .. } if actual == receipt.revision),
+        "{stale:?}"
     );
-    let (a, b) = tokio::join!(a, b);
-    let outcomes = [a.is_ok(), b.is_ok()];
-    let conflicts = [a, b]
-        .into_iter()
-        .filter(|r| matches!(r, Err(CommandError::Conflict { .. })))
-        .count();
-    // Either both ran one after the other, or exactly one lost the race.
-    assert!(outcomes.iter().filter(|ok| **ok).count() + conflicts == 2);
-    assert!(outcomes.iter().any(|ok| *ok));
+    // The stream holds the winner's declaration, once, at rev + 1 (with
+    // whatever else the same batch wrote), and nothing of the loser's.
+    let dos = p.wf.load_dossier(&id).await.unwrap().unwrap();
+    assert_eq!(dos.revision, receipt.revision);
+    let name = dos.pending["identity"].iter().find(|f| f.field_code == "1");
+    assert_eq!(name.map(|f| f.value.as_str()), Some(winner));
+    let stream = format!("dossier-{id}");
+    let declared: Vec<(u64, String)> = p
+        .stream(&stream)
+        .await
+        .iter()
+        .filter_map(
+            |e| match hoso_ledger::typed::decode(&hoso_schemas::Registry::standard(), e) {
+                Ok(DomainEvent::DeclarationSubmitted(d)) => {
+                    Some((e.revision, d.fields[0].value.clone()))
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    assert_eq!(declared, vec![(rev + 1, winner.to_owned())]);
     // Nothing half-written: the stream is a valid chain of whole batches.
     p.store
         .verify_stream(&format!("dossier-{id}"))
@@ -1310,8 +1493,8 @@ async fn locked_dossier(
     };
     let (id, _) = p.wf.open_dossier(focal, opening).await.unwrap();
     p.declare_basics(focal, &id, person_id).await;
-    p.wf.verify_declaration(focal, &id, "").await.unwrap();
-    p.wf.lock_declaration(focal, &id).await.unwrap();
+    p.wf.review(focal, Review::verify(&id, "")).await.unwrap();
+    p.wf.review(focal, Review::lock(&id)).await.unwrap();
     id
 }
 
@@ -1340,13 +1523,20 @@ async fn dt_11_district_chair_approves_commune_staff() {
     let id = locked_dossier(&p, PID, commune, PersonnelCategory::CommuneCadre, &focal).await;
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
-    p.sign(&chair, &id).await.unwrap();
+    assert!(approvers(&p, &id).await.contains(&chair.actor.account_id));
+    let r = p.sign(&chair, &id).await.unwrap();
+    assert_signed_by(&p, &id, &chair, &r).await;
 }
 
 #[tokio::test]
 async fn dt_11_1_department_heads_do_not_approve_cadres() {
     let p = Province::new("dong-thap", d(2026, 3, 27)).await;
     let id = locked_dossier(&p, PID, HEALTH, PersonnelCategory::CanBo, &p.health_focal).await;
+    assert!(
+        !approvers(&p, &id)
+            .await
+            .contains(&p.health_head.actor.account_id)
+    );
     let err = p.sign(&p.health_head, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
     let id = locked_dossier(
@@ -1357,7 +1547,8 @@ async fn dt_11_1_department_heads_do_not_approve_cadres() {
         &p.health_focal,
     )
     .await;
-    p.sign(&p.health_head, &id).await.unwrap();
+    let r = p.sign(&p.health_head, &id).await.unwrap();
+    assert_signed_by(&p, &id, &p.health_head, &r).await;
 }
 
 #[tokio::test]
@@ -1382,9 +1573,22 @@ async fn dt_11_3_public_service_unit_heads_approve_public_employees_only() {
         &p.health_focal,
     )
     .await;
-    p.sign(&hospital_head, &employee).await.unwrap();
+    assert_eq!(
+        approvers(&p, &employee).await,
+        vec![
+            hospital_head.actor.account_id.clone(),
+            p.health_head.actor.account_id.clone()
+        ]
+    );
+    let r = p.sign(&hospital_head, &employee).await.unwrap();
+    assert_signed_by(&p, &employee, &hospital_head, &r).await;
     // The department above the hospital approves the civil servant.
-    p.sign(&p.health_head, &civil).await.unwrap();
+    assert_eq!(
+        approvers(&p, &civil).await,
+        vec![p.health_head.actor.account_id.clone()]
+    );
+    let r = p.sign(&p.health_head, &civil).await.unwrap();
+    assert_signed_by(&p, &civil, &p.health_head, &r).await;
 }
 
 /// For every profile: approving inside the window is silent, outside it
@@ -1589,24 +1793,34 @@ async fn reconcile_finds_nothing_to_do_after_successful_commands() {
     let (t, _) =
         p.wf.initiate_transfer(
             &p.health_focal,
-            &id,
-            TransferKind::Transfer,
-            EDUCATION,
-            d(2026, 3, 2),
-            doc("20/QĐ-UBND", d(2026, 3, 2)),
+            InitiateTransfer {
+                dossier_id: String::from(&id),
+                kind: TransferKind::Transfer,
+                to: String::from(EDUCATION),
+                effective: d(2026, 3, 2),
+                document: doc("20/QĐ-UBND", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap();
-    p.wf.accept_transfer(&p.education_focal, &id, &t)
-        .await
-        .unwrap();
+    p.wf.accept_transfer(
+        &p.education_focal,
+        AcceptTransfer {
+            dossier_id: String::from(&id),
+            transfer_id: String::from(&t),
+        },
+    )
+    .await
+    .unwrap();
     p.wf.change_status(
         &p.education_focal,
-        &id,
-        EmploymentStatus::Resigned,
-        d(2026, 3, 2),
-        doc("21/QĐ-SGD", d(2026, 3, 2)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Resigned,
+            effective: d(2026, 3, 2),
+            document: doc("21/QĐ-SGD", d(2026, 3, 2)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
@@ -1618,10 +1832,12 @@ async fn a_revoked_signing_key_no_longer_signs() {
     let p = Province::new("national", d(2026, 3, 27)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     p.wf.account(
         &p.health_head.actor,
         &p.health_head.actor.account_id,
@@ -1644,11 +1860,13 @@ async fn dl_5_5_the_archive_moves_with_a_merged_unit() {
     let retired = p.open(PID2, HOSPITAL, &p.health_focal).await;
     p.wf.change_status(
         &p.health_focal,
-        &retired,
-        EmploymentStatus::Retired,
-        d(2026, 2, 1),
-        doc("3/QĐ-SYT", d(2026, 1, 20)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&retired),
+            status: EmploymentStatus::Retired,
+            effective: d(2026, 2, 1),
+            document: doc("3/QĐ-SYT", d(2026, 1, 20)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
@@ -1673,10 +1891,12 @@ async fn dl_5_5_the_archive_moves_with_a_merged_unit() {
     let err =
         p.wf.record_decision(
             &p.health_focal,
-            &retired,
-            rank(),
-            d(2026, 3, 1),
-            doc("5/QĐ", d(2026, 3, 2)),
+            RecordDecision {
+                dossier_id: String::from(&retired),
+                decision: rank(),
+                effective: d(2026, 3, 1),
+                document: doc("5/QĐ", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -1690,10 +1910,12 @@ async fn refusals_name_the_aggregate_and_its_revision() {
     let err =
         p.wf.record_decision(
             &p.education_focal,
-            &id,
-            rank(),
-            d(2026, 3, 1),
-            doc("5/QĐ", d(2026, 3, 2)),
+            RecordDecision {
+                dossier_id: String::from(&id),
+                decision: rank(),
+                effective: d(2026, 3, 1),
+                document: doc("5/QĐ", d(2026, 3, 2)),
+            },
         )
         .await
         .unwrap_err();
@@ -1775,15 +1997,17 @@ async fn bt_4_3_discipline_details_are_sealed_in_the_log() {
     let reason = "Vi phạm quy định về thời giờ làm việc";
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        hoso_domain::dossier::StateDecision::Discipline {
-            form: DisciplineForm::Reprimand,
-            body: DisciplineBody::Government,
-            reason: reason.into(),
-            until: Some(d(2026, 12, 31)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: hoso_domain::dossier::StateDecision::Discipline {
+                form: DisciplineForm::Reprimand,
+                body: DisciplineBody::Government,
+                reason: reason.into(),
+                until: Some(d(2026, 12, 31)),
+            },
+            effective: d(2026, 3, 1),
+            document: doc("9/QĐ-SYT", d(2026, 3, 20)),
         },
-        d(2026, 3, 1),
-        doc("9/QĐ-SYT", d(2026, 3, 20)),
     )
     .await
     .unwrap();

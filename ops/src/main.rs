@@ -5,8 +5,6 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
-mod bench_http;
-mod bench_rebuild;
 mod demo;
 mod progress;
 mod rebuild;

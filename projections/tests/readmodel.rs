@@ -4,6 +4,7 @@
 //! without diacritics, reports against brute-force counts, the archive,
 //! live-versus-rebuild equality, versioning and read-your-writes.
 
+use hoso_commands::workflows::{ChangeStatus, Declare, RecordDecision, Review};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,20 +43,24 @@ async fn salary_recorded_in_march_effective_in_january_shows_on_both_time_axes()
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        salary(1, 234),
-        d(2025, 6, 1),
-        doc("1/QĐ-SYT", d(2025, 5, 20)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: salary(1, 234),
+            effective: d(2025, 6, 1),
+            document: doc("1/QĐ-SYT", d(2025, 5, 20)),
+        },
     )
     .await
     .unwrap();
     p.set_today(d(2026, 3, 10));
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        salary(2, 267),
-        d(2026, 1, 1),
-        doc("7/QĐ-SYT", d(2026, 3, 9)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: salary(2, 267),
+            effective: d(2026, 1, 1),
+            document: doc("7/QĐ-SYT", d(2026, 3, 9)),
+        },
     )
     .await
     .unwrap();
@@ -220,11 +225,13 @@ async fn people_who_left_are_searched_in_the_archive_and_never_lost() {
     let id = open_named(&p, "033090000001", "Trần Thị Lan", HOSPITAL).await;
     p.wf.change_status(
         &p.health_focal,
-        &id,
-        EmploymentStatus::Retired,
-        d(2026, 3, 1),
-        doc("4/QĐ-SYT", d(2026, 2, 20)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Retired,
+            effective: d(2026, 3, 1),
+            document: doc("4/QĐ-SYT", d(2026, 2, 20)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
@@ -258,14 +265,16 @@ async fn annual_report_matches_a_brute_force_count() {
         let id = open_named(&p, &pid, &format!("Người {i}"), HOSPITAL).await;
         p.wf.record_decision(
             &p.health_focal,
-            &id,
-            StateDecision::Rank {
-                kind: RankChangeKind::Initial,
-                rank_code: (*code).into(),
-                rank_name: (*name).into(),
+            RecordDecision {
+                dossier_id: String::from(&id),
+                decision: StateDecision::Rank {
+                    kind: RankChangeKind::Initial,
+                    rank_code: (*code).into(),
+                    rank_name: (*name).into(),
+                },
+                effective: d(2026, 1, 1),
+                document: doc("5/QĐ", d(2026, 1, 1)),
             },
-            d(2026, 1, 1),
-            doc("5/QĐ", d(2026, 1, 1)),
         )
         .await
         .unwrap();
@@ -274,11 +283,13 @@ async fn annual_report_matches_a_brute_force_count() {
     // One leaves: it must not be counted.
     p.wf.change_status(
         &p.health_focal,
-        &ids[3],
-        EmploymentStatus::Resigned,
-        d(2026, 3, 1),
-        doc("6/QĐ", d(2026, 3, 1)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&ids[3]),
+            status: EmploymentStatus::Resigned,
+            effective: d(2026, 3, 1),
+            document: doc("6/QĐ", d(2026, 3, 1)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
@@ -369,15 +380,17 @@ async fn history_shows_actor_document_and_field_level_diff() {
     let (id, person) = p.approved_dossier(PID).await;
     p.wf.declare(
         &person,
-        &id,
-        "identity",
-        vec![
-            f("1", "NGUYỄN THỊ HƯƠNG", 0),
-            f("3a", "18/05/1990", 0),
-            f("3b", "Nữ", 0),
-            f("25a", PID, 0),
-        ],
-        vec![[9; 32]],
+        Declare::new(
+            &id,
+            "identity",
+            vec![
+                f("1", "NGUYỄN THỊ HƯƠNG", 0),
+                f("3a", "18/05/1990", 0),
+                f("3b", "Nữ", 0),
+                f("25a", PID, 0),
+            ],
+        )
+        .with_attachments(vec![[9; 32]]),
     )
     .await
     .unwrap();
@@ -429,11 +442,13 @@ async fn live_projection_equals_a_rebuild_from_position_zero() {
     open_named(&p, "033090000002", "Lê Văn Tâm", SCHOOL).await;
     p.wf.change_status(
         &p.health_focal,
-        &id,
-        EmploymentStatus::Seconded,
-        d(2026, 3, 20),
-        doc("8/QĐ", d(2026, 3, 20)),
-        "",
+        ChangeStatus {
+            dossier_id: String::from(&id),
+            status: EmploymentStatus::Seconded,
+            effective: d(2026, 3, 20),
+            document: doc("8/QĐ", d(2026, 3, 20)),
+            note: String::from(""),
+        },
     )
     .await
     .unwrap();
@@ -501,16 +516,17 @@ async fn headcount_by_every_dimension_and_quota_against_actual() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.wf.declare(
         &p.health_focal,
-        &id,
-        "identity",
-        vec![
-            f("1", "NGUYỄN THỊ HƯƠNG", 0),
-            f("3a", "17/05/1990", 0),
-            f("3b", "Nữ", 0),
-            f("6", "Kinh", 0),
-            f("25a", PID, 0),
-        ],
-        vec![],
+        Declare::new(
+            &id,
+            "identity",
+            vec![
+                f("1", "NGUYỄN THỊ HƯƠNG", 0),
+                f("3a", "17/05/1990", 0),
+                f("3b", "Nữ", 0),
+                f("6", "Kinh", 0),
+                f("25a", PID, 0),
+            ],
+        ),
     )
     .await
     .unwrap();
@@ -553,10 +569,12 @@ async fn audit_trail_lists_every_change_by_actor_and_dossier() {
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.wf.record_decision(
         &p.health_focal,
-        &id,
-        salary(1, 234),
-        d(2026, 1, 1),
-        doc("1/QĐ", d(2026, 3, 1)),
+        RecordDecision {
+            dossier_id: String::from(&id),
+            decision: salary(1, 234),
+            effective: d(2026, 1, 1),
+            document: doc("1/QĐ", d(2026, 3, 1)),
+        },
     )
     .await
     .unwrap();
@@ -598,10 +616,12 @@ async fn approvals_pending_per_monthly_window() {
     let p = Province::new("hung-yen", d(2026, 3, 10)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     p.declare_basics(&p.health_focal, &id, PID).await;
-    p.wf.verify_declaration(&p.health_focal, &id, "")
+    p.wf.review(&p.health_focal, Review::verify(&id, ""))
         .await
         .unwrap();
-    p.wf.lock_declaration(&p.health_focal, &id).await.unwrap();
+    p.wf.review(&p.health_focal, Review::lock(&id))
+        .await
+        .unwrap();
     let (_dir, m) = model(&p).await;
     let pending = m
         .approvals_pending(p.wf.profile(), p.wf.calendar())

@@ -6,6 +6,10 @@
 //! ground the caller may see it; without one the answer is the same 404 as
 //! for an id that does not exist, and the attempt is recorded.
 
+use hoso_commands::workflows::{
+    AcceptTransfer, Approve, ChangeDepartment, ChangeStatus, Declare, ForwardTransfer,
+    InitiateTransfer, RejectTransfer, Review,
+};
 use std::sync::Arc;
 
 use axum::Json;
@@ -364,14 +368,13 @@ pub async fn declare(
     let started = std::time::Instant::now();
     let r = s
         .workflows
-        .declare_at(
+        .declare(
             &c.actor,
-            &id,
-            &input.section,
-            fields,
-            attachments,
-            input.occurred_on,
-            m.0,
+            Declare {
+                occurred_on: input.occurred_on,
+                expected: m.0,
+                ..Declare::new(&id, &input.section, fields).with_attachments(attachments)
+            },
         )
         .await
         .map_err(|e| conflict_as_412(m, e.into()))?;
@@ -427,7 +430,13 @@ pub async fn review(
     };
     let r = s
         .workflows
-        .review_at(&c.actor, &id, step, m.0)
+        .review(
+            &c.actor,
+            Review {
+                expected: m.0,
+                ..Review::new(&id, step)
+            },
+        )
         .await
         .map_err(|e| conflict_as_412(m, e.into()))?;
     Ok(receipt_response(&id, r))
@@ -499,12 +508,14 @@ pub async fn approve(
         .workflows
         .approve(
             &c.actor,
-            &id,
-            ApprovalSignature {
-                revision: input.revision,
-                stream_hash,
-                key_id: input.key_id,
-                signature,
+            Approve {
+                dossier_id: String::from(&id),
+                signature: ApprovalSignature {
+                    revision: input.revision,
+                    stream_hash,
+                    key_id: input.key_id,
+                    signature,
+                },
             },
         )
         .await?;
@@ -577,8 +588,16 @@ pub async fn transfer(
             effective,
             document,
         } => {
-            wf.change_department(&c.actor, &id, &to, effective, document.into_source()?)
-                .await?
+            wf.change_department(
+                &c.actor,
+                ChangeDepartment {
+                    dossier_id: String::from(&id),
+                    to: String::from(&to),
+                    effective,
+                    document: document.into_source()?,
+                },
+            )
+            .await?
         }
         TransferIn::Initiate {
             kind,
@@ -588,24 +607,54 @@ pub async fn transfer(
         } => {
             let kind = parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?;
             let (transfer_id, r) = wf
-                .initiate_transfer(&c.actor, &id, kind, &to, effective, document.into_source()?)
+                .initiate_transfer(
+                    &c.actor,
+                    InitiateTransfer {
+                        dossier_id: String::from(&id),
+                        kind,
+                        to: String::from(&to),
+                        effective,
+                        document: document.into_source()?,
+                    },
+                )
                 .await?;
             // The receiver needs the transfer's id to accept, forward or reject.
             return Ok(receipt_response(&transfer_id, r));
         }
         TransferIn::Accept { transfer_id } => {
-            wf.accept_transfer(&c.actor, &id, &transfer_id).await?
+            wf.accept_transfer(
+                &c.actor,
+                AcceptTransfer {
+                    dossier_id: String::from(&id),
+                    transfer_id: String::from(&transfer_id),
+                },
+            )
+            .await?
         }
         TransferIn::Forward { transfer_id, to } => {
-            wf.forward_transfer(&c.actor, &id, &transfer_id, &to)
-                .await?
+            wf.forward_transfer(
+                &c.actor,
+                ForwardTransfer {
+                    dossier_id: String::from(&id),
+                    transfer_id: String::from(&transfer_id),
+                    to: String::from(&to),
+                },
+            )
+            .await?
         }
         TransferIn::Reject {
             transfer_id,
             reason,
         } => {
-            wf.reject_transfer(&c.actor, &id, &transfer_id, &reason)
-                .await?
+            wf.reject_transfer(
+                &c.actor,
+                RejectTransfer {
+                    dossier_id: String::from(&id),
+                    transfer_id: String::from(&transfer_id),
+                    reason: String::from(&reason),
+                },
+            )
+            .await?
         }
     };
     Ok(receipt_response(&id, r))
@@ -652,11 +701,13 @@ pub async fn status(
         .workflows
         .change_status(
             &c.actor,
-            &id,
-            status,
-            input.effective,
-            input.document.into_source()?,
-            &input.note,
+            ChangeStatus {
+                dossier_id: String::from(&id),
+                status,
+                effective: input.effective,
+                document: input.document.into_source()?,
+                note: String::from(&input.note),
+            },
         )
         .await?;
     Ok(receipt_response(&id, r))

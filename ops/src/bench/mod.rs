@@ -17,6 +17,9 @@ use uuid::Uuid;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
+mod http;
+mod rebuild;
+
 /// Which benchmark.
 #[derive(Subcommand)]
 pub enum Which {
@@ -122,7 +125,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             people,
             seed,
             json,
-        } => crate::bench_rebuild::run(data, people, seed, json).await,
+        } => rebuild::run(data, people, seed, json).await,
         Which::Http {
             people,
             connections,
@@ -130,7 +133,7 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             data,
             json,
         } => {
-            crate::bench_http::run(crate::bench_http::Options {
+            http::run(http::Options {
                 people,
                 connections,
                 seconds,

@@ -23,6 +23,7 @@
 //!
 //! Every answer must be 200, or the bench fails.
 
+use hoso_commands::workflows::Declare;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -529,15 +530,16 @@ async fn open_one(wf: &Workflows, writer: &Actor, i: u64) -> anyhow::Result<()> 
     .context("open")?;
     wf.declare(
         writer,
-        &id,
-        "identity",
-        vec![
-            field("1", p.name.to_uppercase()),
-            field("3a", p.born.format("%d/%m/%Y").to_string()),
-            field("3b", if p.female { "Nữ" } else { "Nam" }.to_owned()),
-            field("25a", p.person_id),
-        ],
-        Vec::new(),
+        Declare::new(
+            &id,
+            "identity",
+            vec![
+                field("1", p.name.to_uppercase()),
+                field("3a", p.born.format("%d/%m/%Y").to_string()),
+                field("3b", if p.female { "Nữ" } else { "Nam" }.to_owned()),
+                field("25a", p.person_id),
+            ],
+        ),
     )
     .await
     .context("declare identity")?;

@@ -1,0 +1,7 @@
+//! The command handlers, one module per aggregate. Each states its rule in
+//! an `authorize` step and leaves loading, sealing and appending to
+//! [`crate::execute`].
+
+pub mod account;
+pub mod dossier;
+pub mod org;

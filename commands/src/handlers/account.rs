@@ -1,0 +1,606 @@
+//! Handlers of accounts: issuing them (HY 10.1, DL 12; a person's one
+//! personal account, HY 4.5), rights, locks, keys, delegations and consents
+//! (DL 12.2, HY 5.1, KT 8.1, BT 4.5), passwords (DT 10, BT 4.4, DL 15.7),
+//! the record of restricted reads (BT 4.3) and the security lock after
+//! failed logins (HY 5.1).
+//!
+//! A password lives in the credential table outside the log; its change is
+//! recorded in the log, and the table is put back if that record fails.
+
+use chrono::NaiveDate;
+use hoso_domain::account::{
+    self, Account, AccountChange, AccountKind, AccountRejection, AccountRule, LockReason,
+    PasswordChangeKind,
+};
+use hoso_domain::dossier::{self, DossierChange};
+use hoso_ledger::ExpectedRevision;
+use hoso_schemas::pb::common::AccessRight;
+use hoso_schemas::pb::dossier::{AccessLogged, access_logged::Basis};
+use uuid::Uuid;
+
+use crate::authz::ReadBasis;
+use crate::credentials::{
+    CredentialError, CredentialStore, PasswordCheck, PasswordContext, PasswordRejection,
+    check_password,
+};
+use crate::error::{AccessRule, CommandError, Result, ScopeRule};
+use crate::index::Index;
+use crate::workflows::{Actor, Receipt, Workflows};
+
+/// A new account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueAccount {
+    /// Kind.
+    pub kind: AccountKind,
+    /// Login name.
+    pub username: String,
+    /// Unit.
+    pub org_code: String,
+    /// Identification number, for personal accounts.
+    pub person_id: Option<String>,
+    /// Name.
+    pub display_name: String,
+    /// Date of birth.
+    pub birth_date: Option<NaiveDate>,
+}
+
+impl Workflows {
+    pub(crate) async fn issue_account_as(
+        &self,
+        actor: &str,
+        id: &str,
+        issue: IssueAccount,
+    ) -> Result<Receipt> {
+        // Claims first: a retry with the same id finds its own claims.
+        self.reserve(
+            actor,
+            &account::username_stream(&issue.username),
+            hoso_schemas::pb::account::UsernameReserved {
+                account_id: id.to_owned(),
+            }
+            .into(),
+            id,
+            |holder| ScopeRule::UsernameTaken(issue.username.clone(), Some(holder)),
+        )
+        .await?;
+        if let (AccountKind::Personal, Some(pid)) = (issue.kind, &issue.person_id) {
+            hoso_domain::person_id::validate(pid, issue.birth_date).map_err(|p| {
+                AccountRejection {
+                    account: id.to_owned(),
+                    revision: None,
+                    rule: AccountRule::BadPersonId(p),
+                }
+            })?;
+            self.reserve(
+                actor,
+                &account::personal_stream(pid),
+                hoso_schemas::pb::account::PersonalAccountReserved {
+                    account_id: id.to_owned(),
+                }
+                .into(),
+                id,
+                ScopeRule::PersonalAccountTaken,
+            )
+            .await?;
+        }
+        let existing = self.load_account(id).await?;
+        if existing.is_some() {
+            return Err(AccountRejection {
+                account: id.to_owned(),
+                revision: existing.map(|a| a.revision),
+                rule: AccountRule::AlreadyIssued,
+            }
+            .into());
+        }
+        let events = account::decide(
+            None,
+            id,
+            AccountChange::Issue {
+                kind: issue.kind,
+                username: issue.username,
+                org_code: issue.org_code,
+                person_id: issue.person_id,
+                display_name: issue.display_name,
+                birth_date: issue.birth_date,
+            },
+            self.today(),
+        )?;
+        self.append(
+            actor,
+            &account::stream_id(id),
+            ExpectedRevision::NoStream,
+            events,
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Issues an account (HY 10.1, DL 12). Staff accounts need admin right
+    /// over their unit; a personal account needs update right over the
+    /// managing unit of the person's dossier — the focal point creates it —
+    /// and is the person's only one (HY 4.5). Returns the new account id.
+    pub async fn issue_account(
+        &self,
+        actor: &Actor,
+        issue: IssueAccount,
+    ) -> Result<(String, Receipt)> {
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        self.require_active_unit(&idx, &issue.org_code)?;
+        let dossier = match (issue.kind, &issue.person_id) {
+            (AccountKind::Personal, Some(pid)) => {
+                self.require_right(&idx, a, &issue.org_code, AccessRight::Update)?;
+                if let Some(existing) = idx.personal_accounts.get(pid) {
+                    return Err(ScopeRule::PersonalAccountTaken(existing.clone()).into());
+                }
+                idx.by_person.get(pid).cloned()
+            }
+            (AccountKind::SystemAdmin, _) if a.kind != AccountKind::SystemAdmin => {
+                return Err(
+                    AccessRule::SystemAdminOnly("issue system administrator accounts").into(),
+                );
+            }
+            _ => {
+                self.require_right(&idx, a, &issue.org_code, AccessRight::Admin)?;
+                None
+            }
+        };
+        if let Some(u) = idx.usernames.get(&issue.username.to_lowercase()) {
+            return Err(ScopeRule::UsernameTaken(issue.username.clone(), Some(u.clone())).into());
+        }
+        drop(idx);
+        let id = Uuid::now_v7().to_string();
+        let receipt = self.issue_account_as(&actor.account_id, &id, issue).await?;
+        // The declaration clock of a waiting dossier starts with the account
+        // where the profile counts from it (HY 10.2).
+        if let Some(dossier_id) = dossier
+            && let Some(d) = self.load_dossier(&dossier_id).await?
+            && !d.is_archived()
+        {
+            let events = dossier::decide(
+                Some(&d),
+                &dossier_id,
+                DossierChange::PersonalAccountIssued,
+                &self.ctx(),
+            )?;
+            if !events.is_empty() {
+                self.append(
+                    &actor.account_id,
+                    &dossier::stream_id(&dossier_id),
+                    ExpectedRevision::Exact(d.revision),
+                    events,
+                    None,
+                    None,
+                )
+                .await?;
+            }
+        }
+        Ok((id, receipt))
+    }
+
+    pub(crate) async fn account_change_as(
+        &self,
+        actor: &str,
+        account_id: &str,
+        change: AccountChange,
+    ) -> Result<Receipt> {
+        let state = self.load_account(account_id).await?;
+        let document = match &change {
+            AccountChange::Grant { decision, .. }
+            | AccountChange::Expand { decision, .. }
+            | AccountChange::Reassign { decision, .. } => decision.clone(),
+            AccountChange::Delegate { decision, .. } => Some(decision.clone()),
+            AccountChange::GrantConsent { document, .. } => Some(document.clone()),
+            _ => None,
+        };
+        let expected = state.as_ref().map_or(ExpectedRevision::NoStream, |a| {
+            ExpectedRevision::Exact(a.revision)
+        });
+        let events = account::decide(state.as_ref(), account_id, change, self.today())?;
+        self.append(
+            actor,
+            &account::stream_id(account_id),
+            expected,
+            events,
+            document.as_ref(),
+            None,
+        )
+        .await
+    }
+
+    /// Changes an account's rights, lock, keys, delegations or consents,
+    /// after checking the actor may (DL 12.2; no one grants more than they
+    /// hold, HY 5.1).
+    pub async fn account(
+        &self,
+        actor: &Actor,
+        account_id: &str,
+        change: AccountChange,
+    ) -> Result<Receipt> {
+        let about = account::stream_id(account_id);
+        let result = async {
+            {
+                let idx = self.catch_up().await?;
+                self.authorize_account_change(&idx, actor, account_id, &change)?;
+            }
+            self.account_change_as(&actor.account_id, account_id, change)
+                .await
+        }
+        .await;
+        self.about(&about, result).await
+    }
+
+    /// Whether `actor` may make `change` to the account (under the index lock).
+    fn authorize_account_change(
+        &self,
+        idx: &Index,
+        actor: &Actor,
+        account_id: &str,
+        change: &AccountChange,
+    ) -> Result<()> {
+        let a = self.active_actor(idx, actor)?;
+        let target = idx
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?;
+        match change {
+            AccountChange::Grant {
+                org_code, right, ..
+            }
+            | AccountChange::Expand {
+                org_code, right, ..
+            } => self.check_grant(idx, a, org_code, *right)?,
+            AccountChange::Restrict { org_code, .. } | AccountChange::Revoke { org_code, .. } => {
+                self.require_right(idx, a, org_code, AccessRight::Admin)?;
+            }
+            AccountChange::Lock { .. } | AccountChange::Unlock { .. } => {
+                self.require_right(idx, a, &target.org_code, AccessRight::Admin)?;
+            }
+            AccountChange::RegisterKey { .. }
+            | AccountChange::RevokeKey { .. }
+            | AccountChange::RevokeDelegation { .. } => {
+                if a.id != target.id {
+                    self.require_right(idx, a, &target.org_code, AccessRight::Admin)?;
+                }
+            }
+            AccountChange::Delegate {
+                to_account,
+                org_codes,
+                ..
+            } => self.check_delegation(idx, a, target, to_account, org_codes)?,
+            AccountChange::GrantConsent {
+                subject_person_id, ..
+            } => self.check_consent(idx, a, subject_person_id)?,
+            AccountChange::RevokeConsent { consent_id, .. } => {
+                let managing = target
+                    .consents
+                    .get(consent_id)
+                    .and_then(|c| idx.by_person.get(&c.subject_person_id))
+                    .and_then(|d| idx.dossiers.get(d))
+                    .map(|d| d.managing_unit.clone())
+                    .unwrap_or_else(|| target.org_code.clone());
+                self.require_right(idx, a, &managing, AccessRight::Admin)?;
+            }
+            AccountChange::Reassign { to_org, .. } => {
+                self.require_active_unit(idx, to_org)?;
+                self.require_right(idx, a, &target.org_code, AccessRight::Admin)?;
+                self.require_right(idx, a, to_org, AccessRight::Admin)?;
+            }
+            AccountChange::RecordPassword { .. } => return Err(AccessRule::NotHolder.into()),
+            AccountChange::Issue { .. } => {
+                return Err(AccountRejection {
+                    account: account_id.to_owned(),
+                    revision: Some(target.revision),
+                    rule: AccountRule::AlreadyIssued,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// No one grants more than they hold, nor anything without admin right
+    /// over the unit (HY 5.1).
+    fn check_grant(
+        &self,
+        idx: &Index,
+        a: &Account,
+        org_code: &str,
+        right: AccessRight,
+    ) -> Result<()> {
+        self.require_active_unit(idx, org_code)?;
+        let held = self.right_over(idx, a, org_code);
+        if held < Some(AccessRight::Admin) || held < Some(right) {
+            return Err(AccessRule::Escalation {
+                org_code: org_code.to_owned(),
+                requested: right,
+                held,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The managing authority of the subject's dossier consents. Whether the
+    /// person has a dossier here, and where, is not told to anyone who could
+    /// not consent: both refusals are the same.
+    fn check_consent(&self, idx: &Index, a: &Account, subject_person_id: &str) -> Result<()> {
+        let managing = idx
+            .by_person
+            .get(subject_person_id)
+            .and_then(|id| idx.dossiers.get(id))
+            .map(|d| d.managing_unit.as_str());
+        let may = managing.is_some_and(|m| self.right_over(idx, a, m) == Some(AccessRight::Admin));
+        if !may {
+            return Err(AccessRule::ConsentNotAllowed.into());
+        }
+        Ok(())
+    }
+
+    /// Issues (or reissues, DL 15.7) a password chosen by an administrator
+    /// with admin right over the account's unit. The holder must change it
+    /// at first login (BT 4.4).
+    pub async fn issue_password(
+        &self,
+        actor: &Actor,
+        account_id: &str,
+        password: &str,
+    ) -> Result<Receipt> {
+        let about = account::stream_id(account_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let a = self.active_actor(&idx, actor)?;
+            let target = idx
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?
+                .clone();
+            if target.kind == AccountKind::Personal {
+                self.require_right(&idx, a, &target.org_code, AccessRight::Update)?;
+            } else {
+                self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
+            }
+            drop(idx);
+            check_password(
+                password,
+                &PasswordContext {
+                    username: &target.username,
+                    full_name: &target.display_name,
+                    birth_date: target.birth_date,
+                },
+            )?;
+            let kind = if target.has_password {
+                PasswordChangeKind::Reissued
+            } else {
+                PasswordChangeKind::Issued
+            };
+            self.replace_password(&actor.account_id, account_id, password, true, kind)
+                .await
+        }
+        .await;
+        self.about(&about, result).await
+    }
+
+    /// The holder changes their own password, proving the current one.
+    pub async fn change_password(
+        &self,
+        account_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<Receipt> {
+        let about = account::stream_id(account_id);
+        let result = async {
+            let idx = self.catch_up().await?;
+            let target = idx
+                .accounts
+                .get(account_id)
+                .ok_or_else(|| AccessRule::UnknownActor(account_id.to_owned()))?
+                .clone();
+            drop(idx);
+            if let Some(reason) = target.locked {
+                return Err(AccessRule::ActorLocked {
+                    account: account_id.to_owned(),
+                    reason,
+                }
+                .into());
+            }
+            match self.verify_password(account_id, current).await? {
+                PasswordCheck::Match { .. } => {}
+                PasswordCheck::Mismatch | PasswordCheck::NoCredential => {
+                    return Err(AccessRule::NotHolder.into());
+                }
+            }
+            if current == new {
+                return Err(PasswordRejection::Unchanged.into());
+            }
+            check_password(
+                new,
+                &PasswordContext {
+                    username: &target.username,
+                    full_name: &target.display_name,
+                    birth_date: target.birth_date,
+                },
+            )?;
+            self.replace_password(
+                account_id,
+                account_id,
+                new,
+                false,
+                PasswordChangeKind::Changed,
+            )
+            .await
+        }
+        .await;
+        self.about(&about, result).await
+    }
+
+    /// Checks a password (for the API's login).
+    pub async fn check_credentials(
+        &self,
+        account_id: &str,
+        password: &str,
+    ) -> Result<PasswordCheck> {
+        self.verify_password(account_id, password).await
+    }
+
+    /// Spends the time of a password check on nothing (for a login name
+    /// that does not exist, or an account that may not log in), so that the
+    /// API's answer time does not tell them apart from a wrong password.
+    pub async fn check_nothing(&self, password: &str) -> Result<()> {
+        let pw = password.to_owned();
+        self.on_credentials(move |c| c.verify_decoy(&pw)).await
+    }
+
+    // Hashing costs tens of milliseconds of CPU by design; it runs on the
+    // blocking pool so that it never stalls the commands sharing a worker.
+    async fn on_credentials<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&CredentialStore) -> Result<T, CredentialError> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.credentials.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| CredentialError::Hash(format!("hashing task failed: {e}")))?
+            .map_err(Into::into)
+    }
+
+    /// Stores a new password and records the fact in the log; if the fact
+    /// cannot be appended, the earlier credential is put back, so the table
+    /// never holds a password the log does not know of.
+    pub(crate) async fn replace_password(
+        &self,
+        by: &str,
+        account_id: &str,
+        password: &str,
+        must_change: bool,
+        kind: PasswordChangeKind,
+    ) -> Result<Receipt> {
+        let before = self.credentials.snapshot(account_id)?;
+        self.set_password(account_id, password, must_change).await?;
+        let result = self
+            .account_change_as(
+                by,
+                account_id,
+                AccountChange::RecordPassword {
+                    kind,
+                    by: by.to_owned(),
+                },
+            )
+            .await;
+        if result.is_err() {
+            self.credentials.restore(account_id, before.as_ref())?;
+        }
+        result
+    }
+
+    async fn set_password(
+        &self,
+        account_id: &str,
+        password: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        let (id, pw, at) = (account_id.to_owned(), password.to_owned(), self.now());
+        self.on_credentials(move |c| c.set(&id, &pw, must_change, at))
+            .await
+    }
+
+    async fn verify_password(&self, account_id: &str, password: &str) -> Result<PasswordCheck> {
+        let (id, pw) = (account_id.to_owned(), password.to_owned());
+        self.on_credentials(move |c| c.verify(&id, &pw)).await
+    }
+
+    /// Moves a personal account to the unit of its dossier (HY 11.1), unless
+    /// it is there already.
+    pub(crate) async fn move_personal_account(
+        &self,
+        actor: &str,
+        account_id: &str,
+        to: &str,
+        reason: &str,
+    ) -> Result<()> {
+        if let Some(acc) = self.load_account(account_id).await?
+            && acc.org_code != to
+        {
+            self.account_change_as(
+                actor,
+                account_id,
+                AccountChange::Reassign {
+                    to_org: to.to_owned(),
+                    reason: reason.to_owned(),
+                    decision: None,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records that `actor` read restricted or secret fields of a dossier
+    /// (BT 4.3, HY 4.4): an `AccessLogged` event on the reader's account
+    /// stream, naming the dossier, the fields and the ground.
+    pub async fn log_access(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+        field_codes: Vec<String>,
+        basis: &ReadBasis,
+        purpose: &str,
+    ) -> Result<Receipt> {
+        let basis = match basis {
+            ReadBasis::Own => Basis::OwnData(true),
+            ReadBasis::Right(r) => Basis::Right(*r as i32),
+            ReadBasis::Delegation { delegation_id, .. } => {
+                Basis::ConsentId(format!("delegation:{delegation_id}"))
+            }
+            ReadBasis::Consent { consent_id, .. } => Basis::ConsentId(consent_id.clone()),
+        };
+        self.append(
+            &actor.account_id,
+            &account::stream_id(&actor.account_id),
+            ExpectedRevision::StreamExists,
+            vec![
+                AccessLogged {
+                    reader_account: actor.account_id.clone(),
+                    field_codes,
+                    basis: Some(basis),
+                    purpose: purpose.to_owned(),
+                    dossier_id: dossier_id.to_owned(),
+                }
+                .into(),
+            ],
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Locks an account after repeated failed logins (HY 5.1: attempts at
+    /// unauthorised access are prevented and recorded). Idempotent: an
+    /// already locked account is left as it is.
+    pub async fn lock_for_security(&self, account_id: &str, note: &str) -> Result<Option<Receipt>> {
+        let Some(acc) = self.load_account(account_id).await? else {
+            return Err(AccessRule::UnknownActor(account_id.to_owned()).into());
+        };
+        if acc.locked.is_some() {
+            return Ok(None);
+        }
+        match self
+            .account_change_as(
+                "system",
+                account_id,
+                AccountChange::Lock {
+                    reason: LockReason::Security,
+                    note: note.to_owned(),
+                },
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(r)),
+            // Someone else changed the account meanwhile; the caller retries
+            // on the next failure.
+            Err(CommandError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
