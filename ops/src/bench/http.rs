@@ -31,16 +31,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use chrono::NaiveDate;
-use hoso_api::{ApiConfig, AppState};
-use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::sealing::Keyring;
+use hoso_api::ApiConfig;
 use hoso_commands::workflows::{Actor, IssueAccount, OpenDossier, Workflows};
 use hoso_domain::account::{AccountChange, AccountKind};
-use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::SystemClock;
 use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
 use hoso_domain::profile::Profile;
-use hoso_ledger::{SourceDocument, SqliteStore, StoreOptions};
+use hoso_ledger::{EventStore, SourceDocument};
 use hoso_projections::ReadModel;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -52,8 +49,8 @@ use hyper_util::rt::TokioIo;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::SETTINGS_FILE;
 use crate::bench::percentile_ms;
+use crate::data_dir::{DEFAULT_PROFILE, DataDir, Keys, Node};
 use crate::progress::Progress;
 
 /// Provincial departments of the synthetic province.
@@ -191,15 +188,15 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-http-{}", o.people)));
-    let (workflows, keyring) = prepare(&dir, o.people).await?;
+    let node = prepare(&dir, o.people).await?;
 
-    let store = workflows.store().clone();
+    let store = &node.store;
     let (read, _) = ReadModel::open(&dir)?;
     let read = Arc::new(read);
     let head = store.head_position().await?.map_or(0, |h| h + 1);
     if read.next_position() < head {
         let progress = Progress::new("projecting", head);
-        let caught_up = read.catch_up(store.as_ref());
+        let caught_up = read.catch_up(store);
         tokio::pin!(caught_up);
         loop {
             tokio::select! {
@@ -215,13 +212,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         progress.set(head);
         progress.finish();
     }
-    let state = Arc::new(AppState::new(
-        &dir,
-        workflows,
-        read,
-        keyring,
-        ApiConfig::default(),
-    )?);
+    let state = Arc::new(node.api(read, ApiConfig::default())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("listen on 127.0.0.1")?;
@@ -274,7 +265,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
 }
 
 /// Opens the data set in `dir`, building it first unless it is complete.
-async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc<Keyring>)> {
+async fn prepare(dir: &Path, people: u64) -> anyhow::Result<Node> {
     let manifest = dir.join(MANIFEST);
     if manifest.exists() {
         let text = std::fs::read_to_string(&manifest)
@@ -289,11 +280,9 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
             m.people,
             m.departments
         );
-        let store = SqliteStore::open(dir, StoreOptions::default())
-            .with_context(|| format!("open the ledger in {}", dir.display()))?;
-        let keyring = Arc::new(Keyring::open(dir, None)?);
-        let workflows = workflows(dir, store, keyring.clone())?;
-        return Ok((workflows, keyring));
+        return DataDir::self_contained(dir)
+            .on(Arc::new(SystemClock))
+            .open_node(Keys::Open);
     }
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
@@ -315,16 +304,14 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
     }
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     std::fs::write(dir.join(BUILDING), "").context("write the building marker")?;
-    std::fs::write(
-        dir.join(SETTINGS_FILE),
-        "# Written by `hoso bench http`.\nprofile = \"national\"\n",
-    )
-    .context("write the settings file")?;
-    let store = SqliteStore::create(dir, StoreOptions::default())?;
-    let keyring = Arc::new(Keyring::create(dir, None)?);
-    let workflows = workflows(dir, store, keyring.clone())?;
+    let data = DataDir::self_contained(dir);
+    let profile = Profile::load(DEFAULT_PROFILE)?;
+    data.write_settings(&profile, "hoso bench http")?;
+    let on = data.on(Arc::new(SystemClock));
+    let node = on.node(on.create_store()?, profile, Keys::Create)?;
+    let workflows = &node.workflows;
     let started = Instant::now();
-    build(&workflows, people).await?;
+    build(workflows, people).await?;
     let events = workflows
         .store()
         .head_position()
@@ -341,22 +328,7 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
     })?;
     std::fs::write(&manifest, text).with_context(|| format!("write {}", manifest.display()))?;
     std::fs::remove_file(dir.join(BUILDING)).context("remove the building marker")?;
-    Ok((workflows, keyring))
-}
-
-fn workflows(
-    dir: &Path,
-    store: SqliteStore,
-    keyring: Arc<Keyring>,
-) -> anyhow::Result<Arc<Workflows>> {
-    Ok(Arc::new(Workflows::new(
-        Arc::new(store),
-        Profile::load("national")?,
-        WorkingCalendar::official()?,
-        Arc::new(SystemClock),
-        CredentialStore::open(&dir.join(CREDENTIALS_FILE))?,
-        keyring,
-    )))
+    Ok(node)
 }
 
 /// The province, its staff and `people` dossiers, through the handlers.

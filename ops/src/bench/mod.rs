@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Subcommand;
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
+use hoso_domain::clock::{Clock, SystemClock};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore};
 use hoso_schemas::pb::dossier::DeclarationSubmitted;
 use uuid::Uuid;
 
+use crate::data_dir::DataDir;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
@@ -163,17 +164,10 @@ fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> 
 
 /// Opens the ledger in `data`, or creates one there, or in a temporary directory.
 fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
-    match data {
-        Some(dir) if dir.join(DB_FILE).exists() => Ok(target(
-            SqliteStore::open(dir, StoreOptions::default())?,
-            false,
-            None,
-        )),
-        Some(dir) => Ok(target(
-            SqliteStore::create(dir, StoreOptions::default())?,
-            true,
-            None,
-        )),
+    let system: Arc<dyn Clock> = Arc::new(SystemClock);
+    match data.map(DataDir::self_contained) {
+        Some(dir) if dir.has_ledger() => Ok(target(dir.on(system).open_store()?, false, None)),
+        Some(dir) => Ok(target(dir.on(system).create_store()?, true, None)),
         None => {
             // Under the working directory's file system rather than /tmp, which may be
             // tmpfs, where fsync costs nothing and the figures would lie.
@@ -181,7 +175,9 @@ fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
                 .prefix(".hoso-bench-")
                 .tempdir_in(".")
                 .context("create a temporary data directory in the working directory")?;
-            let store = SqliteStore::create(tmp.path(), StoreOptions::default())?;
+            let store = DataDir::self_contained(tmp.path())
+                .on(system)
+                .create_store()?;
             Ok(target(store, true, Some(tmp)))
         }
     }

@@ -16,10 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{
-    EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore, StoreOptions,
-};
+use hoso_domain::clock::SystemClock;
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore};
 use hoso_projections::ReadModel;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{Date, DecisionRef, PersonnelCategory};
@@ -28,6 +26,7 @@ use hoso_schemas::pb::org as org_pb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::data_dir::DataDir;
 use crate::progress::Progress;
 
 /// Units of the generated province (departments, each with public service units).
@@ -455,10 +454,12 @@ const GIVEN_PLAIN: &[&str] = &[
 pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
     let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let store = if dir.join(DB_FILE).exists() {
-        Arc::new(SqliteStore::open(&dir, StoreOptions::default())?)
+    let data = DataDir::self_contained(&dir);
+    let on = data.on(Arc::new(SystemClock));
+    let store = if data.has_ledger() {
+        Arc::new(on.open_store()?)
     } else {
-        let store = Arc::new(SqliteStore::create(&dir, StoreOptions::default())?);
+        let store = Arc::new(on.create_store()?);
         let started = Instant::now();
         let n = generate(store.clone(), people, seed).await?;
         eprintln!(

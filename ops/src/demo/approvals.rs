@@ -1,5 +1,6 @@
 //! The approval windows: heads (and a deputy under delegation) sign.
 
+use super::Tale;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -190,4 +191,26 @@ pub(super) async fn approve_in_windows(
         story.say(line);
     }
     Ok(())
+}
+
+impl Tale {
+    /// The approval windows of the month: the new dossiers in January, the
+    /// changes in February.
+    pub(super) async fn approvals(
+        &mut self,
+        ctx: &Arc<People>,
+        authority: &Authority,
+        pending: Vec<usize>,
+        january: bool,
+    ) -> anyhow::Result<()> {
+        approve_in_windows(
+            &self.story,
+            ctx,
+            authority,
+            pending,
+            january,
+            &mut self.summary,
+        )
+        .await
+    }
 }

@@ -1,6 +1,10 @@
 //! February: changes with proof, moves between divisions, transfers, an arrival
 //! from another province and departures.
 
+use super::Tale;
+use super::declarations::verify_and_lock;
+use super::story::each;
+use super::summary::status_name;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -376,4 +380,101 @@ pub(super) async fn approve_arrival(
     summary.approvals_arrival += 1;
     summary.approval_warnings += receipt.warnings.len() as u64;
     Ok(receipt.warnings.into_iter().next())
+}
+
+impl Tale {
+    /// February up to the merger: changes, moves, transfers, an arrival and
+    /// departures. Returns who did what.
+    pub(super) async fn february(
+        &mut self,
+        ctx: &Arc<People>,
+        admin: &Actor,
+        authority: &Authority,
+        people: usize,
+    ) -> anyhow::Result<Roles> {
+        self.story.set(day(2026, 2, 2))?;
+        let roles = Roles::choose(ctx, &self.province, &mut self.synth);
+        let (transfers, arrival) = self.sending(ctx, admin, &roles, people).await?;
+        self.story.set(day(2026, 2, 3))?;
+        let accepted = self
+            .receiving(ctx, authority, &roles, transfers, &arrival)
+            .await?;
+        self.story.set(day(2026, 2, 4))?;
+        self.leaving(ctx, &roles, accepted).await?;
+        Ok(roles)
+    }
+
+    /// Mon 2 Feb: changes declared, moves, transfers sent, a record imported.
+    async fn sending(
+        &mut self,
+        ctx: &Arc<People>,
+        admin: &Actor,
+        roles: &Roles,
+        people: usize,
+    ) -> anyhow::Result<(Vec<Transfer>, Arrival)> {
+        each("changes", ctx, roles.changes.clone(), declare_change).await?;
+        self.summary.changes = roles.changes.len() as u64;
+        each("moves", ctx, roles.moves.clone(), move_within_agency).await?;
+        self.summary.moves = roles.moves.len() as u64;
+        let transfers = each("transfers", ctx, roles.transfers.clone(), initiate).await?;
+        let arrival = arrive(ctx, admin, &self.province, &mut self.synth, people).await?;
+        self.summary.imported = 1;
+        self.story.say(format!(
+            "{} changes declared with their proof, {} moves between divisions, {} transfers sent with the scanned decision, 1 record pulled from the national database for an arrival",
+            self.summary.changes,
+            self.summary.moves,
+            transfers.len()
+        ));
+        Ok((transfers, arrival))
+    }
+
+    /// Tue 3 Feb: the receivers accept or reject, the changes are locked and
+    /// the arrival signed. Returns the accepted transfers.
+    async fn receiving(
+        &mut self,
+        ctx: &Arc<People>,
+        authority: &Authority,
+        roles: &Roles,
+        transfers: Vec<Transfer>,
+        arrival: &Arrival,
+    ) -> anyhow::Result<Vec<Transfer>> {
+        let summary = &mut self.summary;
+        let (rejected, accepted): (Vec<Transfer>, Vec<Transfer>) = transfers
+            .into_iter()
+            .partition(|t| roles.rejected == Some(t.member));
+        summary.transfers_rejected = rejected.len() as u64;
+        summary.transfers_accepted = accepted.len() as u64;
+        each("rejecting", ctx, rejected, reject).await?;
+        each("accepting", ctx, accepted.clone(), accept).await?;
+        each("reviewing", ctx, roles.changes.clone(), verify_and_lock).await?;
+        let warning = approve_arrival(ctx, authority, arrival, summary).await?;
+        self.story.say(format!(
+            "{} transfers accepted by the receiving agencies, {} rejected; the changes verified and locked; the arrival signed at once{}",
+            summary.transfers_accepted,
+            summary.transfers_rejected,
+            warning.map_or_else(String::new, |w| format!(", with a warning: {w}"))
+        ));
+        Ok(accepted)
+    }
+
+    /// Wed 4 Feb: accepted transfers forwarded to divisions; people leave.
+    async fn leaving(
+        &mut self,
+        ctx: &Arc<People>,
+        roles: &Roles,
+        accepted: Vec<Transfer>,
+    ) -> anyhow::Result<()> {
+        each("forwarding", ctx, accepted, forward).await?;
+        let summary = &mut self.summary;
+        summary.transfers_forwarded = summary.transfers_accepted;
+        for l in &roles.leaving {
+            *summary.status_changes.entry(status_name(l.1)).or_default() += 1;
+        }
+        each("departures", ctx, roles.leaving.clone(), depart).await?;
+        self.story.say(format!(
+            "transferred dossiers forwarded to divisions of the receivers; {} people leave: dossiers archived, personal accounts locked",
+            roles.leaving.len()
+        ));
+        Ok(())
+    }
 }

@@ -1,6 +1,7 @@
 //! Mon 5 Jan: the system administrator is bootstrapped and the organisation tree
 //! established by decision, with quotas, job positions and approval assignments.
 
+use super::Tale;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -257,4 +258,32 @@ pub(super) fn job_positions(u: &Unit, quota: StaffingQuota) -> Vec<JobPosition> 
     out.extend(professional);
     out.push(accountant);
     out
+}
+
+impl Tale {
+    /// Mon 5 Jan: the system administrator, then the organisation by decision.
+    pub(super) async fn establish(
+        &mut self,
+        persons: &[Person],
+    ) -> anyhow::Result<(Actor, Authority)> {
+        let admin = bootstrap(&self.wf, &mut self.synth, &mut self.summary).await?;
+        let mut authority = Authority::new(&self.province);
+        organisation(
+            &self.wf,
+            &admin,
+            &self.province,
+            persons,
+            &mut authority,
+            &mut self.synth,
+            &mut self.summary,
+        )
+        .await?;
+        self.story.say(format!(
+            "the system administrator changes the issued password; {} units established by decision, with staffing quotas for 2026, {} job positions and {} explicit approval assignments",
+            self.summary.units,
+            self.summary.job_positions,
+            authority.explicit.len()
+        ));
+        Ok((admin, authority))
+    }
 }

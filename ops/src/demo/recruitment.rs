@@ -1,6 +1,8 @@
 //! Wed 7 Jan: dossiers opened on their recruitment decisions, personal accounts
 //! issued, and what each person does afterwards drawn in advance.
 
+use super::Tale;
+use super::people::People;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -293,4 +295,48 @@ pub(super) fn plan_all(synth: &mut Synth, province: &Province, members: &[Member
             }
         })
         .collect()
+}
+
+impl Tale {
+    /// Wed 7 Jan: dossiers and personal accounts; then what each person will do.
+    pub(super) async fn recruit(
+        &mut self,
+        staff: &Arc<Staff>,
+        persons: Vec<Person>,
+    ) -> anyhow::Result<Arc<People>> {
+        self.story.set(day(2026, 1, 7))?;
+        let summary = &mut self.summary;
+        let members = recruit_all(
+            &self.wf,
+            staff,
+            &self.province,
+            persons,
+            &mut self.synth,
+            summary,
+        )
+        .await?;
+        self.story.say(format!(
+            "{} dossiers opened on their recruitment decisions, {} personal accounts, {} passwords issued; {} identification numbers refused as taken and re-entered",
+            summary.dossiers_opened,
+            summary.personal_accounts,
+            summary.personal_passwords,
+            summary.renumbered
+        ));
+        if let Some(m) = members.iter().find(|m| m.passwords.is_some())
+            && let Some((_, chosen)) = &m.passwords
+        {
+            summary.logins.push((
+                format!("personal account of {}", m.person.full_name),
+                Synth::username(&m.person.full_name, m.person.index),
+                chosen.clone(),
+            ));
+        }
+        let plans = plan_all(&mut self.synth, &self.province, &members);
+        Ok(Arc::new(People {
+            wf: self.wf.clone(),
+            staff: staff.clone(),
+            members,
+            plans,
+        }))
+    }
 }

@@ -1,6 +1,10 @@
 //! The read side of the demo: the ledger projected into its read model and the
 //! province's annual headcount and SLA reports printed.
 
+use super::Tale;
+use super::summary::tally;
+use crate::data_dir::Node;
+use hoso_ledger::EventStore;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -104,4 +108,27 @@ pub(super) async fn print_reports(
         );
     }
     Ok(())
+}
+
+impl Tale {
+    /// The log verified end to end, the summary, and the read side's reports.
+    pub(super) async fn verify_and_report(
+        &self,
+        node: &Node,
+        elapsed: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let store = &node.store;
+        let tally = tally(store).await?;
+        let report = store
+            .verify_all(&|_| ())
+            .await
+            .context("verifying the demo ledger")?;
+        self.summary
+            .print(&self.province, &tally, report.events, elapsed);
+        println!(
+            "  verify: {} events in {} streams, every hash chain intact, every payload decodes",
+            report.events, report.streams
+        );
+        print_reports(node.dir.path(), store, &self.wf, self.province.root()).await
+    }
 }
