@@ -1,6 +1,5 @@
 //! Tue 6 Jan: staff accounts, their rights, signing keys and a delegation.
 
-use super::Tale;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use hoso_domain::account::{AccountChange, AccountKind};
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::common::AccessRight;
 
+use super::Tale;
 use super::people::{AgencyStaff, Deputy, Signer, Staff};
 use super::story::{each, hashing};
 use super::summary::Summary;

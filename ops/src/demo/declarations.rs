@@ -1,14 +1,14 @@
 //! January: the people declare, the focal points review and lock, and the
 //! decisions of the state are recorded.
 
-use super::story::each;
-use super::{Tale, day};
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::people::People;
+use super::story::each;
 use super::story::hashing;
+use super::{Tale, day};
 
 /// The person changes any issued password (BT 4.4), then declares every section;
 /// returns how many were declared.

@@ -1,10 +1,10 @@
 //! 9 Feb: a school merges into its neighbour by decision (DL 5.5).
 
-use super::Tale;
 use anyhow::Context;
 use hoso_commands::workflows::Actor;
 use hoso_domain::org::{OrgChange, OrgCommand};
 
+use super::Tale;
 use super::authority::Authority;
 use super::movements::Roles;
 use super::people::People;

@@ -1,10 +1,6 @@
 //! February: changes with proof, moves between divisions, transfers, an arrival
 //! from another province and departures.
 
-use super::Tale;
-use super::declarations::verify_and_lock;
-use super::story::each;
-use super::summary::status_name;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -16,13 +12,19 @@ use hoso_domain::dossier::{EmploymentStatus, TransferKind};
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::dossier::FieldEntry;
 
+use super::Tale;
 use super::approvals::sign;
 use super::authority::Authority;
+use super::declarations::verify_and_lock;
 use super::people::People;
 use super::recruitment::issuer_of;
-use super::summary::Summary;
+use super::story::each;
+use super::summary::{Summary, status_name};
 use super::{DELEGATING_DEPARTMENT, PROVINCE_ISSUER, day};
 use crate::synth::{Person, Province, Sector, Synth};
+
+/// A departure: person, status, effective date, decision, note.
+pub(super) type Departure = (usize, EmploymentStatus, NaiveDate, SourceDocument, String);
 
 /// Who does what in February, chosen deterministically from the population.
 pub(super) struct Roles {
@@ -35,7 +37,7 @@ pub(super) struct Roles {
     /// The transfer the receiver rejects.
     pub(super) rejected: Option<usize>,
     /// Departures: person, status, effective date, decision, note.
-    pub(super) leaving: Vec<(usize, EmploymentStatus, NaiveDate, SourceDocument, String)>,
+    pub(super) leaving: Vec<Departure>,
     /// The school that merges.
     pub(super) merged: String,
     /// Its successor.
@@ -47,16 +49,50 @@ impl Roles {
         let schools = province.of_sector(Sector::School);
         let merged = schools.first().map(|u| u.code.clone()).unwrap_or_default();
         let successor = schools.get(1).map(|u| u.code.clone()).unwrap_or_default();
-        let departments = province.of_sector(Sector::Department);
         let n = ctx.members.len();
-        let person = |i: usize| &ctx.members[i].person;
         let mut used = BTreeSet::new();
-        let in_department = |i: &usize| person(*i).sector == Sector::Department;
+        let in_department = |i: &usize| ctx.members[*i].person.sector == Sector::Department;
         let pool: Vec<usize> = (0..n).filter(in_department).collect();
         let mut pool = pool.into_iter();
+        let moves = Self::moves(ctx, province, synth, pool.by_ref().take((n / 100).max(1)));
+        used.extend(moves.iter().map(|m| m.0));
+        let transfers = Self::transfers(
+            ctx,
+            province,
+            synth,
+            pool.by_ref().take((n / 200).max(1) + 1),
+        );
+        used.extend(transfers.iter().map(|t| t.0));
+        // The last transfer is the one the receiver rejects.
+        let rejected = if transfers.len() > 1 {
+            transfers.last().map(|t| t.0)
+        } else {
+            None
+        };
+        let leaving = Self::leaving(ctx, province, synth, &used, &merged);
+        used.extend(leaving.iter().map(|l| l.0));
+        let changes = Self::changes(ctx, &used, &merged);
+        Self {
+            changes,
+            moves,
+            transfers,
+            rejected,
+            leaving,
+            merged,
+            successor,
+        }
+    }
 
+    /// Moves of people of `chosen` to another division of their agency.
+    fn moves(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        chosen: impl Iterator<Item = usize>,
+    ) -> Vec<(usize, String, SourceDocument)> {
+        let person = |i: usize| &ctx.members[i].person;
         let mut moves = Vec::new();
-        for i in pool.by_ref().take((n / 100).max(1)) {
+        for i in chosen {
             let p = person(i);
             let Some(to) = province
                 .divisions_of(&p.managing_unit)
@@ -71,10 +107,21 @@ impl Roles {
                 to.code.clone(),
                 synth.document("QĐ", &abbr, &issuer, day(2026, 1, 30)),
             ));
-            used.insert(i);
         }
+        moves
+    }
+
+    /// Transfers of people of `chosen` to the department three further on.
+    fn transfers(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        chosen: impl Iterator<Item = usize>,
+    ) -> Vec<(usize, String, String, SourceDocument)> {
+        let person = |i: usize| &ctx.members[i].person;
+        let departments = province.of_sector(Sector::Department);
         let mut transfers = Vec::new();
-        for i in pool.by_ref().take((n / 200).max(1) + 1) {
+        for i in chosen {
             let p = person(i);
             let from = departments
                 .iter()
@@ -91,19 +138,24 @@ impl Roles {
                 division,
                 synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2026, 1, 29)),
             ));
-            used.insert(i);
         }
-        // The last transfer is the one the receiver rejects.
-        let rejected = if transfers.len() > 1 {
-            transfers.last().map(|t| t.0)
-        } else {
-            None
-        };
+        transfers
+    }
 
-        // Nobody of the school that merges leaves before the merger: the handlers
-        // cannot yet move an archived dossier to a successor (the dossier decider
-        // refuses every change but a status change once archived, so
-        // `complete_restructuring` would stop half-way through the merger).
+    /// The oldest retire, the youngest resign, and one person dies, among those
+    /// not `used`. Nobody of the school that merges leaves before the merger: the
+    /// handlers cannot yet move an archived dossier to a successor (the dossier
+    /// decider refuses every change but a status change once archived, so
+    /// `complete_restructuring` would stop half-way through the merger).
+    fn leaving(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        used: &BTreeSet<usize>,
+        merged: &str,
+    ) -> Vec<Departure> {
+        let n = ctx.members.len();
+        let person = |i: usize| &ctx.members[i].person;
         let mut rest: Vec<usize> = (0..n)
             .filter(|i| !used.contains(i) && person(*i).managing_unit != merged)
             .collect();
@@ -147,10 +199,13 @@ impl Roles {
         }
         leaving.sort_by_key(|l| l.0);
         leaving.dedup_by_key(|l| l.0);
-        for l in &leaving {
-            used.insert(l.0);
-        }
+        leaving
+    }
 
+    /// Changes after approval, by people who do nothing else.
+    fn changes(ctx: &People, used: &BTreeSet<usize>, merged: &str) -> Vec<usize> {
+        let n = ctx.members.len();
+        let person = |i: usize| &ctx.members[i].person;
         let mut changes: Vec<usize> = (0..n)
             .filter(|i| {
                 !used.contains(i)
@@ -162,15 +217,7 @@ impl Roles {
         {
             changes.push(i);
         }
-        Self {
-            changes,
-            moves,
-            transfers,
-            rejected,
-            leaving,
-            merged,
-            successor,
-        }
+        changes
     }
 }
 
