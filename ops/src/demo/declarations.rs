@@ -6,8 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::people::People;
-use super::story::each;
-use super::story::hashing;
+use super::story::{each, hashing};
 use super::{Tale, day};
 
 /// The person changes any issued password (BT 4.4), then declares every section;

@@ -18,8 +18,7 @@ use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::allowance_changed::Amount;
 
 use super::Tale;
-use super::people::{Decision, People};
-use super::people::{Member, Plan, Staff};
+use super::people::{Decision, Member, People, Plan, Staff};
 use super::story::{each, hashing};
 use super::summary::{Summary, category_name};
 use super::{PASSWORD_EVERY, PROVINCE_ISSUER, day};

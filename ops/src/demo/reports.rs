@@ -11,8 +11,7 @@ use hoso_ledger::EventStore;
 use hoso_ledger::SqliteStore;
 
 use super::Tale;
-use super::summary::row;
-use super::summary::tally;
+use super::summary::{row, tally};
 use crate::data_dir::{DataDir, Node};
 
 /// Projects the demo ledger into its read model and prints the province's
