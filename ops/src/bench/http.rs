@@ -37,7 +37,7 @@ use hoso_domain::account::{AccountChange, AccountKind};
 use hoso_domain::clock::SystemClock;
 use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
 use hoso_domain::profile::Profile;
-use hoso_ledger::{EventStore, SourceDocument};
+use hoso_ledger::{EventStore, SourceDocument, SqliteStore};
 use hoso_projections::ReadModel;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -193,6 +193,31 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     let store = &node.store;
     let (read, _) = ReadModel::open(&dir)?;
     let read = Arc::new(read);
+    catch_up(&read, store).await?;
+    let state = Arc::new(node.api(read, ApiConfig::default())?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("listen on 127.0.0.1")?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hoso_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let outcome = drive(addr, &o).await;
+    let _ = stop.send(());
+    // Keep-alive connections are closed by the drivers; the server then ends.
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(joined) => joined.context("server task")?.context("server")?,
+        Err(_) => eprintln!("the server did not stop within 10 s; leaving it"),
+    }
+    let (get, post) = outcome?;
+    print_phases(&o, &get, &post);
+    Ok(())
+}
+
+/// Catches the read model up with the log, showing progress.
+async fn catch_up(read: &ReadModel, store: &SqliteStore) -> anyhow::Result<()> {
     let head = store.head_position().await?.map_or(0, |h| h + 1);
     if read.next_position() < head {
         let progress = Progress::new("projecting", head);
@@ -212,27 +237,14 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         progress.set(head);
         progress.finish();
     }
-    let state = Arc::new(node.api(read, ApiConfig::default())?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("listen on 127.0.0.1")?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hoso_api::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    Ok(())
+}
 
-    let outcome = drive(addr, &o).await;
-    let _ = stop.send(());
-    // Keep-alive connections are closed by the drivers; the server then ends.
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(joined) => joined.context("server task")?.context("server")?,
-        Err(_) => eprintln!("the server did not stop within 10 s; leaving it"),
-    }
-    let (get, post) = outcome?;
+/// The figures of both phases, and the JSON line if asked for.
+fn print_phases(o: &Options, get: &Phase, post: &Phase) {
     for (what, p) in [
-        ("GET /api/v1/dossiers/{id}", &get),
-        ("POST …/declarations (durable)", &post),
+        ("GET /api/v1/dossiers/{id}", get),
+        ("POST …/declarations (durable)", post),
     ] {
         println!(
             "http {what}: {} requests, {} connections, {:.1} s: {:.0} requests/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -261,7 +273,6 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             })
         );
     }
-    Ok(())
 }
 
 /// Opens the data set in `dir`, building it first unless it is complete.
@@ -333,6 +344,13 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<Node> {
 
 /// The province, its staff and `people` dossiers, through the handlers.
 async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
+    let admin = organisation(wf).await?;
+    let writers = staff(wf, &admin).await?;
+    dossiers(wf, writers, people).await
+}
+
+/// The administrator, the province and its departments; returns the administrator.
+async fn organisation(wf: &Arc<Workflows>) -> anyhow::Result<Actor> {
     let founded = day(2025, 7, 1)?;
     let (admin_id, _) = wf
         .bootstrap_system_admin("bench.quantri", "Quản trị hệ thống", ROOT, ISSUED_PASSWORD)
@@ -371,6 +389,11 @@ async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("establish {code}"))?;
     }
+    Ok(admin)
+}
+
+/// Each department's two specialists; returns the writers, by department.
+async fn staff(wf: &Arc<Workflows>, admin: &Actor) -> anyhow::Result<Arc<Vec<Actor>>> {
     // Staff: hashing passwords costs tens of ms each, so departments in parallel.
     let mut hires = Vec::new();
     for d in 0..DEPARTMENTS {
@@ -394,13 +417,20 @@ async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
             writers[d as usize] = Some(actor);
         }
     }
-    let writers: Arc<Vec<Actor>> = Arc::new(
+    Ok(Arc::new(
         writers
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .context("a department has no writer")?,
-    );
+    ))
+}
 
+/// `people` dossiers, opened by the writers of their departments in parallel.
+async fn dossiers(
+    wf: &Arc<Workflows>,
+    writers: Arc<Vec<Actor>>,
+    people: u64,
+) -> anyhow::Result<()> {
     let progress = Arc::new(Progress::new("dossiers", people));
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -697,6 +727,35 @@ async fn drive(addr: std::net::SocketAddr, o: &Options) -> anyhow::Result<(Phase
     Ok((get, post))
 }
 
+/// Connection `c` sends the requests of `plan` one after the other until
+/// `deadline`; returns their latencies in microseconds. Any answer but 200 fails.
+async fn requests(
+    conn: &mut Conn,
+    c: usize,
+    token: &str,
+    plan: &Plan,
+    deadline: Instant,
+    count: &AtomicU64,
+) -> anyhow::Result<Vec<u32>> {
+    let mut rng = StdRng::seed_from_u64(0x6874_7470 ^ c as u64);
+    let mut latencies_us: Vec<u32> = Vec::with_capacity(1 << 16);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let (method, path, body) = plan(c, n, &mut rng);
+        let t = Instant::now();
+        let (status, bytes) = conn.send(method.clone(), &path, Some(token), body).await?;
+        latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        anyhow::ensure!(
+            status == StatusCode::OK,
+            "{method} {path}: {status}: {}",
+            excerpt(&bytes)
+        );
+        n += 1;
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(latencies_us)
+}
+
 /// Runs one phase: `tokens.len()` connections for `o.seconds`.
 async fn phase(
     what: &'static str,
@@ -724,27 +783,12 @@ async fn phase(
         })
     };
     let mut tasks = Vec::with_capacity(conns.len());
-    for (c, (mut conn, token)) in conns.into_iter().zip(tokens).enumerate() {
+    for (c, (conn, token)) in conns.into_iter().zip(tokens).enumerate() {
         let plan = plan.clone();
         let count = count.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(0x6874_7470 ^ c as u64);
-            let mut latencies_us: Vec<u32> = Vec::with_capacity(1 << 16);
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let (method, path, body) = plan(c, n, &mut rng);
-                let t = Instant::now();
-                let (status, bytes) = conn.send(method.clone(), &path, Some(&token), body).await?;
-                latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                anyhow::ensure!(
-                    status == StatusCode::OK,
-                    "{method} {path}: {status}: {}",
-                    excerpt(&bytes)
-                );
-                n += 1;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(latencies_us)
+            let mut conn = conn;
+            requests(&mut conn, c, &token, &plan, deadline, &count).await
         }));
     }
     let mut latencies_us = Vec::new();
