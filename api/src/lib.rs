@@ -43,6 +43,9 @@ pub mod problem;
 pub mod routes;
 pub mod sessions;
 
+/// The directory, inside the data directory, of uploaded scans by digest.
+pub const ATTACHMENTS_DIR: &str = "attachments";
+
 pub use problem::Problem;
 pub use routes::ApiDoc;
 
@@ -149,7 +152,7 @@ impl AppState {
                     source,
                 }
             })?;
-        let attachments = data.join("attachments");
+        let attachments = data.join(ATTACHMENTS_DIR);
         std::fs::create_dir_all(&attachments).map_err(|source| StartError::Attachments {
             path: attachments.clone(),
             source,

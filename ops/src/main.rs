@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod data_dir;
 mod demo;
 mod progress;
 mod rebuild;
@@ -12,7 +13,7 @@ mod serve;
 mod synth;
 mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -150,9 +151,9 @@ fn main() -> ExitCode {
                 admin_unit,
                 no_admin,
             } => {
-                let profile = init(data.clone(), &profile)?;
+                init(&data, &profile)?;
                 if !no_admin {
-                    serve::bootstrap(&data, profile, &admin, &admin_unit).await?;
+                    serve::bootstrap(&data, &admin, &admin_unit).await?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -184,24 +185,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// The data directory's settings file, written by `init`.
-pub(crate) const SETTINGS_FILE: &str = "hoso.toml";
-
-fn init(data: PathBuf, profile: &str) -> anyhow::Result<hoso_domain::profile::Profile> {
+/// `hoso init`: an empty ledger and the settings file naming its profile.
+fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
     // Check the profile first, so that a typo leaves nothing behind.
     let profile = hoso_domain::profile::Profile::load(profile)?;
-    let store = hoso_ledger::SqliteStore::create(&data, hoso_ledger::StoreOptions::default())?;
-    let settings = format!(
-        "# Written by `hoso init`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",
-        profile.name()
-    );
-    std::fs::write(data.join(SETTINGS_FILE), settings)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", data.join(SETTINGS_FILE).display()))?;
+    let dir = data_dir::DataDir::new(data);
+    let store = dir
+        .on(std::sync::Arc::new(hoso_domain::clock::SystemClock))
+        .create_store()?;
+    dir.write_settings(&profile, "hoso init")?;
     println!(
         "created an empty ledger at {} for {} (profile {})",
         store.path().display(),
         profile.province(),
         profile.name()
     );
-    Ok(profile)
+    Ok(())
 }

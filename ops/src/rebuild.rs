@@ -3,18 +3,21 @@
 //! shown. The old read model stays in place until the new one is complete.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
+use hoso_domain::clock::SystemClock;
+use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
 
+use crate::data_dir::DataDir;
 use crate::progress::Progress;
 
 /// Rebuilds the read model of `data`.
 pub async fn run(data: &Path) -> anyhow::Result<()> {
-    let store = SqliteStore::open(data, StoreOptions::default())
-        .with_context(|| format!("opening the ledger in {}", data.display()))?;
+    let dir = DataDir::new(data);
+    let store = dir.on(Arc::new(SystemClock)).open_store()?;
     let total = store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("rebuilding", total);
     let started = Instant::now();
@@ -33,7 +36,7 @@ pub async fn run(data: &Path) -> anyhow::Result<()> {
     );
     println!(
         "read model: {} (projection version {}), next position {}",
-        data.join(hoso_projections::READ_MODEL_FILE).display(),
+        dir.read_model_file().display(),
         hoso_projections::PROJECTION_VERSION,
         model.next_position()
     );

@@ -1,106 +1,27 @@
-//! `hoso serve` and the parts of `hoso init` that the API needs: opening a
-//! data directory for serving (log, profile, credentials, field keys, read
-//! model) and creating the Sở Nội vụ administrator with a one-time
-//! password.
+//! `hoso serve`, `hoso keys rotate`, and the part of `hoso init` that the API
+//! needs: the Sở Nội vụ administrator with a one-time password.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use hoso_api::{ApiConfig, AppState};
-use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::sealing::Keyring;
-use hoso_commands::workflows::Workflows;
-use hoso_domain::calendar::WorkingCalendar;
+use hoso_api::ApiConfig;
 use hoso_domain::clock::SystemClock;
-use hoso_domain::profile::Profile;
-use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
-use hoso_projections::ReadModel;
 use rand::Rng;
 
-use crate::SETTINGS_FILE;
+use crate::data_dir::{DataDir, Keys};
 
-/// Environment variable naming the field-key file when it is kept outside
-/// the data directory (production: a separate volume or secret mount).
-pub const KEY_FILE_ENV: &str = "HOSO_FIELD_KEY_FILE";
 /// Environment variable giving the first administrator password (automation).
 pub const ADMIN_PASSWORD_ENV: &str = "HOSO_ADMIN_PASSWORD";
 
-/// The key file named by the environment, if any.
-pub fn field_key_file() -> Option<PathBuf> {
-    std::env::var_os(KEY_FILE_ENV).map(PathBuf::from)
-}
-
-#[derive(serde::Deserialize)]
-struct Settings {
-    profile: Option<String>,
-}
-
-/// The profile the data directory was initialised with.
-pub fn profile_of(data: &Path) -> anyhow::Result<Profile> {
-    let path = data.join(SETTINGS_FILE);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("read {} (is this a `hoso init` directory?)", path.display()))?;
-    let s: Settings = toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-    Ok(Profile::load(s.profile.as_deref().unwrap_or("national"))?)
-}
-
-/// A data directory opened for commands and reads.
-pub struct Opened {
-    /// The write side.
-    pub workflows: Arc<Workflows>,
-    /// The read side, caught up.
-    pub read: Arc<ReadModel>,
-    /// Field keys.
-    pub keyring: Arc<Keyring>,
-}
-
-/// Opens everything in `data`; the field-key file must exist (a missing one
-/// is the documented "cannot decrypt: key file missing" failure).
-pub async fn open(data: &Path) -> anyhow::Result<Opened> {
-    let profile = profile_of(data)?;
-    let store = SqliteStore::open(data, StoreOptions::default())
-        .with_context(|| format!("opening the ledger in {}", data.display()))?;
-    let keyring = Arc::new(Keyring::open(data, field_key_file().as_deref())?);
-    let credentials = CredentialStore::open(&data.join(CREDENTIALS_FILE))?;
-    let store: Arc<dyn EventStore> = Arc::new(store);
-    let workflows = Arc::new(Workflows::new(
-        store.clone(),
-        profile,
-        WorkingCalendar::official()?,
-        Arc::new(SystemClock),
-        credentials,
-        keyring.clone(),
-    ));
-    let (read, found) = ReadModel::open(data, workflows.clock().clone())?;
-    if let hoso_projections::Found::Stale { version } = found {
-        println!(
-            "the read model was written by projection version {version}; rebuilding it as version {}",
-            hoso_projections::PROJECTION_VERSION
-        );
-    }
-    let applied = read.catch_up(store.as_ref()).await?;
-    if applied > 0 {
-        println!("read model caught up by {applied} events");
-    }
-    Ok(Opened {
-        workflows,
-        read: Arc::new(read),
-        keyring,
-    })
-}
-
 /// `hoso serve`.
 pub async fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
-    let o = open(data).await?;
-    let state = Arc::new(AppState::new(
-        data,
-        o.workflows,
-        o.read,
-        o.keyring,
-        ApiConfig::default(),
-    )?);
+    let node = DataDir::new(data)
+        .on(Arc::new(SystemClock))
+        .open_node(Keys::Open)?;
+    let read = node.caught_up_read_model().await?;
+    let state = Arc::new(node.api(read, ApiConfig::default())?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listen on {listen}"))?;
@@ -120,7 +41,7 @@ pub async fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
 /// `hoso keys rotate`: a new key-encryption key; every data key re-wrapped
 /// in one transaction; the old key dropped from the key file afterwards.
 pub fn rotate(data: &Path) -> anyhow::Result<()> {
-    let keyring = Keyring::open(data, field_key_file().as_deref())?;
+    let keyring = DataDir::new(data).keyring(Keys::Open)?;
     let r = keyring.rotate()?;
     println!(
         "rotated the key-encryption key of {} from version {} to {}: {} data keys re-wrapped; the log is unchanged",
@@ -151,15 +72,12 @@ pub fn one_time_password() -> String {
 }
 
 /// Creates the key file and the administrator of a fresh `hoso init`.
-pub async fn bootstrap(
-    data: &Path,
-    profile: Profile,
-    admin: &str,
-    unit: &str,
-) -> anyhow::Result<()> {
-    Keyring::create(data, field_key_file().as_deref())?;
-    let o = open(data).await?;
-    drop(profile);
+pub async fn bootstrap(data: &Path, admin: &str, unit: &str) -> anyhow::Result<()> {
+    let o = DataDir::new(data)
+        .on(Arc::new(SystemClock))
+        .open_node(Keys::Create)?;
+    // Opened as `hoso serve` would, so the directory holds what a served one does.
+    o.caught_up_read_model().await?;
     let (password, from_env) = match std::env::var(ADMIN_PASSWORD_ENV) {
         Ok(p) if !p.is_empty() => (p, true),
         _ => (one_time_password(), false),

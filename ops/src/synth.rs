@@ -454,102 +454,10 @@ impl Synth {
             head_title: "Chủ tịch",
             weight: 0,
         }];
-        let departments = [
-            ("Sở Nội vụ", "snv", "SNV"),
-            ("Sở Tài chính", "stc", "STC"),
-            ("Sở Giáo dục và Đào tạo", "sgddt", "SGDĐT"),
-            ("Sở Y tế", "syt", "SYT"),
-            ("Sở Xây dựng", "sxd", "SXD"),
-            ("Sở Nông nghiệp và Môi trường", "snnmt", "SNNMT"),
-            ("Sở Tư pháp", "stp", "STP"),
-            ("Thanh tra tỉnh", "ttt", "TTr"),
-        ];
-        let divisions = [
-            "Văn phòng",
-            "Phòng Kế hoạch - Tài chính",
-            "Phòng Quản lý nghiệp vụ",
-        ];
-        for (i, (name, slug, abbr)) in departments.iter().enumerate() {
-            let code = format!("000.{:02}.00.H33", i + 1);
-            units.push(Unit {
-                code: code.clone(),
-                name: format!("{name} tỉnh Hưng Yên"),
-                kind: OrgUnitKind::ProvincialDepartment,
-                parent: Some(root.clone()),
-                sector: Sector::Department,
-                slug: (*slug).into(),
-                abbr: (*abbr).into(),
-                head_title: if i == 7 {
-                    "Chánh Thanh tra"
-                } else {
-                    "Giám đốc"
-                },
-                weight: 40,
-            });
-            for (j, div) in divisions.iter().enumerate() {
-                units.push(Unit {
-                    code: format!("{:03}.{:02}.00.H33", j + 1, i + 1),
-                    name: format!("{div} {name}"),
-                    kind: OrgUnitKind::InternalDivision,
-                    parent: Some(code.clone()),
-                    sector: Sector::Division,
-                    slug: format!("{slug}{}", j + 1),
-                    abbr: (*abbr).into(),
-                    head_title: "Trưởng phòng",
-                    weight: 0,
-                });
-            }
-        }
-        let education = "000.03.00.H33".to_owned();
-        let health = "000.04.00.H33".to_owned();
-        for s in 0..schools {
-            let place = COMMUNE_NAMES[s % COMMUNE_NAMES.len()];
-            let short = place.split_once(' ').map_or(place, |(_, n)| n);
-            units.push(Unit {
-                code: format!("{:03}.03.00.H33", 101 + s),
-                name: format!("Trường Trung học cơ sở {short}"),
-                kind: OrgUnitKind::PublicServiceUnit,
-                parent: Some(education.clone()),
-                sector: Sector::School,
-                slug: format!("thcs{:02}", s + 1),
-                abbr: format!("THCS{:02}", s + 1),
-                head_title: "Hiệu trưởng",
-                weight: 45,
-            });
-        }
-        for (i, (name, slug, abbr, weight)) in [
-            ("Bệnh viện Đa khoa tỉnh Hưng Yên", "bvdk", "BVĐK", 300),
-            ("Trung tâm Kiểm soát bệnh tật tỉnh", "cdc", "CDC", 60),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            units.push(Unit {
-                code: format!("{:03}.04.00.H33", 901 + i),
-                name: name.into(),
-                kind: OrgUnitKind::PublicServiceUnit,
-                parent: Some(health.clone()),
-                sector: Sector::Health,
-                slug: slug.into(),
-                abbr: abbr.into(),
-                head_title: "Giám đốc",
-                weight,
-            });
-        }
-        for c in 0..communes {
-            let name = COMMUNE_NAMES[c % COMMUNE_NAMES.len()];
-            units.push(Unit {
-                code: format!("000.00.{:02}.H33", c + 1),
-                name: format!("Ủy ban nhân dân {name}"),
-                kind: OrgUnitKind::PeoplesCommitteeCommune,
-                parent: Some(root.clone()),
-                sector: Sector::Commune,
-                slug: format!("xa{:02}", c + 1),
-                abbr: format!("UBND{:02}", c + 1),
-                head_title: "Chủ tịch",
-                weight: 25,
-            });
-        }
+        departments(&root, &mut units);
+        school_units(schools, &mut units);
+        health_units(&mut units);
+        commune_units(communes, &root, &mut units);
         Province { units }
     }
 
@@ -620,9 +528,76 @@ impl Synth {
     /// The person placed `index`-th in the province, employed by `seat` if given,
     /// else by an agency drawn by weight.
     pub fn person(&mut self, index: usize, province: &Province, seat: Option<&str>) -> Person {
+        let (agency, employing) = self.seat(province, seat);
+        let female = self.rng.random_bool(match agency.sector {
+            Sector::School => 0.7,
+            Sector::Health => 0.65,
+            _ => 0.5,
+        });
+        let full_name = self.name(female);
+        let year = self.rng.random_range(1966..=2001);
+        let born = date(
+            year,
+            self.rng.random_range(1..=12),
+            self.rng.random_range(1..=28),
+        );
+        let province_code = self.birth_province();
+        let person_id = self.identification_number(born, female, province_code);
+        let duplicate_id = !self.ids.insert(person_id.clone());
+        let contract = self.rng.random_bool(0.06);
+        let (category, rank) = self.category_and_rank(agency.sector, contract);
+        let graduated = year + self.rng.random_range(22..=24);
+        let recruited_year = (graduated + self.rng.random_range(0..=4)).min(2025);
+        let recruited = date(recruited_year, self.rng.random_range(1..=12), 1);
+        let years = u32::try_from(2026 - recruited_year).unwrap_or(0);
+        let step = (1 + years / 3).min(rank.steps);
+        let ethnicity = if self.rng.random_bool(0.92) {
+            "Kinh"
+        } else {
+            *pick(&mut self.rng, ETHNICITIES)
+        };
+        let (degree, major, institution) = self.education(agency.sector, rank);
+        let party_joined = self
+            .rng
+            .random_bool(0.45)
+            .then(|| recruited.checked_add_months(chrono::Months::new(30)))
+            .flatten()
+            .filter(|d| *d < date(2025, 12, 1));
+        let birthplace = self.birthplace(province_code);
+        let residence = self.place();
+        let religion = *pick(&mut self.rng, RELIGIONS);
+        Person {
+            index,
+            person_id,
+            full_name,
+            female,
+            born,
+            category,
+            managing_unit: agency.code.clone(),
+            employing_unit: employing,
+            sector: agency.sector,
+            rank,
+            step,
+            recruited,
+            ethnicity,
+            religion,
+            birthplace,
+            residence,
+            degree,
+            major,
+            institution,
+            graduated,
+            party_joined,
+            duplicate_id,
+        }
+    }
+
+    /// The agency employing the person and the unit within it: `seat` if given,
+    /// else an agency drawn by weight and one of its divisions.
+    fn seat(&mut self, province: &Province, seat: Option<&str>) -> (Unit, String) {
         let agencies: Vec<&Unit> = province.agencies().collect();
         let seat = seat.and_then(|s| province.unit(s));
-        let (agency, employing) = match seat {
+        match seat {
             Some(u) if u.sector == Sector::Division => {
                 let dept = u
                     .parent
@@ -651,24 +626,12 @@ impl Synth {
                 };
                 (chosen.clone(), employing)
             }
-        };
-        let female = self.rng.random_bool(match agency.sector {
-            Sector::School => 0.7,
-            Sector::Health => 0.65,
-            _ => 0.5,
-        });
-        let full_name = self.name(female);
-        let year = self.rng.random_range(1966..=2001);
-        let born = date(
-            year,
-            self.rng.random_range(1..=12),
-            self.rng.random_range(1..=28),
-        );
-        let province_code = self.birth_province();
-        let person_id = self.identification_number(born, female, province_code);
-        let duplicate_id = !self.ids.insert(person_id.clone());
-        let contract = self.rng.random_bool(0.06);
-        let (category, rank) = match agency.sector {
+        }
+    }
+
+    /// The category, and the rank or professional title, of a person of `sector`.
+    fn category_and_rank(&mut self, sector: Sector, contract: bool) -> (PersonnelCategory, Rank) {
+        match sector {
             _ if contract => (PersonnelCategory::NguoiLaoDong, CONTRACT_RANK),
             Sector::School => (
                 PersonnelCategory::VienChuc,
@@ -686,18 +649,16 @@ impl Synth {
                 PersonnelCategory::CongChuc,
                 *pick(&mut self.rng, CIVIL_RANKS),
             ),
-        };
-        let graduated = year + self.rng.random_range(22..=24);
-        let recruited_year = (graduated + self.rng.random_range(0..=4)).min(2025);
-        let recruited = date(recruited_year, self.rng.random_range(1..=12), 1);
-        let years = u32::try_from(2026 - recruited_year).unwrap_or(0);
-        let step = (1 + years / 3).min(rank.steps);
-        let ethnicity = if self.rng.random_bool(0.92) {
-            "Kinh"
-        } else {
-            *pick(&mut self.rng, ETHNICITIES)
-        };
-        let (degree, major, institution) = match agency.sector {
+        }
+    }
+
+    /// Degree, major and institution, by sector and rank.
+    fn education(
+        &mut self,
+        sector: Sector,
+        rank: Rank,
+    ) -> (&'static str, &'static str, &'static str) {
+        match sector {
             Sector::School => (
                 "Cử nhân",
                 *pick(
@@ -753,46 +714,18 @@ impl Synth {
                     ("Thạc sĩ", "Quản lý công", "Học viện Hành chính Quốc gia"),
                 ],
             ),
-        };
-        let party_joined = self
-            .rng
-            .random_bool(0.45)
-            .then(|| recruited.checked_add_months(chrono::Months::new(30)))
-            .flatten()
-            .filter(|d| *d < date(2025, 12, 1));
-        let birthplace = if province_code == 33 || province_code == 34 {
+        }
+    }
+
+    /// A place of birth in the province of `province_code`.
+    fn birthplace(&mut self, province_code: u16) -> String {
+        if province_code == 33 || province_code == 34 {
             self.place()
         } else {
             OTHER_PROVINCES
                 .iter()
                 .find(|(_, c)| *c == province_code)
                 .map_or_else(|| self.place(), |(n, _)| (*n).to_owned())
-        };
-        let residence = self.place();
-        let religion = *pick(&mut self.rng, RELIGIONS);
-        Person {
-            index,
-            person_id,
-            full_name,
-            female,
-            born,
-            category,
-            managing_unit: agency.code.clone(),
-            employing_unit: employing,
-            sector: agency.sector,
-            rank,
-            step,
-            recruited,
-            ethnicity,
-            religion,
-            birthplace,
-            residence,
-            degree,
-            major,
-            institution,
-            graduated,
-            party_joined,
-            duplicate_id,
         }
     }
 
@@ -893,26 +826,7 @@ impl Synth {
         agency_name: &str,
     ) -> Vec<(&'static str, Vec<FieldEntry>)> {
         let mut out = Vec::with_capacity(9);
-        let identity = vec![
-            field("1", p.full_name.to_uppercase(), 0),
-            field("3a", dmy(p.born), 0),
-            field("3b", if p.female { "Nữ" } else { "Nam" }, 0),
-            field("4", p.birthplace.clone(), 0),
-            field("5", p.birthplace.clone(), 0),
-            field("6", p.ethnicity, 0),
-            field("7", p.religion, 0),
-            field("25a", p.person_id.clone(), 0),
-            field(
-                "25b",
-                dmy(date(
-                    self.rng.random_range(2021..=2024),
-                    self.rng.random_range(1..=12),
-                    self.rng.random_range(1..=28),
-                )),
-                0,
-            ),
-        ];
-        out.push(("identity", identity));
+        out.push(("identity", self.identity_rows(p)));
         out.push((
             "residence",
             vec![
@@ -920,56 +834,9 @@ impl Synth {
                 field("9", p.residence.clone(), 0),
             ],
         ));
-        let position = match p.sector {
-            Sector::School => "Giáo viên",
-            Sector::Health if p.rank.code == "V.08.01.03" => "Bác sĩ",
-            Sector::Health => "Điều dưỡng",
-            Sector::Commune => "Công chức cấp xã",
-            _ if p.category == PersonnelCategory::NguoiLaoDong => "Nhân viên hợp đồng",
-            _ => "Chuyên viên",
-        };
-        out.push((
-            "recruitment",
-            vec![
-                field("10", "Sinh viên", 0),
-                field("11a", dmy(p.recruited), 0),
-                field("11b", agency_name, 0),
-                field("12", position, 0),
-                field("13", format!("{position}, {agency_name}"), 0),
-            ],
-        ));
-        out.push((
-            "rank_salary",
-            vec![
-                field("14a", p.rank.name, 0),
-                field("14b", p.rank.code, 0),
-                field("14c", p.step.to_string(), 0),
-                field("14d", coefficient_text(p.rank.coefficient_x100(p.step)), 0),
-                field("14e", "01/01/2026", 0),
-            ],
-        ));
-        let level = match p.degree {
-            "Thạc sĩ" => "Thạc sĩ",
-            _ => "Đại học",
-        };
-        out.push((
-            "education",
-            vec![
-                field("15.1", "12/12", 0),
-                field("15.2", format!("{level} {}", p.major), 0),
-                field(
-                    "15.3",
-                    if p.party_joined.is_some() {
-                        "Trung cấp"
-                    } else {
-                        "Sơ cấp"
-                    },
-                    0,
-                ),
-                field("15.5", "Tiếng Anh bậc 3", 0),
-                field("15.6", "Chuẩn kỹ năng sử dụng CNTT cơ bản", 0),
-            ],
-        ));
+        let position = position_of(p);
+        out.extend(recruitment_and_rank(p, agency_name, position));
+        out.push(("education", education_rows(p)));
         if let Some(joined) = p.party_joined {
             let official = joined
                 .checked_add_months(chrono::Months::new(12))
@@ -993,6 +860,29 @@ impl Synth {
         ));
         out.push(("family", self.family_rows(p)));
         out
+    }
+
+    /// The identity section; the date the identity card was issued is drawn.
+    fn identity_rows(&mut self, p: &Person) -> Vec<FieldEntry> {
+        vec![
+            field("1", p.full_name.to_uppercase(), 0),
+            field("3a", dmy(p.born), 0),
+            field("3b", if p.female { "Nữ" } else { "Nam" }, 0),
+            field("4", p.birthplace.clone(), 0),
+            field("5", p.birthplace.clone(), 0),
+            field("6", p.ethnicity, 0),
+            field("7", p.religion, 0),
+            field("25a", p.person_id.clone(), 0),
+            field(
+                "25b",
+                dmy(date(
+                    self.rng.random_range(2021..=2024),
+                    self.rng.random_range(1..=12),
+                    self.rng.random_range(1..=28),
+                )),
+                0,
+            ),
+        ]
     }
 
     fn training_rows(&mut self, p: &Person, with_master: bool) -> Vec<FieldEntry> {
@@ -1126,6 +1016,183 @@ impl Synth {
         d.fields[0].value = text;
         DomainEvent::DeclarationSubmitted(d).encode_payload()
     }
+}
+
+/// The departments under `root`, each with its divisions.
+fn departments(root: &str, units: &mut Vec<Unit>) {
+    let departments = [
+        ("Sở Nội vụ", "snv", "SNV"),
+        ("Sở Tài chính", "stc", "STC"),
+        ("Sở Giáo dục và Đào tạo", "sgddt", "SGDĐT"),
+        ("Sở Y tế", "syt", "SYT"),
+        ("Sở Xây dựng", "sxd", "SXD"),
+        ("Sở Nông nghiệp và Môi trường", "snnmt", "SNNMT"),
+        ("Sở Tư pháp", "stp", "STP"),
+        ("Thanh tra tỉnh", "ttt", "TTr"),
+    ];
+    let divisions = [
+        "Văn phòng",
+        "Phòng Kế hoạch - Tài chính",
+        "Phòng Quản lý nghiệp vụ",
+    ];
+    for (i, (name, slug, abbr)) in departments.iter().enumerate() {
+        let code = format!("000.{:02}.00.H33", i + 1);
+        units.push(Unit {
+            code: code.clone(),
+            name: format!("{name} tỉnh Hưng Yên"),
+            kind: OrgUnitKind::ProvincialDepartment,
+            parent: Some(root.to_owned()),
+            sector: Sector::Department,
+            slug: (*slug).into(),
+            abbr: (*abbr).into(),
+            head_title: if i == 7 {
+                "Chánh Thanh tra"
+            } else {
+                "Giám đốc"
+            },
+            weight: 40,
+        });
+        for (j, div) in divisions.iter().enumerate() {
+            units.push(Unit {
+                code: format!("{:03}.{:02}.00.H33", j + 1, i + 1),
+                name: format!("{div} {name}"),
+                kind: OrgUnitKind::InternalDivision,
+                parent: Some(code.clone()),
+                sector: Sector::Division,
+                slug: format!("{slug}{}", j + 1),
+                abbr: (*abbr).into(),
+                head_title: "Trưởng phòng",
+                weight: 0,
+            });
+        }
+    }
+}
+
+/// `schools` lower-secondary schools under the Department of Education.
+fn school_units(schools: usize, units: &mut Vec<Unit>) {
+    let education = "000.03.00.H33".to_owned();
+    for s in 0..schools {
+        let place = COMMUNE_NAMES[s % COMMUNE_NAMES.len()];
+        let short = place.split_once(' ').map_or(place, |(_, n)| n);
+        units.push(Unit {
+            code: format!("{:03}.03.00.H33", 101 + s),
+            name: format!("Trường Trung học cơ sở {short}"),
+            kind: OrgUnitKind::PublicServiceUnit,
+            parent: Some(education.clone()),
+            sector: Sector::School,
+            slug: format!("thcs{:02}", s + 1),
+            abbr: format!("THCS{:02}", s + 1),
+            head_title: "Hiệu trưởng",
+            weight: 45,
+        });
+    }
+}
+
+/// A hospital and a disease-control centre under the Department of Health.
+fn health_units(units: &mut Vec<Unit>) {
+    let health = "000.04.00.H33".to_owned();
+    for (i, (name, slug, abbr, weight)) in [
+        ("Bệnh viện Đa khoa tỉnh Hưng Yên", "bvdk", "BVĐK", 300),
+        ("Trung tâm Kiểm soát bệnh tật tỉnh", "cdc", "CDC", 60),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        units.push(Unit {
+            code: format!("{:03}.04.00.H33", 901 + i),
+            name: name.into(),
+            kind: OrgUnitKind::PublicServiceUnit,
+            parent: Some(health.clone()),
+            sector: Sector::Health,
+            slug: slug.into(),
+            abbr: abbr.into(),
+            head_title: "Giám đốc",
+            weight,
+        });
+    }
+}
+
+/// `communes` commune People's Committees under `root`.
+fn commune_units(communes: usize, root: &str, units: &mut Vec<Unit>) {
+    for c in 0..communes {
+        let name = COMMUNE_NAMES[c % COMMUNE_NAMES.len()];
+        units.push(Unit {
+            code: format!("000.00.{:02}.H33", c + 1),
+            name: format!("Ủy ban nhân dân {name}"),
+            kind: OrgUnitKind::PeoplesCommitteeCommune,
+            parent: Some(root.to_owned()),
+            sector: Sector::Commune,
+            slug: format!("xa{:02}", c + 1),
+            abbr: format!("UBND{:02}", c + 1),
+            head_title: "Chủ tịch",
+            weight: 25,
+        });
+    }
+}
+
+/// The position a person holds, by sector and rank.
+fn position_of(p: &Person) -> &'static str {
+    match p.sector {
+        Sector::School => "Giáo viên",
+        Sector::Health if p.rank.code == "V.08.01.03" => "Bác sĩ",
+        Sector::Health => "Điều dưỡng",
+        Sector::Commune => "Công chức cấp xã",
+        _ if p.category == PersonnelCategory::NguoiLaoDong => "Nhân viên hợp đồng",
+        _ => "Chuyên viên",
+    }
+}
+
+/// The recruitment and rank-and-salary sections.
+fn recruitment_and_rank(
+    p: &Person,
+    agency_name: &str,
+    position: &str,
+) -> [(&'static str, Vec<FieldEntry>); 2] {
+    [
+        (
+            "recruitment",
+            vec![
+                field("10", "Sinh viên", 0),
+                field("11a", dmy(p.recruited), 0),
+                field("11b", agency_name, 0),
+                field("12", position, 0),
+                field("13", format!("{position}, {agency_name}"), 0),
+            ],
+        ),
+        (
+            "rank_salary",
+            vec![
+                field("14a", p.rank.name, 0),
+                field("14b", p.rank.code, 0),
+                field("14c", p.step.to_string(), 0),
+                field("14d", coefficient_text(p.rank.coefficient_x100(p.step)), 0),
+                field("14e", "01/01/2026", 0),
+            ],
+        ),
+    ]
+}
+
+/// The education section.
+fn education_rows(p: &Person) -> Vec<FieldEntry> {
+    let level = match p.degree {
+        "Thạc sĩ" => "Thạc sĩ",
+        _ => "Đại học",
+    };
+    vec![
+        field("15.1", "12/12", 0),
+        field("15.2", format!("{level} {}", p.major), 0),
+        field(
+            "15.3",
+            if p.party_joined.is_some() {
+                "Trung cấp"
+            } else {
+                "Sơ cấp"
+            },
+            0,
+        ),
+        field("15.5", "Tiếng Anh bậc 3", 0),
+        field("15.6", "Chuẩn kỹ năng sử dụng CNTT cơ bản", 0),
+    ]
 }
 
 #[cfg(test)]

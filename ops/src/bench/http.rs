@@ -32,16 +32,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use chrono::NaiveDate;
-use hoso_api::{ApiConfig, AppState};
-use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::sealing::Keyring;
+use hoso_api::ApiConfig;
 use hoso_commands::workflows::{Actor, IssueAccount, OpenDossier, Workflows};
 use hoso_domain::account::{AccountChange, AccountKind};
-use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::SystemClock;
 use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
 use hoso_domain::profile::Profile;
-use hoso_ledger::{SourceDocument, SqliteStore, StoreOptions};
+use hoso_ledger::{EventStore, SourceDocument, SqliteStore};
 use hoso_projections::ReadModel;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -53,8 +50,8 @@ use hyper_util::rt::TokioIo;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::SETTINGS_FILE;
 use crate::bench::percentile_ms;
+use crate::data_dir::{DEFAULT_PROFILE, DataDir, Keys, Node};
 use crate::progress::Progress;
 
 /// Provincial departments of the synthetic province.
@@ -192,37 +189,13 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-http-{}", o.people)));
-    let (workflows, keyring) = prepare(&dir, o.people).await?;
+    let node = prepare(&dir, o.people).await?;
 
-    let store = workflows.store().clone();
-    let (read, _) = ReadModel::open(&dir, workflows.clock().clone())?;
+    let store = &node.store;
+    let (read, _) = ReadModel::open(&dir, node.workflows.clock().clone())?;
     let read = Arc::new(read);
-    let head = store.head_position().await?.map_or(0, |h| h + 1);
-    if read.next_position() < head {
-        let progress = Progress::new("projecting", head);
-        let caught_up = read.catch_up(store.as_ref());
-        tokio::pin!(caught_up);
-        loop {
-            tokio::select! {
-                r = &mut caught_up => {
-                    r?;
-                    break;
-                }
-                () = tokio::time::sleep(Duration::from_millis(200)) => {
-                    progress.set(read.next_position());
-                }
-            }
-        }
-        progress.set(head);
-        progress.finish();
-    }
-    let state = Arc::new(AppState::new(
-        &dir,
-        workflows,
-        read,
-        keyring,
-        ApiConfig::default(),
-    )?);
+    catch_up(&read, store).await?;
+    let state = Arc::new(node.api(read, ApiConfig::default())?);
     // Keeps this run's declarations from repeating an earlier run's on the
     // same data directory.
     let nonce = state.now().timestamp();
@@ -243,9 +216,39 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         Err(_) => eprintln!("the server did not stop within 10 s; leaving it"),
     }
     let (get, post) = outcome?;
+    print_phases(&o, &get, &post);
+    Ok(())
+}
+
+/// Catches the read model up with the log, showing progress.
+async fn catch_up(read: &ReadModel, store: &SqliteStore) -> anyhow::Result<()> {
+    let head = store.head_position().await?.map_or(0, |h| h + 1);
+    if read.next_position() < head {
+        let progress = Progress::new("projecting", head);
+        let caught_up = read.catch_up(store);
+        tokio::pin!(caught_up);
+        loop {
+            tokio::select! {
+                r = &mut caught_up => {
+                    r?;
+                    break;
+                }
+                () = tokio::time::sleep(Duration::from_millis(200)) => {
+                    progress.set(read.next_position());
+                }
+            }
+        }
+        progress.set(head);
+        progress.finish();
+    }
+    Ok(())
+}
+
+/// The figures of both phases, and the JSON line if asked for.
+fn print_phases(o: &Options, get: &Phase, post: &Phase) {
     for (what, p) in [
-        ("GET /api/v1/dossiers/{id}", &get),
-        ("POST …/declarations (durable)", &post),
+        ("GET /api/v1/dossiers/{id}", get),
+        ("POST …/declarations (durable)", post),
     ] {
         println!(
             "http {what}: {} requests, {} connections, {:.1} s: {:.0} requests/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -274,11 +277,10 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             })
         );
     }
-    Ok(())
 }
 
 /// Opens the data set in `dir`, building it first unless it is complete.
-async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc<Keyring>)> {
+async fn prepare(dir: &Path, people: u64) -> anyhow::Result<Node> {
     let manifest = dir.join(MANIFEST);
     if manifest.exists() {
         let text = std::fs::read_to_string(&manifest)
@@ -293,11 +295,9 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
             m.people,
             m.departments
         );
-        let store = SqliteStore::open(dir, StoreOptions::default())
-            .with_context(|| format!("open the ledger in {}", dir.display()))?;
-        let keyring = Arc::new(Keyring::open(dir, None)?);
-        let workflows = workflows(dir, store, keyring.clone())?;
-        return Ok((workflows, keyring));
+        return DataDir::self_contained(dir)
+            .on(Arc::new(SystemClock))
+            .open_node(Keys::Open);
     }
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
@@ -319,16 +319,14 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
     }
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     std::fs::write(dir.join(BUILDING), "").context("write the building marker")?;
-    std::fs::write(
-        dir.join(SETTINGS_FILE),
-        "# Written by `hoso bench http`.\nprofile = \"national\"\n",
-    )
-    .context("write the settings file")?;
-    let store = SqliteStore::create(dir, StoreOptions::default())?;
-    let keyring = Arc::new(Keyring::create(dir, None)?);
-    let workflows = workflows(dir, store, keyring.clone())?;
+    let data = DataDir::self_contained(dir);
+    let profile = Profile::load(DEFAULT_PROFILE)?;
+    data.write_settings(&profile, "hoso bench http")?;
+    let on = data.on(Arc::new(SystemClock));
+    let node = on.node(on.create_store()?, profile, Keys::Create)?;
+    let workflows = &node.workflows;
     let started = Instant::now();
-    build(&workflows, people).await?;
+    build(workflows, people).await?;
     let events = workflows
         .store()
         .head_position()
@@ -345,26 +343,18 @@ async fn prepare(dir: &Path, people: u64) -> anyhow::Result<(Arc<Workflows>, Arc
     })?;
     std::fs::write(&manifest, text).with_context(|| format!("write {}", manifest.display()))?;
     std::fs::remove_file(dir.join(BUILDING)).context("remove the building marker")?;
-    Ok((workflows, keyring))
-}
-
-fn workflows(
-    dir: &Path,
-    store: SqliteStore,
-    keyring: Arc<Keyring>,
-) -> anyhow::Result<Arc<Workflows>> {
-    Ok(Arc::new(Workflows::new(
-        Arc::new(store),
-        Profile::load("national")?,
-        WorkingCalendar::official()?,
-        Arc::new(SystemClock),
-        CredentialStore::open(&dir.join(CREDENTIALS_FILE))?,
-        keyring,
-    )))
+    Ok(node)
 }
 
 /// The province, its staff and `people` dossiers, through the handlers.
 async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
+    let admin = organisation(wf).await?;
+    let writers = staff(wf, &admin).await?;
+    dossiers(wf, writers, people).await
+}
+
+/// The administrator, the province and its departments; returns the administrator.
+async fn organisation(wf: &Arc<Workflows>) -> anyhow::Result<Actor> {
     let founded = day(2025, 7, 1)?;
     let (admin_id, _) = wf
         .bootstrap_system_admin("bench.quantri", "Quản trị hệ thống", ROOT, ISSUED_PASSWORD)
@@ -403,6 +393,11 @@ async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("establish {code}"))?;
     }
+    Ok(admin)
+}
+
+/// Each department's two specialists; returns the writers, by department.
+async fn staff(wf: &Arc<Workflows>, admin: &Actor) -> anyhow::Result<Arc<Vec<Actor>>> {
     // Staff: hashing passwords costs tens of ms each, so departments in parallel.
     let mut hires = Vec::new();
     for d in 0..DEPARTMENTS {
@@ -426,13 +421,20 @@ async fn build(wf: &Arc<Workflows>, people: u64) -> anyhow::Result<()> {
             writers[d as usize] = Some(actor);
         }
     }
-    let writers: Arc<Vec<Actor>> = Arc::new(
+    Ok(Arc::new(
         writers
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .context("a department has no writer")?,
-    );
+    ))
+}
 
+/// `people` dossiers, opened by the writers of their departments in parallel.
+async fn dossiers(
+    wf: &Arc<Workflows>,
+    writers: Arc<Vec<Actor>>,
+    people: u64,
+) -> anyhow::Result<()> {
     let progress = Arc::new(Progress::new("dossiers", people));
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -733,6 +735,35 @@ async fn drive(
     Ok((get, post))
 }
 
+/// Connection `c` sends the requests of `plan` one after the other until
+/// `deadline`; returns their latencies in microseconds. Any answer but 200 fails.
+async fn requests(
+    conn: &mut Conn,
+    c: usize,
+    token: &str,
+    plan: &Plan,
+    deadline: Instant,
+    count: &AtomicU64,
+) -> anyhow::Result<Vec<u32>> {
+    let mut rng = StdRng::seed_from_u64(0x6874_7470 ^ c as u64);
+    let mut latencies_us: Vec<u32> = Vec::with_capacity(1 << 16);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let (method, path, body) = plan(c, n, &mut rng);
+        let t = Instant::now();
+        let (status, bytes) = conn.send(method.clone(), &path, Some(token), body).await?;
+        latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        anyhow::ensure!(
+            status == StatusCode::OK,
+            "{method} {path}: {status}: {}",
+            excerpt(&bytes)
+        );
+        n += 1;
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(latencies_us)
+}
+
 /// Runs one phase: `tokens.len()` connections for `o.seconds`.
 async fn phase(
     what: &'static str,
@@ -760,27 +791,12 @@ async fn phase(
         })
     };
     let mut tasks = Vec::with_capacity(conns.len());
-    for (c, (mut conn, token)) in conns.into_iter().zip(tokens).enumerate() {
+    for (c, (conn, token)) in conns.into_iter().zip(tokens).enumerate() {
         let plan = plan.clone();
         let count = count.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(0x6874_7470 ^ c as u64);
-            let mut latencies_us: Vec<u32> = Vec::with_capacity(1 << 16);
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let (method, path, body) = plan(c, n, &mut rng);
-                let t = Instant::now();
-                let (status, bytes) = conn.send(method.clone(), &path, Some(&token), body).await?;
-                latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                anyhow::ensure!(
-                    status == StatusCode::OK,
-                    "{method} {path}: {status}: {}",
-                    excerpt(&bytes)
-                );
-                n += 1;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(latencies_us)
+            let mut conn = conn;
+            requests(&mut conn, c, &token, &plan, deadline, &count).await
         }));
     }
     let mut latencies_us = Vec::new();

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Subcommand;
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
+use hoso_domain::clock::{Clock, SystemClock};
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore};
 use hoso_schemas::pb::dossier::DeclarationSubmitted;
 use uuid::Uuid;
 
+use crate::data_dir::DataDir;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
@@ -163,17 +164,10 @@ fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> 
 
 /// Opens the ledger in `data`, or creates one there, or in a temporary directory.
 fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
-    match data {
-        Some(dir) if dir.join(DB_FILE).exists() => Ok(target(
-            SqliteStore::open(dir, StoreOptions::default())?,
-            false,
-            None,
-        )),
-        Some(dir) => Ok(target(
-            SqliteStore::create(dir, StoreOptions::default())?,
-            true,
-            None,
-        )),
+    let system: Arc<dyn Clock> = Arc::new(SystemClock);
+    match data.map(DataDir::self_contained) {
+        Some(dir) if dir.has_ledger() => Ok(target(dir.on(system).open_store()?, false, None)),
+        Some(dir) => Ok(target(dir.on(system).create_store()?, true, None)),
         None => {
             // Under the working directory's file system rather than /tmp, which may be
             // tmpfs, where fsync costs nothing and the figures would lie.
@@ -181,7 +175,9 @@ fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
                 .prefix(".hoso-bench-")
                 .tempdir_in(".")
                 .context("create a temporary data directory in the working directory")?;
-            let store = SqliteStore::create(tmp.path(), StoreOptions::default())?;
+            let store = DataDir::self_contained(tmp.path())
+                .on(system)
+                .create_store()?;
             Ok(target(store, true, Some(tmp)))
         }
     }
@@ -251,21 +247,7 @@ async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow
         let payload = payload.clone();
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
-            let mut streams: Vec<(String, Option<u64>)> = (0..streams_per_writer)
-                .map(|_| (format!("dossier-{}", Uuid::new_v4()), None))
-                .collect();
-            let mut latencies_us = Vec::with_capacity(n as usize);
-            for i in 0..n as usize {
-                let (stream, revision) = &mut streams[i % streams_per_writer];
-                let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-                let event = NewEvent::new(event_type, 1, payload.clone()).with_actor("bench");
-                let t = Instant::now();
-                let r = store.append(stream, expected, vec![event]).await?;
-                latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                *revision = Some(r.stream_revision);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(latencies_us)
+            writer(&store, n, streams_per_writer, event_type, payload, &done).await
         }));
     }
     let mut latencies_us = Vec::with_capacity(events as usize);
@@ -299,6 +281,34 @@ async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow
         );
     }
     Ok(())
+}
+
+/// One writer: `n` single-event appends rotating through `streams` new streams;
+/// returns their latencies in microseconds.
+async fn writer(
+    store: &SqliteStore,
+    n: u64,
+    streams: usize,
+    event_type: &str,
+    payload: Vec<u8>,
+    done: &AtomicU64,
+) -> anyhow::Result<Vec<u32>> {
+    let mut streams: Vec<(String, Option<u64>)> = (0..streams)
+        .map(|_| (format!("dossier-{}", Uuid::new_v4()), None))
+        .collect();
+    let rotation = streams.len();
+    let mut latencies_us = Vec::with_capacity(n as usize);
+    for i in 0..n as usize {
+        let (stream, revision) = &mut streams[i % rotation];
+        let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+        let event = NewEvent::new(event_type, 1, payload.clone()).with_actor("bench");
+        let t = Instant::now();
+        let r = store.append(stream, expected, vec![event]).await?;
+        latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        *revision = Some(r.stream_revision);
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(latencies_us)
 }
 
 /// Fills a store with `events` events in streams of 50, appended in batches by

@@ -16,10 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{
-    EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore, StoreOptions,
-};
+use hoso_domain::clock::SystemClock;
+use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore};
 use hoso_projections::ReadModel;
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{Date, DecisionRef, PersonnelCategory};
@@ -28,6 +26,7 @@ use hoso_schemas::pb::org as org_pb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::data_dir::DataDir;
 use crate::progress::Progress;
 
 /// Units of the generated province (departments, each with public service units).
@@ -118,25 +117,81 @@ fn field(code: &str, value: String, row: u32) -> pb::FieldEntry {
 
 /// One person's history: about 55 events (fewer for recent recruits).
 fn person_events(i: u64, rng: &mut StdRng) -> (String, Vec<DomainEvent>) {
-    let d = rng.random_range(0..DEPARTMENTS);
-    let u = rng.random_range(0..UNITS_PER_DEPARTMENT);
-    let unit = unit_code(d, u);
-    let born = rng.random_range(1965..2000u32);
-    let female = rng.random_bool(0.5);
-    let person_id = format!(
-        "033{}{:02}{:06}",
-        u32::from(female),
-        born % 100,
-        i % 1_000_000
-    );
-    let name = format!(
-        "{} {} {}",
-        FAMILY[rng.random_range(0..FAMILY.len())],
-        MIDDLE[rng.random_range(0..MIDDLE.len())],
-        GIVEN[rng.random_range(0..GIVEN.len())]
-    );
-    let recruited = born + 23;
-    let mut ev: Vec<DomainEvent> = vec![
+    let p = Drawn::draw(i, rng);
+    let mut ev: Vec<DomainEvent> = vec![p.opened(i).into()];
+    ev.push(obligation("declare_new_dossier", 1, &p.unit).into());
+    ev.extend(p.declarations());
+    ev.extend(p.review_and_approval(i));
+    p.career(i, &mut ev);
+    (format!("dossier-{i:08}"), ev)
+}
+
+/// An obligation opened on 5 January, due a week later.
+fn obligation(key: &str, n: usize, unit: &str) -> pb::ObligationOpened {
+    pb::ObligationOpened {
+        obligation_id: format!("{key}-{n}"),
+        obligation: key.to_owned(),
+        counted_from: date(2026, 1, 5),
+        due: date(2026, 1, 12),
+        citation: "TT06 6.1".to_owned(),
+        responsible_org_code: unit.to_owned(),
+    }
+}
+
+/// What is drawn of one person.
+struct Drawn {
+    d: u32,
+    u: u32,
+    unit: String,
+    born: u32,
+    female: bool,
+    person_id: String,
+    name: String,
+    recruited: u32,
+}
+
+impl Drawn {
+    fn draw(i: u64, rng: &mut StdRng) -> Self {
+        let d = rng.random_range(0..DEPARTMENTS);
+        let u = rng.random_range(0..UNITS_PER_DEPARTMENT);
+        let unit = unit_code(d, u);
+        let born = rng.random_range(1965..2000u32);
+        let female = rng.random_bool(0.5);
+        let person_id = format!(
+            "033{}{:02}{:06}",
+            u32::from(female),
+            born % 100,
+            i % 1_000_000
+        );
+        let name = format!(
+            "{} {} {}",
+            FAMILY[rng.random_range(0..FAMILY.len())],
+            MIDDLE[rng.random_range(0..MIDDLE.len())],
+            GIVEN[rng.random_range(0..GIVEN.len())]
+        );
+        let recruited = born + 23;
+        Self {
+            d,
+            u,
+            unit,
+            born,
+            female,
+            person_id,
+            name,
+            recruited,
+        }
+    }
+
+    fn opened(&self, i: u64) -> pb::DossierOpened {
+        let Self {
+            unit,
+            born,
+            person_id,
+            name,
+            recruited,
+            ..
+        } = self;
+        let (born, recruited) = (*born, *recruited);
         pb::DossierOpened {
             person_id: person_id.clone(),
             full_name: name.clone(),
@@ -147,177 +202,195 @@ fn person_events(i: u64, rng: &mut StdRng) -> (String, Vec<DomainEvent>) {
             recruited_on: date(recruited, 9, 1),
             birth_date: date(born, 5, 17),
         }
-        .into(),
-    ];
-    let obligation = |key: &str, n: usize| pb::ObligationOpened {
-        obligation_id: format!("{key}-{n}"),
-        obligation: key.to_owned(),
-        counted_from: date(2026, 1, 5),
-        due: date(2026, 1, 12),
-        citation: "TT06 6.1".to_owned(),
-        responsible_org_code: unit.clone(),
-    };
-    ev.push(obligation("declare_new_dossier", 1).into());
-    let sections: [(&str, Vec<pb::FieldEntry>); 6] = [
-        (
-            "identity",
-            vec![
-                field("1", name.to_uppercase(), 0),
-                field("3a", format!("17/05/{born}"), 0),
-                field("3b", if female { "Nữ" } else { "Nam" }.to_owned(), 0),
-                field("6", "Kinh".to_owned(), 0),
-                field("25a", person_id.clone(), 0),
-            ],
-        ),
-        ("residence", vec![field("8", "Hưng Yên".to_owned(), 0)]),
-        (
-            "recruitment",
-            vec![
-                field("11a", format!("01/09/{recruited}"), 0),
-                field("11b", format!("Đơn vị {}.{}", d + 1, u + 1), 0),
-            ],
-        ),
-        (
-            "education",
-            vec![
-                field("15.1", "12/12".to_owned(), 0),
-                field("15.2", "Đại học".to_owned(), 0),
-            ],
-        ),
-        (
-            "training",
-            vec![
-                field("27.c1", "Đại học Sư phạm".to_owned(), 1),
-                field("27.c5", "Cử nhân".to_owned(), 1),
-            ],
-        ),
-        (
-            "family",
-            vec![
-                field("30.c1", "Bố".to_owned(), 1),
-                field("30.c2", format!("{} Văn Bố", FAMILY[0]), 1),
-            ],
-        ),
-    ];
-    for (code, fields) in sections {
-        ev.push(
-            pb::DeclarationSubmitted {
-                form: "2C-BNV/2008".to_owned(),
-                section_code: code.to_owned(),
-                fields,
-                supporting_attachments: vec![],
-            }
-            .into(),
-        );
     }
-    ev.push(
-        pb::ObligationClosed {
-            obligation_id: "declare_new_dossier-1".to_owned(),
-            closed_on: date(2026, 1, 8),
-            late: false,
-            outcome: "declared".to_owned(),
-        }
-        .into(),
-    );
-    ev.push(
-        pb::DeclarationVerified {
-            section_codes: vec![],
-            note: String::new(),
-        }
-        .into(),
-    );
-    ev.push(
-        pb::DossierLocked {
-            reason: "HY 10.3".to_owned(),
-        }
-        .into(),
-    );
-    ev.push(obligation("sign_new_dossier", 12).into());
-    ev.push(
-        pb::ApprovalSigned {
-            revision: 12,
-            stream_hash: vec![0x11; 32],
-            key_id: format!("head-{d}-{u}"),
-            signature: vec![0x22; 64],
-            signer: format!("head-{d}-{u}"),
-            delegated_from: None,
-        }
-        .into(),
-    );
-    ev.push(
-        pb::ObligationClosed {
-            obligation_id: "sign_new_dossier-12".to_owned(),
-            closed_on: date(2026, 1, 28),
-            late: false,
-            outcome: "signed".to_owned(),
-        }
-        .into(),
-    );
-    ev.push(
-        pb::RankChanged {
-            kind: pb::RankChangeKind::Initial.into(),
-            rank_code: "V.07.05.15".to_owned(),
-            rank_name: "Giáo viên THCS hạng III".to_owned(),
-            effective: date(recruited, 9, 1),
-            decision: decision(format!("{i}/QĐ-BN"), recruited),
-        }
-        .into(),
-    );
-    // Salary steps every three years, awards and evaluations yearly.
-    let mut step = 1;
-    let mut year = recruited;
-    while ev.len() < 64 && year < 2026 {
-        year += 1;
-        if year % 2 == 0 {
+
+    /// The six sections of the résumé, declared.
+    fn declarations(&self) -> Vec<DomainEvent> {
+        let Self {
+            d,
+            u,
+            born,
+            female,
+            person_id,
+            name,
+            recruited,
+            ..
+        } = self;
+        let (d, u, born, female, recruited) = (*d, *u, *born, *female, *recruited);
+        let sections: [(&str, Vec<pb::FieldEntry>); 6] = [
+            (
+                "identity",
+                vec![
+                    field("1", name.to_uppercase(), 0),
+                    field("3a", format!("17/05/{born}"), 0),
+                    field("3b", if female { "Nữ" } else { "Nam" }.to_owned(), 0),
+                    field("6", "Kinh".to_owned(), 0),
+                    field("25a", person_id.clone(), 0),
+                ],
+            ),
+            ("residence", vec![field("8", "Hưng Yên".to_owned(), 0)]),
+            (
+                "recruitment",
+                vec![
+                    field("11a", format!("01/09/{recruited}"), 0),
+                    field("11b", format!("Đơn vị {}.{}", d + 1, u + 1), 0),
+                ],
+            ),
+            (
+                "education",
+                vec![
+                    field("15.1", "12/12".to_owned(), 0),
+                    field("15.2", "Đại học".to_owned(), 0),
+                ],
+            ),
+            (
+                "training",
+                vec![
+                    field("27.c1", "Đại học Sư phạm".to_owned(), 1),
+                    field("27.c5", "Cử nhân".to_owned(), 1),
+                ],
+            ),
+            (
+                "family",
+                vec![
+                    field("30.c1", "Bố".to_owned(), 1),
+                    field("30.c2", format!("{} Văn Bố", FAMILY[0]), 1),
+                ],
+            ),
+        ];
+        let mut ev = Vec::new();
+        for (code, fields) in sections {
             ev.push(
-                pb::TrainingRecorded {
-                    institution: "Trường Chính trị tỉnh".to_owned(),
-                    major: "Bồi dưỡng chuyên môn".to_owned(),
-                    from: date(year, 3, 1),
-                    until: date(year, 3, 15),
-                    mode: pb::TrainingMode::ShortCourse.into(),
-                    qualification: "Chứng chỉ".to_owned(),
-                    certificate_sha256: vec![0x33; 32],
+                pb::DeclarationSubmitted {
+                    form: "2C-BNV/2008".to_owned(),
+                    section_code: code.to_owned(),
+                    fields,
+                    supporting_attachments: vec![],
                 }
                 .into(),
             );
         }
+        ev
+    }
+
+    /// Verified, locked, signed, and the initial rank.
+    fn review_and_approval(&self, i: u64) -> Vec<DomainEvent> {
+        let (d, u, recruited) = (self.d, self.u, self.recruited);
+        let mut ev = Vec::new();
         ev.push(
-            pb::EvaluationRecorded {
-                year,
-                grade: pb::EvaluationGrade::Good.into(),
-                comments: String::new(),
-                decision: decision(format!("{i}-{year}/ĐG"), year),
+            pb::ObligationClosed {
+                obligation_id: "declare_new_dossier-1".to_owned(),
+                closed_on: date(2026, 1, 8),
+                late: false,
+                outcome: "declared".to_owned(),
             }
             .into(),
         );
-        if year % 3 == 0 {
-            step += 1;
+        ev.push(
+            pb::DeclarationVerified {
+                section_codes: vec![],
+                note: String::new(),
+            }
+            .into(),
+        );
+        ev.push(
+            pb::DossierLocked {
+                reason: "HY 10.3".to_owned(),
+            }
+            .into(),
+        );
+        ev.push(obligation("sign_new_dossier", 12, &self.unit).into());
+        ev.push(
+            pb::ApprovalSigned {
+                revision: 12,
+                stream_hash: vec![0x11; 32],
+                key_id: format!("head-{d}-{u}"),
+                signature: vec![0x22; 64],
+                signer: format!("head-{d}-{u}"),
+                delegated_from: None,
+            }
+            .into(),
+        );
+        ev.push(
+            pb::ObligationClosed {
+                obligation_id: "sign_new_dossier-12".to_owned(),
+                closed_on: date(2026, 1, 28),
+                late: false,
+                outcome: "signed".to_owned(),
+            }
+            .into(),
+        );
+        ev.push(
+            pb::RankChanged {
+                kind: pb::RankChangeKind::Initial.into(),
+                rank_code: "V.07.05.15".to_owned(),
+                rank_name: "Giáo viên THCS hạng III".to_owned(),
+                effective: date(recruited, 9, 1),
+                decision: decision(format!("{i}/QĐ-BN"), recruited),
+            }
+            .into(),
+        );
+        ev
+    }
+
+    /// Training every other year, evaluations yearly, salary steps every three
+    /// years and awards every five, up to 64 events in all.
+    fn career(&self, i: u64, ev: &mut Vec<DomainEvent>) {
+        let recruited = self.recruited;
+        let mut step = 1;
+        let mut year = recruited;
+        while ev.len() < 64 && year < 2026 {
+            year += 1;
+            if year.is_multiple_of(2) {
+                ev.push(
+                    pb::TrainingRecorded {
+                        institution: "Trường Chính trị tỉnh".to_owned(),
+                        major: "Bồi dưỡng chuyên môn".to_owned(),
+                        from: date(year, 3, 1),
+                        until: date(year, 3, 15),
+                        mode: pb::TrainingMode::ShortCourse.into(),
+                        qualification: "Chứng chỉ".to_owned(),
+                        certificate_sha256: vec![0x33; 32],
+                    }
+                    .into(),
+                );
+            }
             ev.push(
-                pb::SalaryChanged {
-                    rank_code: "V.07.05.15".to_owned(),
-                    step,
-                    coefficient_x100: 234 + 33 * (step - 1),
-                    salary_group: "A1".to_owned(),
-                    effective: date(year, 1, 1),
-                    decision: decision(format!("{i}-{year}/NL"), year),
-                }
-                .into(),
-            );
-        }
-        if year % 5 == 0 {
-            ev.push(
-                pb::AwardGranted {
-                    form: "Giấy khen".to_owned(),
-                    reason: "Hoàn thành xuất sắc".to_owned(),
+                pb::EvaluationRecorded {
                     year,
-                    decision: decision(format!("{i}-{year}/KT"), year),
+                    grade: pb::EvaluationGrade::Good.into(),
+                    comments: String::new(),
+                    decision: decision(format!("{i}-{year}/ĐG"), year),
                 }
                 .into(),
             );
+            if year.is_multiple_of(3) {
+                step += 1;
+                ev.push(
+                    pb::SalaryChanged {
+                        rank_code: "V.07.05.15".to_owned(),
+                        step,
+                        coefficient_x100: 234 + 33 * (step - 1),
+                        salary_group: "A1".to_owned(),
+                        effective: date(year, 1, 1),
+                        decision: decision(format!("{i}-{year}/NL"), year),
+                    }
+                    .into(),
+                );
+            }
+            if year.is_multiple_of(5) {
+                ev.push(
+                    pb::AwardGranted {
+                        form: "Giấy khen".to_owned(),
+                        reason: "Hoàn thành xuất sắc".to_owned(),
+                        year,
+                        decision: decision(format!("{i}-{year}/KT"), year),
+                    }
+                    .into(),
+                );
+            }
         }
     }
-    (format!("dossier-{i:08}"), ev)
 }
 
 /// Generates the log into a fresh store.
@@ -455,10 +528,12 @@ const GIVEN_PLAIN: &[&str] = &[
 pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
     let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let store = if dir.join(DB_FILE).exists() {
-        Arc::new(SqliteStore::open(&dir, StoreOptions::default())?)
+    let data = DataDir::self_contained(&dir);
+    let on = data.on(Arc::new(SystemClock));
+    let store = if data.has_ledger() {
+        Arc::new(on.open_store()?)
     } else {
-        let store = Arc::new(SqliteStore::create(&dir, StoreOptions::default())?);
+        let store = Arc::new(on.create_store()?);
         let started = Instant::now();
         let n = generate(store.clone(), people, seed).await?;
         eprintln!(

@@ -11,6 +11,7 @@ use hoso_domain::account::{AccountChange, AccountKind};
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::common::AccessRight;
 
+use super::Tale;
 use super::people::{AgencyStaff, Deputy, Signer, Staff};
 use super::story::{each, hashing};
 use super::summary::Summary;
@@ -172,7 +173,39 @@ pub(super) async fn accounts(
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<Staff> {
-    // Each department's administrator, issued by Sở Nội vụ with admin right over it.
+    let dept_admins = agency_administrators(wf, admin, province, synth, summary).await?;
+    let (hires, agencies) = heads_and_focal_points(admin, province, &dept_admins, synth, summary);
+    let hired = each("staff", wf, hires, hire_task).await?;
+    let mut staff = Staff {
+        agencies: BTreeMap::new(),
+        deputy: None,
+    };
+    for (code, pair) in agencies.into_iter().zip(hired.chunks(2)) {
+        let [(_, Some(head)), (focal, _)] = pair else {
+            anyhow::bail!("staff of {code} incomplete");
+        };
+        staff.agencies.insert(
+            code,
+            AgencyStaff {
+                head: head.clone(),
+                focal: focal.clone(),
+            },
+        );
+    }
+    summary.keys = staff.agencies.len() as u64;
+    staff.deputy = deputy(wf, province, &dept_admins, &staff, synth, summary).await?;
+    Ok(staff)
+}
+
+/// Each department's administrator, issued by Sở Nội vụ with admin right over it;
+/// by department code.
+async fn agency_administrators(
+    wf: &Arc<Workflows>,
+    admin: &Actor,
+    province: &Province,
+    synth: &mut Synth,
+    summary: &mut Summary,
+) -> anyhow::Result<BTreeMap<String, Actor>> {
     let departments = province.of_sector(Sector::Department);
     let hires: Vec<Hire> = departments
         .iter()
@@ -191,7 +224,7 @@ pub(super) async fn accounts(
     for (n, h) in hires.iter().enumerate() {
         note(summary, h, if n == 0 { "agency administrator" } else { "" });
     }
-    let dept_admins: BTreeMap<String, Actor> = departments
+    Ok(departments
         .iter()
         .map(|u| u.code.clone())
         .zip(
@@ -200,13 +233,22 @@ pub(super) async fn accounts(
                 .into_iter()
                 .map(|(a, _)| a),
         )
-        .collect();
+        .collect())
+}
 
-    // Heads and focal points: a department's administrator hires for the department
-    // and its public service units; Sở Nội vụ for the communes. Those of the
-    // departments and of the first unit of each other kind get passwords (the demo
-    // logins); the others act as an already-authenticated caller would, which keeps
-    // the demo from spending most of its time in argon2id.
+/// Heads and focal points: a department's administrator hires for the department
+/// and its public service units; Sở Nội vụ for the communes. Those of the
+/// departments and of the first unit of each other kind get passwords (the demo
+/// logins); the others act as an already-authenticated caller would, which keeps
+/// the demo from spending most of its time in argon2id.
+/// Returns the hires, a head then a focal point per agency, and the agencies.
+fn heads_and_focal_points(
+    admin: &Actor,
+    province: &Province,
+    dept_admins: &BTreeMap<String, Actor>,
+    synth: &mut Synth,
+    summary: &mut Summary,
+) -> (Vec<Hire>, Vec<String>) {
     let mut hires = Vec::new();
     let mut agencies = Vec::new();
     let mut sectors_with_login = BTreeSet::new();
@@ -254,68 +296,92 @@ pub(super) async fn accounts(
         hires.push(focal);
         agencies.push(u.code.clone());
     }
-    let hired = each("staff", wf, hires, hire_task).await?;
-    let mut staff = Staff {
-        agencies: BTreeMap::new(),
-        deputy: None,
-    };
-    for (code, pair) in agencies.into_iter().zip(hired.chunks(2)) {
-        let [(_, Some(head)), (focal, _)] = pair else {
-            anyhow::bail!("staff of {code} incomplete");
-        };
-        staff.agencies.insert(
-            code,
-            AgencyStaff {
-                head: head.clone(),
-                focal: focal.clone(),
-            },
-        );
-    }
-    summary.keys = staff.agencies.len() as u64;
+    (hires, agencies)
+}
 
-    // A deputy director of the delegating department, with a signing key, and the
-    // head's delegation (KT 8.1) for January and February.
-    if let (Some(unit), Some(dept_admin)) = (
+/// A deputy director of the delegating department, with a signing key, and the
+/// head's delegation (KT 8.1) for January and February.
+async fn deputy(
+    wf: &Arc<Workflows>,
+    province: &Province,
+    dept_admins: &BTreeMap<String, Actor>,
+    staff: &Staff,
+    synth: &mut Synth,
+    summary: &mut Summary,
+) -> anyhow::Result<Option<Deputy>> {
+    let (Some(unit), Some(dept_admin)) = (
         province.unit(DELEGATING_DEPARTMENT),
         dept_admins.get(DELEGATING_DEPARTMENT),
-    ) {
-        let mut h = Hire::draw(
-            synth,
-            dept_admin,
-            AccountKind::Specialist,
-            unit,
-            "phogiamdoc",
-            Some(AccessRight::Access),
-            true,
+    ) else {
+        return Ok(None);
+    };
+    let mut h = Hire::draw(
+        synth,
+        dept_admin,
+        AccountKind::Specialist,
+        unit,
+        "phogiamdoc",
+        Some(AccessRight::Access),
+        true,
+    );
+    h.key = Some(synth.key_seed());
+    note(summary, &h, &format!("deputy director of {}", unit.name));
+    let username = h.username.clone();
+    let (deputy, signer) = hire(wf, h).await?;
+    summary.keys += 1;
+    let head = staff.of(DELEGATING_DEPARTMENT)?.head.actor.clone();
+    let decision = synth.document("QĐ", &unit.abbr, &unit.name, day(2026, 1, 6));
+    wf.account(
+        &head,
+        &head.account_id,
+        AccountChange::Delegate {
+            delegation_id: format!("uy-quyen-{}-2026-01", unit.slug),
+            to_account: deputy.account_id.clone(),
+            valid_from: day(2026, 1, 6),
+            valid_until: day(2026, 2, 28),
+            org_codes: Vec::new(),
+            categories: Vec::new(),
+            decision,
+        },
+    )
+    .await
+    .context("the head delegates signing to the deputy")?;
+    summary.delegations += 1;
+    Ok(signer.map(|signer| Deputy {
+        agency: unit.code.clone(),
+        username,
+        signer,
+    }))
+}
+
+impl Tale {
+    /// Tue 6 Jan: staff accounts, their rights and keys, and a delegation.
+    pub(super) async fn hire_staff(&mut self, admin: &Actor) -> anyhow::Result<Arc<Staff>> {
+        self.story.set(day(2026, 1, 6))?;
+        let staff = Arc::new(
+            accounts(
+                &self.wf,
+                admin,
+                &self.province,
+                &mut self.synth,
+                &mut self.summary,
+            )
+            .await?,
         );
-        h.key = Some(synth.key_seed());
-        note(summary, &h, &format!("deputy director of {}", unit.name));
-        let username = h.username.clone();
-        let (deputy, signer) = hire(wf, h).await?;
-        summary.keys += 1;
-        let head = staff.of(DELEGATING_DEPARTMENT)?.head.actor.clone();
-        let decision = synth.document("QĐ", &unit.abbr, &unit.name, day(2026, 1, 6));
-        wf.account(
-            &head,
-            &head.account_id,
-            AccountChange::Delegate {
-                delegation_id: format!("uy-quyen-{}-2026-01", unit.slug),
-                to_account: deputy.account_id.clone(),
-                valid_from: day(2026, 1, 6),
-                valid_until: day(2026, 2, 28),
-                org_codes: Vec::new(),
-                categories: Vec::new(),
-                decision,
-            },
-        )
-        .await
-        .context("the head delegates signing to the deputy")?;
-        summary.delegations += 1;
-        staff.deputy = signer.map(|signer| Deputy {
-            agency: unit.code.clone(),
-            username,
-            signer,
-        });
+        let summary = &self.summary;
+        self.story.say(format!(
+            "{} staff accounts with their rights ({} with a password issued and changed by the holder), {} signing keys; {}",
+            summary.staff_accounts,
+            summary.staff_passwords,
+            summary.keys,
+            staff.deputy.as_ref().map_or_else(
+                || "no delegation".to_owned(),
+                |d| format!(
+                    "the head of {} delegates signing to {}",
+                    d.agency, d.username
+                )
+            )
+        ));
+        Ok(staff)
     }
-    Ok(staff)
 }

@@ -13,6 +13,7 @@ use hoso_commands::workflows::{
 use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::profile::{ApprovalLevel, Profile};
 
+use super::Tale;
 use super::people::{People, Signer};
 use super::story::{Story, each};
 use super::summary::Summary;
@@ -107,9 +108,38 @@ pub(super) async fn approve_in_windows(
     january: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
+    for (d, (levels, batch)) in schedule(story, ctx, pending).await? {
+        story.set(d)?;
+        let mut window = Window::default();
+        let items = signers(ctx, batch, january, &mut window, summary).await?;
+        for (w, by_deputy) in each("approving", ctx, items, approve_one).await? {
+            window.signed += 1;
+            window.warnings += w;
+            window.deputy_signed += u64::from(by_deputy);
+        }
+        if january {
+            summary.approvals_first += window.signed;
+        } else {
+            summary.approvals_change += window.signed;
+        }
+        summary.approvals_by_deputy += window.deputy_signed;
+        summary.approval_warnings += window.warnings;
+        story.say(window.line(levels, january, summary));
+    }
+    Ok(())
+}
+
+/// The levels signing on one day, and the dossiers with the unit whose head signs.
+type Batch = (BTreeSet<ApprovalLevel>, Vec<(usize, String)>);
+
+/// The dossiers of `pending` by the first day of their approver's window.
+async fn schedule(
+    story: &Story,
+    ctx: &Arc<People>,
+    pending: Vec<usize>,
+) -> anyhow::Result<BTreeMap<NaiveDate, Batch>> {
     let profile = ctx.wf.profile();
     let cal = ctx.wf.calendar();
-    type Batch = (BTreeSet<ApprovalLevel>, Vec<(usize, String)>);
     let mut by_day: BTreeMap<NaiveDate, Batch> = BTreeMap::new();
     for i in pending {
         let m = &ctx.members[i];
@@ -125,59 +155,28 @@ pub(super) async fn approve_in_windows(
         batch.0.insert(level);
         batch.1.push((i, head));
     }
-    for (d, (levels, batch)) in by_day {
-        story.set(d)?;
-        let mut signed = 0;
-        let mut warnings = 0;
-        let mut deputy_signed = 0;
-        let mut deputy_ok = None;
-        let mut items = Vec::with_capacity(batch.len());
-        for (n, (i, head)) in batch.into_iter().enumerate() {
-            let deputy = ctx
-                .staff
-                .deputy
-                .as_ref()
-                .filter(|d| january && d.agency == head);
-            if let Some(deputy) = deputy {
-                match deputy_ok {
-                    None => match sign(&ctx.wf, &deputy.signer, &ctx.members[i].dossier).await {
-                        Ok(r) => {
-                            deputy_ok = Some(true);
-                            signed += 1;
-                            deputy_signed += 1;
-                            warnings += r.warnings.len() as u64;
-                            continue;
-                        }
-                        Err(CommandError::Access(Refusal {
-                            rule: AccessRule::Delegation(why),
-                            ..
-                        })) => {
-                            deputy_ok = Some(false);
-                            summary.deputy_refused = Some(why);
-                        }
-                        Err(e) => return Err(e).context("the deputy signs under delegation"),
-                    },
-                    Some(true) if n % 2 == 0 => {
-                        items.push((i, deputy.signer.clone(), true));
-                        continue;
-                    }
-                    Some(_) => {}
-                }
-            }
-            items.push((i, ctx.staff.of(&head)?.head.clone(), false));
-        }
-        for (w, by_deputy) in each("approving", ctx, items, approve_one).await? {
-            signed += 1;
-            warnings += w;
-            deputy_signed += u64::from(by_deputy);
-        }
-        if january {
-            summary.approvals_first += signed;
-        } else {
-            summary.approvals_change += signed;
-        }
-        summary.approvals_by_deputy += deputy_signed;
-        summary.approval_warnings += warnings;
+    Ok(by_day)
+}
+
+/// What one day of an approval window came to.
+#[derive(Default)]
+struct Window {
+    signed: u64,
+    warnings: u64,
+    deputy_signed: u64,
+    /// Whether the deputy's first signature under delegation was accepted.
+    deputy_ok: Option<bool>,
+}
+
+impl Window {
+    /// The story's line for the day.
+    fn line(&self, levels: BTreeSet<ApprovalLevel>, january: bool, summary: &Summary) -> String {
+        let Self {
+            signed,
+            warnings,
+            deputy_signed,
+            deputy_ok,
+        } = *self;
         let who: Vec<&str> = levels.into_iter().map(level_name).collect();
         let mut line = format!(
             "approval window of the {}: {signed} {} signed",
@@ -197,7 +196,67 @@ pub(super) async fn approve_in_windows(
         if warnings > 0 {
             line.push_str(&format!(", {warnings} outside the window (warned)"));
         }
-        story.say(line);
+        line
     }
-    Ok(())
+}
+
+/// Who signs each dossier of the batch. In January the deputy tries the first of
+/// the delegating head's dossiers at once (counted in `window`); if accepted, the
+/// deputy signs every other one after it, else the head signs them all.
+async fn signers(
+    ctx: &Arc<People>,
+    batch: Vec<(usize, String)>,
+    january: bool,
+    window: &mut Window,
+    summary: &mut Summary,
+) -> anyhow::Result<Vec<(usize, Signer, bool)>> {
+    let mut items = Vec::with_capacity(batch.len());
+    for (n, (i, head)) in batch.into_iter().enumerate() {
+        let deputy = ctx
+            .staff
+            .deputy
+            .as_ref()
+            .filter(|d| january && d.agency == head);
+        if let Some(deputy) = deputy {
+            match window.deputy_ok {
+                None => match sign(&ctx.wf, &deputy.signer, &ctx.members[i].dossier).await {
+                    Ok(r) => {
+                        window.deputy_ok = Some(true);
+                        window.signed += 1;
+                        window.deputy_signed += 1;
+                        window.warnings += r.warnings.len() as u64;
+                        continue;
+                    }
+                    Err(CommandError::Access(Refusal {
+                        rule: AccessRule::Delegation(why),
+                        ..
+                    })) => {
+                        window.deputy_ok = Some(false);
+                        summary.deputy_refused = Some(why);
+                    }
+                    Err(e) => return Err(e).context("the deputy signs under delegation"),
+                },
+                Some(true) if n % 2 == 0 => {
+                    items.push((i, deputy.signer.clone(), true));
+                    continue;
+                }
+                Some(_) => {}
+            }
+        }
+        items.push((i, ctx.staff.of(&head)?.head.clone(), false));
+    }
+    Ok(items)
+}
+
+impl Tale {
+    /// The approval windows of the month: the new dossiers in January, the
+    /// changes in February.
+    pub(super) async fn approvals(
+        &mut self,
+        ctx: &Arc<People>,
+        pending: Vec<usize>,
+        january: bool,
+    ) -> anyhow::Result<()> {
+        approve_in_windows(&self.story, ctx, pending, january, &mut self.summary).await
+    }
 }

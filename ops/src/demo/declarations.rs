@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::people::People;
-use super::story::hashing;
+use super::story::{each, hashing};
+use super::{Tale, day};
 
 /// The person changes any issued password (BT 4.4), then declares every section;
 /// returns how many were declared.
@@ -105,4 +106,64 @@ pub(super) async fn decide(ctx: Arc<People>, i: usize) -> anyhow::Result<Vec<&'s
         kinds.push(*kind);
     }
     Ok(kinds)
+}
+
+impl Tale {
+    /// Thu 8 Jan: the people declare.
+    pub(super) async fn declaring(
+        &mut self,
+        ctx: &Arc<People>,
+        everyone: &[usize],
+    ) -> anyhow::Result<()> {
+        self.story.set(day(2026, 1, 8))?;
+        let declared = each("declaring", ctx, everyone.to_vec(), declare).await?;
+        let summary = &mut self.summary;
+        summary.declarations += declared.iter().sum::<u64>();
+        summary.password_changes += summary.personal_passwords;
+        self.story.say(format!(
+            "{} sections declared by the people through their personal accounts ({} changed their issued password first)",
+            summary.declarations, summary.personal_passwords
+        ));
+        Ok(())
+    }
+
+    /// Mon 12 Jan: the focal points return a few, verify and lock.
+    pub(super) async fn reviewing(
+        &mut self,
+        ctx: &Arc<People>,
+        everyone: &[usize],
+    ) -> anyhow::Result<()> {
+        self.story.set(day(2026, 1, 12))?;
+        let reviewed = each("reviewing", ctx, everyone.to_vec(), review).await?;
+        let summary = &mut self.summary;
+        summary.returned = reviewed.iter().filter(|r| **r).count() as u64;
+        summary.declarations += summary.returned;
+        self.story.say(format!(
+            "focal points return {} identity sections with reasons; after the corrections all {} declarations are verified and locked",
+            summary.returned,
+            ctx.members.len()
+        ));
+        Ok(())
+    }
+
+    /// Tue 13 Jan: the decisions of the state.
+    pub(super) async fn deciding(
+        &mut self,
+        ctx: &Arc<People>,
+        everyone: &[usize],
+    ) -> anyhow::Result<()> {
+        self.story.set(day(2026, 1, 13))?;
+        for k in each("decisions", ctx, everyone.to_vec(), decide)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            *self.summary.decisions.entry(k).or_default() += 1;
+        }
+        self.story.say(format!(
+            "{} decisions of the state recorded with their scanned copies",
+            self.summary.decisions.values().sum::<u64>()
+        ));
+        Ok(())
+    }
 }

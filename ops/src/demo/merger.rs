@@ -4,6 +4,7 @@ use anyhow::Context;
 use hoso_commands::workflows::Actor;
 use hoso_domain::org::{OrgChange, OrgCommand};
 
+use super::Tale;
 use super::movements::Roles;
 use super::people::People;
 use super::summary::Summary;
@@ -77,4 +78,22 @@ pub(super) async fn merge(
     summary.merger_dossiers = dossiers as u64;
     summary.merger_accounts = moved_accounts;
     Ok(())
+}
+
+impl Tale {
+    /// Mon 9 Feb: the merger.
+    pub(super) async fn merger(
+        &mut self,
+        ctx: &People,
+        admin: &Actor,
+        roles: &Roles,
+    ) -> anyhow::Result<()> {
+        self.story.set(day(2026, 2, 9))?;
+        merge(ctx, admin, roles, &mut self.synth, &mut self.summary).await?;
+        self.story.say(format!(
+            "{} merges into {}: {} dossiers and {} accounts moved to the successor, rights over the old unit revoked",
+            roles.merged, roles.successor, self.summary.merger_dossiers, self.summary.merger_accounts
+        ));
+        Ok(())
+    }
 }

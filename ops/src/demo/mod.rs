@@ -28,38 +28,22 @@
 //!
 //! Then the log is verified end to end and a summary printed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
 use hoso_commands::workflows::Workflows;
-use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::ManualClock;
 use hoso_domain::profile::Profile;
-use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
+use hoso_ledger::EventStore;
 
-use self::accounts::accounts;
-use self::approvals::approve_in_windows;
-use self::declarations::{decide, declare, review, verify_and_lock};
-use self::merger::merge;
-use self::movements::{
-    Roles, Transfer, accept, approve_arrival, arrive, declare_change, depart, forward, initiate,
-    move_within_agency, reject,
-};
-use self::organisation::{bootstrap, organisation};
-use self::people::{People, generate_people};
-use self::recruitment::{plan_all, recruit_all};
-use self::reports::print_reports;
-use self::story::{Story, each, ten_am};
-use self::summary::{Summary, status_name, tally};
-use crate::SETTINGS_FILE;
-use crate::serve::field_key_file;
-use crate::synth::Synth;
-use hoso_commands::sealing::Keyring;
+use self::people::generate_people;
+use self::story::{Story, ten_am};
+use self::summary::Summary;
+use crate::data_dir::{DEFAULT_PROFILE, DataDir, Keys, Node};
+use crate::synth::{Province, Synth};
 
 mod accounts;
 mod approvals;
@@ -88,8 +72,6 @@ const COMMUNES: usize = 24;
 const PASSWORD_EVERY: usize = 20;
 /// Fewest people the story needs (moves, transfers, a merger, status changes).
 const MIN_PEOPLE: usize = 10;
-/// The profile used when the data directory names none.
-const DEFAULT_PROFILE: &str = "national";
 /// The department whose head delegates signing to a deputy (Sở Y tế).
 const DELEGATING_DEPARTMENT: &str = "000.04.00.H33";
 /// Issuer of the province's own decisions.
@@ -110,273 +92,91 @@ pub async fn run(
         people >= MIN_PEOPLE,
         "the demo's story needs at least {MIN_PEOPLE} people"
     );
-    let dir = DataDir::prepare(data)?;
-    let profile = Profile::load(&dir.profile)?;
+    let place = Place::prepare(data)?;
     let clock = Arc::new(ManualClock::new(ten_am(day(2026, 1, 5))?));
-    let story = Story {
-        clock: clock.clone(),
-        last: std::cell::Cell::new(Instant::now()),
-    };
-    let options = StoreOptions {
-        clock: hoso_commands::ledger_time(clock.clone()),
-    };
-    let store = if dir.existing_store {
-        let store = SqliteStore::open(&dir.path, options)?;
-        anyhow::ensure!(
-            store.head_position().await?.is_none(),
-            "{} already holds a ledger with events; give the demo a new directory (or one fresh from `hoso init`)",
-            dir.path.display()
-        );
-        store
-    } else {
-        SqliteStore::create(&dir.path, options)?
-    };
-    let settings = dir.path.join(SETTINGS_FILE);
-    if !settings.exists() {
-        let text = format!(
-            "# Written by `hoso demo`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",
-            profile.name()
-        );
-        std::fs::write(&settings, text).with_context(|| format!("write {}", settings.display()))?;
-    }
-    let credentials = CredentialStore::open(&dir.path.join(CREDENTIALS_FILE))?;
-    println!(
-        "hoso demo: a synthetic province of {people} public servants under the {} profile, ledger at {}",
-        profile.name(),
-        store.path().display()
-    );
-    let wf = Arc::new(Workflows::new(
-        Arc::new(store.clone()),
-        profile,
-        WorkingCalendar::official()?,
-        clock.clone(),
-        credentials,
-        Arc::new(
-            Keyring::open_or_create(&dir.path, field_key_file().as_deref())
-                .context("field keys")?,
-        ),
-    ));
-
+    let story = Story::new(clock.clone());
+    let node = open(&place, clock, people).await?;
     let started = Instant::now();
     let mut synth = Synth::new(seed);
     let province = synth.province(SCHOOLS, COMMUNES);
     let persons = generate_people(&mut synth, &province, people);
-    let mut summary = Summary::default();
+    let mut tale = Tale {
+        story,
+        wf: node.workflows.clone(),
+        province,
+        synth,
+        summary: Summary::default(),
+    };
 
-    // ---- Mon 5 Jan: the administrator and the organisation ----------------------------
-    let admin = bootstrap(&wf, &mut synth, &mut summary).await?;
-    organisation(&wf, &admin, &province, &persons, &mut synth, &mut summary).await?;
-    story.say(format!(
-        "the system administrator changes the issued password; {} units established by decision, with staffing quotas for 2026, {} job positions and {} explicit approval assignments",
-        summary.units,
-        summary.job_positions,
-        summary.explicit_approvals
-    ));
-
-    // ---- Tue 6 Jan: staff accounts ------------------------------------------------------
-    story.set(day(2026, 1, 6))?;
-    let staff = Arc::new(accounts(&wf, &admin, &province, &mut synth, &mut summary).await?);
-    story.say(format!(
-        "{} staff accounts with their rights ({} with a password issued and changed by the holder), {} signing keys; {}",
-        summary.staff_accounts,
-        summary.staff_passwords,
-        summary.keys,
-        staff.deputy.as_ref().map_or_else(
-            || "no delegation".to_owned(),
-            |d| format!(
-                "the head of {} delegates signing to {}",
-                d.agency, d.username
-            )
-        )
-    ));
-
-    // ---- Wed 7 Jan: dossiers and personal accounts ----------------------------------------
-    story.set(day(2026, 1, 7))?;
-    let members = recruit_all(&wf, &staff, &province, persons, &mut synth, &mut summary).await?;
-    story.say(format!(
-        "{} dossiers opened on their recruitment decisions, {} personal accounts, {} passwords issued; {} identification numbers refused as taken and re-entered",
-        summary.dossiers_opened,
-        summary.personal_accounts,
-        summary.personal_passwords,
-        summary.renumbered
-    ));
-    if let Some(m) = members.iter().find(|m| m.passwords.is_some())
-        && let Some((_, chosen)) = &m.passwords
-    {
-        summary.logins.push((
-            format!("personal account of {}", m.person.full_name),
-            Synth::username(&m.person.full_name, m.person.index),
-            chosen.clone(),
-        ));
-    }
-    let plans = plan_all(&mut synth, &province, &members);
-    let ctx = Arc::new(People {
-        wf: wf.clone(),
-        staff: staff.clone(),
-        members,
-        plans,
-    });
+    let admin = tale.establish(&persons).await?;
+    let staff = tale.hire_staff(&admin).await?;
+    let ctx = tale.recruit(&staff, persons).await?;
     let everyone: Vec<usize> = (0..ctx.members.len()).collect();
-
-    // ---- Thu 8 Jan: declarations ----------------------------------------------------------
-    story.set(day(2026, 1, 8))?;
-    let declared = each("declaring", &ctx, everyone.clone(), declare).await?;
-    summary.declarations += declared.iter().sum::<u64>();
-    summary.password_changes += summary.personal_passwords;
-    story.say(format!(
-        "{} sections declared by the people through their personal accounts ({} changed their issued password first)",
-        summary.declarations, summary.personal_passwords
-    ));
-
-    // ---- Mon 12 Jan: review -----------------------------------------------------------------
-    story.set(day(2026, 1, 12))?;
-    let reviewed = each("reviewing", &ctx, everyone.clone(), review).await?;
-    summary.returned = reviewed.iter().filter(|r| **r).count() as u64;
-    summary.declarations += summary.returned;
-    story.say(format!(
-        "focal points return {} identity sections with reasons; after the corrections all {} declarations are verified and locked",
-        summary.returned,
-        ctx.members.len()
-    ));
-
-    // ---- Tue 13 Jan: decisions of the state ------------------------------------------------
-    story.set(day(2026, 1, 13))?;
-    for k in each("decisions", &ctx, everyone.clone(), decide)
-        .await?
-        .into_iter()
-        .flatten()
-    {
-        *summary.decisions.entry(k).or_default() += 1;
-    }
-    story.say(format!(
-        "{} decisions of the state recorded with their scanned copies",
-        summary.decisions.values().sum::<u64>()
-    ));
-
-    // ---- the January approval windows ---------------------------------------------------------
-    approve_in_windows(&story, &ctx, everyone, true, &mut summary).await?;
-
-    // ---- February -------------------------------------------------------------------------------
-    story.set(day(2026, 2, 2))?;
-    let roles = Roles::choose(&ctx, &province, &mut synth);
-    each("changes", &ctx, roles.changes.clone(), declare_change).await?;
-    summary.changes = roles.changes.len() as u64;
-    each("moves", &ctx, roles.moves.clone(), move_within_agency).await?;
-    summary.moves = roles.moves.len() as u64;
-    let transfers = each("transfers", &ctx, roles.transfers.clone(), initiate).await?;
-    let arrival = arrive(&ctx, &admin, &province, &mut synth, people).await?;
-    summary.imported = 1;
-    story.say(format!(
-        "{} changes declared with their proof, {} moves between divisions, {} transfers sent with the scanned decision, 1 record pulled from the national database for an arrival",
-        summary.changes,
-        summary.moves,
-        transfers.len()
-    ));
-
-    story.set(day(2026, 2, 3))?;
-    let (rejected, accepted): (Vec<Transfer>, Vec<Transfer>) = transfers
-        .into_iter()
-        .partition(|t| roles.rejected == Some(t.member));
-    summary.transfers_rejected = rejected.len() as u64;
-    summary.transfers_accepted = accepted.len() as u64;
-    each("rejecting", &ctx, rejected, reject).await?;
-    each("accepting", &ctx, accepted.clone(), accept).await?;
-    each("reviewing", &ctx, roles.changes.clone(), verify_and_lock).await?;
-    let warning = approve_arrival(&ctx, &arrival, &mut summary).await?;
-    story.say(format!(
-        "{} transfers accepted by the receiving agencies, {} rejected; the changes verified and locked; the arrival signed at once{}",
-        summary.transfers_accepted,
-        summary.transfers_rejected,
-        warning.map_or_else(String::new, |w| format!(", with a warning: {w}"))
-    ));
-
-    story.set(day(2026, 2, 4))?;
-    each("forwarding", &ctx, accepted, forward).await?;
-    summary.transfers_forwarded = summary.transfers_accepted;
-    for l in &roles.leaving {
-        *summary.status_changes.entry(status_name(l.1)).or_default() += 1;
-    }
-    each("departures", &ctx, roles.leaving.clone(), depart).await?;
-    story.say(format!(
-        "transferred dossiers forwarded to divisions of the receivers; {} people leave: dossiers archived, personal accounts locked",
-        roles.leaving.len()
-    ));
-
-    story.set(day(2026, 2, 9))?;
-    merge(&ctx, &admin, &roles, &mut synth, &mut summary).await?;
-    story.say(format!(
-        "{} merges into {}: {} dossiers and {} accounts moved to the successor, rights over the old unit revoked",
-        roles.merged, roles.successor, summary.merger_dossiers, summary.merger_accounts
-    ));
-
-    approve_in_windows(&story, &ctx, roles.changes.clone(), false, &mut summary).await?;
+    tale.declaring(&ctx, &everyone).await?;
+    tale.reviewing(&ctx, &everyone).await?;
+    tale.deciding(&ctx, &everyone).await?;
+    tale.approvals(&ctx, everyone, true).await?;
+    let roles = tale.february(&ctx, &admin, people).await?;
+    tale.merger(&ctx, &admin, &roles).await?;
+    tale.approvals(&ctx, roles.changes.clone(), false).await?;
     let elapsed = started.elapsed();
 
-    // ---- verification and summary -----------------------------------------------------------
-    let tally = tally(&store).await?;
-    let report = store
-        .verify_all(&|_| ())
-        .await
-        .context("verifying the demo ledger")?;
-    summary.print(&province, &tally, report.events, elapsed);
+    tale.verify_and_report(&node, elapsed).await?;
+    let logins = std::mem::take(&mut tale.summary.logins);
+    // Every handle on the log goes before the directory is served or removed.
+    drop((ctx, tale, node));
+    place.finish(serve, &logins).await
+}
+
+/// What the chapters share as the story is told.
+struct Tale {
+    /// The clock, moved day by day.
+    story: Story,
+    wf: Arc<Workflows>,
+    province: Province,
+    synth: Synth,
+    summary: Summary,
+}
+
+/// Opens the demo's node on the story's clock: the directory's log (which must
+/// hold no events) or a new one, its settings, credentials and field keys.
+async fn open(place: &Place, clock: Arc<ManualClock>, people: usize) -> anyhow::Result<Node> {
+    let profile = Profile::load(&place.profile)?;
+    let on = place.dir.on(clock);
+    let store = if place.existing_store {
+        let store = on.open_store()?;
+        anyhow::ensure!(
+            store.head_position().await?.is_none(),
+            "{} already holds a ledger with events; give the demo a new directory (or one fresh from `hoso init`)",
+            place.dir.path().display()
+        );
+        store
+    } else {
+        on.create_store()?
+    };
+    if !place.dir.settings_file().exists() {
+        place.dir.write_settings(&profile, "hoso demo")?;
+    }
+    let node = on.node(store, profile, Keys::OpenOrCreate)?;
     println!(
-        "  verify: {} events in {} streams, every hash chain intact, every payload decodes",
-        report.events, report.streams
+        "hoso demo: a synthetic province of {people} public servants under the {} profile, ledger at {}",
+        node.workflows.profile().name(),
+        node.store.path().display()
     );
-    print_reports(&dir.path, &store, &wf, province.root()).await?;
-    drop(ctx);
-    drop(wf);
-    if let Some(addr) = serve {
-        drop(store);
-        println!("demo logins (password changed by the holder after issue, BT 4.4):");
-        for (role, username, password) in &summary.logins {
-            println!("    {username:<20} {password:<20} {role}");
-        }
-        // The temporary directory lives as long as the server.
-        let served = crate::serve::run(&dir.path, addr).await;
-        drop(dir.tmp);
-        return served;
-    }
-    match dir.tmp {
-        Some(t) => {
-            drop(store);
-            drop(t);
-            println!(
-                "the data directory was temporary and is removed; run `hoso demo --data DIR` to keep it"
-            );
-        }
-        None => {
-            println!("demo logins (password changed by the holder after issue, BT 4.4):");
-            for (role, username, password) in &summary.logins {
-                println!("    {username:<20} {password:<20} {role}");
-            }
-            println!(
-                "kept in {}; check it with `hoso verify --data {}`",
-                dir.path.display(),
-                dir.path.display()
-            );
-        }
-    }
-    Ok(())
+    Ok(node)
 }
 
 // ===== the data directory =======================================================================
 
 /// Where the demo writes: a temporary directory, or the one given (kept).
-struct DataDir {
-    path: PathBuf,
+struct Place {
+    dir: DataDir,
     tmp: Option<tempfile::TempDir>,
     profile: String,
     existing_store: bool,
 }
 
-/// The part of `hoso.toml` the demo reads.
-#[derive(serde::Deserialize)]
-struct Settings {
-    profile: Option<String>,
-}
-
-impl DataDir {
+impl Place {
     fn prepare(data: Option<PathBuf>) -> anyhow::Result<Self> {
         match data {
             None => {
@@ -385,33 +185,61 @@ impl DataDir {
                     .tempdir()
                     .context("create a temporary directory")?;
                 Ok(Self {
-                    path: t.path().to_owned(),
+                    dir: DataDir::new(t.path()),
                     tmp: Some(t),
                     profile: DEFAULT_PROFILE.to_owned(),
                     existing_store: false,
                 })
             }
             Some(d) => {
-                let profile = read_profile(&d.join(SETTINGS_FILE))?
-                    .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+                let dir = DataDir::new(d);
+                let profile = dir.read_settings()?.map_or_else(
+                    || DEFAULT_PROFILE.to_owned(),
+                    |s| s.profile_name().to_owned(),
+                );
                 Ok(Self {
-                    existing_store: d.join(DB_FILE).exists(),
-                    path: d,
+                    existing_store: dir.has_ledger(),
+                    dir,
                     tmp: None,
                     profile,
                 })
             }
         }
     }
+
+    /// Serves the directory, or removes a temporary one, or says where it is kept.
+    async fn finish(
+        self,
+        serve: Option<std::net::SocketAddr>,
+        logins: &[(String, String, String)],
+    ) -> anyhow::Result<()> {
+        if let Some(addr) = serve {
+            print_logins(logins);
+            // The temporary directory lives as long as the server.
+            let served = crate::serve::run(self.dir.path(), addr).await;
+            drop(self.tmp);
+            return served;
+        }
+        match self.tmp {
+            Some(t) => {
+                drop(t);
+                println!(
+                    "the data directory was temporary and is removed; run `hoso demo --data DIR` to keep it"
+                );
+            }
+            None => {
+                print_logins(logins);
+                let path = self.dir.path().display();
+                println!("kept in {path}; check it with `hoso verify --data {path}`");
+            }
+        }
+        Ok(())
+    }
 }
 
-/// The profile named by a data directory's `hoso.toml`, if it has one.
-fn read_profile(path: &Path) -> anyhow::Result<Option<String>> {
-    if !path.exists() {
-        return Ok(None);
+fn print_logins(logins: &[(String, String, String)]) {
+    println!("demo logins (password changed by the holder after issue, BT 4.4):");
+    for (role, username, password) in logins {
+        println!("    {username:<20} {password:<20} {role}");
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    let settings: Settings =
-        toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-    Ok(settings.profile)
 }

@@ -16,12 +16,18 @@ use hoso_domain::dossier::{EmploymentStatus, TransferKind};
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::dossier::FieldEntry;
 
+use super::Tale;
 use super::approvals::{approver, sign};
+use super::declarations::verify_and_lock;
 use super::people::People;
 use super::recruitment::issuer_of;
-use super::summary::Summary;
+use super::story::each;
+use super::summary::{Summary, status_name};
 use super::{DELEGATING_DEPARTMENT, PROVINCE_ISSUER, day};
 use crate::synth::{Person, Province, Sector, Synth};
+
+/// A departure: person, status, effective date, decision, note.
+pub(super) type Departure = (usize, EmploymentStatus, NaiveDate, SourceDocument, String);
 
 /// Who does what in February, chosen deterministically from the population.
 pub(super) struct Roles {
@@ -34,7 +40,7 @@ pub(super) struct Roles {
     /// The transfer the receiver rejects.
     pub(super) rejected: Option<usize>,
     /// Departures: person, status, effective date, decision, note.
-    pub(super) leaving: Vec<(usize, EmploymentStatus, NaiveDate, SourceDocument, String)>,
+    pub(super) leaving: Vec<Departure>,
     /// The school that merges.
     pub(super) merged: String,
     /// Its successor.
@@ -46,16 +52,50 @@ impl Roles {
         let schools = province.of_sector(Sector::School);
         let merged = schools.first().map(|u| u.code.clone()).unwrap_or_default();
         let successor = schools.get(1).map(|u| u.code.clone()).unwrap_or_default();
-        let departments = province.of_sector(Sector::Department);
         let n = ctx.members.len();
-        let person = |i: usize| &ctx.members[i].person;
         let mut used = BTreeSet::new();
-        let in_department = |i: &usize| person(*i).sector == Sector::Department;
+        let in_department = |i: &usize| ctx.members[*i].person.sector == Sector::Department;
         let pool: Vec<usize> = (0..n).filter(in_department).collect();
         let mut pool = pool.into_iter();
+        let moves = Self::moves(ctx, province, synth, pool.by_ref().take((n / 100).max(1)));
+        used.extend(moves.iter().map(|m| m.0));
+        let transfers = Self::transfers(
+            ctx,
+            province,
+            synth,
+            pool.by_ref().take((n / 200).max(1) + 1),
+        );
+        used.extend(transfers.iter().map(|t| t.0));
+        // The last transfer is the one the receiver rejects.
+        let rejected = if transfers.len() > 1 {
+            transfers.last().map(|t| t.0)
+        } else {
+            None
+        };
+        let leaving = Self::leaving(ctx, province, synth, &used, &merged);
+        used.extend(leaving.iter().map(|l| l.0));
+        let changes = Self::changes(ctx, &used, &merged);
+        Self {
+            changes,
+            moves,
+            transfers,
+            rejected,
+            leaving,
+            merged,
+            successor,
+        }
+    }
 
+    /// Moves of people of `chosen` to another division of their agency.
+    fn moves(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        chosen: impl Iterator<Item = usize>,
+    ) -> Vec<(usize, String, SourceDocument)> {
+        let person = |i: usize| &ctx.members[i].person;
         let mut moves = Vec::new();
-        for i in pool.by_ref().take((n / 100).max(1)) {
+        for i in chosen {
             let p = person(i);
             let Some(to) = province
                 .divisions_of(&p.managing_unit)
@@ -70,10 +110,21 @@ impl Roles {
                 to.code.clone(),
                 synth.document("QĐ", &abbr, &issuer, day(2026, 1, 30)),
             ));
-            used.insert(i);
         }
+        moves
+    }
+
+    /// Transfers of people of `chosen` to the department three further on.
+    fn transfers(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        chosen: impl Iterator<Item = usize>,
+    ) -> Vec<(usize, String, String, SourceDocument)> {
+        let person = |i: usize| &ctx.members[i].person;
+        let departments = province.of_sector(Sector::Department);
         let mut transfers = Vec::new();
-        for i in pool.by_ref().take((n / 200).max(1) + 1) {
+        for i in chosen {
             let p = person(i);
             let from = departments
                 .iter()
@@ -90,19 +141,24 @@ impl Roles {
                 division,
                 synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2026, 1, 29)),
             ));
-            used.insert(i);
         }
-        // The last transfer is the one the receiver rejects.
-        let rejected = if transfers.len() > 1 {
-            transfers.last().map(|t| t.0)
-        } else {
-            None
-        };
+        transfers
+    }
 
-        // Nobody of the school that merges leaves before the merger: the handlers
-        // cannot yet move an archived dossier to a successor (the dossier decider
-        // refuses every change but a status change once archived, so
-        // `complete_restructuring` would stop half-way through the merger).
+    /// The oldest retire, the youngest resign, and one person dies, among those
+    /// not `used`. Nobody of the school that merges leaves before the merger: the
+    /// handlers cannot yet move an archived dossier to a successor (the dossier
+    /// decider refuses every change but a status change once archived, so
+    /// `complete_restructuring` would stop half-way through the merger).
+    fn leaving(
+        ctx: &People,
+        province: &Province,
+        synth: &mut Synth,
+        used: &BTreeSet<usize>,
+        merged: &str,
+    ) -> Vec<Departure> {
+        let n = ctx.members.len();
+        let person = |i: usize| &ctx.members[i].person;
         let mut rest: Vec<usize> = (0..n)
             .filter(|i| !used.contains(i) && person(*i).managing_unit != merged)
             .collect();
@@ -146,10 +202,13 @@ impl Roles {
         }
         leaving.sort_by_key(|l| l.0);
         leaving.dedup_by_key(|l| l.0);
-        for l in &leaving {
-            used.insert(l.0);
-        }
+        leaving
+    }
 
+    /// Changes after approval, by people who do nothing else.
+    fn changes(ctx: &People, used: &BTreeSet<usize>, merged: &str) -> Vec<usize> {
+        let n = ctx.members.len();
+        let person = |i: usize| &ctx.members[i].person;
         let mut changes: Vec<usize> = (0..n)
             .filter(|i| {
                 !used.contains(i)
@@ -161,15 +220,7 @@ impl Roles {
         {
             changes.push(i);
         }
-        Self {
-            changes,
-            moves,
-            transfers,
-            rejected,
-            leaving,
-            merged,
-            successor,
-        }
+        changes
     }
 }
 
@@ -407,4 +458,97 @@ pub(super) async fn approve_arrival(
     summary.approvals_arrival += 1;
     summary.approval_warnings += receipt.warnings.len() as u64;
     Ok(receipt.warnings.into_iter().next())
+}
+
+impl Tale {
+    /// February up to the merger: changes, moves, transfers, an arrival and
+    /// departures. Returns who did what.
+    pub(super) async fn february(
+        &mut self,
+        ctx: &Arc<People>,
+        admin: &Actor,
+        people: usize,
+    ) -> anyhow::Result<Roles> {
+        self.story.set(day(2026, 2, 2))?;
+        let roles = Roles::choose(ctx, &self.province, &mut self.synth);
+        let (transfers, arrival) = self.sending(ctx, admin, &roles, people).await?;
+        self.story.set(day(2026, 2, 3))?;
+        let accepted = self.receiving(ctx, &roles, transfers, &arrival).await?;
+        self.story.set(day(2026, 2, 4))?;
+        self.leaving(ctx, &roles, accepted).await?;
+        Ok(roles)
+    }
+
+    /// Mon 2 Feb: changes declared, moves, transfers sent, a record imported.
+    async fn sending(
+        &mut self,
+        ctx: &Arc<People>,
+        admin: &Actor,
+        roles: &Roles,
+        people: usize,
+    ) -> anyhow::Result<(Vec<Transfer>, Arrival)> {
+        each("changes", ctx, roles.changes.clone(), declare_change).await?;
+        self.summary.changes = roles.changes.len() as u64;
+        each("moves", ctx, roles.moves.clone(), move_within_agency).await?;
+        self.summary.moves = roles.moves.len() as u64;
+        let transfers = each("transfers", ctx, roles.transfers.clone(), initiate).await?;
+        let arrival = arrive(ctx, admin, &self.province, &mut self.synth, people).await?;
+        self.summary.imported = 1;
+        self.story.say(format!(
+            "{} changes declared with their proof, {} moves between divisions, {} transfers sent with the scanned decision, 1 record pulled from the national database for an arrival",
+            self.summary.changes,
+            self.summary.moves,
+            transfers.len()
+        ));
+        Ok((transfers, arrival))
+    }
+
+    /// Tue 3 Feb: the receivers accept or reject, the changes are locked and
+    /// the arrival signed. Returns the accepted transfers.
+    async fn receiving(
+        &mut self,
+        ctx: &Arc<People>,
+        roles: &Roles,
+        transfers: Vec<Transfer>,
+        arrival: &Arrival,
+    ) -> anyhow::Result<Vec<Transfer>> {
+        let summary = &mut self.summary;
+        let (rejected, accepted): (Vec<Transfer>, Vec<Transfer>) = transfers
+            .into_iter()
+            .partition(|t| roles.rejected == Some(t.member));
+        summary.transfers_rejected = rejected.len() as u64;
+        summary.transfers_accepted = accepted.len() as u64;
+        each("rejecting", ctx, rejected, reject).await?;
+        each("accepting", ctx, accepted.clone(), accept).await?;
+        each("reviewing", ctx, roles.changes.clone(), verify_and_lock).await?;
+        let warning = approve_arrival(ctx, arrival, summary).await?;
+        self.story.say(format!(
+            "{} transfers accepted by the receiving agencies, {} rejected; the changes verified and locked; the arrival signed at once{}",
+            summary.transfers_accepted,
+            summary.transfers_rejected,
+            warning.map_or_else(String::new, |w| format!(", with a warning: {w}"))
+        ));
+        Ok(accepted)
+    }
+
+    /// Wed 4 Feb: accepted transfers forwarded to divisions; people leave.
+    async fn leaving(
+        &mut self,
+        ctx: &Arc<People>,
+        roles: &Roles,
+        accepted: Vec<Transfer>,
+    ) -> anyhow::Result<()> {
+        each("forwarding", ctx, accepted, forward).await?;
+        let summary = &mut self.summary;
+        summary.transfers_forwarded = summary.transfers_accepted;
+        for l in &roles.leaving {
+            *summary.status_changes.entry(status_name(l.1)).or_default() += 1;
+        }
+        each("departures", ctx, roles.leaving.clone(), depart).await?;
+        self.story.say(format!(
+            "transferred dossiers forwarded to divisions of the receivers; {} people leave: dossiers archived, personal accounts locked",
+            roles.leaving.len()
+        ));
+        Ok(())
+    }
 }

@@ -12,6 +12,7 @@ use hoso_domain::org::{
 };
 use hoso_schemas::pb::common::PersonnelCategory;
 
+use super::Tale;
 use super::authority::categories_of;
 use super::story::{each, hashing};
 use super::summary::Summary;
@@ -60,6 +61,47 @@ pub(super) async fn organisation(
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
+    establish_units(wf, admin, province, synth, summary).await?;
+    // Staffing quotas and job positions per agency; an explicit approval
+    // assignment where no head up the tree is an approver under the profile.
+    let mut headcount: BTreeMap<&str, BTreeMap<PersonnelCategory, u32>> = BTreeMap::new();
+    for p in persons {
+        *headcount
+            .entry(p.managing_unit.as_str())
+            .or_default()
+            .entry(p.category)
+            .or_default() += 1;
+    }
+    let mut per_agency: Vec<(Actor, Vec<OrgCommand>)> = Vec::new();
+    for u in province.agencies() {
+        let quota = quota_of(headcount.get(u.code.as_str()));
+        let commands = agency_decisions(wf, admin, u, quota, province, synth, summary).await?;
+        per_agency.push((admin.clone(), commands));
+    }
+    each(
+        "quotas",
+        wf,
+        per_agency,
+        |wf, (actor, commands)| async move {
+            for c in commands {
+                org_command(wf.clone(), (actor.clone(), c)).await?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every unit established by decision, a level of the tree at a time so that
+/// each parent exists before its children.
+async fn establish_units(
+    wf: &Arc<Workflows>,
+    admin: &Actor,
+    province: &Province,
+    synth: &mut Synth,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
     let founded = day(2025, 7, 1);
     let depth = |u: &Unit| {
         let mut d = 0;
@@ -97,86 +139,78 @@ pub(super) async fn organisation(
         summary.units += commands.len() as u64;
         each("units", &wf_ctx, commands, org_command).await?;
     }
-
-    // Staffing quotas and job positions per agency; an explicit approval
-    // assignment where no head up the tree is an approver under the profile.
-    let mut headcount: BTreeMap<&str, BTreeMap<PersonnelCategory, u32>> = BTreeMap::new();
-    for p in persons {
-        *headcount
-            .entry(p.managing_unit.as_str())
-            .or_default()
-            .entry(p.category)
-            .or_default() += 1;
-    }
-    let mut per_agency: Vec<(Actor, Vec<OrgCommand>)> = Vec::new();
-    for u in province.agencies() {
-        let counts = headcount.get(u.code.as_str());
-        let count = |c: PersonnelCategory| counts.and_then(|m| m.get(&c)).copied().unwrap_or(0);
-        let margin = |n: u32| n + n / 10 + 2;
-        let quota = StaffingQuota {
-            civil_servants: margin(
-                count(PersonnelCategory::CongChuc) + count(PersonnelCategory::CommuneCadre),
-            ),
-            public_employees: margin(count(PersonnelCategory::VienChuc)),
-            contract_workers: margin(count(PersonnelCategory::NguoiLaoDong)),
-        };
-        let mut commands = vec![OrgCommand {
-            code: u.code.clone(),
-            decision: synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 15)),
-            change: OrgChange::SetStaffingQuota { year: 2026, quota },
-        }];
-        let positions_decision = synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 18));
-        for position in job_positions(u, quota) {
-            commands.push(OrgCommand {
-                code: u.code.clone(),
-                decision: positions_decision.clone(),
-                change: OrgChange::DefineJobPosition {
-                    position,
-                    effective: day(2026, 1, 1),
-                },
-            });
-            summary.job_positions += 1;
-        }
-        // Asked of the handlers, which know the assignments made so far
-        // (made at once, in the order of the agencies, ancestors first).
-        let mut uncovered = Vec::new();
-        for c in categories_of(u.sector) {
-            let units = wf.approving_units(&u.code, *c).await?;
-            let has_head = |code: &str| province.unit(code).is_some_and(Unit::is_agency);
-            if !units.iter().any(|(code, _)| has_head(code)) {
-                uncovered.push(*c);
-            }
-        }
-        if !uncovered.is_empty() {
-            let assignment = OrgCommand {
-                code: u.code.clone(),
-                decision: synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 30)),
-                change: OrgChange::AssignApprovalAuthority {
-                    authority: ApprovalAuthority {
-                        categories: uncovered,
-                        subordinates: vec![u.code.clone()],
-                    },
-                    effective: day(2026, 1, 1),
-                },
-            };
-            org_command(wf.clone(), (admin.clone(), assignment)).await?;
-            summary.explicit_approvals += 1;
-        }
-        per_agency.push((admin.clone(), commands));
-    }
-    each(
-        "quotas",
-        wf,
-        per_agency,
-        |wf, (actor, commands)| async move {
-            for c in commands {
-                org_command(wf.clone(), (actor.clone(), c)).await?;
-            }
-            Ok(())
-        },
-    )
-    .await?;
     Ok(())
+}
+
+/// The staffing quota of an agency for 2026: its headcount by category, with a margin.
+fn quota_of(counts: Option<&BTreeMap<PersonnelCategory, u32>>) -> StaffingQuota {
+    let count = |c: PersonnelCategory| counts.and_then(|m| m.get(&c)).copied().unwrap_or(0);
+    let margin = |n: u32| n + n / 10 + 2;
+    StaffingQuota {
+        civil_servants: margin(
+            count(PersonnelCategory::CongChuc) + count(PersonnelCategory::CommuneCadre),
+        ),
+        public_employees: margin(count(PersonnelCategory::VienChuc)),
+        contract_workers: margin(count(PersonnelCategory::NguoiLaoDong)),
+    }
+}
+
+/// An agency's quota and job positions, to be decided; and, where no head up the
+/// tree approves under the profile, an explicit approval assignment, decided at
+/// once so that the handlers know it when the next agency (a descendant, maybe)
+/// is asked about.
+async fn agency_decisions(
+    wf: &Arc<Workflows>,
+    admin: &Actor,
+    u: &Unit,
+    quota: StaffingQuota,
+    province: &Province,
+    synth: &mut Synth,
+    summary: &mut Summary,
+) -> anyhow::Result<Vec<OrgCommand>> {
+    let mut commands = vec![OrgCommand {
+        code: u.code.clone(),
+        decision: synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 15)),
+        change: OrgChange::SetStaffingQuota { year: 2026, quota },
+    }];
+    let positions_decision = synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 18));
+    for position in job_positions(u, quota) {
+        commands.push(OrgCommand {
+            code: u.code.clone(),
+            decision: positions_decision.clone(),
+            change: OrgChange::DefineJobPosition {
+                position,
+                effective: day(2026, 1, 1),
+            },
+        });
+        summary.job_positions += 1;
+    }
+    // Asked of the handlers, which know the assignments made so far (made at
+    // once, in the order of the agencies, ancestors first).
+    let has_head = |code: &str| province.unit(code).is_some_and(Unit::is_agency);
+    let mut uncovered = Vec::new();
+    for c in categories_of(u.sector) {
+        let units = wf.approving_units(&u.code, *c).await?;
+        if !units.iter().any(|(code, _)| has_head(code)) {
+            uncovered.push(*c);
+        }
+    }
+    if !uncovered.is_empty() {
+        let assignment = OrgCommand {
+            code: u.code.clone(),
+            decision: synth.document("QĐ", "UBND", PROVINCE_ISSUER, day(2025, 12, 30)),
+            change: OrgChange::AssignApprovalAuthority {
+                authority: ApprovalAuthority {
+                    categories: uncovered,
+                    subordinates: vec![u.code.clone()],
+                },
+                effective: day(2026, 1, 1),
+            },
+        };
+        org_command(wf.clone(), (admin.clone(), assignment)).await?;
+        summary.explicit_approvals += 1;
+    }
+    Ok(commands)
 }
 
 pub(super) async fn org_command(
@@ -256,4 +290,27 @@ pub(super) fn job_positions(u: &Unit, quota: StaffingQuota) -> Vec<JobPosition> 
     out.extend(professional);
     out.push(accountant);
     out
+}
+
+impl Tale {
+    /// Mon 5 Jan: the system administrator, then the organisation by decision.
+    pub(super) async fn establish(&mut self, persons: &[Person]) -> anyhow::Result<Actor> {
+        let admin = bootstrap(&self.wf, &mut self.synth, &mut self.summary).await?;
+        organisation(
+            &self.wf,
+            &admin,
+            &self.province,
+            persons,
+            &mut self.synth,
+            &mut self.summary,
+        )
+        .await?;
+        self.story.say(format!(
+            "the system administrator changes the issued password; {} units established by decision, with staffing quotas for 2026, {} job positions and {} explicit approval assignments",
+            self.summary.units,
+            self.summary.job_positions,
+            self.summary.explicit_approvals
+        ));
+        Ok(admin)
+    }
 }

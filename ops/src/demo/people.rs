@@ -81,13 +81,16 @@ pub(super) struct Member {
     pub(super) passwords: Option<(String, String)>,
 }
 
+/// A decision of the state to record: its kind, content, effective date and document.
+pub(super) type Decision = (&'static str, StateDecision, NaiveDate, SourceDocument);
+
 /// What a person does after recruitment, drawn in advance so the run is
 /// deterministic whatever order the commands complete in.
 pub(super) struct Plan {
     pub(super) sections: Vec<(&'static str, Vec<FieldEntry>)>,
     /// The focal point returns the identity section once (item 7 left out).
     pub(super) returned: bool,
-    pub(super) decisions: Vec<(&'static str, StateDecision, NaiveDate, SourceDocument)>,
+    pub(super) decisions: Vec<Decision>,
     pub(super) change: (&'static str, Vec<FieldEntry>, [u8; 32]),
 }
 

@@ -17,7 +17,8 @@ use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::allowance_changed::Amount;
 
-use super::people::{Member, Plan, Staff};
+use super::Tale;
+use super::people::{Decision, Member, People, Plan, Staff};
 use super::story::{each, hashing};
 use super::summary::{Summary, category_name};
 use super::{PASSWORD_EVERY, PROVINCE_ISSUER, day};
@@ -102,32 +103,7 @@ pub(super) async fn recruit_all(
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<Member>> {
-    let mut first = Vec::new();
-    let mut typos = Vec::new();
-    for p in persons {
-        let username = Synth::username(&p.full_name, p.index);
-        let passwords = (p.index % PASSWORD_EVERY == 0).then(|| {
-            let ctx = PasswordContext {
-                username: &username,
-                full_name: &p.full_name,
-                birth_date: Some(p.born),
-            };
-            (synth.password(&ctx), synth.password(&ctx))
-        });
-        let (abbr, issuer) = issuer_of(province, &p.managing_unit);
-        let decision = synth.document("QĐ", &abbr, &issuer, p.recruited);
-        let r = Recruit {
-            person: p,
-            username,
-            passwords,
-            decision,
-        };
-        if r.person.duplicate_id {
-            typos.push(r);
-        } else {
-            first.push(r);
-        }
-    }
+    let (first, typos) = recruits(province, persons, synth);
     let hr: Arc<Hr> = Arc::new((wf.clone(), staff.clone()));
     let mut members = Vec::new();
     let mut retry = Vec::new();
@@ -169,6 +145,42 @@ pub(super) async fn recruit_all(
     Ok(members)
 }
 
+/// The recruits drawn for `persons`: those to enter at once, and those whose
+/// identification number was drawn twice, entered last.
+fn recruits(
+    province: &Province,
+    persons: Vec<Person>,
+    synth: &mut Synth,
+) -> (Vec<Recruit>, Vec<Recruit>) {
+    let mut first = Vec::new();
+    let mut typos = Vec::new();
+    for p in persons {
+        let username = Synth::username(&p.full_name, p.index);
+        let passwords = (p.index % PASSWORD_EVERY == 0).then(|| {
+            let ctx = PasswordContext {
+                username: &username,
+                full_name: &p.full_name,
+                birth_date: Some(p.born),
+            };
+            (synth.password(&ctx), synth.password(&ctx))
+        });
+        let (abbr, issuer) = issuer_of(province, &p.managing_unit);
+        let decision = synth.document("QĐ", &abbr, &issuer, p.recruited);
+        let r = Recruit {
+            person: p,
+            username,
+            passwords,
+            decision,
+        };
+        if r.person.duplicate_id {
+            typos.push(r);
+        } else {
+            first.push(r);
+        }
+    }
+    (first, typos)
+}
+
 /// The abbreviation and name of the unit that issues an agency's decisions.
 pub(super) fn issuer_of(province: &Province, code: &str) -> (String, String) {
     province.unit(code).map_or_else(
@@ -178,119 +190,185 @@ pub(super) fn issuer_of(province: &Province, code: &str) -> (String, String) {
 }
 
 pub(super) fn plan_all(synth: &mut Synth, province: &Province, members: &[Member]) -> Vec<Plan> {
-    members
-        .iter()
-        .map(|m| {
-            let p = &m.person;
-            let (abbr, issuer) = issuer_of(province, &p.managing_unit);
-            let doc = |synth: &mut Synth, on: NaiveDate| synth.document("QĐ", &abbr, &issuer, on);
-            let sections = synth.sections(p, &issuer);
-            let returned = synth.rng_bool(0.05);
-            let mut decisions = vec![
-                (
-                    "rank",
-                    StateDecision::Rank {
-                        kind: RankChangeKind::Initial,
-                        rank_code: p.rank.code.to_owned(),
-                        rank_name: p.rank.name.to_owned(),
-                    },
-                    p.recruited,
-                    doc(synth, p.recruited),
-                ),
-                (
-                    "salary",
-                    StateDecision::Salary {
-                        rank_code: p.rank.code.to_owned(),
-                        step: p.step,
-                        coefficient_x100: p.rank.coefficient_x100(p.step),
-                        salary_group: p.rank.group.to_owned(),
-                    },
-                    day(2026, 1, 1),
-                    doc(synth, day(2025, 12, 22)),
-                ),
-            ];
-            let grade = match synth.rng_below(100) {
-                0..15 => EvaluationGrade::Excellent,
-                15..85 => EvaluationGrade::Good,
-                85..98 => EvaluationGrade::Completed,
-                _ => EvaluationGrade::NotCompleted,
-            };
-            decisions.push((
-                "evaluation",
-                StateDecision::Evaluation {
-                    year: 2025,
-                    grade,
-                    comments: "Đánh giá, xếp loại chất lượng năm 2025".to_owned(),
-                },
-                day(2026, 1, 9),
-                doc(synth, day(2026, 1, 9)),
+    members.iter().map(|m| plan(synth, province, m)).collect()
+}
+
+/// What one person does after recruitment.
+fn plan(synth: &mut Synth, province: &Province, m: &Member) -> Plan {
+    let p = &m.person;
+    let (abbr, issuer) = issuer_of(province, &p.managing_unit);
+    let sections = synth.sections(p, &issuer);
+    let returned = synth.rng_bool(0.05);
+    let (mut decisions, grade) = first_decisions(synth, p, (&abbr, &issuer));
+    decisions.extend(later_decisions(synth, p, grade, (&abbr, &issuer)));
+    let change = synth.change(p);
+    Plan {
+        sections,
+        returned,
+        decisions,
+        change,
+    }
+}
+
+/// Rank, salary and the 2025 evaluation, with the grade drawn.
+fn first_decisions(
+    synth: &mut Synth,
+    p: &Person,
+    (abbr, issuer): (&str, &str),
+) -> (Vec<Decision>, EvaluationGrade) {
+    let doc = |synth: &mut Synth, on: NaiveDate| synth.document("QĐ", abbr, issuer, on);
+    let mut decisions = vec![
+        (
+            "rank",
+            StateDecision::Rank {
+                kind: RankChangeKind::Initial,
+                rank_code: p.rank.code.to_owned(),
+                rank_name: p.rank.name.to_owned(),
+            },
+            p.recruited,
+            doc(synth, p.recruited),
+        ),
+        (
+            "salary",
+            StateDecision::Salary {
+                rank_code: p.rank.code.to_owned(),
+                step: p.step,
+                coefficient_x100: p.rank.coefficient_x100(p.step),
+                salary_group: p.rank.group.to_owned(),
+            },
+            day(2026, 1, 1),
+            doc(synth, day(2025, 12, 22)),
+        ),
+    ];
+    let grade = match synth.rng_below(100) {
+        0..15 => EvaluationGrade::Excellent,
+        15..85 => EvaluationGrade::Good,
+        85..98 => EvaluationGrade::Completed,
+        _ => EvaluationGrade::NotCompleted,
+    };
+    decisions.push((
+        "evaluation",
+        StateDecision::Evaluation {
+            year: 2025,
+            grade,
+            comments: "Đánh giá, xếp loại chất lượng năm 2025".to_owned(),
+        },
+        day(2026, 1, 9),
+        doc(synth, day(2026, 1, 9)),
+    ));
+    (decisions, grade)
+}
+
+/// An allowance, an award after an excellent grade, a discipline, where drawn.
+fn later_decisions(
+    synth: &mut Synth,
+    p: &Person,
+    grade: EvaluationGrade,
+    (abbr, issuer): (&str, &str),
+) -> Vec<Decision> {
+    let doc = |synth: &mut Synth, on: NaiveDate| synth.document("QĐ", abbr, issuer, on);
+    let mut decisions = Vec::new();
+    let preference = match p.sector {
+        Sector::School => Some(3_000),
+        Sector::Health => Some(4_000),
+        _ => None,
+    };
+    if let Some(percent) = preference.filter(|_| p.category == PersonnelCategory::VienChuc) {
+        decisions.push((
+            "allowance",
+            StateDecision::Allowance {
+                kind: AllowanceKind::ProfessionalPreference,
+                name: "Phụ cấp ưu đãi theo nghề".to_owned(),
+                amount: Some(Amount::PercentX100(percent)),
+            },
+            p.recruited,
+            doc(synth, p.recruited),
+        ));
+    } else if synth.rng_bool(0.08) {
+        decisions.push((
+            "allowance",
+            StateDecision::Allowance {
+                kind: AllowanceKind::Position,
+                name: "Phụ cấp chức vụ Phó Trưởng phòng".to_owned(),
+                amount: Some(Amount::CoefficientX100(30)),
+            },
+            day(2025, 10, 1),
+            doc(synth, day(2025, 9, 25)),
+        ));
+    }
+    if grade == EvaluationGrade::Excellent && synth.rng_bool(0.6) {
+        let form = if synth.rng_bool(0.3) {
+            "Bằng khen của Chủ tịch Ủy ban nhân dân tỉnh"
+        } else {
+            "Chiến sĩ thi đua cơ sở"
+        };
+        decisions.push((
+            "award",
+            StateDecision::Award {
+                form: form.to_owned(),
+                reason: "Hoàn thành xuất sắc nhiệm vụ năm 2025".to_owned(),
+                year: 2025,
+            },
+            day(2026, 1, 12),
+            doc(synth, day(2026, 1, 12)),
+        ));
+    }
+    if p.index % 300 == 11 {
+        decisions.push((
+            "discipline",
+            StateDecision::Discipline {
+                form: DisciplineForm::Reprimand,
+                body: DisciplineBody::Government,
+                reason: "Vi phạm quy định về thời giờ làm việc".to_owned(),
+                until: Some(day(2026, 12, 31)),
+            },
+            day(2026, 1, 12),
+            doc(synth, day(2026, 1, 12)),
+        ));
+    }
+    decisions
+}
+
+impl Tale {
+    /// Wed 7 Jan: dossiers and personal accounts; then what each person will do.
+    pub(super) async fn recruit(
+        &mut self,
+        staff: &Arc<Staff>,
+        persons: Vec<Person>,
+    ) -> anyhow::Result<Arc<People>> {
+        self.story.set(day(2026, 1, 7))?;
+        let summary = &mut self.summary;
+        let members = recruit_all(
+            &self.wf,
+            staff,
+            &self.province,
+            persons,
+            &mut self.synth,
+            summary,
+        )
+        .await?;
+        self.story.say(format!(
+            "{} dossiers opened on their recruitment decisions, {} personal accounts, {} passwords issued; {} identification numbers refused as taken and re-entered",
+            summary.dossiers_opened,
+            summary.personal_accounts,
+            summary.personal_passwords,
+            summary.renumbered
+        ));
+        if let Some(m) = members.iter().find(|m| m.passwords.is_some())
+            && let Some((_, chosen)) = &m.passwords
+        {
+            summary.logins.push((
+                format!("personal account of {}", m.person.full_name),
+                Synth::username(&m.person.full_name, m.person.index),
+                chosen.clone(),
             ));
-            let preference = match p.sector {
-                Sector::School => Some(3_000),
-                Sector::Health => Some(4_000),
-                _ => None,
-            };
-            if let Some(percent) = preference.filter(|_| p.category == PersonnelCategory::VienChuc)
-            {
-                decisions.push((
-                    "allowance",
-                    StateDecision::Allowance {
-                        kind: AllowanceKind::ProfessionalPreference,
-                        name: "Phụ cấp ưu đãi theo nghề".to_owned(),
-                        amount: Some(Amount::PercentX100(percent)),
-                    },
-                    p.recruited,
-                    doc(synth, p.recruited),
-                ));
-            } else if synth.rng_bool(0.08) {
-                decisions.push((
-                    "allowance",
-                    StateDecision::Allowance {
-                        kind: AllowanceKind::Position,
-                        name: "Phụ cấp chức vụ Phó Trưởng phòng".to_owned(),
-                        amount: Some(Amount::CoefficientX100(30)),
-                    },
-                    day(2025, 10, 1),
-                    doc(synth, day(2025, 9, 25)),
-                ));
-            }
-            if grade == EvaluationGrade::Excellent && synth.rng_bool(0.6) {
-                let form = if synth.rng_bool(0.3) {
-                    "Bằng khen của Chủ tịch Ủy ban nhân dân tỉnh"
-                } else {
-                    "Chiến sĩ thi đua cơ sở"
-                };
-                decisions.push((
-                    "award",
-                    StateDecision::Award {
-                        form: form.to_owned(),
-                        reason: "Hoàn thành xuất sắc nhiệm vụ năm 2025".to_owned(),
-                        year: 2025,
-                    },
-                    day(2026, 1, 12),
-                    doc(synth, day(2026, 1, 12)),
-                ));
-            }
-            if p.index % 300 == 11 {
-                decisions.push((
-                    "discipline",
-                    StateDecision::Discipline {
-                        form: DisciplineForm::Reprimand,
-                        body: DisciplineBody::Government,
-                        reason: "Vi phạm quy định về thời giờ làm việc".to_owned(),
-                        until: Some(day(2026, 12, 31)),
-                    },
-                    day(2026, 1, 12),
-                    doc(synth, day(2026, 1, 12)),
-                ));
-            }
-            let change = synth.change(p);
-            Plan {
-                sections,
-                returned,
-                decisions,
-                change,
-            }
-        })
-        .collect()
+        }
+        let plans = plan_all(&mut self.synth, &self.province, &members);
+        Ok(Arc::new(People {
+            wf: self.wf.clone(),
+            staff: staff.clone(),
+            members,
+            plans,
+        }))
+    }
 }

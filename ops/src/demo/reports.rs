@@ -2,26 +2,28 @@
 //! province's annual headcount and SLA reports printed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
 use chrono::Datelike;
 use hoso_commands::workflows::Workflows;
+use hoso_ledger::EventStore;
 use hoso_ledger::SqliteStore;
 
-use super::summary::row;
+use super::Tale;
+use super::summary::{row, tally};
+use crate::data_dir::{DataDir, Node};
 
 /// Projects the demo ledger into its read model and prints the province's
 /// annual headcount report (BT 16.5, HY 14.1) and SLA report of obligations.
 pub(super) async fn print_reports(
-    data: &Path,
+    dir: &DataDir,
     store: &SqliteStore,
     wf: &Workflows,
     root: &str,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (model, _) = hoso_projections::ReadModel::open(data, wf.clock().clone())
+    let (model, _) = hoso_projections::ReadModel::open(dir.path(), wf.clock().clone())
         .context("opening the read model")?;
     let events = model
         .catch_up(store)
@@ -30,31 +32,26 @@ pub(super) async fn print_reports(
     println!(
         "read model: {events} events projected in {:.1} s into {}",
         started.elapsed().as_secs_f64(),
-        data.join(hoso_projections::READ_MODEL_FILE).display()
+        dir.read_model_file().display()
     );
     let today = wf.today();
-    let annual = model.annual_report(root, today.year())?;
-    println!(
-        "annual headcount report {} ({root} and below, BT 16.5, HY 14.1):",
-        today.year()
-    );
+    print_annual_report(&model, wf, root, today.year()).await?;
+    print_sla_report(&model, wf, today)
+}
+
+/// The annual headcount report, checked against the write side.
+async fn print_annual_report(
+    model: &hoso_projections::ReadModel,
+    wf: &Workflows,
+    root: &str,
+    year: i32,
+) -> anyhow::Result<()> {
+    let annual = model.annual_report(root, year)?;
+    println!("annual headcount report {year} ({root} and below, BT 16.5, HY 14.1):");
     row("active people", annual.total);
     for c in &annual.by_category {
         println!("    {:<36} {}", c.key, c.count);
     }
-    let top = |title: &str, counts: &[hoso_projections::reports::Count]| {
-        let mut sorted: Vec<_> = counts.iter().collect();
-        sorted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-        println!("  {title} ({} kinds, largest first):", sorted.len());
-        for c in sorted.iter().take(5) {
-            println!(
-                "    {:<14} {:<40} {}",
-                c.key,
-                c.name.as_deref().unwrap_or(""),
-                c.count
-            );
-        }
-    };
     // The report must agree with a brute-force count taken on the write
     // side (the handlers' own index of every dossier), category by category.
     let mut brute: BTreeMap<String, u64> = BTreeMap::new();
@@ -78,9 +75,33 @@ pub(super) async fn print_reports(
         "  (totals match a brute-force count of the {} active dossiers on the write side)",
         brute.values().sum::<u64>()
     );
-    top("by civil-service rank", &annual.by_rank);
-    top("by professional title", &annual.by_title);
-    top("by job position", &annual.by_job_position);
+    print_largest("by civil-service rank", &annual.by_rank);
+    print_largest("by professional title", &annual.by_title);
+    print_largest("by job position", &annual.by_job_position);
+    Ok(())
+}
+
+/// The five largest of `counts`.
+fn print_largest(title: &str, counts: &[hoso_projections::reports::Count]) {
+    let mut sorted: Vec<_> = counts.iter().collect();
+    sorted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    println!("  {title} ({} kinds, largest first):", sorted.len());
+    for c in sorted.iter().take(5) {
+        println!(
+            "    {:<14} {:<40} {}",
+            c.key,
+            c.name.as_deref().unwrap_or(""),
+            c.count
+        );
+    }
+}
+
+/// The SLA report of obligations.
+fn print_sla_report(
+    model: &hoso_projections::ReadModel,
+    wf: &Workflows,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
     let sla = model.sla_report(today, wf.calendar())?;
     let sum =
         |f: fn(&hoso_projections::reports::SlaLine) -> u64| sla.units.iter().map(f).sum::<u64>();
@@ -105,4 +126,27 @@ pub(super) async fn print_reports(
         );
     }
     Ok(())
+}
+
+impl Tale {
+    /// The log verified end to end, the summary, and the read side's reports.
+    pub(super) async fn verify_and_report(
+        &self,
+        node: &Node,
+        elapsed: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let store = &node.store;
+        let tally = tally(store).await?;
+        let report = store
+            .verify_all(&|_| ())
+            .await
+            .context("verifying the demo ledger")?;
+        self.summary
+            .print(&self.province, &tally, report.events, elapsed);
+        println!(
+            "  verify: {} events in {} streams, every hash chain intact, every payload decodes",
+            report.events, report.streams
+        );
+        print_reports(&node.dir, store, &self.wf, self.province.root()).await
+    }
 }

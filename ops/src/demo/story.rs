@@ -27,6 +27,13 @@ pub(super) fn ten_am(d: NaiveDate) -> anyhow::Result<chrono::DateTime<Utc>> {
 }
 
 impl Story {
+    pub(super) fn new(clock: Arc<ManualClock>) -> Self {
+        Self {
+            clock,
+            last: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
     /// Moves the clock to 10:00 in Hà Nội on `d`; the story never goes back in time.
     pub(super) fn set(&self, d: NaiveDate) -> anyhow::Result<()> {
         let at = ten_am(d)?;

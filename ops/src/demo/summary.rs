@@ -103,6 +103,21 @@ impl Summary {
         elapsed: std::time::Duration,
     ) {
         println!("summary:");
+        self.print_organisation_and_accounts(province);
+        self.print_dossiers();
+        self.print_approvals_and_movements();
+        println!("  events by type:");
+        for (t, n) in tally {
+            println!("    {t:<36} {n}");
+        }
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "  {events} events written through the command handlers in {secs:.2} s ({:.0} events/s, every append durable)",
+            events as f64 / secs
+        );
+    }
+
+    fn print_organisation_and_accounts(&self, province: &Province) {
         let sectors = |s| province.of_sector(s).len();
         row(
             "organisation units established",
@@ -141,6 +156,9 @@ impl Summary {
                 self.personal_passwords
             ),
         );
+    }
+
+    fn print_dossiers(&self) {
         row("dossiers opened", self.dossiers_opened);
         for (category, n) in &self.by_category {
             println!("    {category:<36} {n}");
@@ -164,6 +182,9 @@ impl Summary {
         for (kind, n) in &self.decisions {
             println!("    {kind:<36} {n}");
         }
+    }
+
+    fn print_approvals_and_movements(&self) {
         row(
             "approvals signed",
             format!(
@@ -205,15 +226,6 @@ impl Summary {
                 "{} dossiers and {} accounts moved to the successor",
                 self.merger_dossiers, self.merger_accounts
             ),
-        );
-        println!("  events by type:");
-        for (t, n) in tally {
-            println!("    {t:<36} {n}");
-        }
-        let secs = elapsed.as_secs_f64().max(1e-9);
-        println!(
-            "  {events} events written through the command handlers in {secs:.2} s ({:.0} events/s, every append durable)",
-            events as f64 / secs
         );
     }
 }

@@ -1,0 +1,364 @@
+//! One data directory: where each of its files lives, its settings file, and the
+//! opening of a node over it (ledger, field keys, credentials, handlers, read model,
+//! API state) for `init`, `serve`, `demo`, `rebuild`, `keys rotate` and the benches.
+//!
+//! A data directory holds, each name owned by the crate that writes the file:
+//!
+//! | file | constant | what |
+//! |---|---|---|
+//! | `ledger.db` | [`hoso_ledger::sqlite::DB_FILE`] | the log |
+//! | `ledger-index.db` | [`hoso_ledger::sqlite::INDEX_FILE`] | the stream index, derived from the log |
+//! | `ledger.lock` | [`hoso_ledger::sqlite::LOCK_FILE`] | one writer at a time |
+//! | `ledger.corrupt` | [`hoso_ledger::sqlite::CORRUPT_MARKER_FILE`] | only after corruption was detected |
+//! | `readmodel.db` | [`hoso_projections::READ_MODEL_FILE`] | the projections, rebuildable from the log |
+//! | `credentials.db` | [`hoso_commands::credentials::CREDENTIALS_FILE`] | password hashes |
+//! | `field-keys.json` | [`hoso_commands::sealing::KEY_FILE`] | key-encryption keys (or where [`KEY_FILE_ENV`] says) |
+//! | `data-keys.db` | [`hoso_commands::sealing::DATA_KEYS_FILE`] | per-dossier data keys, wrapped |
+//! | `sessions.db` | [`hoso_api::sessions::SESSIONS_FILE`] | API sessions |
+//! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, by digest |
+//! | `hoso.toml` | [`SETTINGS_FILE`] | the province profile chosen at `init` |
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use hoso_api::{ApiConfig, AppState};
+use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
+use hoso_commands::sealing::Keyring;
+use hoso_commands::workflows::Workflows;
+use hoso_domain::calendar::WorkingCalendar;
+use hoso_domain::clock::Clock;
+use hoso_domain::profile::Profile;
+use hoso_ledger::sqlite::DB_FILE;
+use hoso_ledger::{SqliteStore, StoreOptions};
+use hoso_projections::{Found, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel};
+
+/// The data directory's settings file, written by `init` (and by `demo` and
+/// `bench http` when they create a directory).
+pub const SETTINGS_FILE: &str = "hoso.toml";
+/// The profile of a directory whose settings name none.
+pub const DEFAULT_PROFILE: &str = "national";
+/// Environment variable naming the field-key file when it is kept outside
+/// the data directory (production: a separate volume or secret mount).
+pub const KEY_FILE_ENV: &str = "HOSO_FIELD_KEY_FILE";
+
+/// The contents of `hoso.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Settings {
+    /// The province profile whose rules the ledger enforces.
+    pub profile: Option<String>,
+}
+
+impl Settings {
+    /// The profile named, or [`DEFAULT_PROFILE`].
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or(DEFAULT_PROFILE)
+    }
+}
+
+/// How a node's field keys are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// They must exist: a missing key file is the documented "cannot decrypt"
+    /// failure, not a reason to start afresh.
+    Open,
+    /// New keys; existing ones are refused.
+    Create,
+    /// Open them, or create them on first start.
+    OpenOrCreate,
+}
+
+/// A data directory, by path.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    path: PathBuf,
+    /// Where the field-key file lives when not inside the directory.
+    key_file: Option<PathBuf>,
+}
+
+impl DataDir {
+    /// The directory at `path`, its field-key file where [`KEY_FILE_ENV`] says
+    /// (inside the directory when unset).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            key_file: std::env::var_os(KEY_FILE_ENV).map(PathBuf::from),
+        }
+    }
+
+    /// The directory at `path` with its field-key file inside, whatever the
+    /// environment says: a bench's data set is self-contained.
+    pub fn self_contained(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            key_file: None,
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The log.
+    pub fn ledger_file(&self) -> PathBuf {
+        self.path.join(DB_FILE)
+    }
+
+    /// Whether the directory holds a log.
+    pub fn has_ledger(&self) -> bool {
+        self.ledger_file().exists()
+    }
+
+    /// The read model.
+    pub fn read_model_file(&self) -> PathBuf {
+        self.path.join(READ_MODEL_FILE)
+    }
+
+    /// The settings file.
+    pub fn settings_file(&self) -> PathBuf {
+        self.path.join(SETTINGS_FILE)
+    }
+
+    /// The settings, or `None` when the directory has no settings file.
+    pub fn read_settings(&self) -> anyhow::Result<Option<Settings>> {
+        let path = self.settings_file();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+        parse_settings(&path, &text).map(Some)
+    }
+
+    /// The profile of a directory made by `hoso init`, whose settings file
+    /// must exist.
+    pub fn profile(&self) -> anyhow::Result<Profile> {
+        let path = self.settings_file();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("read {} (is this a `hoso init` directory?)", path.display())
+        })?;
+        let settings = parse_settings(&path, &text)?;
+        Ok(Profile::load(settings.profile_name())?)
+    }
+
+    /// Writes the settings file naming `profile`; `by` is the command writing it.
+    pub fn write_settings(&self, profile: &Profile, by: &str) -> anyhow::Result<()> {
+        let path = self.settings_file();
+        let text = format!(
+            "# Written by `{by}`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",
+            profile.name()
+        );
+        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))
+    }
+
+    /// The field keys.
+    pub fn keyring(&self, keys: Keys) -> anyhow::Result<Keyring> {
+        let key_file = self.key_file.as_deref();
+        Ok(match keys {
+            Keys::Open => Keyring::open(&self.path, key_file)?,
+            Keys::Create => Keyring::create(&self.path, key_file)?,
+            Keys::OpenOrCreate => {
+                Keyring::open_or_create(&self.path, key_file).context("field keys")?
+            }
+        })
+    }
+
+    /// The directory's parts, every one stamped by `clock`.
+    pub fn on(&self, clock: Arc<dyn Clock>) -> Opener<'_> {
+        Opener { dir: self, clock }
+    }
+}
+
+fn parse_settings(path: &Path, text: &str) -> anyhow::Result<Settings> {
+    toml::from_str(text).with_context(|| format!("parse {}", path.display()))
+}
+
+/// Opens the parts of a data directory on one clock: the handlers' and the
+/// ledger's (transaction time), which the demo moves by hand.
+pub struct Opener<'a> {
+    dir: &'a DataDir,
+    clock: Arc<dyn Clock>,
+}
+
+impl Opener<'_> {
+    fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            clock: hoso_commands::ledger_time(self.clock.clone()),
+        }
+    }
+
+    /// The existing log.
+    pub fn open_store(&self) -> anyhow::Result<SqliteStore> {
+        let path = &self.dir.path;
+        SqliteStore::open(path, self.store_options())
+            .with_context(|| format!("opening the ledger in {}", path.display()))
+    }
+
+    /// A new, empty log.
+    pub fn create_store(&self) -> anyhow::Result<SqliteStore> {
+        Ok(SqliteStore::create(&self.dir.path, self.store_options())?)
+    }
+
+    /// The node of a directory made by `hoso init`: its profile from the
+    /// settings file, its existing log.
+    pub fn open_node(&self, keys: Keys) -> anyhow::Result<Node> {
+        let profile = self.dir.profile()?;
+        let store = self.open_store()?;
+        self.node(store, profile, keys)
+    }
+
+    /// The handlers over `store` (opened by this opener), under `profile`, with
+    /// the directory's credentials and field keys.
+    pub fn node(&self, store: SqliteStore, profile: Profile, keys: Keys) -> anyhow::Result<Node> {
+        let keyring = Arc::new(self.dir.keyring(keys)?);
+        let credentials = CredentialStore::open(&self.dir.path.join(CREDENTIALS_FILE))?;
+        let workflows = Arc::new(Workflows::new(
+            Arc::new(store.clone()),
+            profile,
+            WorkingCalendar::official()?,
+            self.clock.clone(),
+            credentials,
+            keyring.clone(),
+        ));
+        Ok(Node {
+            dir: self.dir.clone(),
+            store,
+            workflows,
+            keyring,
+        })
+    }
+}
+
+/// A data directory opened for commands.
+pub struct Node {
+    /// Where it lives.
+    pub dir: DataDir,
+    /// The log (the handlers hold it too).
+    pub store: SqliteStore,
+    /// The write side.
+    pub workflows: Arc<Workflows>,
+    /// Field keys.
+    pub keyring: Arc<Keyring>,
+}
+
+impl Node {
+    /// The read model, rebuilt if another projection version wrote it, and
+    /// caught up with the log; says what it did.
+    pub async fn caught_up_read_model(&self) -> anyhow::Result<Arc<ReadModel>> {
+        let (read, found) = ReadModel::open(self.dir.path(), self.workflows.clock().clone())?;
+        if let Found::Stale { version } = found {
+            println!(
+                "the read model was written by projection version {version}; rebuilding it as version {PROJECTION_VERSION}"
+            );
+        }
+        let applied = read.catch_up(&self.store).await?;
+        if applied > 0 {
+            println!("read model caught up by {applied} events");
+        }
+        Ok(Arc::new(read))
+    }
+
+    /// The API's state over this node and `read`.
+    pub fn api(&self, read: Arc<ReadModel>, config: ApiConfig) -> anyhow::Result<AppState> {
+        Ok(AppState::new(
+            self.dir.path(),
+            self.workflows.clone(),
+            read,
+            self.keyring.clone(),
+            config,
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoso_domain::clock::ManualClock;
+    use hoso_ledger::EventStore;
+
+    fn at_noon() -> Arc<ManualClock> {
+        let noon = chrono::DateTime::parse_from_rfc3339("2026-01-05T05:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        Arc::new(ManualClock::new(noon))
+    }
+
+    #[test]
+    fn settings_written_are_read_back_and_a_missing_profile_is_the_default() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::self_contained(tmp.path());
+        assert!(dir.read_settings().unwrap().is_none());
+        assert!(
+            dir.profile().is_err(),
+            "no settings file: not an init directory"
+        );
+        dir.write_settings(&Profile::load("hung-yen").unwrap(), "hoso test")
+            .unwrap();
+        let s = dir.read_settings().unwrap().unwrap();
+        assert_eq!(s.profile_name(), "hung-yen");
+        assert_eq!(dir.profile().unwrap().name(), "hung-yen");
+        std::fs::write(dir.settings_file(), "# no profile\n").unwrap();
+        assert_eq!(dir.profile().unwrap().name(), DEFAULT_PROFILE);
+        std::fs::write(dir.settings_file(), "profile = [").unwrap();
+        assert!(dir.read_settings().is_err());
+    }
+
+    #[tokio::test]
+    async fn the_ledger_is_stamped_by_the_clock_the_node_is_opened_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::self_contained(tmp.path());
+        let clock = at_noon();
+        let on = dir.on(clock.clone());
+        let profile = Profile::load(DEFAULT_PROFILE).unwrap();
+        let node = on
+            .node(on.create_store().unwrap(), profile, Keys::Create)
+            .unwrap();
+        node.workflows
+            .bootstrap_system_admin("snv.admin", "Quản trị", "000.01.00.H33", "Mk-2026!Hn@Vn#x")
+            .await
+            .unwrap();
+        let first = node
+            .store
+            .read_all(node.store.first_position(), 1)
+            .await
+            .unwrap();
+        assert_eq!(first[0].recorded_at, clock.now());
+    }
+
+    #[tokio::test]
+    async fn a_node_writes_only_files_named_here() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::self_contained(tmp.path());
+        let profile = Profile::load(DEFAULT_PROFILE).unwrap();
+        dir.write_settings(&profile, "hoso test").unwrap();
+        let on = dir.on(at_noon());
+        drop(on.create_store().unwrap());
+        let node = on.open_node(Keys::Create).unwrap();
+        let read = node.caught_up_read_model().await.unwrap();
+        drop(node.api(read, ApiConfig::default()).unwrap());
+        let named = [
+            DB_FILE,
+            hoso_ledger::sqlite::INDEX_FILE,
+            hoso_ledger::sqlite::LOCK_FILE,
+            hoso_ledger::sqlite::CORRUPT_MARKER_FILE,
+            READ_MODEL_FILE,
+            CREDENTIALS_FILE,
+            hoso_commands::sealing::KEY_FILE,
+            hoso_commands::sealing::DATA_KEYS_FILE,
+            hoso_api::sessions::SESSIONS_FILE,
+            hoso_api::ATTACHMENTS_DIR,
+            SETTINGS_FILE,
+        ];
+        for entry in std::fs::read_dir(tmp.path()).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            // SQLite's own companions of a named database (write-ahead log, shared memory).
+            let base = name
+                .strip_suffix("-wal")
+                .or_else(|| name.strip_suffix("-shm"))
+                .or_else(|| name.strip_suffix("-journal"))
+                .unwrap_or(&name);
+            assert!(named.contains(&base), "{name} is not named in data_dir.rs");
+        }
+    }
+}
