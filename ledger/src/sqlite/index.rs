@@ -29,8 +29,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::schema::{COLUMNS, event_from_row, sql_error};
-use super::writer::until_damage;
+use super::schema::{COLUMNS, event_from_row, sql_error, until_damage};
 use crate::RecordedEvent;
 use crate::envelope::Hash;
 use crate::error::{StoreError, StoreResult};

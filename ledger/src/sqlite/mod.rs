@@ -22,7 +22,8 @@ pub use index::INDEX_FILE;
 use index::{Span, StreamIndex};
 use schema::{COLUMNS, configure_reader, configure_writer, sql_error};
 pub use schema::{CORRUPT_MARKER_FILE, DB_FILE, FORMAT, FORMAT_VERSION, LOCK_FILE};
-use writer::{Poison, WriteRequest, Writer, query_events, query_events_until_damage};
+use schema::{query_events, query_events_until_damage};
+use writer::{Poison, WriteRequest, Writer};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
 use crate::error::{StoreError, StoreResult};

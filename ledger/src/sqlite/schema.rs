@@ -1,12 +1,14 @@
 //! The on-disk format of the SQLite backend: DDL, pragmas, and the row ⇄ event codec
-//! that asserts on every read that the stored bytes still have the shapes written.
+//! that asserts on every read that the stored bytes still have the shapes written, and
+//! the one way rows are read into events (`query_events`, `until_damage`), shared by
+//! the writer, the stream index and the readers so that none imports another.
 
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row};
 use uuid::Uuid;
 
 use crate::envelope::{Hash, RecordedEvent, SourceDocument, date_from_days, from_micros};
-use crate::error::StoreError;
+use crate::error::{StoreError, StoreResult};
 
 /// Name of the log file inside a data directory.
 pub const DB_FILE: &str = "ledger.db";
@@ -314,4 +316,56 @@ pub fn event_from_row(row: &Row<'_>) -> Result<RecordedEvent, StoreError> {
         prev_hash: hash_col(row, 16, position, "prev_hash")?,
         hash: hash_col(row, 17, position, "hash")?,
     })
+}
+
+/// Reads rows matching `sql` (which selects [`COLUMNS`]).
+pub(super) fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<RecordedEvent>> {
+    query_events_until_damage(conn, sql, params, false)
+}
+
+/// Like [`query_events`], but when a row turns out damaged after some good ones, the
+/// good ones are returned and the page ends there: the reader then verifies them and
+/// asks again from the damaged row, which fails on its own. So verification still
+/// reports the *first* bad position when an earlier edit and an unreadable row share
+/// a page.
+pub(super) fn query_events_until_damage(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    stop_before_damage: bool,
+) -> StoreResult<Vec<RecordedEvent>> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(|e| sql_error("prepare read", e))?;
+    let mut rows = stmt
+        .query(params)
+        .map_err(|e| sql_error("read events", e))?;
+    let decoded = std::iter::from_fn(|| {
+        rows.next()
+            .map_err(|e| sql_error("read events", e))
+            .and_then(|row| row.map(event_from_row).transpose())
+            .transpose()
+    });
+    until_damage(decoded, stop_before_damage)
+}
+
+/// Collects decoded events; with `stop_before_damage`, a damaged one after good ones
+/// ends the result there instead of failing it (see [`query_events_until_damage`]).
+pub(super) fn until_damage(
+    decoded: impl Iterator<Item = StoreResult<RecordedEvent>>,
+    stop_before_damage: bool,
+) -> StoreResult<Vec<RecordedEvent>> {
+    let mut out = Vec::new();
+    for d in decoded {
+        match d {
+            Ok(e) => out.push(e),
+            Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }

@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use uuid::Uuid;
 
 use super::index::StreamIndex;
-use super::schema::{event_from_row, sql_error};
+use super::schema::sql_error;
 use crate::clock::TimeSource;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
@@ -589,56 +589,4 @@ fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
     let sender = std::mem::replace(&mut r.reply, tx);
     // The caller may have given up waiting (cancelled); the write stands regardless.
     let _ = sender.send(outcome);
-}
-
-/// Reads rows matching `sql` (which selects [`COLUMNS`]).
-pub(super) fn query_events(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<Vec<crate::RecordedEvent>> {
-    query_events_until_damage(conn, sql, params, false)
-}
-
-/// Like [`query_events`], but when a row turns out damaged after some good ones, the
-/// good ones are returned and the page ends there: the reader then verifies them and
-/// asks again from the damaged row, which fails on its own. So verification still
-/// reports the *first* bad position when an earlier edit and an unreadable row share
-/// a page.
-pub(super) fn query_events_until_damage(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    stop_before_damage: bool,
-) -> StoreResult<Vec<crate::RecordedEvent>> {
-    let mut stmt = conn
-        .prepare_cached(sql)
-        .map_err(|e| sql_error("prepare read", e))?;
-    let mut rows = stmt
-        .query(params)
-        .map_err(|e| sql_error("read events", e))?;
-    let decoded = std::iter::from_fn(|| {
-        rows.next()
-            .map_err(|e| sql_error("read events", e))
-            .and_then(|row| row.map(event_from_row).transpose())
-            .transpose()
-    });
-    until_damage(decoded, stop_before_damage)
-}
-
-/// Collects decoded events; with `stop_before_damage`, a damaged one after good ones
-/// ends the result there instead of failing it (see [`query_events_until_damage`]).
-pub(super) fn until_damage(
-    decoded: impl Iterator<Item = StoreResult<crate::RecordedEvent>>,
-    stop_before_damage: bool,
-) -> StoreResult<Vec<crate::RecordedEvent>> {
-    let mut out = Vec::new();
-    for d in decoded {
-        match d {
-            Ok(e) => out.push(e),
-            Err(e) if stop_before_damage && e.is_corruption() && !out.is_empty() => return Ok(out),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
 }
