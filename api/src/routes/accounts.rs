@@ -393,20 +393,12 @@ fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
             public_key,
             valid_from,
             valid_until,
-        } => {
-            let public_key = hex::decode(&public_key)
-                .ok()
-                .filter(|k| k.len() == 32)
-                .ok_or_else(|| {
-                    Problem::bad_request("invalid-key", "public_key: 32 bytes of hex")
-                })?;
-            AccountChange::RegisterKey {
-                key_id,
-                public_key,
-                valid_from,
-                valid_until,
-            }
-        }
+        } => AccountChange::RegisterKey {
+            key_id,
+            public_key: public_key_bytes(&public_key)?,
+            valid_from,
+            valid_until,
+        },
         ChangeIn::RevokeKey {
             key_id,
             reason,
@@ -430,17 +422,7 @@ fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
             valid_from,
             valid_until,
             org_codes,
-            categories: categories
-                .iter()
-                .map(|c| {
-                    parse_enum(
-                        c,
-                        "PERSONNEL_CATEGORY_",
-                        "categories",
-                        PersonnelCategory::from_str_name,
-                    )
-                })
-                .collect::<ApiResult<_>>()?,
+            categories: personnel_categories(&categories)?,
             decision: decision.into_source()?,
         },
         ChangeIn::RevokeDelegation {
@@ -467,6 +449,29 @@ fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
             AccountChange::RevokeConsent { consent_id, reason }
         }
     })
+}
+
+/// A raw ed25519 public key from its hex text.
+fn public_key_bytes(hex_text: &str) -> ApiResult<Vec<u8>> {
+    hex::decode(hex_text)
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| Problem::bad_request("invalid-key", "public_key: 32 bytes of hex"))
+}
+
+/// Personnel categories from their snake-case names (`cong_chuc`).
+fn personnel_categories(names: &[String]) -> ApiResult<Vec<PersonnelCategory>> {
+    names
+        .iter()
+        .map(|c| {
+            parse_enum(
+                c,
+                "PERSONNEL_CATEGORY_",
+                "categories",
+                PersonnelCategory::from_str_name,
+            )
+        })
+        .collect()
 }
 
 /// Changes an account: rights, lock, keys, delegations, consents.

@@ -582,22 +582,21 @@ pub async fn transfer(
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/transfers").await?;
     let wf = &s.workflows;
+    let dossier_id = id.clone();
     let r = match input {
         TransferIn::Move {
             to,
             effective,
             document,
         } => {
-            wf.change_department(
-                &c.actor,
-                ChangeDepartment {
-                    dossier_id: String::from(&id),
-                    to: String::from(&to),
-                    effective,
-                    document: document.into_source()?,
-                },
-            )
-            .await?
+            let document = document.into_source()?;
+            let command = ChangeDepartment {
+                dossier_id,
+                to,
+                effective,
+                document,
+            };
+            wf.change_department(&c.actor, command).await?
         }
         TransferIn::Initiate {
             kind,
@@ -605,56 +604,42 @@ pub async fn transfer(
             effective,
             document,
         } => {
-            let kind = parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?;
-            let (transfer_id, r) = wf
-                .initiate_transfer(
-                    &c.actor,
-                    InitiateTransfer {
-                        dossier_id: String::from(&id),
-                        kind,
-                        to: String::from(&to),
-                        effective,
-                        document: document.into_source()?,
-                    },
-                )
-                .await?;
+            let command = InitiateTransfer {
+                dossier_id,
+                kind: parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?,
+                to,
+                effective,
+                document: document.into_source()?,
+            };
+            let (transfer_id, r) = wf.initiate_transfer(&c.actor, command).await?;
             // The receiver needs the transfer's id to accept, forward or reject.
             return Ok(receipt_response(&transfer_id, r));
         }
         TransferIn::Accept { transfer_id } => {
-            wf.accept_transfer(
-                &c.actor,
-                AcceptTransfer {
-                    dossier_id: String::from(&id),
-                    transfer_id: String::from(&transfer_id),
-                },
-            )
-            .await?
+            let command = AcceptTransfer {
+                dossier_id,
+                transfer_id,
+            };
+            wf.accept_transfer(&c.actor, command).await?
         }
         TransferIn::Forward { transfer_id, to } => {
-            wf.forward_transfer(
-                &c.actor,
-                ForwardTransfer {
-                    dossier_id: String::from(&id),
-                    transfer_id: String::from(&transfer_id),
-                    to: String::from(&to),
-                },
-            )
-            .await?
+            let command = ForwardTransfer {
+                dossier_id,
+                transfer_id,
+                to,
+            };
+            wf.forward_transfer(&c.actor, command).await?
         }
         TransferIn::Reject {
             transfer_id,
             reason,
         } => {
-            wf.reject_transfer(
-                &c.actor,
-                RejectTransfer {
-                    dossier_id: String::from(&id),
-                    transfer_id: String::from(&transfer_id),
-                    reason: String::from(&reason),
-                },
-            )
-            .await?
+            let command = RejectTransfer {
+                dossier_id,
+                transfer_id,
+                reason,
+            };
+            wf.reject_transfer(&c.actor, command).await?
         }
     };
     Ok(receipt_response(&id, r))
@@ -881,40 +866,9 @@ pub async fn search(
     c: Caller,
     Params(p): Params<SearchParams>,
 ) -> ApiResult<Json<SearchPage>> {
-    let (unit, right) = match s.workflows.search_scope(&c.actor).await? {
-        SearchScope::Province => (p.unit.clone(), AccessRight::Admin),
-        SearchScope::Subtrees(roots) if roots.is_empty() => {
-            return Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "access",
-                "no-search-scope",
-                "this account holds no right over any unit; a person reads their own dossier by its id",
-            )
-            .cite(Some("DL 12.2")));
-        }
-        SearchScope::Subtrees(roots) => match &p.unit {
-            Some(u) => match s.workflows.right_over_unit(&c.actor, u).await? {
-                Some(r) => (Some(u.clone()), r),
-                None => {
-                    refused(&s, &c, "GET /dossiers", &format!("unit={u}"));
-                    return Err(Problem::not_found("unit"));
-                }
-            },
-            None if roots.len() == 1 => (Some(roots[0].0.clone()), roots[0].1),
-            None => {
-                return Err(Problem::bad_request(
-                    "unit-required",
-                    format!(
-                        "you hold rights over {} subtrees; choose one with `unit`",
-                        roots.len()
-                    ),
-                ));
-            }
-        },
-    };
-    let restricted_ok = right >= AccessRight::Update;
+    let (unit, right) = search_unit(&s, &c, p.unit.as_deref()).await?;
     let by_number = p.person_id.is_some();
-    if p.person_id.is_some() && !restricted_ok {
+    if by_number && right < AccessRight::Update {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "access",
@@ -977,4 +931,41 @@ pub async fn search(
         }
     }
     Ok(Json(page))
+}
+
+/// The subtree a search covers and the caller's right there: the unit asked for
+/// if the caller holds a right over it, or the caller's one subtree; the whole
+/// province for the Sở Nội vụ.
+async fn search_unit(
+    s: &AppState,
+    c: &Caller,
+    asked: Option<&str>,
+) -> ApiResult<(Option<String>, AccessRight)> {
+    match s.workflows.search_scope(&c.actor).await? {
+        SearchScope::Province => Ok((asked.map(str::to_owned), AccessRight::Admin)),
+        SearchScope::Subtrees(roots) if roots.is_empty() => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "no-search-scope",
+            "this account holds no right over any unit; a person reads their own dossier by its id",
+        )
+        .cite(Some("DL 12.2"))),
+        SearchScope::Subtrees(roots) => match asked {
+            Some(u) => match s.workflows.right_over_unit(&c.actor, u).await? {
+                Some(r) => Ok((Some(u.to_owned()), r)),
+                None => {
+                    refused(s, c, "GET /dossiers", &format!("unit={u}"));
+                    Err(Problem::not_found("unit"))
+                }
+            },
+            None if roots.len() == 1 => Ok((Some(roots[0].0.clone()), roots[0].1)),
+            None => Err(Problem::bad_request(
+                "unit-required",
+                format!(
+                    "you hold rights over {} subtrees; choose one with `unit`",
+                    roots.len()
+                ),
+            )),
+        },
+    }
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::{Json, extract::FromRequestParts};
 use hoso_commands::credentials::PasswordCheck;
+use hoso_domain::account::Account;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -71,87 +72,40 @@ pub async fn login(
     Body(input): Body<LoginIn>,
 ) -> ApiResult<(StatusCode, Json<SessionOut>)> {
     let cfg = &s.config;
-    let now = s.now();
-    let username = input.username.trim().to_lowercase();
-    let attempt = |kind: &str, account: Option<&str>, detail: String| Attempt {
-        at: now.to_rfc3339(),
-        kind: kind.to_owned(),
-        account_id: account.map(str::to_owned),
-        username: Some(username.clone()),
-        client: client.clone(),
-        target: "POST /api/v1/sessions".to_owned(),
-        detail,
+    let login = Login {
+        now: s.now(),
+        username: input.username.trim().to_lowercase(),
+        client,
     };
-    let (_, by_client) = s.sessions.failures(&username, &client, cfg.failure_window);
+    let (_, by_client) = s
+        .sessions
+        .failures(&login.username, &login.client, cfg.failure_window);
     if by_client >= cfg.client_failures_allowed {
-        s.sessions.record(&attempt(
-            "login-throttled",
-            None,
-            format!("{by_client} failures from this address in the window"),
-        ));
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "session",
-            "too-many-failures",
-            "too many failed logins from this address; try again later",
-        )
-        .cite(Some("HY 5.1")));
+        return Err(login.throttled(&s, by_client));
     }
-    let account_id = s.workflows.account_by_username(&username).await?;
+    let account_id = s.workflows.account_by_username(&login.username).await?;
     // Count the attempt before checking it, so that guesses sent in
     // parallel cannot all be tried before the lock lands; a success clears
     // the name's count again.
-    let (by_name, by_client) = s.sessions.fail(&username, &client, cfg.failure_window);
-    let known = match &account_id {
-        Some(id) => s.workflows.caller(id).await?,
-        None => None,
-    };
-    // A locked account, or one past its allowance, is not checked at all:
-    // a right guess and a wrong one must look the same.
-    let checkable = known
-        .as_ref()
-        .is_some_and(|a| a.locked.is_none() && by_name <= cfg.lock_after_failures);
-    let check = match (&account_id, checkable) {
-        (Some(id), true) => s.workflows.check_credentials(id, &input.password).await?,
-        _ => {
-            s.workflows.check_nothing(&input.password).await?;
-            PasswordCheck::NoCredential
-        }
-    };
-    let account = match check {
-        PasswordCheck::Match { .. } => known,
-        _ => None,
-    };
+    let (by_name, by_client) = s
+        .sessions
+        .fail(&login.username, &login.client, cfg.failure_window);
+    let account = login
+        .checked_account(&s, account_id.as_deref(), by_name, &input.password)
+        .await?;
     let Some(account) = account else {
-        s.sessions.record(&attempt(
-            "login-failed",
-            account_id.as_deref(),
-            format!("{by_name} failures for this name, {by_client} from this address"),
-        ));
-        if let Some(id) = &account_id
-            && by_name >= cfg.lock_after_failures
-        {
-            let note = format!("{by_name} failed logins (HY 5.1)");
-            if s.workflows.lock_for_security(id, &note).await?.is_some() {
-                s.sessions
-                    .revoke_account(id, now)
-                    .map_err(|e| Problem::internal(&e))?;
-                s.sessions
-                    .record(&attempt("account-locked", Some(id), note.clone()));
-            }
-        }
-        // Slow the next guess down: doubling per failure in the window.
-        let exp = by_name.max(by_client).saturating_sub(1).min(5);
-        tokio::time::sleep(cfg.failure_delay * 2u32.pow(exp)).await;
+        login
+            .failed(&s, account_id.as_deref(), by_name, by_client)
+            .await?;
         return Err(failed());
     };
-    s.sessions.succeed(&username, &client);
+    s.sessions.succeed(&login.username, &login.client);
     let (token, session) = s
         .sessions
-        .create(&account.id, cfg.session_ttl, now)
+        .create(&account.id, cfg.session_ttl, login.now)
         .map_err(|e| Problem::internal(&e))?;
     s.sessions
-        .record(&attempt("login-ok", Some(&account.id), String::new()));
+        .record(&login.attempt("login-ok", Some(&account.id), String::new()));
     Ok((
         StatusCode::CREATED,
         Json(SessionOut {
@@ -161,6 +115,106 @@ pub async fn login(
             must_change_password: account.must_change_password,
         }),
     ))
+}
+
+/// One login attempt: who tried, from where, when.
+struct Login {
+    now: chrono::DateTime<chrono::Utc>,
+    username: String,
+    client: String,
+}
+
+impl Login {
+    /// The record of this attempt, of `kind`.
+    fn attempt(&self, kind: &str, account: Option<&str>, detail: String) -> Attempt {
+        Attempt {
+            at: self.now.to_rfc3339(),
+            kind: kind.to_owned(),
+            account_id: account.map(str::to_owned),
+            username: Some(self.username.clone()),
+            client: self.client.clone(),
+            target: "POST /api/v1/sessions".to_owned(),
+            detail,
+        }
+    }
+
+    /// The refusal of an address past its allowance of failures, recorded.
+    fn throttled(&self, s: &AppState, by_client: u32) -> Problem {
+        s.sessions.record(&self.attempt(
+            "login-throttled",
+            None,
+            format!("{by_client} failures from this address in the window"),
+        ));
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "session",
+            "too-many-failures",
+            "too many failed logins from this address; try again later",
+        )
+        .cite(Some("HY 5.1"))
+    }
+
+    /// The account, if the password is its own. A locked account, or one past its
+    /// allowance, is not checked at all, and an unknown name costs a check of
+    /// nothing: a right guess and a wrong one must look the same, and take as long.
+    async fn checked_account(
+        &self,
+        s: &AppState,
+        account_id: Option<&str>,
+        by_name: u32,
+        password: &str,
+    ) -> ApiResult<Option<Account>> {
+        let known = match account_id {
+            Some(id) => s.workflows.caller(id).await?,
+            None => None,
+        };
+        let checkable = known
+            .as_ref()
+            .is_some_and(|a| a.locked.is_none() && by_name <= s.config.lock_after_failures);
+        let check = match (account_id, checkable) {
+            (Some(id), true) => s.workflows.check_credentials(id, password).await?,
+            _ => {
+                s.workflows.check_nothing(password).await?;
+                PasswordCheck::NoCredential
+            }
+        };
+        Ok(match check {
+            PasswordCheck::Match { .. } => known,
+            _ => None,
+        })
+    }
+
+    /// Records a failure, locks the account once it has failed too often (HY 5.1),
+    /// and slows the next guess down: the delay doubles per failure in the window.
+    async fn failed(
+        &self,
+        s: &AppState,
+        account_id: Option<&str>,
+        by_name: u32,
+        by_client: u32,
+    ) -> ApiResult<()> {
+        let cfg = &s.config;
+        s.sessions.record(&self.attempt(
+            "login-failed",
+            account_id,
+            format!("{by_name} failures for this name, {by_client} from this address"),
+        ));
+        if let Some(id) = account_id
+            && by_name >= cfg.lock_after_failures
+        {
+            let note = format!("{by_name} failed logins (HY 5.1)");
+            if s.workflows.lock_for_security(id, &note).await?.is_some() {
+                s.sessions
+                    .revoke_account(id, self.now)
+                    .map_err(|e| Problem::internal(&e))?;
+                s.sessions
+                    .record(&self.attempt("account-locked", Some(id), note.clone()));
+            }
+        }
+        let exp = by_name.max(by_client).saturating_sub(1).min(5);
+        tokio::time::sleep(cfg.failure_delay * 2u32.pow(exp)).await;
+        Ok(())
+    }
 }
 
 /// Ends the session of the token presented.
