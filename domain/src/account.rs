@@ -707,11 +707,7 @@ fn decide_existing(
         AccountChange::Revoke { org_code, reason } => revoke(a, org_code, reason),
         AccountChange::Lock { reason, note } => lock(a, reason, note),
         AccountChange::Unlock { reason } => unlock(a, reason),
-        AccountChange::RecordPassword { kind, by } => Ok(pb::PasswordChanged {
-            kind: kind.into(),
-            changed_by: by,
-        }
-        .into()),
+        AccountChange::RecordPassword { kind, by } => Ok(password_changed(kind, by)),
         AccountChange::RegisterKey {
             key_id,
             public_key,
@@ -724,41 +720,25 @@ fn decide_existing(
             effective,
         } => revoke_key(a, key_id, reason, effective),
         AccountChange::Delegate {
-            delegation_id,
-            to_account,
-            valid_from,
-            valid_until,
-            org_codes,
-            categories,
-            decision,
-        } => delegate(
-            a,
-            delegation_id,
-            to_account,
-            (valid_from, valid_until),
-            org_codes,
-            categories,
-            &decision,
-        ),
+            delegation_id: id,
+            to_account: to,
+            valid_from: from,
+            valid_until: until,
+            org_codes: orgs,
+            categories: cats,
+            decision: doc,
+        } => delegate(a, id, to, (from, until), orgs, cats, &doc),
         AccountChange::RevokeDelegation {
             delegation_id,
             reason,
         } => revoke_delegation(a, delegation_id, reason),
         AccountChange::GrantConsent {
-            consent_id,
-            subject_person_id,
-            document,
+            consent_id: id,
+            subject_person_id: subject,
+            document: doc,
             expires,
-            section_codes,
-        } => grant_consent(
-            a,
-            consent_id,
-            subject_person_id,
-            &document,
-            expires,
-            section_codes,
-            today,
-        ),
+            section_codes: sections,
+        } => grant_consent(a, id, subject, &doc, expires, sections, today),
         AccountChange::RevokeConsent { consent_id, reason } => {
             revoke_consent(a, consent_id, reason)
         }
@@ -768,6 +748,16 @@ fn decide_existing(
             decision,
         } => reassign(a, to_org, reason, decision.as_ref()),
     }
+}
+
+/// A password change has no rule of its own here: the password never
+/// reaches the domain, only the fact that it changed and who changed it.
+fn password_changed(kind: PasswordChangeKind, by: String) -> DomainEvent {
+    pb::PasswordChanged {
+        kind: kind.into(),
+        changed_by: by,
+    }
+    .into()
 }
 
 /// Only staff accounts hold rights over units, and a right must be named

@@ -262,67 +262,89 @@ fn apply(d: &mut Dossier, event: &DomainEvent) {
             d.pending.remove(&e.section_code);
             d.returned_reasons.clone_from(&e.reasons);
         }
-        E::ApprovalSigned(e) => {
-            let pending = std::mem::take(&mut d.pending);
-            d.approved.extend(pending);
-            d.approvals.push(ApprovalRecord {
-                revision: e.revision,
-                stream_hash: e.stream_hash.clone(),
-                key_id: e.key_id.clone(),
-                signature: e.signature.clone(),
-                signer: e.signer.clone(),
-                delegated_from: e.delegated_from.clone(),
-            });
-        }
+        E::ApprovalSigned(e) => apply_approval(d, e),
         E::DepartmentChanged(e) => d.employing_unit.clone_from(&e.to_org_code),
-        E::TransferInitiated(e) => {
-            d.transfer = Some(PendingTransfer {
-                transfer_id: e.transfer_id.clone(),
-                kind: e.kind(),
-                from: e.from_org_code.clone(),
-                to: e.to_org_code.clone(),
-                effective: from_pb_date(e.effective.as_ref()).unwrap_or_default(),
-            });
-        }
-        E::TransferAccepted(e) => {
-            if let Some(t) = d.transfer.take() {
-                d.managing_unit.clone_from(&t.to);
-                d.employing_unit.clone_from(&e.org_code);
-                d.accepted_transfer = Some(t.transfer_id);
-            }
-        }
+        E::TransferInitiated(e) => d.transfer = Some(PendingTransfer::initiated(e)),
+        E::TransferAccepted(e) => apply_transfer_accepted(d, e),
         E::TransferForwarded(e) => {
             d.employing_unit.clone_from(&e.to_org_code);
             d.accepted_transfer = None;
         }
         E::TransferRejected(_) => d.transfer = None,
         E::StatusChanged(e) => d.status = e.status(),
-        E::ManagingUnitReassigned(e) => {
-            if d.managing_unit == e.from_org_code {
-                d.managing_unit.clone_from(&e.to_org_code);
-            }
-            if d.employing_unit == e.from_org_code {
-                d.employing_unit.clone_from(&e.to_org_code);
-            }
-        }
-        E::ObligationOpened(e) => {
-            if let Some(due) = from_pb_date(e.due.as_ref()) {
-                d.obligations.insert(
-                    e.obligation_id.clone(),
-                    OpenObligation {
-                        obligation: e.obligation.clone(),
-                        due,
-                        responsible: e.responsible_org_code.clone(),
-                    },
-                );
-            }
-        }
+        E::ManagingUnitReassigned(e) => apply_unit_reassigned(d, e),
+        E::ObligationOpened(e) => apply_obligation_opened(d, e),
         E::ObligationClosed(e) => {
             d.obligations.remove(&e.obligation_id);
         }
         _ => {}
     }
     d.workflow = workflow_before.after(event, !d.pending.is_empty());
+}
+
+/// A signed approval makes everything pending approved and keeps the
+/// signature, so the approval can be verified again later.
+fn apply_approval(d: &mut Dossier, e: &pb::ApprovalSigned) {
+    let pending = std::mem::take(&mut d.pending);
+    d.approved.extend(pending);
+    d.approvals.push(ApprovalRecord {
+        revision: e.revision,
+        stream_hash: e.stream_hash.clone(),
+        key_id: e.key_id.clone(),
+        signature: e.signature.clone(),
+        signer: e.signer.clone(),
+        delegated_from: e.delegated_from.clone(),
+    });
+}
+
+impl PendingTransfer {
+    /// The transfer as initiated; a missing effective date reads as the
+    /// default date rather than failing the fold of a stored event.
+    fn initiated(e: &pb::TransferInitiated) -> Self {
+        Self {
+            transfer_id: e.transfer_id.clone(),
+            kind: e.kind(),
+            from: e.from_org_code.clone(),
+            to: e.to_org_code.clone(),
+            effective: from_pb_date(e.effective.as_ref()).unwrap_or_default(),
+        }
+    }
+}
+
+/// On acceptance the receiving agency manages the dossier; an acceptance
+/// without a pending transfer changes nothing.
+fn apply_transfer_accepted(d: &mut Dossier, e: &pb::TransferAccepted) {
+    if let Some(t) = d.transfer.take() {
+        d.managing_unit.clone_from(&t.to);
+        d.employing_unit.clone_from(&e.org_code);
+        d.accepted_transfer = Some(t.transfer_id);
+    }
+}
+
+/// A unit reorganised away hands its role over, whether it managed or
+/// employed the person (or both).
+fn apply_unit_reassigned(d: &mut Dossier, e: &pb::ManagingUnitReassigned) {
+    if d.managing_unit == e.from_org_code {
+        d.managing_unit.clone_from(&e.to_org_code);
+    }
+    if d.employing_unit == e.from_org_code {
+        d.employing_unit.clone_from(&e.to_org_code);
+    }
+}
+
+/// Tracks an open obligation; one whose due date cannot be read is not
+/// tracked.
+fn apply_obligation_opened(d: &mut Dossier, e: &pb::ObligationOpened) {
+    if let Some(due) = from_pb_date(e.due.as_ref()) {
+        d.obligations.insert(
+            e.obligation_id.clone(),
+            OpenObligation {
+                obligation: e.obligation.clone(),
+                due,
+                responsible: e.responsible_org_code.clone(),
+            },
+        );
+    }
 }
 
 /// A decision of the state about the person, recorded by the managing agency.
@@ -942,11 +964,19 @@ pub fn decide_open(
     change: DossierChange,
     ctx: &DossierContext<'_>,
 ) -> Result<Vec<DomainEvent>, DossierRejection> {
-    let reject = |rule: DossierRule| DossierRejection {
+    open_events(change, ctx).map_err(|rule| DossierRejection {
         dossier: dossier_id.to_owned(),
         revision: None,
         rule,
-    };
+    })
+}
+
+/// The events that open a dossier, or the rule the change breaks; kept
+/// apart from [`decide_open`], which only labels the rejection.
+fn open_events(
+    change: DossierChange,
+    ctx: &DossierContext<'_>,
+) -> Result<Vec<DomainEvent>, DossierRule> {
     let mut b = Batch::new(None, ctx);
     match change {
         DossierChange::Open {
@@ -960,8 +990,8 @@ pub fn decide_open(
             decision,
             has_personal_account,
         } => {
-            check_identity(&person_id, birth_date, category, &full_name).map_err(reject)?;
-            check_document(&decision, ctx.today).map_err(reject)?;
+            check_identity(&person_id, birth_date, category, &full_name)?;
+            check_document(&decision, ctx.today)?;
             b.push(pb::DossierOpened {
                 person_id,
                 full_name,
@@ -986,11 +1016,8 @@ pub fn decide_open(
             sections,
             handed_over_on,
         } => {
-            check_identity(&person_id, None, category, &full_name).map_err(reject)?;
-            for (code, fields) in &sections {
-                form::validate_section(code, fields, &person_id)
-                    .map_err(|e| reject(DossierRule::Form(e)))?;
-            }
+            check_identity(&person_id, None, category, &full_name)?;
+            check_imported_sections(&sections, &person_id)?;
             let has_sections = !sections.is_empty();
             b.push(pb::DossierImported {
                 source_system,
@@ -1000,19 +1027,36 @@ pub fn decide_open(
                 category: category.into(),
                 managing_unit: managing_unit.clone(),
                 employing_unit,
-                sections: sections
-                    .into_iter()
-                    .map(|(section_code, fields)| pb::SectionData {
-                        section_code,
-                        fields,
-                    })
-                    .collect(),
+                sections: section_data(sections),
             });
             import_clocks(&mut b, handed_over_on, &managing_unit, has_sections);
         }
-        _ => return Err(reject(DossierRule::NotOpened)),
+        _ => return Err(DossierRule::NotOpened),
     }
     Ok(b.events)
+}
+
+/// An imported record's sections must pass the same form rules as a
+/// declaration, checked in the record's order so the first bad one is named.
+fn check_imported_sections(
+    sections: &[(String, Vec<FieldEntry>)],
+    person_id: &str,
+) -> Result<(), DossierRule> {
+    for (code, fields) in sections {
+        form::validate_section(code, fields, person_id).map_err(DossierRule::Form)?;
+    }
+    Ok(())
+}
+
+/// The imported sections in the event's shape.
+fn section_data(sections: Vec<(String, Vec<FieldEntry>)>) -> Vec<pb::SectionData> {
+    sections
+        .into_iter()
+        .map(|(section_code, fields)| pb::SectionData {
+            section_code,
+            fields,
+        })
+        .collect()
 }
 
 /// Who the dossier is about: a valid identification number, a category and

@@ -335,37 +335,49 @@ impl OrgUnit {
             DomainEvent::JobPositionDefined(e) => {
                 let d = Dated {
                     effective: effective(e.effective.as_ref()),
-                    value: JobPosition {
-                        code: e.position_code.clone(),
-                        title: e.title.clone(),
-                        group: JobPositionGroup::try_from(e.group)
-                            .unwrap_or(JobPositionGroup::Unspecified),
-                        required_rank_code: e.required_rank_code.clone(),
-                        headcount: e.headcount,
-                    },
+                    value: JobPosition::defined(e),
                 };
                 insert_dated(&mut self.job_positions, d);
             }
             DomainEvent::ApprovalAuthorityAssigned(e) => {
                 let d = Dated {
                     effective: effective(e.effective.as_ref()),
-                    value: ApprovalAuthority {
-                        categories: e
-                            .categories
-                            .iter()
-                            .map(|c| {
-                                PersonnelCategory::try_from(*c)
-                                    .unwrap_or(PersonnelCategory::Unspecified)
-                            })
-                            .collect(),
-                        subordinates: e.subordinate_codes.clone(),
-                    },
+                    value: ApprovalAuthority::assigned(e),
                 };
                 insert_dated(&mut self.approval_authority, d);
             }
             _ => return false,
         }
         true
+    }
+}
+
+impl JobPosition {
+    /// The position as recorded; a group this build does not know reads as
+    /// unspecified rather than failing the fold of a stored event.
+    fn defined(e: &pb::JobPositionDefined) -> Self {
+        Self {
+            code: e.position_code.clone(),
+            title: e.title.clone(),
+            group: JobPositionGroup::try_from(e.group).unwrap_or(JobPositionGroup::Unspecified),
+            required_rank_code: e.required_rank_code.clone(),
+            headcount: e.headcount,
+        }
+    }
+}
+
+impl ApprovalAuthority {
+    /// The authority as recorded; a category this build does not know reads
+    /// as unspecified rather than failing the fold of a stored event.
+    fn assigned(e: &pb::ApprovalAuthorityAssigned) -> Self {
+        Self {
+            categories: e
+                .categories
+                .iter()
+                .map(|c| PersonnelCategory::try_from(*c).unwrap_or(PersonnelCategory::Unspecified))
+                .collect(),
+            subordinates: e.subordinate_codes.clone(),
+        }
     }
 }
 
@@ -849,14 +861,7 @@ pub fn decide(
             successors,
             effective,
         } => t.split(successors, effective, decision_ref)?,
-        OrgChange::Dissolve { effective } => {
-            t.not_before_establishment(effective)?;
-            pb::OrgUnitDissolved {
-                effective: Some(to_pb_date(effective)),
-                decision: decision_ref,
-            }
-            .into()
-        }
+        OrgChange::Dissolve { effective } => t.dissolve(effective, decision_ref)?,
         OrgChange::SetStaffingQuota { year, quota } => {
             t.set_staffing_quota(year, quota, decision_ref)?
         }
@@ -1028,6 +1033,20 @@ impl<L: UnitLookup> Existing<'_, L> {
         }
         Ok(pb::OrgUnitSplit {
             successor_codes: successors,
+            effective: Some(to_pb_date(effective)),
+            decision,
+        }
+        .into())
+    }
+
+    /// A unit cannot be dissolved before it was established.
+    fn dissolve(
+        &self,
+        effective: NaiveDate,
+        decision: Option<common::DecisionRef>,
+    ) -> Result<DomainEvent, OrgRejection> {
+        self.not_before_establishment(effective)?;
+        Ok(pb::OrgUnitDissolved {
             effective: Some(to_pb_date(effective)),
             decision,
         }

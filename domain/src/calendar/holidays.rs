@@ -246,31 +246,37 @@ impl HolidayData {
     /// Lunar holidays are left out for years outside the lunar range.
     pub(crate) fn exceptions_of_year(&self, year: i32) -> BTreeMap<NaiveDate, DayKind> {
         let announcement = self.announcement(year);
-        let mut days: BTreeMap<NaiveDate, DayKind> = BTreeMap::new();
-        // Holidays that earn a compensatory day when they fall on a weekend.
-        let mut compensable: Vec<(NaiveDate, Holiday)> = Vec::new();
-        let mut add = |date: Option<NaiveDate>, holiday: Holiday, compensate: bool| {
-            if let Some(date) = date {
-                days.insert(date, DayKind::Holiday(holiday));
-                if compensate {
-                    compensable.push((date, holiday));
-                }
-            }
-        };
+        let mut year_days = YearDays::default();
+        self.add_solar_holidays(&mut year_days, year, announcement);
+        self.add_lunar_holidays(&mut year_days, year, announcement);
+        let mut days = year_days.with_compensatory_days();
+        if let Some(a) = announcement {
+            apply_swaps(&mut days, a);
+        }
+        days
+    }
 
-        add(NaiveDate::from_ymd_opt(year, 1, 1), Holiday::NewYear, true);
-        add(
+    /// The holidays on fixed solar dates, plus the day next to 2 September,
+    /// which the Prime Minister picks (art. 112.3) or the default rules do.
+    fn add_solar_holidays(
+        &self,
+        year_days: &mut YearDays,
+        year: i32,
+        announcement: Option<&Announcement>,
+    ) {
+        year_days.add(NaiveDate::from_ymd_opt(year, 1, 1), Holiday::NewYear, true);
+        year_days.add(
             NaiveDate::from_ymd_opt(year, 4, 30),
             Holiday::VictoryDay,
             true,
         );
-        add(
+        year_days.add(
             NaiveDate::from_ymd_opt(year, 5, 1),
             Holiday::LabourDay,
             true,
         );
         let national_day = NaiveDate::from_ymd_opt(year, 9, 2);
-        add(national_day, Holiday::NationalDay, true);
+        year_days.add(national_day, Holiday::NationalDay, true);
         let adjacent = match announcement.and_then(|a| a.national_day_adjacent) {
             Some(day) => Some(day),
             None => national_day.and_then(|d| {
@@ -280,31 +286,69 @@ impl HolidayData {
                 }
             }),
         };
-        add(adjacent, Holiday::NationalDay, true);
+        year_days.add(adjacent, Holiday::NationalDay, true);
+    }
 
+    /// The holidays on lunar dates; a year outside the lunar range has none,
+    /// rather than failing the whole year.
+    fn add_lunar_holidays(
+        &self,
+        year_days: &mut YearDays,
+        year: i32,
+        announcement: Option<&Announcement>,
+    ) {
         if let Ok(hung_kings) = lunar::hung_kings_day(year) {
-            add(Some(hung_kings), Holiday::HungKings, true);
+            year_days.add(Some(hung_kings), Holiday::HungKings, true);
         }
         match announcement.and_then(|a| a.tet_break) {
             // The announced break already includes what replaces the Tết
             // days that fall on a weekend.
             Some(range) => {
                 for date in range.first.iter_days().take_while(|d| *d <= range.last) {
-                    add(Some(date), Holiday::Tet, false);
+                    year_days.add(Some(date), Holiday::Tet, false);
                 }
             }
             None => {
                 if let Ok(tet) = lunar::tet(year) {
                     for offset in self.default.tet_first_offset..=self.default.tet_last_offset {
-                        add(shift(tet, offset), Holiday::Tet, true);
+                        year_days.add(shift(tet, offset), Holiday::Tet, true);
                     }
                 }
             }
         }
+    }
+}
 
-        // Labour Code 2019 art. 111.3: a holiday on the weekly rest day is
-        // replaced by the next working day; in date order, so that a block
-        // of holidays pushes its compensatory days past its own end.
+/// The holidays of a year as they are gathered, kept apart from those that
+/// earn a compensatory day so the compensation can be worked out once all
+/// holidays are known.
+#[derive(Default)]
+struct YearDays {
+    days: BTreeMap<NaiveDate, DayKind>,
+    /// Holidays that earn a compensatory day when they fall on a weekend.
+    compensable: Vec<(NaiveDate, Holiday)>,
+}
+
+impl YearDays {
+    /// Records a holiday; a date that does not exist (`None`) is skipped, so
+    /// callers can pass what `from_ymd_opt` and friends return.
+    fn add(&mut self, date: Option<NaiveDate>, holiday: Holiday, compensate: bool) {
+        if let Some(date) = date {
+            self.days.insert(date, DayKind::Holiday(holiday));
+            if compensate {
+                self.compensable.push((date, holiday));
+            }
+        }
+    }
+
+    /// Labour Code 2019 art. 111.3: a holiday on the weekly rest day is
+    /// replaced by the next working day; in date order, so that a block
+    /// of holidays pushes its compensatory days past its own end.
+    fn with_compensatory_days(self) -> BTreeMap<NaiveDate, DayKind> {
+        let Self {
+            mut days,
+            mut compensable,
+        } = self;
         compensable.sort();
         for (date, holiday) in compensable {
             if !is_weekend(date) {
@@ -319,14 +363,17 @@ impl HolidayData {
                 candidate = c.succ_opt();
             }
         }
-
-        if let Some(a) = announcement {
-            for swap in &a.swaps {
-                days.insert(swap.work, DayKind::SwapWorkday);
-                days.entry(swap.off).or_insert(DayKind::SwappedOff);
-            }
-        }
         days
+    }
+}
+
+/// The announced swaps come last: a swap workday overrides whatever the
+/// rules made of that day, while a swapped day off never hides a holiday
+/// or a compensatory day already there.
+fn apply_swaps(days: &mut BTreeMap<NaiveDate, DayKind>, announcement: &Announcement) {
+    for swap in &announcement.swaps {
+        days.insert(swap.work, DayKind::SwapWorkday);
+        days.entry(swap.off).or_insert(DayKind::SwappedOff);
     }
 }
 

@@ -336,15 +336,43 @@ fn signed_angle(deg: f64) -> f64 {
     if a > 180.0 { a - 360.0 } else { a }
 }
 
-/// JDE of the true new moon of lunation `k` (Meeus ch. 49).
+/// JDE of the true new moon of lunation `k` (Meeus ch. 49): the mean phase
+/// plus the periodic and the planetary corrections, summed in that order.
 fn new_moon_jde(k: f64) -> f64 {
-    let t = k / 1236.85;
-    let t2 = t * t;
-    let t3 = t2 * t;
-    let t4 = t3 * t;
-    let mean = NEW_MOON_EPOCH_JDE + SYNODIC_MONTH_DAYS * k + 0.000_154_37 * t2 - 0.000_000_150 * t3
-        + 0.000_000_000_73 * t4;
+    let t = CenturyPowers::of_lunation(k);
+    mean_new_moon_jde(k, t) + periodic_correction(k, t) + planetary_correction(k, t)
+}
 
+/// Time in Julian centuries since J2000.0 and its powers, computed once so
+/// that every step of [`new_moon_jde`] uses the very same values.
+#[derive(Clone, Copy)]
+struct CenturyPowers {
+    t: f64,
+    t2: f64,
+    t3: f64,
+    t4: f64,
+}
+
+impl CenturyPowers {
+    /// Meeus eq. 49.3: T from the lunation number.
+    fn of_lunation(k: f64) -> Self {
+        let t = k / 1236.85;
+        let t2 = t * t;
+        let t3 = t2 * t;
+        let t4 = t3 * t;
+        Self { t, t2, t3, t4 }
+    }
+}
+
+/// JDE of the mean new moon of lunation `k` (Meeus eq. 49.1).
+fn mean_new_moon_jde(k: f64, CenturyPowers { t2, t3, t4, .. }: CenturyPowers) -> f64 {
+    NEW_MOON_EPOCH_JDE + SYNODIC_MONTH_DAYS * k + 0.000_154_37 * t2 - 0.000_000_150 * t3
+        + 0.000_000_000_73 * t4
+}
+
+/// The periodic terms from the Sun's and the Moon's anomalies, the Moon's
+/// argument of latitude and its ascending node (Meeus ch. 49, new moon).
+fn periodic_correction(k: f64, CenturyPowers { t, t2, t3, t4 }: CenturyPowers) -> f64 {
     // Eccentricity of the Earth's orbit, and the fundamental arguments.
     let e = 1.0 - 0.002_516 * t - 0.000_007_4 * t2;
     let m = 2.5534 + 29.105_356_70 * k - 0.000_001_4 * t2 - 0.000_000_11 * t3;
@@ -382,11 +410,15 @@ fn new_moon_jde(k: f64) -> f64 {
         (-0.000_02, 0, 3.0 * mp + m),
         (0.000_02, 0, 4.0 * mp),
     ];
-    let periodic: f64 = terms
+    terms
         .iter()
         .map(|&(c, e_power, arg)| c * e.powi(e_power) * sin_deg(arg))
-        .sum();
+        .sum()
+}
 
+/// The additional corrections for the planetary arguments A1–A14
+/// (Meeus ch. 49).
+fn planetary_correction(k: f64, CenturyPowers { t2, .. }: CenturyPowers) -> f64 {
     // Planetary arguments: (coefficient, A at k = 0, A's rate per lunation).
     let planetary_terms: [(f64, f64, f64); 13] = [
         (0.000_165, 251.88, 0.016_321),
@@ -405,13 +437,11 @@ fn new_moon_jde(k: f64) -> f64 {
     ];
     // A1 alone has a T² term.
     let a1 = 299.77 + 0.107_408 * k - 0.009_173 * t2;
-    let planetary: f64 = 0.000_325 * sin_deg(a1)
+    0.000_325 * sin_deg(a1)
         + planetary_terms
             .iter()
             .map(|&(c, a0, rate)| c * sin_deg(a0 + rate * k))
-            .sum::<f64>();
-
-    mean + periodic + planetary
+            .sum::<f64>()
 }
 
 /// Apparent geocentric longitude of the sun in degrees [0, 360) at `jde`
