@@ -9,6 +9,8 @@
 //! the rules; `when` decides one more change against that state; the
 //! assertions name the exact event or the exact rule broken.
 
+mod support;
+
 use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use hoso_domain::account::{
@@ -17,30 +19,18 @@ use hoso_domain::account::{
 };
 use hoso_domain::person_id::PersonIdProblem;
 use hoso_schemas::pb::account as pb;
-use hoso_schemas::pb::common::{self, AccessRight, PersonnelCategory};
+use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::{DomainEvent, SourceDocument};
+use support::{d, decision_ref, pd};
 
 const ID: &str = "a-1";
 const PID: &str = "033090001234";
 const UNIT: &str = "000.01.00.H33";
 const DIVISION: &str = "000.01.02.H33";
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
 /// Injected "today": no test reads the system clock.
 fn today() -> NaiveDate {
     d(2026, 3, 2)
-}
-
-fn pd(date: NaiveDate) -> common::Date {
-    use chrono::Datelike;
-    common::Date {
-        year: u32::try_from(date.year()).unwrap(),
-        month: date.month(),
-        day: date.day(),
-    }
 }
 
 fn doc(number: &str) -> SourceDocument {
@@ -49,15 +39,6 @@ fn doc(number: &str) -> SourceDocument {
         date: d(2026, 2, 20),
         issuer: "Sở Nội vụ".into(),
         attachment_sha256: None,
-    }
-}
-
-fn decision_ref(doc: &SourceDocument) -> common::DecisionRef {
-    common::DecisionRef {
-        number: doc.number.clone(),
-        date: Some(pd(doc.date)),
-        issuer: doc.issuer.clone(),
-        attachment_sha256: Vec::new(),
     }
 }
 

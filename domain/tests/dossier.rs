@@ -12,7 +12,10 @@
 //! the rules; `when` decides one more change against that state; the
 //! assertions name the exact events or the exact rule broken.
 
+mod support;
+
 use std::sync::LazyLock;
+use support::{d, decision_ref, pd};
 
 use chrono::NaiveDate;
 use ed25519_dalek::{Signer, SigningKey};
@@ -25,7 +28,7 @@ use hoso_domain::form::{FORM_2C, FormError};
 use hoso_domain::person_id::PersonIdProblem;
 use hoso_domain::profile::Profile;
 use hoso_domain::signing::{SignatureProblem, approval_digest};
-use hoso_schemas::pb::common::{self, PersonnelCategory};
+use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
 use hoso_schemas::{DomainEvent, SourceDocument};
 
@@ -41,23 +44,10 @@ const DIVISION: &str = "000.01.02.H33";
 const OTHER_AGENCY: &str = "000.05.00.H33";
 const OTHER_DIVISION: &str = "000.05.01.H33";
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
 /// Injected "today", a Monday with no holiday in the following weeks: no
 /// test reads the system clock.
 fn today() -> NaiveDate {
     d(2026, 3, 2)
-}
-
-fn pd(date: NaiveDate) -> common::Date {
-    use chrono::Datelike;
-    common::Date {
-        year: u32::try_from(date.year()).unwrap(),
-        month: date.month(),
-        day: date.day(),
-    }
 }
 
 fn ctx(profile: &'static Profile) -> DossierContext<'static> {
@@ -104,18 +94,6 @@ fn paper_only(number: &str, date: NaiveDate) -> SourceDocument {
     SourceDocument {
         attachment_sha256: None,
         ..doc(number, date)
-    }
-}
-
-fn decision_ref(doc: &SourceDocument) -> common::DecisionRef {
-    common::DecisionRef {
-        number: doc.number.clone(),
-        date: Some(pd(doc.date)),
-        issuer: doc.issuer.clone(),
-        attachment_sha256: doc
-            .attachment_sha256
-            .map(|h| h.to_vec())
-            .unwrap_or_default(),
     }
 }
 

@@ -166,8 +166,7 @@ fn unknown_profile_error_lists_the_valid_names() {
 }
 
 fn national_text() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/national.toml");
-    std::fs::read_to_string(path).unwrap()
+    Profile::source("national").unwrap().to_owned()
 }
 
 #[test]

@@ -585,7 +585,9 @@ fn review_step(
     diff: &mut Vec<Value>,
 ) -> Result<(), ProjectionError> {
     use DomainEvent as E;
-    match event {
+    // Whether declared sections still wait once the event is applied; only a
+    // return asks, the other steps move the state whatever it is.
+    let pending_after = match event {
         E::DeclarationSubmitted(d) => {
             let old = section_fields(tx, id, &d.section_code)?;
             diff.extend(field_diff(&d.section_code, &old, &d.fields));
@@ -596,7 +598,7 @@ fn review_step(
             }
             put_section(tx, id, &d.section_code, false, &d.fields)?;
             s.absorb(&d.section_code, &d.fields);
-            s.workflow = s.workflow.after(event, true);
+            true
         }
         E::DeclarationReturned(r) => {
             tx.prepare_cached(
@@ -609,12 +611,12 @@ fn review_step(
                 [id],
                 |r| r.get(0),
             )?;
-            s.workflow = s.workflow.after(event, pending > 0);
+            pending > 0
         }
-        E::DeclarationVerified(_) => s.workflow = s.workflow.after(event, true),
+        E::DeclarationVerified(_) => true,
         E::DossierLocked(_) => {
-            s.workflow = s.workflow.after(event, true);
             s.locked_on = Some(today);
+            true
         }
         E::ApprovalSigned(a) => {
             // Pending sections come into force.
@@ -626,12 +628,13 @@ fn review_step(
             .execute([id])?;
             tx.prepare_cached("DELETE FROM sections WHERE dossier_id = ?1 AND approved = 0")?
                 .execute([id])?;
-            s.workflow = s.workflow.after(event, false);
             s.locked_on = None;
             diff.push(json!({ "approved_revision": a.revision, "signer": a.signer }));
+            false
         }
-        _ => {}
-    }
+        _ => return Ok(()),
+    };
+    s.workflow = s.workflow.after(event, pending_after);
     Ok(())
 }
 

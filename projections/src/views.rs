@@ -376,19 +376,14 @@ fn review_step(v: &mut DossierView, event: &DomainEvent) -> bool {
     match event {
         E::DeclarationSubmitted(d) => {
             v.pending.insert(d.section_code.clone(), fields(&d.fields));
-            v.workflow = v.workflow.after(event, true);
         }
         E::DeclarationReturned(r) => {
             v.pending.remove(&r.section_code);
-            v.workflow = v.workflow.after(event, !v.pending.is_empty());
         }
-        E::DeclarationVerified(_) | E::DossierLocked(_) => {
-            v.workflow = v.workflow.after(event, true);
-        }
+        E::DeclarationVerified(_) | E::DossierLocked(_) => {}
         E::ApprovalSigned(a) => {
             let pending = std::mem::take(&mut v.pending);
             v.sections.extend(pending);
-            v.workflow = v.workflow.after(event, false);
             v.approvals.push(Approval {
                 revision: a.revision,
                 signer: a.signer.clone(),
@@ -398,6 +393,9 @@ fn review_step(v: &mut DossierView, event: &DomainEvent) -> bool {
         }
         _ => return false,
     }
+    // Once, after the sections moved: the state machine needs only whether any
+    // declared section still waits.
+    v.workflow = v.workflow.after(event, !v.pending.is_empty());
     true
 }
 

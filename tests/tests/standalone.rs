@@ -12,7 +12,12 @@ const SKIPPED_DIRS: [&str; 3] = ["target", ".git", "node_modules"];
 const BINARY_EXTENSIONS: [&str; 6] = ["db", "png", "pdf", "xlsx", "gz", "ico"];
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Cargo names the package's directory when it runs the test; the path compiled
+    // in is only the fallback, since a build cache shared between two copies of the
+    // tree (as `.ci/run` does) may run a binary compiled in the other one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| panic!("the tests crate sits inside the workspace"))
