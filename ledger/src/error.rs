@@ -67,6 +67,8 @@ pub enum StoreError {
     /// Corruption was detected earlier; the store refuses all writes until repaired.
     #[error("store refuses writes: corruption was detected earlier ({reason})")]
     Poisoned {
+        /// Global position of the first damaged event, when known.
+        position: Option<u64>,
         /// The first corruption detected.
         reason: String,
     },
@@ -119,6 +121,60 @@ impl StoreError {
     /// True when the error reveals damaged data, which must stop all further writes.
     pub fn is_corruption(&self) -> bool {
         matches!(self, Self::Corrupt { .. } | Self::Chain(_))
+    }
+}
+
+/// The first damage found in a log: why the store stopped trusting it. Kept for the
+/// life of the store and, for a writable SQLite store, in its corruption marker file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Damage {
+    /// Global position of the first bad event, when the damage has one (a missing tail
+    /// names the first missing position).
+    pub position: Option<u64>,
+    /// What was found, in words.
+    pub detail: String,
+}
+
+impl Damage {
+    /// Damage with no position (e.g. an unreadable page).
+    pub fn new(position: Option<u64>, detail: impl Into<String>) -> Self {
+        Self {
+            position,
+            detail: detail.into(),
+        }
+    }
+
+    /// The refusal a write gets from a store holding this damage.
+    pub fn refusal(&self) -> StoreError {
+        StoreError::Poisoned {
+            position: self.position,
+            reason: self.detail.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl From<&StoreError> for Damage {
+    fn from(e: &StoreError) -> Self {
+        let position = match e {
+            StoreError::Corrupt { position, .. } | StoreError::Poisoned { position, .. } => {
+                *position
+            }
+            StoreError::Chain(v) => Some(v.position),
+            _ => None,
+        };
+        Self::new(position, e.to_string())
+    }
+}
+
+impl From<&ChainViolation> for Damage {
+    fn from(v: &ChainViolation) -> Self {
+        Self::new(Some(v.position), v.to_string())
     }
 }
 

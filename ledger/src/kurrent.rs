@@ -56,7 +56,7 @@ use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, chain_hash,
     from_micros, truncate_to_micros, validate_append,
 };
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Damage, StoreError, StoreResult};
 use crate::store::{AppendResult, Direction, EventFeed, EventStore, StoreOptions, StreamFrom};
 use metadata::Metadata;
 
@@ -103,18 +103,18 @@ impl std::fmt::Debug for KurrentStore {
 
 /// The first corruption detected.
 #[derive(Debug, Default)]
-struct Poison(Mutex<Option<String>>);
+struct Poison(Mutex<Option<Damage>>);
 
 impl Poison {
-    fn set(&self, reason: String) {
+    fn set(&self, damage: Damage) {
         let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
-            tracing::error!(%reason, "ledger corruption detected: refusing all further writes");
-            *g = Some(reason);
+            tracing::error!(position = ?damage.position, reason = %damage.detail, "ledger damage detected: the node is untrusted and refuses all further writes");
+            *g = Some(damage);
         }
     }
 
-    fn get(&self) -> Option<String> {
+    fn get(&self) -> Option<Damage> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -181,7 +181,7 @@ impl KurrentStore {
 
     /// The corruption that stopped writes, if any.
     pub fn poisoned(&self) -> Option<String> {
-        self.inner.poison.get()
+        self.inner.poison.get().map(|d| d.detail)
     }
 
     /// Records corruption found by an operation before handing its result on.
@@ -189,7 +189,7 @@ impl KurrentStore {
         if let Err(e) = &result
             && e.is_corruption()
         {
-            self.inner.poison.set(e.to_string());
+            self.inner.poison.set(Damage::from(e));
         }
         result
     }
@@ -409,8 +409,8 @@ impl KurrentStore {
         events: &[NewEvent],
     ) -> StoreResult<AppendResult> {
         for attempt in 1..=APPEND_ATTEMPTS_MAX {
-            if let Some(reason) = self.inner.poison.get() {
-                return Err(StoreError::Poisoned { reason });
+            if let Some(damage) = self.inner.poison.get() {
+                return Err(damage.refusal());
             }
             let head = self.head(stream).await?;
             if let Some(h) = &head
@@ -766,8 +766,8 @@ impl EventStore for KurrentStore {
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> StoreResult<AppendResult> {
-        if let Some(reason) = self.inner.poison.get() {
-            return Err(StoreError::Poisoned { reason });
+        if let Some(damage) = self.inner.poison.get() {
+            return Err(damage.refusal());
         }
         let events: Vec<NewEvent> = events
             .into_iter()
@@ -913,8 +913,12 @@ impl EventStore for KurrentStore {
         false
     }
 
-    fn mark_corrupt(&self, reason: String) {
-        self.inner.poison.set(reason);
+    fn mark_corrupt(&self, damage: Damage) {
+        self.inner.poison.set(damage);
+    }
+
+    fn damage(&self) -> Option<Damage> {
+        self.inner.poison.get()
     }
 
     fn backend_name(&self) -> &'static str {

@@ -19,7 +19,7 @@ pub mod verify;
 
 pub use clock::TimeSource;
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
-pub use error::{StoreError, StoreResult};
+pub use error::{Damage, StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]
 pub use kurrent::KurrentStore;
 pub use sqlite::SqliteStore;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures::Stream;
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Damage, StoreError, StoreResult};
 use crate::verify::{ChainVerifier, VerifyReport};
 
 /// Options common to every backend.
@@ -111,7 +111,10 @@ pub trait EventStore: Send + Sync + 'static {
     fn dense_positions(&self) -> bool;
 
     /// Records that corruption was detected; the store must refuse all writes from now on.
-    fn mark_corrupt(&self, reason: String);
+    fn mark_corrupt(&self, damage: Damage);
+
+    /// The damage that made this store stop trusting its log (and refuse writes), if any.
+    fn damage(&self) -> Option<Damage>;
 
     /// A short name for logs: `sqlite`, `kurrentdb`.
     fn backend_name(&self) -> &'static str;
@@ -133,7 +136,7 @@ pub trait EventStore: Send + Sync + 'static {
                 Ok(page) => page,
                 Err(e) => {
                     if e.is_corruption() {
-                        self.mark_corrupt(e.to_string());
+                        self.mark_corrupt(Damage::from(&e));
                     }
                     return Err(e);
                 }
@@ -161,11 +164,70 @@ pub trait EventStore: Send + Sync + 'static {
             )
             .await;
             if let Err(v) = checked {
-                self.mark_corrupt(v.to_string());
+                self.mark_corrupt(Damage::from(&v));
                 return Err(StoreError::Chain(v));
             }
             observe(&page);
             next_read = prefetched.map(|r| Box::pin(async move { r }) as _);
+        }
+        Ok(VerifyReport {
+            events: verifier.events(),
+            streams: verifier.streams() as u64,
+            last_position,
+        })
+    }
+
+    /// Verifies the log from `from` to the head, as [`verify_all`](Self::verify_all)
+    /// does from the start: the part an earlier verification did not cover. Each stream
+    /// that continues from before `from` is linked to its last event there, which is
+    /// taken as verified. Backends with sparse positions verify the whole log.
+    async fn verify_from(&self, from: u64, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
+        const PAGE: usize = 8_192;
+        if !self.dense_positions() || from <= self.first_position() {
+            return self.verify_all(observe).await;
+        }
+        let mut verifier = ChainVerifier::dense_from(from);
+        let mut last_position = None;
+        let mut next = from;
+        let fail = |e: StoreError| {
+            if e.is_corruption() {
+                self.mark_corrupt(Damage::from(&e));
+            }
+            e
+        };
+        loop {
+            let page = self.read_all(next, PAGE).await.map_err(fail)?;
+            let Some(last) = page.last() else { break };
+            last_position = Some(last.position);
+            next = last.position + 1;
+            let wanted: Vec<(String, u64)> = verifier
+                .unseeded(&page)
+                .into_iter()
+                .map(|(s, r)| (s.to_owned(), r))
+                .collect();
+            for (stream, revision) in wanted {
+                let before = self
+                    .read_stream(
+                        &stream,
+                        StreamFrom::Revision(revision),
+                        Direction::Forwards,
+                        1,
+                    )
+                    .await
+                    .map_err(fail)?;
+                if let Some(e) = before
+                    .first()
+                    .filter(|e| e.revision == revision && e.position < from)
+                {
+                    verifier.seed(&stream, e.revision, e.hash);
+                }
+            }
+            for e in &page {
+                if let Err(v) = verifier.check(e) {
+                    return Err(fail(StoreError::Chain(v)));
+                }
+            }
+            observe(&page);
         }
         Ok(VerifyReport {
             events: verifier.events(),
@@ -192,7 +254,7 @@ pub trait EventStore: Send + Sync + 'static {
             from = last.revision + 1;
             for e in &page {
                 if let Err(v) = verifier.check(e) {
-                    self.mark_corrupt(v.to_string());
+                    self.mark_corrupt(Damage::from(&v));
                     return Err(StoreError::Chain(v));
                 }
             }

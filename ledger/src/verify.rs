@@ -158,6 +158,30 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// Whether `stream` has a head here (an event of it was checked or seeded).
+    pub fn knows(&self, stream: &str) -> bool {
+        self.heads.contains_key(stream)
+    }
+
+    /// Takes `(revision, hash)` as `stream`'s head without checking it: the last event of
+    /// the stream before where this verification starts, which an earlier verification
+    /// covered. The next event of the stream must link to it.
+    pub fn seed(&mut self, stream: &str, revision: u64, hash: Hash) {
+        self.heads.insert(stream.to_owned(), (revision, hash));
+    }
+
+    /// The streams of `page` whose first event there continues a stream this verifier has
+    /// no head for, with the revision of the head each needs: what to [`seed`](Self::seed)
+    /// before checking the page when verification starts after position 0.
+    pub fn unseeded<'a>(&self, page: &'a [RecordedEvent]) -> Vec<(&'a str, u64)> {
+        let mut seen = std::collections::HashSet::new();
+        page.iter()
+            .filter(|e| !self.heads.contains_key(e.stream.as_str()))
+            .filter(|e| seen.insert(e.stream.as_str()))
+            .filter_map(|e| e.revision.checked_sub(1).map(|r| (e.stream.as_str(), r)))
+            .collect()
+    }
+
     /// Events checked so far.
     pub fn events(&self) -> u64 {
         self.events

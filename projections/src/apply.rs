@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use hoso_domain::org::OrgTree;
 use hoso_domain::review::ReviewState;
 use hoso_domain::text::fold;
-use hoso_ledger::RecordedEvent;
+use hoso_ledger::{ChainViolation, GENESIS_HASH, Hash, RecordedEvent, ViolationKind};
 use hoso_schemas::pb::dossier::{EmploymentStatus, FieldEntry, SectionData};
 use hoso_schemas::{DomainEvent, Registry};
 use prost::Message;
@@ -93,6 +93,9 @@ pub struct Prepared {
     event: DomainEvent,
     body: Vec<u8>,
     effective: Option<String>,
+    /// Whether a [`hoso_ledger::ChainVerifier`] already re-hashed this event (a
+    /// rebuild verifies as it reads): the projector then only links it.
+    pub(crate) hash_checked: bool,
 }
 
 impl Prepared {
@@ -120,6 +123,7 @@ pub fn prepare(
                 effective: effective_of(&event),
                 recorded,
                 event,
+                hash_checked: false,
             })
         })
         .collect()
@@ -131,6 +135,16 @@ pub struct Projector {
     pub(crate) org: OrgTree,
     summaries: HashMap<String, Summary>,
     next_position: u64,
+    /// Each stream's chain head as applied (`chain_heads`).
+    heads: HashMap<String, (u64, Hash)>,
+    /// The last event applied (`last_applied`).
+    last: Option<(u64, Hash)>,
+    /// Whether event hashes cover the position (as [`RecordedEvent::compute_hash`]
+    /// takes it): true for a backend with dense positions.
+    pub(crate) position_hashed: bool,
+    /// Keep the heads in memory and write them once at the end ([`Projector::save_heads`]):
+    /// a rebuild, which writes into a scratch file that is thrown away if it fails.
+    pub(crate) defer_heads: bool,
 }
 
 impl std::fmt::Debug for Projector {
@@ -207,12 +221,59 @@ impl Projector {
                 );
             }
         }
+        let mut heads = HashMap::new();
+        {
+            let mut stmt = conn.prepare("SELECT stream, revision, hash FROM chain_heads")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                heads.insert(
+                    r.get::<_, String>(0)?,
+                    (column_u64(r, 1)?, column_hash(r, 2)?),
+                );
+            }
+        }
+        let last = conn
+            .query_row(
+                "SELECT position, hash FROM last_applied WHERE id = 0",
+                [],
+                |r| Ok((column_u64(r, 0)?, column_hash(r, 1)?)),
+            )
+            .optional()?;
         Ok(Self {
             conn,
             org,
             summaries,
             next_position,
+            heads,
+            last,
+            position_hashed: true,
+            defer_heads: false,
         })
+    }
+
+    /// The last event applied: its position and hash.
+    pub fn last_applied(&self) -> Option<(u64, Hash)> {
+        self.last
+    }
+
+    /// Writes every chain head held in memory (after a rebuild with
+    /// [`defer_heads`](Self::defer_heads)).
+    pub(crate) fn save_heads(&mut self) -> Result<(), ProjectionError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO chain_heads (stream, revision, hash) VALUES (?1, ?2, ?3)",
+            )?;
+            for (stream, (revision, hash)) in &self.heads {
+                stmt.execute(params![
+                    stream,
+                    i64::try_from(*revision).unwrap_or(i64::MAX),
+                    &hash[..]
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Position of the next event to apply.
@@ -229,22 +290,59 @@ impl Projector {
             org,
             summaries,
             next_position,
+            heads,
+            last,
+            position_hashed,
+            defer_heads,
         } = self;
         let mut staged: HashMap<String, Summary> = HashMap::new();
         let mut org_staged: Vec<(String, DomainEvent)> = Vec::new();
+        let mut heads_staged: HashMap<&str, (u64, Hash)> = HashMap::new();
         let tx = conn.transaction()?;
         let mut applied = 0;
         let mut next = *next_position;
+        let mut last_staged = None;
         for p in events {
             if p.recorded.position < next {
                 continue;
             }
+            // Linked before it is applied: an event that does not continue its chain
+            // never reaches the read model.
+            let e = &p.recorded;
+            let head = heads_staged
+                .get(e.stream.as_str())
+                .or_else(|| heads.get(&e.stream))
+                .copied();
+            check_link(e, head, !p.hash_checked, *position_hashed)?;
+            heads_staged.insert(e.stream.as_str(), (e.revision, e.hash));
             apply_one(&tx, p, summaries, &mut staged, &mut org_staged)?;
             next = p.recorded.position + 1;
+            last_staged = Some((e.position, e.hash));
             applied += 1;
         }
         if applied == 0 {
             return Ok(0);
+        }
+        if !*defer_heads {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO chain_heads (stream, revision, hash) VALUES (?1, ?2, ?3)",
+            )?;
+            for (stream, (revision, hash)) in &heads_staged {
+                stmt.execute(params![
+                    stream,
+                    i64::try_from(*revision).unwrap_or(i64::MAX),
+                    &hash[..]
+                ])?;
+            }
+        }
+        if let Some((position, hash)) = last_staged {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO last_applied (id, position, hash) VALUES (0, ?1, ?2)",
+            )?
+            .execute(params![
+                i64::try_from(position).unwrap_or(i64::MAX),
+                &hash[..]
+            ])?;
         }
         // One row write per dossier per page, however many of its events
         // the page held.
@@ -261,9 +359,72 @@ impl Projector {
         for (stream, event) in org_staged {
             org.apply(&stream, &event);
         }
+        for (stream, head) in heads_staged {
+            heads.insert(stream.to_owned(), head);
+        }
+        *last = last_staged.or(*last);
         *next_position = next;
         Ok(applied)
     }
+}
+
+/// Whether `e` continues its stream's chain from `head` (the stream's last event
+/// applied, `None` for a new stream) and, when `rehash`, whether its content still
+/// hashes to its stored hash.
+fn check_link(
+    e: &RecordedEvent,
+    head: Option<(u64, Hash)>,
+    rehash: bool,
+    position_hashed: bool,
+) -> Result<(), ProjectionError> {
+    let violation = |kind| {
+        ProjectionError::Chain(ChainViolation {
+            position: e.position,
+            stream: e.stream.clone(),
+            revision: e.revision,
+            kind,
+        })
+    };
+    if rehash {
+        let computed = e.compute_hash(position_hashed);
+        if computed != e.hash {
+            return Err(violation(ViolationKind::ContentAltered {
+                stored: hex::encode(e.hash),
+                computed: hex::encode(computed),
+            }));
+        }
+    }
+    let (expected_revision, expected_prev) = match head {
+        Some((revision, hash)) => (revision + 1, hash),
+        None => (0, GENESIS_HASH),
+    };
+    if e.revision != expected_revision {
+        return Err(violation(ViolationKind::RevisionGap {
+            expected: expected_revision,
+        }));
+    }
+    if e.prev_hash != expected_prev {
+        return Err(violation(ViolationKind::LinkBroken {
+            previous_revision: head.map(|(r, _)| r),
+        }));
+    }
+    Ok(())
+}
+
+fn column_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = r.get(i)?;
+    u64::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
+}
+
+fn column_hash(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Hash> {
+    let v: Vec<u8> = r.get(i)?;
+    Hash::try_from(v.as_slice()).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            format!("a chain hash of {} bytes", v.len()).into(),
+        )
+    })
 }
 
 /// Decodes an event the read model stored (at its current version).

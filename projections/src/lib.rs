@@ -68,6 +68,10 @@ pub enum ProjectionError {
         /// How long.
         waited: Duration,
     },
+    /// An event does not continue its stream's hash chain as the read model holds it:
+    /// it is not applied, and the log is marked damaged.
+    #[error("not applied: {0}")]
+    Chain(hoso_ledger::ChainViolation),
     /// A lock was poisoned by a panic.
     #[error("read model lock poisoned")]
     Poisoned,
@@ -77,6 +81,26 @@ pub enum ProjectionError {
     /// A read-model file could not be created, moved or removed.
     #[error("read model file {0}")]
     Io(String),
+}
+
+/// How a read model stands against the log it is to follow
+/// ([`ReadModel::agreement_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// Its last applied event is in the log as applied.
+    Agrees,
+    /// It has applied events up to `next - 1`, but the log ends before (`log_next`).
+    Ahead {
+        /// Position the read model would apply next.
+        next: u64,
+        /// Position the log would write next.
+        log_next: u64,
+    },
+    /// The log holds another event (or none) where the read model's last one was.
+    Diverged {
+        /// Position of the read model's last applied event.
+        position: u64,
+    },
 }
 
 /// What a rebuild did.
@@ -205,6 +229,14 @@ impl ReadModel {
         }
         std::fs::create_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
         let (model, _) = Self::open_with(&scratch, false, clock.clone())?;
+        {
+            let mut p = model
+                .projector
+                .lock()
+                .map_err(|_| ProjectionError::Poisoned)?;
+            p.defer_heads = true;
+            p.position_hashed = store.dense_positions();
+        }
         let model = std::sync::Arc::new(model);
         let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<apply::Prepared>>(4);
@@ -232,10 +264,11 @@ impl ReadModel {
             ProjectionError::Corrupt("read model still shared after rebuild".into())
         })?;
         {
-            let p = model
+            let mut p = model
                 .projector
                 .lock()
                 .map_err(|_| ProjectionError::Poisoned)?;
+            p.save_heads()?;
             schema::create_indexes(&p.conn)?;
             // Back to the journalled, crash-safe mode of a live read model,
             // with everything on disk before the swap.
@@ -272,7 +305,7 @@ impl ReadModel {
         };
         let read_failed = |e: StoreError| {
             if e.is_corruption() {
-                store.mark_corrupt(e.to_string());
+                store.mark_corrupt(hoso_ledger::Damage::from(&e));
             }
             ProjectionError::Store(e)
         };
@@ -284,10 +317,14 @@ impl ReadModel {
             })
             .await;
             if let Err(v) = checked {
-                store.mark_corrupt(v.to_string());
+                store.mark_corrupt(hoso_ledger::Damage::from(&v));
                 return Err(StoreError::Chain(v).into());
             }
-            let prepared = apply::prepare(&registry, page)?;
+            let mut prepared = apply::prepare(&registry, page)?;
+            for p in &mut prepared {
+                // The verifier above re-hashed it; the projector only links it.
+                p.hash_checked = true;
+            }
             if pages.send(prepared).await.is_err() {
                 // The projector stopped; its error is reported by the caller.
                 break;
@@ -344,7 +381,56 @@ impl ReadModel {
             if page.is_empty() {
                 return Ok(applied);
             }
-            applied += self.apply(page)? as u64;
+            applied += self.apply_from(store, page)? as u64;
+        }
+    }
+
+    /// Applies a page read from `store`; an event that does not continue its chain
+    /// marks the store damaged (the node stops trusting its log) and is not applied.
+    fn apply_from(
+        &self,
+        store: &dyn EventStore,
+        page: Vec<hoso_ledger::RecordedEvent>,
+    ) -> Result<usize, ProjectionError> {
+        self.projector
+            .lock()
+            .map_err(|_| ProjectionError::Poisoned)?
+            .position_hashed = store.dense_positions();
+        self.apply(page).inspect_err(|e| {
+            if let ProjectionError::Chain(v) = e {
+                store.mark_corrupt(hoso_ledger::Damage::from(v));
+            }
+        })
+    }
+
+    /// Whether this read model was built from `store`'s log as it stands: its last
+    /// applied event must still be in the log, at its position, with its hash. A read
+    /// model ahead of the log (the log lost its tail) or built from another log is to
+    /// be rebuilt, never trusted.
+    pub async fn agreement_with(
+        &self,
+        store: &dyn EventStore,
+    ) -> Result<Agreement, ProjectionError> {
+        let next = self.next_position();
+        if next <= store.first_position() {
+            return Ok(Agreement::Agrees);
+        }
+        let last = self
+            .projector
+            .lock()
+            .map_err(|_| ProjectionError::Poisoned)?
+            .last_applied();
+        let log_next = store.head_position().await?.map_or(0, |h| h + 1);
+        if log_next < next {
+            return Ok(Agreement::Ahead { next, log_next });
+        }
+        let Some((position, hash)) = last else {
+            return Ok(Agreement::Diverged { position: next - 1 });
+        };
+        let found = store.read_all(position, 1).await?;
+        match found.first() {
+            Some(e) if e.position == position && e.hash == hash => Ok(Agreement::Agrees),
+            _ => Ok(Agreement::Diverged { position }),
         }
     }
 
@@ -366,7 +452,7 @@ impl ReadModel {
                     _ => break,
                 }
             }
-            self.apply(std::mem::take(&mut page))?;
+            self.apply_from(store, std::mem::take(&mut page))?;
         }
     }
 

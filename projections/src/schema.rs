@@ -16,12 +16,30 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 
 /// Version of the tables and of what the projections put in them. Bump it
 /// whenever either changes: every existing read model is then rebuilt.
-pub const PROJECTION_VERSION: i64 = 2;
+pub const PROJECTION_VERSION: i64 = 3;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
+) STRICT;
+
+-- The head of every stream's hash chain as far as applied: the projector links each
+-- new event to it before applying the event, so an event that does not continue its
+-- chain never reaches the read model.
+CREATE TABLE IF NOT EXISTS chain_heads (
+    stream   TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    hash     BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- The last event applied (one row): at open it must still be in the log, at its
+-- position, with its hash; a read model ahead of the log, or built from another log,
+-- is rebuilt rather than trusted.
+CREATE TABLE IF NOT EXISTS last_applied (
+    id       INTEGER PRIMARY KEY CHECK (id = 0),
+    position INTEGER NOT NULL,
+    hash     BLOB NOT NULL
 ) STRICT;
 
 -- Organisation events, kept decoded-and-reencoded (upcast) so the tree can

@@ -643,3 +643,74 @@ async fn approvals_pending_per_monthly_window() {
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn an_event_that_does_not_continue_its_chain_is_never_applied() {
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    let all = p.store.read_all(0, 10_000).await.unwrap();
+    let (before, tail) = all.split_at(all.len() - 1);
+    m.apply(before.to_vec()).unwrap();
+    let next = m.next_position();
+
+    // Altered content: the stored hash no longer matches.
+    let mut altered = tail[0].clone();
+    altered.actor = "mallory".into();
+    assert!(matches!(
+        m.apply(vec![altered]),
+        Err(ProjectionError::Chain(v)) if v.position == tail[0].position
+    ));
+    // A forged event whose own hash is right but which links to nothing applied.
+    let mut forged = tail[0].clone();
+    forged.prev_hash = [7; 32];
+    forged.hash = forged.compute_hash(true);
+    assert!(matches!(
+        m.apply(vec![forged]),
+        Err(ProjectionError::Chain(_))
+    ));
+    assert_eq!(m.next_position(), next, "nothing was applied");
+
+    // The genuine event is applied, and survives reopening with its chain head.
+    m.apply(tail.to_vec()).unwrap();
+    drop(m);
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    assert_eq!(found, Found::Current);
+    assert_eq!(m.next_position(), next + 1);
+    assert!(m.dossier(&id, None, None).unwrap().is_some());
+    // Catching up through the store applies what follows, linked to the saved heads.
+    p.declare_basics(&p.health_focal, &id, PID).await;
+    m.catch_up(p.store.as_ref()).await.unwrap();
+    assert_eq!(
+        Some(m.next_position()),
+        p.store.head_position().await.unwrap().map(|h| h + 1)
+    );
+}
+
+#[tokio::test]
+async fn a_read_model_ahead_of_the_log_or_from_another_log_is_not_trusted() {
+    use hoso_projections::Agreement;
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    p.open(PID, HOSPITAL, &p.health_focal).await;
+    let (_dir, m) = model(&p).await;
+    assert_eq!(
+        m.agreement_with(p.store.as_ref()).await.unwrap(),
+        Agreement::Agrees
+    );
+    // Another log, shorter: the read model is ahead of it.
+    let short = Province::new("national", d(2026, 1, 5)).await;
+    assert!(matches!(
+        m.agreement_with(short.store.as_ref()).await.unwrap(),
+        Agreement::Ahead { .. }
+    ));
+    // Another log at least as long: the event at the read model's last position differs.
+    let other = Province::new("national", d(2026, 1, 5)).await;
+    for pid in ["033190001235", "033190001236", "033190001237"] {
+        other.open(pid, HOSPITAL, &other.health_focal).await;
+    }
+    assert!(matches!(
+        m.agreement_with(other.store.as_ref()).await.unwrap(),
+        Agreement::Diverged { .. }
+    ));
+}

@@ -26,7 +26,7 @@ use schema::{query_events, query_events_until_damage};
 use writer::{Poison, WriteRequest, Writer};
 
 use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Damage, StoreError, StoreResult};
 use crate::store::{
     AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,
 };
@@ -230,7 +230,7 @@ impl SqliteStore {
                 Ok((index, c)) => (index, Some(c)),
                 Err(e) if e.is_corruption() => {
                     // Open anyway so that `verify` can locate the damage, but accept no write.
-                    poison.set(e.to_string());
+                    poison.set(Damage::from(&e));
                     (
                         StreamIndex::open_read_only(&dir, &conn, &store_id, next_position)?,
                         None,
@@ -248,7 +248,7 @@ impl SqliteStore {
         if let Err(e) = check_tail(&conn, &index) {
             if e.is_corruption() {
                 // Open anyway so that `verify` can locate the damage, but accept no write.
-                poison.set(e.to_string());
+                poison.set(Damage::from(&e));
             } else {
                 return Err(e);
             }
@@ -311,9 +311,9 @@ impl SqliteStore {
         &self.inner.db_path
     }
 
-    /// The corruption that stopped writes, if any.
+    /// The corruption that stopped writes, if any, in words.
     pub fn poisoned(&self) -> Option<String> {
-        self.inner.poison.get()
+        self.inner.poison.get().map(|d| d.detail)
     }
 
     /// SQLite's own page-level check of the file (`PRAGMA quick_check`).
@@ -368,7 +368,7 @@ impl SqliteStore {
         if let Err(e) = &result
             && e.is_corruption()
         {
-            self.inner.poison.set(e.to_string());
+            self.inner.poison.set(Damage::from(e));
         }
         result
     }
@@ -512,7 +512,7 @@ fn spawn_maintenance(
                 {
                     if e.is_corruption() {
                         // Two events claim one place in a stream: the log is damaged.
-                        poison.set(e.to_string());
+                        poison.set(Damage::from(&e));
                     } else {
                         // The entries stay in memory and are tried again; reads are unaffected.
                         tracing::warn!(error = %e, "stream index flush failed");
@@ -577,8 +577,8 @@ impl EventStore for SqliteStore {
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> StoreResult<AppendResult> {
-        if let Some(reason) = self.inner.poison.get() {
-            return Err(StoreError::Poisoned { reason });
+        if let Some(damage) = self.inner.poison.get() {
+            return Err(damage.refusal());
         }
         let sender = self.inner.requests.as_ref().ok_or(StoreError::ReadOnly)?;
         // Checked here, on the caller's task, so that the single writer thread only
@@ -667,7 +667,13 @@ impl EventStore for SqliteStore {
     /// Reads and hashes ranges of `$all` on several threads and checks the chains in
     /// order (see `scan`); what is checked and reported is the trait's definition.
     async fn verify_all(&self, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
-        scan::verify_all(self, observe).await
+        scan::verify_from(self, 0, observe).await
+    }
+
+    /// As [`verify_all`](Self::verify_all), from `from`: the same parallel scan, each
+    /// stream that continues from before `from` linked to its head there.
+    async fn verify_from(&self, from: u64, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
+        scan::verify_from(self, from, observe).await
     }
 
     fn subscribe_all(&self, from_position: u64) -> EventFeed {
@@ -734,8 +740,12 @@ impl EventStore for SqliteStore {
         true
     }
 
-    fn mark_corrupt(&self, reason: String) {
-        self.inner.poison.set(reason);
+    fn mark_corrupt(&self, damage: Damage) {
+        self.inner.poison.set(damage);
+    }
+
+    fn damage(&self) -> Option<Damage> {
+        self.inner.poison.get()
     }
 
     fn backend_name(&self) -> &'static str {

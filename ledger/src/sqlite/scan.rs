@@ -17,9 +17,10 @@ use rusqlite::{Connection, params};
 use tokio::sync::mpsc;
 
 use super::SqliteStore;
+use super::index::Span;
 use super::schema::{COLUMNS, event_from_row, sql_error};
 use crate::envelope::{Hash, RecordedEvent};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Damage, StoreError, StoreResult};
 use crate::store::{EventStore, PageObserver};
 use crate::verify::{ChainVerifier, VerifyReport};
 
@@ -43,12 +44,15 @@ struct Page {
     stopped: Option<StoreError>,
 }
 
-/// Verifies every chain over the whole log (see the module documentation).
-pub(super) async fn verify_all(
+/// Verifies every chain from position `from` to the head (see the module
+/// documentation); a stream that continues from before `from` is linked to its last
+/// event there, found through the stream index.
+pub(super) async fn verify_from(
     store: &SqliteStore,
+    from: u64,
     observe: PageObserver<'_>,
 ) -> StoreResult<VerifyReport> {
-    let mut verifier = ChainVerifier::dense_from(0);
+    let mut verifier = ChainVerifier::dense_from(from);
     let mut last_position = None;
     let last = store
         .with_reader(|conn| {
@@ -60,9 +64,12 @@ pub(super) async fn verify_all(
         .await?;
     // Only rows at position 0 and after are read, as by `read_all(0, …)`; a log whose
     // greatest position is negative has none.
-    let mut next = 0;
-    if let Some(last) = last.and_then(|p| u64::try_from(p).ok()) {
-        let mut scan = Scan::start(&store.inner.db_path, last, verifier.position_hashed());
+    let mut next = from;
+    if let Some(last) = last
+        .and_then(|p| u64::try_from(p).ok())
+        .filter(|&last| last >= from)
+    {
+        let mut scan = Scan::start(&store.inner.db_path, from, last, verifier.position_hashed());
         let checked = check_ranges(store, &mut scan, &mut verifier, observe).await;
         scan.finish().await;
         if let Some(p) = checked? {
@@ -80,6 +87,9 @@ pub(super) async fn verify_all(
         let Some(last) = page.last() else { break };
         last_position = Some(last.position);
         next = last.position + 1;
+        seed(store, &mut verifier, &page, from)
+            .await
+            .map_err(|e| corruption_marked(store, e))?;
         for e in &page {
             if let Err(v) = verifier.check(e) {
                 return Err(corruption_marked(store, StoreError::Chain(v)));
@@ -104,6 +114,9 @@ async fn check_ranges(
     let mut last_position = None;
     while let Some(page) = scan.next_page().await {
         let page = page.map_err(|e| corruption_marked(store, e))?;
+        seed(store, verifier, &page.events, scan.from)
+            .await
+            .map_err(|e| corruption_marked(store, e))?;
         for (e, hash) in page.events.iter().zip(&page.hashes) {
             if let Err(v) = verifier.check_hashed(e, hash) {
                 return Err(corruption_marked(store, StoreError::Chain(v)));
@@ -120,9 +133,55 @@ async fn check_ranges(
     Ok(last_position)
 }
 
+/// Gives `verifier` the head of each stream of `page` that continues from before
+/// `from`: its event there, read through the stream index (which checks the row). A
+/// head that cannot be found is left out, so the event fails its check and is named.
+async fn seed(
+    store: &SqliteStore,
+    verifier: &mut ChainVerifier,
+    page: &[RecordedEvent],
+    from: u64,
+) -> StoreResult<()> {
+    if from == 0 {
+        return Ok(());
+    }
+    let wanted: Vec<(String, u64)> = verifier
+        .unseeded(page)
+        .into_iter()
+        .map(|(s, r)| (s.to_owned(), r))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let index = store.inner.index.clone();
+    let heads = store
+        .with_reader(move |conn| {
+            let mut heads = Vec::with_capacity(wanted.len());
+            for (stream, revision) in wanted {
+                let span = Span::Forwards {
+                    from: revision,
+                    max: 1,
+                };
+                let found = index.read(conn, &stream, span, false)?;
+                if let Some(e) = found
+                    .into_iter()
+                    .find(|e| e.revision == revision && e.position < from)
+                {
+                    heads.push((stream, e.revision, e.hash));
+                }
+            }
+            Ok(heads)
+        })
+        .await?;
+    for (stream, revision, hash) in heads {
+        verifier.seed(&stream, revision, hash);
+    }
+    Ok(())
+}
+
 fn corruption_marked(store: &SqliteStore, e: StoreError) -> StoreError {
     if e.is_corruption() {
-        store.mark_corrupt(e.to_string());
+        store.mark_corrupt(Damage::from(&e));
     }
     e
 }
@@ -133,24 +192,31 @@ fn corruption_marked(store: &SqliteStore, e: StoreError) -> StoreError {
 struct Scan {
     receivers: Vec<mpsc::Receiver<Page>>,
     threads: Vec<JoinHandle<()>>,
+    /// First position scanned.
+    from: u64,
+    /// Range the checker takes next, and the first range (ranges are aligned to
+    /// multiples of [`RANGE`], the first one cut at `from`).
     next: u64,
+    first_range: u64,
     ranges: u64,
 }
 
 impl Scan {
-    fn start(db_path: &Path, last: u64, position_hashed: bool) -> Self {
+    fn start(db_path: &Path, from: u64, last: u64, position_hashed: bool) -> Self {
+        let first_range = from / RANGE;
         let ranges = last / RANGE + 1;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let readers = cores
             .clamp(1, READERS_MAX)
-            .min(usize::try_from(ranges).unwrap_or(usize::MAX));
+            .min(usize::try_from(ranges - first_range).unwrap_or(usize::MAX));
         let mut receivers = Vec::with_capacity(readers);
         let mut threads = Vec::with_capacity(readers);
         for w in 0..readers {
             let (tx, rx) = mpsc::channel(READ_AHEAD);
             let reader = Reader {
                 db_path: db_path.to_owned(),
-                first_range: w as u64,
+                from,
+                first_range: first_range + w as u64,
                 step: readers as u64,
                 ranges,
                 last,
@@ -171,7 +237,9 @@ impl Scan {
         Self {
             receivers,
             threads,
-            next: 0,
+            from,
+            next: first_range,
+            first_range,
             ranges,
         }
     }
@@ -184,8 +252,7 @@ impl Scan {
         let stopped = || StoreError::Backend {
             detail: "a scan thread stopped before reading its ranges".into(),
         };
-        let reader = self
-            .next
+        let reader = (self.next - self.first_range)
             .checked_rem(self.receivers.len() as u64)
             .and_then(|i| usize::try_from(i).ok());
         let Some(rx) = reader.and_then(|i| self.receivers.get_mut(i)) else {
@@ -213,6 +280,8 @@ impl Scan {
 /// One reader thread's share of the ranges.
 struct Reader {
     db_path: PathBuf,
+    /// First position to read (the first range is cut there).
+    from: u64,
     first_range: u64,
     step: u64,
     ranges: u64,
@@ -235,7 +304,7 @@ impl Reader {
         };
         let mut k = self.first_range;
         while k < self.ranges {
-            let lo = k * RANGE;
+            let lo = (k * RANGE).max(self.from);
             let hi = lo.saturating_add(RANGE - 1).min(self.last);
             let page = self.read_range(&conn, lo, hi);
             let stopped = page.stopped.is_some();

@@ -20,7 +20,7 @@ use crate::clock::TimeSource;
 use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
 };
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Damage, StoreError, StoreResult};
 use crate::store::AppendResult;
 
 /// Most requests committed together; bounds the latency one group adds to the next.
@@ -48,36 +48,40 @@ pub(super) struct WriteRequest {
 /// removed the marker.
 #[derive(Debug)]
 pub(super) struct Poison {
-    reason: Mutex<Option<String>>,
+    damage: Mutex<Option<Damage>>,
     /// `None` when the store was opened read-only: it may not write even the marker.
     marker: Option<std::path::PathBuf>,
 }
 
 impl Poison {
-    /// The poison state of the store whose marker file is `marker`.
+    /// The poison state of the store whose marker file is `marker`. The marker holds the
+    /// damage as JSON; a marker of an older build holds only the words, which are kept.
     pub fn load(marker: std::path::PathBuf, writable: bool) -> Self {
-        let reason = std::fs::read_to_string(&marker).ok();
+        let damage = std::fs::read_to_string(&marker).ok().map(|text| {
+            serde_json::from_str::<Damage>(&text).unwrap_or_else(|_| Damage::new(None, text))
+        });
         Self {
-            reason: Mutex::new(reason),
+            damage: Mutex::new(damage),
             marker: writable.then_some(marker),
         }
     }
 
-    pub fn set(&self, reason: String) {
-        let mut g = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn set(&self, damage: Damage) {
+        let mut g = self.damage.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
-            tracing::error!(%reason, "ledger corruption detected: refusing all further writes");
-            if let Some(marker) = &self.marker
-                && let Err(e) = std::fs::write(marker, &reason)
-            {
-                tracing::error!(error = %e, marker = %marker.display(), "cannot record the corruption marker");
+            tracing::error!(position = ?damage.position, reason = %damage.detail, "ledger damage detected: the node is untrusted and refuses all further writes");
+            if let Some(marker) = &self.marker {
+                let text = serde_json::to_string(&damage).unwrap_or_else(|_| damage.detail.clone());
+                if let Err(e) = std::fs::write(marker, text) {
+                    tracing::error!(error = %e, marker = %marker.display(), "cannot record the corruption marker");
+                }
             }
-            *g = Some(reason);
+            *g = Some(damage);
         }
     }
 
-    pub fn get(&self) -> Option<String> {
-        self.reason
+    pub fn get(&self) -> Option<Damage> {
+        self.damage
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -217,14 +221,9 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: &mut [WriteRequest]) {
-        if let Some(reason) = self.poison.get() {
+        if let Some(damage) = self.poison.get() {
             for r in group.iter_mut() {
-                reply(
-                    r,
-                    Err(StoreError::Poisoned {
-                        reason: reason.clone(),
-                    }),
-                );
+                reply(r, Err(damage.refusal()));
             }
             return;
         }
@@ -297,7 +296,7 @@ impl Writer {
                 self.heads.clear();
                 tracing::error!(error = %e, requests = group.len(), "group commit failed; rolled back");
                 if e.is_corruption() {
-                    self.poison.set(e.to_string());
+                    self.poison.set(Damage::from(&e));
                 }
                 let detail = e.to_string();
                 for r in group.iter_mut() {
@@ -442,7 +441,7 @@ impl Writer {
                     e.stream, e.revision
                 ),
             };
-            self.poison.set(err.to_string());
+            self.poison.set(Damage::from(&err));
             return Err(err);
         }
         let head = (e.revision, e.hash);
