@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
+pub mod merkle;
 pub mod sqlite;
 pub mod store;
 pub mod typed;
