@@ -15,6 +15,7 @@ pub mod kurrent;
 pub mod merkle;
 pub mod sqlite;
 pub mod store;
+pub mod tree;
 pub mod typed;
 pub mod verify;
 
