@@ -12,8 +12,10 @@ pub mod envelope;
 pub mod error;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
+pub mod merkle;
 pub mod sqlite;
 pub mod store;
+pub mod tree;
 pub mod typed;
 pub mod verify;
 
