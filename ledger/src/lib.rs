@@ -5,6 +5,7 @@
 //! Start reading at [`store::EventStore`], then [`envelope`] for what is hashed and
 //! [`sqlite`] for how an append becomes durable.
 
+pub mod checkpoint;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -17,6 +18,7 @@ pub mod store;
 pub mod typed;
 pub mod verify;
 
+pub use checkpoint::{HeadReason, KeyId, SignedTreeHead, TreeHead};
 pub use clock::TimeSource;
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{StoreError, StoreResult};
