@@ -54,6 +54,10 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::Hash;
 
+/// The stream the `ledger.TreeHeadSigned` events are appended to.
+pub const CHECKPOINT_STREAM: &str = "ledger-checkpoints";
+/// The stream of `ledger.LedgerKeyRegistered` and `ledger.LedgerKeyRevoked` events.
+pub const KEYS_STREAM: &str = "ledger-keys";
 /// Name of the latest signed tree head's file inside the data directory.
 pub const HEAD_FILE: &str = "tree-head.json";
 /// Domain-separation prefix of the signed message: `hoso-tree-head-v1` and a zero byte.
@@ -591,6 +595,20 @@ mod tests {
         let digest = Sha256::digest(k.verifying_key().as_bytes());
         assert_eq!(&m[66..74], &digest[..8]);
         assert_eq!(m[74], 1);
+    }
+
+    #[test]
+    fn the_ledger_streams_are_valid_stream_names() {
+        let k = key(12);
+        let event = hoso_schemas::DomainEvent::from(SignedTreeHead::sign(head(&k), &k).to_event());
+        for stream in [CHECKPOINT_STREAM, KEYS_STREAM] {
+            let new = crate::NewEvent::new(
+                event.type_name(),
+                event.schema_version(),
+                event.encode_payload(),
+            );
+            crate::envelope::validate_append(stream, &[new]).unwrap();
+        }
     }
 
     #[test]
