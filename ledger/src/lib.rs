@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
+pub mod ledger_keys;
 pub mod sqlite;
 pub mod store;
 pub mod typed;
@@ -24,6 +25,7 @@ pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent
 pub use error::{StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]
 pub use kurrent::KurrentStore;
+pub use ledger_keys::{KeyState, LedgerKeyError, LedgerKeyInfo, LedgerKeyRing};
 pub use sqlite::SqliteStore;
 pub use store::{
     AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,
