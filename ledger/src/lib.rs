@@ -5,6 +5,7 @@
 //! Start reading at [`store::EventStore`], then [`envelope`] for what is hashed and
 //! [`sqlite`] for how an append becomes durable.
 
+pub mod checkpoint;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -12,6 +13,7 @@ pub mod envelope;
 pub mod error;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
+pub mod ledger_keys;
 pub mod merkle;
 pub mod sqlite;
 pub mod store;
@@ -19,11 +21,13 @@ pub mod tree;
 pub mod typed;
 pub mod verify;
 
+pub use checkpoint::{HeadReason, KeyId, SignedTreeHead, TreeHead};
 pub use clock::TimeSource;
 pub use envelope::{ExpectedRevision, GENESIS_HASH, Hash, NewEvent, RecordedEvent, SourceDocument};
 pub use error::{Damage, StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]
 pub use kurrent::KurrentStore;
+pub use ledger_keys::{KeyState, LedgerKeyError, LedgerKeyInfo, LedgerKeyRing};
 pub use sqlite::SqliteStore;
 pub use store::{
     AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,

@@ -140,4 +140,9 @@ catalogue! {
         BatchDelivered = 1,
         BatchAcknowledged = 1,
     }
+    ledger {
+        TreeHeadSigned = 1,
+        LedgerKeyRegistered = 1,
+        LedgerKeyRevoked = 1,
+    }
 }

@@ -44,6 +44,7 @@ pub mod pb {
     pub use generated::hoso::account::v1 as account;
     pub use generated::hoso::common::v1 as common;
     pub use generated::hoso::dossier::v1 as dossier;
+    pub use generated::hoso::ledger::v1 as ledger;
     pub use generated::hoso::org::v1 as org;
     pub use generated::hoso::sync::v1 as sync;
 

@@ -115,7 +115,7 @@ mod tests {
         for name in registry.type_names() {
             let (family, _) = name.split_once('.').unwrap_or_default();
             assert!(
-                ["org", "account", "dossier", "sync"].contains(&family),
+                ["org", "account", "dossier", "sync", "ledger"].contains(&family),
                 "{name}"
             );
         }

@@ -8,6 +8,7 @@ use crate::pb::dossier::{
     self, AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EmploymentStatus,
     EvaluationGrade, FieldEntry, RankChangeKind, SectionData, TrainingMode, TransferKind,
 };
+use crate::pb::ledger::{self, TreeHeadReason};
 use crate::pb::{org, sync};
 
 /// Bytes of a hex fixture; whitespace and `#` comment lines are ignored.
@@ -454,6 +455,27 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             month: s("2026-01"),
             delivery_id: s("dl-2026-01-1"),
             receipt: s("BNV-ACK-778"),
+        }
+        .into(),
+        ledger::TreeHeadSigned {
+            tree_size: 1_024,
+            root: vec![0x88; 32],
+            signed_at_micros: 1_796_550_000_123_456,
+            key_id: vec![0x99; 8],
+            reason: TreeHeadReason::Shutdown.into(),
+            signature: vec![0xaa; 64],
+        }
+        .into(),
+        ledger::LedgerKeyRegistered {
+            key_id: vec![0x99; 8],
+            public_key: vec![0xbb; 32],
+            registered_at_micros: 1_796_500_000_000_000,
+        }
+        .into(),
+        ledger::LedgerKeyRevoked {
+            key_id: vec![0x99; 8],
+            revoked_at_micros: 1_796_560_000_000_000,
+            valid_through_tree_size: 1_024,
         }
         .into(),
     ]

@@ -63,6 +63,9 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("dossier.ManagingUnitReassigned", 1),
     ("dossier.ObligationOpened", 1),
     ("dossier.ObligationClosed", 1),
+    ("ledger.TreeHeadSigned", 1),
+    ("ledger.LedgerKeyRegistered", 1),
+    ("ledger.LedgerKeyRevoked", 1),
 ];
 
 #[test]
