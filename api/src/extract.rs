@@ -267,3 +267,28 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             })
     }
 }
+
+/// Whether the request carries the session of a system administrator (an operator).
+/// Never refuses: routes open to everyone use it to add what only operators may see.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeOperator(pub bool);
+
+impl FromRequestParts<Arc<AppState>> for MaybeOperator {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        if parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .is_none()
+        {
+            return Ok(Self(false));
+        }
+        Ok(Self(authenticate(parts, state).await.is_ok_and(|c| {
+            c.is_system_admin() && !c.account.must_change_password
+        })))
+    }
+}

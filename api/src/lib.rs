@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod sessions;
+mod trust;
 
 /// The directory, inside the data directory, of uploaded scans by digest.
 pub const ATTACHMENTS_DIR: &str = "attachments";
@@ -105,6 +106,9 @@ pub struct AppState {
     /// The write side's clock: session issue, expiry and revocation, the
     /// time of recorded attempts and the "today" of undated queries.
     pub clock: Arc<dyn Clock>,
+    /// The Merkle tree and signed tree heads over the log (`None` on a backend
+    /// without dense positions): the ledger routes answer from it.
+    pub sealer: Option<Arc<hoso_ledger::sealer::Sealer>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -167,7 +171,15 @@ impl AppState {
             withheld: access::WithheldCache::default(),
             config,
             clock,
+            sealer: None,
         })
+    }
+
+    /// With the node's sealer, for the ledger routes.
+    #[must_use]
+    pub fn with_sealer(mut self, sealer: Arc<hoso_ledger::sealer::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// Now, by the injected clock.
@@ -208,6 +220,11 @@ pub async fn serve(
 async fn follow(state: Arc<AppState>) {
     loop {
         let store = state.workflows.store().clone();
+        if let Some(damage) = store.damage() {
+            // Nothing is projected from a log that failed verification.
+            tracing::error!(position = ?damage.position, "the ledger is untrusted: the read model stops following it");
+            return;
+        }
         match state.read.follow(store.as_ref()).await {
             Ok(()) => tracing::info!("the log subscription ended; resubscribing"),
             Err(e) => tracing::error!(error = %e, "projection follower failed; retrying"),

@@ -91,7 +91,12 @@ impl Metrics {
     }
 
     /// The text exposition, with the positions of the log and the read side.
-    pub fn render(&self, log_head: Option<u64>, applied: u64) -> String {
+    pub fn render(
+        &self,
+        log_head: Option<u64>,
+        applied: u64,
+        damage: Option<&hoso_ledger::Damage>,
+    ) -> String {
         let m = self
             .inner
             .lock()
@@ -140,6 +145,18 @@ impl Metrics {
             "hoso_projection_lag_events {}",
             head.saturating_sub(applied)
         );
+        out.push_str(
+            "# HELP hoso_ledger_trusted 1 while the log has verified, 0 once damage was found (writes and reads refused).\n",
+        );
+        out.push_str("# TYPE hoso_ledger_trusted gauge\n");
+        let _ = writeln!(out, "hoso_ledger_trusted {}", u8::from(damage.is_none()));
+        if let Some(p) = damage.and_then(|d| d.position) {
+            out.push_str(
+                "# HELP hoso_ledger_first_bad_position Global position of the first event that failed verification.\n",
+            );
+            out.push_str("# TYPE hoso_ledger_first_bad_position gauge\n");
+            let _ = writeln!(out, "hoso_ledger_first_bad_position {p}");
+        }
         out
     }
 }

@@ -35,6 +35,10 @@ pub struct Problem {
     /// That stream's revision when refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
+    /// For `ledger:untrusted`: the global position of the first event that failed
+    /// verification (a missing tail names its first missing position).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
 }
 
 impl Problem {
@@ -48,7 +52,24 @@ impl Problem {
             citation: None,
             stream: None,
             revision: None,
+            position: None,
         }
+    }
+
+    /// 503: the node found its log damaged and no longer trusts it, so it refuses to
+    /// serve from it or write to it until an operator restores a verified backup.
+    pub fn untrusted(position: Option<u64>) -> Self {
+        let at = position.map_or_else(String::new, |p| format!(" at position {p}"));
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger",
+            "untrusted",
+            format!(
+                "the ledger failed verification{at}; this node refuses reads and writes until an operator restores a verified backup"
+            ),
+        );
+        p.position = position;
+        p
     }
 
     /// 400: the request itself is malformed.
@@ -134,6 +155,9 @@ impl From<CommandError> for Problem {
             | CommandError::Dossier(_)
             | CommandError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CommandError::Conflict { .. } => StatusCode::CONFLICT,
+            CommandError::Store(hoso_ledger::StoreError::Poisoned { position, .. }) => {
+                return Self::untrusted(*position);
+            }
             _ => return Self::internal(&e),
         };
         let (stream, revision) = match &e {
@@ -177,6 +201,10 @@ impl From<ProjectionError> for Problem {
                 "wait-timeout",
                 e.to_string(),
             ),
+            ProjectionError::Chain(v) => Self::untrusted(Some(v.position)),
+            ProjectionError::Store(hoso_ledger::StoreError::Poisoned { position, .. }) => {
+                Self::untrusted(position)
+            }
             other => Self::internal(&other),
         }
     }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod kurrent;
 pub mod ledger_keys;
 pub mod merkle;
+pub mod sealer;
 pub mod sqlite;
 pub mod store;
 pub mod tree;

@@ -30,8 +30,8 @@ use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::Clock;
 use hoso_domain::profile::Profile;
 use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{SqliteStore, StoreOptions};
-use hoso_projections::{Found, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel};
+use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
+use hoso_projections::{Agreement, Found, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel};
 
 /// The data directory's settings file, written by `init` (and by `demo` and
 /// `bench http` when they create a directory).
@@ -246,11 +246,29 @@ impl Node {
     /// The read model, rebuilt if another projection version wrote it, and
     /// caught up with the log; says what it did.
     pub async fn caught_up_read_model(&self) -> anyhow::Result<Arc<ReadModel>> {
-        let (read, found) = ReadModel::open(self.dir.path(), self.workflows.clock().clone())?;
+        let clock = self.workflows.clock().clone();
+        let (mut read, found) = ReadModel::open(self.dir.path(), clock.clone())?;
         if let Found::Stale { version } = found {
             println!(
                 "the read model was written by projection version {version}; rebuilding it as version {PROJECTION_VERSION}"
             );
+        }
+        if let Some(damage) = self.store.damage() {
+            // Nothing more is projected from a log that failed verification; the API
+            // refuses to serve from it (see `hoso_api`'s trust gate).
+            tracing::error!(position = ?damage.position, reason = %damage.detail, "the ledger is untrusted: the read model is not caught up");
+            return Ok(Arc::new(read));
+        }
+        let agreement = read.agreement_with(&self.store).await?;
+        if agreement != Agreement::Agrees {
+            println!(
+                "the read model does not match the log ({agreement:?}); rebuilding it from the log"
+            );
+            tracing::warn!(?agreement, "read model not trusted: rebuilding it");
+            drop(read);
+            read = ReadModel::rebuild(self.dir.path(), &self.store, clock, &|_| ())
+                .await?
+                .0;
         }
         let applied = read.catch_up(&self.store).await?;
         if applied > 0 {

@@ -22,6 +22,7 @@ use crate::problem::{ApiResult, Problem};
 
 pub mod accounts;
 pub mod dossiers;
+pub mod ledger;
 pub mod org;
 pub mod reports;
 pub mod sessions;
@@ -150,7 +151,10 @@ async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let head = s.workflows.store().head_position().await.ok().flatten();
-    let text = s.metrics.render(head, s.read.next_position());
+    let damage = s.workflows.store().damage();
+    let text = s
+        .metrics
+        .render(head, s.read.next_position(), damage.as_ref());
     (
         [(
             header::CONTENT_TYPE,
@@ -238,7 +242,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
 #[openapi(
     info(title = "hoso", description = "Personnel dossiers of Vietnamese public servants as a tamper-evident ledger of events."),
     paths(
-        healthz, metrics, openapi,
+        healthz, crate::trust::readyz, metrics, openapi,
         sessions::login, sessions::logout,
         dossiers::open, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
@@ -247,8 +251,9 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
+        ledger::latest, ledger::inclusion, ledger::consistency,
     ),
-    components(schemas(Problem, ReceiptOut, DocumentIn, Health)),
+    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -279,7 +284,11 @@ impl utoipa::Modify for BearerAuth {
                 )
                 .build()
         };
-        for item in doc.paths.paths.values_mut() {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            // Refused with `ledger:untrusted` once the log failed verification
+            // (see `crate::trust`).
+            let gated = path.starts_with("/api/v1/")
+                && !["/api/v1/sessions", "/api/v1/openapi.json"].contains(&path.as_str());
             for op in [
                 &mut item.get,
                 &mut item.post,
@@ -289,8 +298,14 @@ impl utoipa::Modify for BearerAuth {
             .into_iter()
             .flatten()
             {
+                if gated {
+                    op.responses.responses.entry("503".into()).or_insert_with(|| {
+                        problem("The ledger failed verification: this node serves nothing from it (urn:hoso:problem:ledger:untrusted), or the read side did not catch up in time").into()
+                    });
+                }
+                // Open when any requirement is empty (no session, or an optional one).
                 let open = op.security.as_ref().is_some_and(|s| {
-                    s.iter().all(|r| {
+                    s.iter().any(|r| {
                         serde_json::to_value(r)
                             .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
                     })
@@ -348,14 +363,22 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/reports/approvals-pending",
             get(reports::approvals_pending),
         )
+        .route("/ledger/checkpoints/latest", get(ledger::latest))
+        .route("/ledger/proofs/inclusion", get(ledger::inclusion))
+        .route("/ledger/proofs/consistency", get(ledger::consistency))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(crate::trust::readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::trust::gate,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

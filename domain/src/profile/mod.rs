@@ -635,6 +635,39 @@ pub struct SyncRule {
     pub note: Option<String>,
 }
 
+/// How often the node signs a tree head over the log while it runs (it also signs
+/// one when it opens and one at a clean shutdown). Not a regulation: an operating
+/// setting kept with the province's other settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerRule {
+    /// After this many new events.
+    #[serde(default = "LedgerRule::default_events")]
+    pub checkpoint_every_events: u64,
+    /// After this many seconds, if any event arrived.
+    #[serde(default = "LedgerRule::default_seconds")]
+    pub checkpoint_every_seconds: u64,
+}
+
+impl LedgerRule {
+    fn default_events() -> u64 {
+        10_000
+    }
+
+    fn default_seconds() -> u64 {
+        60
+    }
+}
+
+impl Default for LedgerRule {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_events: Self::default_events(),
+            checkpoint_every_seconds: Self::default_seconds(),
+        }
+    }
+}
+
 /// Where a date falls relative to its approval window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowCheck {
@@ -664,6 +697,9 @@ pub struct Profile {
     #[serde(default)]
     reports: Vec<ReportDue>,
     sync: SyncRule,
+    /// Signed tree heads; defaults when absent.
+    #[serde(default)]
+    ledger: LedgerRule,
     /// Access-restriction levels; a profile without its own takes the
     /// national profile's.
     #[serde(default)]
@@ -714,6 +750,11 @@ impl Profile {
         };
         if self.name != name {
             return Err(invalid(format!("declares the name {:?}", self.name)));
+        }
+        if self.ledger.checkpoint_every_events == 0 || self.ledger.checkpoint_every_seconds == 0 {
+            return Err(invalid(
+                "[ledger]: checkpoints must come after at least one event and one second".into(),
+            ));
         }
         for (obligation, rule) in &self.deadlines {
             if !(1..=DEADLINE_DAYS_MAX).contains(&rule.deadline.amount) {
@@ -875,6 +916,11 @@ impl Profile {
     /// Sync cadence.
     pub fn sync(&self) -> &SyncRule {
         &self.sync
+    }
+
+    /// When the node signs tree heads.
+    pub fn ledger(&self) -> LedgerRule {
+        self.ledger
     }
 
     /// Access-restriction levels of dossier data (BT 4.3, HY 4.4).

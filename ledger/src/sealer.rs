@@ -1,0 +1,608 @@
+//! The sealer: verifies the log when a node opens it, keeps the Merkle tree over `$all`
+//! in step with it, and signs tree heads — every N events or T seconds, right after
+//! opening, and at a clean shutdown.
+//!
+//! **At open** ([`Sealer::open`]) the log is checked from where the tree file ends
+//! (every leaf in the tree is an event an earlier open or this node's own writer
+//! verified) to the head, and each verified event becomes a leaf; the cost is the new
+//! events, not the whole log (`full` re-checks everything and rebuilds the tree). Then
+//! the latest signed tree head — the newer of `tree-head.json` and the last
+//! `ledger.TreeHeadSigned` event in the log — must hold:
+//!
+//! - its signature, by a key of the ring valid for it;
+//! - the log is at least as long as the head (a shorter log names the missing range:
+//!   deleting the tail is not silent);
+//! - the first `tree_size` events hash to the signed root;
+//! - after a head signed at a clean shutdown, the log holds exactly one more event (that
+//!   head's own checkpoint event): anything after it was appended while no node held
+//!   the log. (After a crash the last head is an interval or opening head, and the
+//!   events after it — acknowledged before the crash — are verified and accepted.)
+//!
+//! Any failure marks the store damaged ([`EventStore::mark_corrupt`]): it refuses
+//! writes, and the API refuses to serve from it. Nothing is signed over a log that
+//! failed.
+//!
+//! **While running** the sealer follows `$all` from the tree's end, appends each event's
+//! hash as a leaf, and signs a head when `every_events` events arrived since the last
+//! one, or `every` passed with at least one new event (its own checkpoint events do not
+//! count, so an idle node does not sign forever). A head is appended to the log
+//! (`ledger-checkpoints`) first and written to `tree-head.json` after, so a crash
+//! between the two leaves the file one head behind, never ahead of the log.
+//!
+//! **Limits, stated plainly.** An attacker who can write the data directory while the
+//! node is stopped, and who removes both the tail of the log and every newer signed
+//! head (file and events), leaves a log this node cannot tell from an older one; only a
+//! holder of a newer head (a client, the national database, an inspector) can, with a
+//! consistency proof. Events before the tree's end are not re-read at open; a damaged
+//! old event is found when read (every read re-hashes the rows it returns), by the
+//! projector, by `hoso verify`, or by `serve --verify full`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use hoso_schemas::pb::ledger as pb;
+use hoso_schemas::{DomainEvent, Registry};
+use tokio::sync::{Notify, watch};
+
+use crate::checkpoint::{
+    CHECKPOINT_STREAM, HeadFileError, HeadReason, KEYS_STREAM, SignedTreeHead, TreeHead,
+    read_head_file, write_head_file,
+};
+use crate::clock::TimeSource;
+use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
+use crate::error::{Damage, StoreError};
+use crate::ledger_keys::{LedgerKeyError, LedgerKeyRing};
+use crate::store::{Direction, EventStore, StreamFrom};
+use crate::tree::{MerkleTree, TreeError};
+
+/// When the sealer signs a tree head while running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    /// After this many new events.
+    pub every_events: u64,
+    /// After this long, if any event arrived.
+    pub every: Duration,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            every_events: 10_000,
+            every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where the sealer keeps its files.
+#[derive(Debug, Clone)]
+pub struct SealerFiles {
+    /// The Merkle tree (`ledger-tree.db`), derived from the log.
+    pub tree: PathBuf,
+    /// The latest signed tree head (`tree-head.json`).
+    pub head: PathBuf,
+}
+
+/// Why the sealer could not run. Damage to the log is not one of these: it is
+/// reported in [`OpenReport::damage`] and marked on the store.
+#[derive(Debug, thiserror::Error)]
+pub enum SealerError {
+    /// The backend's positions are not dense, so they cannot be leaf indices.
+    #[error("signed tree heads need a backend with dense positions; {0} has none")]
+    SparsePositions(&'static str),
+    /// The log failed for a reason other than damage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The tree file failed.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The head file could not be written.
+    #[error(transparent)]
+    HeadFile(#[from] HeadFileError),
+    /// The key ring could not be used.
+    #[error(transparent)]
+    Keys(#[from] LedgerKeyError),
+}
+
+/// What opening found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Position verification started from (the tree's end, or 0 for a full pass).
+    pub verified_from: u64,
+    /// Events verified now.
+    pub verified_events: u64,
+    /// Whether the tree file was rebuilt (missing, damaged, out of step, or `full`).
+    pub tree_rebuilt: bool,
+    /// The head the log was checked against, if there was one.
+    pub checked_against: Option<SignedTreeHead>,
+    /// The damage found, if any (also marked on the store).
+    pub damage: Option<Damage>,
+}
+
+/// The running sealer; share it in an `Arc`.
+pub struct Sealer {
+    store: Arc<dyn EventStore>,
+    tree: MerkleTree,
+    keys: LedgerKeyRing,
+    files: SealerFiles,
+    clock: TimeSource,
+    policy: CheckpointPolicy,
+    latest: watch::Sender<Option<SignedTreeHead>>,
+    /// Serialises signing, so heads are appended in tree-size order.
+    signing: tokio::sync::Mutex<()>,
+    stop: Notify,
+    stopped: Mutex<bool>,
+    /// True while [`run`](Self::run) is following the log.
+    running: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("tree", &self.tree)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// Opens the tree, verifies the log and checks it against the latest signed head
+    /// (see the module documentation). On success it records the ring's keys in the
+    /// log and signs an opening head; on damage it marks the store and signs nothing.
+    /// `progress` is called with the number of events verified so far.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open(
+        store: Arc<dyn EventStore>,
+        files: SealerFiles,
+        keys: LedgerKeyRing,
+        clock: TimeSource,
+        policy: CheckpointPolicy,
+        full: bool,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(Arc<Self>, OpenReport), SealerError> {
+        if !store.dense_positions() {
+            return Err(SealerError::SparsePositions(store.backend_name()));
+        }
+        let log_len = store.head_position().await?.map_or(0, |h| h + 1);
+        let (tree, mut tree_rebuilt) = open_tree(&files, full)?;
+        // A missing tree file starts empty: the log is then verified from position 0.
+        tree_rebuilt |= tree.is_empty() && log_len > 0;
+        let mut truncated = None;
+        if !tree_rebuilt {
+            match tree_against_log(store.as_ref(), &tree, log_len).await? {
+                TreeFit::Matches => {}
+                TreeFit::LogShorter => {
+                    // The tree holds only events this node verified: the log lost them.
+                    truncated = Some(Damage::new(
+                        Some(log_len),
+                        format!(
+                            "the log ends at position {log_len}, but the Merkle tree built from it holds {} events: positions {log_len}..{} are missing",
+                            tree.len(),
+                            tree.len() - 1
+                        ),
+                    ));
+                }
+                TreeFit::Foreign => {
+                    tracing::warn!(
+                        tree = tree.len(),
+                        log = log_len,
+                        "the Merkle tree file was not built from this log; rebuilding it from the log"
+                    );
+                    tree.reset()?;
+                    tree_rebuilt = true;
+                }
+            }
+        }
+        if let Some(damage) = truncated {
+            store.mark_corrupt(damage);
+        }
+        let sealer = Arc::new(Self {
+            store,
+            tree,
+            keys,
+            files,
+            clock,
+            policy,
+            latest: watch::Sender::new(None),
+            signing: tokio::sync::Mutex::new(()),
+            stop: Notify::new(),
+            stopped: Mutex::new(false),
+            running: watch::Sender::new(false),
+        });
+        let verified_from = sealer.tree.len();
+        let head = sealer.latest_signed_head().await?;
+        let mut report = OpenReport {
+            verified_from,
+            verified_events: 0,
+            tree_rebuilt,
+            checked_against: head.clone(),
+            damage: sealer.store.damage(),
+        };
+        if report.damage.is_none() {
+            match sealer.catch_up(progress).await {
+                Ok(n) => report.verified_events = n,
+                Err(SealerError::Store(e)) if e.is_corruption() => {}
+                Err(e) => return Err(e),
+            }
+            report.damage = sealer.store.damage();
+        }
+        if report.damage.is_none()
+            && let Some(head) = &head
+            && let Some(damage) = sealer.check_head(head, log_len).await?
+        {
+            sealer.store.mark_corrupt(damage);
+            report.damage = sealer.store.damage();
+        }
+        if report.damage.is_some() {
+            return Ok((sealer, report));
+        }
+        sealer.tree.flush()?;
+        sealer.latest.send_replace(head);
+        sealer.record_keys().await?;
+        sealer.sign(HeadReason::Opened).await?;
+        Ok((sealer, report))
+    }
+
+    /// The Merkle tree (for proofs).
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
+    }
+
+    /// The key ring heads are signed and checked with.
+    pub fn keys(&self) -> &LedgerKeyRing {
+        &self.keys
+    }
+
+    /// The latest head signed or checked by this node.
+    pub fn latest(&self) -> Option<SignedTreeHead> {
+        self.latest.borrow().clone()
+    }
+
+    /// Follows `$all`, extending the tree and signing heads by the policy, until
+    /// [`shutdown`](Self::shutdown). Returns early only on failure (logged by the
+    /// caller); the store's damage state is the caller's to show.
+    pub async fn run(self: Arc<Self>) -> Result<(), SealerError> {
+        struct Running<'a>(&'a watch::Sender<bool>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.send_replace(false);
+            }
+        }
+        {
+            // Checked and set under one lock, so `shutdown` sees either a stopped
+            // sealer that never runs or a running one it waits for.
+            let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+            if *stopped {
+                return Ok(());
+            }
+            self.running.send_replace(true);
+        }
+        let _running = Running(&self.running);
+        let mut feed = self.store.subscribe_all(self.tree.len());
+        let mut since_head = 0u64;
+        let mut last_sign = Instant::now();
+        let mut tick = tokio::time::interval(self.policy.every.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = self.stop.notified() => return Ok(()),
+                _ = tick.tick() => {
+                    if since_head > 0 && last_sign.elapsed() >= self.policy.every {
+                        self.sign(HeadReason::Interval).await?;
+                        since_head = 0;
+                        last_sign = Instant::now();
+                    }
+                }
+                next = feed.next() => {
+                    let Some(event) = next else { return Ok(()) };
+                    let event = event?;
+                    if event.position != self.tree.len() {
+                        // Only a damaged log can skip or repeat a position here.
+                        let damage = Damage::new(
+                            Some(self.tree.len()),
+                            format!("the log gave position {} where {} was next", event.position, self.tree.len()),
+                        );
+                        self.store.mark_corrupt(damage);
+                        return Ok(());
+                    }
+                    self.tree.append(&[event.hash]);
+                    if event.stream != CHECKPOINT_STREAM {
+                        since_head += 1;
+                    }
+                    if since_head >= self.policy.every_events {
+                        self.sign(HeadReason::Interval).await?;
+                        since_head = 0;
+                        last_sign = Instant::now();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops [`run`](Self::run) and, if the log is trusted, brings the tree up to the
+    /// log's head and signs a shutdown head over it. Call it after the last write.
+    pub async fn shutdown(&self) -> Result<Option<SignedTreeHead>, SealerError> {
+        {
+            let mut stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+            if *stopped {
+                return Ok(None);
+            }
+            *stopped = true;
+        }
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+        // The tree has one writer at a time: wait until `run` has let go of it.
+        let mut running = self.running.subscribe();
+        let _ = running.wait_for(|r| !*r).await;
+        if self.store.damage().is_some() {
+            return Ok(None);
+        }
+        self.catch_up(&|_| ()).await?;
+        if self.store.damage().is_some() {
+            return Ok(None);
+        }
+        let head = self.sign(HeadReason::Shutdown).await?;
+        self.tree.flush()?;
+        Ok(Some(head))
+    }
+
+    /// Signs a head over the tree as it stands, appends it to the log, then writes the
+    /// head file.
+    async fn sign(&self, reason: HeadReason) -> Result<SignedTreeHead, SealerError> {
+        let _one_at_a_time = self.signing.lock().await;
+        let size = self.tree.len();
+        let root = self.tree.root(size)?;
+        let (key_id, key) = self.keys.signer();
+        let head = SignedTreeHead::sign(
+            TreeHead::new(size, root, self.clock.now(), key_id, reason),
+            key,
+        );
+        let event = DomainEvent::from(head.to_event());
+        self.store
+            .append(
+                CHECKPOINT_STREAM,
+                ExpectedRevision::Any,
+                vec![NewEvent::new(
+                    event.type_name(),
+                    event.schema_version(),
+                    event.encode_payload(),
+                )],
+            )
+            .await?;
+        if reason != HeadReason::Interval {
+            self.tree.flush()?;
+        }
+        write_head_file(&self.files.head, &head)?;
+        tracing::info!(tree_size = size, root = %hex::encode(root), %key_id, %reason, "signed tree head");
+        self.latest.send_replace(Some(head.clone()));
+        Ok(head)
+    }
+
+    /// Verifies the log from the tree's end to its head and appends each verified
+    /// event as a leaf. Answers the number of events verified.
+    async fn catch_up(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<u64, SealerError> {
+        let from = self.tree.len();
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let observe = |page: &[RecordedEvent]| {
+            let hashes: Vec<_> = page.iter().map(|e| e.hash).collect();
+            self.tree.append(&hashes);
+            let n = done.fetch_add(page.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            progress(n + page.len() as u64);
+        };
+        let report = self.store.verify_from(from, &observe).await?;
+        Ok(report.events)
+    }
+
+    /// The newer of the head file and the last checkpoint event of the log.
+    async fn latest_signed_head(&self) -> Result<Option<SignedTreeHead>, SealerError> {
+        let from_file = match read_head_file(&self.files.head) {
+            Ok(h) => h,
+            Err(e) => {
+                // A damaged head file is evidence of tampering, not a reason to stop:
+                // the log's own checkpoints still hold.
+                tracing::error!(error = %e, "the signed tree head file cannot be read");
+                None
+            }
+        };
+        let last = self
+            .store
+            .read_stream(CHECKPOINT_STREAM, StreamFrom::End, Direction::Backwards, 1)
+            .await?;
+        let registry = Registry::standard();
+        let from_log = last.first().and_then(|e| {
+            match registry.decode(&e.event_type, e.schema_version, &e.payload) {
+                Ok(DomainEvent::TreeHeadSigned(m)) => SignedTreeHead::from_event(&m).ok(),
+                _ => None,
+            }
+        });
+        Ok(match (from_file, from_log) {
+            (Some(f), Some(l)) if l.head.tree_size > f.head.tree_size => {
+                tracing::warn!(
+                    file = f.head.tree_size,
+                    log = l.head.tree_size,
+                    "the signed tree head file is older than the log's last checkpoint"
+                );
+                Some(l)
+            }
+            (Some(f), _) => Some(f),
+            (None, l) => l,
+        })
+    }
+
+    /// Whether the log (already verified into the tree) holds against `head`.
+    async fn check_head(
+        &self,
+        head: &SignedTreeHead,
+        log_len: u64,
+    ) -> Result<Option<Damage>, SealerError> {
+        let h = &head.head;
+        if let Err(e) = self.keys.verify(head) {
+            return Ok(Some(Damage::new(
+                None,
+                format!(
+                    "the latest signed tree head (size {}, signed {}) does not verify: {e}",
+                    h.tree_size, h.signed_at
+                ),
+            )));
+        }
+        if log_len < h.tree_size {
+            return Ok(Some(Damage::new(
+                Some(log_len),
+                format!(
+                    "the log ends at position {log_len}, but the tree head signed at {} covers {} events: positions {log_len}..{} are missing",
+                    h.signed_at,
+                    h.tree_size,
+                    h.tree_size - 1
+                ),
+            )));
+        }
+        let root = self.tree.root(h.tree_size)?;
+        if root != h.root {
+            return Ok(Some(Damage::new(
+                None,
+                format!(
+                    "the first {} events of the log do not hash to the root signed at {}: the log was rewritten",
+                    h.tree_size, h.signed_at
+                ),
+            )));
+        }
+        if h.reason == HeadReason::Shutdown && log_len != h.tree_size + 1 {
+            let detail = if log_len == h.tree_size {
+                format!(
+                    "the checkpoint event of the shutdown head at position {} is missing",
+                    h.tree_size
+                )
+            } else {
+                format!(
+                    "events {}..{} were appended while the node was stopped (after its shutdown head)",
+                    h.tree_size + 1,
+                    log_len - 1
+                )
+            };
+            let first = if log_len == h.tree_size {
+                h.tree_size
+            } else {
+                h.tree_size + 1
+            };
+            return Ok(Some(Damage::new(Some(first), detail)));
+        }
+        Ok(None)
+    }
+
+    /// Appends the ring's keys (and revocations) not yet recorded in `ledger-keys`.
+    async fn record_keys(&self) -> Result<(), SealerError> {
+        let registry = Registry::standard();
+        let recorded = self
+            .store
+            .read_stream(
+                KEYS_STREAM,
+                StreamFrom::Start,
+                Direction::Forwards,
+                usize::MAX,
+            )
+            .await?;
+        let mut registered = std::collections::HashSet::new();
+        let mut revoked = std::collections::HashSet::new();
+        for e in &recorded {
+            match registry.decode(&e.event_type, e.schema_version, &e.payload) {
+                Ok(DomainEvent::LedgerKeyRegistered(m)) => {
+                    registered.insert(m.key_id);
+                }
+                Ok(DomainEvent::LedgerKeyRevoked(m)) => {
+                    revoked.insert(m.key_id);
+                }
+                _ => {}
+            }
+        }
+        let mut events = Vec::new();
+        for key in self.keys.public_keys() {
+            let id = key.key_id.as_bytes().to_vec();
+            if !registered.contains(&id) {
+                events.push(DomainEvent::from(key.registered_event()));
+            }
+            if let Some(r) = key.revoked_event()
+                && !revoked.contains(&id)
+            {
+                events.push(DomainEvent::from(r));
+            }
+        }
+        if events.is_empty() {
+            return Ok(());
+        }
+        let events = events
+            .into_iter()
+            .map(|e| NewEvent::new(e.type_name(), e.schema_version(), e.encode_payload()))
+            .collect();
+        self.store
+            .append(KEYS_STREAM, ExpectedRevision::Any, events)
+            .await?;
+        // Our own events: verified by construction, but leaves like any other.
+        self.catch_up(&|_| ()).await?;
+        Ok(())
+    }
+}
+
+/// Opens the tree file, starting over when it is damaged, of another format, or a
+/// full pass is asked for. Answers whether it starts empty by that decision.
+fn open_tree(files: &SealerFiles, full: bool) -> Result<(MerkleTree, bool), SealerError> {
+    if full {
+        MerkleTree::discard(&files.tree)?;
+        return Ok((MerkleTree::open_or_create(&files.tree)?, true));
+    }
+    match MerkleTree::open_or_create(&files.tree) {
+        Ok(tree) => Ok((tree, false)),
+        Err(e @ (TreeError::Corrupt { .. } | TreeError::Format { .. })) => {
+            tracing::warn!(error = %e, "rebuilding the Merkle tree file from the log");
+            MerkleTree::discard(&files.tree)?;
+            Ok((MerkleTree::open_or_create(&files.tree)?, true))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether every leaf of `tree` is still the log's event at its position, as far as
+/// one look can tell: the tree is not longer than the log and its last leaf is the
+/// hash of the log's event there (leaves before it are bound to it by the chains and
+/// the tree's own root check at open).
+/// How the tree file stands against the log.
+enum TreeFit {
+    /// Its last leaf is the log's event at that position.
+    Matches,
+    /// It is longer than the log, and the log's last event is its leaf there: the
+    /// log lost events the tree holds.
+    LogShorter,
+    /// It was built from another log (or the log was rewritten under it).
+    Foreign,
+}
+
+/// Compares the tree with the log at one point, the tree's last leaf (or, when the
+/// log is shorter, the log's last event): the leaves before it are bound to it by the
+/// hash chains, which were verified when they went in.
+async fn tree_against_log(
+    store: &dyn EventStore,
+    tree: &MerkleTree,
+    log_len: u64,
+) -> Result<TreeFit, SealerError> {
+    let len = tree.len();
+    if len == 0 {
+        return Ok(TreeFit::Matches);
+    }
+    let at = len.min(log_len);
+    if at == 0 {
+        return Ok(TreeFit::LogShorter);
+    }
+    let found = store.read_all(at - 1, 1).await?;
+    let same = match found.first() {
+        Some(e) if e.position == at - 1 => e.hash == tree.leaf(at - 1)?,
+        _ => false,
+    };
+    Ok(match (same, len > log_len) {
+        (true, false) => TreeFit::Matches,
+        (true, true) => TreeFit::LogShorter,
+        (false, _) => TreeFit::Foreign,
+    })
+}
+
+/// The checkpoint events' payload type, for callers that decode them.
+pub type TreeHeadEvent = pb::TreeHeadSigned;
