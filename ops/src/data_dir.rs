@@ -13,6 +13,8 @@
 //! | `readmodel.db` | [`hoso_projections::READ_MODEL_FILE`] | the projections, rebuildable from the log |
 //! | `credentials.db` | [`hoso_commands::credentials::CREDENTIALS_FILE`] | password hashes |
 //! | `field-keys.json` | [`hoso_commands::sealing::KEY_FILE`] | key-encryption keys (or where [`KEY_FILE_ENV`] says) |
+//! | `ledger-keys.json` | [`hoso_ledger::ledger_keys::LEDGER_KEY_FILE`] | the ledger's tree-head signing keys (or where [`LEDGER_KEY_FILE_ENV`] says) |
+//! | `tree-head.json` | [`hoso_ledger::checkpoint::HEAD_FILE`] | the latest signed tree head |
 //! | `data-keys.db` | [`hoso_commands::sealing::DATA_KEYS_FILE`] | per-dossier data keys, wrapped |
 //! | `sessions.db` | [`hoso_api::sessions::SESSIONS_FILE`] | API sessions |
 //! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, by digest |
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use hoso_api::{ApiConfig, AppState};
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
 use hoso_commands::sealing::Keyring;
@@ -29,6 +32,9 @@ use hoso_commands::workflows::Workflows;
 use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::Clock;
 use hoso_domain::profile::Profile;
+use hoso_ledger::LedgerKeyRing;
+use hoso_ledger::checkpoint::HEAD_FILE;
+use hoso_ledger::ledger_keys::LEDGER_KEY_FILE;
 use hoso_ledger::sqlite::DB_FILE;
 use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
 use hoso_projections::{Agreement, Found, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel};
@@ -41,6 +47,9 @@ pub const DEFAULT_PROFILE: &str = "national";
 /// Environment variable naming the field-key file when it is kept outside
 /// the data directory (production: a separate volume or secret mount).
 pub const KEY_FILE_ENV: &str = "HOSO_FIELD_KEY_FILE";
+/// Environment variable naming the ledger key ring when it is kept outside the
+/// data directory, as [`KEY_FILE_ENV`] does for the field keys.
+pub const LEDGER_KEY_FILE_ENV: &str = "HOSO_LEDGER_KEY_FILE";
 
 /// The contents of `hoso.toml`.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -74,6 +83,8 @@ pub struct DataDir {
     path: PathBuf,
     /// Where the field-key file lives when not inside the directory.
     key_file: Option<PathBuf>,
+    /// Where the ledger key ring lives when not inside the directory.
+    ledger_key_file: Option<PathBuf>,
 }
 
 impl DataDir {
@@ -83,6 +94,7 @@ impl DataDir {
         Self {
             path: path.into(),
             key_file: std::env::var_os(KEY_FILE_ENV).map(PathBuf::from),
+            ledger_key_file: std::env::var_os(LEDGER_KEY_FILE_ENV).map(PathBuf::from),
         }
     }
 
@@ -92,6 +104,7 @@ impl DataDir {
         Self {
             path: path.into(),
             key_file: None,
+            ledger_key_file: None,
         }
     }
 
@@ -160,6 +173,31 @@ impl DataDir {
             Keys::Create => Keyring::create(&self.path, key_file)?,
             Keys::OpenOrCreate => {
                 Keyring::open_or_create(&self.path, key_file).context("field keys")?
+            }
+        })
+    }
+
+    /// The ledger key ring's file: where [`LEDGER_KEY_FILE_ENV`] says, else inside
+    /// the directory.
+    pub fn ledger_key_file(&self) -> PathBuf {
+        self.ledger_key_file
+            .clone()
+            .unwrap_or_else(|| self.path.join(LEDGER_KEY_FILE))
+    }
+
+    /// The latest signed tree head's file.
+    pub fn head_file(&self) -> PathBuf {
+        self.path.join(HEAD_FILE)
+    }
+
+    /// The ledger key ring; a new key is stamped `now`.
+    pub fn ledger_keys(&self, keys: Keys, now: DateTime<Utc>) -> anyhow::Result<LedgerKeyRing> {
+        let path = self.ledger_key_file();
+        Ok(match keys {
+            Keys::Open => LedgerKeyRing::load(&path)?,
+            Keys::Create => LedgerKeyRing::create(&path, now)?,
+            Keys::OpenOrCreate => {
+                LedgerKeyRing::open_or_create(&path, now).context("ledger keys")?
             }
         })
     }
@@ -363,6 +401,8 @@ mod tests {
             READ_MODEL_FILE,
             CREDENTIALS_FILE,
             hoso_commands::sealing::KEY_FILE,
+            LEDGER_KEY_FILE,
+            HEAD_FILE,
             hoso_commands::sealing::DATA_KEYS_FILE,
             hoso_api::sessions::SESSIONS_FILE,
             hoso_api::ATTACHMENTS_DIR,

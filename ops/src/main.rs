@@ -7,6 +7,7 @@
 mod bench;
 mod data_dir;
 mod demo;
+mod ledger_keys;
 mod progress;
 mod rebuild;
 mod serve;
@@ -57,7 +58,8 @@ enum Command {
         no_admin: bool,
     },
     /// Field-encryption keys: rotate the key-encryption key (re-wraps every
-    /// per-dossier data key; the log is not touched).
+    /// per-dossier data key; the log is not touched). `keys ledger`: the keys
+    /// that sign tree heads.
     Keys {
         #[command(subcommand)]
         which: KeysCommand,
@@ -121,6 +123,44 @@ enum KeysCommand {
         #[arg(long)]
         data: PathBuf,
     },
+    /// The ledger keys that sign tree heads: show, rotate, revoke.
+    Ledger {
+        #[command(subcommand)]
+        which: LedgerKeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerKeysCommand {
+    /// Every ledger key: id, state, dates and public key (the active key's public
+    /// key is what the province publishes for inspectors).
+    Show {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new key active; the old one stays listed, retired, and its tree heads
+    /// stay valid.
+    Rotate {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Stop trusting a key beyond a tree size (revoking the active key rotates first).
+    Revoke {
+        /// The key's id (16 hex digits, as `keys ledger show` prints it).
+        key_id: hoso_ledger::KeyId,
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Its heads of tree size up to this stay valid, none after (default: the
+        /// tree size of the latest signed head in tree-head.json, else 0).
+        #[arg(long)]
+        valid_through: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -160,6 +200,18 @@ fn main() -> ExitCode {
             Command::Keys {
                 which: KeysCommand::Rotate { data },
             } => serve::rotate(&data).map(|()| ExitCode::SUCCESS),
+            Command::Keys {
+                which: KeysCommand::Ledger { which },
+            } => match which {
+                LedgerKeysCommand::Show { data, json } => ledger_keys::show(&data, json),
+                LedgerKeysCommand::Rotate { data } => ledger_keys::rotate(&data),
+                LedgerKeysCommand::Revoke {
+                    key_id,
+                    data,
+                    valid_through,
+                } => ledger_keys::revoke(&data, key_id, valid_through),
+            }
+            .map(|()| ExitCode::SUCCESS),
             Command::Serve { data, listen } => {
                 serve::run(&data, listen).await.map(|()| ExitCode::SUCCESS)
             }
@@ -185,20 +237,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// `hoso init`: an empty ledger and the settings file naming its profile.
+/// `hoso init`: an empty ledger, its key ring, and the settings file naming its
+/// profile.
 fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
     // Check the profile first, so that a typo leaves nothing behind.
     let profile = hoso_domain::profile::Profile::load(profile)?;
     let dir = data_dir::DataDir::new(data);
-    let store = dir
-        .on(std::sync::Arc::new(hoso_domain::clock::SystemClock))
-        .create_store()?;
+    let clock = std::sync::Arc::new(hoso_domain::clock::SystemClock);
+    let store = dir.on(clock.clone()).create_store()?;
+    let ring = dir.ledger_keys(
+        data_dir::Keys::Create,
+        hoso_domain::clock::Clock::now(&*clock),
+    )?;
     dir.write_settings(&profile, "hoso init")?;
     println!(
         "created an empty ledger at {} for {} (profile {})",
         store.path().display(),
         profile.province(),
         profile.name()
+    );
+    println!(
+        "ledger key {} in {} signs tree heads; publish its public key for inspectors: {}",
+        ring.active().key_id,
+        ring.path().display(),
+        hex::encode(ring.active().public_key.as_bytes())
     );
     Ok(())
 }

@@ -35,7 +35,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::NaiveDate;
 use hoso_commands::workflows::Workflows;
-use hoso_domain::clock::ManualClock;
+use hoso_domain::clock::{Clock, ManualClock};
 use hoso_domain::profile::Profile;
 use hoso_ledger::EventStore;
 
@@ -142,6 +142,8 @@ struct Tale {
 /// hold no events) or a new one, its settings, credentials and field keys.
 async fn open(place: &Place, clock: Arc<ManualClock>, people: usize) -> anyhow::Result<Node> {
     let profile = Profile::load(&place.profile)?;
+    // The ledger key ring `hoso init` would have made (kept when it did).
+    place.dir.ledger_keys(Keys::OpenOrCreate, clock.now())?;
     let on = place.dir.on(clock);
     let store = if place.existing_store {
         let store = on.open_store()?;
