@@ -12,6 +12,7 @@ mod progress;
 mod rebuild;
 mod serve;
 mod synth;
+mod trust;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +73,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// How much of the log to verify before serving: what is new since the last
+        /// run (a background pass then re-verifies the rest), or all of it first.
+        #[arg(long, value_enum, default_value = "incremental")]
+        verify: trust::Verify,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -212,9 +217,13 @@ fn main() -> ExitCode {
                 } => ledger_keys::revoke(&data, key_id, valid_through),
             }
             .map(|()| ExitCode::SUCCESS),
-            Command::Serve { data, listen } => {
-                serve::run(&data, listen).await.map(|()| ExitCode::SUCCESS)
-            }
+            Command::Serve {
+                data,
+                listen,
+                verify,
+            } => serve::run(&data, listen, verify)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,
             Command::Rebuild { data } => rebuild::run(&data).await.map(|()| ExitCode::SUCCESS),
             Command::Demo {

@@ -11,17 +11,26 @@ use hoso_domain::clock::SystemClock;
 use rand::Rng;
 
 use crate::data_dir::{DataDir, Keys};
+use crate::trust::{self, Verify};
 
 /// Environment variable giving the first administrator password (automation).
 pub const ADMIN_PASSWORD_ENV: &str = "HOSO_ADMIN_PASSWORD";
 
-/// `hoso serve`.
-pub async fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+/// How often the whole log is re-verified in the background while serving.
+const SCRUB_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `hoso serve`: verifies the log (see [`crate::trust`]), catches the read model up,
+/// serves until Ctrl-C, then signs a shutdown tree head.
+pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Result<()> {
     let node = DataDir::new(data)
         .on(Arc::new(SystemClock))
         .open_node(Keys::Open)?;
+    let sealer = trust::open(&node, verify, Keys::Open).await?;
     let read = node.caught_up_read_model().await?;
-    let state = Arc::new(node.api(read, ApiConfig::default())?);
+    let state = Arc::new(node.api(read, ApiConfig::default())?.with_sealer(sealer.clone()));
+    let sealing = tokio::spawn(sealer.clone().run());
+    let scrub = (verify == Verify::Incremental)
+        .then(|| trust::spawn_scrub(state.workflows.store().clone(), SCRUB_EVERY));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listen on {listen}"))?;
@@ -34,7 +43,26 @@ pub async fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
-    println!("stopped");
+    if let Some(scrub) = scrub {
+        scrub.abort();
+    }
+    match sealer.shutdown().await {
+        Ok(Some(head)) => println!(
+            "stopped; signed the shutdown tree head: size {}, root {}",
+            head.head.tree_size,
+            hex::encode(head.head.root)
+        ),
+        Ok(None) => println!("stopped; the ledger is untrusted, so no tree head was signed"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not sign the shutdown tree head");
+            println!("stopped; the shutdown tree head could not be signed: {e}");
+        }
+    }
+    match sealing.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "the sealer stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "the sealer task failed"),
+        Ok(Ok(())) => {}
+    }
     Ok(())
 }
 

@@ -96,6 +96,9 @@ pub async fn run(
     let clock = Arc::new(ManualClock::new(ten_am(day(2026, 1, 5))?));
     let story = Story::new(clock.clone());
     let node = open(&place, clock, people).await?;
+    let sealer =
+        crate::trust::open(&node, crate::trust::Verify::Incremental, Keys::OpenOrCreate).await?;
+    let sealing = tokio::spawn(sealer.clone().run());
     let started = Instant::now();
     let mut synth = Synth::new(seed);
     let province = synth.province(SCHOOLS, COMMUNES);
@@ -121,10 +124,21 @@ pub async fn run(
     tale.approvals(&ctx, roles.changes.clone(), false).await?;
     let elapsed = started.elapsed();
 
+    let head = sealer
+        .shutdown()
+        .await?
+        .context("the demo's ledger became untrusted")?;
+    sealing.await??;
     tale.verify_and_report(&node, elapsed).await?;
+    println!(
+        "  signed tree head: {} events, root {}, key {} (public key in `hoso keys ledger show`)",
+        head.head.tree_size,
+        hex::encode(head.head.root),
+        head.head.key_id
+    );
     let logins = std::mem::take(&mut tale.summary.logins);
     // Every handle on the log goes before the directory is served or removed.
-    drop((ctx, tale, node));
+    drop((ctx, tale, node, sealer));
     place.finish(serve, &logins).await
 }
 
@@ -218,7 +232,8 @@ impl Place {
         if let Some(addr) = serve {
             print_logins(logins);
             // The temporary directory lives as long as the server.
-            let served = crate::serve::run(self.dir.path(), addr).await;
+            let served =
+                crate::serve::run(self.dir.path(), addr, crate::trust::Verify::Incremental).await;
             drop(self.tmp);
             return served;
         }
