@@ -295,8 +295,7 @@ impl SignedTreeHead {
     pub fn from_event(event: &pb::TreeHeadSigned) -> Result<Self, CheckpointError> {
         let reason = u8::try_from(event.reason)
             .map_err(|_| CheckpointError::UnknownReason(event.reason))
-            .and_then(HeadReason::from_byte)
-            .map_err(|_| CheckpointError::UnknownReason(event.reason))?;
+            .and_then(HeadReason::from_byte)?;
         let signed_at = DateTime::from_timestamp_micros(event.signed_at_micros)
             .ok_or(CheckpointError::TimeOutOfRange(event.signed_at_micros))?;
         Ok(Self {
