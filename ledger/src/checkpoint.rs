@@ -295,8 +295,7 @@ impl SignedTreeHead {
     pub fn from_event(event: &pb::TreeHeadSigned) -> Result<Self, CheckpointError> {
         let reason = u8::try_from(event.reason)
             .map_err(|_| CheckpointError::UnknownReason(event.reason))
-            .and_then(HeadReason::from_byte)
-            .map_err(|_| CheckpointError::UnknownReason(event.reason))?;
+            .and_then(HeadReason::from_byte)?;
         let signed_at = DateTime::from_timestamp_micros(event.signed_at_micros)
             .ok_or(CheckpointError::TimeOutOfRange(event.signed_at_micros))?;
         Ok(Self {
@@ -763,6 +762,56 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn any_head() -> impl proptest::strategy::Strategy<Value = (TreeHead, u8)> {
+        use proptest::prelude::*;
+        (
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            // Any instant from 1900 to 2199, to the nanosecond.
+            -2_208_988_800_000_000_000i64..7_258_118_400_000_000_000i64,
+            prop_oneof![
+                Just(HeadReason::Interval),
+                Just(HeadReason::Opened),
+                Just(HeadReason::Shutdown)
+            ],
+            1u8..=255,
+        )
+            .prop_map(|(tree_size, root, nanos, reason, seed)| {
+                let head = TreeHead::new(
+                    tree_size,
+                    root,
+                    DateTime::from_timestamp_nanos(nanos),
+                    KeyId::from_bytes([0; 8]),
+                    reason,
+                );
+                (head, seed)
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_form_round_trips_and_verifies((head, seed) in any_head()) {
+            let k = key(seed);
+            let signed = SignedTreeHead::sign(head, &k);
+            let json: SignedTreeHead =
+                serde_json::from_str(&serde_json::to_string(&signed).unwrap()).unwrap();
+            proptest::prop_assert_eq!(&json, &signed);
+            let event = SignedTreeHead::from_event(&signed.to_event()).unwrap();
+            proptest::prop_assert_eq!(&event, &signed);
+            proptest::prop_assert!(event.verify(&k.verifying_key()).is_ok());
+        }
+
+        #[test]
+        fn no_other_message_verifies((head, seed) in any_head(), bit in 0usize..SIGNED_MESSAGE_LEN * 8) {
+            let k = key(seed);
+            let signed = SignedTreeHead::sign(head, &k);
+            let mut message = signed.head.signed_message();
+            message[bit / 8] ^= 1 << (bit % 8);
+            let signature = Signature::from_bytes(&signed.signature);
+            proptest::prop_assert!(k.verifying_key().verify_strict(&message, &signature).is_err());
+        }
     }
 
     #[test]

@@ -914,6 +914,37 @@ mod tests {
         LedgerKeyRing::load(&dir.path().join("good.json")).unwrap();
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Whatever rotations and revocations happen, exactly one key is active, it is
+        /// the signer, no key is lost, and the file reads back as the ring in memory.
+        #[test]
+        fn one_active_key_whatever_happens(steps in proptest::collection::vec((proptest::bool::ANY, 0usize..8, 0u64..100), 1..8)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut ring = ring_in(&dir);
+            for (i, (rotate, pick, bound)) in steps.into_iter().enumerate() {
+                let now = at(9) + chrono::Duration::minutes(i64::try_from(i).unwrap());
+                let before = ring.public_keys().len();
+                if rotate {
+                    ring.rotate(now).unwrap();
+                    proptest::prop_assert_eq!(ring.public_keys().len(), before + 1);
+                } else {
+                    let id = ring.public_keys()[pick % before].key_id;
+                    match ring.revoke(id, now, bound) {
+                        Ok(_) | Err(LedgerKeyError::AlreadyRevoked(_)) => {}
+                        Err(e) => return Err(proptest::test_runner::TestCaseError::fail(e.to_string())),
+                    }
+                }
+                let active: Vec<_> = ring.public_keys().iter().filter(|k| k.state == KeyState::Active).collect();
+                proptest::prop_assert_eq!(active.len(), 1);
+                proptest::prop_assert_eq!(active[0].key_id, ring.signer().0);
+                let loaded = LedgerKeyRing::load(ring.path()).unwrap();
+                proptest::prop_assert_eq!(loaded.public_keys(), ring.public_keys());
+                proptest::prop_assert_eq!(loaded.signer().0, ring.signer().0);
+            }
+        }
+    }
+
     #[test]
     fn events_carry_the_public_side_only() {
         let dir = tempfile::tempdir().unwrap();
