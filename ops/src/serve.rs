@@ -27,7 +27,10 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
         .open_node(Keys::Open)?;
     let sealer = trust::open(&node, verify, Keys::Open).await?;
     let read = node.caught_up_read_model().await?;
-    let state = Arc::new(node.api(read, ApiConfig::default())?.with_sealer(sealer.clone()));
+    let state = Arc::new(
+        node.api(read, ApiConfig::default())?
+            .with_sealer(sealer.clone()),
+    );
     let sealing = tokio::spawn(sealer.clone().run());
     let scrub = (verify == Verify::Incremental)
         .then(|| trust::spawn_scrub(state.workflows.store().clone(), SCRUB_EVERY));
