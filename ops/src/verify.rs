@@ -1,14 +1,21 @@
 //! `hoso verify`: the operator's and inspector's check that the log is exactly what was
-//! written — SQLite's page check, every stream's hash chain, and every payload decoding
-//! through the catalogue.
+//! written — SQLite's page check, every stream's hash chain, every payload decoding
+//! through the catalogue, and the log against the latest signed tree head (the newer
+//! of `tree-head.json` and the log's last checkpoint): not shorter than it, its first
+//! `tree_size` events hashing to its root, its signature by the directory's ledger key.
+//! Read-only: it reports; refusing writes is the running node's business.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use hoso_ledger::checkpoint::{CHECKPOINT_STREAM, HEAD_FILE, read_head_file};
+use hoso_ledger::merkle::Frontier;
 use hoso_ledger::typed::{EventDecodeError, decode};
-use hoso_ledger::{EventStore, SqliteStore, StoreError};
-use hoso_schemas::Registry;
+use hoso_ledger::{
+    Direction, EventStore, LedgerKeyRing, SignedTreeHead, SqliteStore, StoreError, StreamFrom,
+};
+use hoso_schemas::{DomainEvent, Registry};
 
 use crate::progress::Progress;
 
@@ -27,11 +34,21 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let total = store.head_position().await?.map_or(0, |p| p + 1);
     let progress = Progress::new("verifying", total);
     let registry = Registry::standard();
+    let head = signed_head(data, &store, &registry).await;
+    let head_size = head.as_ref().map_or(0, |h| h.head.tree_size);
+    let frontier = Mutex::new(Frontier::new());
     let first_undecodable: Mutex<Option<Box<EventDecodeError>>> = Mutex::new(None);
     let result = store
         .verify_all(&|page| {
             if let Some(last) = page.last() {
                 progress.set(last.position + 1);
+            }
+            let mut f = frontier.lock().unwrap_or_else(|p| p.into_inner());
+            for e in page {
+                if f.size() >= head_size {
+                    break;
+                }
+                f.push(&e.hash);
             }
             let mut slot = first_undecodable.lock().unwrap_or_else(|p| p.into_inner());
             if slot.is_none() {
@@ -58,14 +75,22 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     {
         return Ok(fail(json, &e.to_string(), Some(e.position)));
     }
+    let frontier = frontier.into_inner().unwrap_or_else(|p| p.into_inner());
+    let against = match &head {
+        None => "no signed tree head to check against".to_owned(),
+        Some(h) => match check_head(data, h, total, &frontier) {
+            Ok(what) => what,
+            Err((problem, position)) => return Ok(fail(json, &problem, position)),
+        },
+    };
     if json {
         println!(
             "{}",
-            serde_json::json!({"ok": true, "events": report.events, "streams": report.streams, "last_position": report.last_position})
+            serde_json::json!({"ok": true, "events": report.events, "streams": report.streams, "last_position": report.last_position, "tree_head": against})
         );
     } else {
         println!(
-            "ok: {} events in {} streams verified (hash chains intact, every payload decodes); last position {}",
+            "ok: {} events in {} streams verified (hash chains intact, every payload decodes); last position {}; {against}",
             report.events,
             report.streams,
             report
@@ -74,6 +99,72 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The newer of `tree-head.json` and the log's last checkpoint event.
+async fn signed_head(
+    data: &Path,
+    store: &SqliteStore,
+    registry: &Registry,
+) -> Option<SignedTreeHead> {
+    let from_file = read_head_file(&data.join(HEAD_FILE)).ok().flatten();
+    let from_log = store
+        .read_stream(CHECKPOINT_STREAM, StreamFrom::End, Direction::Backwards, 1)
+        .await
+        .ok()
+        .and_then(|page| page.into_iter().next())
+        .and_then(|e| match decode(registry, &e) {
+            Ok(DomainEvent::TreeHeadSigned(m)) => SignedTreeHead::from_event(&m).ok(),
+            _ => None,
+        });
+    match (from_file, from_log) {
+        (Some(f), Some(l)) if l.head.tree_size > f.head.tree_size => Some(l),
+        (Some(f), _) => Some(f),
+        (None, l) => l,
+    }
+}
+
+/// The log (`log_len` events, hashed into `frontier` up to the head's size) against
+/// the signed head; the words for the report, or the failure and its position.
+fn check_head(
+    data: &Path,
+    signed: &SignedTreeHead,
+    log_len: u64,
+    frontier: &Frontier,
+) -> Result<String, (String, Option<u64>)> {
+    let h = &signed.head;
+    if log_len < h.tree_size {
+        return Err((
+            format!(
+                "the log ends at position {log_len}, but the tree head signed at {} covers {} events: positions {log_len}..{} are missing",
+                h.signed_at,
+                h.tree_size,
+                h.tree_size - 1
+            ),
+            Some(log_len),
+        ));
+    }
+    if frontier.size() != h.tree_size || frontier.root() != h.root {
+        return Err((
+            format!(
+                "the first {} events do not hash to the root signed at {}: the log was rewritten",
+                h.tree_size, h.signed_at
+            ),
+            None,
+        ));
+    }
+    let key_file = crate::data_dir::DataDir::new(data).ledger_key_file();
+    let signature = match LedgerKeyRing::load(&key_file) {
+        Ok(ring) => match ring.verify(signed) {
+            Ok(()) => format!("signature by key {} valid", h.key_id),
+            Err(e) => return Err((format!("the signed tree head does not verify: {e}"), None)),
+        },
+        Err(e) => format!("signature not checked ({e})"),
+    };
+    Ok(format!(
+        "consistent with the tree head signed at {} ({}, {} events; {signature})",
+        h.signed_at, h.reason, h.tree_size
+    ))
 }
 
 fn fail(json: bool, problem: &str, position: Option<u64>) -> ExitCode {
