@@ -63,6 +63,9 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("dossier.ManagingUnitReassigned", 1),
     ("dossier.ObligationOpened", 1),
     ("dossier.ObligationClosed", 1),
+    ("account.InspectionGranted", 1),
+    ("account.InspectionRevoked", 1),
+    ("account.InspectionQueried", 1),
 ];
 
 #[test]

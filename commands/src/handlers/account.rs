@@ -1,8 +1,9 @@
 //! Handlers of accounts: issuing them (HY 10.1, DL 12; a person's one
 //! personal account, HY 4.5), rights, locks, keys, delegations and consents
 //! (DL 12.2, HY 5.1, KT 8.1, BT 4.5), passwords (DT 10, BT 4.4, DL 15.7),
-//! the record of restricted reads (BT 4.3) and the security lock after
-//! failed logins (HY 5.1).
+//! the record of restricted reads (BT 4.3) and of every read and query of
+//! an inspector, inspector accounts and their inspections, and the security
+//! lock after failed logins (HY 5.1).
 //!
 //! A password lives in the credential table outside the log; its change is
 //! recorded in the log, and the table is put back if that record fails.
@@ -13,7 +14,10 @@ use hoso_domain::account::{
     PasswordChangeKind,
 };
 use hoso_domain::dossier::{self, DossierChange};
+use hoso_domain::restriction::Restriction;
 use hoso_ledger::ExpectedRevision;
+use hoso_schemas::SourceDocument;
+use hoso_schemas::pb::account::InspectionQueried;
 use hoso_schemas::pb::common::AccessRight;
 use hoso_schemas::pb::dossier::{AccessLogged, access_logged::Basis};
 use uuid::Uuid;
@@ -44,12 +48,54 @@ pub struct IssueAccount {
     pub birth_date: Option<NaiveDate>,
 }
 
+/// The inspection an inspector account is issued with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectionTerms {
+    /// Roots of the subtrees inspected (at least one).
+    pub org_codes: Vec<String>,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// Highest level shown: general unless the decision grants restricted.
+    pub clearance: Restriction,
+    /// The decision ordering the inspection.
+    pub decision: SourceDocument,
+}
+
+impl InspectionTerms {
+    /// The change that gives these terms, under a new inspection id.
+    pub fn into_change(self) -> AccountChange {
+        AccountChange::GrantInspection {
+            inspection_id: Uuid::now_v7().to_string(),
+            org_codes: self.org_codes,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            clearance: self.clearance,
+            decision: self.decision,
+        }
+    }
+}
+
 impl Workflows {
     pub(crate) async fn issue_account_as(
         &self,
         actor: &str,
         id: &str,
         issue: IssueAccount,
+    ) -> Result<Receipt> {
+        self.issue_account_with(actor, id, issue, None).await
+    }
+
+    /// Issues the account and, in the same append, applies `then` to it
+    /// (an inspector's first inspection), so that the account never exists
+    /// without it.
+    async fn issue_account_with(
+        &self,
+        actor: &str,
+        id: &str,
+        issue: IssueAccount,
+        then: Option<AccountChange>,
     ) -> Result<Receipt> {
         // Claims first: a retry with the same id finds its own claims.
         self.reserve(
@@ -92,7 +138,7 @@ impl Workflows {
             }
             .into());
         }
-        let events = account::decide(
+        let mut events = account::decide(
             None,
             id,
             AccountChange::Issue {
@@ -105,15 +151,95 @@ impl Workflows {
             },
             self.today(),
         )?;
+        let mut document = None;
+        if let Some(change) = then {
+            let state = events.iter().fold(None, |s, e| account::evolve(s, e, id));
+            if let AccountChange::GrantInspection { decision, .. } = &change {
+                document = Some(decision.clone());
+            }
+            events.extend(account::decide(state.as_ref(), id, change, self.today())?);
+        }
         self.append(
             actor,
             &account::stream_id(id),
             ExpectedRevision::NoStream,
             events,
-            None,
+            document.as_ref(),
             None,
         )
         .await
+    }
+
+    /// Issues an inspector account with its first inspection, in one
+    /// append: Sở Nội vụ only. The terms are checked by the account decider
+    /// before anything is written (a term that ends before it starts, or
+    /// before today, no unit, a secret clearance, a decision without number
+    /// or issuer). Returns the new account id.
+    pub async fn issue_inspector(
+        &self,
+        actor: &Actor,
+        issue: IssueAccount,
+        terms: InspectionTerms,
+    ) -> Result<(String, Receipt)> {
+        if issue.kind != AccountKind::Inspector {
+            return Err(AccountRejection {
+                account: String::new(),
+                revision: None,
+                rule: AccountRule::NotAnInspector(issue.kind),
+            }
+            .into());
+        }
+        {
+            let idx = self.catch_up().await?;
+            self.authorize_issue(&idx, actor, &issue)?;
+            for code in &terms.org_codes {
+                self.require_active_unit(&idx, code)?;
+            }
+        }
+        let id = Uuid::now_v7().to_string();
+        let receipt = self
+            .issue_account_with(&actor.account_id, &id, issue, Some(terms.into_change()))
+            .await?;
+        Ok((id, receipt))
+    }
+
+    /// Whether `actor` may issue the account (under the index lock); for a
+    /// personal account, the person's dossier, if any.
+    fn authorize_issue(
+        &self,
+        idx: &Index,
+        actor: &Actor,
+        issue: &IssueAccount,
+    ) -> Result<Option<String>> {
+        let a = self.acting_actor(idx, actor)?;
+        self.require_active_unit(idx, &issue.org_code)?;
+        let dossier = match (issue.kind, &issue.person_id) {
+            (AccountKind::Personal, Some(pid)) => {
+                self.require_right(idx, a, &issue.org_code, AccessRight::Update)?;
+                if let Some(existing) = idx.personal_accounts.get(pid) {
+                    return Err(ScopeRule::PersonalAccountTaken(existing.clone()).into());
+                }
+                idx.by_person.get(pid).cloned()
+            }
+            (AccountKind::SystemAdmin, _) if a.kind != AccountKind::SystemAdmin => {
+                return Err(
+                    AccessRule::SystemAdminOnly("issue system administrator accounts").into(),
+                );
+            }
+            // An inspection reaches across agencies; only the province's
+            // administrator orders one.
+            (AccountKind::Inspector, _) if a.kind != AccountKind::SystemAdmin => {
+                return Err(AccessRule::SystemAdminOnly("issue inspector accounts").into());
+            }
+            _ => {
+                self.require_right(idx, a, &issue.org_code, AccessRight::Admin)?;
+                None
+            }
+        };
+        if let Some(u) = idx.usernames.get(&issue.username.to_lowercase()) {
+            return Err(ScopeRule::UsernameTaken(issue.username.clone(), Some(u.clone())).into());
+        }
+        Ok(dossier)
     }
 
     /// Issues an account (HY 10.1, DL 12). Staff accounts need admin right
@@ -126,29 +252,7 @@ impl Workflows {
         issue: IssueAccount,
     ) -> Result<(String, Receipt)> {
         let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        self.require_active_unit(&idx, &issue.org_code)?;
-        let dossier = match (issue.kind, &issue.person_id) {
-            (AccountKind::Personal, Some(pid)) => {
-                self.require_right(&idx, a, &issue.org_code, AccessRight::Update)?;
-                if let Some(existing) = idx.personal_accounts.get(pid) {
-                    return Err(ScopeRule::PersonalAccountTaken(existing.clone()).into());
-                }
-                idx.by_person.get(pid).cloned()
-            }
-            (AccountKind::SystemAdmin, _) if a.kind != AccountKind::SystemAdmin => {
-                return Err(
-                    AccessRule::SystemAdminOnly("issue system administrator accounts").into(),
-                );
-            }
-            _ => {
-                self.require_right(&idx, a, &issue.org_code, AccessRight::Admin)?;
-                None
-            }
-        };
-        if let Some(u) = idx.usernames.get(&issue.username.to_lowercase()) {
-            return Err(ScopeRule::UsernameTaken(issue.username.clone(), Some(u.clone())).into());
-        }
+        let dossier = self.authorize_issue(&idx, actor, &issue)?;
         drop(idx);
         let id = Uuid::now_v7().to_string();
         let receipt = self.issue_account_as(&actor.account_id, &id, issue).await?;
@@ -192,6 +296,7 @@ impl Workflows {
             | AccountChange::Reassign { decision, .. } => decision.clone(),
             AccountChange::Delegate { decision, .. } => Some(decision.clone()),
             AccountChange::GrantConsent { document, .. } => Some(document.clone()),
+            AccountChange::GrantInspection { decision, .. } => Some(decision.clone()),
             _ => None,
         };
         let expected = state.as_ref().map_or(ExpectedRevision::NoStream, |a| {
@@ -239,7 +344,7 @@ impl Workflows {
         account_id: &str,
         change: &AccountChange,
     ) -> Result<()> {
-        let a = self.active_actor(idx, actor)?;
+        let a = self.acting_actor(idx, actor)?;
         let target = idx
             .accounts
             .get(account_id)
@@ -286,6 +391,19 @@ impl Workflows {
                 self.require_active_unit(idx, to_org)?;
                 self.require_right(idx, a, &target.org_code, AccessRight::Admin)?;
                 self.require_right(idx, a, to_org, AccessRight::Admin)?;
+            }
+            AccountChange::GrantInspection { org_codes, .. } => {
+                if a.kind != AccountKind::SystemAdmin {
+                    return Err(AccessRule::SystemAdminOnly("grant inspections").into());
+                }
+                for code in org_codes {
+                    self.require_active_unit(idx, code)?;
+                }
+            }
+            AccountChange::RevokeInspection { .. } => {
+                if a.kind != AccountKind::SystemAdmin {
+                    return Err(AccessRule::SystemAdminOnly("revoke inspections").into());
+                }
             }
             AccountChange::RecordPassword { .. } => return Err(AccessRule::NotHolder.into()),
             AccountChange::Issue { .. } => {
@@ -350,7 +468,7 @@ impl Workflows {
         let about = account::stream_id(account_id);
         let result = async {
             let idx = self.catch_up().await?;
-            let a = self.active_actor(&idx, actor)?;
+            let a = self.acting_actor(&idx, actor)?;
             let target = idx
                 .accounts
                 .get(account_id)
@@ -537,8 +655,9 @@ impl Workflows {
     }
 
     /// Records that `actor` read restricted or secret fields of a dossier
-    /// (BT 4.3, HY 4.4): an `AccessLogged` event on the reader's account
-    /// stream, naming the dossier, the fields and the ground.
+    /// (BT 4.3, HY 4.4), or that an inspector read it at all: an
+    /// `AccessLogged` event on the reader's account stream, naming the
+    /// dossier, the fields and the ground.
     pub async fn log_access(
         &self,
         actor: &Actor,
@@ -554,6 +673,9 @@ impl Workflows {
                 Basis::ConsentId(format!("delegation:{delegation_id}"))
             }
             ReadBasis::Consent { consent_id, .. } => Basis::ConsentId(consent_id.clone()),
+            ReadBasis::Inspection { inspection_id, .. } => {
+                Basis::InspectionId(inspection_id.clone())
+            }
         };
         self.append(
             &actor.account_id,
@@ -573,6 +695,44 @@ impl Workflows {
             None,
         )
         .await
+    }
+
+    /// Records a search or report an inspector ran over `org_code` under
+    /// an inspection in force: an `InspectionQueried` event on the
+    /// inspector's account stream with the route, the criteria and the
+    /// dossiers returned. Nothing is recorded (`None`) for any other
+    /// account, nor for a unit outside the inspector's inspections (the
+    /// caller refuses those).
+    pub async fn log_inspection_query(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        route: &str,
+        criteria: &str,
+        dossier_ids: Vec<String>,
+    ) -> Result<Option<Receipt>> {
+        let Some(inspection_id) = self.inspection_for_unit(actor, org_code).await? else {
+            return Ok(None);
+        };
+        let receipt = self
+            .append(
+                &actor.account_id,
+                &account::stream_id(&actor.account_id),
+                ExpectedRevision::StreamExists,
+                vec![
+                    InspectionQueried {
+                        inspection_id,
+                        route: route.to_owned(),
+                        criteria: criteria.to_owned(),
+                        dossier_ids,
+                    }
+                    .into(),
+                ],
+                None,
+                None,
+            )
+            .await?;
+        Ok(Some(receipt))
     }
 
     /// Locks an account after repeated failed logins (HY 5.1: attempts at
