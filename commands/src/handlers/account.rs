@@ -16,10 +16,10 @@ use hoso_domain::account::{
 use hoso_domain::dossier::{self, DossierChange};
 use hoso_domain::restriction::Restriction;
 use hoso_ledger::ExpectedRevision;
-use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::account::InspectionQueried;
 use hoso_schemas::pb::common::AccessRight;
 use hoso_schemas::pb::dossier::{AccessLogged, access_logged::Basis};
+use hoso_schemas::{DomainEvent, SourceDocument};
 use uuid::Uuid;
 
 use crate::authz::ReadBasis;
@@ -97,6 +97,11 @@ impl Workflows {
         issue: IssueAccount,
         then: Option<AccountChange>,
     ) -> Result<Receipt> {
+        if let Some(change) = &then {
+            // The account's first change is decided before any claim, so
+            // that terms the rules refuse leave no username claimed.
+            self.decide_issue(id, &issue, Some(change.clone()))?;
+        }
         // Claims first: a retry with the same id finds its own claims.
         self.reserve(
             actor,
@@ -138,27 +143,11 @@ impl Workflows {
             }
             .into());
         }
-        let mut events = account::decide(
-            None,
-            id,
-            AccountChange::Issue {
-                kind: issue.kind,
-                username: issue.username,
-                org_code: issue.org_code,
-                person_id: issue.person_id,
-                display_name: issue.display_name,
-                birth_date: issue.birth_date,
-            },
-            self.today(),
-        )?;
-        let mut document = None;
-        if let Some(change) = then {
-            let state = events.iter().fold(None, |s, e| account::evolve(s, e, id));
-            if let AccountChange::GrantInspection { decision, .. } = &change {
-                document = Some(decision.clone());
-            }
-            events.extend(account::decide(state.as_ref(), id, change, self.today())?);
-        }
+        let document = match &then {
+            Some(AccountChange::GrantInspection { decision, .. }) => Some(decision.clone()),
+            _ => None,
+        };
+        let events = self.decide_issue(id, &issue, then)?;
         self.append(
             actor,
             &account::stream_id(id),
@@ -168,6 +157,33 @@ impl Workflows {
             None,
         )
         .await
+    }
+
+    /// The events that issue the account and then apply `then` to it.
+    fn decide_issue(
+        &self,
+        id: &str,
+        issue: &IssueAccount,
+        then: Option<AccountChange>,
+    ) -> Result<Vec<DomainEvent>> {
+        let mut events = account::decide(
+            None,
+            id,
+            AccountChange::Issue {
+                kind: issue.kind,
+                username: issue.username.clone(),
+                org_code: issue.org_code.clone(),
+                person_id: issue.person_id.clone(),
+                display_name: issue.display_name.clone(),
+                birth_date: issue.birth_date,
+            },
+            self.today(),
+        )?;
+        if let Some(change) = then {
+            let state = events.iter().fold(None, |s, e| account::evolve(s, e, id));
+            events.extend(account::decide(state.as_ref(), id, change, self.today())?);
+        }
+        Ok(events)
     }
 
     /// Issues an inspector account with its first inspection, in one
