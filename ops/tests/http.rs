@@ -1351,6 +1351,15 @@ async fn an_inspector_reads_in_scope_is_logged_and_refused_every_write() {
         )
         .await;
     assert_eq!(h.status, StatusCode::OK, "{}", h.body);
+    let ap = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/approvals"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(ap.status, StatusCode::OK, "{}", ap.body);
 
     // Outside scope: as missing as a dossier that does not exist.
     let out = s
@@ -1408,7 +1417,11 @@ async fn an_inspector_reads_in_scope_is_logged_and_refused_every_write() {
         .iter()
         .filter(|e| e["event_type"] == "dossier.AccessLogged" && e["actor"] == inspector_id)
         .collect();
-    assert_eq!(reads.len(), 2, "the read and the history: {reads:?}");
+    assert_eq!(
+        reads.len(),
+        3,
+        "the read, the history and the approval request: {reads:?}"
+    );
     assert!(
         reads
             .iter()

@@ -466,8 +466,10 @@ pub async fn approval_request(
     c: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ApprovalRequestOut>> {
-    basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
+    let b = basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
     let r = s.workflows.approval_request(&id).await?;
+    // Only an inspector's is logged: the request reveals no field.
+    log_reads(&s, &c, &id, &b, Revealed::default(), "approval-request").await?;
     Ok(Json(ApprovalRequestOut {
         stream: r.stream,
         revision: r.revision,
