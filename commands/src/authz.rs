@@ -184,7 +184,9 @@ impl Workflows {
     }
 
     /// The inspection of `a` in force today whose subtrees hold `org_code`
-    /// today, if any (the latest granted first, by id order reversed).
+    /// today, if any; of several, the one with the highest clearance (then
+    /// the greatest id), so a second, narrower inspection never lowers what
+    /// the first lets the inspector see.
     fn inspection_over<'a>(
         &self,
         idx: &Index,
@@ -195,12 +197,15 @@ impl Workflows {
             return None;
         }
         let today = self.today();
-        a.inspections.iter().rev().find(|(_, i)| {
-            i.in_force_on(today)
-                && i.org_codes
-                    .iter()
-                    .any(|root| idx.org.contains(root, org_code, today))
-        })
+        a.inspections
+            .iter()
+            .filter(|(_, i)| {
+                i.in_force_on(today)
+                    && i.org_codes
+                        .iter()
+                        .any(|root| idx.org.contains(root, org_code, today))
+            })
+            .max_by(|(id_a, a), (id_b, b)| a.clearance.cmp(&b.clearance).then(id_a.cmp(id_b)))
     }
 
     /// The highest right `a` holds over `org_code` today.

@@ -548,3 +548,32 @@ async fn every_read_and_query_of_an_inspector_is_logged_on_its_account() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_second_inspection_never_lowers_the_clearance_of_the_first() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let i = inspector(&p, Restriction::Restricted).await;
+    // Only Sở Nội vụ grants one.
+    let later = |by: &str| AccountChange::GrantInspection {
+        inspection_id: format!("zz-{by}"),
+        org_codes: vec![HOSPITAL.into()],
+        valid_from: d(2026, 3, 2),
+        valid_until: d(2026, 3, 31),
+        clearance: Restriction::General,
+        decision: doc("43/QĐ-TTr", d(2026, 3, 2)),
+    };
+    let err =
+        p.wf.account(&p.health_focal, &i.account_id, later("focal"))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        access_rule(err),
+        AccessRule::SystemAdminOnly("grant inspections")
+    );
+    p.wf.account(&p.admin, &i.account_id, later("admin"))
+        .await
+        .unwrap();
+    let basis = p.wf.read_basis(&i, &id).await.unwrap().unwrap();
+    assert_eq!(basis.clearance(), Restriction::Restricted);
+}
