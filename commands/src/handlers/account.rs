@@ -261,7 +261,10 @@ impl Workflows {
     /// Issues an account (HY 10.1, DL 12). Staff accounts need admin right
     /// over their unit; a personal account needs update right over the
     /// managing unit of the person's dossier — the focal point creates it —
-    /// and is the person's only one (HY 4.5). Returns the new account id.
+    /// and is the person's only one (HY 4.5). An inspector account is
+    /// Sở Nội vụ's to issue, and reads nothing until given an inspection
+    /// ([`Self::issue_inspector`] issues both at once). Returns the new
+    /// account id.
     pub async fn issue_account(
         &self,
         actor: &Actor,
