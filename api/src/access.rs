@@ -5,7 +5,9 @@
 //! clearance (or outside a consent's sections) are left out and listed as
 //! withheld; sealed fields the reader may see are opened with the dossier's
 //! data key. The caller then records an `AccessLogged` event naming every
-//! restricted or secret field it returned.
+//! restricted or secret field it returned (for an inspector, whatever it
+//! returned: every read under an inspection is logged). An inspection's
+//! clearance is the one its decision grants, general by default.
 
 use std::collections::BTreeMap;
 
@@ -37,7 +39,7 @@ pub struct FieldOut {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct AccessInfo {
     /// The ground: `own-data`, `right:<admin|update|access>`,
-    /// `delegation:<id>` or `consent:<id>`.
+    /// `delegation:<id>`, `consent:<id>` or `inspection:<id>`.
     pub basis: String,
     /// Highest level shown: `general`, `restricted` or `secret`.
     #[schema(value_type = String)]
@@ -153,11 +155,15 @@ impl Filter<'_> {
     /// are not consents (a consent's list depends on its sections).
     fn withheld_list(&self) -> Vec<String> {
         match (self.cache, self.basis) {
-            (Some(cache), ReadBasis::Own | ReadBasis::Right(_) | ReadBasis::Delegation { .. }) => {
-                cache.0[self.clearance() as usize]
-                    .get_or_init(|| self.withheld())
-                    .clone()
-            }
+            (
+                Some(cache),
+                ReadBasis::Own
+                | ReadBasis::Right(_)
+                | ReadBasis::Delegation { .. }
+                | ReadBasis::Inspection { .. },
+            ) => cache.0[self.clearance() as usize]
+                .get_or_init(|| self.withheld())
+                .clone(),
             _ => self.withheld(),
         }
     }

@@ -11,7 +11,8 @@
 //! - [`access`]: who may read which dossier (outside scope is 404, never
 //!   403, so existence is not revealed), restriction levels per field from
 //!   the profile, opening sealed fields for cleared readers, and
-//!   `AccessLogged` events for reads of restricted data;
+//!   `AccessLogged` events for reads of restricted data and every read of an
+//!   inspector;
 //! - [`problem`]: RFC 9457 problems with one stable `type` per rule;
 //! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
 //!   them (`/api/v1/openapi.json`);

@@ -12,7 +12,14 @@
 //!   units and heads who may (the demo asks these rather than keep a model of
 //!   its own).
 //! - Whether a delegation may be made: [`Workflows::check_delegation`].
-//! - Who may read what ([`ReadBasis`]).
+//! - Who may read what ([`ReadBasis`]), and who may export a dossier's
+//!   bundle ([`Workflows::bundle_basis`]).
+//!
+//! An inspector account never acts: [`Workflows::acting_actor`], which
+//! every command asks, refuses it (`InspectorReadOnly`); only its own
+//! password change passes. It reads on one ground alone, an inspection in
+//! force today over a subtree holding the dossier's managing unit today,
+//! with the clearance the inspection grants.
 //!
 //! A reader sees a dossier on one of four grounds, checked today (Vietnam
 //! time): it is their own (through their personal account); they hold a
@@ -22,7 +29,7 @@
 //! is outside scope, which the API answers as "not found" so that existence
 //! is not revealed.
 
-use hoso_domain::account::{self, Account, AccountKind};
+use hoso_domain::account::{self, Account, AccountKind, Inspection};
 use hoso_domain::dossier::Dossier;
 use hoso_domain::org;
 use hoso_domain::profile::{self, ApprovalLevel, OrgKind};
@@ -56,6 +63,16 @@ pub enum ReadBasis {
         /// Sections it covers (empty: all).
         sections: Vec<String>,
     },
+    /// An inspection in force, held by an inspector account.
+    Inspection {
+        /// The inspection's id.
+        inspection_id: String,
+        /// Its decision's number.
+        decision_number: String,
+        /// The clearance the inspection grants (general unless its
+        /// decision grants restricted).
+        clearance: Restriction,
+    },
 }
 
 impl ReadBasis {
@@ -65,6 +82,7 @@ impl ReadBasis {
             Self::Own => Restriction::Secret,
             Self::Right(r) => Restriction::clearance_of(*r),
             Self::Delegation { .. } | Self::Consent { .. } => Restriction::Restricted,
+            Self::Inspection { clearance, .. } => *clearance,
         }
     }
 
@@ -85,7 +103,15 @@ impl ReadBasis {
             Self::Right(r) => format!("right:{}", right_name(*r)),
             Self::Delegation { delegation_id, .. } => format!("delegation:{delegation_id}"),
             Self::Consent { consent_id, .. } => format!("consent:{consent_id}"),
+            Self::Inspection { inspection_id, .. } => format!("inspection:{inspection_id}"),
         }
+    }
+
+    /// Whether every read on this ground is logged, whatever the levels of
+    /// the fields it returns (an inspector's are; the others log only reads
+    /// of restricted data, BT 4.3).
+    pub fn logs_every_read(&self) -> bool {
+        matches!(self, Self::Inspection { .. })
     }
 }
 
@@ -143,6 +169,45 @@ impl Workflows {
         Ok(a)
     }
 
+    /// [`Self::active_actor`] for a command: an inspector account reads
+    /// only, so it is refused whatever it asks to change.
+    pub(crate) fn acting_actor<'i>(
+        &self,
+        idx: &'i Index,
+        actor: &Actor,
+    ) -> Result<&'i Account, AccessRule> {
+        let a = self.active_actor(idx, actor)?;
+        if a.kind == AccountKind::Inspector {
+            return Err(AccessRule::InspectorReadOnly(a.id.clone()));
+        }
+        Ok(a)
+    }
+
+    /// The inspection of `a` in force today whose subtrees hold `org_code`
+    /// today, if any; of several, the one with the highest clearance (then
+    /// the greatest id), so a second, narrower inspection never lowers what
+    /// the first lets the inspector see.
+    fn inspection_over<'a>(
+        &self,
+        idx: &Index,
+        a: &'a Account,
+        org_code: &str,
+    ) -> Option<(&'a String, &'a Inspection)> {
+        if a.kind != AccountKind::Inspector {
+            return None;
+        }
+        let today = self.today();
+        a.inspections
+            .iter()
+            .filter(|(_, i)| {
+                i.in_force_on(today)
+                    && i.org_codes
+                        .iter()
+                        .any(|root| idx.org.contains(root, org_code, today))
+            })
+            .max_by(|(id_a, a), (id_b, b)| a.clearance.cmp(&b.clearance).then(id_a.cmp(id_b)))
+    }
+
     /// The highest right `a` holds over `org_code` today.
     pub(crate) fn right_over(
         &self,
@@ -153,7 +218,7 @@ impl Workflows {
         if a.kind == AccountKind::SystemAdmin {
             return Some(AccessRight::Admin);
         }
-        if a.kind == AccountKind::Personal {
+        if matches!(a.kind, AccountKind::Personal | AccountKind::Inspector) {
             return None;
         }
         let today = self.today();
@@ -359,6 +424,13 @@ impl Workflows {
             )
             .into());
         }
+        if deputy.kind == AccountKind::Inspector {
+            return Err(ScopeRule::BadDelegate(
+                "approval power cannot be delegated to an inspector account, which reads only"
+                    .to_owned(),
+            )
+            .into());
+        }
         if !idx.org.contains(&target.org_code, &deputy.org_code, today) {
             return Err(ScopeRule::BadDelegate(format!(
                 "deputy {} belongs to {}, outside the delegating head's unit {}",
@@ -485,6 +557,17 @@ impl Workflows {
         let Some(d) = idx.dossiers.get(dossier_id) else {
             return Ok(Some(None));
         };
+        if a.kind == AccountKind::Inspector {
+            // An inspection is the inspector's one ground: no transfer,
+            // delegation or consent widens it.
+            return Ok(Some(self.inspection_over(&idx, a, &d.managing_unit).map(
+                |(id, i)| ReadBasis::Inspection {
+                    inspection_id: id.clone(),
+                    decision_number: i.decision_number.clone(),
+                    clearance: i.clearance,
+                },
+            )));
+        }
         if a.kind == AccountKind::Personal {
             if a.person_id.as_deref() == Some(d.person_id.as_str()) {
                 return Ok(Some(Some(ReadBasis::Own)));
@@ -550,7 +633,42 @@ impl Workflows {
     ) -> Result<Option<AccessRight>> {
         let idx = self.catch_up().await?;
         let a = self.active_actor(&idx, actor)?;
+        if a.kind == AccountKind::Inspector {
+            // An inspection in force reads the unit's views and reports as
+            // access right does, and no more.
+            return Ok(self
+                .inspection_over(&idx, a, org_code)
+                .map(|_| AccessRight::Access));
+        }
         Ok(self.right_over(&idx, a, org_code))
+    }
+
+    /// The inspection under which `actor` reads `org_code` today: `None`
+    /// for any account that is not an inspector, or outside its
+    /// inspections (for logging an inspector's queries).
+    pub async fn inspection_for_unit(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+    ) -> Result<Option<String>> {
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        Ok(self
+            .inspection_over(&idx, a, org_code)
+            .map(|(id, _)| id.clone()))
+    }
+
+    /// Whether `actor` may export the dossier's offline bundle (its events
+    /// with their chain, and the proofs that tie them to a signed tree
+    /// head), and on what ground. The bundle holds the dossier's whole
+    /// history, so it goes to exactly those who may read that history: an
+    /// inspector within an inspection's scope and term, and every other
+    /// reader [`Self::read_basis`] lets in. `None` means outside scope or
+    /// no such dossier, answered alike (404). What the bundle may show of
+    /// restricted fields is the ground's [`ReadBasis::clearance`], as for a
+    /// read; an exporter logs the export as a read (`log_access`).
+    pub async fn bundle_basis(&self, actor: &Actor, dossier_id: &str) -> Result<Option<ReadBasis>> {
+        self.read_basis(actor, dossier_id).await
     }
 
     /// Where `actor` may search.
@@ -564,6 +682,21 @@ impl Workflows {
             return Ok(SearchScope::Subtrees(Vec::new()));
         }
         let today = self.today();
+        if a.kind == AccountKind::Inspector {
+            let mut roots: Vec<(String, AccessRight)> = a
+                .inspections
+                .values()
+                .filter(|i| i.in_force_on(today))
+                .flat_map(|i| i.org_codes.iter())
+                .filter(|root| {
+                    org::UnitLookup::unit(&idx.org, root).is_some_and(|u| u.is_active_at(today))
+                })
+                .map(|root| (root.clone(), AccessRight::Access))
+                .collect();
+            roots.sort();
+            roots.dedup();
+            return Ok(SearchScope::Subtrees(roots));
+        }
         Ok(SearchScope::Subtrees(
             a.grants
                 .iter()

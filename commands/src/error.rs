@@ -110,6 +110,12 @@ pub enum AccessRule {
         "a consent is recorded by an account with admin right over the managing unit of the person's dossier in this province (BT 4.5, HY 4.8)"
     )]
     ConsentNotAllowed,
+    /// An inspector reads what its inspection covers and changes nothing
+    /// but its own password.
+    #[error(
+        "inspector account {0} is read-only: it may read within its inspection, never change anything"
+    )]
+    InspectorReadOnly(String),
 }
 
 impl AccessRule {
@@ -126,7 +132,10 @@ impl AccessRule {
             Self::SystemAdminOnly(_) => "BT 11.1, HY 11.2",
             Self::NotHolder => "DL 15.7",
             Self::ConsentNotAllowed => "BT 4.5, HY 4.8",
-            Self::UnknownActor(_) | Self::ActorLocked { .. } | Self::KeyNotUsable { .. } => {
+            Self::UnknownActor(_)
+            | Self::InspectorReadOnly(_)
+            | Self::ActorLocked { .. }
+            | Self::KeyNotUsable { .. } => {
                 return None;
             }
             // The window's article comes from the profile and is in the message.
@@ -151,6 +160,7 @@ impl AccessRule {
             Self::SystemAdminOnly(_) => "system-admin-only",
             Self::NotHolder => "not-holder",
             Self::ConsentNotAllowed => "consent-not-allowed",
+            Self::InspectorReadOnly(_) => "inspector-read-only",
         }
     }
 }

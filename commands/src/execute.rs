@@ -182,7 +182,7 @@ impl Workflows {
         loaded: Option<Dossier>,
     ) -> Result<(Dossier, Plan)> {
         let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
+        let a = self.acting_actor(&idx, actor)?;
         let d = opened(command.dossier_id(), loaded)?;
         check_expected(command.dossier_id(), &d, command.expected())?;
         let plan = command.authorize(self, &idx, a, &d)?;

@@ -5,7 +5,9 @@
 //! lock state (HY 10.3, security), the facts of password issue and change
 //! (never the password), its signing keys, the delegations it has given
 //! (KT 8.1) and the consents that let it read a dossier outside its scope
-//! (BT 4.5). [`decide`] is pure: the authorisation of *who* may ask for a
+//! (BT 4.5), and, for an inspector account, the inspections it may carry
+//! out: read-only terms over org subtrees with a clearance of their own.
+//! [`decide`] is pure: the authorisation of *who* may ask for a
 //! change, and checks against other aggregates, are the workflow service's.
 
 use std::collections::BTreeMap;
@@ -16,10 +18,13 @@ use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::account as pb;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 
-pub use hoso_schemas::pb::account::{AccountKind, LockReason, PasswordChangeKind};
+pub use hoso_schemas::pb::account::{
+    AccountKind, InspectionClearance, LockReason, PasswordChangeKind,
+};
 
 use crate::convert::{from_pb_date, to_decision_ref, to_pb_date};
 use crate::person_id;
+use crate::restriction::Restriction;
 
 /// Stream name prefix of the account family.
 pub const STREAM_PREFIX: &str = "account-";
@@ -107,6 +112,42 @@ impl Consent {
     }
 }
 
+/// An inspection an inspector account may carry out: read-only, over the
+/// subtrees rooted at `org_codes`, from `valid_from` to `valid_until`, up to
+/// `clearance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Roots of the subtrees inspected.
+    pub org_codes: Vec<String>,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// Highest level shown (never secret).
+    pub clearance: Restriction,
+    /// The inspection decision's number.
+    pub decision_number: String,
+    /// Ended before its term.
+    pub revoked: bool,
+}
+
+impl Inspection {
+    /// Whether it is in force on `date`.
+    pub fn in_force_on(&self, date: NaiveDate) -> bool {
+        !self.revoked && self.valid_from <= date && date <= self.valid_until
+    }
+}
+
+/// The restriction level an inspection clearance names; unspecified is
+/// general, the default of an inspection.
+pub fn inspection_clearance(c: InspectionClearance) -> Restriction {
+    match c {
+        InspectionClearance::Unspecified | InspectionClearance::General => Restriction::General,
+        InspectionClearance::Restricted => Restriction::Restricted,
+        InspectionClearance::Secret => Restriction::Secret,
+    }
+}
+
 /// State of one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -138,6 +179,8 @@ pub struct Account {
     pub delegations: BTreeMap<String, Delegation>,
     /// Consents held, by id.
     pub consents: BTreeMap<String, Consent>,
+    /// Inspections given to an inspector account, by id.
+    pub inspections: BTreeMap<String, Inspection>,
     /// Last revision of the stream.
     pub revision: u64,
 }
@@ -204,6 +247,16 @@ pub fn evolve(state: Option<Account>, event: &DomainEvent, account_id: &str) -> 
             }
         }
         E::AccountReassigned(e) => a.org_code = e.to_org_code.clone(),
+        E::InspectionGranted(e) => {
+            if let Some(i) = inspection_of(e) {
+                a.inspections.insert(e.inspection_id.clone(), i);
+            }
+        }
+        E::InspectionRevoked(e) => {
+            if let Some(i) = a.inspections.get_mut(&e.inspection_id) {
+                i.revoked = true;
+            }
+        }
         _ => {}
     }
     Some(a)
@@ -226,6 +279,7 @@ fn issued(account_id: &str, e: &pb::AccountIssued) -> Account {
         keys: BTreeMap::new(),
         delegations: BTreeMap::new(),
         consents: BTreeMap::new(),
+        inspections: BTreeMap::new(),
         revision: 0,
     }
 }
@@ -238,6 +292,22 @@ fn delegation_of(e: &pb::DelegationGranted) -> Option<Delegation> {
         valid_until: from_pb_date(e.valid_until.as_ref())?,
         org_codes: e.org_codes.clone(),
         categories: e.categories().collect(),
+        revoked: false,
+    })
+}
+
+/// An inspection as granted; `None` when its term is not stored whole.
+fn inspection_of(e: &pb::InspectionGranted) -> Option<Inspection> {
+    Some(Inspection {
+        org_codes: e.org_codes.clone(),
+        valid_from: from_pb_date(e.valid_from.as_ref())?,
+        valid_until: from_pb_date(e.valid_until.as_ref())?,
+        clearance: inspection_clearance(e.clearance()),
+        decision_number: e
+            .decision
+            .as_ref()
+            .map(|d| d.number.clone())
+            .unwrap_or_default(),
         revoked: false,
     })
 }
@@ -396,6 +466,29 @@ pub enum AccountChange {
         /// Why.
         reason: String,
     },
+    /// Give an inspector account an inspection: read-only over subtrees for
+    /// a term, up to a clearance the decision grants.
+    GrantInspection {
+        /// Id of the inspection.
+        inspection_id: String,
+        /// Roots of the subtrees inspected (at least one).
+        org_codes: Vec<String>,
+        /// First day.
+        valid_from: NaiveDate,
+        /// Last day.
+        valid_until: NaiveDate,
+        /// Highest level shown: general unless the decision grants restricted.
+        clearance: Restriction,
+        /// The decision ordering the inspection.
+        decision: SourceDocument,
+    },
+    /// End an inspection before its term.
+    RevokeInspection {
+        /// Id.
+        inspection_id: String,
+        /// Why.
+        reason: String,
+    },
     /// Move the account to another unit (DL 5.5 restructuring, or its
     /// holder's dossier moved).
     Reassign {
@@ -527,6 +620,35 @@ pub enum AccountRule {
     /// Delegation decision incomplete.
     #[error("the delegation decision needs its number and issuer (KT 8.1)")]
     DelegationDecisionRequired,
+    /// An inspector reads only: it holds no right over units, signs nothing
+    /// and is never a deputy.
+    #[error("an inspector account reads only; it cannot be given {0}")]
+    InspectorReadOnly(&'static str),
+    /// An inspection given to an account that is not an inspector's.
+    #[error("{0:?} accounts carry no inspections; issue an inspector account")]
+    NotAnInspector(AccountKind),
+    /// An inspection without a unit to inspect.
+    #[error("an inspection names at least one unit to inspect")]
+    InspectionScopeRequired,
+    /// An inspection whose term is over before it is granted.
+    #[error("inspection ends {until}, before today {today}")]
+    InspectionEnded {
+        /// Last day.
+        until: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+    /// An inspection reaching secret data: no rule lets one.
+    #[error(
+        "an inspection's clearance is general or, when its decision grants it, restricted; never secret (BT 4.3, HY 4.4)"
+    )]
+    InspectionClearanceTooHigh,
+    /// Inspection decision incomplete.
+    #[error("an inspection must cite its decision: number and issuer")]
+    InspectionDecisionRequired,
+    /// Unknown inspection.
+    #[error("no inspection {0}")]
+    UnknownInspection(String),
 }
 
 impl AccountRule {
@@ -538,6 +660,7 @@ impl AccountRule {
             Self::RightRequired | Self::WrongDirection { .. } => "DL 12.2",
             Self::ConsentDocumentRequired | Self::ConsentExpired { .. } => "BT 4.5, HY 4.8",
             Self::DelegationDecisionRequired | Self::DelegationToSelf => "KT 8.1",
+            Self::InspectionClearanceTooHigh => "BT 4.3, HY 4.4",
             _ => return None,
         })
     }
@@ -574,6 +697,13 @@ impl AccountRule {
             Self::ConsentExpired { .. } => "consent-expired",
             Self::SameUnit(_) => "same-unit",
             Self::DelegationDecisionRequired => "delegation-decision-required",
+            Self::InspectorReadOnly(_) => "inspector-read-only",
+            Self::NotAnInspector(_) => "not-an-inspector",
+            Self::InspectionScopeRequired => "inspection-scope-required",
+            Self::InspectionEnded { .. } => "inspection-ended",
+            Self::InspectionClearanceTooHigh => "inspection-clearance-too-high",
+            Self::InspectionDecisionRequired => "inspection-decision-required",
+            Self::UnknownInspection(_) => "unknown-inspection",
         }
     }
 }
@@ -747,6 +877,26 @@ fn decide_existing(
             reason,
             decision,
         } => reassign(a, to_org, reason, decision.as_ref()),
+        AccountChange::GrantInspection {
+            inspection_id,
+            org_codes,
+            valid_from,
+            valid_until,
+            clearance,
+            decision,
+        } => grant_inspection(
+            a,
+            inspection_id,
+            org_codes,
+            (valid_from, valid_until),
+            clearance,
+            &decision,
+            today,
+        ),
+        AccountChange::RevokeInspection {
+            inspection_id,
+            reason,
+        } => revoke_inspection(a, inspection_id, reason),
     }
 }
 
@@ -765,6 +915,8 @@ fn password_changed(kind: PasswordChangeKind, by: String) -> DomainEvent {
 fn needs_right(a: &Account, right: AccessRight) -> Result<(), AccountRule> {
     if a.kind == AccountKind::Personal {
         Err(AccountRule::PersonalAccountHoldsNoRights)
+    } else if a.kind == AccountKind::Inspector {
+        Err(AccountRule::InspectorReadOnly("a right over units"))
     } else if right == AccessRight::Unspecified {
         Err(AccountRule::RightRequired)
     } else {
@@ -911,6 +1063,9 @@ fn register_key(
     valid_from: NaiveDate,
     valid_until: Option<NaiveDate>,
 ) -> Result<DomainEvent, AccountRule> {
+    if a.kind == AccountKind::Inspector {
+        return Err(AccountRule::InspectorReadOnly("a signing key"));
+    }
     if !matches!(
         a.kind,
         AccountKind::AgencyHead | AccountKind::SystemAdmin | AccountKind::Specialist
@@ -978,6 +1133,9 @@ fn delegate(
     categories: Vec<PersonnelCategory>,
     decision: &SourceDocument,
 ) -> Result<DomainEvent, AccountRule> {
+    if a.kind == AccountKind::Inspector {
+        return Err(AccountRule::InspectorReadOnly("approval power to delegate"));
+    }
     if to_account == a.id {
         return Err(AccountRule::DelegationToSelf);
     }
@@ -1053,6 +1211,79 @@ fn grant_consent(
         document: Some(to_decision_ref(document)),
         expires: Some(to_pb_date(expires)),
         section_codes,
+    }
+    .into())
+}
+
+/// Gives an inspector an inspection: at least one subtree, a term that is
+/// well-formed and not yet over, a clearance below secret, on a decision.
+fn grant_inspection(
+    a: &Account,
+    inspection_id: String,
+    org_codes: Vec<String>,
+    (valid_from, valid_until): (NaiveDate, NaiveDate),
+    clearance: Restriction,
+    decision: &SourceDocument,
+    today: NaiveDate,
+) -> Result<DomainEvent, AccountRule> {
+    if a.kind != AccountKind::Inspector {
+        return Err(AccountRule::NotAnInspector(a.kind));
+    }
+    if a.inspections.contains_key(&inspection_id) {
+        return Err(AccountRule::IdExists(inspection_id));
+    }
+    if org_codes.iter().all(|c| c.trim().is_empty()) {
+        return Err(AccountRule::InspectionScopeRequired);
+    }
+    if valid_until < valid_from {
+        return Err(AccountRule::BadPeriod {
+            from: valid_from,
+            until: valid_until,
+        });
+    }
+    if valid_until < today {
+        return Err(AccountRule::InspectionEnded {
+            until: valid_until,
+            today,
+        });
+    }
+    let clearance = match clearance {
+        Restriction::General => InspectionClearance::General,
+        Restriction::Restricted => InspectionClearance::Restricted,
+        Restriction::Secret => return Err(AccountRule::InspectionClearanceTooHigh),
+    };
+    if decision.number.trim().is_empty() || decision.issuer.trim().is_empty() {
+        return Err(AccountRule::InspectionDecisionRequired);
+    }
+    Ok(pb::InspectionGranted {
+        inspection_id,
+        org_codes: org_codes
+            .into_iter()
+            .filter(|c| !c.trim().is_empty())
+            .collect(),
+        valid_from: Some(to_pb_date(valid_from)),
+        valid_until: Some(to_pb_date(valid_until)),
+        clearance: clearance.into(),
+        decision: Some(to_decision_ref(decision)),
+    }
+    .into())
+}
+
+fn revoke_inspection(
+    a: &Account,
+    inspection_id: String,
+    reason: String,
+) -> Result<DomainEvent, AccountRule> {
+    let i = a
+        .inspections
+        .get(&inspection_id)
+        .ok_or_else(|| AccountRule::UnknownInspection(inspection_id.clone()))?;
+    if i.revoked {
+        return Err(AccountRule::AlreadyRevoked(inspection_id));
+    }
+    Ok(pb::InspectionRevoked {
+        inspection_id,
+        reason,
     }
     .into())
 }

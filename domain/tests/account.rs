@@ -2,7 +2,8 @@
 //! The account decider against the rules: issue and kinds (HY 4.5), rights
 //! over org subtrees (DL 12.2, personal accounts none: BT 4.5, HY 4.8),
 //! locks (HY 5.1), password facts, signing keys, delegations (KT 8.1) and
-//! consents to read outside one's scope (BT 4.5).
+//! consents to read outside one's scope (BT 4.5), and inspector accounts with
+//! their inspections (read-only, a term, never secret).
 //!
 //! Tests read given / when / then: `given` runs changes through `decide`
 //! and folds what they produce with `evolve`, so the history itself passed
@@ -18,6 +19,7 @@ use hoso_domain::account::{
     evolve,
 };
 use hoso_domain::person_id::PersonIdProblem;
+use hoso_domain::restriction::Restriction;
 use hoso_schemas::pb::account as pb;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::{DomainEvent, SourceDocument};
@@ -784,4 +786,238 @@ fn dl_5_5_account_moves_to_another_unit() {
     let state = then(state, Ok(events));
     assert_eq!(state.org_code, "000.05.00.H33");
     assert_eq!(state.revision, 1);
+}
+
+// ---- Inspector accounts and their inspections ----
+
+fn inspection(
+    id: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+    clearance: Restriction,
+) -> AccountChange {
+    AccountChange::GrantInspection {
+        inspection_id: id.into(),
+        org_codes: vec![UNIT.into()],
+        valid_from: from,
+        valid_until: until,
+        clearance,
+        decision: doc("42/QĐ-TTr"),
+    }
+}
+
+fn march(id: &str) -> AccountChange {
+    inspection(id, d(2026, 3, 1), d(2026, 5, 31), Restriction::General)
+}
+
+#[test]
+fn an_inspection_records_its_units_term_clearance_and_decision() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    let events = when(
+        &a,
+        inspection(
+            "i-1",
+            d(2026, 3, 1),
+            d(2026, 5, 31),
+            Restriction::Restricted,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![DomainEvent::InspectionGranted(pb::InspectionGranted {
+            inspection_id: "i-1".into(),
+            org_codes: vec![UNIT.into()],
+            valid_from: Some(pd(d(2026, 3, 1))),
+            valid_until: Some(pd(d(2026, 5, 31))),
+            clearance: pb::InspectionClearance::Restricted.into(),
+            decision: Some(decision_ref(&doc("42/QĐ-TTr"))),
+        })]
+    );
+    let a = evolve(Some(a), &events[0], ID).unwrap();
+    let i = &a.inspections["i-1"];
+    assert_eq!(i.clearance, Restriction::Restricted);
+    assert_eq!(i.decision_number, "42/QĐ-TTr");
+    assert!(i.in_force_on(d(2026, 3, 1)) && i.in_force_on(d(2026, 5, 31)));
+    assert!(!i.in_force_on(d(2026, 2, 28)) && !i.in_force_on(d(2026, 6, 1)));
+}
+
+#[test]
+fn an_inspection_is_given_only_to_an_inspector_account() {
+    let a = given(vec![issue(AccountKind::Specialist)]);
+    assert_eq!(
+        when(&a, march("i-1")),
+        Err(AccountRule::NotAnInspector(AccountKind::Specialist))
+    );
+}
+
+#[test]
+fn an_inspection_names_at_least_one_unit() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    let AccountChange::GrantInspection {
+        inspection_id,
+        valid_from,
+        valid_until,
+        clearance,
+        decision,
+        ..
+    } = march("i-1")
+    else {
+        unreachable!()
+    };
+    let change = AccountChange::GrantInspection {
+        inspection_id,
+        org_codes: vec![" ".into()],
+        valid_from,
+        valid_until,
+        clearance,
+        decision,
+    };
+    assert_eq!(when(&a, change), Err(AccountRule::InspectionScopeRequired));
+}
+
+#[test]
+fn an_inspection_term_that_ends_before_it_starts_is_a_bad_period() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(
+            &a,
+            inspection("i-1", d(2026, 5, 1), d(2026, 4, 30), Restriction::General)
+        ),
+        Err(AccountRule::BadPeriod {
+            from: d(2026, 5, 1),
+            until: d(2026, 4, 30)
+        })
+    );
+}
+
+#[test]
+fn an_inspection_whose_term_is_over_is_not_granted() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(
+            &a,
+            inspection("i-1", d(2026, 1, 1), d(2026, 3, 1), Restriction::General)
+        ),
+        Err(AccountRule::InspectionEnded {
+            until: d(2026, 3, 1),
+            today: today()
+        })
+    );
+}
+
+#[test]
+fn an_inspection_never_reaches_secret_data() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(
+            &a,
+            inspection("i-1", d(2026, 3, 1), d(2026, 5, 31), Restriction::Secret)
+        ),
+        Err(AccountRule::InspectionClearanceTooHigh)
+    );
+}
+
+#[test]
+fn an_inspection_cites_its_decision() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    let change = AccountChange::GrantInspection {
+        inspection_id: "i-1".into(),
+        org_codes: vec![UNIT.into()],
+        valid_from: d(2026, 3, 1),
+        valid_until: d(2026, 5, 31),
+        clearance: Restriction::General,
+        decision: SourceDocument {
+            issuer: String::new(),
+            ..doc("42/QĐ-TTr")
+        },
+    };
+    assert_eq!(
+        when(&a, change),
+        Err(AccountRule::InspectionDecisionRequired)
+    );
+}
+
+#[test]
+fn an_inspection_id_is_used_once() {
+    let a = given(vec![issue(AccountKind::Inspector), march("i-1")]);
+    assert_eq!(
+        when(&a, march("i-1")),
+        Err(AccountRule::IdExists("i-1".into()))
+    );
+}
+
+#[test]
+fn an_inspector_holds_no_right_over_units() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(&a, grant(UNIT, AccessRight::Access)),
+        Err(AccountRule::InspectorReadOnly("a right over units"))
+    );
+}
+
+#[test]
+fn an_inspector_registers_no_signing_key() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(&a, register_key("k-1")),
+        Err(AccountRule::InspectorReadOnly("a signing key"))
+    );
+}
+
+#[test]
+fn an_inspector_delegates_nothing() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    assert_eq!(
+        when(&a, delegate("del-1", "a-2")),
+        Err(AccountRule::InspectorReadOnly("approval power to delegate"))
+    );
+}
+
+#[test]
+fn a_revoked_inspection_is_no_longer_in_force_and_is_not_revoked_twice() {
+    let a = given(vec![
+        issue(AccountKind::Inspector),
+        march("i-1"),
+        AccountChange::RevokeInspection {
+            inspection_id: "i-1".into(),
+            reason: "kết thúc sớm".into(),
+        },
+    ]);
+    assert!(!a.inspections["i-1"].in_force_on(today()));
+    assert_eq!(
+        when(
+            &a,
+            AccountChange::RevokeInspection {
+                inspection_id: "i-1".into(),
+                reason: "again".into(),
+            }
+        ),
+        Err(AccountRule::AlreadyRevoked("i-1".into()))
+    );
+    assert_eq!(
+        when(
+            &a,
+            AccountChange::RevokeInspection {
+                inspection_id: "i-9".into(),
+                reason: "unknown".into(),
+            }
+        ),
+        Err(AccountRule::UnknownInspection("i-9".into()))
+    );
+}
+
+#[test]
+fn an_inspection_stored_without_a_clearance_reads_as_general() {
+    let a = given(vec![issue(AccountKind::Inspector)]);
+    let stored = DomainEvent::InspectionGranted(pb::InspectionGranted {
+        inspection_id: "i-1".into(),
+        org_codes: vec![UNIT.into()],
+        valid_from: Some(pd(d(2026, 3, 1))),
+        valid_until: Some(pd(d(2026, 5, 31))),
+        clearance: pb::InspectionClearance::Unspecified.into(),
+        decision: Some(decision_ref(&doc("42/QĐ-TTr"))),
+    });
+    let a = evolve(Some(a), &stored, ID).unwrap();
+    assert_eq!(a.inspections["i-1"].clearance, Restriction::General);
 }

@@ -1258,3 +1258,174 @@ async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
         .unwrap();
     assert!(o.status.success());
 }
+
+// On the real server: the inspector's reads go through the served
+// process's handlers and follower, so the audit trail read back over HTTP
+// is the one `hoso serve` projected from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inspector_reads_in_scope_is_logged_and_refused_every_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(&tmp.path().join("d")).await;
+    let p = province(&s).await;
+    let pid = "033090001234";
+    let id = open_dossier(&s, &p.health_focal, pid, "Nguyễn Văn An", HEALTH).await;
+    let decl = format!("/api/v1/dossiers/{id}/declarations");
+    s.ok("POST", &decl, &p.health_focal, identity(pid)).await;
+    let edu = open_dossier(&s, &p.edu_focal, "033090004321", "Trần Văn Bình", EDUCATION).await;
+
+    // Sở Nội vụ issues the inspector with its inspection of the health
+    // sector. The server runs on the system clock, so the term reaches far
+    // enough ahead to hold whenever the test runs.
+    let inspection = json!({"org_codes": [HEALTH], "valid_from": "2026-01-05",
+        "valid_until": "2099-12-31", "decision": doc("42/QĐ-TTr")});
+    let refused = s
+        .call(
+            "POST",
+            "/api/v1/accounts",
+            Some(&p.health_focal),
+            Some(
+                json!({"kind": "inspector", "username": "thanhtra.x", "org_code": HEALTH,
+                "display_name": "Thanh tra", "inspection": inspection}),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(
+        refused.body["type"],
+        "urn:hoso:problem:access:system-admin-only"
+    );
+    let r = s
+        .ok(
+            "POST",
+            "/api/v1/accounts",
+            &p.admin,
+            json!({"kind": "inspector", "username": "thanhtra.cuong", "org_code": ROOT,
+                "display_name": "Thanh tra viên Lê Văn Cường", "inspection": inspection}),
+        )
+        .await;
+    let inspector_id = r["id"].as_str().unwrap().to_owned();
+    s.ok(
+        "POST",
+        &format!("/api/v1/accounts/{inspector_id}/password"),
+        &p.admin,
+        json!({"password": "Cap-Moi#2026!x"}),
+    )
+    .await;
+    let t = s.first_login("thanhtra.cuong", "Cap-Moi#2026!x").await;
+    let me = s.call("GET", "/api/v1/accounts/me", Some(&t), None).await;
+    assert_eq!(me.body["kind"], "inspector");
+    let inspections = me.body["inspections"].as_object().unwrap();
+    assert_eq!(inspections.len(), 1);
+    let (inspection_id, term) = inspections.iter().next().unwrap();
+    assert_eq!(term["clearance"], "general");
+
+    // A dossier in scope: read, with the restricted fields withheld.
+    let a = s
+        .call("GET", &format!("/api/v1/dossiers/{id}"), Some(&t), None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        a.body["access"]["basis"],
+        format!("inspection:{inspection_id}")
+    );
+    assert_eq!(a.body["access"]["clearance"], "general");
+    assert!(
+        a.body["access"]["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "identity/25a"),
+        "{}",
+        a.body
+    );
+    let identity_fields = a.body["pending"]["identity"].as_array().unwrap();
+    assert!(identity_fields.iter().any(|f| f["field"] == "1"));
+    assert!(!identity_fields.iter().any(|f| f["field"] == "25a"));
+    assert_eq!(a.body["person_id"], Value::Null);
+    let h = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/history"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.body);
+    let ap = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/approvals"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(ap.status, StatusCode::OK, "{}", ap.body);
+
+    // Outside scope: as missing as a dossier that does not exist.
+    let out = s
+        .call("GET", &format!("/api/v1/dossiers/{edu}"), Some(&t), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND, "{}", out.body);
+
+    // A search of its scope answers, and is logged.
+    let found = s
+        .call("GET", "/api/v1/dossiers?name=an", Some(&t), None)
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+
+    // Every write is refused with the inspector's own problem type.
+    let w = s.call("POST", &decl, Some(&t), Some(identity(pid))).await;
+    assert_eq!(w.status, StatusCode::FORBIDDEN, "{}", w.body);
+    assert_eq!(
+        w.body["type"],
+        "urn:hoso:problem:access:inspector-read-only"
+    );
+    let grant = s
+        .call(
+            "POST",
+            &format!("/api/v1/accounts/{inspector_id}/changes"),
+            Some(&t),
+            Some(
+                json!({"action": "grant", "org_code": HEALTH, "right": "admin",
+                "reason": "tự cấp"}),
+            ),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::FORBIDDEN, "{}", grant.body);
+    assert_eq!(
+        grant.body["type"],
+        "urn:hoso:problem:access:inspector-read-only"
+    );
+
+    // The reads are in the dossier's audit trail, on the inspection's ground.
+    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+        .as_u64()
+        .unwrap();
+    let audit = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/audit?wait_for={}", head - 1),
+            Some(&p.admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    let reads: Vec<&Value> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "dossier.AccessLogged" && e["actor"] == inspector_id)
+        .collect();
+    assert_eq!(
+        reads.len(),
+        3,
+        "the read, the history and the approval request: {reads:?}"
+    );
+    assert!(
+        reads
+            .iter()
+            .all(|e| e["detail"]["basis"] == format!("inspection:{inspection_id}")),
+        "{reads:?}"
+    );
+}

@@ -570,6 +570,12 @@ fn apply_one(
                 });
                 read_of = (!a.dossier_id.is_empty()).then_some(a.dossier_id.as_str());
             }
+            if let DomainEvent::InspectionQueried(q) = event {
+                detail = json!({
+                    "inspection": q.inspection_id, "route": q.route,
+                    "criteria": q.criteria, "dossiers": q.dossier_ids,
+                });
+            }
         }
         _ => {
             dossier_id = Some(id);
@@ -611,6 +617,7 @@ fn access_basis(a: &hoso_schemas::pb::dossier::AccessLogged) -> String {
         },
         Some(Basis::ConsentId(c)) if c.starts_with("delegation:") => c.clone(),
         Some(Basis::ConsentId(c)) => format!("consent:{c}"),
+        Some(Basis::InspectionId(i)) => format!("inspection:{i}"),
         None => "unspecified".to_owned(),
     }
 }

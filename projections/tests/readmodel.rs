@@ -2,7 +2,8 @@
 //! The read models, fed by the real command handlers on a real store: the
 //! bitemporal dossier view, the tree before and after a merger, search
 //! without diacritics, reports against brute-force counts, the archive,
-//! live-versus-rebuild equality, versioning and read-your-writes.
+//! live-versus-rebuild equality, versioning, read-your-writes, and an
+//! inspector's reads and queries in the audit trail.
 
 use hoso_commands::workflows::{ChangeStatus, Declare, RecordDecision, Review};
 use std::sync::Arc;
@@ -609,6 +610,70 @@ async fn audit_trail_lists_every_change_by_actor_and_dossier() {
         })
         .unwrap();
     assert!(next[0].position > by_admin[2].position);
+}
+
+#[tokio::test]
+async fn an_inspectors_reads_and_queries_are_in_the_audit_trail() {
+    use hoso_commands::workflows::{InspectionTerms, IssueAccount};
+    use hoso_domain::account::AccountKind;
+    use hoso_domain::restriction::Restriction;
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let (inspector, _) =
+        p.wf.issue_inspector(
+            &p.admin,
+            IssueAccount {
+                kind: AccountKind::Inspector,
+                username: "thanhtra.cuong".into(),
+                org_code: SNV.into(),
+                person_id: None,
+                display_name: "Thanh tra viên".into(),
+                birth_date: None,
+            },
+            InspectionTerms {
+                org_codes: vec![HEALTH.into()],
+                valid_from: d(2026, 3, 1),
+                valid_until: d(2026, 5, 31),
+                clearance: Restriction::General,
+                decision: doc("42/QĐ-TTr", d(2026, 2, 25)),
+            },
+        )
+        .await
+        .unwrap();
+    let i = hoso_commands::workflows::Actor::new(inspector.clone());
+    let basis = p.wf.read_basis(&i, &id).await.unwrap().unwrap();
+    p.wf.log_access(&i, &id, Vec::new(), &basis, "thanh tra")
+        .await
+        .unwrap();
+    p.wf.log_inspection_query(&i, HEALTH, "GET /dossiers", "name=huong", vec![id.clone()])
+        .await
+        .unwrap();
+    let (_dir, m) = model(&p).await;
+    let about = m
+        .audit(&hoso_projections::audit::AuditQuery {
+            dossier_id: Some(id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let read = about
+        .iter()
+        .find(|e| e.event_type == "dossier.AccessLogged")
+        .unwrap();
+    assert_eq!(read.actor, inspector);
+    assert_eq!(read.detail["basis"], basis.describe());
+    let by_inspector = m
+        .audit(&hoso_projections::audit::AuditQuery {
+            actor: Some(inspector.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let query = by_inspector
+        .iter()
+        .find(|e| e.event_type == "account.InspectionQueried")
+        .unwrap();
+    assert_eq!(query.detail["route"], "GET /dossiers");
+    assert_eq!(query.detail["criteria"], "name=huong");
+    assert_eq!(query.detail["dossiers"][0], id.as_str());
 }
 
 #[tokio::test]

@@ -104,6 +104,9 @@ catalogue! {
         UsernameReserved = 1,
         PersonalAccountReserved = 1,
         AccountReassigned = 1,
+        InspectionGranted = 1,
+        InspectionRevoked = 1,
+        InspectionQueried = 1,
     }
     dossier {
         DossierOpened = 1,

@@ -227,6 +227,27 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             decision: decision("15/QĐ-UBND"),
         }
         .into(),
+        account::InspectionGranted {
+            inspection_id: s("inspection-1"),
+            org_codes: vec![s("000.00.31.H30")],
+            valid_from: date(2026, 3, 1),
+            valid_until: date(2026, 5, 31),
+            clearance: account::InspectionClearance::Restricted.into(),
+            decision: decision("42/QĐ-TTr"),
+        }
+        .into(),
+        account::InspectionRevoked {
+            inspection_id: s("inspection-1"),
+            reason: s("kết thúc thanh tra sớm"),
+        }
+        .into(),
+        account::InspectionQueried {
+            inspection_id: s("inspection-1"),
+            route: s("GET /dossiers"),
+            criteria: s("name=nguyen"),
+            dossier_ids: vec![s("0197f5c2-dossier")],
+        }
+        .into(),
         dossier::DossierOpened {
             person_id: s("033090001234"),
             full_name: s("Nguyễn Văn A"),

@@ -66,6 +66,9 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("ledger.TreeHeadSigned", 1),
     ("ledger.LedgerKeyRegistered", 1),
     ("ledger.LedgerKeyRevoked", 1),
+    ("account.InspectionGranted", 1),
+    ("account.InspectionRevoked", 1),
+    ("account.InspectionQueried", 1),
 ];
 
 #[test]

@@ -1,7 +1,8 @@
 //! Accounts: the caller's own, issuing accounts and passwords, changing
 //! one's own password, and the account changes (grants, restrictions,
-//! revocations, locks, signing keys, delegations, consents) — all decided
-//! by the write side's rules (DL 12.2, HY 5.1, KT 8.1, BT 4.5).
+//! revocations, locks, signing keys, delegations, consents, inspections) —
+//! all decided by the write side's rules (DL 12.2, HY 5.1, KT 8.1, BT 4.5).
+//! An inspector account is issued with its first inspection in one request.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use hoso_commands::workflows::{IssueAccount, right_name};
+use hoso_commands::workflows::{InspectionTerms, IssueAccount, right_name};
 use hoso_domain::account::{AccountChange, AccountKind, LockReason};
+use hoso_domain::restriction::Restriction;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,6 +43,26 @@ pub struct AccountOut {
     pub keys: Vec<String>,
     /// Must change the issued password (BT 4.4).
     pub must_change_password: bool,
+    /// An inspector's inspections by id (empty for other kinds).
+    pub inspections: BTreeMap<String, InspectionOut>,
+}
+
+/// An inspection as its inspector sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InspectionOut {
+    /// Roots of the subtrees inspected.
+    pub org_codes: Vec<String>,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// Highest level shown: `general` or `restricted`.
+    #[schema(value_type = String)]
+    pub clearance: Restriction,
+    /// The inspection decision's number.
+    pub decision: String,
+    /// Ended before its term.
+    pub revoked: bool,
 }
 
 /// The caller's account.
@@ -65,6 +87,23 @@ pub async fn me(PendingCaller(c): PendingCaller) -> Json<AccountOut> {
             .collect(),
         keys: a.keys.into_keys().collect(),
         must_change_password: a.must_change_password,
+        inspections: a
+            .inspections
+            .into_iter()
+            .map(|(id, i)| {
+                (
+                    id,
+                    InspectionOut {
+                        org_codes: i.org_codes,
+                        valid_from: i.valid_from,
+                        valid_until: i.valid_until,
+                        clearance: i.clearance,
+                        decision: i.decision_number,
+                        revoked: i.revoked,
+                    },
+                )
+            })
+            .collect(),
     })
 }
 
@@ -73,7 +112,7 @@ pub async fn me(PendingCaller(c): PendingCaller) -> Json<AccountOut> {
 #[serde(deny_unknown_fields)]
 pub struct IssueIn {
     /// `agency_admin`, `agency_head`, `specialist`, `personal` (or
-    /// `system_admin`, by Sở Nội vụ only).
+    /// `system_admin` and `inspector`, by Sở Nội vụ only).
     pub kind: String,
     /// Login name.
     pub username: String,
@@ -87,6 +126,40 @@ pub struct IssueIn {
     /// Holder's date of birth (checked against passwords, DT 10.2).
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
+    /// The inspection of an `inspector` account (required for that kind,
+    /// refused for any other).
+    #[serde(default)]
+    pub inspection: Option<InspectionIn>,
+}
+
+/// An inspection: read-only over subtrees for a term.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionIn {
+    /// Roots of the subtrees inspected (at least one).
+    pub org_codes: Vec<String>,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// `general` (default) or, when the decision grants it, `restricted`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub clearance: Option<Restriction>,
+    /// The decision ordering the inspection.
+    pub decision: DocumentIn,
+}
+
+impl InspectionIn {
+    fn into_terms(self) -> ApiResult<InspectionTerms> {
+        Ok(InspectionTerms {
+            org_codes: self.org_codes,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            clearance: self.clearance.unwrap_or_default(),
+            decision: self.decision.into_source()?,
+        })
+    }
 }
 
 /// Issues an account (HY 10.1, DL 12).
@@ -104,20 +177,34 @@ pub async fn issue(
         "kind",
         AccountKind::from_str_name,
     )?;
-    let (id, r) = s
-        .workflows
-        .issue_account(
-            &c.actor,
-            IssueAccount {
-                kind,
-                username: input.username,
-                org_code: input.org_code,
-                person_id: input.person_id,
-                display_name: input.display_name,
-                birth_date: input.birth_date,
-            },
-        )
-        .await?;
+    let issue = IssueAccount {
+        kind,
+        username: input.username,
+        org_code: input.org_code,
+        person_id: input.person_id,
+        display_name: input.display_name,
+        birth_date: input.birth_date,
+    };
+    let (id, r) = match (kind, input.inspection) {
+        (AccountKind::Inspector, Some(i)) => {
+            s.workflows
+                .issue_inspector(&c.actor, issue, i.into_terms()?)
+                .await?
+        }
+        (AccountKind::Inspector, None) => {
+            return Err(Problem::bad_request(
+                "inspection-required",
+                "an inspector account is issued with its inspection (units, term, decision)",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(Problem::bad_request(
+                "inspection-not-allowed",
+                "only an inspector account carries an inspection",
+            ));
+        }
+        (_, None) => s.workflows.issue_account(&c.actor, issue).await?,
+    };
     Ok((StatusCode::CREATED, Json(ReceiptOut::new(id, r))))
 }
 
@@ -343,6 +430,31 @@ pub enum ChangeIn {
         /// Why.
         reason: String,
     },
+    /// Give an inspector account another inspection (Sở Nội vụ only).
+    GrantInspection {
+        /// Id (default: new).
+        #[serde(default)]
+        inspection_id: Option<String>,
+        /// Roots of the subtrees inspected (at least one).
+        org_codes: Vec<String>,
+        /// First day.
+        valid_from: NaiveDate,
+        /// Last day.
+        valid_until: NaiveDate,
+        /// `general` (default) or, when the decision grants it, `restricted`.
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        clearance: Option<Restriction>,
+        /// The decision ordering the inspection.
+        decision: DocumentIn,
+    },
+    /// End an inspection before its term (Sở Nội vụ only).
+    RevokeInspection {
+        /// Id.
+        inspection_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn right(v: &str) -> ApiResult<AccessRight> {
@@ -448,6 +560,28 @@ fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
         ChangeIn::RevokeConsent { consent_id, reason } => {
             AccountChange::RevokeConsent { consent_id, reason }
         }
+        ChangeIn::GrantInspection {
+            inspection_id,
+            org_codes,
+            valid_from,
+            valid_until,
+            clearance,
+            decision,
+        } => AccountChange::GrantInspection {
+            inspection_id: inspection_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            org_codes,
+            valid_from,
+            valid_until,
+            clearance: clearance.unwrap_or_default(),
+            decision: decision.into_source()?,
+        },
+        ChangeIn::RevokeInspection {
+            inspection_id,
+            reason,
+        } => AccountChange::RevokeInspection {
+            inspection_id,
+            reason,
+        },
     })
 }
 

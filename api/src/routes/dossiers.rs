@@ -14,12 +14,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use hoso_commands::workflows::{
-    ApprovalSignature, OpenDossier, ReadBasis, ReviewStep, SearchScope, right_name,
+    AccessRule, ApprovalSignature, CommandError, OpenDossier, ReadBasis, ReviewStep, SearchScope,
+    right_name,
 };
+use hoso_domain::account::AccountKind;
 use hoso_domain::dossier::{EmploymentStatus, TransferKind};
 use hoso_projections::audit::{AuditEntry, AuditQuery};
 use hoso_projections::search::{SearchPage, SearchQuery};
@@ -73,7 +75,7 @@ async fn log_reads(
     revealed: Revealed,
     purpose: &str,
 ) -> ApiResult<()> {
-    if revealed.0.is_empty() {
+    if revealed.0.is_empty() && !basis.logs_every_read() {
         return Ok(());
     }
     let mut fields = revealed.0;
@@ -464,8 +466,10 @@ pub async fn approval_request(
     c: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ApprovalRequestOut>> {
-    basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
+    let b = basis(&s, &c, &id, "GET /dossiers/{id}/approvals").await?;
     let r = s.workflows.approval_request(&id).await?;
+    // Only an inspector's is logged: the request reveals no field.
+    log_reads(&s, &c, &id, &b, Revealed::default(), "approval-request").await?;
     Ok(Json(ApprovalRequestOut {
         stream: r.stream,
         revision: r.revision,
@@ -721,6 +725,9 @@ pub async fn upload(
     RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<AttachmentOut>)> {
     let b = basis(&s, &c, &id, "POST /dossiers/{id}/attachments").await?;
+    if matches!(b, ReadBasis::Inspection { .. }) {
+        return Err(CommandError::from(AccessRule::InspectorReadOnly(c.account.id.clone())).into());
+    }
     let may = matches!(
         b,
         ReadBasis::Own | ReadBasis::Right(AccessRight::Update | AccessRight::Admin)
@@ -795,7 +802,7 @@ pub async fn attachment(
         refused(&s, &c, "GET /dossiers/{id}/attachments/{sha256}", &sha);
         return Err(Problem::not_found("attachment"));
     }
-    if level.is_some_and(Restriction::is_sealed) {
+    if level.is_some_and(Restriction::is_sealed) || b.logs_every_read() {
         log_reads(
             &s,
             &c,
@@ -864,6 +871,7 @@ pub struct SearchParams {
 pub async fn search(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     Params(p): Params<SearchParams>,
 ) -> ApiResult<Json<SearchPage>> {
     let (unit, right) = search_unit(&s, &c, p.unit.as_deref()).await?;
@@ -905,6 +913,7 @@ pub async fn search(
         })
         .transpose()?;
     wait(&s, p.wait_for).await?;
+    let searched = unit.clone();
     let mut page = s.read.search(&SearchQuery {
         name: p.name,
         person_id: p.person_id,
@@ -929,6 +938,20 @@ pub async fn search(
         for hit in &mut page.items {
             hit.person_id = String::new();
         }
+    }
+    if c.account.kind == AccountKind::Inspector
+        && let Some(root) = &searched
+    {
+        let ids = page.items.iter().map(|h| h.id.clone()).collect();
+        s.workflows
+            .log_inspection_query(
+                &c.actor,
+                root,
+                "GET /dossiers",
+                uri.query().unwrap_or(""),
+                ids,
+            )
+            .await?;
     }
     Ok(Json(page))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::Uri;
 use chrono::NaiveDate;
 use hoso_projections::views::{Dimension, OrgNode, QuotaReport};
 use serde::{Deserialize, Serialize};
@@ -18,14 +19,26 @@ use crate::AppState;
 use crate::extract::{Caller, Params, PathParams};
 use crate::problem::{ApiResult, Problem};
 
-/// The caller must hold a right over `code` (Sở Nội vụ holds all).
+/// The caller must hold a right over `code` (Sở Nội vụ holds all), or an
+/// inspection in force over it; an inspector's query is then logged with
+/// its criteria (`query`, the request's query string).
 pub(crate) async fn require_scope(
     s: &AppState,
     c: &Caller,
     code: &str,
     route: &str,
+    query: Option<&str>,
 ) -> ApiResult<()> {
     if s.workflows.right_over_unit(&c.actor, code).await?.is_some() {
+        if c.account.kind == hoso_domain::account::AccountKind::Inspector {
+            let criteria = match query {
+                Some(q) if !q.is_empty() => format!("code={code}&{q}"),
+                _ => format!("code={code}"),
+            };
+            s.workflows
+                .log_inspection_query(&c.actor, code, route, &criteria, Vec::new())
+                .await?;
+        }
         Ok(())
     } else {
         refused(s, c, route, &format!("unit={code}"));
@@ -70,11 +83,12 @@ pub async fn tree(
 pub async fn subtree(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     PathParams(code): PathParams<String>,
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &code, "GET /org-units/{code}/tree").await?;
+    require_scope(&s, &c, &code, "GET /org-units/{code}/tree", uri.query()).await?;
     let date = p.date.unwrap_or_else(|| s.today());
     let units = s.read.subtree(&code, date)?;
     Ok(Json(
@@ -120,11 +134,19 @@ pub struct HeadcountOut {
 pub async fn headcount(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     PathParams(code): PathParams<String>,
     Params(p): Params<HeadcountParams>,
 ) -> ApiResult<Json<HeadcountOut>> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &code, "GET /org-units/{code}/headcount").await?;
+    require_scope(
+        &s,
+        &c,
+        &code,
+        "GET /org-units/{code}/headcount",
+        uri.query(),
+    )
+    .await?;
     let by = Dimension::parse(&p.by).ok_or_else(|| {
         Problem::bad_request("invalid-dimension", format!("unknown dimension {:?}", p.by))
     })?;
@@ -154,11 +176,12 @@ pub struct YearParam {
 pub async fn quota(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     PathParams(code): PathParams<String>,
     Params(p): Params<YearParam>,
 ) -> ApiResult<Json<QuotaReport>> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &code, "GET /org-units/{code}/quota").await?;
+    require_scope(&s, &c, &code, "GET /org-units/{code}/quota", uri.query()).await?;
     use chrono::Datelike;
     let year = p
         .year

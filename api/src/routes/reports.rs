@@ -1,13 +1,14 @@
 //! Reports, in JSON or CSV (`format=csv`): annual headcount (BT 16.5,
 //! HY 14.1), management (KT 19.2), SLA of obligations, approvals pending.
-//! Each is for a unit subtree the caller holds a right over; a unit
+//! Each is for a unit subtree the caller holds a right over (or an
+//! inspection in force over, and the inspector's query is logged); a unit
 //! outside scope is not found and the attempt is recorded.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
 use hoso_projections::reports::{
@@ -76,10 +77,11 @@ pub struct AnnualParams {
 pub async fn annual(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     Params(p): Params<AnnualParams>,
 ) -> ApiResult<Response> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &p.org, "GET /reports/annual").await?;
+    require_scope(&s, &c, &p.org, "GET /reports/annual", uri.query()).await?;
     let year = p.year.unwrap_or_else(|| s.today().year());
     let r = s.read.annual_report(&p.org, year)?;
     Ok(answer(p.format, r, AnnualReport::to_csv))
@@ -110,10 +112,11 @@ pub struct ManagementParams {
 pub async fn management(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     Params(p): Params<ManagementParams>,
 ) -> ApiResult<Response> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &p.org, "GET /reports/management").await?;
+    require_scope(&s, &c, &p.org, "GET /reports/management", uri.query()).await?;
     if p.from > p.to {
         return Err(Problem::bad_request(
             "invalid-period",
@@ -147,10 +150,11 @@ pub struct SlaParams {
 pub async fn sla(
     State(s): State<Arc<AppState>>,
     c: Caller,
+    uri: Uri,
     Params(p): Params<SlaParams>,
 ) -> ApiResult<Response> {
     super::wait(&s, p.wait_for).await?;
-    require_scope(&s, &c, &p.org, "GET /reports/sla").await?;
+    require_scope(&s, &c, &p.org, "GET /reports/sla", uri.query()).await?;
     let on = p.on.unwrap_or_else(|| s.today());
     let units = s.read.subtree(&p.org, on)?;
     let mut r = s.read.sla_report(on, s.workflows.calendar())?;

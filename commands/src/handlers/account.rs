@@ -1,8 +1,9 @@
 //! Handlers of accounts: issuing them (HY 10.1, DL 12; a person's one
 //! personal account, HY 4.5), rights, locks, keys, delegations and consents
 //! (DL 12.2, HY 5.1, KT 8.1, BT 4.5), passwords (DT 10, BT 4.4, DL 15.7),
-//! the record of restricted reads (BT 4.3) and the security lock after
-//! failed logins (HY 5.1).
+//! the record of restricted reads (BT 4.3) and of every read and query of
+//! an inspector, inspector accounts and their inspections, and the security
+//! lock after failed logins (HY 5.1).
 //!
 //! A password lives in the credential table outside the log; its change is
 //! recorded in the log, and the table is put back if that record fails.
@@ -13,9 +14,12 @@ use hoso_domain::account::{
     PasswordChangeKind,
 };
 use hoso_domain::dossier::{self, DossierChange};
+use hoso_domain::restriction::Restriction;
 use hoso_ledger::ExpectedRevision;
+use hoso_schemas::pb::account::InspectionQueried;
 use hoso_schemas::pb::common::AccessRight;
 use hoso_schemas::pb::dossier::{AccessLogged, access_logged::Basis};
+use hoso_schemas::{DomainEvent, SourceDocument};
 use uuid::Uuid;
 
 use crate::authz::ReadBasis;
@@ -44,6 +48,35 @@ pub struct IssueAccount {
     pub birth_date: Option<NaiveDate>,
 }
 
+/// The inspection an inspector account is issued with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectionTerms {
+    /// Roots of the subtrees inspected (at least one).
+    pub org_codes: Vec<String>,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// Highest level shown: general unless the decision grants restricted.
+    pub clearance: Restriction,
+    /// The decision ordering the inspection.
+    pub decision: SourceDocument,
+}
+
+impl InspectionTerms {
+    /// The change that gives these terms, under a new inspection id.
+    pub fn into_change(self) -> AccountChange {
+        AccountChange::GrantInspection {
+            inspection_id: Uuid::now_v7().to_string(),
+            org_codes: self.org_codes,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            clearance: self.clearance,
+            decision: self.decision,
+        }
+    }
+}
+
 impl Workflows {
     pub(crate) async fn issue_account_as(
         &self,
@@ -51,6 +84,24 @@ impl Workflows {
         id: &str,
         issue: IssueAccount,
     ) -> Result<Receipt> {
+        self.issue_account_with(actor, id, issue, None).await
+    }
+
+    /// Issues the account and, in the same append, applies `then` to it
+    /// (an inspector's first inspection), so that the account never exists
+    /// without it.
+    async fn issue_account_with(
+        &self,
+        actor: &str,
+        id: &str,
+        issue: IssueAccount,
+        then: Option<AccountChange>,
+    ) -> Result<Receipt> {
+        if let Some(change) = &then {
+            // The account's first change is decided before any claim, so
+            // that terms the rules refuse leave no username claimed.
+            self.decide_issue(id, &issue, Some(change.clone()))?;
+        }
         // Claims first: a retry with the same id finds its own claims.
         self.reserve(
             actor,
@@ -92,45 +143,95 @@ impl Workflows {
             }
             .into());
         }
-        let events = account::decide(
-            None,
-            id,
-            AccountChange::Issue {
-                kind: issue.kind,
-                username: issue.username,
-                org_code: issue.org_code,
-                person_id: issue.person_id,
-                display_name: issue.display_name,
-                birth_date: issue.birth_date,
-            },
-            self.today(),
-        )?;
+        let document = match &then {
+            Some(AccountChange::GrantInspection { decision, .. }) => Some(decision.clone()),
+            _ => None,
+        };
+        let events = self.decide_issue(id, &issue, then)?;
         self.append(
             actor,
             &account::stream_id(id),
             ExpectedRevision::NoStream,
             events,
-            None,
+            document.as_ref(),
             None,
         )
         .await
     }
 
-    /// Issues an account (HY 10.1, DL 12). Staff accounts need admin right
-    /// over their unit; a personal account needs update right over the
-    /// managing unit of the person's dossier — the focal point creates it —
-    /// and is the person's only one (HY 4.5). Returns the new account id.
-    pub async fn issue_account(
+    /// The events that issue the account and then apply `then` to it.
+    fn decide_issue(
+        &self,
+        id: &str,
+        issue: &IssueAccount,
+        then: Option<AccountChange>,
+    ) -> Result<Vec<DomainEvent>> {
+        let mut events = account::decide(
+            None,
+            id,
+            AccountChange::Issue {
+                kind: issue.kind,
+                username: issue.username.clone(),
+                org_code: issue.org_code.clone(),
+                person_id: issue.person_id.clone(),
+                display_name: issue.display_name.clone(),
+                birth_date: issue.birth_date,
+            },
+            self.today(),
+        )?;
+        if let Some(change) = then {
+            let state = events.iter().fold(None, |s, e| account::evolve(s, e, id));
+            events.extend(account::decide(state.as_ref(), id, change, self.today())?);
+        }
+        Ok(events)
+    }
+
+    /// Issues an inspector account with its first inspection, in one
+    /// append: Sở Nội vụ only. The terms are checked by the account decider
+    /// before anything is written (a term that ends before it starts, or
+    /// before today, no unit, a secret clearance, a decision without number
+    /// or issuer). Returns the new account id.
+    pub async fn issue_inspector(
         &self,
         actor: &Actor,
         issue: IssueAccount,
+        terms: InspectionTerms,
     ) -> Result<(String, Receipt)> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
-        self.require_active_unit(&idx, &issue.org_code)?;
+        if issue.kind != AccountKind::Inspector {
+            return Err(AccountRejection {
+                account: String::new(),
+                revision: None,
+                rule: AccountRule::NotAnInspector(issue.kind),
+            }
+            .into());
+        }
+        {
+            let idx = self.catch_up().await?;
+            self.authorize_issue(&idx, actor, &issue)?;
+            for code in &terms.org_codes {
+                self.require_active_unit(&idx, code)?;
+            }
+        }
+        let id = Uuid::now_v7().to_string();
+        let receipt = self
+            .issue_account_with(&actor.account_id, &id, issue, Some(terms.into_change()))
+            .await?;
+        Ok((id, receipt))
+    }
+
+    /// Whether `actor` may issue the account (under the index lock); for a
+    /// personal account, the person's dossier, if any.
+    fn authorize_issue(
+        &self,
+        idx: &Index,
+        actor: &Actor,
+        issue: &IssueAccount,
+    ) -> Result<Option<String>> {
+        let a = self.acting_actor(idx, actor)?;
+        self.require_active_unit(idx, &issue.org_code)?;
         let dossier = match (issue.kind, &issue.person_id) {
             (AccountKind::Personal, Some(pid)) => {
-                self.require_right(&idx, a, &issue.org_code, AccessRight::Update)?;
+                self.require_right(idx, a, &issue.org_code, AccessRight::Update)?;
                 if let Some(existing) = idx.personal_accounts.get(pid) {
                     return Err(ScopeRule::PersonalAccountTaken(existing.clone()).into());
                 }
@@ -141,14 +242,36 @@ impl Workflows {
                     AccessRule::SystemAdminOnly("issue system administrator accounts").into(),
                 );
             }
+            // An inspection reaches across agencies; only the province's
+            // administrator orders one.
+            (AccountKind::Inspector, _) if a.kind != AccountKind::SystemAdmin => {
+                return Err(AccessRule::SystemAdminOnly("issue inspector accounts").into());
+            }
             _ => {
-                self.require_right(&idx, a, &issue.org_code, AccessRight::Admin)?;
+                self.require_right(idx, a, &issue.org_code, AccessRight::Admin)?;
                 None
             }
         };
         if let Some(u) = idx.usernames.get(&issue.username.to_lowercase()) {
             return Err(ScopeRule::UsernameTaken(issue.username.clone(), Some(u.clone())).into());
         }
+        Ok(dossier)
+    }
+
+    /// Issues an account (HY 10.1, DL 12). Staff accounts need admin right
+    /// over their unit; a personal account needs update right over the
+    /// managing unit of the person's dossier — the focal point creates it —
+    /// and is the person's only one (HY 4.5). An inspector account is
+    /// Sở Nội vụ's to issue, and reads nothing until given an inspection
+    /// ([`Self::issue_inspector`] issues both at once). Returns the new
+    /// account id.
+    pub async fn issue_account(
+        &self,
+        actor: &Actor,
+        issue: IssueAccount,
+    ) -> Result<(String, Receipt)> {
+        let idx = self.catch_up().await?;
+        let dossier = self.authorize_issue(&idx, actor, &issue)?;
         drop(idx);
         let id = Uuid::now_v7().to_string();
         let receipt = self.issue_account_as(&actor.account_id, &id, issue).await?;
@@ -192,6 +315,7 @@ impl Workflows {
             | AccountChange::Reassign { decision, .. } => decision.clone(),
             AccountChange::Delegate { decision, .. } => Some(decision.clone()),
             AccountChange::GrantConsent { document, .. } => Some(document.clone()),
+            AccountChange::GrantInspection { decision, .. } => Some(decision.clone()),
             _ => None,
         };
         let expected = state.as_ref().map_or(ExpectedRevision::NoStream, |a| {
@@ -239,7 +363,7 @@ impl Workflows {
         account_id: &str,
         change: &AccountChange,
     ) -> Result<()> {
-        let a = self.active_actor(idx, actor)?;
+        let a = self.acting_actor(idx, actor)?;
         let target = idx
             .accounts
             .get(account_id)
@@ -286,6 +410,19 @@ impl Workflows {
                 self.require_active_unit(idx, to_org)?;
                 self.require_right(idx, a, &target.org_code, AccessRight::Admin)?;
                 self.require_right(idx, a, to_org, AccessRight::Admin)?;
+            }
+            AccountChange::GrantInspection { org_codes, .. } => {
+                if a.kind != AccountKind::SystemAdmin {
+                    return Err(AccessRule::SystemAdminOnly("grant inspections").into());
+                }
+                for code in org_codes {
+                    self.require_active_unit(idx, code)?;
+                }
+            }
+            AccountChange::RevokeInspection { .. } => {
+                if a.kind != AccountKind::SystemAdmin {
+                    return Err(AccessRule::SystemAdminOnly("revoke inspections").into());
+                }
             }
             AccountChange::RecordPassword { .. } => return Err(AccessRule::NotHolder.into()),
             AccountChange::Issue { .. } => {
@@ -350,7 +487,7 @@ impl Workflows {
         let about = account::stream_id(account_id);
         let result = async {
             let idx = self.catch_up().await?;
-            let a = self.active_actor(&idx, actor)?;
+            let a = self.acting_actor(&idx, actor)?;
             let target = idx
                 .accounts
                 .get(account_id)
@@ -537,8 +674,9 @@ impl Workflows {
     }
 
     /// Records that `actor` read restricted or secret fields of a dossier
-    /// (BT 4.3, HY 4.4): an `AccessLogged` event on the reader's account
-    /// stream, naming the dossier, the fields and the ground.
+    /// (BT 4.3, HY 4.4), or that an inspector read it at all: an
+    /// `AccessLogged` event on the reader's account stream, naming the
+    /// dossier, the fields and the ground.
     pub async fn log_access(
         &self,
         actor: &Actor,
@@ -554,6 +692,9 @@ impl Workflows {
                 Basis::ConsentId(format!("delegation:{delegation_id}"))
             }
             ReadBasis::Consent { consent_id, .. } => Basis::ConsentId(consent_id.clone()),
+            ReadBasis::Inspection { inspection_id, .. } => {
+                Basis::InspectionId(inspection_id.clone())
+            }
         };
         self.append(
             &actor.account_id,
@@ -573,6 +714,44 @@ impl Workflows {
             None,
         )
         .await
+    }
+
+    /// Records a search or report an inspector ran over `org_code` under
+    /// an inspection in force: an `InspectionQueried` event on the
+    /// inspector's account stream with the route, the criteria and the
+    /// dossiers returned. Nothing is recorded (`None`) for any other
+    /// account, nor for a unit outside the inspector's inspections (the
+    /// caller refuses those).
+    pub async fn log_inspection_query(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        route: &str,
+        criteria: &str,
+        dossier_ids: Vec<String>,
+    ) -> Result<Option<Receipt>> {
+        let Some(inspection_id) = self.inspection_for_unit(actor, org_code).await? else {
+            return Ok(None);
+        };
+        let receipt = self
+            .append(
+                &actor.account_id,
+                &account::stream_id(&actor.account_id),
+                ExpectedRevision::StreamExists,
+                vec![
+                    InspectionQueried {
+                        inspection_id,
+                        route: route.to_owned(),
+                        criteria: criteria.to_owned(),
+                        dossier_ids,
+                    }
+                    .into(),
+                ],
+                None,
+                None,
+            )
+            .await?;
+        Ok(Some(receipt))
     }
 
     /// Locks an account after repeated failed logins (HY 5.1: attempts at

@@ -807,7 +807,7 @@ impl Workflows {
         id: &str,
         open: &OpenDossier,
     ) -> Result<()> {
-        let a = self.active_actor(idx, actor)?;
+        let a = self.acting_actor(idx, actor)?;
         self.require_active_unit(idx, &open.managing_unit)?;
         self.require_active_unit(idx, &open.employing_unit)?;
         self.require_right(idx, a, &open.managing_unit, AccessRight::Update)?;
@@ -880,7 +880,7 @@ impl Workflows {
     }
 
     fn authorize_import(&self, idx: &Index, actor: &Actor, import: &ImportDossier) -> Result<()> {
-        let a = self.active_actor(idx, actor)?;
+        let a = self.acting_actor(idx, actor)?;
         if a.kind != AccountKind::SystemAdmin {
             return Err(AccessRule::SystemAdminOnly(
                 "pull a record from the national database (BT 11.1, HY 11.2)",

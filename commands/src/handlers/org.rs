@@ -120,7 +120,7 @@ impl Workflows {
     }
 
     fn authorize_org(&self, idx: &Index, actor: &Actor, command: &OrgCommand) -> Result<()> {
-        let a = self.active_actor(idx, actor)?;
+        let a = self.acting_actor(idx, actor)?;
         match &command.change {
             OrgChange::Establish { parent: None, .. } => {
                 if a.kind != AccountKind::SystemAdmin {
@@ -151,6 +151,10 @@ impl Workflows {
     }
 
     async fn restructure(&self, actor: &Actor, code: &str) -> Result<usize> {
+        {
+            let idx = self.catch_up().await?;
+            self.acting_actor(&idx, actor)?;
+        }
         let Some(r) = self.restructuring_of(code).await? else {
             return Ok(0);
         };
@@ -317,7 +321,7 @@ impl Workflows {
     /// Each step is idempotent by state; returns how many appends it made.
     pub async fn reconcile(&self, actor: &Actor) -> Result<usize> {
         let idx = self.catch_up().await?;
-        self.active_actor(&idx, actor)?;
+        self.acting_actor(&idx, actor)?;
         let ceased: Vec<String> = idx
             .org
             .units()

@@ -147,6 +147,7 @@ pub(super) fn kind_name(k: AccountKind) -> &'static str {
         AccountKind::AgencyHead => "agency heads",
         AccountKind::Specialist => "specialists (focal points, deputy)",
         AccountKind::Personal => "personal",
+        AccountKind::Inspector => "inspectors",
         AccountKind::Unspecified => "unspecified",
     }
 }
