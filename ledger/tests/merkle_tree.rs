@@ -72,16 +72,18 @@ fn proofs_match_the_reference_across_flushes_chunks_and_reopens() {
     let path = dir.path().join(TREE_FILE);
     let mut d = Vec::new();
     let samples: Vec<(u64, u64)> = (0..40u64).map(|i| (i * 37 + 5, i * 101 + 3)).collect();
-    // Batch sizes chosen to land on, just before and just after chunk boundaries.
+    // Batch sizes chosen so flushes land on, just before and just after chunk
+    // boundaries (64, 128, 1024 leaves are whole chunks and whole stored nodes).
     for (batch, flush) in [
         (1, true),
         (62, false),
         (1, true),
         (1, true),
+        (61, true),
         (64, true),
         (127, false),
         (2, false),
-        (300, true),
+        (896, true),
         (5, true),
     ] {
         let tree = open(&path);
