@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use hoso_ledger::Hash;
 use hoso_ledger::merkle::{
@@ -72,16 +74,18 @@ fn proofs_match_the_reference_across_flushes_chunks_and_reopens() {
     let path = dir.path().join(TREE_FILE);
     let mut d = Vec::new();
     let samples: Vec<(u64, u64)> = (0..40u64).map(|i| (i * 37 + 5, i * 101 + 3)).collect();
-    // Batch sizes chosen to land on, just before and just after chunk boundaries.
+    // Batch sizes chosen so flushes land on, just before and just after chunk
+    // boundaries (64, 128, 1024 leaves are whole chunks and whole stored nodes).
     for (batch, flush) in [
         (1, true),
         (62, false),
         (1, true),
         (1, true),
+        (61, true),
         (64, true),
         (127, false),
         (2, false),
-        (300, true),
+        (896, true),
         (5, true),
     ] {
         let tree = open(&path);
@@ -179,14 +183,16 @@ fn readers_get_proofs_while_the_owner_appends_and_flushes() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let tree = Arc::new(open(&dir.path().join(TREE_FILE)));
     let all = leaves(0, 3000);
+    let total = all.len() as u64;
     tree.append(&all[..1]);
+    // Proofs checked by the reader so far: the owner waits on it now and then, so
+    // reads and appends interleave however the threads are scheduled.
+    let checked = Arc::new(AtomicU64::new(0));
     let reader = {
-        let tree = tree.clone();
-        let all = all.clone();
+        let (tree, all, checked) = (tree.clone(), all.clone(), checked.clone());
         std::thread::spawn(move || {
-            let mut checked = 0u64;
             let mut k = 0u64;
-            while tree.len() < all.len() as u64 {
+            loop {
                 let size = tree.len();
                 k = (k * 7919 + 13) % size;
                 let root = tree.root(size).unwrap_or_else(|e| panic!("{e}"));
@@ -199,20 +205,29 @@ fn readers_get_proofs_while_the_owner_appends_and_flushes() {
                     .unwrap_or_else(|e| panic!("{e}"));
                 let old = tree.root(k).unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(verify_consistency(&old, &root, &c), Ok(()));
-                checked += 1;
+                checked.fetch_add(1, Ordering::SeqCst);
+                if size == total {
+                    break;
+                }
             }
-            checked
         })
     };
     for (i, batch) in all[1..].chunks(37).enumerate() {
+        if i % 8 == 0 {
+            let seen = checked.load(Ordering::SeqCst);
+            while checked.load(Ordering::SeqCst) == seen && !reader.is_finished() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         tree.append(batch);
         if i % 3 == 0 {
             tree.flush().unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    let checked = reader.join().unwrap_or_else(|_| panic!("reader panicked"));
-    assert!(checked > 0);
-    assert_eq!(tree.root(3000).ok(), Some(root_of(&all)));
+    reader.join().unwrap_or_else(|_| panic!("reader panicked"));
+    // The owner waited for a fresh check every 8 batches.
+    assert!(checked.load(Ordering::SeqCst) >= all[1..].chunks(37).len() as u64 / 8);
+    assert_eq!(tree.root(total).ok(), Some(root_of(&all)));
 }
 
 proptest! {

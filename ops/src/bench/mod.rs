@@ -19,6 +19,7 @@ use crate::progress::Progress;
 use crate::synth::Synth;
 
 mod http;
+mod proof;
 mod rebuild;
 
 /// Which benchmark.
@@ -86,6 +87,22 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// The Merkle tree over `$all`: build a tree of `--leaves` leaves, then time
+    /// inclusion and consistency proofs and append+flush.
+    Proof {
+        /// Leaves in the tree.
+        #[arg(long, default_value_t = 10_000_000)]
+        leaves: u64,
+        /// Random queries of each proof kind.
+        #[arg(long, default_value_t = 4000)]
+        queries: usize,
+        /// Leaves appended between flushes while building.
+        #[arg(long, default_value_t = 1 << 20)]
+        flush_every: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -121,6 +138,20 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             append(data, shape, json).await
         }
         Which::Read { data, events, json } => read(data, events, json).await,
+        Which::Proof {
+            leaves,
+            queries,
+            flush_every,
+            json,
+        } => {
+            proof::run(proof::Options {
+                leaves,
+                queries,
+                flush_every,
+                json,
+            })
+            .await
+        }
         Which::Rebuild {
             data,
             people,
