@@ -21,6 +21,7 @@ use crate::synth::Synth;
 mod http;
 mod proof;
 mod rebuild;
+mod trust;
 
 /// Which benchmark.
 #[derive(Subcommand)]
@@ -103,6 +104,36 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// What signed tree heads cost appends: `bench append` rounds without and with
+    /// the sealer running, alternated in one sitting; medians and their ratio.
+    Checkpoint {
+        /// Events per round.
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Rounds of each kind.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 64)]
+        writers: usize,
+        /// A tree head every this many events (the profile's default).
+        #[arg(long, default_value_t = 10_000)]
+        every_events: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What opening a data directory costs: verifying `--events` new events into the
+    /// tree (against `bench read` of the same log, same sitting), and opening again
+    /// with none new.
+    Open {
+        /// Events in the generated log, all new to the first open.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -138,6 +169,23 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             append(data, shape, json).await
         }
         Which::Read { data, events, json } => read(data, events, json).await,
+        Which::Checkpoint {
+            events,
+            rounds,
+            writers,
+            every_events,
+            json,
+        } => {
+            trust::checkpoint(trust::CheckpointOptions {
+                events,
+                rounds,
+                writers,
+                every_events,
+                json,
+            })
+            .await
+        }
+        Which::Open { events, json } => trust::open(events, json).await,
         Which::Proof {
             leaves,
             queries,
@@ -178,11 +226,11 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
 }
 
 /// A ledger to benchmark on, and the temporary directory holding it (if any).
-struct Target {
-    store: SqliteStore,
+pub(crate) struct Target {
+    pub store: SqliteStore,
     /// True when the ledger was created for this run (so it is empty).
-    created: bool,
-    _tmp: Option<tempfile::TempDir>,
+    pub created: bool,
+    pub _tmp: Option<tempfile::TempDir>,
 }
 
 fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> Target {
@@ -194,7 +242,7 @@ fn target(store: SqliteStore, created: bool, tmp: Option<tempfile::TempDir>) -> 
 }
 
 /// Opens the ledger in `data`, or creates one there, or in a temporary directory.
-fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
+pub(crate) fn store_at(data: Option<&Path>) -> anyhow::Result<Target> {
     let system: Arc<dyn Clock> = Arc::new(SystemClock);
     match data.map(DataDir::self_contained) {
         Some(dir) if dir.has_ledger() => Ok(target(dir.on(system).open_store()?, false, None)),
@@ -241,15 +289,53 @@ pub(crate) fn watch_progress(
 }
 
 /// What the append benchmark writes.
-struct AppendShape {
-    events: u64,
-    writers: usize,
-    payload_bytes: usize,
-    streams_per_writer: usize,
+pub(crate) struct AppendShape {
+    pub events: u64,
+    pub writers: usize,
+    pub payload_bytes: usize,
+    pub streams_per_writer: usize,
 }
 
 async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow::Result<()> {
+    let Target { store, _tmp, .. } = store_at(data.as_deref())?;
+    let r = append_on(&store, &shape).await?;
     let AppendShape {
+        events,
+        writers,
+        payload_bytes,
+        streams_per_writer,
+    } = shape;
+    println!(
+        "append: {events} events, {writers} writers, {payload_bytes}-byte payloads, fsync before ack: \
+         {:.0} events/s in {:.2} s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        r.events_per_s, r.seconds, r.p50_ms, r.p99_ms, r.max_ms
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "append", "events": events, "writers": writers, "payload_bytes": payload_bytes,
+                "streams": writers * streams_per_writer,
+                "seconds": r.seconds, "events_per_s": r.events_per_s,
+                "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "max_ms": r.max_ms,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// What one append run measured.
+pub(crate) struct AppendRun {
+    pub events_per_s: f64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Appends `shape` to `store` from concurrent writers, with progress output.
+pub(crate) async fn append_on(store: &SqliteStore, shape: &AppendShape) -> anyhow::Result<AppendRun> {
+    let &AppendShape {
         events,
         writers,
         payload_bytes,
@@ -261,7 +347,6 @@ async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow
         "--streams-per-writer must be at least 1"
     );
     anyhow::ensure!(events > 0, "--events must be at least 1");
-    let Target { store, _tmp, .. } = store_at(data.as_deref())?;
     let payload = Synth::new(1).declaration_payload(payload_bytes);
     let event_type = "dossier.DeclarationSubmitted";
     let _: DeclarationSubmitted =
@@ -289,29 +374,13 @@ async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow
     ticker.await.context("progress task")?;
     progress.finish();
     latencies_us.sort_unstable();
-    let events_per_s = events as f64 / elapsed.as_secs_f64();
-    let (p50, p99, max) = (
-        percentile_ms(&latencies_us, 0.50),
-        percentile_ms(&latencies_us, 0.99),
-        percentile_ms(&latencies_us, 1.0),
-    );
-    println!(
-        "append: {events} events, {writers} writers, {payload_bytes}-byte payloads, fsync before ack: \
-         {events_per_s:.0} events/s in {:.2} s; latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
-        elapsed.as_secs_f64()
-    );
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "bench": "append", "events": events, "writers": writers, "payload_bytes": payload_bytes,
-                "streams": writers * streams_per_writer,
-                "seconds": elapsed.as_secs_f64(), "events_per_s": events_per_s,
-                "p50_ms": p50, "p99_ms": p99, "max_ms": max,
-            })
-        );
-    }
-    Ok(())
+    Ok(AppendRun {
+        events_per_s: events as f64 / elapsed.as_secs_f64(),
+        seconds: elapsed.as_secs_f64(),
+        p50_ms: percentile_ms(&latencies_us, 0.50),
+        p99_ms: percentile_ms(&latencies_us, 0.99),
+        max_ms: percentile_ms(&latencies_us, 1.0),
+    })
 }
 
 /// One writer: `n` single-event appends rotating through `streams` new streams;
@@ -344,7 +413,7 @@ async fn writer(
 
 /// Fills a store with `events` events in streams of 50, appended in batches by
 /// concurrent writers (fast, and realistic for the verifier: many streams).
-async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result<()> {
+pub(crate) async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result<()> {
     const PER_STREAM: u64 = 50;
     const WRITERS: u64 = 8;
     let payload = Synth::new(2).declaration_payload(600);
