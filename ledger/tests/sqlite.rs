@@ -912,6 +912,31 @@ async fn verify_from_checks_only_the_new_part_linked_to_the_old() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_from_a_position_inside_a_scan_range_reads_each_event_once() {
+    // Several of the scan's 8192-position ranges, starting mid-range.
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    for chunk in 0..25 {
+        let batch = (0..1_000).map(|i| ev(&format!("{chunk}:{i}"))).collect();
+        store
+            .append(&format!("s-{}", chunk % 4), ExpectedRevision::Any, batch)
+            .await
+            .unwrap();
+    }
+    for from in [1, 5_000, 8_191, 8_192, 8_193, 16_000, 24_999] {
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        let report = store
+            .verify_from(from, &|page| {
+                seen.fetch_add(page.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await
+            .unwrap();
+        assert_eq!(report.events, 25_000 - from, "from {from}");
+        assert_eq!(seen.into_inner(), 25_000 - from, "from {from}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_from_finds_an_edit_after_its_start_and_marks_the_store() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -304,8 +304,9 @@ impl Reader {
         };
         let mut k = self.first_range;
         while k < self.ranges {
+            // Ranges stay aligned to multiples of RANGE; only the first is cut at `from`.
             let lo = (k * RANGE).max(self.from);
-            let hi = lo.saturating_add(RANGE - 1).min(self.last);
+            let hi = (k * RANGE).saturating_add(RANGE - 1).min(self.last);
             let page = self.read_range(&conn, lo, hi);
             let stopped = page.stopped.is_some();
             // A closed channel means the checker is done (it found a problem).
