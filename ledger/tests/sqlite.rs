@@ -998,3 +998,58 @@ async fn verify_from_links_each_stream_to_its_event_before_the_start() {
         "{e} at {position:?}"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// For any log, any start and any single altered event: `verify_from` checks
+    /// exactly the events from its start, finds the edit exactly when it lies there,
+    /// and never reports another position; `verify_all` always finds it.
+    #[test]
+    fn verify_from_finds_exactly_the_edits_after_its_start(
+        streams in 1usize..6,
+        events in 1u64..200,
+        from_frac in 0.0f64..1.0,
+        edit_frac in proptest::option::of(0.0f64..1.0),
+    ) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let from = ((events as f64) * from_frac) as u64;
+        let edit = edit_frac.map(|f| ((events as f64) * f) as u64);
+        rt.block_on(async {
+            let store = create(dir.path());
+            for i in 0..events {
+                store
+                    .append(
+                        &format!("s-{}", i as usize % streams),
+                        ExpectedRevision::Any,
+                        vec![ev(&i.to_string())],
+                    )
+                    .await
+                    .unwrap();
+            }
+            drop(store);
+            if let Some(p) = edit {
+                tamper(dir.path(), &format!("UPDATE events SET actor = 'mallory' WHERE position = {p}"));
+            }
+            let store = SqliteStore::open_read_only(dir.path()).unwrap();
+            let r = store.verify_from(from, &|_| ()).await;
+            match edit {
+                Some(p) if p >= from => match r {
+                    Err(StoreError::Chain(v)) => assert_eq!(v.position, p),
+                    other => panic!("edit at {p}, from {from}: {other:?}"),
+                },
+                _ => assert_eq!(r.unwrap().events, events - from),
+            }
+            let all = store.verify_all(&|_| ()).await;
+            match edit {
+                Some(p) => assert!(matches!(all, Err(StoreError::Chain(ref v)) if v.position == p), "{all:?}"),
+                None => assert_eq!(all.unwrap().events, events),
+            }
+        });
+    }
+}

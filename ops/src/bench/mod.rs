@@ -334,7 +334,10 @@ pub(crate) struct AppendRun {
 }
 
 /// Appends `shape` to `store` from concurrent writers, with progress output.
-pub(crate) async fn append_on(store: &SqliteStore, shape: &AppendShape) -> anyhow::Result<AppendRun> {
+pub(crate) async fn append_on(
+    store: &SqliteStore,
+    shape: &AppendShape,
+) -> anyhow::Result<AppendRun> {
     let &AppendShape {
         events,
         writers,
