@@ -308,3 +308,57 @@ mod hex32_vec {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_list_is_sorted_and_names_each_citing_revision_once() {
+        let list = attachment_list([
+            (3, vec![[2; 32], [1; 32]]),
+            (1, vec![[2; 32]]),
+            (3, vec![[2; 32]]),
+        ]);
+        assert_eq!(
+            list,
+            vec![
+                Attachment {
+                    sha256: [1; 32],
+                    cited_by: vec![3]
+                },
+                Attachment {
+                    sha256: [2; 32],
+                    cited_by: vec![1, 3]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_short_hashes_are_not_citations() {
+        let event = DomainEvent::from(hoso_schemas::pb::dossier::DeclarationSubmitted {
+            supporting_attachments: vec![Vec::new(), vec![1; 31], vec![4; 32]],
+            ..Default::default()
+        });
+        let doc = SourceDocument {
+            number: "1/QĐ".into(),
+            date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            issuer: "UBND".into(),
+            attachment_sha256: Some([3; 32]),
+        };
+        assert_eq!(
+            cited_attachments(&event, Some(&doc)),
+            vec![[3; 32], [4; 32]]
+        );
+    }
+
+    #[test]
+    fn hex_fields_refuse_wrong_lengths() {
+        let bad = r#"{"sha256":"abcd","cited_by":[]}"#;
+        assert!(serde_json::from_str::<Attachment>(bad).is_err());
+        let good = format!(r#"{{"sha256":"{}","cited_by":[1]}}"#, "ab".repeat(32));
+        let a: Attachment = serde_json::from_str(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::to_string(&a).ok(), Some(good));
+    }
+}

@@ -340,3 +340,62 @@ fn vietnam_date(t: DateTime<Utc>) -> NaiveDate {
         .map(|tz| t.with_timezone(&tz).date_naive())
         .unwrap_or_else(|| t.date_naive())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(code: &str, value: &str, sealed: &[u8]) -> FieldEntry {
+        FieldEntry {
+            field_code: code.into(),
+            value: value.into(),
+            row: 0,
+            sealed: sealed.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_declaration_is_diffed_against_the_previous_one_of_its_section() {
+        let mut sections = BTreeMap::new();
+        let first = declare(
+            &mut sections,
+            "identity",
+            &[field("1", "An", &[]), field("25a", "", &[1, 2])],
+        );
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[1].after.as_deref(), Some(SEALED));
+        // Another section does not disturb this one.
+        declare(&mut sections, "family", &[field("30", "x", &[])]);
+        let second = declare(
+            &mut sections,
+            "identity",
+            &[field("1", "Bình", &[]), field("25a", "", &[1, 2])],
+        );
+        assert_eq!(
+            second,
+            vec![FieldChange {
+                section: "identity".into(),
+                field: "1".into(),
+                before: Some("An".into()),
+                after: Some("Bình".into()),
+            }]
+        );
+        // A field no longer declared is shown as removed; a resealed one as a change
+        // whose content is not visible.
+        let third = declare(&mut sections, "identity", &[field("25a", "", &[9])]);
+        assert_eq!(third.len(), 2);
+        assert!(third.iter().any(|c| c.field == "1" && c.after.is_none()));
+        assert!(third.iter().any(|c| c.field == "25a"
+            && c.before.as_deref() == Some(SEALED)
+            && c.after.as_deref() == Some(SEALED)));
+    }
+
+    #[test]
+    fn partial_dates_show_what_is_known() {
+        let date = |year, month, day| Date { year, month, day };
+        assert_eq!(show_date(&date(1997, 0, 0)).as_deref(), Some("1997"));
+        assert_eq!(show_date(&date(1997, 3, 0)).as_deref(), Some("1997-03"));
+        assert_eq!(show_date(&date(1997, 3, 9)).as_deref(), Some("1997-03-09"));
+        assert_eq!(show_date(&date(0, 0, 0)), None);
+    }
+}
