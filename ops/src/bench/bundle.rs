@@ -42,8 +42,11 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .tempdir_in(".")
         .context("create a temporary data directory in the working directory")?;
     let store = SqliteStore::create(tmp.path(), StoreOptions::default())?;
-    let noise = o.noise / 2;
-    append_noise(&store, noise).await?;
+    // A quarter of the noise before the dossier, half between its events, the rest after.
+    let before = o.noise / 4;
+    let between = (o.noise / 2) / (o.events - 1);
+    let after = o.noise - before - between * (o.events - 1);
+    append_noise(&store, before).await?;
 
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
@@ -94,7 +97,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             )
             .await?;
         last = Some(r);
-        append_noise(&store, noise / o.events).await?;
+        append_noise(&store, between).await?;
     }
     let signed_revision = last.map(|r| r.stream_revision).unwrap_or_default();
     let signed = store
@@ -122,7 +125,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             vec![NewEvent::from_domain(&approval).with_actor(signer)],
         )
         .await?;
-    append_noise(&store, o.noise - noise).await?;
+    append_noise(&store, after).await?;
 
     let tree = MerkleTree::open_or_create(&tmp.path().join(TREE_FILE))?;
     let mut from = 0;
