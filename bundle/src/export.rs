@@ -15,6 +15,10 @@ use crate::format::{Bundle, BundleEvent, FORMAT, attachment_list, cited_attachme
 /// Why a bundle could not be exported.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The store does not hash positions (KurrentDB assigns them after hashing), so
+    /// its events cannot be leaves of the Merkle tree over dense positions.
+    #[error("the {0} backend does not hash dense positions; bundles need the SQLite ledger")]
+    UnsupportedBackend(&'static str),
     /// The stream name is not a dossier stream.
     #[error("{0} is not a dossier stream (dossier-<id>)")]
     NotADossier(String),
@@ -90,6 +94,9 @@ pub async fn export(
     head: &SignedTreeHead,
     dossier_stream: &str,
 ) -> Result<Bundle, ExportError> {
+    if !store.dense_positions() {
+        return Err(ExportError::UnsupportedBackend(store.backend_name()));
+    }
     if !dossier_stream.starts_with(hoso_domain::dossier::STREAM_PREFIX) {
         return Err(ExportError::NotADossier(dossier_stream.to_owned()));
     }

@@ -14,7 +14,7 @@ use hoso_ledger::tree::MerkleTree;
 use hoso_ledger::{
     EventStore, ExpectedRevision, HeadReason, LedgerKeyRing, NewEvent, SignedTreeHead, TreeHead,
 };
-use hoso_schemas::pb::dossier::AttachmentAdded;
+use hoso_schemas::pb::dossier::{ApprovalSigned, AttachmentAdded};
 
 const PID: &str = "033190001234";
 
@@ -383,4 +383,52 @@ async fn export_refuses_what_it_cannot_prove() {
         export(store, &fx.tree, &forged, &fx.dossier).await,
         Err(ExportError::TreeDisagreesWithHead { .. })
     ));
+}
+
+#[tokio::test]
+async fn an_approval_signature_that_does_not_verify_is_named() {
+    let fx = fixture().await;
+    // Written behind the handlers' back (they refuse a bad signature): a second
+    // approval of the same revision with a signature of the right length but wrong.
+    let stream = fx.p.stream(&fx.dossier).await;
+    let registry = hoso_schemas::Registry::standard();
+    let good = stream
+        .iter()
+        .find_map(
+            |e| match hoso_ledger::typed::decode(&registry, e).unwrap() {
+                hoso_schemas::DomainEvent::ApprovalSigned(a) => Some(a),
+                _ => None,
+            },
+        )
+        .unwrap();
+    let mut signature = good.signature.clone();
+    signature[0] ^= 1;
+    let forged = ApprovalSigned {
+        signature,
+        ..good.clone()
+    };
+    let revision = stream.len() as u64 - 1;
+    fx.p.store
+        .append(
+            &fx.dossier,
+            ExpectedRevision::Exact(revision),
+            vec![NewEvent::from_domain(&forged.into())],
+        )
+        .await
+        .unwrap();
+    let head = sign_head(&fx.p, &fx.tree, &fx.ring).await;
+    let bundle = export(fx.p.store.as_ref(), &fx.tree, &head, &fx.dossier)
+        .await
+        .unwrap();
+    let err = verify(&bundle.to_bytes().unwrap(), Some(&ledger_key(&fx))).unwrap_err();
+    match &err {
+        BundleError::ApprovalSignature {
+            approval, signer, ..
+        } => {
+            assert_eq!(*approval, revision + 1);
+            assert_eq!(*signer, good.signer);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("does not verify"), "{err}");
 }
