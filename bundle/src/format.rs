@@ -362,3 +362,67 @@ mod tests {
         assert_eq!(serde_json::to_string(&a).ok(), Some(good));
     }
 }
+
+#[cfg(test)]
+mod vector {
+    use super::*;
+
+    /// The worked example of `docs/bundle-format.md` §2: the document and the code
+    /// must agree byte for byte.
+    fn example() -> RecordedEvent {
+        RecordedEvent {
+            position: 7,
+            stream: "dossier-1".into(),
+            revision: 0,
+            event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_002a),
+            event_type: "dossier.DossierLocked".into(),
+            schema_version: 1,
+            payload: vec![0x0a, 0x02, 0x6f, 0x6b],
+            actor: "system".into(),
+            correlation_id: None,
+            causation_id: None,
+            recorded_at: hoso_ledger::envelope::from_micros(1_767_225_600_000_000)
+                .unwrap_or_default(),
+            effective_at: None,
+            source_document: None,
+            prev_hash: hoso_ledger::GENESIS_HASH,
+            hash: hoso_ledger::GENESIS_HASH,
+        }
+    }
+
+    #[test]
+    fn the_documented_example_hashes_as_documented() {
+        let e = example();
+        let mut canonical = Vec::new();
+        hoso_ledger::envelope::EnvelopeRef::of_recorded(&e, true)
+            .write_canonical(e.payload.len(), &mut canonical);
+        assert_eq!(
+            hex::encode(&canonical),
+            concat!(
+                "484f534f2d455601",
+                "00000009646f73736965722d31",
+                "0000000000000000",
+                "010000000000000007",
+                "0190000000007000800000000000002a",
+                "00000015646f73736965722e446f73736965724c6f636b6564",
+                "00000001",
+                "0000000673797374656d",
+                "00",
+                "00",
+                "0006474846204000",
+                "00",
+                "00",
+                "0000000000000004",
+            )
+        );
+        let hash = e.compute_hash(true);
+        assert_eq!(
+            hex::encode(hash),
+            "fff8af0cf9c0158317688cbab25a7818e46c7136f8f59d76ab45ab74d0d43c35"
+        );
+        assert_eq!(
+            hex::encode(hoso_ledger::merkle::leaf_hash(&hash)),
+            "8fc90b1aa3744ad8b3f8da3dec3998eea5165b17e233071f92fefb6d4c9dc7f7"
+        );
+    }
+}
