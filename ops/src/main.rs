@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bundle;
 mod data_dir;
 mod demo;
 mod ledger_keys;
@@ -113,10 +114,47 @@ enum Command {
         #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
         serve: Option<std::net::SocketAddr>,
     },
+    /// Offline dossier bundles for audit inspectors (format: docs/bundle-format.md).
+    Bundle {
+        #[command(subcommand)]
+        which: BundleCommand,
+    },
+    /// Verify a dossier bundle offline. Exit 0 when verified and authenticated by the
+    /// ledger key, 2 when self-consistent but not authenticated (no key given), 1 on
+    /// any failure (naming what failed and where).
+    VerifyBundle {
+        /// The bundle file.
+        file: PathBuf,
+        /// The province's published ledger public key: 64 hex digits, or a file
+        /// holding them (what `hoso keys ledger show` prints).
+        #[arg(long)]
+        ledger_key: Option<String>,
+        /// Print the dossier's history as a timeline.
+        #[arg(long)]
+        show: bool,
+    },
     /// Benchmarks (durable, on this machine's disk).
     Bench {
         #[command(subcommand)]
         which: bench::Which,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Write one dossier's bundle: its events, their proofs against the latest signed
+    /// tree head, the signers' key registrations and the head. Opens the data
+    /// directory read-only.
+    Export {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The dossier's id (or its stream name, `dossier-<id>`).
+        #[arg(long)]
+        dossier: String,
+        /// Write here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -234,6 +272,16 @@ fn main() -> ExitCode {
             } => demo::run(data, people, seed, serve)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bundle {
+                which: BundleCommand::Export { data, dossier, out },
+            } => bundle::export(&data, &dossier, out.as_deref())
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::VerifyBundle {
+                file,
+                ledger_key,
+                show,
+            } => Ok(bundle::verify(&file, ledger_key.as_deref(), show)),
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),
         }
     });

@@ -18,6 +18,7 @@ use crate::data_dir::DataDir;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
+mod bundle;
 mod http;
 mod proof;
 mod rebuild;
@@ -134,6 +135,22 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Offline verification of a dossier bundle (`hoso verify-bundle`): median time
+    /// to verify one dossier's bundle with the ledger key.
+    Bundle {
+        /// Events of the dossier (declarations, then one signed approval).
+        #[arg(long, default_value_t = 100)]
+        events: u64,
+        /// Unrelated events in the log, so the proofs have a realistic depth.
+        #[arg(long, default_value_t = 100_000)]
+        noise: u64,
+        /// Verifications timed.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -196,6 +213,20 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
                 leaves,
                 queries,
                 flush_every,
+                json,
+            })
+            .await
+        }
+        Which::Bundle {
+            events,
+            noise,
+            runs,
+            json,
+        } => {
+            bundle::run(bundle::Options {
+                events,
+                noise,
+                runs,
                 json,
             })
             .await
