@@ -81,6 +81,22 @@ pub trait EventStore: Send + Sync + 'static {
         max_count: usize,
     ) -> StoreResult<Vec<RecordedEvent>>;
 
+    /// The positions and stored chain hashes of at most `max_count` events of `$all`
+    /// from `from_position`: what the Merkle tree needs of each event, without the
+    /// rest. A backend may answer it from [`read_all`](Self::read_all).
+    async fn read_hashes(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> StoreResult<Vec<(u64, crate::envelope::Hash)>> {
+        Ok(self
+            .read_all(from_position, max_count)
+            .await?
+            .into_iter()
+            .map(|e| (e.position, e.hash))
+            .collect())
+    }
+
     /// Reads at most `max_count` events of `$all` from `from_position` (inclusive).
     /// A page may end early (just before a damaged event, which the next read from
     /// there reports); only an empty page means the end of the log.

@@ -99,14 +99,14 @@ pub fn verify(file: &Path, ledger_key: Option<&str>, show: bool) -> ExitCode {
     }
 }
 
-fn failed(problem: &str) -> ExitCode {
+pub(crate) fn failed(problem: &str) -> ExitCode {
     println!("FAILED: {problem}");
     ExitCode::from(1)
 }
 
 /// The key as 64 hex digits, or a file holding them (alone or among other words, as
 /// `hoso keys ledger show` prints it): exactly one 64-hex word must be there.
-fn parse_key(arg: &str) -> anyhow::Result<VerifyingKey> {
+pub(crate) fn parse_key(arg: &str) -> anyhow::Result<VerifyingKey> {
     let text = if is_key_hex(arg) {
         arg.to_owned()
     } else {

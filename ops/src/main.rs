@@ -10,6 +10,7 @@ mod data_dir;
 mod demo;
 mod ledger_keys;
 mod progress;
+mod proof;
 mod rebuild;
 mod serve;
 mod synth;
@@ -132,6 +133,13 @@ enum Command {
         /// Print the dossier's history as a timeline.
         #[arg(long)]
         show: bool,
+    },
+    /// Check a ledger proof (from `/api/v1/ledger/proofs/…`) against signed tree heads,
+    /// offline. Exit 0 when it holds and the heads are authenticated by the ledger key,
+    /// 2 when it holds but no key was given, 1 on any failure.
+    VerifyProof {
+        #[command(subcommand)]
+        kind: proof::ProofKind,
     },
     /// Benchmarks (durable, on this machine's disk).
     Bench {
@@ -282,6 +290,7 @@ fn main() -> ExitCode {
                 ledger_key,
                 show,
             } => Ok(bundle::verify(&file, ledger_key.as_deref(), show)),
+            Command::VerifyProof { kind } => Ok(proof::run(&kind)),
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),
         }
     });

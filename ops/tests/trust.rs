@@ -459,3 +459,159 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs `hoso` with `args`; its exit code and standard output.
+fn run(args: &[&str]) -> (i32, String) {
+    let o = hoso().args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+async fn save(s: &Server, path: &str, token: &str, file: &Path) -> Value {
+    let (status, body) = s.get(path, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    std::fs::write(file, serde_json::to_vec(&body).unwrap()).unwrap();
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_and_bundles_served_by_the_node_verify_offline() {
+    let (dir, data) = copy_of_base();
+    let d = data.to_str().unwrap();
+    let (code, keys) = run(&["keys", "ledger", "show", "--data", d, "--json"]);
+    assert_eq!(code, 0);
+    let keys: Value = serde_json::from_str(&keys).unwrap();
+    let key = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "active")
+        .unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = |name: &str| dir.path().join(name);
+    let f = |name: &str| file(name).to_str().unwrap().to_owned();
+
+    // First run: the opening head, an inclusion proof against it.
+    let s = serve(&data);
+    let token = s.admin_token().await;
+    let old = save(
+        &s,
+        "/api/v1/ledger/checkpoints/latest",
+        &token,
+        &file("old.json"),
+    )
+    .await;
+    let size = old["tree_size"].as_u64().unwrap();
+    save(
+        &s,
+        &format!("/api/v1/ledger/proofs/inclusion?position=7&tree_size={size}"),
+        &token,
+        &file("inclusion.json"),
+    )
+    .await;
+    let (status, body) = s
+        .get(
+            &format!("/api/v1/ledger/proofs/inclusion?position={size}&tree_size={size}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["type"], "urn:hoso:problem:ledger:outside-tree");
+
+    // A dossier's bundle.
+    let (status, page) = s.get("/api/v1/dossiers?limit=1", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let resp = s
+        .http
+        .get(format!("{}/api/v1/dossiers/{id}/bundle", s.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    std::fs::write(file("bundle.json"), resp.bytes().await.unwrap()).unwrap();
+    s.stop();
+
+    // Second run: a newer opening head; the log grew by the shutdown and opening heads.
+    let s = serve(&data);
+    let token = s.admin_token().await;
+    let new = save(
+        &s,
+        "/api/v1/ledger/checkpoints/latest",
+        &token,
+        &file("new.json"),
+    )
+    .await;
+    let to = new["tree_size"].as_u64().unwrap();
+    assert!(to > size);
+    save(
+        &s,
+        &format!("/api/v1/ledger/proofs/consistency?from={size}&to={to}"),
+        &token,
+        &file("consistency.json"),
+    )
+    .await;
+    drop(s);
+
+    let inclusion = [
+        "verify-proof",
+        "inclusion",
+        "--proof",
+        &f("inclusion.json"),
+        "--head",
+        &f("old.json"),
+    ];
+    assert_eq!(
+        run(&[&inclusion[..], &["--ledger-key", &key]].concat()).0,
+        0
+    );
+    assert_eq!(
+        run(&inclusion).0,
+        2,
+        "without the key: holds, not authenticated"
+    );
+    let consistency = [
+        "verify-proof",
+        "consistency",
+        "--proof",
+        &f("consistency.json"),
+        "--old",
+        &f("old.json"),
+        "--new",
+        &f("new.json"),
+        "--ledger-key",
+        &key,
+    ];
+    let (code, out) = run(&consistency);
+    assert_eq!(code, 0, "{out}");
+    // The heads swapped: the proof does not hold.
+    let swapped = [
+        "verify-proof",
+        "consistency",
+        "--proof",
+        &f("consistency.json"),
+        "--old",
+        &f("new.json"),
+        "--new",
+        &f("old.json"),
+        "--ledger-key",
+        &key,
+    ];
+    assert_eq!(run(&swapped).0, 1);
+    // One path hash altered: the inclusion proof fails.
+    let mut p: Value =
+        serde_json::from_slice(&std::fs::read(file("inclusion.json")).unwrap()).unwrap();
+    p["path"][0] = json!("00".repeat(32));
+    std::fs::write(file("inclusion.json"), serde_json::to_vec(&p).unwrap()).unwrap();
+    let (code, out) = run(&[&inclusion[..], &["--ledger-key", &key]].concat());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED"), "{out}");
+
+    let (code, out) = run(&["verify-bundle", &f("bundle.json"), "--ledger-key", &key]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::extract::{Caller, Params};
+use crate::extract::{Caller, Params, PathParams};
 use crate::problem::{ApiResult, Problem};
 
 /// A signed tree head: the node's ed25519 signature over (size, root, time, key, reason).
@@ -199,4 +199,82 @@ pub async fn consistency(
         to_root: hex::encode(tree.root(q.to).map_err(tree_problem)?),
         path: proof.path.iter().map(hex::encode).collect(),
     }))
+}
+
+fn export_problem(e: hoso_bundle::ExportError) -> Problem {
+    use hoso_bundle::ExportError as E;
+    match e {
+        E::DossierNotFound(_) | E::NotADossier(_) => Problem::not_found("dossier"),
+        E::NotCovered { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "ledger",
+            "not-yet-covered",
+            "no signed tree head covers this dossier's events yet; the next one comes within the profile's checkpoint interval",
+        ),
+        other => Problem::internal(&other),
+    }
+}
+
+/// The dossier's offline bundle: its events exactly as stored (sealed fields stay
+/// ciphertext), the signers' key registrations, the attachment hashes it cites, an
+/// inclusion proof per event against the latest signed tree head, and that head —
+/// checked with `hoso verify-bundle FILE --ledger-key KEY` (format:
+/// `docs/bundle-format.md`). For whoever may read the dossier's history (inspectors
+/// within their inspection); every export is recorded in the audit trail.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/bundle", tag = "ledger",
+    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    responses((status = 200, description = "The bundle (canonical JSON, docs/bundle-format.md)", content_type = "application/json"),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn bundle(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(Problem::bad_request("invalid-id", "a dossier id is a UUID"));
+    }
+    let Some(basis) = s.workflows.bundle_basis(&c.actor, &id).await? else {
+        crate::routes::dossiers::refused(&s, &c, "GET /dossiers/{id}/bundle", &id);
+        return Err(Problem::not_found("dossier"));
+    };
+    let sealer = sealer(&s)?;
+    let head = sealer.latest().ok_or_else(|| {
+        Problem::new(
+            StatusCode::CONFLICT,
+            "ledger",
+            "not-yet-covered",
+            "no tree head has been signed yet",
+        )
+    })?;
+    let store = s.workflows.store();
+    let bundle = hoso_bundle::export(
+        store.as_ref(),
+        sealer.tree(),
+        &head,
+        &format!("dossier-{id}"),
+    )
+    .await
+    .map_err(export_problem)?;
+    let bytes = bundle.to_bytes().map_err(|e| Problem::internal(&e))?;
+    s.workflows
+        .log_access(&c.actor, &id, Vec::new(), &basis, "bundle")
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::HeaderValue::from_str(&format!(
+                    "attachment; filename=\"dossier-{id}.bundle.json\""
+                ))
+                .map_err(|e| Problem::internal(&e))?,
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -251,7 +251,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
-        ledger::latest, ledger::inclusion, ledger::consistency,
+        ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
     ),
     components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
     modifiers(&BearerAuth),
@@ -333,6 +333,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dossiers/{id}", get(dossiers::read))
         .route("/dossiers/{id}/history", get(dossiers::history))
         .route("/dossiers/{id}/audit", get(dossiers::audit))
+        .route("/dossiers/{id}/bundle", get(ledger::bundle))
         .route("/dossiers/{id}/declarations", post(dossiers::declare))
         .route("/dossiers/{id}/review", post(dossiers::review))
         .route(

@@ -664,6 +664,42 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    /// Two columns of the rows, not the events: the sealer follows the log with it.
+    async fn read_hashes(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> StoreResult<Vec<(u64, crate::envelope::Hash)>> {
+        let from = to_i64(from_position);
+        let limit = to_i64(max_count as u64);
+        self.with_reader(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT position, hash FROM events WHERE position >= ?1 ORDER BY position LIMIT ?2",
+                )
+                .map_err(|e| sql_error("prepare hash read", e))?;
+            let mut rows = stmt
+                .query(params![from, limit])
+                .map_err(|e| sql_error("read hashes", e))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| sql_error("read hashes", e))? {
+                let position: i64 = row.get(0).map_err(|e| sql_error("read hashes", e))?;
+                let hash: Vec<u8> = row.get(1).map_err(|e| sql_error("read hashes", e))?;
+                let (Ok(position), Ok(hash)) =
+                    (u64::try_from(position), crate::envelope::Hash::try_from(hash.as_slice()))
+                else {
+                    return Err(StoreError::Corrupt {
+                        position: u64::try_from(position).ok(),
+                        detail: "a row's position or hash has the wrong shape".into(),
+                    });
+                };
+                out.push((position, hash));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Reads and hashes ranges of `$all` on several threads and checks the chains in
     /// order (see `scan`); what is checked and reported is the trait's definition.
     async fn verify_all(&self, observe: PageObserver<'_>) -> StoreResult<VerifyReport> {
