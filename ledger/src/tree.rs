@@ -17,9 +17,9 @@
 //!
 //! A perfect subtree below the chunk level is hashed from its chunk row (≤ 127
 //! hashes), any other from one `nodes` row; a right-edge subtree is the fold of its
-//! perfect pieces. An inclusion or consistency proof, or a root, thus costs one chunk
-//! read and O(log n) point lookups, whatever the size: at 10 M leaves that is about
-//! 470 k rows on disk (156 k chunks, 312 k nodes), not 20 M.
+//! perfect pieces. An inclusion or consistency proof, or a root, thus costs a chunk
+//! read or two and O(log n) point lookups, whatever the size: at 10 M leaves that is
+//! about 470 k rows on disk (156 k chunks, 312 k nodes), not 20 M.
 //!
 //! **Memory and durability.** [`MerkleTree::append`] extends an in-memory part (the
 //! event hashes past the flushed ones, the node roots they complete, and the
