@@ -25,13 +25,26 @@ fn open(path: &Path) -> MerkleTree {
     MerkleTree::open_or_create(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
-/// Every root, and the proofs at `samples` (index, size) and (from, to) pairs, equal
-/// the reference over `d`.
+/// The roots at boundary and sampled sizes, and the proofs at `samples` (index, size)
+/// and (from, to) pairs, equal the reference over `d`.
 fn matches_reference(tree: &MerkleTree, d: &[Hash], samples: &[(u64, u64)]) {
     let len = d.len() as u64;
     assert_eq!(tree.len(), len);
     assert_eq!(tree.current_root(), root_of(d));
-    for size in 0..=len {
+    // Every size around a chunk boundary, the ends, and the sampled sizes.
+    let mut sizes: Vec<u64> = [0, 1, 2, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025]
+        .into_iter()
+        .chain(
+            samples
+                .iter()
+                .flat_map(|&(a, b)| [a, b])
+                .map(|x| x % (len + 1)),
+        )
+        .chain([len.saturating_sub(1), len])
+        .filter(|&s| s <= len)
+        .collect();
+    sizes.dedup();
+    for size in sizes {
         assert_eq!(
             tree.root(size)
                 .unwrap_or_else(|e| panic!("root({size}): {e}")),
