@@ -134,6 +134,14 @@ async fn heads_are_signed_by_the_policy_and_cover_the_log_exactly() {
     assert_eq!(opened.head.tree_size, 1);
     let run = tokio::spawn(sealer.clone().run());
     append_n(&store, 35).await;
+    // Let the running sealer follow the appends (it polls), so that it signs the
+    // interval heads rather than the shutdown covering everything.
+    let appended = store.head_position().await.unwrap().unwrap() + 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sealer.tree().len() < appended {
+        assert!(std::time::Instant::now() < deadline, "the sealer never followed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let last = sealer.shutdown().await.unwrap().unwrap();
     run.await.unwrap().unwrap();
     assert_eq!(last.head.reason, HeadReason::Shutdown);
