@@ -128,7 +128,7 @@ pub struct OpenReport {
 /// The running sealer; share it in an `Arc`.
 pub struct Sealer {
     store: Arc<dyn EventStore>,
-    tree: MerkleTree,
+    tree: Arc<MerkleTree>,
     keys: LedgerKeyRing,
     files: SealerFiles,
     clock: TimeSource,
@@ -204,7 +204,7 @@ impl Sealer {
         }
         let sealer = Arc::new(Self {
             store,
-            tree,
+            tree: Arc::new(tree),
             keys,
             files,
             clock,
@@ -242,7 +242,8 @@ impl Sealer {
         if report.damage.is_some() {
             return Ok((sealer, report));
         }
-        sealer.tree.flush()?;
+        // The tree is written to its file by `run`, off the open path: it is derived, and
+        // leaves lost to a crash are verified again at the next open.
         sealer.latest.send_replace(head);
         sealer.record_keys().await?;
         sealer.sign(HeadReason::Opened).await?;
@@ -286,6 +287,8 @@ impl Sealer {
         let _running = Running(&self.running);
         let mut signed_size = self.latest().map_or(0, |h| h.head.tree_size);
         let mut last_sign = Instant::now();
+        // What the open verified goes to the file now, while the node already serves.
+        self.flush_tree().await?;
         loop {
             // Positions and hashes only, a page at a time: following the log this way
             // costs appends a few per cent, where reading whole events cost a third.
@@ -317,6 +320,7 @@ impl Sealer {
                 if self.tree.len() - signed_size >= self.policy.every_events {
                     signed_size = self.sign(HeadReason::Interval).await?.head.tree_size;
                     last_sign = Instant::now();
+                    self.flush_tree().await?;
                 }
             }
             // A head's own checkpoint event follows it: more than one event since is news.
@@ -325,6 +329,7 @@ impl Sealer {
             {
                 signed_size = self.sign(HeadReason::Interval).await?.head.tree_size;
                 last_sign = Instant::now();
+                self.flush_tree().await?;
             }
             if page.len() < FOLLOW_PAGE {
                 tokio::select! {
@@ -362,6 +367,17 @@ impl Sealer {
         Ok(Some(head))
     }
 
+    /// Writes the tree's new leaves to its file, on the blocking pool.
+    async fn flush_tree(&self) -> Result<(), SealerError> {
+        let tree = self.tree.clone();
+        tokio::task::spawn_blocking(move || tree.flush())
+            .await
+            .map_err(|e| StoreError::Backend {
+                detail: format!("the tree's flush task failed: {e}"),
+            })??;
+        Ok(())
+    }
+
     /// Signs a head over the tree as it stands, appends it to the log, then writes the
     /// head file.
     async fn sign(&self, reason: HeadReason) -> Result<SignedTreeHead, SealerError> {
@@ -385,9 +401,6 @@ impl Sealer {
                 )],
             )
             .await?;
-        if reason != HeadReason::Interval {
-            self.tree.flush()?;
-        }
         write_head_file(&self.files.head, &head)?;
         tracing::info!(tree_size = size, root = %hex::encode(root), %key_id, %reason, "signed tree head");
         self.latest.send_replace(Some(head.clone()));
@@ -399,14 +412,27 @@ impl Sealer {
     async fn catch_up(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<u64, SealerError> {
         let from = self.tree.len();
         let done = std::sync::atomic::AtomicU64::new(0);
+        // The tree hashes on its own thread while the scan reads and checks the next
+        // pages: the two overlap instead of taking turns on the checker's thread.
+        let (pages, mut inbox) = tokio::sync::mpsc::unbounded_channel::<Vec<crate::envelope::Hash>>();
+        let tree = self.tree.clone();
+        let hasher = tokio::task::spawn_blocking(move || {
+            while let Some(hashes) = inbox.blocking_recv() {
+                tree.append(&hashes);
+            }
+        });
         let observe = |page: &[RecordedEvent]| {
-            let hashes: Vec<_> = page.iter().map(|e| e.hash).collect();
-            self.tree.append(&hashes);
+            // The receiver lives until every sender is gone.
+            let _ = pages.send(page.iter().map(|e| e.hash).collect());
             let n = done.fetch_add(page.len() as u64, std::sync::atomic::Ordering::Relaxed);
             progress(n + page.len() as u64);
         };
-        let report = self.store.verify_from(from, &observe).await?;
-        Ok(report.events)
+        let report = self.store.verify_from(from, &observe).await;
+        drop(pages);
+        hasher.await.map_err(|e| StoreError::Backend {
+            detail: format!("the tree's hashing task failed: {e}"),
+        })?;
+        Ok(report?.events)
     }
 
     /// The newer of the head file and the last checkpoint event of the log.
