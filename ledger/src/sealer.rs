@@ -414,7 +414,8 @@ impl Sealer {
         let done = std::sync::atomic::AtomicU64::new(0);
         // The tree hashes on its own thread while the scan reads and checks the next
         // pages: the two overlap instead of taking turns on the checker's thread.
-        let (pages, mut inbox) = tokio::sync::mpsc::unbounded_channel::<Vec<crate::envelope::Hash>>();
+        let (pages, mut inbox) =
+            tokio::sync::mpsc::unbounded_channel::<Vec<crate::envelope::Hash>>();
         let tree = self.tree.clone();
         let hasher = tokio::task::spawn_blocking(move || {
             while let Some(hashes) = inbox.blocking_recv() {

@@ -139,7 +139,10 @@ async fn heads_are_signed_by_the_policy_and_cover_the_log_exactly() {
     let appended = store.head_position().await.unwrap().unwrap() + 1;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while sealer.tree().len() < appended {
-        assert!(std::time::Instant::now() < deadline, "the sealer never followed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sealer never followed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let last = sealer.shutdown().await.unwrap().unwrap();

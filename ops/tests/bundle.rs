@@ -1,14 +1,12 @@
 //! `hoso bundle export` and `hoso verify-bundle` as an inspector uses them, on a demo
-//! province whose log gets a Merkle tree and a signed tree head written beside it.
+//! province whose node kept its Merkle tree and signed its tree heads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use hoso_domain::clock::{Clock, SystemClock};
-use hoso_ledger::checkpoint::{HEAD_FILE, write_head_file};
-use hoso_ledger::tree::{MerkleTree, TREE_FILE};
-use hoso_ledger::{EventStore, HeadReason, LedgerKeyRing, SignedTreeHead, SqliteStore, TreeHead};
+use hoso_ledger::checkpoint::HEAD_FILE;
+use hoso_ledger::{EventStore, SqliteStore};
 
 fn hoso(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hoso"))
@@ -29,34 +27,31 @@ fn arg(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
 }
 
-/// Builds the tree over the whole log and signs a head, as the node's sealer does;
-/// answers the key ring and a dossier stream with an approval.
-async fn seal(data: &Path, keys: &Path) -> (LedgerKeyRing, String) {
+/// A dossier of the demo with a signed approval.
+async fn approved_dossier(data: &Path) -> String {
     let store = SqliteStore::open_read_only(data).unwrap();
     let all = store.read_all(0, usize::MAX).await.unwrap();
-    let tree = MerkleTree::open_or_create(&data.join(TREE_FILE)).unwrap();
-    tree.append(&all.iter().map(|e| e.hash).collect::<Vec<_>>());
-    tree.flush().unwrap();
-    let ring = LedgerKeyRing::create(&keys.join("ledger-keys.json"), SystemClock.now()).unwrap();
-    let (key_id, key) = ring.signer();
-    let head = SignedTreeHead::sign(
-        TreeHead::new(
-            tree.len(),
-            tree.current_root(),
-            SystemClock.now(),
-            key_id,
-            HeadReason::Interval,
-        ),
-        key,
-    );
-    write_head_file(&data.join(HEAD_FILE), &head).unwrap();
-    let approved = all
-        .iter()
+    all.iter()
         .find(|e| e.event_type == "dossier.ApprovalSigned")
         .expect("the demo signs approvals")
         .stream
-        .clone();
-    (ring, approved)
+        .clone()
+}
+
+/// The active ledger public key, as `hoso keys ledger show` publishes it.
+fn published_key(data: &Path) -> String {
+    let o = hoso(&["keys", "ledger", "show", "--data", &arg(data), "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    shown["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "active")
+        .unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -66,8 +61,28 @@ async fn export_then_verify_offline_with_and_without_the_ledger_key() {
     let o = hoso(&["demo", "--data", &arg(&data), "--people", "20"]);
     assert!(o.status.success(), "{}", text(&o));
 
-    // No signed head yet: the export refuses and says why.
+    // The demo's node signed its heads; without the head file the export refuses
+    // and says why.
     let file = tmp.path().join("dossier.bundle");
+    let dossier = approved_dossier(&data).await;
+    let id = dossier.strip_prefix("dossier-").unwrap();
+    let export = [
+        "bundle",
+        "export",
+        "--data",
+        &arg(&data),
+        "--dossier",
+        id,
+        "--out",
+        &arg(&file),
+    ];
+    let head = data.join(HEAD_FILE);
+    let aside = tmp.path().join("head-aside.json");
+    std::fs::rename(&head, &aside).unwrap();
+    let o = hoso(&export);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no signed tree head"), "{}", text(&o));
+    std::fs::rename(&aside, &head).unwrap();
     let o = hoso(&[
         "bundle",
         "export",
@@ -79,10 +94,7 @@ async fn export_then_verify_offline_with_and_without_the_ledger_key() {
         &arg(&file),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("no signed tree head"), "{}", text(&o));
-
-    let (ring, dossier) = seal(&data, tmp.path()).await;
-    let id = dossier.strip_prefix("dossier-").unwrap();
+    assert!(text(&o).contains("not found"), "{}", text(&o));
     let o = hoso(&[
         "bundle",
         "export",
@@ -94,7 +106,7 @@ async fn export_then_verify_offline_with_and_without_the_ledger_key() {
         &arg(&file),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let key_hex = hex::encode(ring.signer().1.verifying_key().as_bytes());
+    let key_hex = published_key(&data);
 
     let o = hoso(&[
         "verify-bundle",
