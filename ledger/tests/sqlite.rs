@@ -22,17 +22,23 @@ fn ev(marker: &str) -> NewEvent {
     NewEvent::new("test.Happened", 1, marker.as_bytes().to_vec())
 }
 
+/// Event `i` of stream `s-{s}`.
+async fn append_marker(store: &SqliteStore, s: usize, i: usize) {
+    store
+        .append(
+            &format!("s-{s}"),
+            ExpectedRevision::Any,
+            vec![ev(&format!("{s}:{i}"))],
+        )
+        .await
+        .unwrap();
+}
+
+/// `streams` streams of `per_stream` events, one stream after the other.
 async fn fill(store: &SqliteStore, streams: usize, per_stream: usize) {
     for s in 0..streams {
         for i in 0..per_stream {
-            store
-                .append(
-                    &format!("s-{s}"),
-                    ExpectedRevision::Any,
-                    vec![ev(&format!("{s}:{i}"))],
-                )
-                .await
-                .unwrap();
+            append_marker(store, s, i).await;
         }
     }
 }
@@ -884,14 +890,7 @@ async fn a_second_event_claiming_a_stream_place_is_corruption() {
 async fn fill_interleaved(store: &SqliteStore, streams: usize, per_stream: usize) {
     for i in 0..per_stream {
         for s in 0..streams {
-            store
-                .append(
-                    &format!("s-{s}"),
-                    ExpectedRevision::Any,
-                    vec![ev(&format!("{s}:{i}"))],
-                )
-                .await
-                .unwrap();
+            append_marker(store, s, i).await;
         }
     }
 }

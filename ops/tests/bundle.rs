@@ -3,29 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+mod support;
+use support::{arg, hoso, text};
 
 use hoso_ledger::checkpoint::HEAD_FILE;
 use hoso_ledger::{EventStore, SqliteStore};
-
-fn hoso(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hoso"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn arg(p: &Path) -> String {
-    p.to_str().unwrap().to_owned()
-}
 
 /// A dossier of the demo with a signed approval.
 async fn approved_dossier(data: &Path) -> String {

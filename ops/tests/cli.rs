@@ -2,27 +2,11 @@
 //! single altered byte written behind the ledger's back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn hoso(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hoso"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn data_arg(dir: &Path) -> String {
-    dir.to_str().unwrap().to_owned()
-}
+use support::{arg as data_arg, hoso, text};
 
 #[test]
 fn init_then_verify_an_empty_ledger() {

@@ -12,9 +12,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
+
+mod support;
+use support::hoso_cmd as hoso;
 
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
@@ -37,39 +39,11 @@ impl Drop for Server {
     }
 }
 
-fn hoso() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hoso"))
-}
-
 /// Starts `hoso serve` on a free port; returns the child and the server's
 /// base URL (without `/api/v1`) once it says it is serving.
 fn serve(data: &Path) -> (Child, String) {
-    let mut child = hoso()
-        .args([
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    loop {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "server ended early");
-        if line.contains("serving") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in out.lines() {});
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap();
-    (child, url.trim_end_matches("/api/v1").to_owned())
+    let served = support::serve(data);
+    (served.child, served.base)
 }
 
 async fn start(data: &Path) -> Server {

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+mod support;
+use support::{hoso, text};
 
 use chrono::TimeZone;
 use ed25519_dalek::SigningKey;
@@ -11,23 +13,6 @@ use hoso_ledger::checkpoint::{HeadReason, KeyId, SignedTreeHead, TreeHead, write
 use serde_json::Value;
 
 const RING: &str = "ledger-keys.json";
-
-fn hoso(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hoso"))
-        .args(args)
-        .env_remove("HOSO_LEDGER_KEY_FILE")
-        .env_remove("HOSO_FIELD_KEY_FILE")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn ok(args: &[&str]) -> String {
     let o = hoso(args);
@@ -189,10 +174,9 @@ fn the_environment_can_put_the_ring_elsewhere() {
     let data = tmp.path().join("d").to_str().unwrap().to_owned();
     let ring = tmp.path().join("secrets").join("ledger.json");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hoso"))
+        support::hoso_cmd()
             .args(args)
             .env("HOSO_LEDGER_KEY_FILE", &ring)
-            .env_remove("HOSO_FIELD_KEY_FILE")
             .output()
             .unwrap()
     };

@@ -10,20 +10,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::hoso_cmd as hoso;
 
 use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SqliteStore, StoreOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const UNTRUSTED: &str = "urn:hoso:problem:ledger:untrusted";
-
-fn hoso() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hoso"))
-}
 
 /// The demo's data directory, made once, and its administrator's login.
 struct Base {
@@ -108,48 +106,11 @@ impl Drop for Server {
 }
 
 fn serve(data: &Path) -> Server {
-    let mut child = hoso()
-        .args([
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "server ended early: {seen:?}"
-        );
-        seen.push(line.trim_end().to_owned());
-        if line.contains("serving") {
-            break;
-        }
-    }
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches("/api/v1")
-        .to_owned();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(seen));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for l in out.lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(l);
-        }
-    });
+    let served = support::serve(data);
     Server {
-        child,
-        base: url,
-        out: lines,
+        child: served.child,
+        base: served.base,
+        out: served.lines,
         http: reqwest::Client::new(),
     }
 }

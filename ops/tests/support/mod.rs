@@ -1,0 +1,83 @@
+//! What the binary's tests share: running `hoso`, reading what it said, and starting
+//! `hoso serve` on a free port. Each test file uses part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// The built `hoso`, with no key-file locations inherited from the caller's
+/// environment (each test's data directory holds its own keys).
+pub fn hoso_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hoso"));
+    c.env_remove("HOSO_LEDGER_KEY_FILE")
+        .env_remove("HOSO_FIELD_KEY_FILE");
+    c
+}
+
+/// Runs `hoso` with `args` to the end.
+pub fn hoso(args: &[&str]) -> Output {
+    hoso_cmd().args(args).output().unwrap()
+}
+
+/// Everything it printed, standard output first.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> String {
+    p.to_str().unwrap().to_owned()
+}
+
+/// A running `hoso serve`.
+pub struct Served {
+    /// The process (kill it, or stop it with SIGINT).
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`, without `/api/v1`.
+    pub base: String,
+    /// Every line it printed so far.
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+/// Starts `hoso serve` on a free port and returns once it says it is serving.
+pub fn serve(data: &Path) -> Served {
+    let mut child = hoso_cmd()
+        .args(["serve", "--data", &arg(data), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "server ended early: {seen:?}"
+        );
+        seen.push(line.trim_end().to_owned());
+        if line.contains("serving") {
+            break;
+        }
+    }
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches("/api/v1")
+        .to_owned();
+    let lines = Arc::new(Mutex::new(seen));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    Served { child, base, lines }
+}
