@@ -78,16 +78,7 @@ async fn export_then_verify_offline_with_and_without_the_ledger_key() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("not found"), "{}", text(&o));
-    let o = hoso(&[
-        "bundle",
-        "export",
-        "--data",
-        &arg(&data),
-        "--dossier",
-        id,
-        "--out",
-        &arg(&file),
-    ]);
+    let o = hoso(&export);
     assert!(o.status.success(), "{}", text(&o));
     let key_hex = published_key(&data);
 

@@ -160,6 +160,20 @@ impl Server {
         me["org_code"].as_str().unwrap().to_owned()
     }
 
+    /// The administrator issues a specialist account in its own unit (a write).
+    async fn issue_specialist(&self, username: &str) {
+        let token = self.admin_token().await;
+        let unit = self.admin_unit(&token).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/accounts",
+                Some(&token),
+                json!({"kind": "specialist", "username": username, "org_code": unit, "display_name": username}),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+
     /// Stops the server as Ctrl-C does, so it signs its shutdown head.
     fn stop(mut self) -> Vec<String> {
         let ok = Command::new("kill")
@@ -369,16 +383,7 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
     let (_newer, newer) = copy_of_base();
     // The newer directory goes on: one more account, a clean stop.
     let s = serve(&newer);
-    let token = s.admin_token().await;
-    let unit = s.admin_unit(&token).await;
-    let (status, body) = s
-        .post(
-            "/api/v1/accounts",
-            Some(&token),
-            json!({"kind": "specialist", "username": "moi.chuyenvien", "org_code": unit, "display_name": "Chuyên viên mới"}),
-        )
-        .await;
-    assert!(status.is_success(), "{body}");
+    s.issue_specialist("moi.chuyenvien").await;
     s.stop();
     // Its read model beside the older log: ahead of it.
     for suffix in ["", "-wal", "-shm"] {
@@ -400,16 +405,7 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
     let (status, _) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::OK);
     // The next acknowledged change is read back.
-    let token = s.admin_token().await;
-    let unit = s.admin_unit(&token).await;
-    let (status, body) = s
-        .post(
-            "/api/v1/accounts",
-            Some(&token),
-            json!({"kind": "specialist", "username": "sau.khoiphuc", "org_code": unit, "display_name": "Sau khôi phục"}),
-        )
-        .await;
-    assert!(status.is_success(), "{body}");
+    s.issue_specialist("sau.khoiphuc").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, h) = s.get("/healthz", None).await;
