@@ -372,9 +372,11 @@ async fn a_forged_event_with_a_valid_chain_is_found_at_open() {
     let (status, _) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     s.assert_untrusted(|at| at == len).await;
-    // Nothing of it reached the read model.
     let out = s.out.lock().unwrap().join("\n");
     assert!(out.contains("stopped"), "{out}");
+    // Nothing of it reached the read model.
+    let (_, health) = s.get("/healthz", None).await;
+    assert_eq!(health["projection_position"], json!(len), "{health}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
