@@ -49,6 +49,7 @@ mod accounts;
 mod approvals;
 mod authority;
 mod declarations;
+mod inspection;
 mod merger;
 mod movements;
 mod organisation;
@@ -136,6 +137,7 @@ pub async fn run(
         hex::encode(head.head.root),
         head.head.key_id
     );
+    inspection::bundle_round_trip(&node.store, &sealer, &head).await?;
     let logins = std::mem::take(&mut tale.summary.logins);
     // Every handle on the log goes before the directory is served or removed.
     drop((ctx, tale, node, sealer));
