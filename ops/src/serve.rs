@@ -25,7 +25,7 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
     let node = DataDir::new(data)
         .on(Arc::new(SystemClock))
         .open_node(Keys::Open)?;
-    let sealer = trust::open(&node, verify, Keys::Open).await?;
+    let sealer = trust::open(&node, verify, Keys::OpenOrCreate).await?;
     let read = node.caught_up_read_model().await?;
     let state = Arc::new(
         node.api(read, ApiConfig::default())?

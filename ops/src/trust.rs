@@ -28,7 +28,18 @@ pub enum Verify {
 /// answer is the sealer either way.
 pub async fn open(node: &Node, verify: Verify, keys: Keys) -> anyhow::Result<Arc<Sealer>> {
     let clock = node.workflows.clock().clone();
+    let key_file = node.dir.ledger_key_file();
+    let existed = key_file.exists();
     let ring = node.dir.ledger_keys(keys, clock.now())?;
+    if !existed {
+        // A directory from before signed tree heads: its first key. (Had the file been
+        // removed from a directory whose log holds heads, those heads no longer verify
+        // and the check below says so.)
+        println!(
+            "created the ledger signing key in {}; publish its public key (`hoso keys ledger show`)",
+            key_file.display()
+        );
+    }
     let rule = node.workflows.profile().ledger();
     let policy = CheckpointPolicy {
         every_events: rule.checkpoint_every_events,

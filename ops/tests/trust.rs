@@ -574,3 +574,32 @@ async fn proofs_and_bundles_served_by_the_node_verify_offline() {
     let (code, out) = run(&["verify-bundle", &f("bundle.json"), "--ledger-key", &key]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_from_before_signed_heads_gets_its_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("old");
+    let o = hoso()
+        .args(["init", "--data", data.to_str().unwrap()])
+        .env("HOSO_ADMIN_PASSWORD", "Mot-Lan#2026!Kh")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_file(data.join("ledger-keys.json")).unwrap();
+    let s = serve(&data);
+    let out = s.out.lock().unwrap().join("\n");
+    assert!(out.contains("created the ledger signing key"), "{out}");
+    let (status, _) = s.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_or_replaced_key_file_leaves_the_signed_heads_unverifiable() {
+    let (_dir, data) = copy_of_base();
+    std::fs::remove_file(data.join("ledger-keys.json")).unwrap();
+    let s = serve(&data);
+    let (status, body) = s.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let out = s.out.lock().unwrap().join("\n");
+    assert!(out.contains("does not verify"), "{out}");
+}
