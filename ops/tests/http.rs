@@ -591,7 +591,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
     );
 
     // Reads of restricted data are in the dossier's audit trail.
-    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+    let head = s.call("GET", "/healthz", Some(&p.admin), None).await.body["log_position"]
         .as_u64()
         .unwrap();
     assert!(head > wait, "the reads above appended AccessLogged events");
@@ -987,7 +987,7 @@ async fn no_malformed_request_gets_a_500() {
     let s = start(&data).await;
     let p = province(&s).await;
     let id = open_dossier(&s, &p.health_focal, "001090001234", "Nguyễn Văn An", HEALTH).await;
-    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+    let head = s.call("GET", "/healthz", Some(&p.admin), None).await.body["log_position"]
         .as_u64()
         .unwrap();
     // Read after the write: wait for the read side to reach it.
@@ -1372,7 +1372,7 @@ async fn an_inspector_reads_in_scope_is_logged_and_refused_every_write() {
     );
 
     // The reads are in the dossier's audit trail, on the inspection's ground.
-    let head = s.call("GET", "/healthz", None, None).await.body["log_position"]
+    let head = s.call("GET", "/healthz", Some(&p.admin), None).await.body["log_position"]
         .as_u64()
         .unwrap();
     let audit = s

@@ -375,7 +375,8 @@ async fn a_forged_event_with_a_valid_chain_is_found_at_open() {
     let out = s.out.lock().unwrap().join("\n");
     assert!(out.contains("stopped"), "{out}");
     // Nothing of it reached the read model.
-    let (_, health) = s.get("/healthz", None).await;
+    let token = s.admin_token().await;
+    let (_, health) = s.get("/healthz", Some(&token)).await;
     assert_eq!(health["projection_position"], json!(len), "{health}");
 }
 
@@ -398,7 +399,8 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
     let s = serve(&older);
     let out = s.out.lock().unwrap().join("\n");
     assert!(out.contains("does not match the log"), "{out}");
-    let (status, health) = s.get("/healthz", None).await;
+    let token = s.admin_token().await;
+    let (status, health) = s.get("/healthz", Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         health["projection_position"], health["log_position"],
@@ -410,7 +412,7 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
     s.issue_specialist("sau.khoiphuc").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, h) = s.get("/healthz", None).await;
+        let (_, h) = s.get("/healthz", Some(&token)).await;
         if h["projection_position"] == h["log_position"] {
             break;
         }

@@ -113,22 +113,29 @@ pub async fn wait(state: &AppState, w: Option<u64>) -> ApiResult<()> {
     Ok(())
 }
 
-/// Health.
+/// Liveness. Anonymous callers learn only that the process answers; a system
+/// administrator's session also gets the backend and the positions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     /// `ok`.
     pub status: String,
-    /// Backend of the log.
-    pub backend: String,
-    /// Next position of the log.
-    pub log_position: u64,
-    /// Next position the read side will apply.
-    pub projection_position: u64,
+    /// Operators only: backend of the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Operators only: next position of the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_position: Option<u64>,
+    /// Operators only: next position the read side will apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projection_position: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
+#[utoipa::path(get, path = "/healthz", tag = "system", security((), ("bearer" = [])),
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
-async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
+async fn healthz(
+    State(s): State<Arc<AppState>>,
+    crate::extract::MaybeOperator(operator): crate::extract::MaybeOperator,
+) -> ApiResult<Json<Health>> {
     let store = s.workflows.store();
     let head = store.head_position().await.map_err(|e| {
         tracing::error!(error = %e, "health check: the log does not answer");
@@ -141,9 +148,9 @@ async fn healthz(State(s): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
     })?;
     Ok(Json(Health {
         status: "ok".into(),
-        backend: store.backend_name().to_owned(),
-        log_position: head.map_or(0, |h| h + 1),
-        projection_position: s.read.next_position(),
+        backend: operator.then(|| store.backend_name().to_owned()),
+        log_position: operator.then(|| head.map_or(0, |h| h + 1)),
+        projection_position: operator.then(|| s.read.next_position()),
     }))
 }
 
@@ -214,6 +221,9 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    // A response to a session (or the login that opens one) is for its holder only.
+    let private =
+        req.headers().contains_key(header::AUTHORIZATION) || req.uri().path() == "/api/v1/sessions";
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let mut resp = {
         let _g = span.enter();
@@ -233,6 +243,14 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     s.metrics.request(&method, &route, status, took);
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if private {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
 }

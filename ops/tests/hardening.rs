@@ -1,0 +1,90 @@
+//! What the server tells whom (issue 14's oracle and leak findings, as they are
+//! closed): caching and sniffing headers on every answer, and nothing of an account
+//! to a session that still holds an issued password (BT 4.4).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+const ISSUED: &str = "Mot-Lan#2026!Kh";
+const CHOSEN: &str = "Cua-Toi#2026!y";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let o = support::hoso_cmd()
+        .args(["init", "--data", &support::arg(&data)])
+        .env("HOSO_ADMIN_PASSWORD", ISSUED)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", support::text(&o));
+    let served = support::serve(&data);
+    let mut child = served.child;
+    let base = served.base;
+    let http = reqwest::Client::new();
+
+    // Anonymous: not sniffed; nothing private, so cacheable is not our concern.
+    let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().get("cache-control").is_none());
+    // Liveness tells an anonymous caller up or down, nothing else.
+    let r = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+
+    // The login answer carries the token: never stored.
+    let r = http
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": "snv.admin", "password": ISSUED}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // With the issued password unchanged, not even the account itself is shown.
+    let r = http
+        .get(format!("{base}/api/v1/accounts/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        "urn:hoso:problem:access:password-change-required"
+    );
+
+    let r = http
+        .post(format!("{base}/api/v1/accounts/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({"current": ISSUED, "new": CHOSEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(format!("{base}/api/v1/accounts/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let _ = child.kill();
+    let _ = child.wait();
+}
