@@ -202,6 +202,40 @@ impl DataDir {
         })
     }
 
+    /// Makes the directory `0700` and every file in it (and in `attachments/`)
+    /// `0600`, for a directory written before this process's mask did so: the
+    /// databases hold personal data and the key files secrets. SQLite gives each
+    /// database's WAL and shared-memory files its database's mode.
+    pub fn restrict_permissions(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let tighten = |path: &Path, mode: u32| -> anyhow::Result<()> {
+            let meta = std::fs::symlink_metadata(path)
+                .with_context(|| format!("read the mode of {}", path.display()))?;
+            if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+                return Ok(());
+            }
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.permissions().mode() & 0o777), "readable by others: making it the owner's alone");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("restrict the mode of {}", path.display()))
+        };
+        tighten(&self.path, 0o700)?;
+        for dir in [self.path.clone(), self.path.join(hoso_api::ATTACHMENTS_DIR)] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let entry = entry.with_context(|| format!("list {}", dir.display()))?;
+                let kind = entry.file_type()?;
+                if kind.is_file() {
+                    tighten(&entry.path(), 0o600)?;
+                } else if kind.is_dir() {
+                    tighten(&entry.path(), 0o700)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The directory's parts, every one stamped by `clock`.
     pub fn on(&self, clock: Arc<dyn Clock>) -> Opener<'_> {
         Opener { dir: self, clock }
@@ -229,6 +263,7 @@ impl Opener<'_> {
     /// The existing log.
     pub fn open_store(&self) -> anyhow::Result<SqliteStore> {
         let path = &self.dir.path;
+        self.dir.restrict_permissions()?;
         SqliteStore::open(path, self.store_options())
             .with_context(|| format!("opening the ledger in {}", path.display()))
     }

@@ -215,6 +215,9 @@ enum LedgerKeysCommand {
 }
 
 fn main() -> ExitCode {
+    // Everything this process creates — the data directory, the databases and their
+    // WAL files, keys, attachments, bench and demo directories — is its owner's alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

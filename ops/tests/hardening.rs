@@ -88,3 +88,61 @@ async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothin
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Modes of the directory and of everything in it (one level, and `attachments/`).
+fn loose_modes(data: &std::path::Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut loose = Vec::new();
+    let mut check = |p: &std::path::Path| {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            loose.push(format!("{} {mode:o}", p.display()));
+        }
+    };
+    check(data);
+    for dir in [data.to_owned(), data.join("attachments")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            check(&e.unwrap().path());
+        }
+    }
+    loose
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let o = support::hoso_cmd()
+        .args(["init", "--data", &support::arg(&data)])
+        .env("HOSO_ADMIN_PASSWORD", ISSUED)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", support::text(&o));
+    assert_eq!(loose_modes(&data), Vec::<String>::new(), "after init");
+
+    // A directory written before: loosened by hand, tightened at the next start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("ledger.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let served = support::serve(&data);
+    let mut child = served.child;
+    // A login writes sessions.db; the databases' WAL files exist while serving.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions", served.base))
+        .json(&json!({"username": "snv.admin", "password": ISSUED}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(data.join("ledger.db-wal").exists());
+    assert_eq!(loose_modes(&data), Vec::<String>::new(), "while serving");
+    let _ = child.kill();
+    let _ = child.wait();
+}
