@@ -816,6 +816,9 @@ async fn every_escape_from_scope_fails_and_is_recorded() {
     )
     .await;
     let person = s.first_login("an.nv", "Cap-Moi#2026!x").await;
+    // A person holds no search scope: refused, and on record like the 404s.
+    let searched = s.call("GET", "/api/v1/dossiers", Some(&person), None).await;
+    assert_eq!(searched.status, StatusCode::FORBIDDEN, "{}", searched.body);
     let colleague = open_dossier(
         &s,
         &p.health_focal,
@@ -960,6 +963,15 @@ async fn every_escape_from_scope_fails_and_is_recorded() {
         .collect();
     let refused = kinds.iter().filter(|k| **k == "scope-refused").count();
     assert!(refused >= attempts.len() + 3, "{kinds:?}");
+    assert!(
+        rec.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "scope-refused"
+                && a["account_id"] == json!(person_id)
+                && a["target"] == "GET /dossiers"),
+        "the person's search is on record: {rec}"
+    );
     assert!(
         kinds.contains(&"account-locked")
             && kinds.contains(&"token-refused")

@@ -966,13 +966,17 @@ async fn search_unit(
 ) -> ApiResult<(Option<String>, AccessRight)> {
     match s.workflows.search_scope(&c.actor).await? {
         SearchScope::Province => Ok((asked.map(str::to_owned), AccessRight::Admin)),
-        SearchScope::Subtrees(roots) if roots.is_empty() => Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "access",
-            "no-search-scope",
-            "this account holds no right over any unit; a person reads their own dossier by its id",
-        )
-        .cite(Some("DL 12.2"))),
+        SearchScope::Subtrees(roots) if roots.is_empty() => {
+            // An attempt to look beyond one's own dossier: on record like the 404s.
+            refused(s, c, "GET /dossiers", "no search scope");
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "access",
+                "no-search-scope",
+                "this account holds no right over any unit; a person reads their own dossier by its id",
+            )
+            .cite(Some("DL 12.2")))
+        }
         SearchScope::Subtrees(roots) => match asked {
             Some(u) => match s.workflows.right_over_unit(&c.actor, u).await? {
                 Some(r) => Ok((Some(u.to_owned()), r)),
