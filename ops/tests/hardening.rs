@@ -12,16 +12,22 @@ use serde_json::json;
 const ISSUED: &str = "Mot-Lan#2026!Kh";
 const CHOSEN: &str = "Cua-Toi#2026!y";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d");
+/// `hoso init` in `parent/d`, the administrator's password issued as [`ISSUED`].
+fn init(parent: &std::path::Path) -> std::path::PathBuf {
+    let data = parent.join("d");
     let o = support::hoso_cmd()
         .args(["init", "--data", &support::arg(&data)])
         .env("HOSO_ADMIN_PASSWORD", ISSUED)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", support::text(&o));
+    data
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
     let served = support::serve(&data);
     let mut child = served.child;
     let base = served.base;
@@ -115,13 +121,7 @@ fn loose_modes(data: &std::path::Path) -> Vec<String> {
 async fn the_data_directory_is_its_owners_alone() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d");
-    let o = support::hoso_cmd()
-        .args(["init", "--data", &support::arg(&data)])
-        .env("HOSO_ADMIN_PASSWORD", ISSUED)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", support::text(&o));
+    let data = init(dir.path());
     assert_eq!(loose_modes(&data), Vec::<String>::new(), "after init");
 
     // A directory written before: loosened by hand, tightened at the next start.
