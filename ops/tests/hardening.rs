@@ -91,6 +91,30 @@ async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothin
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let unit = r.json::<serde_json::Value>().await.unwrap()["org_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Usernames the rules refuse are 4xx problems, never a 500, and claim nothing.
+    for username in ["an\u{0}nv".to_owned(), "a".repeat(100_000)] {
+        let r = http
+            .post(format!("{base}/api/v1/accounts"))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "specialist", "username": username, "org_code": unit, "display_name": "X"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:hoso:problem:"),
+            "{body}"
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
