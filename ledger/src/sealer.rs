@@ -38,7 +38,7 @@
 //! old event is found when read (every read re-hashes the rows it returns), by the
 //! projector, by `hoso verify`, or by `serve --verify full`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ use crate::checkpoint::{
     read_head_file, write_head_file,
 };
 use crate::clock::TimeSource;
-use crate::envelope::{ExpectedRevision, NewEvent, RecordedEvent};
+use crate::envelope::{ExpectedRevision, Hash, NewEvent, RecordedEvent};
 use crate::error::{Damage, StoreError};
 use crate::ledger_keys::{LedgerKeyError, LedgerKeyRing};
 use crate::store::{Direction, EventStore, StreamFrom};
@@ -318,18 +318,16 @@ impl Sealer {
                 self.tree.append(now);
                 rest = later;
                 if self.tree.len() - signed_size >= self.policy.every_events {
-                    signed_size = self.sign(HeadReason::Interval).await?.head.tree_size;
+                    signed_size = self.sign_interval().await?;
                     last_sign = Instant::now();
-                    self.flush_tree().await?;
                 }
             }
             // A head's own checkpoint event follows it: more than one event since is news.
             if self.tree.len().saturating_sub(signed_size) > 1
                 && last_sign.elapsed() >= self.policy.every
             {
-                signed_size = self.sign(HeadReason::Interval).await?.head.tree_size;
+                signed_size = self.sign_interval().await?;
                 last_sign = Instant::now();
-                self.flush_tree().await?;
             }
             if page.len() < FOLLOW_PAGE {
                 tokio::select! {
@@ -365,6 +363,14 @@ impl Sealer {
         let head = self.sign(HeadReason::Shutdown).await?;
         self.tree.flush()?;
         Ok(Some(head))
+    }
+
+    /// Signs an interval head, then writes the tree's new leaves to its file; answers
+    /// the head's size.
+    async fn sign_interval(&self) -> Result<u64, SealerError> {
+        let size = self.sign(HeadReason::Interval).await?.head.tree_size;
+        self.flush_tree().await?;
+        Ok(size)
     }
 
     /// Writes the tree's new leaves to its file, on the blocking pool.
@@ -438,38 +444,7 @@ impl Sealer {
 
     /// The newer of the head file and the last checkpoint event of the log.
     async fn latest_signed_head(&self) -> Result<Option<SignedTreeHead>, SealerError> {
-        let from_file = match read_head_file(&self.files.head) {
-            Ok(h) => h,
-            Err(e) => {
-                // A damaged head file is evidence of tampering, not a reason to stop:
-                // the log's own checkpoints still hold.
-                tracing::error!(error = %e, "the signed tree head file cannot be read");
-                None
-            }
-        };
-        let last = self
-            .store
-            .read_stream(CHECKPOINT_STREAM, StreamFrom::End, Direction::Backwards, 1)
-            .await?;
-        let registry = Registry::standard();
-        let from_log = last.first().and_then(|e| {
-            match registry.decode(&e.event_type, e.schema_version, &e.payload) {
-                Ok(DomainEvent::TreeHeadSigned(m)) => SignedTreeHead::from_event(&m).ok(),
-                _ => None,
-            }
-        });
-        Ok(match (from_file, from_log) {
-            (Some(f), Some(l)) if l.head.tree_size > f.head.tree_size => {
-                tracing::warn!(
-                    file = f.head.tree_size,
-                    log = l.head.tree_size,
-                    "the signed tree head file is older than the log's last checkpoint"
-                );
-                Some(l)
-            }
-            (Some(f), _) => Some(f),
-            (None, l) => l,
-        })
+        Ok(latest_signed_head(self.store.as_ref(), &self.files.head).await?)
     }
 
     /// Whether the log (already verified into the tree) holds against `head`.
@@ -488,26 +463,13 @@ impl Sealer {
                 ),
             )));
         }
-        if log_len < h.tree_size {
-            return Ok(Some(Damage::new(
-                Some(log_len),
-                format!(
-                    "the log ends at position {log_len}, but the tree head signed at {} covers {} events: positions {log_len}..{} are missing",
-                    h.signed_at,
-                    h.tree_size,
-                    h.tree_size - 1
-                ),
-            )));
-        }
-        let root = self.tree.root(h.tree_size)?;
-        if root != h.root {
-            return Ok(Some(Damage::new(
-                None,
-                format!(
-                    "the first {} events of the log do not hash to the root signed at {}: the log was rewritten",
-                    h.tree_size, h.signed_at
-                ),
-            )));
+        let prefix_root = if log_len < h.tree_size {
+            None
+        } else {
+            Some(self.tree.root(h.tree_size)?)
+        };
+        if let Some(damage) = log_against_head(head, log_len, prefix_root) {
+            return Ok(Some(damage));
         }
         if h.reason == HeadReason::Shutdown && log_len != h.tree_size + 1 {
             let detail = if log_len == h.tree_size {
@@ -583,6 +545,76 @@ impl Sealer {
         self.catch_up(&|_| ()).await?;
         Ok(())
     }
+}
+
+/// The latest signed tree head a data directory holds: the newer of its head file
+/// (`head_file`) and the last checkpoint event of its log. A head file that cannot be
+/// read counts as absent (and is logged): the log's own checkpoints still hold.
+pub async fn latest_signed_head(
+    store: &dyn EventStore,
+    head_file: &Path,
+) -> Result<Option<SignedTreeHead>, StoreError> {
+    let from_file = match read_head_file(head_file) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "the signed tree head file cannot be read");
+            None
+        }
+    };
+    let last = store
+        .read_stream(CHECKPOINT_STREAM, StreamFrom::End, Direction::Backwards, 1)
+        .await?;
+    let registry = Registry::standard();
+    let from_log = last.first().and_then(|e| {
+        match registry.decode(&e.event_type, e.schema_version, &e.payload) {
+            Ok(DomainEvent::TreeHeadSigned(m)) => SignedTreeHead::from_event(&m).ok(),
+            _ => None,
+        }
+    });
+    Ok(match (from_file, from_log) {
+        (Some(f), Some(l)) if l.head.tree_size > f.head.tree_size => {
+            tracing::warn!(
+                file = f.head.tree_size,
+                log = l.head.tree_size,
+                "the signed tree head file is older than the log's last checkpoint"
+            );
+            Some(l)
+        }
+        (Some(f), _) => Some(f),
+        (None, l) => l,
+    })
+}
+
+/// Whether a log of `log_len` events holds against a signed head: not shorter than it
+/// (the missing range is named), and its first `tree_size` events hashing to the signed
+/// root — `prefix_root` is their Merkle root, `None` when the log is shorter. The head's
+/// signature is the caller's to check.
+pub fn log_against_head(
+    signed: &SignedTreeHead,
+    log_len: u64,
+    prefix_root: Option<Hash>,
+) -> Option<Damage> {
+    let h = &signed.head;
+    let Some(root) = prefix_root.filter(|_| log_len >= h.tree_size) else {
+        return Some(Damage::new(
+            Some(log_len),
+            format!(
+                "the log ends at position {log_len}, but the tree head signed at {} covers {} events: positions {log_len}..{} are missing",
+                h.signed_at,
+                h.tree_size,
+                h.tree_size.saturating_sub(1)
+            ),
+        ));
+    };
+    (root != h.root).then(|| {
+        Damage::new(
+            None,
+            format!(
+                "the first {} events of the log do not hash to the root signed at {}: the log was rewritten",
+                h.tree_size, h.signed_at
+            ),
+        )
+    })
 }
 
 /// Opens the tree file, starting over when it is damaged, of another format, or a

@@ -9,13 +9,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use hoso_ledger::checkpoint::{CHECKPOINT_STREAM, HEAD_FILE, read_head_file};
+use hoso_ledger::checkpoint::HEAD_FILE;
 use hoso_ledger::merkle::Frontier;
+use hoso_ledger::sealer::{latest_signed_head, log_against_head};
 use hoso_ledger::typed::{EventDecodeError, decode};
-use hoso_ledger::{
-    Direction, EventStore, LedgerKeyRing, SignedTreeHead, SqliteStore, StoreError, StreamFrom,
-};
-use hoso_schemas::{DomainEvent, Registry};
+use hoso_ledger::{EventStore, LedgerKeyRing, SignedTreeHead, SqliteStore, StoreError};
+use hoso_schemas::Registry;
 
 use crate::progress::Progress;
 
@@ -34,7 +33,14 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let total = store.head_position().await?.map_or(0, |p| p + 1);
     let progress = Progress::new("verifying", total);
     let registry = Registry::standard();
-    let head = signed_head(data, &store, &registry).await;
+    // A log too damaged to give its checkpoints is reported by the chain check below,
+    // with the position; the head check then has nothing to add.
+    let head = latest_signed_head(&store, &data.join(HEAD_FILE))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the log's signed tree heads");
+            None
+        });
     let head_size = head.as_ref().map_or(0, |h| h.head.tree_size);
     let frontier = Mutex::new(Frontier::new());
     let first_undecodable: Mutex<Option<Box<EventDecodeError>>> = Mutex::new(None);
@@ -101,29 +107,6 @@ pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The newer of `tree-head.json` and the log's last checkpoint event.
-async fn signed_head(
-    data: &Path,
-    store: &SqliteStore,
-    registry: &Registry,
-) -> Option<SignedTreeHead> {
-    let from_file = read_head_file(&data.join(HEAD_FILE)).ok().flatten();
-    let from_log = store
-        .read_stream(CHECKPOINT_STREAM, StreamFrom::End, Direction::Backwards, 1)
-        .await
-        .ok()
-        .and_then(|page| page.into_iter().next())
-        .and_then(|e| match decode(registry, &e) {
-            Ok(DomainEvent::TreeHeadSigned(m)) => SignedTreeHead::from_event(&m).ok(),
-            _ => None,
-        });
-    match (from_file, from_log) {
-        (Some(f), Some(l)) if l.head.tree_size > f.head.tree_size => Some(l),
-        (Some(f), _) => Some(f),
-        (None, l) => l,
-    }
-}
-
 /// The log (`log_len` events, hashed into `frontier` up to the head's size) against
 /// the signed head; the words for the report, or the failure and its position.
 fn check_head(
@@ -133,25 +116,9 @@ fn check_head(
     frontier: &Frontier,
 ) -> Result<String, (String, Option<u64>)> {
     let h = &signed.head;
-    if log_len < h.tree_size {
-        return Err((
-            format!(
-                "the log ends at position {log_len}, but the tree head signed at {} covers {} events: positions {log_len}..{} are missing",
-                h.signed_at,
-                h.tree_size,
-                h.tree_size - 1
-            ),
-            Some(log_len),
-        ));
-    }
-    if frontier.size() != h.tree_size || frontier.root() != h.root {
-        return Err((
-            format!(
-                "the first {} events do not hash to the root signed at {}: the log was rewritten",
-                h.tree_size, h.signed_at
-            ),
-            None,
-        ));
+    let prefix_root = (frontier.size() == h.tree_size).then(|| frontier.root());
+    if let Some(damage) = log_against_head(signed, log_len, prefix_root) {
+        return Err((damage.detail, damage.position));
     }
     let key_file = crate::data_dir::DataDir::new(data).ledger_key_file();
     let signature = match LedgerKeyRing::load(&key_file) {
