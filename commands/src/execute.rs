@@ -295,6 +295,12 @@ impl Workflows {
     /// one yet: the stream the command was about and its current revision.
     pub(crate) async fn about<T>(&self, stream: &str, result: Result<T>) -> Result<T> {
         let revision = match &result {
+            // An unknown account names nothing: a hidden account is answered
+            // the same way, and a revision would tell it from a made-up id.
+            Err(CommandError::Scope(Refusal {
+                rule: ScopeRule::UnknownAccount(_),
+                ..
+            })) => return result,
             Err(CommandError::Access(Refusal { stream: None, .. }))
             | Err(CommandError::Scope(Refusal { stream: None, .. })) => {
                 self.store.stream_revision(stream).await.ok().flatten()

@@ -1364,13 +1364,17 @@ async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() 
         expires: d(2026, 6, 30),
         section_codes: vec![],
     };
-    // The focal point holds update, not admin, over the managing unit.
+    // The focal point holds update, not admin, over the managing unit; and
+    // no right over the inspector's unit, so the account is not even named.
     let err =
         p.wf.account(&p.health_focal, &inspector.account_id, consent("15/CV-SYT"))
             .await
             .unwrap_err();
-    let refused = access_rule(err);
-    assert!(matches!(refused, AccessRule::ConsentNotAllowed));
+    let refused = scope_rule(err);
+    assert_eq!(
+        refused,
+        ScopeRule::UnknownAccount(inspector.account_id.clone())
+    );
     // A person with no dossier here is refused alike: the refusal does not
     // tell whether, or where, a dossier exists.
     let nobody = match consent("16/CV-SYT") {
@@ -1393,7 +1397,7 @@ async fn bt_4_5_consent_needs_the_written_document_and_the_managing_authority() 
         p.wf.account(&p.health_focal, &inspector.account_id, nobody)
             .await
             .unwrap_err();
-    assert_eq!(access_rule(err), refused);
+    assert_eq!(scope_rule(err), refused);
     let err =
         p.wf.account(&p.admin, &inspector.account_id, consent(""))
             .await
@@ -1666,9 +1670,15 @@ async fn dl_approval_window_follows_circular_06() {
 async fn dl_15_7_lost_password_is_reissued_by_the_administrator() {
     let p = Province::new("dak-lak", d(2026, 3, 2)).await;
     let id = p.health_focal.account_id.clone();
-    // Someone without admin right over the unit cannot reissue.
+    // Someone without admin right over the unit cannot reissue; one with no
+    // right there at all is not even told the account exists.
     let err =
         p.wf.issue_password(&p.education_focal, &id, "Cap-Lai#2026!z")
+            .await
+            .unwrap_err();
+    assert_eq!(scope_rule(err), ScopeRule::UnknownAccount(id.clone()));
+    let err =
+        p.wf.issue_password(&p.health_head.actor, &id, "Cap-Lai#2026!z")
             .await
             .unwrap_err();
     assert!(matches!(
@@ -2030,4 +2040,28 @@ async fn bt_4_3_discipline_details_are_sealed_in_the_log() {
             )
             .unwrap();
     assert_eq!(opened, reason.as_bytes());
+}
+
+/// HY 5.1: failed logins arriving together each try to lock the account;
+/// one locks it and the others find it locked, quietly (a refusal naming the
+/// account would tell a real login name from a made-up one).
+#[tokio::test]
+async fn hy_5_1_parallel_failed_logins_lock_once_and_quietly() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    let target = &p.health_focal.account_id;
+    let tries = (0..16).map(|_| p.wf.lock_for_security(target, "5 failed logins"));
+    let locked = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(locked, 1);
+    // And one more, after the fact.
+    assert!(
+        p.wf.lock_for_security(target, "6 failed logins")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

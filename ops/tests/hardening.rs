@@ -170,3 +170,233 @@ async fn the_data_directory_is_its_owners_alone() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Logs `user` in with `password` and changes it to [`CHOSEN`]; the token.
+async fn first_login(http: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
+    let r = http
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .post(format!("{base}/api/v1/accounts/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({"current": password, "new": CHOSEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{user}");
+    token
+}
+
+/// Status and problem type of an answer, and its body for messages.
+async fn shape(r: reqwest::Response) -> (StatusCode, String, serde_json::Value) {
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap();
+    (status, body["type"].as_str().unwrap_or("").to_owned(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_tells_an_existing_account_from_a_made_up_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let served = support::serve(&data);
+    let _child = Kill(served.child);
+    let base = served.base;
+    let http = reqwest::Client::new();
+    let admin = first_login(&http, &base, "snv.admin", ISSUED).await;
+    let post = |path: String, token: Option<String>, body: serde_json::Value| {
+        let mut rq = http.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            rq = rq.bearer_auth(t);
+        }
+        rq.send()
+    };
+    // Two departments; a specialist with rights over one of them only.
+    for (code, name) in [
+        ("000.00.00.H33", "UBND tỉnh"),
+        ("000.02.00.H33", "Sở Y tế"),
+        ("000.03.00.H33", "Sở Giáo dục"),
+    ] {
+        let parent = (code != "000.00.00.H33").then_some("000.00.00.H33");
+        let kind = if parent.is_some() {
+            "provincial_department"
+        } else {
+            "peoples_committee_province"
+        };
+        let (status, _, body) = shape(
+            post("/api/v1/org-units".into(), Some(admin.clone()), json!({
+                "code": code,
+                "decision": {"number": "1/QĐ-UBND", "date": "2026-01-05", "issuer": "UBND tỉnh"},
+                "change": {"action": "establish", "name": name, "kind": kind, "parent": parent,
+                           "effective": "2026-01-05"}
+            }))
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+    }
+    let mut ids = Vec::new();
+    for (user, unit) in [
+        ("yte.tochuc", "000.02.00.H33"),
+        ("gd.tochuc", "000.03.00.H33"),
+    ] {
+        let (status, _, body) = shape(
+            post(
+                "/api/v1/accounts".into(),
+                Some(admin.clone()),
+                json!({
+                    "kind": "specialist", "username": user, "org_code": unit, "display_name": user
+                }),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        for change in
+            [json!({"action": "grant", "org_code": unit, "right": "update", "reason": "phân công"})]
+        {
+            let r = post(
+                format!("/api/v1/accounts/{id}/changes"),
+                Some(admin.clone()),
+                change,
+            )
+            .await
+            .unwrap();
+            assert!(r.status().is_success());
+        }
+        let r = post(
+            format!("/api/v1/accounts/{id}/password"),
+            Some(admin.clone()),
+            json!({"password": "Cap-Moi#2026!x"}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success());
+        ids.push(id);
+    }
+    let health = first_login(&http, &base, "yte.tochuc", "Cap-Moi#2026!x").await;
+
+    // A change to an account out of reach and to a made-up one: the same answer.
+    let change = json!({"action": "lock", "note": "thử"});
+    let existing = shape(
+        post(
+            format!("/api/v1/accounts/{}/changes", ids[1]),
+            Some(health.clone()),
+            change.clone(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let made_up = shape(
+        post(
+            format!("/api/v1/accounts/{}/changes", uuid::Uuid::now_v7()),
+            Some(health.clone()),
+            change,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (existing.0, &existing.1),
+        (made_up.0, &made_up.1),
+        "{} vs {}",
+        existing.2,
+        made_up.2
+    );
+    assert_eq!(existing.0, StatusCode::NOT_FOUND, "{}", existing.2);
+    for key in ["stream", "revision"] {
+        assert!(
+            existing.2.get(key).is_none_or(|v| v.is_null()),
+            "{key} named: {}",
+            existing.2
+        );
+    }
+    // Likewise a password issued to either.
+    let pw = json!({"password": "Khac-Han#2026!q"});
+    let existing = shape(
+        post(
+            format!("/api/v1/accounts/{}/password", ids[1]),
+            Some(health.clone()),
+            pw.clone(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let made_up = shape(
+        post(
+            format!("/api/v1/accounts/{}/password", uuid::Uuid::now_v7()),
+            Some(health.clone()),
+            pw,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (existing.0, &existing.1),
+        (made_up.0, &made_up.1),
+        "{} vs {}",
+        existing.2,
+        made_up.2
+    );
+
+    // Sixteen wrong passwords at once, for a real name and for a made-up one:
+    // every answer to the one is an answer the other also gets.
+    // Each from its own loopback address, so that the address's allowance
+    // (20 failures) is the same for both and not what tells them apart.
+    let burst = |user: &'static str, from: [u8; 4]| {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .build()
+            .unwrap();
+        let url = format!("{base}/api/v1/sessions");
+        let attempts = (0..16).map(move |_| {
+            client
+                .post(&url)
+                .json(&json!({"username": user, "password": "Sai-Mat#Khau1"}))
+                .send()
+        });
+        futures::future::join_all(attempts.collect::<Vec<_>>())
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for (user, from) in [
+        ("gd.tochuc", [127, 0, 0, 2]),
+        ("khong.co.ai", [127, 0, 0, 3]),
+    ] {
+        for r in burst(user, from).await {
+            let (status, kind, body) = shape(r.unwrap()).await;
+            assert!(
+                body.get("account_id").is_none() && !body.to_string().contains(&ids[1]),
+                "{body}"
+            );
+            seen.entry(user)
+                .or_insert_with(std::collections::BTreeSet::new)
+                .insert((status, kind));
+        }
+    }
+    assert_eq!(seen["gd.tochuc"], seen["khong.co.ai"], "{seen:?}");
+}
+
+/// Stops the server however the test ends, so that a failed assertion does not
+/// leave it running.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

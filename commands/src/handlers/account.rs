@@ -355,6 +355,28 @@ impl Workflows {
         self.about(&about, result).await
     }
 
+    /// `check`'s answer about the account `account_id`, except that an actor
+    /// who may not act on an account it holds no right over (one of another
+    /// unit's) is told what a made-up id would tell it: that no such account
+    /// exists. Refusals then cannot be used to list the province's accounts,
+    /// while an allowed change (a consent granted by the dossier's managing
+    /// unit to an account elsewhere) still goes through.
+    fn hiding_unreachable<T>(
+        &self,
+        idx: &Index,
+        a: &Account,
+        account_id: &str,
+        check: impl FnOnce(&Account) -> Result<T>,
+    ) -> Result<T> {
+        let unknown = || CommandError::from(ScopeRule::UnknownAccount(account_id.to_owned()));
+        let target = idx.accounts.get(account_id).ok_or_else(unknown)?;
+        let reachable = target.id == a.id || self.right_over(idx, a, &target.org_code).is_some();
+        match check(target) {
+            Err(_) if !reachable => Err(unknown()),
+            answer => answer,
+        }
+    }
+
     /// Whether `actor` may make `change` to the account (under the index lock).
     fn authorize_account_change(
         &self,
@@ -364,10 +386,20 @@ impl Workflows {
         change: &AccountChange,
     ) -> Result<()> {
         let a = self.acting_actor(idx, actor)?;
-        let target = idx
-            .accounts
-            .get(account_id)
-            .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?;
+        self.hiding_unreachable(idx, a, account_id, |target| {
+            self.check_account_change(idx, a, target, change)
+        })
+    }
+
+    /// The rules of `change` for `a` acting on `target`.
+    fn check_account_change(
+        &self,
+        idx: &Index,
+        a: &Account,
+        target: &Account,
+        change: &AccountChange,
+    ) -> Result<()> {
+        let account_id = target.id.as_str();
         match change {
             AccountChange::Grant {
                 org_code, right, ..
@@ -488,16 +520,15 @@ impl Workflows {
         let result = async {
             let idx = self.catch_up().await?;
             let a = self.acting_actor(&idx, actor)?;
-            let target = idx
-                .accounts
-                .get(account_id)
-                .ok_or_else(|| ScopeRule::UnknownAccount(account_id.to_owned()))?
-                .clone();
-            if target.kind == AccountKind::Personal {
-                self.require_right(&idx, a, &target.org_code, AccessRight::Update)?;
-            } else {
-                self.require_right(&idx, a, &target.org_code, AccessRight::Admin)?;
-            }
+            let target = self.hiding_unreachable(&idx, a, account_id, |target| {
+                let needed = if target.kind == AccountKind::Personal {
+                    AccessRight::Update
+                } else {
+                    AccessRight::Admin
+                };
+                self.require_right(&idx, a, &target.org_code, needed)?;
+                Ok(target.clone())
+            })?;
             drop(idx);
             check_password(
                 password,
@@ -758,12 +789,12 @@ impl Workflows {
     /// unauthorised access are prevented and recorded). Idempotent: an
     /// already locked account is left as it is.
     pub async fn lock_for_security(&self, account_id: &str, note: &str) -> Result<Option<Receipt>> {
-        let Some(acc) = self.load_account(account_id).await? else {
+        if self.load_account(account_id).await?.is_none() {
             return Err(AccessRule::UnknownActor(account_id.to_owned()).into());
-        };
-        if acc.locked.is_some() {
-            return Ok(None);
         }
+        // No early return for an account already locked: between a check here
+        // and the append another failure may lock it, so the decider's refusal
+        // below is the one answer to "already locked" either way.
         match self
             .account_change_as(
                 "system",
@@ -779,6 +810,11 @@ impl Workflows {
             // Someone else changed the account meanwhile; the caller retries
             // on the next failure.
             Err(CommandError::Conflict { .. }) => Ok(None),
+            // A login failing in parallel locked it first: locked is locked.
+            Err(CommandError::Account(AccountRejection {
+                rule: AccountRule::AlreadyLocked,
+                ..
+            })) => Ok(None),
             Err(e) => Err(e),
         }
     }
