@@ -2031,3 +2031,79 @@ async fn bt_4_3_discipline_details_are_sealed_in_the_log() {
             .unwrap();
     assert_eq!(opened, reason.as_bytes());
 }
+
+/// Issue 14: reservation streams are named by the number's keyed hash, and no
+/// event carries the number in clear or names a stream by an unkeyed digest
+/// of it (a 12-digit number with a known prefix is found by brute force in a
+/// second).
+#[tokio::test]
+async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() {
+    use sha2::{Digest, Sha256};
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let dossier = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.issue_account(
+        &p.health_focal,
+        IssueAccount {
+            kind: AccountKind::Personal,
+            username: "huong.nt".into(),
+            org_code: HOSPITAL.into(),
+            person_id: Some(PID.into()),
+            display_name: "Nguyễn Thị Hương".into(),
+            birth_date: Some(d(1990, 5, 17)),
+        },
+    )
+    .await
+    .unwrap();
+    let key = p.wf.person_key(PID);
+    assert_eq!(key.len(), 64);
+    let all = p.store.read_all(0, usize::MAX).await.unwrap();
+    let streams: std::collections::BTreeSet<&str> = all.iter().map(|e| e.stream.as_str()).collect();
+    assert!(
+        streams.contains(format!("pid-{key}").as_str()),
+        "{streams:?}"
+    );
+    assert!(
+        streams.contains(format!("personal-{key}").as_str()),
+        "{streams:?}"
+    );
+    let unkeyed = {
+        let mut h = Sha256::new();
+        h.update(b"hoso-person-id\0");
+        h.update(PID.as_bytes());
+        hex::encode(&h.finalize()[..16])
+    };
+    let plain_sha = hex::encode(Sha256::digest(PID.as_bytes()));
+    for e in &all {
+        for needle in [PID, unkeyed.as_str(), plain_sha.as_str()] {
+            assert!(!e.stream.contains(needle), "{}", e.stream);
+            assert!(
+                !e.payload
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes()),
+                "{} #{} holds {needle}",
+                e.stream,
+                e.revision
+            );
+        }
+    }
+    // The number is still the dossier's, opened where the rules need it.
+    assert_eq!(
+        p.wf.dossier_of_person(PID).await.unwrap().as_deref(),
+        Some(dossier.as_str())
+    );
+    assert_eq!(
+        p.wf.load_dossier(&dossier)
+            .await
+            .unwrap()
+            .unwrap()
+            .person_id,
+        PID
+    );
+    // Uniqueness holds by the key: a second dossier and a second personal
+    // account for the number are refused.
+    let again =
+        p.wf.open_dossier(&p.health_focal, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert!(matches!(scope_rule(again), ScopeRule::PersonIdTaken(ref d) if *d == dossier),);
+}
