@@ -735,8 +735,8 @@ impl Keyring {
     /// (created if needed).
     ///
     /// Also refuses, with [`SealError::KeyFileMissing`], when `data-keys.db`
-    /// already holds data keys: they were wrapped by a key file that is gone,
-    /// and a new KEK would not bring them back.
+    /// already holds data keys or records an identifier key: they belong to a
+    /// key file that is gone, and new keys would not bring them back.
     pub fn create(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, SealError> {
         let (key_file, db_path) = Self::paths(data_dir, key_file);
         fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
@@ -746,7 +746,9 @@ impl Keyring {
         if db_path.try_exists().map_err(io_err(&db_path))? {
             let conn = open_store(&db_path)?;
             let rows: i64 = conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
-            if rows > 0 {
+            // An identifier key recorded means person keys were made with a
+            // key that is gone: a new one would find nobody.
+            if rows > 0 || read_identifier_check(&conn)?.is_some() {
                 return Err(SealError::KeyFileMissing { path: key_file });
             }
         }
@@ -1723,6 +1725,11 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.code(), "identifier-key-missing");
+        // Nor is a new key file made over a recorded identifier key.
+        let elsewhere = dir.path().join("new-keys.json");
+        let err = Keyring::create(dir.path(), Some(&elsewhere)).unwrap_err();
+        assert_eq!(err.code(), "key-file-missing");
+        assert!(!elsewhere.exists());
         // Refused, not repaired: the key file still has none.
         assert!(key_file_json(dir.path()).get("identifier_key").is_none());
         let err = Keyring::open_or_create(dir.path(), None).unwrap_err();

@@ -303,3 +303,46 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
         support::text(&o)
     );
 }
+
+/// A data directory made before identifier keys: its key file holds none and
+/// `data-keys.db` records none. The next start gives it one (in the same key
+/// file, still 0600), once: the start after keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_key_file_is_given_an_identifier_key_once_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let o = support::hoso_cmd()
+        .args(["init", "--data", &support::arg(&data)])
+        .env("HOSO_ADMIN_PASSWORD", ISSUED)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", support::text(&o));
+    let key_file = data.join("field-keys.json");
+    let read_keys = || serde_json::from_slice::<Value>(&std::fs::read(&key_file).unwrap()).unwrap();
+    let mut keys = read_keys();
+    keys.as_object_mut().unwrap().remove("identifier_key");
+    std::fs::write(&key_file, serde_json::to_vec(&keys).unwrap()).unwrap();
+    rusqlite::Connection::open(data.join("data-keys.db"))
+        .unwrap()
+        .execute_batch("DROP TABLE meta")
+        .unwrap();
+
+    let mut first = support::serve(&data).child;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let upgraded = read_keys();
+    let identifier = upgraded["identifier_key"].as_str().unwrap().to_owned();
+    assert_eq!(identifier.len(), 64);
+    assert_eq!(upgraded["keys"], keys["keys"], "the KEKs are untouched");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let mut second = support::serve(&data).child;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(read_keys(), upgraded);
+}
