@@ -2107,3 +2107,99 @@ async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() 
             .unwrap_err();
     assert!(matches!(scope_rule(again), ScopeRule::PersonIdTaken(ref d) if *d == dossier),);
 }
+
+/// Issue 14, an older log: a personal account and a consent written before
+/// numbers were sealed carry the number in clear and no person key. They
+/// still count: the account is the person's (a second is refused) and the
+/// consent opens the person's dossier.
+#[tokio::test]
+async fn hy_4_5_a_legacy_personal_account_and_consent_still_hold_by_their_clear_number() {
+    use hoso_ledger::{ExpectedRevision, NewEvent};
+    use hoso_schemas::pb::account as pb;
+    use hoso_schemas::pb::common::{Date, DecisionRef};
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let dossier = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let legacy_account = "0190aaaa-0000-7000-8000-0000000000a1";
+    let issued: DomainEvent = pb::AccountIssued {
+        kind: AccountKind::Personal.into(),
+        username: "cu.nv".into(),
+        org_code: HOSPITAL.into(),
+        person_id: PID.into(),
+        display_name: "Nguyễn Thị Hương".into(),
+        ..Default::default()
+    }
+    .into();
+    let consent: DomainEvent = pb::ConsentGranted {
+        consent_id: "c-old".into(),
+        reader_account: p.education_focal.account_id.clone(),
+        subject_person_id: PID.into(),
+        document: Some(DecisionRef {
+            number: "7/GĐY-SYT".into(),
+            date: Some(Date {
+                year: 2026,
+                month: 1,
+                day: 5,
+            }),
+            issuer: "Sở Y tế".into(),
+            ..Default::default()
+        }),
+        expires: Some(Date {
+            year: 2099,
+            month: 12,
+            day: 31,
+        }),
+        ..Default::default()
+    }
+    .into();
+    for (stream, event, expected) in [
+        (
+            format!("account-{legacy_account}"),
+            issued,
+            ExpectedRevision::NoStream,
+        ),
+        (
+            format!("account-{}", p.education_focal.account_id),
+            consent,
+            ExpectedRevision::Any,
+        ),
+    ] {
+        p.store
+            .append(
+                &stream,
+                expected,
+                vec![NewEvent::from_domain(&event).with_actor("old-version")],
+            )
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(
+        p.wf.personal_account_of(PID).await.unwrap().as_deref(),
+        Some(legacy_account)
+    );
+    let loaded = p.wf.load_account(legacy_account).await.unwrap().unwrap();
+    assert_eq!(loaded.person_id.as_deref(), Some(PID));
+    assert_eq!(loaded.person_key, Some(p.wf.person_key(PID)));
+    let again =
+        p.wf.issue_account(
+            &p.health_focal,
+            IssueAccount {
+                kind: AccountKind::Personal,
+                username: "huong.nt".into(),
+                org_code: HOSPITAL.into(),
+                person_id: Some(PID.into()),
+                display_name: "Nguyễn Thị Hương".into(),
+                birth_date: Some(d(1990, 5, 17)),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(scope_rule(again), ScopeRule::PersonalAccountTaken(ref a) if a == legacy_account)
+    );
+    let basis = p.wf.read_basis(&p.education_focal, &dossier).await.unwrap();
+    assert!(
+        matches!(&basis, Some(hoso_commands::workflows::ReadBasis::Consent { consent_id, .. }) if consent_id == "c-old"),
+        "{basis:?}"
+    );
+}
