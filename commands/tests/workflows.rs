@@ -2054,8 +2054,32 @@ async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() 
     )
     .await
     .unwrap();
+    // An arrival from another province names a person too.
+    let (imported, _) =
+        p.wf.import_dossier(
+            &p.admin,
+            ImportDossier {
+                source_record_id: String::from("QG-778"),
+                person_id: String::from(PID2),
+                full_name: String::from("Lê Văn Tâm"),
+                category: PersonnelCategory::CongChuc,
+                managing_unit: String::from(HEALTH),
+                sections: vec![],
+                handed_over_on: d(2026, 1, 5),
+            },
+        )
+        .await
+        .unwrap();
     let key = p.wf.person_key(PID);
     assert_eq!(key.len(), 64);
+    assert!(
+        p.store
+            .read_all(0, usize::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.stream == format!("pid-{}", p.wf.person_key(PID2)))
+    );
     let all = p.store.read_all(0, usize::MAX).await.unwrap();
     let streams: std::collections::BTreeSet<&str> = all.iter().map(|e| e.stream.as_str()).collect();
     assert!(
@@ -2074,7 +2098,7 @@ async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() 
     };
     let plain_sha = hex::encode(Sha256::digest(PID.as_bytes()));
     for e in &all {
-        for needle in [PID, unkeyed.as_str(), plain_sha.as_str()] {
+        for needle in [PID, PID2, unkeyed.as_str(), plain_sha.as_str()] {
             assert!(!e.stream.contains(needle), "{}", e.stream);
             assert!(
                 !e.payload
@@ -2098,6 +2122,10 @@ async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() 
             .unwrap()
             .person_id,
         PID
+    );
+    assert_eq!(
+        p.wf.dossier_of_person(PID2).await.unwrap().as_deref(),
+        Some(imported.as_str())
     );
     // Uniqueness holds by the key: a second dossier and a second personal
     // account for the number are refused.
