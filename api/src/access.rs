@@ -11,9 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use hoso_commands::sealing::Keyring;
+use hoso_commands::sealing::{Keyring, PERSON_ID_CONTEXT};
 use hoso_commands::workflows::ReadBasis;
 use hoso_domain::restriction::{Restriction, RestrictionMap, seal_context};
+use hoso_projections::IdentifierSealer;
 use hoso_projections::views::{Approval, Dated, DossierView, Field, HistoryEntry, Rank, Salary};
 use serde::Serialize;
 use serde_json::Value;
@@ -133,6 +134,15 @@ impl Filter<'_> {
         level <= self.clearance() && self.basis.covers_section(section)
     }
 
+    /// The dossier's identification number, opened from its sealed hex.
+    fn open_person_id(&self, sealed_hex: &str) -> Result<String, Problem> {
+        let bytes = hex::decode(sealed_hex).map_err(|e| Problem::internal(&e))?;
+        let plain = self
+            .keyring
+            .open_sealed(self.dossier_id, PERSON_ID_CONTEXT, &bytes)?;
+        String::from_utf8(plain).map_err(|e| Problem::internal(&e))
+    }
+
     fn open(&self, field: &str, row: u32, sealed_hex: &str) -> Result<String, Problem> {
         let bytes = hex::decode(sealed_hex).map_err(|e| Problem::internal(&e))?;
         let plain = self
@@ -242,7 +252,11 @@ impl Filter<'_> {
         let sections = self.sections(v.sections, &mut revealed)?;
         let pending = self.sections(v.pending, &mut revealed)?;
         let mut r = |name: &str| self.fact(name, &mut revealed);
-        let person_id = r("person_id").then_some(v.person_id);
+        let person_id = if r("person_id") {
+            Some(self.open_person_id(&v.person_id_sealed)?)
+        } else {
+            None
+        };
         let discipline = r("discipline").then_some(v.discipline);
         let rank = if r("rank") { v.rank } else { None };
         let salary = if r("salary") { v.salary } else { None };
@@ -322,9 +336,16 @@ impl Filter<'_> {
 
     fn history_item(&self, item: &mut Value, revealed: &mut Revealed) -> Result<(), Problem> {
         if let Some(opened) = item.get_mut("opened").and_then(Value::as_object_mut) {
-            if !self.fact("person_id", revealed) {
-                opened.insert("person_id".into(), Value::String("(withheld)".into()));
-            }
+            // The read model keeps the number sealed; the reader sees it
+            // opened, or withheld, never the ciphertext.
+            let sealed = opened.remove("person_id_sealed");
+            let shown = match sealed.as_ref().and_then(Value::as_str) {
+                Some(hex) if self.fact("person_id", revealed) => {
+                    Value::String(self.open_person_id(hex)?)
+                }
+                _ => Value::String("(withheld)".into()),
+            };
+            opened.insert("person_id".into(), shown);
             return Ok(());
         }
         let section = item
@@ -433,6 +454,28 @@ const FACTS: &[(&str, &str)] = &[
     ("evaluations", "honours"),
 ];
 
+/// The field keyring as the read model's [`IdentifierSealer`]: the read side
+/// holds no key, so the node hands it this when it builds the read model.
+#[derive(Debug, Clone)]
+pub struct KeyringSealer(pub std::sync::Arc<Keyring>);
+
+impl IdentifierSealer for KeyringSealer {
+    fn person_key(&self, person_id: &str) -> String {
+        self.0.person_key(person_id)
+    }
+
+    fn seal_person_id(
+        &self,
+        dossier_id: &str,
+        person_id: &str,
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        // As the commands layer seals a new event's number, so both open alike.
+        Ok(self
+            .0
+            .seal_stable(dossier_id, PERSON_ID_CONTEXT, person_id.as_bytes())?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -462,7 +505,11 @@ mod tests {
         DossierView {
             id: "d-1".into(),
             revision: 3,
-            person_id: "001090001234".into(),
+            person_id_sealed: hex::encode(
+                keyring
+                    .seal_stable("d-1", PERSON_ID_CONTEXT, b"001090001234")
+                    .unwrap(),
+            ),
             full_name: "Nguyễn Văn An".into(),
             category: "cong_chuc".into(),
             managing_unit: "u".into(),
@@ -541,6 +588,47 @@ mod tests {
         );
         assert_eq!(out.access.withheld, ["honours/22", "discipline"]);
         assert_eq!(revealed.0, ["identity/25a#0", "person_id"]);
+        assert_eq!(out.person_id.as_deref(), Some("001090001234"));
+    }
+
+    #[test]
+    fn the_history_opens_the_sealed_number_for_a_cleared_reader_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Keyring::create(dir.path(), None).unwrap();
+        let profile = Profile::load("national").unwrap();
+        let sealed = keyring
+            .seal_stable("d-1", PERSON_ID_CONTEXT, b"001090001234")
+            .unwrap();
+        let entry = HistoryEntry {
+            revision: 0,
+            position: 7,
+            event_type: "dossier.DossierOpened".into(),
+            actor: "a".into(),
+            recorded_at: "2026-01-05T00:00:00Z".into(),
+            effective: None,
+            document: None,
+            diff: serde_json::json!([{ "opened": {
+                "person_id_sealed": hex::encode(sealed), "full_name": "Nguyễn Văn An",
+            }}]),
+        };
+        let history = |basis: ReadBasis| {
+            let f = Filter {
+                map: profile.restrictions(),
+                keyring: &keyring,
+                basis: &basis,
+                dossier_id: "d-1",
+                cache: None,
+            };
+            let (out, _) = f.history(vec![entry.clone()]).unwrap();
+            out[0].diff[0]["opened"].clone()
+        };
+        let cleared = history(ReadBasis::Right(AccessRight::Update));
+        assert_eq!(cleared["person_id"], "001090001234");
+        assert!(cleared.get("person_id_sealed").is_none());
+        let below = history(ReadBasis::Right(AccessRight::Access));
+        assert_eq!(below["person_id"], "(withheld)");
+        assert!(below.get("person_id_sealed").is_none());
+        assert_eq!(below["full_name"], "Nguyễn Văn An");
     }
 
     #[test]

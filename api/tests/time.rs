@@ -113,11 +113,12 @@ async fn bt_4_5_consents_and_kt_8_1_delegations_end_and_tokens_expire() {
         wf,
         ..
     } = p;
-    let (read, _) = ReadModel::open(dir.path(), clock.clone()).unwrap();
+    let keyring = wf.keyring().clone();
+    let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
+    let (read, _) = ReadModel::open(dir.path(), clock.clone(), sealer).unwrap();
     read.catch_up(store.as_ref() as &dyn EventStore)
         .await
         .unwrap();
-    let keyring = wf.keyring().clone();
     let state = Arc::new(
         AppState::new(
             dir.path(),

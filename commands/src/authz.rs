@@ -569,7 +569,7 @@ impl Workflows {
             )));
         }
         if a.kind == AccountKind::Personal {
-            if a.person_id.as_deref() == Some(d.person_id.as_str()) {
+            if a.person_key.as_deref() == Some(d.person_key.as_str()) {
                 return Ok(Some(Some(ReadBasis::Own)));
             }
         } else {
@@ -613,7 +613,7 @@ impl Workflows {
             }
         }
         for (id, c) in &a.consents {
-            if c.subject_person_id == d.person_id && c.in_force_on(today) {
+            if c.subject_key == d.person_key && c.in_force_on(today) {
                 return Ok(Some(Some(ReadBasis::Consent {
                     consent_id: id.clone(),
                     document_number: c.document_number.clone(),

@@ -13,7 +13,9 @@
 //!    revision, and the command's own rule must let the actor do it
 //!    ([`DossierCommand::authorize`], pure, answering a [`Plan`]);
 //! 3. **decide** with the pure decider of `hoso-domain`;
-//! 4. **seal** restricted fields ([`Workflows::seal_fields`]);
+//! 4. **seal** restricted fields ([`Workflows::seal_fields`]); every append
+//!    also seals identification numbers
+//!    ([`crate::identifiers::seal_events`]);
 //! 5. **append** with the loaded revision as the expected one, so a
 //!    concurrent command on the same dossier gets [`CommandError::Conflict`]
 //!    and nothing is half-written;
@@ -333,7 +335,8 @@ impl Workflows {
     pub async fn load_dossier(&self, dossier_id: &str) -> Result<Option<Dossier>> {
         let mut state: Option<Dossier> = None;
         for e in self.read_stream(&dossier::stream_id(dossier_id)).await? {
-            let event = typed::decode(&self.registry, &e)?;
+            let mut event = typed::decode(&self.registry, &e)?;
+            self.open_identifiers(&e.stream, &mut event)?;
             state = dossier::evolve(state, &event, dossier_id);
             if let Some(d) = state.as_mut() {
                 d.revision = e.revision;
@@ -347,7 +350,8 @@ impl Workflows {
     pub async fn load_account(&self, account_id: &str) -> Result<Option<Account>> {
         let mut state: Option<Account> = None;
         for e in self.read_stream(&account::stream_id(account_id)).await? {
-            let event = typed::decode(&self.registry, &e)?;
+            let mut event = typed::decode(&self.registry, &e)?;
+            self.open_identifiers(&e.stream, &mut event)?;
             state = account::evolve(state, &event, account_id);
             if let Some(a) = state.as_mut() {
                 a.revision = e.revision;
@@ -361,10 +365,13 @@ impl Workflows {
         actor: &str,
         stream: &str,
         expected: ExpectedRevision,
-        events: Vec<DomainEvent>,
+        mut events: Vec<DomainEvent>,
         document: Option<&SourceDocument>,
         correlation: Option<Uuid>,
     ) -> Result<Receipt> {
+        // Every append, whichever handler made the events: no number reaches
+        // the log in clear.
+        self.seal_identifiers(stream, &mut events)?;
         let events: Vec<NewEvent> = events
             .iter()
             .map(|e| {

@@ -29,9 +29,9 @@ pub(crate) struct Index {
     pub(crate) org: OrgTree,
     pub(crate) accounts: BTreeMap<String, Account>,
     pub(crate) dossiers: BTreeMap<String, DossierSummary>,
-    /// Identification number → dossier id.
+    /// Person key (the keyed hash of the identification number) → dossier id.
     pub(crate) by_person: BTreeMap<String, String>,
-    /// Identification number → personal account id.
+    /// Person key → personal account id.
     pub(crate) personal_accounts: BTreeMap<String, String>,
     /// Login name → account id.
     pub(crate) usernames: BTreeMap<String, String>,
@@ -40,8 +40,9 @@ pub(crate) struct Index {
 /// The little of a dossier other commands need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierSummary {
-    /// Identification number.
-    pub person_id: String,
+    /// Person key: the keyed hash of the identification number (the number
+    /// itself stays sealed).
+    pub person_key: String,
     /// Managing unit.
     pub managing_unit: String,
     /// Employing unit.
@@ -69,9 +70,9 @@ impl Index {
             if let DomainEvent::AccountIssued(e) = event {
                 self.usernames
                     .insert(e.username.to_lowercase(), id.to_owned());
-                if !e.person_id.is_empty() {
+                if !e.person_key.is_empty() {
                     self.personal_accounts
-                        .insert(e.person_id.clone(), id.to_owned());
+                        .insert(e.person_key.clone(), id.to_owned());
                 }
             }
             self.accounts.insert(id.to_owned(), a);
@@ -82,25 +83,25 @@ impl Index {
         use DomainEvent as E;
         let opened = match event {
             E::DossierOpened(e) => Some((
-                &e.person_id,
+                &e.person_key,
                 &e.managing_unit,
                 &e.employing_unit,
                 e.category(),
             )),
             E::DossierImported(e) => Some((
-                &e.person_id,
+                &e.person_key,
                 &e.managing_unit,
                 &e.employing_unit,
                 e.category(),
             )),
             _ => None,
         };
-        if let Some((person_id, managing_unit, employing_unit, category)) = opened {
-            self.by_person.insert(person_id.clone(), id.to_owned());
+        if let Some((person_key, managing_unit, employing_unit, category)) = opened {
+            self.by_person.insert(person_key.clone(), id.to_owned());
             self.dossiers.insert(
                 id.to_owned(),
                 DossierSummary {
-                    person_id: person_id.clone(),
+                    person_key: person_key.clone(),
                     managing_unit: managing_unit.clone(),
                     employing_unit: employing_unit.clone(),
                     category,
@@ -162,7 +163,9 @@ impl Workflows {
             let Some(last) = page.last() else { break };
             from = last.position + 1;
             for e in &page {
-                let event = typed::decode(&self.registry, e)?;
+                let mut event = typed::decode(&self.registry, e)?;
+                // Keyed, not opened: the index looks numbers up by key.
+                self.key_identifiers(&mut event);
                 idx.apply(&e.stream, &event);
             }
             idx.next_position = Some(from);
@@ -183,17 +186,14 @@ impl Workflows {
 
     /// The dossier id of an identification number, if it has one.
     pub async fn dossier_of_person(&self, person_id: &str) -> Result<Option<String>> {
-        Ok(self.catch_up().await?.by_person.get(person_id).cloned())
+        let key = self.person_key(person_id);
+        Ok(self.catch_up().await?.by_person.get(&key).cloned())
     }
 
     /// The personal account of an identification number, if issued.
     pub async fn personal_account_of(&self, person_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .catch_up()
-            .await?
-            .personal_accounts
-            .get(person_id)
-            .cloned())
+        let key = self.person_key(person_id);
+        Ok(self.catch_up().await?.personal_accounts.get(&key).cloned())
     }
 
     /// Summaries of every dossier, by id.

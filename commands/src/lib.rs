@@ -15,12 +15,15 @@
 //!   outside the log.
 //! - [`sealing`]: the field keys and per-dossier data keys that seal restricted
 //!   fields before they reach the log.
+//! - [`identifiers`]: identification numbers sealed in every event that names a
+//!   person, and looked up by their keyed hash (the person key).
 
 pub mod authz;
 pub mod credentials;
 pub mod error;
 pub mod execute;
 pub mod handlers;
+pub mod identifiers;
 pub mod index;
 pub mod sealing;
 #[cfg(feature = "testkit")]

@@ -9,9 +9,10 @@
 //! Keys never enter the log. They are kept in two places outside it:
 //!
 //! - the **key file** ([`KEY_FILE`], or a path the operator chooses) holds the
-//!   key-encryption keys (KEK), by version. It is JSON,
-//!   `{"format":"hoso-field-keys/1","current":N,"keys":{"N":"<64 hex>"}}`,
-//!   created with mode 0600 and always replaced atomically;
+//!   key-encryption keys (KEK), by version, and the **identifier key**. It is
+//!   JSON, `{"format":"hoso-field-keys/1","current":N,"keys":{"N":"<64 hex>"},
+//!   "identifier_key":"<64 hex>"}`, created with mode 0600 and always
+//!   replaced atomically;
 //! - **`data-keys.db`** ([`DATA_KEYS_FILE`], SQLite) holds one data key (DEK)
 //!   per dossier, created on first use and stored wrapped (AEAD-encrypted) by
 //!   the current KEK.
@@ -20,6 +21,19 @@
 //! point: the log, the database backups and `data-keys.db` can travel without
 //! exposing anything. Erasing one dossier's data key crypto-shreds that
 //! dossier's sealed fields without touching the append-only log.
+//!
+//! The identifier key is an HMAC-SHA256 key: [`Keyring::person_key`] turns an
+//! identification number into the keyed hash under which it is looked up
+//! (reservation stream names, the handlers' index, the read model's search),
+//! so nothing that a reader of the log or of a derived file sees can be
+//! searched for a number without the key. A check value of it (an HMAC of a
+//! fixed label) is recorded in `data-keys.db` the first time one is made; a
+//! key file without it, or with another, is then refused
+//! ([`SealError::IdentifierKeyMissing`], [`SealError::IdentifierKeyMismatch`]):
+//! person keys made with another key would silently find nobody. A key file
+//! written before identifier keys existed, on a data directory that never had
+//! one, is given one once at open. Rotation keeps it: person keys are in the
+//! log, so the identifier key can never change.
 //!
 //! Rotation ([`Keyring::rotate`]) re-wraps the data keys under a new KEK; the
 //! sealed fields in the log are never re-encrypted, so the log is never
@@ -68,6 +82,24 @@ const KEY_LEN: usize = 32;
 const WRAPPED_LEN: usize = 1 + NONCE_LEN + KEY_LEN + TAG_LEN;
 /// How long a write waits for another process holding `data-keys.db`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Domain separation of [`Keyring::person_key`]'s input.
+const PERSON_KEY_LABEL: &[u8] = b"hoso-person-id/1\0";
+/// What the identifier key's check value is the HMAC of.
+const IDENTIFIER_CHECK_LABEL: &[u8] = b"hoso-identifier-key-check/1";
+/// The `meta` row of `data-keys.db` holding the identifier key's check value.
+const IDENTIFIER_CHECK_ROW: &str = "identifier_key_check";
+
+/// What a sealed identification number is bound to besides its owner (the
+/// dossier or account whose stream carries the event).
+pub const PERSON_ID_CONTEXT: &[u8] = b"person_id";
+
+/// What a consent's sealed subject number is bound to besides the reader
+/// account: the consent, so that it does not open as another field.
+pub fn consent_subject_context(consent_id: &str) -> Vec<u8> {
+    let mut context = b"consent\x1fsubject\x1f".to_vec();
+    context.extend_from_slice(consent_id.as_bytes());
+    context
+}
 
 /// Why a field could not be sealed or opened, or the keys not loaded.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +152,26 @@ pub enum SealError {
         /// The dossier.
         dossier_id: String,
     },
+    /// `data-keys.db` records an identifier key but the key file holds none:
+    /// every person key in the log was made with a key that is not here.
+    #[error(
+        "key file has no identifier key, but data-keys.db records one ({}); \
+         restore the key file this data directory was created with",
+        path.display()
+    )]
+    IdentifierKeyMissing {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The key file's identifier key is not the one `data-keys.db` records.
+    #[error(
+        "the identifier key of {} is not the one this data directory was created with",
+        path.display()
+    )]
+    IdentifierKeyMismatch {
+        /// The key file.
+        path: PathBuf,
+    },
     /// `data-keys.db` failed.
     #[error("data-key store: {0}")]
     Store(#[from] rusqlite::Error),
@@ -145,6 +197,8 @@ impl SealError {
             SealError::Tampered { .. } => "tampered",
             SealError::Malformed { .. } => "malformed",
             SealError::NoDataKey { .. } => "no-data-key",
+            SealError::IdentifierKeyMissing { .. } => "identifier-key-missing",
+            SealError::IdentifierKeyMismatch { .. } => "identifier-key-mismatch",
             SealError::Store(_) => "store",
             SealError::Io { .. } => "io",
         }
@@ -172,10 +226,12 @@ pub struct Rotation {
 /// One key-encryption key; zeroed when dropped.
 type Kek = Zeroizing<[u8; KEY_LEN]>;
 
-/// The KEKs of a key file.
+/// The KEKs of a key file, and its identifier key (absent in key files
+/// written before there was one).
 struct KekSet {
     current: u32,
     keys: BTreeMap<u32, Kek>,
+    identifier: Option<Kek>,
 }
 
 impl KekSet {
@@ -191,11 +247,16 @@ struct KeyFileJson {
     format: String,
     current: u32,
     keys: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identifier_key: Option<String>,
 }
 
 impl Drop for KeyFileJson {
     fn drop(&mut self) {
         for hex_key in self.keys.values_mut() {
+            hex_key.zeroize();
+        }
+        if let Some(hex_key) = self.identifier_key.as_mut() {
             hex_key.zeroize();
         }
     }
@@ -255,6 +316,16 @@ fn read_key_file(path: &Path) -> Result<KekSet, SealError> {
             json.current
         )));
     }
+    let identifier = match &json.identifier_key {
+        None => None,
+        Some(hex_key) => {
+            let mut key = Zeroizing::new([0u8; KEY_LEN]);
+            hex::decode_to_slice(hex_key, key.as_mut_slice()).map_err(|_| {
+                invalid(format!("identifier key is not {} hex digits", KEY_LEN * 2))
+            })?;
+            Some(key)
+        }
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -272,6 +343,7 @@ fn read_key_file(path: &Path) -> Result<KekSet, SealError> {
     Ok(KekSet {
         current: json.current,
         keys,
+        identifier,
     })
 }
 
@@ -287,6 +359,7 @@ fn write_key_file(path: &Path, set: &KekSet, create_new: bool) -> Result<(), Sea
             .iter()
             .map(|(v, k)| (v.to_string(), hex::encode(k.as_slice())))
             .collect(),
+        identifier_key: set.identifier.as_ref().map(|k| hex::encode(k.as_slice())),
     };
     let mut bytes = Zeroizing::new(serde_json::to_vec_pretty(&json).map_err(|e| {
         SealError::KeyFileInvalid {
@@ -384,9 +457,89 @@ fn open_store(path: &Path) -> Result<Connection, SealError> {
              dossier_id  TEXT PRIMARY KEY,
              kek_version INTEGER NOT NULL,
              wrapped     BLOB NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS meta (
+             name  TEXT PRIMARY KEY,
+             value TEXT NOT NULL
          )",
     )?;
     Ok(conn)
+}
+
+/// The identifier key's check value: an HMAC of a fixed label, which names
+/// the key without revealing it.
+fn identifier_check(key: &Kek) -> String {
+    hex::encode(hmac_sha256(key, &[IDENTIFIER_CHECK_LABEL]))
+}
+
+fn hmac_sha256(key: &Kek, parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length, so this cannot fail for 32 bytes.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_slice())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn read_identifier_check(conn: &Connection) -> Result<Option<String>, SealError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = ?1",
+            params![IDENTIFIER_CHECK_ROW],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Makes sure the key file holds the identifier key `data-keys.db` records,
+/// recording or creating one the first time (a data directory made before
+/// identifier keys), and returns it. Runs in one write transaction on
+/// `data-keys.db`, re-reading the key file inside it, so two processes
+/// opening an old directory at once make one key.
+fn settle_identifier_key(
+    conn: &mut Connection,
+    key_file: &Path,
+    loaded: KekSet,
+) -> Result<(KekSet, Kek), SealError> {
+    if let Some(key) = loaded.identifier.clone()
+        && read_identifier_check(conn)?.is_some_and(|c| c == identifier_check(&key))
+    {
+        return Ok((loaded, key));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut set = read_key_file(key_file)?;
+    let key = match (read_identifier_check(&tx)?, set.identifier.clone()) {
+        (Some(check), Some(key)) if check == identifier_check(&key) => key,
+        (Some(_), Some(_)) => {
+            return Err(SealError::IdentifierKeyMismatch {
+                path: key_file.to_path_buf(),
+            });
+        }
+        (Some(_), None) => {
+            return Err(SealError::IdentifierKeyMissing {
+                path: key_file.to_path_buf(),
+            });
+        }
+        (None, Some(key)) => key,
+        (None, None) => {
+            let key = random_key();
+            set.identifier = Some(key.clone());
+            write_key_file(key_file, &set, false)?;
+            tracing::info!(
+                path = %key_file.display(),
+                "key file had no identifier key: one was added (back up the key file)"
+            );
+            key
+        }
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+        params![IDENTIFIER_CHECK_ROW, identifier_check(&key)],
+    )?;
+    tx.commit()?;
+    Ok((set, key))
 }
 
 fn read_wrapped(conn: &Connection, dossier_id: &str) -> Result<Option<(u32, Vec<u8>)>, SealError> {
@@ -543,6 +696,9 @@ pub struct Keyring {
     /// then `keks`, then `cache`.
     store: Mutex<Connection>,
     keks: RwLock<KekSet>,
+    /// The HMAC key of [`Keyring::person_key`]; fixed for the data
+    /// directory's life.
+    identifier: Kek,
     /// Unwrapped data keys by dossier id (the ciphers zero their key on drop).
     cache: RwLock<HashMap<String, XChaCha20Poly1305>>,
 }
@@ -579,8 +735,8 @@ impl Keyring {
     /// (created if needed).
     ///
     /// Also refuses, with [`SealError::KeyFileMissing`], when `data-keys.db`
-    /// already holds data keys: they were wrapped by a key file that is gone,
-    /// and a new KEK would not bring them back.
+    /// already holds data keys or records an identifier key: they belong to a
+    /// key file that is gone, and new keys would not bring them back.
     pub fn create(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, SealError> {
         let (key_file, db_path) = Self::paths(data_dir, key_file);
         fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
@@ -590,27 +746,41 @@ impl Keyring {
         if db_path.try_exists().map_err(io_err(&db_path))? {
             let conn = open_store(&db_path)?;
             let rows: i64 = conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
-            if rows > 0 {
+            // An identifier key recorded means person keys were made with a
+            // key that is gone: a new one would find nobody.
+            if rows > 0 || read_identifier_check(&conn)?.is_some() {
                 return Err(SealError::KeyFileMissing { path: key_file });
             }
         }
         let mut keys = BTreeMap::new();
         keys.insert(1, random_key());
-        let set = KekSet { current: 1, keys };
+        let set = KekSet {
+            current: 1,
+            keys,
+            identifier: Some(random_key()),
+        };
         // Key file first: a data-keys.db never exists without its key file.
         write_key_file(&key_file, &set, true)?;
         let conn = open_store(&db_path)?;
-        Ok(Self::assemble(key_file, db_path, conn, set))
+        Self::assemble(key_file, db_path, conn, set)
     }
 
-    fn assemble(key_file: PathBuf, db_path: PathBuf, conn: Connection, set: KekSet) -> Self {
-        Keyring {
+    /// The keyring, once the identifier key is settled with `data-keys.db`.
+    fn assemble(
+        key_file: PathBuf,
+        db_path: PathBuf,
+        mut conn: Connection,
+        set: KekSet,
+    ) -> Result<Self, SealError> {
+        let (set, identifier) = settle_identifier_key(&mut conn, &key_file, set)?;
+        Ok(Keyring {
             key_file,
             db_path,
             store: Mutex::new(conn),
             keks: RwLock::new(set),
+            identifier,
             cache: RwLock::new(HashMap::new()),
-        }
+        })
     }
 
     /// Opens an existing key file and `data-keys.db`.
@@ -630,7 +800,7 @@ impl Keyring {
             );
         }
         let conn = open_store(&db_path)?;
-        Ok(Self::assemble(key_file, db_path, conn, set))
+        Self::assemble(key_file, db_path, conn, set)
     }
 
     /// Opens, or creates both when neither the key file nor `data-keys.db`
@@ -656,6 +826,18 @@ impl Keyring {
     /// The key file in use.
     pub fn key_file(&self) -> &Path {
         &self.key_file
+    }
+
+    /// The person key of an identification number: HMAC-SHA256 under the
+    /// identifier key of `"hoso-person-id/1\0" ‖ id`, as 64 lowercase hex
+    /// digits. The same number gives the same key on this data directory
+    /// (and on no other), so it is what lookups, stream names and the read
+    /// model's search use instead of the number.
+    pub fn person_key(&self, id: &str) -> String {
+        hex::encode(hmac_sha256(
+            &self.identifier,
+            &[PERSON_KEY_LABEL, id.as_bytes()],
+        ))
     }
 
     /// The current KEK version (the one new data keys are wrapped by).
@@ -752,10 +934,13 @@ impl Keyring {
         let mut both = disk;
         both.keys.insert(to_version, new_key.clone());
         both.current = to_version;
+        // Person keys are in the log: the identifier key never rotates.
+        both.identifier = Some(self.identifier.clone());
         write_key_file(&self.key_file, &both, false)?;
         *self.keks.write().unwrap_or_else(PoisonError::into_inner) = KekSet {
             current: to_version,
             keys: both.keys.clone(),
+            identifier: both.identifier.clone(),
         };
 
         // 2. Re-wrap every data key in one transaction.
@@ -767,6 +952,7 @@ impl Keyring {
         let set = KekSet {
             current: to_version,
             keys: only_new,
+            identifier: both.identifier.clone(),
         };
         write_key_file(&self.key_file, &set, false)?;
         *self.keks.write().unwrap_or_else(PoisonError::into_inner) = set;
@@ -1341,12 +1527,25 @@ mod tests {
             .seal("d-1", b"f", b"v")
             .unwrap();
         let other = Keyring::create(two.path(), None).unwrap();
+        // Its identifier key is not this directory's: refused at open.
+        let err = Keyring::open(one.path(), Some(other.key_file())).unwrap_err();
+        assert_eq!(err.code(), "identifier-key-mismatch");
+        // Given this directory's identifier key, the KEKs still do not fit.
+        let adopt_identifier = || {
+            let mut set = read_key_file(other.key_file()).unwrap();
+            set.identifier = read_key_file(&one.path().join(KEY_FILE))
+                .unwrap()
+                .identifier;
+            write_key_file(other.key_file(), &set, false).unwrap();
+        };
+        adopt_identifier();
         // Same version number, different key: the wrapped data key fails AEAD.
         let ring = Keyring::open(one.path(), Some(other.key_file())).unwrap();
         let err = ring.open_sealed("d-1", b"f", &sealed).unwrap_err();
         assert!(matches!(err, SealError::Tampered { .. }), "{err}");
         // A different version number: the version is missing.
         other.rotate().unwrap();
+        adopt_identifier();
         let ring = Keyring::open(one.path(), Some(other.key_file())).unwrap();
         let err = ring.open_sealed("d-1", b"f", &sealed).unwrap_err();
         assert!(
@@ -1432,6 +1631,125 @@ mod tests {
             .filter(|n| n.contains(".tmp-"))
             .collect();
         assert!(names.is_empty(), "{names:?}");
+    }
+
+    /// The key file as a data directory made before identifier keys had
+    /// it: the KEKs only, and no check value in `data-keys.db`.
+    fn make_legacy(dir: &Path) {
+        let path = dir.join(KEY_FILE);
+        let mut set = read_key_file(&path).unwrap();
+        set.identifier = None;
+        write_key_file(&path, &set, false).unwrap();
+        let conn = Connection::open(dir.join(DATA_KEYS_FILE)).unwrap();
+        conn.execute_batch("DROP TABLE meta").unwrap();
+    }
+
+    #[test]
+    fn person_keys_are_keyed_stable_and_hide_the_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Keyring::create(dir.path(), None).unwrap();
+        let key = ring.person_key("033090001234");
+        assert_eq!(key.len(), 64);
+        assert_eq!(key, ring.person_key("033090001234"));
+        assert_ne!(key, ring.person_key("033090001235"));
+        assert!(!key.contains("033090001234"));
+        assert_eq!(
+            Keyring::open(dir.path(), None)
+                .unwrap()
+                .person_key("033090001234"),
+            key
+        );
+        // Another data directory's key gives another person key.
+        let other = tempfile::tempdir().unwrap();
+        let other = Keyring::create(other.path(), None).unwrap();
+        assert_ne!(other.person_key("033090001234"), key);
+        // Rotation keeps the identifier key.
+        ring.rotate().unwrap();
+        assert_eq!(ring.person_key("033090001234"), key);
+        assert_eq!(
+            Keyring::open(dir.path(), None)
+                .unwrap()
+                .person_key("033090001234"),
+            key
+        );
+        assert_eq!(
+            key_file_json(dir.path())["identifier_key"]
+                .as_str()
+                .unwrap()
+                .len(),
+            64
+        );
+    }
+
+    #[test]
+    fn a_legacy_key_file_gets_an_identifier_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = Keyring::create(dir.path(), None)
+            .unwrap()
+            .seal("d-1", b"f", b"v")
+            .unwrap();
+        make_legacy(dir.path());
+        assert!(key_file_json(dir.path()).get("identifier_key").is_none());
+
+        let ring = Keyring::open(dir.path(), None).unwrap();
+        let added = key_file_json(dir.path());
+        let hex_key = added["identifier_key"].as_str().unwrap().to_owned();
+        assert_eq!(hex_key.len(), 64);
+        // The KEKs are untouched: what was sealed still opens.
+        assert_eq!(ring.open_sealed("d-1", b"f", &sealed).unwrap(), b"v");
+        let key = ring.person_key("033090001234");
+
+        // Once: the next open changes nothing.
+        let again = Keyring::open(dir.path(), None).unwrap();
+        assert_eq!(key_file_json(dir.path()), added);
+        assert_eq!(again.person_key("033090001234"), key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(ring.key_file()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_key_file_without_the_recorded_identifier_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Keyring::create(dir.path(), None).unwrap());
+        let path = dir.path().join(KEY_FILE);
+        let mut set = read_key_file(&path).unwrap();
+        set.identifier = None;
+        write_key_file(&path, &set, false).unwrap();
+        let err = Keyring::open(dir.path(), None).unwrap_err();
+        assert!(
+            matches!(err, SealError::IdentifierKeyMissing { .. }),
+            "{err}"
+        );
+        assert_eq!(err.code(), "identifier-key-missing");
+        // Nor is a new key file made over a recorded identifier key.
+        let elsewhere = dir.path().join("new-keys.json");
+        let err = Keyring::create(dir.path(), Some(&elsewhere)).unwrap_err();
+        assert_eq!(err.code(), "key-file-missing");
+        assert!(!elsewhere.exists());
+        // Refused, not repaired: the key file still has none.
+        assert!(key_file_json(dir.path()).get("identifier_key").is_none());
+        let err = Keyring::open_or_create(dir.path(), None).unwrap_err();
+        assert_eq!(err.code(), "identifier-key-missing");
+    }
+
+    #[test]
+    fn a_key_file_with_another_identifier_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Keyring::create(dir.path(), None).unwrap());
+        let path = dir.path().join(KEY_FILE);
+        let mut set = read_key_file(&path).unwrap();
+        set.identifier = Some(random_key());
+        write_key_file(&path, &set, false).unwrap();
+        let err = Keyring::open(dir.path(), None).unwrap_err();
+        assert!(
+            matches!(err, SealError::IdentifierKeyMismatch { .. }),
+            "{err}"
+        );
+        assert_eq!(err.code(), "identifier-key-mismatch");
     }
 
     #[test]

@@ -293,10 +293,15 @@ async fn check(ops: Vec<Op>) {
         by_stream.entry(e.stream.clone()).or_default().push(e);
         let event = hoso_ledger::typed::decode(&registry, e).unwrap();
         match &event {
-            DomainEvent::AccountIssued(a) if !a.person_id.is_empty() => {
-                *personal.entry(a.person_id.clone()).or_default() += 1;
+            // Numbers reach the log sealed; uniqueness is by person key.
+            DomainEvent::AccountIssued(a) if !a.person_key.is_empty() => {
+                assert!(a.person_id.is_empty() && !a.person_id_sealed.is_empty());
+                *personal.entry(a.person_key.clone()).or_default() += 1;
             }
-            DomainEvent::DossierOpened(o) => *opened.entry(o.person_id.clone()).or_default() += 1,
+            DomainEvent::DossierOpened(o) => {
+                assert!(o.person_id.is_empty() && !o.person_id_sealed.is_empty());
+                *opened.entry(o.person_key.clone()).or_default() += 1
+            }
             DomainEvent::StatusChanged(s) if dossier::is_archived_status(s.status()) => {
                 archived_at.entry(e.stream.clone()).or_insert(e.revision);
             }

@@ -2065,3 +2065,203 @@ async fn hy_5_1_parallel_failed_logins_lock_once_and_quietly() {
             .is_none()
     );
 }
+
+/// Issue 14: reservation streams are named by the number's keyed hash, and no
+/// event carries the number in clear or names a stream by an unkeyed digest
+/// of it (a 12-digit number with a known prefix is found by brute force in a
+/// second).
+#[tokio::test]
+async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() {
+    use sha2::{Digest, Sha256};
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let dossier = p.open(PID, HOSPITAL, &p.health_focal).await;
+    p.wf.issue_account(
+        &p.health_focal,
+        IssueAccount {
+            kind: AccountKind::Personal,
+            username: "huong.nt".into(),
+            org_code: HOSPITAL.into(),
+            person_id: Some(PID.into()),
+            display_name: "Nguyễn Thị Hương".into(),
+            birth_date: Some(d(1990, 5, 17)),
+        },
+    )
+    .await
+    .unwrap();
+    // An arrival from another province names a person too.
+    let (imported, _) =
+        p.wf.import_dossier(
+            &p.admin,
+            ImportDossier {
+                source_record_id: String::from("QG-778"),
+                person_id: String::from(PID2),
+                full_name: String::from("Lê Văn Tâm"),
+                category: PersonnelCategory::CongChuc,
+                managing_unit: String::from(HEALTH),
+                sections: vec![],
+                handed_over_on: d(2026, 1, 5),
+            },
+        )
+        .await
+        .unwrap();
+    let key = p.wf.person_key(PID);
+    assert_eq!(key.len(), 64);
+    assert!(
+        p.store
+            .read_all(0, usize::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.stream == format!("pid-{}", p.wf.person_key(PID2)))
+    );
+    let all = p.store.read_all(0, usize::MAX).await.unwrap();
+    let streams: std::collections::BTreeSet<&str> = all.iter().map(|e| e.stream.as_str()).collect();
+    assert!(
+        streams.contains(format!("pid-{key}").as_str()),
+        "{streams:?}"
+    );
+    assert!(
+        streams.contains(format!("personal-{key}").as_str()),
+        "{streams:?}"
+    );
+    let unkeyed = {
+        let mut h = Sha256::new();
+        h.update(b"hoso-person-id\0");
+        h.update(PID.as_bytes());
+        hex::encode(&h.finalize()[..16])
+    };
+    let plain_sha = hex::encode(Sha256::digest(PID.as_bytes()));
+    for e in &all {
+        for needle in [PID, PID2, unkeyed.as_str(), plain_sha.as_str()] {
+            assert!(!e.stream.contains(needle), "{}", e.stream);
+            assert!(
+                !e.payload
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes()),
+                "{} #{} holds {needle}",
+                e.stream,
+                e.revision
+            );
+        }
+    }
+    // The number is still the dossier's, opened where the rules need it.
+    assert_eq!(
+        p.wf.dossier_of_person(PID).await.unwrap().as_deref(),
+        Some(dossier.as_str())
+    );
+    assert_eq!(
+        p.wf.load_dossier(&dossier)
+            .await
+            .unwrap()
+            .unwrap()
+            .person_id,
+        PID
+    );
+    assert_eq!(
+        p.wf.dossier_of_person(PID2).await.unwrap().as_deref(),
+        Some(imported.as_str())
+    );
+    // Uniqueness holds by the key: a second dossier and a second personal
+    // account for the number are refused.
+    let again =
+        p.wf.open_dossier(&p.health_focal, p.opening(PID, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert!(matches!(scope_rule(again), ScopeRule::PersonIdTaken(ref d) if *d == dossier),);
+}
+
+/// Issue 14, an older log: a personal account and a consent written before
+/// numbers were sealed carry the number in clear and no person key. They
+/// still count: the account is the person's (a second is refused) and the
+/// consent opens the person's dossier.
+#[tokio::test]
+async fn hy_4_5_a_legacy_personal_account_and_consent_still_hold_by_their_clear_number() {
+    use hoso_ledger::{ExpectedRevision, NewEvent};
+    use hoso_schemas::pb::account as pb;
+    use hoso_schemas::pb::common::{Date, DecisionRef};
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let dossier = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let legacy_account = "0190aaaa-0000-7000-8000-0000000000a1";
+    let issued: DomainEvent = pb::AccountIssued {
+        kind: AccountKind::Personal.into(),
+        username: "cu.nv".into(),
+        org_code: HOSPITAL.into(),
+        person_id: PID.into(),
+        display_name: "Nguyễn Thị Hương".into(),
+        ..Default::default()
+    }
+    .into();
+    let consent: DomainEvent = pb::ConsentGranted {
+        consent_id: "c-old".into(),
+        reader_account: p.education_focal.account_id.clone(),
+        subject_person_id: PID.into(),
+        document: Some(DecisionRef {
+            number: "7/GĐY-SYT".into(),
+            date: Some(Date {
+                year: 2026,
+                month: 1,
+                day: 5,
+            }),
+            issuer: "Sở Y tế".into(),
+            ..Default::default()
+        }),
+        expires: Some(Date {
+            year: 2099,
+            month: 12,
+            day: 31,
+        }),
+        ..Default::default()
+    }
+    .into();
+    for (stream, event, expected) in [
+        (
+            format!("account-{legacy_account}"),
+            issued,
+            ExpectedRevision::NoStream,
+        ),
+        (
+            format!("account-{}", p.education_focal.account_id),
+            consent,
+            ExpectedRevision::Any,
+        ),
+    ] {
+        p.store
+            .append(
+                &stream,
+                expected,
+                vec![NewEvent::from_domain(&event).with_actor("old-version")],
+            )
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(
+        p.wf.personal_account_of(PID).await.unwrap().as_deref(),
+        Some(legacy_account)
+    );
+    let loaded = p.wf.load_account(legacy_account).await.unwrap().unwrap();
+    assert_eq!(loaded.person_id.as_deref(), Some(PID));
+    assert_eq!(loaded.person_key, Some(p.wf.person_key(PID)));
+    let again =
+        p.wf.issue_account(
+            &p.health_focal,
+            IssueAccount {
+                kind: AccountKind::Personal,
+                username: "huong.nt".into(),
+                org_code: HOSPITAL.into(),
+                person_id: Some(PID.into()),
+                display_name: "Nguyễn Thị Hương".into(),
+                birth_date: Some(d(1990, 5, 17)),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(scope_rule(again), ScopeRule::PersonalAccountTaken(ref a) if a == legacy_account)
+    );
+    let basis = p.wf.read_basis(&p.education_focal, &dossier).await.unwrap();
+    assert!(
+        matches!(&basis, Some(hoso_commands::workflows::ReadBasis::Consent { consent_id, .. }) if consent_id == "c-old"),
+        "{basis:?}"
+    );
+}

@@ -39,9 +39,11 @@ pub fn username_stream(username: &str) -> String {
     format!("username-{}", username.to_lowercase())
 }
 
-/// The reservation stream of the one personal account of a person (HY 4.5).
-pub fn personal_stream(person_id: &str) -> String {
-    format!("personal-{}", person_id::digest(person_id))
+/// The reservation stream of the one personal account of a person (HY 4.5),
+/// named by the person key (the keyed hash of the identification number the
+/// commands layer computes), never by the number or an unkeyed digest of it.
+pub fn personal_stream(person_key: &str) -> String {
+    format!("personal-{person_key}")
 }
 
 /// A registered signing key.
@@ -93,8 +95,11 @@ impl Delegation {
 /// A written consent held by this account to read someone's dossier (BT 4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
-    /// Whose dossier (identification number).
+    /// Whose dossier (identification number), once the commands layer has
+    /// opened it (empty when folded from sealed events not opened).
     pub subject_person_id: String,
+    /// Keyed hash of the subject's identification number.
+    pub subject_key: String,
     /// Last day it holds.
     pub expires: Option<NaiveDate>,
     /// Sections covered (empty: all).
@@ -159,8 +164,11 @@ pub struct Account {
     pub username: String,
     /// Unit the account belongs to.
     pub org_code: String,
-    /// Identification number, for personal accounts.
+    /// Identification number, for personal accounts, once the commands
+    /// layer has opened it (`None` when folded from sealed events not opened).
     pub person_id: Option<String>,
+    /// Keyed hash of the identification number, for personal accounts.
+    pub person_key: Option<String>,
     /// Holder's name.
     pub display_name: String,
     /// Holder's date of birth, when known.
@@ -270,6 +278,7 @@ fn issued(account_id: &str, e: &pb::AccountIssued) -> Account {
         username: e.username.clone(),
         org_code: e.org_code.clone(),
         person_id: (!e.person_id.is_empty()).then(|| e.person_id.clone()),
+        person_key: (!e.person_key.is_empty()).then(|| e.person_key.clone()),
         display_name: e.display_name.clone(),
         birth_date: from_pb_date(e.birth_date.as_ref()),
         grants: BTreeMap::new(),
@@ -315,6 +324,7 @@ fn inspection_of(e: &pb::InspectionGranted) -> Option<Inspection> {
 fn consent_of(e: &pb::ConsentGranted) -> Consent {
     Consent {
         subject_person_id: e.subject_person_id.clone(),
+        subject_key: e.subject_key.clone(),
         expires: from_pb_date(e.expires.as_ref()),
         section_codes: e.section_codes.clone(),
         document_number: e
@@ -806,6 +816,9 @@ fn issue(
         person_id: person_id.unwrap_or_default(),
         display_name,
         birth_date: birth_date.map(to_pb_date),
+        // The commands layer seals the number and keys it on the way to the
+        // log; the domain holds no key.
+        ..Default::default()
     }
     .into())
 }
@@ -1211,6 +1224,9 @@ fn grant_consent(
         document: Some(to_decision_ref(document)),
         expires: Some(to_pb_date(expires)),
         section_codes,
+        // The commands layer seals the subject's number and keys it on the
+        // way to the log; the domain holds no key.
+        ..Default::default()
     }
     .into())
 }

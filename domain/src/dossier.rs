@@ -53,9 +53,12 @@ pub fn stream_id(dossier_id: &str) -> String {
     format!("{STREAM_PREFIX}{dossier_id}")
 }
 
-/// The reservation stream of an identification number.
-pub fn person_id_stream(person_id: &str) -> String {
-    format!("pid-{}", person_id::digest(person_id))
+/// The reservation stream of an identification number, named by its
+/// person key (the keyed hash the commands layer computes), never by the
+/// number or an unkeyed digest of it: every reader of the log sees stream
+/// names, and the space of numbers is small enough to search.
+pub fn person_id_stream(person_key: &str) -> String {
+    format!("pid-{person_key}")
 }
 
 /// One signed approval.
@@ -106,8 +109,11 @@ pub struct OpenObligation {
 pub struct Dossier {
     /// Dossier id.
     pub id: String,
-    /// Identification number.
+    /// Identification number, once the commands layer has opened it (empty
+    /// when folded from sealed events that were not opened).
     pub person_id: String,
+    /// Keyed hash of the identification number (the events' `person_key`).
+    pub person_key: String,
     /// Name.
     pub full_name: String,
     /// Date of birth, if known.
@@ -192,6 +198,7 @@ pub fn status_transition_allowed(from: EmploymentStatus, to: EmploymentStatus) -
 pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> Option<Dossier> {
     use DomainEvent as E;
     let fresh = |person_id: &str,
+                 person_key: &str,
                  full_name: &str,
                  birth_date,
                  category,
@@ -199,6 +206,7 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
                  employing: &str| Dossier {
         id: dossier_id.to_owned(),
         person_id: person_id.to_owned(),
+        person_key: person_key.to_owned(),
         full_name: full_name.to_owned(),
         birth_date,
         category,
@@ -219,6 +227,7 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
     match (state, event) {
         (None, E::DossierOpened(e)) => Some(fresh(
             &e.person_id,
+            &e.person_key,
             &e.full_name,
             from_pb_date(e.birth_date.as_ref()),
             e.category(),
@@ -228,6 +237,7 @@ pub fn evolve(state: Option<Dossier>, event: &DomainEvent, dossier_id: &str) -> 
         (None, E::DossierImported(e)) => {
             let mut d = fresh(
                 &e.person_id,
+                &e.person_key,
                 &e.full_name,
                 None,
                 e.category(),
@@ -1001,6 +1011,9 @@ fn open_events(
                 recruitment_decision: Some(to_decision_ref(&decision)),
                 recruited_on: Some(to_pb_date(recruited_on)),
                 birth_date: birth_date.map(to_pb_date),
+                // The commands layer seals the number and keys it on the way
+                // to the log; the domain holds no key.
+                ..Default::default()
             });
             let dates = Dates::of_decision(ctx.today, &decision, recruited_on);
             open_new_dossier_clocks(&mut b, dates, &managing_unit, has_personal_account);
@@ -1028,6 +1041,8 @@ fn open_events(
                 managing_unit: managing_unit.clone(),
                 employing_unit,
                 sections: section_data(sections),
+                // Sealed and keyed by the commands layer, as in DossierOpened.
+                ..Default::default()
             });
             import_clocks(&mut b, handed_over_on, &managing_unit, has_sections);
         }

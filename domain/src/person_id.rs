@@ -7,7 +7,6 @@
 //! national population database is the authority on whether a number exists.
 
 use chrono::{Datelike, NaiveDate};
-use sha2::{Digest, Sha256};
 
 /// Province codes of birth registration (Decree 137/2015, 63 provinces
 /// before the 2025 mergers; numbers issued earlier keep them).
@@ -75,21 +74,6 @@ pub fn validate(id: &str, birth_date: Option<NaiveDate>) -> Result<(), PersonIdP
     Ok(())
 }
 
-/// A stable stand-in for the number in stream names, so that the names of
-/// reservation streams (which every log reader sees) do not spell out the
-/// restricted number itself.
-///
-/// This is a plain digest: the space of numbers is small enough to search,
-/// so it hides the number from a casual reader of stream names but is no
-/// protection against a determined one. Payloads carry the number in clear
-/// until field encryption lands (issue 5), which will key this digest too.
-pub fn digest(id: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"hoso-person-id\0");
-    h.update(id.as_bytes());
-    hex::encode(&h.finalize()[..16])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,12 +103,5 @@ mod tests {
             validate("001205001234", NaiveDate::from_ymd_opt(2005, 1, 1)),
             Ok(())
         );
-    }
-
-    #[test]
-    fn digest_is_stable_and_hides_the_number() {
-        assert_eq!(digest("033090001234"), digest("033090001234"));
-        assert_ne!(digest("033090001234"), digest("033090001235"));
-        assert!(!digest("033090001234").contains("033090001234"));
     }
 }

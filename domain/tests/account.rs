@@ -161,6 +161,8 @@ fn issue_records_the_account() {
                 person_id: String::new(),
                 display_name: "Nguyễn Thị Hương".into(),
                 birth_date: Some(pd(d(1990, 5, 17))),
+                person_id_sealed: Vec::new(),
+                person_key: String::new(),
             }
             .into()
         ])
@@ -670,6 +672,9 @@ fn bt_4_5_consent_cites_its_written_document() {
                 document: Some(decision_ref(&doc("VB-01"))),
                 expires: Some(pd(d(2026, 6, 30))),
                 section_codes: vec!["identity".into()],
+                // The decider holds no key: sealing is the commands layer's.
+                subject_person_id_sealed: Vec::new(),
+                subject_key: String::new(),
             }
             .into()
         ]

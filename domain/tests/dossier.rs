@@ -328,6 +328,9 @@ fn hy_10_1_opening_starts_the_account_clock_from_the_decision() {
                 recruitment_decision: Some(decision_ref(&decision)),
                 recruited_on: Some(pd(d(2026, 2, 23))),
                 birth_date: Some(pd(d(1990, 5, 17))),
+                // The decider holds no key: sealing is the commands layer's.
+                person_id_sealed: Vec::new(),
+                person_key: String::new(),
             }
             .into(),
             // Friday 20 February + 5 working days.

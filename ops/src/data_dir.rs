@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use hoso_api::access::KeyringSealer;
 use hoso_api::{ApiConfig, AppState};
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
 use hoso_commands::sealing::Keyring;
@@ -37,7 +38,9 @@ use hoso_ledger::checkpoint::HEAD_FILE;
 use hoso_ledger::ledger_keys::LEDGER_KEY_FILE;
 use hoso_ledger::sqlite::DB_FILE;
 use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
-use hoso_projections::{Agreement, Found, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel};
+use hoso_projections::{
+    Agreement, Found, IdentifierSealer, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel,
+};
 
 /// The data directory's settings file, written by `init` (and by `demo` and
 /// `bench http` when they create a directory).
@@ -316,11 +319,18 @@ pub struct Node {
 }
 
 impl Node {
+    /// The field keys as the read model's sealer of the identification
+    /// numbers older events carry in clear.
+    pub fn identifier_sealer(&self) -> Arc<dyn IdentifierSealer> {
+        Arc::new(KeyringSealer(self.keyring.clone()))
+    }
+
     /// The read model, rebuilt if another projection version wrote it, and
     /// caught up with the log; says what it did.
     pub async fn caught_up_read_model(&self) -> anyhow::Result<Arc<ReadModel>> {
         let clock = self.workflows.clock().clone();
-        let (mut read, found) = ReadModel::open(self.dir.path(), clock.clone())?;
+        let (mut read, found) =
+            ReadModel::open(self.dir.path(), clock.clone(), self.identifier_sealer())?;
         if let Found::Stale { version } = found {
             println!(
                 "the read model was written by projection version {version}; rebuilding it as version {PROJECTION_VERSION}"
@@ -339,9 +349,15 @@ impl Node {
             );
             tracing::warn!(?agreement, "read model not trusted: rebuilding it");
             drop(read);
-            read = ReadModel::rebuild(self.dir.path(), &self.store, clock, &|_| ())
-                .await?
-                .0;
+            read = ReadModel::rebuild(
+                self.dir.path(),
+                &self.store,
+                clock,
+                self.identifier_sealer(),
+                &|_| (),
+            )
+            .await?
+            .0;
         }
         let applied = read.catch_up(&self.store).await?;
         if applied > 0 {

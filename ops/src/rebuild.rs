@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use hoso_api::access::KeyringSealer;
 use hoso_domain::clock::SystemClock;
 use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
 
-use crate::data_dir::DataDir;
+use crate::data_dir::{DataDir, Keys};
 use crate::progress::Progress;
 
 /// Rebuilds the read model of `data`.
@@ -23,7 +24,9 @@ pub async fn run(data: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     // The operator's command runs now: "today" is the system's.
     let clock = std::sync::Arc::new(hoso_domain::clock::SystemClock);
-    let (model, report) = ReadModel::rebuild(data, &store, clock, &|n| progress.set(n))
+    // Numbers written in clear by older versions are sealed on the way in.
+    let sealer = Arc::new(KeyringSealer(Arc::new(dir.keyring(Keys::Open)?)));
+    let (model, report) = ReadModel::rebuild(data, &store, clock, sealer, &|n| progress.set(n))
         .await
         .context("rebuilding the read model")?;
     progress.finish();

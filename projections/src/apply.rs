@@ -24,12 +24,16 @@ use serde_json::{Value, json};
 
 use crate::ProjectionError;
 use crate::dates::{date_text, pb_date_text};
+use crate::identifiers::{IdentifierSealer, seal_legacy};
 
 /// The searchable summary of one dossier, kept in memory while projecting
 /// and written to `dossiers` whenever it changes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Summary {
-    pub person_id: String,
+    /// Keyed hash of the identification number.
+    pub person_key: String,
+    /// The number sealed under the dossier's data key, hex.
+    pub person_id_sealed: String,
     pub full_name: String,
     pub birth_year: Option<i64>,
     pub gender: Option<String>,
@@ -84,7 +88,7 @@ impl Summary {
 }
 
 /// An event made ready for the projector: decoded (and upcast) through the
-/// registry and re-encoded at its current version. Preparing is pure, so a
+/// registry and re-encoded at its current version. Preparing touches no table, so a
 /// rebuild does it on the reading thread and leaves the projector's thread
 /// nothing but SQL.
 #[derive(Debug)]
@@ -110,14 +114,18 @@ impl Prepared {
     }
 }
 
-/// Prepares a page of stored events.
+/// Prepares a page of stored events; a number an older event carries in
+/// clear is sealed and keyed here ([`crate::identifiers`]), before the body
+/// the history stores is encoded.
 pub fn prepare(
     registry: &Registry,
+    sealer: &dyn IdentifierSealer,
     page: Vec<RecordedEvent>,
 ) -> Result<Vec<Prepared>, ProjectionError> {
     page.into_iter()
         .map(|recorded| {
-            let event = hoso_ledger::typed::decode(registry, &recorded)?;
+            let mut event = hoso_ledger::typed::decode(registry, &recorded)?;
+            seal_legacy(sealer, &recorded.stream, &mut event)?;
             Ok(Prepared {
                 body: event.encode_payload(),
                 effective: effective_of(&event),
@@ -186,10 +194,10 @@ impl Projector {
         let mut summaries = HashMap::new();
         {
             let mut stmt = conn.prepare(
-                "SELECT id, person_id, full_name, birth_year, gender, ethnicity, education,
+                "SELECT id, person_key, full_name, birth_year, gender, ethnicity, education,
                         qualification, party_member, category, managing_unit, employing_unit,
                         status, workflow, rank_code, rank_name, job_position, revision, opened_on,
-                        locked_on
+                        locked_on, person_id_sealed
                  FROM dossiers",
             )?;
             let mut rows = stmt.query([])?;
@@ -198,7 +206,8 @@ impl Projector {
                 summaries.insert(
                     r.get::<_, String>(0)?,
                     Summary {
-                        person_id: r.get(1)?,
+                        person_key: r.get(1)?,
+                        person_id_sealed: r.get(20)?,
                         full_name: r.get(2)?,
                         birth_year: r.get(3)?,
                         gender: r.get(4)?,
@@ -702,7 +711,8 @@ fn open_summary(
     match event {
         E::DossierOpened(o) => {
             *s = Summary {
-                person_id: o.person_id.clone(),
+                person_key: o.person_key.clone(),
+                person_id_sealed: hex::encode(&o.person_id_sealed),
                 full_name: o.full_name.clone(),
                 birth_year: o.birth_date.as_ref().map(|d| i64::from(d.year)),
                 category: o.category,
@@ -714,13 +724,15 @@ fn open_summary(
                 ..Summary::default()
             };
             diff.push(json!({ "opened": {
-                "person_id": o.person_id, "full_name": o.full_name, "category": o.category,
+                "person_id_sealed": hex::encode(&o.person_id_sealed),
+                "full_name": o.full_name, "category": o.category,
                 "managing_unit": o.managing_unit, "employing_unit": o.employing_unit,
             }}));
         }
         E::DossierImported(o) => {
             *s = Summary {
-                person_id: o.person_id.clone(),
+                person_key: o.person_key.clone(),
+                person_id_sealed: hex::encode(&o.person_id_sealed),
                 full_name: o.full_name.clone(),
                 category: o.category,
                 managing_unit: o.managing_unit.clone(),
@@ -923,15 +935,16 @@ fn put_section(
 fn upsert_summary(tx: &Transaction<'_>, id: &str, s: &Summary) -> Result<(), ProjectionError> {
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO dossiers
-         (id, person_id, full_name, name_folded, birth_year, gender, ethnicity, education,
+         (id, person_key, full_name, name_folded, birth_year, gender, ethnicity, education,
           qualification, party_member, category, managing_unit, employing_unit, status, workflow,
-          rank_code, rank_name, job_position, archived, revision, opened_on, locked_on)
+          rank_code, rank_name, job_position, archived, revision, opened_on, locked_on,
+          person_id_sealed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22)",
+                 ?19, ?20, ?21, ?22, ?23)",
     )?;
     stmt.execute(params![
         id,
-        s.person_id,
+        s.person_key,
         s.full_name,
         fold(&s.full_name),
         s.birth_year,
@@ -951,7 +964,8 @@ fn upsert_summary(tx: &Transaction<'_>, id: &str, s: &Summary) -> Result<(), Pro
         s.archived(),
         i64::try_from(s.revision).unwrap_or(i64::MAX),
         s.opened_on,
-        s.locked_on
+        s.locked_on,
+        s.person_id_sealed
     ])?;
     Ok(())
 }

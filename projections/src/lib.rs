@@ -13,6 +13,8 @@
 //!   SLA report of obligations, approvals pending per monthly window, as
 //!   JSON or CSV.
 //! - [`audit`]: who changed (or read) what, when, by actor or dossier.
+//! - [`identifiers`]: identification numbers kept only as a keyed hash and
+//!   sealed, older clear ones sealed on the way in ([`IdentifierSealer`]).
 //!
 //! [`ReadModel`] ties them together: it catches up with a store, follows
 //! its `$all` subscription live, lets a caller wait for a position ("read
@@ -21,6 +23,7 @@
 pub mod apply;
 pub mod audit;
 mod dates;
+pub mod identifiers;
 pub mod reports;
 pub mod schema;
 pub mod search;
@@ -38,6 +41,7 @@ use hoso_ledger::{EventStore, StoreError};
 use rusqlite::Connection;
 
 use crate::apply::Projector;
+pub use crate::identifiers::IdentifierSealer;
 pub use crate::schema::{Found, PROJECTION_VERSION, READ_MODEL_FILE};
 
 /// Events applied per transaction while catching up or rebuilding.
@@ -81,6 +85,15 @@ pub enum ProjectionError {
     /// A read-model file could not be created, moved or removed.
     #[error("read model file {0}")]
     Io(String),
+    /// A dossier's identification number, written in clear by an older
+    /// version, could not be sealed for the read model.
+    #[error("cannot seal the identification number of dossier {dossier}: {problem}")]
+    Seal {
+        /// The dossier.
+        dossier: String,
+        /// Why.
+        problem: String,
+    },
 }
 
 /// How a read model stands against the log it is to follow
@@ -126,6 +139,8 @@ pub struct ReadModel {
     registry: hoso_schemas::Registry,
     /// Where "today" comes from when a query does not name a date.
     clock: std::sync::Arc<dyn Clock>,
+    /// Seals numbers that older events carry in clear.
+    sealer: std::sync::Arc<dyn IdentifierSealer>,
 }
 
 impl std::fmt::Debug for ReadModel {
@@ -141,18 +156,21 @@ impl ReadModel {
     /// another projection version is deleted and recreated empty (and
     /// reported as [`Found::Stale`]): the caller then catches up from 0,
     /// which is a rebuild. `clock` gives "today" to the queries that
-    /// default to it.
+    /// default to it; `sealer` seals the identification numbers that events
+    /// written by older versions carry in clear ([`identifiers`]).
     pub fn open(
         dir: &Path,
         clock: std::sync::Arc<dyn Clock>,
+        sealer: std::sync::Arc<dyn IdentifierSealer>,
     ) -> Result<(Self, Found), ProjectionError> {
-        Self::open_with(dir, true, clock)
+        Self::open_with(dir, true, clock, sealer)
     }
 
     fn open_with(
         dir: &Path,
         indexed: bool,
         clock: std::sync::Arc<dyn Clock>,
+        sealer: std::sync::Arc<dyn IdentifierSealer>,
     ) -> Result<(Self, Found), ProjectionError> {
         let path = dir.join(READ_MODEL_FILE);
         let (conn, found) = schema::open(&path, indexed)?;
@@ -202,6 +220,7 @@ impl ReadModel {
                 applied,
                 registry: hoso_schemas::Registry::standard(),
                 clock,
+                sealer,
             },
             found,
         ))
@@ -218,6 +237,7 @@ impl ReadModel {
         dir: &Path,
         store: &dyn EventStore,
         clock: std::sync::Arc<dyn Clock>,
+        sealer: std::sync::Arc<dyn IdentifierSealer>,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
         // Built beside the live file and swapped in at the end: until then
@@ -228,7 +248,7 @@ impl ReadModel {
             std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
         }
         std::fs::create_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open_with(&scratch, false, clock.clone())?;
+        let (model, _) = Self::open_with(&scratch, false, clock.clone(), sealer.clone())?;
         {
             let mut p = model
                 .projector
@@ -251,7 +271,8 @@ impl ReadModel {
                 Ok(())
             })
         };
-        let verified = Self::read_verified(store, &pages, &applied, progress).await;
+        let verified =
+            Self::read_verified(store, sealer.as_ref(), &pages, &applied, progress).await;
         drop(pages);
         let applier_result = applier
             .await
@@ -283,7 +304,7 @@ impl ReadModel {
         let built = scratch.join(READ_MODEL_FILE);
         std::fs::rename(&built, &live).map_err(|e| io_failure(&built, &e))?;
         std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open(dir, clock)?;
+        let (model, _) = Self::open(dir, clock, sealer)?;
         Ok((model, report))
     }
 
@@ -292,6 +313,7 @@ impl ReadModel {
     /// verified.
     async fn read_verified(
         store: &dyn EventStore,
+        sealer: &dyn IdentifierSealer,
         pages: &tokio::sync::mpsc::Sender<Vec<apply::Prepared>>,
         applied: &std::sync::atomic::AtomicU64,
         progress: &(dyn Fn(u64) + Send + Sync),
@@ -320,7 +342,7 @@ impl ReadModel {
                 store.mark_corrupt(hoso_ledger::Damage::from(&v));
                 return Err(StoreError::Chain(v).into());
             }
-            let mut prepared = apply::prepare(&registry, page)?;
+            let mut prepared = apply::prepare(&registry, sealer, page)?;
             for p in &mut prepared {
                 // The verifier above re-hashed it; the projector only links it.
                 p.hash_checked = true;
@@ -341,7 +363,7 @@ impl ReadModel {
     /// Applies a page of events in `$all` order (skipping any already
     /// applied). Returns how many were applied.
     pub fn apply(&self, page: Vec<hoso_ledger::RecordedEvent>) -> Result<usize, ProjectionError> {
-        let prepared = apply::prepare(&self.registry, page)?;
+        let prepared = apply::prepare(&self.registry, self.sealer.as_ref(), page)?;
         self.apply_prepared(&prepared)
     }
 

@@ -16,7 +16,10 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 
 /// Version of the tables and of what the projections put in them. Bump it
 /// whenever either changes: every existing read model is then rebuilt.
-pub const PROJECTION_VERSION: i64 = 3;
+///
+/// 4: identification numbers are no longer stored in clear (`person_key`, the
+/// keyed hash searched by, and `person_id_sealed`; history bodies re-sealed).
+pub const PROJECTION_VERSION: i64 = 4;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -54,7 +57,8 @@ CREATE TABLE IF NOT EXISTS org_events (
 -- One row per dossier: what search, headcount and reports filter on.
 CREATE TABLE IF NOT EXISTS dossiers (
     id             TEXT PRIMARY KEY,
-    person_id      TEXT NOT NULL,
+    -- Keyed hash of the identification number (never the number itself).
+    person_key     TEXT NOT NULL,
     full_name      TEXT NOT NULL,
     name_folded    TEXT NOT NULL,
     birth_year     INTEGER,
@@ -74,7 +78,9 @@ CREATE TABLE IF NOT EXISTS dossiers (
     archived       INTEGER NOT NULL,
     revision       INTEGER NOT NULL,
     opened_on      TEXT NOT NULL,
-    locked_on      TEXT
+    locked_on      TEXT,
+    -- The number sealed under the dossier's data key, hex.
+    person_id_sealed TEXT NOT NULL
 ) STRICT;
 
 -- Declared sections: approved (1) and pending (0), fields as SectionData bytes.
@@ -136,7 +142,7 @@ CREATE TABLE IF NOT EXISTS audit (
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS dossiers_name ON dossiers (archived, name_folded, id);
 CREATE INDEX IF NOT EXISTS dossiers_unit ON dossiers (managing_unit);
-CREATE INDEX IF NOT EXISTS dossiers_person ON dossiers (person_id);
+CREATE INDEX IF NOT EXISTS dossiers_person ON dossiers (person_key);
 CREATE INDEX IF NOT EXISTS obligations_open ON obligations (closed_on, responsible);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, position);
 CREATE INDEX IF NOT EXISTS audit_dossier ON audit (dossier_id, position);

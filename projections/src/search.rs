@@ -26,8 +26,9 @@ pub const MAX_LIMIT: usize = 500;
 pub struct SearchQuery {
     /// Part of the name, diacritics optional.
     pub name: Option<String>,
-    /// Exact identification number.
-    pub person_id: Option<String>,
+    /// Person key of an exact identification number (the keyed hash the
+    /// caller computes: the read model holds no number in clear).
+    pub person_key: Option<String>,
     /// Root of a unit subtree (managing or employing unit within it).
     pub unit: Option<String>,
     /// Category, as its catalogue number.
@@ -63,7 +64,8 @@ pub struct SearchQuery {
 pub struct SearchHit {
     /// Dossier id.
     pub id: String,
-    /// Identification number.
+    /// Identification number: empty from the read model, which holds none
+    /// in clear; the API fills it in when the caller searched by it.
     pub person_id: String,
     /// Name.
     pub full_name: String,
@@ -145,8 +147,8 @@ impl Filter {
                 );
             }
         }
-        if let Some(pid) = &q.person_id {
-            self.and("person_id = ?", Value::Text(pid.clone()));
+        if let Some(key) = &q.person_key {
+            self.and("person_key = ?", Value::Text(key.clone()));
         }
         if let Some(c) = q.category {
             self.and("category = ?", Value::Integer(i64::from(c)));
@@ -208,7 +210,9 @@ fn read_page(
         }
         let hit = SearchHit {
             id: r.get(0)?,
-            person_id: r.get(1)?,
+            // Never stored in clear: the API fills it in for a caller who
+            // searched by the number.
+            person_id: String::new(),
             full_name: r.get(2)?,
             category: r.get(3)?,
             managing_unit: r.get(4)?,
@@ -237,7 +241,7 @@ impl ReadModel {
         let today = self.today();
         let mut f = Filter {
             sql: String::from(
-                "SELECT id, person_id, full_name, category, managing_unit, employing_unit, status,
+                "SELECT id, person_key, full_name, category, managing_unit, employing_unit, status,
                     workflow, rank_code, rank_name, job_position, birth_year, name_folded
              FROM dossiers WHERE archived = ?",
             ),

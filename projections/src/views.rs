@@ -107,8 +107,9 @@ pub struct DossierView {
     pub id: String,
     /// Last revision folded (the `ETag`).
     pub revision: u64,
-    /// Identification number.
-    pub person_id: String,
+    /// Identification number sealed under the dossier's data key, hex
+    /// (opened by the API for a reader cleared to see it).
+    pub person_id_sealed: String,
     /// Name.
     pub full_name: String,
     /// Category.
@@ -318,34 +319,36 @@ fn fold(
 fn opened_view(id: &str, revision: u64, event: &DomainEvent) -> Option<DossierView> {
     use DomainEvent as E;
     let open =
-        |person_id: &str, name: &str, category: i32, managing: &str, employing: &str| DossierView {
-            id: id.to_owned(),
-            revision,
-            person_id: person_id.to_owned(),
-            full_name: name.to_owned(),
-            category: hoso_schemas::pb::common::PersonnelCategory::try_from(category)
-                .map(|c| c.as_str_name().to_owned())
-                .unwrap_or_default(),
-            managing_unit: managing.to_owned(),
-            employing_unit: employing.to_owned(),
-            status: "EMPLOYMENT_STATUS_ACTIVE".to_owned(),
-            archived: false,
-            workflow: ReviewState::opened(false),
-            sections: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            rank: None,
-            salary: None,
-            positions: Vec::new(),
-            awards: Vec::new(),
-            discipline: Vec::new(),
-            evaluations: Vec::new(),
-            approvals: Vec::new(),
-            as_of: None,
-            known_at: None,
+        |person_id_sealed: &[u8], name: &str, category: i32, managing: &str, employing: &str| {
+            DossierView {
+                id: id.to_owned(),
+                revision,
+                person_id_sealed: hex::encode(person_id_sealed),
+                full_name: name.to_owned(),
+                category: hoso_schemas::pb::common::PersonnelCategory::try_from(category)
+                    .map(|c| c.as_str_name().to_owned())
+                    .unwrap_or_default(),
+                managing_unit: managing.to_owned(),
+                employing_unit: employing.to_owned(),
+                status: "EMPLOYMENT_STATUS_ACTIVE".to_owned(),
+                archived: false,
+                workflow: ReviewState::opened(false),
+                sections: BTreeMap::new(),
+                pending: BTreeMap::new(),
+                rank: None,
+                salary: None,
+                positions: Vec::new(),
+                awards: Vec::new(),
+                discipline: Vec::new(),
+                evaluations: Vec::new(),
+                approvals: Vec::new(),
+                as_of: None,
+                known_at: None,
+            }
         };
     match event {
         E::DossierOpened(o) => Some(open(
-            &o.person_id,
+            &o.person_id_sealed,
             &o.full_name,
             o.category,
             &o.managing_unit,
@@ -353,7 +356,7 @@ fn opened_view(id: &str, revision: u64, event: &DomainEvent) -> Option<DossierVi
         )),
         E::DossierImported(o) => {
             let mut v = open(
-                &o.person_id,
+                &o.person_id_sealed,
                 &o.full_name,
                 o.category,
                 &o.managing_unit,

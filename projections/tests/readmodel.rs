@@ -9,6 +9,7 @@ use hoso_commands::workflows::{ChangeStatus, Declare, RecordDecision, Review};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hoso_commands::sealing::{Keyring, PERSON_ID_CONTEXT};
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::OpenDossier;
 use hoso_domain::dossier::{EmploymentStatus, RankChangeKind, StateDecision};
@@ -16,7 +17,7 @@ use hoso_domain::org::{OrgChange, OrgCommand};
 use hoso_ledger::EventStore;
 use hoso_projections::search::SearchQuery;
 use hoso_projections::views::Dimension;
-use hoso_projections::{Found, ProjectionError, ReadModel};
+use hoso_projections::{Found, IdentifierSealer, ProjectionError, ReadModel};
 use hoso_schemas::pb::common::PersonnelCategory;
 
 const PID: &str = "033190001234";
@@ -30,9 +31,33 @@ fn salary(step: u32, coefficient_x100: u32) -> StateDecision {
     }
 }
 
+/// The province's field keys as the read model's sealer (the node's is
+/// `hoso_api::access::KeyringSealer`, which this crate cannot depend on).
+struct Keys(Arc<Keyring>);
+
+impl IdentifierSealer for Keys {
+    fn person_key(&self, person_id: &str) -> String {
+        self.0.person_key(person_id)
+    }
+
+    fn seal_person_id(
+        &self,
+        dossier_id: &str,
+        person_id: &str,
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self
+            .0
+            .seal_stable(dossier_id, PERSON_ID_CONTEXT, person_id.as_bytes())?)
+    }
+}
+
+fn sealer(p: &Province) -> Arc<dyn IdentifierSealer> {
+    Arc::new(Keys(p.wf.keyring().clone()))
+}
+
 async fn model(p: &Province) -> (tempfile::TempDir, ReadModel) {
     let dir = tempfile::tempdir().unwrap();
-    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone(), sealer(p)).unwrap();
     assert_eq!(found, Found::Created);
     m.catch_up(p.store.as_ref()).await.unwrap();
     (dir, m)
@@ -431,7 +456,7 @@ async fn history_shows_actor_document_and_field_level_diff() {
 async fn live_projection_equals_a_rebuild_from_position_zero() {
     let p = Province::new("kon-tum", d(2026, 3, 27)).await;
     let live_dir = tempfile::tempdir().unwrap();
-    let (live, _) = ReadModel::open(live_dir.path(), p.clock.clone()).unwrap();
+    let (live, _) = ReadModel::open(live_dir.path(), p.clock.clone(), sealer(&p)).unwrap();
     let live = Arc::new(live);
     let store: Arc<dyn EventStore> = p.store.clone();
     let follower = {
@@ -463,6 +488,7 @@ async fn live_projection_equals_a_rebuild_from_position_zero() {
         rebuilt_dir.path(),
         p.store.as_ref(),
         p.clock.clone(),
+        sealer(&p),
         &|n| {
             seen.store(n, std::sync::atomic::Ordering::Relaxed);
         },
@@ -504,7 +530,7 @@ async fn a_read_model_of_another_version_is_rebuilt_and_says_so() {
         conn.execute("UPDATE meta SET value = 0 WHERE key = 'version'", [])
             .unwrap();
     }
-    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone(), sealer(&p)).unwrap();
     assert_eq!(found, Found::Stale { version: 0 });
     assert_eq!(m.next_position(), 0);
     m.catch_up(p.store.as_ref()).await.unwrap();
@@ -714,7 +740,7 @@ async fn an_event_that_does_not_continue_its_chain_is_never_applied() {
     let p = Province::new("national", d(2026, 1, 5)).await;
     let id = p.open(PID, HOSPITAL, &p.health_focal).await;
     let dir = tempfile::tempdir().unwrap();
-    let (m, _) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    let (m, _) = ReadModel::open(dir.path(), p.clock.clone(), sealer(&p)).unwrap();
     let all = p.store.read_all(0, 10_000).await.unwrap();
     let (before, tail) = all.split_at(all.len() - 1);
     m.apply(before.to_vec()).unwrap();
@@ -740,7 +766,7 @@ async fn an_event_that_does_not_continue_its_chain_is_never_applied() {
     // The genuine event is applied, and survives reopening with its chain head.
     m.apply(tail.to_vec()).unwrap();
     drop(m);
-    let (m, found) = ReadModel::open(dir.path(), p.clock.clone()).unwrap();
+    let (m, found) = ReadModel::open(dir.path(), p.clock.clone(), sealer(&p)).unwrap();
     assert_eq!(found, Found::Current);
     assert_eq!(m.next_position(), next + 1);
     assert!(m.dossier(&id, None, None).unwrap().is_some());
@@ -778,4 +804,140 @@ async fn a_read_model_ahead_of_the_log_or_from_another_log_is_not_trusted() {
         m.agreement_with(other.store.as_ref()).await.unwrap(),
         Agreement::Diverged { .. }
     ));
+}
+
+/// Whether any file under `dir` (WAL and shared-memory files included)
+/// holds `needle`.
+fn any_file_holds(dir: &std::path::Path, needle: &[u8]) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if let Some(hit) = any_file_holds(&path, needle) {
+                return Some(hit);
+            }
+        } else if std::fs::read(&path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// A log written before identification numbers were sealed: the dossier
+/// opening carries the number in clear, its reservation stream is named by
+/// the old unkeyed digest. The log is never rewritten, so it must still load
+/// (the handlers find the person by number, refuse a second dossier), and
+/// neither a live nor a rebuilt read model may hold the number in clear.
+#[tokio::test]
+async fn a_legacy_log_with_clear_numbers_still_loads_and_the_read_model_holds_none() {
+    use hoso_ledger::{ExpectedRevision, NewEvent};
+    use hoso_schemas::pb::dossier as pb;
+    const OLD: &str = "033085004321";
+    let p = Province::new("national", d(2026, 1, 5)).await;
+    let legacy = "0190aaaa-0000-7000-8000-000000000001";
+    let opened: hoso_schemas::DomainEvent = pb::DossierOpened {
+        person_id: OLD.into(),
+        full_name: "Trần Văn Cũ".into(),
+        category: PersonnelCategory::VienChuc.into(),
+        managing_unit: HOSPITAL.into(),
+        employing_unit: HOSPITAL.into(),
+        ..Default::default()
+    }
+    .into();
+    p.store
+        .append(
+            &format!("dossier-{legacy}"),
+            ExpectedRevision::NoStream,
+            vec![NewEvent::from_domain(&opened).with_actor("old-version")],
+        )
+        .await
+        .unwrap();
+    // The reservation stream as the old version named it.
+    let old_digest = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"hoso-person-id\0");
+        h.update(OLD.as_bytes());
+        hex::encode(&h.finalize()[..16])
+    };
+    let reserved: hoso_schemas::DomainEvent = pb::PersonIdReserved {
+        dossier_id: legacy.into(),
+    }
+    .into();
+    p.store
+        .append(
+            &format!("pid-{old_digest}"),
+            ExpectedRevision::NoStream,
+            vec![NewEvent::from_domain(&reserved).with_actor("old-version")],
+        )
+        .await
+        .unwrap();
+    // And one dossier written the new way.
+    let new = p.open(PID, HOSPITAL, &p.health_focal).await;
+
+    // The handlers read the old event: found by number, loaded with it, and
+    // a second dossier for the same number refused.
+    assert_eq!(
+        p.wf.dossier_of_person(OLD).await.unwrap().as_deref(),
+        Some(legacy)
+    );
+    let loaded = p.wf.load_dossier(legacy).await.unwrap().unwrap();
+    assert_eq!(loaded.person_id, OLD);
+    assert_eq!(loaded.person_key, p.wf.person_key(OLD));
+    let again =
+        p.wf.open_dossier(&p.health_focal, p.opening(OLD, HOSPITAL))
+            .await
+            .unwrap_err();
+    assert_eq!(again.code(), "person-id-taken", "{again}");
+    // The new dossier's number is sealed in the log, and opens on load.
+    assert_eq!(
+        p.wf.load_dossier(&new).await.unwrap().unwrap().person_id,
+        PID
+    );
+
+    let keyring = p.wf.keyring().clone();
+    let check = |m: &ReadModel, dir: &std::path::Path| {
+        for pid in [OLD, PID] {
+            let hits = m
+                .search(&SearchQuery {
+                    person_key: Some(keyring.person_key(pid)),
+                    ..SearchQuery::default()
+                })
+                .unwrap();
+            assert_eq!(hits.items.len(), 1, "{pid}");
+            assert!(hits.items[0].person_id.is_empty());
+            let id = &hits.items[0].id;
+            let view = m.dossier(id, None, None).unwrap().unwrap();
+            let sealed = hex::decode(&view.person_id_sealed).unwrap();
+            assert_eq!(
+                keyring.open_sealed(id, PERSON_ID_CONTEXT, &sealed).unwrap(),
+                pid.as_bytes()
+            );
+            for history in m.history(id).unwrap() {
+                assert!(!history.diff.to_string().contains(pid));
+            }
+            assert!(
+                !m.dump().unwrap().iter().any(|row| row.contains(pid)),
+                "{pid} in a row"
+            );
+            assert_eq!(any_file_holds(dir, pid.as_bytes()), None, "{pid}");
+        }
+    };
+    let (live_dir, live) = model(&p).await;
+    check(&live, live_dir.path());
+    let rebuilt_dir = tempfile::tempdir().unwrap();
+    let (rebuilt, _) = ReadModel::rebuild(
+        rebuilt_dir.path(),
+        p.store.as_ref(),
+        p.clock.clone(),
+        sealer(&p),
+        &|_| (),
+    )
+    .await
+    .unwrap();
+    check(&rebuilt, rebuilt_dir.path());
+    assert_eq!(live.dump().unwrap(), rebuilt.dump().unwrap());
 }

@@ -126,6 +126,8 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             person_id: s("033090001234"),
             display_name: s("Nguyễn Văn A"),
             birth_date: date(1990, 5, 17),
+            person_id_sealed: vec![1, 0x5e, 0xa1],
+            person_key: s("9f2c5b0e4d7a1c3e8b6f0a2d4c6e8f1a3b5d7f9e1c3a5b7d9f1e3c5a7b9d1f3e"),
         }
         .into(),
         account::AccessGranted {
@@ -205,6 +207,8 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             document: decision("12/CV-SNV"),
             expires: date(2026, 6, 30),
             section_codes: vec![s("27"), s("28")],
+            subject_person_id_sealed: vec![1, 0xc0, 0x5e],
+            subject_key: s("9f2c5b0e4d7a1c3e8b6f0a2d4c6e8f1a3b5d7f9e1c3a5b7d9f1e3c5a7b9d1f3e"),
         }
         .into(),
         account::ConsentRevoked {
@@ -257,6 +261,8 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             recruitment_decision: decision("13/QĐ-SNV"),
             recruited_on: date(2020, 9, 1),
             birth_date: date(1990, 5, 17),
+            person_id_sealed: vec![1, 0xd0, 0x55],
+            person_key: s("9f2c5b0e4d7a1c3e8b6f0a2d4c6e8f1a3b5d7f9e1c3a5b7d9f1e3c5a7b9d1f3e"),
         }
         .into(),
         dossier::DeclarationSubmitted {
@@ -420,6 +426,8 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
                 section_code: s("1"),
                 fields: vec![field("1", "TRẦN THỊ B", 0)],
             }],
+            person_id_sealed: vec![1, 0x1a, 0x90],
+            person_key: s("0d4e6a8c1b3f5d7e9a2c4e6f8b1d3f5a7c9e2b4d6f8a1c3e5b7d9f2a4c6e8b1d"),
         }
         .into(),
         dossier::AccessLogged {

@@ -914,9 +914,12 @@ pub async fn search(
         .transpose()?;
     wait(&s, p.wait_for).await?;
     let searched = unit.clone();
+    // The read model keeps no number in clear: it is searched by the
+    // number's keyed hash.
+    let person_key = p.person_id.as_deref().map(|n| s.workflows.person_key(n));
     let mut page = s.read.search(&SearchQuery {
         name: p.name,
-        person_id: p.person_id,
+        person_key,
         unit,
         category: category.map(|c| c as i32),
         rank_code: p.rank_code,
@@ -932,11 +935,12 @@ pub async fn search(
         after: p.after,
     })?;
     // Identification numbers are restricted: a list of hits would reveal
-    // them unlogged, so they are left out (empty) unless the caller searched
-    // by the number, which they already hold.
-    if !by_number {
+    // them unlogged, so they are left out (empty, as the read model holds
+    // them) unless the caller searched by the number, which they already
+    // hold.
+    if let Some(number) = &p.person_id {
         for hit in &mut page.items {
-            hit.person_id = String::new();
+            hit.person_id.clone_from(number);
         }
     }
     if c.account.kind == AccountKind::Inspector

@@ -124,7 +124,7 @@ impl Workflows {
             })?;
             self.reserve(
                 actor,
-                &account::personal_stream(pid),
+                &account::personal_stream(&self.person_key(pid)),
                 hoso_schemas::pb::account::PersonalAccountReserved {
                     account_id: id.to_owned(),
                 }
@@ -232,10 +232,11 @@ impl Workflows {
         let dossier = match (issue.kind, &issue.person_id) {
             (AccountKind::Personal, Some(pid)) => {
                 self.require_right(idx, a, &issue.org_code, AccessRight::Update)?;
-                if let Some(existing) = idx.personal_accounts.get(pid) {
+                let key = self.person_key(pid);
+                if let Some(existing) = idx.personal_accounts.get(&key) {
                     return Err(ScopeRule::PersonalAccountTaken(existing.clone()).into());
                 }
-                idx.by_person.get(pid).cloned()
+                idx.by_person.get(&key).cloned()
             }
             (AccountKind::SystemAdmin, _) if a.kind != AccountKind::SystemAdmin => {
                 return Err(
@@ -432,7 +433,7 @@ impl Workflows {
                 let managing = target
                     .consents
                     .get(consent_id)
-                    .and_then(|c| idx.by_person.get(&c.subject_person_id))
+                    .and_then(|c| idx.by_person.get(&c.subject_key))
                     .and_then(|d| idx.dossiers.get(d))
                     .map(|d| d.managing_unit.clone())
                     .unwrap_or_else(|| target.org_code.clone());
@@ -497,7 +498,7 @@ impl Workflows {
     fn check_consent(&self, idx: &Index, a: &Account, subject_person_id: &str) -> Result<()> {
         let managing = idx
             .by_person
-            .get(subject_person_id)
+            .get(&self.person_key(subject_person_id))
             .and_then(|id| idx.dossiers.get(id))
             .map(|d| d.managing_unit.as_str());
         let may = managing.is_some_and(|m| self.right_over(idx, a, m) == Some(AccessRight::Admin));

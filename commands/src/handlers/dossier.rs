@@ -338,7 +338,7 @@ impl DossierCommand for Declare {
     }
 
     fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
-        let own = a.kind == AccountKind::Personal && a.person_id.as_deref() == Some(&d.person_id);
+        let own = a.kind == AccountKind::Personal && a.person_key.as_deref() == Some(&d.person_key);
         if !own {
             if a.kind == AccountKind::Personal {
                 return Err(AccessRule::NotDeclarant.into());
@@ -364,7 +364,7 @@ impl DossierCommand for Review {
     }
 
     fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
-        if a.person_id.as_deref() == Some(&d.person_id) {
+        if a.person_key.as_deref() == Some(&d.person_key) {
             return Err(AccessRule::SelfReview.into());
         }
         wf.require_right(idx, a, &d.managing_unit, AccessRight::Update)?;
@@ -552,7 +552,7 @@ impl DossierCommand for AcceptTransfer {
                 rule: dossier::DossierRule::NoSuchTransfer(self.transfer_id.clone()),
             })?;
         wf.require_right(idx, a, &to, AccessRight::Update)?;
-        let then = match idx.personal_accounts.get(&d.person_id) {
+        let then = match idx.personal_accounts.get(&d.person_key) {
             Some(account_id) => FollowUp::MovePersonalAccount {
                 account_id: account_id.clone(),
                 to: to.clone(),
@@ -615,7 +615,7 @@ impl DossierCommand for ChangeStatus {
 
     fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
         wf.require_right(idx, a, &d.managing_unit, AccessRight::Update)?;
-        let then = match idx.personal_accounts.get(&d.person_id) {
+        let then = match idx.personal_accounts.get(&d.person_key) {
             Some(account_id) if dossier::is_archived_status(self.status) => {
                 FollowUp::LockPersonalAccount {
                     account_id: account_id.clone(),
@@ -758,7 +758,8 @@ impl Workflows {
         let has_personal_account = {
             let idx = self.catch_up().await?;
             self.authorize_open(&idx, actor, id, &open)?;
-            idx.personal_accounts.contains_key(&open.person_id)
+            idx.personal_accounts
+                .contains_key(&self.person_key(&open.person_id))
         };
         // A caller-chosen id that is already another dossier must not
         // claim the number for it.
@@ -812,7 +813,7 @@ impl Workflows {
         self.require_active_unit(idx, &open.employing_unit)?;
         self.require_right(idx, a, &open.managing_unit, AccessRight::Update)?;
         self.require_right(idx, a, &open.employing_unit, AccessRight::Update)?;
-        if let Some(existing) = idx.by_person.get(&open.person_id)
+        if let Some(existing) = idx.by_person.get(&self.person_key(&open.person_id))
             && existing != id
         {
             return Err(ScopeRule::PersonIdTaken(existing.clone()).into());
@@ -824,7 +825,7 @@ impl Workflows {
     async fn claim_person_id(&self, actor: &str, person_id: &str, dossier_id: &str) -> Result<()> {
         self.reserve(
             actor,
-            &dossier::person_id_stream(person_id),
+            &dossier::person_id_stream(&self.person_key(person_id)),
             hoso_schemas::pb::dossier::PersonIdReserved {
                 dossier_id: dossier_id.to_owned(),
             }
@@ -888,7 +889,7 @@ impl Workflows {
             .into());
         }
         self.require_active_unit(idx, &import.managing_unit)?;
-        if let Some(existing) = idx.by_person.get(&import.person_id) {
+        if let Some(existing) = idx.by_person.get(&self.person_key(&import.person_id)) {
             return Err(ScopeRule::PersonIdTaken(existing.clone()).into());
         }
         Ok(())

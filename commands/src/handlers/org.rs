@@ -334,7 +334,7 @@ impl Workflows {
         for s in idx.dossiers.values() {
             let Some(acc) = idx
                 .personal_accounts
-                .get(&s.person_id)
+                .get(&s.person_key)
                 .and_then(|id| idx.accounts.get(id))
             else {
                 continue;

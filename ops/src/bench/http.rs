@@ -192,7 +192,11 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     let node = prepare(&dir, o.people).await?;
 
     let store = &node.store;
-    let (read, _) = ReadModel::open(&dir, node.workflows.clock().clone())?;
+    let (read, _) = ReadModel::open(
+        &dir,
+        node.workflows.clock().clone(),
+        node.identifier_sealer(),
+    )?;
     let read = Arc::new(read);
     catch_up(&read, store).await?;
     let state = Arc::new(node.api(read, ApiConfig::default())?);

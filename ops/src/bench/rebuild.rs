@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
+use hoso_api::access::KeyringSealer;
+use hoso_commands::identifiers::seal_events;
+use hoso_commands::sealing::Keyring;
 use hoso_domain::clock::SystemClock;
 use hoso_ledger::{EventStore, ExpectedRevision, NewEvent, SourceDocument, SqliteStore};
 use hoso_projections::ReadModel;
@@ -26,7 +29,7 @@ use hoso_schemas::pb::org as org_pb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::data_dir::DataDir;
+use crate::data_dir::{DataDir, Keys};
 use crate::progress::Progress;
 
 /// Units of the generated province (departments, each with public service units).
@@ -201,6 +204,8 @@ impl Drawn {
             recruitment_decision: decision(format!("{i}/QĐ-TD"), recruited),
             recruited_on: date(recruited, 9, 1),
             birth_date: date(born, 5, 17),
+            // Sealed and keyed by `generate`, as the handlers do.
+            ..Default::default()
         }
     }
 
@@ -394,7 +399,12 @@ impl Drawn {
 }
 
 /// Generates the log into a fresh store.
-async fn generate(store: Arc<SqliteStore>, people: u64, seed: u64) -> anyhow::Result<u64> {
+async fn generate(
+    store: Arc<SqliteStore>,
+    keyring: Arc<Keyring>,
+    people: u64,
+    seed: u64,
+) -> anyhow::Result<u64> {
     for (code, e) in org_events() {
         store
             .append(
@@ -410,6 +420,7 @@ async fn generate(store: Arc<SqliteStore>, people: u64, seed: u64) -> anyhow::Re
     let mut writers = Vec::new();
     for w in 0..32u64 {
         let store = store.clone();
+        let keyring = keyring.clone();
         let next = next.clone();
         let written = written.clone();
         let progress = progress.clone();
@@ -420,7 +431,10 @@ async fn generate(store: Arc<SqliteStore>, people: u64, seed: u64) -> anyhow::Re
                 if i >= people {
                     return Ok::<(), anyhow::Error>(());
                 }
-                let (stream, events) = person_events(i, &mut rng);
+                let (stream, mut events) = person_events(i, &mut rng);
+                // Identification numbers reach the log sealed, as through
+                // the handlers.
+                seal_events(&keyring, &stream, &mut events)?;
                 let doc = SourceDocument {
                     number: format!("{i}/QĐ-TD"),
                     date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default(),
@@ -530,12 +544,13 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let data = DataDir::self_contained(&dir);
     let on = data.on(Arc::new(SystemClock));
+    let keyring = Arc::new(data.keyring(Keys::OpenOrCreate)?);
     let store = if data.has_ledger() {
         Arc::new(on.open_store()?)
     } else {
         let store = Arc::new(on.create_store()?);
         let started = Instant::now();
-        let n = generate(store.clone(), people, seed).await?;
+        let n = generate(store.clone(), keyring.clone(), people, seed).await?;
         eprintln!(
             "generated {n} events for {people} people in {:.1} s (kept in {} for the next run)",
             started.elapsed().as_secs_f64(),
@@ -552,6 +567,7 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
         &model_dir,
         store.as_ref(),
         Arc::new(hoso_domain::clock::SystemClock),
+        Arc::new(KeyringSealer(keyring)),
         &|n| progress.set(n),
     )
     .await?;

@@ -23,7 +23,8 @@ pub(super) async fn print_reports(
     root: &str,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (model, _) = hoso_projections::ReadModel::open(dir.path(), wf.clock().clone())
+    let sealer = std::sync::Arc::new(hoso_api::access::KeyringSealer(wf.keyring().clone()));
+    let (model, _) = hoso_projections::ReadModel::open(dir.path(), wf.clock().clone(), sealer)
         .context("opening the read model")?;
     let events = model
         .catch_up(store)
