@@ -1639,3 +1639,102 @@ fn dl_5_5_restructuring_moves_the_dossier_to_the_successor() {
         ))
     );
 }
+
+// ---- dates in sane ranges (issue 14) -------------------------------------
+
+fn open_with(edit: impl FnOnce(&mut DossierChange)) -> Result<Vec<DomainEvent>, DossierRule> {
+    let mut change = open(false);
+    edit(&mut change);
+    when_new(change)
+}
+
+#[test]
+fn birth_date_out_of_range() {
+    for date in [d(-2026, 1, 5), d(0, 1, 1), d(1899, 12, 31), d(2026, 3, 3)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { birth_date, .. } = c {
+                *birth_date = Some(date);
+            }),
+            Err(DossierRule::BirthDateOutOfRange {
+                date,
+                today: today()
+            }),
+            "{date}"
+        );
+    }
+}
+
+#[test]
+fn decision_before_records() {
+    for date in [d(-2026, 1, 5), d(0, 1, 1), d(1899, 12, 31)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { decision, .. } = c {
+                decision.date = date;
+            }),
+            Err(DossierRule::DecisionBeforeRecords {
+                number: "12/QĐ-SYT".into(),
+                date
+            }),
+            "{date}"
+        );
+    }
+    // Every later decision passes the same check.
+    let state = approved();
+    assert!(matches!(
+        when(
+            &state,
+            status(EmploymentStatus::Retired, doc("1/QĐ", d(-2026, 1, 5)))
+        ),
+        Err(DossierRule::DecisionBeforeRecords { .. })
+    ));
+}
+
+#[test]
+fn recruitment_out_of_range() {
+    for date in [d(-2026, 1, 5), d(1899, 12, 31)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+                *recruited_on = date;
+            }),
+            Err(DossierRule::RecruitmentOutOfRange {
+                date,
+                earliest: None
+            }),
+            "{date}"
+        );
+    }
+    assert_eq!(
+        open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+            *recruited_on = d(1990, 5, 16);
+        }),
+        Err(DossierRule::RecruitmentOutOfRange {
+            date: d(1990, 5, 16),
+            earliest: Some(d(1990, 5, 17))
+        })
+    );
+    // A decision signed today may recruit from next month.
+    assert!(
+        open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+            *recruited_on = d(2026, 4, 1);
+        })
+        .is_ok()
+    );
+}
+
+#[test]
+fn occurred_out_of_range() {
+    let state = approved();
+    for date in [d(-2026, 1, 5), d(1899, 12, 31), d(2026, 3, 3)] {
+        assert_eq!(
+            when(
+                &state,
+                declare_with_proof("residence", vec![field("8", "Hưng Yên")], date)
+            ),
+            Err(DossierRule::OccurredOutOfRange {
+                date,
+                today: today()
+            }),
+            "{date}"
+        );
+    }
+}
