@@ -235,8 +235,7 @@ pub fn clean(text: &str, kind: TextKind) -> Result<String, InputRule> {
         if is_private_use(c) {
             return Err(InputRule::PrivateUse { code, at });
         }
-        if kind != TextKind::Secret && is_combining_mark(c) && prev.is_none_or(char::is_whitespace)
-        {
+        if is_combining_mark(c) && prev.is_none_or(char::is_whitespace) {
             return Err(InputRule::LoneCombiningMark { code, at });
         }
         prev = Some(c);
@@ -376,6 +375,10 @@ mod tests {
                 "{s:?}"
             );
         }
+        assert_eq!(
+            clean("\u{0301}Mat-khau#1", TextKind::Secret).unwrap_err().code(),
+            "lone-combining-mark"
+        );
         // A mark that composes, or stacks on a letter, has its base.
         assert_eq!(clean("e\u{0301}", TextKind::Short).unwrap(), "é");
         assert!(clean("q\u{0301}\u{0323}", TextKind::Short).is_ok());
