@@ -32,6 +32,8 @@ use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
 
+use crate::input::{self, InputRule, TextKind};
+
 pub use hoso_schemas::pb::dossier::{
     AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EmploymentStatus,
     EvaluationGrade, RankChangeKind, TrainingMode, TransferKind,
@@ -691,6 +693,15 @@ pub enum DossierRule {
         /// Today.
         today: NaiveDate,
     },
+    /// Text that breaks the input rules ([`crate::input`]); the API refuses it
+    /// at its edge, this catches the paths that bypass HTTP (bulk import).
+    #[error("{field}: {rule}")]
+    Input {
+        /// Which value.
+        field: String,
+        /// The rule it broke.
+        rule: InputRule,
+    },
     /// A change without its digitised document (BT 6.3, HY 8.5).
     #[error("{what} needs its digitised supporting document (BT 6.3, HY 8.5)")]
     ProofRequired {
@@ -801,6 +812,7 @@ impl DossierRule {
             Self::BirthDateOutOfRange { .. } => "birth-date-out-of-range",
             Self::RecruitmentOutOfRange { .. } => "recruitment-out-of-range",
             Self::OccurredOutOfRange { .. } => "occurred-out-of-range",
+            Self::Input { rule, .. } => rule.code(),
             Self::ProofRequired { .. } => "proof-required",
             Self::ScannedDecisionRequired => "scanned-decision-required",
             Self::Form(_) => "form",
@@ -1006,6 +1018,14 @@ fn check_document(doc: &SourceDocument, today: NaiveDate) -> Result<(), DossierR
     Ok(())
 }
 
+/// `text` in NFC, or the input rule it breaks, naming `field`.
+fn clean_input(field: &str, text: &str, kind: TextKind) -> Result<String, DossierRule> {
+    input::clean(text, kind).map_err(|rule| DossierRule::Input {
+        field: field.to_owned(),
+        rule,
+    })
+}
+
 /// A recruitment's effective date: not before records are kept nor before
 /// the person was born (it may be after today).
 fn check_recruitment(
@@ -1090,9 +1110,22 @@ fn open_events(
             category,
             managing_unit,
             employing_unit,
-            sections,
+            mut sections,
             handed_over_on,
         } => {
+            // A pulled record never passed the API's edge: the same rules here.
+            let source_record_id =
+                clean_input("source_record_id", &source_record_id, TextKind::Short)?;
+            let full_name = clean_input("full_name", &full_name, TextKind::Short)?;
+            for (code, fields) in &mut sections {
+                for f in fields.iter_mut() {
+                    f.value = clean_input(
+                        &format!("{code}/{}", f.field_code),
+                        &f.value,
+                        TextKind::Long,
+                    )?;
+                }
+            }
             check_identity(&person_id, None, category, &full_name, ctx.today)?;
             check_imported_sections(&sections, &person_id)?;
             let has_sections = !sections.is_empty();

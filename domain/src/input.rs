@@ -376,7 +376,9 @@ mod tests {
             );
         }
         assert_eq!(
-            clean("\u{0301}Mat-khau#1", TextKind::Secret).unwrap_err().code(),
+            clean("\u{0301}Mat-khau#1", TextKind::Secret)
+                .unwrap_err()
+                .code(),
             "lone-combining-mark"
         );
         // A mark that composes, or stacks on a letter, has its base.

@@ -1738,3 +1738,50 @@ fn occurred_out_of_range() {
         );
     }
 }
+
+fn import_of(full_name: &str, name_field: &str) -> DossierChange {
+    let mut fields = identity();
+    fields[0].value = name_field.into();
+    DossierChange::Import {
+        source_system: "csdlqg".into(),
+        source_record_id: "R-7".into(),
+        person_id: PID.into(),
+        full_name: full_name.into(),
+        category: PersonnelCategory::CongChuc,
+        managing_unit: UNIT.into(),
+        employing_unit: DIVISION.into(),
+        sections: vec![("identity".into(), fields)],
+        handed_over_on: d(2026, 2, 2),
+    }
+}
+
+#[test]
+fn input_rules_hold_for_an_imported_record() {
+    use hoso_domain::input::InputRule;
+    // Decomposed text from the national database is stored composed.
+    let nfd = "Nguye\u{0302}\u{0303}n Thi\u{0323} Hu\u{031B}o\u{031B}ng";
+    let events = when_new(import_of(nfd, nfd)).unwrap();
+    let DomainEvent::DossierImported(e) = &events[0] else {
+        panic!("{:?}", events[0]);
+    };
+    assert_eq!(e.full_name, "Nguyễn Thị Hương");
+    assert_eq!(e.sections[0].fields[0].value, "Nguyễn Thị Hương");
+    // Controls and bidi overrides are refused, naming the value.
+    assert_eq!(
+        when_new(import_of("Nguyễn\u{0}Hương", "Hương")),
+        Err(DossierRule::Input {
+            field: "full_name".into(),
+            rule: InputRule::ControlCharacter { code: 0, at: 6 }
+        })
+    );
+    assert_eq!(
+        when_new(import_of("Hương", "H\u{202E}ương")),
+        Err(DossierRule::Input {
+            field: "identity/1".into(),
+            rule: InputRule::BidiControl {
+                code: 0x202E,
+                at: 1
+            }
+        })
+    );
+}
