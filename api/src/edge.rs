@@ -11,6 +11,14 @@
 //! is ever taken for one. A head it cannot frame exactly (a chunked body, an
 //! unparseable head, or a head beyond hyper's own buffer) ends the guard's
 //! watch of that connection; hyper's own rules still apply to it.
+//!
+//! The refused request is never given to hyper: the guard writes its answer,
+//! shuts its side down and reads until the client closes (so that unread
+//! input does not turn the close into a reset that destroys the answer), then
+//! reports end of input. Requests before it on the connection are served
+//! first; a client that pipelines a long line right behind another request
+//! could in principle see the refusal interleaved with that request's
+//! answer, which HTTP/1.1 clients in practice do not do.
 
 use std::io;
 use std::net::SocketAddr;
@@ -54,8 +62,9 @@ impl axum::serve::Listener for GuardedListener {
 
 #[derive(Debug)]
 enum Phase {
-    /// Reading a head; `head` holds its bytes so far.
-    Head { head: Vec<u8> },
+    /// Reading a head; `head` holds its bytes so far, `line_done` says
+    /// whether its request line has ended (within the limit).
+    Head { head: Vec<u8>, line_done: bool },
     /// Passing `remaining` bytes of body.
     Body { remaining: u64 },
     /// No longer following this connection.
@@ -64,6 +73,15 @@ enum Phase {
     Refusing { answer: Vec<u8>, written: usize },
     /// Refused: reading and dropping until the client closes.
     Draining { drained: usize },
+}
+
+impl Phase {
+    const fn new_head() -> Self {
+        Self::Head {
+            head: Vec::new(),
+            line_done: false,
+        }
+    }
 }
 
 /// A stream that refuses over-long request lines itself (see the module
@@ -79,7 +97,7 @@ impl<T> Guarded<T> {
     pub fn new(inner: T) -> Self {
         Self {
             inner,
-            phase: Phase::Head { head: Vec::new() },
+            phase: Phase::new_head(),
         }
     }
 }
@@ -109,25 +127,32 @@ impl<T> Guarded<T> {
                     // `n` fits the remaining count by construction.
                     *remaining -= n as u64;
                     if *remaining == 0 {
-                        self.phase = Phase::Head { head: Vec::new() };
+                        self.phase = Phase::new_head();
                     }
                     bytes = &bytes[n..];
                     offset += n;
                 }
-                Phase::Head { head } => {
+                Phase::Head { head, line_done } => {
                     let started_here = head.is_empty();
                     let before = head.len();
-                    // Look for the end of the head in what is known so far
-                    // plus the new bytes, without copying past the end.
-                    let search_from = before.saturating_sub(3);
                     head.extend_from_slice(bytes);
-                    let end = find(&head[search_from..], b"\r\n\r\n").map(|i| search_from + i + 4);
-                    let line_end = head.iter().position(|&b| b == b'\n');
-                    if line_end.map_or(head.len(), |e| e) > MAX_REQUEST_LINE {
-                        return Scan::Refuse {
-                            request_starts: if started_here { offset } else { 0 },
-                        };
+                    // Each byte is searched once, however small the reads:
+                    // the line's end from where the last search stopped, the
+                    // head's end from the last three bytes before on.
+                    if !*line_done {
+                        let line_end = head[before..]
+                            .iter()
+                            .position(|&b| b == b'\n')
+                            .map(|i| before + i);
+                        if line_end.unwrap_or(head.len()) > MAX_REQUEST_LINE {
+                            return Scan::Refuse {
+                                request_starts: if started_here { offset } else { 0 },
+                            };
+                        }
+                        *line_done = line_end.is_some();
                     }
+                    let search_from = before.saturating_sub(3);
+                    let end = find(&head[search_from..], b"\r\n\r\n").map(|i| search_from + i + 4);
                     let Some(end) = end else {
                         if head.len() > MAX_HEAD {
                             self.phase = Phase::Off;
@@ -136,7 +161,7 @@ impl<T> Guarded<T> {
                     };
                     let consumed = end - before;
                     let next = match body_length(&head[..end]) {
-                        Some(0) => Phase::Head { head: Vec::new() },
+                        Some(0) => Phase::new_head(),
                         Some(n) => Phase::Body { remaining: n },
                         None => Phase::Off,
                     };
