@@ -5,12 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use hoso_commands::workflows::Actor;
 use hoso_domain::account::{Account, AccountKind};
+use hoso_domain::input::{self, InputRule, TextKind};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -18,7 +19,11 @@ use crate::problem::Problem;
 use crate::sessions::{Attempt, TokenState};
 
 /// A JSON body; malformed JSON, wrong types and unknown fields are 400 or
-/// 422 problems, an oversized body 413, a wrong media type 415.
+/// 422 problems, an oversized body 413, a wrong media type 415. Every string
+/// in it (member names included) passes [`hoso_domain::input`]'s rules and is
+/// NFC-normalised before the route's type is read from it, so no route can
+/// forget them; a refusal is a 422 `input:<rule>` problem naming the JSON
+/// pointer of the value.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -26,11 +31,87 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(r) => Err(json_problem(&r)),
-        }
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(r) => return Err(json_problem(&r)),
+        };
+        clean_json(&mut value, &mut String::new(), TextKind::Normal)?;
+        serde_json::from_value::<T>(value).map(Self).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request",
+                "invalid-body",
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })
     }
+}
+
+/// Cleans every string under `value` in place; `pointer` is the JSON pointer
+/// of `value` and `kind` the kind its member name gives (array items inherit
+/// their array's).
+fn clean_json(
+    value: &mut serde_json::Value,
+    pointer: &mut String,
+    kind: TextKind,
+) -> Result<(), Problem> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let Some(clean) = clean_text(s, kind).map_err(|r| input_problem(&r, pointer))? {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&i.to_string());
+                clean_json(item, pointer, kind)?;
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            let mut cleaned = serde_json::Map::with_capacity(members.len());
+            for (key, mut item) in std::mem::take(members) {
+                let len = pointer.len();
+                pointer.push('/');
+                // RFC 6901 escapes; the key is checked before it is echoed.
+                let checked =
+                    input::clean(&key, TextKind::Short).map_err(|r| input_problem(&r, pointer))?;
+                pointer.push_str(&checked.replace('~', "~0").replace('/', "~1"));
+                clean_json(&mut item, pointer, input::kind_of_field(&checked))?;
+                pointer.truncate(len);
+                cleaned.insert(checked, item);
+            }
+            *members = cleaned;
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
+}
+
+/// `text` checked as `kind`: `None` when it is already clean as given.
+fn clean_text(text: &str, kind: TextKind) -> Result<Option<String>, InputRule> {
+    if kind != TextKind::Secret {
+        input::check_if_date(text)?;
+    }
+    let clean = input::clean(text, kind)?;
+    Ok((clean != text).then_some(clean))
+}
+
+/// 422 `input:<rule>`: the value at `pointer` (a JSON pointer, or
+/// `query:<name>` / `path:<name>`) broke `rule`.
+fn input_problem(rule: &InputRule, pointer: &str) -> Problem {
+    let at = if pointer.is_empty() { "/" } else { pointer };
+    let mut p = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "input",
+        rule.code(),
+        format!("{at}: {rule}"),
+    );
+    p.pointer = Some(at.to_owned());
+    p
 }
 
 fn json_problem(r: &JsonRejection) -> Problem {
@@ -47,26 +128,42 @@ fn json_problem(r: &JsonRejection) -> Problem {
     Problem::new(status, "request", code, r.body_text())
 }
 
-/// A query string; bad values are 400 problems.
+/// A query string; bad values are 400 problems, values breaking the input
+/// rules 422 `input:<rule>` problems. Values are NFC-normalised before the
+/// route reads them (so a decomposed search finds a composed name).
 #[derive(Debug)]
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(Self(v)),
-            Err(r) => Err(query_problem(&r)),
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| Problem::bad_request("invalid-query", e.to_string()))?;
+        for (name, value) in &mut pairs {
+            *name = input::clean(name, TextKind::Short).map_err(|r| input_problem(&r, "query"))?;
+            if let Some(clean) = clean_text(value, input::kind_of_field(name))
+                .map_err(|r| input_problem(&r, &format!("query:{name}")))?
+            {
+                *value = clean;
+            }
         }
+        let cleaned = serde_urlencoded::to_string(&pairs)
+            .map_err(|e| Problem::bad_request("invalid-query", e.to_string()))?;
+        serde_urlencoded::from_str::<T>(&cleaned)
+            .map(Self)
+            .map_err(|e| {
+                Problem::bad_request(
+                    "invalid-query",
+                    format!("Failed to deserialize query string: {e}"),
+                )
+            })
     }
 }
 
-fn query_problem(r: &QueryRejection) -> Problem {
-    Problem::bad_request("invalid-query", r.body_text())
-}
-
-/// Path parameters; an undecodable segment is a 400 problem.
+/// Path parameters; an undecodable segment is a 400 problem, one breaking
+/// the input rules a 422 `input:<rule>` problem. Values are NFC-normalised.
 #[derive(Debug)]
 pub struct PathParams<T>(pub T);
 
@@ -74,10 +171,24 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(v)) => Ok(Self(v)),
-            Err(r) => Err(path_problem(&r)),
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+                .await
+                .map_err(|r| path_problem(&r))?;
+        let mut values = Vec::with_capacity(raw.len());
+        for (name, value) in raw {
+            let clean = input::clean(&value, TextKind::Short)
+                .map_err(|r| input_problem(&r, &format!("path:{name}")))?;
+            values.push(serde_json::Value::String(clean));
         }
+        // One parameter reads as a scalar, several as a tuple.
+        let value = match <[serde_json::Value; 1]>::try_from(values) {
+            Ok([one]) => one,
+            Err(many) => serde_json::Value::Array(many),
+        };
+        serde_json::from_value::<T>(value)
+            .map(Self)
+            .map_err(|e| Problem::bad_request("invalid-path", format!("Invalid URL: {e}")))
     }
 }
 

@@ -16,7 +16,13 @@
 //! - [`problem`]: RFC 9457 problems with one stable `type` per rule;
 //! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
 //!   them (`/api/v1/openapi.json`);
-//! - [`metrics`]: Prometheus text at `/metrics`.
+//! - [`metrics`]: Prometheus text at `/metrics`;
+//! - [`edge`]: limits kept on the connection before hyper parses a request
+//!   (an over-long request line answered with a 414 problem).
+//!
+//! Every string of every request passes `hoso_domain::input`'s rules in the
+//! extractors of `extract.rs` (JSON bodies, query strings, path segments)
+//! before any route reads it.
 //!
 //! Where to start reading: [`router`], then `routes/dossiers.rs`.
 
@@ -38,6 +44,7 @@ use hoso_domain::clock::Clock;
 use hoso_projections::ReadModel;
 
 pub mod access;
+pub mod edge;
 mod extract;
 pub mod metrics;
 pub mod problem;
@@ -208,6 +215,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let follower = tokio::spawn(follow(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // `tap_io` with nothing to do is how axum gives a custom listener's
+    // connections their `ConnectInfo<SocketAddr>`.
+    let listener = axum::serve::ListenerExt::tap_io(edge::GuardedListener(listener), |_| {});
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -39,6 +39,10 @@ pub struct Problem {
     /// verification (a missing tail names its first missing position).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    /// For `input:*`: where the refused value is, a JSON pointer into the body
+    /// (RFC 6901) or `query:<name>` / `path:<name>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 impl Problem {
@@ -53,6 +57,7 @@ impl Problem {
             stream: None,
             revision: None,
             position: None,
+            pointer: None,
         }
     }
 

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::account as pb;
@@ -523,6 +523,17 @@ pub enum AccountRule {
     /// Kind unspecified.
     #[error("account kind is required")]
     KindRequired,
+    /// A birth date before [`crate::input::FIRST_YEAR`] or after today.
+    #[error(
+        "birth date {date} is not between {}-01-01 and today {today}",
+        crate::input::FIRST_YEAR
+    )]
+    BirthDateOutOfRange {
+        /// Date given.
+        date: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
     /// Bad login name.
     #[error("username {0:?} must be 3–64 characters of a-z, 0-9, '.', '_' or '-'")]
     BadUsername(String),
@@ -682,6 +693,7 @@ impl AccountRule {
             Self::AlreadyIssued => "account-already-issued",
             Self::KindRequired => "account-kind-required",
             Self::BadUsername(_) => "bad-username",
+            Self::BirthDateOutOfRange { .. } => "birth-date-out-of-range",
             Self::NameRequired => "name-required",
             Self::PersonIdPlacement(_) => "person-id-placement",
             Self::BadPersonId(_) => "bad-person-id",
@@ -749,6 +761,17 @@ pub fn decide(
         revision: state.map(|a| a.revision),
         rule,
     };
+    if let AccountChange::Issue {
+        birth_date: Some(date),
+        ..
+    } = &change
+        && (date.year() < crate::input::FIRST_YEAR || *date > today)
+    {
+        return Err(reject(AccountRule::BirthDateOutOfRange {
+            date: *date,
+            today,
+        }));
+    }
     let event: DomainEvent = match (state, change) {
         (
             None,

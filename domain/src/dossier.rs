@@ -26,11 +26,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::SourceDocument;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
+
+use crate::input::{self, InputRule, TextKind};
 
 pub use hoso_schemas::pb::dossier::{
     AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EmploymentStatus,
@@ -656,6 +658,60 @@ pub enum DossierRule {
         /// Today.
         today: NaiveDate,
     },
+    /// A document dated before the first year any record is kept for
+    /// ([`crate::input::FIRST_YEAR`]).
+    #[error(
+        "decision {number} is dated {date}, before {}",
+        crate::input::FIRST_YEAR
+    )]
+    DecisionBeforeRecords {
+        /// Number.
+        number: String,
+        /// Date.
+        date: NaiveDate,
+    },
+    /// A birth date before [`crate::input::FIRST_YEAR`] or after today.
+    #[error(
+        "birth date {date} is not between {}-01-01 and today {today}",
+        crate::input::FIRST_YEAR
+    )]
+    BirthDateOutOfRange {
+        /// Date given.
+        date: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+    /// A recruitment before [`crate::input::FIRST_YEAR`] or before the
+    /// person was born. Its effective date may lie after today: a decision
+    /// signed now may recruit from next month.
+    #[error("recruitment on {date} is before {}", earliest.map_or_else(|| format!("{}", crate::input::FIRST_YEAR), |b| format!("the birth date {b}")))]
+    RecruitmentOutOfRange {
+        /// Date given.
+        date: NaiveDate,
+        /// The birth date, when that is what it precedes.
+        earliest: Option<NaiveDate>,
+    },
+    /// A declared change said to have happened after today or before
+    /// [`crate::input::FIRST_YEAR`].
+    #[error(
+        "the change is said to have occurred on {date}, which is not between {}-01-01 and today {today}",
+        crate::input::FIRST_YEAR
+    )]
+    OccurredOutOfRange {
+        /// Date given.
+        date: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+    /// Text that breaks the input rules ([`crate::input`]); the API refuses it
+    /// at its edge, this catches the paths that bypass HTTP (bulk import).
+    #[error("{field}: {rule}")]
+    Input {
+        /// Which value.
+        field: String,
+        /// The rule it broke.
+        rule: InputRule,
+    },
     /// A change without its digitised document (BT 6.3, HY 8.5).
     #[error("{what} needs its digitised supporting document (BT 6.3, HY 8.5)")]
     ProofRequired {
@@ -762,6 +818,11 @@ impl DossierRule {
             Self::NameRequired => "name-required",
             Self::DecisionIncomplete => "decision-incomplete",
             Self::DecisionInFuture { .. } => "decision-in-future",
+            Self::DecisionBeforeRecords { .. } => "decision-before-records",
+            Self::BirthDateOutOfRange { .. } => "birth-date-out-of-range",
+            Self::RecruitmentOutOfRange { .. } => "recruitment-out-of-range",
+            Self::OccurredOutOfRange { .. } => "occurred-out-of-range",
+            Self::Input { rule, .. } => rule.code(),
             Self::ProofRequired { .. } => "proof-required",
             Self::ScannedDecisionRequired => "scanned-decision-required",
             Self::Form(_) => "form",
@@ -958,6 +1019,41 @@ fn check_document(doc: &SourceDocument, today: NaiveDate) -> Result<(), DossierR
             today,
         });
     }
+    if doc.date.year() < crate::input::FIRST_YEAR {
+        return Err(DossierRule::DecisionBeforeRecords {
+            number: doc.number.clone(),
+            date: doc.date,
+        });
+    }
+    Ok(())
+}
+
+/// `text` in NFC, or the input rule it breaks, naming `field`.
+fn clean_input(field: &str, text: &str, kind: TextKind) -> Result<String, DossierRule> {
+    input::clean(text, kind).map_err(|rule| DossierRule::Input {
+        field: field.to_owned(),
+        rule,
+    })
+}
+
+/// A recruitment's effective date: not before records are kept nor before
+/// the person was born (it may be after today).
+fn check_recruitment(
+    recruited_on: NaiveDate,
+    birth_date: Option<NaiveDate>,
+) -> Result<(), DossierRule> {
+    if recruited_on.year() < crate::input::FIRST_YEAR {
+        return Err(DossierRule::RecruitmentOutOfRange {
+            date: recruited_on,
+            earliest: None,
+        });
+    }
+    if let Some(birth) = birth_date.filter(|b| recruited_on < *b) {
+        return Err(DossierRule::RecruitmentOutOfRange {
+            date: recruited_on,
+            earliest: Some(birth),
+        });
+    }
     Ok(())
 }
 
@@ -1000,8 +1096,9 @@ fn open_events(
             decision,
             has_personal_account,
         } => {
-            check_identity(&person_id, birth_date, category, &full_name)?;
+            check_identity(&person_id, birth_date, category, &full_name, ctx.today)?;
             check_document(&decision, ctx.today)?;
+            check_recruitment(recruited_on, birth_date)?;
             b.push(pb::DossierOpened {
                 person_id,
                 full_name,
@@ -1026,10 +1123,23 @@ fn open_events(
             category,
             managing_unit,
             employing_unit,
-            sections,
+            mut sections,
             handed_over_on,
         } => {
-            check_identity(&person_id, None, category, &full_name)?;
+            // A pulled record never passed the API's edge: the same rules here.
+            let source_record_id =
+                clean_input("source_record_id", &source_record_id, TextKind::Short)?;
+            let full_name = clean_input("full_name", &full_name, TextKind::Short)?;
+            for (code, fields) in &mut sections {
+                for f in fields.iter_mut() {
+                    f.value = clean_input(
+                        &format!("{code}/{}", f.field_code),
+                        &f.value,
+                        TextKind::Long,
+                    )?;
+                }
+            }
+            check_identity(&person_id, None, category, &full_name, ctx.today)?;
             check_imported_sections(&sections, &person_id)?;
             let has_sections = !sections.is_empty();
             b.push(pb::DossierImported {
@@ -1081,7 +1191,11 @@ fn check_identity(
     birth_date: Option<NaiveDate>,
     category: PersonnelCategory,
     full_name: &str,
+    today: NaiveDate,
 ) -> Result<(), DossierRule> {
+    if let Some(date) = birth_date.filter(|b| b.year() < crate::input::FIRST_YEAR || *b > today) {
+        return Err(DossierRule::BirthDateOutOfRange { date, today });
+    }
     person_id::validate(person_id, birth_date).map_err(DossierRule::BadPersonId)?;
     if category == PersonnelCategory::Unspecified {
         return Err(DossierRule::CategoryRequired);
@@ -1271,6 +1385,10 @@ fn declare(
         ReviewState::Verified => return Err(DossierRule::DeclarationLocked("verified")),
         ReviewState::Locked => return Err(DossierRule::DeclarationLocked("locked")),
         _ => {}
+    }
+    let today = b.ctx.today;
+    if let Some(date) = occurred_on.filter(|o| o.year() < crate::input::FIRST_YEAR || *o > today) {
+        return Err(DossierRule::OccurredOutOfRange { date, today });
     }
     form::validate_section(&section_code, &fields, &d.person_id).map_err(DossierRule::Form)?;
     let change_set = d.ever_approved();

@@ -12,6 +12,10 @@ use std::collections::BTreeSet;
 
 use hoso_schemas::pb::dossier::FieldEntry;
 
+/// Longest value of any form field, in characters (the field catalogue's
+/// free-text items are the longest).
+pub const MAX_VALUE_CHARS: usize = 2_000;
+
 /// Form template name recorded in every declaration.
 pub const FORM_2C: &str = "2C-BNV/2008";
 
@@ -318,7 +322,9 @@ fn check_value(field: &str, value: &str, person_id: &str) -> Result<(), FormErro
         "3b" if !matches!(value, "Nam" | "Nữ") => {
             bad(format!("sex must be Nam or Nữ, not {value:?}"))
         }
-        _ if value.chars().count() > 2_000 => bad("longer than 2,000 characters".to_owned()),
+        _ if value.chars().count() > MAX_VALUE_CHARS => {
+            bad(format!("longer than {MAX_VALUE_CHARS} characters"))
+        }
         _ => Ok(()),
     }
 }

@@ -21,7 +21,9 @@
 //! - [`form`]: the résumé form's sections; [`person_id`]: the 12-digit
 //!   identification number; [`text`]: folding Vietnamese text for search and
 //!   uniqueness; [`signing`]: what an approval signature covers; [`restriction`]:
-//!   the access-restriction level of each field and a reader's clearance.
+//!   the access-restriction level of each field and a reader's clearance;
+//!   [`input`]: the text and date rules every input passes before it may reach
+//!   the log (NFC, no controls or invisible characters, bounded lengths).
 
 pub mod account;
 pub mod calendar;
@@ -29,6 +31,7 @@ pub mod clock;
 mod convert;
 pub mod dossier;
 pub mod form;
+pub mod input;
 pub mod org;
 pub mod person_id;
 pub mod profile;

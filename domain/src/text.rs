@@ -26,9 +26,12 @@ pub fn fold_char(c: char) -> char {
     c.to_lowercase().next().unwrap_or(c)
 }
 
-/// Folds a whole string (see the module documentation).
+/// Folds a whole string (see the module documentation). Text is composed
+/// (NFC) first, so a decomposed spelling — stored before the input rules
+/// normalised everything, or typed into a search — folds like the composed one.
 pub fn fold(text: &str) -> String {
-    text.chars().map(fold_char).collect()
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().map(fold_char).collect()
 }
 
 #[cfg(test)]
@@ -40,5 +43,11 @@ mod tests {
         assert_eq!(fold("Nguyễn Văn Đức"), "nguyen van duc");
         assert_eq!(fold("TRẦN THỊ HƯƠNG"), "tran thi huong");
         assert_eq!(fold("Phạm Quỳnh Anh"), "pham quynh anh");
+    }
+
+    #[test]
+    fn decomposed_text_folds_like_composed() {
+        let nfd = "Nguye\u{0302}\u{0303}n Va\u{0306}n \u{0110}u\u{031B}\u{0301}c";
+        assert_eq!(fold(nfd), "nguyen van duc");
     }
 }

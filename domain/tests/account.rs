@@ -1026,3 +1026,26 @@ fn an_inspection_stored_without_a_clearance_reads_as_general() {
     let a = evolve(Some(a), &stored, ID).unwrap();
     assert_eq!(a.inspections["i-1"].clearance, Restriction::General);
 }
+
+#[test]
+fn birth_date_out_of_range() {
+    for date in [
+        d(-2026, 1, 5),
+        d(0, 1, 1),
+        d(1899, 12, 31),
+        today().succ_opt().unwrap(),
+    ] {
+        let mut change = issue(AccountKind::Personal);
+        if let AccountChange::Issue { birth_date, .. } = &mut change {
+            *birth_date = Some(date);
+        }
+        assert_eq!(
+            when_new(change),
+            Err(AccountRule::BirthDateOutOfRange {
+                date,
+                today: today()
+            }),
+            "{date}"
+        );
+    }
+}

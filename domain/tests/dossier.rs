@@ -1642,3 +1642,149 @@ fn dl_5_5_restructuring_moves_the_dossier_to_the_successor() {
         ))
     );
 }
+
+// ---- dates in sane ranges (issue 14) -------------------------------------
+
+fn open_with(edit: impl FnOnce(&mut DossierChange)) -> Result<Vec<DomainEvent>, DossierRule> {
+    let mut change = open(false);
+    edit(&mut change);
+    when_new(change)
+}
+
+#[test]
+fn birth_date_out_of_range() {
+    for date in [d(-2026, 1, 5), d(0, 1, 1), d(1899, 12, 31), d(2026, 3, 3)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { birth_date, .. } = c {
+                *birth_date = Some(date);
+            }),
+            Err(DossierRule::BirthDateOutOfRange {
+                date,
+                today: today()
+            }),
+            "{date}"
+        );
+    }
+}
+
+#[test]
+fn decision_before_records() {
+    for date in [d(-2026, 1, 5), d(0, 1, 1), d(1899, 12, 31)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { decision, .. } = c {
+                decision.date = date;
+            }),
+            Err(DossierRule::DecisionBeforeRecords {
+                number: "12/QĐ-SYT".into(),
+                date
+            }),
+            "{date}"
+        );
+    }
+    // Every later decision passes the same check.
+    let state = approved();
+    assert!(matches!(
+        when(
+            &state,
+            status(EmploymentStatus::Retired, doc("1/QĐ", d(-2026, 1, 5)))
+        ),
+        Err(DossierRule::DecisionBeforeRecords { .. })
+    ));
+}
+
+#[test]
+fn recruitment_out_of_range() {
+    for date in [d(-2026, 1, 5), d(1899, 12, 31)] {
+        assert_eq!(
+            open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+                *recruited_on = date;
+            }),
+            Err(DossierRule::RecruitmentOutOfRange {
+                date,
+                earliest: None
+            }),
+            "{date}"
+        );
+    }
+    assert_eq!(
+        open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+            *recruited_on = d(1990, 5, 16);
+        }),
+        Err(DossierRule::RecruitmentOutOfRange {
+            date: d(1990, 5, 16),
+            earliest: Some(d(1990, 5, 17))
+        })
+    );
+    // A decision signed today may recruit from next month.
+    assert!(
+        open_with(|c| if let DossierChange::Open { recruited_on, .. } = c {
+            *recruited_on = d(2026, 4, 1);
+        })
+        .is_ok()
+    );
+}
+
+#[test]
+fn occurred_out_of_range() {
+    let state = approved();
+    for date in [d(-2026, 1, 5), d(1899, 12, 31), d(2026, 3, 3)] {
+        assert_eq!(
+            when(
+                &state,
+                declare_with_proof("residence", vec![field("8", "Hưng Yên")], date)
+            ),
+            Err(DossierRule::OccurredOutOfRange {
+                date,
+                today: today()
+            }),
+            "{date}"
+        );
+    }
+}
+
+fn import_of(full_name: &str, name_field: &str) -> DossierChange {
+    let mut fields = identity();
+    fields[0].value = name_field.into();
+    DossierChange::Import {
+        source_system: "csdlqg".into(),
+        source_record_id: "R-7".into(),
+        person_id: PID.into(),
+        full_name: full_name.into(),
+        category: PersonnelCategory::CongChuc,
+        managing_unit: UNIT.into(),
+        employing_unit: DIVISION.into(),
+        sections: vec![("identity".into(), fields)],
+        handed_over_on: d(2026, 2, 2),
+    }
+}
+
+#[test]
+fn input_rules_hold_for_an_imported_record() {
+    use hoso_domain::input::InputRule;
+    // Decomposed text from the national database is stored composed.
+    let nfd = "Nguye\u{0302}\u{0303}n Thi\u{0323} Hu\u{031B}o\u{031B}ng";
+    let events = when_new(import_of(nfd, nfd)).unwrap();
+    let DomainEvent::DossierImported(e) = &events[0] else {
+        panic!("{:?}", events[0]);
+    };
+    assert_eq!(e.full_name, "Nguyễn Thị Hương");
+    assert_eq!(e.sections[0].fields[0].value, "Nguyễn Thị Hương");
+    // Controls and bidi overrides are refused, naming the value.
+    assert_eq!(
+        when_new(import_of("Nguyễn\u{0}Hương", "Hương")),
+        Err(DossierRule::Input {
+            field: "full_name".into(),
+            rule: InputRule::ControlCharacter { code: 0, at: 6 }
+        })
+    );
+    assert_eq!(
+        when_new(import_of("Hương", "H\u{202E}ương")),
+        Err(DossierRule::Input {
+            field: "identity/1".into(),
+            rule: InputRule::BidiControl {
+                code: 0x202E,
+                at: 1
+            }
+        })
+    );
+}
