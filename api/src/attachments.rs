@@ -529,10 +529,10 @@ impl AttachmentStore {
     }
 }
 
-/// Which dossiers cite each of `wanted`, read from the log itself (a
-/// decision's scan, a declaration's proofs): where a legacy plaintext file
-/// must be encrypted. Only plaintext citations are looked for: every sealed
-/// citation postdates the legacy files.
+/// Which dossiers cite each of `wanted`, read from the log itself (every
+/// place an event cites a document, as `hoso_bundle` lists them): where a
+/// legacy plaintext file must be encrypted. Only plaintext citations are
+/// looked for: every sealed citation postdates the legacy files.
 pub async fn citations_in_log(
     store: &dyn hoso_ledger::EventStore,
     wanted: &BTreeSet<[u8; 32]>,
@@ -549,22 +549,21 @@ pub async fn citations_in_log(
             else {
                 continue;
             };
-            let mut cites: Vec<[u8; 32]> = e
-                .source_document
-                .as_ref()
-                .and_then(|d| d.attachment_sha256)
-                .into_iter()
-                .collect();
-            if e.event_type == "dossier.DeclarationSubmitted"
-                && let Ok(hoso_schemas::DomainEvent::DeclarationSubmitted(d)) =
-                    hoso_ledger::typed::decode(&registry, e)
-            {
-                cites.extend(
-                    d.supporting_attachments
-                        .iter()
-                        .filter_map(|a| <[u8; 32]>::try_from(a.as_slice()).ok()),
-                );
-            }
+            let cites = match hoso_ledger::typed::decode(&registry, e) {
+                Ok(event) => {
+                    hoso_bundle::format::cited_attachments(&event, e.source_document.as_ref())
+                }
+                Err(err) => {
+                    // Its envelope's document still counts; the payload is
+                    // for `hoso verify` to report.
+                    tracing::warn!(position = e.position, error = %err, "an event that does not decode: only its envelope's citation is read");
+                    e.source_document
+                        .as_ref()
+                        .and_then(|d| d.attachment_sha256)
+                        .into_iter()
+                        .collect()
+                }
+            };
             for sha in cites.into_iter().filter(|s| wanted.contains(s)) {
                 found.entry(sha).or_default().insert(dossier_id.to_owned());
             }

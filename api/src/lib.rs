@@ -13,6 +13,9 @@
 //!   the profile, opening sealed fields for cleared readers, and
 //!   `AccessLogged` events for reads of restricted data and every read of an
 //!   inspector;
+//! - [`attachments`]: uploaded documents, each encrypted under its dossier's
+//!   data key, cited only from that dossier, with a quota per account on
+//!   uncited uploads and a sweeper for those never cited;
 //! - [`problem`]: RFC 9457 problems with one stable `type` per rule;
 //! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
 //!   them (`/api/v1/openapi.json`);

@@ -342,7 +342,7 @@ fn receipt_response(id: &str, r: hoso_commands::workflows::Receipt) -> Response 
            ("If-Match" = Option<String>, Header, description = "Expected revision (the ETag)")),
     request_body = DeclarationIn,
     responses((status = 200, body = ReceiptOut), (status = 404, body = Problem),
-              (status = 412, body = Problem), (status = 422, body = Problem)))]
+              (status = 412, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn declare(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -612,7 +612,7 @@ pub enum TransferIn {
     params(("id" = String, Path, description = "Dossier id (UUID)")),
     request_body = TransferIn,
     responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn transfer(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -715,7 +715,7 @@ pub struct StatusIn {
     params(("id" = String, Path, description = "Dossier id (UUID)")),
     request_body = StatusIn,
     responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn status(
     State(s): State<Arc<AppState>>,
     c: Caller,
