@@ -390,8 +390,11 @@ impl AttachmentStore {
                 continue;
             }
             // The row first, and only while still uncited: an upload cited
-            // meanwhile (marked after its append) keeps its file.
-            let deleted = self.conn().execute(
+            // meanwhile (marked after its append) keeps its file. The lock is
+            // held until the file is gone, so that the same document uploaded
+            // again meanwhile is not left with a row and no file.
+            let conn = self.conn();
+            let deleted = conn.execute(
                 "DELETE FROM uploads WHERE address = ?1 AND cited = 0",
                 [&address],
             )?;
@@ -404,6 +407,7 @@ impl AttachmentStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(&path)(e)),
             }
+            drop(conn);
             tracing::info!(dossier = %dossier_id, bytes, "removed an upload no event cited within the grace period");
             swept.removed += 1;
             swept.bytes += u64::try_from(bytes).unwrap_or(0);
@@ -453,8 +457,10 @@ impl AttachmentStore {
 
     /// Encrypts every legacy plaintext file for each dossier `citing` names
     /// (digest → dossier ids, from the log), records the copies as cited, and
-    /// only then removes the plaintext. Files no dossier cites are removed;
-    /// so are leftovers of an interrupted write. Idempotent: a crash at any
+    /// only then removes the plaintext. Files no dossier cites are removed:
+    /// with no record of the dossier they were uploaded for they could never
+    /// be cited now (the uploader uploads again); so are leftovers of an
+    /// interrupted write. Idempotent: a crash at any
     /// point leaves the plaintext in place until its copies are durable, and
     /// a rerun finishes the work. Blocking.
     pub fn migrate_legacy(
