@@ -35,10 +35,13 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
             .with_sealer(sealer.clone()),
     );
     // Plaintext attachments of an older directory are encrypted before anyone
-    // is served, from what the log says cites them.
-    hoso_api::attachments::migrate(&state)
-        .await
-        .context("encrypt the attachments of an older data directory")?;
+    // is served, from what the log says cites them. A failure (a damaged log
+    // cannot say) leaves them as they were for the next start: the node still
+    // starts, as it does on a damaged log, to say what is wrong.
+    if let Err(e) = hoso_api::attachments::migrate(&state).await {
+        tracing::error!(error = %e, "the attachments of an older data directory could not be encrypted; they stay as they were until the next start");
+        println!("warning: plaintext attachments could not be encrypted: {e}");
+    }
     let sweeper = hoso_api::attachments::spawn_sweeper(state.clone(), SWEEP_EVERY);
     let sealing = tokio::spawn(sealer.clone().run());
     let scrub = (verify == Verify::Incremental)
