@@ -151,6 +151,17 @@ impl Filter<'_> {
         String::from_utf8(plain).map_err(|e| Problem::internal(&e))
     }
 
+    /// The SHA-256 of a restricted section's supporting document, sealed in
+    /// its declaration.
+    fn open_digest(&self, sealed_hex: &str) -> Result<Vec<u8>, Problem> {
+        let bytes = hex::decode(sealed_hex).map_err(|e| Problem::internal(&e))?;
+        Ok(self.keyring.open_sealed(
+            self.dossier_id,
+            hoso_commands::workflows::ATTACHMENT_DIGEST_CONTEXT,
+            &bytes,
+        )?)
+    }
+
     /// The level of a section's supporting documents: its own level, or the
     /// profile's default.
     fn section_level(&self, section: &str) -> Restriction {
@@ -359,6 +370,17 @@ impl Filter<'_> {
                 // A section's supporting documents (BT 6.3).
                 if !self.sees(&section, self.section_level(&section)) {
                     *item = serde_json::json!({ "section": section, "withheld": true });
+                } else if let Some(sealed) = item
+                    .as_object_mut()
+                    .and_then(|o| o.remove("sealed_attachments"))
+                {
+                    let mut opened = Vec::new();
+                    for h in sealed.as_array().into_iter().flatten() {
+                        let h = h.as_str().unwrap_or_default();
+                        opened.push(Value::String(hex::encode(self.open_digest(h)?)));
+                    }
+                    revealed.0.push(format!("{section}/attachments"));
+                    item["attachments"] = Value::Array(opened);
                 }
                 return Ok(());
             }
@@ -426,7 +448,18 @@ impl Filter<'_> {
                     let cited = item
                         .get("attachments")
                         .and_then(Value::as_array)
-                        .is_some_and(|a| a.iter().any(|h| h.as_str() == Some(sha)));
+                        .is_some_and(|a| a.iter().any(|h| h.as_str() == Some(sha)))
+                        || item
+                            .get("sealed_attachments")
+                            .and_then(Value::as_array)
+                            .is_some_and(|a| {
+                                a.iter().any(|h| {
+                                    // One that cannot be opened (no key) cites nothing
+                                    // this server can show.
+                                    self.open_digest(h.as_str().unwrap_or_default())
+                                        .is_ok_and(|d| hex::encode(d) == sha)
+                                })
+                            });
                     if cited && let Some(section) = item.get("section").and_then(Value::as_str) {
                         cite(self.section_level(section));
                     }

@@ -13,6 +13,9 @@
 //!   the profile, opening sealed fields for cleared readers, and
 //!   `AccessLogged` events for reads of restricted data and every read of an
 //!   inspector;
+//! - [`attachments`]: uploaded documents, each encrypted under its dossier's
+//!   data key, cited only from that dossier, with a quota per account on
+//!   uncited uploads and a sweeper for those never cited;
 //! - [`problem`]: RFC 9457 problems with one stable `type` per rule;
 //! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
 //!   them (`/api/v1/openapi.json`);
@@ -45,6 +48,7 @@ use hoso_projections::ReadModel;
 
 pub mod access;
 pub mod edge;
+pub mod attachments;
 mod extract;
 pub mod metrics;
 pub mod problem;
@@ -52,8 +56,7 @@ pub mod routes;
 pub mod sessions;
 mod trust;
 
-/// The directory, inside the data directory, of uploaded scans by digest.
-pub const ATTACHMENTS_DIR: &str = "attachments";
+pub use attachments::{ATTACHMENTS_DIR, UPLOADS_FILE};
 
 pub use problem::Problem;
 pub use routes::ApiDoc;
@@ -105,8 +108,8 @@ pub struct AppState {
     pub sessions: sessions::SessionStore,
     /// Request metrics.
     pub metrics: metrics::Metrics,
-    /// Attachments stored content-addressed outside the log.
-    pub attachments: std::path::PathBuf,
+    /// Attachments, encrypted per dossier outside the log.
+    pub attachments: Arc<attachments::AttachmentStore>,
     /// Withheld lists per clearance.
     pub withheld: access::WithheldCache,
     /// Tunables.
@@ -136,13 +139,13 @@ pub enum StartError {
         /// Cause.
         source: rusqlite::Error,
     },
-    /// The attachments directory.
-    #[error("attachments directory {path}: {source}")]
+    /// The attachment store.
+    #[error("attachment store in {path}: {source}")]
     Attachments {
-        /// Directory.
+        /// The data directory.
         path: std::path::PathBuf,
         /// Cause.
-        source: std::io::Error,
+        source: attachments::AttachmentError,
     },
 }
 
@@ -164,18 +167,18 @@ impl AppState {
                     source,
                 }
             })?;
-        let attachments = data.join(ATTACHMENTS_DIR);
-        std::fs::create_dir_all(&attachments).map_err(|source| StartError::Attachments {
-            path: attachments.clone(),
-            source,
-        })?;
+        let attachments = attachments::AttachmentStore::open(data, keyring.clone(), clock.clone())
+            .map_err(|source| StartError::Attachments {
+                path: data.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
             workflows,
             read,
             keyring,
             sessions,
             metrics: metrics::Metrics::default(),
-            attachments,
+            attachments: Arc::new(attachments),
             withheld: access::WithheldCache::default(),
             config,
             clock,

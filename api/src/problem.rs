@@ -229,5 +229,31 @@ impl From<hoso_commands::sealing::SealError> for Problem {
     }
 }
 
+impl From<crate::attachments::AttachmentError> for Problem {
+    fn from(e: crate::attachments::AttachmentError) -> Self {
+        use crate::attachments::AttachmentError as E;
+        match e {
+            E::NotUploaded { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attachment",
+                "not-uploaded",
+                format!(
+                    "{e}: upload the document to this dossier first (POST /dossiers/{{id}}/attachments)"
+                ),
+            ),
+            E::QuotaExceeded { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "attachment",
+                "quota-exceeded",
+                format!(
+                    "{e}; cite your uploads in a declaration or decision, or wait for the uncited ones to be removed"
+                ),
+            ),
+            E::Sealing(s) => s.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, Problem>;

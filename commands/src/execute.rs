@@ -53,6 +53,9 @@ use crate::workflows::{Actor, Receipt, Workflows};
 
 /// What a sealed discipline reason is bound to besides its dossier.
 pub const DISCIPLINE_REASON_CONTEXT: &[u8] = b"discipline\x1freason";
+/// What the sealed SHA-256 of a restricted section's supporting document is
+/// bound to besides its dossier.
+pub const ATTACHMENT_DIGEST_CONTEXT: &[u8] = b"attachment\x1fsha256";
 
 /// A command on one existing dossier, run by [`Workflows::execute`].
 pub(crate) trait DossierCommand {
@@ -270,7 +273,24 @@ impl Workflows {
         for e in events.iter_mut() {
             match e {
                 DomainEvent::DeclarationSubmitted(d) => {
-                    seal(&d.section_code.clone(), &mut d.fields)?
+                    seal(&d.section_code.clone(), &mut d.fields)?;
+                    // Which document a restricted section cites says something
+                    // of it (a marriage certificate, a health paper): sealed
+                    // like its fields, the section's level deciding.
+                    let level = map
+                        .sections
+                        .get(&d.section_code)
+                        .copied()
+                        .unwrap_or(map.default);
+                    if level.is_sealed() {
+                        for sha in std::mem::take(&mut d.supporting_attachments) {
+                            d.sealed_attachments.push(self.keyring.seal(
+                                dossier_id,
+                                ATTACHMENT_DIGEST_CONTEXT,
+                                &sha,
+                            )?);
+                        }
+                    }
                 }
                 DomainEvent::DossierImported(d) => {
                     for sec in &mut d.sections {

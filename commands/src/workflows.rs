@@ -38,7 +38,7 @@ use crate::sealing::Keyring;
 
 pub use crate::authz::{Approver, ReadBasis, SearchScope, right_name};
 pub use crate::error::{AccessRule, CommandError, Refusal, ScopeRule};
-pub use crate::execute::DISCIPLINE_REASON_CONTEXT;
+pub use crate::execute::{ATTACHMENT_DIGEST_CONTEXT, DISCIPLINE_REASON_CONTEXT};
 pub use crate::handlers::account::{InspectionTerms, IssueAccount};
 pub use crate::handlers::dossier::{
     AcceptTransfer, ApprovalRequest, ApprovalSignature, Approve, ChangeDepartment, ChangeStatus,

@@ -1403,6 +1403,7 @@ fn declare(
         section_code,
         fields,
         supporting_attachments: attachments.iter().map(|a| a.to_vec()).collect(),
+        sealed_attachments: Vec::new(),
     });
     if change_set {
         declaration_clocks_of_change_set(d, b, occurred_on, first_pending);

@@ -249,6 +249,7 @@ fn submitted(section: &str, fields: Vec<FieldEntry>, attachments: Vec<Vec<u8>>) 
         section_code: section.into(),
         fields,
         supporting_attachments: attachments,
+        sealed_attachments: Vec::new(),
     }
     .into()
 }

@@ -1162,3 +1162,28 @@ fn report_days_must_exist_every_year() {
         Err(ProfileError::Parse { .. })
     ));
 }
+
+#[test]
+fn upload_limits_are_a_profile_setting_with_defaults() {
+    let national = profile("national");
+    assert_eq!(national.uploads().pending_quota_bytes, 100 * 1024 * 1024);
+    assert_eq!(national.uploads().unreferenced_grace_days, 7);
+    // A province without the section takes the defaults.
+    assert_eq!(profile("hung-yen").uploads(), national.uploads());
+    let text = national_text().replace(
+        "pending_quota_bytes = 104857600",
+        "pending_quota_bytes = 1048576",
+    );
+    let p = Profile::from_toml_str("national", &text).unwrap();
+    assert_eq!(p.uploads().pending_quota_bytes, 1_048_576);
+    for text in [
+        national_text().replace("pending_quota_bytes = 104857600", "pending_quota_bytes = 0"),
+        national_text().replace("unreferenced_grace_days = 7", "unreferenced_grace_days = 0"),
+    ] {
+        assert_ne!(text, national_text());
+        assert!(matches!(
+            Profile::from_toml_str("national", &text),
+            Err(ProfileError::Invalid { .. })
+        ));
+    }
+}

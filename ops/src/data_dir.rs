@@ -17,7 +17,8 @@
 //! | `tree-head.json` | [`hoso_ledger::checkpoint::HEAD_FILE`] | the latest signed tree head |
 //! | `data-keys.db` | [`hoso_commands::sealing::DATA_KEYS_FILE`] | per-dossier data keys, wrapped |
 //! | `sessions.db` | [`hoso_api::sessions::SESSIONS_FILE`] | API sessions |
-//! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, by digest |
+//! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, each encrypted under its dossier's data key |
+//! | `uploads.db` | [`hoso_api::UPLOADS_FILE`] | uploads' metadata: uploader, size, time, cited or not (digests sealed) |
 //! | `hoso.toml` | [`SETTINGS_FILE`] | the province profile chosen at `init` |
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub const LEDGER_KEY_FILE_ENV: &str = "HOSO_LEDGER_KEY_FILE";
 pub struct Settings {
     /// The province profile whose rules the ledger enforces.
     pub profile: Option<String>,
+    /// This directory's own upload quota and grace period, over the profile's.
+    pub uploads: Option<hoso_domain::profile::UploadRule>,
 }
 
 impl Settings {
@@ -155,7 +158,16 @@ impl DataDir {
             format!("read {} (is this a `hoso init` directory?)", path.display())
         })?;
         let settings = parse_settings(&path, &text)?;
-        Ok(Profile::load(settings.profile_name())?)
+        let profile = Profile::load(settings.profile_name())?;
+        Ok(match settings.uploads {
+            Some(uploads) => {
+                uploads
+                    .check()
+                    .map_err(|p| anyhow::anyhow!("{}: {p}", path.display()))?;
+                profile.with_uploads(uploads)
+            }
+            None => profile,
+        })
     }
 
     /// Writes the settings file naming `profile`; `by` is the command writing it.
@@ -457,6 +469,7 @@ mod tests {
             hoso_commands::sealing::DATA_KEYS_FILE,
             hoso_api::sessions::SESSIONS_FILE,
             hoso_api::ATTACHMENTS_DIR,
+            hoso_api::UPLOADS_FILE,
             SETTINGS_FILE,
         ];
         for entry in std::fs::read_dir(tmp.path()).unwrap() {

@@ -18,6 +18,9 @@ pub const ADMIN_PASSWORD_ENV: &str = "HOSO_ADMIN_PASSWORD";
 
 /// How often the whole log is re-verified in the background while serving.
 const SCRUB_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How often uploads no event cites are looked for (the grace period itself is
+/// the profile's, in days).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// `hoso serve`: verifies the log (see [`crate::trust`]), catches the read model up,
 /// serves until Ctrl-C, then signs a shutdown tree head.
@@ -31,6 +34,15 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
         node.api(read, ApiConfig::default())?
             .with_sealer(sealer.clone()),
     );
+    // Plaintext attachments of an older directory are encrypted before anyone
+    // is served, from what the log says cites them. A failure (a damaged log
+    // cannot say) leaves them as they were for the next start: the node still
+    // starts, as it does on a damaged log, to say what is wrong.
+    if let Err(e) = hoso_api::attachments::migrate(&state).await {
+        tracing::error!(error = %e, "the attachments of an older data directory could not be encrypted; they stay as they were until the next start");
+        println!("warning: plaintext attachments could not be encrypted: {e}");
+    }
+    let sweeper = hoso_api::attachments::spawn_sweeper(state.clone(), SWEEP_EVERY);
     let sealing = tokio::spawn(sealer.clone().run());
     let scrub = (verify == Verify::Incremental)
         .then(|| trust::spawn_scrub(state.workflows.store().clone(), SCRUB_EVERY));
@@ -49,6 +61,7 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
     if let Some(scrub) = scrub {
         scrub.abort();
     }
+    sweeper.abort();
     match sealer.shutdown().await {
         Ok(Some(head)) => println!(
             "stopped; signed the shutdown tree head: size {}, root {}",

@@ -999,6 +999,7 @@ impl Synth {
                 sealed: Vec::new(),
             }],
             supporting_attachments: Vec::new(),
+            sealed_attachments: Vec::new(),
         };
         let base = DomainEvent::DeclarationSubmitted(d.clone())
             .encode_payload()

@@ -771,10 +771,20 @@ fn review_step(
         E::DeclarationSubmitted(d) => {
             let old = section_fields(tx, id, &d.section_code)?;
             diff.extend(field_diff(&d.section_code, &old, &d.fields));
-            if !d.supporting_attachments.is_empty() {
-                let proofs: Vec<String> =
-                    d.supporting_attachments.iter().map(hex::encode).collect();
-                diff.push(json!({ "section": d.section_code, "attachments": proofs }));
+            if !d.supporting_attachments.is_empty() || !d.sealed_attachments.is_empty() {
+                let mut item = json!({ "section": d.section_code });
+                if !d.supporting_attachments.is_empty() {
+                    let proofs: Vec<String> =
+                        d.supporting_attachments.iter().map(hex::encode).collect();
+                    item["attachments"] = json!(proofs);
+                }
+                if !d.sealed_attachments.is_empty() {
+                    // Opened by the API for a reader cleared for the section.
+                    let sealed: Vec<String> =
+                        d.sealed_attachments.iter().map(hex::encode).collect();
+                    item["sealed_attachments"] = json!(sealed);
+                }
+                diff.push(item);
             }
             put_section(tx, id, &d.section_code, false, &d.fields)?;
             s.absorb(&d.section_code, &d.fields);

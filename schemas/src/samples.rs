@@ -274,6 +274,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
                 field("27.c5", "Cử nhân", 1),
             ],
             supporting_attachments: vec![vec![0x11; 32]],
+            sealed_attachments: Vec::new(),
         }
         .into(),
         dossier::DeclarationReturned {

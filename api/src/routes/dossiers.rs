@@ -29,7 +29,6 @@ use hoso_projections::views::HistoryEntry;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DocumentIn, ReceiptOut, WaitFor, parse_enum, parse_sha256, wait};
@@ -343,7 +342,7 @@ fn receipt_response(id: &str, r: hoso_commands::workflows::Receipt) -> Response 
            ("If-Match" = Option<String>, Header, description = "Expected revision (the ETag)")),
     request_body = DeclarationIn,
     responses((status = 200, body = ReceiptOut), (status = 404, body = Problem),
-              (status = 412, body = Problem), (status = 422, body = Problem)))]
+              (status = 412, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn declare(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -357,6 +356,7 @@ pub async fn declare(
         .iter()
         .map(|h| parse_sha256(h, "attachments"))
         .collect::<ApiResult<Vec<_>>>()?;
+    uploaded(&s, &id, &attachments).await?;
     let fields = input
         .fields
         .into_iter()
@@ -375,13 +375,48 @@ pub async fn declare(
             Declare {
                 occurred_on: input.occurred_on,
                 expected: m.0,
-                ..Declare::new(&id, &input.section, fields).with_attachments(attachments)
+                ..Declare::new(&id, &input.section, fields).with_attachments(attachments.clone())
             },
         )
         .await
         .map_err(|e| conflict_as_412(m, e.into()))?;
     s.metrics.append(started.elapsed());
+    cited(&s, &id, &attachments).await;
     Ok(receipt_response(&id, r))
+}
+
+/// Refuses a citation of anything not uploaded to dossier `id` (an upload
+/// already needs write access to it, so this also makes a citation the act
+/// of someone allowed to write the dossier).
+async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<()> {
+    if shas.is_empty() {
+        return Ok(());
+    }
+    let (store, id, shas) = (s.attachments.clone(), id.to_owned(), shas.to_vec());
+    tokio::task::spawn_blocking(move || store.check_uploaded(&id, &shas))
+        .await
+        .map_err(|e| Problem::internal(&e))??;
+    Ok(())
+}
+
+/// Marks what an appended event cites, so that it leaves its uploader's
+/// quota and is never swept. A failure here is only logged: the event is
+/// written, and the sweeper asks the log before it removes anything.
+async fn cited(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) {
+    if shas.is_empty() {
+        return;
+    }
+    let (store, id, shas) = (s.attachments.clone(), id.to_owned(), shas.to_vec());
+    match tokio::task::spawn_blocking(move || store.mark_cited(&id, &shas)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not mark cited attachments"),
+        Err(e) => tracing::error!(error = %e, "could not mark cited attachments"),
+    }
+}
+
+/// The scan a decision cites, if any.
+fn scan(d: &hoso_ledger::SourceDocument) -> Vec<[u8; 32]> {
+    d.attachment_sha256.into_iter().collect()
 }
 
 /// A reviewer's step.
@@ -577,7 +612,7 @@ pub enum TransferIn {
     params(("id" = String, Path, description = "Dossier id (UUID)")),
     request_body = TransferIn,
     responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn transfer(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -587,6 +622,7 @@ pub async fn transfer(
     basis(&s, &c, &id, "POST /dossiers/{id}/transfers").await?;
     let wf = &s.workflows;
     let dossier_id = id.clone();
+    let mut cites = Vec::new();
     let r = match input {
         TransferIn::Move {
             to,
@@ -594,6 +630,8 @@ pub async fn transfer(
             document,
         } => {
             let document = document.into_source()?;
+            uploaded(&s, &id, &scan(&document)).await?;
+            cites = scan(&document);
             let command = ChangeDepartment {
                 dossier_id,
                 to,
@@ -608,14 +646,18 @@ pub async fn transfer(
             effective,
             document,
         } => {
+            let document = document.into_source()?;
+            uploaded(&s, &id, &scan(&document)).await?;
+            let cites = scan(&document);
             let command = InitiateTransfer {
                 dossier_id,
                 kind: parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?,
                 to,
                 effective,
-                document: document.into_source()?,
+                document,
             };
             let (transfer_id, r) = wf.initiate_transfer(&c.actor, command).await?;
+            cited(&s, &id, &cites).await;
             // The receiver needs the transfer's id to accept, forward or reject.
             return Ok(receipt_response(&transfer_id, r));
         }
@@ -646,6 +688,7 @@ pub async fn transfer(
             wf.reject_transfer(&c.actor, command).await?
         }
     };
+    cited(&s, &id, &cites).await;
     Ok(receipt_response(&id, r))
 }
 
@@ -672,7 +715,7 @@ pub struct StatusIn {
     params(("id" = String, Path, description = "Dossier id (UUID)")),
     request_body = StatusIn,
     responses((status = 200, body = ReceiptOut), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 422, body = Problem, description = "A rule refused it, or it cites an attachment not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded)")))]
 pub async fn status(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -686,6 +729,9 @@ pub async fn status(
         "status",
         EmploymentStatus::from_str_name,
     )?;
+    let document = input.document.into_source()?;
+    let cites = scan(&document);
+    uploaded(&s, &id, &cites).await?;
     let r = s
         .workflows
         .change_status(
@@ -694,11 +740,12 @@ pub async fn status(
                 dossier_id: String::from(&id),
                 status,
                 effective: input.effective,
-                document: input.document.into_source()?,
+                document,
                 note: String::from(&input.note),
             },
         )
         .await?;
+    cited(&s, &id, &cites).await;
     Ok(receipt_response(&id, r))
 }
 
@@ -712,12 +759,16 @@ pub struct AttachmentOut {
 }
 
 /// Uploads a digitised document for this dossier (raw bytes). It is stored
-/// content-addressed outside the log; events cite its SHA-256.
+/// outside the log, encrypted under the dossier's key; this dossier's events
+/// cite it by its SHA-256, and no other dossier's can. Uploads not cited yet
+/// count against the uploader's quota and are removed after the profile's
+/// grace period.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", tag = "dossiers",
     params(("id" = String, Path, description = "Dossier id (UUID)")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = AttachmentOut), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem),
+              (status = 413, body = Problem, description = "Over the uploader's quota of uncited uploads (urn:hoso:problem:attachment:quota-exceeded), or over the body limit")))]
 pub async fn upload(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -747,31 +798,16 @@ pub async fn upload(
             "the attachment is empty",
         ));
     }
-    let sha = hex::encode(Sha256::digest(&body));
-    let path = s.attachments.join(&sha);
-    if !path.exists() {
-        let tmp = s
-            .attachments
-            .join(format!(".{sha}.{}", uuid::Uuid::now_v7()));
-        let written = tokio::task::spawn_blocking({
-            let (tmp, path, body) = (tmp.clone(), path.clone(), body.clone());
-            move || -> std::io::Result<()> {
-                use std::io::Write;
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(&body)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)
-            }
-        })
+    let quota = s.workflows.profile().uploads().pending_quota_bytes;
+    let (store, account, dossier) = (s.attachments.clone(), c.account.id.clone(), id.clone());
+    let stored = tokio::task::spawn_blocking(move || store.put(&account, &dossier, &body, quota))
         .await
-        .map_err(|e| Problem::internal(&e))?;
-        written.map_err(|e| Problem::internal(&e))?;
-    }
+        .map_err(|e| Problem::internal(&e))??;
     Ok((
         StatusCode::CREATED,
         Json(AttachmentOut {
-            sha256: sha,
-            bytes: body.len() as u64,
+            sha256: hex::encode(stored.sha256),
+            bytes: stored.bytes,
         }),
     ))
 }
@@ -788,7 +824,7 @@ pub async fn attachment(
     PathParams((id, sha)): PathParams<(String, String)>,
 ) -> ApiResult<Response> {
     let b = basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
-    parse_sha256(&sha, "sha256")?;
+    let digest = parse_sha256(&sha, "sha256")?;
     let sha = sha.to_ascii_lowercase();
     // Only what this dossier cites (in a decision or as a section's proof):
     // an attachment of another dossier is as invisible as that dossier, and
@@ -796,26 +832,34 @@ pub async fn attachment(
     let history = s.read.history(&id)?;
     let f = filter(&s, &b, &id);
     let level = f.attachment_level(&history, &sha);
-    let path = s.attachments.join(&sha);
     let visible = level.is_some_and(|l| f.may_see("", l) || b == ReadBasis::Own);
-    if !visible || !path.exists() {
-        refused(&s, &c, "GET /dossiers/{id}/attachments/{sha256}", &sha);
+    let bytes = if visible {
+        let (store, dossier) = (s.attachments.clone(), id.clone());
+        tokio::task::spawn_blocking(move || store.get(&dossier, &digest))
+            .await
+            .map_err(|e| Problem::internal(&e))??
+    } else {
+        None
+    };
+    // Records name the document by its address in this dossier, never by its
+    // digest: which document a restricted section cites is itself restricted,
+    // and the address means something only to the holder of the dossier's key.
+    let address = s.attachments.address(&id, &digest)?;
+    let Some(bytes) = bytes else {
+        refused(&s, &c, "GET /dossiers/{id}/attachments/{sha256}", &address);
         return Err(Problem::not_found("attachment"));
-    }
+    };
     if level.is_some_and(Restriction::is_sealed) || b.logs_every_read() {
         log_reads(
             &s,
             &c,
             &id,
             &b,
-            Revealed(vec![format!("attachment/{sha}")]),
+            Revealed(vec![format!("attachment/{address}")]),
             "attachment",
         )
         .await?;
     }
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,

@@ -668,6 +668,49 @@ impl Default for LedgerRule {
     }
 }
 
+/// Limits on uploaded documents (scans kept outside the log). Not a
+/// regulation: an operating setting kept with the province's other settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRule {
+    /// Bytes one account may hold in uploads that no declaration or decision
+    /// cites yet; an upload beyond it is refused.
+    #[serde(default = "UploadRule::default_quota")]
+    pub pending_quota_bytes: u64,
+    /// Days an upload may stay uncited before it is removed.
+    #[serde(default = "UploadRule::default_grace")]
+    pub unreferenced_grace_days: u32,
+}
+
+impl UploadRule {
+    fn default_quota() -> u64 {
+        100 * 1024 * 1024
+    }
+
+    fn default_grace() -> u32 {
+        7
+    }
+}
+
+impl UploadRule {
+    /// Refuses a quota of nothing and a grace period of no day.
+    pub fn check(&self) -> Result<(), String> {
+        if self.pending_quota_bytes == 0 || self.unreferenced_grace_days == 0 {
+            return Err("[uploads]: the quota and the grace period must each be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for UploadRule {
+    fn default() -> Self {
+        Self {
+            pending_quota_bytes: Self::default_quota(),
+            unreferenced_grace_days: Self::default_grace(),
+        }
+    }
+}
+
 /// Where a date falls relative to its approval window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowCheck {
@@ -700,6 +743,9 @@ pub struct Profile {
     /// Signed tree heads; defaults when absent.
     #[serde(default)]
     ledger: LedgerRule,
+    /// Upload quota and grace period; defaults when absent.
+    #[serde(default)]
+    uploads: UploadRule,
     /// Access-restriction levels; a profile without its own takes the
     /// national profile's.
     #[serde(default)]
@@ -756,6 +802,7 @@ impl Profile {
                 "[ledger]: checkpoints must come after at least one event and one second".into(),
             ));
         }
+        self.uploads.check().map_err(invalid)?;
         for (obligation, rule) in &self.deadlines {
             if !(1..=DEADLINE_DAYS_MAX).contains(&rule.deadline.amount) {
                 return Err(invalid(format!(
@@ -921,6 +968,19 @@ impl Profile {
     /// When the node signs tree heads.
     pub fn ledger(&self) -> LedgerRule {
         self.ledger
+    }
+
+    /// The upload quota and grace period.
+    pub fn uploads(&self) -> UploadRule {
+        self.uploads
+    }
+
+    /// The same profile with the data directory's own upload limits (an
+    /// operating setting the operator may set in `hoso.toml`).
+    #[must_use]
+    pub fn with_uploads(mut self, uploads: UploadRule) -> Self {
+        self.uploads = uploads;
+        self
     }
 
     /// Access-restriction levels of dossier data (BT 4.3, HY 4.4).

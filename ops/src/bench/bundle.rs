@@ -88,6 +88,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
                 })
                 .collect(),
             supporting_attachments: vec![vec![(i % 251) as u8; 32]],
+            sealed_attachments: Vec::new(),
         });
         let r = store
             .append(

@@ -271,6 +271,7 @@ impl Drawn {
                     section_code: code.to_owned(),
                     fields,
                     supporting_attachments: vec![],
+                    sealed_attachments: vec![],
                 }
                 .into(),
             );
