@@ -47,8 +47,8 @@ use hoso_domain::clock::Clock;
 use hoso_projections::ReadModel;
 
 pub mod access;
-pub mod edge;
 pub mod attachments;
+pub mod edge;
 mod extract;
 pub mod metrics;
 pub mod problem;

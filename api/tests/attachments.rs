@@ -29,9 +29,10 @@ async fn uncited_uploads_go_after_the_grace_period_and_sealed_citations_keep_the
         education_focal,
         ..
     } = p;
-    let (read, _) = ReadModel::open(dir.path(), clock.clone()).unwrap();
-    let read = Arc::new(read);
     let keyring = wf.keyring().clone();
+    let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
+    let (read, _) = ReadModel::open(dir.path(), clock.clone(), sealer).unwrap();
+    let read = Arc::new(read);
     let wf = Arc::new(wf);
     let state = Arc::new(
         AppState::new(
