@@ -17,6 +17,9 @@
 mod support;
 
 use hoso_ledger::{EventStore, SqliteStore};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -48,6 +51,40 @@ fn date_corpus() -> Vec<(&'static str, String)> {
         ("year 1899", "1899-12-31".to_owned()),
         ("five-digit year", "+12026-01-05".to_owned()),
     ]
+}
+
+/// How many generated values the property phase sends.
+const GENERATED_CASES: usize = 300;
+
+/// A generated malformed value and what it hides: ordinary text around one
+/// code point from a class the input rules refuse, or a date whose year is
+/// out of range.
+fn generated_malformed() -> impl Strategy<Value = (String, String)> {
+    let forbidden = prop_oneof![
+        (0x00u32..0x20).prop_filter("not a tab or line feed", |c| *c != 0x09 && *c != 0x0A),
+        0x7Fu32..0xA0,
+        0x202Au32..=0x202E,
+        0x2066u32..=0x2069,
+        prop_oneof![Just(0x200Eu32), Just(0x200F), Just(0x061C)],
+        prop_oneof![0x200Bu32..=0x200D, 0x2060u32..=0x2064, Just(0xFEFF)],
+        0xFDD0u32..=0xFDEF,
+        0xE000u32..=0xF8FF,
+    ]
+    .prop_filter_map("a scalar value", char::from_u32);
+    let text = "[A-Za-zĂăÂâĐđÊêÔôƠơƯưàảãáạềểễếệ ]{0,12}";
+    let hidden = (text, forbidden, text)
+        .prop_map(|(a, c, b)| (format!("U+{:04X}", u32::from(c)), format!("{a}{c}{b}")));
+    let lone_mark = (0x0300u32..=0x036F, text).prop_filter_map("a scalar value", |(m, b)| {
+        char::from_u32(m).map(|m| (format!("leading U+{:04X}", u32::from(m)), format!("{m}{b}")))
+    });
+    prop_oneof![6 => hidden, 1 => lone_mark]
+}
+
+/// A date whose year the rules refuse (only where a date is expected: as
+/// other text it is just text).
+fn generated_bad_date() -> impl Strategy<Value = (String, String)> {
+    prop_oneof![-9999i32..1900, 2101i32..9999]
+        .prop_map(|y| ("year out of range".to_owned(), format!("{y:04}-06-15")))
 }
 
 struct Server {
@@ -367,6 +404,7 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
     let mut sent = 0usize;
     let mut routes = 0usize;
     let mut as_is = Vec::new();
+    let mut bodies = Vec::new();
     for (template, ops) in doc["paths"].as_object().unwrap() {
         for method in ["post", "put", "patch", "delete"] {
             let op = &ops[method];
@@ -423,6 +461,13 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
             if ACCEPTED_AS_IS.contains(&template.as_str()) {
                 as_is.push((method.clone(), path.clone(), token.clone(), body.clone()));
             }
+            bodies.push((
+                method.clone(),
+                path.clone(),
+                token.clone(),
+                body.clone(),
+                leaves.clone(),
+            ));
             // The same corpus as a path segment.
             if template.contains("{id}") {
                 for (what, bad) in text_corpus().into_iter().filter(|(_, b)| b.len() < 100) {
@@ -445,6 +490,40 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
     }
     assert!(routes >= 10, "{routes} write routes");
     assert!(sent > 500, "{sent}");
+
+    // Beyond the fixed corpus: generated values, each hiding one forbidden
+    // code point (of any class the rules name) in ordinary Vietnamese text, or
+    // an out-of-range year, at a random string of a random write route.
+    let mut runner = TestRunner::new_with_rng(
+        proptest::test_runner::Config::default(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let cases = (
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        generated_malformed(),
+        generated_bad_date(),
+        any::<bool>(),
+    );
+    for _ in 0..GENERATED_CASES {
+        let (route, leaf, text, date, prefer_date) = cases.new_tree(&mut runner).unwrap().current();
+        let (method, path, token, body, leaves) = route.get(&bodies);
+        let (pointer, is_date) = leaf.get(leaves);
+        let (what, bad) = if *is_date && prefer_date { date } else { text };
+        let mut sent_body = body.clone();
+        *sent_body.pointer_mut(pointer).unwrap() = Value::String(bad.clone());
+        let (status, ctype, answer) = s.send(method, path, token, Some(&sent_body)).await;
+        let case = format!("{method} {path} {pointer} = {what} {bad:?}");
+        assert!(status.as_u16() < 500, "{case}: {status} {answer}");
+        assert!(!status.is_success(), "{case} was accepted: {answer}");
+        assert_eq!(ctype, "application/problem+json", "{case}: {answer}");
+        assert!(
+            answer["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:hoso:problem:input:")),
+            "{case}: {answer}"
+        );
+    }
 
     // Nothing was written but what the sealer signs on its own schedule.
     let after = s.log_position(&p.admin).await;
