@@ -286,72 +286,40 @@ async fn no_answer_tells_an_existing_account_from_a_made_up_one() {
     }
     let health = first_login(&http, &base, "yte.tochuc", "Cap-Moi#2026!x").await;
 
-    // A change to an account out of reach and to a made-up one: the same answer.
-    let change = json!({"action": "lock", "note": "thử"});
-    let existing = shape(
-        post(
-            format!("/api/v1/accounts/{}/changes", ids[1]),
-            Some(health.clone()),
-            change.clone(),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    let made_up = shape(
-        post(
-            format!("/api/v1/accounts/{}/changes", uuid::Uuid::now_v7()),
-            Some(health.clone()),
-            change,
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (existing.0, &existing.1),
-        (made_up.0, &made_up.1),
-        "{} vs {}",
-        existing.2,
-        made_up.2
-    );
-    assert_eq!(existing.0, StatusCode::NOT_FOUND, "{}", existing.2);
-    for key in ["stream", "revision"] {
-        assert!(
-            existing.2.get(key).is_none_or(|v| v.is_null()),
-            "{key} named: {}",
-            existing.2
+    // A change to an account out of reach and to a made-up one, and a password
+    // issued to either: the same answer, naming no stream or revision.
+    for (route, body) in [
+        ("changes", json!({"action": "lock", "note": "thử"})),
+        ("password", json!({"password": "Khac-Han#2026!q"})),
+    ] {
+        let mut answers = Vec::new();
+        for target in [ids[1].clone(), uuid::Uuid::now_v7().to_string()] {
+            let r = post(
+                format!("/api/v1/accounts/{target}/{route}"),
+                Some(health.clone()),
+                body.clone(),
+            )
+            .await
+            .unwrap();
+            answers.push(shape(r).await);
+        }
+        let (existing, made_up) = (&answers[0], &answers[1]);
+        assert_eq!(
+            (existing.0, &existing.1),
+            (made_up.0, &made_up.1),
+            "{route}: {} vs {}",
+            existing.2,
+            made_up.2
         );
+        assert_eq!(existing.0, StatusCode::NOT_FOUND, "{}", existing.2);
+        for key in ["stream", "revision"] {
+            assert!(
+                existing.2.get(key).is_none_or(|v| v.is_null()),
+                "{route}: {key} named: {}",
+                existing.2
+            );
+        }
     }
-    // Likewise a password issued to either.
-    let pw = json!({"password": "Khac-Han#2026!q"});
-    let existing = shape(
-        post(
-            format!("/api/v1/accounts/{}/password", ids[1]),
-            Some(health.clone()),
-            pw.clone(),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    let made_up = shape(
-        post(
-            format!("/api/v1/accounts/{}/password", uuid::Uuid::now_v7()),
-            Some(health.clone()),
-            pw,
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (existing.0, &existing.1),
-        (made_up.0, &made_up.1),
-        "{} vs {}",
-        existing.2,
-        made_up.2
-    );
 
     // Sixteen wrong passwords at once, for a real name and for a made-up one:
     // every answer to the one is an answer the other also gets.
