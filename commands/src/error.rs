@@ -116,6 +116,10 @@ pub enum AccessRule {
         "inspector account {0} is read-only: it may read within its inspection, never change anything"
     )]
     InspectorReadOnly(String),
+    /// The national database's sync account acknowledges batches and changes
+    /// nothing else.
+    #[error("national sync account {0} may only acknowledge batches, never change anything")]
+    NationalSyncReadOnly(String),
 }
 
 impl AccessRule {
@@ -134,6 +138,7 @@ impl AccessRule {
             Self::ConsentNotAllowed => "BT 4.5, HY 4.8",
             Self::UnknownActor(_)
             | Self::InspectorReadOnly(_)
+            | Self::NationalSyncReadOnly(_)
             | Self::ActorLocked { .. }
             | Self::KeyNotUsable { .. } => {
                 return None;
@@ -161,6 +166,7 @@ impl AccessRule {
             Self::NotHolder => "not-holder",
             Self::ConsentNotAllowed => "consent-not-allowed",
             Self::InspectorReadOnly(_) => "inspector-read-only",
+            Self::NationalSyncReadOnly(_) => "national-sync-read-only",
         }
     }
 }
