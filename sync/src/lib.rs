@@ -44,6 +44,27 @@ const ITEM_TAG: &[u8] = b"hoso-sync-item-v1\0";
 /// replayed as an approval signature (`hoso-approval-v1\0`) or anything else.
 const STATEMENT_TAG: &[u8] = b"hoso-sync-statement-v1\0";
 
+/// Prefix of a batch's stream: batch `n` lives in `sync-<n>` (decimal, no
+/// padding). Revision 0 is its `sync.MonthlyBatchSealed`; later revisions record
+/// its delivery and acknowledgement. One stream per batch rather than per month,
+/// so that continuous mode may seal several batches in a month.
+pub const STREAM_PREFIX: &str = "sync-";
+
+/// The stream of batch `sequence`.
+pub fn stream_name(sequence: u64) -> String {
+    format!("{STREAM_PREFIX}{sequence}")
+}
+
+/// The batch sequence a stream name belongs to, if it is a batch's stream.
+pub fn sequence_of(stream: &str) -> Option<u64> {
+    let digits = stream.strip_prefix(STREAM_PREFIX)?;
+    // One spelling per sequence: no sign, no leading zero.
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// Longest dossier id or province name accepted.
 const NAME_MAX: usize = 128;
 
@@ -655,6 +676,22 @@ mod tests {
                 zero: true
             }
         );
+    }
+
+    #[test]
+    fn a_batch_stream_has_one_name() {
+        assert_eq!(stream_name(12), "sync-12");
+        assert_eq!(sequence_of("sync-12"), Some(12));
+        for other in [
+            "sync-012",
+            "sync-0",
+            "sync-",
+            "sync-+1",
+            "sync-2026-01",
+            "dossier-1",
+        ] {
+            assert_eq!(sequence_of(other), None, "{other}");
+        }
     }
 
     #[test]
