@@ -46,7 +46,7 @@ pub use crate::handlers::dossier::{
     RejectTransfer, Review, ReviewStep,
 };
 pub use crate::handlers::sync::{
-    Acknowledgement, ApprovalRef, BatchRange, BatchRule, SealBatch, SealedBatch,
+    Acknowledgement, ApprovalRef, BatchRange, BatchRule, DeliveryState, SealBatch, SealedBatch,
 };
 pub use crate::index::DossierSummary;
 

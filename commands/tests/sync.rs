@@ -7,7 +7,8 @@
 use ed25519_dalek::{Signer, SigningKey};
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::{
-    AccessRule, ApprovalRef, BatchRange, BatchRule, CommandError, IssueAccount, SealBatch,
+    AccessRule, ApprovalRef, BatchRange, BatchRule, CommandError, DeliveryState, IssueAccount,
+    SealBatch,
 };
 use hoso_domain::account::{AccountChange, AccountKind, AccountRule};
 use hoso_domain::profile::Profile;
@@ -564,4 +565,88 @@ async fn a_national_sync_account_is_issued_by_so_noi_vu_and_holds_nothing() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_unacknowledged_batch_is_overdue_after_the_profiles_working_days() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    p.approved_dossier(PID_A).await;
+    let director = p.director().await;
+    let national = p.national_sync().await;
+    // Wednesday 1 April 2026; five working days later is Wednesday 8 April.
+    p.set_today(d(2026, 4, 1));
+    let range = p.wf.batch_range().await.unwrap();
+    p.wf.seal_batch(&director.actor, signed(statement(&range), &director))
+        .await
+        .unwrap();
+    let batch = p.wf.sealed_batch(1).await.unwrap().unwrap();
+    assert_eq!(batch.sealed_on, d(2026, 4, 1));
+    assert_eq!(p.wf.acknowledgement_due(&batch), d(2026, 4, 8));
+    p.set_today(d(2026, 4, 8));
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Sealed);
+    p.set_today(d(2026, 4, 9));
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Overdue);
+    p.wf.acknowledge_batch(&national, 1, "BNV-9").await.unwrap();
+    let batch = p.wf.sealed_batch(1).await.unwrap().unwrap();
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Acknowledged);
+}
+
+#[tokio::test]
+async fn continuous_mode_cuts_where_the_statement_says_within_the_log() {
+    let text = Profile::source("binh-thuan").unwrap().replace(
+        "mode = \"monthly\"",
+        "mode = \"continuous\"\nlag = { amount = 1, unit = \"working_days\" }",
+    );
+    let p = Province::with_profile(
+        Profile::from_toml_str("binh-thuan", &text).unwrap(),
+        d(2026, 3, 2),
+    )
+    .await;
+    let (a, _) = p.approved_dossier(PID_A).await;
+    let director = p.director().await;
+    // Sealable at once, for the month it is sealed in.
+    let range = p.wf.batch_range().await.unwrap();
+    assert_eq!(range.seal_from, None);
+    assert_eq!(range.month, Month::new(2026, 3).unwrap());
+    assert_eq!(range.approvals.len(), 1);
+    assert_eq!(range.approvals[0].dossier_id, a);
+    // A cut beyond the log's end is refused; one before the approval holds none.
+    let mut beyond = statement(&range);
+    beyond.to_position = range.to_position + 10;
+    assert!(matches!(
+        batch_rule(
+            p.wf.seal_batch(&director.actor, signed(beyond, &director))
+                .await
+                .unwrap_err()
+        ),
+        BatchRule::StatementMismatch {
+            field: "to_position",
+            ..
+        }
+    ));
+    let early = BatchRange {
+        to_position: range.approvals[0].position,
+        approvals: Vec::new(),
+        ..range.clone()
+    };
+    p.wf.seal_batch(
+        &director.actor,
+        signed(
+            early.statement(hoso_ledger::merkle::empty_root()),
+            &director,
+        ),
+    )
+    .await
+    .unwrap();
+    // The next batch of the same month starts at that cut and holds the approval.
+    let next = p.wf.batch_range().await.unwrap();
+    assert_eq!(
+        (next.sequence, next.month),
+        (2, Month::new(2026, 3).unwrap())
+    );
+    assert_eq!(next.from_position, early.to_position);
+    assert_eq!(next.approvals, range.approvals);
+    p.wf.seal_batch(&director.actor, signed(statement(&next), &director))
+        .await
+        .unwrap();
 }

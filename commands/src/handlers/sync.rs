@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use hoso_domain::account::Account;
-use hoso_domain::calendar::{date_in_vietnam, start_of_day_in_vietnam};
+use hoso_domain::calendar::{Deadline, date_in_vietnam, start_of_day_in_vietnam};
 use hoso_domain::dossier;
 use hoso_domain::profile::SyncMode;
 use hoso_domain::signing::SignatureProblem;
@@ -256,6 +256,28 @@ pub struct SealedBatch {
     pub revision: u64,
 }
 
+/// Where a sealed batch stands with the national database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Sealed, not acknowledged, still within `[sync] ack_overdue_working_days`.
+    Sealed,
+    /// Acknowledged with a receipt.
+    Acknowledged,
+    /// Not acknowledged and past the day it was due.
+    Overdue,
+}
+
+impl DeliveryState {
+    /// Stable name, for reports and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sealed => "sealed",
+            Self::Acknowledged => "acknowledged",
+            Self::Overdue => "overdue",
+        }
+    }
+}
+
 /// The national database's receipt for a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledgement {
@@ -429,6 +451,24 @@ impl Workflows {
     /// One sealed batch.
     pub async fn sealed_batch(&self, sequence: u64) -> Result<Option<SealedBatch>> {
         Ok(self.catch_up().await?.batches.get(&sequence).cloned())
+    }
+
+    /// The last day the national database's acknowledgement of `batch` is on
+    /// time: `[sync] ack_overdue_working_days` working days after its sealing.
+    pub fn acknowledgement_due(&self, batch: &SealedBatch) -> NaiveDate {
+        Deadline::working_days(self.profile.sync().ack_overdue_working_days)
+            .due(batch.sealed_on, &self.calendar)
+    }
+
+    /// Where `batch` stands today.
+    pub fn delivery_state(&self, batch: &SealedBatch) -> DeliveryState {
+        if batch.acknowledgement.is_some() {
+            DeliveryState::Acknowledged
+        } else if self.today() > self.acknowledgement_due(batch) {
+            DeliveryState::Overdue
+        } else {
+            DeliveryState::Sealed
+        }
     }
 
     /// The director seals the next batch ([`SealBatch`]): the actor must be
