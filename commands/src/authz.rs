@@ -170,7 +170,9 @@ impl Workflows {
     }
 
     /// [`Self::active_actor`] for a command: an inspector account reads
-    /// only, so it is refused whatever it asks to change.
+    /// only, so it is refused whatever it asks to change; so is a national
+    /// sync account, whose one command (acknowledging a batch,
+    /// `Workflows::acknowledge_batch`) asks [`Self::active_actor`] itself.
     pub(crate) fn acting_actor<'i>(
         &self,
         idx: &'i Index,
@@ -179,6 +181,9 @@ impl Workflows {
         let a = self.active_actor(idx, actor)?;
         if a.kind == AccountKind::Inspector {
             return Err(AccessRule::InspectorReadOnly(a.id.clone()));
+        }
+        if a.kind == AccountKind::NationalSync {
+            return Err(AccessRule::NationalSyncReadOnly(a.id.clone()));
         }
         Ok(a)
     }
@@ -218,7 +223,10 @@ impl Workflows {
         if a.kind == AccountKind::SystemAdmin {
             return Some(AccessRight::Admin);
         }
-        if matches!(a.kind, AccountKind::Personal | AccountKind::Inspector) {
+        if matches!(
+            a.kind,
+            AccountKind::Personal | AccountKind::Inspector | AccountKind::NationalSync
+        ) {
             return None;
         }
         let today = self.today();

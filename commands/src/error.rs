@@ -116,6 +116,10 @@ pub enum AccessRule {
         "inspector account {0} is read-only: it may read within its inspection, never change anything"
     )]
     InspectorReadOnly(String),
+    /// The national database's sync account acknowledges batches and changes
+    /// nothing else.
+    #[error("national sync account {0} may only acknowledge batches, never change anything")]
+    NationalSyncReadOnly(String),
 }
 
 impl AccessRule {
@@ -134,6 +138,7 @@ impl AccessRule {
             Self::ConsentNotAllowed => "BT 4.5, HY 4.8",
             Self::UnknownActor(_)
             | Self::InspectorReadOnly(_)
+            | Self::NationalSyncReadOnly(_)
             | Self::ActorLocked { .. }
             | Self::KeyNotUsable { .. } => {
                 return None;
@@ -161,6 +166,7 @@ impl AccessRule {
             Self::NotHolder => "not-holder",
             Self::ConsentNotAllowed => "consent-not-allowed",
             Self::InspectorReadOnly(_) => "inspector-read-only",
+            Self::NationalSyncReadOnly(_) => "national-sync-read-only",
         }
     }
 }
@@ -294,6 +300,9 @@ pub enum CommandError {
     /// An organisation rule across aggregates.
     #[error(transparent)]
     Scope(Refusal<ScopeRule>),
+    /// A rule of the national sync feed (sealing, acknowledging).
+    #[error(transparent)]
+    Sync(Refusal<crate::handlers::sync::BatchRule>),
     /// The new password breaks DT 10.
     #[error("password refused: {0}")]
     Password(#[from] PasswordRejection),
@@ -372,12 +381,13 @@ impl CommandError {
                 | Self::Dossier(_)
                 | Self::Access(_)
                 | Self::Scope(_)
+                | Self::Sync(_)
                 | Self::Password(_)
         )
     }
 
     /// The family of [`Self::code`]: `org`, `account`, `dossier`, `access`,
-    /// `scope`, `password` for refusals, `failure` otherwise. A code is
+    /// `scope`, `sync`, `password` for refusals, `failure` otherwise. A code is
     /// unique within its family, so `family/code` names a problem type.
     pub fn family(&self) -> &'static str {
         match self {
@@ -386,6 +396,7 @@ impl CommandError {
             Self::Dossier(_) => "dossier",
             Self::Access(_) => "access",
             Self::Scope(_) => "scope",
+            Self::Sync(_) => "sync",
             Self::Password(_) => "password",
             Self::Conflict { .. } => "conflict",
             Self::Store(_)
@@ -404,6 +415,7 @@ impl CommandError {
             Self::Dossier(r) => r.rule.citation(),
             Self::Access(r) => r.rule.citation(),
             Self::Scope(r) => r.rule.citation(),
+            Self::Sync(r) => r.rule.citation(),
             Self::Password(PasswordRejection::Unchanged) => Some(crate::credentials::BT_4_4),
             Self::Password(_) => Some(crate::credentials::DT_10),
             _ => None,
@@ -418,6 +430,7 @@ impl CommandError {
             Self::Dossier(r) => r.rule.code(),
             Self::Access(r) => r.rule.code(),
             Self::Scope(r) => r.rule.code(),
+            Self::Sync(r) => r.rule.code(),
             Self::Password(_) => "password-rule",
             Self::Conflict { .. } => "conflict",
             Self::Store(_) => "store",

@@ -5,3 +5,4 @@
 pub mod account;
 pub mod dossier;
 pub mod org;
+pub mod sync;

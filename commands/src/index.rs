@@ -35,6 +35,8 @@ pub(crate) struct Index {
     pub(crate) personal_accounts: BTreeMap<String, String>,
     /// Login name → account id.
     pub(crate) usernames: BTreeMap<String, String>,
+    /// Sealed national sync batches, by sequence.
+    pub(crate) batches: BTreeMap<u64, crate::handlers::sync::SealedBatch>,
 }
 
 /// The little of a dossier other commands need.
@@ -166,7 +168,11 @@ impl Workflows {
                 let mut event = typed::decode(&self.registry, e)?;
                 // Keyed, not opened: the index looks numbers up by key.
                 self.key_identifiers(&mut event);
-                idx.apply(&e.stream, &event);
+                if let Some(sequence) = hoso_sync::sequence_of(&e.stream) {
+                    crate::handlers::sync::apply(&mut idx.batches, sequence, e, &event);
+                } else {
+                    idx.apply(&e.stream, &event);
+                }
             }
             idx.next_position = Some(from);
             // A short page is almost always the head; stopping here saves a

@@ -477,3 +477,34 @@ pub async fn head(
     )
     .await
 }
+
+/// The national sync feed's actors, issued on demand so that provinces of
+/// other tests keep their accounts.
+impl Province {
+    /// Issues the Sở Nội vụ director: an agency head of the system
+    /// administrators' unit, with a registered key (seed 9).
+    pub async fn director(&self) -> Head {
+        head(
+            &self.wf,
+            &self.admin,
+            "snv.giamdoc",
+            SNV,
+            9,
+            self.wf.today(),
+        )
+        .await
+    }
+
+    /// Issues the national database's sync account (password changed).
+    pub async fn national_sync(&self) -> Actor {
+        staff(
+            &self.wf,
+            &self.admin,
+            "csdlqg.dongbo",
+            ROOT,
+            AccountKind::NationalSync,
+            None,
+        )
+        .await
+    }
+}

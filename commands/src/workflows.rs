@@ -45,6 +45,9 @@ pub use crate::handlers::dossier::{
     Declare, ForwardTransfer, ImportDossier, InitiateTransfer, OpenDossier, RecordDecision,
     RejectTransfer, Review, ReviewStep,
 };
+pub use crate::handlers::sync::{
+    Acknowledgement, ApprovalRef, BatchRange, BatchRule, DeliveryState, SealBatch, SealedBatch,
+};
 pub use crate::index::DossierSummary;
 
 /// The account on whose behalf a command runs (authenticated by the caller).

@@ -645,6 +645,10 @@ pub enum AccountRule {
     /// and is never a deputy.
     #[error("an inspector account reads only; it cannot be given {0}")]
     InspectorReadOnly(&'static str),
+    /// The national database's sync account reads the province's batches and
+    /// acknowledges them; it holds no right, key or delegation.
+    #[error("a national sync account reads batches only; it cannot be given {0}")]
+    NationalSyncReadOnly(&'static str),
     /// An inspection given to an account that is not an inspector's.
     #[error("{0:?} accounts carry no inspections; issue an inspector account")]
     NotAnInspector(AccountKind),
@@ -720,6 +724,7 @@ impl AccountRule {
             Self::SameUnit(_) => "same-unit",
             Self::DelegationDecisionRequired => "delegation-decision-required",
             Self::InspectorReadOnly(_) => "inspector-read-only",
+            Self::NationalSyncReadOnly(_) => "national-sync-read-only",
             Self::NotAnInspector(_) => "not-an-inspector",
             Self::InspectionScopeRequired => "inspection-scope-required",
             Self::InspectionEnded { .. } => "inspection-ended",
@@ -953,6 +958,8 @@ fn needs_right(a: &Account, right: AccessRight) -> Result<(), AccountRule> {
         Err(AccountRule::PersonalAccountHoldsNoRights)
     } else if a.kind == AccountKind::Inspector {
         Err(AccountRule::InspectorReadOnly("a right over units"))
+    } else if a.kind == AccountKind::NationalSync {
+        Err(AccountRule::NationalSyncReadOnly("a right over units"))
     } else if right == AccessRight::Unspecified {
         Err(AccountRule::RightRequired)
     } else {
@@ -1102,6 +1109,9 @@ fn register_key(
     if a.kind == AccountKind::Inspector {
         return Err(AccountRule::InspectorReadOnly("a signing key"));
     }
+    if a.kind == AccountKind::NationalSync {
+        return Err(AccountRule::NationalSyncReadOnly("a signing key"));
+    }
     if !matches!(
         a.kind,
         AccountKind::AgencyHead | AccountKind::SystemAdmin | AccountKind::Specialist
@@ -1171,6 +1181,11 @@ fn delegate(
 ) -> Result<DomainEvent, AccountRule> {
     if a.kind == AccountKind::Inspector {
         return Err(AccountRule::InspectorReadOnly("approval power to delegate"));
+    }
+    if a.kind == AccountKind::NationalSync {
+        return Err(AccountRule::NationalSyncReadOnly(
+            "approval power to delegate",
+        ));
     }
     if to_account == a.id {
         return Err(AccountRule::DelegationToSelf);

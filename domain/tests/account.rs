@@ -971,6 +971,25 @@ fn an_inspector_registers_no_signing_key() {
 }
 
 #[test]
+fn a_national_sync_account_holds_no_right_key_or_delegation() {
+    let a = given(vec![issue(AccountKind::NationalSync)]);
+    assert_eq!(
+        when(&a, grant(UNIT, AccessRight::Access)),
+        Err(AccountRule::NationalSyncReadOnly("a right over units"))
+    );
+    assert_eq!(
+        when(&a, register_key("k-1")),
+        Err(AccountRule::NationalSyncReadOnly("a signing key"))
+    );
+    assert_eq!(
+        when(&a, delegate("del-1", "a-2")),
+        Err(AccountRule::NationalSyncReadOnly(
+            "approval power to delegate"
+        ))
+    );
+}
+
+#[test]
 fn an_inspector_delegates_nothing() {
     let a = given(vec![issue(AccountKind::Inspector)]);
     assert_eq!(

@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use hoso_domain::calendar::{DayUnit, Deadline, WorkingCalendar};
 use hoso_domain::profile::{
     ApprovalLevel, Approver, Basis, Obligation, OrgKind, OutOfWindowPolicy, PersonnelCategory,
-    Profile, ProfileError, Reporter, SyncCadence, Trigger, WindowCheck,
+    Profile, ProfileError, Reporter, SyncMode, Trigger, WindowCheck,
 };
+use hoso_domain::restriction::Restriction;
 
 static CAL: LazyLock<WorkingCalendar> = LazyLock::new(|| WorkingCalendar::official().unwrap());
 
@@ -206,7 +207,7 @@ fn impossible_values_are_refused() {
             "{ kind = \"days_of_month\", first = 25, last = 31 }",
             1,
         ),
-        national_text().replace("cadence = \"monthly\"", "cadence = \"continuous\""),
+        national_text().replace("mode = \"monthly\"", "mode = \"continuous\""),
     ];
     for text in cases {
         assert_ne!(text, national_text());
@@ -220,18 +221,64 @@ fn impossible_values_are_refused() {
 #[test]
 fn decree_27_2026_continuous_sync_is_a_profile_setting() {
     let text = national_text().replace(
-        "cadence = \"monthly\"",
-        "cadence = \"continuous\"\nlag = { amount = 1, unit = \"working_days\" }",
+        "mode = \"monthly\"",
+        "mode = \"continuous\"\nlag = { amount = 1, unit = \"working_days\" }",
     );
     let p = Profile::from_toml_str("national", &text).unwrap();
-    assert_eq!(p.sync().cadence, SyncCadence::Continuous);
+    assert_eq!(p.sync().mode, SyncMode::Continuous);
     assert_eq!(p.sync().lag, Some(Deadline::working_days(1)));
+}
+
+#[test]
+fn sync_settings_left_out_take_the_national_values() {
+    let national = profile("national");
+    let text = national_text()
+        .replace("seal_from_day = 1\n", "")
+        .replace("ack_overdue_working_days = 5\n", "")
+        .replace("national_receives = \"restricted\"\n", "");
+    assert_ne!(text, national_text());
+    let bare = Profile::from_toml_str("national", &text).unwrap();
+    assert_eq!(bare.sync(), national.sync());
+    for name in Profile::names() {
+        let p = profile(name);
+        assert_eq!(p.sync().seal_from_day, 1, "{name}");
+        assert_eq!(p.sync().ack_overdue_working_days, 5, "{name}");
+        assert_eq!(
+            p.sync().national_receives,
+            Restriction::Restricted,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_seal_day_that_some_month_lacks_is_refused() {
+    for bad in [
+        "seal_from_day = 0",
+        "seal_from_day = 29",
+        "ack_overdue_working_days = 0",
+    ] {
+        let key = bad.split(' ').next().unwrap_or_default();
+        let line = national_text()
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap()
+            .to_owned();
+        let text = national_text().replace(&line, bad);
+        assert!(
+            matches!(
+                Profile::from_toml_str("national", &text),
+                Err(ProfileError::Invalid { .. })
+            ),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
 fn every_shipped_profile_syncs_monthly() {
     for name in Profile::names() {
-        assert_eq!(profile(name).sync().cadence, SyncCadence::Monthly, "{name}");
+        assert_eq!(profile(name).sync().mode, SyncMode::Monthly, "{name}");
         assert_eq!(profile(name).sync().lag, None);
     }
 }

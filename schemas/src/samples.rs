@@ -473,18 +473,29 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             merkle_root: vec![0x66; 32],
             director_key_id: s("key-director-2026"),
             signature: vec![0x77; 64],
+            sequence: 3,
+            from_position: 10_240,
+            to_position: 12_288,
+            previous_digest: vec![0x78; 32],
+            statement_digest: vec![0x79; 32],
+            signer: s("0197f5c2-director"),
+            province: s("hung-yen"),
+            format: s("hoso-sync-statement/1"),
         }
         .into(),
         sync::BatchDelivered {
             month: s("2026-01"),
             destination: s("ndxp://csdlqg"),
             delivery_id: s("dl-2026-01-1"),
+            sequence: 3,
         }
         .into(),
         sync::BatchAcknowledged {
             month: s("2026-01"),
             delivery_id: s("dl-2026-01-1"),
             receipt: s("BNV-ACK-778"),
+            sequence: 3,
+            acknowledged_by: s("0197f5c2-national"),
         }
         .into(),
         ledger::TreeHeadSigned {

@@ -130,6 +130,7 @@ fn events_round_trip_through_the_public_api() {
             merkle_root: vec![1; 32],
             director_key_id: "k1".to_owned(),
             signature: vec![2; 64],
+            ..Default::default()
         }
         .into(),
     ];

@@ -248,6 +248,10 @@ impl Workflows {
             (AccountKind::Inspector, _) if a.kind != AccountKind::SystemAdmin => {
                 return Err(AccessRule::SystemAdminOnly("issue inspector accounts").into());
             }
+            // The national database's client reads the whole province's feed.
+            (AccountKind::NationalSync, _) if a.kind != AccountKind::SystemAdmin => {
+                return Err(AccessRule::SystemAdminOnly("issue national sync accounts").into());
+            }
             _ => {
                 self.require_right(idx, a, &issue.org_code, AccessRight::Admin)?;
                 None

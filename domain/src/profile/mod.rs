@@ -23,7 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use crate::calendar::{Deadline, WorkingCalendar};
-use crate::restriction::RestrictionMap;
+use crate::restriction::{Restriction, RestrictionMap};
 
 /// The profile names, in the order of [`Profile::names`].
 const EMBEDDED: [(&str, &str); 6] = [
@@ -610,7 +610,7 @@ impl ReportDue {
 /// How approved changes reach the national database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SyncCadence {
+pub enum SyncMode {
     /// Monthly signed batches after the approval window (the five
     /// regulations, Circular 06/2023).
     Monthly,
@@ -619,20 +619,74 @@ pub enum SyncCadence {
     Continuous,
 }
 
-/// The sync section of a profile.
+/// The sync section of a profile (`[sync]`). The national profile writes every
+/// setting out; a provincial profile that leaves one out takes the same value
+/// (the serde defaults below equal `national.toml`, which a test checks).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncRule {
     /// Monthly or continuous.
-    pub cadence: SyncCadence,
+    pub mode: SyncMode,
     /// For continuous sync: how soon after processing.
     #[serde(default)]
     pub lag: Option<Deadline>,
+    /// Month M may be sealed from this day of month M+1 on (1–28). Every
+    /// heads' approval window of month M lies inside month M, so day 1 is the
+    /// first day on which all of M's approvals are in; a later day leaves room
+    /// for approvals signed late under `out_of_window = "warn"`.
+    #[serde(default = "SyncRule::default_seal_from_day")]
+    pub seal_from_day: u32,
+    /// A sealed batch not acknowledged by the national database within this
+    /// many working days of its sealing is overdue (delivery report, metrics).
+    #[serde(default = "SyncRule::default_ack_overdue")]
+    pub ack_overdue_working_days: u32,
+    /// The highest restriction level of dossier data the national database
+    /// receives; fields above it are left out of a batch's documents.
+    #[serde(default = "SyncRule::default_national_receives")]
+    pub national_receives: Restriction,
     /// The article.
     pub citation: String,
     /// Why, when the citation alone does not say it.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+impl SyncRule {
+    fn default_seal_from_day() -> u32 {
+        1
+    }
+
+    fn default_ack_overdue() -> u32 {
+        5
+    }
+
+    fn default_national_receives() -> Restriction {
+        Restriction::Restricted
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match (self.mode, self.lag) {
+            (SyncMode::Monthly, Some(_)) => return Err("monthly sync with a lag".into()),
+            (SyncMode::Continuous, None) => return Err("continuous sync without a lag".into()),
+            (SyncMode::Continuous, Some(lag)) if !(1..=DEADLINE_DAYS_MAX).contains(&lag.amount) => {
+                return Err(format!("sync lag of {lag}"));
+            }
+            _ => {}
+        }
+        if !(1..=WINDOW_DAY_MAX).contains(&self.seal_from_day) {
+            return Err(format!(
+                "[sync]: seal_from_day {} (must exist in every month: 1–{WINDOW_DAY_MAX})",
+                self.seal_from_day
+            ));
+        }
+        if !(1..=DEADLINE_DAYS_MAX).contains(&self.ack_overdue_working_days) {
+            return Err(format!(
+                "[sync]: ack_overdue_working_days {}",
+                self.ack_overdue_working_days
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How often the node signs a tree head over the log while it runs (it also signs
@@ -844,20 +898,7 @@ impl Profile {
             None => return Err(invalid("no [restrictions] table".into())),
             Some(r) => r.validate().map_err(invalid)?,
         }
-        match (self.sync.cadence, self.sync.lag) {
-            (SyncCadence::Monthly, Some(_)) => {
-                return Err(invalid("monthly sync with a lag".into()));
-            }
-            (SyncCadence::Continuous, None) => {
-                return Err(invalid("continuous sync without a lag".into()));
-            }
-            (SyncCadence::Continuous, Some(lag))
-                if !(1..=DEADLINE_DAYS_MAX).contains(&lag.amount) =>
-            {
-                return Err(invalid(format!("sync lag of {lag}")));
-            }
-            _ => {}
-        }
+        self.sync.check().map_err(invalid)?;
         Ok(())
     }
 
@@ -960,7 +1001,7 @@ impl Profile {
         &self.reports
     }
 
-    /// Sync cadence.
+    /// How and when approved data goes to the national database.
     pub fn sync(&self) -> &SyncRule {
         &self.sync
     }

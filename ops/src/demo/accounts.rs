@@ -148,6 +148,7 @@ pub(super) fn kind_name(k: AccountKind) -> &'static str {
         AccountKind::Specialist => "specialists (focal points, deputy)",
         AccountKind::Personal => "personal",
         AccountKind::Inspector => "inspectors",
+        AccountKind::NationalSync => "national sync",
         AccountKind::Unspecified => "unspecified",
     }
 }
