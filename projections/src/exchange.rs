@@ -727,6 +727,31 @@ mod tests {
     }
 
     #[test]
+    fn the_document_describes_every_field_and_fact() {
+        let doc = include_str!("../../docs/national-exchange-format.md");
+        assert!(doc.contains(&format!("(`{FORMAT}`)")));
+        for spec in SECTIONS {
+            assert!(
+                doc.contains(&format!("### `{}`", spec.code)),
+                "{}",
+                spec.code
+            );
+        }
+        for (code, name, kind) in FIELDS {
+            let row = format!("| `{name}` | {code} |");
+            let line = doc.lines().find(|l| l.starts_with(&row));
+            assert!(
+                line.is_some_and(|l| l.contains(&format!("| {} |", kind.as_str()))),
+                "{code} ({name}, {}) is not documented",
+                kind.as_str()
+            );
+        }
+        for (_, name) in FACTS {
+            assert!(doc.contains(&format!("| `{name}` |")), "{name}");
+        }
+    }
+
+    #[test]
     fn withheld_follows_the_levels_and_shrinks_as_the_allowed_level_rises() {
         let mut levels = RestrictionMap::default();
         levels.fields.insert("25a".into(), Restriction::Restricted);
