@@ -509,6 +509,33 @@ impl IdentifierSealer for KeyringSealer {
     }
 }
 
+/// The field keyring as the national exchange's opener: the sync feed opens
+/// what the profile says the national database receives, in the document
+/// it serves and nowhere else.
+impl hoso_projections::exchange::SealedOpener for KeyringSealer {
+    fn open_person_id(
+        &self,
+        dossier_id: &str,
+        sealed: &[u8],
+    ) -> Result<String, hoso_projections::exchange::OpenError> {
+        let plain = self.0.open_sealed(dossier_id, PERSON_ID_CONTEXT, sealed)?;
+        Ok(String::from_utf8(plain)?)
+    }
+
+    fn open_field(
+        &self,
+        dossier_id: &str,
+        field: &str,
+        row: u32,
+        sealed: &[u8],
+    ) -> Result<String, hoso_projections::exchange::OpenError> {
+        let plain = self
+            .0
+            .open_sealed(dossier_id, &seal_context(field, row), sealed)?;
+        Ok(String::from_utf8(plain)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -622,6 +649,33 @@ mod tests {
         assert_eq!(out.access.withheld, ["honours/22", "discipline"]);
         assert_eq!(revealed.0, ["identity/25a#0", "person_id"]);
         assert_eq!(out.person_id.as_deref(), Some("001090001234"));
+    }
+
+    #[test]
+    fn the_keyring_opens_for_the_national_exchange_only_what_the_allowed_level_sends() {
+        use hoso_projections::exchange::{Fact, to_document};
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = std::sync::Arc::new(Keyring::create(dir.path(), None).unwrap());
+        let profile = Profile::load("national").unwrap();
+        let mut v = view(&keyring);
+        v.approvals.push(Approval {
+            revision: 2,
+            signer: "h".into(),
+            delegated_from: None,
+            key_id: "k".into(),
+        });
+        let opener = KeyringSealer(keyring);
+        let doc = |allowed| to_document(&v, 2, profile.restrictions(), allowed, &opener).unwrap();
+        let restricted = doc(Restriction::Restricted);
+        assert_eq!(
+            restricted.identification_number,
+            Fact::Sent("001090001234".to_owned())
+        );
+        let identity = &restricted.sections.0[0].rows[0].values;
+        assert!(identity.contains(&("identification_number", "001090001234".to_owned())));
+        let general = doc(Restriction::General);
+        assert_eq!(general.identification_number, Fact::Withheld);
+        assert_eq!(general.sections.0[0].rows[0].values.len(), 1);
     }
 
     #[test]

@@ -691,6 +691,9 @@ fn apply_dossier(
         }
         _ => record_change(event, s, &mut diff),
     }
+    if let E::ApprovalSigned(a) = event {
+        insert_approval(tx, e, id, a)?;
+    }
     s.revision = e.revision;
     let diff = Value::Array(diff);
     insert_history(tx, p, id, &diff)?;
@@ -883,6 +886,32 @@ fn record_change(event: &DomainEvent, s: &mut Summary, diff: &mut Vec<Value>) {
         }
         _ => {}
     }
+}
+
+/// One row of the approvals feed ([`crate::approvals`]).
+fn insert_approval(
+    tx: &Transaction<'_>,
+    e: &RecordedEvent,
+    id: &str,
+    a: &hoso_schemas::pb::dossier::ApprovalSigned,
+) -> Result<(), ProjectionError> {
+    tx.prepare_cached(
+        "INSERT INTO approvals (position, dossier_id, event_revision, approved_revision,
+                                stream_hash, signer, delegated_from, key_id, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        i64::try_from(e.position).unwrap_or(i64::MAX),
+        id,
+        i64::try_from(e.revision).unwrap_or(i64::MAX),
+        i64::try_from(a.revision).unwrap_or(i64::MAX),
+        a.stream_hash,
+        a.signer,
+        a.delegated_from,
+        a.key_id,
+        e.recorded_at.timestamp_micros(),
+    ])?;
+    Ok(())
 }
 
 /// One row of the dossier's history: the event as stored, its document and

@@ -13,6 +13,10 @@
 //!   SLA report of obligations, approvals pending per monthly window, as
 //!   JSON or CSV.
 //! - [`audit`]: who changed (or read) what, when, by actor or dossier.
+//! - [`approvals`]: every signed approval in log order, and a dossier as an
+//!   approval left it (the national sync feed's source).
+//! - [`exchange`]: the national exchange format, `hoso-national/1`: an
+//!   approved dossier mapped to one canonical JSON document.
 //! - [`identifiers`]: identification numbers kept only as a keyed hash and
 //!   sealed, older clear ones sealed on the way in ([`IdentifierSealer`]).
 //!
@@ -21,8 +25,10 @@
 //! your writes"), and rebuilds while verifying every hash chain.
 
 pub mod apply;
+pub mod approvals;
 pub mod audit;
 mod dates;
+pub mod exchange;
 pub mod identifiers;
 pub mod reports;
 pub mod schema;

@@ -19,7 +19,8 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 ///
 /// 4: identification numbers are no longer stored in clear (`person_key`, the
 /// keyed hash searched by, and `person_id_sealed`; history bodies re-sealed).
-pub const PROJECTION_VERSION: i64 = 4;
+/// 5: `approvals`, every signed approval in log order (the national feed's source).
+pub const PROJECTION_VERSION: i64 = 5;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -110,6 +111,20 @@ CREATE TABLE IF NOT EXISTS history (
     diff        TEXT NOT NULL
 ) STRICT;
 
+-- Every dossier.ApprovalSigned, keyed by position: the feed of approved revisions
+-- the national sync batches are cut from, read in log order between two positions.
+CREATE TABLE IF NOT EXISTS approvals (
+    position          INTEGER PRIMARY KEY,
+    dossier_id        TEXT NOT NULL,
+    event_revision    INTEGER NOT NULL,
+    approved_revision INTEGER NOT NULL,
+    stream_hash       BLOB NOT NULL,
+    signer            TEXT NOT NULL,
+    delegated_from    TEXT,
+    key_id            TEXT NOT NULL,
+    recorded_at       INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS obligations (
     dossier_id    TEXT NOT NULL,
     obligation_id TEXT NOT NULL,
@@ -148,6 +163,7 @@ CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, position);
 CREATE INDEX IF NOT EXISTS audit_dossier ON audit (dossier_id, position);
 CREATE UNIQUE INDEX IF NOT EXISTS history_dossier ON history (dossier_id, revision);
 CREATE INDEX IF NOT EXISTS history_actor ON history (actor, position);
+CREATE INDEX IF NOT EXISTS approvals_dossier ON approvals (dossier_id, approved_revision);
 ";
 
 /// Creates the secondary indexes (idempotent).

@@ -202,13 +202,36 @@ impl ReadModel {
         as_of: Option<NaiveDate>,
         known_at: Option<NaiveDate>,
     ) -> Result<Option<DossierView>, ProjectionError> {
+        self.fold_dossier(id, as_of, known_at, u64::MAX)
+    }
+
+    /// The dossier as it stood at stream revision `revision`: its history
+    /// folded up to and including that revision, every recorded decision
+    /// applied whatever its effective date. `None` if the dossier is unknown;
+    /// a revision past its last one gives its latest state.
+    pub fn dossier_at_revision(
+        &self,
+        id: &str,
+        revision: u64,
+    ) -> Result<Option<DossierView>, ProjectionError> {
+        self.fold_dossier(id, None, None, revision)
+    }
+
+    fn fold_dossier(
+        &self,
+        id: &str,
+        as_of: Option<NaiveDate>,
+        known_at: Option<NaiveDate>,
+        up_to: u64,
+    ) -> Result<Option<DossierView>, ProjectionError> {
+        let up_to = i64::try_from(up_to).unwrap_or(i64::MAX);
         let rows = self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT revision, type, recorded_at, effective, body FROM history
-                 WHERE dossier_id = ?1 ORDER BY revision",
+                 WHERE dossier_id = ?1 AND revision <= ?2 ORDER BY revision",
             )?;
             let rows = stmt
-                .query_map([id], |r| {
+                .query_map(rusqlite::params![id, up_to], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
