@@ -8,7 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hoso_commands::workflows::{AccessRule, CommandError, ScopeRule};
+use hoso_commands::workflows::{AccessRule, BatchRule, CommandError, ScopeRule};
 use hoso_projections::ProjectionError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -159,6 +159,16 @@ impl From<CommandError> for Problem {
             | CommandError::Account(_)
             | CommandError::Dossier(_)
             | CommandError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Sync(r) => match r.rule {
+                BatchRule::NotDirector(_) | BatchRule::NotNationalSync(_) => StatusCode::FORBIDDEN,
+                BatchRule::UnknownBatch(_) => StatusCode::NOT_FOUND,
+                // A batch is sealed once and acknowledged once: a second
+                // attempt conflicts with what the log already holds.
+                BatchRule::AlreadySealed { .. } | BatchRule::AlreadyAcknowledged { .. } => {
+                    StatusCode::CONFLICT
+                }
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             CommandError::Conflict { .. } => StatusCode::CONFLICT,
             CommandError::Store(hoso_ledger::StoreError::Poisoned { position, .. }) => {
                 return Self::untrusted(*position);
@@ -171,6 +181,7 @@ impl From<CommandError> for Problem {
             CommandError::Dossier(r) => (Some(format!("dossier-{}", r.dossier)), r.revision),
             CommandError::Account(r) => (Some(format!("account-{}", r.account)), r.revision),
             CommandError::Conflict { stream, actual, .. } => (Some(stream.clone()), *actual),
+            CommandError::Sync(r) => (r.stream.clone(), r.revision),
             _ => (None, None),
         };
         // A uniqueness refusal must not name the holder: the dossier or
@@ -257,3 +268,54 @@ impl From<crate::attachments::AttachmentError> for Problem {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, Problem>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoso_commands::workflows::Refusal;
+
+    fn sync(rule: BatchRule) -> Problem {
+        Problem::from(CommandError::Sync(Refusal {
+            stream: Some("sync-3".to_owned()),
+            revision: Some(0),
+            rule,
+        }))
+    }
+
+    #[test]
+    fn a_refused_seal_or_acknowledgement_is_a_sync_problem_never_a_500() {
+        for (rule, status) in [
+            (BatchRule::NotDirector("a".into()), 403),
+            (BatchRule::NotNationalSync("a".into()), 403),
+            (BatchRule::UnknownBatch(9), 404),
+            (
+                BatchRule::AlreadySealed {
+                    sequence: 3,
+                    month: "2026-02".into(),
+                },
+                409,
+            ),
+            (
+                BatchRule::AlreadyAcknowledged {
+                    sequence: 3,
+                    receipt: "r-1".into(),
+                },
+                409,
+            ),
+            (BatchRule::BadReceipt, 422),
+            (
+                BatchRule::NotNextBatch {
+                    expected: 4,
+                    found: 5,
+                },
+                422,
+            ),
+        ] {
+            let code = rule.code();
+            let p = sync(rule);
+            assert_eq!(p.status, status, "{code}");
+            assert_eq!(p.type_, format!("urn:hoso:problem:sync:{code}"));
+            assert_eq!(p.stream.as_deref(), Some("sync-3"));
+        }
+    }
+}
