@@ -46,6 +46,8 @@ struct Node {
     base: String,
     http: reqwest::Client,
     state: Arc<AppState>,
+    /// The OpenAPI document the node serves.
+    doc: Value,
     _dir: Option<tempfile::TempDir>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -87,10 +89,20 @@ impl Node {
         let server = tokio::spawn(async move {
             let _ = hoso_api::serve(listener, served, std::future::pending()).await;
         });
+        let http = reqwest::Client::new();
+        let doc = http
+            .get(format!("{base}/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         Self {
             base,
-            http: reqwest::Client::new(),
+            http,
             state,
+            doc,
             _dir: dir,
             server,
         }
@@ -134,12 +146,66 @@ impl Node {
         } else {
             Value::Null
         };
+        if !body.is_null() {
+            self.conforms(method, path, status, &body);
+        }
         Answer {
             status,
             etag,
             bytes,
             body,
         }
+    }
+
+    /// Checks a JSON answer against the schema the served OpenAPI document
+    /// gives for its route and status.
+    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
+        let path = path.split('?').next().unwrap();
+        let doc = &self.doc;
+        let paths = doc["paths"].as_object().unwrap();
+        // A fixed route (`/sync/batches/next`) before a templated one.
+        let route = paths.get(path).or_else(|| {
+            paths
+                .iter()
+                .find(|(template, _)| {
+                    let t: Vec<&str> = template.split('/').collect();
+                    let p: Vec<&str> = path.split('/').collect();
+                    t.len() == p.len()
+                        && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
+                })
+                .map(|(_, v)| v)
+        });
+        let route = route.unwrap_or_else(|| panic!("{path} is not in the document"));
+        let op = &route[method.to_lowercase()];
+        let code = status.as_u16().to_string();
+        let Some(resp) = op["responses"].get(&code) else {
+            assert!(
+                status.as_u16() >= 400,
+                "{method} {path}: {code} is undocumented"
+            );
+            return;
+        };
+        let content = &resp["content"];
+        let schema = content["application/json"]["schema"]
+            .as_object()
+            .or_else(|| content["application/problem+json"]["schema"].as_object());
+        let Some(schema) = schema else {
+            return;
+        };
+        let mut root = Value::Object(schema.clone());
+        root["components"] = doc["components"].clone();
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
+        );
     }
 
     async fn get(&self, path: &str, token: &str) -> Answer {
