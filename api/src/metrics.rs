@@ -201,3 +201,32 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_gauges_give_every_state_and_the_last_sequence() {
+        let text = SyncGauges {
+            sealed: 1,
+            acknowledged: 3,
+            overdue: 0,
+            last_sealed: Some(4),
+        }
+        .render();
+        for line in [
+            "hoso_sync_batches{state=\"sealed\"} 1",
+            "hoso_sync_batches{state=\"acknowledged\"} 3",
+            "hoso_sync_batches{state=\"overdue\"} 0",
+            "hoso_sync_last_sealed_sequence 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert!(
+            SyncGauges::default()
+                .render()
+                .contains("hoso_sync_last_sealed_sequence 0")
+        );
+    }
+}

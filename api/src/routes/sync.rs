@@ -752,3 +752,70 @@ pub async fn gauges(s: &AppState) -> Option<crate::metrics::SyncGauges> {
     }
     Some(g)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use hoso_sync::Month;
+
+    fn statement() -> BatchStatement {
+        BatchStatement {
+            format: hoso_sync::STATEMENT_FORMAT.to_owned(),
+            province: "binh-thuan".to_owned(),
+            sequence: 2,
+            month: Month::new(2026, 4).unwrap(),
+            from_position: 120,
+            to_position: 180,
+            item_count: 3,
+            merkle_root: [7; 32],
+            previous_digest: [9; 32],
+        }
+    }
+
+    #[test]
+    fn a_statement_object_written_compactly_is_its_canonical_bytes() {
+        let s = statement();
+        let json = StatementJson::from(&s);
+        assert_eq!(
+            serde_json::to_vec(&json).unwrap(),
+            s.canonical_bytes().unwrap()
+        );
+        assert_eq!(json.to_statement().unwrap(), s);
+    }
+
+    #[test]
+    fn a_malformed_statement_is_refused_as_a_problem() {
+        let mut json = StatementJson::from(&statement());
+        json.month = "2026-13".to_owned();
+        let p = json.to_statement().unwrap_err();
+        assert_eq!(p.type_, "urn:hoso:problem:sync:bad-statement");
+        let mut json = StatementJson::from(&statement());
+        json.merkle_root = "zz".to_owned();
+        assert_eq!(json.to_statement().unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn an_answer_is_not_modified_for_its_own_tag_strong_weak_or_listed() {
+        let body = serde_json::json!({"batches": [], "next": null});
+        let first = tagged(&HeaderMap::new(), &body).unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let ask = |value: String| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::IF_NONE_MATCH,
+                HeaderValue::from_str(&value).unwrap(),
+            );
+            tagged(&h, &body).unwrap().status()
+        };
+        assert_eq!(ask(tag.clone()), StatusCode::NOT_MODIFIED);
+        assert_eq!(ask(format!("W/{tag}")), StatusCode::NOT_MODIFIED);
+        assert_eq!(ask(format!("\"other\", {tag}")), StatusCode::NOT_MODIFIED);
+        assert_eq!(ask("\"other\"".to_owned()), StatusCode::OK);
+        let changed = serde_json::json!({"batches": [], "next": 1});
+        let again = tagged(&HeaderMap::new(), &changed).unwrap();
+        assert_ne!(again.headers()[header::ETAG].to_str().unwrap(), tag);
+    }
+}
