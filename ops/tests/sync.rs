@@ -785,3 +785,43 @@ async fn a_sealed_batch_whose_documents_no_longer_hash_to_its_root_is_refused_na
     }
     assert_eq!(a.body["stream"], "sync-1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bt_12_4_a_statement_whose_root_is_not_the_documents_is_refused() {
+    let m = march().await;
+    let director = m.node.login("snv.giamdoc", PW).await;
+    let next = m.node.get("/api/v1/sync/batches/next", &director).await;
+    let mut statement = next.body["statement"].clone();
+    statement["merkle_root"] = json!("ab".repeat(32));
+    let digest = statement_of(&statement).digest().unwrap();
+    let refused = m
+        .node
+        .post(
+            "/api/v1/sync/batches",
+            &director,
+            json!({"statement": statement, "key_id": m.director.key_id,
+                   "signature": hex::encode(m.director.key.sign(&digest).to_bytes())}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        problem_type(&refused),
+        "urn:hoso:problem:sync:statement-mismatch"
+    );
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("merkle_root")
+    );
+    let national = m.node.session(&m.national);
+    let none = m.node.get("/api/v1/sync/batches/1", &national).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    // The statement as given out still seals.
+    assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+}

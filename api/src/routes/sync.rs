@@ -403,7 +403,8 @@ pub async fn next(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<N
 }
 
 /// Seals the next batch with the director's signature over its statement
-/// digest (`sync.MonthlyBatchSealed`); a batch is sealed once.
+/// digest (`sync.MonthlyBatchSealed`); a batch is sealed once, and only
+/// with the Merkle root of its documents as this server renders them.
 #[utoipa::path(post, path = "/api/v1/sync/batches", tag = "sync",
     request_body = SealIn,
     responses((status = 201, body = ReceiptOut, description = "Sealed; `id` is the batch sequence"),
@@ -419,6 +420,30 @@ pub async fn seal(
     let signature = hex::decode(&input.signature)
         .map_err(|_| Problem::bad_request("invalid-signature", "signature: not hex"))?;
     let sequence = statement.sequence;
+    // `seal_batch` checks everything but the root, which only the read side
+    // can compute: a root other than the documents' would seal a batch that
+    // can never be served verifiable. Only the director's statement costs a
+    // rendering, and only over a range the log holds.
+    director(&s, &c).await?;
+    let log_end = s
+        .workflows
+        .store()
+        .head_position()
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_or(0, |h| h + 1);
+    if statement.from_position <= statement.to_position && statement.to_position <= log_end {
+        let rendered = render(&s, statement.from_position, statement.to_position).await?;
+        let items: Vec<BatchItem> = rendered.into_iter().map(|(_, r)| r.item).collect();
+        let root = hoso_sync::merkle_root(&items).map_err(|e| Problem::internal(&e))?;
+        if root != statement.merkle_root {
+            return Err(sync_problem(BatchRule::StatementMismatch {
+                field: "merkle_root",
+                expected: hex::encode(root),
+                found: hex::encode(statement.merkle_root),
+            }));
+        }
+    }
     let r = s
         .workflows
         .seal_batch(
