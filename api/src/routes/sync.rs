@@ -95,12 +95,11 @@ impl From<&BatchStatement> for StatementJson {
 impl StatementJson {
     /// The statement, refusing a malformed one as `sync:bad-statement`.
     fn to_statement(&self) -> ApiResult<BatchStatement> {
-        let month = self.month.parse().map_err(|e| {
-            Problem::from(hoso_commands::workflows::CommandError::from(
-                BatchRule::BadStatement(e),
-            ))
-        })?;
-        let statement = BatchStatement {
+        let month = self
+            .month
+            .parse()
+            .map_err(|e| sync_problem(BatchRule::BadStatement(e)))?;
+        Ok(BatchStatement {
             format: self.format.clone(),
             province: self.province.clone(),
             sequence: self.sequence,
@@ -110,8 +109,7 @@ impl StatementJson {
             item_count: self.item_count,
             merkle_root: parse_sha256(&self.merkle_root, "statement.merkle_root")?,
             previous_digest: parse_sha256(&self.previous_digest, "statement.previous_digest")?,
-        };
-        Ok(statement)
+        })
     }
 }
 
