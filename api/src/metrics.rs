@@ -4,6 +4,8 @@
 //! append latency of commands, and the read side's lag behind the log. The
 //! route is the template (`/api/v1/dossiers/{id}`), never the concrete
 //! path, so dossier ids do not leak into metrics or blow up cardinality.
+//! The national sync feed's batches are counted by delivery state
+//! ([`SyncGauges`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -56,6 +58,45 @@ impl Histogram {
 struct Inner {
     requests: BTreeMap<(String, String, u16), Histogram>,
     appends: Histogram,
+}
+
+/// Where the national sync feed's sealed batches stand (`hoso_sync_batches`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncGauges {
+    /// Sealed, not acknowledged, not yet overdue.
+    pub sealed: u64,
+    /// Acknowledged by the national database.
+    pub acknowledged: u64,
+    /// Not acknowledged past `[sync] ack_overdue_working_days`.
+    pub overdue: u64,
+    /// Sequence of the last sealed batch.
+    pub last_sealed: Option<u64>,
+}
+
+impl SyncGauges {
+    /// The gauges in the text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP hoso_sync_batches Sealed national sync batches by delivery state.\n");
+        out.push_str("# TYPE hoso_sync_batches gauge\n");
+        for (state, n) in [
+            ("sealed", self.sealed),
+            ("acknowledged", self.acknowledged),
+            ("overdue", self.overdue),
+        ] {
+            let _ = writeln!(out, "hoso_sync_batches{{state=\"{state}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP hoso_sync_last_sealed_sequence Sequence of the last sealed batch (0: none yet).\n",
+        );
+        out.push_str("# TYPE hoso_sync_last_sealed_sequence gauge\n");
+        let _ = writeln!(
+            out,
+            "hoso_sync_last_sealed_sequence {}",
+            self.last_sealed.unwrap_or(0)
+        );
+        out
+    }
 }
 
 /// The API's metrics.
@@ -158,5 +199,34 @@ impl Metrics {
             let _ = writeln!(out, "hoso_ledger_first_bad_position {p}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_gauges_give_every_state_and_the_last_sequence() {
+        let text = SyncGauges {
+            sealed: 1,
+            acknowledged: 3,
+            overdue: 0,
+            last_sealed: Some(4),
+        }
+        .render();
+        for line in [
+            "hoso_sync_batches{state=\"sealed\"} 1",
+            "hoso_sync_batches{state=\"acknowledged\"} 3",
+            "hoso_sync_batches{state=\"overdue\"} 0",
+            "hoso_sync_last_sealed_sequence 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert!(
+            SyncGauges::default()
+                .render()
+                .contains("hoso_sync_last_sealed_sequence 0")
+        );
     }
 }

@@ -201,6 +201,14 @@ async fn only_the_so_noi_vu_director_seals_a_batch() {
         ),
         AccessRule::NationalSyncReadOnly(national.account_id.clone())
     );
+    // The same question, asked before a statement is handed out.
+    p.wf.check_director(&director.actor).await.unwrap();
+    for who in [&p.health_head.actor, &p.admin, &national] {
+        assert_eq!(
+            batch_rule(p.wf.check_director(who).await.unwrap_err()),
+            BatchRule::NotDirector(who.account_id.clone())
+        );
+    }
     p.wf.seal_batch(&director.actor, signed(statement(&range), &director))
         .await
         .unwrap();

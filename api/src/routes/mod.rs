@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod org;
 pub mod reports;
 pub mod sessions;
+pub mod sync;
 
 /// What a command did: the aggregate's new revision and the global
 /// position to wait for (`?wait_for=`) to read it back.
@@ -159,9 +160,12 @@ async fn healthz(
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let head = s.workflows.store().head_position().await.ok().flatten();
     let damage = s.workflows.store().damage();
-    let text = s
+    let mut text = s
         .metrics
         .render(head, s.read.next_position(), damage.as_ref());
+    if let Some(g) = sync::gauges(&s).await {
+        text.push_str(&g.render());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -270,6 +274,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
         ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
+        sync::next, sync::seal, sync::feed, sync::batch, sync::acknowledge, sync::report,
     ),
     components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
     modifiers(&BearerAuth),
@@ -385,6 +390,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ledger/checkpoints/latest", get(ledger::latest))
         .route("/ledger/proofs/inclusion", get(ledger::inclusion))
         .route("/ledger/proofs/consistency", get(ledger::consistency))
+        .route("/sync/batches", get(sync::feed).post(sync::seal))
+        .route("/sync/batches/next", get(sync::next))
+        .route("/sync/batches/{sequence}", get(sync::batch))
+        .route("/sync/batches/{sequence}/ack", post(sync::acknowledge))
+        .route("/reports/sync", get(sync::report))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/api/v1", api)

@@ -695,6 +695,16 @@ impl Workflows {
         }
     }
 
+    /// Refuses `actor` unless it is the Sở Nội vụ director who seals batches
+    /// ([`BatchRule::NotDirector`]): the API asks before it hands out a
+    /// statement to sign, so that only the director sees one being prepared.
+    pub async fn check_director(&self, actor: &Actor) -> Result<()> {
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        self.require_director(&idx, a)?;
+        Ok(())
+    }
+
     /// Refuses anyone but the Sở Nội vụ director: an agency head of a unit
     /// where an active system administrator sits.
     fn require_director(&self, idx: &Index, a: &Account) -> Result<(), BatchRule> {
