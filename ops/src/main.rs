@@ -13,6 +13,7 @@ mod progress;
 mod proof;
 mod rebuild;
 mod serve;
+mod sync_pull;
 mod synth;
 mod trust;
 mod verify;
@@ -145,6 +146,40 @@ enum Command {
     Bench {
         #[command(subcommand)]
         which: bench::Which,
+    },
+    /// The national sync feed, from the national database's side.
+    Sync {
+        #[command(subcommand)]
+        which: SyncCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Pull the sealed batches after the saved cursor, verify each (statement,
+    /// chain, director's signature, every item and document), write it as
+    /// NDJSON, acknowledge it, then move the cursor.
+    Pull {
+        /// The province server's base URL (e.g. `http://127.0.0.1:8080`).
+        #[arg(long)]
+        url: String,
+        /// A file (mode 600) holding the national sync account's bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The output directory: `cursor.json` and one `batch-<n>.ndjson` per batch.
+        #[arg(long)]
+        out: PathBuf,
+        /// The director's ed25519 public key, obtained out of band: 64 hex
+        /// digits, or a file holding them. The served `public_key` is never trusted.
+        #[arg(long)]
+        director_key: String,
+        /// The receipt of batch n is `<prefix>-<n>-<first 16 hex of its digest>`.
+        #[arg(long, default_value = "hoso-sync-pull")]
+        receipt_prefix: String,
+        /// Test hook: abort right after the batch file is written, before the
+        /// acknowledgement, as a crash there would.
+        #[arg(long, hide = true)]
+        abort_before_ack: bool,
     },
 }
 
@@ -295,6 +330,26 @@ fn main() -> ExitCode {
             } => Ok(bundle::verify(&file, ledger_key.as_deref(), show)),
             Command::VerifyProof { kind } => Ok(proof::run(&kind)),
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),
+            Command::Sync {
+                which:
+                    SyncCommand::Pull {
+                        url,
+                        token_file,
+                        out,
+                        director_key,
+                        receipt_prefix,
+                        abort_before_ack,
+                    },
+            } => sync_pull::run(&sync_pull::PullArgs {
+                url,
+                token_file,
+                out,
+                director_key,
+                receipt_prefix,
+                abort_before_ack,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
         }
     });
     match outcome {
