@@ -463,3 +463,40 @@ async fn a_token_file_others_can_read_is_refused_without_printing_it() {
     assert!(text(&o).contains("chmod 600"), "{}", text(&o));
     assert!(!text(&o).contains(&f.token));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_does_not_follow_the_last_acknowledged_one_is_refused() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    // Left batch 1 on disk without acknowledging it.
+    let o = pull(&f.base, &c, &f.director_key, &["--abort-before-ack"]).await;
+    assert!(!o.status.success());
+    // A cursor on another batch 1: the same statement with another root.
+    #[derive(serde::Deserialize)]
+    struct Line {
+        statement: Box<serde_json::value::RawValue>,
+    }
+    let file = std::fs::read_to_string(c.out.join("batch-1.ndjson")).unwrap();
+    let line: Line = serde_json::from_str(file.lines().next().unwrap()).unwrap();
+    let real = BatchStatement::from_canonical(line.statement.get().as_bytes()).unwrap();
+    let mut other = real.clone();
+    other.merkle_root = [0xab; 32];
+    let cursor_json = json!({
+        "sequence": 1,
+        "statement_digest": hex::encode(other.digest().unwrap()),
+        "statement": String::from_utf8(other.canonical_bytes().unwrap()).unwrap(),
+    });
+    std::fs::write(
+        c.out.join("cursor.json"),
+        serde_json::to_vec(&cursor_json).unwrap(),
+    )
+    .unwrap();
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("batch 2 refused"), "{said}");
+    assert!(said.contains("does not follow"), "{said}");
+    assert!(!c.out.join("batch-2.ndjson").exists());
+    assert_eq!(cursor(&c.out).unwrap(), cursor_json);
+    assert!(f.delivery(2).await["acknowledgement"].is_null());
+}
