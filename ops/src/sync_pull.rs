@@ -133,6 +133,8 @@ pub async fn run(args: &PullArgs) -> Result<()> {
                 ),
                 None => None,
             };
+            // A duration, not a date: `Instant` is no wall clock to inject.
+            let started = std::time::Instant::now();
             let batch =
                 verify(&bytes, entry.sequence, previous.as_ref(), &key).with_context(|| {
                     format!(
@@ -151,11 +153,13 @@ pub async fn run(args: &PullArgs) -> Result<()> {
             let seq = batch.statement.sequence;
             let file = args.out.join(format!("batch-{seq}.ndjson"));
             write_batch(&args.out, &file, &batch.ndjson)?;
+            let took = started.elapsed();
             println!(
-                "batch {seq} ({}, {} items, digest {}): verified, written to {}",
+                "batch {seq} ({}, {} items, digest {}): verified in {} ms, written to {}",
                 batch.statement.month,
                 batch.statement.item_count,
                 &batch.digest[..16],
+                took.as_millis(),
                 file.display()
             );
             if args.abort_before_ack {
