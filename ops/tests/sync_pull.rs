@@ -326,9 +326,12 @@ async fn killed_before_the_ack_the_rerun_acknowledges_the_same_batch_once() {
     assert_eq!(events.len(), 2);
 }
 
-/// A proxy in front of the node that flips one byte of the first item's
-/// document in batch 1 and counts the acknowledgements it passes on.
-async fn tampering_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
+/// A change made to an answer's bytes.
+type Tamper = fn(&mut [u8]);
+
+/// A proxy in front of the node that changes batch 1's answer with `tamper`
+/// and counts the acknowledgements it passes on.
+async fn tampering_proxy(upstream: String, tamper: Tamper) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let acks = Arc::new(AtomicUsize::new(0));
@@ -385,12 +388,7 @@ async fn tampering_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
             let status = r.status().as_u16();
             let mut bytes = r.bytes().await.unwrap().to_vec();
             if path == "/api/v1/sync/batches/1" {
-                let at = bytes
-                    .windows(PID_A.len())
-                    .position(|w| w == PID_A.as_bytes())
-                    .unwrap();
-                // 033190001234 → 033190001235: one byte, still valid JSON.
-                bytes[at + PID_A.len() - 1] ^= 0x01;
+                tamper(&mut bytes);
             }
             let answer = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -407,7 +405,12 @@ async fn tampering_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flipped_byte_in_a_document_is_refused_with_the_item_named() {
     let f = two_batches().await;
-    let (proxy, acks) = tampering_proxy(f.base.clone()).await;
+    let (proxy, acks) = tampering_proxy(f.base.clone(), |bytes| {
+        // 033190001234 → 033190001235: one byte, still valid JSON.
+        let at = find(bytes, PID_A, 0);
+        bytes[at + PID_A.len() - 1] ^= 0x01;
+    })
+    .await;
     let c = consumer(&f.token);
     let head = f.head().await;
     let o = pull(&proxy, &c, &f.director_key, &[]).await;
@@ -499,4 +502,66 @@ async fn a_batch_that_does_not_follow_the_last_acknowledged_one_is_refused() {
     assert!(!c.out.join("batch-2.ndjson").exists());
     assert_eq!(cursor(&c.out).unwrap(), cursor_json);
     assert!(f.delivery(2).await["acknowledgement"].is_null());
+}
+
+/// The `nth` (from 0) occurrence of `what` in `bytes`: the offset just after
+/// it when it opens a value (ends in `"` or `[`), else its start.
+fn find(bytes: &[u8], what: &str, nth: usize) -> usize {
+    let at = bytes
+        .windows(what.len())
+        .enumerate()
+        .filter(|(_, w)| *w == what.as_bytes())
+        .nth(nth)
+        .unwrap()
+        .0;
+    if what.ends_with('"') || what.ends_with('[') {
+        at + what.len()
+    } else {
+        at
+    }
+}
+
+/// One hex digit changed into another: still well-formed, another value.
+fn flip_hex(bytes: &mut [u8], at: usize) {
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_in_the_statement_an_item_or_a_proof_is_refused_with_the_item_named() {
+    let f = two_batches().await;
+    let cases: [(Tamper, Vec<String>); 3] = [
+        (
+            |b| flip_hex(b, find(b, r#""merkle_root":""#, 0)),
+            vec!["statement_digest".into()],
+        ),
+        (
+            |b| flip_hex(b, find(b, r#""chain_hash":""#, 1)),
+            vec![
+                format!("item 1 (dossier {})", f.approved[1]),
+                "not included".into(),
+            ],
+        ),
+        (
+            |b| flip_hex(b, find(b, r#""path":[""#, 0)),
+            vec![
+                format!("item 0 (dossier {})", f.approved[0]),
+                "not included".into(),
+            ],
+        ),
+    ];
+    for (tamper, expected) in cases {
+        let (proxy, acks) = tampering_proxy(f.base.clone(), tamper).await;
+        let c = consumer(&f.token);
+        let o = pull(&proxy, &c, &f.director_key, &[]).await;
+        assert!(!o.status.success(), "{}", text(&o));
+        let said = text(&o);
+        assert!(said.contains("batch 1 refused"), "{said}");
+        for e in &expected {
+            assert!(said.contains(e.as_str()), "{e}: {said}");
+        }
+        assert_eq!(acks.load(Ordering::SeqCst), 0);
+        assert!(cursor(&c.out).is_none());
+        assert!(!c.out.join("batch-1.ndjson").exists());
+    }
+    assert!(f.delivery(1).await["acknowledgement"].is_null());
 }
