@@ -286,7 +286,10 @@ fn section_fields(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::exchange::{RowOut, SectionOut, Sections};
 
     fn doc(extra: &str, sections: &str) -> Vec<u8> {
         format!(
@@ -324,6 +327,77 @@ mod tests {
         );
         assert_eq!(got.identification_number, "001085004321");
         assert_eq!(got.category, PersonnelCategory::VienChuc);
+    }
+
+    /// Any choice of fields, rows and text, written by the exchange's own
+    /// encoder, reads back to the same (section, code, row, value) list.
+    /// (section index, rows of (row number, (field index, value))).
+    type Picked = Vec<(usize, Vec<(u32, Vec<(usize, String)>)>)>;
+
+    fn sections_strategy() -> impl Strategy<Value = Picked> {
+        let value = "[a-zA-Z0-9 ,/ăâđêôơưÀ-ỹ\\\"-]{0,12}";
+        let section = (0..SECTIONS.len()).prop_flat_map(move |index| {
+            let spec = &SECTIONS[index];
+            let fields = proptest::sample::subsequence(
+                (0..spec.fields.len()).collect::<Vec<_>>(),
+                1..=spec.fields.len(),
+            )
+            .prop_flat_map(move |picked| {
+                picked
+                    .into_iter()
+                    .map(|i| (Just(i), value))
+                    .collect::<Vec<_>>()
+            });
+            let rows = if spec.table { 1..4usize } else { 1..2usize };
+            (
+                Just(index),
+                proptest::collection::vec(fields, rows).prop_map(move |rows| {
+                    rows.into_iter()
+                        .enumerate()
+                        .map(|(i, f)| (if spec.table { i as u32 + 1 } else { 0 }, f))
+                        .collect()
+                }),
+            )
+        });
+        proptest::collection::vec(section, 0..6)
+    }
+
+    proptest! {
+        #[test]
+        fn what_the_encoder_writes_reads_back(picked in sections_strategy()) {
+            let mut out: Vec<SectionOut> = Vec::new();
+            let mut want = Vec::new();
+            let mut used = BTreeSet::new();
+            for (index, rows) in picked {
+                if !used.insert(index) {
+                    continue;
+                }
+                let spec = &SECTIONS[index];
+                let mut rows_out = Vec::new();
+                for (row, fields) in rows {
+                    let mut values = Vec::new();
+                    for (i, value) in fields {
+                        let code = spec.fields[i];
+                        let name = crate::exchange::national_name(code).map(|(n, _)| n).unwrap_or("");
+                        values.push((name, value.clone()));
+                        want.push((spec.code.to_owned(), code.to_owned(), row, value));
+                    }
+                    rows_out.push(RowOut { row, values });
+                }
+                out.push(SectionOut { code: spec.code, rows: rows_out, table: spec.table });
+            }
+            out.sort_by_key(|s| SECTIONS.iter().position(|x| x.code == s.code));
+            let sections = serde_json::to_string(&Sections(out)).unwrap_or_default();
+            let got = from_document(&doc(PID, &sections)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut got: Vec<(String, String, u32, String)> = got
+                .sections
+                .into_iter()
+                .flat_map(|(s, f)| f.into_iter().map(move |e| (s.clone(), e.field_code, e.row, e.value)))
+                .collect();
+            got.sort();
+            want.sort();
+            prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
