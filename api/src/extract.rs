@@ -31,20 +31,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => v,
             Err(r) => return Err(json_problem(&r)),
         };
-        clean_json(&mut value, &mut String::new(), TextKind::Normal)?;
-        serde_json::from_value::<T>(value).map(Self).map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "request",
-                "invalid-body",
-                format!("Failed to deserialize the JSON body into the target type: {e}"),
-            )
-        })
+        cleaned(value).map(Self)
     }
+}
+
+/// A JSON value read as `T` after every string in it passed the input rules,
+/// as [`Body`] reads a whole body (for a route that takes part of its body
+/// as raw bytes).
+pub(crate) fn cleaned<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Problem> {
+    clean_json(&mut value, &mut String::new(), TextKind::Normal)?;
+    serde_json::from_value::<T>(value).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request",
+            "invalid-body",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    })
 }
 
 /// Cleans every string under `value` in place; `pointer` is the JSON pointer

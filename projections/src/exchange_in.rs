@@ -89,6 +89,22 @@ pub enum IncomingError {
     },
 }
 
+impl IncomingError {
+    /// A stable code per rule (the API's problem type ends with it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed-record",
+            Self::Format { .. } => "unknown-format",
+            Self::IdentificationWithheld => "identification-withheld",
+            Self::UnknownCategory(_) => "unknown-category",
+            Self::UnknownSection(_) => "unknown-section",
+            Self::UnknownField { .. } => "unknown-field",
+            Self::Duplicate(_) => "duplicate-key",
+            Self::Shape { .. } => "bad-shape",
+        }
+    }
+}
+
 /// The document's keys, in `to_document`'s order; unknown keys refused.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,17 +250,22 @@ fn section_fields(
             let mut out = Vec::new();
             let mut numbers = BTreeSet::new();
             for Pairs(mut cells) in rows {
-                let row = match cells.first() {
-                    Some((key, Cell::Number(n))) if key == "row" => u32::try_from(*n)
+                // The encoder writes `row` first; a reader takes it wherever
+                // it is (a re-encoded document may sort its keys).
+                let at = cells
+                    .iter()
+                    .position(|(key, _)| key == "row")
+                    .ok_or_else(|| shape("each row has its number, \"row\""))?;
+                let row = match cells.remove(at) {
+                    (_, Cell::Number(n)) => u32::try_from(n)
                         .ok()
                         .filter(|n| *n >= 1)
                         .ok_or_else(|| shape("a row number is from 1"))?,
-                    _ => return Err(shape("each row starts with its number, \"row\"")),
+                    (_, Cell::Text(_)) => return Err(shape("a row number is a number")),
                 };
                 if !numbers.insert(row) {
                     return Err(IncomingError::Duplicate(format!("{}#{row}", spec.code)));
                 }
-                cells.remove(0);
                 out.push((row, cells));
             }
             out
@@ -304,7 +325,7 @@ mod tests {
     fn names_repeated_across_sections_map_back_per_section() {
         let bytes = doc(
             PID,
-            r#"{"identity":{"full_name":"TRẦN THỊ B"},"career":[{"row":1,"period":"2016 - nay"}],"family":[{"row":2,"full_name":"TRẦN VĂN C"}]}"#,
+            r#"{"identity":{"full_name":"TRẦN THỊ B"},"career":[{"row":1,"period":"2016 - nay"}],"family":[{"full_name":"TRẦN VĂN C","row":2}]}"#,
         );
         let got = from_document(&bytes).unwrap();
         let codes: Vec<(&str, Vec<(&str, u32)>)> = got
