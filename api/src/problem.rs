@@ -312,6 +312,27 @@ mod tests {
     }
 
     #[test]
+    fn a_record_that_cannot_be_imported_is_a_422_exchange_problem_naming_it() {
+        use hoso_projections::exchange_in::IncomingError as E;
+        let p = Problem::from(E::UnknownField {
+            section: "identity".into(),
+            field: "nickname".into(),
+        });
+        assert_eq!(p.status, 422);
+        assert_eq!(p.type_, "urn:hoso:problem:exchange:unknown-field");
+        assert!(
+            p.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("identity/nickname"))
+        );
+        let p = Problem::from(E::IdentificationWithheld);
+        assert_eq!(p.type_, "urn:hoso:problem:exchange:identification-withheld");
+        assert_eq!(p.pointer.as_deref(), Some("/record/identification_number"));
+        let p = Problem::from(E::UnknownSection("a/b~c".into()));
+        assert_eq!(p.pointer.as_deref(), Some("/record/sections/a~1b~0c"));
+    }
+
+    #[test]
     fn a_refused_seal_or_acknowledgement_is_a_sync_problem_never_a_500() {
         for (rule, status) in [
             (BatchRule::NotDirector("a".into()), 403),

@@ -250,14 +250,6 @@ pub async fn import(
     headers: HeaderMap,
     RawBody(bytes): RawBody,
 ) -> ApiResult<(StatusCode, Json<ImportOut>)> {
-    // Refused before the record is read: a caller without the right learns
-    // nothing about what it sent. The handler checks again.
-    if !c.is_system_admin() {
-        return Err(CommandError::from(AccessRule::SystemAdminOnly(
-            "import a record pushed from another province (BT 11.1, HY 11.2)",
-        ))
-        .into());
-    }
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -283,6 +275,15 @@ pub async fn import(
     // body's does; the record itself is then read from the bytes received.
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
     let input: ImportIn = crate::extract::cleaned(value)?;
+    // Input rules first, as for every body; then the right, before the
+    // record is read, so a caller without it learns nothing about the
+    // record. The handler checks again.
+    if !c.is_system_admin() {
+        return Err(CommandError::from(AccessRule::SystemAdminOnly(
+            "import a record pushed from another province (BT 11.1, HY 11.2)",
+        ))
+        .into());
+    }
     let envelope: ImportEnvelope<'_> = serde_json::from_slice(&bytes).map_err(unreadable)?;
     let record = envelope.record.get().as_bytes();
     let digest = hoso_projections::exchange::digest(record);
