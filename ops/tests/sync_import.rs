@@ -265,16 +265,19 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
     );
     drop(store);
 
-    // The number is nowhere on disk in clear.
+    // The number is nowhere on disk in clear, nor as its unkeyed digest.
     let mut all = Vec::new();
     files(&data, &mut all);
+    let unkeyed = hex::encode(Sha256::digest(PID.as_bytes()));
     for path in &all {
         let bytes = std::fs::read(path).unwrap();
-        assert!(
-            !bytes.windows(PID.len()).any(|w| w == PID.as_bytes()),
-            "{} holds the identification number in clear",
-            path.display()
-        );
+        for needle in [PID, unkeyed.as_str()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                path.display()
+            );
+        }
     }
 
     // The same record again: the number already has a dossier.
@@ -325,6 +328,27 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
         "{p}"
     );
 
+    // The record's strings pass the input rules, named by their pointer.
+    let mut control: Value = serde_json::from_slice(&record).unwrap();
+    control["sections"]["identity"]["birth_place"] = json!("Quận 3\u{7}");
+    let (status, p) = s
+        .send(
+            "POST",
+            IMPORTS,
+            &admin,
+            Body::Raw(push(&serde_json::to_vec(&control).unwrap(), "QG-79-4")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:hoso:problem:input:"),
+        "{p}"
+    );
+    assert_eq!(p["pointer"], "/record/sections/identity/birth_place");
+
     // Nothing but the one import was written for the refused pushes.
     let store = SqliteStore::open_read_only(&data).unwrap();
     let after = store.read_all(0, 10_000).await.unwrap();
@@ -335,4 +359,24 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
             .count(),
         1
     );
+    drop(store);
+
+    // A form value is long text wherever it stands in the record (up to
+    // the form's 2,000 characters, line breaks allowed), as in a
+    // declaration; another person, re-encoded with sorted keys, is imported.
+    let mut long: Value = serde_json::from_slice(&record).unwrap();
+    long["identification_number"] = json!("001090001234");
+    long["sections"]["identity"]["identification_number"] = json!("001090001234");
+    let title = format!("Chuyên viên\n{}", "Văn phòng Sở Y tế. ".repeat(80));
+    assert!(title.chars().count() > 1_000 && title.chars().count() < 2_000);
+    long["sections"]["career"][0]["title_and_unit"] = json!(title);
+    let (status, p) = s
+        .send(
+            "POST",
+            IMPORTS,
+            &admin,
+            Body::Raw(push(&serde_json::to_vec(&long).unwrap(), "QG-79-5")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
 }

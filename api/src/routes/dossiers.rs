@@ -37,6 +37,7 @@ use crate::access::{DossierOut, Filter, Revealed};
 use crate::extract::{Body, Caller, IfMatch, Params, PathParams, RawBody};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
+use hoso_domain::input::TextKind;
 use hoso_domain::restriction::Restriction;
 
 /// The ground on which the caller sees the dossier, or the 404 that hides it.
@@ -271,10 +272,20 @@ pub async fn import(
         ),
         _ => Problem::bad_request("malformed-json", e.to_string()),
     };
-    // Every string, the record's included, passes the input rules as any
-    // body's does; the record itself is then read from the bytes received.
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
-    let input: ImportIn = crate::extract::cleaned(value)?;
+    // Every string passes the input rules as any body's does. The record's
+    // are checked as form values (long text, whatever their member name)
+    // and left as received: its bytes are what the digest covers, and the
+    // import's decider cleans the values it keeps.
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
+    let record = value.as_object_mut().and_then(|o| o.remove("record"));
+    crate::extract::clean(&mut value)?;
+    if let Some(record) = record {
+        crate::extract::check_as(&record, &mut "/record".to_owned(), TextKind::Long)?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert("record".to_owned(), record);
+        }
+    }
+    let input: ImportIn = serde_json::from_value(value).map_err(unreadable)?;
     // Input rules first, as for every body; then the right, before the
     // record is read, so a caller without it learns nothing about the
     // record. The handler checks again.
