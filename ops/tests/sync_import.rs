@@ -157,6 +157,20 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
         base: served.base,
         http: reqwest::Client::new(),
     };
+    let api: Value = s
+        .http
+        .get(format!("{}/api/v1/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let route = &api["paths"][IMPORTS]["post"];
+    assert!(route["responses"]["201"].is_object(), "{route}");
+    for schema in ["ImportIn", "ImportOut"] {
+        assert!(api["components"]["schemas"][schema].is_object(), "{schema}");
+    }
     let admin = s.first_login("snv.admin", ADMIN_OTP).await;
     for (code, name, kind, parent) in [
         (ROOT, "UBND tỉnh", "peoples_committee_province", None),
