@@ -31,20 +31,72 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => v,
             Err(r) => return Err(json_problem(&r)),
         };
-        clean_json(&mut value, &mut String::new(), TextKind::Normal)?;
-        serde_json::from_value::<T>(value).map(Self).map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "request",
-                "invalid-body",
-                format!("Failed to deserialize the JSON body into the target type: {e}"),
-            )
-        })
+        cleaned(value).map(Self)
     }
+}
+
+/// A JSON value read as `T` after every string in it passed the input rules,
+/// as [`Body`] reads a whole body (for a route that takes part of its body
+/// as raw bytes).
+pub(crate) fn cleaned<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Problem> {
+    clean(&mut value)?;
+    serde_json::from_value::<T>(value).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request",
+            "invalid-body",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    })
+}
+
+/// Cleans every string of a body in place, as [`Body`] does.
+pub(crate) fn clean(value: &mut serde_json::Value) -> Result<(), Problem> {
+    clean_json(value, &mut String::new(), TextKind::Normal)
+}
+
+/// Checks, without changing them, every string under `value` as `kind`
+/// whatever its member name, and every member name as short text: for a
+/// document carried whole in a body (a national record), whose names are
+/// not the API's and whose bytes are kept as received. `pointer` is where
+/// `value` sits in the body.
+pub(crate) fn check_as(
+    value: &serde_json::Value,
+    pointer: &mut String,
+    kind: TextKind,
+) -> Result<(), Problem> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            clean_text(s, kind).map_err(|r| input_problem(&r, pointer))?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&i.to_string());
+                check_as(item, pointer, kind)?;
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            for (key, item) in members {
+                let len = pointer.len();
+                pointer.push('/');
+                let checked =
+                    input::clean(key, TextKind::Short).map_err(|r| input_problem(&r, pointer))?;
+                pointer.push_str(&checked.replace('~', "~0").replace('/', "~1"));
+                check_as(item, pointer, kind)?;
+                pointer.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
 }
 
 /// Cleans every string under `value` in place; `pointer` is the JSON pointer

@@ -266,6 +266,35 @@ impl From<crate::attachments::AttachmentError> for Problem {
     }
 }
 
+impl From<hoso_projections::exchange_in::IncomingError> for Problem {
+    /// A national record that cannot be read as an import: 422
+    /// `exchange:<code>`, the detail naming the key, section or field.
+    fn from(e: hoso_projections::exchange_in::IncomingError) -> Self {
+        use hoso_projections::exchange_in::IncomingError as E;
+        let pointer = match &e {
+            E::IdentificationWithheld => Some("/record/identification_number".to_owned()),
+            E::UnknownSection(s) => Some(format!("/record/sections/{}", pointer_token(s))),
+            E::Format { .. } => Some("/record/format".to_owned()),
+            E::UnknownCategory(_) => Some("/record/category".to_owned()),
+            _ => None,
+        };
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "exchange",
+            e.code(),
+            e.to_string(),
+        )
+        .cite(Some("BT 11.1, HY 11.2"));
+        p.pointer = pointer;
+        p
+    }
+}
+
+/// One JSON pointer reference token (RFC 6901 escapes).
+fn pointer_token(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, Problem>;
 
@@ -280,6 +309,27 @@ mod tests {
             revision: Some(0),
             rule,
         }))
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_imported_is_a_422_exchange_problem_naming_it() {
+        use hoso_projections::exchange_in::IncomingError as E;
+        let p = Problem::from(E::UnknownField {
+            section: "identity".into(),
+            field: "nickname".into(),
+        });
+        assert_eq!(p.status, 422);
+        assert_eq!(p.type_, "urn:hoso:problem:exchange:unknown-field");
+        assert!(
+            p.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("identity/nickname"))
+        );
+        let p = Problem::from(E::IdentificationWithheld);
+        assert_eq!(p.type_, "urn:hoso:problem:exchange:identification-withheld");
+        assert_eq!(p.pointer.as_deref(), Some("/record/identification_number"));
+        let p = Problem::from(E::UnknownSection("a/b~c".into()));
+        assert_eq!(p.pointer.as_deref(), Some("/record/sections/a~1b~0c"));
     }
 
     #[test]

@@ -136,7 +136,9 @@ async fn run_every_workflow(
     p.wf.import_dossier(
         &p.admin,
         ImportDossier {
+            source_system: "csdlqg".into(),
             source_record_id: String::from("QG-1"),
+            source_digest: None,
             person_id: String::from("033088007777"),
             full_name: String::from("Lê Văn Tâm"),
             category: PersonnelCategory::CongChuc,

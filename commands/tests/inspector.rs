@@ -244,7 +244,9 @@ async fn an_inspector_is_refused_every_command() {
     };
     assert_eq!(refused(p.wf.change_status(&i, status).await), read_only);
     let import = ImportDossier {
+        source_system: "csdlqg".into(),
         source_record_id: "csdlqg-1".into(),
+        source_digest: None,
         person_id: PID2.into(),
         full_name: "Phạm Văn Dũng".into(),
         category: PersonnelCategory::CongChuc,

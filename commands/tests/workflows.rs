@@ -1061,7 +1061,9 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
         p.wf.import_dossier(
             &p.health_focal,
             ImportDossier {
+                source_system: "csdlqg".into(),
                 source_record_id: String::from("QG-778"),
+                source_digest: None,
                 person_id: String::from(PID2),
                 full_name: String::from("Lê Văn Tâm"),
                 category: PersonnelCategory::CongChuc,
@@ -1077,7 +1079,9 @@ async fn bt_11_1_arrival_from_another_province_is_imported_by_so_noi_vu() {
         p.wf.import_dossier(
             &p.admin,
             ImportDossier {
+                source_system: "csdlqg".into(),
                 source_record_id: String::from("QG-778"),
+                source_digest: None,
                 person_id: String::from(PID2),
                 full_name: String::from("Lê Văn Tâm"),
                 category: PersonnelCategory::CongChuc,
@@ -2093,7 +2097,9 @@ async fn bt_3_6_reservations_are_named_by_a_keyed_hash_and_numbers_are_sealed() 
         p.wf.import_dossier(
             &p.admin,
             ImportDossier {
+                source_system: "csdlqg".into(),
                 source_record_id: String::from("QG-778"),
+                source_digest: None,
                 person_id: String::from(PID2),
                 full_name: String::from("Lê Văn Tâm"),
                 category: PersonnelCategory::CongChuc,

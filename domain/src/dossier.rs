@@ -498,6 +498,9 @@ pub enum DossierChange {
         source_system: String,
         /// Record id there.
         source_record_id: String,
+        /// SHA-256 of the record's bytes as received, when the import came
+        /// from received bytes (a record pushed over HTTP).
+        source_digest: Option<[u8; 32]>,
         /// Identification number.
         person_id: String,
         /// Name.
@@ -1118,6 +1121,7 @@ fn open_events(
         DossierChange::Import {
             source_system,
             source_record_id,
+            source_digest,
             person_id,
             full_name,
             category,
@@ -1127,6 +1131,7 @@ fn open_events(
             handed_over_on,
         } => {
             // A pulled record never passed the API's edge: the same rules here.
+            let source_system = clean_input("source_system", &source_system, TextKind::Short)?;
             let source_record_id =
                 clean_input("source_record_id", &source_record_id, TextKind::Short)?;
             let full_name = clean_input("full_name", &full_name, TextKind::Short)?;
@@ -1151,6 +1156,7 @@ fn open_events(
                 managing_unit: managing_unit.clone(),
                 employing_unit,
                 sections: section_data(sections),
+                source_digest: source_digest.map(Vec::from).unwrap_or_default(),
                 // Sealed and keyed by the commands layer, as in DossierOpened.
                 ..Default::default()
             });

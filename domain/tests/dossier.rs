@@ -489,6 +489,7 @@ fn hy_11_2_import_meets_the_arrival_clock_and_starts_review() {
     let import = DossierChange::Import {
         source_system: "csdlqg".into(),
         source_record_id: "R-7".into(),
+        source_digest: None,
         person_id: PID.into(),
         full_name: "Nguyễn Thị Hương".into(),
         category: PersonnelCategory::CongChuc,
@@ -533,10 +534,36 @@ fn hy_11_2_import_meets_the_arrival_clock_and_starts_review() {
 }
 
 #[test]
+fn an_import_keeps_the_record_source_and_digest_in_its_event() {
+    let import = DossierChange::Import {
+        source_system: "snv-79".into(),
+        source_record_id: "R-7".into(),
+        source_digest: Some([7; 32]),
+        person_id: PID.into(),
+        full_name: "Nguyễn Thị Hương".into(),
+        category: PersonnelCategory::CongChuc,
+        managing_unit: UNIT.into(),
+        employing_unit: DIVISION.into(),
+        sections: vec![],
+        handed_over_on: d(2026, 2, 2),
+    };
+    let events = when_new(import).unwrap();
+    let DomainEvent::DossierImported(e) = &events[0] else {
+        panic!("first event is {:?}", events[0]);
+    };
+    assert_eq!(
+        (e.source_system.as_str(), e.source_record_id.as_str()),
+        ("snv-79", "R-7")
+    );
+    assert_eq!(e.source_digest, [7; 32]);
+}
+
+#[test]
 fn import_checks_its_sections_against_the_form() {
     let import = DossierChange::Import {
         source_system: "csdlqg".into(),
         source_record_id: "R-7".into(),
+        source_digest: None,
         person_id: PID.into(),
         full_name: "Nguyễn Thị Hương".into(),
         category: PersonnelCategory::CongChuc,
@@ -1749,6 +1776,7 @@ fn import_of(full_name: &str, name_field: &str) -> DossierChange {
     DossierChange::Import {
         source_system: "csdlqg".into(),
         source_record_id: "R-7".into(),
+        source_digest: None,
         person_id: PID.into(),
         full_name: full_name.into(),
         category: PersonnelCategory::CongChuc,

@@ -17,6 +17,8 @@
 //!   approval left it (the national sync feed's source).
 //! - [`exchange`]: the national exchange format, `hoso-national/1`: an
 //!   approved dossier mapped to one canonical JSON document.
+//! - [`exchange_in`]: a `hoso-national/1` document read back into what an
+//!   import takes (a record pushed to us, BT 11.1, HY 11.2).
 //! - [`identifiers`]: identification numbers kept only as a keyed hash and
 //!   sealed, older clear ones sealed on the way in ([`IdentifierSealer`]).
 //!
@@ -29,6 +31,7 @@ pub mod approvals;
 pub mod audit;
 mod dates;
 pub mod exchange;
+pub mod exchange_in;
 pub mod identifiers;
 pub mod reports;
 pub mod schema;

@@ -587,3 +587,66 @@ async fn approvals_are_listed_between_positions_in_log_order() {
     // The first approval's document has not moved.
     assert_eq!(doc(&m.dossier_as_approved(a).unwrap().unwrap()), bytes);
 }
+
+#[tokio::test]
+async fn a_document_read_back_gives_the_approved_sections_and_fields() {
+    let f = fixed().await;
+    let m = model_of(&f, f.dir.path()).await;
+    let bytes = document_bytes(&m, &f.keys, Restriction::Secret);
+    let incoming = hoso_projections::exchange_in::from_document(&bytes).unwrap();
+    assert_eq!(incoming.identification_number, PID);
+    assert_eq!(incoming.dossier_id, DOSSIER);
+    assert_eq!(incoming.approved_revision, f.approved);
+
+    // What the approval left, opened: (section, field code, row, value).
+    let approvals = m.approvals_between(None, u64::MAX).unwrap();
+    let view = m.dossier_as_approved(&approvals[0]).unwrap().unwrap();
+    assert_eq!(incoming.full_name, view.full_name);
+    assert_eq!(incoming.category.as_str_name(), view.category);
+    let mut want: Vec<(String, String, u32, String)> = Vec::new();
+    for (section, fields) in &view.sections {
+        for field in fields {
+            let value = match &field.sealed {
+                Some(h) => f
+                    .keys
+                    .open_field(DOSSIER, &field.field, field.row, &hex::decode(h).unwrap())
+                    .unwrap(),
+                None => field.value.clone(),
+            };
+            want.push((section.clone(), field.field.clone(), field.row, value));
+        }
+    }
+    let mut got: Vec<(String, String, u32, String)> = incoming
+        .sections
+        .iter()
+        .flat_map(|(section, fields)| {
+            fields.iter().map(|e| {
+                (
+                    section.clone(),
+                    e.field_code.clone(),
+                    e.row,
+                    e.value.clone(),
+                )
+            })
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    // Sections come back in form order.
+    let order: Vec<&str> = incoming.sections.iter().map(|(s, _)| s.as_str()).collect();
+    let form: Vec<&str> = hoso_domain::form::SECTIONS
+        .iter()
+        .map(|s| s.code)
+        .filter(|c| order.contains(c))
+        .collect();
+    assert_eq!(order, form);
+
+    // At the general level the number is withheld: no import.
+    let general = document_bytes(&m, &f.keys, Restriction::General);
+    assert_eq!(
+        hoso_projections::exchange_in::from_document(&general).unwrap_err(),
+        hoso_projections::exchange_in::IncomingError::IdentificationWithheld
+    );
+}

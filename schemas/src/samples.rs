@@ -429,6 +429,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             }],
             person_id_sealed: vec![1, 0x1a, 0x90],
             person_key: s("0d4e6a8c1b3f5d7e9a2c4e6f8b1d3f5a7c9e2b4d6f8a1c3e5b7d9f2a4c6e8b1d"),
+            source_digest: vec![0x5a; 32],
         }
         .into(),
         dossier::AccessLogged {

@@ -8,7 +8,7 @@
 
 use hoso_commands::workflows::{
     AcceptTransfer, Approve, ChangeDepartment, ChangeStatus, Declare, ForwardTransfer,
-    InitiateTransfer, RejectTransfer, Review,
+    ImportDossier, InitiateTransfer, RejectTransfer, Review,
 };
 use std::sync::Arc;
 
@@ -37,6 +37,7 @@ use crate::access::{DossierOut, Filter, Revealed};
 use crate::extract::{Body, Caller, IfMatch, Params, PathParams, RawBody};
 use crate::problem::{ApiResult, Problem};
 use crate::sessions::Attempt;
+use hoso_domain::input::TextKind;
 use hoso_domain::restriction::Restriction;
 
 /// The ground on which the caller sees the dossier, or the 404 that hides it.
@@ -181,6 +182,150 @@ pub async fn open(
         .await?;
     s.metrics.append(started.elapsed());
     Ok((StatusCode::CREATED, Json(ReceiptOut::new(id, receipt))))
+}
+
+/// A national record pushed by the Sở Nội vụ for a person arriving from
+/// another province (BT 11.1, HY 11.2).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportIn {
+    /// The system the record comes from (e.g. `csdlqg`, or the sending
+    /// province's).
+    pub source_system: String,
+    /// The record's id there.
+    pub source_record_id: String,
+    /// Managing (and employing) unit here.
+    pub managing_unit: String,
+    /// When the paper dossier was handed over (HY 11.2).
+    pub handed_over_on: NaiveDate,
+    /// The record: a `hoso-national/1` document (docs/national-exchange-format.md),
+    /// as a JSON object. Its digest is SHA-256 of this member's bytes
+    /// exactly as received.
+    #[schema(value_type = Object)]
+    pub record: serde_json::Value,
+}
+
+/// The envelope read for the record's bytes as received.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportEnvelope<'a> {
+    #[serde(rename = "source_system")]
+    _source_system: serde::de::IgnoredAny,
+    #[serde(rename = "source_record_id")]
+    _source_record_id: serde::de::IgnoredAny,
+    #[serde(rename = "managing_unit")]
+    _managing_unit: serde::de::IgnoredAny,
+    #[serde(rename = "handed_over_on")]
+    _handed_over_on: serde::de::IgnoredAny,
+    #[serde(borrow)]
+    record: &'a serde_json::value::RawValue,
+}
+
+/// A dossier imported from a pushed record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportOut {
+    /// The new dossier's id.
+    pub dossier_id: String,
+    /// The append's receipt.
+    pub receipt: ReceiptOut,
+    /// SHA-256 (hex) of the record's bytes as received, kept in the
+    /// `DossierImported` event.
+    pub source_digest: String,
+}
+
+/// Imports a dossier from a national record pushed over HTTP (BT 11.1,
+/// HY 11.2) through the import rules: Sở Nội vụ only. Every string in the
+/// body passes the input rules; the record's digest is SHA-256 of the
+/// `record` member's bytes exactly as received (for a sender that pushes
+/// a document's canonical bytes, the digest its batch item carries). The
+/// same identification number imported twice is a 409.
+#[utoipa::path(post, path = "/api/v1/dossiers/imports", tag = "dossiers", request_body = ImportIn,
+    responses((status = 201, body = ImportOut), (status = 400, body = Problem),
+              (status = 403, body = Problem, description = "Not the Sở Nội vụ (urn:hoso:problem:access:system-admin-only)"),
+              (status = 409, body = Problem, description = "The identification number already has a dossier (urn:hoso:problem:scope:person-id-taken)"),
+              (status = 415, body = Problem),
+              (status = 422, body = Problem, description = "The record cannot be imported (urn:hoso:problem:exchange:…, input:…, dossier:…)")))]
+pub async fn import(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> ApiResult<(StatusCode, Json<ImportOut>)> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request",
+            "unsupported-media-type",
+            "Expected request with `Content-Type: application/json`",
+        ));
+    }
+    let unreadable = |e: serde_json::Error| match e.classify() {
+        serde_json::error::Category::Data => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request",
+            "invalid-body",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        ),
+        _ => Problem::bad_request("malformed-json", e.to_string()),
+    };
+    // Every string passes the input rules as any body's does. The record's
+    // are checked as form values (long text, whatever their member name)
+    // and left as received: its bytes are what the digest covers, and the
+    // import's decider cleans the values it keeps.
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
+    let record = value.as_object_mut().and_then(|o| o.remove("record"));
+    crate::extract::clean(&mut value)?;
+    if let Some(record) = record {
+        crate::extract::check_as(&record, &mut "/record".to_owned(), TextKind::Long)?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert("record".to_owned(), record);
+        }
+    }
+    let input: ImportIn = serde_json::from_value(value).map_err(unreadable)?;
+    // Input rules first, as for every body; then the right, before the
+    // record is read, so a caller without it learns nothing about the
+    // record. The handler checks again.
+    if !c.is_system_admin() {
+        return Err(CommandError::from(AccessRule::SystemAdminOnly(
+            "import a record pushed from another province (BT 11.1, HY 11.2)",
+        ))
+        .into());
+    }
+    let envelope: ImportEnvelope<'_> = serde_json::from_slice(&bytes).map_err(unreadable)?;
+    let record = envelope.record.get().as_bytes();
+    let digest = hoso_projections::exchange::digest(record);
+    let incoming = hoso_projections::exchange_in::from_document(record)?;
+    let started = std::time::Instant::now();
+    let (id, receipt) = s
+        .workflows
+        .import_dossier(
+            &c.actor,
+            ImportDossier {
+                source_system: input.source_system,
+                source_record_id: input.source_record_id,
+                source_digest: Some(digest),
+                person_id: incoming.identification_number,
+                full_name: incoming.full_name,
+                category: incoming.category,
+                managing_unit: input.managing_unit,
+                sections: incoming.sections,
+                handed_over_on: input.handed_over_on,
+            },
+        )
+        .await?;
+    s.metrics.append(started.elapsed());
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportOut {
+            dossier_id: id.clone(),
+            receipt: ReceiptOut::new(id, receipt),
+            source_digest: hex::encode(digest),
+        }),
+    ))
 }
 
 /// Read parameters.

@@ -50,8 +50,14 @@ pub struct OpenDossier {
 /// another province (BT 11.1, HY 11.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportDossier {
+    /// Where the record comes from (e.g. `csdlqg`, or the pushing Sở Nội
+    /// vụ's system).
+    pub source_system: String,
     /// The record's id in the national database.
     pub source_record_id: String,
+    /// SHA-256 of the record's bytes as received, kept in the event; `None`
+    /// when the record did not arrive as bytes (the demo's built records).
+    pub source_digest: Option<[u8; 32]>,
     /// Identification number.
     pub person_id: String,
     /// Name.
@@ -852,8 +858,9 @@ impl Workflows {
         let mut events = dossier::decide_open(
             &id,
             DossierChange::Import {
-                source_system: "csdlqg".to_owned(),
+                source_system: import.source_system,
                 source_record_id: import.source_record_id,
+                source_digest: import.source_digest,
                 person_id: import.person_id,
                 full_name: import.full_name,
                 category: import.category,

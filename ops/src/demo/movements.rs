@@ -399,7 +399,9 @@ pub(super) async fn arrive(
         .import_dossier(
             admin,
             ImportDossier {
+                source_system: "csdlqg".into(),
                 source_record_id: String::from(&format!("CSDLQG-36-{}", &p.person_id[6..])),
+                source_digest: None,
                 person_id: String::from(&p.person_id),
                 full_name: String::from(&p.full_name),
                 category: p.category,
