@@ -95,10 +95,10 @@ struct ServedBatch {
 }
 
 /// A batch that passed every check, ready to be written.
-struct Verified {
-    statement: BatchStatement,
-    digest: String,
-    ndjson: Vec<u8>,
+pub(crate) struct Verified {
+    pub(crate) statement: BatchStatement,
+    pub(crate) digest: String,
+    pub(crate) ndjson: Vec<u8>,
 }
 
 /// Runs the consumer to the end of the feed.
@@ -198,7 +198,7 @@ pub async fn run(args: &PullArgs) -> Result<()> {
 
 /// Every check of `docs/sync-format.md` §6 (steps 1–5) on the served bytes of
 /// batch `expected`, following `previous` (the last acknowledged statement).
-fn verify(
+pub(crate) fn verify(
     bytes: &[u8],
     expected: u64,
     previous: Option<&BatchStatement>,

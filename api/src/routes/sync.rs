@@ -30,7 +30,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use hoso_commands::workflows::{ApprovalRef, BatchRule, SealBatch, SealedBatch};
 use hoso_domain::account::AccountKind;
-use hoso_projections::exchange;
+use hoso_domain::profile::Profile;
+use hoso_projections::approvals::Approval;
+use hoso_projections::exchange::{self, ExchangeError, SealedOpener};
+use hoso_projections::{ProjectionError, ReadModel};
 use hoso_sync::{BatchItem, BatchStatement, Hash};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -286,6 +289,106 @@ struct Rendered {
     document: Vec<u8>,
 }
 
+/// Why a batch's items could not be built from the read model.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The read model could not be read.
+    #[error(transparent)]
+    Read(#[from] ProjectionError),
+    /// An approval names a dossier the read model lacks (out of step with the log).
+    #[error("approval at position {position} names dossier {dossier} which the read model lacks")]
+    MissingDossier {
+        /// Position of the approval.
+        position: u64,
+        /// The dossier it names.
+        dossier: String,
+    },
+    /// The approved dossier could not be put in the exchange format.
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    /// An item could not be encoded.
+    #[error(transparent)]
+    Sync(#[from] hoso_sync::SyncError),
+    /// A rendered document is not a JSON text (it always is: `to_bytes` wrote it).
+    #[error("a rendered document is not JSON: {0}")]
+    Document(String),
+}
+
+/// The items of a batch over `approvals` (in log order) and each item's
+/// document bytes: each dossier folded up to its approval, rendered as
+/// `hoso-national/1` under the profile's restrictions and `[sync]
+/// national_receives`, and digested. Shared by the routes and `hoso bench
+/// sync`, so the figures measure what is served.
+pub fn build_items(
+    read: &ReadModel,
+    profile: &Profile,
+    opener: &dyn SealedOpener,
+    approvals: &[Approval],
+) -> Result<Vec<(BatchItem, Vec<u8>)>, BuildError> {
+    let mut out = Vec::with_capacity(approvals.len());
+    for a in approvals {
+        let view = read
+            .dossier_as_approved(a)?
+            .ok_or_else(|| BuildError::MissingDossier {
+                position: a.position,
+                dossier: a.dossier_id.clone(),
+            })?;
+        let doc = exchange::to_document(
+            &view,
+            a.approved_revision,
+            profile.restrictions(),
+            profile.sync().national_receives,
+            opener,
+        )?;
+        let document = exchange::to_bytes(&doc)?;
+        out.push((
+            BatchItem {
+                dossier: a.dossier_id.clone(),
+                revision: a.approved_revision,
+                chain_hash: a.stream_hash,
+                document_sha256: exchange::digest(&document),
+            },
+            document,
+        ));
+    }
+    Ok(out)
+}
+
+/// The served form of a batch's items: each with its document and its
+/// inclusion proof under the root of `digests` (the items' digests, in
+/// order). Shared by the batch route and `hoso bench sync`.
+pub fn items_out(
+    items: Vec<(BatchItem, Vec<u8>)>,
+    digests: &[Hash],
+) -> Result<Vec<ItemOut>, BuildError> {
+    if items.len() != digests.len() {
+        return Err(BuildError::Document(format!(
+            "{} items but {} digests",
+            items.len(),
+            digests.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for ((item, document), proof) in items.into_iter().zip(hoso_sync::inclusion_proofs(digests)) {
+        let text = String::from_utf8(document).map_err(|e| BuildError::Document(e.to_string()))?;
+        let document =
+            RawValue::from_string(text).map_err(|e| BuildError::Document(e.to_string()))?;
+        out.push(ItemOut {
+            dossier: item.dossier,
+            revision: item.revision,
+            chain_hash: hex::encode(item.chain_hash),
+            document_sha256: hex::encode(item.document_sha256),
+            document,
+            proof: ItemProofOut {
+                leaf_index: proof.leaf_index,
+                tree_size: proof.tree_size,
+                path: proof.path.iter().map(hex::encode).collect(),
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// Renders the documents of the approvals recorded in `[from, to)` from the
 /// read model (waiting for it to reach `to`), in log order.
 async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u64, Rendered)>> {
@@ -294,39 +397,14 @@ async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u64, Rendere
     };
     s.read.wait_for(last, s.config.read_wait).await?;
     let approvals = s.read.approvals_between(from.checked_sub(1), last)?;
-    let profile = s.workflows.profile();
     let opener = KeyringSealer(s.keyring.clone());
-    let mut out = Vec::with_capacity(approvals.len());
-    for a in approvals {
-        let view = s.read.dossier_as_approved(&a)?.ok_or_else(|| {
-            Problem::internal(&format!(
-                "approval at position {} names dossier {} which the read model lacks",
-                a.position, a.dossier_id
-            ))
-        })?;
-        let doc = exchange::to_document(
-            &view,
-            a.approved_revision,
-            profile.restrictions(),
-            profile.sync().national_receives,
-            &opener,
-        )
+    let built = build_items(&s.read, s.workflows.profile(), &opener, &approvals)
         .map_err(|e| Problem::internal(&e))?;
-        let document = exchange::to_bytes(&doc).map_err(|e| Problem::internal(&e))?;
-        out.push((
-            a.position,
-            Rendered {
-                item: BatchItem {
-                    dossier: a.dossier_id,
-                    revision: a.approved_revision,
-                    chain_hash: a.stream_hash,
-                    document_sha256: exchange::digest(&document),
-                },
-                document,
-            },
-        ));
-    }
-    Ok(out)
+    Ok(approvals
+        .iter()
+        .zip(built)
+        .map(|(a, (item, document))| (a.position, Rendered { item, document }))
+        .collect())
 }
 
 /// The read model's items must be the log's approvals: the same positions,
@@ -600,25 +678,14 @@ pub async fn batch(
         .caller(&b.signer)
         .await?
         .and_then(|a| a.keys.get(&b.key_id).map(|k| hex::encode(&k.public_key)));
-    let mut out_items = Vec::with_capacity(rendered.len());
-    for (index, (_, r)) in rendered.into_iter().enumerate() {
-        let proof = hoso_sync::inclusion_proof(&digests, index as u64)
-            .ok_or_else(|| Problem::internal(&"an item outside its own batch"))?;
-        let text = String::from_utf8(r.document).map_err(|e| Problem::internal(&e))?;
-        let document = RawValue::from_string(text).map_err(|e| Problem::internal(&e))?;
-        out_items.push(ItemOut {
-            dossier: r.item.dossier.clone(),
-            revision: r.item.revision,
-            chain_hash: hex::encode(r.item.chain_hash),
-            document_sha256: hex::encode(r.item.document_sha256),
-            document,
-            proof: ItemProofOut {
-                leaf_index: proof.leaf_index,
-                tree_size: proof.tree_size,
-                path: proof.path.iter().map(hex::encode).collect(),
-            },
-        });
-    }
+    let out_items = items_out(
+        rendered
+            .into_iter()
+            .map(|(_, r)| (r.item, r.document))
+            .collect(),
+        &digests,
+    )
+    .map_err(|e| Problem::internal(&e))?;
     tagged(
         &headers,
         &BatchOut {

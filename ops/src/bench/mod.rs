@@ -22,6 +22,7 @@ mod bundle;
 mod http;
 mod proof;
 mod rebuild;
+mod sync;
 mod trust;
 
 /// Which benchmark.
@@ -151,6 +152,27 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// The national sync feed on the rebuild bench's generated province
+    /// (every dossier approved): sealing one batch of every approval, and the
+    /// consumer's verification of it as served, in items/s.
+    Sync {
+        /// Data directory of the log (generated there if it holds none);
+        /// `.hoso-bench-rebuild-<people>` by default, shared with `bench rebuild`.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// People in the generated province (about 55 events each).
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
+        /// Seed of the generated log.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Province profile (restrictions, `[sync] national_receives`).
+        #[arg(long, default_value = crate::data_dir::DEFAULT_PROFILE)]
+        profile: String,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Full `$all` read with hash-chain verification.
     Read {
         /// Data directory to read. A directory without a ledger gets a generated log of
@@ -237,6 +259,22 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             seed,
             json,
         } => rebuild::run(data, people, seed, json).await,
+        Which::Sync {
+            data,
+            people,
+            seed,
+            profile,
+            json,
+        } => {
+            sync::run(sync::Options {
+                data,
+                people,
+                seed,
+                profile,
+                json,
+            })
+            .await
+        }
         Which::Http {
             people,
             connections,

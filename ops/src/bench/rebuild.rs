@@ -400,7 +400,7 @@ impl Drawn {
 }
 
 /// Generates the log into a fresh store.
-async fn generate(
+pub(super) async fn generate(
     store: Arc<SqliteStore>,
     keyring: Arc<Keyring>,
     people: u64,

@@ -1,0 +1,178 @@
+//! `hoso bench sync`: the national sync feed's two costs on a generated
+//! province (the rebuild bench's log, every dossier approved once): sealing
+//! a batch (its items' documents rendered and digested, the Merkle root,
+//! the statement digest and the director's ed25519 signature) and the
+//! consumer's verification of the batch as served (every document's
+//! SHA-256, canonical item and inclusion proof, the signature), in items/s.
+//!
+//! Both sides run the code the server and `hoso sync pull` run
+//! (`hoso_api::routes::sync::{build_items, items_out}`,
+//! `crate::sync_pull::verify`); the served JSON is built in memory, so
+//! HTTP transfer is not in the figure. The seal is not appended to the log:
+//! the generated province has no director account, and one append is not
+//! what this measures.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use ed25519_dalek::{Signer, SigningKey};
+use hoso_api::access::KeyringSealer;
+use hoso_api::routes::sync::{BatchOut, DeliveryOut, StatementJson, build_items, items_out};
+use hoso_domain::clock::SystemClock;
+use hoso_domain::profile::Profile;
+use hoso_ledger::EventStore;
+use hoso_projections::ReadModel;
+use hoso_sync::{BatchStatement, Hash, Month};
+
+use crate::data_dir::{DataDir, Keys};
+use crate::progress::Progress;
+
+/// What to run.
+pub struct Options {
+    /// Data directory of the generated log (shared with `bench rebuild`).
+    pub data: Option<PathBuf>,
+    /// People in the generated province.
+    pub people: u64,
+    /// Seed of the generated log.
+    pub seed: u64,
+    /// Province profile whose restrictions and `[sync]` apply.
+    pub profile: String,
+    /// Print one JSON object as the last line.
+    pub json: bool,
+}
+
+/// Runs the benchmark.
+pub async fn run(o: Options) -> anyhow::Result<()> {
+    let dir = o
+        .data
+        .unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{}", o.people)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let data = DataDir::self_contained(&dir);
+    let on = data.on(Arc::new(SystemClock));
+    let keyring = Arc::new(data.keyring(Keys::OpenOrCreate)?);
+    let store = if data.has_ledger() {
+        Arc::new(on.open_store()?)
+    } else {
+        let store = Arc::new(on.create_store()?);
+        let started = Instant::now();
+        let n = super::rebuild::generate(store.clone(), keyring.clone(), o.people, o.seed).await?;
+        eprintln!(
+            "generated {n} events for {} people in {:.1} s (kept in {} for the next run)",
+            o.people,
+            started.elapsed().as_secs_f64(),
+            dir.display()
+        );
+        store
+    };
+    let profile = Profile::load(&o.profile)?;
+    let events = store.head_position().await?.map_or(0, |h| h + 1);
+    let model_dir = dir.join("bench-sync-readmodel");
+    let _ = std::fs::remove_dir_all(&model_dir);
+    std::fs::create_dir_all(&model_dir)?;
+    let progress = Progress::new("building the read model", events);
+    let opener = KeyringSealer(keyring.clone());
+    let (read, _) = ReadModel::rebuild(
+        &model_dir,
+        store.as_ref(),
+        Arc::new(SystemClock),
+        Arc::new(KeyringSealer(keyring)),
+        &|n| progress.set(n),
+    )
+    .await?;
+    progress.finish();
+    let Some(last) = events.checked_sub(1) else {
+        bail!("the log is empty");
+    };
+
+    // (a) Sealing: the batch is the whole log, every dossier's approval in
+    // one batch (the generator writes them all at once, so they fall in no
+    // calendar month of their own; the batch is labelled 2026-01).
+    let director = SigningKey::from_bytes(&[0x5d; 32]);
+    eprintln!("sealing: rendering and digesting every approved dossier…");
+    let started = Instant::now();
+    let approvals = read.approvals_between(None, last)?;
+    let items = build_items(&read, &profile, &opener, &approvals)?;
+    let digests = items
+        .iter()
+        .map(|(i, _)| hoso_sync::item_digest(i))
+        .collect::<Result<Vec<Hash>, _>>()?;
+    let statement = BatchStatement {
+        format: hoso_sync::STATEMENT_FORMAT.to_owned(),
+        province: profile.name().to_owned(),
+        sequence: 1,
+        month: Month::new(2026, 1).context("month")?,
+        from_position: 0,
+        to_position: events,
+        item_count: items.len() as u64,
+        merkle_root: hoso_sync::root_of_digests(&digests),
+        previous_digest: [0; 32],
+    };
+    let statement_digest = statement.digest()?;
+    let signature = director.sign(&statement_digest).to_bytes();
+    let seal_s = started.elapsed().as_secs_f64();
+    let n = items.len() as u64;
+    if n == 0 {
+        bail!("the generated log holds no approval");
+    }
+
+    // (b) The consumer: the batch as the route serves it, verified by
+    // `hoso sync pull`'s own checks.
+    let started = Instant::now();
+    let document_bytes: usize = items.iter().map(|(_, d)| d.len()).sum();
+    let body = BatchOut {
+        statement: StatementJson::from(&statement),
+        statement_digest: hex::encode(statement_digest),
+        signature: hex::encode(signature),
+        key_id: "director-1".to_owned(),
+        public_key: Some(hex::encode(director.verifying_key().to_bytes())),
+        signer: "director".to_owned(),
+        delivery: DeliveryOut {
+            state: "sealed".to_owned(),
+            sealed_on: chrono::NaiveDate::from_ymd_opt(2026, 2, 2).context("date")?,
+            acknowledgement_due: chrono::NaiveDate::from_ymd_opt(2026, 2, 9).context("date")?,
+            acknowledgement: None,
+        },
+        items: items_out(items, &digests)?,
+    };
+    let served = serde_json::to_vec(&body)?;
+    let serve_s = started.elapsed().as_secs_f64();
+    drop(body);
+    eprintln!("verifying {n} items as the consumer…");
+    let started = Instant::now();
+    let verified =
+        crate::sync_pull::verify(&served, 1, None, &director.verifying_key().to_bytes())?;
+    let verify_s = started.elapsed().as_secs_f64();
+    if verified.statement != statement {
+        bail!("the consumer verified another statement");
+    }
+    let per_s = n as f64 / verify_s;
+    println!(
+        "sealing 1 batch of {n} items (the whole log as one batch, {events} events): {seal_s:.2} s (target ≤ 10 s); documents {:.1} MiB",
+        document_bytes as f64 / 1_048_576.0
+    );
+    println!(
+        "serving: proofs and the batch JSON ({:.1} MiB) in {serve_s:.2} s; the seal itself not appended (no director account in the generated log)",
+        served.len() as f64 / 1_048_576.0
+    );
+    println!(
+        "consumer verification of the served JSON: {verify_s:.2} s, {per_s:.0} items/s (target ≥ 20,000)"
+    );
+    if o.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "sync",
+                "events": events,
+                "items": n,
+                "seal_seconds": seal_s,
+                "serve_seconds": serve_s,
+                "served_bytes": served.len(),
+                "verify_seconds": verify_s,
+                "verify_items_per_s": per_s,
+            })
+        );
+    }
+    Ok(())
+}
