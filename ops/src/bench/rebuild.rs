@@ -539,8 +539,14 @@ const GIVEN_PLAIN: &[&str] = &[
     "an", "binh", "huong", "lan", "tam", "dung", "ha", "nam", "phuong", "son",
 ];
 
-/// Runs the benchmark.
-pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
+/// The data directory of a generated province of `people` (`data`, or
+/// `.hoso-bench-rebuild-<people>`), its log generated there on first use and
+/// kept for the next run (this bench's and `bench sync`'s), and its keyring.
+pub(super) async fn open_or_generate(
+    data: Option<PathBuf>,
+    people: u64,
+    seed: u64,
+) -> anyhow::Result<(PathBuf, Arc<SqliteStore>, Arc<Keyring>)> {
     let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let data = DataDir::self_contained(&dir);
@@ -559,6 +565,12 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
         );
         store
     };
+    Ok((dir, store, keyring))
+}
+
+/// Runs the benchmark.
+pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
+    let (dir, store, keyring) = open_or_generate(data, people, seed).await?;
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("rebuilding", events);
     let started = Instant::now();

@@ -26,7 +26,6 @@ use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
 use hoso_sync::{BatchStatement, Hash, Month};
 
-use crate::data_dir::{DataDir, Keys};
 use crate::progress::Progress;
 
 /// What to run.
@@ -45,27 +44,7 @@ pub struct Options {
 
 /// Runs the benchmark.
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    let dir = o
-        .data
-        .unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{}", o.people)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let data = DataDir::self_contained(&dir);
-    let on = data.on(Arc::new(SystemClock));
-    let keyring = Arc::new(data.keyring(Keys::OpenOrCreate)?);
-    let store = if data.has_ledger() {
-        Arc::new(on.open_store()?)
-    } else {
-        let store = Arc::new(on.create_store()?);
-        let started = Instant::now();
-        let n = super::rebuild::generate(store.clone(), keyring.clone(), o.people, o.seed).await?;
-        eprintln!(
-            "generated {n} events for {} people in {:.1} s (kept in {} for the next run)",
-            o.people,
-            started.elapsed().as_secs_f64(),
-            dir.display()
-        );
-        store
-    };
+    let (dir, store, keyring) = super::rebuild::open_or_generate(o.data, o.people, o.seed).await?;
     let profile = Profile::load(&o.profile)?;
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     let model_dir = dir.join("bench-sync-readmodel");
