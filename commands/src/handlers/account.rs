@@ -794,12 +794,9 @@ impl Workflows {
     /// unauthorised access are prevented and recorded). Idempotent: an
     /// already locked account is left as it is.
     pub async fn lock_for_security(&self, account_id: &str, note: &str) -> Result<Option<Receipt>> {
-        if self.load_account(account_id).await?.is_none() {
-            return Err(AccessRule::UnknownActor(account_id.to_owned()).into());
-        }
-        // No early return for an account already locked: between a check here
-        // and the append another failure may lock it, so the decider's refusal
-        // below is the one answer to "already locked" either way.
+        // The account is loaded once, by the change itself: no check here
+        // could stand anyway, since between it and the append another failure
+        // may lock the account; the decider's refusals are the answers.
         match self
             .account_change_as(
                 "system",
@@ -820,6 +817,10 @@ impl Workflows {
                 rule: AccountRule::AlreadyLocked,
                 ..
             })) => Ok(None),
+            Err(CommandError::Account(AccountRejection {
+                rule: AccountRule::NotIssued,
+                ..
+            })) => Err(AccessRule::UnknownActor(account_id.to_owned()).into()),
             Err(e) => Err(e),
         }
     }
