@@ -1,0 +1,565 @@
+//! `hoso sync pull`, the reference national consumer, run as the shipped
+//! binary against a province served in-process on a manual clock (the same
+//! province as `sync.rs`: March holds two approved dossiers; the director
+//! seals March on 2 April and April, with no approval, on 4 May). It pulls,
+//! verifies, writes NDJSON, acknowledges and moves its cursor; killed before
+//! the ack it acknowledges the same batch on the rerun; a flipped byte or a
+//! wrong director key is refused with nothing acknowledged (BT 12.1–12.4,
+//! DT 19.2).
+
+
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ed25519_dalek::Signer;
+use hoso_api::{ApiConfig, AppState};
+use hoso_commands::testkit::{Province, d};
+use hoso_ledger::{EventStore, SqliteStore};
+use hoso_projections::ReadModel;
+use hoso_sync::BatchStatement;
+use serde_json::{Value, json};
+use crate::support::{arg, hoso_cmd, text};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PROFILE: &str = "binh-thuan";
+const PID_A: &str = "033190001234";
+const PID_C: &str = "033190005678";
+const PW: &str = "Cua-Toi#2026!y";
+
+/// A province with two sealed batches, served on a socket.
+struct Fed {
+    base: String,
+    http: reqwest::Client,
+    store: Arc<SqliteStore>,
+    /// The director's public key (hex), as the national side holds it.
+    director_key: String,
+    /// A session of the national sync account.
+    token: String,
+    /// The approved dossiers, in batch 1's order.
+    approved: Vec<String>,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Fed {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Fed {
+    async fn get(&self, path: &str, token: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let v: Value = self
+            .http
+            .post(format!("{}/api/v1/sessions", self.base))
+            .json(&json!({"username": user, "password": PW}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The director signs and seals the next batch.
+    async fn seal(&self, key: &ed25519_dalek::SigningKey, key_id: &str) {
+        let director = self.login("snv.giamdoc").await;
+        // The statement as served, members in canonical order (a `Value`
+        // would sort them).
+        #[derive(serde::Deserialize)]
+        struct Next {
+            statement: Box<serde_json::value::RawValue>,
+        }
+        let raw = self
+            .http
+            .get(format!("{}/api/v1/sync/batches/next", self.base))
+            .bearer_auth(&director)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let next: Next = serde_json::from_slice(&raw).unwrap();
+        let bytes = next.statement.get().as_bytes();
+        let digest = BatchStatement::from_canonical(bytes)
+            .unwrap()
+            .digest()
+            .unwrap();
+        let r = self
+            .http
+            .post(format!("{}/api/v1/sync/batches", self.base))
+            .bearer_auth(&director)
+            .json(&json!({"statement": serde_json::from_slice::<Value>(bytes).unwrap(), "key_id": key_id,
+                          "signature": hex::encode(key.sign(&digest).to_bytes())}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+
+    /// Batch `n`'s delivery state in the feed.
+    async fn delivery(&self, n: usize) -> Value {
+        let feed = self.get("/api/v1/sync/batches", &self.token).await;
+        feed["batches"][n - 1]["delivery"].clone()
+    }
+
+    async fn head(&self) -> Option<u64> {
+        self.store.head_position().await.unwrap()
+    }
+}
+
+async fn two_batches() -> Fed {
+    let p = Province::new(PROFILE, d(2026, 3, 2)).await;
+    let director = p.director().await;
+    p.national_sync().await;
+    let (a, _) = p.approved_dossier(PID_A).await;
+    let (c, _) = p.approved_dossier(PID_C).await;
+    p.set_today(d(2026, 4, 2));
+    let Province {
+        dir,
+        store,
+        clock,
+        wf,
+        ..
+    } = p;
+    let data = dir.path().to_path_buf();
+    let keyring = wf.keyring().clone();
+    let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
+    let (read, _) = ReadModel::open(&data, wf.clock().clone(), sealer).unwrap();
+    read.catch_up(store.as_ref() as &dyn EventStore)
+        .await
+        .unwrap();
+    let state = Arc::new(
+        AppState::new(
+            &data,
+            Arc::new(wf),
+            Arc::new(read),
+            keyring,
+            ApiConfig::default(),
+        )
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = hoso_api::serve(listener, state, std::future::pending()).await;
+    });
+    let mut fed = Fed {
+        base,
+        http: reqwest::Client::new(),
+        store,
+        director_key: hex::encode(director.key.verifying_key().to_bytes()),
+        token: String::new(),
+        approved: vec![a, c],
+        _dir: dir,
+        server,
+    };
+    fed.seal(&director.key, &director.key_id).await;
+    clock.set(d(2026, 5, 4).and_hms_opt(3, 0, 0).unwrap().and_utc());
+    fed.seal(&director.key, &director.key_id).await;
+    fed.token = fed.login("csdlqg.dongbo").await;
+    fed
+}
+
+/// The consumer's directory and its token file (mode 600).
+struct Consumer {
+    _tmp: tempfile::TempDir,
+    token_file: PathBuf,
+    out: PathBuf,
+}
+
+fn consumer(token: &str) -> Consumer {
+    let tmp = tempfile::tempdir().unwrap();
+    let token_file = tmp.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = tmp.path().join("national");
+    Consumer {
+        _tmp: tmp,
+        token_file,
+        out,
+    }
+}
+
+/// Runs `hoso sync pull` to the end (off the runtime's threads).
+async fn pull(url: &str, c: &Consumer, key: &str, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec![
+        "sync".into(),
+        "pull".into(),
+        "--url".into(),
+        url.into(),
+        "--token-file".into(),
+        arg(&c.token_file),
+        "--out".into(),
+        arg(&c.out),
+        "--director-key".into(),
+        key.into(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    tokio::task::spawn_blocking(move || hoso_cmd().args(&args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn cursor(out: &Path) -> Option<Value> {
+    let bytes = std::fs::read(out.join("cursor.json")).ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bt_12_4_the_consumer_pulls_verifies_writes_acknowledges_and_moves_its_cursor() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains(&f.token), "the token was printed");
+    let mode = std::fs::metadata(&c.out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    let cur = cursor(&c.out).unwrap();
+    assert_eq!(cur["sequence"], 2);
+    // Batch 1: the statement line, then one line per approved dossier with
+    // its document verbatim (its SHA-256 is the item's).
+    let one = std::fs::read_to_string(c.out.join("batch-1.ndjson")).unwrap();
+    let lines: Vec<Value> = one
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["statement"]["sequence"], 1);
+    for (i, raw) in one.lines().skip(1).enumerate() {
+        assert_eq!(lines[i + 1]["dossier"], f.approved[i].as_str());
+        let doc = raw.split(r#","document":"#).nth(1).unwrap();
+        let doc = &doc[..doc.len() - 1];
+        assert_eq!(
+            lines[i + 1]["document_sha256"],
+            hex::encode(hoso_projections::exchange::digest(doc.as_bytes()))
+        );
+    }
+    let two = std::fs::read_to_string(c.out.join("batch-2.ndjson")).unwrap();
+    assert_eq!(two.lines().count(), 1);
+    let digest2: Value = serde_json::from_str(two.lines().next().unwrap()).unwrap();
+    assert_eq!(cur["statement_digest"], digest2["statement_digest"]);
+
+    // Both acknowledged, with the receipt derived from the batch.
+    for n in [1, 2] {
+        let delivery = f.delivery(n).await;
+        assert_eq!(delivery["state"], "acknowledged", "{delivery}");
+        let receipt = delivery["acknowledgement"]["receipt"].as_str().unwrap();
+        assert!(
+            receipt.starts_with(&format!("hoso-sync-pull-{n}-")),
+            "{receipt}"
+        );
+    }
+
+    // Nothing new: nothing pulled, nothing appended.
+    let head = f.head().await;
+    let again = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("up to date"), "{}", text(&again));
+    assert_eq!(f.head().await, head);
+    assert_eq!(
+        std::fs::read_to_string(c.out.join("batch-1.ndjson")).unwrap(),
+        one
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_before_the_ack_the_rerun_acknowledges_the_same_batch_once() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    let o = pull(&f.base, &c, &f.director_key, &["--abort-before-ack"]).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    // The batch is on disk, neither acknowledged nor followed.
+    let written = std::fs::read(c.out.join("batch-1.ndjson")).unwrap();
+    assert!(cursor(&c.out).is_none());
+    // Not acknowledged (batch 1 is overdue by May).
+    assert!(f.delivery(1).await["acknowledgement"].is_null());
+
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    // The same batch, the same bytes, the same digest.
+    assert_eq!(
+        std::fs::read(c.out.join("batch-1.ndjson")).unwrap(),
+        written
+    );
+    let first: Value =
+        serde_json::from_slice(written.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    let feed = f.get("/api/v1/sync/batches", &f.token).await;
+    assert_eq!(
+        feed["batches"][0]["statement_digest"],
+        first["statement_digest"]
+    );
+    assert_eq!(f.delivery(1).await["state"], "acknowledged");
+    assert_eq!(cursor(&c.out).unwrap()["sequence"], 2);
+    // Acknowledged once: the stream holds its seal and one acknowledgement.
+    let events = f
+        .store
+        .read_stream(
+            "sync-1",
+            hoso_ledger::StreamFrom::Start,
+            hoso_ledger::Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+}
+
+/// A change made to an answer's bytes.
+type Tamper = fn(&mut [u8]);
+
+/// A proxy in front of the node that changes batch 1's answer with `tamper`
+/// and counts the acknowledgements it passes on.
+async fn tampering_proxy(upstream: String, tamper: Tamper) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let acks = Arc::new(AtomicUsize::new(0));
+    let counted = acks.clone();
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The request head, then its body by Content-Length.
+            let end = loop {
+                let n = sock.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
+                }
+            };
+            let Some(end) = end else { continue };
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let mut lines = head.lines();
+            let mut first = lines.next().unwrap().split(' ');
+            let (method, path) = (first.next().unwrap(), first.next().unwrap());
+            let mut length = 0;
+            let mut auth = String::new();
+            for l in lines {
+                if let Some((k, v)) = l.split_once(':') {
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => length = v.trim().parse().unwrap(),
+                        "authorization" => auth = v.trim().to_owned(),
+                        _ => {}
+                    }
+                }
+            }
+            while buf.len() < end + length {
+                let n = sock.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[end..end + length].to_vec();
+            if path.ends_with("/ack") {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            let r = http
+                .request(method.parse().unwrap(), format!("{upstream}{path}"))
+                .header("authorization", auth)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let mut bytes = r.bytes().await.unwrap().to_vec();
+            if path == "/api/v1/sync/batches/1" {
+                tamper(&mut bytes);
+            }
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            sock.write_all(answer.as_bytes()).await.unwrap();
+            sock.write_all(&bytes).await.unwrap();
+            sock.shutdown().await.unwrap();
+        }
+    });
+    (url, acks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_in_a_document_is_refused_with_the_item_named() {
+    let f = two_batches().await;
+    let (proxy, acks) = tampering_proxy(f.base.clone(), |bytes| {
+        // 033190001234 → 033190001235: one byte, still valid JSON.
+        let at = find(bytes, PID_A, 0);
+        bytes[at + PID_A.len() - 1] ^= 0x01;
+    })
+    .await;
+    let c = consumer(&f.token);
+    let head = f.head().await;
+    let o = pull(&proxy, &c, &f.director_key, &[]).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("batch 1 refused"), "{said}");
+    assert!(
+        said.contains(&format!("item 0 (dossier {})", f.approved[0])),
+        "{said}"
+    );
+    assert!(said.contains("document_sha256"), "{said}");
+    assert_eq!(acks.load(Ordering::SeqCst), 0);
+    assert!(cursor(&c.out).is_none());
+    assert!(!c.out.join("batch-1.ndjson").exists());
+    // Not acknowledged (batch 1 is overdue by May).
+    assert!(f.delivery(1).await["acknowledgement"].is_null());
+    assert_eq!(f.head().await, head);
+
+    // Straight from the node, the same consumer pulls it.
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_not_signed_by_the_director_key_held_is_refused() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    let other = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let key_file = c.out.with_file_name("director.pub");
+    std::fs::write(
+        &key_file,
+        hex::encode(other.verifying_key().to_bytes()) + "\n",
+    )
+    .unwrap();
+    let o = pull(&f.base, &c, &arg(&key_file), &[]).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("batch 1 refused"), "{said}");
+    assert!(said.contains("signature does not verify"), "{said}");
+    assert!(cursor(&c.out).is_none());
+    assert!(!c.out.join("batch-1.ndjson").exists());
+    // Not acknowledged (batch 1 is overdue by May).
+    assert!(f.delivery(1).await["acknowledgement"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_others_can_read_is_refused_without_printing_it() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    std::fs::set_permissions(&c.token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(!o.status.success());
+    assert!(text(&o).contains("chmod 600"), "{}", text(&o));
+    assert!(!text(&o).contains(&f.token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_does_not_follow_the_last_acknowledged_one_is_refused() {
+    let f = two_batches().await;
+    let c = consumer(&f.token);
+    // Left batch 1 on disk without acknowledging it.
+    let o = pull(&f.base, &c, &f.director_key, &["--abort-before-ack"]).await;
+    assert!(!o.status.success());
+    // A cursor on another batch 1: the same statement with another root.
+    #[derive(serde::Deserialize)]
+    struct Line {
+        statement: Box<serde_json::value::RawValue>,
+    }
+    let file = std::fs::read_to_string(c.out.join("batch-1.ndjson")).unwrap();
+    let line: Line = serde_json::from_str(file.lines().next().unwrap()).unwrap();
+    let real = BatchStatement::from_canonical(line.statement.get().as_bytes()).unwrap();
+    let mut other = real.clone();
+    other.merkle_root = [0xab; 32];
+    let cursor_json = json!({
+        "sequence": 1,
+        "statement_digest": hex::encode(other.digest().unwrap()),
+        "statement": String::from_utf8(other.canonical_bytes().unwrap()).unwrap(),
+    });
+    std::fs::write(
+        c.out.join("cursor.json"),
+        serde_json::to_vec(&cursor_json).unwrap(),
+    )
+    .unwrap();
+    let o = pull(&f.base, &c, &f.director_key, &[]).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("batch 2 refused"), "{said}");
+    assert!(said.contains("does not follow"), "{said}");
+    assert!(!c.out.join("batch-2.ndjson").exists());
+    assert_eq!(cursor(&c.out).unwrap(), cursor_json);
+    assert!(f.delivery(2).await["acknowledgement"].is_null());
+}
+
+/// The `nth` (from 0) occurrence of `what` in `bytes`: the offset just after
+/// it when it opens a value (ends in `"` or `[`), else its start.
+fn find(bytes: &[u8], what: &str, nth: usize) -> usize {
+    let at = bytes
+        .windows(what.len())
+        .enumerate()
+        .filter(|(_, w)| *w == what.as_bytes())
+        .nth(nth)
+        .unwrap()
+        .0;
+    if what.ends_with('"') || what.ends_with('[') {
+        at + what.len()
+    } else {
+        at
+    }
+}
+
+/// One hex digit changed into another: still well-formed, another value.
+fn flip_hex(bytes: &mut [u8], at: usize) {
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_in_the_statement_an_item_or_a_proof_is_refused_with_the_item_named() {
+    let f = two_batches().await;
+    let cases: [(Tamper, Vec<String>); 3] = [
+        (
+            |b| flip_hex(b, find(b, r#""merkle_root":""#, 0)),
+            vec!["statement_digest".into()],
+        ),
+        (
+            |b| flip_hex(b, find(b, r#""chain_hash":""#, 1)),
+            vec![
+                format!("item 1 (dossier {})", f.approved[1]),
+                "not included".into(),
+            ],
+        ),
+        (
+            |b| flip_hex(b, find(b, r#""path":[""#, 0)),
+            vec![
+                format!("item 0 (dossier {})", f.approved[0]),
+                "not included".into(),
+            ],
+        ),
+    ];
+    for (tamper, expected) in cases {
+        let (proxy, acks) = tampering_proxy(f.base.clone(), tamper).await;
+        let c = consumer(&f.token);
+        let o = pull(&proxy, &c, &f.director_key, &[]).await;
+        assert!(!o.status.success(), "{}", text(&o));
+        let said = text(&o);
+        assert!(said.contains("batch 1 refused"), "{said}");
+        for e in &expected {
+            assert!(said.contains(e.as_str()), "{e}: {said}");
+        }
+        assert_eq!(acks.load(Ordering::SeqCst), 0);
+        assert!(cursor(&c.out).is_none());
+        assert!(!c.out.join("batch-1.ndjson").exists());
+    }
+    assert!(f.delivery(1).await["acknowledgement"].is_null());
+}
