@@ -482,6 +482,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             signer: s("0197f5c2-director"),
             province: s("hung-yen"),
             format: s("hoso-sync-statement/1"),
+            signer_public_key: Vec::new(),
         }
         .into(),
         sync::BatchDelivered {
