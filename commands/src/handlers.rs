@@ -7,3 +7,4 @@ pub mod dossier;
 pub mod org;
 pub mod sync;
 pub mod sync_continuous;
+pub mod sync_months;

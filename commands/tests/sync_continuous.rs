@@ -10,9 +10,10 @@ use ed25519_dalek::Signer;
 use hoso_commands::connection_key::ConnectionKey;
 use hoso_commands::testkit::*;
 use hoso_commands::workflows::{
-    ApprovalRef, BatchRange, BatchRule, CONNECTION_SIGNER, CommandError, SealBatch,
+    ApprovalRef, BatchRange, BatchRule, CONNECTION_SIGNER, CommandError, SealBatch, SignMonth,
 };
 use hoso_domain::profile::Profile;
+use hoso_sync::month::{MonthStatement, month_root};
 use hoso_sync::{BatchItem, BatchStatement, Month};
 use sha2::{Digest, Sha256};
 
@@ -203,4 +204,129 @@ async fn an_approval_waiting_past_the_lag_is_reported_late() {
         .unwrap();
     let lag = p.wf.sync_lag().await.unwrap().unwrap();
     assert_eq!((lag.oldest_unsealed, lag.breached), (None, false));
+}
+
+fn sign_month(statement: MonthStatement, head: &Head) -> SignMonth {
+    let signature = match statement.digest() {
+        Ok(digest) => head.key.sign(&digest).to_bytes().to_vec(),
+        Err(_) => vec![0; 64],
+    };
+    SignMonth {
+        statement,
+        key_id: head.key_id.clone(),
+        signature,
+    }
+}
+
+#[tokio::test]
+async fn the_director_signs_the_month_of_continuous_batches() {
+    let p = Province::with_profile(continuous(), d(2026, 7, 1)).await;
+    let connection = key(&p, "connection-key.json");
+    let director = p.director().await;
+    assert_eq!(
+        batch_rule(p.wf.next_month_statement().await.unwrap_err()),
+        BatchRule::NoMonthToSign
+    );
+    // Two continuous batches in July.
+    p.approved_dossier(PID_A).await;
+    p.wf.seal_continuous(&connection, statement(&p.wf.batch_range().await.unwrap()))
+        .await
+        .unwrap();
+    p.approved_dossier(PID_B).await;
+    p.wf.seal_continuous(&connection, statement(&p.wf.batch_range().await.unwrap()))
+        .await
+        .unwrap();
+    let batches = p.wf.sealed_batches().await.unwrap();
+    let next = p.wf.next_month_statement().await.unwrap();
+    let july = &next.statement;
+    assert_eq!(july.month, Month::new(2026, 7).unwrap());
+    assert_eq!((july.first_sequence, july.last_sequence), (1, 2));
+    assert_eq!((july.batch_count, july.item_count), (2, 2));
+    assert_eq!(
+        july.merkle_root,
+        month_root(&[batches[0].statement_digest, batches[1].statement_digest])
+    );
+    assert_eq!(july.previous_digest, [0; 32]);
+    assert_eq!(next.sign_from, d(2026, 8, 1));
+    // Not before the month is over.
+    let early =
+        p.wf.sign_month(&director.actor, sign_month(july.clone(), &director))
+            .await
+            .unwrap_err();
+    assert!(matches!(
+        batch_rule(early),
+        BatchRule::MonthNotOver { sign_from, .. } if sign_from == d(2026, 8, 1)
+    ));
+    p.set_today(d(2026, 8, 3));
+    // A statement leaving out a batch of the month is not the log's.
+    let mut short = july.clone();
+    short.last_sequence = 1;
+    short.batch_count = 1;
+    short.item_count = 1;
+    short.merkle_root = month_root(&[batches[0].statement_digest]);
+    assert!(matches!(
+        batch_rule(
+            p.wf.sign_month(&director.actor, sign_month(short, &director))
+                .await
+                .unwrap_err()
+        ),
+        BatchRule::StatementMismatch {
+            field: "last_sequence",
+            ..
+        }
+    ));
+    // Only the director, with a valid signature over the digest.
+    let mut forged = sign_month(july.clone(), &director);
+    forged.signature[0] ^= 1;
+    assert!(matches!(
+        batch_rule(p.wf.sign_month(&director.actor, forged).await.unwrap_err()),
+        BatchRule::BadSignature(_)
+    ));
+    assert!(matches!(
+        batch_rule(
+            p.wf.sign_month(
+                &p.health_head.actor,
+                sign_month(july.clone(), &p.health_head)
+            )
+            .await
+            .unwrap_err()
+        ),
+        BatchRule::NotDirector(_)
+    ));
+    p.wf.sign_month(&director.actor, sign_month(july.clone(), &director))
+        .await
+        .unwrap();
+    let signed =
+        p.wf.month_statement(july.month)
+            .await
+            .unwrap()
+            .expect("signed");
+    assert_eq!(&signed.statement, july);
+    assert_eq!(signed.signer, director.actor.account_id);
+    signed
+        .statement
+        .verify_signature(director.key.verifying_key().as_bytes(), &signed.signature)
+        .unwrap();
+    // Signed once.
+    assert_eq!(
+        batch_rule(
+            p.wf.sign_month(&director.actor, sign_month(july.clone(), &director))
+                .await
+                .unwrap_err()
+        ),
+        BatchRule::MonthAlreadySigned("2026-07".to_owned())
+    );
+    assert_eq!(
+        batch_rule(p.wf.next_month_statement().await.unwrap_err()),
+        BatchRule::NoMonthToSign
+    );
+    // August's batch starts the next month statement, chained to July's.
+    p.approved_dossier("033190005678").await;
+    p.wf.seal_continuous(&connection, statement(&p.wf.batch_range().await.unwrap()))
+        .await
+        .unwrap();
+    let august = p.wf.next_month_statement().await.unwrap().statement;
+    assert_eq!(august.month, Month::new(2026, 8).unwrap());
+    assert_eq!((august.first_sequence, august.last_sequence), (3, 3));
+    assert_eq!(august.previous_digest, signed.digest);
 }
