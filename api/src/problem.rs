@@ -161,7 +161,9 @@ impl From<CommandError> for Problem {
             | CommandError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CommandError::Sync(r) => match r.rule {
                 BatchRule::NotDirector(_) | BatchRule::NotNationalSync(_) => StatusCode::FORBIDDEN,
-                BatchRule::UnknownBatch(_) | BatchRule::UnknownMonth(_) => StatusCode::NOT_FOUND,
+                BatchRule::UnknownBatch(_)
+                | BatchRule::UnknownMonth(_)
+                | BatchRule::NoMonthToSign => StatusCode::NOT_FOUND,
                 // The feed's mode, or what the log holds, decides; the
                 // request cannot change that.
                 BatchRule::SealedByConnection

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod sessions;
 pub mod sync;
 pub mod sync_continuous;
+pub mod sync_months;
 
 /// What a command did: the aggregate's new revision and the global
 /// position to wait for (`?wait_for=`) to read it back.
@@ -280,6 +281,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
         sync::next, sync::seal, sync::feed, sync::batch, sync::acknowledge, sync::report,
         sync_continuous::keys,
+        sync_months::next, sync_months::sign, sync_months::list, sync_months::month,
     ),
     components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
     modifiers(&BearerAuth),
@@ -402,6 +404,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sync/batches/{sequence}/ack", post(sync::acknowledge))
         .route("/reports/sync", get(sync::report))
         .route("/sync/keys", get(sync_continuous::keys))
+        .route(
+            "/sync/months",
+            get(sync_months::list).post(sync_months::sign),
+        )
+        .route("/sync/months/next", get(sync_months::next))
+        .route("/sync/months/{month}", get(sync_months::month))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/api/v1", api)
