@@ -15,6 +15,7 @@ mod rebuild;
 mod serve;
 mod sync_continuous;
 mod sync_pull;
+mod sync_pull_months;
 mod synth;
 mod trust;
 mod verify;
@@ -179,6 +180,11 @@ enum SyncCommand {
         /// digits, or a file holding them. The served `public_key` is never trusted.
         #[arg(long)]
         director_key: String,
+        /// Continuous mode (HY 13.6): the province connection key's public key
+        /// (64 hex digits, or a file), which the batches are verified under; the
+        /// director's key then verifies the month statements, pulled too.
+        #[arg(long)]
+        connection_key: Option<String>,
         /// The receipt of batch n is `<prefix>-<n>-<first 16 hex of its digest>`.
         #[arg(long, default_value = "hoso-sync-pull")]
         receipt_prefix: String,
@@ -351,6 +357,7 @@ fn main() -> ExitCode {
                         token_file,
                         out,
                         director_key,
+                        connection_key,
                         receipt_prefix,
                         abort_before_ack,
                     },
@@ -359,6 +366,7 @@ fn main() -> ExitCode {
                 token_file,
                 out,
                 director_key,
+                connection_key,
                 receipt_prefix,
                 abort_before_ack,
             })
