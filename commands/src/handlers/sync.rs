@@ -25,7 +25,9 @@
 //! system administrators are Sở Nội vụ's, `ACCOUNT_KIND_SYSTEM_ADMIN`), signing
 //! the statement digest with one of its registered ed25519 keys usable on the
 //! sealing day. The server never holds the key: the director's client signs
-//! [`hoso_sync::BatchStatement::digest`].
+//! [`hoso_sync::BatchStatement::digest`]. In continuous mode the server seals
+//! instead, with the province's connection key (`sync_continuous`), and the
+//! director signs each month's statement over those batches (`sync_months`).
 //!
 //! **Windows.** In monthly mode month `M` may be sealed from day
 //! `[sync] seal_from_day` of `M+1`: every heads' approval window of `M` lies
