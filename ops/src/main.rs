@@ -194,7 +194,7 @@ enum SyncCommand {
         abort_before_ack: bool,
     },
     /// Print the province connection key's public key (64 hex; HY 13.6), which
-    /// signs the batches of continuous mode; creates the key if there is none.
+    /// signs the batches of continuous mode (`init` and `serve` create the key).
     ConnectionKey {
         /// Data directory.
         #[arg(long)]

@@ -88,10 +88,10 @@ pub fn spawn(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandl
 }
 
 /// `hoso sync connection-key`: the province connection key's public key (64
-/// hex) on standard output, its id and file on standard error; creates the key
-/// when the directory has none yet.
+/// hex) on standard output, its id and file on standard error. Like `keys
+/// ledger show`, it never creates a key (`init` and `serve` do).
 pub fn show(data: &Path) -> anyhow::Result<()> {
-    let key = DataDir::new(data).connection_key(Keys::OpenOrCreate, SystemClock.now())?;
+    let key = DataDir::new(data).connection_key(Keys::Open, SystemClock.now())?;
     eprintln!(
         "province connection key {} in {} (HY 13.6): it signs continuous sync batches",
         key.key_id(),

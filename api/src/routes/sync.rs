@@ -486,7 +486,7 @@ pub async fn next(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<N
     request_body = SealIn,
     responses((status = 201, body = ReceiptOut, description = "Sealed; `id` is the batch sequence"),
               (status = 403, body = Problem, description = "Not the Sở Nội vụ director (urn:hoso:problem:sync:not-director), or a key not usable today"),
-              (status = 409, body = Problem, description = "Sealed already (urn:hoso:problem:sync:already-sealed)"),
+              (status = 409, body = Problem, description = "Sealed already (urn:hoso:problem:sync:already-sealed), or continuous mode, where the server seals with the province connection key (urn:hoso:problem:sync:sealed-by-connection)"),
               (status = 422, body = Problem, description = "Too early, not the next batch, a statement other than the log's, or a bad signature")))]
 pub async fn seal(
     State(s): State<Arc<AppState>>,
