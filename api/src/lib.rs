@@ -120,6 +120,9 @@ pub struct AppState {
     /// The Merkle tree and signed tree heads over the log (`None` on a backend
     /// without dense positions): the ledger routes answer from it.
     pub sealer: Option<Arc<hoso_ledger::sealer::Sealer>>,
+    /// The province's connection key (HY 13.6): published at `/sync/keys`,
+    /// and the key continuous batches are sealed with.
+    pub connection_key: Option<Arc<hoso_commands::connection_key::ConnectionKey>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -183,6 +186,7 @@ impl AppState {
             config,
             clock,
             sealer: None,
+            connection_key: None,
         })
     }
 
@@ -190,6 +194,16 @@ impl AppState {
     #[must_use]
     pub fn with_sealer(mut self, sealer: Arc<hoso_ledger::sealer::Sealer>) -> Self {
         self.sealer = Some(sealer);
+        self
+    }
+
+    /// With the province's connection key, for continuous sealing and `/sync/keys`.
+    #[must_use]
+    pub fn with_connection_key(
+        mut self,
+        key: Arc<hoso_commands::connection_key::ConnectionKey>,
+    ) -> Self {
+        self.connection_key = Some(key);
         self
     }
 

@@ -161,7 +161,14 @@ impl From<CommandError> for Problem {
             | CommandError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CommandError::Sync(r) => match r.rule {
                 BatchRule::NotDirector(_) | BatchRule::NotNationalSync(_) => StatusCode::FORBIDDEN,
-                BatchRule::UnknownBatch(_) => StatusCode::NOT_FOUND,
+                BatchRule::UnknownBatch(_)
+                | BatchRule::UnknownMonth(_)
+                | BatchRule::NoMonthToSign => StatusCode::NOT_FOUND,
+                // The feed's mode, or what the log holds, decides; the
+                // request cannot change that.
+                BatchRule::SealedByConnection
+                | BatchRule::NotContinuous
+                | BatchRule::MonthAlreadySigned(_) => StatusCode::CONFLICT,
                 // A batch is sealed once and acknowledged once: a second
                 // attempt conflicts with what the log already holds.
                 BatchRule::AlreadySealed { .. } | BatchRule::AlreadyAcknowledged { .. } => {
@@ -353,6 +360,11 @@ mod tests {
                 409,
             ),
             (BatchRule::BadReceipt, 422),
+            (BatchRule::SealedByConnection, 409),
+            (BatchRule::NotContinuous, 409),
+            (BatchRule::MonthAlreadySigned("2026-07".into()), 409),
+            (BatchRule::UnknownMonth("2026-07".into()), 404),
+            (BatchRule::NothingToSeal, 422),
             (
                 BatchRule::NotNextBatch {
                     expected: 4,

@@ -6,3 +6,5 @@ pub mod account;
 pub mod dossier;
 pub mod org;
 pub mod sync;
+pub mod sync_continuous;
+pub mod sync_months;

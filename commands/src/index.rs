@@ -37,6 +37,8 @@ pub(crate) struct Index {
     pub(crate) usernames: BTreeMap<String, String>,
     /// Sealed national sync batches, by sequence.
     pub(crate) batches: BTreeMap<u64, crate::handlers::sync::SealedBatch>,
+    /// Signed month statements of continuous mode, by month.
+    pub(crate) months: BTreeMap<hoso_sync::Month, crate::handlers::sync_months::SignedMonth>,
 }
 
 /// The little of a dossier other commands need.
@@ -170,6 +172,8 @@ impl Workflows {
                 self.key_identifiers(&mut event);
                 if let Some(sequence) = hoso_sync::sequence_of(&e.stream) {
                     crate::handlers::sync::apply(&mut idx.batches, sequence, e, &event);
+                } else if hoso_sync::month::month_of_stream(&e.stream).is_some() {
+                    crate::handlers::sync_months::apply(&mut idx.months, e, &event);
                 } else {
                     idx.apply(&e.stream, &event);
                 }

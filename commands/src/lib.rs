@@ -19,6 +19,7 @@
 //!   person, and looked up by their keyed hash (the person key).
 
 pub mod authz;
+pub mod connection_key;
 pub mod credentials;
 pub mod error;
 pub mod execute;

@@ -48,6 +48,8 @@ pub use crate::handlers::dossier::{
 pub use crate::handlers::sync::{
     Acknowledgement, ApprovalRef, BatchRange, BatchRule, DeliveryState, SealBatch, SealedBatch,
 };
+pub use crate::handlers::sync_continuous::{CONNECTION_SIGNER, SyncLag};
+pub use crate::handlers::sync_months::{NextMonth, SignMonth, SignedMonth};
 pub use crate::index::DossierSummary;
 
 /// The account on whose behalf a command runs (authenticated by the caller).

@@ -14,6 +14,7 @@
 //! | `credentials.db` | [`hoso_commands::credentials::CREDENTIALS_FILE`] | password hashes |
 //! | `field-keys.json` | [`hoso_commands::sealing::KEY_FILE`] | key-encryption keys (or where [`KEY_FILE_ENV`] says) |
 //! | `ledger-keys.json` | [`hoso_ledger::ledger_keys::LEDGER_KEY_FILE`] | the ledger's tree-head signing keys (or where [`LEDGER_KEY_FILE_ENV`] says) |
+//! | `connection-key.json` | [`hoso_commands::connection_key::CONNECTION_KEY_FILE`] | the province's connection key (HY 13.6), signing continuous sync batches |
 //! | `tree-head.json` | [`hoso_ledger::checkpoint::HEAD_FILE`] | the latest signed tree head |
 //! | `data-keys.db` | [`hoso_commands::sealing::DATA_KEYS_FILE`] | per-dossier data keys, wrapped |
 //! | `sessions.db` | [`hoso_api::sessions::SESSIONS_FILE`] | API sessions |
@@ -28,6 +29,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use hoso_api::access::KeyringSealer;
 use hoso_api::{ApiConfig, AppState};
+use hoso_commands::connection_key::{CONNECTION_KEY_FILE, ConnectionKey};
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
 use hoso_commands::sealing::Keyring;
 use hoso_commands::workflows::Workflows;
@@ -198,6 +200,23 @@ impl DataDir {
         self.ledger_key_file
             .clone()
             .unwrap_or_else(|| self.path.join(LEDGER_KEY_FILE))
+    }
+
+    /// The province connection key's file (HY 13.6).
+    pub fn connection_key_file(&self) -> PathBuf {
+        self.path.join(CONNECTION_KEY_FILE)
+    }
+
+    /// The province's connection key; a new one is stamped `now`.
+    pub fn connection_key(&self, keys: Keys, now: DateTime<Utc>) -> anyhow::Result<ConnectionKey> {
+        let path = self.connection_key_file();
+        Ok(match keys {
+            Keys::Open => ConnectionKey::load(&path)?,
+            Keys::Create => ConnectionKey::create(&path, now)?,
+            Keys::OpenOrCreate => {
+                ConnectionKey::open_or_create(&path, now).context("connection key")?
+            }
+        })
     }
 
     /// The latest signed tree head's file.
@@ -465,6 +484,7 @@ mod tests {
             CREDENTIALS_FILE,
             hoso_commands::sealing::KEY_FILE,
             LEDGER_KEY_FILE,
+            CONNECTION_KEY_FILE,
             HEAD_FILE,
             hoso_commands::sealing::DATA_KEYS_FILE,
             hoso_api::sessions::SESSIONS_FILE,

@@ -13,7 +13,9 @@ mod progress;
 mod proof;
 mod rebuild;
 mod serve;
+mod sync_continuous;
 mod sync_pull;
+mod sync_pull_months;
 mod synth;
 mod trust;
 mod verify;
@@ -80,6 +82,11 @@ enum Command {
         /// run (a background pass then re-verifies the rest), or all of it first.
         #[arg(long, value_enum, default_value = "incremental")]
         verify: trust::Verify,
+        /// Continuous sync mode: seconds between the rounds that seal the
+        /// approvals recorded since the last batch with the province connection
+        /// key (1–3600; well inside `[sync] lag`).
+        #[arg(long, default_value = "300", value_parser = sync_continuous::parse_interval)]
+        sync_interval: std::time::Duration,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -173,6 +180,11 @@ enum SyncCommand {
         /// digits, or a file holding them. The served `public_key` is never trusted.
         #[arg(long)]
         director_key: String,
+        /// Continuous mode (HY 13.6): the province connection key's public key
+        /// (64 hex digits, or a file), which the batches are verified under; the
+        /// director's key then verifies the month statements, pulled too.
+        #[arg(long)]
+        connection_key: Option<String>,
         /// The receipt of batch n is `<prefix>-<n>-<first 16 hex of its digest>`.
         #[arg(long, default_value = "hoso-sync-pull")]
         receipt_prefix: String,
@@ -180,6 +192,13 @@ enum SyncCommand {
         /// acknowledgement, as a crash there would.
         #[arg(long, hide = true)]
         abort_before_ack: bool,
+    },
+    /// Print the province connection key's public key (64 hex; HY 13.6), which
+    /// signs the batches of continuous mode (`init` and `serve` create the key).
+    ConnectionKey {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -305,7 +324,8 @@ fn main() -> ExitCode {
                 data,
                 listen,
                 verify,
-            } => serve::run(&data, listen, verify)
+                sync_interval,
+            } => serve::run(&data, listen, verify, sync_interval)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,
@@ -337,6 +357,7 @@ fn main() -> ExitCode {
                         token_file,
                         out,
                         director_key,
+                        connection_key,
                         receipt_prefix,
                         abort_before_ack,
                     },
@@ -345,11 +366,15 @@ fn main() -> ExitCode {
                 token_file,
                 out,
                 director_key,
+                connection_key,
                 receipt_prefix,
                 abort_before_ack,
             })
             .await
             .map(|()| ExitCode::SUCCESS),
+            Command::Sync {
+                which: SyncCommand::ConnectionKey { data },
+            } => sync_continuous::show(&data).map(|()| ExitCode::SUCCESS),
         }
     });
     match outcome {
@@ -373,6 +398,10 @@ fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
         data_dir::Keys::Create,
         hoso_domain::clock::Clock::now(&*clock),
     )?;
+    let connection = dir.connection_key(
+        data_dir::Keys::Create,
+        hoso_domain::clock::Clock::now(&*clock),
+    )?;
     dir.write_settings(&profile, "hoso init")?;
     println!(
         "created an empty ledger at {} for {} (profile {})",
@@ -385,6 +414,12 @@ fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
         ring.active().key_id,
         ring.path().display(),
         hex::encode(ring.active().public_key.as_bytes())
+    );
+    println!(
+        "province connection key {} in {} signs continuous sync batches (HY 13.6); give its public key to the national database: {}",
+        connection.key_id(),
+        connection.path().display(),
+        connection.public_key_hex()
     );
     Ok(())
 }

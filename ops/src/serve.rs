@@ -24,15 +24,25 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// `hoso serve`: verifies the log (see [`crate::trust`]), catches the read model up,
 /// serves until Ctrl-C, then signs a shutdown tree head.
-pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Result<()> {
+pub async fn run(
+    data: &Path,
+    listen: SocketAddr,
+    verify: Verify,
+    sync_interval: std::time::Duration,
+) -> anyhow::Result<()> {
     let node = DataDir::new(data)
         .on(Arc::new(SystemClock))
         .open_node(Keys::Open)?;
     let sealer = trust::open(&node, verify, Keys::OpenOrCreate).await?;
+    let connection = Arc::new(
+        node.dir
+            .connection_key(Keys::OpenOrCreate, node.workflows.clock().now())?,
+    );
     let read = node.caught_up_read_model().await?;
     let state = Arc::new(
         node.api(read, ApiConfig::default())?
-            .with_sealer(sealer.clone()),
+            .with_sealer(sealer.clone())
+            .with_connection_key(connection),
     );
     // Plaintext attachments of an older directory are encrypted before anyone
     // is served, from what the log says cites them. A failure (a damaged log
@@ -44,6 +54,11 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
     }
     let sweeper = hoso_api::attachments::spawn_sweeper(state.clone(), SWEEP_EVERY);
     let sealing = tokio::spawn(sealer.clone().run());
+    let continuous = crate::sync_continuous::describe(state.workflows.profile(), sync_interval)
+        .map(|said| {
+            println!("{said}");
+            crate::sync_continuous::spawn(state.clone(), sync_interval)
+        });
     let scrub = (verify == Verify::Incremental)
         .then(|| trust::spawn_scrub(state.workflows.store().clone(), SCRUB_EVERY));
     let listener = tokio::net::TcpListener::bind(listen)
@@ -62,6 +77,9 @@ pub async fn run(data: &Path, listen: SocketAddr, verify: Verify) -> anyhow::Res
         scrub.abort();
     }
     sweeper.abort();
+    if let Some(continuous) = continuous {
+        continuous.abort();
+    }
     match sealer.shutdown().await {
         Ok(Some(head)) => println!(
             "stopped; signed the shutdown tree head: size {}, root {}",

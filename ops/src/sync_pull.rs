@@ -42,6 +42,10 @@ pub struct PullArgs {
     pub out: PathBuf,
     /// The director's ed25519 public key: 64 hex digits, or a file holding them.
     pub director_key: String,
+    /// Continuous mode: the province connection key's public key, which the
+    /// batches are verified under (the director's then verifies the month
+    /// statements, `crate::sync_pull_months`).
+    pub connection_key: Option<String>,
     /// The receipt prefix: the receipt of batch `n` is `<prefix>-<n>-<digest[..16]>`.
     pub receipt_prefix: String,
     /// Test hook: abort the process right after the batch file is written and
@@ -104,7 +108,8 @@ pub(crate) struct Verified {
 /// Runs the consumer to the end of the feed.
 pub async fn run(args: &PullArgs) -> Result<()> {
     let token = read_token(&args.token_file)?;
-    let key = director_key(&args.director_key)?;
+    let key =
+        crate::sync_pull_months::batch_key(&args.director_key, args.connection_key.as_deref())?;
     check_prefix(&args.receipt_prefix)?;
     let base = api_base(&args.url);
     prepare_out(&args.out)?;
@@ -188,6 +193,10 @@ pub async fn run(args: &PullArgs) -> Result<()> {
             None => break,
         }
     }
+    if args.connection_key.is_some() {
+        let director = director_key(&args.director_key)?;
+        crate::sync_pull_months::pull(&http, &base, &token, &args.out, &director).await?;
+    }
     match (&cursor, pulled) {
         (None, _) => println!("up to date: the province has sealed no batch yet"),
         (Some(c), 0) => println!("up to date: nothing after batch {}", c.sequence),
@@ -237,7 +246,7 @@ pub(crate) fn verify(
     hoso_sync::verify_signature(&statement, key, &signature).with_context(|| {
         let served = b.public_key.as_deref().unwrap_or("none");
         format!(
-            "signature does not verify under the director key given (served key_id {}, public_key {served}, not trusted)",
+            "signature does not verify under the key given (--director-key, or --connection-key in continuous mode; served key_id {}, public_key {served}, not trusted)",
             b.key_id
         )
     })?;
@@ -341,7 +350,7 @@ fn write_batch(dir: &Path, file: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// tmp + fsync + rename + directory fsync: the file is there whole or not at all.
-fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> Result<()> {
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -442,7 +451,7 @@ fn api_base(url: &str) -> String {
     }
 }
 
-async fn get_bytes(http: &reqwest::Client, url: &str, token: &str) -> Result<Vec<u8>> {
+pub(crate) async fn get_bytes(http: &reqwest::Client, url: &str, token: &str) -> Result<Vec<u8>> {
     let resp = http
         .get(url)
         .bearer_auth(token)

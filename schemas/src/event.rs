@@ -142,6 +142,7 @@ catalogue! {
         MonthlyBatchSealed = 1,
         BatchDelivered = 1,
         BatchAcknowledged = 1,
+        MonthStatementSigned = 1,
     }
     ledger {
         TreeHeadSigned = 1,

@@ -482,6 +482,7 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             signer: s("0197f5c2-director"),
             province: s("hung-yen"),
             format: s("hoso-sync-statement/1"),
+            signer_public_key: Vec::new(),
         }
         .into(),
         sync::BatchDelivered {
@@ -489,6 +490,22 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             destination: s("ndxp://csdlqg"),
             delivery_id: s("dl-2026-01-1"),
             sequence: 3,
+        }
+        .into(),
+        sync::MonthStatementSigned {
+            format: s("hoso-sync-month/1"),
+            province: s("hung-yen"),
+            month: s("2026-07"),
+            first_sequence: 4,
+            last_sequence: 6,
+            batch_count: 3,
+            item_count: 12,
+            merkle_root: vec![0x6a; 32],
+            previous_digest: vec![0x6b; 32],
+            statement_digest: vec![0x6c; 32],
+            signer: s("0197f5c2-director"),
+            key_id: s("key-director-2026"),
+            signature: vec![0x6d; 64],
         }
         .into(),
         sync::BatchAcknowledged {

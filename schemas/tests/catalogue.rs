@@ -69,6 +69,7 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("account.InspectionGranted", 1),
     ("account.InspectionRevoked", 1),
     ("account.InspectionQueried", 1),
+    ("sync.MonthStatementSigned", 1),
 ];
 
 #[test]

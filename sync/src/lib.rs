@@ -24,6 +24,8 @@
 //! re-encodes what it read and refuses any other spelling of the same values, so no
 //! byte of a served statement or item is insignificant.
 
+pub mod month;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -564,7 +566,7 @@ pub fn verify_follows(previous: &BatchStatement, next: &BatchStatement) -> Resul
     Ok(())
 }
 
-fn check_name(what: &'static str, value: &str) -> Result<(), SyncError> {
+pub(crate) fn check_name(what: &'static str, value: &str) -> Result<(), SyncError> {
     let ok = !value.is_empty()
         && value.len() <= NAME_MAX
         && value
@@ -581,7 +583,7 @@ fn check_name(what: &'static str, value: &str) -> Result<(), SyncError> {
 }
 
 /// 64 lowercase hex digits, the only spelling of a hash.
-fn parse_hash(what: &'static str, text: &str) -> Result<Hash, SyncError> {
+pub(crate) fn parse_hash(what: &'static str, text: &str) -> Result<Hash, SyncError> {
     if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(SyncError::NotCanonical { what });
     }

@@ -27,6 +27,8 @@ pub mod org;
 pub mod reports;
 pub mod sessions;
 pub mod sync;
+pub mod sync_continuous;
+pub mod sync_months;
 
 /// What a command did: the aggregate's new revision and the global
 /// position to wait for (`?wait_for=`) to read it back.
@@ -166,6 +168,9 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     if let Some(g) = sync::gauges(&s).await {
         text.push_str(&g.render());
     }
+    if let Some(lag) = sync_continuous::lag_gauges(&s).await {
+        text.push_str(&lag);
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -275,6 +280,8 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
         ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
         sync::next, sync::seal, sync::feed, sync::batch, sync::acknowledge, sync::report,
+        sync_continuous::keys,
+        sync_months::next, sync_months::sign, sync_months::list, sync_months::month,
     ),
     components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
     modifiers(&BearerAuth),
@@ -396,6 +403,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sync/batches/{sequence}", get(sync::batch))
         .route("/sync/batches/{sequence}/ack", post(sync::acknowledge))
         .route("/reports/sync", get(sync::report))
+        .route("/sync/keys", get(sync_continuous::keys))
+        .route(
+            "/sync/months",
+            get(sync_months::list).post(sync_months::sign),
+        )
+        .route("/sync/months/next", get(sync_months::next))
+        .route("/sync/months/{month}", get(sync_months::month))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/api/v1", api)

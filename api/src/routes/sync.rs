@@ -272,8 +272,9 @@ pub struct BatchOut {
     pub signature: String,
     /// The director's key id.
     pub key_id: String,
-    /// The director's public key (hex, 32 bytes), as the director's account
-    /// registered it under `key_id`.
+    /// The signer's public key (hex, 32 bytes): the director's, as the
+    /// director's account registered it under `key_id`, or in continuous mode
+    /// the province connection key's, as the seal event records it.
     pub public_key: Option<String>,
     /// The signing account.
     pub signer: String,
@@ -284,9 +285,9 @@ pub struct BatchOut {
 }
 
 /// An item rendered from the read model: the item and its document's bytes.
-struct Rendered {
-    item: BatchItem,
-    document: Vec<u8>,
+pub(crate) struct Rendered {
+    pub(crate) item: BatchItem,
+    pub(crate) document: Vec<u8>,
 }
 
 /// Why a batch's items could not be built from the read model.
@@ -391,7 +392,7 @@ pub fn items_out(
 
 /// Renders the documents of the approvals recorded in `[from, to)` from the
 /// read model (waiting for it to reach `to`), in log order.
-async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u64, Rendered)>> {
+pub(crate) async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u64, Rendered)>> {
     let Some(last) = to.checked_sub(1).filter(|_| to > from) else {
         return Ok(Vec::new());
     };
@@ -410,7 +411,7 @@ async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u64, Rendere
 /// The read model's items must be the log's approvals: the same positions,
 /// dossiers, revisions and chain hashes. They are unless the read model
 /// fell out of step with the log, a failure of the server.
-fn agree(log: &[ApprovalRef], read: &[(u64, Rendered)]) -> ApiResult<()> {
+pub(crate) fn agree(log: &[ApprovalRef], read: &[(u64, Rendered)]) -> ApiResult<()> {
     let same = log.len() == read.len()
         && log.iter().zip(read).all(|(l, (position, r))| {
             l.position == *position
@@ -427,12 +428,12 @@ fn agree(log: &[ApprovalRef], read: &[(u64, Rendered)]) -> ApiResult<()> {
     }
 }
 
-fn sync_problem(rule: BatchRule) -> Problem {
+pub(crate) fn sync_problem(rule: BatchRule) -> Problem {
     Problem::from(hoso_commands::workflows::CommandError::from(rule))
 }
 
 /// Whether the caller is the director ([`BatchRule::NotDirector`] otherwise).
-async fn director(s: &AppState, c: &Caller) -> ApiResult<()> {
+pub(crate) async fn director(s: &AppState, c: &Caller) -> ApiResult<()> {
     s.workflows.check_director(&c.actor).await?;
     Ok(())
 }
@@ -440,7 +441,7 @@ async fn director(s: &AppState, c: &Caller) -> ApiResult<()> {
 /// The feed's readers: the national database's sync account, the system
 /// administrator and the director; anyone else is refused with
 /// `sync:not-national-sync` (a 403: the feed's existence is no secret).
-async fn feed_reader(s: &AppState, c: &Caller) -> ApiResult<()> {
+pub(crate) async fn feed_reader(s: &AppState, c: &Caller) -> ApiResult<()> {
     if matches!(
         c.account.kind,
         AccountKind::NationalSync | AccountKind::SystemAdmin
@@ -485,7 +486,7 @@ pub async fn next(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<N
     request_body = SealIn,
     responses((status = 201, body = ReceiptOut, description = "Sealed; `id` is the batch sequence"),
               (status = 403, body = Problem, description = "Not the Sở Nội vụ director (urn:hoso:problem:sync:not-director), or a key not usable today"),
-              (status = 409, body = Problem, description = "Sealed already (urn:hoso:problem:sync:already-sealed)"),
+              (status = 409, body = Problem, description = "Sealed already (urn:hoso:problem:sync:already-sealed), or continuous mode, where the server seals with the province connection key (urn:hoso:problem:sync:sealed-by-connection)"),
               (status = 422, body = Problem, description = "Too early, not the next batch, a statement other than the log's, or a bad signature")))]
 pub async fn seal(
     State(s): State<Arc<AppState>>,
@@ -501,6 +502,7 @@ pub async fn seal(
     // can never be served verifiable. Only the director's statement costs a
     // rendering, and only over a range the log holds.
     director(&s, &c).await?;
+    super::sync_continuous::refuse_director_seal(&s)?;
     let log_end = s
         .workflows
         .store()
@@ -677,7 +679,8 @@ pub async fn batch(
         .workflows
         .caller(&b.signer)
         .await?
-        .and_then(|a| a.keys.get(&b.key_id).map(|k| hex::encode(&k.public_key)));
+        .and_then(|a| a.keys.get(&b.key_id).map(|k| hex::encode(&k.public_key)))
+        .or_else(|| b.signer_public_key.as_ref().map(hex::encode));
     let out_items = items_out(
         rendered
             .into_iter()

@@ -4,7 +4,6 @@
 //! never marked it cited — the sweeper opens the sealed citation before removing
 //! anything.
 
-
 use std::sync::Arc;
 
 use hoso_api::attachments::{Swept, sweep};

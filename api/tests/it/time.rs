@@ -5,7 +5,6 @@
 //! socket); the clock is the test's, and sessions read it too, so time
 //! passes by moving the clock, never by sleeping.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

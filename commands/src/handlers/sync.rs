@@ -25,7 +25,9 @@
 //! system administrators are Sở Nội vụ's, `ACCOUNT_KIND_SYSTEM_ADMIN`), signing
 //! the statement digest with one of its registered ed25519 keys usable on the
 //! sealing day. The server never holds the key: the director's client signs
-//! [`hoso_sync::BatchStatement::digest`].
+//! [`hoso_sync::BatchStatement::digest`]. In continuous mode the server seals
+//! instead, with the province's connection key (`sync_continuous`), and the
+//! director signs each month's statement over those batches (`sync_months`).
 //!
 //! **Windows.** In monthly mode month `M` may be sealed from day
 //! `[sync] seal_from_day` of `M+1`: every heads' approval window of `M` lies
@@ -127,6 +129,37 @@ pub enum BatchRule {
         /// The receipt on record.
         receipt: String,
     },
+    /// Continuous mode: the server seals batches with the province's
+    /// connection key; the director signs the month statement instead.
+    #[error(
+        "in continuous mode the server seals batches with the province's connection key (HY 13.6); the director signs the month's statement"
+    )]
+    SealedByConnection,
+    /// Monthly mode: only the director seals, the server never does.
+    #[error("the server seals batches itself only in continuous mode ([sync] mode)")]
+    NotContinuous,
+    /// A batch holds at least one approval when the server seals it.
+    #[error("no approval has been recorded since the last batch: nothing to seal")]
+    NothingToSeal,
+    /// The month is not over: its statement cannot be signed yet.
+    #[error("month {month} can be signed from {sign_from}, not on {today}")]
+    MonthNotOver {
+        /// The month.
+        month: String,
+        /// Its first day after.
+        sign_from: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+    /// The month statement was signed already.
+    #[error("the statement of month {0} is signed already")]
+    MonthAlreadySigned(String),
+    /// No continuous batch waits for a month statement.
+    #[error("every sealed batch is in a signed month statement: no month to sign")]
+    NoMonthToSign,
+    /// No statement of that month has been signed.
+    #[error("no statement of month {0} has been signed")]
+    UnknownMonth(String),
 }
 
 impl BatchRule {
@@ -134,6 +167,7 @@ impl BatchRule {
     pub fn citation(&self) -> Option<&'static str> {
         match self {
             Self::NotDirector(_) | Self::BadSignature(_) => Some(DIRECTOR_RULE),
+            Self::SealedByConnection | Self::NotContinuous => Some("HY 13.6"),
             Self::AlreadySealed { .. } => Some("BT 12.4"),
             _ => None,
         }
@@ -153,6 +187,13 @@ impl BatchRule {
             Self::UnknownBatch(_) => "unknown-batch",
             Self::BadReceipt => "bad-receipt",
             Self::AlreadyAcknowledged { .. } => "already-acknowledged",
+            Self::SealedByConnection => "sealed-by-connection",
+            Self::NotContinuous => "not-continuous",
+            Self::NothingToSeal => "nothing-to-seal",
+            Self::MonthNotOver { .. } => "month-not-over",
+            Self::MonthAlreadySigned(_) => "month-already-signed",
+            Self::NoMonthToSign => "no-month-to-sign",
+            Self::UnknownMonth(_) => "unknown-month",
         }
     }
 }
@@ -246,6 +287,10 @@ pub struct SealedBatch {
     pub key_id: String,
     /// The signature.
     pub signature: Vec<u8>,
+    /// Continuous mode: the province connection key's public key the seal
+    /// event records (`None` when the director signed: the key is the
+    /// director account's, under `key_id`).
+    pub signer_public_key: Option<Vec<u8>>,
     /// Position of the seal event.
     pub sealed_at_position: u64,
     /// Vietnam date of the seal.
@@ -318,6 +363,8 @@ pub(crate) fn apply(
                     signer: e.signer.clone(),
                     key_id: e.director_key_id.clone(),
                     signature: e.signature.clone(),
+                    signer_public_key: (!e.signer_public_key.is_empty())
+                        .then(|| e.signer_public_key.clone()),
                     sealed_at_position: recorded.position,
                     sealed_on: date_in_vietnam(recorded.recorded_at),
                     acknowledgement: None,
@@ -485,6 +532,9 @@ impl Workflows {
             key_id,
             signature,
         } = seal;
+        if self.profile.sync().mode == SyncMode::Continuous {
+            return Err(BatchRule::SealedByConnection.into());
+        }
         let today = self.today();
         let (next, public_key) = {
             let idx = self.catch_up().await?;
@@ -536,27 +586,9 @@ impl Workflows {
             }
             .into());
         }
-        // Continuous mode cuts where the statement says, at or before the end
-        // the log has now; monthly mode's cut is the month's end.
-        let expected = match self.profile.sync().mode {
-            SyncMode::Monthly => range,
-            SyncMode::Continuous => {
-                if statement.to_position > range.to_position {
-                    return Err(mismatch(
-                        "to_position",
-                        range.to_position,
-                        statement.to_position,
-                    ));
-                }
-                BatchRange {
-                    to_position: statement.to_position,
-                    approvals: self
-                        .batch_approvals(range.from_position, statement.to_position)
-                        .await?,
-                    ..range
-                }
-            }
-        };
+        // Monthly mode's cut is the month's end (continuous mode was refused
+        // above: `sync_continuous` seals its batches).
+        let expected = range;
         let empty_root = (expected.approvals.is_empty()).then(hoso_ledger::merkle::empty_root);
         let wanted = expected.statement(empty_root.unwrap_or(statement.merkle_root));
         compare(&wanted, &statement)?;
@@ -577,6 +609,7 @@ impl Workflows {
             signer: actor.account_id.clone(),
             province: statement.province.clone(),
             format: statement.format.clone(),
+            signer_public_key: Vec::new(),
         };
         let stream = hoso_sync::stream_name(statement.sequence);
         match self
@@ -707,7 +740,7 @@ impl Workflows {
 
     /// Refuses anyone but the Sở Nội vụ director: an agency head of a unit
     /// where an active system administrator sits.
-    fn require_director(&self, idx: &Index, a: &Account) -> Result<(), BatchRule> {
+    pub(crate) fn require_director(&self, idx: &Index, a: &Account) -> Result<(), BatchRule> {
         let home_affairs = a.kind == AccountKind::AgencyHead
             && idx.accounts.values().any(|s| {
                 s.kind == AccountKind::SystemAdmin && s.locked.is_none() && s.org_code == a.org_code
@@ -720,7 +753,7 @@ impl Workflows {
     }
 
     /// Continuous mode's month: today's.
-    fn month_or_refuse(&self, today: NaiveDate) -> Result<Month> {
+    pub(crate) fn month_or_refuse(&self, today: NaiveDate) -> Result<Month> {
         month_of(today).ok_or_else(|| {
             CommandError::Profile(hoso_domain::profile::ProfileError::DateOutOfRange {
                 year: today.year(),
@@ -789,7 +822,11 @@ impl Workflows {
     }
 }
 
-fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) -> CommandError {
+pub(crate) fn mismatch(
+    field: &'static str,
+    expected: impl ToString,
+    found: impl ToString,
+) -> CommandError {
     BatchRule::StatementMismatch {
         field,
         expected: expected.to_string(),
@@ -799,7 +836,7 @@ fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) 
 }
 
 /// Names the first field where the statement differs from the log's.
-fn compare(wanted: &BatchStatement, given: &BatchStatement) -> Result<()> {
+pub(crate) fn compare(wanted: &BatchStatement, given: &BatchStatement) -> Result<()> {
     let fields: [(&'static str, String, String); 9] = [
         ("format", wanted.format.clone(), given.format.clone()),
         ("province", wanted.province.clone(), given.province.clone()),

@@ -615,7 +615,9 @@ pub enum SyncMode {
     /// regulations, Circular 06/2023).
     Monthly,
     /// Each change within `lag` of its processing (Decree 27/2026/NĐ-CP,
-    /// from 1 July 2026: about one working day).
+    /// from 1 July 2026: about one working day): the server seals the
+    /// batches with the province's connection key (HY 13.6) and the director
+    /// signs each month's statement over them.
     Continuous,
 }
 

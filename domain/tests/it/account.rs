@@ -9,7 +9,7 @@
 //! the rules; `when` decides one more change against that state; the
 //! assertions name the exact event or the exact rule broken.
 
-
+use crate::support::{d, decision_ref, pd};
 use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use hoso_domain::account::{
@@ -21,7 +21,6 @@ use hoso_domain::restriction::Restriction;
 use hoso_schemas::pb::account as pb;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::{DomainEvent, SourceDocument};
-use crate::support::{d, decision_ref, pd};
 
 const ID: &str = "a-1";
 const PID: &str = "033090001234";

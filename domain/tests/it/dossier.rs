@@ -11,9 +11,8 @@
 //! the rules; `when` decides one more change against that state; the
 //! assertions name the exact events or the exact rule broken.
 
-
-use std::sync::LazyLock;
 use crate::support::{d, decision_ref, pd};
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use ed25519_dalek::{Signer, SigningKey};

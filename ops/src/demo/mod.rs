@@ -234,8 +234,13 @@ impl Place {
         if let Some(addr) = serve {
             print_logins(logins);
             // The temporary directory lives as long as the server.
-            let served =
-                crate::serve::run(self.dir.path(), addr, crate::trust::Verify::Incremental).await;
+            let served = crate::serve::run(
+                self.dir.path(),
+                addr,
+                crate::trust::Verify::Incremental,
+                crate::sync_continuous::DEFAULT_INTERVAL,
+            )
+            .await;
             drop(self.tmp);
             return served;
         }

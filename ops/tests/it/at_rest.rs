@@ -10,7 +10,6 @@
 //! write, and the server is killed, not stopped, so that the WAL files are
 //! left as a crash would leave them, never checkpointed away.
 
-
 use crate::support;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,6 @@
 //! On the real server because what is tested is the files `hoso serve` leaves in
 //! its data directory (WAL included) and its start-up migration.
 
-
 use crate::support;
 
 use std::path::{Path, PathBuf};

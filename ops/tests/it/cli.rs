@@ -1,7 +1,6 @@
 //! The `hoso` binary as an operator uses it: init, demo, verify, and verify catching a
 //! single altered byte written behind the ledger's back.
 
-
 use std::path::Path;
 
 use crate::support::{arg as data_arg, hoso, text};

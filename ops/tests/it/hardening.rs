@@ -2,7 +2,6 @@
 //! closed): caching and sniffing headers on every answer, and nothing of an account
 //! to a session that still holds an issued password (BT 4.4).
 
-
 use crate::support;
 
 use reqwest::StatusCode;

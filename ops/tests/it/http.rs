@@ -10,7 +10,6 @@
 //! could build that state in-process. Each test says what else needs the
 //! real server.
 
-
 use std::path::Path;
 use std::process::Child;
 

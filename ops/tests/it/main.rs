@@ -1,18 +1,22 @@
-//! The integration tests of the `hoso` binary and its HTTP server, driven as operators and clients drive them, one module a concern, linked into one
-//! binary: a test binary per file cost a link of the whole dependency tree each, the
-//! larger part of the suite's build.
+//! The integration tests of the `hoso` binary and its HTTP server, driven as operators
+//! and clients drive them, one module a concern, linked into one binary: a test binary
+//! per file cost a link of the whole dependency tree each, the larger part of the
+//! suite's build.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod at_rest;
 mod attachments;
 mod bundle;
 mod cli;
+mod connection_key;
 mod hardening;
 mod http;
 mod ledger_keys;
 mod malformed;
 mod support;
 mod sync;
+mod sync_continuous;
 mod sync_import;
 mod sync_pull;
+mod sync_pull_continuous;
 mod trust;

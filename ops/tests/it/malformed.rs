@@ -12,7 +12,6 @@
 //! On the real server: the edge under test is the binary's listener and
 //! extractors as shipped, and the log is read from the data directory it wrote.
 
-
 use crate::support;
 
 use hoso_ledger::{EventStore, SqliteStore};

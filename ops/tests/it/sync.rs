@@ -12,7 +12,6 @@
 //! serve` runs on the system clock, so the province lives on a manual clock
 //! moved into April. Each test is named after the rule it checks.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

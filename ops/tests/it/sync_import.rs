@@ -11,7 +11,6 @@
 //! raw body read for the digest, the served keyring sealing the number, and
 //! the files `hoso serve` writes.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Child;
 

@@ -7,14 +7,13 @@
 //! wrong director key is refused with nothing acknowledged (BT 12.1–12.4,
 //! DT 19.2).
 
-
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{arg, hoso_cmd, text};
 use ed25519_dalek::Signer;
 use hoso_api::{ApiConfig, AppState};
 use hoso_commands::testkit::{Province, d};
@@ -22,7 +21,6 @@ use hoso_ledger::{EventStore, SqliteStore};
 use hoso_projections::ReadModel;
 use hoso_sync::BatchStatement;
 use serde_json::{Value, json};
-use crate::support::{arg, hoso_cmd, text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PROFILE: &str = "binh-thuan";

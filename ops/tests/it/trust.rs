@@ -8,7 +8,6 @@
 //! The data directory is a real one made by `hoso demo` and stopped cleanly, so it
 //! ends with a signed shutdown head; each test tampers with its own copy.
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Properties of the batch format: a changed byte anywhere in an item or a
 //! statement fails verification, the root depends on the items' order, and
 //! statements chain by digest.

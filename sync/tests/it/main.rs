@@ -1,0 +1,7 @@
+//! The integration tests of the batch and month formats, one module a concern, linked
+//! into one binary: a test binary per file cost a link of the whole dependency tree
+//! each, the larger part of the suite's build.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod month_properties;
+mod properties;
