@@ -11,106 +11,21 @@
 //! left as a crash would leave them, never checkpointed away.
 
 use crate::support;
+use crate::support::api::{Client, HEALTH, decision};
 
 use std::path::{Path, PathBuf};
 
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const ISSUED: &str = "Mot-Lan#2026!Kh";
 const CHOSEN: &str = "Cua-Toi#2026!y";
-const ROOT: &str = "000.00.00.H33";
-const HEALTH: &str = "000.02.00.H33";
 
 /// The numbers written: a dossier with a personal account, a dossier a
 /// consent names, a dossier only.
 const OWN: &str = "001090001234";
 const CONSENTED: &str = "001190004321";
 const OTHER: &str = "001090000077";
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
-        let mut rq = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rq = rq.json(&b);
-        }
-        let r = rq.send().await.unwrap();
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {body}");
-        body
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Value {
-        self.call("GET", path, token, None).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        self.call("POST", path, token, Some(body)).await
-    }
-
-    /// Logs in with an issued password and changes it; returns the token.
-    async fn first_login(&self, user: &str, issued: &str) -> String {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": issued}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let token = r.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        self.post(
-            "/api/v1/accounts/me/password",
-            &token,
-            json!({"current": issued, "new": CHOSEN}),
-        )
-        .await;
-        token
-    }
-
-    /// A staff account of `unit` holding `right` there; returns its token.
-    async fn staff(&self, admin: &str, user: &str, right: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/accounts",
-                admin,
-                json!({"kind": "specialist", "username": user, "org_code": HEALTH,
-                       "display_name": format!("Cán bộ {user}")}),
-            )
-            .await;
-        let id = r["id"].as_str().unwrap().to_owned();
-        self.post(
-            &format!("/api/v1/accounts/{id}/changes"),
-            admin,
-            json!({"action": "grant", "org_code": HEALTH, "right": right, "reason": "phân công"}),
-        )
-        .await;
-        self.post(
-            &format!("/api/v1/accounts/{id}/password"),
-            admin,
-            json!({"password": "Cap-Moi#2026!x"}),
-        )
-        .await;
-        self.first_login(user, "Cap-Moi#2026!x").await
-    }
-}
-
-fn doc(number: &str) -> Value {
-    json!({"number": number, "date": "2026-01-05", "issuer": "UBND tỉnh"})
-}
 
 /// Every file under `dir`, depth first.
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -140,35 +55,18 @@ fn forbidden(number: &str) -> Vec<String> {
 async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("d");
-    let o = support::hoso_cmd()
-        .args(["init", "--data", &support::arg(&data)])
-        .env("HOSO_ADMIN_PASSWORD", ISSUED)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", support::text(&o));
+    support::init(&data, ISSUED);
     let served = support::serve(&data);
-    let mut child = served.child;
-    let api = Api {
-        base: served.base,
-        http: reqwest::Client::new(),
-    };
+    let api = Client::new(served.base.clone());
 
-    let admin = api.first_login("snv.admin", ISSUED).await;
-    for (code, name, kind, parent) in [
-        (ROOT, "UBND tỉnh", "peoples_committee_province", None),
-        (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
-    ] {
-        api.post(
-            "/api/v1/org-units",
-            &admin,
-            json!({"code": code, "decision": doc("1/QĐ-UBND"),
-                   "change": {"action": "establish", "name": name, "kind": kind,
-                              "parent": parent, "effective": "2026-01-05"}}),
-        )
+    let admin = api.first_login("snv.admin", ISSUED, CHOSEN).await;
+    api.health_department(&admin).await;
+    let (_, focal) = api
+        .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
         .await;
-    }
-    let focal = api.staff(&admin, "yte.tochuc", "update").await;
-    let clerk = api.staff(&admin, "yte.vanthu", "access").await;
+    let (clerk_id, clerk) = api
+        .staff(&admin, "specialist", "yte.vanthu", HEALTH, "access", CHOSEN)
+        .await;
 
     let mut dossiers = Vec::new();
     for (number, name) in [
@@ -177,33 +75,32 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
         (OTHER, "Phạm Văn Cường"),
     ] {
         let r = api
-            .post(
+            .ok(
+                "POST",
                 "/api/v1/dossiers",
                 &focal,
                 json!({"person_id": number, "full_name": name, "birth_date": "1990-05-17",
                        "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                       "recruited_on": "2026-01-05", "decision": doc("15/QĐ-SYT")}),
+                       "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
             )
             .await;
         dossiers.push(r["id"].as_str().unwrap().to_owned());
     }
-    api.post(
+    api.ok(
+        "POST",
         "/api/v1/accounts",
         &focal,
         json!({"kind": "personal", "username": "an.nv", "org_code": HEALTH, "person_id": OWN,
                "display_name": "Nguyễn Văn An", "birth_date": "1990-05-17"}),
     )
     .await;
-    let clerk_id = api.get("/api/v1/accounts/me", &clerk).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let consent = api
-        .post(
+        .ok(
+            "POST",
             &format!("/api/v1/accounts/{clerk_id}/changes"),
             &admin,
             json!({"action": "grant_consent", "subject_person_id": CONSENTED,
-                   "document": doc("7/GĐY-SYT"), "expires": "2099-12-31",
+                   "document": decision("7/GĐY-SYT"), "expires": "2099-12-31",
                    "sections": ["recruitment"]}),
         )
         .await;
@@ -211,7 +108,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
 
     // A search by number finds the dossier (the caller holds the number).
     let found = api
-        .get(
+        .get_ok(
             &format!("/api/v1/dossiers?person_id={OWN}&wait_for={wait}"),
             &focal,
         )
@@ -221,7 +118,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
     assert_eq!(items[0]["id"], dossiers[0]);
     assert_eq!(items[0]["person_id"], OWN);
     // A search by name does not list numbers.
-    let by_name = api.get("/api/v1/dossiers?name=an", &focal).await;
+    let by_name = api.get_ok("/api/v1/dossiers?name=an", &focal).await;
     assert!(
         by_name["items"]
             .as_array()
@@ -234,20 +131,21 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
     // A reader cleared for restricted data sees the number, opened; one
     // holding only access right (general clearance) does not.
     let path = format!("/api/v1/dossiers/{}", dossiers[0]);
-    assert_eq!(api.get(&path, &focal).await["person_id"], OWN);
-    let below = api.get(&path, &clerk).await;
+    assert_eq!(api.get_ok(&path, &focal).await["person_id"], OWN);
+    let below = api.get_ok(&path, &clerk).await;
     assert_eq!(below["person_id"], Value::Null, "{below}");
     let history = format!("{path}/history");
-    let seen = api.get(&history, &focal).await.to_string();
+    let seen = api.get_ok(&history, &focal).await.to_string();
     assert!(seen.contains(OWN), "{seen}");
     assert!(!seen.contains("person_id_sealed"), "{seen}");
-    let withheld = api.get(&history, &clerk).await.to_string();
+    let withheld = api.get_ok(&history, &clerk).await.to_string();
     assert!(!withheld.contains(OWN), "{withheld}");
     assert!(withheld.contains("(withheld)"), "{withheld}");
 
     // Killed, not stopped: the WAL files stay as they are.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut served = served;
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
     let mut all = Vec::new();
     files(&data, &mut all);
     assert!(
@@ -325,9 +223,7 @@ async fn an_older_key_file_is_given_an_identifier_key_once_at_the_next_start() {
         .execute_batch("DROP TABLE meta")
         .unwrap();
 
-    let mut first = support::serve(&data).child;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    drop(support::serve(&data));
     let upgraded = read_keys();
     let identifier = upgraded["identifier_key"].as_str().unwrap().to_owned();
     assert_eq!(identifier.len(), 64);
@@ -339,8 +235,6 @@ async fn an_older_key_file_is_given_an_identifier_key_once_at_the_next_start() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    let mut second = support::serve(&data).child;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(support::serve(&data));
     assert_eq!(read_keys(), upgraded);
 }

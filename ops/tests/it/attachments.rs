@@ -8,6 +8,7 @@
 //! its data directory (WAL included) and its start-up migration.
 
 use crate::support;
+use crate::support::api::{Body, Client, HEALTH, decision};
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,6 @@ use sha2::{Digest, Sha256};
 const ADMIN_OTP: &str = "Mot-Lan#2026!Kh";
 const PW: &str = "Cua-Toi#2026!y";
 const ISSUED: &str = "Cap-Moi#2026!x";
-const ROOT: &str = "000.00.00.H33";
-const HEALTH: &str = "000.02.00.H33";
 
 fn init(parent: &Path) -> PathBuf {
     let data = parent.join("d");
@@ -32,26 +31,18 @@ fn init(parent: &Path) -> PathBuf {
     data
 }
 
+/// The served binary and a client of it.
 struct Api {
-    child: std::process::Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    client: Client,
+    _served: support::Served,
 }
 
 impl Api {
     fn start(data: &Path) -> Self {
-        let s = support::serve(data);
+        let served = support::serve(data);
         Self {
-            child: s.child,
-            base: s.base,
-            http: reqwest::Client::new(),
+            client: Client::new(served.base.clone()),
+            _served: served,
         }
     }
 
@@ -62,83 +53,17 @@ impl Api {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut rq = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rq = rq.json(&b);
-        }
-        Self::answer(rq.send().await.unwrap()).await
-    }
-
-    async fn answer(r: reqwest::Response) -> (StatusCode, Value) {
-        let status = r.status();
-        let json = r
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.to_str().unwrap().contains("json"));
-        let bytes = r.bytes().await.unwrap();
-        let body = if json {
-            serde_json::from_slice(&bytes).unwrap()
-        } else {
-            Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        };
-        assert!(status.as_u16() < 500, "{status}: {body}");
-        (status, body)
+        let body = body.map_or(Body::None, Body::Json);
+        self.client.request(method, path, token, body).await
     }
 
     async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let (status, v) = self.call(method, path, token, Some(body)).await;
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    async fn first_login(&self, user: &str, issued: &str) -> String {
-        let r = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": issued}))
-            .send()
-            .await
-            .unwrap();
-        let (status, v) = Self::answer(r).await;
-        assert_eq!(status, StatusCode::CREATED, "{v}");
-        let t = v["token"].as_str().unwrap().to_owned();
-        self.ok(
-            "POST",
-            "/api/v1/accounts/me/password",
-            &t,
-            json!({"current": issued, "new": PW}),
-        )
-        .await;
-        t
+        self.client.ok(method, path, token, body).await
     }
 
     async fn upload(&self, dossier: &str, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(format!(
-                "{}/api/v1/dossiers/{dossier}/attachments",
-                self.base
-            ))
-            .bearer_auth(token)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        Self::answer(r).await
+        self.client.upload(dossier, token, bytes).await.pair()
     }
-
-    /// The next position of the log, as the administrator's liveness check says.
-    async fn log_position(&self, admin: &str) -> u64 {
-        let (_, v) = self.call("GET", "/healthz", admin, None).await;
-        v["log_position"].as_u64().unwrap()
-    }
-}
-
-fn doc(number: &str) -> Value {
-    json!({"number": number, "date": "2026-01-05", "issuer": "UBND tỉnh"})
 }
 
 struct Province {
@@ -150,50 +75,18 @@ struct Province {
 /// The province, the health department, its focal point (update right) and its
 /// head (access right only: general clearance).
 async fn province(api: &Api) -> Province {
-    let admin = api.first_login("snv.admin", ADMIN_OTP).await;
-    for (code, name, kind, parent) in [
-        (ROOT, "UBND tỉnh", "peoples_committee_province", None),
-        (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
-    ] {
-        api.ok(
-            "POST",
-            "/api/v1/org-units",
-            &admin,
-            json!({"code": code, "decision": doc("1/QĐ-UBND"),
-                   "change": {"action": "establish", "name": name, "kind": kind, "parent": parent,
-                              "effective": "2026-01-05"}}),
-        )
-        .await;
-    }
+    let admin = api.client.first_login("snv.admin", ADMIN_OTP, PW).await;
+    api.client.health_department(&admin).await;
     let mut tokens = Vec::new();
     for (user, kind, right) in [
         ("yte.tochuc", "specialist", "update"),
         ("yte.giamdoc", "agency_head", "access"),
     ] {
-        let r = api
-            .ok(
-                "POST",
-                "/api/v1/accounts",
-                &admin,
-                json!({"kind": kind, "username": user, "org_code": HEALTH, "display_name": user}),
-            )
+        let (_, token) = api
+            .client
+            .staff(&admin, kind, user, HEALTH, right, PW)
             .await;
-        let id = r["id"].as_str().unwrap().to_owned();
-        api.ok(
-            "POST",
-            &format!("/api/v1/accounts/{id}/changes"),
-            &admin,
-            json!({"action": "grant", "org_code": HEALTH, "right": right, "reason": "phân công"}),
-        )
-        .await;
-        api.ok(
-            "POST",
-            &format!("/api/v1/accounts/{id}/password"),
-            &admin,
-            json!({"password": ISSUED}),
-        )
-        .await;
-        tokens.push(api.first_login(user, ISSUED).await);
+        tokens.push(token);
     }
     let head = tokens.pop().unwrap();
     let focal = tokens.pop().unwrap();
@@ -234,7 +127,7 @@ async fn personal(api: &Api, p: &Province, person_id: &str, user: &str) -> Strin
         json!({"password": ISSUED}),
     )
     .await;
-    api.first_login(user, ISSUED).await
+    api.client.first_login(user, ISSUED, PW).await
 }
 
 /// Every file under `dir`, recursively.
@@ -268,8 +161,8 @@ async fn attachments_are_encrypted_and_cited_only_from_their_own_dossier() {
     let api = Api::start(&data);
     let p = province(&api).await;
     let (pid_an, pid_binh) = ("001090001234", "001090005678");
-    let an_dossier = open(&api, &p, pid_an, "Nguyễn Văn An", doc("15/QĐ-SYT")).await;
-    let binh_dossier = open(&api, &p, pid_binh, "Lê Văn Bình", doc("16/QĐ-SYT")).await;
+    let an_dossier = open(&api, &p, pid_an, "Nguyễn Văn An", decision("15/QĐ-SYT")).await;
+    let binh_dossier = open(&api, &p, pid_binh, "Lê Văn Bình", decision("16/QĐ-SYT")).await;
     let an = personal(&api, &p, pid_an, "an.nv").await;
     let binh = personal(&api, &p, pid_binh, "binh.lv").await;
 
@@ -293,7 +186,7 @@ async fn attachments_are_encrypted_and_cited_only_from_their_own_dossier() {
 
     // An, a colleague who learnt the digest, cites it in his own declaration:
     // refused, and nothing is appended.
-    let before = api.log_position(&p.admin).await;
+    let before = api.client.log_position(&p.admin).await;
     let (status, v) = api
         .call(
             "POST",
@@ -304,7 +197,7 @@ async fn attachments_are_encrypted_and_cited_only_from_their_own_dossier() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["type"], "urn:hoso:problem:attachment:not-uploaded");
-    assert_eq!(api.log_position(&p.admin).await, before);
+    assert_eq!(api.client.log_position(&p.admin).await, before);
     // Nor can he read it, through his dossier or Bình's.
     for dossier in [&an_dossier, &binh_dossier] {
         let (status, v) = api
@@ -400,7 +293,14 @@ async fn an_account_holds_at_most_its_quota_in_uncited_uploads() {
     std::fs::write(&settings, text).unwrap();
     let api = Api::start(&data);
     let p = province(&api).await;
-    let dossier = open(&api, &p, "001090001234", "Nguyễn Văn An", doc("15/QĐ-SYT")).await;
+    let dossier = open(
+        &api,
+        &p,
+        "001090001234",
+        "Nguyễn Văn An",
+        decision("15/QĐ-SYT"),
+    )
+    .await;
 
     let mut stored = 0;
     for i in 0..20u8 {
@@ -431,7 +331,7 @@ async fn plaintext_attachments_of_an_older_directory_are_encrypted_at_start() {
     let id = {
         let api = Api::start(&data);
         let p = province(&api).await;
-        let mut decision = doc("15/QĐ-SYT");
+        let mut decision = decision("15/QĐ-SYT");
         decision["attachment_sha256"] = json!(sha);
         open(&api, &p, "001090001234", "Nguyễn Văn An", decision).await
     };
@@ -453,16 +353,7 @@ async fn plaintext_attachments_of_an_older_directory_are_encrypted_at_start() {
             path.display()
         );
     }
-    let r = api
-        .http
-        .post(format!("{}/api/v1/sessions", api.base))
-        .json(&json!({"username": "yte.tochuc", "password": PW}))
-        .send()
-        .await
-        .unwrap();
-    let (status, v) = Api::answer(r).await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    let focal = v["token"].as_str().unwrap().to_owned();
+    let focal = api.client.token("yte.tochuc", PW).await;
     let (status, v) = api
         .call(
             "GET",

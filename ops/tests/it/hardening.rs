@@ -13,12 +13,7 @@ const CHOSEN: &str = "Cua-Toi#2026!y";
 /// `hoso init` in `parent/d`, the administrator's password issued as [`ISSUED`].
 fn init(parent: &std::path::Path) -> std::path::PathBuf {
     let data = parent.join("d");
-    let o = support::hoso_cmd()
-        .args(["init", "--data", &support::arg(&data)])
-        .env("HOSO_ADMIN_PASSWORD", ISSUED)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", support::text(&o));
+    support::init(&data, ISSUED);
     data
 }
 
@@ -27,8 +22,7 @@ async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothin
     let dir = tempfile::tempdir().unwrap();
     let data = init(dir.path());
     let served = support::serve(&data);
-    let mut child = served.child;
-    let base = served.base;
+    let base = served.base.clone();
     let http = reqwest::Client::new();
 
     // Anonymous: not sniffed; nothing private, so cacheable is not our concern.
@@ -113,8 +107,7 @@ async fn answers_are_never_cached_or_sniffed_and_an_issued_password_reads_nothin
             "{body}"
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(served);
 }
 
 /// Modes of the directory and of everything in it (one level, and `attachments/`).
@@ -154,7 +147,6 @@ async fn the_data_directory_is_its_owners_alone() {
     )
     .unwrap();
     let served = support::serve(&data);
-    let mut child = served.child;
     // A login writes sessions.db; the databases' WAL files exist while serving.
     let r = reqwest::Client::new()
         .post(format!("{}/api/v1/sessions", served.base))
@@ -165,8 +157,7 @@ async fn the_data_directory_is_its_owners_alone() {
     assert_eq!(r.status(), StatusCode::CREATED);
     assert!(data.join("ledger.db-wal").exists());
     assert_eq!(loose_modes(&data), Vec::<String>::new(), "while serving");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(served);
 }
 
 /// Logs `user` in with `password` and changes it to [`CHOSEN`]; the token.
@@ -205,8 +196,7 @@ async fn no_answer_tells_an_existing_account_from_a_made_up_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = init(dir.path());
     let served = support::serve(&data);
-    let _child = Kill(served.child);
-    let base = served.base;
+    let base = served.base.clone();
     let http = reqwest::Client::new();
     let admin = first_login(&http, &base, "snv.admin", ISSUED).await;
     let post = |path: String, token: Option<String>, body: serde_json::Value| {
@@ -354,15 +344,4 @@ async fn no_answer_tells_an_existing_account_from_a_made_up_one() {
         }
     }
     assert_eq!(seen["gd.tochuc"], seen["khong.co.ai"], "{seen:?}");
-}
-
-/// Stops the server however the test ends, so that a failed assertion does not
-/// leave it running.
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

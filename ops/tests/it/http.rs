@@ -11,9 +11,9 @@
 //! real server.
 
 use std::path::Path;
-use std::process::Child;
 
 use crate::support;
+use crate::support::api::Client;
 use crate::support::hoso_cmd as hoso;
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -23,204 +23,27 @@ use serde_json::{Value, json};
 const ADMIN_OTP: &str = "Mot-Lan#2026!Kh";
 const PW: &str = "Cua-Toi#2026!y";
 
+/// `hoso init` and `hoso serve` of a new data directory, and a client that
+/// holds every answer to the served OpenAPI document.
 struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    doc: Value,
+    api: Client,
+    _served: support::Served,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.api
     }
-}
-
-/// Starts `hoso serve` on a free port; returns the child and the server's
-/// base URL (without `/api/v1`) once it says it is serving.
-fn serve(data: &Path) -> (Child, String) {
-    let served = support::serve(data);
-    (served.child, served.base)
 }
 
 async fn start(data: &Path) -> Server {
-    let o = hoso()
-        .args(["init", "--data", data.to_str().unwrap()])
-        .env("HOSO_ADMIN_PASSWORD", ADMIN_OTP)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (child, base) = serve(data);
-    let http = reqwest::Client::new();
-    let doc: Value = http
-        .get(format!("{base}/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    support::init(data, ADMIN_OTP);
+    let served = support::serve(data);
     Server {
-        child,
-        base,
-        http,
-        doc,
+        api: Client::conforming(served.base.clone()).await,
+        _served: served,
     }
-}
-
-struct Answer {
-    status: StatusCode,
-    etag: Option<String>,
-    body: Value,
-}
-
-impl Server {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let url = format!("{}{path}", self.base);
-        let mut rq = self.http.request(method.parse().unwrap(), &url);
-        if let Some(t) = token {
-            rq = rq.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            rq = rq.json(&b);
-        }
-        let resp = rq.send().await.unwrap();
-        self.answer(method, path, resp).await
-    }
-
-    async fn answer(&self, method: &str, path: &str, resp: reqwest::Response) -> Answer {
-        let status = resp.status();
-        let etag = resp
-            .headers()
-            .get("etag")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let text = resp.text().await.unwrap();
-        assert!(status.as_u16() < 500, "{method} {path} -> {status}: {text}");
-        let body = if ctype.contains("json") {
-            serde_json::from_str(&text).unwrap()
-        } else {
-            Value::String(text)
-        };
-        if status.as_u16() >= 400 {
-            assert_eq!(ctype, "application/problem+json", "{method} {path}: {body}");
-            assert!(
-                body["type"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("urn:hoso:problem:")
-            );
-        }
-        if ctype.contains("json") {
-            self.conforms(method, path, status, &body);
-        }
-        Answer { status, etag, body }
-    }
-
-    /// Checks a response against the schema the OpenAPI document gives for
-    /// that route and status.
-    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
-        let path = path.split('?').next().unwrap();
-        let route = self.doc["paths"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .find(|(template, _)| matches(template, path))
-            .map(|(_, v)| v);
-        let Some(route) = route else {
-            assert!(
-                status == StatusCode::NOT_FOUND,
-                "{path} is not in the document"
-            );
-            return;
-        };
-        let op = &route[method.to_lowercase()];
-        if op.is_null() {
-            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            return;
-        }
-        let code = status.as_u16().to_string();
-        let Some(resp) = op["responses"].get(&code) else {
-            // Problems the document does not list per route (401 and the
-            // like) are still problems, checked above.
-            assert!(
-                status.as_u16() >= 400,
-                "{method} {path}: {code} is undocumented"
-            );
-            return;
-        };
-        let Some(schema) = resp["content"]["application/json"]["schema"].as_object() else {
-            return;
-        };
-        let mut root = Value::Object(schema.clone());
-        root["components"] = self.doc["components"].clone();
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(&root)
-            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
-        );
-    }
-
-    async fn login(&self, user: &str, pw: &str) -> Answer {
-        self.call(
-            "POST",
-            "/api/v1/sessions",
-            None,
-            Some(json!({"username": user, "password": pw})),
-        )
-        .await
-    }
-
-    /// Logs in with an issued password and changes it; returns the token.
-    async fn first_login(&self, user: &str, issued: &str) -> String {
-        let a = self.login(user, issued).await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        assert_eq!(a.body["must_change_password"], true);
-        let t = a.body["token"].as_str().unwrap().to_owned();
-        let blocked = self.call("GET", "/api/v1/org-units", Some(&t), None).await;
-        assert_eq!(blocked.status, StatusCode::FORBIDDEN);
-        assert_eq!(blocked.body["citation"], "BT 4.4");
-        let a = self
-            .call(
-                "POST",
-                "/api/v1/accounts/me/password",
-                Some(&t),
-                Some(json!({"current": issued, "new": PW})),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        t
-    }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let a = self.call(method, path, Some(token), Some(body)).await;
-        assert!(a.status.is_success(), "{method} {path}: {}", a.body);
-        a.body
-    }
-}
-
-fn matches(template: &str, path: &str) -> bool {
-    let t: Vec<&str> = template.split('/').collect();
-    let p: Vec<&str> = path.split('/').collect();
-    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }
 
 /// The head signs the approval digest with ed25519; returns the position
@@ -275,7 +98,7 @@ struct Province {
 }
 
 async fn province(s: &Server) -> Province {
-    let admin = s.first_login("snv.admin", ADMIN_OTP).await;
+    let admin = s.first_login("snv.admin", ADMIN_OTP, PW).await;
     for (code, name, kind, parent) in [
         (ROOT, "UBND tỉnh", "peoples_committee_province", None),
         (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
@@ -324,7 +147,7 @@ async fn province(s: &Server) -> Province {
                 json!({"password": "Cap-Moi#2026!x"}),
             )
             .await;
-            (id, s.first_login(user, "Cap-Moi#2026!x").await)
+            (id, s.first_login(user, "Cap-Moi#2026!x", PW).await)
         }
     };
     let (_, health_focal) = staff("yte.tochuc", HEALTH, "specialist", "update").await;
@@ -394,7 +217,7 @@ async fn a_dossier_lives_its_whole_life_over_http() {
         json!({"password": "Cap-Moi#2026!x"}),
     )
     .await;
-    let person = s.first_login("an.nv", "Cap-Moi#2026!x").await;
+    let person = s.first_login("an.nv", "Cap-Moi#2026!x", PW).await;
     let decl = format!("/api/v1/dossiers/{id}/declarations");
     s.ok("POST", &decl, &person, identity(pid)).await;
     s.ok(
@@ -818,7 +641,7 @@ async fn every_escape_from_scope_fails_and_is_recorded() {
         json!({"password": "Cap-Moi#2026!x"}),
     )
     .await;
-    let person = s.first_login("an.nv", "Cap-Moi#2026!x").await;
+    let person = s.first_login("an.nv", "Cap-Moi#2026!x", PW).await;
     // A person holds no search scope: refused, and on record like the 404s.
     let searched = s.call("GET", "/api/v1/dossiers", Some(&person), None).await;
     assert_eq!(searched.status, StatusCode::FORBIDDEN, "{}", searched.body);
@@ -1028,7 +851,7 @@ async fn no_malformed_request_gets_a_500() {
         vec![0xffu8, 0xfe, 0x00].into(),
         "x".repeat(400_000).into(),
     ];
-    let paths: Vec<String> = s.doc["paths"]
+    let paths: Vec<String> = s.document()["paths"]
         .as_object()
         .unwrap()
         .keys()
@@ -1079,7 +902,7 @@ async fn no_malformed_request_gets_a_500() {
                     sent += 1;
                 }
                 if method == "POST" {
-                    let takes_post = !s.doc["paths"][template]["post"].is_null();
+                    let takes_post = !s.document()["paths"][template]["post"].is_null();
                     for b in &bodies {
                         let body = b.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
                         // A route that refuses POST answers before reading a
@@ -1204,9 +1027,9 @@ async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
 
     // The sealed fields still open after the rotation (sessions survive a restart).
     {
-        let (mut child, base) = serve(&data);
+        let served = support::serve(&data);
         let v: Value = reqwest::Client::new()
-            .get(format!("{base}/api/v1/dossiers/{id}"))
+            .get(format!("{}/api/v1/dossiers/{id}", served.base))
             .bearer_auth(&person)
             .send()
             .await
@@ -1214,8 +1037,7 @@ async fn keys_rotate_without_touching_the_log_and_a_lost_key_file_is_named() {
             .json()
             .await
             .unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(served);
         let fields = v["pending"]["identity"].as_array().unwrap();
         assert!(
             fields
@@ -1300,7 +1122,7 @@ async fn an_inspector_reads_in_scope_is_logged_and_refused_every_write() {
         json!({"password": "Cap-Moi#2026!x"}),
     )
     .await;
-    let t = s.first_login("thanhtra.cuong", "Cap-Moi#2026!x").await;
+    let t = s.first_login("thanhtra.cuong", "Cap-Moi#2026!x", PW).await;
     let me = s.call("GET", "/api/v1/accounts/me", Some(&t), None).await;
     assert_eq!(me.body["kind"], "inspector");
     let inspections = me.body["inspections"].as_object().unwrap();

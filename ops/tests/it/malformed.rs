@@ -13,6 +13,7 @@
 //! extractors as shipped, and the log is read from the data directory it wrote.
 
 use crate::support;
+use crate::support::api::{Client, HEALTH, ROOT, decision};
 
 use hoso_ledger::{EventStore, SqliteStore};
 use proptest::prelude::*;
@@ -23,8 +24,6 @@ use serde_json::{Value, json};
 
 const ISSUED: &str = "Mot-Lan#2026!Kh";
 const CHOSEN: &str = "Cua-Toi#2026!y";
-const ROOT: &str = "000.00.00.H33";
-const HEALTH: &str = "000.02.00.H33";
 
 /// Malformed text, each with what it is.
 fn text_corpus() -> Vec<(&'static str, String)> {
@@ -85,21 +84,23 @@ fn generated_bad_date() -> impl Strategy<Value = (String, String)> {
         .prop_map(|y| ("year out of range".to_owned(), format!("{y:04}-06-15")))
 }
 
+/// The served binary and a client of it; [`Server::raw`] reads an answer
+/// raw, for the tests to judge it.
 struct Server {
-    child: std::process::Child,
-    base: String,
-    http: reqwest::Client,
+    api: Client,
+    _served: support::Served,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.api
     }
 }
 
 impl Server {
-    async fn send(
+    /// An answer as received: status, content type and body (JSON, or its text).
+    async fn raw(
         &self,
         method: &str,
         path: &str,
@@ -124,39 +125,6 @@ impl Server {
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, ctype, body)
     }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let (status, _, answer) = self.send(method, path, token, Some(&body)).await;
-        assert!(status.is_success(), "{method} {path}: {status} {answer}");
-        answer
-    }
-
-    async fn login(&self, user: &str, issued: &str) -> String {
-        let (status, _, a) = self
-            .send(
-                "POST",
-                "/api/v1/sessions",
-                "",
-                Some(&json!({"username": user, "password": issued})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{a}");
-        let token = a["token"].as_str().unwrap().to_owned();
-        self.ok(
-            "POST",
-            "/api/v1/accounts/me/password",
-            &token,
-            json!({"current": issued, "new": CHOSEN}),
-        )
-        .await;
-        token
-    }
-
-    /// The log's next position, as an operator sees it.
-    async fn log_position(&self, admin: &str) -> u64 {
-        let (_, _, h) = self.send("GET", "/healthz", admin, None).await;
-        h["log_position"].as_u64().unwrap()
-    }
 }
 
 /// `hoso init` and `hoso serve`; the administrator's session; a province with one
@@ -171,64 +139,20 @@ struct Province {
     dossier: String,
 }
 
-fn doc() -> Value {
-    json!({"number": "1/QĐ-UBND", "date": "2026-01-05", "issuer": "UBND tỉnh"})
-}
-
 async fn province() -> Province {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
-    let o = support::hoso_cmd()
-        .args(["init", "--data", &support::arg(&data)])
-        .env("HOSO_ADMIN_PASSWORD", ISSUED)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", support::text(&o));
+    support::init(&data, ISSUED);
     let served = support::serve(&data);
     let s = Server {
-        child: served.child,
-        base: served.base,
-        http: reqwest::Client::new(),
+        api: Client::new(served.base.clone()),
+        _served: served,
     };
-    let admin = s.login("snv.admin", ISSUED).await;
-    for (code, name, kind, parent) in [
-        (ROOT, "UBND tỉnh", "peoples_committee_province", None),
-        (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
-    ] {
-        s.ok(
-            "POST",
-            "/api/v1/org-units",
-            &admin,
-            json!({"code": code, "decision": doc(), "change": {"action": "establish",
-                   "name": name, "kind": kind, "parent": parent, "effective": "2026-01-05"}}),
-        )
+    let admin = s.first_login("snv.admin", ISSUED, CHOSEN).await;
+    s.health_department(&admin).await;
+    let (focal_id, focal) = s
+        .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
         .await;
-    }
-    let r = s
-        .ok(
-            "POST",
-            "/api/v1/accounts",
-            &admin,
-            json!({"kind": "specialist", "username": "yte.tochuc", "org_code": HEALTH,
-                   "display_name": "Cán bộ tổ chức"}),
-        )
-        .await;
-    let focal_id = r["id"].as_str().unwrap().to_owned();
-    s.ok(
-        "POST",
-        &format!("/api/v1/accounts/{focal_id}/changes"),
-        &admin,
-        json!({"action": "grant", "org_code": HEALTH, "right": "update", "reason": "phân công"}),
-    )
-    .await;
-    s.ok(
-        "POST",
-        &format!("/api/v1/accounts/{focal_id}/password"),
-        &admin,
-        json!({"password": "Cap-Moi#2026!x"}),
-    )
-    .await;
-    let focal = s.login("yte.tochuc", "Cap-Moi#2026!x").await;
     let dossier = open_dossier(&s, &focal, "001090001234", "Trần Thị Bình").await;
     Province {
         s,
@@ -249,7 +173,7 @@ async fn open_dossier(s: &Server, focal: &str, person_id: &str, name: &str) -> S
             focal,
             json!({"person_id": person_id, "full_name": name, "birth_date": "1990-05-17",
                    "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                   "recruited_on": "2026-01-05", "decision": doc()}),
+                   "recruited_on": "2026-01-05", "decision": decision("1/QĐ-UBND")}),
         )
         .await;
     r["id"].as_str().unwrap().to_owned()
@@ -342,14 +266,16 @@ fn plausible(method: &str, template: &str) -> Value {
         ("post", "/api/v1/dossiers") => json!({"id": null, "person_id": "001090007777",
             "full_name": "Lê Văn Cường", "birth_date": "1990-05-17", "category": "cong_chuc",
             "managing_unit": HEALTH, "employing_unit": HEALTH, "recruited_on": "2026-01-05",
-            "decision": doc()}),
+            "decision": decision("1/QĐ-UBND")}),
         ("post", "/api/v1/dossiers/{id}/declarations") => json!({"section": "residence",
             "fields": [{"field": "8", "row": 0, "value": "Hưng Yên"}], "attachments": [],
             "occurred_on": null}),
-        ("post", "/api/v1/org-units") => json!({"code": "000.09.00.H33", "decision": doc(),
+        ("post", "/api/v1/org-units") => {
+            json!({"code": "000.09.00.H33", "decision": decision("1/QĐ-UBND"),
             "change": {"action": "establish", "name": "Sở Tư pháp",
                        "kind": "provincial_department", "parent": ROOT,
-                       "effective": "2026-01-05"}}),
+                       "effective": "2026-01-05"}})
+        }
         ("post", "/api/v1/sessions") => json!({"username": "yte.tochuc", "password": CHOSEN}),
         _ => json!({}),
     }
@@ -440,7 +366,7 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
                     let mut sent_body = body.clone();
                     *sent_body.pointer_mut(pointer).unwrap() = Value::String(bad);
                     let (status, ctype, answer) =
-                        s.send(&method, &path, token, Some(&sent_body)).await;
+                        s.raw(&method, &path, token, Some(&sent_body)).await;
                     let case = format!("{method} {template} {pointer} = {what}");
                     assert!(status.as_u16() < 500, "{case}: {status} {answer}");
                     assert!(!status.is_success(), "{case} was accepted: {answer}");
@@ -471,7 +397,7 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
                 for (what, bad) in text_corpus().into_iter().filter(|(_, b)| b.len() < 100) {
                     let encoded: String = bad.bytes().map(|b| format!("%{b:02X}")).collect();
                     let path = template.replace("{id}", &encoded);
-                    let (status, ctype, answer) = s.send(&method, &path, token, Some(&body)).await;
+                    let (status, ctype, answer) = s.raw(&method, &path, token, Some(&body)).await;
                     let case = format!("{method} {template} {{id}} = {what}");
                     assert!(status.is_client_error(), "{case}: {status} {answer}");
                     assert_eq!(ctype, "application/problem+json", "{case}: {answer}");
@@ -510,7 +436,7 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
         let (what, bad) = if *is_date && prefer_date { date } else { text };
         let mut sent_body = body.clone();
         *sent_body.pointer_mut(pointer).unwrap() = Value::String(bad.clone());
-        let (status, ctype, answer) = s.send(method, path, token, Some(&sent_body)).await;
+        let (status, ctype, answer) = s.raw(method, path, token, Some(&sent_body)).await;
         let case = format!("{method} {path} {pointer} = {what} {bad:?}");
         assert!(status.as_u16() < 500, "{case}: {status} {answer}");
         assert!(!status.is_success(), "{case} was accepted: {answer}");
@@ -543,7 +469,7 @@ async fn no_malformed_string_or_date_reaches_the_log_through_any_write_route() {
     // Issuing a password ends the account's sessions (the specialist's): last.
     as_is.sort_by_key(|(_, path, _, _)| path.ends_with("/password"));
     for (method, path, token, body) in &as_is {
-        let (status, _, answer) = s.send(method, path, token, Some(body)).await;
+        let (status, _, answer) = s.raw(method, path, token, Some(body)).await;
         assert!(
             status.is_success(),
             "{method} {path} {body}: {status} {answer}"
@@ -587,7 +513,7 @@ async fn refused_usernames_and_a_100_kb_query_string_are_problems() {
         ("a".repeat(100_000), "too-long"),
     ] {
         let (status, ctype, body) = s
-            .send(
+            .raw(
                 "POST",
                 "/api/v1/accounts",
                 &p.admin,

@@ -12,9 +12,9 @@
 //! the files `hoso serve` writes.
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
 
 use crate::support;
+use crate::support::api::{Body, Client, HEALTH};
 
 use hoso_ledger::EventStore;
 use hoso_ledger::sqlite::SqliteStore;
@@ -25,89 +25,9 @@ use sha2::{Digest, Sha256};
 
 const ADMIN_OTP: &str = "Mot-Lan#2026!Kh";
 const PW: &str = "Cua-Toi#2026!y";
-const ROOT: &str = "000.00.00.H33";
-const HEALTH: &str = "000.02.00.H33";
 /// The number in the fixture.
 const PID: &str = "079190004321";
 const IMPORTS: &str = "/api/v1/dossiers/imports";
-
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Sends `body` as given (bytes, not re-encoded) or a JSON value.
-    async fn send(&self, method: &str, path: &str, token: &str, body: Body) -> (StatusCode, Value) {
-        let mut rq = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        rq = match body {
-            Body::None => rq,
-            Body::Json(v) => rq.json(&v),
-            Body::Raw(bytes) => rq.header("content-type", "application/json").body(bytes),
-        };
-        let resp = rq.send().await.unwrap();
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let body: Value = resp.json().await.unwrap();
-        assert!(status.as_u16() < 500, "{method} {path} -> {status}: {body}");
-        if status.as_u16() >= 400 {
-            assert_eq!(ctype, "application/problem+json", "{body}");
-        }
-        (status, body)
-    }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let (status, body) = self.send(method, path, token, Body::Json(body)).await;
-        assert!(status.is_success(), "{method} {path}: {body}");
-        body
-    }
-
-    async fn first_login(&self, user: &str, issued: &str) -> String {
-        let r = self
-            .send(
-                "POST",
-                "/api/v1/sessions",
-                "",
-                Body::Json(json!({"username": user, "password": issued})),
-            )
-            .await
-            .1;
-        let t = r["token"].as_str().unwrap().to_owned();
-        self.ok(
-            "POST",
-            "/api/v1/accounts/me/password",
-            &t,
-            json!({"current": issued, "new": PW}),
-        )
-        .await;
-        t
-    }
-}
-
-enum Body {
-    None,
-    Json(Value),
-    Raw(Vec<u8>),
-}
-
-fn doc(number: &str) -> Value {
-    json!({"number": number, "date": "2026-01-05", "issuer": "UBND tỉnh"})
-}
 
 /// The request body around `record`, whose bytes are put in as they are.
 fn push(record: &[u8], record_id: &str) -> Vec<u8> {
@@ -143,86 +63,32 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 async fn a_pushed_national_record_becomes_a_dossier_once() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("d");
-    let o = support::hoso_cmd()
-        .args(["init", "--data", data.to_str().unwrap()])
-        .env("HOSO_ADMIN_PASSWORD", ADMIN_OTP)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    support::init(&data, ADMIN_OTP);
     let served = support::serve(&data);
-    let s = Server {
-        child: served.child,
-        base: served.base,
-        http: reqwest::Client::new(),
-    };
-    let api: Value = s
-        .http
-        .get(format!("{}/api/v1/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s = Client::conforming(served.base.clone()).await;
+    let api = s.document();
     let route = &api["paths"][IMPORTS]["post"];
     assert!(route["responses"]["201"].is_object(), "{route}");
     for schema in ["ImportIn", "ImportOut"] {
         assert!(api["components"]["schemas"][schema].is_object(), "{schema}");
     }
-    let admin = s.first_login("snv.admin", ADMIN_OTP).await;
-    for (code, name, kind, parent) in [
-        (ROOT, "UBND tỉnh", "peoples_committee_province", None),
-        (HEALTH, "Sở Y tế", "provincial_department", Some(ROOT)),
-    ] {
-        s.ok(
-            "POST",
-            "/api/v1/org-units",
-            &admin,
-            json!({
-                "code": code, "decision": doc("1/QĐ-UBND"),
-                "change": {"action": "establish", "name": name, "kind": kind, "parent": parent,
-                           "effective": "2026-01-05"}
-            }),
-        )
-        .await;
-    }
+    let admin = s.first_login("snv.admin", ADMIN_OTP, PW).await;
+    s.health_department(&admin).await;
     // A unit's specialist with update right: may open dossiers, not import.
-    let r = s
-        .ok(
-            "POST",
-            "/api/v1/accounts",
-            &admin,
-            json!({"kind": "specialist", "username": "yte.tochuc", "org_code": HEALTH,
-                   "display_name": "Cán bộ tổ chức"}),
-        )
+    let (_, clerk) = s
+        .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", PW)
         .await;
-    let clerk_id = r["id"].as_str().unwrap().to_owned();
-    s.ok(
-        "POST",
-        &format!("/api/v1/accounts/{clerk_id}/changes"),
-        &admin,
-        json!({"action": "grant", "org_code": HEALTH, "right": "update", "reason": "phân công"}),
-    )
-    .await;
-    s.ok(
-        "POST",
-        &format!("/api/v1/accounts/{clerk_id}/password"),
-        &admin,
-        json!({"password": "Cap-Moi#2026!x"}),
-    )
-    .await;
-    let clerk = s.first_login("yte.tochuc", "Cap-Moi#2026!x").await;
 
     let record = fixture();
     let (status, refused) = s
-        .send("POST", IMPORTS, &clerk, Body::Raw(push(&record, "QG-79-1")))
+        .request("POST", IMPORTS, &clerk, Body::Raw(push(&record, "QG-79-1")))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert_eq!(refused["type"], "urn:hoso:problem:access:system-admin-only");
 
     // The record as the sending province wrote it.
     let (status, created) = s
-        .send("POST", IMPORTS, &admin, Body::Raw(push(&record, "QG-79-1")))
+        .request("POST", IMPORTS, &admin, Body::Raw(push(&record, "QG-79-1")))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["dossier_id"].as_str().unwrap().to_owned();
@@ -233,7 +99,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
 
     // The dossier holds the record's sections, awaiting review (BT 11.1).
     let (status, read) = s
-        .send(
+        .request(
             "GET",
             &format!("/api/v1/dossiers/{id}?wait_for={position}"),
             &admin,
@@ -294,7 +160,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
 
     // The same record again: the number already has a dossier.
     let (status, again) = s
-        .send("POST", IMPORTS, &admin, Body::Raw(push(&record, "QG-79-1")))
+        .request("POST", IMPORTS, &admin, Body::Raw(push(&record, "QG-79-1")))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     assert_eq!(again["type"], "urn:hoso:problem:scope:person-id-taken");
@@ -307,7 +173,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
         .unwrap()
         .remove("identification_number");
     let (status, p) = s
-        .send(
+        .request(
             "POST",
             IMPORTS,
             &admin,
@@ -326,7 +192,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
     unknown["sections"]["identity"]["identification_number"] = json!("001090001234");
     unknown["sections"]["identity"]["nickname"] = json!("Mai");
     let (status, p) = s
-        .send(
+        .request(
             "POST",
             IMPORTS,
             &admin,
@@ -344,7 +210,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
     let mut control: Value = serde_json::from_slice(&record).unwrap();
     control["sections"]["identity"]["birth_place"] = json!("Quận 3\u{7}");
     let (status, p) = s
-        .send(
+        .request(
             "POST",
             IMPORTS,
             &admin,
@@ -383,7 +249,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
     assert!(title.chars().count() > 1_000 && title.chars().count() < 2_000);
     long["sections"]["career"][0]["title_and_unit"] = json!(title);
     let (status, p) = s
-        .send(
+        .request(
             "POST",
             IMPORTS,
             &admin,

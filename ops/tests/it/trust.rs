@@ -9,7 +9,7 @@
 //! ends with a signed shutdown head; each test tampers with its own copy.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support;
@@ -90,32 +90,21 @@ fn query_u64(data: &Path, sql: &str) -> u64 {
 }
 
 struct Server {
-    child: Child,
-    base: String,
-    out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    served: support::Served,
     http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn serve(data: &Path) -> Server {
     let served = support::serve(data);
     Server {
-        child: served.child,
-        base: served.base,
-        out: served.lines,
+        served,
         http: reqwest::Client::new(),
     }
 }
 
 impl Server {
     async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut rq = self.http.get(format!("{}{path}", self.base));
+        let mut rq = self.http.get(format!("{}{path}", self.served.base));
         if let Some(t) = token {
             rq = rq.bearer_auth(t);
         }
@@ -129,7 +118,10 @@ impl Server {
     }
 
     async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        let mut rq = self.http.post(format!("{}{path}", self.base)).json(&body);
+        let mut rq = self
+            .http
+            .post(format!("{}{path}", self.served.base))
+            .json(&body);
         if let Some(t) = token {
             rq = rq.bearer_auth(t);
         }
@@ -175,14 +167,14 @@ impl Server {
     /// Stops the server as Ctrl-C does, so it signs its shutdown head.
     fn stop(mut self) -> Vec<String> {
         let ok = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args(["-INT", &self.served.child.id().to_string()])
             .status()
             .unwrap();
         assert!(ok.success());
-        let status = self.child.wait().unwrap();
+        let status = self.served.child.wait().unwrap();
         assert!(status.success(), "{status}");
         std::thread::sleep(Duration::from_millis(50));
-        self.out.lock().unwrap().clone()
+        self.served.lines.lock().unwrap().clone()
     }
 
     /// Waits (a bounded time) until the node says it is untrusted, then checks that it
@@ -325,7 +317,7 @@ async fn a_deleted_tail_is_found_at_open_and_names_the_missing_range() {
     let (status, _) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     s.assert_untrusted(|at| at == len - 3).await;
-    let out = s.out.lock().unwrap().join("\n");
+    let out = s.served.lines.lock().unwrap().join("\n");
     assert!(out.contains("missing"), "{out}");
 }
 
@@ -370,7 +362,7 @@ async fn a_forged_event_with_a_valid_chain_is_found_at_open() {
     let (status, _) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     s.assert_untrusted(|at| at == len).await;
-    let out = s.out.lock().unwrap().join("\n");
+    let out = s.served.lines.lock().unwrap().join("\n");
     assert!(out.contains("stopped"), "{out}");
     // Nothing of it reached the read model.
     let token = s.admin_token().await;
@@ -395,7 +387,7 @@ async fn a_read_model_ahead_of_its_log_is_rebuilt_not_served() {
         }
     }
     let s = serve(&older);
-    let out = s.out.lock().unwrap().join("\n");
+    let out = s.served.lines.lock().unwrap().join("\n");
     assert!(out.contains("does not match the log"), "{out}");
     let token = s.admin_token().await;
     let (status, health) = s.get("/healthz", Some(&token)).await;
@@ -487,7 +479,7 @@ async fn proofs_and_bundles_served_by_the_node_verify_offline() {
     let id = page["items"][0]["id"].as_str().unwrap().to_owned();
     let resp = s
         .http
-        .get(format!("{}/api/v1/dossiers/{id}/bundle", s.base))
+        .get(format!("{}/api/v1/dossiers/{id}/bundle", s.served.base))
         .bearer_auth(&token)
         .send()
         .await
@@ -587,7 +579,7 @@ async fn a_directory_from_before_signed_heads_gets_its_first_key() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::remove_file(data.join("ledger-keys.json")).unwrap();
     let s = serve(&data);
-    let out = s.out.lock().unwrap().join("\n");
+    let out = s.served.lines.lock().unwrap().join("\n");
     assert!(out.contains("created the ledger signing key"), "{out}");
     let (status, _) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -600,6 +592,6 @@ async fn a_lost_or_replaced_key_file_leaves_the_signed_heads_unverifiable() {
     let s = serve(&data);
     let (status, body) = s.get("/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let out = s.out.lock().unwrap().join("\n");
+    let out = s.served.lines.lock().unwrap().join("\n");
     assert!(out.contains("does not verify"), "{out}");
 }

@@ -1,6 +1,9 @@
-//! What the binary's tests share: running `hoso`, reading what it said, and starting
-//! `hoso serve` on a free port. Each test file uses part of it.
+//! What the binary's tests share: running `hoso`, reading what it said, starting
+//! `hoso init` and `hoso serve` on a free port, and ([`api`]) a client of the API.
+//! Each test file uses part of it.
 #![allow(dead_code)]
+
+pub mod api;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -35,7 +38,19 @@ pub fn arg(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
 }
 
-/// A running `hoso serve`.
+/// `hoso init` of a new data directory whose system administrator is issued
+/// `admin_password`.
+pub fn init(data: &Path, admin_password: &str) {
+    let o = hoso_cmd()
+        .args(["init", "--data", &arg(data)])
+        .env("HOSO_ADMIN_PASSWORD", admin_password)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A running `hoso serve`, killed when dropped (a test that fails must not
+/// leave a server behind).
 pub struct Served {
     /// The process (kill it, or stop it with SIGINT).
     pub child: Child,
@@ -80,4 +95,11 @@ pub fn serve(data: &Path) -> Served {
         }
     });
     Served { child, base, lines }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
