@@ -180,6 +180,10 @@ enum SyncCommand {
         /// acknowledgement, as a crash there would.
         #[arg(long, hide = true)]
         abort_before_ack: bool,
+        /// Items per page asked of the server (its default when absent):
+        /// tests page a small batch with it.
+        #[arg(long, hide = true)]
+        items_limit: Option<u64>,
     },
 }
 
@@ -339,6 +343,7 @@ fn main() -> ExitCode {
                         director_key,
                         receipt_prefix,
                         abort_before_ack,
+                        items_limit,
                     },
             } => sync_pull::run(&sync_pull::PullArgs {
                 url,
@@ -347,6 +352,7 @@ fn main() -> ExitCode {
                 director_key,
                 receipt_prefix,
                 abort_before_ack,
+                items_limit,
             })
             .await
             .map(|()| ExitCode::SUCCESS),
