@@ -191,6 +191,9 @@ impl VerifiedBatch {
 pub struct DigestCache {
     capacity: usize,
     batches: Mutex<VecDeque<Arc<VerifiedBatch>>>,
+    /// Held while a batch is rendered whole to fill the cache, so that
+    /// requests arriving together render it once, not once each.
+    filling: tokio::sync::Mutex<()>,
 }
 
 impl Default for DigestCache {
@@ -205,7 +208,14 @@ impl DigestCache {
         Self {
             capacity: capacity.max(1),
             batches: Mutex::new(VecDeque::new()),
+            filling: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Waits for any filling under way; hold the guard while filling, and
+    /// look in the cache again once it is held.
+    pub async fn filling(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.filling.lock().await
     }
 
     /// Batch `sequence` as verified against the statement whose digest is

@@ -1060,3 +1060,31 @@ async fn a_page_whose_item_no_longer_hashes_to_the_digest_verified_is_refused_na
     let feed = m.node.get("/api/v1/sync/batches", &national).await;
     assert_eq!(feed.body["batches"][0]["delivery"]["state"], "sealed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bt_12_4_a_batch_served_whole_to_two_requests_at_once_is_delivered_once() {
+    let m = march().await;
+    let director = m.node.login("snv.giamdoc", PW).await;
+    assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+    let national = m.node.session(&m.national);
+    let (a, b) = tokio::join!(
+        m.node.get("/api/v1/sync/batches/1", &national),
+        m.node.get("/api/v1/sync/batches/1", &national)
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.bytes, b.bytes);
+    let types: Vec<String> = m
+        .store
+        .read_stream(
+            "sync-1",
+            hoso_ledger::StreamFrom::Start,
+            hoso_ledger::Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["sync.MonthlyBatchSealed", "sync.BatchDelivered"]);
+}

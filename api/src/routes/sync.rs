@@ -891,8 +891,16 @@ pub async fn batch(
         record_delivery(&s, &c, &b, &page).await;
         return not_modified(&tag);
     }
-    let items = match s.sync_digests.get(sequence, &b.statement_digest) {
+    let mut verified = s.sync_digests.get(sequence, &b.statement_digest);
+    let mut fill = None;
+    if verified.is_none() {
+        // Another request may be filling it now: wait, then look again.
+        fill = Some(s.sync_digests.filling().await);
+        verified = s.sync_digests.get(sequence, &b.statement_digest);
+    }
+    let items = match verified {
         Some(verified) => {
+            drop(fill);
             let opener = KeyringSealer(s.keyring.clone());
             serve_page(
                 &s.read,
@@ -904,7 +912,11 @@ pub async fn batch(
             )
             .map_err(|e| page_problem(&b, e))?
         }
-        None => first_serving(&s, &b, &page).await?,
+        None => {
+            let items = first_serving(&s, &b, &page).await;
+            drop(fill);
+            items?
+        }
     };
     let signer_key = s
         .workflows
