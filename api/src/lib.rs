@@ -20,6 +20,9 @@
 //! - [`routes`]: the handlers and the OpenAPI 3.1 document generated from
 //!   them (`/api/v1/openapi.json`);
 //! - [`metrics`]: Prometheus text at `/metrics`;
+//! - [`sync_cache`]: the verified item digests of the last sealed sync
+//!   batches served, so a batch served a page at a time is rendered whole
+//!   once;
 //! - [`edge`]: limits kept on the connection before hyper parses a request
 //!   (an over-long request line answered with a 414 problem).
 //!
@@ -54,6 +57,7 @@ pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod sessions;
+pub mod sync_cache;
 mod trust;
 
 pub use attachments::{ATTACHMENTS_DIR, UPLOADS_FILE};
@@ -112,6 +116,8 @@ pub struct AppState {
     pub attachments: Arc<attachments::AttachmentStore>,
     /// Withheld lists per clearance.
     pub withheld: access::WithheldCache,
+    /// The verified item digests of the last sealed batches served.
+    pub sync_digests: sync_cache::DigestCache,
     /// Tunables.
     pub config: ApiConfig,
     /// The write side's clock: session issue, expiry and revocation, the
@@ -183,6 +189,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             attachments: Arc::new(attachments),
             withheld: access::WithheldCache::default(),
+            sync_digests: sync_cache::DigestCache::default(),
             config,
             clock,
             sealer: None,

@@ -63,11 +63,15 @@ struct Inner {
 /// Where the national sync feed's sealed batches stand (`hoso_sync_batches`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SyncGauges {
-    /// Sealed, not acknowledged, not yet overdue.
+    /// Sealed, not yet served whole, not yet overdue.
     pub sealed: u64,
+    /// Served whole to the national sync account, not acknowledged, not yet
+    /// overdue.
+    pub delivered: u64,
     /// Acknowledged by the national database.
     pub acknowledged: u64,
-    /// Not acknowledged past `[sync] ack_overdue_working_days`.
+    /// Not acknowledged past `[sync] ack_overdue_working_days`, delivered or
+    /// not.
     pub overdue: u64,
     /// Sequence of the last sealed batch.
     pub last_sealed: Option<u64>,
@@ -81,6 +85,7 @@ impl SyncGauges {
         out.push_str("# TYPE hoso_sync_batches gauge\n");
         for (state, n) in [
             ("sealed", self.sealed),
+            ("delivered", self.delivered),
             ("acknowledged", self.acknowledged),
             ("overdue", self.overdue),
         ] {
@@ -210,6 +215,7 @@ mod tests {
     fn sync_gauges_give_every_state_and_the_last_sequence() {
         let text = SyncGauges {
             sealed: 1,
+            delivered: 2,
             acknowledged: 3,
             overdue: 0,
             last_sealed: Some(4),
@@ -217,6 +223,7 @@ mod tests {
         .render();
         for line in [
             "hoso_sync_batches{state=\"sealed\"} 1",
+            "hoso_sync_batches{state=\"delivered\"} 2",
             "hoso_sync_batches{state=\"acknowledged\"} 3",
             "hoso_sync_batches{state=\"overdue\"} 0",
             "hoso_sync_last_sealed_sequence 4",

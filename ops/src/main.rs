@@ -192,6 +192,10 @@ enum SyncCommand {
         /// acknowledgement, as a crash there would.
         #[arg(long, hide = true)]
         abort_before_ack: bool,
+        /// Items per page asked of the server (its default when absent):
+        /// tests page a small batch with it.
+        #[arg(long, hide = true)]
+        items_limit: Option<u64>,
     },
     /// Print the province connection key's public key (64 hex; HY 13.6), which
     /// signs the batches of continuous mode (`init` and `serve` create the key).
@@ -360,6 +364,7 @@ fn main() -> ExitCode {
                         connection_key,
                         receipt_prefix,
                         abort_before_ack,
+                        items_limit,
                     },
             } => sync_pull::run(&sync_pull::PullArgs {
                 url,
@@ -369,6 +374,7 @@ fn main() -> ExitCode {
                 connection_key,
                 receipt_prefix,
                 abort_before_ack,
+                items_limit,
             })
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -1,9 +1,12 @@
 //! `hoso sync pull`: the reference national consumer of a province's sync feed
 //! (`docs/sync-format.md` §6–7). It pulls the sealed batches after its saved
-//! cursor, verifies each one completely — canonical statement and digest, the
-//! chain from the last acknowledged batch, the director's signature under a key
-//! held out of band, every document's digest and every item's inclusion proof —
-//! writes it as NDJSON, acknowledges it, and only then moves its cursor.
+//! cursor, each a page of items at a time (`items_after`/`next_items_after`),
+//! verifies each one completely — canonical statement and digest, the chain
+//! from the last acknowledged batch, the director's signature under a key held
+//! out of band, the same statement on every page, every document's digest and
+//! every item's inclusion proof under the whole batch's root, as its page
+//! arrives — writes it as NDJSON (the same bytes whatever the page size),
+//! acknowledges it, and only then moves its cursor.
 //!
 //! The order (file, ack, cursor) makes a crash harmless: killed before the ack,
 //! the rerun finds the same batch after the same cursor, checks it is byte for
@@ -51,6 +54,8 @@ pub struct PullArgs {
     /// Test hook: abort the process right after the batch file is written and
     /// before the acknowledgement, as a crash there would.
     pub abort_before_ack: bool,
+    /// Items per page asked of the server; `None` takes the server's default.
+    pub items_limit: Option<u64>,
 }
 
 /// The consumer's position: the last acknowledged batch.
@@ -88,6 +93,7 @@ struct ServedItem {
     proof: InclusionProof,
 }
 
+/// One page of a batch as served.
 #[derive(Deserialize)]
 struct ServedBatch {
     statement: Box<RawValue>,
@@ -95,6 +101,9 @@ struct ServedBatch {
     signature: String,
     key_id: String,
     public_key: Option<String>,
+    item_count: u64,
+    items_after: Option<u64>,
+    next_items_after: Option<u64>,
     items: Vec<ServedItem>,
 }
 
@@ -129,8 +138,6 @@ pub async fn run(args: &PullArgs) -> Result<()> {
         )
         .await?;
         for entry in &page.batches {
-            let url = format!("{base}/sync/batches/{}", entry.sequence);
-            let bytes = get_bytes(&http, &url, &token).await?;
             let previous = match &cursor {
                 Some(c) => Some(
                     BatchStatement::from_canonical(c.statement.as_bytes())
@@ -140,13 +147,22 @@ pub async fn run(args: &PullArgs) -> Result<()> {
             };
             // A duration, not a date: `Instant` is no wall clock to inject.
             let started = std::time::Instant::now();
-            let batch =
-                verify(&bytes, entry.sequence, previous.as_ref(), &key).with_context(|| {
-                    format!(
-                        "batch {} refused (nothing acknowledged, cursor unchanged)",
-                        entry.sequence
-                    )
-                })?;
+            let batch = pull_batch(
+                &http,
+                &base,
+                &token,
+                entry.sequence,
+                args.items_limit,
+                previous.as_ref(),
+                &key,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "batch {} refused (nothing acknowledged, cursor unchanged)",
+                    entry.sequence
+                )
+            })?;
             if batch.digest != entry.statement_digest {
                 bail!(
                     "batch {} refused: the feed lists statement digest {} but the batch has {}",
@@ -160,7 +176,7 @@ pub async fn run(args: &PullArgs) -> Result<()> {
             write_batch(&args.out, &file, &batch.ndjson)?;
             let took = started.elapsed();
             println!(
-                "batch {seq} ({}, {} items, digest {}): verified in {} ms, written to {}",
+                "batch {seq} ({}, {} items, digest {}): pulled and verified in {} ms, written to {}",
                 batch.statement.month,
                 batch.statement.item_count,
                 &batch.digest[..16],
@@ -205,95 +221,226 @@ pub async fn run(args: &PullArgs) -> Result<()> {
     Ok(())
 }
 
-/// Every check of `docs/sync-format.md` §6 (steps 1–5) on the served bytes of
-/// batch `expected`, following `previous` (the last acknowledged statement).
-pub(crate) fn verify(
-    bytes: &[u8],
-    expected: u64,
+/// Fetches batch `sequence` a page at a time and verifies it
+/// ([`Assembly`]); errors name the page's URL or the item refused.
+async fn pull_batch(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    sequence: u64,
+    items_limit: Option<u64>,
     previous: Option<&BatchStatement>,
     key: &[u8; 32],
 ) -> Result<Verified> {
-    let b: ServedBatch = serde_json::from_slice(bytes)
-        .context("the answer is not a batch of the documented shape")?;
-    // Step 1: the statement object as served is its canonical bytes.
-    let statement = BatchStatement::from_canonical(b.statement.get().as_bytes())
-        .context("statement (step 1: canonical encoding)")?;
-    if statement.sequence != expected {
-        bail!(
-            "asked for batch {expected}, served batch {}",
-            statement.sequence
+    let url = |after: Option<u64>| {
+        let mut query: Vec<String> = Vec::new();
+        if let Some(a) = after {
+            query.push(format!("items_after={a}"));
+        }
+        if let Some(l) = items_limit {
+            query.push(format!("items_limit={l}"));
+        }
+        let url = format!("{base}/sync/batches/{sequence}");
+        if query.is_empty() {
+            url
+        } else {
+            format!("{url}?{}", query.join("&"))
+        }
+    };
+    let bytes = get_bytes(http, &url(None), token).await?;
+    let (mut batch, mut next) = Assembly::first(&bytes, sequence, previous, key)?;
+    while let Some(after) = next {
+        let bytes = get_bytes(http, &url(Some(after)), token).await?;
+        next = batch.page(&bytes)?;
+    }
+    batch.finish()
+}
+
+/// A batch being verified page by page (`docs/sync-format.md` §6 steps
+/// 1–5): the first page's statement and signature are checked once, every
+/// later page must carry the same ones, and each page's items must follow
+/// the previous page's and verify alone against the statement's root. The
+/// NDJSON is written as the items arrive, so it is the same bytes whatever
+/// the page size.
+pub(crate) struct Assembly {
+    statement: BatchStatement,
+    /// The statement object as served (its canonical bytes).
+    statement_raw: String,
+    digest: String,
+    signature: String,
+    ndjson: Vec<u8>,
+    items: Vec<BatchItem>,
+}
+
+impl Assembly {
+    /// The first page of batch `expected`, following `previous` (the last
+    /// acknowledged statement): the statement, its digest, the chain and the
+    /// signature, then the page's items. Answers the next page's
+    /// `items_after`, if any.
+    pub(crate) fn first(
+        bytes: &[u8],
+        expected: u64,
+        previous: Option<&BatchStatement>,
+        key: &[u8; 32],
+    ) -> Result<(Self, Option<u64>)> {
+        let b: ServedBatch = serde_json::from_slice(bytes)
+            .context("the answer is not a batch page of the documented shape")?;
+        // Step 1: the statement object as served is its canonical bytes.
+        let statement = BatchStatement::from_canonical(b.statement.get().as_bytes())
+            .context("statement (step 1: canonical encoding)")?;
+        if statement.sequence != expected {
+            bail!(
+                "asked for batch {expected}, served batch {}",
+                statement.sequence
+            );
+        }
+        let digest = hex::encode(statement.digest()?);
+        if b.statement_digest != digest {
+            bail!(
+                "statement_digest {} is not the statement's digest {digest}",
+                b.statement_digest
+            );
+        }
+        // Step 3: the chain from the last acknowledged batch.
+        match previous {
+            Some(p) => hoso_sync::verify_follows(p, &statement)
+                .context("chain: this batch does not follow the last acknowledged one")?,
+            None if statement.sequence != 1 => bail!(
+                "chain: no batch acknowledged yet, so the first must be batch 1, not {}",
+                statement.sequence
+            ),
+            None => {}
+        }
+        // Step 2: the director's signature, under the key held out of band only.
+        let signature = hex::decode(&b.signature).context("signature is not hex")?;
+        hoso_sync::verify_signature(&statement, key, &signature).with_context(|| {
+            let served = b.public_key.as_deref().unwrap_or("none");
+            format!(
+                "signature does not verify under the key given (--director-key, or --connection-key in continuous mode; served key_id {}, public_key {served}, not trusted)",
+                b.key_id
+            )
+        })?;
+        if b.items_after.is_some() {
+            bail!(
+                "asked for the first page, served the page after item {:?}",
+                b.items_after
+            );
+        }
+        let mut ndjson = Vec::new();
+        let head = format!(
+            r#"{{"statement":{},"statement_digest":"{digest}","signature":"{}","key_id":{}}}"#,
+            b.statement.get(),
+            hex::encode(&signature),
+            serde_json::to_string(&b.key_id)?,
         );
-    }
-    let digest = hex::encode(statement.digest()?);
-    if b.statement_digest != digest {
-        bail!(
-            "statement_digest {} is not the statement's digest {digest}",
-            b.statement_digest
-        );
-    }
-    // Step 3: the chain from the last acknowledged batch.
-    match previous {
-        Some(p) => hoso_sync::verify_follows(p, &statement)
-            .context("chain: this batch does not follow the last acknowledged one")?,
-        None if statement.sequence != 1 => bail!(
-            "chain: no batch acknowledged yet, so the first must be batch 1, not {}",
-            statement.sequence
-        ),
-        None => {}
-    }
-    // Step 2: the director's signature, under the key held out of band only.
-    let signature = hex::decode(&b.signature).context("signature is not hex")?;
-    hoso_sync::verify_signature(&statement, key, &signature).with_context(|| {
-        let served = b.public_key.as_deref().unwrap_or("none");
-        format!(
-            "signature does not verify under the key given (--director-key, or --connection-key in continuous mode; served key_id {}, public_key {served}, not trusted)",
-            b.key_id
-        )
-    })?;
-    if b.items.len() as u64 != statement.item_count {
-        bail!(
-            "{} items served, the statement says {}",
-            b.items.len(),
-            statement.item_count
-        );
-    }
-    let mut ndjson = Vec::new();
-    let head = format!(
-        r#"{{"statement":{},"statement_digest":"{digest}","signature":"{}","key_id":{}}}"#,
-        b.statement.get(),
-        hex::encode(&signature),
-        serde_json::to_string(&b.key_id)?,
-    );
-    ndjson.extend_from_slice(head.as_bytes());
-    ndjson.push(b'\n');
-    let mut items = Vec::with_capacity(b.items.len());
-    for (i, served) in b.items.iter().enumerate() {
-        let named = || format!("item {i} (dossier {})", served.dossier);
-        let item = check_item(&statement, i as u64, served).with_context(named)?;
-        let mut line = String::new();
-        write!(
-            line,
-            r#"{{"index":{i},"dossier":{},"revision":{},"chain_hash":"{}","document_sha256":"{}","document":{}}}"#,
-            serde_json::to_string(&item.dossier)?,
-            item.revision,
-            hex::encode(item.chain_hash),
-            hex::encode(item.document_sha256),
-            served.document.get(),
-        )?;
-        ndjson.extend_from_slice(line.as_bytes());
+        ndjson.extend_from_slice(head.as_bytes());
         ndjson.push(b'\n');
-        items.push(item);
+        let mut batch = Self {
+            items: Vec::with_capacity(
+                usize::try_from(statement.item_count)
+                    .unwrap_or(0)
+                    .min(1 << 20),
+            ),
+            statement,
+            statement_raw: b.statement.get().to_owned(),
+            digest,
+            signature: b.signature.clone(),
+            ndjson,
+        };
+        let next = batch.add(&b)?;
+        Ok((batch, next))
     }
-    // Belt and braces: the proofs each checked one leaf; the whole list gives
-    // the root too.
-    if hoso_sync::merkle_root(&items)? != statement.merkle_root {
-        bail!("the items in order do not give the statement's merkle_root");
+
+    /// A later page: the same statement and signature, its items following
+    /// the last one received. Answers the next page's `items_after`, if any.
+    pub(crate) fn page(&mut self, bytes: &[u8]) -> Result<Option<u64>> {
+        let b: ServedBatch = serde_json::from_slice(bytes)
+            .context("the answer is not a batch page of the documented shape")?;
+        let received = self.items.len() as u64;
+        if b.items_after != received.checked_sub(1) {
+            bail!(
+                "asked for the items after {}, served those after {:?}",
+                received.saturating_sub(1),
+                b.items_after
+            );
+        }
+        if b.statement.get() != self.statement_raw
+            || b.statement_digest != self.digest
+            || b.signature != self.signature
+        {
+            bail!(
+                "the page after item {} carries another statement or signature than the batch's first page",
+                received.saturating_sub(1)
+            );
+        }
+        self.add(&b)
     }
-    Ok(Verified {
-        statement,
-        digest,
-        ndjson,
-    })
+
+    /// Steps 4–5 for a page's items, then where the next page starts.
+    fn add(&mut self, b: &ServedBatch) -> Result<Option<u64>> {
+        let statement = &self.statement;
+        if b.item_count != statement.item_count {
+            bail!(
+                "the page says {} items, the statement {}",
+                b.item_count,
+                statement.item_count
+            );
+        }
+        for served in &b.items {
+            let i = self.items.len() as u64;
+            let named = || format!("item {i} (dossier {})", served.dossier);
+            if i >= statement.item_count {
+                bail!(
+                    "{}: more items served than the statement's {}",
+                    named(),
+                    statement.item_count
+                );
+            }
+            let item = check_item(statement, i, served).with_context(named)?;
+            let mut line = String::new();
+            write!(
+                line,
+                r#"{{"index":{i},"dossier":{},"revision":{},"chain_hash":"{}","document_sha256":"{}","document":{}}}"#,
+                serde_json::to_string(&item.dossier)?,
+                item.revision,
+                hex::encode(item.chain_hash),
+                hex::encode(item.document_sha256),
+                served.document.get(),
+            )?;
+            self.ndjson.extend_from_slice(line.as_bytes());
+            self.ndjson.push(b'\n');
+            self.items.push(item);
+        }
+        let received = self.items.len() as u64;
+        match b.next_items_after {
+            None => Ok(None),
+            Some(n) if b.items.is_empty() || Some(n) != received.checked_sub(1) => {
+                bail!("next_items_after {n} does not follow the {received} items received")
+            }
+            Some(n) => Ok(Some(n)),
+        }
+    }
+
+    /// The batch, once the last page is in: every item received, and
+    /// (belt and braces: each proof checked one leaf) the whole list gives
+    /// the root too.
+    pub(crate) fn finish(self) -> Result<Verified> {
+        if self.items.len() as u64 != self.statement.item_count {
+            bail!(
+                "{} items served, the statement says {}",
+                self.items.len(),
+                self.statement.item_count
+            );
+        }
+        if hoso_sync::merkle_root(&self.items)? != self.statement.merkle_root {
+            bail!("the items in order do not give the statement's merkle_root");
+        }
+        Ok(Verified {
+            statement: self.statement,
+            digest: self.digest,
+            ndjson: self.ndjson,
+        })
+    }
 }
 
 /// Steps 4 and 5 for one item: its document's digest and its inclusion proof.

@@ -8,17 +8,23 @@
 //!   ed25519 signature and seals it (`Workflows::seal_batch`).
 //! - The feed, read by the national database's `national_sync` account (and
 //!   by the system administrator and the director): the sealed batches in
-//!   sequence order, paged, with an `ETag`; one batch with its statement,
-//!   signature and items, each item with its document and inclusion proof;
-//!   and the acknowledgement with the national database's receipt.
+//!   sequence order with their delivery state, paged, with an `ETag`; one
+//!   batch a page of items at a time, each page with the statement and
+//!   signature and each item with its document and inclusion proof under
+//!   the whole batch's root; and the acknowledgement with the national
+//!   database's receipt. Serving the national sync account the page with a
+//!   batch's last item records its delivery (`sync.BatchDelivered`).
 //!
 //! Documents are never stored: each is rendered from the read model (the
 //! dossier folded up to its approval) when served, so identifiers stay
-//! sealed at rest. Rendering is deterministic, so the same batch always
-//! serves the same items and documents, byte for byte; before serving, the
-//! rendered items are checked against the sealed Merkle root, and a batch
-//! whose documents no longer hash to it is refused rather than served
-//! unverifiable.
+//! sealed at rest. Rendering is deterministic, so the same page of a batch
+//! always has the same bytes, and its `ETag` is computed from the statement
+//! digest and the page's parameters without rendering anything. The first
+//! time a batch is served its items are all rendered once and checked
+//! against the sealed Merkle root, and their digests kept
+//! ([`crate::sync_cache`]); later pages render only their own items, which
+//! must hash to the digests kept. A batch whose documents no longer hash to
+//! its root is refused rather than served unverifiable.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +37,7 @@ use chrono::NaiveDate;
 use hoso_commands::workflows::{ApprovalRef, BatchRule, SealBatch, SealedBatch};
 use hoso_domain::account::AccountKind;
 use hoso_domain::profile::Profile;
+use hoso_ledger::merkle::InclusionProof;
 use hoso_projections::approvals::Approval;
 use hoso_projections::exchange::{self, ExchangeError, SealedOpener};
 use hoso_projections::{ProjectionError, ReadModel};
@@ -45,6 +52,7 @@ use crate::AppState;
 use crate::access::KeyringSealer;
 use crate::extract::{Body, Caller, Params, PathParams};
 use crate::problem::{ApiResult, Problem};
+use crate::sync_cache::{Unverified, VerifiedBatch};
 
 /// Batches per page of the feed when the caller names no limit.
 const DEFAULT_LIMIT: usize = 50;
@@ -52,6 +60,14 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 /// Items named in an `unverifiable-batch` problem.
 const NAMED_ITEMS: usize = 10;
+/// Items per page of a batch when the caller names no `items_limit`: about
+/// 1 MB of documents.
+pub const DEFAULT_ITEMS_LIMIT: u64 = 500;
+/// Most items per page of a batch (about 10 MB of documents).
+pub const MAX_ITEMS_LIMIT: u64 = 5_000;
+/// Domain separation of a batch page's `ETag`; a change of the page's shape
+/// changes it, so that no tag ever names two different bodies.
+const PAGE_TAG_CONTEXT: &[u8] = b"hoso-sync-batch-page-v1";
 
 /// A batch statement (`hoso-sync-statement/1`) as a JSON object: its members
 /// in canonical order, so this object written compactly is the statement's
@@ -197,10 +213,15 @@ pub struct AcknowledgementOut {
 /// Where a sealed batch stands.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryOut {
-    /// `sealed`, `acknowledged` or `overdue`.
+    /// `sealed`, `delivered` (served whole to the national sync account),
+    /// `acknowledged`, or `overdue` (not acknowledged past
+    /// `acknowledgement_due`, delivered or not).
     pub state: String,
     /// Vietnam date of the seal.
     pub sealed_on: NaiveDate,
+    /// Vietnam date the national sync account was first served the page
+    /// holding the batch's last item.
+    pub delivered_on: Option<NaiveDate>,
     /// Last day the acknowledgement is on time (`[sync] ack_overdue_working_days`).
     pub acknowledgement_due: NaiveDate,
     /// The acknowledgement, once received.
@@ -261,7 +282,19 @@ pub struct ItemOut {
     pub proof: ItemProofOut,
 }
 
-/// A sealed batch.
+/// `?items_after=<index>&items_limit=<n>`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    /// Index of the last item already received (the `next_items_after` of
+    /// the previous page); absent: from item 0.
+    pub items_after: Option<u64>,
+    /// Items per page (default 500, 1–5,000).
+    pub items_limit: Option<u64>,
+}
+
+/// A page of a sealed batch: only what never changes (no delivery state,
+/// which is in the feed), so the same page always has the same bytes.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchOut {
     /// The statement, as its canonical JSON object.
@@ -278,9 +311,17 @@ pub struct BatchOut {
     pub public_key: Option<String>,
     /// The signing account.
     pub signer: String,
-    /// Delivery.
-    pub delivery: DeliveryOut,
-    /// The items, in batch order.
+    /// Items in the whole batch (the statement's `item_count`).
+    pub item_count: u64,
+    /// The `items_after` asked for: this page's items follow that index
+    /// (null: from item 0).
+    pub items_after: Option<u64>,
+    /// Items per page asked for (or the default).
+    pub items_limit: u64,
+    /// The `items_after` of the next page; null on the batch's last page.
+    pub next_items_after: Option<u64>,
+    /// This page's items, in batch order, each proved under the whole
+    /// batch's root.
     pub items: Vec<ItemOut>,
 }
 
@@ -355,22 +396,21 @@ pub fn build_items(
     Ok(out)
 }
 
-/// The served form of a batch's items: each with its document and its
-/// inclusion proof under the root of `digests` (the items' digests, in
-/// order). Shared by the batch route and `hoso bench sync`.
+/// The served form of items: each with its document and its inclusion
+/// proof (`proofs`, in the same order).
 pub fn items_out(
     items: Vec<(BatchItem, Vec<u8>)>,
-    digests: &[Hash],
+    proofs: Vec<InclusionProof>,
 ) -> Result<Vec<ItemOut>, BuildError> {
-    if items.len() != digests.len() {
+    if items.len() != proofs.len() {
         return Err(BuildError::Document(format!(
-            "{} items but {} digests",
+            "{} items but {} proofs",
             items.len(),
-            digests.len()
+            proofs.len()
         )));
     }
     let mut out = Vec::with_capacity(items.len());
-    for ((item, document), proof) in items.into_iter().zip(hoso_sync::inclusion_proofs(digests)) {
+    for ((item, document), proof) in items.into_iter().zip(proofs) {
         let text = String::from_utf8(document).map_err(|e| BuildError::Document(e.to_string()))?;
         let document =
             RawValue::from_string(text).map_err(|e| BuildError::Document(e.to_string()))?;
@@ -388,6 +428,100 @@ pub fn items_out(
         });
     }
     Ok(out)
+}
+
+/// Why a page of a verified batch could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The page's items could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The read model's approvals for the page are not those verified (out
+    /// of step with the log).
+    #[error(
+        "the read model's approvals for items {first}..{end} are not the batch's verified ones"
+    )]
+    Approvals {
+        /// First item of the page.
+        first: u64,
+        /// One past its last.
+        end: u64,
+    },
+    /// An item, rendered now, no longer hashes to its verified digest.
+    #[error("item {index} (dossier {dossier}, revision {revision})")]
+    Changed {
+        /// Its index in the batch.
+        index: u64,
+        /// The dossier.
+        dossier: String,
+        /// The approved revision.
+        revision: u64,
+    },
+    /// The page reaches past the batch.
+    #[error(transparent)]
+    Range(#[from] Unverified),
+}
+
+/// Items `first..end` of a batch verified earlier, served: their approvals
+/// read by the log positions kept in `verified`, only their documents
+/// rendered, each checked against the digest verified, each proof taken
+/// from the tree kept. Shared by the batch route and `hoso bench sync`, so
+/// the figures measure what is served.
+pub fn serve_page(
+    read: &ReadModel,
+    profile: &Profile,
+    opener: &dyn SealedOpener,
+    verified: &VerifiedBatch,
+    first: u64,
+    end: u64,
+) -> Result<Vec<ItemOut>, PageError> {
+    if first >= end {
+        return Ok(Vec::new());
+    }
+    let (Some(from), Some(last)) = (verified.position(first), verified.position(end - 1)) else {
+        return Err(PageError::Range(Unverified::OutOfRange {
+            sequence: verified.sequence(),
+            count: verified.item_count(),
+            index: end,
+        }));
+    };
+    let approvals = read
+        .approvals_between(from.checked_sub(1), last)
+        .map_err(BuildError::from)?;
+    let same = approvals.len() as u64 == end - first
+        && approvals
+            .iter()
+            .zip(first..)
+            .all(|(a, i)| verified.position(i) == Some(a.position));
+    if !same {
+        return Err(PageError::Approvals { first, end });
+    }
+    let items = build_items(read, profile, opener, &approvals)?;
+    let digests = items
+        .iter()
+        .map(|(i, _)| hoso_sync::item_digest(i))
+        .collect::<Result<Vec<Hash>, _>>()
+        .map_err(BuildError::from)?;
+    if let Err(e) = verified.check_page(first, &digests) {
+        return Err(match e {
+            Unverified::Item { index, .. } => {
+                let named = usize::try_from(index - first)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|(item, _)| item);
+                PageError::Changed {
+                    index,
+                    dossier: named.map(|i| i.dossier.clone()).unwrap_or_default(),
+                    revision: named.map_or(0, |i| i.revision),
+                }
+            }
+            other => PageError::Range(other),
+        });
+    }
+    let proofs = (first..end)
+        .map(|i| verified.proof(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(items_out(items, proofs)?)
 }
 
 /// Renders the documents of the approvals recorded in `[from, to)` from the
@@ -548,6 +682,7 @@ fn delivery(s: &AppState, b: &SealedBatch) -> DeliveryOut {
     DeliveryOut {
         state: s.workflows.delivery_state(b).as_str().to_owned(),
         sealed_on: b.sealed_on,
+        delivered_on: b.delivered_on,
         acknowledgement_due: s.workflows.acknowledgement_due(b),
         acknowledgement: b.acknowledgement.as_ref().map(|a| AcknowledgementOut {
             receipt: a.receipt.clone(),
@@ -572,17 +707,31 @@ fn summary(s: &AppState, b: &SealedBatch) -> BatchSummary {
 fn tagged<T: Serialize>(headers: &HeaderMap, body: &T) -> ApiResult<Response> {
     let bytes = serde_json::to_vec(body).map_err(|e| Problem::internal(&e))?;
     let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
-    let matched = headers
+    if none_match(headers, &tag) {
+        return not_modified(&tag);
+    }
+    with_tag(&tag, bytes)
+}
+
+/// Whether `If-None-Match` names `tag` (or `*`): the client holds the bytes.
+fn none_match(headers: &HeaderMap, tag: &str) -> bool {
+    headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|t| t.trim())
-        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag);
-    let etag = HeaderValue::from_str(&tag).map_err(|e| Problem::internal(&e))?;
-    if matched {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+}
+
+fn not_modified(tag: &str) -> ApiResult<Response> {
+    let etag = HeaderValue::from_str(tag).map_err(|e| Problem::internal(&e))?;
+    Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response())
+}
+
+/// JSON `bytes` under the strong tag `tag`.
+fn with_tag(tag: &str, bytes: Vec<u8>) -> ApiResult<Response> {
+    let etag = HeaderValue::from_str(tag).map_err(|e| Problem::internal(&e))?;
     Ok((
         [
             (header::ETAG, etag),
@@ -643,21 +792,93 @@ fn parse_sequence(text: &str) -> ApiResult<u64> {
     })
 }
 
-/// One sealed batch: the statement, the signature, and every item with its
-/// document (rendered from the log now, never stored) and inclusion proof.
+/// The items of a batch one page holds, from the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ItemPage {
+    /// `items_after` as asked.
+    after: Option<u64>,
+    /// `items_limit` as asked, or the default.
+    limit: u64,
+    /// First item.
+    first: u64,
+    /// One past the last.
+    end: u64,
+    /// The next page's `items_after`.
+    next: Option<u64>,
+}
+
+impl ItemPage {
+    /// The page `q` asks of a batch of `count` items; a limit outside
+    /// 1–[`MAX_ITEMS_LIMIT`] or an `items_after` naming no item before the
+    /// batch's last is a 400 `request:invalid-query`.
+    fn of(sequence: u64, count: u64, q: &BatchQuery) -> ApiResult<Self> {
+        let limit = q.items_limit.unwrap_or(DEFAULT_ITEMS_LIMIT);
+        if !(1..=MAX_ITEMS_LIMIT).contains(&limit) {
+            return Err(Problem::bad_request(
+                "invalid-query",
+                format!("items_limit {limit}: from 1 to {MAX_ITEMS_LIMIT} items per page"),
+            ));
+        }
+        let first = match q.items_after {
+            None => 0,
+            Some(after) if after.saturating_add(1) < count => after + 1,
+            Some(after) => {
+                return Err(Problem::bad_request(
+                    "invalid-query",
+                    format!(
+                        "items_after {after}: batch {sequence} has {count} items, so no item follows it (items_after is the index of the last item received, below {})",
+                        count.saturating_sub(1)
+                    ),
+                ));
+            }
+        };
+        let end = first.saturating_add(limit).min(count);
+        Ok(Self {
+            after: q.items_after,
+            limit,
+            first,
+            end,
+            next: (end < count).then(|| end - 1),
+        })
+    }
+
+    /// The page's strong `ETag`: the batch (its statement digest) and the
+    /// page asked, so it is known before anything is rendered. The bytes
+    /// it names never change: a sealed batch is never changed, documents
+    /// are rendered deterministically and checked against the sealed root,
+    /// and nothing that changes after sealing is in the page.
+    fn tag(&self, statement_digest: &Hash) -> String {
+        let mut h = Sha256::new();
+        h.update(PAGE_TAG_CONTEXT);
+        h.update([0]);
+        h.update(statement_digest);
+        h.update(self.first.to_be_bytes());
+        h.update(self.limit.to_be_bytes());
+        format!("\"{}\"", hex::encode(&h.finalize()[..16]))
+    }
+}
+
+/// A page of one sealed batch: the statement and signature, and the page's
+/// items, each with its document (rendered from the log now, never stored)
+/// and its inclusion proof under the whole batch's root. The national sync
+/// account served the page with the batch's last item (or an empty batch's
+/// only page) records its delivery.
 #[utoipa::path(get, path = "/api/v1/sync/batches/{sequence}", tag = "sync",
     params(("sequence" = u64, Path, description = "Batch sequence"),
-           ("If-None-Match" = Option<String>, Header, description = "An ETag of this batch")),
-    responses((status = 200, body = BatchOut, headers(("ETag" = String, description = "Tag of these bytes"))),
-              (status = 304, description = "Unchanged since the ETag given"),
+           BatchQuery,
+           ("If-None-Match" = Option<String>, Header, description = "The ETag of this page")),
+    responses((status = 200, body = BatchOut, headers(("ETag" = String, description = "Strong tag of this page, from the statement digest and the page asked: the same page always has the same bytes"))),
+              (status = 304, description = "The tag given is this page's (nothing is rendered)"),
+              (status = 400, body = Problem, description = "items_limit outside 1–5000, or items_after not before the batch's last item (urn:hoso:problem:request:invalid-query)"),
               (status = 403, body = Problem, description = "Not a reader of the feed (urn:hoso:problem:sync:not-national-sync)"),
               (status = 404, body = Problem, description = "No such sealed batch (urn:hoso:problem:sync:unknown-batch)"),
-              (status = 500, body = Problem, description = "The batch's documents no longer hash to its sealed Merkle root (urn:hoso:problem:sync:unverifiable-batch, naming the item)")))]
+              (status = 500, body = Problem, description = "The batch's documents no longer hash to its sealed Merkle root (urn:hoso:problem:sync:unverifiable-batch, naming the items)")))]
 pub async fn batch(
     State(s): State<Arc<AppState>>,
     c: Caller,
     headers: HeaderMap,
     PathParams(sequence): PathParams<String>,
+    Params(q): Params<BatchQuery>,
 ) -> ApiResult<Response> {
     feed_reader(&s, &c).await?;
     let sequence = parse_sequence(&sequence)?;
@@ -666,78 +887,158 @@ pub async fn batch(
         .sealed_batch(sequence)
         .await?
         .ok_or_else(|| sync_problem(BatchRule::UnknownBatch(sequence)))?;
-    let st = &b.statement;
-    let rendered = render(&s, st.from_position, st.to_position).await?;
-    let items: Vec<&BatchItem> = rendered.iter().map(|(_, r)| &r.item).collect();
-    let digests = items
-        .iter()
-        .map(|i| hoso_sync::item_digest(i))
-        .collect::<Result<Vec<Hash>, _>>()
-        .map_err(|e| Problem::internal(&e))?;
-    check_sealed(&b, &rendered, &digests)?;
+    let page = ItemPage::of(sequence, b.statement.item_count, &q)?;
+    let tag = page.tag(&b.statement_digest);
+    if none_match(&headers, &tag) {
+        record_delivery(&s, &c, &b, &page).await;
+        return not_modified(&tag);
+    }
+    let mut verified = s.sync_digests.get(sequence, &b.statement_digest);
+    let mut fill = None;
+    if verified.is_none() {
+        // Another request may be filling it now: wait, then look again.
+        fill = Some(s.sync_digests.filling().await);
+        verified = s.sync_digests.get(sequence, &b.statement_digest);
+    }
+    let items = match verified {
+        Some(verified) => {
+            drop(fill);
+            let opener = KeyringSealer(s.keyring.clone());
+            serve_page(
+                &s.read,
+                s.workflows.profile(),
+                &opener,
+                &verified,
+                page.first,
+                page.end,
+            )
+            .map_err(|e| page_problem(&b, e))?
+        }
+        None => {
+            let items = first_serving(&s, &b, &page).await;
+            drop(fill);
+            items?
+        }
+    };
     let signer_key = s
         .workflows
         .caller(&b.signer)
         .await?
         .and_then(|a| a.keys.get(&b.key_id).map(|k| hex::encode(&k.public_key)))
         .or_else(|| b.signer_public_key.as_ref().map(hex::encode));
-    let out_items = items_out(
-        rendered
-            .into_iter()
-            .map(|(_, r)| (r.item, r.document))
-            .collect(),
-        &digests,
-    )
+    let st = &b.statement;
+    let bytes = serde_json::to_vec(&BatchOut {
+        statement: StatementJson::from(st),
+        statement_digest: hex::encode(b.statement_digest),
+        signature: hex::encode(&b.signature),
+        key_id: b.key_id.clone(),
+        public_key: signer_key,
+        signer: b.signer.clone(),
+        item_count: st.item_count,
+        items_after: page.after,
+        items_limit: page.limit,
+        next_items_after: page.next,
+        items,
+    })
     .map_err(|e| Problem::internal(&e))?;
-    tagged(
-        &headers,
-        &BatchOut {
-            statement: StatementJson::from(st),
-            statement_digest: hex::encode(b.statement_digest),
-            signature: hex::encode(&b.signature),
-            key_id: b.key_id.clone(),
-            public_key: signer_key,
-            signer: b.signer.clone(),
-            delivery: delivery(&s, &b),
-            items: out_items,
-        },
-    )
+    record_delivery(&s, &c, &b, &page).await;
+    with_tag(&tag, bytes)
 }
 
-/// Refuses to serve a sealed batch whose items, rendered now, do not give
-/// its sealed Merkle root: the national database could not verify them.
-///
-/// The answer is a 500 (`sync:unverifiable-batch`), not a 409: nothing the
-/// client sent conflicts with anything and no request of its own can
-/// resolve it. The server cannot reproduce what its director signed — a
-/// profile change of `[sync] national_receives` or of the restriction
-/// levels after sealing, or a read model out of step — and an operator must
-/// put the setting back. Unlike other 500s, the problem says why and names
-/// the batch's items (the seal holds only their root, so which one changed
-/// cannot be told), so the operator knows where to look.
-fn check_sealed(b: &SealedBatch, rendered: &[(u64, Rendered)], digests: &[Hash]) -> ApiResult<()> {
+/// The first serving of a batch since this node started (or since it left
+/// the cache): every item rendered, the whole checked against the sealed
+/// root, the verified digests kept, and the page asked answered from this
+/// rendering.
+async fn first_serving(s: &AppState, b: &SealedBatch, page: &ItemPage) -> ApiResult<Vec<ItemOut>> {
     let st = &b.statement;
-    let unverifiable = |detail: String| {
-        tracing::error!(sequence = st.sequence, %detail, "sealed batch no longer verifies");
-        let mut p = Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "sync",
-            "unverifiable-batch",
-            detail,
-        );
-        p.stream = Some(hoso_sync::stream_name(st.sequence));
-        p
-    };
-    if rendered.len() as u64 != st.item_count {
-        return Err(unverifiable(format!(
-            "batch {} sealed {} items; the log now gives {}",
-            st.sequence,
-            st.item_count,
-            rendered.len()
-        )));
+    let rendered = render(s, st.from_position, st.to_position).await?;
+    let digests = rendered
+        .iter()
+        .map(|(_, r)| hoso_sync::item_digest(&r.item))
+        .collect::<Result<Vec<Hash>, _>>()
+        .map_err(|e| Problem::internal(&e))?;
+    let positions = rendered.iter().map(|(p, _)| *p).collect();
+    let verified = VerifiedBatch::verify(st, b.statement_digest, positions, digests)
+        .map_err(|e| unverifiable(b, &rendered, &e))?;
+    let verified = Arc::new(verified);
+    s.sync_digests.insert(verified.clone());
+    let proofs = (page.first..page.end)
+        .map(|i| verified.proof(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Problem::internal(&e))?;
+    let (first, end) = (
+        usize::try_from(page.first).map_err(|e| Problem::internal(&e))?,
+        usize::try_from(page.end).map_err(|e| Problem::internal(&e))?,
+    );
+    let items = rendered
+        .into_iter()
+        .skip(first)
+        .take(end - first)
+        .map(|(_, r)| (r.item, r.document))
+        .collect();
+    items_out(items, proofs).map_err(|e| Problem::internal(&e))
+}
+
+/// Records the batch delivered when the national sync account was served
+/// the page holding its last item (`Workflows::record_delivery`: once).
+/// Not recording it does not withhold the page: the next serving of the
+/// last page records it.
+async fn record_delivery(s: &AppState, c: &Caller, b: &SealedBatch, page: &ItemPage) {
+    if page.next.is_some()
+        || c.account.kind != AccountKind::NationalSync
+        || b.delivered_on.is_some()
+        || b.acknowledgement.is_some()
+    {
+        return;
     }
-    if hoso_sync::root_of_digests(digests) == st.merkle_root {
-        return Ok(());
+    let sequence = b.statement.sequence;
+    if let Err(e) = s.workflows.record_delivery(&c.actor, sequence).await {
+        tracing::warn!(sequence, error = %e, "the delivery of a batch served whole was not recorded");
+    }
+}
+
+/// A sealed batch that cannot be served verifiable (`sync:unverifiable-batch`).
+///
+/// The answer is a 500, not a 409: nothing the client sent conflicts with
+/// anything and no request of its own can resolve it. The server cannot
+/// reproduce what its director signed — a profile change of `[sync]
+/// national_receives` or of the restriction levels after sealing, or a read
+/// model out of step — and an operator must put the setting back. Unlike
+/// other 500s, the problem says why and names the items, so the operator
+/// knows where to look.
+fn unverifiable_problem(b: &SealedBatch, detail: String) -> Problem {
+    let sequence = b.statement.sequence;
+    tracing::error!(sequence, %detail, "sealed batch no longer verifies");
+    let mut p = Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "sync",
+        "unverifiable-batch",
+        detail,
+    );
+    p.stream = Some(hoso_sync::stream_name(sequence));
+    p
+}
+
+/// The problem of a page of a verified batch that cannot be served.
+fn page_problem(b: &SealedBatch, e: PageError) -> Problem {
+    match e {
+        PageError::Changed { .. } => unverifiable_problem(
+            b,
+            format!(
+                "batch {}: {e}, rendered now, no longer hashes to the digest verified against the sealed Merkle root when the batch was first served; was the profile's [sync] national_receives or [restrictions] changed?",
+                b.statement.sequence
+            ),
+        ),
+        other => Problem::internal(&other),
+    }
+}
+
+/// The problem of a batch whose items, rendered now, are not what was
+/// sealed: the national database could not verify them.
+fn unverifiable(b: &SealedBatch, rendered: &[(u64, Rendered)], e: &Unverified) -> Problem {
+    let st = &b.statement;
+    if !matches!(e, Unverified::Root { .. }) {
+        return unverifiable_problem(b, e.to_string());
     }
     // The seal commits to the items' digests through the root alone, so
     // which document changed cannot be told from here; the items are named
@@ -757,11 +1058,14 @@ fn check_sealed(b: &SealedBatch, rendered: &[(u64, Rendered)], digests: &[Hash])
                 .then(|| format!("{} more", rendered.len() - NAMED_ITEMS)),
         )
         .collect();
-    Err(unverifiable(format!(
-        "batch {}: the documents as rendered now do not hash to the sealed Merkle root, so at least one of its items no longer verifies ({}); was the profile's [sync] national_receives or [restrictions] changed after sealing?",
-        st.sequence,
-        named.join(", ")
-    )))
+    unverifiable_problem(
+        b,
+        format!(
+            "batch {}: the documents as rendered now do not hash to the sealed Merkle root, so at least one of its items no longer verifies ({}); was the profile's [sync] national_receives or [restrictions] changed after sealing?",
+            st.sequence,
+            named.join(", ")
+        ),
+    )
 }
 
 /// The national database acknowledges a batch with its receipt
@@ -800,8 +1104,9 @@ pub struct SyncReport {
     pub counts: BTreeMap<String, u64>,
 }
 
-/// The delivery report: each sealed batch, its state (sealed, acknowledged,
-/// overdue after `[sync] ack_overdue_working_days`) and due date. The feed's
+/// The delivery report: each sealed batch, its state (sealed, delivered,
+/// acknowledged; overdue when not acknowledged after `[sync]
+/// ack_overdue_working_days`, delivered or not) and due date. The feed's
 /// readers.
 #[utoipa::path(get, path = "/api/v1/reports/sync", tag = "reports",
     responses((status = 200, body = SyncReport),
@@ -815,7 +1120,7 @@ pub async fn report(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json
         .iter()
         .map(|b| summary(&s, b))
         .collect();
-    let mut counts: BTreeMap<String, u64> = ["sealed", "acknowledged", "overdue"]
+    let mut counts: BTreeMap<String, u64> = ["sealed", "delivered", "acknowledged", "overdue"]
         .into_iter()
         .map(|k| (k.to_owned(), 0))
         .collect();
@@ -839,6 +1144,7 @@ pub async fn gauges(s: &AppState) -> Option<crate::metrics::SyncGauges> {
     for b in &batches {
         match s.workflows.delivery_state(b) {
             hoso_commands::workflows::DeliveryState::Sealed => g.sealed += 1,
+            hoso_commands::workflows::DeliveryState::Delivered => g.delivered += 1,
             hoso_commands::workflows::DeliveryState::Acknowledged => g.acknowledged += 1,
             hoso_commands::workflows::DeliveryState::Overdue => g.overdue += 1,
         }
@@ -910,5 +1216,61 @@ mod tests {
         let changed = serde_json::json!({"batches": [], "next": 1});
         let again = tagged(&HeaderMap::new(), &changed).unwrap();
         assert_ne!(again.headers()[header::ETAG].to_str().unwrap(), tag);
+    }
+
+    #[test]
+    fn a_batch_is_paged_by_the_index_of_the_last_item_received() {
+        let q = |after, limit| BatchQuery {
+            items_after: after,
+            items_limit: limit,
+        };
+        let spans = |count, limit| {
+            let mut after = None;
+            let mut out = Vec::new();
+            loop {
+                let p = ItemPage::of(1, count, &q(after, limit)).unwrap();
+                out.push((p.first, p.end));
+                match p.next {
+                    Some(n) => after = Some(n),
+                    None => return out,
+                }
+            }
+        };
+        assert_eq!(spans(5, Some(2)), [(0, 2), (2, 4), (4, 5)]);
+        assert_eq!(spans(4, Some(2)), [(0, 2), (2, 4)]);
+        assert_eq!(spans(0, None), [(0, 0)]);
+        assert_eq!(spans(3, None), [(0, 3)]);
+        for (count, after, limit) in [
+            (5, Some(4), None),
+            (5, Some(9), None),
+            (0, Some(0), None),
+            (5, None, Some(0)),
+            (5, None, Some(MAX_ITEMS_LIMIT + 1)),
+        ] {
+            let p = ItemPage::of(1, count, &q(after, limit)).unwrap_err();
+            assert_eq!(p.status, 400, "{count} {after:?} {limit:?}");
+            assert_eq!(p.type_, "urn:hoso:problem:request:invalid-query");
+        }
+    }
+
+    #[test]
+    fn a_page_tag_names_the_batch_and_the_page_asked() {
+        let page = |after, limit| {
+            ItemPage::of(
+                1,
+                10,
+                &BatchQuery {
+                    items_after: after,
+                    items_limit: limit,
+                },
+            )
+            .unwrap()
+        };
+        let tag = page(None, Some(4)).tag(&[1; 32]);
+        assert_eq!(tag, page(None, Some(4)).tag(&[1; 32]));
+        assert!(tag.starts_with('"') && tag.ends_with('"'));
+        assert_ne!(tag, page(None, Some(4)).tag(&[2; 32]));
+        assert_ne!(tag, page(Some(0), Some(4)).tag(&[1; 32]));
+        assert_ne!(tag, page(None, Some(5)).tag(&[1; 32]));
     }
 }

@@ -1,6 +1,7 @@
 //! The write side of the national sync feed: which approvals the next batch
-//! holds, the Sở Nội vụ director's seal over its statement, and the national
-//! database's acknowledgement (BT 7.2, BT 12.3–12.4, HY 8.4, DT 19.2, KT 13).
+//! holds, the Sở Nội vụ director's seal over its statement, its delivery to
+//! the national database's sync account and that database's acknowledgement
+//! (BT 7.2, BT 12.3–12.4, HY 8.4, DT 19.2, KT 13).
 //!
 //! **What a batch covers.** Batch `n` covers the log positions
 //! `[from_position, to_position)`, where `from_position` is batch `n-1`'s
@@ -48,7 +49,7 @@ use hoso_ledger::{ExpectedRevision, RecordedEvent};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::account::AccountKind;
 use hoso_schemas::pb::dossier::ApprovalSigned;
-use hoso_schemas::pb::sync::{BatchAcknowledged, MonthlyBatchSealed};
+use hoso_schemas::pb::sync::{BatchAcknowledged, BatchDelivered, MonthlyBatchSealed};
 use hoso_sync::{BatchStatement, Hash, Month, STATEMENT_FORMAT, SyncError};
 
 use crate::error::{AccessRule, CommandError, Refusal, Result};
@@ -59,6 +60,8 @@ use crate::workflows::{Actor, Receipt, Workflows};
 const SCAN_PAGE: usize = 4_096;
 /// Longest receipt reference kept from the national database.
 const RECEIPT_MAX: usize = 200;
+/// Appends of `sync.BatchDelivered` tried before a conflict is reported.
+const DELIVERY_ATTEMPTS: usize = 3;
 /// The regulations that make the Sở Nội vụ director sign before syncing.
 const DIRECTOR_RULE: &str = "BT 7.2, BT 12.4, HY 8.4, DT 19.2";
 
@@ -295,6 +298,9 @@ pub struct SealedBatch {
     pub sealed_at_position: u64,
     /// Vietnam date of the seal.
     pub sealed_on: NaiveDate,
+    /// Vietnam date the national sync account was first served the batch's
+    /// last item (`sync.BatchDelivered`), once it was.
+    pub delivered_on: Option<NaiveDate>,
     /// The acknowledgement, once received.
     pub acknowledgement: Option<Acknowledgement>,
     /// The stream's revision.
@@ -304,11 +310,16 @@ pub struct SealedBatch {
 /// Where a sealed batch stands with the national database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
-    /// Sealed, not acknowledged, still within `[sync] ack_overdue_working_days`.
+    /// Sealed, not yet served whole to the national sync account, still
+    /// within `[sync] ack_overdue_working_days`.
     Sealed,
+    /// Served whole to the national sync account (`sync.BatchDelivered`),
+    /// not acknowledged, still within `[sync] ack_overdue_working_days`.
+    Delivered,
     /// Acknowledged with a receipt.
     Acknowledged,
-    /// Not acknowledged and past the day it was due.
+    /// Not acknowledged and past the day it was due, whether delivered or
+    /// not: only the receipt says the national database holds the batch.
     Overdue,
 }
 
@@ -317,6 +328,7 @@ impl DeliveryState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sealed => "sealed",
+            Self::Delivered => "delivered",
             Self::Acknowledged => "acknowledged",
             Self::Overdue => "overdue",
         }
@@ -367,10 +379,18 @@ pub(crate) fn apply(
                         .then(|| e.signer_public_key.clone()),
                     sealed_at_position: recorded.position,
                     sealed_on: date_in_vietnam(recorded.recorded_at),
+                    delivered_on: None,
                     acknowledgement: None,
                     revision: recorded.revision,
                 },
             );
+        }
+        DomainEvent::BatchDelivered(_) => {
+            if let Some(b) = batches.get_mut(&sequence) {
+                b.revision = recorded.revision;
+                b.delivered_on
+                    .get_or_insert(date_in_vietnam(recorded.recorded_at));
+            }
         }
         DomainEvent::BatchAcknowledged(e) => {
             if let Some(b) = batches.get_mut(&sequence) {
@@ -507,12 +527,15 @@ impl Workflows {
             .due(batch.sealed_on, &self.calendar)
     }
 
-    /// Where `batch` stands today.
+    /// Where `batch` stands today: sealed → delivered → acknowledged, and
+    /// overdue once unacknowledged past its due day, delivered or not.
     pub fn delivery_state(&self, batch: &SealedBatch) -> DeliveryState {
         if batch.acknowledgement.is_some() {
             DeliveryState::Acknowledged
         } else if self.today() > self.acknowledgement_due(batch) {
             DeliveryState::Overdue
+        } else if batch.delivered_on.is_some() {
+            DeliveryState::Delivered
         } else {
             DeliveryState::Sealed
         }
@@ -726,6 +749,61 @@ impl Workflows {
             }
             other => other,
         }
+    }
+
+    /// Records that the national sync account `actor` has been served the
+    /// whole of batch `sequence` (the page holding its last item, or the
+    /// empty batch's only page): appends `sync.BatchDelivered` once.
+    /// Answers the receipt of the event appended, or `None` when nothing
+    /// was: the batch was delivered (or acknowledged, which says more)
+    /// before. Requests racing each other append one event between them:
+    /// the append expects the stream's revision, and the loser finds the
+    /// batch delivered when it looks again.
+    pub async fn record_delivery(&self, actor: &Actor, sequence: u64) -> Result<Option<Receipt>> {
+        let stream = hoso_sync::stream_name(sequence);
+        // Each lost race means another event landed on the stream; the
+        // stream only ever holds a seal, a delivery and an acknowledgement.
+        for _ in 0..DELIVERY_ATTEMPTS {
+            let batch = {
+                let idx = self.catch_up().await?;
+                let a = self.active_actor(&idx, actor)?;
+                if a.kind != AccountKind::NationalSync {
+                    return Err(BatchRule::NotNationalSync(a.id.clone()).into());
+                }
+                idx.batches
+                    .get(&sequence)
+                    .ok_or(BatchRule::UnknownBatch(sequence))?
+                    .clone()
+            };
+            if batch.delivered_on.is_some() || batch.acknowledgement.is_some() {
+                return Ok(None);
+            }
+            let event = BatchDelivered {
+                month: batch.statement.month.to_string(),
+                destination: actor.account_id.clone(),
+                delivery_id: String::new(),
+                sequence,
+            };
+            match self
+                .append(
+                    &actor.account_id,
+                    &stream,
+                    ExpectedRevision::Exact(batch.revision),
+                    vec![event.into()],
+                    None,
+                    None,
+                )
+                .await
+            {
+                Err(CommandError::Conflict { .. }) => continue,
+                other => return other.map(Some),
+            }
+        }
+        Err(CommandError::Conflict {
+            stream,
+            expected: ExpectedRevision::Any,
+            actual: None,
+        })
     }
 
     /// Refuses `actor` unless it is the Sở Nội vụ director who seals batches

@@ -597,3 +597,54 @@ async fn an_unacknowledged_batch_is_overdue_after_the_profiles_working_days() {
     let batch = p.wf.sealed_batch(1).await.unwrap().unwrap();
     assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Acknowledged);
 }
+
+#[tokio::test]
+async fn a_batch_is_delivered_once_to_the_national_sync_account_and_is_overdue_all_the_same() {
+    let p = Province::new("binh-thuan", d(2026, 3, 2)).await;
+    p.approved_dossier(PID_A).await;
+    let director = p.director().await;
+    let national = p.national_sync().await;
+    p.set_today(d(2026, 4, 1));
+    assert_eq!(
+        batch_rule(p.wf.record_delivery(&national, 1).await.unwrap_err()),
+        BatchRule::UnknownBatch(1)
+    );
+    let range = p.wf.batch_range().await.unwrap();
+    p.wf.seal_batch(&director.actor, signed(statement(&range), &director))
+        .await
+        .unwrap();
+    // The director reading the feed delivers nothing.
+    assert_eq!(
+        batch_rule(p.wf.record_delivery(&director.actor, 1).await.unwrap_err()),
+        BatchRule::NotNationalSync(director.actor.account_id.clone())
+    );
+    // Two requests at once append one event between them.
+    let (first, second) = tokio::join!(
+        p.wf.record_delivery(&national, 1),
+        p.wf.record_delivery(&national, 1)
+    );
+    let appended: Vec<_> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(appended.len(), 1, "{appended:?}");
+    assert_eq!(appended[0].stream, "sync-1");
+    assert_eq!(p.wf.record_delivery(&national, 1).await.unwrap(), None);
+    let events = p.events("sync-1").await;
+    assert_eq!(events.len(), 2);
+    assert!(matches!(
+        &events[1],
+        DomainEvent::BatchDelivered(e) if e.sequence == 1 && e.destination == national.account_id
+    ));
+    let batch = p.wf.sealed_batch(1).await.unwrap().unwrap();
+    assert_eq!(batch.delivered_on, Some(d(2026, 4, 1)));
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Delivered);
+    // Delivered is no receipt: past the due day it is overdue.
+    p.set_today(d(2026, 4, 9));
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Overdue);
+    p.wf.acknowledge_batch(&national, 1, "BNV-9").await.unwrap();
+    let batch = p.wf.sealed_batch(1).await.unwrap().unwrap();
+    assert_eq!(p.wf.delivery_state(&batch), DeliveryState::Acknowledged);
+    assert_eq!(p.wf.record_delivery(&national, 1).await.unwrap(), None);
+    assert_eq!(p.stream("sync-1").await.len(), 3);
+}

@@ -2,13 +2,15 @@
 //! province (the rebuild bench's log, every dossier approved once): sealing
 //! a batch (its items' documents rendered and digested, the Merkle root,
 //! the statement digest and the director's ed25519 signature) and the
-//! consumer's verification of the batch as served (every document's
-//! SHA-256, canonical item and inclusion proof, the signature), in items/s.
+//! consumer's verification of the batch as served, a page at a time (every
+//! document's SHA-256, canonical item and inclusion proof, the signature),
+//! in items/s.
 //!
 //! Both sides run the code the server and `hoso sync pull` run
-//! (`hoso_api::routes::sync::{build_items, items_out}`,
-//! `crate::sync_pull::verify`); the served JSON is built in memory, so
-//! HTTP transfer is not in the figure. The seal is not appended to the log:
+//! (`hoso_api::routes::sync::{build_items, serve_page}`,
+//! `hoso_api::sync_cache::VerifiedBatch`, `crate::sync_pull::Assembly`);
+//! the served pages are built in memory, so HTTP transfer is not in the
+//! figure. The seal is not appended to the log:
 //! the generated province has no director account, and one append is not
 //! what this measures.
 
@@ -19,7 +21,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use ed25519_dalek::{Signer, SigningKey};
 use hoso_api::access::KeyringSealer;
-use hoso_api::routes::sync::{BatchOut, DeliveryOut, StatementJson, build_items, items_out};
+use hoso_api::routes::sync::{
+    BatchOut, DEFAULT_ITEMS_LIMIT, StatementJson, build_items, serve_page,
+};
+use hoso_api::sync_cache::VerifiedBatch;
 use hoso_domain::clock::SystemClock;
 use hoso_domain::profile::Profile;
 use hoso_ledger::EventStore;
@@ -96,32 +101,53 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         bail!("the generated log holds no approval");
     }
 
-    // (b) The consumer: the batch as the route serves it, verified by
-    // `hoso sync pull`'s own checks.
+    // (b) Serving, as the route does: the batch's digests verified against
+    // the root and kept (the first serving's check; its rendering is the
+    // seal's above), then every page of the default size rendered again,
+    // checked against the digests kept and proved from the tree kept.
     let started = Instant::now();
     let document_bytes: usize = items.iter().map(|(_, d)| d.len()).sum();
-    let body = BatchOut {
-        statement: StatementJson::from(&statement),
-        statement_digest: hex::encode(statement_digest),
-        signature: hex::encode(signature),
-        key_id: "director-1".to_owned(),
-        public_key: Some(hex::encode(director.verifying_key().to_bytes())),
-        signer: "director".to_owned(),
-        delivery: DeliveryOut {
-            state: "sealed".to_owned(),
-            sealed_on: chrono::NaiveDate::from_ymd_opt(2026, 2, 2).context("date")?,
-            acknowledgement_due: chrono::NaiveDate::from_ymd_opt(2026, 2, 9).context("date")?,
-            acknowledgement: None,
-        },
-        items: items_out(items, &digests)?,
-    };
-    let served = serde_json::to_vec(&body)?;
+    drop(items);
+    let positions = approvals.iter().map(|a| a.position).collect();
+    let verified = VerifiedBatch::verify(&statement, statement_digest, positions, digests)?;
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let first = after.map_or(0, |a: u64| a + 1);
+        let end = (first + DEFAULT_ITEMS_LIMIT).min(n);
+        let next = (end < n).then(|| end - 1);
+        let body = BatchOut {
+            statement: StatementJson::from(&statement),
+            statement_digest: hex::encode(statement_digest),
+            signature: hex::encode(signature),
+            key_id: "director-1".to_owned(),
+            public_key: Some(hex::encode(director.verifying_key().to_bytes())),
+            signer: "director".to_owned(),
+            item_count: n,
+            items_after: after,
+            items_limit: DEFAULT_ITEMS_LIMIT,
+            next_items_after: next,
+            items: serve_page(&read, &profile, &opener, &verified, first, end)?,
+        };
+        pages.push(serde_json::to_vec(&body)?);
+        match next {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
     let serve_s = started.elapsed().as_secs_f64();
-    drop(body);
-    eprintln!("verifying {n} items as the consumer…");
+    let served_bytes: usize = pages.iter().map(Vec::len).sum();
+    eprintln!("verifying {n} items as the consumer, page by page…");
     let started = Instant::now();
-    let verified =
-        crate::sync_pull::verify(&served, 1, None, &director.verifying_key().to_bytes())?;
+    let key = director.verifying_key().to_bytes();
+    let (mut assembly, mut next) = crate::sync_pull::Assembly::first(&pages[0], 1, None, &key)?;
+    for page in &pages[1..] {
+        if next.is_none() {
+            bail!("a page after the last");
+        }
+        next = assembly.page(page)?;
+    }
+    let verified = assembly.finish()?;
     let verify_s = started.elapsed().as_secs_f64();
     if verified.statement != statement {
         bail!("the consumer verified another statement");
@@ -132,8 +158,9 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         document_bytes as f64 / 1_048_576.0
     );
     println!(
-        "serving: proofs and the batch JSON ({:.1} MiB) in {serve_s:.2} s; the seal itself not appended (no director account in the generated log)",
-        served.len() as f64 / 1_048_576.0
+        "serving: the digests verified and kept, then {} pages of {DEFAULT_ITEMS_LIMIT} items rendered, checked and proved ({:.1} MiB of JSON) in {serve_s:.2} s; the seal itself not appended (no director account in the generated log)",
+        pages.len(),
+        served_bytes as f64 / 1_048_576.0
     );
     println!(
         "consumer verification of the served JSON: {verify_s:.2} s, {per_s:.0} items/s (target ≥ 20,000)"
@@ -147,7 +174,8 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
                 "items": n,
                 "seal_seconds": seal_s,
                 "serve_seconds": serve_s,
-                "served_bytes": served.len(),
+                "served_bytes": served_bytes,
+                "pages": pages.len(),
                 "verify_seconds": verify_s,
                 "verify_items_per_s": per_s,
             })

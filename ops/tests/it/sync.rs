@@ -774,6 +774,15 @@ async fn a_sealed_batch_whose_documents_no_longer_hash_to_its_root_is_refused_na
     let path = dir.path().to_path_buf();
     let changed = Node::start(&path, Arc::new(wf), &m.store, Some(dir)).await;
     let token = changed.session(&m.national);
+    // A page's tag is known without rendering: a client holding the page
+    // from before the change is answered 304 without a document rendered.
+    let national = m.node.session(&m.national);
+    let held = m.node.get("/api/v1/sync/batches/1", &national).await;
+    let tag = held.etag.clone().unwrap();
+    let not_modified = changed
+        .call("GET", "/api/v1/sync/batches/1", &token, None, Some(&tag))
+        .await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     let a = changed.get("/api/v1/sync/batches/1", &token).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
     assert_eq!(problem_type(&a), "urn:hoso:problem:sync:unverifiable-batch");
@@ -822,4 +831,258 @@ async fn bt_12_4_a_statement_whose_root_is_not_the_documents_is_refused() {
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     // The statement as given out still seals.
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bt_12_4_a_batch_is_served_a_page_at_a_time_and_delivered_once_its_last_page_is() {
+    let m = march().await;
+    let director = m.node.login("snv.giamdoc", PW).await;
+    assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let state = |n: usize| {
+        let node = &m.node;
+        let token = national.clone();
+        async move {
+            node.get("/api/v1/sync/batches", &token).await.body["batches"][n - 1]["delivery"]
+                .clone()
+        }
+    };
+    // The director and the administrator reading the whole batch deliver
+    // nothing.
+    let admin = m.node.session(&m.admin);
+    for token in [&director, &admin] {
+        let whole = m.node.get("/api/v1/sync/batches/1", token).await;
+        assert_eq!(whole.status, StatusCode::OK, "{}", whole.body);
+        assert_eq!(whole.body["next_items_after"], Value::Null);
+    }
+    assert_eq!(state(1).await["state"], "sealed");
+    let head = m.store.head_position().await.unwrap();
+
+    // The first page: one item of two, proved under the whole batch's root.
+    let first = m
+        .node
+        .get("/api/v1/sync/batches/1?items_limit=1", &national)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["item_count"], 2);
+    assert_eq!(first.body["items_after"], Value::Null);
+    assert_eq!(first.body["items_limit"], 1);
+    assert_eq!(first.body["next_items_after"], 0);
+    assert!(first.body.get("delivery").is_none(), "{}", first.body);
+    let served: ServedBatch = serde_json::from_slice(&first.bytes).unwrap();
+    let statement = statement_of(&served.statement);
+    let check = |served: &ServedBatch, index: u64| {
+        assert_eq!(served.items.len(), 1);
+        let s = &served.items[0];
+        assert_eq!(s.dossier, m.approved[index as usize]);
+        assert_eq!((s.proof.leaf_index, s.proof.tree_size), (index, 2));
+        let item = BatchItem {
+            dossier: s.dossier.clone(),
+            revision: s.revision,
+            chain_hash: hex::decode(&s.chain_hash).unwrap().try_into().unwrap(),
+            document_sha256: hoso_projections::exchange::digest(s.document.get().as_bytes()),
+        };
+        assert_eq!(s.document_sha256, hex::encode(item.document_sha256));
+        hoso_sync::verify_item(&statement, &item, &s.proof).unwrap();
+    };
+    check(&served, 0);
+    // Not the last page: not delivered.
+    assert_eq!(state(1).await["state"], "sealed");
+    assert_eq!(m.store.head_position().await.unwrap(), head);
+
+    // Its tag answers 304; the next page has its own.
+    let tag = first.etag.clone().unwrap();
+    let same = m
+        .node
+        .call(
+            "GET",
+            "/api/v1/sync/batches/1?items_limit=1",
+            &national,
+            None,
+            Some(&tag),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    let last = m
+        .node
+        .get(
+            "/api/v1/sync/batches/1?items_after=0&items_limit=1",
+            &national,
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.body);
+    assert_ne!(last.etag.as_deref(), Some(tag.as_str()));
+    assert_eq!(last.body["items_after"], 0);
+    assert_eq!(last.body["next_items_after"], Value::Null);
+    check(&serde_json::from_slice(&last.bytes).unwrap(), 1);
+
+    // The last page served to the national database delivers the batch,
+    // once.
+    let delivery = state(1).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(delivery["delivered_on"], "2026-04-02");
+    let again = m
+        .node
+        .get(
+            "/api/v1/sync/batches/1?items_after=0&items_limit=1",
+            &national,
+        )
+        .await;
+    assert_eq!(again.bytes, last.bytes);
+    let whole = m.node.get("/api/v1/sync/batches/1", &national).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    let events = m
+        .store
+        .read_stream(
+            "sync-1",
+            hoso_ledger::StreamFrom::Start,
+            hoso_ledger::Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["sync.MonthlyBatchSealed", "sync.BatchDelivered"]);
+    // The same page has the same bytes after the delivery as before.
+    let first_again = m
+        .node
+        .get("/api/v1/sync/batches/1?items_limit=1", &national)
+        .await;
+    assert_eq!(first_again.bytes, first.bytes);
+    assert_eq!(first_again.etag, first.etag);
+
+    // The report and the metrics count it.
+    let report = m.node.get("/api/v1/reports/sync", &director).await;
+    assert_eq!(report.body["counts"]["delivered"], 1);
+    assert_eq!(report.body["counts"]["sealed"], 0);
+    let metrics = m
+        .node
+        .http
+        .get(format!("{}/metrics", m.node.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hoso_sync_batches{state=\"delivered\"} 1"),
+        "{metrics}"
+    );
+    // Acknowledged, it is no longer merely delivered.
+    m.node
+        .post(
+            "/api/v1/sync/batches/1/ack",
+            &national,
+            json!({"receipt": "R-1"}),
+        )
+        .await;
+    assert_eq!(state(1).await["state"], "acknowledged");
+
+    // Pages outside the batch, or of no size, are refused.
+    for query in [
+        "items_after=1",
+        "items_after=7",
+        "items_limit=0",
+        "items_limit=5001",
+        "items_before=1",
+    ] {
+        let a = m
+            .node
+            .get(&format!("/api/v1/sync/batches/1?{query}"), &national)
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{query}: {}", a.body);
+        assert_eq!(problem_type(&a), "urn:hoso:problem:request:invalid-query");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_item_no_longer_hashes_to_the_digest_verified_is_refused_naming_it() {
+    let m = march().await;
+    let director = m.node.login("snv.giamdoc", PW).await;
+    assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+    let national = m.node.session(&m.national);
+    // The director's reading fills the node's cache and delivers nothing.
+    let whole = m.node.get("/api/v1/sync/batches/1", &director).await;
+    let key = m.director.key.verifying_key().to_bytes();
+    let (statement, items) = verify(&whole.bytes, &key);
+    // The node verified and kept the digests when it first served the
+    // batch. Stand in for a change after that (a profile edited under a
+    // running node): the digest kept for item 1 is another one now, as if
+    // item 1 rendered differently from what was verified.
+    let mut kept = hoso_sync::item_digests(&items).unwrap();
+    kept[1][0] ^= 0x01;
+    let positions = m
+        .node
+        .state
+        .read
+        .approvals_between(None, statement.to_position - 1)
+        .unwrap()
+        .iter()
+        .map(|a| a.position)
+        .filter(|p| *p >= statement.from_position)
+        .collect();
+    let as_kept = BatchStatement {
+        merkle_root: hoso_sync::root_of_digests(&kept),
+        ..statement.clone()
+    };
+    let verified = hoso_api::sync_cache::VerifiedBatch::verify(
+        &as_kept,
+        statement.digest().unwrap(),
+        positions,
+        kept,
+    )
+    .unwrap();
+    m.node.state.sync_digests.insert(Arc::new(verified));
+    let refused = m
+        .node
+        .get("/api/v1/sync/batches/1?items_after=0", &national)
+        .await;
+    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        problem_type(&refused),
+        "urn:hoso:problem:sync:unverifiable-batch"
+    );
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("item 1 (dossier {}", m.approved[1])),
+        "{detail}"
+    );
+    // Item 0 is still what was verified.
+    let first = m
+        .node
+        .get("/api/v1/sync/batches/1?items_limit=1", &national)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    // Refused, the last page delivered nothing.
+    let feed = m.node.get("/api/v1/sync/batches", &national).await;
+    assert_eq!(feed.body["batches"][0]["delivery"]["state"], "sealed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bt_12_4_a_batch_served_whole_to_two_requests_at_once_is_delivered_once() {
+    let m = march().await;
+    let director = m.node.login("snv.giamdoc", PW).await;
+    assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
+    let national = m.node.session(&m.national);
+    let (a, b) = tokio::join!(
+        m.node.get("/api/v1/sync/batches/1", &national),
+        m.node.get("/api/v1/sync/batches/1", &national)
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.bytes, b.bytes);
+    let types: Vec<String> = m
+        .store
+        .read_stream(
+            "sync-1",
+            hoso_ledger::StreamFrom::Start,
+            hoso_ledger::Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["sync.MonthlyBatchSealed", "sync.BatchDelivered"]);
 }

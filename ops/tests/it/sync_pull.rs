@@ -119,6 +119,22 @@ impl Fed {
         feed["batches"][n - 1]["delivery"].clone()
     }
 
+    /// The event types of batch `n`'s stream.
+    async fn sync_events(&self, n: u64) -> Vec<String> {
+        self.store
+            .read_stream(
+                &hoso_sync::stream_name(n),
+                hoso_ledger::StreamFrom::Start,
+                hoso_ledger::Direction::Forwards,
+                100,
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
+    }
+
     async fn head(&self) -> Option<u64> {
         self.store.head_position().await.unwrap()
     }
@@ -308,18 +324,66 @@ async fn killed_before_the_ack_the_rerun_acknowledges_the_same_batch_once() {
     );
     assert_eq!(f.delivery(1).await["state"], "acknowledged");
     assert_eq!(cursor(&c.out).unwrap()["sequence"], 2);
-    // Acknowledged once: the stream holds its seal and one acknowledgement.
-    let events = f
-        .store
-        .read_stream(
-            "sync-1",
-            hoso_ledger::StreamFrom::Start,
-            hoso_ledger::Direction::Forwards,
-            100,
-        )
-        .await
-        .unwrap();
-    assert_eq!(events.len(), 2);
+    // Delivered and acknowledged once: the stream holds its seal, one
+    // delivery (served twice) and one acknowledgement.
+    assert_eq!(
+        f.sync_events(1).await,
+        [
+            "sync.MonthlyBatchSealed",
+            "sync.BatchDelivered",
+            "sync.BatchAcknowledged"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_larger_than_a_page_is_pulled_whole_a_page_at_a_time() {
+    let f = two_batches().await;
+    // Pages of one item: batch 1 (two items) comes in two pages.
+    let paged = consumer(&f.token);
+    let o = pull(&f.base, &paged, &f.director_key, &["--items-limit", "1"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(cursor(&paged.out).unwrap()["sequence"], 2);
+    let one = std::fs::read(paged.out.join("batch-1.ndjson")).unwrap();
+    assert_eq!(
+        one.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(),
+        3
+    );
+    // The same bytes as pulled in one page.
+    let whole = consumer(&f.token);
+    let o = pull(&f.base, &whole, &f.director_key, &[]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(whole.out.join("batch-1.ndjson")).unwrap(),
+        one
+    );
+    assert_eq!(f.delivery(1).await["state"], "acknowledged");
+    assert_eq!(
+        f.sync_events(1).await,
+        [
+            "sync.MonthlyBatchSealed",
+            "sync.BatchDelivered",
+            "sync.BatchAcknowledged"
+        ]
+    );
+
+    // Killed before the ack after a paged pull, the rerun in one page finds
+    // the same bytes on disk and acknowledges.
+    let crashed = consumer(&f.token);
+    let o = pull(
+        &f.base,
+        &crashed,
+        &f.director_key,
+        &["--items-limit", "1", "--abort-before-ack"],
+    )
+    .await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = pull(&f.base, &crashed, &f.director_key, &[]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(crashed.out.join("batch-1.ndjson")).unwrap(),
+        one
+    );
 }
 
 /// A change made to an answer's bytes.
@@ -383,7 +447,7 @@ async fn tampering_proxy(upstream: String, tamper: Tamper) -> (String, Arc<Atomi
                 .unwrap();
             let status = r.status().as_u16();
             let mut bytes = r.bytes().await.unwrap().to_vec();
-            if path == "/api/v1/sync/batches/1" {
+            if path.split('?').next() == Some("/api/v1/sync/batches/1") {
                 tamper(&mut bytes);
             }
             let answer = format!(
@@ -421,9 +485,15 @@ async fn a_flipped_byte_in_a_document_is_refused_with_the_item_named() {
     assert_eq!(acks.load(Ordering::SeqCst), 0);
     assert!(cursor(&c.out).is_none());
     assert!(!c.out.join("batch-1.ndjson").exists());
-    // Not acknowledged (batch 1 is overdue by May).
+    // Not acknowledged (batch 1 is overdue by May). The node served the
+    // batch whole, so it recorded it delivered and nothing else: what
+    // happened to the bytes on the way is what the missing receipt says.
     assert!(f.delivery(1).await["acknowledgement"].is_null());
-    assert_eq!(f.head().await, head);
+    assert_eq!(f.head().await, head.map(|h| h + 1));
+    assert_eq!(
+        f.sync_events(1).await,
+        ["sync.MonthlyBatchSealed", "sync.BatchDelivered"]
+    );
 
     // Straight from the node, the same consumer pulls it.
     let o = pull(&f.base, &c, &f.director_key, &[]).await;
