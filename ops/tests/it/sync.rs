@@ -13,10 +13,8 @@
 //! moved into April. Each test is named after the rule it checks.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ed25519_dalek::Signer;
-use hoso_api::{ApiConfig, AppState};
 use hoso_commands::credentials::CredentialStore;
 use hoso_commands::testkit::{HOSPITAL, Head, Province, d};
 use hoso_commands::workflows::{Review, Workflows};
@@ -26,217 +24,20 @@ use hoso_domain::profile::Profile;
 use hoso_ledger::EventStore;
 use hoso_ledger::SqliteStore;
 use hoso_ledger::merkle::InclusionProof;
-use hoso_projections::ReadModel;
 use hoso_sync::{BatchItem, BatchStatement};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::support::api::Answer;
+use crate::support::node::Node;
+
 const PROFILE: &str = "binh-thuan";
 const PID_A: &str = "033190001234";
 const PID_C: &str = "033190005678";
 const PID_PENDING: &str = "033090004321";
 const PW: &str = "Cua-Toi#2026!y";
-
-/// One API node over the province's log.
-struct Node {
-    base: String,
-    http: reqwest::Client,
-    state: Arc<AppState>,
-    /// The OpenAPI document the node serves.
-    doc: Value,
-    _dir: Option<tempfile::TempDir>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    etag: Option<String>,
-    bytes: Vec<u8>,
-    body: Value,
-}
-
-impl Node {
-    /// Serves `wf` from the data directory `data`, with a read model caught
-    /// up from the log there.
-    async fn start(
-        data: &std::path::Path,
-        wf: Arc<Workflows>,
-        store: &Arc<SqliteStore>,
-        dir: Option<tempfile::TempDir>,
-    ) -> Self {
-        let keyring = wf.keyring().clone();
-        let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
-        let (read, _) = ReadModel::open(data, wf.clock().clone(), sealer).unwrap();
-        read.catch_up(store.as_ref() as &dyn EventStore)
-            .await
-            .unwrap();
-        let state = Arc::new(
-            AppState::new(data, wf, Arc::new(read), keyring, ApiConfig::default()).unwrap(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let served = state.clone();
-        let server = tokio::spawn(async move {
-            let _ = hoso_api::serve(listener, served, std::future::pending()).await;
-        });
-        let http = reqwest::Client::new();
-        let doc = http
-            .get(format!("{base}/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            base,
-            http,
-            state,
-            doc,
-            _dir: dir,
-            server,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        if_none_match: Option<&str>,
-    ) -> Answer {
-        let mut rq = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rq = rq.json(&b);
-        }
-        if let Some(tag) = if_none_match {
-            rq = rq.header("if-none-match", tag);
-        }
-        let resp = rq.send().await.unwrap();
-        let status = resp.status();
-        let etag = resp
-            .headers()
-            .get("etag")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = resp.bytes().await.unwrap().to_vec();
-        if status.is_client_error() || status.is_server_error() {
-            assert_eq!(ctype, "application/problem+json", "{method} {path}");
-        }
-        let body = if ctype.contains("json") {
-            serde_json::from_slice(&bytes).unwrap()
-        } else {
-            Value::Null
-        };
-        if !body.is_null() {
-            self.conforms(method, path, status, &body);
-        }
-        Answer {
-            status,
-            etag,
-            bytes,
-            body,
-        }
-    }
-
-    /// Checks a JSON answer against the schema the served OpenAPI document
-    /// gives for its route and status.
-    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
-        let path = path.split('?').next().unwrap();
-        let doc = &self.doc;
-        let paths = doc["paths"].as_object().unwrap();
-        // A fixed route (`/sync/batches/next`) before a templated one.
-        let route = paths.get(path).or_else(|| {
-            paths
-                .iter()
-                .find(|(template, _)| {
-                    let t: Vec<&str> = template.split('/').collect();
-                    let p: Vec<&str> = path.split('/').collect();
-                    t.len() == p.len()
-                        && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
-                })
-                .map(|(_, v)| v)
-        });
-        let route = route.unwrap_or_else(|| panic!("{path} is not in the document"));
-        let op = &route[method.to_lowercase()];
-        let code = status.as_u16().to_string();
-        let Some(resp) = op["responses"].get(&code) else {
-            assert!(
-                status.as_u16() >= 400,
-                "{method} {path}: {code} is undocumented"
-            );
-            return;
-        };
-        let content = &resp["content"];
-        let schema = content["application/json"]["schema"]
-            .as_object()
-            .or_else(|| content["application/problem+json"]["schema"].as_object());
-        let Some(schema) = schema else {
-            return;
-        };
-        let mut root = Value::Object(schema.clone());
-        root["components"] = doc["components"].clone();
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(&root)
-            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
-        );
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Answer {
-        self.call("GET", path, token, None, None).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.call("POST", path, token, Some(body), None).await
-    }
-
-    async fn login(&self, user: &str, pw: &str) -> String {
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": pw}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::CREATED);
-        let v: Value = resp.json().await.unwrap();
-        v["token"].as_str().unwrap().to_owned()
-    }
-
-    /// A session for `account` without a login (a node whose credentials
-    /// live elsewhere).
-    fn session(&self, account: &str) -> String {
-        self.state
-            .sessions
-            .create(account, Duration::from_secs(3600), self.state.now())
-            .unwrap()
-            .0
-    }
-}
 
 /// March 2026 in the province, then the clock on 2 April.
 struct March {
@@ -413,8 +214,8 @@ fn problem_type(a: &Answer) -> &str {
 async fn bt_12_4_the_director_seals_march_and_the_national_database_pulls_verifies_and_acknowledges()
  {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
-    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
 
     let (sealed, next) = seal(&m, &director).await;
     assert_eq!(sealed.status, StatusCode::CREATED, "{}", sealed.body);
@@ -519,8 +320,8 @@ async fn bt_12_4_the_director_seals_march_and_the_national_database_pulls_verifi
     m.clock
         .set(d(2026, 5, 4).and_hms_opt(3, 0, 0).unwrap().and_utc());
     // The sessions of April have expired.
-    let director = m.node.login("snv.giamdoc", PW).await;
-    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
     let (sealed, next) = seal(&m, &director).await;
     assert_eq!(sealed.status, StatusCode::CREATED, "{}", sealed.body);
     assert_eq!(next["statement"]["item_count"], 0);
@@ -542,7 +343,7 @@ async fn bt_12_4_the_director_seals_march_and_the_national_database_pulls_verifi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bt_12_4_a_batch_is_sealed_once() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     let (sealed, next) = seal(&m, &director).await;
     assert_eq!(sealed.status, StatusCode::CREATED, "{}", sealed.body);
     let digest = statement_of(&next["statement"]).digest().unwrap();
@@ -562,9 +363,9 @@ async fn bt_12_4_a_batch_is_sealed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulling_is_idempotent_the_same_batch_serves_the_same_bytes_after_a_rebuild() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
-    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
     let first = m.node.get("/api/v1/sync/batches/1", &national).await;
     let second = m.node.get("/api/v1/sync/batches/1", &national).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -585,9 +386,9 @@ async fn pulling_is_idempotent_the_same_batch_serves_the_same_bytes_after_a_rebu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_answers_304_to_its_etag_until_it_changes() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
-    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
     let page = m
         .node
         .get("/api/v1/sync/batches?after=0&limit=10", &national)
@@ -595,11 +396,9 @@ async fn the_feed_answers_304_to_its_etag_until_it_changes() {
     let tag = page.etag.clone().unwrap();
     let same = m
         .node
-        .call(
-            "GET",
+        .get_if(
             "/api/v1/sync/batches?after=0&limit=10",
             &national,
-            None,
             Some(&tag),
         )
         .await;
@@ -608,13 +407,7 @@ async fn the_feed_answers_304_to_its_etag_until_it_changes() {
     let batch = m.node.get("/api/v1/sync/batches/1", &national).await;
     let same = m
         .node
-        .call(
-            "GET",
-            "/api/v1/sync/batches/1",
-            &national,
-            None,
-            batch.etag.as_deref(),
-        )
+        .get_if("/api/v1/sync/batches/1", &national, batch.etag.as_deref())
         .await;
     assert_eq!(same.status, StatusCode::NOT_MODIFIED);
     // After the page's last batch there is nothing.
@@ -630,11 +423,9 @@ async fn the_feed_answers_304_to_its_etag_until_it_changes() {
         .await;
     let changed = m
         .node
-        .call(
-            "GET",
+        .get_if(
             "/api/v1/sync/batches?after=0&limit=10",
             &national,
-            None,
             Some(&tag),
         )
         .await;
@@ -646,8 +437,8 @@ async fn the_feed_answers_304_to_its_etag_until_it_changes() {
 async fn bt_7_2_only_the_director_seals_and_only_the_feed_readers_pull() {
     let m = march().await;
     let focal = m.node.session(&m.focal);
-    let national = m.node.login("csdlqg.dongbo", PW).await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     let admin = m.node.session(&m.admin);
 
     // Not the director: no statement to sign, no seal.
@@ -732,7 +523,7 @@ async fn bt_12_4_a_month_is_sealed_only_once_it_is_over() {
     let m = march().await;
     m.clock
         .set(d(2026, 3, 31).and_hms_opt(9, 0, 0).unwrap().and_utc());
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     let (sealed, next) = seal(&m, &director).await;
     assert_eq!(next["seal_from"], "2026-04-01");
     assert_eq!(
@@ -747,7 +538,7 @@ async fn bt_12_4_a_month_is_sealed_only_once_it_is_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sealed_batch_whose_documents_no_longer_hash_to_its_root_is_refused_naming_its_items() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
     // The same log served under a profile whose national database no
     // longer receives restricted facts: the identification numbers leave
@@ -780,7 +571,7 @@ async fn a_sealed_batch_whose_documents_no_longer_hash_to_its_root_is_refused_na
     let held = m.node.get("/api/v1/sync/batches/1", &national).await;
     let tag = held.etag.clone().unwrap();
     let not_modified = changed
-        .call("GET", "/api/v1/sync/batches/1", &token, None, Some(&tag))
+        .get_if("/api/v1/sync/batches/1", &token, Some(&tag))
         .await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     let a = changed.get("/api/v1/sync/batches/1", &token).await;
@@ -796,7 +587,7 @@ async fn a_sealed_batch_whose_documents_no_longer_hash_to_its_root_is_refused_na
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bt_12_4_a_statement_whose_root_is_not_the_documents_is_refused() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     let next = m.node.get("/api/v1/sync/batches/next", &director).await;
     let mut statement = next.body["statement"].clone();
     statement["merkle_root"] = json!("ab".repeat(32));
@@ -836,9 +627,9 @@ async fn bt_12_4_a_statement_whose_root_is_not_the_documents_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bt_12_4_a_batch_is_served_a_page_at_a_time_and_delivered_once_its_last_page_is() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
-    let national = m.node.login("csdlqg.dongbo", PW).await;
+    let national = m.node.token("csdlqg.dongbo", PW).await;
     let state = |n: usize| {
         let node = &m.node;
         let token = national.clone();
@@ -894,11 +685,9 @@ async fn bt_12_4_a_batch_is_served_a_page_at_a_time_and_delivered_once_its_last_
     let tag = first.etag.clone().unwrap();
     let same = m
         .node
-        .call(
-            "GET",
+        .get_if(
             "/api/v1/sync/batches/1?items_limit=1",
             &national,
-            None,
             Some(&tag),
         )
         .await;
@@ -999,7 +788,7 @@ async fn bt_12_4_a_batch_is_served_a_page_at_a_time_and_delivered_once_its_last_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_whose_item_no_longer_hashes_to_the_digest_verified_is_refused_naming_it() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
     let national = m.node.session(&m.national);
     // The director's reading fills the node's cache and delivers nothing.
@@ -1062,7 +851,7 @@ async fn a_page_whose_item_no_longer_hashes_to_the_digest_verified_is_refused_na
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bt_12_4_a_batch_served_whole_to_two_requests_at_once_is_delivered_once() {
     let m = march().await;
-    let director = m.node.login("snv.giamdoc", PW).await;
+    let director = m.node.token("snv.giamdoc", PW).await;
     assert_eq!(seal(&m, &director).await.0.status, StatusCode::CREATED);
     let national = m.node.session(&m.national);
     let (a, b) = tokio::join!(

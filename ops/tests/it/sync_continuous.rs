@@ -10,20 +10,14 @@
 //! in `sync.rs`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ed25519_dalek::Signer;
 use hoso_api::routes::sync_continuous::{SealedNow, seal_next};
-use hoso_api::{ApiConfig, AppState};
 use hoso_commands::connection_key::ConnectionKey;
 use hoso_commands::testkit::{Head, Province, d};
-use hoso_commands::workflows::Workflows;
 use hoso_domain::clock::Clock;
 use hoso_domain::profile::Profile;
-use hoso_ledger::EventStore;
-use hoso_ledger::SqliteStore;
 use hoso_ledger::merkle::InclusionProof;
-use hoso_projections::ReadModel;
 use hoso_sync::month::{MonthStatement, month_root};
 use hoso_sync::{BatchItem, BatchStatement};
 use reqwest::StatusCode;
@@ -31,195 +25,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::support::api::Answer;
+use crate::support::node::Node;
+
 const PID_A: &str = "033190001234";
 const PID_C: &str = "033190005678";
 const PW: &str = "Cua-Toi#2026!y";
-
-/// One API node over the province's log.
-struct Node {
-    base: String,
-    http: reqwest::Client,
-    state: Arc<AppState>,
-    /// The OpenAPI document the node serves.
-    doc: Value,
-    _dir: Option<tempfile::TempDir>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    bytes: Vec<u8>,
-    body: Value,
-}
-
-impl Node {
-    /// Serves `wf` from the data directory `data`, with a read model caught
-    /// up from the log there.
-    async fn start(
-        data: &std::path::Path,
-        wf: Arc<Workflows>,
-        store: &Arc<SqliteStore>,
-        dir: Option<tempfile::TempDir>,
-        connection: Arc<ConnectionKey>,
-    ) -> Self {
-        let keyring = wf.keyring().clone();
-        let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
-        let (read, _) = ReadModel::open(data, wf.clock().clone(), sealer).unwrap();
-        read.catch_up(store.as_ref() as &dyn EventStore)
-            .await
-            .unwrap();
-        let state = Arc::new(
-            AppState::new(data, wf, Arc::new(read), keyring, ApiConfig::default())
-                .unwrap()
-                .with_connection_key(connection),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let served = state.clone();
-        let server = tokio::spawn(async move {
-            let _ = hoso_api::serve(listener, served, std::future::pending()).await;
-        });
-        let http = reqwest::Client::new();
-        let doc = http
-            .get(format!("{base}/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            base,
-            http,
-            state,
-            doc,
-            _dir: dir,
-            server,
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Answer {
-        let mut rq = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rq = rq.json(&b);
-        }
-        let resp = rq.send().await.unwrap();
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = resp.bytes().await.unwrap().to_vec();
-        if status.is_client_error() || status.is_server_error() {
-            assert_eq!(ctype, "application/problem+json", "{method} {path}");
-        }
-        let body = if ctype.contains("json") {
-            serde_json::from_slice(&bytes).unwrap()
-        } else {
-            Value::Null
-        };
-        if !body.is_null() {
-            self.conforms(method, path, status, &body);
-        }
-        Answer {
-            status,
-            bytes,
-            body,
-        }
-    }
-
-    /// Checks a JSON answer against the schema the served OpenAPI document
-    /// gives for its route and status.
-    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
-        let path = path.split('?').next().unwrap();
-        let doc = &self.doc;
-        let paths = doc["paths"].as_object().unwrap();
-        // A fixed route (`/sync/batches/next`) before a templated one.
-        let route = paths.get(path).or_else(|| {
-            paths
-                .iter()
-                .find(|(template, _)| {
-                    let t: Vec<&str> = template.split('/').collect();
-                    let p: Vec<&str> = path.split('/').collect();
-                    t.len() == p.len()
-                        && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
-                })
-                .map(|(_, v)| v)
-        });
-        let route = route.unwrap_or_else(|| panic!("{path} is not in the document"));
-        let op = &route[method.to_lowercase()];
-        let code = status.as_u16().to_string();
-        let Some(resp) = op["responses"].get(&code) else {
-            assert!(
-                status.as_u16() >= 400,
-                "{method} {path}: {code} is undocumented"
-            );
-            return;
-        };
-        let content = &resp["content"];
-        let schema = content["application/json"]["schema"]
-            .as_object()
-            .or_else(|| content["application/problem+json"]["schema"].as_object());
-        let Some(schema) = schema else {
-            return;
-        };
-        let mut root = Value::Object(schema.clone());
-        root["components"] = doc["components"].clone();
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(&root)
-            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
-        );
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Answer {
-        self.call("GET", path, token, None).await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.call("POST", path, token, Some(body)).await
-    }
-
-    async fn login(&self, user: &str, pw: &str) -> String {
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": pw}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::CREATED);
-        let v: Value = resp.json().await.unwrap();
-        v["token"].as_str().unwrap().to_owned()
-    }
-
-    /// A session for `account` without a login (a node whose credentials
-    /// live elsewhere).
-    fn session(&self, account: &str) -> String {
-        self.state
-            .sessions
-            .create(account, Duration::from_secs(3600), self.state.now())
-            .unwrap()
-            .0
-    }
-}
 
 /// July 2026 in a continuous-mode province: two dossiers approved, nothing
 /// sealed yet.
@@ -258,7 +69,10 @@ async fn july() -> July {
         ..
     } = p;
     let path = dir.path().to_path_buf();
-    let node = Node::start(&path, Arc::new(wf), &store, Some(dir), connection.clone()).await;
+    let node = Node::start_with(&path, Arc::new(wf), &store, Some(dir), |s| {
+        s.with_connection_key(connection.clone())
+    })
+    .await;
     July {
         node,
         clock,
@@ -359,8 +173,8 @@ async fn metrics(node: &Node) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hy_13_6_the_server_seals_continuous_batches_with_the_published_connection_key() {
     let j = july().await;
-    let national = j.node.login("csdlqg.dongbo", PW).await;
-    let director = j.node.login("snv.giamdoc", PW).await;
+    let national = j.node.token("csdlqg.dongbo", PW).await;
+    let director = j.node.token("snv.giamdoc", PW).await;
     let focal = j.node.session(&j.focal);
 
     // The connection key's public key, to the feed's readers only.
@@ -466,7 +280,7 @@ async fn hy_13_6_the_server_seals_continuous_batches_with_the_published_connecti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hy_13_6_the_director_signs_july_over_its_continuous_batches_once_july_is_over() {
     let j = july().await;
-    let director = j.node.login("snv.giamdoc", PW).await;
+    let director = j.node.token("snv.giamdoc", PW).await;
     seal_next(&j.node.state).await.unwrap().unwrap();
 
     let next = j.node.get("/api/v1/sync/months/next", &director).await;
@@ -491,8 +305,8 @@ async fn hy_13_6_the_director_signs_july_over_its_continuous_batches_once_july_i
 
     j.clock.set(j.clock.now() + chrono::Duration::days(33));
     // Sessions do not last a month: log in again on 3 August.
-    let national = j.node.login("csdlqg.dongbo", PW).await;
-    let director = j.node.login("snv.giamdoc", PW).await;
+    let national = j.node.token("csdlqg.dongbo", PW).await;
+    let director = j.node.token("snv.giamdoc", PW).await;
     let by_national = j
         .node
         .post("/api/v1/sync/months", &national, body.clone())

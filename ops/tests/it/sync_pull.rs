@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::{arg, hoso_cmd, text};
 use ed25519_dalek::Signer;
-use hoso_api::{ApiConfig, AppState};
 use hoso_commands::testkit::{Province, d};
 use hoso_ledger::{EventStore, SqliteStore};
-use hoso_projections::ReadModel;
 use hoso_sync::BatchStatement;
 use serde_json::{Value, json};
+
+use crate::support::node::Node;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PROFILE: &str = "binh-thuan";
@@ -30,8 +30,7 @@ const PW: &str = "Cua-Toi#2026!y";
 
 /// A province with two sealed batches, served on a socket.
 struct Fed {
-    base: String,
-    http: reqwest::Client,
+    node: Node,
     store: Arc<SqliteStore>,
     /// The director's public key (hex), as the national side holds it.
     director_key: String,
@@ -39,41 +38,22 @@ struct Fed {
     token: String,
     /// The approved dossiers, in batch 1's order.
     approved: Vec<String>,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Fed {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Fed {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.node
     }
 }
 
 impl Fed {
     async fn get(&self, path: &str, token: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.unwrap()
+        self.node.get_ok(path, token).await
     }
 
     async fn login(&self, user: &str) -> String {
-        let v: Value = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base))
-            .json(&json!({"username": user, "password": PW}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["token"].as_str().unwrap().to_owned()
+        self.node.token(user, PW).await
     }
 
     /// The director signs and seals the next batch.
@@ -155,36 +135,13 @@ async fn two_batches() -> Fed {
         ..
     } = p;
     let data = dir.path().to_path_buf();
-    let keyring = wf.keyring().clone();
-    let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
-    let (read, _) = ReadModel::open(&data, wf.clock().clone(), sealer).unwrap();
-    read.catch_up(store.as_ref() as &dyn EventStore)
-        .await
-        .unwrap();
-    let state = Arc::new(
-        AppState::new(
-            &data,
-            Arc::new(wf),
-            Arc::new(read),
-            keyring,
-            ApiConfig::default(),
-        )
-        .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = hoso_api::serve(listener, state, std::future::pending()).await;
-    });
+    let node = Node::start(&data, Arc::new(wf), &store, Some(dir)).await;
     let mut fed = Fed {
-        base,
-        http: reqwest::Client::new(),
+        node,
         store,
         director_key: hex::encode(director.key.verifying_key().to_bytes()),
         token: String::new(),
         approved: vec![a, c],
-        _dir: dir,
-        server,
     };
     fed.seal(&director.key, &director.key_id).await;
     clock.set(d(2026, 5, 4).and_hms_opt(3, 0, 0).unwrap().and_utc());

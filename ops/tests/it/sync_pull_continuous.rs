@@ -14,15 +14,14 @@ use std::sync::Arc;
 use crate::support::{arg, hoso_cmd, text};
 use ed25519_dalek::Signer;
 use hoso_api::routes::sync_continuous::seal_next;
-use hoso_api::{ApiConfig, AppState};
 use hoso_commands::connection_key::ConnectionKey;
 use hoso_commands::testkit::{Province, d};
 use hoso_commands::workflows::SignMonth;
 use hoso_domain::clock::Clock;
 use hoso_domain::profile::Profile;
-use hoso_ledger::EventStore;
-use hoso_projections::ReadModel;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::support::node::Node;
 
 const PID_A: &str = "033190001234";
 const PID_C: &str = "033190005678";
@@ -30,18 +29,17 @@ const PW: &str = "Cua-Toi#2026!y";
 
 /// A continuous-mode province with July sealed and signed, served on a socket.
 struct Fed {
-    base: String,
+    node: Node,
     token: String,
     director_key: String,
     connection_key: String,
     approved: Vec<String>,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Fed {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Fed {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.node
     }
 }
 
@@ -70,23 +68,11 @@ async fn july_signed() -> Fed {
         ..
     } = p;
     let data = dir.path().to_path_buf();
-    let keyring = wf.keyring().clone();
-    let sealer = Arc::new(hoso_api::access::KeyringSealer(keyring.clone()));
-    let (read, _) = ReadModel::open(&data, wf.clock().clone(), sealer).unwrap();
-    read.catch_up(store.as_ref() as &dyn EventStore)
-        .await
-        .unwrap();
-    let state = Arc::new(
-        AppState::new(
-            &data,
-            Arc::new(wf),
-            Arc::new(read),
-            keyring,
-            ApiConfig::default(),
-        )
-        .unwrap()
-        .with_connection_key(connection.clone()),
-    );
+    let node = Node::start_with(&data, Arc::new(wf), &store, Some(dir), |s| {
+        s.with_connection_key(connection.clone())
+    })
+    .await;
+    let state = node.state.clone();
     seal_next(&state).await.unwrap().unwrap();
     clock.set(d(2026, 8, 3).and_hms_opt(3, 0, 0).unwrap().and_utc());
     let july = state.workflows.next_month_statement().await.unwrap();
@@ -103,29 +89,13 @@ async fn july_signed() -> Fed {
         )
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let served = state.clone();
-    let server = tokio::spawn(async move {
-        let _ = hoso_api::serve(listener, served, std::future::pending()).await;
-    });
-    let v: Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/sessions"))
-        .json(&json!({"username": "csdlqg.dongbo", "password": PW}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = node.token("csdlqg.dongbo", PW).await;
     Fed {
-        base,
-        token: v["token"].as_str().unwrap().to_owned(),
+        node,
+        token,
         director_key: hex::encode(director.key.verifying_key().to_bytes()),
         connection_key: connection.public_key_hex(),
         approved: vec![a, c],
-        _dir: dir,
-        server,
     }
 }
 

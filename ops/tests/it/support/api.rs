@@ -150,6 +150,13 @@ impl Client {
         self.call("GET", path, Some(token), None).await
     }
 
+    /// A conditional read: `If-None-Match: tag` when a tag is given.
+    pub async fn get_if(&self, path: &str, token: &str, tag: Option<&str>) -> Answer {
+        let headers: Vec<(&str, &str)> = tag.map(|t| ("if-none-match", t)).into_iter().collect();
+        self.send("GET", path, Some(token), Body::None, &headers)
+            .await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
         self.call("POST", path, Some(token), Some(body)).await
     }

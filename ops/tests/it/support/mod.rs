@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod node;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
