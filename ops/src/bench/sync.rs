@@ -1,13 +1,14 @@
 //! `hoso bench sync`: the national sync feed's two costs on a generated
 //! province (the rebuild bench's log, every dossier approved once): sealing
-//! a batch (its items' documents rendered and digested, the Merkle root,
-//! the statement digest and the director's ed25519 signature) and the
+//! a batch (the handler's scan of the log for its range and approvals, its
+//! items' documents rendered and digested, the Merkle root, the statement
+//! digest and the director's ed25519 signature) and the
 //! consumer's verification of the batch as served, a page at a time (every
 //! document's SHA-256, canonical item and inclusion proof, the signature),
 //! in items/s.
 //!
 //! Both sides run the code the server and `hoso sync pull` run
-//! (`hoso_api::routes::sync::{build_items, serve_page}`,
+//! (`Workflows::batch_range`, `hoso_api::routes::sync::{build_items, serve_page}`,
 //! `hoso_api::sync_cache::VerifiedBatch`, `crate::sync_pull::Assembly`);
 //! the served pages are built in memory, so HTTP transfer is not in the
 //! figure. The seal is not appended to the log:
@@ -18,18 +19,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use ed25519_dalek::{Signer, SigningKey};
 use hoso_api::access::KeyringSealer;
 use hoso_api::routes::sync::{
     BatchOut, DEFAULT_ITEMS_LIMIT, StatementJson, build_items, serve_page,
 };
 use hoso_api::sync_cache::VerifiedBatch;
+use hoso_commands::credentials::CredentialStore;
+use hoso_commands::workflows::Workflows;
+use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::SystemClock;
 use hoso_domain::profile::Profile;
 use hoso_ledger::EventStore;
 use hoso_projections::ReadModel;
-use hoso_sync::{BatchStatement, Hash, Month};
+use hoso_sync::Hash;
 
 use crate::progress::Progress;
 
@@ -61,38 +65,54 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         &model_dir,
         store.as_ref(),
         Arc::new(SystemClock),
-        Arc::new(KeyringSealer(keyring)),
+        Arc::new(KeyringSealer(keyring.clone())),
         &|n| progress.set(n),
     )
     .await?;
     progress.finish();
-    let Some(last) = events.checked_sub(1) else {
+    if events == 0 {
         bail!("the log is empty");
-    };
+    }
 
-    // (a) Sealing: the batch is the whole log, every dossier's approval in
-    // one batch (the generator writes them all at once, so they fall in no
-    // calendar month of their own; the batch is labelled 2026-01).
+    // (a) Sealing, as the director's `GET /sync/batches/next` and the seal
+    // check do: the handler's scan of the log for the batch's range and
+    // approvals (`Workflows::batch_range`), then every approved dossier
+    // rendered and digested, the Merkle root, the statement digest and the
+    // director's signature. The generator writes the whole log within one
+    // calendar month, so batch 1 is all of it.
+    let wf = Workflows::new(
+        store.clone(),
+        Profile::load(&o.profile)?,
+        WorkingCalendar::official()?,
+        Arc::new(SystemClock),
+        CredentialStore::open(&dir.join("bench-sync-credentials.db"))?,
+        keyring.clone(),
+    );
     let director = SigningKey::from_bytes(&[0x5d; 32]);
-    eprintln!("sealing: rendering and digesting every approved dossier…");
+    eprintln!(
+        "sealing: the batch's range from the log, then every approved dossier rendered and digested…"
+    );
     let started = Instant::now();
+    let range = wf.batch_range().await?;
+    let scan_s = started.elapsed().as_secs_f64();
+    let Some(last) = range.to_position.checked_sub(1) else {
+        bail!("the batch is empty");
+    };
     let approvals = read.approvals_between(None, last)?;
+    let same = approvals.len() == range.approvals.len()
+        && approvals
+            .iter()
+            .zip(&range.approvals)
+            .all(|(r, l)| r.position == l.position && r.dossier_id == l.dossier_id);
+    if !same {
+        bail!("the read model's approvals differ from the log's");
+    }
     let items = build_items(&read, &profile, &opener, &approvals)?;
     let digests = items
         .iter()
         .map(|(i, _)| hoso_sync::item_digest(i))
         .collect::<Result<Vec<Hash>, _>>()?;
-    let statement = BatchStatement {
-        format: hoso_sync::STATEMENT_FORMAT.to_owned(),
-        province: profile.name().to_owned(),
-        sequence: 1,
-        month: Month::new(2026, 1).context("month")?,
-        from_position: 0,
-        to_position: events,
-        item_count: items.len() as u64,
-        merkle_root: hoso_sync::root_of_digests(&digests),
-        previous_digest: [0; 32],
-    };
+    let statement = range.statement(hoso_sync::root_of_digests(&digests));
     let statement_digest = statement.digest()?;
     let signature = director.sign(&statement_digest).to_bytes();
     let seal_s = started.elapsed().as_secs_f64();
@@ -154,11 +174,11 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     }
     let per_s = n as f64 / verify_s;
     println!(
-        "sealing 1 batch of {n} items (the whole log as one batch, {events} events): {seal_s:.2} s (target ≤ 10 s); documents {:.1} MiB",
+        "sealing 1 batch of {n} items (the whole log as one batch, {events} events): {seal_s:.2} s (target ≤ 10 s), of which the log scan for the range {scan_s:.2} s; documents {:.1} MiB",
         document_bytes as f64 / 1_048_576.0
     );
     println!(
-        "serving: the digests verified and kept, then {} pages of {DEFAULT_ITEMS_LIMIT} items rendered, checked and proved ({:.1} MiB of JSON) in {serve_s:.2} s; the seal itself not appended (no director account in the generated log)",
+        "serving: the digests verified and kept, then {} pages of {DEFAULT_ITEMS_LIMIT} items rendered, checked and proved ({:.1} MiB of JSON) in {serve_s:.2} s; the seal event itself is not appended (the generated log has no director account; one append)",
         pages.len(),
         served_bytes as f64 / 1_048_576.0
     );
@@ -173,6 +193,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
                 "events": events,
                 "items": n,
                 "seal_seconds": seal_s,
+                "scan_seconds": scan_s,
                 "serve_seconds": serve_s,
                 "served_bytes": served_bytes,
                 "pages": pages.len(),
