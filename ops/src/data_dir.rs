@@ -219,6 +219,13 @@ impl DataDir {
         })
     }
 
+    /// Where `hoso demo` publishes the Sở Nội vụ director's public key (64 hex
+    /// digits and a newline), the key a national consumer is given out of band
+    /// to check the sealed batches (`hoso sync pull --director-key`).
+    pub fn director_key_file(&self) -> PathBuf {
+        self.path.join("sync").join("director.pub")
+    }
+
     /// The latest signed tree head's file.
     pub fn head_file(&self) -> PathBuf {
         self.path.join(HEAD_FILE)

@@ -14,6 +14,7 @@ mod proof;
 mod rebuild;
 mod serve;
 mod sync_continuous;
+mod sync_login;
 mod sync_pull;
 mod sync_pull_months;
 mod synth;
@@ -171,8 +172,15 @@ enum SyncCommand {
         #[arg(long)]
         url: String,
         /// A file (mode 600) holding the national sync account's bearer token.
-        #[arg(long)]
-        token_file: PathBuf,
+        #[arg(long, required_unless_present = "user", conflicts_with = "user")]
+        token_file: Option<PathBuf>,
+        /// Log in as this account instead (`POST /sessions`, the session ended
+        /// when done), with the password of `--password-file`.
+        #[arg(long, requires = "password_file")]
+        user: Option<String>,
+        /// A file (mode 600) holding `--user`'s password on one line.
+        #[arg(long, requires = "user")]
+        password_file: Option<PathBuf>,
         /// The output directory: `cursor.json` and one `batch-<n>.ndjson` per batch.
         #[arg(long)]
         out: PathBuf,
@@ -359,6 +367,8 @@ fn main() -> ExitCode {
                     SyncCommand::Pull {
                         url,
                         token_file,
+                        user,
+                        password_file,
                         out,
                         director_key,
                         connection_key,
@@ -368,7 +378,7 @@ fn main() -> ExitCode {
                     },
             } => sync_pull::run(&sync_pull::PullArgs {
                 url,
-                token_file,
+                auth: sync_login::Auth::from_args(token_file, user, password_file)?,
                 out,
                 director_key,
                 connection_key,

@@ -39,8 +39,8 @@ const PAGE: usize = 100;
 pub struct PullArgs {
     /// The server's base URL (`http://host:port`, with or without `/api/v1`).
     pub url: String,
-    /// A file holding the national sync account's bearer token.
-    pub token_file: PathBuf,
+    /// How the consumer authenticates: a token file, or a password it logs in with.
+    pub auth: crate::sync_login::Auth,
     /// The output directory (cursor and NDJSON files).
     pub out: PathBuf,
     /// The director's ed25519 public key: 64 hex digits, or a file holding them.
@@ -114,9 +114,15 @@ pub(crate) struct Verified {
     pub(crate) ndjson: Vec<u8>,
 }
 
-/// Runs the consumer to the end of the feed.
+/// Runs the consumer to the end of the feed, in a session opened with the
+/// password if one was given (`crate::sync_login`), ended when done.
 pub async fn run(args: &PullArgs) -> Result<()> {
-    let token = read_token(&args.token_file)?;
+    let session = crate::sync_login::Session::open(&args.auth, &args.url).await?;
+    let pulled = pull(args, session.token().to_owned()).await;
+    session.close(pulled).await
+}
+
+async fn pull(args: &PullArgs, token: String) -> Result<()> {
     let key =
         crate::sync_pull_months::batch_key(&args.director_key, args.connection_key.as_deref())?;
     check_prefix(&args.receipt_prefix)?;
@@ -547,7 +553,17 @@ fn read_cursor(out: &Path) -> Result<Option<Cursor>> {
 }
 
 /// The bearer token, from a file only its owner can read; never printed.
-fn read_token(path: &Path) -> Result<String> {
+pub(crate) fn read_token(path: &Path) -> Result<String> {
+    let text = read_owner_only(path)?;
+    let token = text.trim();
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        bail!("{} does not hold one bearer token", path.display());
+    }
+    Ok(token.to_owned())
+}
+
+/// A secret file's text, refused (without its content) when others can read it.
+pub(crate) fn read_owner_only(path: &Path) -> Result<String> {
     let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
         bail!(
@@ -556,13 +572,7 @@ fn read_token(path: &Path) -> Result<String> {
             meta.permissions().mode() & 0o777
         );
     }
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let token = text.trim();
-    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        bail!("{} does not hold one bearer token", path.display());
-    }
-    Ok(token.to_owned())
+    fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// The director's key: 64 hex digits, or a file holding them.
@@ -589,7 +599,7 @@ fn check_prefix(prefix: &str) -> Result<()> {
 }
 
 /// `http://host:port` or `…/api/v1` → `…/api/v1`.
-fn api_base(url: &str) -> String {
+pub(crate) fn api_base(url: &str) -> String {
     let url = url.trim_end_matches('/');
     if url.ends_with("/api/v1") {
         url.to_owned()
@@ -649,7 +659,7 @@ async fn ack(
 }
 
 /// A problem answer's `type` and `detail`, or its first bytes.
-fn problem_text(bytes: &[u8]) -> String {
+pub(crate) fn problem_text(bytes: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(v) => format!(
             "{} {}",

@@ -24,7 +24,11 @@
 //! 6. February: changes with proof, moves between divisions, transfers (accepted and
 //!    forwarded, or rejected), an arrival from another province, retirements,
 //!    resignations and a death, then a school merger; the changes are signed in the
-//!    February window.
+//!    February window. Fri 27 Feb: one more change is declared, after the
+//!    signatures, and stays unapproved at the month's cut.
+//! 7. Mon 2 Mar: the national database's sync account is issued and the Sở Nội vụ
+//!    director seals January's and February's batches of the national sync feed
+//!    (the director's public key published as `sync/director.pub`).
 //!
 //! Then the log is verified end to end and a summary printed.
 
@@ -58,6 +62,7 @@ mod recruitment;
 mod reports;
 mod story;
 mod summary;
+mod sync;
 
 /// Commands in flight at once, like officers working in parallel.
 const CONCURRENCY: usize = 48;
@@ -123,7 +128,12 @@ pub async fn run(
     let roles = tale.february(&ctx, &admin, people).await?;
     tale.merger(&ctx, &admin, &roles).await?;
     tale.approvals(&ctx, roles.changes.clone(), false).await?;
-    let elapsed = started.elapsed();
+    tale.late_change(&ctx, &roles.changes).await?;
+    let director = Tale::director(&ctx)?;
+    let read_side = tale.national_sync(&node, &admin, &director).await?;
+    // The events/s line is the handlers' work; the sealing's read side is timed
+    // on its own line of the story.
+    let elapsed = started.elapsed().saturating_sub(read_side);
 
     let head = sealer
         .shutdown()

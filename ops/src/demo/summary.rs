@@ -8,6 +8,7 @@ use hoso_schemas::Registry;
 use hoso_schemas::pb::common::PersonnelCategory;
 
 use super::PASSWORD_EVERY;
+use super::sync::{LeftOut, SealedLine};
 use crate::synth::{Province, Sector};
 
 #[derive(Default)]
@@ -45,6 +46,10 @@ pub(super) struct Summary {
     pub(super) status_changes: BTreeMap<&'static str, u64>,
     pub(super) merger_dossiers: u64,
     pub(super) merger_accounts: u64,
+    /// The national sync batches the director sealed.
+    pub(super) sync_batches: Vec<SealedLine>,
+    /// The change left out of February's batch, unapproved at the cut.
+    pub(super) sync_left_out: Option<LeftOut>,
     /// Demo logins: role, login name, password.
     pub(super) logins: Vec<(String, String, String)>,
 }
@@ -106,6 +111,7 @@ impl Summary {
         self.print_organisation_and_accounts(province);
         self.print_dossiers();
         self.print_approvals_and_movements();
+        self.print_sync();
         println!("  events by type:");
         for (t, n) in tally {
             println!("    {t:<36} {n}");
@@ -156,6 +162,27 @@ impl Summary {
                 self.personal_passwords
             ),
         );
+    }
+
+    fn print_sync(&self) {
+        for b in &self.sync_batches {
+            row(
+                &format!("national sync batch {}", b.sequence),
+                format!(
+                    "{}: {} items, statement digest {}",
+                    b.month, b.items, b.statement_digest
+                ),
+            );
+        }
+        if let Some(l) = &self.sync_left_out {
+            row(
+                "left out of the batches",
+                format!(
+                    "dossier {} at revision {}: a change declared after February's signatures, unapproved at the cut",
+                    l.dossier, l.revision
+                ),
+            );
+        }
     }
 
     fn print_dossiers(&self) {

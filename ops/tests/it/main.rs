@@ -13,6 +13,7 @@ mod hardening;
 mod http;
 mod ledger_keys;
 mod malformed;
+mod national_month;
 mod support;
 mod sync;
 mod sync_continuous;
