@@ -25,6 +25,7 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     idempotent_retry(store).await;
     batches_are_atomic(store).await;
     read_all_pages_concatenate(store).await;
+    read_all_of_type_keeps_the_range_and_the_type(store).await;
     concurrent_writers_lose_no_update(store, 16, 8).await;
     subscription_catches_up_then_goes_live(store).await;
     chains_verify(store).await;
@@ -323,6 +324,57 @@ pub async fn read_all_pages_concatenate<S: EventStore>(store: &S) {
             "positions are dense"
         );
     }
+}
+
+/// A read by type gives exactly the events of that type in the range, in order, a
+/// page at a time, and nothing outside the range.
+pub async fn read_all_of_type_keeps_the_range_and_the_type<S: EventStore>(store: &S) {
+    let p = prefix();
+    let start = start_position(store).await;
+    for i in 0..6 {
+        let kind = if i % 3 == 2 {
+            "test.Wanted"
+        } else {
+            "test.Happened"
+        };
+        let batch = (0..4)
+            .map(|j| {
+                NewEvent::new(kind, 1, format!("{i}.{j}").into_bytes()).with_actor("conformance")
+            })
+            .collect();
+        store
+            .append(&format!("{p}-typed{i}"), ExpectedRevision::Any, batch)
+            .await
+            .expect("append");
+    }
+    let whole = all_under(store, start, &p).await;
+    assert_eq!(whole.len(), 24);
+    // The range ends inside the last wanted batch: two of its four events are out.
+    let to = whole[22].position;
+    let expected: Vec<RecordedEvent> = whole
+        .iter()
+        .filter(|e| e.event_type == "test.Wanted" && e.position < to)
+        .cloned()
+        .collect();
+    assert_eq!(expected.len(), 6);
+    let mut paged = Vec::new();
+    let mut next = start;
+    loop {
+        let page = store
+            .read_all_of_type(next, to, "test.Wanted", 4)
+            .await
+            .expect("typed page");
+        assert!(page.len() <= 4);
+        let Some(last) = page.last() else { break };
+        next = last.position + 1;
+        paged.extend(page.into_iter().filter(|e| e.stream.starts_with(&p)));
+    }
+    assert_eq!(paged, expected);
+    let none = store
+        .read_all_of_type(start, to, "test.Nothing", 10)
+        .await
+        .expect("typed read");
+    assert!(none.iter().all(|e| !e.stream.starts_with(&p)));
 }
 
 /// Many writers race on one stream with exact expectations; every acknowledged append

@@ -850,33 +850,32 @@ impl Workflows {
         self.month_or_refuse(day)
     }
 
-    /// Reads the log from `from` until an event recorded at or after `cut`, or
-    /// position `end`, or the log's end; answers where it stopped and the
-    /// approvals before it.
+    /// The range from `from` to the first event recorded at or after `cut`, or
+    /// position `end`, or the log's end; answers where it ends and the
+    /// approvals in it, read by type so that the month's other events stay in
+    /// the store.
     async fn scan(
         &self,
         from: u64,
         cut: Option<chrono::DateTime<chrono::Utc>>,
         end: Option<u64>,
     ) -> Result<(u64, Vec<ApprovalRef>)> {
+        let head = self.store.head_position().await?.map_or(from, |h| h + 1);
+        let mut to = end.map_or(head, |end| end.min(head)).max(from);
+        if let Some(cut) = cut {
+            to = self.first_recorded_at_or_after(from, to, cut).await?;
+        }
         let approval_type = DomainEvent::from(ApprovalSigned::default()).type_name();
         let mut approvals = Vec::new();
         let mut position = from;
-        let mut stop = from;
         loop {
-            let page = self.store.read_all(position, SCAN_PAGE).await?;
+            let page = self
+                .store
+                .read_all_of_type(position, to, approval_type, SCAN_PAGE)
+                .await?;
             let Some(last) = page.last() else { break };
             position = last.position + 1;
             for e in &page {
-                if end.is_some_and(|end| e.position >= end)
-                    || cut.is_some_and(|cut| e.recorded_at >= cut)
-                {
-                    return Ok((e.position, approvals));
-                }
-                stop = e.position + 1;
-                if e.event_type != approval_type {
-                    continue;
-                }
                 let Some(dossier_id) = e.stream.strip_prefix(dossier::STREAM_PREFIX) else {
                     continue;
                 };
@@ -892,11 +891,35 @@ impl Workflows {
                     });
                 }
             }
-            if page.len() < SCAN_PAGE {
-                break;
+        }
+        Ok((to, approvals))
+    }
+
+    /// The first position in `[from, to)` recorded at or after `at`, or `to`: a
+    /// binary search, since `recorded_at` never decreases along the log (an
+    /// invariant of the stores), reading one event per step instead of the range.
+    async fn first_recorded_at_or_after(
+        &self,
+        from: u64,
+        to: u64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        let (mut lo, mut hi) = (from, to);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.store.read_all(mid, 1).await?.first() {
+                // A sparse log answers the first event at or after `mid`.
+                Some(e) if e.position < hi && e.recorded_at < at => lo = e.position + 1,
+                Some(e) if e.position < hi => hi = e.position,
+                _ => hi = mid,
             }
         }
-        Ok((stop, approvals))
+        // On a sparse log `lo` may fall between events: the boundary is the
+        // next event's position, as a reader of the range would meet it.
+        match self.store.read_all(lo, 1).await?.first() {
+            Some(e) if e.position < to => Ok(e.position),
+            _ => Ok(to),
+        }
     }
 }
 

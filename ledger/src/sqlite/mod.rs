@@ -664,6 +664,29 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    /// One query over the range filtered by type inside SQLite: the other rows are
+    /// never decoded nor copied out.
+    async fn read_all_of_type(
+        &self,
+        from_position: u64,
+        to_position: u64,
+        event_type: &str,
+        max_count: usize,
+    ) -> StoreResult<Vec<RecordedEvent>> {
+        let from = to_i64(from_position);
+        let to = to_i64(to_position);
+        let limit = to_i64(max_count as u64);
+        let event_type = event_type.to_owned();
+        self.with_reader(move |conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM events WHERE position >= ?1 AND position < ?2 \
+                 AND event_type = ?3 ORDER BY position LIMIT ?4"
+            );
+            query_events_until_damage(conn, &sql, params![from, to, event_type, limit], true)
+        })
+        .await
+    }
+
     /// Two columns of the rows, not the events: the sealer follows the log with it.
     async fn read_hashes(
         &self,
