@@ -15,10 +15,12 @@
 //! continuous mode a batch runs from the previous one to the log's end when
 //! it is cut, and its month is the month it is sealed in.
 //!
-//! **Cost.** [`Workflows::batch_range`] and [`Workflows::seal_batch`] read the
-//! log from the previous batch's `to_position` to the cut: a month of events,
-//! decoding only the approvals. The sealed batches themselves come from the
-//! index (`sync-<n>` streams).
+//! **Cost.** [`Workflows::batch_range`] and [`Workflows::seal_batch`] find the
+//! cut by a binary search on `recorded_at` (it never decreases along the log),
+//! then read only the range's approvals, by type
+//! ([`hoso_ledger::EventStore::read_all_of_type`]: SQLite filters them without
+//! handing the month's other events out). The sealed batches themselves come
+//! from the index (`sync-<n>` streams).
 //!
 //! **Who seals.** The director of Sở Nội vụ signs the province's data before it
 //! is synced (BT 7.2, HY 8.4, DT 19.2). Here: an active agency-head account
