@@ -193,7 +193,13 @@ impl StreamIndex {
         let (mut upto, mut last_hash) = match check_meta(&state, ledger, store_id, next_position)? {
             Ok(upto) => (upto, state.last_hash),
             Err(why) => {
-                tracing::warn!(reason = %why, path = %path.display(), "rebuilding the stream index from the log");
+                // A new ledger's index is new too: nothing was lost, nothing to
+                // warn an operator of.
+                if next_position == 0 {
+                    tracing::debug!(reason = %why, path = %path.display(), "starting the stream index of an empty log");
+                } else {
+                    tracing::warn!(reason = %why, path = %path.display(), "rebuilding the stream index from the log");
+                }
                 // One transaction: a crash half-way must not leave old meta over
                 // an emptied table.
                 conn.execute_batch(

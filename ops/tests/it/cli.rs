@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{arg as data_arg, hoso, text};
+use crate::support::{arg as data_arg, hoso, hoso_cmd, text};
 
 #[test]
 fn init_then_verify_an_empty_ledger() {
@@ -24,6 +24,28 @@ fn init_then_verify_an_empty_ledger() {
     let o = hoso(&["init", "--data", &data]);
     assert_eq!(o.status.code(), Some(2), "init refuses to overwrite");
     assert!(text(&o).contains("already exists"), "{}", text(&o));
+}
+
+/// What an operator's log file gets: a new ledger (and its new stream index) is no
+/// cause for a warning, and logs written to a file or a pipe carry no terminal
+/// colour codes.
+#[test]
+fn a_new_ledger_warns_of_nothing_and_logs_to_a_pipe_carry_no_colour() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_arg(&tmp.path().join("d"));
+    let o = hoso_cmd()
+        .args(["init", "--data", &data])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let logs = String::from_utf8_lossy(&o.stderr);
+    assert!(logs.contains("INFO"), "info lines are written: {logs}");
+    assert!(!logs.contains("WARN"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in a piped log: {logs:?}"
+    );
 }
 
 #[test]
