@@ -165,6 +165,10 @@ impl ConnectionKey {
             let _ = fs::remove_file(path);
             return Err(io_err(e));
         }
+        // Lost in a crash, the key would be made anew at the next start and
+        // the national side would hold a key that no longer signs.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        crate::sealing::sync_dir(dir.unwrap_or(Path::new("."))).map_err(io_err)?;
         Ok(key)
     }
 

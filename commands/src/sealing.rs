@@ -390,7 +390,7 @@ fn write_key_file(path: &Path, set: &KekSet, create_new: bool) -> Result<(), Sea
         let _ = fs::remove_file(&tmp);
     }
     result?;
-    sync_dir(&dir)
+    sync_dir(&dir).map_err(io_err(&dir))
 }
 
 fn write_tmp_and_publish(
@@ -434,13 +434,11 @@ fn write_tmp_and_publish(
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), SealError> {
+/// Makes a file just created in `dir` survive a crash: its directory entry
+/// is on disk only once the directory is synced.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(dir))?;
-    }
+    File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())

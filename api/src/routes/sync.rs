@@ -542,6 +542,61 @@ pub(crate) async fn render(s: &AppState, from: u64, to: u64) -> ApiResult<Vec<(u
         .collect())
 }
 
+/// The digests of rendered items, in order.
+fn digests_of(rendered: &[(u64, Rendered)]) -> ApiResult<Vec<Hash>> {
+    rendered
+        .iter()
+        .map(|(_, r)| hoso_sync::item_digest(&r.item))
+        .collect::<Result<Vec<Hash>, _>>()
+        .map_err(|e| Problem::internal(&e))
+}
+
+/// What a seal renders to check or make its statement's root: the range's
+/// items, their digests and the root over them.
+pub(crate) struct RenderedRange {
+    pub(crate) rendered: Vec<(u64, Rendered)>,
+    pub(crate) digests: Vec<Hash>,
+    pub(crate) root: Hash,
+}
+
+impl RenderedRange {
+    /// Renders `[from, to)` (see [`render`]) and digests it.
+    pub(crate) async fn of(s: &AppState, from: u64, to: u64) -> ApiResult<Self> {
+        let rendered = render(s, from, to).await?;
+        let digests = digests_of(&rendered)?;
+        let root = hoso_sync::root_of_digests(&digests);
+        Ok(Self {
+            rendered,
+            digests,
+            root,
+        })
+    }
+
+    /// Once `statement` is sealed over these items, keeps their digests in
+    /// the node's cache, so the batch's first serving renders only its page
+    /// instead of the whole batch again.
+    pub(crate) fn remember_sealed(self, s: &AppState, statement: &BatchStatement) {
+        let sequence = statement.sequence;
+        let positions = self.rendered.iter().map(|(p, _)| *p).collect();
+        let verified = statement
+            .digest()
+            .map_err(|e| e.to_string())
+            .and_then(|digest| {
+                VerifiedBatch::verify(statement, digest, positions, self.digests)
+                    .map_err(|e| e.to_string())
+            });
+        match verified {
+            Ok(v) => s.sync_digests.insert(Arc::new(v)),
+            // The seal was checked against the log; a batch not kept here
+            // is rendered and verified on its first serving, as after a
+            // restart.
+            Err(e) => {
+                tracing::warn!(sequence, error = %e, "a sealed batch's digests were not kept")
+            }
+        }
+    }
+}
+
 /// The read model's items must be the log's approvals: the same positions,
 /// dossiers, revisions and chain hashes. They are unless the read model
 /// fell out of step with the log, a failure of the server.
@@ -644,29 +699,35 @@ pub async fn seal(
         .await
         .map_err(|e| Problem::internal(&e))?
         .map_or(0, |h| h + 1);
-    if statement.from_position <= statement.to_position && statement.to_position <= log_end {
-        let rendered = render(&s, statement.from_position, statement.to_position).await?;
-        let items: Vec<BatchItem> = rendered.into_iter().map(|(_, r)| r.item).collect();
-        let root = hoso_sync::merkle_root(&items).map_err(|e| Problem::internal(&e))?;
-        if root != statement.merkle_root {
+    let checked = if statement.from_position <= statement.to_position
+        && statement.to_position <= log_end
+    {
+        let range = RenderedRange::of(&s, statement.from_position, statement.to_position).await?;
+        if range.root != statement.merkle_root {
             return Err(sync_problem(BatchRule::StatementMismatch {
                 field: "merkle_root",
-                expected: hex::encode(root),
+                expected: hex::encode(range.root),
                 found: hex::encode(statement.merkle_root),
             }));
         }
-    }
+        Some(range)
+    } else {
+        None
+    };
     let r = s
         .workflows
         .seal_batch(
             &c.actor,
             SealBatch {
-                statement,
+                statement: statement.clone(),
                 key_id: input.key_id,
                 signature,
             },
         )
         .await?;
+    if let Some(range) = checked {
+        range.remember_sealed(&s, &statement);
+    }
     let mut resp = (
         StatusCode::CREATED,
         Json(ReceiptOut::new(sequence.to_string(), r)),
@@ -952,11 +1013,7 @@ pub async fn batch(
 async fn first_serving(s: &AppState, b: &SealedBatch, page: &ItemPage) -> ApiResult<Vec<ItemOut>> {
     let st = &b.statement;
     let rendered = render(s, st.from_position, st.to_position).await?;
-    let digests = rendered
-        .iter()
-        .map(|(_, r)| hoso_sync::item_digest(&r.item))
-        .collect::<Result<Vec<Hash>, _>>()
-        .map_err(|e| Problem::internal(&e))?;
+    let digests = digests_of(&rendered)?;
     let positions = rendered.iter().map(|(p, _)| *p).collect();
     let verified = VerifiedBatch::verify(st, b.statement_digest, positions, digests)
         .map_err(|e| unverifiable(b, &rendered, &e))?;

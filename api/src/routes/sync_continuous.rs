@@ -15,11 +15,10 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use hoso_commands::workflows::{BatchRule, CONNECTION_SIGNER};
 use hoso_domain::profile::SyncMode;
-use hoso_sync::BatchItem;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::sync::{agree, feed_reader, render, sync_problem};
+use super::sync::{RenderedRange, agree, feed_reader, sync_problem};
 use crate::AppState;
 use crate::extract::Caller;
 use crate::problem::{ApiResult, Problem};
@@ -100,17 +99,15 @@ pub async fn seal_next(s: &AppState) -> ApiResult<Option<SealedNow>> {
     if range.approvals.is_empty() {
         return Ok(None);
     }
-    let rendered = render(s, range.from_position, range.to_position).await?;
-    agree(&range.approvals, &rendered)?;
-    let items: Vec<BatchItem> = rendered.into_iter().map(|(_, r)| r.item).collect();
-    let root = hoso_sync::merkle_root(&items).map_err(|e| Problem::internal(&e))?;
-    let statement = range.statement(root);
-    let sealed = SealedNow {
+    let rendered = RenderedRange::of(s, range.from_position, range.to_position).await?;
+    agree(&range.approvals, &rendered.rendered)?;
+    let statement = range.statement(rendered.root);
+    s.workflows.seal_continuous(key, statement.clone()).await?;
+    rendered.remember_sealed(s, &statement);
+    Ok(Some(SealedNow {
         sequence: statement.sequence,
         items: statement.item_count,
-    };
-    s.workflows.seal_continuous(key, statement).await?;
-    Ok(Some(sealed))
+    }))
 }
 
 /// `/metrics` gauges of continuous mode: the age of the oldest approval not

@@ -975,10 +975,19 @@ pub(crate) fn compare(wanted: &BatchStatement, given: &BatchStatement) -> Result
             hex::encode(given.previous_digest),
         ),
     ];
-    for (field, expected, found) in fields {
-        if expected != found {
-            return Err(mismatch(field, expected, found));
-        }
+    first_mismatch(fields)
+}
+
+/// Refuses at the first `(field, expected, found)` whose values differ,
+/// naming it ([`BatchRule::StatementMismatch`]).
+pub(crate) fn first_mismatch(
+    fields: impl IntoIterator<Item = (&'static str, String, String)>,
+) -> Result<()> {
+    match fields
+        .into_iter()
+        .find(|(_, expected, found)| expected != found)
+    {
+        Some((field, expected, found)) => Err(mismatch(field, expected, found)),
+        None => Ok(()),
     }
-    Ok(())
 }

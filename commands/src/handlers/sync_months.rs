@@ -23,7 +23,7 @@ use hoso_schemas::pb::sync::MonthStatementSigned;
 use hoso_sync::month::{MONTH_FORMAT, MonthStatement, month_root, month_stream};
 use hoso_sync::{Hash, Month};
 
-use super::sync::{BatchRule, mismatch};
+use super::sync::{BatchRule, first_mismatch, mismatch};
 use super::sync_continuous::CONNECTION_SIGNER;
 use crate::error::{AccessRule, CommandError, Result};
 use crate::index::Index;
@@ -291,10 +291,5 @@ fn compare_month(wanted: &MonthStatement, given: &MonthStatement) -> Result<()> 
             hex::encode(given.previous_digest),
         ),
     ];
-    for (field, expected, found) in fields {
-        if expected != found {
-            return Err(mismatch(field, expected, found));
-        }
-    }
-    Ok(())
+    first_mismatch(fields)
 }

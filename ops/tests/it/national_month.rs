@@ -14,16 +14,15 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use chrono::{Datelike, FixedOffset};
 use hoso_ledger::{EventStore, RecordedEvent, SqliteStore};
 use prost::Message;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::support::proxy::tampering_proxy;
 use crate::support::{arg, hoso, hoso_cmd, serve, text};
 
 const NATIONAL: &str = "csdlqg.dongbo";
@@ -125,78 +124,6 @@ async fn pull(url: &str, c: &Consumer, director_key: &Path, extra: &[&str]) -> O
         .unwrap()
 }
 
-/// A proxy in front of the node that flips one byte of batch 1's first
-/// document as served and counts the acknowledgements it passes on.
-async fn tampering_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let acks = Arc::new(AtomicUsize::new(0));
-    let counted = acks.clone();
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        loop {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let end = loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(i + 4);
-                }
-            };
-            let Some(end) = end else { continue };
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let mut lines = head.lines();
-            let mut first = lines.next().unwrap().split(' ');
-            let (method, path) = (first.next().unwrap(), first.next().unwrap());
-            let mut length = 0;
-            let mut auth = None;
-            for l in lines {
-                if let Some((k, v)) = l.split_once(':') {
-                    match k.to_ascii_lowercase().as_str() {
-                        "content-length" => length = v.trim().parse().unwrap(),
-                        "authorization" => auth = Some(v.trim().to_owned()),
-                        _ => {}
-                    }
-                }
-            }
-            while buf.len() < end + length {
-                let n = sock.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = buf[end..end + length].to_vec();
-            if path.ends_with("/ack") {
-                counted.fetch_add(1, Ordering::SeqCst);
-            }
-            let mut forward = http
-                .request(method.parse().unwrap(), format!("{upstream}{path}"))
-                .header("content-type", "application/json")
-                .body(body);
-            if let Some(auth) = auth {
-                forward = forward.header("authorization", auth);
-            }
-            let r = forward.send().await.unwrap();
-            let status = r.status().as_u16();
-            let mut bytes = r.bytes().await.unwrap().to_vec();
-            if path.split('?').next() == Some("/api/v1/sync/batches/1") {
-                flip_first_document(&mut bytes);
-            }
-            let answer = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                bytes.len()
-            );
-            sock.write_all(answer.as_bytes()).await.unwrap();
-            sock.write_all(&bytes).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-    });
-    (url, acks)
-}
-
 /// The first letter of the first document's first key changes case: still
 /// JSON, another document.
 fn flip_first_document(bytes: &mut [u8]) {
@@ -280,7 +207,7 @@ async fn bt_12_4_a_2000_person_month_round_trips_through_the_reference_consumer(
 
     // A byte flipped in a served document: refused, the item named, nothing
     // acknowledged, nothing written.
-    let (proxy, passed) = tampering_proxy(base.clone()).await;
+    let (proxy, passed) = tampering_proxy(base.clone(), flip_first_document).await;
     let tampered = consumer(tmp.path(), "tampered", &password);
     let o = pull(&proxy, &tampered, &director_key, &[]).await;
     let said = text(&o);

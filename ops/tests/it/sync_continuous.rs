@@ -33,14 +33,14 @@ const PID_C: &str = "033190005678";
 const PW: &str = "Cua-Toi#2026!y";
 
 /// July 2026 in a continuous-mode province: two dossiers approved, nothing
-/// sealed yet.
-struct July {
-    node: Node,
-    clock: Arc<hoso_domain::clock::ManualClock>,
-    director: Head,
-    connection: Arc<ConnectionKey>,
+/// sealed yet (also the consumer's tests' province, `sync_pull_continuous`).
+pub(crate) struct July {
+    pub(crate) node: Node,
+    pub(crate) clock: Arc<hoso_domain::clock::ManualClock>,
+    pub(crate) director: Head,
+    pub(crate) connection: Arc<ConnectionKey>,
     focal: String,
-    approved: Vec<String>,
+    pub(crate) approved: Vec<String>,
 }
 
 fn continuous() -> Profile {
@@ -51,7 +51,7 @@ fn continuous() -> Profile {
     Profile::from_toml_str("binh-thuan", &text).unwrap()
 }
 
-async fn july() -> July {
+pub(crate) async fn july() -> July {
     let p = Province::with_profile(continuous(), d(2026, 7, 1)).await;
     let director = p.director().await;
     p.national_sync().await;

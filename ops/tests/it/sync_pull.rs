@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::support::{arg, hoso_cmd, text};
 use ed25519_dalek::Signer;
@@ -20,8 +20,9 @@ use hoso_ledger::{EventStore, SqliteStore};
 use hoso_sync::BatchStatement;
 use serde_json::{Value, json};
 
+use crate::support::proxy::{Tamper, tampering_proxy};
+
 use crate::support::node::Node;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PROFILE: &str = "binh-thuan";
 const PID_A: &str = "033190001234";
@@ -341,82 +342,6 @@ async fn a_batch_larger_than_a_page_is_pulled_whole_a_page_at_a_time() {
         std::fs::read(crashed.out.join("batch-1.ndjson")).unwrap(),
         one
     );
-}
-
-/// A change made to an answer's bytes.
-type Tamper = fn(&mut [u8]);
-
-/// A proxy in front of the node that changes batch 1's answer with `tamper`
-/// and counts the acknowledgements it passes on.
-async fn tampering_proxy(upstream: String, tamper: Tamper) -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let acks = Arc::new(AtomicUsize::new(0));
-    let counted = acks.clone();
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        loop {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // The request head, then its body by Content-Length.
-            let end = loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(i + 4);
-                }
-            };
-            let Some(end) = end else { continue };
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let mut lines = head.lines();
-            let mut first = lines.next().unwrap().split(' ');
-            let (method, path) = (first.next().unwrap(), first.next().unwrap());
-            let mut length = 0;
-            let mut auth = String::new();
-            for l in lines {
-                if let Some((k, v)) = l.split_once(':') {
-                    match k.to_ascii_lowercase().as_str() {
-                        "content-length" => length = v.trim().parse().unwrap(),
-                        "authorization" => auth = v.trim().to_owned(),
-                        _ => {}
-                    }
-                }
-            }
-            while buf.len() < end + length {
-                let n = sock.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let body = buf[end..end + length].to_vec();
-            if path.ends_with("/ack") {
-                counted.fetch_add(1, Ordering::SeqCst);
-            }
-            let r = http
-                .request(method.parse().unwrap(), format!("{upstream}{path}"))
-                .header("authorization", auth)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let mut bytes = r.bytes().await.unwrap().to_vec();
-            if path.split('?').next() == Some("/api/v1/sync/batches/1") {
-                tamper(&mut bytes);
-            }
-            let answer = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                bytes.len()
-            );
-            sock.write_all(answer.as_bytes()).await.unwrap();
-            sock.write_all(&bytes).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-    });
-    (url, acks)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

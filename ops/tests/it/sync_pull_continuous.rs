@@ -9,22 +9,17 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::Arc;
 
 use crate::support::{arg, hoso_cmd, text};
 use ed25519_dalek::Signer;
 use hoso_api::routes::sync_continuous::seal_next;
-use hoso_commands::connection_key::ConnectionKey;
-use hoso_commands::testkit::{Province, d};
+use hoso_commands::testkit::d;
 use hoso_commands::workflows::SignMonth;
-use hoso_domain::clock::Clock;
-use hoso_domain::profile::Profile;
 use serde_json::Value;
 
 use crate::support::node::Node;
+use crate::sync_continuous::{July, july};
 
-const PID_A: &str = "033190001234";
-const PID_C: &str = "033190005678";
 const PW: &str = "Cua-Toi#2026!y";
 
 /// A continuous-mode province with July sealed and signed, served on a socket.
@@ -43,35 +38,15 @@ impl std::ops::Deref for Fed {
     }
 }
 
-fn continuous() -> Profile {
-    let text = Profile::source("binh-thuan").unwrap().replace(
-        "mode = \"monthly\"",
-        "mode = \"continuous\"\nlag = { amount = 1, unit = \"working_days\" }",
-    );
-    Profile::from_toml_str("binh-thuan", &text).unwrap()
-}
-
 async fn july_signed() -> Fed {
-    let p = Province::with_profile(continuous(), d(2026, 7, 1)).await;
-    let director = p.director().await;
-    p.national_sync().await;
-    let (a, _) = p.approved_dossier(PID_A).await;
-    let (c, _) = p.approved_dossier(PID_C).await;
-    let connection = Arc::new(
-        ConnectionKey::create(&p.dir.path().join("connection-key.json"), p.clock.now()).unwrap(),
-    );
-    let Province {
-        dir,
-        store,
+    let July {
+        node,
         clock,
-        wf,
+        director,
+        connection,
+        approved,
         ..
-    } = p;
-    let data = dir.path().to_path_buf();
-    let node = Node::start_with(&data, Arc::new(wf), &store, Some(dir), |s| {
-        s.with_connection_key(connection.clone())
-    })
-    .await;
+    } = july().await;
     let state = node.state.clone();
     seal_next(&state).await.unwrap().unwrap();
     clock.set(d(2026, 8, 3).and_hms_opt(3, 0, 0).unwrap().and_utc());
@@ -95,7 +70,7 @@ async fn july_signed() -> Fed {
         token,
         director_key: hex::encode(director.key.verifying_key().to_bytes()),
         connection_key: connection.public_key_hex(),
-        approved: vec![a, c],
+        approved,
     }
 }
 
