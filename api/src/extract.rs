@@ -138,7 +138,15 @@ fn clean_json(
             }
             *members = cleaned;
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        Value::Number(n) => {
+            if n.is_u64() && n.as_i64().is_none() {
+                let rule = InputRule::NumberOutOfRange {
+                    given: n.to_string(),
+                };
+                return Err(input_problem(&rule, pointer));
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
     }
     Ok(())
 }
@@ -195,6 +203,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
             .map_err(|e| Problem::bad_request("invalid-query", e.to_string()))?;
         for (name, value) in &mut pairs {
             *name = input::clean(name, TextKind::Short).map_err(|r| input_problem(&r, "query"))?;
+            input::check_if_number(value)
+                .map_err(|r| input_problem(&r, &format!("query:{name}")))?;
+            // A year on its own is a year of the records, as in a date.
+            if name == "year"
+                && let Ok(year) = value.parse::<i64>()
+            {
+                input::check_year(year).map_err(|r| input_problem(&r, "query:year"))?;
+            }
             if let Some(clean) = clean_text(value, input::kind_of_field(name))
                 .map_err(|r| input_problem(&r, &format!("query:{name}")))?
             {

@@ -72,7 +72,14 @@ pub enum ProjectionError {
     #[error("read model is damaged: {0}; rebuild it (hoso rebuild)")]
     Corrupt(String),
     /// The projections did not reach a position in time.
-    #[error("projections reached position {reached:?}, not {wanted}, within {waited:?}")]
+    #[error(
+        "the read side did not apply position {wanted} within {} ms ({})",
+        waited.as_millis(),
+        match reached {
+            Some(p) => format!("it has applied up to {p}"),
+            None => "it has applied nothing yet".to_owned(),
+        }
+    )]
     Timeout {
         /// Position waited for.
         wanted: u64,

@@ -636,6 +636,7 @@ pub async fn change(
 
 /// How many attempts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptParams {
     /// Newest first, at most 1,000 (default 100).

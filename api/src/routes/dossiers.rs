@@ -330,6 +330,7 @@ pub async fn import(
 
 /// Read parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadParams {
     /// Effective date: what was legally true then.
@@ -910,7 +911,8 @@ pub struct AttachmentOut {
 /// grace period.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", tag = "dossiers",
     params(("id" = String, Path, description = "Dossier id (UUID)")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = inline(super::Binary), content_type = "application/octet-stream",
+        description = "The document's bytes as they are (a scan, a PDF); any media type is stored as bytes"),
     responses((status = 201, body = AttachmentOut), (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 413, body = Problem, description = "Over the uploader's quota of uncited uploads (urn:hoso:problem:attachment:quota-exceeded), or over the body limit")))]
@@ -960,14 +962,16 @@ pub async fn upload(
 /// Downloads an attachment the dossier cites.
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}/attachments/{sha256}", tag = "dossiers",
     params(("id" = String, Path, description = "Dossier id (UUID)"),
-           ("sha256" = String, Path, description = "SHA-256 (hex)")),
-    responses((status = 200, description = "The bytes", content_type = "application/octet-stream"),
+           ("sha256" = String, Path, description = "SHA-256 (hex)"), super::WaitFor),
+    responses((status = 200, description = "The bytes", body = inline(super::Binary), content_type = "application/octet-stream"),
               (status = 404, body = Problem)))]
 pub async fn attachment(
     State(s): State<Arc<AppState>>,
     c: Caller,
     PathParams((id, sha)): PathParams<(String, String)>,
+    Params(w): Params<super::WaitFor>,
 ) -> ApiResult<Response> {
+    super::wait(&s, w.wait_for).await?;
     let b = basis(&s, &c, &id, "GET /dossiers/{id}/attachments/{sha256}").await?;
     let digest = parse_sha256(&sha, "sha256")?;
     let sha = sha.to_ascii_lowercase();
@@ -1015,6 +1019,7 @@ pub async fn attachment(
 
 /// Search criteria.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Part of the name, diacritics optional.

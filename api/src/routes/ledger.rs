@@ -52,6 +52,7 @@ impl TreeHeadOut {
 
 /// Where `tree_size` is omitted, the latest signed head's size is used.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     /// Global position of the event (its leaf index).
@@ -78,6 +79,7 @@ pub struct InclusionOut {
 
 /// Both sizes are required.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older tree size (≥ 1).

@@ -102,17 +102,41 @@ pub fn parse_sha256(h: &str, what: &str) -> ApiResult<[u8; 32]> {
 
 /// `?wait_for=<position>`: read your own writes.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitFor {
     /// Answer only once the read side has applied this global position
     /// (from a command's answer), or 503 after the server's bound.
     pub wait_for: Option<u64>,
 }
 
-/// Waits for the read side to reach `position`, if asked.
+/// Waits for the read side to reach `position`, if asked. A position the log
+/// has not reached is refused at once: no write gave it, so waiting for it
+/// could only time out.
 pub async fn wait(state: &AppState, w: Option<u64>) -> ApiResult<()> {
-    if let Some(p) = w {
-        state.read.wait_for(p, state.config.read_wait).await?;
+    let Some(p) = w else {
+        return Ok(());
+    };
+    if p >= state.read.next_position() {
+        let head = state
+            .workflows
+            .store()
+            .head_position()
+            .await
+            .map_err(hoso_projections::ProjectionError::from)?;
+        if head.is_none_or(|h| p > h) {
+            let end = head.map_or(0, |h| h + 1);
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "read",
+                "wait-beyond-log",
+                format!(
+                    "wait_for={p} is beyond the log, whose next position is {end}: \
+                     give the position a command answered with"
+                ),
+            ));
+        }
     }
+    state.read.wait_for(p, state.config.read_wait).await?;
     Ok(())
 }
 
@@ -264,6 +288,12 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     resp
 }
 
+/// Bytes as they are, for uploads and downloads: a client generator gives
+/// them as a byte stream, not as JSON.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);
+
 /// The OpenAPI 3.1 document of the API.
 #[derive(OpenApi)]
 #[openapi(
@@ -283,7 +313,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         sync_continuous::keys,
         sync_months::next, sync_months::sign, sync_months::list, sync_months::month,
     ),
-    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness)),
+    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness, reports::Format)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -328,6 +358,8 @@ impl utoipa::Modify for BearerAuth {
             .into_iter()
             .flatten()
             {
+                problems_as_problem_json(op);
+                edge_refusals(op, &problem);
                 if gated {
                     op.responses.responses.entry("503".into()).or_insert_with(|| {
                         problem("The ledger failed verification: this node serves nothing from it (urn:hoso:problem:ledger:untrusted), or the read side did not catch up in time").into()
@@ -351,6 +383,57 @@ impl utoipa::Modify for BearerAuth {
                 });
             }
         }
+    }
+}
+
+/// Every error answer is a problem, whatever media type a route's annotation
+/// gave it: the server always sends `application/problem+json` (RFC 9457).
+fn problems_as_problem_json(op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::RefOr;
+    for (status, resp) in op.responses.responses.iter_mut() {
+        let RefOr::T(resp) = resp else { continue };
+        if !(status.starts_with('4') || status.starts_with('5')) {
+            continue;
+        }
+        if let Some(content) = resp.content.shift_remove("application/json") {
+            resp.content
+                .insert("application/problem+json".to_owned(), content);
+        }
+    }
+}
+
+/// The refusals the extractors give before a handler runs, listed on every
+/// operation they can reach: a body that is not the JSON the operation takes,
+/// too large, or of another media type; a query string or a value that breaks
+/// an input rule (`hoso_domain::input`).
+fn edge_refusals(
+    op: &mut utoipa::openapi::path::Operation,
+    problem: &dyn Fn(&str) -> utoipa::openapi::Response,
+) {
+    let has_body = op.request_body.is_some();
+    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut add = |status: &str, what: &str| {
+        op.responses
+            .responses
+            .entry(status.into())
+            .or_insert_with(|| problem(what).into());
+    };
+    if has_body || has_params {
+        add(
+            "400",
+            "Malformed: a body that is not the JSON this operation takes, or a query string it cannot read",
+        );
+        add(
+            "422",
+            "A value breaks an input rule (urn:hoso:problem:input:<rule>, with a JSON pointer to it) or a rule of the domain",
+        );
+    }
+    if has_body {
+        add("413", "The body is larger than the server takes");
+        add(
+            "415",
+            "The body is not of a media type this operation takes",
+        );
     }
 }
 

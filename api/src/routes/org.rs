@@ -48,6 +48,7 @@ pub(crate) async fn require_scope(
 
 /// A date, default today.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DateParam {
     /// The date (default: today in Vietnam).
@@ -102,6 +103,7 @@ pub async fn subtree(
 
 /// Headcount parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HeadcountParams {
     /// `category`, `rank`, `title`, `position`, `gender`, `age_band`,
@@ -161,9 +163,11 @@ pub async fn headcount(
 
 /// A year.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct YearParam {
     /// Year (default this year).
+    #[param(minimum = 1900, maximum = 2100)]
     pub year: Option<u32>,
     /// Read your writes: wait for this position first.
     pub wait_for: Option<u64>,

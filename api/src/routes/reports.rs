@@ -57,6 +57,7 @@ fn answer<T: serde::Serialize>(
 
 /// Annual report parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnnualParams {
     /// Root unit.
@@ -89,6 +90,7 @@ pub async fn annual(
 
 /// Management report parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ManagementParams {
     /// Root unit.
@@ -129,6 +131,7 @@ pub async fn management(
 
 /// SLA report parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SlaParams {
     /// Root unit.
@@ -166,6 +169,7 @@ pub async fn sla(
 
 /// Approvals-pending parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PendingParams {
     /// `json` or `csv`.

@@ -191,6 +191,7 @@ pub struct AckIn {
 
 /// `?after=<sequence>&limit=<n>`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// Only batches after this sequence (the `next` cursor of the previous page).
@@ -284,6 +285,7 @@ pub struct ItemOut {
 
 /// `?items_after=<index>&items_limit=<n>`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BatchQuery {
     /// Index of the last item already received (the `next_items_after` of
@@ -646,7 +648,7 @@ pub(crate) async fn feed_reader(s: &AppState, c: &Caller) -> ApiResult<()> {
 
 /// The statement of the next batch and the digest the director signs.
 /// Director (or system administrator, who sees what is about to be signed).
-#[utoipa::path(get, path = "/api/v1/sync/batches/next", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/batches/next", tag = "sync", operation_id = "next_batch",
     responses((status = 200, body = NextBatchOut),
               (status = 403, body = Problem, description = "Not the Sở Nội vụ director (urn:hoso:problem:sync:not-director)")))]
 pub async fn next(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<NextBatchOut>> {

@@ -154,7 +154,7 @@ async fn month_out(s: &AppState, m: SignedMonth) -> ApiResult<MonthOut> {
 
 /// The next month statement over the continuous batches and the digest the
 /// director signs. Director (or system administrator).
-#[utoipa::path(get, path = "/api/v1/sync/months/next", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/months/next", tag = "sync", operation_id = "next_month_statement",
     responses((status = 200, body = NextMonthOut),
               (status = 403, body = Problem, description = "Not the Sở Nội vụ director (urn:hoso:problem:sync:not-director)"),
               (status = 404, body = Problem, description = "Every continuous batch is in a signed month (urn:hoso:problem:sync:no-month-to-sign)")))]

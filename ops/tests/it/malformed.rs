@@ -606,3 +606,62 @@ fn exchange(conn: &mut std::net::TcpStream, request: &[u8]) -> (u16, String, Vec
     }
     (status, head, got[head_end..head_end + length].to_vec())
 }
+
+/// Numbers the document declares `int64` and years of the records: a value
+/// beyond them is a 422 problem naming the parameter, not a wrap-around, a
+/// 200 for year 2147483648 or a five-second wait for a position no write gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_beyond_int64_years_beyond_the_records_and_unreached_positions_are_refused() {
+    let p = province().await;
+    let s = &p.s;
+    let quota = format!("/api/v1/org-units/{HEALTH}/quota");
+    for (query, rule, pointer) in [
+        ("year=2147483648", "input:year-out-of-range", "query:year"),
+        ("year=1899", "input:year-out-of-range", "query:year"),
+        (
+            "wait_for=9223372036854775808",
+            "input:number-out-of-range",
+            "query:wait_for",
+        ),
+    ] {
+        let a = s.get(&format!("{quota}?{query}"), &p.admin).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            a.body
+        );
+        assert_eq!(
+            a.body["type"],
+            format!("urn:hoso:problem:{rule}"),
+            "{query}"
+        );
+        assert_eq!(a.body["pointer"], pointer, "{query}");
+    }
+    let end = s.log_position(&p.admin).await;
+    // At once, not a 503 after the server's wait bound.
+    let a = s
+        .get(&format!("{quota}?wait_for={}", end + 1000), &p.admin)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(a.body["type"], "urn:hoso:problem:read:wait-beyond-log");
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("next position is {end}")),
+        "{}",
+        a.body
+    );
+    // The last position written is waited for and answered.
+    let ok = s
+        .get(&format!("{quota}?wait_for={}", end - 1), &p.admin)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let body = json!({"kind": "specialist", "username": "so.lon", "org_code": HEALTH,
+                      "display_name": "X", "extra": 18446744073709551615u64});
+    let a = s.post("/api/v1/accounts", &p.admin, body).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(a.body["type"], "urn:hoso:problem:input:number-out-of-range");
+    assert_eq!(a.body["pointer"], "/extra");
+}

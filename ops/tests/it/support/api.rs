@@ -1,13 +1,14 @@
 //! The API as the tests' clients drive it over HTTP. Every answer is read once
 //! into an [`Answer`]; every problem is checked to be `application/problem+json`
 //! with a `urn:hoso:problem:` type; a 5xx fails the test unless the client was
-//! made [`Client::allowing_server_errors`]; and a client made
-//! [`Client::conforming`] checks every JSON answer against the schema the served
-//! OpenAPI document gives its route and status, so the document cannot drift
-//! from what is served.
+//! made [`Client::allowing_server_errors`]; and every request and answer is
+//! checked against the OpenAPI document ([`super::openapi`]), so the document
+//! cannot drift from what is served.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use super::openapi;
 
 /// A request body.
 pub enum Body {
@@ -53,27 +54,24 @@ pub struct Client {
     /// `http://127.0.0.1:PORT`, without `/api/v1`.
     pub base: String,
     pub http: reqwest::Client,
-    /// The served OpenAPI document, for a conforming client.
-    doc: Option<Value>,
     server_errors: bool,
 }
 
 impl Client {
-    /// A client that checks problems but not the document's schemas.
+    /// A client of the server at `base`.
     pub fn new(base: impl Into<String>) -> Self {
         Self {
             base: base.into(),
             http: reqwest::Client::new(),
-            doc: None,
             server_errors: false,
         }
     }
 
-    /// A client that also checks every JSON answer against the document the
-    /// server serves at `/api/v1/openapi.json`.
+    /// A client that first checks that the server serves, at
+    /// `/api/v1/openapi.json`, the document every answer is checked against.
     pub async fn conforming(base: impl Into<String>) -> Self {
-        let mut c = Self::new(base);
-        let doc = c
+        let c = Self::new(base);
+        let served: Value = c
             .http
             .get(format!("{}/api/v1/openapi.json", c.base))
             .send()
@@ -82,7 +80,10 @@ impl Client {
             .json()
             .await
             .unwrap();
-        c.doc = Some(doc);
+        assert!(
+            served == *openapi::document(),
+            "the served document differs"
+        );
         c
     }
 
@@ -92,9 +93,9 @@ impl Client {
         self
     }
 
-    /// The served OpenAPI document (a conforming client's).
+    /// The OpenAPI document.
     pub fn document(&self) -> &Value {
-        self.doc.as_ref().expect("a conforming client")
+        openapi::document()
     }
 
     /// Sends a request with any extra headers.
@@ -106,6 +107,14 @@ impl Client {
         body: Body,
         headers: &[(&str, &str)],
     ) -> Answer {
+        let invalid = match &body {
+            Body::Json(v) => openapi::request_problem(method, path, Some(v)),
+            Body::Raw(bytes) => match serde_json::from_slice::<Value>(bytes) {
+                Ok(v) => openapi::request_problem(method, path, Some(&v)),
+                Err(e) => Some(format!("a body that is not JSON: {e}")),
+            },
+            Body::None => openapi::request_problem(method, path, None),
+        };
         let mut rq = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -121,7 +130,7 @@ impl Client {
             rq = rq.header(*name, *value);
         }
         let resp = rq.send().await.unwrap();
-        self.answer(method, path, resp).await
+        self.checked(method, path, invalid.as_deref(), resp).await
     }
 
     /// A call as a bearer of `token`; its status and body.
@@ -181,8 +190,20 @@ impl Client {
     }
 
     /// Reads and checks an answer to a request sent some other way (a
-    /// multipart or raw upload).
+    /// multipart or raw upload), whose request is valid by the document.
     pub async fn answer(&self, method: &str, path: &str, resp: reqwest::Response) -> Answer {
+        self.checked(method, path, None, resp).await
+    }
+
+    /// Reads an answer and checks it; `invalid` is why the document calls the
+    /// request invalid, if it does.
+    async fn checked(
+        &self,
+        method: &str,
+        path: &str,
+        invalid: Option<&str>,
+        resp: reqwest::Response,
+    ) -> Answer {
         let status = resp.status();
         let header = |name: &str| {
             resp.headers()
@@ -216,9 +237,7 @@ impl Client {
                 "{method} {path}: {body}"
             );
         }
-        if content_type.contains("json") {
-            self.conforms(method, path, status, &body);
-        }
+        openapi::check_answer(method, path, invalid, status, &content_type, &body);
         Answer {
             status,
             content_type,
@@ -339,72 +358,4 @@ impl Client {
         let token = self.first_login(user, issued, chosen).await;
         (id, token)
     }
-
-    /// Checks a JSON answer against the schema the served document gives for
-    /// that route and status (nothing without a document).
-    fn conforms(&self, method: &str, path: &str, status: StatusCode, body: &Value) {
-        let Some(doc) = &self.doc else {
-            return;
-        };
-        let path = path.split('?').next().unwrap();
-        let paths = doc["paths"].as_object().unwrap();
-        // A fixed route (`/sync/batches/next`) before a templated one.
-        let route = paths.get(path).or_else(|| {
-            paths
-                .iter()
-                .find(|(template, _)| route_matches(template, path))
-                .map(|(_, v)| v)
-        });
-        let Some(route) = route else {
-            assert_eq!(
-                status,
-                StatusCode::NOT_FOUND,
-                "{path} is not in the document"
-            );
-            return;
-        };
-        let op = &route[method.to_lowercase()];
-        if op.is_null() {
-            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            return;
-        }
-        let code = status.as_u16().to_string();
-        let Some(resp) = op["responses"].get(&code) else {
-            // Problems the document does not list per route (401 and the
-            // like) are still problems, checked by `answer`.
-            assert!(
-                status.as_u16() >= 400,
-                "{method} {path}: {code} is undocumented"
-            );
-            return;
-        };
-        let content = &resp["content"];
-        let schema = content["application/json"]["schema"]
-            .as_object()
-            .or_else(|| content["application/problem+json"]["schema"].as_object());
-        let Some(schema) = schema else {
-            return;
-        };
-        let mut root = Value::Object(schema.clone());
-        root["components"] = doc["components"].clone();
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .build(&root)
-            .unwrap_or_else(|e| panic!("schema of {method} {path} {code}: {e}"));
-        let errors: Vec<String> = validator
-            .iter_errors(body)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {path} {code} does not match the document: {errors:?}\n{body}"
-        );
-    }
-}
-
-/// Whether a document's route template (`/dossiers/{id}`) names `path`.
-pub fn route_matches(template: &str, path: &str) -> bool {
-    let t: Vec<&str> = template.split('/').collect();
-    let p: Vec<&str> = path.split('/').collect();
-    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod node;
+pub mod openapi;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
