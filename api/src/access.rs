@@ -15,7 +15,9 @@ use hoso_commands::sealing::{Keyring, PERSON_ID_CONTEXT};
 use hoso_commands::workflows::ReadBasis;
 use hoso_domain::restriction::{Restriction, RestrictionMap, seal_context};
 use hoso_projections::IdentifierSealer;
-use hoso_projections::views::{Approval, Dated, DossierView, Field, HistoryEntry, Rank, Salary};
+use hoso_projections::views::{
+    Approval, Award, Dated, DossierView, Evaluation, Field, HistoryEntry, Rank, Salary,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -83,14 +85,13 @@ pub struct DossierOut {
     pub salary: Option<Dated<Salary>>,
     /// Positions held.
     pub positions: Vec<Dated<String>>,
-    /// Awards (form, year).
-    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
-    pub awards: Vec<(String, u32)>,
-    /// Discipline, when cleared (secret by default).
-    pub discipline: Option<Vec<Dated<String>>>,
-    /// Evaluations (year, grade).
-    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
-    pub evaluations: Vec<(u32, String)>,
+    /// Awards.
+    pub awards: Vec<Award>,
+    /// Discipline (form, effective date); empty, and named in
+    /// `access.withheld`, for a reader not cleared for it (secret by default).
+    pub discipline: Vec<Dated<String>>,
+    /// Evaluations.
+    pub evaluations: Vec<Evaluation>,
     /// Signed approvals.
     pub approvals: Vec<Approval>,
     /// Effective date of the view, if not today.
@@ -268,7 +269,11 @@ impl Filter<'_> {
         } else {
             None
         };
-        let discipline = r("discipline").then_some(v.discipline);
+        let discipline = if r("discipline") {
+            v.discipline
+        } else {
+            Vec::new()
+        };
         let rank = if r("rank") { v.rank } else { None };
         let salary = if r("salary") { v.salary } else { None };
         let positions = if r("positions") {
@@ -469,6 +474,13 @@ impl Filter<'_> {
         level
     }
 
+    /// Whether the reader may see a fact shown outside the form's sections
+    /// (`rank`, `positions`, …), without recording it as revealed: for a list
+    /// that shows the fact only where it may.
+    pub fn shows(&self, fact: &str) -> bool {
+        self.fact(fact, &mut Revealed::default())
+    }
+
     /// Whether the reader may see something of `level` in `section`.
     pub fn may_see(&self, section: &str, level: Restriction) -> bool {
         self.sees(section, level)
@@ -628,10 +640,8 @@ mod tests {
             assert!(out.access.withheld.iter().any(|x| x == w), "{w}");
         }
         assert!(!out.access.withheld.iter().any(|x| x == "identity/1"));
-        assert_eq!(
-            out.discipline, None,
-            "not an empty list: that would say there is none"
-        );
+        // Always a list; that it is withheld, not empty, is said above.
+        assert!(out.discipline.is_empty());
         assert!(
             revealed.0.is_empty(),
             "nothing restricted read, nothing to log"

@@ -375,7 +375,10 @@ async fn authenticate(parts: &Parts, state: &Arc<AppState>) -> Result<Caller, Pr
             username: Some(account.username.clone()),
             client,
             target: parts.uri.path().to_owned(),
-            detail: format!("account locked ({reason:?})"),
+            detail: format!(
+                "account locked ({})",
+                hoso_schemas::Spelling::spelling(reason)
+            ),
         });
         return Err(Problem::unauthenticated(
             "account-locked",

@@ -209,7 +209,7 @@ impl From<CommandError> for Problem {
         Self {
             stream,
             revision,
-            ..Self::new(status, e.family(), e.code(), detail).cite(e.citation())
+            ..Self::new(status, e.family(), e.code(), detail).cite(e.citation().as_deref())
         }
     }
 }

@@ -341,13 +341,20 @@ impl Workflows {
         let today = self.today();
         let mut found = None;
         let mut refusal = None;
+        let mut ended = None;
         let heads = idx
             .accounts
             .values()
             .filter(|h| h.kind == AccountKind::AgencyHead && h.locked.is_none());
         for head in heads {
             for del in head.delegations.values() {
-                if del.to_account != signer.id || !del.in_force_on(today) {
+                if del.to_account != signer.id || today < del.valid_from {
+                    continue;
+                }
+                if !del.in_force_on(today) {
+                    // Ended or revoked: remembered, to name it if nothing
+                    // else lets the deputy sign.
+                    ended = Some((head, del.valid_until.min(today)));
                     continue;
                 }
                 let covers_unit = del.org_codes.is_empty()
@@ -366,14 +373,39 @@ impl Workflows {
                 }
             }
         }
-        match (found, refusal) {
-            (Some((level, head)), _) => Ok((level, Some(head))),
-            (None, Some(why)) => Err(AccessRule::Delegation(why)),
-            (None, None) => Err(AccessRule::NotApprover {
+        match (found, refusal, ended) {
+            (Some((level, head)), _, _) => Ok((level, Some(head))),
+            (None, Some(why), _) => Err(AccessRule::Delegation(why)),
+            (None, None, Some((head, last_day))) => Err(AccessRule::DelegationEnded {
+                head: head.id.clone(),
+                signer: signer.id.clone(),
+                ended_on: last_day,
+                citation: self.delegation_citation(idx, head, d),
+            }),
+            (None, None, None) => Err(AccessRule::NotApprover {
                 signer: signer.id.clone(),
                 citation: "DT 11, KT 8.1",
             }),
         }
+    }
+
+    /// The article of the profile in force that let `head` delegate its
+    /// approval of `d` (KT 8.1a in Kon Tum, BT 7.1 in Bình Thuận…).
+    fn delegation_citation(&self, idx: &Index, head: &Account, d: &Dossier) -> String {
+        let today = self.today();
+        let rule = org::UnitLookup::unit(&idx.org, &head.org_code).and_then(|u| {
+            let kind = OrgKind::of_unit_kind(u.kind())?;
+            let parent_kind = u
+                .parent_at(today)
+                .and_then(|p| org::UnitLookup::unit(&idx.org, p))
+                .and_then(|p| OrgKind::of_unit_kind(p.kind()));
+            let cat = account::profile_category(d.category)?;
+            self.profile
+                .authority_for(kind, parent_kind, cat)
+                .find(|r| r.delegable)
+                .map(|r| r.citation.clone())
+        });
+        rule.unwrap_or_else(|| format!("the {} profile's delegation rule", self.profile.name()))
     }
 
     fn not_delegable(&self, head: &Account) -> String {

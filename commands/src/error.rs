@@ -4,6 +4,8 @@
 //! and failures. The API maps each variant to a problem type by
 //! [`CommandError::family`] and [`CommandError::code`].
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use hoso_domain::account::{AccountRejection, LockReason};
 use hoso_domain::dossier::DossierRejection;
@@ -11,6 +13,7 @@ use hoso_domain::org::OrgRejection;
 use hoso_domain::profile;
 use hoso_ledger::typed::EventDecodeError;
 use hoso_ledger::{ExpectedRevision, StoreError};
+use hoso_schemas::Spelling;
 use hoso_schemas::pb::common::AccessRight;
 
 use crate::credentials::{CredentialError, PasswordRejection};
@@ -22,7 +25,7 @@ pub enum AccessRule {
     #[error("actor account {0} does not exist")]
     UnknownActor(String),
     /// The actor's account is locked.
-    #[error("actor account {account} is locked ({reason:?})")]
+    #[error("actor account {account} is locked ({})", reason.spelling())]
     ActorLocked {
         /// Account.
         account: String,
@@ -33,7 +36,11 @@ pub enum AccessRule {
     #[error("account {0} must change its issued password before anything else (BT 4.4)")]
     PasswordChangeRequired(String),
     /// Not enough right over the unit (DL 12.2, DL 6).
-    #[error("{needed:?} right over {org_code} is required; the actor holds {held:?} (DL 12.2)")]
+    #[error(
+        "{} right over {org_code} is required; the actor holds {} (DL 12.2)",
+        needed.spelling(),
+        held.map_or_else(|| "no right there".to_owned(), |r| format!("{} right", r.spelling()))
+    )]
     InsufficientRight {
         /// Unit.
         org_code: String,
@@ -44,7 +51,9 @@ pub enum AccessRule {
     },
     /// Granting more than one holds (HY 5.1).
     #[error(
-        "cannot grant {requested:?} over {org_code} while holding only {held:?} there (HY 5.1)"
+        "cannot grant {} right over {org_code} while holding only {} there (HY 5.1)",
+        requested.spelling(),
+        held.map_or_else(|| "no right".to_owned(), |r| format!("{} right", r.spelling()))
     )]
     Escalation {
         /// Unit.
@@ -62,6 +71,22 @@ pub enum AccessRule {
     /// A person may not review their own declaration.
     #[error("a person cannot review or lock their own declaration (HY 10.3)")]
     SelfReview,
+    /// A deputy's delegation that would cover the dossier has ended (or was
+    /// revoked): named with its date and the profile's rule, not as a
+    /// missing approval authority.
+    #[error(
+        "the delegation from {head} to {signer} ended on {ended_on}; sign only while a delegation is in force ({citation})"
+    )]
+    DelegationEnded {
+        /// The delegating head.
+        head: String,
+        /// The deputy.
+        signer: String,
+        /// Its last day in force (the day before revocation took effect).
+        ended_on: NaiveDate,
+        /// The profile's rule that lets the head delegate.
+        citation: String,
+    },
     /// Not an approver of this dossier (DT 11).
     #[error(
         "account {signer} has no approval authority over this dossier's unit and category ({citation})"
@@ -124,14 +149,17 @@ pub enum AccessRule {
 
 impl AccessRule {
     /// The article the rule comes from, where one does.
-    pub fn citation(&self) -> Option<&'static str> {
-        Some(match self {
+    pub fn citation(&self) -> Option<Cow<'static, str>> {
+        if let Self::DelegationEnded { citation, .. } = self {
+            return Some(Cow::Owned(citation.clone()));
+        }
+        Some(Cow::Borrowed(match self {
             Self::PasswordChangeRequired(_) => "BT 4.4",
             Self::InsufficientRight { .. } => "DL 12.2, DL 6",
             Self::Escalation { .. } => "HY 5.1",
             Self::NotDeclarant => "HY 10.2",
             Self::SelfReview => "HY 10.3",
-            Self::NotApprover { .. } => "DT 11",
+            Self::NotApprover { citation, .. } => citation,
             Self::Delegation(_) => "KT 8.1",
             Self::SystemAdminOnly(_) => "BT 11.1, HY 11.2",
             Self::NotHolder => "DL 15.7",
@@ -144,8 +172,8 @@ impl AccessRule {
                 return None;
             }
             // The window's article comes from the profile and is in the message.
-            Self::OutsideApprovalWindow { .. } => return None,
-        })
+            Self::OutsideApprovalWindow { .. } | Self::DelegationEnded { .. } => return None,
+        }))
     }
 
     /// Stable identifier of the rule.
@@ -159,6 +187,7 @@ impl AccessRule {
             Self::NotDeclarant => "not-declarant",
             Self::SelfReview => "self-review",
             Self::NotApprover { .. } => "not-approver",
+            Self::DelegationEnded { .. } => "delegation-ended",
             Self::Delegation(_) => "delegation",
             Self::KeyNotUsable { .. } => "key-not-usable",
             Self::OutsideApprovalWindow { .. } => "outside-approval-window",
@@ -307,7 +336,10 @@ pub enum CommandError {
     #[error("password refused: {0}")]
     Password(#[from] PasswordRejection),
     /// Someone else changed the aggregate since it was read; retry.
-    #[error("conflict on {stream}: expected {expected:?}, found {actual:?}; reload and retry")]
+    #[error(
+        "conflict on {stream}: expected {expected}, found {}; reload and retry",
+        actual.map_or_else(|| "no stream".to_owned(), |r| format!("revision {r}"))
+    )]
     Conflict {
         /// Stream.
         stream: String,
@@ -408,12 +440,18 @@ impl CommandError {
     }
 
     /// The article behind a refusal, where one exists.
-    pub fn citation(&self) -> Option<&'static str> {
+    pub fn citation(&self) -> Option<Cow<'static, str>> {
+        match self {
+            Self::Access(r) => r.rule.citation(),
+            _ => self.static_citation().map(Cow::Borrowed),
+        }
+    }
+
+    fn static_citation(&self) -> Option<&'static str> {
         match self {
             Self::Org(r) => r.citation(),
             Self::Account(r) => r.rule.citation(),
             Self::Dossier(r) => r.rule.citation(),
-            Self::Access(r) => r.rule.citation(),
             Self::Scope(r) => r.rule.citation(),
             Self::Sync(r) => r.rule.citation(),
             Self::Password(PasswordRejection::Unchanged) => Some(crate::credentials::BT_4_4),

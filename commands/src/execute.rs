@@ -231,7 +231,10 @@ impl Workflows {
                         &account_id,
                         AccountChange::Lock {
                             reason: LockReason::HolderLeft,
-                            note: format!("dossier archived: {status:?} (BT 11.2)"),
+                            note: format!(
+                                "dossier archived: {} (BT 11.2)",
+                                hoso_schemas::Spelling::spelling(status)
+                            ),
                         },
                     )
                     .await?;

@@ -200,6 +200,18 @@ impl Workflows {
         Ok(self.catch_up().await?.by_person.get(&key).cloned())
     }
 
+    /// The dossier of a personal account's holder, if the account is one and
+    /// the holder has a dossier here.
+    pub async fn dossier_of_account(&self, account_id: &str) -> Result<Option<String>> {
+        let idx = self.catch_up().await?;
+        Ok(idx
+            .accounts
+            .get(account_id)
+            .and_then(|a| a.person_key.as_ref())
+            .and_then(|k| idx.by_person.get(k))
+            .cloned())
+    }
+
     /// The personal account of an identification number, if issued.
     pub async fn personal_account_of(&self, person_id: &str) -> Result<Option<String>> {
         let key = self.person_key(person_id);

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::SourceDocument;
+use hoso_schemas::Spelling;
 use hoso_schemas::pb::account as pb;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 
@@ -599,7 +600,7 @@ pub enum AccountRule {
     #[error("public key is not a valid 32-byte ed25519 key")]
     BadPublicKey,
     /// Only accounts that sign may hold keys.
-    #[error("{0:?} accounts do not sign approvals")]
+    #[error("{} accounts do not sign approvals", .0.spelling())]
     KindCannotSign(AccountKind),
     /// A validity period that ends before it starts.
     #[error("period from {from} to {until} ends before it starts")]
@@ -650,7 +651,7 @@ pub enum AccountRule {
     #[error("a national sync account reads batches only; it cannot be given {0}")]
     NationalSyncReadOnly(&'static str),
     /// An inspection given to an account that is not an inspector's.
-    #[error("{0:?} accounts carry no inspections; issue an inspector account")]
+    #[error("{} accounts carry no inspections; issue an inspector account", .0.spelling())]
     NotAnInspector(AccountKind),
     /// An inspection without a unit to inspect.
     #[error("an inspection names at least one unit to inspect")]

@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use hoso_schemas::DomainEvent;
 use hoso_schemas::SourceDocument;
+use hoso_schemas::Spelling;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::{self as pb, FieldEntry};
 
@@ -743,7 +744,7 @@ pub enum DossierRule {
     #[error("a new dossier needs section {0} declared before it can be verified")]
     SectionMissing(&'static str),
     /// Step out of order.
-    #[error("the dossier is {actual:?}; {step} needs it {expected}")]
+    #[error("the dossier is {actual}; {step} needs it {expected}")]
     WrongStep {
         /// The step asked for.
         step: &'static str,
@@ -770,11 +771,16 @@ pub enum DossierRule {
     BadSignature(SignatureProblem),
     /// The dossier is archived (BT 11.5, HY 12.1).
     #[error(
-        "the dossier is archived ({0:?}); only a lawful status change may be recorded (BT 11.5, HY 12.1)"
+        "the dossier is archived ({}); only a lawful status change may be recorded (BT 11.5, HY 12.1)",
+        .0.spelling()
     )]
     Archived(EmploymentStatus),
     /// Unlawful status change (KT 11.3, HY 11.3).
-    #[error("status cannot change from {from:?} to {to:?} (KT 11.3, HY 11.3)")]
+    #[error(
+        "status cannot change from {} to {} (KT 11.3, HY 11.3)",
+        from.spelling(),
+        to.spelling()
+    )]
     StatusTransition {
         /// Current.
         from: EmploymentStatus,
@@ -2016,7 +2022,7 @@ fn change_status(
     if is_archived_status(status) {
         // Nobody will declare, review or sign for a person who left;
         // the open clocks end with the dossier's active life.
-        let outcome = format!("moot: dossier archived ({status:?})");
+        let outcome = format!("moot: dossier archived ({})", status.spelling());
         for (id, o) in &d.obligations {
             b.push_close(id.clone(), o.due, &outcome);
         }

@@ -159,10 +159,16 @@ pub fn section(code: &str) -> Option<&'static SectionSpec> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
     /// No such section.
-    #[error("unknown section {0:?}")]
+    #[error(
+        "unknown section \"{0}\"; valid sections: {valid}",
+        valid = SECTIONS.iter().map(|s| s.code).collect::<Vec<_>>().join(", ")
+    )]
     UnknownSection(String),
     /// A field that does not belong to the section.
-    #[error("field {field:?} does not belong to section {section}")]
+    #[error(
+        "field \"{field}\" does not belong to section {section}; its fields: {}",
+        self::section(section).map(|s| s.fields.join(", ")).unwrap_or_default()
+    )]
     FieldOutsideSection {
         /// Section code.
         section: String,

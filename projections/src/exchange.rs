@@ -24,6 +24,9 @@
 
 use hoso_domain::form::{SECTIONS, SectionSpec};
 use hoso_domain::restriction::{Restriction, RestrictionMap};
+use hoso_schemas::Spelling;
+use hoso_schemas::pb::common::PersonnelCategory;
+use hoso_schemas::pb::dossier::{DisciplineForm, EmploymentStatus, EvaluationGrade};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
@@ -536,18 +539,18 @@ pub fn to_document(
     let awards = when(sends("awards"), || {
         view.awards
             .iter()
-            .map(|(form, year)| AwardOut {
-                form: form.clone(),
-                year: *year,
+            .map(|a| AwardOut {
+                form: a.form.clone(),
+                year: a.year,
             })
             .collect()
     });
     let evaluations = when(sends("evaluations"), || {
         view.evaluations
             .iter()
-            .map(|(year, grade)| EvaluationOut {
-                year: *year,
-                grade: grade.clone(),
+            .map(|e| EvaluationOut {
+                year: e.year,
+                grade: wire::<EvaluationGrade>(&e.grade),
             })
             .collect()
     });
@@ -555,7 +558,7 @@ pub fn to_document(
         view.discipline
             .iter()
             .map(|d| DisciplineOut {
-                form: d.value.clone(),
+                form: wire::<DisciplineForm>(&d.value),
                 effective: d.effective.clone(),
             })
             .collect()
@@ -566,8 +569,8 @@ pub fn to_document(
         approved_revision,
         identification_number,
         full_name: view.full_name.clone(),
-        category: view.category.clone(),
-        status: view.status.clone(),
+        category: wire::<PersonnelCategory>(&view.category),
+        status: wire::<EmploymentStatus>(&view.status),
         managing_unit: view.managing_unit.clone(),
         employing_unit: view.employing_unit.clone(),
         rank,
@@ -694,6 +697,17 @@ pub fn to_bytes(doc: &Document) -> Result<Vec<u8>, ExchangeError> {
 /// covers).
 pub fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// The exchange format's name of a value the read views spell for the API
+/// (`cong_chuc` → `PERSONNEL_CATEGORY_CONG_CHUC`): the format is fixed by its
+/// specification and sealed batches' digests cover it, so it keeps the
+/// protobuf names whatever the API's spelling.
+fn wire<T: Spelling>(spelt: &str) -> String {
+    T::from_spelling(spelt).map_or_else(
+        || format!("{}UNSPECIFIED", T::PREFIX),
+        |v| v.proto_name().to_owned(),
+    )
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use hoso_domain::review::ReviewState;
-use hoso_schemas::DomainEvent;
+use hoso_schemas::pb::common::PersonnelCategory;
+use hoso_schemas::pb::dossier::EmploymentStatus;
 use hoso_schemas::pb::dossier::{AppointmentKind, FieldEntry};
+use hoso_schemas::{DomainEvent, Spelling};
 use serde::Serialize;
 
 use crate::apply::{decode_current, effective_of};
@@ -135,20 +137,38 @@ pub struct DossierView {
     pub salary: Option<Dated<Salary>>,
     /// Positions held.
     pub positions: Vec<Dated<String>>,
-    /// Awards (form, year).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
-    pub awards: Vec<(String, u32)>,
-    /// Discipline in effect or past (form name, effective date).
+    /// Awards.
+    pub awards: Vec<Award>,
+    /// Discipline in effect or past (form, effective date).
     pub discipline: Vec<Dated<String>>,
-    /// Annual evaluations (year, grade).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<serde_json::Value>>))]
-    pub evaluations: Vec<(u32, String)>,
+    /// Annual evaluations.
+    pub evaluations: Vec<Evaluation>,
     /// Approvals.
     pub approvals: Vec<Approval>,
     /// Effective date the view was taken at, if not today.
     pub as_of: Option<String>,
     /// Recorded date the view was taken at, if not now.
     pub known_at: Option<String>,
+}
+
+/// An award (khen thưởng).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Award {
+    /// Form, as the decision names it.
+    pub form: String,
+    /// Year.
+    pub year: u32,
+}
+
+/// An annual evaluation (đánh giá, xếp loại).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evaluation {
+    /// Year evaluated.
+    pub year: u32,
+    /// Grade, e.g. `excellent`.
+    pub grade: String,
 }
 
 /// One event of a dossier's history.
@@ -348,12 +368,10 @@ fn opened_view(id: &str, revision: u64, event: &DomainEvent) -> Option<DossierVi
                 revision,
                 person_id_sealed: hex::encode(person_id_sealed),
                 full_name: name.to_owned(),
-                category: hoso_schemas::pb::common::PersonnelCategory::try_from(category)
-                    .map(|c| c.as_str_name().to_owned())
-                    .unwrap_or_default(),
+                category: PersonnelCategory::spelling_of(category),
                 managing_unit: managing.to_owned(),
                 employing_unit: employing.to_owned(),
-                status: "EMPLOYMENT_STATUS_ACTIVE".to_owned(),
+                status: EmploymentStatus::Active.spelling(),
                 archived: false,
                 workflow: ReviewState::opened(false),
                 sections: BTreeMap::new(),
@@ -466,15 +484,19 @@ fn record_decision(v: &mut DossierView, revision: u64, event: &DomainEvent) {
                 });
             }
         }
-        E::AwardGranted(a) => v.awards.push((a.form.clone(), a.year)),
+        E::AwardGranted(a) => v.awards.push(Award {
+            form: a.form.clone(),
+            year: a.year,
+        }),
         E::DisciplineImposed(d) => v.discipline.push(Dated {
             effective,
             revision,
-            value: d.form().as_str_name().to_owned(),
+            value: d.form().spelling(),
         }),
-        E::EvaluationRecorded(e) => v
-            .evaluations
-            .push((e.year, e.grade().as_str_name().to_owned())),
+        E::EvaluationRecorded(e) => v.evaluations.push(Evaluation {
+            year: e.year,
+            grade: e.grade().spelling(),
+        }),
         _ => move_or_status(v, event),
     }
 }
@@ -498,7 +520,7 @@ fn move_or_status(v: &mut DossierView, event: &DomainEvent) {
             }
         }
         E::StatusChanged(s) => {
-            v.status = s.status().as_str_name().to_owned();
+            v.status = s.status().spelling();
             v.archived = hoso_domain::dossier::is_archived_status(s.status());
         }
         _ => {}
@@ -575,10 +597,23 @@ pub struct QuotaReport {
     pub org_code: String,
     /// Year.
     pub year: u32,
-    /// Quota: civil servants, public employees, contract workers.
-    pub quota: Option<[u32; 3]>,
-    /// Active dossiers: civil servants (incl. cadres), public employees, contract workers.
-    pub actual: [u32; 3],
+    /// Quota decided for the year, if any.
+    pub quota: Option<Staffing>,
+    /// Active dossiers on 31 December of the year (civil servants include
+    /// cadres and commune cadres).
+    pub actual: Staffing,
+}
+
+/// Heads by the three lines of a staffing quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Staffing {
+    /// Civil servants (biên chế công chức).
+    pub civil_servants: u32,
+    /// Public employees paid by the state budget (số lượng người làm việc).
+    pub public_employees: u32,
+    /// Contract workers (hợp đồng lao động).
+    pub contract_workers: u32,
 }
 
 impl ReadModel {
@@ -647,13 +682,7 @@ impl ReadModel {
                     let rank_code: Option<String> = r.get(1)?;
                     let is_title = rank_code.as_deref().is_some_and(|c| c.starts_with("V."));
                     let key: Option<String> = match by {
-                        Dimension::Category => Some(
-                            hoso_schemas::pb::common::PersonnelCategory::try_from(
-                                r.get::<_, i32>(0)?,
-                            )
-                            .map(|c| c.as_str_name().to_owned())
-                            .unwrap_or_default(),
-                        ),
+                        Dimension::Category => Some(PersonnelCategory::spelling_of(r.get(0)?)),
                         Dimension::Rank => (!is_title).then_some(rank_code).flatten(),
                         Dimension::Title => is_title.then_some(rank_code).flatten(),
                         Dimension::JobPosition => r.get(3)?,
@@ -681,13 +710,11 @@ impl ReadModel {
             org_code: code.to_owned(),
             year,
             quota,
-            actual: [
-                n("PERSONNEL_CATEGORY_CONG_CHUC")
-                    + n("PERSONNEL_CATEGORY_CAN_BO")
-                    + n("PERSONNEL_CATEGORY_COMMUNE_CADRE"),
-                n("PERSONNEL_CATEGORY_VIEN_CHUC"),
-                n("PERSONNEL_CATEGORY_NGUOI_LAO_DONG"),
-            ],
+            actual: Staffing {
+                civil_servants: n("cong_chuc") + n("can_bo") + n("commune_cadre"),
+                public_employees: n("vien_chuc"),
+                contract_workers: n("nguoi_lao_dong"),
+            },
         })
     }
 }
@@ -695,8 +722,12 @@ impl ReadModel {
 mod org {
     use hoso_domain::org::{OrgTree, UnitLookup};
 
-    pub(super) fn unit_quota(org: &OrgTree, code: &str, year: u32) -> Option<[u32; 3]> {
+    pub(super) fn unit_quota(org: &OrgTree, code: &str, year: u32) -> Option<super::Staffing> {
         let q = org.unit(code)?.quota(year)?;
-        Some([q.civil_servants, q.public_employees, q.contract_workers])
+        Some(super::Staffing {
+            civil_servants: q.civil_servants,
+            public_employees: q.public_employees,
+            contract_workers: q.contract_workers,
+        })
     }
 }

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use hoso_commands::workflows::{InspectionTerms, IssueAccount, right_name};
 use hoso_domain::account::{AccountChange, AccountKind, LockReason};
 use hoso_domain::restriction::Restriction;
+use hoso_schemas::Spelling;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,6 +46,10 @@ pub struct AccountOut {
     pub must_change_password: bool,
     /// An inspector's inspections by id (empty for other kinds).
     pub inspections: BTreeMap<String, InspectionOut>,
+    /// A personal account's own dossier (`GET /dossiers/{id}`), once the
+    /// holder has one here; absent for staff accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dossier: Option<String>,
 }
 
 /// An inspection as its inspector sees it.
@@ -69,15 +74,12 @@ pub struct InspectionOut {
 /// issued password is changed: BT 4.4).
 #[utoipa::path(get, path = "/api/v1/accounts/me", tag = "accounts",
     responses((status = 200, body = AccountOut), (status = 401, body = Problem)))]
-pub async fn me(c: Caller) -> Json<AccountOut> {
+pub async fn me(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<AccountOut>> {
+    let dossier = s.workflows.dossier_of_account(&c.account.id).await?;
     let a = c.account;
-    Json(AccountOut {
+    Ok(Json(AccountOut {
         id: a.id,
-        kind: a
-            .kind
-            .as_str_name()
-            .trim_start_matches("ACCOUNT_KIND_")
-            .to_lowercase(),
+        kind: a.kind.spelling(),
         username: a.username,
         org_code: a.org_code,
         display_name: a.display_name,
@@ -105,7 +107,8 @@ pub async fn me(c: Caller) -> Json<AccountOut> {
                 )
             })
             .collect(),
-    })
+        dossier,
+    }))
 }
 
 /// A new account.
@@ -172,12 +175,7 @@ pub async fn issue(
     c: Caller,
     Body(input): Body<IssueIn>,
 ) -> ApiResult<(StatusCode, Json<ReceiptOut>)> {
-    let kind = parse_enum(
-        &input.kind,
-        "ACCOUNT_KIND_",
-        "kind",
-        AccountKind::from_str_name,
-    )?;
+    let kind = parse_enum(&input.kind, "kind")?;
     let issue = IssueAccount {
         kind,
         username: input.username,
@@ -459,7 +457,7 @@ pub enum ChangeIn {
 }
 
 fn right(v: &str) -> ApiResult<AccessRight> {
-    parse_enum(v, "ACCESS_RIGHT_", "right", AccessRight::from_str_name)
+    parse_enum(v, "right")
 }
 
 fn into_change(c: ChangeIn) -> ApiResult<AccountChange> {
@@ -596,17 +594,7 @@ fn public_key_bytes(hex_text: &str) -> ApiResult<Vec<u8>> {
 
 /// Personnel categories from their snake-case names (`cong_chuc`).
 fn personnel_categories(names: &[String]) -> ApiResult<Vec<PersonnelCategory>> {
-    names
-        .iter()
-        .map(|c| {
-            parse_enum(
-                c,
-                "PERSONNEL_CATEGORY_",
-                "categories",
-                PersonnelCategory::from_str_name,
-            )
-        })
-        .collect()
+    names.iter().map(|c| parse_enum(c, "categories")).collect()
 }
 
 /// Changes an account: rights, lock, keys, delegations, consents.

@@ -22,9 +22,9 @@ use hoso_commands::workflows::{
     right_name,
 };
 use hoso_domain::account::AccountKind;
-use hoso_domain::dossier::{EmploymentStatus, TransferKind};
+use hoso_domain::dossier::EmploymentStatus;
 use hoso_projections::audit::{AuditEntry, AuditQuery};
-use hoso_projections::search::{SearchPage, SearchQuery};
+use hoso_projections::search::SearchQuery;
 use hoso_projections::views::HistoryEntry;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
 use hoso_schemas::pb::dossier::FieldEntry;
@@ -797,7 +797,7 @@ pub async fn transfer(
             let cites = scan(&document);
             let command = InitiateTransfer {
                 dossier_id,
-                kind: parse_enum(&kind, "TRANSFER_KIND_", "kind", TransferKind::from_str_name)?,
+                kind: parse_enum(&kind, "kind")?,
                 to,
                 effective,
                 document,
@@ -869,12 +869,7 @@ pub async fn status(
     Body(input): Body<StatusIn>,
 ) -> ApiResult<Response> {
     basis(&s, &c, &id, "POST /dossiers/{id}/status").await?;
-    let status = parse_enum(
-        &input.status,
-        "EMPLOYMENT_STATUS_",
-        "status",
-        EmploymentStatus::from_str_name,
-    )?;
+    let status = parse_enum(&input.status, "status")?;
     let document = input.document.into_source()?;
     let cites = scan(&document);
     uploaded(&s, &id, &cites).await?;
@@ -1060,14 +1055,14 @@ pub struct SearchParams {
 /// Searches the dossiers in the caller's scope. With rights over several
 /// subtrees, `unit` chooses one; a unit outside scope is not found.
 #[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(SearchParams),
-    responses((status = 200, body = SearchPage), (status = 400, body = Problem),
+    responses((status = 200, body = HitsOut), (status = 400, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn search(
     State(s): State<Arc<AppState>>,
     c: Caller,
     uri: Uri,
     Params(p): Params<SearchParams>,
-) -> ApiResult<Json<SearchPage>> {
+) -> ApiResult<Json<HitsOut>> {
     let (unit, right) = search_unit(&s, &c, p.unit.as_deref()).await?;
     let by_number = p.person_id.is_some();
     if by_number && right < AccessRight::Update {
@@ -1085,26 +1080,12 @@ pub async fn search(
     let category = p
         .category
         .as_deref()
-        .map(|v| {
-            parse_enum(
-                v,
-                "PERSONNEL_CATEGORY_",
-                "category",
-                PersonnelCategory::from_str_name,
-            )
-        })
+        .map(|v| parse_enum::<PersonnelCategory>(v, "category"))
         .transpose()?;
     let status = p
         .status
         .as_deref()
-        .map(|v| {
-            parse_enum(
-                v,
-                "EMPLOYMENT_STATUS_",
-                "status",
-                EmploymentStatus::from_str_name,
-            )
-        })
+        .map(|v| parse_enum::<EmploymentStatus>(v, "status"))
         .transpose()?;
     wait(&s, p.wait_for).await?;
     let searched = unit.clone();
@@ -1128,15 +1109,13 @@ pub async fn search(
         limit: p.limit,
         after: p.after,
     })?;
-    // Identification numbers are restricted: a list of hits would reveal
-    // them unlogged, so they are left out (empty, as the read model holds
-    // them) unless the caller searched by the number, which they already
-    // hold.
-    if let Some(number) = &p.person_id {
-        for hit in &mut page.items {
-            hit.person_id.clone_from(number);
-        }
-    }
+    let hits = shown_hits(
+        &s,
+        &c,
+        std::mem::take(&mut page.items),
+        p.person_id.as_deref(),
+    )
+    .await?;
     if c.account.kind == AccountKind::Inspector
         && let Some(root) = &searched
     {
@@ -1151,7 +1130,86 @@ pub async fn search(
             )
             .await?;
     }
-    Ok(Json(page))
+    Ok(Json(HitsOut {
+        items: hits,
+        next: page.next,
+    }))
+}
+
+/// A page of hits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitsOut {
+    /// Hits in (folded name, id) order.
+    pub items: Vec<HitOut>,
+    /// Cursor of the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+/// A search hit, showing what the caller may see of the dossier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitOut {
+    /// Dossier id.
+    pub id: String,
+    /// Identification number, only when the caller searched by it (a list
+    /// of hits must not reveal restricted numbers unlogged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<String>,
+    /// Name.
+    pub full_name: String,
+    /// Category, e.g. `cong_chuc`.
+    pub category: String,
+    /// Managing unit.
+    pub managing_unit: String,
+    /// Employing unit.
+    pub employing_unit: String,
+    /// Employment status, e.g. `active`.
+    pub status: String,
+    /// Review cycle.
+    #[schema(value_type = String)]
+    pub workflow: hoso_domain::review::ReviewState,
+    /// Rank or title code, where the caller may see the rank.
+    pub rank_code: Option<String>,
+    /// Rank or title name, likewise.
+    pub rank_name: Option<String>,
+    /// Job position, where the caller may see positions.
+    pub job_position: Option<String>,
+    /// Year of birth.
+    pub birth_year: Option<i64>,
+}
+
+/// The hits as the caller may see them: each through the same filter as a
+/// read of that dossier on the caller's ground for it.
+async fn shown_hits(
+    s: &AppState,
+    c: &Caller,
+    hits: Vec<hoso_projections::search::SearchHit>,
+    searched_number: Option<&str>,
+) -> ApiResult<Vec<HitOut>> {
+    use hoso_schemas::Spelling;
+    let mut out = Vec::with_capacity(hits.len());
+    for h in hits {
+        let Some(b) = s.workflows.read_basis(&c.actor, &h.id).await? else {
+            continue;
+        };
+        let f = filter(s, &b, &h.id);
+        let rank = f.shows("rank");
+        let positions = f.shows("positions");
+        out.push(HitOut {
+            person_id: searched_number.map(str::to_owned),
+            full_name: h.full_name,
+            category: PersonnelCategory::spelling_of(h.category),
+            managing_unit: h.managing_unit,
+            employing_unit: h.employing_unit,
+            status: EmploymentStatus::spelling_of(h.status),
+            workflow: h.workflow,
+            rank_code: h.rank_code.filter(|_| rank),
+            rank_name: h.rank_name.filter(|_| rank),
+            job_position: h.job_position.filter(|_| positions),
+            birth_year: h.birth_year,
+            id: h.id,
+        });
+    }
+    Ok(out)
 }
 
 /// The subtree a search covers and the caller's right there: the unit asked for

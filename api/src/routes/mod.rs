@@ -510,22 +510,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Parses an enum given in snake case (`cong_chuc`) against a prost enum's
-/// names (`PERSONNEL_CATEGORY_CONG_CHUC`).
-pub fn parse_enum<T>(
-    value: &str,
-    prefix: &str,
-    what: &str,
-    from: impl Fn(&str) -> Option<T>,
-) -> ApiResult<T> {
-    let name = format!("{prefix}{}", value.to_ascii_uppercase());
-    match from(&name) {
-        Some(v) if !value.is_empty() && !value.eq_ignore_ascii_case("unspecified") => Ok(v),
-        _ => Err(Problem::new(
+/// Parses an enumerated value in its one spelling (`cong_chuc`, see
+/// [`hoso_schemas::spelling`]); an unknown one is refused with the valid ones
+/// listed.
+pub fn parse_enum<T: hoso_schemas::Spelling>(value: &str, what: &str) -> ApiResult<T> {
+    T::from_spelling(value).ok_or_else(|| {
+        Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "request",
             "invalid-value",
-            format!("{what}: unknown value {value:?}"),
-        )),
-    }
+            format!(
+                "{what}: unknown value \"{value}\"; valid values: {}",
+                T::spellings().join(", ")
+            ),
+        )
+    })
 }

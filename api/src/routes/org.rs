@@ -253,7 +253,6 @@ pub async fn decide(
     crate::extract::Body(input): crate::extract::Body<OrgDecisionIn>,
 ) -> ApiResult<Json<super::ReceiptOut>> {
     use hoso_domain::org::{OrgChange, OrgCommand};
-    use hoso_schemas::pb::org::OrgUnitKind;
     let change = match input.change {
         OrgChangeIn::Establish {
             name,
@@ -262,7 +261,7 @@ pub async fn decide(
             effective,
         } => OrgChange::Establish {
             name,
-            kind: super::parse_enum(&kind, "ORG_UNIT_KIND_", "kind", OrgUnitKind::from_str_name)?,
+            kind: super::parse_enum(&kind, "kind")?,
             parent,
             effective,
         },

@@ -1945,7 +1945,7 @@ async fn refusals_name_the_aggregate_and_its_revision() {
         text.contains(&format!("dossier-{id} at revision {revision}")),
         "{text}"
     );
-    assert_eq!(err.citation(), Some("DL 12.2, DL 6"));
+    assert_eq!(err.citation().as_deref(), Some("DL 12.2, DL 6"));
     assert_eq!((err.family(), err.code()), ("access", "insufficient-right"));
 }
 

@@ -1544,7 +1544,7 @@ fn hy_11_3_departure_archives_and_ends_the_open_clocks() {
             closed(
                 "issue_new_dossier_account-0",
                 true,
-                "moot: dossier archived (Resigned)"
+                "moot: dossier archived (resigned)"
             ),
         ]
     );

@@ -59,7 +59,7 @@ async fn print_annual_report(
     for d in wf.dossier_summaries().await?.values() {
         if !hoso_domain::dossier::is_archived_status(d.status) {
             *brute
-                .entry(d.category.as_str_name().to_owned())
+                .entry(hoso_schemas::Spelling::spelling(d.category))
                 .or_default() += 1;
         }
     }

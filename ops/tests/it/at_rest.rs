@@ -124,7 +124,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
             .as_array()
             .unwrap()
             .iter()
-            .all(|h| h["person_id"] == ""),
+            .all(|h| h.get("person_id").is_none()),
         "{by_name}"
     );
 

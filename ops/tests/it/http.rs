@@ -218,6 +218,53 @@ async fn a_dossier_lives_its_whole_life_over_http() {
     )
     .await;
     let person = s.first_login("an.nv", "Cap-Moi#2026!x", PW).await;
+    // The person's account names their own dossier; a staff account none.
+    let me = s.get_ok("/api/v1/accounts/me", &person).await;
+    assert_eq!(me["dossier"], id.as_str(), "{me}");
+    assert_eq!(me["kind"], "personal");
+    let staff_me = s.get_ok("/api/v1/accounts/me", &p.health_focal).await;
+    assert!(staff_me.get("dossier").is_none(), "{staff_me}");
+    // One spelling per value: the category and status read back as they are
+    // written, discipline is a list even when withheld.
+    let read = s.get_ok(&format!("/api/v1/dossiers/{id}"), &person).await;
+    assert_eq!(read["category"], "cong_chuc", "{read}");
+    assert_eq!(read["status"], "active", "{read}");
+    assert!(read["discipline"].is_array(), "{read}");
+    let hits = s
+        .get_ok(
+            &format!("/api/v1/dossiers?unit={HEALTH}&category=cong_chuc&status=active"),
+            &p.health_focal,
+        )
+        .await;
+    let hit = &hits["items"][0];
+    assert_eq!(hit["id"], id.as_str(), "{hits}");
+    assert_eq!(
+        (&hit["category"], &hit["status"]),
+        (&json!("cong_chuc"), &json!("active"))
+    );
+    assert!(
+        hit.get("person_id").is_none(),
+        "no number unless searched by it: {hit}"
+    );
+    let by_number = s
+        .get_ok(
+            &format!("/api/v1/dossiers?person_id={pid}"),
+            &p.health_focal,
+        )
+        .await;
+    assert_eq!(by_number["items"][0]["person_id"], pid);
+    let unknown = s
+        .get(
+            &format!("/api/v1/dossiers?unit={HEALTH}&category=CONG_CHUC"),
+            &p.health_focal,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = unknown.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("valid values: can_bo, cong_chuc, vien_chuc, nguoi_lao_dong"),
+        "{detail}"
+    );
     let decl = format!("/api/v1/dossiers/{id}/declarations");
     s.ok("POST", &decl, &person, identity(pid)).await;
     s.ok(

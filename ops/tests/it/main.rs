@@ -14,6 +14,7 @@ mod http;
 mod ledger_keys;
 mod malformed;
 mod national_month;
+mod problems;
 mod schema_run;
 mod support;
 mod sync;

@@ -236,6 +236,12 @@ impl Client {
                     .is_some_and(|t| t.starts_with("urn:hoso:problem:")),
                 "{method} {path}: {body}"
             );
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(
+                rust_debug_text(detail).is_none(),
+                "{method} {path}: Rust debug text {:?} in a problem: {detail}",
+                rust_debug_text(detail)
+            );
         }
         openapi::check_answer(method, path, invalid, status, &content_type, &body);
         Answer {
@@ -358,4 +364,30 @@ impl Client {
         let token = self.first_login(user, issued, chosen).await;
         (id, token)
     }
+}
+
+/// Text only Rust's `Debug` writes, if `detail` holds some: `Some(3)`,
+/// `None`, `Exact(28)`, or a variant name in CamelCase (`HolderLeft`). A
+/// problem speaks the API's spellings.
+pub fn rust_debug_text(detail: &str) -> Option<String> {
+    for word in detail.split(|c: char| !c.is_alphanumeric() && c != '(') {
+        let bare = word.trim_end_matches('(');
+        if ["Some(", "Ok(", "Err(", "Exact("]
+            .iter()
+            .any(|p| word.starts_with(p))
+            || bare == "None"
+        {
+            return Some(word.to_owned());
+        }
+        let chars: Vec<char> = bare.chars().collect();
+        let camel = chars.len() > 2
+            && chars[0].is_ascii_uppercase()
+            && chars
+                .windows(2)
+                .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        if camel {
+            return Some(bare.to_owned());
+        }
+    }
+    None
 }
