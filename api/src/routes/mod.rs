@@ -274,7 +274,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
-        org::tree, org::decide, org::subtree, org::headcount, org::quota,
+        org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
@@ -379,6 +379,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(dossiers::attachment),
         )
         .route("/org-units", get(org::tree).post(org::decide))
+        .route("/org-units/{code}", get(org::unit))
         .route("/org-units/{code}/tree", get(org::subtree))
         .route("/org-units/{code}/headcount", get(org::headcount))
         .route("/org-units/{code}/quota", get(org::quota))
