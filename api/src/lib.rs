@@ -238,6 +238,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = tokio::spawn(follow(state.clone()));
+    let restructurings = tokio::spawn(routes::org::fulfil_restructurings(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // `tap_io` with nothing to do is how axum gives a custom listener's
     // connections their `ConnectInfo<SocketAddr>`.
@@ -246,6 +247,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     follower.abort();
+    restructurings.abort();
     served
 }
 

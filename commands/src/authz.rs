@@ -202,13 +202,14 @@ impl Workflows {
             return None;
         }
         let today = self.today();
+        let holder = idx.org.holder_at(org_code, today);
         a.inspections
             .iter()
             .filter(|(_, i)| {
                 i.in_force_on(today)
                     && i.org_codes
                         .iter()
-                        .any(|root| idx.org.contains(root, org_code, today))
+                        .any(|root| idx.org.contains(root, &holder, today))
             })
             .max_by(|(id_a, a), (id_b, b)| a.clearance.cmp(&b.clearance).then(id_a.cmp(id_b)))
     }
@@ -230,9 +231,14 @@ impl Workflows {
             return None;
         }
         let today = self.today();
+        // A unit restructured away by today is answered for by the unit that
+        // holds its people today (DL 5.5): the old unit's grants stop on
+        // the effective date, the successor's start, whether or not the
+        // move events have been written yet.
+        let holder = idx.org.holder_at(org_code, today);
         a.grants
             .iter()
-            .filter(|(root, _)| idx.org.contains(root, org_code, today))
+            .filter(|(root, _)| idx.org.contains(root, &holder, today))
             .map(|(_, r)| *r)
             .max()
     }

@@ -123,6 +123,21 @@ impl OrgStatus {
     }
 }
 
+impl OrgStatus {
+    /// The unit that receives the ceased unit's dossiers and accounts
+    /// (DL 5.5): the successor of a merger, the first successor of a split
+    /// (the split decision does not say who goes where; the receiving
+    /// agencies redistribute by ordinary transfers); none for a dissolution
+    /// or an active unit.
+    pub fn receiver(&self) -> Option<&str> {
+        match self {
+            Self::Merged { into, .. } => Some(into),
+            Self::Split { into, .. } => into.first().map(String::as_str),
+            Self::Active | Self::Dissolved { .. } => None,
+        }
+    }
+}
+
 impl fmt::Display for OrgStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -442,6 +457,21 @@ fn resolve(units: &impl UnitLookup, code: &str, date: NaiveDate) -> Option<Strin
         }
     }
     None
+}
+
+/// See [`OrgTree::holder_at`].
+fn holder(units: &impl UnitLookup, code: &str, date: NaiveDate) -> String {
+    let mut current = code;
+    for _ in 0..CHAIN_DEPTH_MAX {
+        let Some(unit) = units.unit(current) else {
+            break;
+        };
+        match (unit.status.ceased_on(), unit.status.receiver()) {
+            (Some(ceased), Some(next)) if ceased <= date => current = next,
+            _ => break,
+        }
+    }
+    current.to_owned()
 }
 
 /// Whether `code` is `ancestor` or lies below it on `date`, parents'
@@ -1347,6 +1377,21 @@ impl OrgTree {
         resolve(self, code, date)
     }
 
+    /// The unit that holds, on `date`, the dossiers and accounts recorded
+    /// under `code` (DL 5.5): `code` itself until it ceases, then the
+    /// receiver of its merger or split ([`OrgStatus::receiver`]), followed
+    /// through later restructurings of the receiver. A dissolved unit, an
+    /// unknown code or a restructuring not yet in effect leaves `code`.
+    ///
+    /// Why this, and not the recorded unit: a restructuring decided today
+    /// may take effect later; until that day the people stay with the old
+    /// unit, from that day they are the successor's, and nothing has to be
+    /// written on the day for every reader to agree (the move events the
+    /// server writes afterwards only record what this already answers).
+    pub fn holder_at(&self, code: &str, date: NaiveDate) -> String {
+        holder(self, code, date)
+    }
+
     /// Whether `code` is `ancestor` or lies below it on `date` (mergers
     /// followed: a merged unit's people lie within its successor).
     pub fn contains(&self, ancestor: &str, code: &str, date: NaiveDate) -> bool {
@@ -1401,5 +1446,163 @@ impl OrgTree {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    /// Decides `change` about `code` against `tree` (decision signed on
+    /// `today`) and folds what it produced.
+    fn decided(tree: &mut OrgTree, code: &str, change: OrgChange, today: NaiveDate) {
+        let unit = tree.unit(code).cloned();
+        let command = OrgCommand {
+            code: code.into(),
+            decision: SourceDocument {
+                number: "12/QĐ-UBND".into(),
+                date: today,
+                issuer: "UBND tỉnh".into(),
+                attachment_sha256: None,
+            },
+            change,
+        };
+        for e in decide(unit.as_ref(), command, &*tree, today).unwrap() {
+            tree.apply(&stream_id(code), &e);
+        }
+    }
+
+    const ROOT: &str = "000.00.00.H33";
+    const A: &str = "000.01.00.H33";
+    const B: &str = "000.02.00.H33";
+    const C: &str = "000.03.00.H33";
+
+    /// A root and three departments founded on 1 January 2020.
+    fn province() -> OrgTree {
+        let mut tree = OrgTree::new();
+        let on = d(2020, 1, 1);
+        for (code, parent) in [
+            (ROOT, None),
+            (A, Some(ROOT)),
+            (B, Some(ROOT)),
+            (C, Some(ROOT)),
+        ] {
+            let change = OrgChange::Establish {
+                name: format!("Đơn vị {code}"),
+                kind: OrgUnitKind::ProvincialDepartment,
+                parent: parent.map(Into::into),
+                effective: on,
+            };
+            decided(&mut tree, code, change, on);
+        }
+        tree
+    }
+
+    #[test]
+    fn dl_5_5_future_merger_hands_people_over_on_its_effective_date() {
+        let mut tree = province();
+        let today = d(2026, 3, 2);
+        let effective = d(2026, 3, 12);
+        let change = OrgChange::MergeInto {
+            successor: B.into(),
+            effective,
+        };
+        decided(&mut tree, A, change, today);
+        assert_eq!(
+            tree.holder_at(A, today),
+            A,
+            "recorded today, not yet in effect"
+        );
+        assert_eq!(tree.holder_at(A, d(2026, 3, 11)), A);
+        assert_eq!(tree.holder_at(A, effective), B);
+        assert_eq!(tree.holder_at(A, d(2027, 1, 1)), B);
+        assert_eq!(
+            tree.holder_at(B, effective),
+            B,
+            "the successor keeps its own"
+        );
+    }
+
+    #[test]
+    fn dl_5_5_split_hands_people_to_the_first_successor() {
+        let mut tree = province();
+        let on = d(2026, 7, 1);
+        let change = OrgChange::Split {
+            successors: vec![C.into(), B.into()],
+            effective: on,
+        };
+        decided(&mut tree, A, change, d(2026, 6, 1));
+        assert_eq!(
+            tree.units()[A].status().receiver(),
+            Some(C),
+            "the order decided is kept"
+        );
+        assert_eq!(tree.holder_at(A, d(2026, 6, 30)), A);
+        assert_eq!(tree.holder_at(A, on), C);
+    }
+
+    #[test]
+    fn dl_5_5_holder_follows_successive_restructurings() {
+        let mut tree = province();
+        let first = OrgChange::MergeInto {
+            successor: B.into(),
+            effective: d(2026, 1, 1),
+        };
+        decided(&mut tree, A, first, d(2025, 12, 1));
+        let second = OrgChange::MergeInto {
+            successor: C.into(),
+            effective: d(2026, 6, 1),
+        };
+        decided(&mut tree, B, second, d(2026, 2, 1));
+        assert_eq!(tree.holder_at(A, d(2025, 12, 31)), A);
+        assert_eq!(tree.holder_at(A, d(2026, 5, 31)), B);
+        assert_eq!(tree.holder_at(A, d(2026, 6, 1)), C);
+    }
+
+    #[test]
+    fn dl_5_5_dissolved_unit_has_no_receiver() {
+        let mut tree = province();
+        let change = OrgChange::Dissolve {
+            effective: d(2026, 1, 1),
+        };
+        decided(&mut tree, A, change, d(2025, 12, 1));
+        assert_eq!(tree.units()[A].status().receiver(), None);
+        assert_eq!(tree.holder_at(A, d(2026, 2, 1)), A);
+        assert_eq!(
+            tree.holder_at("999.99.99.Z99", d(2026, 2, 1)),
+            "999.99.99.Z99"
+        );
+    }
+
+    #[test]
+    fn dl_5_5_future_merger_is_decided_against_the_successor_on_its_date() {
+        let mut tree = province();
+        let today = d(2026, 3, 2);
+        // C dissolves before the merger's date: merging into it is refused.
+        let dissolve = OrgChange::Dissolve {
+            effective: d(2026, 3, 10),
+        };
+        decided(&mut tree, C, dissolve, today);
+        let unit = tree.unit(A).cloned();
+        let command = OrgCommand {
+            code: A.into(),
+            decision: SourceDocument {
+                number: "13/QĐ-UBND".into(),
+                date: today,
+                issuer: "UBND tỉnh".into(),
+                attachment_sha256: None,
+            },
+            change: OrgChange::MergeInto {
+                successor: C.into(),
+                effective: d(2026, 3, 12),
+            },
+        };
+        let refused = decide(unit.as_ref(), command, &tree, today).unwrap_err();
+        assert_eq!(refused.code(), "successor-not-active");
+        assert_eq!(refused.citation(), Some(DL_5_5));
     }
 }

@@ -36,6 +36,7 @@ pub mod identifiers;
 pub mod reports;
 pub mod schema;
 pub mod search;
+pub mod units;
 pub mod views;
 
 use std::path::{Path, PathBuf};

@@ -265,6 +265,15 @@ impl ReadModel {
         }
         let title = q.title.as_deref().map(fold);
         f.sql.push_str(" ORDER BY name_folded, id");
-        self.with_reader(|conn| read_page(conn, &f, title.as_deref(), limit))
+        let mut page = self.with_reader(|conn| read_page(conn, &f, title.as_deref(), limit))?;
+        // A hit shows the unit that holds the person today (DL 5.5), as the
+        // dossier itself does.
+        self.with_org(|org| {
+            for hit in &mut page.items {
+                hit.managing_unit = org.holder_at(&hit.managing_unit, today);
+                hit.employing_unit = org.holder_at(&hit.employing_unit, today);
+            }
+        })?;
+        Ok(page)
     }
 }

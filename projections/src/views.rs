@@ -222,7 +222,17 @@ impl ReadModel {
         as_of: Option<NaiveDate>,
         known_at: Option<NaiveDate>,
     ) -> Result<Option<DossierView>, ProjectionError> {
-        self.fold_dossier(id, as_of, known_at, u64::MAX)
+        let mut view = self.fold_dossier(id, as_of, known_at, u64::MAX)?;
+        if let Some(v) = view.as_mut() {
+            // A merger or split moves people on its effective date (DL 5.5),
+            // whether or not its move events are written yet.
+            let on = as_of.unwrap_or_else(|| self.today());
+            self.with_org(|org| {
+                v.managing_unit = org.holder_at(&v.managing_unit, on);
+                v.employing_unit = org.holder_at(&v.employing_unit, on);
+            })?;
+        }
+        Ok(view)
     }
 
     /// The dossier as it stood at stream revision `revision`: its history
@@ -654,10 +664,27 @@ impl ReadModel {
         })
     }
 
-    /// Units of the subtree under `code` on `date` (itself first); empty if
-    /// the unit does not exist that day.
+    /// Units of the subtree under `code` on `date` (itself first), then the
+    /// units restructured away by then whose people it holds that day
+    /// (`OrgTree::holder_at`, DL 5.5), so that a dossier still recorded
+    /// under a merged unit counts where it belongs on `date`; empty if the
+    /// unit does not exist that day.
     pub fn subtree(&self, code: &str, date: NaiveDate) -> Result<Vec<String>, ProjectionError> {
-        self.with_org(|org| org.subtree(code, date))
+        self.with_org(|org| {
+            let mut units = org.subtree(code, date);
+            if units.is_empty() {
+                return units;
+            }
+            let held: Vec<String> = org
+                .units()
+                .values()
+                .filter(|u| u.status().ceased_on().is_some_and(|c| c <= date))
+                .map(|u| u.code().to_owned())
+                .filter(|c| units.contains(&org.holder_at(c, date)))
+                .collect();
+            units.extend(held);
+            units
+        })
     }
 
     /// Active headcount of a subtree by a dimension, as the read model

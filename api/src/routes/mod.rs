@@ -304,7 +304,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
-        org::tree, org::decide, org::subtree, org::headcount, org::quota,
+        org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
@@ -462,6 +462,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(dossiers::attachment),
         )
         .route("/org-units", get(org::tree).post(org::decide))
+        .route("/org-units/{code}", get(org::unit))
         .route("/org-units/{code}/tree", get(org::subtree))
         .route("/org-units/{code}/headcount", get(org::headcount))
         .route("/org-units/{code}/quota", get(org::quota))
@@ -524,5 +525,14 @@ pub fn parse_enum<T: hoso_schemas::Spelling>(value: &str, what: &str) -> ApiResu
                 T::spellings().join(", ")
             ),
         )
+    })
+}
+
+/// As [`parse_enum`], for a value of a JSON body at `pointer`, which the
+/// problem names.
+pub fn parse_enum_at<T: hoso_schemas::Spelling>(value: &str, pointer: &str) -> ApiResult<T> {
+    parse_enum(value, pointer).map_err(|mut p| {
+        p.pointer = Some(pointer.to_owned());
+        p
     })
 }

@@ -9,6 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use chrono::NaiveDate;
+use hoso_domain::org::{ApprovalAuthority, JobPosition, OrgChange, OrgCommand, StaffingQuota};
+use hoso_projections::units::UnitView;
 use hoso_projections::views::{Dimension, OrgNode, QuotaReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -193,16 +195,40 @@ pub async fn quota(
     Ok(Json(s.read.quota(&code, year)?))
 }
 
+/// One unit as it stands on a date: status and who holds its people,
+/// staffing quotas, job positions and approval authority in force.
+#[utoipa::path(get, path = "/api/v1/org-units/{code}", tag = "organisation",
+    params(("code" = String, Path, description = "Unit code"), DateParam),
+    responses((status = 200, body = UnitView), (status = 400, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn unit(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    uri: Uri,
+    PathParams(code): PathParams<String>,
+    Params(p): Params<DateParam>,
+) -> ApiResult<Json<UnitView>> {
+    super::wait(&s, p.wait_for).await?;
+    require_scope(&s, &c, &code, "GET /org-units/{code}", uri.query()).await?;
+    let date = p.date.unwrap_or_else(|| s.today());
+    s.read
+        .unit_at(&code, date)?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("unit"))
+}
+
 /// A decision about a unit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OrgChangeIn {
     /// Establish a unit (admin right over its parent; Sở Nội vụ for a root).
     Establish {
+        /// Kind: `provincial_department`, `peoples_committee_province`,
+        /// `peoples_committee_district`, `peoples_committee_commune`,
+        /// `public_service_unit`, `association`, `internal_division`.
+        kind: String,
         /// Name.
         name: String,
-        /// Kind, e.g. `provincial_department`, `public_service_unit`.
-        kind: String,
         /// Parent unit code.
         #[serde(default)]
         parent: Option<String>,
@@ -216,10 +242,21 @@ pub enum OrgChangeIn {
         /// First day of the new name.
         effective: NaiveDate,
     },
-    /// Merge into a successor; dossiers and accounts move (DL 5.5).
+    /// Merge into a successor (DL 5.5): from `effective` on the unit's
+    /// dossiers and accounts are the successor's; a future date moves them
+    /// on that date, not before.
     MergeInto {
         /// Successor code.
         successor: String,
+        /// First day the unit no longer exists.
+        effective: NaiveDate,
+    },
+    /// Split into two or more successors, which must exist on `effective`
+    /// (DL 5.5). People and accounts go to the first successor on that
+    /// date; the receiving agencies redistribute them by transfers.
+    Split {
+        /// Successor codes, the receiving one first.
+        successors: Vec<String>,
         /// First day the unit no longer exists.
         effective: NaiveDate,
     },
@@ -228,6 +265,54 @@ pub enum OrgChangeIn {
         /// First day the unit no longer exists.
         effective: NaiveDate,
     },
+    /// Set the staffing quota (biên chế) of one year; a later decision for
+    /// the same year replaces it.
+    SetStaffingQuota {
+        /// Calendar year.
+        year: u32,
+        /// Headcounts by category.
+        quota: StaffingQuotaIn,
+    },
+    /// Define (or redefine, same code) a job position (vị trí việc làm).
+    DefineJobPosition {
+        /// Position code, unique within the unit.
+        code: String,
+        /// Title.
+        title: String,
+        /// Group: `leadership`, `professional`, `shared_professional`, `support`.
+        group: String,
+        /// Lowest rank or professional title code required, e.g. `01.003`.
+        #[serde(default)]
+        required_rank_code: String,
+        /// Number of people the position is for (at least 1).
+        headcount: u32,
+        /// First day it holds.
+        effective: NaiveDate,
+    },
+    /// Assign which personnel the unit's head approves (DT 11), within the
+    /// unit's own subtree (DL 6); replaces any earlier assignment.
+    AssignApprovalAuthority {
+        /// Categories: `can_bo`, `cong_chuc`, `vien_chuc`, `nguoi_lao_dong`,
+        /// `commune_cadre`.
+        categories: Vec<String>,
+        /// Units (with everything below them) whose personnel are approved.
+        subordinates: Vec<String>,
+        /// First day it holds.
+        effective: NaiveDate,
+    },
+}
+
+/// A year's staffing quota by category, as Decree 62/2020 and 106/2020
+/// count it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffingQuotaIn {
+    /// Công chức (cadres and civil servants).
+    pub civil_servants: u32,
+    /// Viên chức.
+    pub public_employees: u32,
+    /// Người lao động.
+    pub contract_workers: u32,
 }
 
 /// A decision about a unit, with its document.
@@ -242,39 +327,101 @@ pub struct OrgDecisionIn {
     pub change: OrgChangeIn,
 }
 
-/// Establishes, renames, merges or dissolves a unit.
+impl OrgChangeIn {
+    /// The domain's change, every enum value checked against its list.
+    fn into_change(self) -> ApiResult<OrgChange> {
+        Ok(match self {
+            Self::Establish {
+                name,
+                kind,
+                parent,
+                effective,
+            } => OrgChange::Establish {
+                name,
+                kind: super::parse_enum_at(&kind, "/change/kind")?,
+                parent,
+                effective,
+            },
+            Self::Rename { name, effective } => OrgChange::Rename { name, effective },
+            Self::MergeInto {
+                successor,
+                effective,
+            } => OrgChange::MergeInto {
+                successor,
+                effective,
+            },
+            Self::Split {
+                successors,
+                effective,
+            } => OrgChange::Split {
+                successors,
+                effective,
+            },
+            Self::Dissolve { effective } => OrgChange::Dissolve { effective },
+            Self::SetStaffingQuota { year, quota } => OrgChange::SetStaffingQuota {
+                year,
+                quota: StaffingQuota {
+                    civil_servants: quota.civil_servants,
+                    public_employees: quota.public_employees,
+                    contract_workers: quota.contract_workers,
+                },
+            },
+            Self::DefineJobPosition {
+                code,
+                title,
+                group,
+                required_rank_code,
+                headcount,
+                effective,
+            } => OrgChange::DefineJobPosition {
+                position: JobPosition {
+                    code,
+                    title,
+                    group: super::parse_enum_at(&group, "/change/group")?,
+                    required_rank_code,
+                    headcount,
+                },
+                effective,
+            },
+            Self::AssignApprovalAuthority {
+                categories,
+                subordinates,
+                effective,
+            } => OrgChange::AssignApprovalAuthority {
+                authority: ApprovalAuthority {
+                    categories: categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| super::parse_enum_at(c, &format!("/change/categories/{i}")))
+                        .collect::<ApiResult<_>>()?,
+                    subordinates,
+                },
+                effective,
+            },
+        })
+    }
+}
+
+/// Records a decision about a unit: establish, rename, merge, split,
+/// dissolve, staffing quota, job position or approval authority. A merger,
+/// split or dissolution moves the unit's dossiers and accounts on its
+/// effective date (DL 5.5). Each refusal names its rule
+/// (`urn:hoso:problem:org:<rule>`, with the article where one applies).
 #[utoipa::path(post, path = "/api/v1/org-units", tag = "organisation",
     request_body = OrgDecisionIn,
-    responses((status = 200, body = super::ReceiptOut), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = super::ReceiptOut),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn decide(
     State(s): State<Arc<AppState>>,
     c: Caller,
     crate::extract::Body(input): crate::extract::Body<OrgDecisionIn>,
 ) -> ApiResult<Json<super::ReceiptOut>> {
-    use hoso_domain::org::{OrgChange, OrgCommand};
-    let change = match input.change {
-        OrgChangeIn::Establish {
-            name,
-            kind,
-            parent,
-            effective,
-        } => OrgChange::Establish {
-            name,
-            kind: super::parse_enum(&kind, "kind")?,
-            parent,
-            effective,
-        },
-        OrgChangeIn::Rename { name, effective } => OrgChange::Rename { name, effective },
-        OrgChangeIn::MergeInto {
-            successor,
-            effective,
-        } => OrgChange::MergeInto {
-            successor,
-            effective,
-        },
-        OrgChangeIn::Dissolve { effective } => OrgChange::Dissolve { effective },
-    };
+    let change = input.change.into_change()?;
     let code = input.code.clone();
     let r = s
         .workflows
@@ -288,4 +435,23 @@ pub async fn decide(
         )
         .await?;
     Ok(Json(super::ReceiptOut::new(code, r)))
+}
+
+/// How often the server looks for restructurings whose effective date has
+/// come and writes their moves (DL 5.5). Reads and rights do not wait for
+/// it: they resolve the unit by date (`OrgTree::holder_at`).
+const RESTRUCTURING_SWEEP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Writes the moves of restructurings that have taken effect, at start and
+/// then every [`RESTRUCTURING_SWEEP`], for as long as the server runs.
+pub(crate) async fn fulfil_restructurings(state: Arc<AppState>) {
+    let mut ticks = tokio::time::interval(RESTRUCTURING_SWEEP);
+    loop {
+        ticks.tick().await;
+        match state.workflows.fulfil_due_restructurings().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(dossiers = n, "restructuring moves written (DL 5.5)"),
+            Err(e) => tracing::warn!(error = %e, "restructuring moves not written; retried later"),
+        }
+    }
 }

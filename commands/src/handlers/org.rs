@@ -3,6 +3,15 @@
 //! merger, split or dissolution that moves the unit's dossiers and accounts
 //! (DL 5.5), plus [`Workflows::reconcile`], which finishes any
 //! cross-aggregate follow-up a failure left undone.
+//!
+//! A restructuring moves people on its effective date, not on the day it is
+//! recorded. Until that date nothing is written to the dossiers and accounts;
+//! from it, every reader already answers with the successor
+//! (`OrgTree::holder_at`), and the move events are written by the first
+//! follow-up run on or after the date ([`Workflows::fulfil_due_restructurings`],
+//! which the server runs periodically, or any later decision or reconcile).
+//! They carry the decision's effective date, so `as_of` reads agree before
+//! and after they are written.
 
 use chrono::NaiveDate;
 use hoso_domain::account::{
@@ -19,6 +28,10 @@ use crate::error::{AccessRule, Result, ScopeRule};
 use crate::handlers::account::IssueAccount;
 use crate::index::Index;
 use crate::workflows::{Actor, Receipt, Workflows};
+
+/// The actor recorded on the moves the server writes by itself when a
+/// restructuring's effective date has come.
+pub const SYSTEM_ACTOR: &str = "system";
 
 /// What a restructured unit leaves behind: who follows it where.
 struct Restructuring {
@@ -138,8 +151,9 @@ impl Workflows {
     }
 
     /// Moves the dossiers and accounts of a merged or split unit to its
-    /// successor, and revokes rights over it (DL 5.5). Idempotent: run it
-    /// again after a failure and it finishes what is left.
+    /// successor, and revokes rights over it (DL 5.5), if its effective
+    /// date has come (before it, nothing is due and nothing is written).
+    /// Idempotent: run it again after a failure and it finishes what is left.
     ///
     /// For a split, people and accounts go to the first successor; the
     /// receiving agencies then redistribute them with ordinary transfers,
@@ -155,16 +169,50 @@ impl Workflows {
             let idx = self.catch_up().await?;
             self.acting_actor(&idx, actor)?;
         }
+        self.move_restructured(&actor.account_id, code).await
+    }
+
+    /// Writes the moves of every unit whose merger, split or dissolution
+    /// has taken effect by today and whose dossiers or accounts have not
+    /// followed yet (DL 5.5), as [`SYSTEM_ACTOR`]: the clock passing the
+    /// effective date is the only trigger. Idempotent; returns how many
+    /// dossiers moved. Reads do not wait for it (see the module doc).
+    pub async fn fulfil_due_restructurings(&self) -> Result<usize> {
+        let today = self.today();
+        let due: Vec<String> = {
+            let idx = self.catch_up().await?;
+            idx.org
+                .units()
+                .values()
+                .filter(|u| u.status().ceased_on().is_some_and(|c| c <= today))
+                .map(|u| u.code().to_owned())
+                .collect()
+        };
+        let mut moved = 0;
+        for code in due {
+            let about = org::stream_id(&code);
+            let result = self.move_restructured(SYSTEM_ACTOR, &code).await;
+            moved += self.about(&about, result).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Moves what a ceased unit leaves behind, once its effective date has
+    /// come; before it, nothing (the people stay with the unit until then).
+    async fn move_restructured(&self, actor_id: &str, code: &str) -> Result<usize> {
         let Some(r) = self.restructuring_of(code).await? else {
             return Ok(0);
         };
+        if r.effective > self.today() || (r.dossiers.is_empty() && r.accounts.is_empty()) {
+            return Ok(0);
+        }
         // Read after the index lock is released (the lock order).
         let decision = self.restructuring_decision(code).await?;
         let mut moved = 0;
         if let Some(successor) = &r.successor {
             for id in &r.dossiers {
                 if self
-                    .reassign_dossier(actor, id, code, successor, r.effective, &decision)
+                    .reassign_dossier(actor_id, id, code, successor, r.effective, &decision)
                     .await?
                 {
                     moved += 1;
@@ -172,7 +220,7 @@ impl Workflows {
             }
         }
         for (id, belongs, granted) in &r.accounts {
-            self.restructure_account(actor, id, code, *belongs, *granted, &r, &decision)
+            self.restructure_account(actor_id, id, code, *belongs, *granted, &r, &decision)
                 .await?;
         }
         Ok(moved)
@@ -185,12 +233,10 @@ impl Workflows {
         let Some(unit) = org::UnitLookup::unit(&idx.org, code) else {
             return Err(ScopeRule::UnknownUnit(code.to_owned()).into());
         };
-        let (successor, effective) = match unit.status() {
-            OrgStatus::Merged { into, effective } => (Some(into.clone()), *effective),
-            OrgStatus::Split { into, effective } => (into.first().cloned(), *effective),
-            OrgStatus::Dissolved { effective } => (None, *effective),
-            OrgStatus::Active => return Ok(None),
+        let Some(effective) = unit.status().ceased_on() else {
+            return Ok(None);
         };
+        let successor = unit.status().receiver().map(str::to_owned);
         let dossiers = idx
             .dossiers
             .iter()
@@ -220,7 +266,7 @@ impl Workflows {
     /// Moves one dossier off a ceased unit; `false` when it had already moved.
     async fn reassign_dossier(
         &self,
-        actor: &Actor,
+        actor_id: &str,
         id: &str,
         code: &str,
         successor: &str,
@@ -239,7 +285,7 @@ impl Workflows {
             effective,
             document: decision.clone(),
         };
-        self.write_dossier(&actor.account_id, &d, change, Some(decision))
+        self.write_dossier(actor_id, &d, change, Some(decision))
             .await?;
         Ok(true)
     }
@@ -249,7 +295,7 @@ impl Workflows {
     #[allow(clippy::too_many_arguments)]
     async fn restructure_account(
         &self,
-        actor: &Actor,
+        actor_id: &str,
         id: &str,
         code: &str,
         belongs: bool,
@@ -265,7 +311,7 @@ impl Workflows {
             return Ok(());
         }
         self.append(
-            &actor.account_id,
+            actor_id,
             &account::stream_id(id),
             ExpectedRevision::Exact(a.revision),
             events,

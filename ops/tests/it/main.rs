@@ -15,6 +15,7 @@ mod ledger_keys;
 mod malformed;
 mod national_month;
 mod problems;
+mod restructure;
 mod schema_run;
 mod support;
 mod sync;
