@@ -15,7 +15,9 @@ use hoso_commands::sealing::{Keyring, PERSON_ID_CONTEXT};
 use hoso_commands::workflows::ReadBasis;
 use hoso_domain::restriction::{Restriction, RestrictionMap, seal_context};
 use hoso_projections::IdentifierSealer;
-use hoso_projections::views::{Approval, Dated, DossierView, Field, HistoryEntry, Rank, Salary};
+use hoso_projections::views::{
+    Approval, Dated, DossierView, Field, HistoryEntry, Planning, Rank, Salary,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -91,6 +93,8 @@ pub struct DossierOut {
     /// Evaluations (year, grade).
     #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub evaluations: Vec<(u32, String)>,
+    /// Plannings (quy hoạch) in effect: position, unit and period.
+    pub planning: Vec<Dated<Planning>>,
     /// Signed approvals.
     pub approvals: Vec<Approval>,
     /// Effective date of the view, if not today.
@@ -282,6 +286,11 @@ impl Filter<'_> {
         } else {
             Vec::new()
         };
+        let planning = if r("planning") {
+            v.planning
+        } else {
+            Vec::new()
+        };
         Ok((
             DossierOut {
                 id: v.id,
@@ -302,6 +311,7 @@ impl Filter<'_> {
                 awards,
                 discipline,
                 evaluations,
+                planning,
                 approvals: v.approvals,
                 as_of: v.as_of,
                 known_at: v.known_at,
@@ -485,6 +495,7 @@ const FACTS: &[(&str, &str)] = &[
     ("positions", "recruitment"),
     ("awards", "honours"),
     ("evaluations", "honours"),
+    ("planning", "recruitment"),
 ];
 
 /// The field keyring as the read model's [`IdentifierSealer`]: the read side
@@ -592,6 +603,7 @@ mod tests {
             awards: vec![],
             discipline: vec![],
             evaluations: vec![],
+            planning: vec![],
             approvals: vec![],
             as_of: None,
             known_at: None,

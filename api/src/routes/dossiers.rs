@@ -533,7 +533,7 @@ pub async fn declare(
 /// Refuses a citation of anything not uploaded to dossier `id` (an upload
 /// already needs write access to it, so this also makes a citation the act
 /// of someone allowed to write the dossier).
-async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<()> {
+pub(crate) async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<()> {
     if shas.is_empty() {
         return Ok(());
     }
@@ -547,7 +547,7 @@ async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<(
 /// Marks what an appended event cites, so that it leaves its uploader's
 /// quota and is never swept. A failure here is only logged: the event is
 /// written, and the sweeper asks the log before it removes anything.
-async fn cited(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) {
+pub(crate) async fn cited(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) {
     if shas.is_empty() {
         return;
     }

@@ -243,7 +243,10 @@ pub struct Approve {
 }
 
 /// A decision of the state (appointment, rank, salary, allowance, award,
-/// discipline, training, evaluation) with its decision document.
+/// discipline, training, evaluation, planning) with its decision document,
+/// recorded by the unit that manages the dossier (DL 9.2b) with update
+/// right (DL 12.2). Refused while the dossier is in transit to another
+/// agency (BT 11.3, HY 11.1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordDecision {
     /// Dossier.
