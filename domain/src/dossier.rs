@@ -170,6 +170,15 @@ impl Dossier {
     }
 }
 
+/// A status as the API spells it (`transferred_out`), for messages that
+/// must not carry Rust's debug spelling.
+pub fn status_name(s: impl std::borrow::Borrow<EmploymentStatus>) -> String {
+    let name = s.borrow().as_str_name();
+    name.strip_prefix("EMPLOYMENT_STATUS_")
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
 /// Whether a status puts the dossier in the archive.
 pub fn is_archived_status(s: EmploymentStatus) -> bool {
     !matches!(
@@ -759,7 +768,7 @@ pub enum DossierRule {
     #[error("a new dossier needs section {0} declared before it can be verified")]
     SectionMissing(&'static str),
     /// Step out of order.
-    #[error("the dossier is {actual:?}; {step} needs it {expected}")]
+    #[error("the dossier is {actual}; {step} needs it {expected}")]
     WrongStep {
         /// The step asked for.
         step: &'static str,
@@ -786,11 +795,12 @@ pub enum DossierRule {
     BadSignature(SignatureProblem),
     /// The dossier is archived (BT 11.5, HY 12.1).
     #[error(
-        "the dossier is archived ({0:?}); only a lawful status change may be recorded (BT 11.5, HY 12.1)"
+        "the dossier is archived ({}); only a lawful status change may be recorded (BT 11.5, HY 12.1)",
+        status_name(.0)
     )]
     Archived(EmploymentStatus),
     /// Unlawful status change (KT 11.3, HY 11.3).
-    #[error("status cannot change from {from:?} to {to:?} (KT 11.3, HY 11.3)")]
+    #[error("status cannot change from {} to {} (KT 11.3, HY 11.3)", status_name(.from), status_name(.to))]
     StatusTransition {
         /// Current.
         from: EmploymentStatus,
@@ -2353,6 +2363,32 @@ mod tests {
         );
         assert_eq!(accepted.managing_unit, RECEIVER);
         assert!(when(&accepted, salary()).is_ok());
+    }
+
+    #[test]
+    fn refusals_name_states_as_the_api_spells_them() {
+        let transition = DossierRule::StatusTransition {
+            from: EmploymentStatus::TransferredOut,
+            to: EmploymentStatus::Active,
+        };
+        assert_eq!(
+            transition.to_string(),
+            "status cannot change from transferred_out to active (KT 11.3, HY 11.3)"
+        );
+        let archived = DossierRule::Archived(EmploymentStatus::Retired).to_string();
+        assert!(
+            archived.starts_with("the dossier is archived (retired);"),
+            "{archived}"
+        );
+        let step = DossierRule::WrongStep {
+            step: "lock",
+            actual: ReviewState::Declaring,
+            expected: "verified",
+        };
+        assert_eq!(
+            step.to_string(),
+            "the dossier is declaring; lock needs it verified"
+        );
     }
 
     #[test]
