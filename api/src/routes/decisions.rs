@@ -594,6 +594,27 @@ mod tests {
     }
 
     #[test]
+    fn the_document_lists_each_kind_and_its_values() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::routes::ApiDoc::openapi()).unwrap();
+        let decision = &doc["components"]["schemas"]["DecisionIn"];
+        let variants = decision["oneOf"].as_array().unwrap();
+        assert_eq!(variants.len(), KINDS.len());
+        let evaluation = variants
+            .iter()
+            .find(|v| v["properties"]["kind"]["enum"][0] == "evaluation")
+            .unwrap();
+        assert_eq!(
+            evaluation["properties"]["grade"]["enum"],
+            serde_json::json!(["excellent", "good", "completed", "not_completed"])
+        );
+        assert!(
+            doc["paths"]["/api/v1/dossiers/{id}/decisions"]["post"].is_object(),
+            "the route is documented"
+        );
+    }
+
+    #[test]
     fn an_unknown_value_lists_the_valid_ones() {
         let p = parse::<DisciplineForm>("flogging", "/form").unwrap_err();
         assert_eq!(p.type_, "urn:hoso:problem:request:invalid-value");
