@@ -33,7 +33,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use super::{DocumentIn, ReceiptOut};
 use crate::AppState;
-use crate::extract::{Body, Caller, PathParams};
+use crate::extract::{Body, Caller, IfMatch, PathParams};
 use crate::problem::{ApiResult, Problem};
 
 /// A catalogue enum as the API spells it.
@@ -527,17 +527,19 @@ fn read(body: Value) -> ApiResult<DecisionIn> {
 /// Records a decision of the state about the person (update right over
 /// the dossier's managing unit, DL 9.2b, DL 12.2). Refused while the dossier
 /// is in transit to another agency (`dossier:in-transit`, BT 11.3, HY 11.1).
-/// Answers with the dossier's new revision as `ETag`; read it back with
+/// Honours `If-Match`. Answers with the dossier's new revision as `ETag`; read it back with
 /// `GET /dossiers/{id}?wait_for=<position>`, and at any effective date with
 /// `as_of`.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/decisions", tag = "dossiers",
-    params(("id" = String, Path, description = "Dossier id (UUID)")),
+    params(("id" = String, Path, description = "Dossier id (UUID)"),
+           ("If-Match" = Option<String>, Header, description = "Expected revision (the ETag)")),
     request_body = DecisionIn,
     responses((status = 200, body = ReceiptOut),
               (status = 400, body = Problem, description = "Malformed JSON, id or hash"),
               (status = 403, body = Problem, description = "No update right over the dossier's managing unit (urn:hoso:problem:access:insufficient-right)"),
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "The dossier changed while the decision was recorded"),
+              (status = 412, body = Problem, description = "The dossier is no longer at the revision If-Match names"),
               (status = 413, body = Problem),
               (status = 415, body = Problem),
               (status = 422, body = Problem, description = "An unknown kind or value (urn:hoso:problem:request:invalid-value, listing the valid ones), a scan not uploaded to this dossier (urn:hoso:problem:attachment:not-uploaded), a dossier in transit (urn:hoso:problem:dossier:in-transit) or another rule of the decision (urn:hoso:problem:dossier:…)")))]
@@ -545,6 +547,7 @@ pub async fn record(
     State(s): State<Arc<AppState>>,
     c: Caller,
     PathParams(id): PathParams<String>,
+    m: IfMatch,
     Body(body): Body<Value>,
 ) -> ApiResult<Response> {
     super::dossiers::basis(&s, &c, &id, "POST /dossiers/{id}/decisions").await?;
@@ -555,7 +558,7 @@ pub async fn record(
     let started = std::time::Instant::now();
     let r = s
         .workflows
-        .record_decision(
+        .record_decision_expecting(
             &c.actor,
             RecordDecision {
                 dossier_id: id.clone(),
@@ -563,8 +566,10 @@ pub async fn record(
                 effective,
                 document,
             },
+            m.0,
         )
-        .await?;
+        .await
+        .map_err(|e| super::dossiers::conflict_as_412(m, e.into()))?;
     s.metrics.append(started.elapsed());
     super::dossiers::cited(&s, &id, &scan).await;
     let etag = format!("\"{}\"", r.revision);

@@ -456,7 +456,7 @@ pub struct DeclarationIn {
     pub occurred_on: Option<NaiveDate>,
 }
 
-fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
+pub(crate) fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
     // With If-Match the caller asked for an exact revision: a concurrent
     // change between our check and the append is a failed precondition.
     if m.0.is_some() && p.status == 409 && p.type_.ends_with(":conflict:conflict") {

@@ -479,6 +479,27 @@ impl DossierCommand for RecordDecision {
     }
 }
 
+/// [`RecordDecision`] only if the dossier is still at the revision the
+/// caller saw (`If-Match`).
+struct DecisionExpecting {
+    command: RecordDecision,
+    expected: Option<u64>,
+}
+
+impl DossierCommand for DecisionExpecting {
+    fn dossier_id(&self) -> &str {
+        &self.command.dossier_id
+    }
+
+    fn expected(&self) -> Option<u64> {
+        self.expected
+    }
+
+    fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
+        self.command.authorize(wf, idx, a, d)
+    }
+}
+
 impl DossierCommand for ChangeDepartment {
     fn dossier_id(&self) -> &str {
         &self.dossier_id
@@ -667,6 +688,19 @@ impl Workflows {
     /// managing unit ([`RecordDecision`]).
     pub async fn record_decision(&self, actor: &Actor, command: RecordDecision) -> Result<Receipt> {
         self.execute(actor, command).await
+    }
+
+    /// [`Self::record_decision`] only if the dossier is still at `expected`
+    /// (the caller's `If-Match`; `None` asks nothing): if it moved on, a
+    /// conflict and nothing is written.
+    pub async fn record_decision_expecting(
+        &self,
+        actor: &Actor,
+        command: RecordDecision,
+        expected: Option<u64>,
+    ) -> Result<Receipt> {
+        self.execute(actor, DecisionExpecting { command, expected })
+            .await
     }
 
     /// Moves the person to another division of the same agency

@@ -403,6 +403,25 @@ async fn a_back_dated_salary_shows_as_of_its_effect_and_not_known_before_it_was_
         .await;
     let now = o.read(&o.focal, &r, "").await;
     assert_eq!(now["salary"]["value"]["coefficient_x100"], 300);
+    // A decision recorded against a revision the dossier has moved past is
+    // refused (If-Match), and writes nothing.
+    let stale = format!("\"{}\"", r["revision"].as_u64().unwrap() - 1);
+    let a = o
+        .node
+        .send(
+            "POST",
+            &o.path("/decisions"),
+            Some(&o.focal),
+            crate::support::api::Body::Json(decision(
+                "salary",
+                "2026-02-01",
+                document("31/QĐ-SYT", "2026-04-03", Some(&scan)),
+                json!({"rank_code": "V.08.01.03", "step": 4, "coefficient_x100": 333}),
+            )),
+            &[("if-match", &stale)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{}", a.body);
     // As of two months ago it was in effect…
     let then = o.read(&o.focal, &r, "as_of=2026-02-06").await;
     assert_eq!(then["salary"]["effective"], "2026-01-06", "{then}");
