@@ -537,7 +537,7 @@ fn read(body: Value) -> ApiResult<DecisionIn> {
     responses((status = 200, body = ReceiptOut),
               (status = 400, body = Problem, description = "Malformed JSON, id or hash"),
               (status = 403, body = Problem, description = "No update right over the dossier's managing unit (urn:hoso:problem:access:insufficient-right)"),
-              (status = 404, body = Problem),
+              (status = 404, body = Problem, description = "No such dossier visible to you, or the unit an appointment or planning names does not exist (urn:hoso:problem:scope:unknown-unit)"),
               (status = 409, body = Problem, description = "The dossier changed while the decision was recorded"),
               (status = 412, body = Problem, description = "The dossier is no longer at the revision If-Match names"),
               (status = 413, body = Problem),

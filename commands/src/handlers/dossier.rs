@@ -469,6 +469,13 @@ impl DossierCommand for RecordDecision {
 
     fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
         wf.require_right(idx, a, &d.managing_unit, AccessRight::Update)?;
+        // A position is held, or planned for, in a unit that exists today.
+        if let StateDecision::Appointment { org_code, .. }
+        | StateDecision::Planning { org_code, .. } = &self.decision
+            && !org_code.is_empty()
+        {
+            wf.require_active_unit(idx, org_code)?;
+        }
         let document = self.document.clone();
         Ok(Plan::change(DossierChange::RecordDecision {
             decision: self.decision,

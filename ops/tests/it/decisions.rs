@@ -366,6 +366,23 @@ async fn an_unknown_kind_or_value_is_refused_with_the_valid_ones_listed() {
         "/grade",
         &["excellent", "good", "completed", "not_completed"],
     );
+    // A planning for a position in a unit that does not exist.
+    let a = o
+        .node
+        .post(
+            &o.path("/decisions"),
+            &o.focal,
+            decision(
+                "planning",
+                "2026-04-01",
+                doc.clone(),
+                json!({"position_title": "Giám đốc", "org_code": "999.99.99.H33",
+                       "from_year": 2026, "until_year": 2031}),
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    assert_eq!(a.body["type"], "urn:hoso:problem:scope:unknown-unit");
     // A value the rules refuse: a coefficient off every scale.
     let a = o
         .node
