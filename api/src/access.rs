@@ -16,7 +16,7 @@ use hoso_commands::workflows::ReadBasis;
 use hoso_domain::restriction::{Restriction, RestrictionMap, seal_context};
 use hoso_projections::IdentifierSealer;
 use hoso_projections::views::{
-    Approval, Award, Dated, DossierView, Evaluation, Field, HistoryEntry, Rank, Salary,
+    Approval, Award, Dated, DossierView, Evaluation, Field, HistoryEntry, Planning, Rank, Salary,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -92,6 +92,8 @@ pub struct DossierOut {
     pub discipline: Vec<Dated<String>>,
     /// Evaluations.
     pub evaluations: Vec<Evaluation>,
+    /// Plannings (quy hoạch) in effect: position, unit and period.
+    pub planning: Vec<Dated<Planning>>,
     /// Signed approvals.
     pub approvals: Vec<Approval>,
     /// Effective date of the view, if not today.
@@ -287,6 +289,11 @@ impl Filter<'_> {
         } else {
             Vec::new()
         };
+        let planning = if r("planning") {
+            v.planning
+        } else {
+            Vec::new()
+        };
         Ok((
             DossierOut {
                 id: v.id,
@@ -307,6 +314,7 @@ impl Filter<'_> {
                 awards,
                 discipline,
                 evaluations,
+                planning,
                 approvals: v.approvals,
                 as_of: v.as_of,
                 known_at: v.known_at,
@@ -497,6 +505,7 @@ const FACTS: &[(&str, &str)] = &[
     ("positions", "recruitment"),
     ("awards", "honours"),
     ("evaluations", "honours"),
+    ("planning", "recruitment"),
 ];
 
 /// The field keyring as the read model's [`IdentifierSealer`]: the read side
@@ -604,6 +613,7 @@ mod tests {
             awards: vec![],
             discipline: vec![],
             evaluations: vec![],
+            planning: vec![],
             approvals: vec![],
             as_of: None,
             known_at: None,

@@ -447,7 +447,23 @@ pub enum StateDecision {
         /// Comments.
         comments: String,
     },
+    /// Planning (quy hoạch): the person is planned for a position over a
+    /// period of years.
+    Planning {
+        /// The position planned for.
+        position_title: String,
+        /// Unit of the position.
+        org_code: String,
+        /// First year of the period.
+        from_year: u32,
+        /// Last year of the period (inclusive).
+        until_year: u32,
+    },
 }
+
+/// The longest planning period accepted, in years: a planning covers one
+/// term ahead (five years) and the next one's start.
+pub const PLANNING_MAX_YEARS: u32 = 10;
 
 /// A signature that the service has matched to a registered key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -787,9 +803,18 @@ pub enum DossierRule {
         /// Asked.
         to: EmploymentStatus,
     },
-    /// A transfer is pending.
-    #[error("transfer {0} is in progress; accept or reject it first")]
-    TransferPending(String),
+    /// The dossier is in transit to another agency: until the receiver
+    /// accepts or rejects the transfer nobody changes it; the sender's
+    /// access ends with the hand-over (BT 11.3, HY 11.1).
+    #[error(
+        "the dossier is in transit to {to} (transfer {transfer_id}); nothing may change it until {to} accepts or rejects the transfer (BT 11.3, HY 11.1)"
+    )]
+    InTransit {
+        /// The pending transfer.
+        transfer_id: String,
+        /// The receiving agency.
+        to: String,
+    },
     /// No such transfer.
     #[error("no transfer {0} is in progress")]
     NoSuchTransfer(String),
@@ -811,6 +836,7 @@ impl DossierRule {
             Self::ReasonsRequired => "HY 15.6",
             Self::Archived(_) => "BT 11.5, HY 12.1",
             Self::StatusTransition { .. } => "KT 11.3, HY 11.3",
+            Self::InTransit { .. } => "BT 11.3, HY 11.1",
             Self::PersonIdTaken(_) | Self::BadPersonId(_) => "BT 3.6, KT 3.3",
             _ => return None,
         })
@@ -846,7 +872,7 @@ impl DossierRule {
             Self::BadSignature(_) => "bad-signature",
             Self::Archived(_) => "archived",
             Self::StatusTransition { .. } => "status-transition",
-            Self::TransferPending(_) => "transfer-pending",
+            Self::InTransit { .. } => "in-transit",
             Self::NoSuchTransfer(_) => "no-such-transfer",
             Self::SameUnit(_) => "same-unit",
             Self::BadDecision(_) => "bad-decision",
@@ -1277,6 +1303,7 @@ fn decide_existing(
 ) -> Result<Vec<DomainEvent>, DossierRule> {
     let mut b = Batch::new(Some(d), ctx);
     check_not_archived(d, &change)?;
+    check_not_in_transit(d, &change)?;
     match change {
         DossierChange::Open { .. } | DossierChange::Import { .. } => {
             return Err(DossierRule::AlreadyOpened);
@@ -1351,6 +1378,31 @@ fn check_not_archived(d: &Dossier, change: &DossierChange) -> Result<(), Dossier
         return Err(DossierRule::Archived(d.status));
     }
     Ok(())
+}
+
+/// A dossier in transit to another agency is frozen (BT 11.3, HY 11.1):
+/// the sender hands it over with its access, and the receiver holds none
+/// until it accepts. Only the receiver's answer goes through, and the two
+/// facts no unit chooses: a personal account issued (it closes a clock) and
+/// the reassignment of a restructured unit (DL 5.5), which must complete.
+fn check_not_in_transit(d: &Dossier, change: &DossierChange) -> Result<(), DossierRule> {
+    let Some(t) = &d.transfer else {
+        return Ok(());
+    };
+    let allowed = matches!(
+        change,
+        DossierChange::AcceptTransfer { .. }
+            | DossierChange::RejectTransfer { .. }
+            | DossierChange::PersonalAccountIssued
+            | DossierChange::Reassign { .. }
+    );
+    if allowed {
+        return Ok(());
+    }
+    Err(DossierRule::InTransit {
+        transfer_id: t.transfer_id.clone(),
+        to: t.to.clone(),
+    })
 }
 
 fn wrong_step(d: &Dossier, step: &'static str, expected: &'static str) -> DossierRule {
@@ -1657,7 +1709,58 @@ fn state_decision_event(
             grade,
             comments,
         } => evaluation_event(year, grade, comments, refs),
+        StateDecision::Planning {
+            position_title,
+            org_code,
+            from_year,
+            until_year,
+        } => planning_event(
+            Planned {
+                position_title,
+                org_code,
+                from_year,
+                until_year,
+            },
+            refs,
+        ),
     }
+}
+
+/// A planning as the decision states it.
+struct Planned {
+    position_title: String,
+    org_code: String,
+    from_year: u32,
+    until_year: u32,
+}
+
+/// A planning names its position and a period of whole years that starts
+/// no earlier than records are kept and spans at most
+/// [`PLANNING_MAX_YEARS`].
+fn planning_event(p: Planned, refs: DecisionRefs) -> Result<DomainEvent, DossierRule> {
+    if p.position_title.trim().is_empty() {
+        return Err(DossierRule::BadDecision(
+            "a planning needs the position planned for".into(),
+        ));
+    }
+    let (first, last) = (crate::input::FIRST_YEAR, crate::input::LAST_YEAR);
+    let in_records = |y: u32| i32::try_from(y).is_ok_and(|y| (first..=last).contains(&y));
+    let span_ok = p.until_year >= p.from_year && p.until_year - p.from_year < PLANNING_MAX_YEARS;
+    if !in_records(p.from_year) || !in_records(p.until_year) || !span_ok {
+        return Err(DossierRule::BadDecision(format!(
+            "a planning period runs from a year to the same or a later one, at most {PLANNING_MAX_YEARS} years, between {first} and {last}; {}–{} is not one",
+            p.from_year, p.until_year
+        )));
+    }
+    Ok(pb::PlanningRecorded {
+        position_title: p.position_title,
+        org_code: p.org_code,
+        from_year: p.from_year,
+        until_year: p.until_year,
+        effective: refs.effective,
+        decision: refs.decision,
+    }
+    .into())
 }
 
 fn appointment_event(
@@ -1852,7 +1955,6 @@ fn change_department(
     let today = b.ctx.today;
     check_document(document, today)?;
     check_proof(document, "a move to another division")?;
-    no_transfer_pending(d)?;
     if to == d.employing_unit {
         return Err(DossierRule::SameUnit(to));
     }
@@ -1871,13 +1973,6 @@ fn change_department(
     Ok(())
 }
 
-fn no_transfer_pending(d: &Dossier) -> Result<(), DossierRule> {
-    match &d.transfer {
-        Some(t) => Err(DossierRule::TransferPending(t.transfer_id.clone())),
-        None => Ok(()),
-    }
-}
-
 /// Sends the dossier to another agency with the scanned decision (DL 10.2);
 /// the receiving agency's clock starts.
 fn initiate_transfer(
@@ -1894,7 +1989,6 @@ fn initiate_transfer(
     if document.attachment_sha256.is_none() {
         return Err(DossierRule::ScannedDecisionRequired);
     }
-    no_transfer_pending(d)?;
     if to == d.managing_unit {
         return Err(DossierRule::SameUnit(to.to_owned()));
     }
@@ -2006,7 +2100,6 @@ fn change_status(
         });
     }
     check_proof(document, "a status change")?;
-    no_transfer_pending(d)?;
     b.push(pb::StatusChanged {
         status: status.into(),
         effective: Some(to_pb_date(effective)),
@@ -2052,4 +2145,258 @@ fn reassign(
         reason: "restructuring (DL 5.5)".to_owned(),
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Planning and the transit lock, given / when / then over the decider.
+
+    use super::*;
+    use crate::calendar::WorkingCalendar;
+    use crate::profile::Profile;
+    use std::sync::LazyLock;
+
+    static CAL: LazyLock<WorkingCalendar> = LazyLock::new(|| WorkingCalendar::official().unwrap());
+    static PROFILE: LazyLock<Profile> = LazyLock::new(|| Profile::load("binh-thuan").unwrap());
+
+    const ID: &str = "d-1";
+    const UNIT: &str = "000.02.00.H33";
+    const RECEIVER: &str = "000.03.00.H33";
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn ctx() -> DossierContext<'static> {
+        DossierContext {
+            today: day(2026, 3, 2),
+            profile: &PROFILE,
+            calendar: &CAL,
+        }
+    }
+
+    fn doc(number: &str) -> SourceDocument {
+        SourceDocument {
+            number: number.into(),
+            date: day(2026, 2, 27),
+            issuer: "UBND tỉnh".into(),
+            attachment_sha256: Some([7; 32]),
+        }
+    }
+
+    /// `state` after `change`, which must pass.
+    fn given(state: Option<Dossier>, change: DossierChange) -> Dossier {
+        let events = decide(state.as_ref(), ID, change, &ctx()).unwrap();
+        events.iter().fold(state, |s, e| evolve(s, e, ID)).unwrap()
+    }
+
+    fn when(state: &Dossier, change: DossierChange) -> Result<Vec<DomainEvent>, DossierRule> {
+        decide(Some(state), ID, change, &ctx()).map_err(|r| r.rule)
+    }
+
+    fn opened() -> Dossier {
+        given(
+            None,
+            DossierChange::Open {
+                person_id: "033090001234".into(),
+                full_name: "Nguyễn Thị Hương".into(),
+                birth_date: Some(day(1990, 5, 17)),
+                category: PersonnelCategory::CongChuc,
+                managing_unit: UNIT.into(),
+                employing_unit: UNIT.into(),
+                recruited_on: day(2026, 2, 23),
+                decision: doc("12/QĐ-SYT"),
+                has_personal_account: true,
+            },
+        )
+    }
+
+    fn planning(from_year: u32, until_year: u32) -> DossierChange {
+        DossierChange::RecordDecision {
+            decision: StateDecision::Planning {
+                position_title: "Phó Giám đốc Sở".into(),
+                org_code: UNIT.into(),
+                from_year,
+                until_year,
+            },
+            effective: day(2026, 1, 1),
+            document: doc("30/QĐ-TU"),
+        }
+    }
+
+    fn salary() -> DossierChange {
+        DossierChange::RecordDecision {
+            decision: StateDecision::Salary {
+                rank_code: "01.003".into(),
+                step: 3,
+                coefficient_x100: 300,
+                salary_group: "A1".into(),
+            },
+            effective: day(2025, 12, 1),
+            document: doc("31/QĐ-SNV"),
+        }
+    }
+
+    fn in_transit() -> Dossier {
+        given(
+            Some(opened()),
+            DossierChange::InitiateTransfer {
+                transfer_id: "t-1".into(),
+                kind: TransferKind::Transfer,
+                to: RECEIVER.into(),
+                effective: day(2026, 3, 1),
+                document: doc("40/QĐ-UBND"),
+            },
+        )
+    }
+
+    #[test]
+    fn a_planning_is_recorded_with_its_position_period_and_decision() {
+        let events = when(&opened(), planning(2026, 2031)).unwrap();
+        let DomainEvent::PlanningRecorded(p) = &events[0] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(p.position_title, "Phó Giám đốc Sở");
+        assert_eq!((p.from_year, p.until_year), (2026, 2031));
+        assert_eq!(p.effective, Some(to_pb_date(day(2026, 1, 1))));
+        assert_eq!(
+            p.decision.as_ref().map(|d| d.number.as_str()),
+            Some("30/QĐ-TU")
+        );
+        // The recording clock of a decision of the state is met in the same batch.
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, DomainEvent::ObligationClosed(_)))
+        );
+    }
+
+    #[test]
+    fn a_planning_period_is_a_short_span_of_years_in_order() {
+        let state = opened();
+        for (from, until) in [(2031, 2026), (2026, 2036), (1800, 1805), (2100, 2101)] {
+            assert!(
+                matches!(
+                    when(&state, planning(from, until)),
+                    Err(DossierRule::BadDecision(_))
+                ),
+                "{from}–{until}"
+            );
+        }
+        let mut untitled = planning(2026, 2031);
+        if let DossierChange::RecordDecision {
+            decision: StateDecision::Planning { position_title, .. },
+            ..
+        } = &mut untitled
+        {
+            position_title.clear();
+        }
+        assert!(matches!(
+            when(&state, untitled),
+            Err(DossierRule::BadDecision(_))
+        ));
+        assert!(when(&state, planning(2026, 2026)).is_ok());
+    }
+
+    #[test]
+    fn bt_11_3_a_dossier_in_transit_takes_no_change_until_the_receiver_answers() {
+        let state = in_transit();
+        let frozen = Err(DossierRule::InTransit {
+            transfer_id: "t-1".into(),
+            to: RECEIVER.into(),
+        });
+        let declare = DossierChange::Declare {
+            section_code: "identity".into(),
+            fields: Vec::new(),
+            attachments: Vec::new(),
+            occurred_on: None,
+        };
+        let status = DossierChange::ChangeStatus {
+            status: EmploymentStatus::Retired,
+            effective: day(2026, 3, 1),
+            document: doc("41/QĐ"),
+            note: String::new(),
+        };
+        let department = DossierChange::ChangeDepartment {
+            to: "001.02.00.H33".into(),
+            effective: day(2026, 3, 1),
+            document: doc("42/QĐ"),
+        };
+        let again = DossierChange::InitiateTransfer {
+            transfer_id: "t-2".into(),
+            kind: TransferKind::Transfer,
+            to: "000.04.00.H33".into(),
+            effective: day(2026, 3, 1),
+            document: doc("43/QĐ"),
+        };
+        let review = DossierChange::Verify {
+            note: String::new(),
+        };
+        for change in [
+            salary(),
+            planning(2026, 2031),
+            declare,
+            status,
+            department,
+            again,
+            review,
+        ] {
+            assert_eq!(when(&state, change.clone()), frozen, "{change:?}");
+        }
+        // The receiver's answer goes through, and afterwards the receiver
+        // manages the dossier and may change it.
+        let reject = DossierChange::RejectTransfer {
+            transfer_id: "t-1".into(),
+            reason: "Không còn biên chế".into(),
+        };
+        assert!(when(&state, reject).is_ok());
+        let accepted = given(
+            Some(state),
+            DossierChange::AcceptTransfer {
+                transfer_id: "t-1".into(),
+                at: RECEIVER.into(),
+            },
+        );
+        assert_eq!(accepted.managing_unit, RECEIVER);
+        assert!(when(&accepted, salary()).is_ok());
+    }
+
+    #[test]
+    fn refusals_name_states_as_the_api_spells_them() {
+        let transition = DossierRule::StatusTransition {
+            from: EmploymentStatus::TransferredOut,
+            to: EmploymentStatus::Active,
+        };
+        assert_eq!(
+            transition.to_string(),
+            "status cannot change from transferred_out to active (KT 11.3, HY 11.3)"
+        );
+        let archived = DossierRule::Archived(EmploymentStatus::Retired).to_string();
+        assert!(
+            archived.starts_with("the dossier is archived (retired);"),
+            "{archived}"
+        );
+        let step = DossierRule::WrongStep {
+            step: "lock",
+            actual: ReviewState::Declaring,
+            expected: "verified",
+        };
+        assert_eq!(
+            step.to_string(),
+            "the dossier is declaring; lock needs it verified"
+        );
+    }
+
+    #[test]
+    fn dl_5_5_a_restructuring_still_reaches_a_dossier_in_transit() {
+        let state = in_transit();
+        let reassign = DossierChange::Reassign {
+            from: UNIT.into(),
+            to: "000.09.00.H33".into(),
+            effective: day(2026, 3, 1),
+            document: doc("50/QĐ-UBND"),
+        };
+        assert!(when(&state, reassign).is_ok());
+        assert!(when(&state, DossierChange::PersonalAccountIssued).is_ok());
+    }
 }

@@ -464,6 +464,7 @@ pub(crate) fn effective_of(event: &DomainEvent) -> Option<String> {
         E::TransferInitiated(e) => e.effective.as_ref(),
         E::StatusChanged(e) => e.effective.as_ref(),
         E::ManagingUnitReassigned(e) => e.effective.as_ref(),
+        E::PlanningRecorded(e) => e.effective.as_ref(),
         E::TrainingRecorded(e) => e.until.as_ref().or(e.from.as_ref()),
         _ => None,
     }?;
@@ -539,6 +540,26 @@ fn field_diff(section: &str, before: &[FieldEntry], after: &[FieldEntry]) -> Vec
         }
     }
     out
+}
+
+/// A value of a catalogue enum as the API spells it: its protobuf name
+/// without the enum's prefix, in lower case (`ALLOWANCE_KIND_POSITION` is
+/// `position`), the spelling decisions are recorded with.
+fn spelled(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix).to_ascii_lowercase()
+}
+
+/// An allowance's amount as its decision states it; `null` ends it.
+fn allowance_amount(
+    amount: Option<&hoso_schemas::pb::dossier::allowance_changed::Amount>,
+) -> Value {
+    use hoso_schemas::pb::dossier::allowance_changed::Amount;
+    match amount {
+        Some(Amount::CoefficientX100(c)) => json!({ "coefficient_x100": c }),
+        Some(Amount::PercentX100(p)) => json!({ "percent_x100": p }),
+        Some(Amount::AmountVnd(v)) => json!({ "amount_vnd": v }),
+        None => Value::Null,
+    }
 }
 
 fn change(field: &str, from: impl serde::Serialize, to: impl serde::Serialize) -> Value {
@@ -852,6 +873,46 @@ fn record_change(event: &DomainEvent, s: &mut Summary, diff: &mut Vec<Value>) {
             diff.push(change("position", &s.job_position, &to));
             s.job_position = to;
         }
+        E::PlanningRecorded(p) => diff.push(change(
+            "planning",
+            Value::Null,
+            json!({ "position": p.position_title, "org_code": p.org_code,
+                    "from_year": p.from_year, "until_year": p.until_year }),
+        )),
+        E::AllowanceChanged(a) => diff.push(change(
+            "allowance",
+            Value::Null,
+            json!({ "kind": spelled(a.kind().as_str_name(), "ALLOWANCE_KIND_"), "name": a.name,
+                    "amount": allowance_amount(a.amount.as_ref()) }),
+        )),
+        E::AwardGranted(a) => diff.push(change(
+            "award",
+            Value::Null,
+            json!({ "form": a.form, "year": a.year }),
+        )),
+        // The reason is sealed (secret): only the form and the period.
+        E::DisciplineImposed(d) => diff.push(change(
+            "discipline",
+            Value::Null,
+            json!({ "form": spelled(d.form().as_str_name(), "DISCIPLINE_FORM_"),
+                    "body": spelled(d.body().as_str_name(), "DISCIPLINE_BODY_"),
+                    "until": d.until.as_ref().and_then(pb_date_text) }),
+        )),
+        E::TrainingRecorded(t) => diff.push(change(
+            "training",
+            Value::Null,
+            json!({ "institution": t.institution, "major": t.major,
+                    "mode": spelled(t.mode().as_str_name(), "TRAINING_MODE_"),
+                    "qualification": t.qualification,
+                    "from": t.from.as_ref().and_then(pb_date_text),
+                    "until": t.until.as_ref().and_then(pb_date_text) }),
+        )),
+        E::EvaluationRecorded(e) => diff.push(change(
+            "evaluation",
+            Value::Null,
+            json!({ "year": e.year,
+                    "grade": spelled(e.grade().as_str_name(), "EVALUATION_GRADE_") }),
+        )),
         E::DepartmentChanged(m) => {
             diff.push(change("employing_unit", &m.from_org_code, &m.to_org_code));
             s.employing_unit.clone_from(&m.to_org_code);

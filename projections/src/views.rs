@@ -87,6 +87,21 @@ pub struct Salary {
     pub salary_group: String,
 }
 
+/// A planning (quy hoạch): the position a person is planned for and the
+/// period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Planning {
+    /// The position planned for.
+    pub position: String,
+    /// Unit of the position.
+    pub org_code: String,
+    /// First year of the period.
+    pub from_year: u32,
+    /// Last year of the period (inclusive).
+    pub until_year: u32,
+}
+
 /// A signed approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -143,6 +158,8 @@ pub struct DossierView {
     pub discipline: Vec<Dated<String>>,
     /// Annual evaluations.
     pub evaluations: Vec<Evaluation>,
+    /// Plannings in effect, by effective date.
+    pub planning: Vec<Dated<Planning>>,
     /// Approvals.
     pub approvals: Vec<Approval>,
     /// Effective date the view was taken at, if not today.
@@ -392,6 +409,7 @@ fn opened_view(id: &str, revision: u64, event: &DomainEvent) -> Option<DossierVi
                 awards: Vec::new(),
                 discipline: Vec::new(),
                 evaluations: Vec::new(),
+                planning: Vec::new(),
                 approvals: Vec::new(),
                 as_of: None,
                 known_at: None,
@@ -506,6 +524,16 @@ fn record_decision(v: &mut DossierView, revision: u64, event: &DomainEvent) {
         E::EvaluationRecorded(e) => v.evaluations.push(Evaluation {
             year: e.year,
             grade: e.grade().spelling(),
+        }),
+        E::PlanningRecorded(p) => v.planning.push(Dated {
+            effective,
+            revision,
+            value: Planning {
+                position: p.position_title.clone(),
+                org_code: p.org_code.clone(),
+                from_year: p.from_year,
+                until_year: p.until_year,
+            },
         }),
         _ => move_or_status(v, event),
     }

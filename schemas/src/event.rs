@@ -137,6 +137,7 @@ catalogue! {
         ManagingUnitReassigned = 1,
         ObligationOpened = 1,
         ObligationClosed = 1,
+        PlanningRecorded = 1,
     }
     sync {
         MonthlyBatchSealed = 1,

@@ -368,6 +368,15 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             decision: decision("20/QĐ-SNV"),
         }
         .into(),
+        dossier::PlanningRecorded {
+            position_title: s("Phó Giám đốc Sở"),
+            org_code: s("000.02.00.H33"),
+            from_year: 2026,
+            until_year: 2031,
+            effective: date(2026, 3, 1),
+            decision: decision("21/QĐ-UBND"),
+        }
+        .into(),
         dossier::AttachmentAdded {
             sha256: vec![0x55; 32],
             media_type: s("application/pdf"),

@@ -70,6 +70,7 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("account.InspectionRevoked", 1),
     ("account.InspectionQueried", 1),
     ("sync.MonthStatementSigned", 1),
+    ("dossier.PlanningRecorded", 1),
 ];
 
 #[test]

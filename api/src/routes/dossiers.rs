@@ -457,7 +457,7 @@ pub struct DeclarationIn {
     pub occurred_on: Option<NaiveDate>,
 }
 
-fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
+pub(crate) fn conflict_as_412(m: IfMatch, p: Problem) -> Problem {
     // With If-Match the caller asked for an exact revision: a concurrent
     // change between our check and the append is a failed precondition.
     if m.0.is_some() && p.status == 409 && p.type_.ends_with(":conflict:conflict") {
@@ -534,7 +534,7 @@ pub async fn declare(
 /// Refuses a citation of anything not uploaded to dossier `id` (an upload
 /// already needs write access to it, so this also makes a citation the act
 /// of someone allowed to write the dossier).
-async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<()> {
+pub(crate) async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<()> {
     if shas.is_empty() {
         return Ok(());
     }
@@ -548,7 +548,7 @@ async fn uploaded(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) -> ApiResult<(
 /// Marks what an appended event cites, so that it leaves its uploader's
 /// quota and is never swept. A failure here is only logged: the event is
 /// written, and the sweeper asks the log before it removes anything.
-async fn cited(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) {
+pub(crate) async fn cited(s: &Arc<AppState>, id: &str, shas: &[[u8; 32]]) {
     if shas.is_empty() {
         return;
     }

@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::problem::{ApiResult, Problem};
 
 pub mod accounts;
+pub mod decisions;
 pub mod dossiers;
 pub mod ledger;
 pub mod org;
@@ -304,6 +305,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
+        decisions::record,
         org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
@@ -313,7 +315,8 @@ pub struct Binary(pub Vec<u8>);
         sync_continuous::keys,
         sync_months::next, sync_months::sign, sync_months::list, sync_months::month,
     ),
-    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness, reports::Format)),
+    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness, reports::Format,
+        decisions::DecisionIn, decisions::AmountIn)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -456,6 +459,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/dossiers/{id}/transfers", post(dossiers::transfer))
         .route("/dossiers/{id}/status", post(dossiers::status))
+        .route("/dossiers/{id}/decisions", post(decisions::record))
         .route("/dossiers/{id}/attachments", post(dossiers::upload))
         .route(
             "/dossiers/{id}/attachments/{sha256}",

@@ -243,7 +243,10 @@ pub struct Approve {
 }
 
 /// A decision of the state (appointment, rank, salary, allowance, award,
-/// discipline, training, evaluation) with its decision document.
+/// discipline, training, evaluation, planning) with its decision document,
+/// recorded by the unit that manages the dossier (DL 9.2b) with update
+/// right (DL 12.2). Refused while the dossier is in transit to another
+/// agency (BT 11.3, HY 11.1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordDecision {
     /// Dossier.
@@ -466,6 +469,13 @@ impl DossierCommand for RecordDecision {
 
     fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
         wf.require_right(idx, a, &d.managing_unit, AccessRight::Update)?;
+        // A position is held, or planned for, in a unit that exists today.
+        if let StateDecision::Appointment { org_code, .. }
+        | StateDecision::Planning { org_code, .. } = &self.decision
+            && !org_code.is_empty()
+        {
+            wf.require_active_unit(idx, org_code)?;
+        }
         let document = self.document.clone();
         Ok(Plan::change(DossierChange::RecordDecision {
             decision: self.decision,
@@ -473,6 +483,27 @@ impl DossierCommand for RecordDecision {
             document: self.document,
         })
         .with_document(document))
+    }
+}
+
+/// [`RecordDecision`] only if the dossier is still at the revision the
+/// caller saw (`If-Match`).
+struct DecisionExpecting {
+    command: RecordDecision,
+    expected: Option<u64>,
+}
+
+impl DossierCommand for DecisionExpecting {
+    fn dossier_id(&self) -> &str {
+        &self.command.dossier_id
+    }
+
+    fn expected(&self) -> Option<u64> {
+        self.expected
+    }
+
+    fn authorize(self, wf: &Workflows, idx: &Index, a: &Account, d: &Dossier) -> Result<Plan> {
+        self.command.authorize(wf, idx, a, d)
     }
 }
 
@@ -664,6 +695,19 @@ impl Workflows {
     /// managing unit ([`RecordDecision`]).
     pub async fn record_decision(&self, actor: &Actor, command: RecordDecision) -> Result<Receipt> {
         self.execute(actor, command).await
+    }
+
+    /// [`Self::record_decision`] only if the dossier is still at `expected`
+    /// (the caller's `If-Match`; `None` asks nothing): if it moved on, a
+    /// conflict and nothing is written.
+    pub async fn record_decision_expecting(
+        &self,
+        actor: &Actor,
+        command: RecordDecision,
+        expected: Option<u64>,
+    ) -> Result<Receipt> {
+        self.execute(actor, DecisionExpecting { command, expected })
+            .await
     }
 
     /// Moves the person to another division of the same agency

@@ -1028,7 +1028,7 @@ async fn kt_11_2_a_rejected_transfer_leaves_the_dossier_where_it_was() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(dossier_rule(err), DossierRule::TransferPending(_)));
+    assert!(matches!(dossier_rule(err), DossierRule::InTransit { .. }));
     p.wf.reject_transfer(
         &p.education_focal,
         RejectTransfer {

@@ -1461,7 +1461,10 @@ fn one_transfer_at_a_time_and_only_the_one_in_progress() {
         state.clone(),
         when(&state, transfer("t-1", OTHER_AGENCY, document.clone())),
     );
-    let pending = Err(DossierRule::TransferPending("t-1".into()));
+    let pending = Err(DossierRule::InTransit {
+        transfer_id: "t-1".into(),
+        to: OTHER_AGENCY.into(),
+    });
     assert_eq!(
         when(&state, transfer("t-2", "000.06.00.H33", document.clone())),
         pending
@@ -1501,7 +1504,7 @@ fn one_transfer_at_a_time_and_only_the_one_in_progress() {
         ),
         Err(DossierRule::NoSuchTransfer("t-9".into()))
     );
-    // Not yet accepted, so nothing to forward.
+    // Not yet accepted, so nothing to forward: the dossier is still in transit.
     assert_eq!(
         when(
             &state,
@@ -1510,7 +1513,7 @@ fn one_transfer_at_a_time_and_only_the_one_in_progress() {
                 to: OTHER_DIVISION.into(),
             }
         ),
-        Err(DossierRule::NoSuchTransfer("t-1".into()))
+        pending
     );
 }
 

@@ -9,6 +9,7 @@ mod attachments;
 mod bundle;
 mod cli;
 mod connection_key;
+mod decisions;
 mod hardening;
 mod http;
 mod ledger_keys;

@@ -98,6 +98,7 @@ fn view(levels: &RestrictionMap, declared: &[bool]) -> DossierView {
         awards: vec![],
         discipline: vec![],
         evaluations: vec![],
+        planning: vec![],
         approvals: vec![Approval {
             revision: 8,
             signer: "h".into(),
