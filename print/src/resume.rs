@@ -1,7 +1,7 @@
 //! What is printed: one reader's view of a dossier at one date.
 //!
-//! The caller fills a [`Resume`] from what that reader may see (the API from
-//! its filtered read, tests from a view directly). A value the reader may not
+//! The caller fills a [`Resume`] from what that reader may see: the API from
+//! the filtered dossier view its JSON read returns. A value the reader may not
 //! see is absent and named in `withheld`, so the form can say "withheld"
 //! where the JSON read leaves the field out, instead of printing a blank that
 //! would read as "nothing declared".
@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use hoso_projections::views::{Dated, DossierView, Rank, Salary};
+use hoso_projections::views::{Dated, Rank, Salary};
 
 /// One reader's view of a dossier, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,46 +79,6 @@ impl Shown {
 pub const WITHHELD: &str = "(không có quyền xem)";
 
 impl Resume {
-    /// Every field of an unfiltered view, sealed values left out as withheld
-    /// (the read model holds no keys): what a reader cleared for general
-    /// fields only would be shown. The API fills its own from the filtered
-    /// read instead.
-    pub fn from_view(view: &DossierView, printed_on: NaiveDate) -> Self {
-        let mut fields = BTreeMap::new();
-        let mut withheld = BTreeSet::new();
-        for (section, entries) in &view.sections {
-            for f in entries {
-                if f.sealed.is_some() {
-                    withheld.insert(format!("{section}/{}", f.field));
-                } else {
-                    fields.insert((f.field.clone(), f.row), f.value.clone());
-                }
-            }
-        }
-        if !view.person_id_sealed.is_empty() {
-            withheld.insert("person_id".to_owned());
-        }
-        Resume {
-            dossier_id: view.id.clone(),
-            revision: view.revision,
-            full_name: view.full_name.clone(),
-            person_id: None,
-            managing_unit: view.managing_unit.clone(),
-            employing_unit: view.employing_unit.clone(),
-            fields,
-            pending_sections: view.pending.keys().cloned().collect(),
-            rank: view.rank.clone(),
-            salary: view.salary.clone(),
-            positions: view.positions.clone(),
-            awards: view.awards.clone(),
-            discipline: Some(view.discipline.clone()),
-            withheld: withheld.into_iter().collect(),
-            as_of: view.as_of.clone(),
-            known_at: view.known_at.clone(),
-            printed_on,
-        }
-    }
-
     /// Whether a field code or fact name is withheld from this reader.
     pub fn is_withheld(&self, code: &str) -> bool {
         self.withheld
@@ -154,5 +114,63 @@ impl Resume {
     /// Whether any of these table fields is withheld from this reader.
     pub fn table_withheld(&self, codes: &[&str]) -> bool {
         codes.iter().any(|c| self.is_withheld(c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resume() -> Resume {
+        let fields = [
+            (("1", 0), "TRẦN VĂN DŨNG"),
+            (("2", 0), "  "),
+            (("27.c1", 2), "Học viện Hành chính"),
+            (("27.c5", 3), "Cử nhân"),
+        ]
+        .into_iter()
+        .map(|((f, r), v)| ((f.to_owned(), r), v.to_owned()))
+        .collect();
+        Resume {
+            dossier_id: "d".to_owned(),
+            revision: 7,
+            full_name: "Trần Văn Dũng".to_owned(),
+            person_id: None,
+            managing_unit: "Sở Nội vụ".to_owned(),
+            employing_unit: "Sở Nội vụ".to_owned(),
+            fields,
+            pending_sections: Vec::new(),
+            rank: None,
+            salary: None,
+            positions: Vec::new(),
+            awards: Vec::new(),
+            discipline: None,
+            withheld: vec!["identity/25a".to_owned(), "person_id".to_owned()],
+            as_of: None,
+            known_at: None,
+            printed_on: NaiveDate::default(),
+        }
+    }
+
+    #[test]
+    fn values_blanks_and_withheld_items_are_told_apart() {
+        let r = resume();
+        assert_eq!(r.field("1"), Shown::Value("TRẦN VĂN DŨNG".to_owned()));
+        assert_eq!(r.field("2"), Shown::Blank, "blank text is nothing declared");
+        assert_eq!(r.field("25a"), Shown::Withheld);
+        assert_eq!(r.field("25a").text(), WITHHELD);
+        assert!(r.is_withheld("person_id"));
+        assert!(!r.is_withheld("25b"));
+        assert_eq!(r.field("25b"), Shown::Blank);
+    }
+
+    #[test]
+    fn table_rows_are_the_rows_holding_any_of_its_fields() {
+        let r = resume();
+        assert_eq!(r.rows(&["27.c1", "27.c5"]), [2, 3]);
+        assert_eq!(r.rows(&["28.c1"]), Vec::<u32>::new());
+        assert_eq!(r.cell("27.c1", 2).text(), "Học viện Hành chính");
+        assert_eq!(r.cell("27.c1", 3), Shown::Blank);
+        assert!(!r.table_withheld(&["27.c1", "27.c5"]));
     }
 }
