@@ -343,6 +343,35 @@ pub struct ReadParams {
     pub purpose: Option<String>,
 }
 
+/// The dossier as the caller may see it (`as_of`, `known_at`), its reads of
+/// restricted data logged: what `GET /dossiers/{id}` answers, and what the
+/// printed résumé (`routes/resume.rs`) is made from.
+pub(crate) async fn visible(
+    s: &AppState,
+    c: &Caller,
+    id: &str,
+    route: &str,
+    p: &ReadParams,
+) -> ApiResult<DossierOut> {
+    let basis = basis(s, c, id, route).await?;
+    wait(s, p.wait_for).await?;
+    let view = s
+        .read
+        .dossier(id, p.as_of, p.known_at)?
+        .ok_or_else(|| Problem::not_found("dossier"))?;
+    let (out, revealed) = filter(s, &basis, id).dossier(view)?;
+    log_reads(
+        s,
+        c,
+        id,
+        &basis,
+        revealed,
+        p.purpose.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(out)
+}
+
 /// Reads a dossier as the caller may see it, now or as of a date on either
 /// time axis. `ETag` is the stream revision.
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers",
@@ -355,22 +384,7 @@ pub async fn read(
     PathParams(id): PathParams<String>,
     Params(p): Params<ReadParams>,
 ) -> ApiResult<Response> {
-    let basis = basis(&s, &c, &id, "GET /dossiers/{id}").await?;
-    wait(&s, p.wait_for).await?;
-    let view = s
-        .read
-        .dossier(&id, p.as_of, p.known_at)?
-        .ok_or_else(|| Problem::not_found("dossier"))?;
-    let (out, revealed) = filter(&s, &basis, &id).dossier(view)?;
-    log_reads(
-        &s,
-        &c,
-        &id,
-        &basis,
-        revealed,
-        p.purpose.as_deref().unwrap_or(""),
-    )
-    .await?;
+    let out = visible(&s, &c, &id, "GET /dossiers/{id}", &p).await?;
     let etag = format!("\"{}\"", out.revision);
     let mut resp = Json(out).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag) {

@@ -26,6 +26,7 @@ pub mod dossiers;
 pub mod ledger;
 pub mod org;
 pub mod reports;
+pub mod resume;
 pub mod sessions;
 pub mod sync;
 pub mod sync_continuous;
@@ -305,7 +306,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
-        decisions::record,
+        decisions::record, resume::resume,
         org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
@@ -450,6 +451,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dossiers/{id}", get(dossiers::read))
         .route("/dossiers/{id}/history", get(dossiers::history))
         .route("/dossiers/{id}/audit", get(dossiers::audit))
+        .route("/dossiers/{id}/resume", get(resume::resume))
         .route("/dossiers/{id}/bundle", get(ledger::bundle))
         .route("/dossiers/{id}/declarations", post(dossiers::declare))
         .route("/dossiers/{id}/review", post(dossiers::review))

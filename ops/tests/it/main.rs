@@ -17,6 +17,7 @@ mod malformed;
 mod national_month;
 mod problems;
 mod restructure;
+mod resume;
 mod schema_run;
 mod support;
 mod sync;
