@@ -278,6 +278,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
+        reports::quality, reports::crosstab,
         ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
         sync::next, sync::seal, sync::feed, sync::batch, sync::acknowledge, sync::report,
         sync_continuous::keys,
@@ -395,6 +396,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/reports/approvals-pending",
             get(reports::approvals_pending),
         )
+        .route("/reports/quality", get(reports::quality))
+        .route("/reports/crosstab", get(reports::crosstab))
         .route("/ledger/checkpoints/latest", get(ledger::latest))
         .route("/ledger/proofs/inclusion", get(ledger::inclusion))
         .route("/ledger/proofs/consistency", get(ledger::consistency))
