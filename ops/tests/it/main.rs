@@ -14,6 +14,7 @@ mod http;
 mod ledger_keys;
 mod malformed;
 mod national_month;
+mod reports;
 mod support;
 mod sync;
 mod sync_continuous;
