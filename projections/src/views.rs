@@ -517,7 +517,7 @@ pub struct OrgNode {
     pub parent: Option<String>,
 }
 
-/// What headcount is broken down by; the API spells each as [`Dimension::name`].
+/// What headcount is broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
