@@ -167,7 +167,24 @@ impl Workflows {
             let Some(last) = page.last() else { break };
             from = last.position + 1;
             for e in &page {
-                let mut event = typed::decode(&self.registry, e)?;
+                let mut event = match typed::decode(&self.registry, e) {
+                    Ok(event) => event,
+                    // An event altered in the file may no longer decode: that is
+                    // damage to the log (the store then refuses writes and the
+                    // API answers `ledger:untrusted`), not a failure of this
+                    // request, and the index reads on so that logins still work.
+                    Err(_) if e.compute_hash(self.store.dense_positions()) != e.hash => {
+                        self.store.mark_corrupt(hoso_ledger::Damage::new(
+                            Some(e.position),
+                            format!(
+                                "event {}@{} does not match its hash and does not decode",
+                                e.stream, e.revision
+                            ),
+                        ));
+                        continue;
+                    }
+                    Err(decode) => return Err(decode.into()),
+                };
                 // Keyed, not opened: the index looks numbers up by key.
                 self.key_identifiers(&mut event);
                 if let Some(sequence) = hoso_sync::sequence_of(&e.stream) {

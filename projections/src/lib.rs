@@ -10,8 +10,9 @@
 //! - [`search`]: any combination of criteria, names with or without
 //!   diacritics, stable keyset pagination; the archive searched separately.
 //! - [`reports`]: the annual headcount report, the management report, the
-//!   SLA report of obligations, approvals pending per monthly window, as
-//!   JSON or CSV.
+//!   SLA report of obligations, approvals pending per monthly window, the
+//!   quality report, each as JSON or as a table (CSV, spreadsheet).
+//! - [`crosstab`]: headcount of a subtree by any two dimensions.
 //! - [`audit`]: who changed (or read) what, when, by actor or dossier.
 //! - [`approvals`]: every signed approval in log order, and a dossier as an
 //!   approval left it (the national sync feed's source).
@@ -29,6 +30,7 @@
 pub mod apply;
 pub mod approvals;
 pub mod audit;
+pub mod crosstab;
 mod dates;
 pub mod exchange;
 pub mod exchange_in;

@@ -1,6 +1,9 @@
 //! Reports: the annual headcount report (BT 16.5, HY 14.1), the management
-//! report (KT 19.2), the SLA report of obligations and their due dates, and
-//! approvals pending per monthly window — each as JSON (serde) or CSV.
+//! report (KT 19.2), the SLA report of obligations and their due dates,
+//! approvals pending per monthly window, the quantity and quality report of
+//! the personnel (DL 7.11) and the cross-tab ([`crate::crosstab`]) — each as
+//! JSON (serde) or as tables ([`Tabular`]: the first sheet is the CSV, all of
+//! them a spreadsheet's sheets).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,7 @@ use hoso_domain::review::ReviewState;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
+use crate::crosstab::{self, CrossTab, Person};
 use crate::dates::{date_text, parse};
 use crate::views::Dimension;
 use crate::{ProjectionError, ReadModel};
@@ -36,6 +40,95 @@ pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// One cell of a report's table: text, or a count (a spreadsheet keeps it
+/// a number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text (codes, names, dates).
+    Text(String),
+    /// A count.
+    Count(u64),
+}
+
+impl Cell {
+    /// The cell as CSV text.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::Count(n) => n.to_string(),
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(t: &str) -> Self {
+        Self::Text(t.to_owned())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(t: String) -> Self {
+        Self::Text(t)
+    }
+}
+
+impl From<&String> for Cell {
+    fn from(t: &String) -> Self {
+        Self::Text(t.clone())
+    }
+}
+
+impl From<u64> for Cell {
+    fn from(n: u64) -> Self {
+        Self::Count(n)
+    }
+}
+
+/// One table of a report: a sheet of a spreadsheet, or a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// Sheet name (at most 31 characters, none of `[]:*?/\`).
+    pub name: &'static str,
+    /// Column headings.
+    pub header: Vec<String>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Sheet {
+    /// A sheet with these headings.
+    pub fn new(name: &'static str, header: &[&str]) -> Self {
+        Self {
+            name,
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// As CSV.
+    pub fn to_csv(&self) -> String {
+        let header: Vec<&str> = self.header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(Cell::text).collect())
+            .collect();
+        to_csv(&header, &rows)
+    }
+}
+
+/// A report as tables: the first sheet is what its CSV holds; a spreadsheet
+/// holds them all.
+pub trait Tabular {
+    /// The report's tables, the main one first.
+    fn sheets(&self) -> Vec<Sheet>;
+
+    /// The main table as CSV.
+    fn csv(&self) -> String {
+        self.sheets().first().map(Sheet::to_csv).unwrap_or_default()
+    }
 }
 
 /// One line of a breakdown.
@@ -73,7 +166,13 @@ pub struct AnnualReport {
 impl AnnualReport {
     /// As CSV: one line per breakdown entry.
     pub fn to_csv(&self) -> String {
-        let mut rows = Vec::new();
+        self.csv()
+    }
+}
+
+impl Tabular for AnnualReport {
+    fn sheets(&self) -> Vec<Sheet> {
+        let mut sheet = Sheet::new("annual", &["breakdown", "key", "name", "count"]);
         for (section, counts) in [
             ("category", &self.by_category),
             ("rank", &self.by_rank),
@@ -81,21 +180,21 @@ impl AnnualReport {
             ("job_position", &self.by_job_position),
         ] {
             for c in counts {
-                rows.push(vec![
-                    section.to_owned(),
-                    c.key.clone(),
-                    c.name.clone().unwrap_or_default(),
-                    c.count.to_string(),
+                sheet.rows.push(vec![
+                    section.into(),
+                    (&c.key).into(),
+                    c.name.clone().unwrap_or_default().into(),
+                    c.count.into(),
                 ]);
             }
         }
-        rows.push(vec![
+        sheet.rows.push(vec![
             "total".into(),
-            String::new(),
-            String::new(),
-            self.total.to_string(),
+            "".into(),
+            "".into(),
+            self.total.into(),
         ]);
-        to_csv(&["breakdown", "key", "name", "count"], &rows)
+        vec![sheet]
     }
 }
 
@@ -136,21 +235,14 @@ pub struct ManagementLine {
 impl ManagementReport {
     /// As CSV.
     pub fn to_csv(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .units
-            .iter()
-            .map(|l| {
-                vec![
-                    l.org_code.clone(),
-                    l.new_dossiers.to_string(),
-                    l.status_updates.to_string(),
-                    l.approvals.to_string(),
-                    l.returned.to_string(),
-                    l.decisions.to_string(),
-                ]
-            })
-            .collect();
-        to_csv(
+        self.csv()
+    }
+}
+
+impl Tabular for ManagementReport {
+    fn sheets(&self) -> Vec<Sheet> {
+        let mut sheet = Sheet::new(
+            "management",
             &[
                 "org_code",
                 "new_dossiers",
@@ -159,8 +251,18 @@ impl ManagementReport {
                 "returned",
                 "decisions",
             ],
-            &rows,
-        )
+        );
+        for l in &self.units {
+            sheet.rows.push(vec![
+                (&l.org_code).into(),
+                l.new_dossiers.into(),
+                l.status_updates.into(),
+                l.approvals.into(),
+                l.returned.into(),
+                l.decisions.into(),
+            ]);
+        }
+        vec![sheet]
     }
 }
 
@@ -213,20 +315,15 @@ pub struct SlaReport {
 impl SlaReport {
     /// As CSV: the per-unit lines.
     pub fn to_csv(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .units
-            .iter()
-            .map(|l| {
-                vec![
-                    l.org_code.clone(),
-                    l.open.to_string(),
-                    l.overdue.to_string(),
-                    l.closed_on_time.to_string(),
-                    l.closed_late.to_string(),
-                ]
-            })
-            .collect();
-        to_csv(
+        self.csv()
+    }
+}
+
+impl Tabular for SlaReport {
+    /// The per-unit lines, then every open obligation.
+    fn sheets(&self) -> Vec<Sheet> {
+        let mut units = Sheet::new(
+            "units",
             &[
                 "org_code",
                 "open",
@@ -234,8 +331,38 @@ impl SlaReport {
                 "closed_on_time",
                 "closed_late",
             ],
-            &rows,
-        )
+        );
+        for l in &self.units {
+            units.rows.push(vec![
+                (&l.org_code).into(),
+                l.open.into(),
+                l.overdue.into(),
+                l.closed_on_time.into(),
+                l.closed_late.into(),
+            ]);
+        }
+        let mut open = Sheet::new(
+            "open",
+            &[
+                "dossier_id",
+                "obligation",
+                "citation",
+                "counted_from",
+                "due",
+                "overdue_working_days",
+            ],
+        );
+        for o in &self.open {
+            open.rows.push(vec![
+                (&o.dossier_id).into(),
+                (&o.obligation).into(),
+                (&o.citation).into(),
+                (&o.counted_from).into(),
+                (&o.due).into(),
+                u64::from(o.overdue_working_days).into(),
+            ]);
+        }
+        vec![units, open]
     }
 }
 
@@ -255,22 +382,34 @@ pub struct PendingWindow {
 
 /// Pending approvals as CSV: one line per month and approval level.
 pub fn pending_to_csv(months: &[PendingWindow]) -> String {
-    let mut rows = Vec::new();
-    for m in months {
-        for (level, first, last) in &m.windows {
-            rows.push(vec![
-                m.month.clone(),
-                m.pending.to_string(),
-                level.clone(),
-                first.clone(),
-                last.clone(),
-            ]);
+    PendingApprovals(months).csv()
+}
+
+/// The pending approvals of every month, as a table (and as JSON, the
+/// list itself).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(transparent)]
+pub struct PendingApprovals<'a>(pub &'a [PendingWindow]);
+
+impl Tabular for PendingApprovals<'_> {
+    fn sheets(&self) -> Vec<Sheet> {
+        let mut sheet = Sheet::new(
+            "approvals_pending",
+            &["month", "pending", "level", "window_first", "window_last"],
+        );
+        for m in self.0 {
+            for (level, first, last) in &m.windows {
+                sheet.rows.push(vec![
+                    (&m.month).into(),
+                    m.pending.into(),
+                    level.into(),
+                    first.into(),
+                    last.into(),
+                ]);
+            }
         }
+        vec![sheet]
     }
-    to_csv(
-        &["month", "pending", "level", "window_first", "window_last"],
-        &rows,
-    )
 }
 
 impl ReadModel {
@@ -540,4 +679,241 @@ fn tally_obligation(
         overdue_working_days: u32::try_from(late).unwrap_or(0),
     });
     Ok(())
+}
+
+impl Tabular for CrossTab {
+    /// Rows down, columns across, each line's total at its end and the
+    /// columns' totals in a last `total` line.
+    fn sheets(&self) -> Vec<Sheet> {
+        let corner = format!("{}/{}", self.rows_by.name(), self.columns_by.name());
+        let mut header = vec![corner, "name".to_owned()];
+        header.extend(self.columns.iter().map(|c| c.key.clone()));
+        header.push("total".to_owned());
+        let mut rows: Vec<Vec<Cell>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut line: Vec<Cell> =
+                    vec![(&r.key).into(), r.name.clone().unwrap_or_default().into()];
+                line.extend(r.counts.iter().map(|n| Cell::Count(*n)));
+                line.push(r.total.into());
+                line
+            })
+            .collect();
+        let mut totals: Vec<Cell> = vec!["total".into(), "".into()];
+        totals.extend(self.columns.iter().map(|c| Cell::Count(c.total)));
+        totals.push(self.total.into());
+        rows.push(totals);
+        vec![Sheet {
+            name: "crosstab",
+            header,
+            rows,
+        }]
+    }
+}
+
+/// One line of the quantity and quality report: the people of one
+/// personnel category (or all of them, `total`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QualityLine {
+    /// Personnel category (as dossiers spell it), or `total`.
+    pub category: String,
+    /// Active people.
+    pub total: u64,
+    /// Women (item 3b `Nữ`).
+    pub women: u64,
+    /// Of an ethnic minority (item 6 declared and not `Kinh`).
+    pub ethnic_minorities: u64,
+    /// Party members (item 16a declared).
+    pub party_members: u64,
+    /// By professional qualification level (item 15.2), every level listed.
+    pub by_qualification: Vec<Count>,
+    /// By age band on the report date, every band listed.
+    pub by_age_band: Vec<Count>,
+}
+
+/// The quantity and quality report of a unit's subtree on a date (DL 7.11):
+/// per personnel category, how many, how many women, of ethnic minorities,
+/// Party members, by qualification level and by age band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QualityReport {
+    /// Root unit.
+    pub org_code: String,
+    /// Report date.
+    pub date: String,
+    /// One line per category present, then the `total` line.
+    pub lines: Vec<QualityLine>,
+}
+
+impl Tabular for QualityReport {
+    fn sheets(&self) -> Vec<Sheet> {
+        let mut header: Vec<String> = [
+            "category",
+            "total",
+            "women",
+            "ethnic_minorities",
+            "party_members",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let first = self.lines.first();
+        for c in first
+            .map(|l| l.by_qualification.as_slice())
+            .unwrap_or_default()
+        {
+            header.push(format!("qualification:{}", c.key));
+        }
+        for c in first.map(|l| l.by_age_band.as_slice()).unwrap_or_default() {
+            header.push(format!("age_band:{}", c.key));
+        }
+        let rows = self
+            .lines
+            .iter()
+            .map(|l| {
+                let mut line: Vec<Cell> = vec![
+                    (&l.category).into(),
+                    l.total.into(),
+                    l.women.into(),
+                    l.ethnic_minorities.into(),
+                    l.party_members.into(),
+                ];
+                line.extend(l.by_qualification.iter().map(|c| Cell::Count(c.count)));
+                line.extend(l.by_age_band.iter().map(|c| Cell::Count(c.count)));
+                line
+            })
+            .collect();
+        vec![Sheet {
+            name: "quality",
+            header,
+            rows,
+        }]
+    }
+}
+
+/// The quality report's line of `people`.
+fn quality_line(category: String, people: &[&Person], date: NaiveDate) -> QualityLine {
+    let folded = |v: &Option<String>| v.as_deref().map(hoso_domain::text::fold);
+    let breakdown = |by: Dimension| -> Vec<Count> {
+        crosstab::closed_keys(by)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, name)| Count {
+                key: key.to_owned(),
+                name: name.map(str::to_owned),
+                count: people
+                    .iter()
+                    .filter(|p| crosstab::key_of(p, by, date) == key)
+                    .count() as u64,
+            })
+            .collect()
+    };
+    QualityLine {
+        category,
+        total: people.len() as u64,
+        women: people
+            .iter()
+            .filter(|p| folded(&p.gender).as_deref() == Some("nu"))
+            .count() as u64,
+        ethnic_minorities: people
+            .iter()
+            .filter(|p| folded(&p.ethnicity).is_some_and(|e| e != "kinh"))
+            .count() as u64,
+        party_members: people.iter().filter(|p| p.party_member).count() as u64,
+        by_qualification: breakdown(Dimension::Qualification),
+        by_age_band: breakdown(Dimension::AgeBand),
+    }
+}
+
+impl ReadModel {
+    /// The quantity and quality report of the subtree of `code` on `date`.
+    pub fn quality_report(
+        &self,
+        code: &str,
+        date: NaiveDate,
+    ) -> Result<QualityReport, ProjectionError> {
+        let people = self.people_of(code, date)?;
+        let mut by_category: BTreeMap<String, Vec<&Person>> = BTreeMap::new();
+        for p in &people {
+            by_category
+                .entry(crosstab::key_of(p, Dimension::Category, date))
+                .or_default()
+                .push(p);
+        }
+        let mut lines: Vec<QualityLine> = by_category
+            .into_iter()
+            .map(|(category, members)| quality_line(category, &members, date))
+            .collect();
+        let everyone: Vec<&Person> = people.iter().collect();
+        lines.push(quality_line("total".to_owned(), &everyone, date));
+        Ok(QualityReport {
+            org_code: code.to_owned(),
+            date: date_text(date),
+            lines,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(i: u8) -> Person {
+        Person {
+            category: [2, 3][usize::from(i % 2)],
+            gender: Some(if i.is_multiple_of(3) { "Nữ" } else { "Nam" }.to_owned()),
+            ethnicity: Some(if i.is_multiple_of(4) { "Tày" } else { "Kinh" }.to_owned()),
+            qualification: (!i.is_multiple_of(5)).then(|| "Thạc sĩ Luật".to_owned()),
+            birth_year: Some(1970 + i64::from(i)),
+            party_member: i.is_multiple_of(2),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn a_quality_line_lists_every_level_and_band_and_they_add_up() {
+        let people: Vec<Person> = (0..30).map(person).collect();
+        let all: Vec<&Person> = people.iter().collect();
+        let line = quality_line("total".into(), &all, NaiveDate::MIN);
+        let on = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or(NaiveDate::MIN);
+        let line_on = quality_line("total".into(), &all, on);
+        assert_eq!(line.total, 30);
+        assert_eq!(line.women, 10);
+        assert_eq!(line.ethnic_minorities, 8);
+        assert_eq!(line.party_members, 15);
+        for l in [&line, &line_on] {
+            assert_eq!(l.by_qualification.len(), 8);
+            assert_eq!(l.by_age_band.len(), 6);
+            assert_eq!(l.by_qualification.iter().map(|c| c.count).sum::<u64>(), 30);
+            assert_eq!(l.by_age_band.iter().map(|c| c.count).sum::<u64>(), 30);
+        }
+        let master = line.by_qualification.iter().find(|c| c.key == "master");
+        assert_eq!(master.map(|c| c.count), Some(24));
+        assert_eq!(master.and_then(|c| c.name.as_deref()), Some("Thạc sĩ"));
+    }
+
+    #[test]
+    fn a_sheet_as_csv_quotes_what_needs_quoting() {
+        let mut sheet = Sheet::new("x", &["key", "count"]);
+        sheet.rows.push(vec!["a, \"b\"".into(), 3.into()]);
+        assert_eq!(sheet.to_csv(), "key,count\r\n\"a, \"\"b\"\"\",3\r\n");
+    }
+
+    #[test]
+    fn a_quality_report_sheet_has_a_column_per_figure() {
+        let people: Vec<Person> = (0..6).map(person).collect();
+        let all: Vec<&Person> = people.iter().collect();
+        let report = QualityReport {
+            org_code: "000.02.00.H33".into(),
+            date: "2026-06-30".into(),
+            lines: vec![quality_line("total".into(), &all, NaiveDate::MIN)],
+        };
+        let sheets = report.sheets();
+        let sheet = &sheets[0];
+        assert_eq!(sheet.header.len(), 5 + 8 + 6);
+        assert_eq!(sheet.rows[0].len(), sheet.header.len());
+        assert_eq!(sheet.header[5], "qualification:doctorate");
+        assert_eq!(sheet.rows[0][1], Cell::Count(6));
+    }
 }

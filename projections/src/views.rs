@@ -578,7 +578,9 @@ pub struct OrgNode {
 }
 
 /// What headcount is broken down by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// Personnel category.
     Category,
@@ -586,7 +588,7 @@ pub enum Dimension {
     Rank,
     /// Professional title of public employees (chức danh nghề nghiệp, `V.` codes).
     Title,
-    /// Job position.
+    /// Job position held (vị trí việc làm): the latest appointment in force.
     JobPosition,
     /// Sex.
     Gender,
@@ -596,22 +598,55 @@ pub enum Dimension {
     Ethnicity,
     /// General education level.
     Education,
+    /// Professional qualification level (trình độ chuyên môn), from item 15.2.
+    Qualification,
+    /// Party membership (`member` or `not_member`).
+    PartyMember,
+    /// Managing unit.
+    Unit,
 }
 
 impl Dimension {
+    /// Every dimension, in the order the API lists them.
+    pub const ALL: [Self; 11] = [
+        Self::Category,
+        Self::Rank,
+        Self::Title,
+        Self::JobPosition,
+        Self::Gender,
+        Self::AgeBand,
+        Self::Ethnicity,
+        Self::Education,
+        Self::Qualification,
+        Self::PartyMember,
+        Self::Unit,
+    ];
+
+    /// The API's name of the dimension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Category => "category",
+            Self::Rank => "rank",
+            Self::Title => "title",
+            Self::JobPosition => "job_position",
+            Self::Gender => "gender",
+            Self::AgeBand => "age_band",
+            Self::Ethnicity => "ethnicity",
+            Self::Education => "education",
+            Self::Qualification => "qualification",
+            Self::PartyMember => "party_member",
+            Self::Unit => "unit",
+        }
+    }
+
     /// Parses the API's name of a dimension.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "category" => Self::Category,
-            "rank" => Self::Rank,
-            "title" => Self::Title,
-            "job_position" => Self::JobPosition,
-            "gender" => Self::Gender,
-            "age_band" => Self::AgeBand,
-            "ethnicity" => Self::Ethnicity,
-            "education" => Self::Education,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|d| d.name() == s)
+    }
+
+    /// The valid names, comma-separated (for a refusal to list).
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
     }
 }
 
@@ -716,42 +751,15 @@ impl ReadModel {
     }
 
     /// Active headcount of a subtree by a dimension, as the read model
-    /// stands, with the tree of `date`.
+    /// stands, with the tree of `date` (see [`crate::crosstab`]).
     pub fn headcount(
         &self,
         code: &str,
         date: NaiveDate,
         by: Dimension,
     ) -> Result<BTreeMap<String, u64>, ProjectionError> {
-        let units = self.subtree(code, date)?;
-        self.with_reader(|conn| {
-            let mut out = BTreeMap::new();
-            let mut stmt = conn.prepare_cached(
-                "SELECT category, rank_code, rank_name, job_position, gender, birth_year,
-                        ethnicity, education
-                 FROM dossiers WHERE managing_unit = ?1 AND archived = 0",
-            )?;
-            for unit in &units {
-                let mut rows = stmt.query([unit])?;
-                while let Some(r) = rows.next()? {
-                    let rank_code: Option<String> = r.get(1)?;
-                    let is_title = rank_code.as_deref().is_some_and(|c| c.starts_with("V."));
-                    let key: Option<String> = match by {
-                        Dimension::Category => Some(PersonnelCategory::spelling_of(r.get(0)?)),
-                        Dimension::Rank => (!is_title).then_some(rank_code).flatten(),
-                        Dimension::Title => is_title.then_some(rank_code).flatten(),
-                        Dimension::JobPosition => r.get(3)?,
-                        Dimension::Gender => r.get(4)?,
-                        Dimension::AgeBand => Some(age_band(r.get(5)?, date).to_owned()),
-                        Dimension::Ethnicity => r.get(6)?,
-                        Dimension::Education => r.get(7)?,
-                    };
-                    *out.entry(key.unwrap_or_else(|| "unknown".to_owned()))
-                        .or_insert(0) += 1;
-                }
-            }
-            Ok(out)
-        })
+        let people = self.people_of(code, date)?;
+        Ok(crate::crosstab::tally(&people, by, date))
     }
 
     /// Staffing quota against actual headcount for a unit's subtree.

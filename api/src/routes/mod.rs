@@ -311,6 +311,7 @@ pub struct Binary(pub Vec<u8>);
         accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
+        reports::quality, reports::crosstab,
         ledger::latest, ledger::inclusion, ledger::consistency, ledger::bundle,
         sync::next, sync::seal, sync::feed, sync::batch, sync::acknowledge, sync::report,
         sync_continuous::keys,
@@ -485,6 +486,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/reports/approvals-pending",
             get(reports::approvals_pending),
         )
+        .route("/reports/quality", get(reports::quality))
+        .route("/reports/crosstab", get(reports::crosstab))
         .route("/ledger/checkpoints/latest", get(ledger::latest))
         .route("/ledger/proofs/inclusion", get(ledger::inclusion))
         .route("/ledger/proofs/consistency", get(ledger::consistency))

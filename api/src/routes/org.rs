@@ -108,8 +108,8 @@ pub async fn subtree(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HeadcountParams {
-    /// `category`, `rank`, `title`, `position`, `gender`, `age_band`,
-    /// `ethnicity`, `education`.
+    /// The dimension.
+    #[param(value_type = Dimension, inline)]
     pub by: String,
     /// Date (default today).
     pub date: Option<NaiveDate>,
@@ -134,7 +134,8 @@ pub struct HeadcountOut {
 #[utoipa::path(get, path = "/api/v1/org-units/{code}/headcount", tag = "organisation",
     params(("code" = String, Path, description = "Unit code"), HeadcountParams),
     responses((status = 200, body = HeadcountOut), (status = 400, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem),
+              (status = 422, body = Problem, description = "An unknown dimension; the problem lists the valid ones")))]
 pub async fn headcount(
     State(s): State<Arc<AppState>>,
     c: Caller,
@@ -151,9 +152,7 @@ pub async fn headcount(
         uri.query(),
     )
     .await?;
-    let by = Dimension::parse(&p.by).ok_or_else(|| {
-        Problem::bad_request("invalid-dimension", format!("unknown dimension {:?}", p.by))
-    })?;
+    let by = super::reports::dimension(&p.by, "by")?;
     let date = p.date.unwrap_or_else(|| s.today());
     Ok(Json(HeadcountOut {
         counts: s.read.headcount(&code, date, by)?,

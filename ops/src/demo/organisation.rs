@@ -286,10 +286,47 @@ pub(super) fn job_positions(u: &Unit, quota: StaffingQuota) -> Vec<JobPosition> 
             staff,
         )],
     };
+    let support = position(
+        "HT02",
+        "Nhân viên hỗ trợ, phục vụ",
+        JobPositionGroup::Support,
+        CONTRACT_RANK_CODE,
+        quota.contract_workers,
+    );
     let mut out = vec![leader];
     out.extend(professional);
     out.push(accountant);
+    out.push(support);
     out
+}
+
+/// The rank code contract workers are paid on in the demo (Cán sự).
+const CONTRACT_RANK_CODE: &str = "01.004";
+
+/// The job position a person of agency `u` is recruited to (Decree
+/// 62/2020: a civil servant is recruited to a job position of the agency):
+/// a contract worker to the support position, anyone else to the
+/// professional or shared position whose lowest required rank is theirs,
+/// else to the agency's first professional one. Leadership positions are
+/// not filled at recruitment.
+pub(super) fn position_of(u: &Unit, p: &Person) -> Option<JobPosition> {
+    let positions = job_positions(u, StaffingQuota::default());
+    let group = |g: JobPositionGroup| move |j: &&JobPosition| j.group == g;
+    let found = if p.category == PersonnelCategory::NguoiLaoDong {
+        positions.iter().find(group(JobPositionGroup::Support))
+    } else {
+        positions
+            .iter()
+            .filter(|j| {
+                !matches!(
+                    j.group,
+                    JobPositionGroup::Leadership | JobPositionGroup::Support
+                )
+            })
+            .find(|j| j.required_rank_code == p.rank.code)
+            .or_else(|| positions.iter().find(group(JobPositionGroup::Professional)))
+    };
+    found.cloned()
 }
 
 impl Tale {

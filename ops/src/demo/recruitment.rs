@@ -11,13 +11,15 @@ use hoso_commands::workflows::{
 };
 use hoso_domain::account::AccountKind;
 use hoso_domain::dossier::{
-    AllowanceKind, DisciplineBody, DisciplineForm, EvaluationGrade, RankChangeKind, StateDecision,
+    AllowanceKind, AppointmentKind, DisciplineBody, DisciplineForm, EvaluationGrade,
+    RankChangeKind, StateDecision,
 };
 use hoso_ledger::SourceDocument;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::allowance_changed::Amount;
 
 use super::Tale;
+use super::organisation::position_of;
 use super::people::{Decision, Member, People, Plan, Staff};
 use super::story::{each, hashing};
 use super::summary::{Summary, category_name};
@@ -200,6 +202,22 @@ fn plan(synth: &mut Synth, province: &Province, m: &Member) -> Plan {
     let sections = synth.sections(p, &issuer);
     let returned = synth.rng_bool(0.05);
     let (mut decisions, grade) = first_decisions(synth, p, (&abbr, &issuer));
+    if let Some(position) = province
+        .unit(&p.managing_unit)
+        .and_then(|u| position_of(u, p))
+    {
+        decisions.push((
+            "appointment",
+            StateDecision::Appointment {
+                kind: AppointmentKind::Appointed,
+                position_title: position.title,
+                org_code: p.managing_unit.clone(),
+                term_end: None,
+            },
+            p.recruited,
+            synth.document("QĐ", &abbr, &issuer, p.recruited),
+        ));
+    }
     decisions.extend(later_decisions(synth, p, grade, (&abbr, &issuer)));
     let change = synth.change(p);
     Plan {

@@ -16,6 +16,7 @@ mod ledger_keys;
 mod malformed;
 mod national_month;
 mod problems;
+mod reports;
 mod restructure;
 mod resume;
 mod schema_run;
