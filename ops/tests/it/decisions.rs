@@ -217,8 +217,8 @@ async fn dl_9_2b_every_decision_of_the_state_is_recorded_and_read_back() {
     assert_eq!(v["rank"]["value"]["code"], "V.08.01.02");
     assert_eq!(v["salary"]["value"]["coefficient_x100"], 440);
     assert_eq!(v["salary"]["value"]["step"], 1);
-    assert_eq!(v["awards"][0][0], "Bằng khen của Chủ tịch UBND tỉnh");
-    assert_eq!(v["evaluations"][0][0], 2025);
+    assert_eq!(v["awards"][0]["form"], "Bằng khen của Chủ tịch UBND tỉnh");
+    assert_eq!(v["evaluations"][0]["year"], 2025);
     assert_eq!(
         v["planning"][0]["value"],
         json!({"position": "Giám đốc Bệnh viện", "org_code": HOSPITAL,
@@ -226,7 +226,16 @@ async fn dl_9_2b_every_decision_of_the_state_is_recorded_and_read_back() {
     );
     assert_eq!(v["planning"][0]["effective"], "2026-04-03");
     // Discipline is secret: withheld from update right, shown to admin right.
-    assert!(v["discipline"].is_null(), "{v}");
+    // Withheld: an empty list, and named as withheld.
+    assert_eq!(v["discipline"], json!([]), "{v}");
+    assert!(
+        v["access"]["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "discipline"),
+        "{v}"
+    );
     let seen = o.read(&o.admin, &last, "").await;
     assert_eq!(seen["discipline"][0]["effective"], "2026-04-02");
 
