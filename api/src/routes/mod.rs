@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::problem::{ApiResult, Problem};
 
 pub mod accounts;
+pub mod bulk_import;
 pub mod dossiers;
 pub mod ledger;
 pub mod org;
@@ -271,7 +272,7 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     paths(
         healthz, crate::trust::readyz, metrics, openapi,
         sessions::login, sessions::logout,
-        dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
+        dossiers::open, dossiers::import, bulk_import::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
         org::tree, org::decide, org::subtree, org::headcount, org::quota,
@@ -361,6 +362,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sessions", post(sessions::login).delete(sessions::logout))
         .route("/dossiers", post(dossiers::open).get(dossiers::search))
         .route("/dossiers/imports", post(dossiers::import))
+        .route("/dossiers/imports/bulk", bulk_import::route())
         .route("/dossiers/{id}", get(dossiers::read))
         .route("/dossiers/{id}/history", get(dossiers::history))
         .route("/dossiers/{id}/audit", get(dossiers::audit))
