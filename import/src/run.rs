@@ -68,8 +68,10 @@ impl Options {
 /// Which part of the work a progress report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Checking rows.
+    /// Checking rows on their own.
     Checking,
+    /// Checking the rows that passed against the ledger.
+    Matching,
     /// Appending records.
     Importing,
 }
@@ -206,11 +208,13 @@ pub async fn run(
             Ok(r) => records.push(r),
             Err(p) => report.problems.extend(p),
         }
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             progress(Phase::Checking, n, total);
         }
     }
+    progress(Phase::Checking, total, total);
     duplicates(&mut records, &mut report.problems);
+    let matching = records.len();
 
     let summaries = wf.dossier_summaries().await?;
     let mut ready = Vec::new();
@@ -277,11 +281,11 @@ pub async fn run(
                 }
             }
         }
-        if n % 256 == 0 {
-            progress(Phase::Checking, total.min(n + report.problems.len()), total);
+        if n.is_multiple_of(256) {
+            progress(Phase::Matching, n, matching);
         }
     }
-    progress(Phase::Checking, total, total);
+    progress(Phase::Matching, matching, matching);
     report.problems.sort_by_key(|p| p.row);
     report.conflicts.sort_by_key(|p| p.row);
     report.new = ready.len();
@@ -311,7 +315,7 @@ pub async fn run(
             Err(e) => return Err(e.into()),
         }
         done += 1;
-        if done % 256 == 0 {
+        if done.is_multiple_of(256) {
             progress(Phase::Importing, done, count);
         }
     }

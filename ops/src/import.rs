@@ -12,7 +12,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -67,17 +67,25 @@ pub async fn run(args: &ImportArgs<'_>) -> anyhow::Result<ExitCode> {
                 args.admin
             )
         })?;
-    let checking = Progress::new("checking", table.rows.len() as u64);
-    let importing = std::sync::OnceLock::new();
     let started = Instant::now();
-    let progress = |phase: Phase, done: usize, total: usize| match phase {
-        Phase::Checking => checking.set(done as u64),
-        Phase::Importing => importing
-            .get_or_init(|| {
-                checking.finish();
-                Progress::new("importing", total as u64)
-            })
-            .set(done as u64),
+    // One bar per phase, each closed when the next begins.
+    let bar: Mutex<Option<(Phase, Progress)>> = Mutex::new(None);
+    let progress = |phase: Phase, done: usize, total: usize| {
+        let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+        if bar.as_ref().is_none_or(|(p, _)| *p != phase) {
+            if let Some((_, old)) = bar.take() {
+                old.finish();
+            }
+            let what = match phase {
+                Phase::Checking => "checking",
+                Phase::Matching => "matching",
+                Phase::Importing => "importing",
+            };
+            *bar = Some((phase, Progress::new(what, total as u64)));
+        }
+        if let Some((_, p)) = bar.as_ref() {
+            p.set(done as u64);
+        }
     };
     let report = hoso_import::run(
         &node.workflows,
@@ -87,8 +95,7 @@ pub async fn run(args: &ImportArgs<'_>) -> anyhow::Result<ExitCode> {
         &progress,
     )
     .await?;
-    checking.finish();
-    if let Some(p) = importing.get() {
+    if let Some((_, p)) = bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
         p.finish();
     }
     if args.json {
