@@ -119,10 +119,7 @@ async fn bulk_import_over_http_and_the_cli() {
         "{}",
         refused.body
     );
-    assert_eq!(
-        refused.content_type.as_str(),
-        "application/problem+json"
-    );
+    assert_eq!(refused.content_type.as_str(), "application/problem+json");
     assert_eq!(
         refused.body["type"],
         "urn:hoso:problem:import:file-has-problems"
