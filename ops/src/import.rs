@@ -35,7 +35,7 @@ pub struct ImportArgs<'a> {
     pub source: &'a str,
     /// The system administrator the records are imported as.
     pub admin: &'a str,
-    /// Print the report as JSON instead of the summary.
+    /// Print the report as one line of JSON (the last) instead of the summary.
     pub json: bool,
 }
 
@@ -57,6 +57,19 @@ pub async fn run(args: &ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     let node = DataDir::new(args.data)
         .on(Arc::new(SystemClock))
         .open_node(Keys::Open)?;
+    // Appends go through the node's trust as `hoso serve`'s do: the log
+    // verified against the latest signed head first, and a shutdown head
+    // signed over what was imported, or the next `hoso serve` would take the
+    // new events for ones forged while it was stopped. A dry run writes
+    // nothing, not even a head.
+    let sealer = if args.dry_run {
+        None
+    } else {
+        let sealer =
+            crate::trust::open(&node, crate::trust::Verify::Incremental, Keys::Open).await?;
+        let running = tokio::spawn(sealer.clone().run());
+        Some((sealer, running))
+    };
     let admin = node
         .workflows
         .account_by_username(args.admin)
@@ -98,8 +111,16 @@ pub async fn run(args: &ImportArgs<'_>) -> anyhow::Result<ExitCode> {
     if let Some((_, p)) = bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
         p.finish();
     }
+    if let Some((sealer, running)) = sealer {
+        sealer
+            .shutdown()
+            .await?
+            .context("the ledger became untrusted during the import")?;
+        running.await??;
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // One line, the last: the trust check prints before it.
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         summary(args.file, &report, started.elapsed().as_secs_f64());
     }
