@@ -459,3 +459,93 @@ pub(crate) fn form_problem(row: u32, section: &str, e: &FormError) -> Problem {
     let column = field.and_then(|f| columns::of_field(section, f));
     Problem::new(row, column, &format!("form:{code}"), e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(header: &str, row: &str) -> Table {
+        crate::read::read_csv(format!("{header}\n{row}\n").as_bytes()).unwrap()
+    }
+
+    const HEADER: &str =
+        "ma_ho_so,ho_ten,so_dinh_danh,ngay_sinh,gioi_tinh,doi_tuong,ma_don_vi,ngay_ban_giao,ngach";
+
+    fn check(row: &str) -> Result<Record, Vec<Problem>> {
+        let t = table(HEADER, row);
+        let l = layout(&t).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        check_row(t.rows[0].0, &t.rows[0].1, &l, &OrgTree::default(), today)
+    }
+
+    fn found(problems: &[Problem]) -> Vec<(Option<&str>, &str)> {
+        problems
+            .iter()
+            .map(|p| (p.column.as_deref(), p.rule.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_columns_and_a_column_twice_are_header_problems() {
+        let t = table("ma_ho_so,Mã hồ sơ,ho_ten", "a,b,c");
+        let problems = layout(&t).unwrap_err();
+        let rules: Vec<&str> = problems.iter().map(|p| p.rule.as_str()).collect();
+        assert_eq!(rules[0], "import:duplicate-column");
+        assert!(rules[1..].iter().all(|r| *r == "import:missing-column"));
+        assert!(problems.iter().all(|p| p.row == 1));
+        // so_dinh_danh, ngay_sinh, gioi_tinh, doi_tuong, ma_don_vi
+        assert_eq!(problems.len(), 6);
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_reported() {
+        let problems = check(
+            "001090001234,NGUYỄN\u{200B}AN,001090001234,31/02/1990,nam giới,Hợp đồng,999.00.00.H33,01/01/2027,Chuyên viên",
+        )
+        .unwrap_err();
+        assert_eq!(
+            found(&problems),
+            [
+                (Some("ho_ten"), "input:invisible-character"),
+                (Some("ma_ho_so"), "import:record-id-is-person-id"),
+                (Some("doi_tuong"), "import:unknown-category"),
+                (Some("ma_don_vi"), "scope:unknown-unit"),
+                (Some("ngay_ban_giao"), "import:date-in-future"),
+                (Some("ngay_sinh"), "form:bad-value"),
+                (Some("gioi_tinh"), "form:bad-value"),
+                (Some("ma_ngach"), "form:missing-field"),
+            ]
+        );
+        assert!(problems.iter().all(|p| p.row == 2));
+    }
+
+    #[test]
+    fn required_values_and_a_bad_number() {
+        let problems = check(",,12345,,,,,,").unwrap_err();
+        assert_eq!(
+            found(&problems),
+            [
+                (Some("ma_ho_so"), "import:required"),
+                (Some("ho_ten"), "import:required"),
+                (Some("doi_tuong"), "import:required"),
+                (Some("ma_don_vi"), "import:required"),
+                (Some("so_dinh_danh"), "dossier:bad-person-id"),
+                (Some("ngay_sinh"), "form:missing-field"),
+                (Some("gioi_tinh"), "form:missing-field"),
+            ]
+        );
+        // The report does not repeat the number.
+        assert!(!problems[4].message.contains("12345"));
+    }
+
+    #[test]
+    fn categories_by_name_or_api_spelling() {
+        assert_eq!(category_of("CÔNG CHỨC"), Some(PersonnelCategory::CongChuc));
+        assert_eq!(category_of("vien_chuc"), Some(PersonnelCategory::VienChuc));
+        assert_eq!(
+            category_of("Cán bộ, công chức cấp xã"),
+            Some(PersonnelCategory::CommuneCadre)
+        );
+        assert_eq!(category_of("Hợp đồng"), None);
+    }
+}
