@@ -3,6 +3,7 @@
 //! [`crate::execute`].
 
 pub mod account;
+pub mod bulk_import;
 pub mod dossier;
 pub mod org;
 pub mod sync;

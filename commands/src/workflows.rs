@@ -40,6 +40,7 @@ pub use crate::authz::{Approver, ReadBasis, SearchScope, right_name};
 pub use crate::error::{AccessRule, CommandError, Refusal, ScopeRule};
 pub use crate::execute::{ATTACHMENT_DIGEST_CONTEXT, DISCIPLINE_REASON_CONTEXT};
 pub use crate::handlers::account::{InspectionTerms, IssueAccount};
+pub use crate::handlers::bulk_import::import_event_id;
 pub use crate::handlers::dossier::{
     AcceptTransfer, ApprovalRequest, ApprovalSignature, Approve, ChangeDepartment, ChangeStatus,
     Declare, ForwardTransfer, ImportDossier, InitiateTransfer, OpenDossier, RecordDecision,

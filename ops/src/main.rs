@@ -8,6 +8,7 @@ mod bench;
 mod bundle;
 mod data_dir;
 mod demo;
+mod import;
 mod ledger_keys;
 mod progress;
 mod proof;
@@ -149,6 +150,31 @@ enum Command {
     VerifyProof {
         #[command(subcommand)]
         kind: proof::ProofKind,
+    },
+    /// Import the province's existing records from the CSV or XLSX its HR
+    /// software exports (docs/import-format.md). Exit 0 when every row is
+    /// imported or unchanged, 1 when the file has problems (nothing is
+    /// imported), 3 when rows were left out as conflicts.
+    Import {
+        /// The CSV or XLSX file.
+        file: PathBuf,
+        /// Data directory (not while `hoso serve` runs on it: use the API's
+        /// `POST /api/v1/dossiers/imports/bulk` then).
+        #[arg(long)]
+        data: PathBuf,
+        /// Check every row and report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The exporting system's name: with each record id, it names the
+        /// dossier, so a rerun finds what an earlier one imported.
+        #[arg(long, default_value = hoso_import::DEFAULT_SOURCE)]
+        source: String,
+        /// The Sở Nội vụ system administrator to import as.
+        #[arg(long, default_value = "snv.admin")]
+        admin: String,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks (durable, on this machine's disk).
     Bench {
@@ -364,6 +390,24 @@ fn main() -> ExitCode {
                 show,
             } => Ok(bundle::verify(&file, ledger_key.as_deref(), show)),
             Command::VerifyProof { kind } => Ok(proof::run(&kind)),
+            Command::Import {
+                file,
+                data,
+                dry_run,
+                source,
+                admin,
+                json,
+            } => {
+                import::run(&import::ImportArgs {
+                    file: &file,
+                    data: &data,
+                    dry_run,
+                    source: &source,
+                    admin: &admin,
+                    json,
+                })
+                .await
+            }
             Command::Bench { which } => bench::run(which).await.map(|()| ExitCode::SUCCESS),
             Command::Sync {
                 which:

@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::problem::{ApiResult, Problem};
 
 pub mod accounts;
+pub mod bulk_import;
 pub mod decisions;
 pub mod dossiers;
 pub mod ledger;
@@ -303,7 +304,7 @@ pub struct Binary(pub Vec<u8>);
     paths(
         healthz, crate::trust::readyz, metrics, openapi,
         sessions::login, sessions::logout,
-        dossiers::open, dossiers::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
+        dossiers::open, dossiers::import, bulk_import::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
         decisions::record, resume::resume,
@@ -449,6 +450,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sessions", post(sessions::login).delete(sessions::logout))
         .route("/dossiers", post(dossiers::open).get(dossiers::search))
         .route("/dossiers/imports", post(dossiers::import))
+        .route("/dossiers/imports/bulk", bulk_import::route())
         .route("/dossiers/{id}", get(dossiers::read))
         .route("/dossiers/{id}/history", get(dossiers::history))
         .route("/dossiers/{id}/audit", get(dossiers::audit))

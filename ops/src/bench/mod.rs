@@ -20,6 +20,7 @@ use crate::synth::Synth;
 
 mod bundle;
 mod http;
+mod import;
 mod proof;
 mod rebuild;
 mod sync;
@@ -28,6 +29,20 @@ mod trust;
 /// Which benchmark.
 #[derive(Subcommand)]
 pub enum Which {
+    /// A province's export of `--people` people generated as CSV and bulk
+    /// imported into a fresh data directory: dry run, real run and a rerun
+    /// that adds nothing, timed (median of `--rounds`).
+    Import {
+        /// People in the export.
+        #[arg(long, default_value_t = 50_000)]
+        people: usize,
+        /// Rounds, each on a fresh directory.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Concurrent single-event appends, each acknowledged after fsync.
     Append {
         /// Data directory (opened if it holds a ledger, created if not); a temporary
@@ -191,6 +206,11 @@ pub enum Which {
 /// Runs one benchmark.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
+        Which::Import {
+            people,
+            rounds,
+            json,
+        } => import::run(people, rounds, json).await,
         Which::Append {
             data,
             events,

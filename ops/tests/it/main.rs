@@ -6,6 +6,7 @@
 
 mod at_rest;
 mod attachments;
+mod bulk_import;
 mod bundle;
 mod cli;
 mod connection_key;
