@@ -86,7 +86,8 @@ pub struct BulkReport {
     pub failed: Vec<RowProblemOut>,
 }
 
-/// A real run refused: the file's problems, nothing appended.
+/// A refused import: a problem, with the whole report when the refusal is
+/// the file's problems (`import:file-has-problems`); nothing was appended.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BulkRefused {
     /// `urn:hoso:problem:import:file-has-problems`.
@@ -98,8 +99,11 @@ pub struct BulkRefused {
     pub status: u16,
     /// How many problems.
     pub detail: String,
-    /// The whole report, every problem with its row and column.
-    pub report: BulkReport,
+    /// The whole report, every problem with its row and column (only for
+    /// `import:file-has-problems`; an unreadable file or a value breaking an
+    /// input rule is a plain problem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<BulkReport>,
 }
 
 fn rows_out(problems: Vec<hoso_import::Problem>) -> Vec<RowProblemOut> {
@@ -141,9 +145,10 @@ impl From<hoso_import::Report> for BulkReport {
 /// nothing else. A person who already has a dossier is a conflict, listed
 /// and not imported. Sở Nội vụ only (BT 11.1, HY 11.2).
 #[utoipa::path(post, path = "/api/v1/dossiers/imports/bulk", tag = "dossiers", params(BulkParams),
+    operation_id = "import_bulk",
     request_body(content(
-        (Vec<u8> = "text/csv"),
-        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (inline(super::Binary) = "text/csv"),
+        (inline(super::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     ), description = "The exported file, as bytes"),
     responses((status = 200, body = BulkReport, description = "The dry run's report, or the real run's: imported, unchanged, conflicts"),
               (status = 400, body = Problem),
@@ -221,7 +226,7 @@ pub async fn import(
             title: "The file has problems".to_owned(),
             status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
             detail,
-            report: report.into(),
+            report: Some(report.into()),
         };
         let mut r = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
         r.headers_mut().insert(

@@ -13,7 +13,7 @@
 //! append whose first event id is stored with the original result.
 
 use hoso_domain::account::AccountKind;
-use hoso_domain::dossier::{self, DossierChange};
+use hoso_domain::dossier;
 use hoso_ledger::{ExpectedRevision, NewEvent};
 use hoso_schemas::DomainEvent;
 use sha2::{Digest, Sha256};
@@ -37,21 +37,6 @@ pub fn import_event_id(seed: &[u8; 32], index: usize) -> Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
-fn change_of(import: ImportDossier) -> DossierChange {
-    DossierChange::Import {
-        source_system: import.source_system,
-        source_record_id: import.source_record_id,
-        source_digest: import.source_digest,
-        person_id: import.person_id,
-        full_name: import.full_name,
-        category: import.category,
-        employing_unit: import.managing_unit.clone(),
-        managing_unit: import.managing_unit,
-        sections: import.sections,
-        handed_over_on: import.handed_over_on,
-    }
-}
-
 impl Workflows {
     /// Whether `import` would be imported as dossier `dossier_id` by
     /// [`Self::import_dossier_with_ids`] now: the actor's right, the unit,
@@ -67,7 +52,7 @@ impl Workflows {
             let idx = self.catch_up().await?;
             self.authorize_import_as(&idx, actor, dossier_id, import)?;
         }
-        dossier::decide_open(dossier_id, change_of(import.clone()), &self.ctx())?;
+        dossier::decide_open(dossier_id, import.clone().into_change(), &self.ctx())?;
         Ok(())
     }
 
@@ -100,7 +85,7 @@ impl Workflows {
             self.authorize_import_as(&idx, actor, dossier_id, &import)?;
         }
         let person_id = import.person_id.clone();
-        let mut events = dossier::decide_open(dossier_id, change_of(import), &self.ctx())?;
+        let mut events = dossier::decide_open(dossier_id, import.into_change(), &self.ctx())?;
         self.seal_fields(dossier_id, &mut events)?;
         self.reserve(
             &actor.account_id,

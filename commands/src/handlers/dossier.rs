@@ -72,6 +72,24 @@ pub struct ImportDossier {
     pub handed_over_on: NaiveDate,
 }
 
+impl ImportDossier {
+    /// The decider's change: the record's unit both manages and employs.
+    pub(crate) fn into_change(self) -> DossierChange {
+        DossierChange::Import {
+            source_system: self.source_system,
+            source_record_id: self.source_record_id,
+            source_digest: self.source_digest,
+            person_id: self.person_id,
+            full_name: self.full_name,
+            category: self.category,
+            employing_unit: self.managing_unit.clone(),
+            managing_unit: self.managing_unit,
+            sections: self.sections,
+            handed_over_on: self.handed_over_on,
+        }
+    }
+}
+
 /// One section of the résumé form, declared by the person through their
 /// personal account (HY 10.2) or by the managing unit with update right
 /// (KT 10.1). After approval a declaration is a change set and needs its
@@ -899,22 +917,7 @@ impl Workflows {
         }
         let id = Uuid::now_v7().to_string();
         let person_id = import.person_id.clone();
-        let mut events = dossier::decide_open(
-            &id,
-            DossierChange::Import {
-                source_system: import.source_system,
-                source_record_id: import.source_record_id,
-                source_digest: import.source_digest,
-                person_id: import.person_id,
-                full_name: import.full_name,
-                category: import.category,
-                employing_unit: import.managing_unit.clone(),
-                managing_unit: import.managing_unit,
-                sections: import.sections,
-                handed_over_on: import.handed_over_on,
-            },
-            &self.ctx(),
-        )?;
+        let mut events = dossier::decide_open(&id, import.into_change(), &self.ctx())?;
         self.seal_fields(&id, &mut events)?;
         self.claim_person_id(&actor.account_id, &person_id, &id)
             .await?;
