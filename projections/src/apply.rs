@@ -588,9 +588,16 @@ fn apply_one(
     match kind {
         "org-" => {
             tx.prepare_cached(
-                "INSERT INTO org_events (position, stream, type, body) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO org_events (position, stream, type, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![position, e.stream, e.event_type, p.body])?;
+            .execute(params![
+                position,
+                e.stream,
+                e.event_type,
+                p.body,
+                recorded_at
+            ])?;
             org_staged.push((e.stream.clone(), event.clone()));
         }
         "account-" => {

@@ -20,7 +20,9 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 /// 4: identification numbers are no longer stored in clear (`person_key`, the
 /// keyed hash searched by, and `person_id_sealed`; history bodies re-sealed).
 /// 5: `approvals`, every signed approval in log order (the national feed's source).
-pub const PROJECTION_VERSION: i64 = 5;
+/// 6: `org_events.recorded_at`, so a read as known at a date folds the
+/// organisation as it was known then.
+pub const PROJECTION_VERSION: i64 = 6;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -49,10 +51,11 @@ CREATE TABLE IF NOT EXISTS last_applied (
 -- Organisation events, kept decoded-and-reencoded (upcast) so the tree can
 -- be folded again at open without reading the log.
 CREATE TABLE IF NOT EXISTS org_events (
-    position INTEGER PRIMARY KEY,
-    stream   TEXT NOT NULL,
-    type     TEXT NOT NULL,
-    body     BLOB NOT NULL
+    position    INTEGER PRIMARY KEY,
+    stream      TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    recorded_at INTEGER NOT NULL
 ) STRICT;
 
 -- One row per dossier: what search, headcount and reports filter on.

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Utc};
+use hoso_domain::org::OrgTree;
 use hoso_domain::review::ReviewState;
 use hoso_schemas::pb::common::PersonnelCategory;
 use hoso_schemas::pb::dossier::EmploymentStatus;
@@ -242,14 +243,42 @@ impl ReadModel {
         let mut view = self.fold_dossier(id, as_of, known_at, u64::MAX)?;
         if let Some(v) = view.as_mut() {
             // A merger or split moves people on its effective date (DL 5.5),
-            // whether or not its move events are written yet.
+            // whether or not its move events are written yet; a read as known
+            // at a date knows only the restructurings recorded by then.
             let on = as_of.unwrap_or_else(|| self.today());
-            self.with_org(|org| {
+            let mut hold = |org: &OrgTree| {
                 v.managing_unit = org.holder_at(&v.managing_unit, on);
                 v.employing_unit = org.holder_at(&v.employing_unit, on);
-            })?;
+            };
+            match known_at {
+                Some(k) => hold(&self.org_known_at(k)?),
+                None => self.with_org(hold)?,
+            }
         }
         Ok(view)
+    }
+
+    /// The organisation as recorded by the end of `known_at` (Vietnam time),
+    /// folded from the read model's copy of its events.
+    pub fn org_known_at(&self, known_at: NaiveDate) -> Result<OrgTree, ProjectionError> {
+        let until = known_at.succ_opt().map_or(i64::MAX, |d| {
+            hoso_domain::calendar::start_of_day_in_vietnam(d).timestamp_micros()
+        });
+        self.with_reader(|conn| {
+            let mut org = OrgTree::new();
+            let mut stmt = conn.prepare_cached(
+                "SELECT stream, type, body FROM org_events WHERE recorded_at < ?1
+                 ORDER BY position",
+            )?;
+            let mut rows = stmt.query([until])?;
+            while let Some(r) = rows.next()? {
+                let stream: String = r.get(0)?;
+                let ty: String = r.get(1)?;
+                let body: Vec<u8> = r.get(2)?;
+                org.apply(&stream, &decode_current(&self.registry, &ty, &body)?);
+            }
+            Ok(org)
+        })
     }
 
     /// The dossier as it stood at stream revision `revision`: its history

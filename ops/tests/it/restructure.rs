@@ -597,3 +597,32 @@ async fn dl_5_5_future_merger_moves_staff_on_its_effective_date_not_at_once() {
         .await;
     assert_eq!(me["org_code"], CENTRE, "{me}");
 }
+
+/// A read as known at a date knows only the restructurings recorded by then:
+/// a merger recorded on 5 March is unknown to a read as known on 4 March,
+/// whatever its `as_of`, and known to one as known on 5 March.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dl_5_5_a_read_as_known_before_a_merger_was_recorded_does_not_see_it() {
+    let mut s = setup().await;
+    s.advance_to(d(2026, 3, 5));
+    let at = decided(
+        &s.node,
+        &s.admin,
+        HOSPITAL,
+        json!({"action": "merge_into", "successor": CENTRE, "effective": "2026-03-12"}),
+    )
+    .await;
+    for (known_at, unit) in [("2026-03-04", HOSPITAL), ("2026-03-05", CENTRE)] {
+        let v = s
+            .node
+            .get_ok(
+                &format!(
+                    "/api/v1/dossiers/{}?wait_for={at}&as_of=2026-03-20&known_at={known_at}",
+                    s.dossier
+                ),
+                &s.admin,
+            )
+            .await;
+        assert_eq!(v["managing_unit"], unit, "known_at {known_at}: {v}");
+    }
+}
