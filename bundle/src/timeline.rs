@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use hoso_schemas::DomainEvent;
 use hoso_schemas::pb::common::{Date, DecisionRef};
 use hoso_schemas::pb::dossier::FieldEntry;
+use hoso_schemas::{DomainEvent, Spelling};
 
 use crate::verify::Report;
 
@@ -278,6 +278,13 @@ fn describe(
             entry.summary = format!("evaluation {}", e.year);
             dated(entry, &None, &e.decision);
         }
+        DomainEvent::PlanningRecorded(e) => {
+            entry.summary = format!(
+                "planning: {} in {}, {}–{}",
+                e.position_title, e.org_code, e.from_year, e.until_year
+            );
+            dated(entry, &e.effective, &e.decision);
+        }
         DomainEvent::AttachmentAdded(e) => {
             entry.summary = format!("attachment {} ({})", hex::encode(&e.sha256), e.description);
         }
@@ -303,7 +310,7 @@ fn describe(
             entry.summary = format!("transfer rejected by {}: {}", e.org_code, e.reason);
         }
         DomainEvent::StatusChanged(e) => {
-            entry.summary = format!("status {:?}", e.status());
+            entry.summary = format!("status {}", e.status().spelling());
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::ObligationOpened(e) => {
@@ -388,6 +395,44 @@ mod tests {
         assert!(third.iter().any(|c| c.field == "25a"
             && c.before.as_deref() == Some(SEALED)
             && c.after.as_deref() == Some(SEALED)));
+    }
+
+    #[test]
+    fn a_planning_and_a_status_read_in_the_api_spelling() {
+        use hoso_schemas::pb::dossier::{EmploymentStatus, PlanningRecorded, StatusChanged};
+        let date = |year, month, day| Some(Date { year, month, day });
+        let mut entry = TimelineEntry {
+            revision: 3,
+            position: 9,
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+            who: "a".into(),
+            event_type: "dossier.PlanningRecorded".into(),
+            summary: String::new(),
+            effective: None,
+            decision: None,
+            changes: Vec::new(),
+            signature: None,
+        };
+        let planning = DomainEvent::PlanningRecorded(PlanningRecorded {
+            position_title: "Giám đốc Bệnh viện".into(),
+            org_code: "000.02.01.H33".into(),
+            from_year: 2026,
+            until_year: 2031,
+            effective: date(2026, 4, 3),
+            decision: None,
+        });
+        describe(&planning, &mut entry, &mut BTreeMap::new());
+        assert_eq!(
+            entry.summary,
+            "planning: Giám đốc Bệnh viện in 000.02.01.H33, 2026–2031"
+        );
+        assert_eq!(entry.effective.as_deref(), Some("2026-04-03"));
+        let status = DomainEvent::StatusChanged(StatusChanged {
+            status: EmploymentStatus::TransferredOut.into(),
+            ..Default::default()
+        });
+        describe(&status, &mut entry, &mut BTreeMap::new());
+        assert_eq!(entry.summary, "status transferred_out");
     }
 
     #[test]
