@@ -63,6 +63,24 @@ async fn office() -> Office {
 }
 
 impl Office {
+    /// Sends the dossier to Education (`kind`: `transfer`, `reassignment`)
+    /// under decision `number`; the transfer's id and the decisions' scan.
+    async fn send_to_education(&self, kind: &str, number: &str) -> (String, String) {
+        let scan = self.scan(b"quyet dinh dieu dong").await;
+        let sent = self
+            .node
+            .ok(
+                "POST",
+                &self.path("/transfers"),
+                &self.focal,
+                json!({"action": "initiate", "kind": kind, "to": EDUCATION,
+                       "effective": "2026-04-06",
+                       "document": document(number, "2026-04-03", Some(&scan))}),
+            )
+            .await;
+        (sent["id"].as_str().unwrap().to_owned(), scan)
+    }
+
     fn path(&self, tail: &str) -> String {
         format!("/api/v1/dossiers/{}{tail}", self.dossier)
     }
@@ -81,6 +99,13 @@ impl Office {
     async fn record(&self, body: Value) -> Value {
         self.node
             .ok("POST", &self.path("/decisions"), &self.focal, body)
+            .await
+    }
+
+    /// The focal point's decision, refused or not.
+    async fn try_record(&self, body: Value) -> crate::support::api::Answer {
+        self.node
+            .post(&self.path("/decisions"), &self.focal, body)
             .await
     }
 
@@ -279,33 +304,23 @@ async fn bt_6_3_a_decision_cites_only_a_scan_uploaded_to_its_dossier() {
     let o = office().await;
     let never_uploaded = "ab".repeat(32);
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "salary",
-                "2026-01-06",
-                document("20/QĐ-SYT", "2026-04-03", Some(&never_uploaded)),
-                json!({"rank_code": "V.08.01.03", "step": 2, "coefficient_x100": 267}),
-            ),
-        )
+        .try_record(decision(
+            "salary",
+            "2026-01-06",
+            document("20/QĐ-SYT", "2026-04-03", Some(&never_uploaded)),
+            json!({"rank_code": "V.08.01.03", "step": 2, "coefficient_x100": 267}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     assert_eq!(a.body["type"], "urn:hoso:problem:attachment:not-uploaded");
     // Without any scan the decision lacks its digitised copy (BT 6.3).
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "salary",
-                "2026-01-06",
-                document("20/QĐ-SYT", "2026-04-03", None),
-                json!({"rank_code": "V.08.01.03", "step": 2, "coefficient_x100": 267}),
-            ),
-        )
+        .try_record(decision(
+            "salary",
+            "2026-01-06",
+            document("20/QĐ-SYT", "2026-04-03", None),
+            json!({"rank_code": "V.08.01.03", "step": 2, "coefficient_x100": 267}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     assert_eq!(a.body["type"], "urn:hoso:problem:dossier:proof-required");
@@ -331,26 +346,16 @@ async fn an_unknown_kind_or_value_is_refused_with_the_valid_ones_listed() {
         }
     };
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision("promotion", "2026-04-01", doc.clone(), json!({})),
-        )
+        .try_record(decision("promotion", "2026-04-01", doc.clone(), json!({})))
         .await;
     refused(&a, "/kind", &["appointment", "salary", "planning"]);
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "discipline",
-                "2026-04-01",
-                doc.clone(),
-                json!({"form": "DISCIPLINE_FORM_WARNING", "body": "government"}),
-            ),
-        )
+        .try_record(decision(
+            "discipline",
+            "2026-04-01",
+            doc.clone(),
+            json!({"form": "DISCIPLINE_FORM_WARNING", "body": "government"}),
+        ))
         .await;
     refused(
         &a,
@@ -358,17 +363,12 @@ async fn an_unknown_kind_or_value_is_refused_with_the_valid_ones_listed() {
         &["reprimand", "warning", "salary_step_reduction", "dismissal"],
     );
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "evaluation",
-                "2026-01-15",
-                doc.clone(),
-                json!({"year": 2025, "grade": "unspecified"}),
-            ),
-        )
+        .try_record(decision(
+            "evaluation",
+            "2026-01-15",
+            doc.clone(),
+            json!({"year": 2025, "grade": "unspecified"}),
+        ))
         .await;
     refused(
         &a,
@@ -377,34 +377,24 @@ async fn an_unknown_kind_or_value_is_refused_with_the_valid_ones_listed() {
     );
     // A planning for a position in a unit that does not exist.
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "planning",
-                "2026-04-01",
-                doc.clone(),
-                json!({"position_title": "Giám đốc", "org_code": "999.99.99.H33",
+        .try_record(decision(
+            "planning",
+            "2026-04-01",
+            doc.clone(),
+            json!({"position_title": "Giám đốc", "org_code": "999.99.99.H33",
                        "from_year": 2026, "until_year": 2031}),
-            ),
-        )
+        ))
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
     assert_eq!(a.body["type"], "urn:hoso:problem:scope:unknown-unit");
     // A value the rules refuse: a coefficient off every scale.
     let a = o
-        .node
-        .post(
-            &o.path("/decisions"),
-            &o.focal,
-            decision(
-                "salary",
-                "2026-04-01",
-                doc,
-                json!({"rank_code": "01.003", "step": 1, "coefficient_x100": 9}),
-            ),
-        )
+        .try_record(decision(
+            "salary",
+            "2026-04-01",
+            doc,
+            json!({"rank_code": "01.003", "step": 1, "coefficient_x100": 9}),
+        ))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     assert_eq!(a.body["type"], "urn:hoso:problem:dossier:bad-decision");
@@ -479,19 +469,8 @@ async fn a_back_dated_salary_shows_as_of_its_effect_and_not_known_before_it_was_
 #[tokio::test]
 async fn bt_11_3_a_dossier_in_transit_is_frozen_until_the_receiver_answers() {
     let o = office().await;
-    let scan = o.scan(b"quyet dinh dieu dong").await;
+    let (transfer, scan) = o.send_to_education("transfer", "40/QĐ-UBND").await;
     let doc = |n: &str| document(n, "2026-04-03", Some(&scan));
-    let sent = o
-        .node
-        .ok(
-            "POST",
-            &o.path("/transfers"),
-            &o.focal,
-            json!({"action": "initiate", "kind": "transfer", "to": EDUCATION,
-                   "effective": "2026-04-06", "document": doc("40/QĐ-UBND")}),
-        )
-        .await;
-    let transfer = sent["id"].as_str().unwrap().to_owned();
     let salary = decision(
         "salary",
         "2026-04-01",
@@ -510,11 +489,7 @@ async fn bt_11_3_a_dossier_in_transit_is_frozen_until_the_receiver_answers() {
     };
     // The sender can no longer record a decision, a declaration, a review
     // or a status (a move within the agency: the domain's unit tests).
-    frozen(
-        &o.node
-            .post(&o.path("/decisions"), &o.focal, salary.clone())
-            .await,
-    );
+    frozen(&o.try_record(salary.clone()).await);
     frozen(
         &o.node
             .post(
@@ -563,26 +538,15 @@ async fn bt_11_3_a_dossier_in_transit_is_frozen_until_the_receiver_answers() {
         .await;
     let v = o.read(&o.education, &r, "").await;
     assert_eq!(v["salary"]["value"]["coefficient_x100"], 267);
-    let a = o.node.post(&o.path("/decisions"), &o.focal, salary).await;
+    let a = o.try_record(salary).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
 }
 
 #[tokio::test]
 async fn bt_11_3_a_rejected_transfer_gives_the_dossier_back_to_its_sender() {
     let o = office().await;
-    let scan = o.scan(b"quyet dinh dieu dong").await;
+    let (transfer, scan) = o.send_to_education("reassignment", "50/QĐ-UBND").await;
     let doc = |n: &str| document(n, "2026-04-03", Some(&scan));
-    let sent = o
-        .node
-        .ok(
-            "POST",
-            &o.path("/transfers"),
-            &o.focal,
-            json!({"action": "initiate", "kind": "reassignment", "to": EDUCATION,
-                   "effective": "2026-04-06", "document": doc("50/QĐ-UBND")}),
-        )
-        .await;
-    let transfer = sent["id"].as_str().unwrap();
     o.node
         .ok(
             "POST",
