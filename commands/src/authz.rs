@@ -570,9 +570,47 @@ impl Workflows {
     /// the same to the caller. An actor who may not act at all (unknown,
     /// locked, must change password) is refused.
     pub async fn read_basis(&self, actor: &Actor, dossier_id: &str) -> Result<Option<ReadBasis>> {
-        if let Some(found) = self.read_basis_indexed(actor, dossier_id).await? {
+        let decided = {
+            let idx = self.catch_up().await?;
+            self.read_basis_indexed(&idx, actor, dossier_id)?
+        };
+        if let Some(found) = decided {
             return Ok(found);
         }
+        self.read_basis_in_transit(actor, dossier_id).await
+    }
+
+    /// [`Self::read_basis`] of several dossiers, the index caught up once
+    /// for all of them (a page of search hits).
+    pub async fn read_bases(
+        &self,
+        actor: &Actor,
+        dossier_ids: &[&str],
+    ) -> Result<Vec<Option<ReadBasis>>> {
+        let decided = {
+            let idx = self.catch_up().await?;
+            dossier_ids
+                .iter()
+                .map(|id| self.read_basis_indexed(&idx, actor, id))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let mut out = Vec::with_capacity(decided.len());
+        for (id, found) in dossier_ids.iter().zip(decided) {
+            out.push(match found {
+                Some(found) => found,
+                None => self.read_basis_in_transit(actor, id).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The ground the index cannot decide: a dossier sent to the actor's
+    /// unit and not yet accepted.
+    async fn read_basis_in_transit(
+        &self,
+        actor: &Actor,
+        dossier_id: &str,
+    ) -> Result<Option<ReadBasis>> {
         // The receiving agency must see a dossier sent to it before it
         // accepts, forwards or rejects it (DL 10.2, KT 11.2). The index keeps
         // no transfers, so this (rare) miss reads the dossier's stream.
@@ -593,20 +631,20 @@ impl Workflows {
     /// [`Self::read_basis`] from the index alone: `Some(answer)` when the
     /// index decides, `None` when only a pending transfer could still give
     /// a ground.
-    async fn read_basis_indexed(
+    fn read_basis_indexed(
         &self,
+        idx: &Index,
         actor: &Actor,
         dossier_id: &str,
     ) -> Result<Option<Option<ReadBasis>>> {
-        let idx = self.catch_up().await?;
-        let a = self.active_actor(&idx, actor)?;
+        let a = self.active_actor(idx, actor)?;
         let Some(d) = idx.dossiers.get(dossier_id) else {
             return Ok(Some(None));
         };
         if a.kind == AccountKind::Inspector {
             // An inspection is the inspector's one ground: no transfer,
             // delegation or consent widens it.
-            return Ok(Some(self.inspection_over(&idx, a, &d.managing_unit).map(
+            return Ok(Some(self.inspection_over(idx, a, &d.managing_unit).map(
                 |(id, i)| ReadBasis::Inspection {
                     inspection_id: id.clone(),
                     decision_number: i.decision_number.clone(),
@@ -621,7 +659,7 @@ impl Workflows {
         } else {
             let right = [&d.managing_unit, &d.employing_unit]
                 .into_iter()
-                .filter_map(|u| self.right_over(&idx, a, u))
+                .filter_map(|u| self.right_over(idx, a, u))
                 .max();
             if let Some(r) = right {
                 return Ok(Some(Some(ReadBasis::Right(r))));
@@ -648,7 +686,7 @@ impl Workflows {
                         };
                         covered
                             && idx.org.contains(&head.org_code, u, today)
-                            && self.right_over(&idx, head, u).is_some()
+                            && self.right_over(idx, head, u).is_some()
                     })
                 {
                     return Ok(Some(Some(ReadBasis::Delegation {

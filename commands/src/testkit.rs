@@ -306,6 +306,54 @@ impl Province {
     }
 
     /// Declares the two sections a first approval needs.
+    /// Opens a dossier in `unit`, declares its basics, verifies and locks
+    /// it: ready for the head's signature.
+    pub async fn locked_dossier(&self, person_id: &str, unit: &str, focal: &Actor) -> String {
+        let id = self.open(person_id, unit, focal).await;
+        self.declare_basics(focal, &id, person_id).await;
+        self.wf
+            .review(focal, Review::verify(&id, ""))
+            .await
+            .unwrap();
+        self.wf.review(focal, Review::lock(&id)).await.unwrap();
+        id
+    }
+
+    /// Education's deputy director (`gd.phogiamdoc`, key seed 11), holding
+    /// `right` over Education, to whom the Education head delegates the
+    /// approval of its viên chức for March 2026 (delegation `uq-2`, KT 8.1).
+    pub async fn education_deputy(&self, right: Option<AccessRight>) -> Head {
+        let today = self.wf.today();
+        let deputy = signer(
+            &self.wf,
+            &self.admin,
+            "gd.phogiamdoc",
+            EDUCATION,
+            AccountKind::Specialist,
+            right,
+            11,
+            today,
+        )
+        .await;
+        self.wf
+            .account(
+                &self.education_head.actor,
+                &self.education_head.actor.account_id,
+                AccountChange::Delegate {
+                    delegation_id: "uq-2".into(),
+                    to_account: deputy.actor.account_id.clone(),
+                    valid_from: d(2026, 3, 1),
+                    valid_until: d(2026, 3, 31),
+                    org_codes: vec![],
+                    categories: vec![PersonnelCategory::VienChuc],
+                    decision: doc("4/QĐ-SGD", d(2026, 3, 1)),
+                },
+            )
+            .await
+            .unwrap();
+        deputy
+    }
+
     pub async fn declare_basics(&self, who: &Actor, dossier: &str, person_id: &str) -> Receipt {
         self.wf
             .declare(

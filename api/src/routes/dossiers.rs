@@ -1200,9 +1200,11 @@ async fn shown_hits(
     searched_number: Option<&str>,
 ) -> ApiResult<Vec<HitOut>> {
     use hoso_schemas::Spelling;
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let bases = s.workflows.read_bases(&c.actor, &ids).await?;
     let mut out = Vec::with_capacity(hits.len());
-    for h in hits {
-        let Some(b) = s.workflows.read_basis(&c.actor, &h.id).await? else {
+    for (h, basis) in hits.into_iter().zip(bases) {
+        let Some(b) = basis else {
             continue;
         };
         let f = filter(s, &b, &h.id);

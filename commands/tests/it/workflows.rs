@@ -517,14 +517,7 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
         d(2026, 3, 27),
     )
     .await;
-    let id = p.open(PID, SCHOOL, &p.education_focal).await;
-    p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.review(&p.education_focal, Review::verify(&id, ""))
-        .await
-        .unwrap();
-    p.wf.review(&p.education_focal, Review::lock(&id))
-        .await
-        .unwrap();
+    let id = p.locked_dossier(PID, SCHOOL, &p.education_focal).await;
     // Health's deputy has no power over education's school without delegation.
     let err = p.sign(&deputy, &id).await.unwrap_err();
     assert!(matches!(access_rule(err), AccessRule::NotApprover { .. }));
@@ -546,32 +539,7 @@ async fn kt_8_1_a_delegated_deputy_signs_within_the_delegation() {
         .await
         .unwrap_err();
     assert!(matches!(scope_rule(err), ScopeRule::BadDelegate(_)));
-    let edu_deputy = signer(
-        &p.wf,
-        &p.admin,
-        "gd.phogiamdoc",
-        EDUCATION,
-        AccountKind::Specialist,
-        None,
-        11,
-        d(2026, 3, 27),
-    )
-    .await;
-    p.wf.account(
-        &p.education_head.actor,
-        &p.education_head.actor.account_id,
-        AccountChange::Delegate {
-            delegation_id: "uq-2".into(),
-            to_account: edu_deputy.actor.account_id.clone(),
-            valid_from: d(2026, 3, 1),
-            valid_until: d(2026, 3, 31),
-            org_codes: vec![],
-            categories: vec![PersonnelCategory::VienChuc],
-            decision: doc("4/QĐ-SGD", d(2026, 3, 1)),
-        },
-    )
-    .await
-    .unwrap();
+    let edu_deputy = p.education_deputy(None).await;
     p.sign(&edu_deputy, &id).await.unwrap();
     let approval = p
         .events(&format!("dossier-{id}"))

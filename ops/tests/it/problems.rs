@@ -4,10 +4,8 @@
 use std::sync::Arc;
 
 use ed25519_dalek::Signer;
-use hoso_commands::testkit::{EDUCATION, Province, SCHOOL, d, doc, set_today, signer};
-use hoso_commands::workflows::Review;
-use hoso_domain::account::{AccountChange, AccountKind};
-use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
+use hoso_commands::testkit::{Province, SCHOOL, d, set_today};
+use hoso_schemas::pb::common::AccessRight;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -22,41 +20,9 @@ const PID: &str = "033190001234";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kt_8_1_an_ended_delegation_is_cited_with_the_day_it_ended() {
     let p = Province::new("kon-tum", d(2026, 3, 27)).await;
-    let deputy = signer(
-        &p.wf,
-        &p.admin,
-        "gd.phogiamdoc",
-        EDUCATION,
-        AccountKind::Specialist,
-        // A deputy director reads the department's dossiers on their own right.
-        Some(AccessRight::Access),
-        11,
-        d(2026, 3, 27),
-    )
-    .await;
-    p.wf.account(
-        &p.education_head.actor,
-        &p.education_head.actor.account_id,
-        AccountChange::Delegate {
-            delegation_id: "uq-2".into(),
-            to_account: deputy.actor.account_id.clone(),
-            valid_from: d(2026, 3, 1),
-            valid_until: d(2026, 3, 31),
-            org_codes: vec![],
-            categories: vec![PersonnelCategory::VienChuc],
-            decision: doc("4/QĐ-SGD", d(2026, 3, 1)),
-        },
-    )
-    .await
-    .unwrap();
-    let id = p.open(PID, SCHOOL, &p.education_focal).await;
-    p.declare_basics(&p.education_focal, &id, PID).await;
-    p.wf.review(&p.education_focal, Review::verify(&id, ""))
-        .await
-        .unwrap();
-    p.wf.review(&p.education_focal, Review::lock(&id))
-        .await
-        .unwrap();
+    // A deputy director reads the department's dossiers on their own right.
+    let deputy = p.education_deputy(Some(AccessRight::Access)).await;
+    let id = p.locked_dossier(PID, SCHOOL, &p.education_focal).await;
     // April: the delegation ended on 31 March.
     set_today(&p.clock, d(2026, 4, 2));
     let Province { dir, store, wf, .. } = p;
