@@ -1,0 +1,1 @@
+//! Health and readiness (issue 17).
