@@ -427,6 +427,44 @@ mod tests {
         }))
     }
 
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_or_an_io_error_is_a_503_storage_problem_with_retry_after_not_a_500() {
+        use hoso_ledger::StoreError;
+        let full = || sqlite(rusqlite::ffi::SQLITE_FULL);
+        for p in [
+            Problem::from(full()),
+            Problem::from(sqlite(rusqlite::ffi::SQLITE_IOERR)),
+            Problem::from(ProjectionError::Sqlite(full())),
+            Problem::from(CommandError::Store(StoreError::Backend {
+                detail: "group commit failed".into(),
+            })),
+            Problem::from(CommandError::Store(StoreError::Sqlite {
+                context: "commit",
+                source: full(),
+            })),
+            Problem::from(crate::attachments::AttachmentError::Io {
+                path: "/d/attachments/x".into(),
+                source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+            }),
+        ] {
+            assert_eq!(p.status, 503, "{p:?}");
+            assert_eq!(p.type_, STORAGE_UNAVAILABLE);
+            let r = p.into_response();
+            assert_eq!(r.headers()[header::RETRY_AFTER], STORAGE_RETRY_AFTER);
+            assert!(r.extensions().get::<StorageFailed>().is_some());
+        }
+        // A failure that is not the storage's stays a generic 500, unmarked.
+        let p = Problem::from(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert_eq!(p.status, 500);
+        let r = p.into_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+        assert!(r.extensions().get::<StorageFailed>().is_none());
+    }
+
     #[test]
     fn a_record_that_cannot_be_imported_is_a_422_exchange_problem_naming_it() {
         use hoso_projections::exchange_in::IncomingError as E;

@@ -363,3 +363,58 @@ pub(crate) fn review_state_column(
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join(READ_MODEL_FILE);
+        drop(open(&path, true).unwrap());
+        path
+    }
+
+    #[test]
+    fn a_whole_file_a_missing_one_and_an_empty_one_are_not_damaged() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(damage(&tmp.path().join(READ_MODEL_FILE)).unwrap(), None);
+        let path = made(tmp.path());
+        assert_eq!(damage(&path).unwrap(), None);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(damage(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_a_missing_table_or_a_missing_position_is_damage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE audit")
+            .unwrap();
+        let why = damage(&path).unwrap().unwrap();
+        assert!(why.contains("audit"), "{why}");
+
+        std::fs::remove_file(&path).unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("DELETE FROM meta WHERE key = 'next_position'")
+            .unwrap();
+        assert!(damage(&path).unwrap().is_some());
+
+        std::fs::write(&path, vec![0x42u8; 16 * 1024]).unwrap();
+        assert!(damage(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn another_versions_file_is_stale_not_damaged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("UPDATE meta SET value = 1 WHERE key = 'version'; DROP TABLE approvals;")
+            .unwrap();
+        assert_eq!(damage(&path).unwrap(), None);
+    }
+}
