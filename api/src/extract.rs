@@ -357,7 +357,7 @@ async fn authenticate(parts: &Parts, state: &Arc<AppState>) -> Result<Caller, Pr
             });
             return Err(Problem::unauthenticated(code, detail));
         }
-        Err(e) => return Err(Problem::internal(&e)),
+        Err(e) => return Err(Problem::from(e)),
     };
     let account = state
         .workflows

@@ -64,6 +64,7 @@ pub use attachments::{ATTACHMENTS_DIR, UPLOADS_FILE};
 
 pub use problem::Problem;
 pub use routes::ApiDoc;
+pub use trust::{StorageHealth, WRITE_PROBE_FILE};
 
 /// Tunables of the API.
 #[derive(Debug, Clone)]
@@ -84,6 +85,32 @@ pub struct ApiConfig {
     /// Delay added to the answer of the first failed login; doubled for
     /// each further failure in the window.
     pub failure_delay: Duration,
+    /// What `/readyz` requires besides a trusted, writable log.
+    pub readiness: ReadinessLimits,
+}
+
+/// The bounds `/readyz` checks (see `trust.rs`), from `[health]` in `hoso.toml` or
+/// `hoso serve`'s flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadinessLimits {
+    /// Free space the data directory's file system must keep, in bytes ...
+    pub min_free_bytes: u64,
+    /// ... or in per cent of its size, whichever is smaller: a large disk is not
+    /// called full with hundreds of GiB left, nor a small one only at its last bytes.
+    pub min_free_percent: u8,
+    /// Events the read model may lag behind the log before reads that wait for
+    /// a recent write would time out.
+    pub max_projection_lag: u64,
+}
+
+impl Default for ReadinessLimits {
+    fn default() -> Self {
+        Self {
+            min_free_bytes: 1 << 30,
+            min_free_percent: 5,
+            max_projection_lag: 10_000,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -96,6 +123,7 @@ impl Default for ApiConfig {
             client_failures_allowed: 20,
             failure_window: Duration::from_secs(15 * 60),
             failure_delay: Duration::from_millis(200),
+            readiness: ReadinessLimits::default(),
         }
     }
 }
@@ -129,6 +157,10 @@ pub struct AppState {
     /// The province's connection key (HY 13.6): published at `/sync/keys`,
     /// and the key continuous batches are sealed with.
     pub connection_key: Option<Arc<hoso_commands::connection_key::ConnectionKey>>,
+    /// The data directory: `/readyz` measures its free space and probes it.
+    pub data_dir: std::path::PathBuf,
+    /// The last write that failed for want of storage, until one succeeds.
+    pub storage: StorageHealth,
 }
 
 impl std::fmt::Debug for AppState {
@@ -194,6 +226,8 @@ impl AppState {
             clock,
             sealer: None,
             connection_key: None,
+            data_dir: data.to_path_buf(),
+            storage: StorageHealth::default(),
         })
     }
 

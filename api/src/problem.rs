@@ -4,7 +4,10 @@
 //! stable across releases so that a portal can branch on it; `citation`
 //! names the regulation article where one applies. Internal failures (the
 //! store, the read model) are logged with the request id and answered with
-//! a generic problem: no internal detail leaves the server.
+//! a generic problem: no internal detail leaves the server. A failure of the
+//! storage itself (disk full, I/O error, the log's backend unreachable) is not
+//! a fault of the request: it is `503 storage:unavailable` with `Retry-After`,
+//! and `/readyz` says not ready until a write succeeds again.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -77,6 +80,30 @@ impl Problem {
         p
     }
 
+    /// 503: the storage failed (disk full, I/O error, the log's backend
+    /// unreachable); the same request may succeed later. The cause is logged,
+    /// never sent.
+    pub fn storage_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "storage failure");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage",
+            "unavailable",
+            "the server's storage failed (full or unreadable); nothing of this request was kept; retry later",
+        )
+    }
+
+    /// A failure no rule explains: [`Problem::storage_unavailable`] when its cause
+    /// (anywhere in its chain of sources) is the storage failing, else
+    /// [`Problem::internal`].
+    pub fn failure(e: &(dyn std::error::Error + 'static)) -> Self {
+        if is_storage_failure(e) {
+            Self::storage_unavailable(&e)
+        } else {
+            Self::internal(&e)
+        }
+    }
+
     /// 400: the request itself is malformed.
     pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "request", code, detail)
@@ -121,16 +148,98 @@ impl Problem {
     }
 }
 
+/// The `type` of a storage failure.
+pub const STORAGE_UNAVAILABLE: &str = "urn:hoso:problem:storage:unavailable";
+
+/// Seconds a client is asked to wait after a storage failure: long enough for an
+/// operator's clean-up or a backend's restart not to be hammered, short enough
+/// for a portal to retry while its user waits.
+const STORAGE_RETRY_AFTER: &str = "30";
+
+/// Marks an answer that a storage failure caused, so `/readyz` learns of it
+/// (`crate::trust::gate` records it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StorageFailed;
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let storage = self.type_ == STORAGE_UNAVAILABLE;
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut r = (status, body).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if storage {
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(STORAGE_RETRY_AFTER),
+            );
+            r.extensions_mut().insert(StorageFailed);
+        }
         r
+    }
+}
+
+/// Whether `e`, or any error it was caused by, is the storage failing rather than
+/// a rule or a bug: the log's failure kinds (I/O, its backend, a closed writer),
+/// SQLite's full disk, I/O error or unopenable file, or the operating system's
+/// "no space" / "I/O error" / "read-only file system".
+pub fn is_storage_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    use hoso_ledger::StoreError;
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(s) = c.downcast_ref::<StoreError>() {
+            match s {
+                StoreError::Io { .. }
+                | StoreError::Backend { .. }
+                | StoreError::Closed
+                | StoreError::ReadOnly => return true,
+                StoreError::Sqlite { source, .. } => return sqlite_storage_failure(source),
+                _ => return false,
+            }
+        }
+        if let Some(s) = c.downcast_ref::<rusqlite::Error>() {
+            return sqlite_storage_failure(s);
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return io_storage_failure(io);
+        }
+        cause = c.source();
+    }
+    false
+}
+
+fn sqlite_storage_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            C::DiskFull
+                | C::SystemIoFailure
+                | C::CannotOpen
+                | C::ReadOnly
+                | C::DatabaseBusy
+                | C::DatabaseLocked
+        )
+    )
+}
+
+fn io_storage_failure(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    // EIO has no kind of its own.
+    const EIO: i32 = 5;
+    matches!(
+        e.kind(),
+        K::StorageFull | K::ReadOnlyFilesystem | K::QuotaExceeded
+    ) || e.raw_os_error() == Some(EIO)
+}
+
+impl From<rusqlite::Error> for Problem {
+    /// A local database (sessions, uploads) failed.
+    fn from(e: rusqlite::Error) -> Self {
+        Self::failure(&e)
     }
 }
 
@@ -180,7 +289,7 @@ impl From<CommandError> for Problem {
             CommandError::Store(hoso_ledger::StoreError::Poisoned { position, .. }) => {
                 return Self::untrusted(*position);
             }
-            _ => return Self::internal(&e),
+            _ => return Self::failure(&e),
         };
         let (stream, revision) = match &e {
             CommandError::Access(r) => (r.stream.clone(), r.revision),
@@ -228,7 +337,7 @@ impl From<ProjectionError> for Problem {
             ProjectionError::Store(hoso_ledger::StoreError::Poisoned { position, .. }) => {
                 Self::untrusted(position)
             }
-            other => Self::internal(&other),
+            other => Self::failure(&other),
         }
     }
 }
@@ -268,7 +377,7 @@ impl From<crate::attachments::AttachmentError> for Problem {
                 ),
             ),
             E::Sealing(s) => s.into(),
-            other => Self::internal(&other),
+            other => Self::failure(&other),
         }
     }
 }
@@ -316,6 +425,44 @@ mod tests {
             revision: Some(0),
             rule,
         }))
+    }
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_or_an_io_error_is_a_503_storage_problem_with_retry_after_not_a_500() {
+        use hoso_ledger::StoreError;
+        let full = || sqlite(rusqlite::ffi::SQLITE_FULL);
+        for p in [
+            Problem::from(full()),
+            Problem::from(sqlite(rusqlite::ffi::SQLITE_IOERR)),
+            Problem::from(ProjectionError::Sqlite(full())),
+            Problem::from(CommandError::Store(StoreError::Backend {
+                detail: "group commit failed".into(),
+            })),
+            Problem::from(CommandError::Store(StoreError::Sqlite {
+                context: "commit",
+                source: full(),
+            })),
+            Problem::from(crate::attachments::AttachmentError::Io {
+                path: "/d/attachments/x".into(),
+                source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+            }),
+        ] {
+            assert_eq!(p.status, 503, "{p:?}");
+            assert_eq!(p.type_, STORAGE_UNAVAILABLE);
+            let r = p.into_response();
+            assert_eq!(r.headers()[header::RETRY_AFTER], STORAGE_RETRY_AFTER);
+            assert!(r.extensions().get::<StorageFailed>().is_some());
+        }
+        // A failure that is not the storage's stays a generic 500, unmarked.
+        let p = Problem::from(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert_eq!(p.status, 500);
+        let r = p.into_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+        assert!(r.extensions().get::<StorageFailed>().is_none());
     }
 
     #[test]

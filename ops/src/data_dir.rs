@@ -11,6 +11,7 @@
 //! | `ledger.lock` | [`hoso_ledger::sqlite::LOCK_FILE`] | one writer at a time |
 //! | `ledger.corrupt` | [`hoso_ledger::sqlite::CORRUPT_MARKER_FILE`] | only after corruption was detected |
 //! | `readmodel.db` | [`hoso_projections::READ_MODEL_FILE`] | the projections, rebuildable from the log |
+//! | `readmodel.db.damaged-<time>` | [`hoso_projections::DAMAGED_PREFIX`] | only after a damaged read model was found at start and moved aside |
 //! | `credentials.db` | [`hoso_commands::credentials::CREDENTIALS_FILE`] | password hashes |
 //! | `field-keys.json` | [`hoso_commands::sealing::KEY_FILE`] | key-encryption keys (or where [`KEY_FILE_ENV`] says) |
 //! | `ledger-keys.json` | [`hoso_ledger::ledger_keys::LEDGER_KEY_FILE`] | the ledger's tree-head signing keys (or where [`LEDGER_KEY_FILE_ENV`] says) |
@@ -369,10 +370,15 @@ impl Node {
         let clock = self.workflows.clock().clone();
         let (mut read, found) =
             ReadModel::open(self.dir.path(), clock.clone(), self.identifier_sealer())?;
-        if let Found::Stale { version } = found {
-            println!(
+        match found {
+            Found::Stale { version } => println!(
                 "the read model was written by projection version {version}; rebuilding it as version {PROJECTION_VERSION}"
-            );
+            ),
+            Found::Damaged { reason, moved_to } => println!(
+                "the read model was damaged ({reason}); moved it aside to {} and rebuilding it from the log",
+                moved_to.display()
+            ),
+            Found::Created | Found::Current => {}
         }
         if let Some(damage) = self.store.damage() {
             // Nothing more is projected from a log that failed verification; the API
@@ -482,6 +488,17 @@ mod tests {
         let node = on.open_node(Keys::Create).unwrap();
         let read = node.caught_up_read_model().await.unwrap();
         drop(node.api(read, ApiConfig::default()).unwrap());
+        // A damaged read model is moved aside, under a name given here too.
+        std::fs::write(tmp.path().join(READ_MODEL_FILE), [0x5a; 8192]).unwrap();
+        drop(node.caught_up_read_model().await.unwrap());
+        assert!(
+            std::fs::read_dir(tmp.path()).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(hoso_projections::DAMAGED_PREFIX)),
+            "the damaged read model was moved aside"
+        );
         let named = [
             DB_FILE,
             hoso_ledger::sqlite::INDEX_FILE,
@@ -498,6 +515,7 @@ mod tests {
             hoso_api::ATTACHMENTS_DIR,
             hoso_api::UPLOADS_FILE,
             SETTINGS_FILE,
+            hoso_projections::DAMAGED_PREFIX,
         ];
         for entry in std::fs::read_dir(tmp.path()).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
@@ -507,6 +525,11 @@ mod tests {
                 .or_else(|| name.strip_suffix("-shm"))
                 .or_else(|| name.strip_suffix("-journal"))
                 .unwrap_or(&name);
+            let base = if base.starts_with(hoso_projections::DAMAGED_PREFIX) {
+                hoso_projections::DAMAGED_PREFIX
+            } else {
+                base
+            };
             assert!(named.contains(&base), "{name} is not named in data_dir.rs");
         }
     }

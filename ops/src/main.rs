@@ -72,7 +72,7 @@ enum Command {
         #[command(subcommand)]
         which: KeysCommand,
     },
-    /// Serve the JSON API over HTTP (Ctrl-C stops it).
+    /// Serve the JSON API over HTTP (Ctrl-C or SIGTERM stops it gracefully).
     Serve {
         /// Data directory (from `hoso init` or `hoso demo --data`).
         #[arg(long)]
@@ -89,6 +89,8 @@ enum Command {
         /// key (1–3600; well inside `[sync] lag`).
         #[arg(long, default_value = "300", value_parser = sync_continuous::parse_interval)]
         sync_interval: std::time::Duration,
+        #[command(flatten)]
+        readiness: serve::ReadinessFlags,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -366,7 +368,8 @@ fn main() -> ExitCode {
                 listen,
                 verify,
                 sync_interval,
-            } => serve::run(&data, listen, verify, sync_interval)
+                readiness,
+            } => serve::run(&data, listen, verify, sync_interval, readiness)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,

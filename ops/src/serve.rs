@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use hoso_api::ApiConfig;
+use hoso_api::{ApiConfig, ReadinessLimits};
 use hoso_domain::clock::SystemClock;
 use rand::Rng;
 
@@ -22,17 +22,101 @@ const SCRUB_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 360
 /// the profile's, in days).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// `hoso serve`'s readiness bounds; each one given overrides `[health]` in
+/// `hoso.toml`, which overrides the defaults ([`hoso_api::ReadinessLimits`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReadinessFlags {
+    /// `/readyz` fails below this many bytes free in the data directory's file
+    /// system, or below `--min-free-percent` of it, whichever is smaller
+    /// (default 1 GiB).
+    #[arg(long)]
+    pub min_free_bytes: Option<u64>,
+    /// See `--min-free-bytes` (0–100; default 5).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_free_percent: Option<u8>,
+    /// `/readyz` fails while the read model is more than this many events behind
+    /// the log (default 10000).
+    #[arg(long)]
+    pub max_projection_lag: Option<u64>,
+}
+
+/// `[health]` of `hoso.toml`: the same bounds as [`ReadinessFlags`].
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthSettings {
+    min_free_bytes: Option<u64>,
+    min_free_percent: Option<u8>,
+    max_projection_lag: Option<u64>,
+}
+
+/// The readiness bounds: the flags', else `hoso.toml`'s, else the defaults.
+fn readiness(dir: &DataDir, flags: &ReadinessFlags) -> anyhow::Result<ReadinessLimits> {
+    #[derive(Default, serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        health: HealthSettings,
+    }
+    let path = dir.settings_file();
+    let file: File = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::default(),
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    };
+    let d = ReadinessLimits::default();
+    let min_free_percent = flags
+        .min_free_percent
+        .or(file.health.min_free_percent)
+        .unwrap_or(d.min_free_percent);
+    anyhow::ensure!(
+        min_free_percent <= 100,
+        "{}: [health] min_free_percent must be 0 to 100, not {min_free_percent}",
+        path.display()
+    );
+    Ok(ReadinessLimits {
+        min_free_bytes: flags
+            .min_free_bytes
+            .or(file.health.min_free_bytes)
+            .unwrap_or(d.min_free_bytes),
+        min_free_percent,
+        max_projection_lag: flags
+            .max_projection_lag
+            .or(file.health.max_projection_lag)
+            .unwrap_or(d.max_projection_lag),
+    })
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM (what `systemctl stop`,
+/// `docker stop` and Kubernetes send), saying which: both stop gracefully. The
+/// handlers are installed when this is called, not when the future is first polled,
+/// so a signal that comes before serving starts is not lost to the default action
+/// (ending the process mid-request).
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("handle SIGTERM")?;
+    Ok(async move {
+        let which = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = which, "stopping");
+        println!("stopping ({which}): finishing the requests in flight");
+    })
+}
+
 /// `hoso serve`: verifies the log (see [`crate::trust`]), catches the read model up,
-/// serves until Ctrl-C, then signs a shutdown tree head.
+/// serves until SIGINT (Ctrl-C) or SIGTERM, lets the requests in flight finish, signs
+/// a shutdown tree head and checkpoints the read model's write-ahead log.
 pub async fn run(
     data: &Path,
     listen: SocketAddr,
     verify: Verify,
     sync_interval: std::time::Duration,
+    flags: ReadinessFlags,
 ) -> anyhow::Result<()> {
-    let node = DataDir::new(data)
-        .on(Arc::new(SystemClock))
-        .open_node(Keys::Open)?;
+    let dir = DataDir::new(data);
+    let limits = readiness(&dir, &flags)?;
+    let node = dir.on(Arc::new(SystemClock)).open_node(Keys::Open)?;
     let sealer = trust::open(&node, verify, Keys::OpenOrCreate).await?;
     let connection = Arc::new(
         node.dir
@@ -40,9 +124,15 @@ pub async fn run(
     );
     let read = node.caught_up_read_model().await?;
     let state = Arc::new(
-        node.api(read, ApiConfig::default())?
-            .with_sealer(sealer.clone())
-            .with_connection_key(connection),
+        node.api(
+            read.clone(),
+            ApiConfig {
+                readiness: limits,
+                ..ApiConfig::default()
+            },
+        )?
+        .with_sealer(sealer.clone())
+        .with_connection_key(connection),
     );
     // Plaintext attachments of an older directory are encrypted before anyone
     // is served, from what the log says cites them. A failure (a damaged log
@@ -61,6 +151,7 @@ pub async fn run(
         });
     let scrub = (verify == Verify::Incremental)
         .then(|| trust::spawn_scrub(state.workflows.store().clone(), SCRUB_EVERY));
+    let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listen on {listen}"))?;
@@ -69,10 +160,7 @@ pub async fn run(
         "hoso serving {} at http://{local}/api/v1 (OpenAPI: http://{local}/api/v1/openapi.json)",
         data.display()
     );
-    hoso_api::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    hoso_api::serve(listener, state, stop).await?;
     if let Some(scrub) = scrub {
         scrub.abort();
     }
@@ -96,6 +184,18 @@ pub async fn run(
         Ok(Err(e)) => tracing::error!(error = %e, "the sealer stopped with an error"),
         Err(e) => tracing::error!(error = %e, "the sealer task failed"),
         Ok(Ok(())) => {}
+    }
+    // Last: the read model's file alone then holds all it applied, and the next
+    // start opens no write-ahead log to replay.
+    match tokio::task::spawn_blocking(move || read.checkpoint()).await {
+        Ok(Ok(())) => println!("checkpointed the read model"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "could not checkpoint the read model");
+            println!(
+                "the read model could not be checkpointed (it is replayed at the next start): {e}"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, "the read model checkpoint failed"),
     }
     Ok(())
 }

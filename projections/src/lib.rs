@@ -54,7 +54,7 @@ use rusqlite::Connection;
 
 use crate::apply::Projector;
 pub use crate::identifiers::IdentifierSealer;
-pub use crate::schema::{Found, PROJECTION_VERSION, READ_MODEL_FILE};
+pub use crate::schema::{DAMAGED_PREFIX, Found, PROJECTION_VERSION, READ_MODEL_FILE};
 
 /// Events applied per transaction while catching up or rebuilding.
 const PAGE: usize = 4_096;
@@ -192,6 +192,16 @@ impl ReadModel {
         sealer: std::sync::Arc<dyn IdentifierSealer>,
     ) -> Result<(Self, Found), ProjectionError> {
         let path = dir.join(READ_MODEL_FILE);
+        // A damaged file is never served (some routes would answer 500s from it):
+        // moved aside, it is rebuilt from the log like a stale one.
+        let damaged = match schema::damage(&path)? {
+            Some(reason) => {
+                let moved_to = move_damaged_aside(&path, clock.now())?;
+                tracing::warn!(%reason, moved_to = %moved_to.display(), "the read model is damaged; moved aside, it is rebuilt from the log");
+                Some(Found::Damaged { reason, moved_to })
+            }
+            None => None,
+        };
         let (conn, found) = schema::open(&path, indexed)?;
         let conn = match found {
             Found::Stale { version } => {
@@ -204,13 +214,14 @@ impl ReadModel {
                 remove_read_model(&path)?;
                 schema::open(&path, indexed)?.0
             }
-            Found::Created => conn,
+            Found::Created | Found::Damaged { .. } => conn,
             Found::Current => {
                 // A rebuild that stopped before its last step left no indexes.
                 schema::create_indexes(&conn)?;
                 conn
             }
         };
+        let found = damaged.unwrap_or(found);
         let projector = Projector::load(conn)?;
         let readers = (0..reader_count())
             .map(|_| {
@@ -243,6 +254,28 @@ impl ReadModel {
             },
             found,
         ))
+    }
+
+    /// Copies the write-ahead log into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`), for a clean stop: the file alone then
+    /// holds everything applied. Fails when a reader kept it from completing.
+    pub fn checkpoint(&self) -> Result<(), ProjectionError> {
+        let p = self
+            .projector
+            .lock()
+            .map_err(|_| ProjectionError::Poisoned)?;
+        let (busy, log, copied): (i64, i64, i64) =
+            p.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        if busy != 0 {
+            return Err(ProjectionError::Io(format!(
+                "{}: the checkpoint was kept from completing ({copied} of {log} frames copied)",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Deletes the read model in `dir` and builds it again from position 0,
@@ -581,6 +614,38 @@ const REBUILD_DIR: &str = "readmodel.rebuilding";
 
 fn io_failure(path: &Path, e: &std::io::Error) -> ProjectionError {
     ProjectionError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Moves a damaged read model (and its write-ahead log) to
+/// `readmodel.db.damaged-<now>`; its shared-memory file is only removed.
+fn move_damaged_aside(
+    path: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PathBuf, ProjectionError> {
+    let to = path.with_file_name(format!(
+        "{}{}",
+        schema::DAMAGED_PREFIX,
+        now.format("%Y%m%dT%H%M%S%.3fZ")
+    ));
+    for suffix in ["", "-wal"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut dest = to.as_os_str().to_owned();
+        dest.push(suffix);
+        match std::fs::rename(&from, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_failure(Path::new(&from), &e)),
+        }
+    }
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    match std::fs::remove_file(&shm) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_failure(Path::new(&shm), &e)),
+    }
+    Ok(to)
 }
 
 fn remove_read_model(path: &Path) -> Result<(), ProjectionError> {

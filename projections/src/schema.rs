@@ -176,7 +176,7 @@ pub(crate) fn create_indexes(conn: &Connection) -> Result<(), ProjectionError> {
 }
 
 /// How an existing read-model file compares with this binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     /// No file, or an empty one: created.
     Created,
@@ -187,6 +187,106 @@ pub enum Found {
         /// Version in the file.
         version: i64,
     },
+    /// The file was damaged (not a database, failing SQLite's `quick_check`, or
+    /// without a table or row this version writes): it was moved aside and an empty
+    /// one created, which the caller must rebuild.
+    Damaged {
+        /// What was wrong.
+        reason: String,
+        /// Where the damaged file now is ([`DAMAGED_PREFIX`] and the time).
+        moved_to: std::path::PathBuf,
+    },
+}
+
+/// A damaged read model is kept, for whoever wants to know what happened to it, as
+/// `readmodel.db.damaged-<UTC time>` (with its `-wal` beside it, if it had one).
+pub const DAMAGED_PREFIX: &str = "readmodel.db.damaged-";
+
+/// Whether the read model at `path` is damaged: `Some(why)` when the file is not a
+/// database, fails `PRAGMA quick_check`, or, at this version, lacks a table or holds
+/// one other than this version's DDL makes, or lacks its position. A missing or
+/// empty file, or a file of another version, is not damaged (it is created, or
+/// rebuilt as stale). Failures that are not damage (the file cannot be opened,
+/// the disk fails) are errors: moving the file aside would not help.
+pub fn damage(path: &Path) -> Result<Option<String>, ProjectionError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    match inspect(path) {
+        Ok(found) => Ok(found),
+        Err(e) if is_damage(&e) => Ok(Some(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+fn tables(conn: &Connection) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+fn inspect(path: &Path) -> rusqlite::Result<Option<String>> {
+    let conn = Connection::open(path)?;
+    let found = tables(&conn)?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let checked: Vec<String> = {
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    if checked.first().map(String::as_str) != Some("ok") {
+        return Ok(Some(format!("quick_check: {}", checked.join("; "))));
+    }
+    if !found.contains_key("meta") {
+        return Ok(Some("its table meta is missing".into()));
+    }
+    let version: Option<i64> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if version != Some(PROJECTION_VERSION) {
+        // Another version's file: rebuilt as stale, whatever its tables.
+        return Ok(None);
+    }
+    let expected = {
+        let fresh = Connection::open_in_memory()?;
+        fresh.execute_batch(DDL)?;
+        tables(&fresh)?
+    };
+    for (name, sql) in &expected {
+        match found.get(name) {
+            None => return Ok(Some(format!("its table {name} is missing"))),
+            Some(other) if other != sql => {
+                return Ok(Some(format!(
+                    "its table {name} is not as this version makes it"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let position: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'next_position'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if position.is_none() {
+        return Ok(Some("it does not record its position".into()));
+    }
+    Ok(None)
 }
 
 /// Opens (creating if needed) the read model at `path`. `indexed: false`
@@ -262,4 +362,59 @@ pub(crate) fn review_state_column(
     name.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join(READ_MODEL_FILE);
+        drop(open(&path, true).unwrap());
+        path
+    }
+
+    #[test]
+    fn a_whole_file_a_missing_one_and_an_empty_one_are_not_damaged() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(damage(&tmp.path().join(READ_MODEL_FILE)).unwrap(), None);
+        let path = made(tmp.path());
+        assert_eq!(damage(&path).unwrap(), None);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(damage(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_a_missing_table_or_a_missing_position_is_damage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("DROP TABLE audit")
+            .unwrap();
+        let why = damage(&path).unwrap().unwrap();
+        assert!(why.contains("audit"), "{why}");
+
+        std::fs::remove_file(&path).unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("DELETE FROM meta WHERE key = 'next_position'")
+            .unwrap();
+        assert!(damage(&path).unwrap().is_some());
+
+        std::fs::write(&path, vec![0x42u8; 16 * 1024]).unwrap();
+        assert!(damage(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn another_versions_file_is_stale_not_damaged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = made(tmp.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("UPDATE meta SET value = 1 WHERE key = 'version'; DROP TABLE approvals;")
+            .unwrap();
+        assert_eq!(damage(&path).unwrap(), None);
+    }
 }

@@ -271,7 +271,7 @@ pub async fn change_own_password(
     };
     s.sessions
         .revoke_others(&c.account.id, &c.token_hash, s.now())
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(Problem::from)?;
     Ok(Json(ReceiptOut::new(c.account.id, r)))
 }
 
@@ -301,7 +301,7 @@ pub async fn issue_password(
         .await?;
     s.sessions
         .revoke_account(&id, s.now())
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(Problem::from)?;
     Ok(Json(ReceiptOut::new(id, r)))
 }
 
@@ -617,7 +617,7 @@ pub async fn change(
     if locking {
         s.sessions
             .revoke_account(&id, s.now())
-            .map_err(|e| Problem::internal(&e))?;
+            .map_err(Problem::from)?;
     }
     Ok(Json(ReceiptOut::new(id, r)))
 }
@@ -651,6 +651,6 @@ pub async fn attempts(
     Ok(Json(
         s.sessions
             .attempts(p.limit.unwrap_or(100).clamp(1, 1_000))
-            .map_err(|e| Problem::internal(&e))?,
+            .map_err(Problem::from)?,
     ))
 }

@@ -318,7 +318,8 @@ pub struct Binary(pub Vec<u8>);
         sync_continuous::keys,
         sync_months::next, sync_months::sign, sync_months::list, sync_months::month,
     ),
-    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness, reports::Format,
+    components(schemas(Problem, ReceiptOut, DocumentIn, Health, crate::trust::Readiness,
+        crate::trust::NotReady, crate::trust::FailedCheck, reports::Format,
         decisions::DecisionIn, decisions::AmountIn)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -352,9 +353,9 @@ impl utoipa::Modify for BearerAuth {
         };
         for (path, item) in doc.paths.paths.iter_mut() {
             // Refused with `ledger:untrusted` once the log failed verification
-            // (see `crate::trust`).
-            let gated = path.starts_with("/api/v1/")
-                && !["/api/v1/sessions", "/api/v1/openapi.json"].contains(&path.as_str());
+            // (see `crate::trust`); and any of them, logging in and out too, with
+            // `storage:unavailable` when the storage fails.
+            let gated = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
             for op in [
                 &mut item.get,
                 &mut item.post,
@@ -368,7 +369,7 @@ impl utoipa::Modify for BearerAuth {
                 edge_refusals(op, &problem);
                 if gated {
                     op.responses.responses.entry("503".into()).or_insert_with(|| {
-                        problem("The ledger failed verification: this node serves nothing from it (urn:hoso:problem:ledger:untrusted), or the read side did not catch up in time").into()
+                        problem("The ledger failed verification: this node serves nothing from it (urn:hoso:problem:ledger:untrusted); the storage failed, retry after the Retry-After seconds (urn:hoso:problem:storage:unavailable); or the read side did not catch up in time").into()
                     });
                 }
                 // Open when any requirement is empty (no session, or an optional one).

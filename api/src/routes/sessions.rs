@@ -103,7 +103,7 @@ pub async fn login(
     let (token, session) = s
         .sessions
         .create(&account.id, cfg.session_ttl, login.now)
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(Problem::from)?;
     s.sessions
         .record(&login.attempt("login-ok", Some(&account.id), String::new()));
     Ok((
@@ -206,7 +206,7 @@ impl Login {
             if s.workflows.lock_for_security(id, &note).await?.is_some() {
                 s.sessions
                     .revoke_account(id, self.now)
-                    .map_err(|e| Problem::internal(&e))?;
+                    .map_err(Problem::from)?;
                 s.sessions
                     .record(&self.attempt("account-locked", Some(id), note.clone()));
             }
@@ -226,6 +226,6 @@ pub async fn logout(
 ) -> ApiResult<StatusCode> {
     s.sessions
         .revoke(&c.token_hash, s.now())
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(Problem::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

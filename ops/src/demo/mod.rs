@@ -249,6 +249,7 @@ impl Place {
                 addr,
                 crate::trust::Verify::Incremental,
                 crate::sync_continuous::DEFAULT_INTERVAL,
+                crate::serve::ReadinessFlags::default(),
             )
             .await;
             drop(self.tmp);

@@ -1,7 +1,7 @@
 //! The attacks of an intruder who can write a stopped node's data directory, each
 //! found by the server itself — at open, or by its background verification — and
-//! answered the same way: `/readyz` 503 (the reason and first bad position for an
-//! operator only), every read and write refused with `urn:hoso:problem:ledger:untrusted`,
+//! answered the same way: `/readyz` 503 naming the failed checks (what was found and
+//! the first bad position for an operator only), every read and write refused with `urn:hoso:problem:ledger:untrusted`,
 //! the `hoso_ledger_trusted` metric at 0. And a read model ahead of its log is rebuilt,
 //! never served.
 //!
@@ -184,11 +184,15 @@ impl Server {
         loop {
             let (status, body) = self.get("/readyz", None).await;
             if status == StatusCode::SERVICE_UNAVAILABLE {
-                assert_eq!(
-                    body,
-                    json!({"status": "untrusted"}),
-                    "anonymous: status only"
-                );
+                assert_eq!(body["type"], "urn:hoso:problem:health:not-ready", "{body}");
+                let checks = body["checks"].as_array().unwrap();
+                for name in ["ledger-trusted", "ledger-writable"] {
+                    assert!(
+                        checks.contains(&json!({"check": name})),
+                        "anonymous: the failed checks' names only: {body}"
+                    );
+                }
+                assert!(body.get("position").is_none(), "{body}");
                 break;
             }
             assert_eq!(status, StatusCode::OK, "{body}");
@@ -198,11 +202,14 @@ impl Server {
         let token = self.admin_token().await;
         let (status, body) = self.get("/readyz", Some(&token)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        let at = body["first_bad_position"]
-            .as_u64()
-            .expect("operators see where");
+        let at = body["position"].as_u64().expect("operators see where");
         assert!(position(at), "first bad position {at}: {body}");
-        assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(
+            body["checks"][0]["detail"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()),
+            "{body}"
+        );
 
         // Reads and writes alike are refused, naming the position.
         let (status, body) = self.get("/api/v1/org-units", Some(&token)).await;
