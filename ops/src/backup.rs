@@ -852,6 +852,20 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_backed_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join(SETTINGS_FILE),
+            "profile = \"hung-yen\"\n[ledger]\nbackend = \"postgres\"\n",
+        )
+        .unwrap();
+        let err = refuse_other_backends(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("PostgreSQL") && err.contains("own tools"), "{err}");
+        std::fs::write(tmp.path().join(SETTINGS_FILE), "profile = \"hung-yen\"\n").unwrap();
+        refuse_other_backends(tmp.path()).unwrap();
+    }
+
+    #[test]
     fn keys_are_never_exported_into_the_data_directory_or_a_destination() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
