@@ -860,7 +860,10 @@ mod tests {
         )
         .unwrap();
         let err = refuse_other_backends(tmp.path()).unwrap_err().to_string();
-        assert!(err.contains("PostgreSQL") && err.contains("own tools"), "{err}");
+        assert!(
+            err.contains("PostgreSQL") && err.contains("own tools"),
+            "{err}"
+        );
         std::fs::write(tmp.path().join(SETTINGS_FILE), "profile = \"hung-yen\"\n").unwrap();
         refuse_other_backends(tmp.path()).unwrap();
     }
