@@ -4,6 +4,7 @@
 // Standard output is this binary's interface; libraries log through `tracing` instead.
 #![allow(clippy::print_stdout)]
 
+mod backup;
 mod bench;
 mod bundle;
 mod data_dir;
@@ -13,6 +14,7 @@ mod ledger_keys;
 mod progress;
 mod proof;
 mod rebuild;
+mod restore;
 mod serve;
 mod sync_continuous;
 mod sync_login;
@@ -183,6 +185,51 @@ enum Command {
         #[command(subcommand)]
         which: bench::Which,
     },
+    /// Back up a SQLite data directory, online (HY 12.2, BT 10.1, KT 12.1, DL 11.4–11.5):
+    /// a new directory under DEST with a manifest; the key files are left out (`keys
+    /// export`). `--prune` then deletes what the profile's `[backup]` rule no longer
+    /// requires.
+    Backup {
+        /// Data directory (may be served meanwhile). Without it, only `--prune`.
+        #[arg(long, required_unless_present = "prune")]
+        data: Option<PathBuf>,
+        /// Destination directory of the backups (dedicated media).
+        #[arg(long)]
+        to: PathBuf,
+        /// daily, monthly, quarterly or manual (default: what the profile's schedule
+        /// says for today; nothing when nothing is due).
+        #[arg(long, value_parser = parse_backup_kind)]
+        kind: Option<hoso_domain::profile::BackupKind>,
+        /// Copy the API sessions too (logged-in users stay logged in after a restore).
+        #[arg(long)]
+        sessions: bool,
+        /// Delete the backups the profile no longer requires (after backing up, when
+        /// `--data` is given), and incomplete ones older than a day.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Restore a backup into a data directory (new, empty, or a stopped node's, then
+    /// kept aside): checks the manifest, every hash chain, the signed tree head, and
+    /// that no published head is rolled back; rebuilds the read model.
+    Restore {
+        /// The backup directory (one `DEST/<time>-<kind>`).
+        #[arg(long)]
+        from: PathBuf,
+        /// Data directory to restore into.
+        #[arg(long)]
+        data: PathBuf,
+        /// The key file `hoso keys export` wrote (else put the key files back by hand).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// A signed tree head the node published (tree-head.json form), also checked
+        /// for a rollback.
+        #[arg(long)]
+        published_head: Option<PathBuf>,
+        /// Restore even though the log goes back below a published head; the reason
+        /// is recorded in the log (ledger.RollbackAccepted).
+        #[arg(long, value_name = "REASON")]
+        accept_rollback: Option<String>,
+    },
     /// The national sync feed, from the national database's side.
     Sync {
         #[command(subcommand)]
@@ -273,6 +320,17 @@ enum KeysCommand {
         #[command(subcommand)]
         which: LedgerKeysCommand,
     },
+    /// Write the key files (field keys, ledger key ring, connection key) into one file
+    /// (mode 600) for `hoso restore --keys`. It decrypts every dossier: keep it apart
+    /// from the backups (refused inside the data directory or a backup destination).
+    Export {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The file to write (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -351,6 +409,44 @@ fn main() -> ExitCode {
             Command::Keys {
                 which: KeysCommand::Rotate { data },
             } => serve::rotate(&data).map(|()| ExitCode::SUCCESS),
+            Command::Keys {
+                which: KeysCommand::Export { data, to },
+            } => backup::export_keys(
+                &data,
+                &to,
+                hoso_domain::clock::Clock::now(&hoso_domain::clock::SystemClock),
+            )
+            .map(|()| ExitCode::SUCCESS),
+            Command::Backup {
+                data,
+                to,
+                kind,
+                sessions,
+                prune,
+            } => backup::run(&backup::BackupArgs {
+                data: data.as_deref(),
+                to: &to,
+                kind,
+                sessions,
+                prune,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
+            Command::Restore {
+                from,
+                data,
+                keys,
+                published_head,
+                accept_rollback,
+            } => restore::run(&restore::RestoreArgs {
+                from: &from,
+                data: &data,
+                keys: keys.as_deref(),
+                published_head: published_head.as_deref(),
+                accept_rollback: accept_rollback.as_deref(),
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
             Command::Keys {
                 which: KeysCommand::Ledger { which },
             } => match which {
@@ -450,6 +546,12 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A backup kind as spelled on the command line.
+fn parse_backup_kind(text: &str) -> Result<hoso_domain::profile::BackupKind, String> {
+    hoso_domain::profile::BackupKind::parse(text)
+        .ok_or_else(|| "expected daily, monthly, quarterly or manual".to_owned())
 }
 
 /// `hoso init`: an empty ledger, its key ring, and the settings file naming its

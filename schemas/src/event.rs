@@ -149,5 +149,6 @@ catalogue! {
         TreeHeadSigned = 1,
         LedgerKeyRegistered = 1,
         LedgerKeyRevoked = 1,
+        RollbackAccepted = 1,
     }
 }

@@ -546,5 +546,14 @@ pub(crate) fn samples() -> Vec<DomainEvent> {
             valid_through_tree_size: 1_024,
         }
         .into(),
+        ledger::RollbackAccepted {
+            newer_tree_size: 2_048,
+            newer_root: vec![0xcc; 32],
+            restored_tree_size: 1_500,
+            restored_root: vec![0xdd; 32],
+            reason: s("đĩa hỏng, khôi phục bản sao lưu ngày 30/11"),
+            accepted_at_micros: 1_796_600_000_000_000,
+        }
+        .into(),
     ]
 }

@@ -71,6 +71,7 @@ const PUBLISHED: &[(&str, u32)] = &[
     ("account.InspectionQueried", 1),
     ("sync.MonthStatementSigned", 1),
     ("dossier.PlanningRecorded", 1),
+    ("ledger.RollbackAccepted", 1),
 ];
 
 #[test]

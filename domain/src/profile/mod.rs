@@ -25,6 +25,10 @@ use serde::Deserialize;
 use crate::calendar::{Deadline, WorkingCalendar};
 use crate::restriction::{Restriction, RestrictionMap};
 
+mod backup;
+
+pub use backup::{BackupKind, BackupRule, KEEP_MONTHS_MIN, last_working_day_of_month};
+
 /// The profile names, in the order of [`Profile::names`].
 const EMBEDDED: [(&str, &str); 6] = [
     ("binh-thuan", include_str!("../../profiles/binh-thuan.toml")),
@@ -802,6 +806,9 @@ pub struct Profile {
     /// Upload quota and grace period; defaults when absent.
     #[serde(default)]
     uploads: UploadRule,
+    /// Backups: kinds, schedule, keeping; defaults when absent.
+    #[serde(default)]
+    backup: BackupRule,
     /// Access-restriction levels; a profile without its own takes the
     /// national profile's.
     #[serde(default)]
@@ -859,6 +866,7 @@ impl Profile {
             ));
         }
         self.uploads.check().map_err(invalid)?;
+        self.backup.check().map_err(invalid)?;
         for (obligation, rule) in &self.deadlines {
             if !(1..=DEADLINE_DAYS_MAX).contains(&rule.deadline.amount) {
                 return Err(invalid(format!(
@@ -1011,6 +1019,11 @@ impl Profile {
     /// When the node signs tree heads.
     pub fn ledger(&self) -> LedgerRule {
         self.ledger
+    }
+
+    /// Which backups the regulation asks for, and how long they are kept.
+    pub fn backup(&self) -> &BackupRule {
+        &self.backup
     }
 
     /// The upload quota and grace period.

@@ -18,6 +18,7 @@ use crate::data_dir::DataDir;
 use crate::progress::Progress;
 use crate::synth::Synth;
 
+mod backup;
 mod bundle;
 mod http;
 mod import;
@@ -79,6 +80,26 @@ pub enum Which {
         /// Seed of the generated log.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// `hoso backup` of the rebuild bench's generated province (its store open), then
+    /// `hoso restore` of it with every check, beside a rebuild of the same log.
+    Backup {
+        /// Data directory of the log (generated there if it holds none);
+        /// `.hoso-bench-rebuild-<people>` by default.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// People in the generated province (about 55 events each).
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
+        /// Seed of the generated log.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Rounds (medians reported).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,
@@ -279,6 +300,22 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             seed,
             json,
         } => rebuild::run(data, people, seed, json).await,
+        Which::Backup {
+            data,
+            people,
+            seed,
+            rounds,
+            json,
+        } => {
+            backup::run(backup::Options {
+                data,
+                people,
+                seed,
+                rounds,
+                json,
+            })
+            .await
+        }
         Which::Sync {
             data,
             people,

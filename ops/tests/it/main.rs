@@ -6,6 +6,7 @@
 
 mod at_rest;
 mod attachments;
+mod backup;
 mod bulk_import;
 mod bundle;
 mod cli;
