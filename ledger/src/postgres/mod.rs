@@ -245,9 +245,11 @@ impl PostgresStore {
         }
 
         let (requests, rx) = mpsc::channel(QUEUE_REQUESTS_MAX);
+        let writer_client = open_client(&shared.config, true).await?;
+        let prepared = writer::Prepared::on(&writer_client).await?;
         let writer = Writer {
             shared: shared.clone(),
-            client: Some(open_client(&shared.config, true).await?),
+            client: Some((writer_client, prepared)),
             heads: Default::default(),
             cache_next: None,
         };

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use super::schema::{APPEND_LOCK_KEY, COLUMNS, NOTIFY_CHANNEL, event_from_row, pg_error};
@@ -97,9 +97,66 @@ struct Snapshot {
     heads: HashMap<String, (u64, Hash)>,
 }
 
+/// The group commit's statements, prepared once per connection: a statement sent as
+/// text is parsed in a round trip of its own every time.
+pub(super) struct Prepared {
+    lock: Statement,
+    damage: Statement,
+    head: Statement,
+    ids: Statement,
+    heads: Statement,
+    insert: Statement,
+    notify: Statement,
+}
+
+impl Prepared {
+    pub async fn on(client: &Client) -> StoreResult<Self> {
+        let prepare = |sql: String| async move {
+            client
+                .prepare(&sql)
+                .await
+                .map_err(|e| pg_error("prepare the writer's statements", &e))
+        };
+        Ok(Self {
+            lock: prepare("SELECT pg_advisory_xact_lock($1)".into()).await?,
+            damage: prepare("SELECT position, detail FROM hoso_damage LIMIT 1".into()).await?,
+            head: prepare(
+                "SELECT position, recorded_at FROM hoso_events ORDER BY position DESC LIMIT 1"
+                    .into(),
+            )
+            .await?,
+            ids: prepare(
+                "SELECT stream, revision, position, event_type, schema_version, payload, event_id \
+                 FROM hoso_events WHERE event_id = ANY($1)"
+                    .into(),
+            )
+            .await?,
+            heads: prepare(format!(
+                "SELECT e.* FROM unnest($1::text[]) AS s(name) CROSS JOIN LATERAL \
+                 (SELECT {COLUMNS} FROM hoso_events WHERE stream = s.name \
+                  ORDER BY revision DESC LIMIT 1) AS e"
+            ))
+            .await?,
+            insert: prepare(
+                "INSERT INTO hoso_events (position, stream, revision, event_id, event_type, \
+                 schema_version, payload, actor, correlation_id, causation_id, recorded_at, \
+                 effective_at, doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash) \
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], \
+                 $5::text[], $6::bigint[], $7::bytea[], $8::text[], $9::uuid[], $10::uuid[], \
+                 $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::text[], \
+                 $16::bytea[], $17::bytea[], $18::bytea[])"
+                    .into(),
+            )
+            .await?,
+            notify: prepare("SELECT pg_notify($1, $2)".into()).await?,
+        })
+    }
+}
+
 pub(super) struct Writer {
     pub shared: Arc<Shared>,
-    pub client: Option<Client>,
+    /// The writing connection and its statements; `None` after it was lost.
+    pub client: Option<(Client, Prepared)>,
     /// Stream heads as of `cache_next`: valid only while the log's next position is
     /// still the one this node's last commit left (no other node wrote since).
     pub heads: HashMap<String, (u64, Hash)>,
@@ -155,7 +212,7 @@ impl Writer {
                 // answered from the log either way). Forget every cached head.
                 self.heads.clear();
                 self.cache_next = None;
-                if self.client.as_ref().is_some_and(Client::is_closed) {
+                if self.client.as_ref().is_some_and(|(c, _)| c.is_closed()) {
                     self.client = None;
                 }
                 tracing::error!(error = %e, requests = group.len(), "group commit failed");
@@ -188,21 +245,23 @@ impl Writer {
         group: &[WriteRequest],
     ) -> StoreResult<Vec<StoreResult<AppendResult>>> {
         if self.client.is_none() {
-            self.client = Some(open_client(&self.shared.config, true).await?);
+            let client = open_client(&self.shared.config, true).await?;
+            let prepared = Prepared::on(&client).await?;
+            self.client = Some((client, prepared));
         }
-        let Some(client) = self.client.as_mut() else {
+        let Some((client, st)) = self.client.as_mut() else {
             return Err(StoreError::Closed);
         };
         let tx = client
             .transaction()
             .await
             .map_err(|e| pg_error("begin", &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK_KEY])
+        tx.execute(&st.lock, &[&APPEND_LOCK_KEY])
             .await
             .map_err(|e| pg_error("take the append lock", &e))?;
         // Damage recorded by any node stops every node's writes: checked under the lock.
         if let Some(row) = tx
-            .query_opt("SELECT position, detail FROM hoso_damage LIMIT 1", &[])
+            .query_opt(&st.damage, &[])
             .await
             .map_err(|e| pg_error("read damage", &e))?
         {
@@ -215,10 +274,7 @@ impl Writer {
             return Err(damage.refusal());
         }
         let head = tx
-            .query_opt(
-                "SELECT position, recorded_at FROM hoso_events ORDER BY position DESC LIMIT 1",
-                &[],
-            )
+            .query_opt(&st.head, &[])
             .await
             .map_err(|e| pg_error("read log head", &e))?;
         let (next_position, last_us) = match head {
@@ -249,11 +305,7 @@ impl Writer {
             .collect();
         let mut stored = HashMap::new();
         for row in tx
-            .query(
-                "SELECT stream, revision, position, event_type, schema_version, payload, event_id \
-                 FROM hoso_events WHERE event_id = ANY($1)",
-                &[&ids],
-            )
+            .query(&st.ids, &[&ids])
             .await
             .map_err(|e| pg_error("look up event ids", &e))?
         {
@@ -293,13 +345,8 @@ impl Writer {
         wanted.dedup();
         let mut heads = HashMap::new();
         if !wanted.is_empty() {
-            let sql = format!(
-                "SELECT e.* FROM unnest($1::text[]) AS s(name) CROSS JOIN LATERAL \
-                 (SELECT {COLUMNS} FROM hoso_events WHERE stream = s.name \
-                  ORDER BY revision DESC LIMIT 1) AS e"
-            );
             for row in tx
-                .query(&sql, &[&wanted])
+                .query(&st.heads, &[&wanted])
                 .await
                 .map_err(|e| pg_error("read stream heads", &e))?
             {
@@ -340,13 +387,7 @@ impl Writer {
         }
         if position > next_position {
             tx.execute(
-                "INSERT INTO hoso_events (position, stream, revision, event_id, event_type, \
-                 schema_version, payload, actor, correlation_id, causation_id, recorded_at, \
-                 effective_at, doc_number, doc_date, doc_issuer, doc_sha256, prev_hash, hash) \
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], \
-                 $5::text[], $6::bigint[], $7::bytea[], $8::text[], $9::uuid[], $10::uuid[], \
-                 $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::text[], \
-                 $16::bytea[], $17::bytea[], $18::bytea[])",
+                &st.insert,
                 &[
                     &rows.position,
                     &rows.stream,
@@ -372,7 +413,7 @@ impl Writer {
             .map_err(|e| pg_error("insert events", &e))?;
             // Delivered to the listeners of every node at COMMIT, not before.
             let last = (position - 1).to_string();
-            tx.execute("SELECT pg_notify($1, $2)", &[&NOTIFY_CHANNEL, &last])
+            tx.execute(&st.notify, &[&NOTIFY_CHANNEL, &last])
                 .await
                 .map_err(|e| pg_error("notify", &e))?;
         }
