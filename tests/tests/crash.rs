@@ -40,7 +40,11 @@ fn parse(line: &str) -> Option<Ack> {
 async fn sigkill_mid_write_loses_no_acknowledged_append() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    kill_rounds(dir.path().as_os_str(), KILLS, || {
+    // Created here, not by the first writer: on a loaded machine a kill could land in
+    // the middle of `create`, leaving a file that is no ledger yet — a concern of
+    // `hoso init`, not of the append path under test.
+    drop(SqliteStore::create(&path, StoreOptions::default()).unwrap());
+    kill_rounds(dir.path().as_os_str(), KILLS, false, || {
         let path = path.clone();
         async move { SqliteStore::open(&path, StoreOptions::default()).unwrap() }
     })
@@ -54,7 +58,9 @@ async fn sigkill_mid_write_loses_no_acknowledged_append_to_postgres() {
     };
     let url = testing::scratch_database(&server).await;
     let target = url.clone();
-    kill_rounds(std::ffi::OsStr::new(&target), KILLS / 2, || {
+    // Each round's writer connects first, which under load can take most of a round:
+    // the kill is timed from its first acknowledgement, so every round kills appends.
+    kill_rounds(std::ffi::OsStr::new(&target), KILLS / 2, true, || {
         let url = url.clone();
         async move {
             PostgresStore::connect(&url, None, StoreOptions::default())
@@ -65,10 +71,15 @@ async fn sigkill_mid_write_loses_no_acknowledged_append_to_postgres() {
     .await;
 }
 
-/// `rounds` times: start the writer on `target`, SIGKILL it at a random moment, then
-/// check the store `open` gives against every acknowledgement printed so far.
-async fn kill_rounds<S, F, Fut>(target: &std::ffi::OsStr, rounds: usize, open: F)
-where
+/// `rounds` times: start the writer on `target`, SIGKILL it at a random moment (from
+/// its start, or from its first acknowledgement with `after_first_ack`), then check the
+/// store `open` gives against every acknowledgement printed so far.
+async fn kill_rounds<S, F, Fut>(
+    target: &std::ffi::OsStr,
+    rounds: usize,
+    after_first_ack: bool,
+    open: F,
+) where
     S: EventStore,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
@@ -85,14 +96,24 @@ where
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (first_ack, acking) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             // Everything the child printed before it died is still in the pipe.
-            BufReader::new(stdout)
+            let acks: Vec<Ack> = BufReader::new(stdout)
                 .lines()
                 .map_while(Result::ok)
                 .filter_map(|l| parse(&l))
-                .collect::<Vec<_>>()
+                .inspect(|_| {
+                    let _ = first_ack.send(());
+                })
+                .collect();
+            acks
         });
+        if after_first_ack {
+            // Bounded: a writer that never acknowledges is killed anyway, and the
+            // round's checks (and the final progress check) then tell.
+            let _ = acking.recv_timeout(Duration::from_secs(60));
+        }
         let wait_ms = rng.random_range(30..400);
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().unwrap(); // SIGKILL on Unix
