@@ -15,6 +15,8 @@ pub mod error;
 pub mod kurrent;
 pub mod ledger_keys;
 pub mod merkle;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sealer;
 pub mod sqlite;
 pub mod store;
