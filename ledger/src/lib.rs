@@ -1,6 +1,6 @@
 //! The hoso ledger: an append-only, per-stream hash-chained event log behind one
-//! [`EventStore`] trait, with an embedded SQLite backend (the default) and a KurrentDB
-//! backend for clustered deployments.
+//! [`EventStore`] trait, with an embedded SQLite backend (the default), and a
+//! PostgreSQL and a KurrentDB backend for clustered deployments.
 //!
 //! Start reading at [`store::EventStore`], then [`envelope`] for what is hashed and
 //! [`sqlite`] for how an append becomes durable.
@@ -31,6 +31,8 @@ pub use error::{Damage, StoreError, StoreResult};
 #[cfg(feature = "kurrentdb")]
 pub use kurrent::KurrentStore;
 pub use ledger_keys::{KeyState, LedgerKeyError, LedgerKeyInfo, LedgerKeyRing};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::{
     AppendResult, Direction, EventFeed, EventStore, PageObserver, StoreOptions, StreamFrom,

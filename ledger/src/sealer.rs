@@ -30,6 +30,20 @@
 //! (`ledger-checkpoints`) first and written to `tree-head.json` after, so a crash
 //! between the two leaves the file one head behind, never ahead of the log.
 //!
+//! **A log shared by several nodes** (a backend whose [`EventStore::shared`] is true,
+//! e.g. PostgreSQL) grows while any one node is stopped, so two things change. Only the
+//! holder of a [`SigningLease`] signs heads (`opened`, `interval`, `shutdown`) and
+//! records keys; every other node keeps following the log, verifying each event's
+//! chain link and hash as it arrives (it did not write them), and takes the lease over
+//! when the holder's session ends. And the check after a shutdown head becomes: the
+//! head's own checkpoint event is there (the log is longer than the head), and the
+//! events after it verify — not "exactly one more event", since other nodes may
+//! legitimately have appended after this node stopped. A log cut back to before the
+//! shutdown head is still found; appends by a writer that bypassed every node are not
+//! told apart from another node's, which is what the shared database's own access
+//! control and the next signed head (held by clients, inspectors) are for. Nodes that
+//! share a log share the ledger key ring, so each can check the heads the others sign.
+//!
 //! **Limits, stated plainly.** An attacker who can write the data directory while the
 //! node is stopped, and who removes both the tail of the log and every newer signed
 //! head (file and events), leaves a log this node cannot tell from an older one; only a
@@ -77,6 +91,28 @@ impl Default for CheckpointPolicy {
             every_events: 10_000,
             every: Duration::from_secs(60),
         }
+    }
+}
+
+/// The right to sign heads on a log shared by several nodes: one holder at a time.
+/// Implemented by `postgres::Lease` (an advisory lock held by a database session).
+#[async_trait::async_trait]
+pub trait SigningLease: Send + Sync {
+    /// Takes the lease if free; true if this node holds it now.
+    async fn try_acquire(&self) -> Result<bool, StoreError>;
+    /// Whether this node holds the lease now.
+    fn held(&self) -> bool;
+}
+
+#[cfg(feature = "postgres")]
+#[async_trait::async_trait]
+impl SigningLease for crate::postgres::Lease {
+    async fn try_acquire(&self) -> Result<bool, StoreError> {
+        crate::postgres::Lease::try_acquire(self).await
+    }
+
+    fn held(&self) -> bool {
+        crate::postgres::Lease::held(self)
     }
 }
 
@@ -140,6 +176,8 @@ pub struct Sealer {
     stopped: Mutex<bool>,
     /// True while [`run`](Self::run) is following the log.
     running: watch::Sender<bool>,
+    /// On a shared log, who may sign; `None`: this node alone writes the log and signs.
+    lease: Option<Arc<dyn SigningLease>>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -165,6 +203,22 @@ impl Sealer {
         policy: CheckpointPolicy,
         full: bool,
         progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(Arc<Self>, OpenReport), SealerError> {
+        Self::open_with_lease(store, files, keys, clock, policy, full, progress, None).await
+    }
+
+    /// As [`open`](Self::open), on a log that several nodes may share: this node signs
+    /// heads only while it holds `lease` (see the module documentation).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_with_lease(
+        store: Arc<dyn EventStore>,
+        files: SealerFiles,
+        keys: LedgerKeyRing,
+        clock: TimeSource,
+        policy: CheckpointPolicy,
+        full: bool,
+        progress: &(dyn Fn(u64) + Send + Sync),
+        lease: Option<Arc<dyn SigningLease>>,
     ) -> Result<(Arc<Self>, OpenReport), SealerError> {
         if !store.dense_positions() {
             return Err(SealerError::SparsePositions(store.backend_name()));
@@ -214,6 +268,7 @@ impl Sealer {
             stop: Notify::new(),
             stopped: Mutex::new(false),
             running: watch::Sender::new(false),
+            lease,
         });
         let verified_from = sealer.tree.len();
         let head = sealer.latest_signed_head().await?;
@@ -245,8 +300,10 @@ impl Sealer {
         // The tree is written to its file by `run`, off the open path: it is derived, and
         // leaves lost to a crash are verified again at the next open.
         sealer.latest.send_replace(head);
-        sealer.record_keys().await?;
-        sealer.sign(HeadReason::Opened).await?;
+        if sealer.may_sign().await? {
+            sealer.record_keys().await?;
+            sealer.sign(HeadReason::Opened).await?;
+        }
         Ok((sealer, report))
     }
 
@@ -258,6 +315,21 @@ impl Sealer {
     /// The key ring heads are signed and checked with.
     pub fn keys(&self) -> &LedgerKeyRing {
         &self.keys
+    }
+
+    /// Whether this node may sign now: always without a lease; with one, while it holds
+    /// it (taking it if it is free).
+    async fn may_sign(&self) -> Result<bool, SealerError> {
+        match &self.lease {
+            None => Ok(true),
+            Some(l) if l.held() => Ok(true),
+            Some(l) => Ok(l.try_acquire().await?),
+        }
+    }
+
+    /// Whether this node holds the signing lease (always true without one).
+    pub fn holds_lease(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.held())
     }
 
     /// The latest head signed or checked by this node.
@@ -289,6 +361,9 @@ impl Sealer {
         let mut last_sign = Instant::now();
         // What the open verified goes to the file now, while the node already serves.
         self.flush_tree().await?;
+        if self.store.shared() {
+            return self.follow_shared(signed_size, last_sign).await;
+        }
         loop {
             // Positions and hashes only, a page at a time: following the log this way
             // costs appends a few per cent, where reading whole events cost a third.
@@ -338,6 +413,33 @@ impl Sealer {
         }
     }
 
+    /// [`run`](Self::run) on a log other nodes append to: their events are verified
+    /// (hash and chain link) as they arrive, not only taken as leaves, and a head is
+    /// signed only by the lease holder, when the policy says so.
+    async fn follow_shared(
+        &self,
+        mut signed_size: u64,
+        mut last_sign: Instant,
+    ) -> Result<(), SealerError> {
+        loop {
+            self.catch_up(&|_| ()).await?;
+            if self.store.damage().is_some() {
+                return Ok(());
+            }
+            let new = self.tree.len().saturating_sub(signed_size);
+            let due = new >= self.policy.every_events
+                || (new > 1 && last_sign.elapsed() >= self.policy.every);
+            if due && self.may_sign().await? {
+                signed_size = self.sign_interval().await?;
+                last_sign = Instant::now();
+            }
+            tokio::select! {
+                () = self.stop.notified() => return Ok(()),
+                () = tokio::time::sleep(FOLLOW_POLL) => {}
+            }
+        }
+    }
+
     /// Stops [`run`](Self::run) and, if the log is trusted, brings the tree up to the
     /// log's head and signs a shutdown head over it. Call it after the last write.
     pub async fn shutdown(&self) -> Result<Option<SignedTreeHead>, SealerError> {
@@ -358,6 +460,10 @@ impl Sealer {
         }
         self.catch_up(&|_| ()).await?;
         if self.store.damage().is_some() {
+            return Ok(None);
+        }
+        if !self.may_sign().await? {
+            self.tree.flush()?;
             return Ok(None);
         }
         let head = self.sign(HeadReason::Shutdown).await?;
@@ -470,6 +576,20 @@ impl Sealer {
         };
         if let Some(damage) = log_against_head(head, log_len, prefix_root) {
             return Ok(Some(damage));
+        }
+        if h.reason == HeadReason::Shutdown && self.store.shared() {
+            // Other nodes may append after this one stopped: only the head's own
+            // checkpoint event must be there (see the module documentation).
+            if log_len <= h.tree_size {
+                return Ok(Some(Damage::new(
+                    Some(h.tree_size),
+                    format!(
+                        "the checkpoint event of the shutdown head at position {} is missing",
+                        h.tree_size
+                    ),
+                )));
+            }
+            return Ok(None);
         }
         if h.reason == HeadReason::Shutdown && log_len != h.tree_size + 1 {
             let detail = if log_len == h.tree_size {

@@ -154,6 +154,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// event removed from `$all` or `$all` reordered.
     fn dense_positions(&self) -> bool;
 
+    /// Whether several nodes may append to this log at once (a shared database), so
+    /// that the log can grow while this node is stopped or idle. The sealer then checks
+    /// less after a shutdown head (see [`crate::sealer`]). Default: one node per log.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Records that corruption was detected; the store must refuse all writes from now on.
     fn mark_corrupt(&self, damage: Damage);
 

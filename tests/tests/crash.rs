@@ -1,6 +1,8 @@
 //! Crash safety: a child process appends as fast as it can and is killed with SIGKILL at
 //! random moments; after each kill the reopened ledger must hold every acknowledged
-//! append, no partial batch, and verify end to end.
+//! append, no partial batch, and verify end to end. The same against PostgreSQL (a
+//! fresh database on the server named by `HOSO_POSTGRES_URL`): there the kill ends the
+//! client mid-transaction, and the server must keep exactly the committed groups.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -8,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use hoso_ledger::postgres::{PostgresStore, testing};
 use hoso_ledger::{Direction, EventStore, SqliteStore, StoreOptions, StreamFrom};
 use rand::Rng;
 use uuid::Uuid;
@@ -36,12 +39,46 @@ fn parse(line: &str) -> Option<Ack> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_write_loses_no_acknowledged_append() {
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    kill_rounds(dir.path().as_os_str(), KILLS, || {
+        let path = path.clone();
+        async move { SqliteStore::open(&path, StoreOptions::default()).unwrap() }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_write_loses_no_acknowledged_append_to_postgres() {
+    let Some(server) = testing::server_url("the PostgreSQL crash test") else {
+        return;
+    };
+    let url = testing::scratch_database(&server).await;
+    let target = url.clone();
+    kill_rounds(std::ffi::OsStr::new(&target), KILLS / 2, || {
+        let url = url.clone();
+        async move {
+            PostgresStore::connect(&url, None, StoreOptions::default())
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+}
+
+/// `rounds` times: start the writer on `target`, SIGKILL it at a random moment, then
+/// check the store `open` gives against every acknowledgement printed so far.
+async fn kill_rounds<S, F, Fut>(target: &std::ffi::OsStr, rounds: usize, open: F)
+where
+    S: EventStore,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
     let mut rng = rand::rng();
     let mut acked: Vec<Ack> = Vec::new();
     let mut total_events_seen = 0;
-    for round in 0..KILLS {
+    for round in 0..rounds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash-writer"))
-            .arg(dir.path())
+            .arg(target)
             .arg("16")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -76,9 +113,9 @@ async fn sigkill_mid_write_loses_no_acknowledged_append() {
         let round_acks = reader.join().unwrap();
         acked.extend(round_acks);
 
-        let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+        let store = open().await;
         assert_eq!(
-            store.poisoned(),
+            store.damage(),
             None,
             "round {round}: a kill is not corruption"
         );

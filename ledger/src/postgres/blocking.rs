@@ -340,78 +340,32 @@ pub fn create_schema(client: &Client, store: &'static str, ddl: &'static str) ->
     })
 }
 
-/// Tests against a real server (feature `conformance`).
+/// Tests against a real server (feature `conformance`), for synchronous tests: the
+/// rule and the names are [`super::testing`]'s.
 #[cfg(feature = "conformance")]
 pub mod testing {
-    use super::{Client, Database, Error};
+    use super::{Client, Database};
+    use crate::postgres::testing::{server_url, with_database};
 
-    /// The server tests use (env `HOSO_POSTGRES_URL`, a superuser URL). Without it
-    /// a test says what it skipped and gets `None`; under `HOSO_CI_STANDALONE` (CI)
-    /// a missing URL is a failure.
-    #[allow(clippy::print_stderr)]
-    pub fn server(what: &str) -> Option<String> {
-        match std::env::var("HOSO_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ => {
-                assert!(
-                    std::env::var_os("HOSO_CI_STANDALONE").is_none(),
-                    "HOSO_POSTGRES_URL is not set under HOSO_CI_STANDALONE: {what} cannot run"
-                );
-                eprintln!("NOTE: HOSO_POSTGRES_URL is not set: {what} skipped");
-                None
-            }
-        }
-    }
-
-    /// A fresh database `hoso_t_<random hex>` on the server of `url`; its URL.
-    pub fn scratch_url(url: &str) -> Result<String, Error> {
-        let name = format!("hoso_t_{}", hex::encode(rand::random::<[u8; 8]>()));
-        let admin = Client::connect(&Database::new(url, None)?)?;
-        let sql = format!("CREATE DATABASE {name}");
-        admin.run(move |c| c.batch_execute(&sql))?;
-        Ok(with_database(url, &name))
-    }
-
-    /// `url` naming the database `name` instead of its own.
-    fn with_database(url: &str, name: &str) -> String {
-        let (base, query) = url
-            .split_once('?')
-            .map_or((url, None), |(b, q)| (b, Some(q)));
-        let after_scheme = base.find("://").map_or(0, |i| i + 3);
-        let base = match base[after_scheme..].find('/') {
-            Some(slash) => &base[..after_scheme + slash],
-            None => base,
-        };
-        match query {
-            Some(q) => format!("{base}/{name}?{q}"),
-            None => format!("{base}/{name}"),
-        }
-    }
-
-    /// A fresh database for `what`, or `None` (skipped) without a server.
+    /// A fresh database `hoso_t_<random hex>` for `what`, or `None` after the skip
+    /// note of [`server_url`] (a failure under `HOSO_CI_STANDALONE`).
+    ///
+    /// # Panics
+    /// When the server cannot be reached or refuses: this is test support.
     pub fn scratch(what: &str) -> Option<Database> {
-        let url = server(what)?;
-        let db = scratch_url(&url).unwrap_or_else(|e| panic!("scratch database for {what}: {e}"));
-        Some(Database::new(&db, None).unwrap_or_else(|e| panic!("{e}")))
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn a_url_is_pointed_at_another_database() {
-            assert_eq!(
-                super::with_database("postgres://u@h:1/postgres", "x"),
-                "postgres://u@h:1/x"
-            );
-            assert_eq!(
-                super::with_database("postgres://u@h:1/postgres?sslmode=disable", "x"),
-                "postgres://u@h:1/x?sslmode=disable"
-            );
-            assert_eq!(
-                super::with_database("postgres://u@h", "x"),
-                "postgres://u@h/x"
-            );
-        }
+        let url = server_url(what)?;
+        let name = format!("hoso_t_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let admin = Database::new(&url, None)
+            .and_then(|db| Client::connect(&db))
+            .unwrap_or_else(|e| panic!("HOSO_POSTGRES_URL: {e}"));
+        let sql = format!("CREATE DATABASE {name}");
+        admin
+            .run(move |c| c.batch_execute(&sql))
+            .unwrap_or_else(|e| panic!("scratch database for {what}: {e}"));
+        Some(
+            Database::new(&with_database(&url, &name), None)
+                .unwrap_or_else(|e| panic!("scratch database for {what}: {e}")),
+        )
     }
 }
 

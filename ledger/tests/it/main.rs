@@ -5,5 +5,6 @@
 
 mod kurrentdb;
 mod merkle_tree;
+mod postgres;
 mod sealer;
 mod sqlite;

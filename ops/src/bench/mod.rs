@@ -21,6 +21,7 @@ use crate::synth::Synth;
 mod bundle;
 mod http;
 mod import;
+mod postgres;
 mod proof;
 mod rebuild;
 mod sync;
@@ -45,10 +46,18 @@ pub enum Which {
     },
     /// Concurrent single-event appends, each acknowledged after fsync.
     Append {
+        /// The ledger backend measured.
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
         /// Data directory (opened if it holds a ledger, created if not); a temporary
-        /// one by default.
+        /// one by default. SQLite only.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// PostgreSQL database URL, without the password (which comes from
+        /// `HOSO_DATABASE_PASSWORD`); the ledger schema is created if absent. Use a
+        /// database of its own: the benchmark leaves its events there.
+        #[arg(long)]
+        url: Option<String>,
         /// Events to append in all.
         #[arg(long, default_value_t = 200_000)]
         events: u64,
@@ -203,6 +212,15 @@ pub enum Which {
     },
 }
 
+/// A ledger backend `bench append` can measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL database (`--url`).
+    Postgres,
+}
+
 /// Runs one benchmark.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
@@ -212,7 +230,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             json,
         } => import::run(people, rounds, json).await,
         Which::Append {
+            backend,
             data,
+            url,
             events,
             writers,
             payload_bytes,
@@ -225,7 +245,14 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
                 payload_bytes,
                 streams_per_writer,
             };
-            append(data, shape, json).await
+            match backend {
+                Backend::Sqlite => append(data, shape, json).await,
+                Backend::Postgres => {
+                    anyhow::ensure!(data.is_none(), "--data is for --backend sqlite");
+                    let url = url.context("--backend postgres needs --url")?;
+                    postgres::append(&url, shape, json).await
+                }
+            }
         }
         Which::Read { data, events, json } => read(data, events, json).await,
         Which::Checkpoint {
@@ -388,14 +415,20 @@ pub(crate) struct AppendShape {
 async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow::Result<()> {
     let Target { store, _tmp, .. } = store_at(data.as_deref())?;
     let r = append_on(&store, &shape).await?;
-    let AppendShape {
+    report_append(store.backend_name(), &shape, &r, json);
+    Ok(())
+}
+
+/// Prints what an append run measured: one line, and the JSON object with `--json`.
+pub(crate) fn report_append(backend: &str, shape: &AppendShape, r: &AppendRun, json: bool) {
+    let &AppendShape {
         events,
         writers,
         payload_bytes,
         streams_per_writer,
     } = shape;
     println!(
-        "append: {events} events, {writers} writers, {payload_bytes}-byte payloads, fsync before ack: \
+        "append ({backend}): {events} events, {writers} writers, {payload_bytes}-byte payloads, fsync before ack: \
          {:.0} events/s in {:.2} s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         r.events_per_s, r.seconds, r.p50_ms, r.p99_ms, r.max_ms
     );
@@ -403,14 +436,13 @@ async fn append(data: Option<PathBuf>, shape: AppendShape, json: bool) -> anyhow
         println!(
             "{}",
             serde_json::json!({
-                "bench": "append", "events": events, "writers": writers, "payload_bytes": payload_bytes,
+                "bench": "append", "backend": backend, "events": events, "writers": writers, "payload_bytes": payload_bytes,
                 "streams": writers * streams_per_writer,
                 "seconds": r.seconds, "events_per_s": r.events_per_s,
                 "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "max_ms": r.max_ms,
             })
         );
     }
-    Ok(())
 }
 
 /// What one append run measured.
@@ -423,8 +455,8 @@ pub(crate) struct AppendRun {
 }
 
 /// Appends `shape` to `store` from concurrent writers, with progress output.
-pub(crate) async fn append_on(
-    store: &SqliteStore,
+pub(crate) async fn append_on<S: EventStore + Clone>(
+    store: &S,
     shape: &AppendShape,
 ) -> anyhow::Result<AppendRun> {
     let &AppendShape {
@@ -477,8 +509,8 @@ pub(crate) async fn append_on(
 
 /// One writer: `n` single-event appends rotating through `streams` new streams;
 /// returns their latencies in microseconds.
-async fn writer(
-    store: &SqliteStore,
+async fn writer<S: EventStore>(
+    store: &S,
     n: u64,
     streams: usize,
     event_type: &str,
