@@ -28,3 +28,4 @@ mod sync_import;
 mod sync_pull;
 mod sync_pull_continuous;
 mod trust;
+mod two_nodes;
