@@ -944,13 +944,59 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
+        fixture_on(None)
+    }
+
+    /// The store in the directory, or in `db` (data keys there too).
+    fn fixture_on(db: Option<&Database>) -> Fixture {
+        use hoso_commands::sealing::DataKeysAt;
         let dir = tempfile::tempdir().unwrap();
-        let keyring = Arc::new(Keyring::create(dir.path(), None).unwrap());
+        let at = db.map_or(DataKeysAt::Directory, DataKeysAt::Postgres);
+        let keyring = Arc::new(Keyring::create_with(dir.path(), None, at).unwrap());
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 10, 9, 0, 0).unwrap(),
         ));
-        let store = AttachmentStore::open(dir.path(), keyring, clock.clone()).unwrap();
+        let store = match db {
+            Some(db) => AttachmentStore::open_postgres(db, keyring, clock.clone()).unwrap(),
+            None => AttachmentStore::open(dir.path(), keyring, clock.clone()).unwrap(),
+        };
         Fixture { dir, clock, store }
+    }
+
+    /// The directory's store, and one in a fresh PostgreSQL database when
+    /// `HOSO_POSTGRES_URL` is set.
+    fn fixtures(what: &str) -> Vec<Fixture> {
+        let mut out = vec![fixture()];
+        if let Some(db) = hoso_ledger::postgres::blocking::testing::scratch(what) {
+            out.push(fixture_on(Some(&db)));
+        }
+        out
+    }
+
+    /// Every byte the store keeps: the directory's files, or the tables' values.
+    fn stored_bytes(f: &Fixture) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = all_bytes(f.dir.path());
+        if let Db::Postgres(client) = &f.store.db {
+            let rows: Vec<Vec<u8>> = client
+                .run(|c| {
+                    let mut out = Vec::new();
+                    for r in c.query(
+                        "SELECT u.address, u.dossier_id, u.account_id, u.sealed_sha, b.content
+                         FROM uploads u JOIN attachment_blobs b ON b.address = u.address",
+                        &[],
+                    )? {
+                        let text: [String; 3] = [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?];
+                        out.extend(text.map(String::into_bytes));
+                        out.push(r.try_get(3)?);
+                        out.push(r.try_get(4)?);
+                    }
+                    Ok::<_, blocking::Error>(out)
+                })
+                .unwrap();
+            assert!(!rows.is_empty());
+            out.extend(rows.into_iter().map(|b| (PathBuf::from("postgres"), b)));
+        }
+        out
     }
 
     fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -972,12 +1018,17 @@ mod tests {
 
     #[test]
     fn a_document_is_stored_encrypted_under_an_address_that_reveals_nothing() {
-        let f = fixture();
+        for f in fixtures("attachments in PostgreSQL") {
+            stored_encrypted(&f);
+        }
+    }
+
+    fn stored_encrypted(f: &Fixture) {
         let doc = b"GIAY KHAI SINH marker-7f3a";
         let s = f.store.put("acc-1", "d-1", doc, 1 << 20).unwrap();
         assert!(s.new);
         let sha_hex = hex::encode(s.sha256);
-        for (path, bytes) in all_bytes(f.dir.path()) {
+        for (path, bytes) in stored_bytes(f) {
             assert!(!contains(&bytes, b"marker-7f3a"), "{}", path.display());
             assert!(!contains(&bytes, sha_hex.as_bytes()), "{}", path.display());
             assert!(!contains(&bytes, &s.sha256), "{}", path.display());
@@ -993,7 +1044,12 @@ mod tests {
 
     #[test]
     fn only_what_was_uploaded_to_the_dossier_may_be_cited() {
-        let f = fixture();
+        for f in fixtures("attachment citations in PostgreSQL") {
+            only_uploaded(&f);
+        }
+    }
+
+    fn only_uploaded(f: &Fixture) {
         let s = f.store.put("acc-1", "d-1", b"proof", 1 << 20).unwrap();
         f.store.check_uploaded("d-1", &[s.sha256]).unwrap();
         assert!(matches!(
@@ -1008,7 +1064,12 @@ mod tests {
 
     #[test]
     fn an_account_holds_at_most_its_quota_in_uncited_uploads() {
-        let f = fixture();
+        for f in fixtures("upload quotas in PostgreSQL") {
+            quota_held(&f);
+        }
+    }
+
+    fn quota_held(f: &Fixture) {
         let quota = 1024 * 1024;
         let mut stored = Vec::new();
         let mut refused = 0;
@@ -1039,7 +1100,12 @@ mod tests {
 
     #[test]
     fn uncited_uploads_are_swept_after_the_grace_period_and_cited_ones_kept() {
-        let f = fixture();
+        for f in fixtures("the upload sweep in PostgreSQL") {
+            swept(&f);
+        }
+    }
+
+    fn swept(f: &Fixture) {
         let grace = chrono::Duration::days(7);
         let cited = f.store.put("acc-1", "d-1", b"cited", 1 << 20).unwrap();
         let late = f
