@@ -706,7 +706,6 @@ impl Node {
 mod tests {
     use super::*;
     use hoso_domain::clock::ManualClock;
-    use hoso_ledger::EventStore;
 
     fn at_noon() -> Arc<ManualClock> {
         let noon = chrono::DateTime::parse_from_rfc3339("2026-01-05T05:00:00Z")
