@@ -17,6 +17,12 @@
 //! - **Legacy** directories kept plaintext files named by digest, shared by
 //!   all dossiers; [`AttachmentStore::migrate_legacy`] encrypts a copy for
 //!   every dossier citing one, then removes the plaintext.
+//! - **PostgreSQL**: nodes that share a database keep `uploads` and the
+//!   encrypted documents there (`attachment_blobs`, the same sealed bytes under
+//!   the same address, written in one transaction with their row), so a
+//!   document uploaded through one node is read through every other
+//!   ([`AttachmentStore::open_postgres`]). Such a store has no directory and so
+//!   no legacy files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -27,6 +33,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 use hoso_commands::sealing::{Keyring, SealError};
 use hoso_domain::clock::Clock;
+use hoso_ledger::postgres::blocking::{self, Database, lock_class};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
@@ -70,6 +77,9 @@ pub enum AttachmentError {
     /// `uploads.db`.
     #[error("uploads database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The tables in the PostgreSQL database the nodes share.
+    #[error("uploads database: {0}")]
+    Postgres(#[from] blocking::Error),
     /// A file operation.
     #[error("{}: {source}", path.display())]
     Io {
@@ -126,10 +136,36 @@ pub struct Migrated {
     pub leftovers: usize,
 }
 
+/// The PostgreSQL tables: `uploads.db`'s, and the sealed documents by address
+/// (a row's document goes with it).
+const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS uploads (
+    address     TEXT PRIMARY KEY,
+    dossier_id  TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    bytes       BIGINT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    cited       BOOLEAN NOT NULL DEFAULT false,
+    sealed_sha  BYTEA NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_pending ON uploads (account_id) WHERE NOT cited;
+CREATE TABLE IF NOT EXISTS attachment_blobs (
+    address TEXT PRIMARY KEY REFERENCES uploads (address) ON DELETE CASCADE,
+    content BYTEA NOT NULL
+)";
+
+/// Where documents and their metadata are kept.
+enum Db {
+    /// `attachments/` and `uploads.db` in the data directory.
+    Sqlite(Mutex<Connection>),
+    /// The database the nodes share.
+    Postgres(blocking::Client),
+}
+
 /// Encrypted attachments and their metadata.
 pub struct AttachmentStore {
+    /// `attachments/` (unused on PostgreSQL).
     dir: PathBuf,
-    db: Mutex<Connection>,
+    db: Db,
     keyring: Arc<Keyring>,
     clock: Arc<dyn Clock>,
 }
@@ -166,7 +202,24 @@ impl AttachmentStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Self {
             dir,
-            db: Mutex::new(conn),
+            db: Db::Sqlite(Mutex::new(conn)),
+            keyring,
+            clock,
+        })
+    }
+
+    /// The store in the PostgreSQL database the nodes share (its tables created
+    /// if need be); `keyring` must be the nodes' shared one too.
+    pub fn open_postgres(
+        db: &Database,
+        keyring: Arc<Keyring>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let client = blocking::Client::connect(db)?;
+        blocking::create_schema(&client, "uploads", POSTGRES_SCHEMA)?;
+        Ok(Self {
+            dir: PathBuf::new(),
+            db: Db::Postgres(client),
             keyring,
             clock,
         })
@@ -182,8 +235,88 @@ impl AttachmentStore {
         [CONTENT_CONTEXT, sha.as_slice()].concat()
     }
 
+    /// The SQLite connection, or the PostgreSQL client.
+    fn db(&self) -> std::result::Result<std::sync::MutexGuard<'_, Connection>, &blocking::Client> {
+        match &self.db {
+            Db::Sqlite(conn) => Ok(conn.lock().unwrap_or_else(PoisonError::into_inner)),
+            Db::Postgres(client) => Err(client),
+        }
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+        match &self.db {
+            Db::Sqlite(conn) => conn.lock().unwrap_or_else(PoisonError::into_inner),
+            // Only the SQLite paths call this.
+            Db::Postgres(_) => unreachable!("a SQLite path on a PostgreSQL store"),
+        }
+    }
+
+    /// [`Self::put`] in PostgreSQL: the quota check, the row and the document
+    /// in one transaction under the account's advisory lock, so that parallel
+    /// uploads of one account through several nodes cannot each pass alone.
+    #[allow(clippy::too_many_arguments)]
+    fn put_postgres(
+        &self,
+        client: &blocking::Client,
+        account_id: &str,
+        dossier_id: &str,
+        bytes: &[u8],
+        sha: [u8; 32],
+        address: String,
+        quota: u64,
+    ) -> Result<Stored> {
+        let size = bytes.len() as u64;
+        let sealed = self
+            .keyring
+            .seal(dossier_id, &Self::content_context(&sha), bytes)?;
+        let sealed_sha = self.keyring.seal(dossier_id, DIGEST_CONTEXT, &sha)?;
+        let (account, dossier, at) = (
+            account_id.to_owned(),
+            dossier_id.to_owned(),
+            self.clock.now().to_rfc3339(),
+        );
+        let new = client.run(move |c| {
+            c.transaction(|tx| -> Result<bool> {
+                tx.advisory_lock(lock_class::UPLOADS, &account)?;
+                if tx
+                    .query_opt("SELECT 1 FROM uploads WHERE address = $1", &[&address])?
+                    .is_some()
+                {
+                    return Ok(false);
+                }
+                let pending: i64 = tx
+                    .query_one(
+                        "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM uploads
+                         WHERE account_id = $1 AND NOT cited",
+                        &[&account],
+                    )?
+                    .try_get(0)
+                    .map_err(blocking::Error::from)?;
+                let would_hold = u64::try_from(pending).unwrap_or(0).saturating_add(size);
+                if would_hold > quota {
+                    return Err(AttachmentError::QuotaExceeded {
+                        limit: quota,
+                        would_hold,
+                    });
+                }
+                let bytes = i64::try_from(size).unwrap_or(i64::MAX);
+                tx.execute(
+                    "INSERT INTO uploads (address, dossier_id, account_id, bytes, uploaded_at, cited, sealed_sha)
+                     VALUES ($1, $2, $3, $4, $5, false, $6)",
+                    &[&address, &dossier, &account, &bytes, &at, &sealed_sha],
+                )?;
+                tx.execute(
+                    "INSERT INTO attachment_blobs (address, content) VALUES ($1, $2)",
+                    &[&address, &sealed],
+                )?;
+                Ok(true)
+            })
+        })?;
+        Ok(Stored {
+            sha256: sha,
+            bytes: size,
+            new,
+        })
     }
 
     /// Stores `bytes` for `dossier_id`, uploaded by `account_id`, refusing it
@@ -199,6 +332,9 @@ impl AttachmentStore {
     ) -> Result<Stored> {
         let sha: [u8; 32] = Sha256::digest(bytes).into();
         let address = self.address(dossier_id, &sha)?;
+        if let Db::Postgres(client) = &self.db {
+            return self.put_postgres(client, account_id, dossier_id, bytes, sha, address, quota);
+        }
         let size = bytes.len() as u64;
         // Held across the check and the insert, so that parallel uploads of one
         // account cannot each pass the quota alone.
@@ -281,11 +417,31 @@ impl AttachmentStore {
     /// The document `sha` of `dossier_id`, decrypted; `None` when the dossier
     /// holds no such upload. Blocking.
     pub fn get(&self, dossier_id: &str, sha: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        let path = self.dir.join(self.address(dossier_id, sha)?);
-        let sealed = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path)(e)),
+        let address = self.address(dossier_id, sha)?;
+        let sealed = match self.db() {
+            Err(client) => {
+                let found = client.run(move |c| {
+                    c.query_opt(
+                        "SELECT content FROM attachment_blobs WHERE address = $1",
+                        &[&address],
+                    )?
+                    .map(|r| r.try_get::<_, Vec<u8>>(0))
+                    .transpose()
+                    .map_err(blocking::Error::from)
+                })?;
+                match found {
+                    Some(b) => b,
+                    None => return Ok(None),
+                }
+            }
+            Ok(_) => {
+                let path = self.dir.join(address);
+                match std::fs::read(&path) {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(io(&path)(e)),
+                }
+            }
         };
         Ok(Some(self.keyring.open_sealed(
             dossier_id,
@@ -299,15 +455,33 @@ impl AttachmentStore {
     pub fn check_uploaded(&self, dossier_id: &str, shas: &[[u8; 32]]) -> Result<()> {
         for sha in shas {
             let address = self.address(dossier_id, sha)?;
-            let found: Option<String> = self
-                .conn()
-                .query_row(
-                    "SELECT dossier_id FROM uploads WHERE address = ?1",
-                    [&address],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if found.as_deref() != Some(dossier_id) || !self.dir.join(&address).exists() {
+            let uploaded = match self.db() {
+                Ok(conn) => {
+                    let found: Option<String> = conn
+                        .query_row(
+                            "SELECT dossier_id FROM uploads WHERE address = ?1",
+                            [&address],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    found.as_deref() == Some(dossier_id) && self.dir.join(&address).exists()
+                }
+                Err(client) => {
+                    let found: Option<String> = client.run(move |c| {
+                        c.query_opt(
+                            "SELECT u.dossier_id FROM uploads u
+                             JOIN attachment_blobs b ON b.address = u.address
+                             WHERE u.address = $1",
+                            &[&address],
+                        )?
+                        .map(|r| r.try_get(0))
+                        .transpose()
+                        .map_err(blocking::Error::from)
+                    })?;
+                    found.as_deref() == Some(dossier_id)
+                }
+            };
+            if !uploaded {
                 return Err(AttachmentError::NotUploaded {
                     sha256: hex::encode(sha),
                 });
@@ -321,21 +495,48 @@ impl AttachmentStore {
     pub fn mark_cited(&self, dossier_id: &str, shas: &[[u8; 32]]) -> Result<()> {
         for sha in shas {
             let address = self.address(dossier_id, sha)?;
-            self.conn().execute(
-                "UPDATE uploads SET cited = 1 WHERE address = ?1 AND dossier_id = ?2",
-                params![address, dossier_id],
-            )?;
+            match self.db() {
+                Ok(conn) => {
+                    conn.execute(
+                        "UPDATE uploads SET cited = 1 WHERE address = ?1 AND dossier_id = ?2",
+                        params![address, dossier_id],
+                    )?;
+                }
+                Err(client) => {
+                    let dossier = dossier_id.to_owned();
+                    client.run(move |c| {
+                        c.execute(
+                            "UPDATE uploads SET cited = true WHERE address = $1 AND dossier_id = $2",
+                            &[&address, &dossier],
+                        )
+                    })?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Bytes `account_id` holds in uploads no event cites yet.
     pub fn pending_bytes(&self, account_id: &str) -> Result<u64> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COALESCE(SUM(bytes), 0) FROM uploads WHERE account_id = ?1 AND cited = 0",
-            [account_id],
-            |r| r.get(0),
-        )?;
+        let n: i64 = match self.db() {
+            Ok(conn) => conn.query_row(
+                "SELECT COALESCE(SUM(bytes), 0) FROM uploads WHERE account_id = ?1 AND cited = 0",
+                [account_id],
+                |r| r.get(0),
+            )?,
+            Err(client) => {
+                let account = account_id.to_owned();
+                client.run(move |c| {
+                    c.query_one(
+                        "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM uploads
+                         WHERE account_id = $1 AND NOT cited",
+                        &[&account],
+                    )?
+                    .try_get(0)
+                    .map_err(blocking::Error::from)
+                })?
+            }
+        };
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -350,15 +551,27 @@ impl AttachmentStore {
         mut cited: impl FnMut(&str, &[u8; 32]) -> Result<bool>,
     ) -> Result<Swept> {
         let cutoff: DateTime<Utc> = self.clock.now() - grace;
-        let candidates: Vec<(String, String, i64, String, Vec<u8>)> = {
-            let conn = self.conn();
-            let mut q = conn.prepare(
-                "SELECT address, dossier_id, bytes, uploaded_at, sealed_sha FROM uploads WHERE cited = 0",
-            )?;
-            q.query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?
+        let candidates: Vec<(String, String, i64, String, Vec<u8>)> = match self.db() {
+            Ok(conn) => {
+                let mut q = conn.prepare(
+                    "SELECT address, dossier_id, bytes, uploaded_at, sealed_sha FROM uploads WHERE cited = 0",
+                )?;
+                q.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            }
+            Err(client) => client.run(|c| {
+                c.query(
+                    "SELECT address, dossier_id, bytes, uploaded_at, sealed_sha FROM uploads WHERE NOT cited",
+                    &[],
+                )?
+                .iter()
+                .map(|r| -> std::result::Result<_, blocking::Error> {
+                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                })
+                .collect::<std::result::Result<_, blocking::Error>>()
+            })?,
         };
         let mut swept = Swept::default();
         for (address, dossier_id, bytes, at, sealed_sha) in candidates {
@@ -382,11 +595,39 @@ impl AttachmentStore {
             if let Some(sha) = sha
                 && cited(&dossier_id, &sha)?
             {
-                self.conn().execute(
-                    "UPDATE uploads SET cited = 1 WHERE address = ?1",
-                    [&address],
-                )?;
+                match self.db() {
+                    Ok(conn) => {
+                        conn.execute(
+                            "UPDATE uploads SET cited = 1 WHERE address = ?1",
+                            [&address],
+                        )?;
+                    }
+                    Err(client) => {
+                        client.run(move |c| {
+                            c.execute(
+                                "UPDATE uploads SET cited = true WHERE address = $1",
+                                &[&address],
+                            )
+                        })?;
+                    }
+                }
                 swept.found_cited += 1;
+                continue;
+            }
+            if let Db::Postgres(client) = &self.db {
+                // The document goes with its row (ON DELETE CASCADE), in the
+                // same statement, and only while still uncited.
+                let deleted = client.run(move |c| {
+                    c.execute(
+                        "DELETE FROM uploads WHERE address = $1 AND NOT cited",
+                        &[&address],
+                    )
+                })?;
+                if deleted > 0 {
+                    tracing::info!(dossier = %dossier_id, bytes, "removed an upload no event cited within the grace period");
+                    swept.removed += 1;
+                    swept.bytes += u64::try_from(bytes).unwrap_or(0);
+                }
                 continue;
             }
             // The row first, and only while still uncited: an upload cited
@@ -419,6 +660,9 @@ impl AttachmentStore {
     /// named by their own SHA-256.
     pub fn legacy_files(&self) -> Result<BTreeSet<[u8; 32]>> {
         let mut found = BTreeSet::new();
+        if matches!(self.db, Db::Postgres(_)) {
+            return Ok(found);
+        }
         for (name, path) in self.entries()? {
             let Some(sha) = parse_hex32(&name) else {
                 continue;
@@ -468,6 +712,9 @@ impl AttachmentStore {
         citing: &BTreeMap<[u8; 32], BTreeSet<String>>,
     ) -> Result<Migrated> {
         let mut done = Migrated::default();
+        if matches!(self.db, Db::Postgres(_)) {
+            return Ok(done);
+        }
         for sha in self.legacy_files()? {
             let path = self.dir.join(hex::encode(sha));
             let content = std::fs::read(&path).map_err(io(&path))?;
@@ -697,13 +944,59 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
+        fixture_on(None)
+    }
+
+    /// The store in the directory, or in `db` (data keys there too).
+    fn fixture_on(db: Option<&Database>) -> Fixture {
+        use hoso_commands::sealing::DataKeysAt;
         let dir = tempfile::tempdir().unwrap();
-        let keyring = Arc::new(Keyring::create(dir.path(), None).unwrap());
+        let at = db.map_or(DataKeysAt::Directory, DataKeysAt::Postgres);
+        let keyring = Arc::new(Keyring::create_with(dir.path(), None, at).unwrap());
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 10, 9, 0, 0).unwrap(),
         ));
-        let store = AttachmentStore::open(dir.path(), keyring, clock.clone()).unwrap();
+        let store = match db {
+            Some(db) => AttachmentStore::open_postgres(db, keyring, clock.clone()).unwrap(),
+            None => AttachmentStore::open(dir.path(), keyring, clock.clone()).unwrap(),
+        };
         Fixture { dir, clock, store }
+    }
+
+    /// The directory's store, and one in a fresh PostgreSQL database when
+    /// `HOSO_POSTGRES_URL` is set.
+    fn fixtures(what: &str) -> Vec<Fixture> {
+        let mut out = vec![fixture()];
+        if let Some(db) = hoso_ledger::postgres::blocking::testing::scratch(what) {
+            out.push(fixture_on(Some(&db)));
+        }
+        out
+    }
+
+    /// Every byte the store keeps: the directory's files, or the tables' values.
+    fn stored_bytes(f: &Fixture) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = all_bytes(f.dir.path());
+        if let Db::Postgres(client) = &f.store.db {
+            let rows: Vec<Vec<u8>> = client
+                .run(|c| {
+                    let mut out = Vec::new();
+                    for r in c.query(
+                        "SELECT u.address, u.dossier_id, u.account_id, u.sealed_sha, b.content
+                         FROM uploads u JOIN attachment_blobs b ON b.address = u.address",
+                        &[],
+                    )? {
+                        let text: [String; 3] = [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?];
+                        out.extend(text.map(String::into_bytes));
+                        out.push(r.try_get(3)?);
+                        out.push(r.try_get(4)?);
+                    }
+                    Ok::<_, blocking::Error>(out)
+                })
+                .unwrap();
+            assert!(!rows.is_empty());
+            out.extend(rows.into_iter().map(|b| (PathBuf::from("postgres"), b)));
+        }
+        out
     }
 
     fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -725,12 +1018,17 @@ mod tests {
 
     #[test]
     fn a_document_is_stored_encrypted_under_an_address_that_reveals_nothing() {
-        let f = fixture();
+        for f in fixtures("attachments in PostgreSQL") {
+            stored_encrypted(&f);
+        }
+    }
+
+    fn stored_encrypted(f: &Fixture) {
         let doc = b"GIAY KHAI SINH marker-7f3a";
         let s = f.store.put("acc-1", "d-1", doc, 1 << 20).unwrap();
         assert!(s.new);
         let sha_hex = hex::encode(s.sha256);
-        for (path, bytes) in all_bytes(f.dir.path()) {
+        for (path, bytes) in stored_bytes(f) {
             assert!(!contains(&bytes, b"marker-7f3a"), "{}", path.display());
             assert!(!contains(&bytes, sha_hex.as_bytes()), "{}", path.display());
             assert!(!contains(&bytes, &s.sha256), "{}", path.display());
@@ -746,7 +1044,12 @@ mod tests {
 
     #[test]
     fn only_what_was_uploaded_to_the_dossier_may_be_cited() {
-        let f = fixture();
+        for f in fixtures("attachment citations in PostgreSQL") {
+            only_uploaded(&f);
+        }
+    }
+
+    fn only_uploaded(f: &Fixture) {
         let s = f.store.put("acc-1", "d-1", b"proof", 1 << 20).unwrap();
         f.store.check_uploaded("d-1", &[s.sha256]).unwrap();
         assert!(matches!(
@@ -761,7 +1064,12 @@ mod tests {
 
     #[test]
     fn an_account_holds_at_most_its_quota_in_uncited_uploads() {
-        let f = fixture();
+        for f in fixtures("upload quotas in PostgreSQL") {
+            quota_held(&f);
+        }
+    }
+
+    fn quota_held(f: &Fixture) {
         let quota = 1024 * 1024;
         let mut stored = Vec::new();
         let mut refused = 0;
@@ -792,7 +1100,12 @@ mod tests {
 
     #[test]
     fn uncited_uploads_are_swept_after_the_grace_period_and_cited_ones_kept() {
-        let f = fixture();
+        for f in fixtures("the upload sweep in PostgreSQL") {
+            swept(&f);
+        }
+    }
+
+    fn swept(f: &Fixture) {
         let grace = chrono::Duration::days(7);
         let cited = f.store.put("acc-1", "d-1", b"cited", 1 << 20).unwrap();
         let late = f

@@ -175,10 +175,10 @@ pub enum StartError {
     /// The sessions database.
     #[error("sessions database {path}: {source}")]
     Sessions {
-        /// File.
+        /// File (or the PostgreSQL URL).
         path: std::path::PathBuf,
         /// Cause.
-        source: rusqlite::Error,
+        source: sessions::SessionError,
     },
     /// The attachment store.
     #[error("attachment store in {path}: {source}")]
@@ -199,20 +199,43 @@ impl AppState {
         keyring: Arc<Keyring>,
         config: ApiConfig,
     ) -> Result<Self, StartError> {
+        Self::new_shared(data, workflows, read, keyring, config, None)
+    }
+
+    /// [`AppState::new`], with sessions, attempts, login failures, uploads and
+    /// attachments in the PostgreSQL database `shared` when nodes share one
+    /// (else in the data directory).
+    pub fn new_shared(
+        data: &Path,
+        workflows: Arc<Workflows>,
+        read: Arc<ReadModel>,
+        keyring: Arc<Keyring>,
+        config: ApiConfig,
+        shared: Option<&hoso_ledger::postgres::blocking::Database>,
+    ) -> Result<Self, StartError> {
         let clock = workflows.clock().clone();
-        let sessions_path = data.join(sessions::SESSIONS_FILE);
-        let sessions =
-            sessions::SessionStore::open(&sessions_path, clock.clone()).map_err(|source| {
-                StartError::Sessions {
-                    path: sessions_path.clone(),
-                    source,
-                }
-            })?;
-        let attachments = attachments::AttachmentStore::open(data, keyring.clone(), clock.clone())
-            .map_err(|source| StartError::Attachments {
-                path: data.to_path_buf(),
-                source,
-            })?;
+        let sessions_path = match shared {
+            Some(db) => std::path::PathBuf::from(db.url()),
+            None => data.join(sessions::SESSIONS_FILE),
+        };
+        let sessions = match shared {
+            Some(db) => sessions::SessionStore::open_postgres(db, clock.clone()),
+            None => sessions::SessionStore::open(&sessions_path, clock.clone()),
+        }
+        .map_err(|source| StartError::Sessions {
+            path: sessions_path.clone(),
+            source,
+        })?;
+        let attachments = match shared {
+            Some(db) => {
+                attachments::AttachmentStore::open_postgres(db, keyring.clone(), clock.clone())
+            }
+            None => attachments::AttachmentStore::open(data, keyring.clone(), clock.clone()),
+        }
+        .map_err(|source| StartError::Attachments {
+            path: data.to_path_buf(),
+            source,
+        })?;
         Ok(Self {
             workflows,
             read,

@@ -206,9 +206,28 @@ pub fn is_storage_failure(e: &(dyn std::error::Error + 'static)) -> bool {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
             return io_storage_failure(io);
         }
+        if let Some(pg) = c.downcast_ref::<hoso_ledger::postgres::blocking::Error>() {
+            return postgres_storage_failure(pg);
+        }
         cause = c.source();
     }
     false
+}
+
+/// The shared database of a PostgreSQL deployment: a connection lost or refused,
+/// or a server short of resources (SQLSTATE classes 08, 53, 57 and 58), is the
+/// same for a caller as a local disk failing; a refused statement is a bug.
+fn postgres_storage_failure(e: &hoso_ledger::postgres::blocking::Error) -> bool {
+    use hoso_ledger::postgres::blocking::Error as E;
+    match e {
+        E::Postgres(_) => e.sqlstate().is_none_or(|code| {
+            ["08", "53", "57", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }),
+        E::Runtime(_) | E::Gone => true,
+        E::Url(_) | E::PasswordInUrl => false,
+    }
 }
 
 fn sqlite_storage_failure(e: &rusqlite::Error) -> bool {
@@ -239,6 +258,13 @@ fn io_storage_failure(e: &std::io::Error) -> bool {
 impl From<rusqlite::Error> for Problem {
     /// A local database (sessions, uploads) failed.
     fn from(e: rusqlite::Error) -> Self {
+        Self::failure(&e)
+    }
+}
+
+impl From<crate::sessions::SessionError> for Problem {
+    /// The sessions' store (local file or shared database) failed.
+    fn from(e: crate::sessions::SessionError) -> Self {
         Self::failure(&e)
     }
 }

@@ -8,6 +8,12 @@
 //! that keeps failing. Every attempt — and every refused attempt to reach
 //! data outside scope — is recorded in the `attempts` table, which Sở Nội
 //! vụ can read through the API.
+//!
+//! Nodes behind one load balancer keep all of it — sessions, attempts and the
+//! failure counters — in the PostgreSQL database they share
+//! ([`SessionStore::open_postgres`]): a session made on one node works on every
+//! other, a revocation ends it everywhere, and the limits count every node's
+//! failures.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -17,6 +23,7 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hoso_domain::clock::Clock;
+use hoso_ledger::postgres::blocking::{self, Database};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -85,11 +92,64 @@ fn prune(q: &mut VecDeque<DateTime<Utc>>, window: Duration, now: DateTime<Utc>) 
     }
 }
 
-/// The sessions database and the in-memory failure counters.
+/// Why the sessions database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// `sessions.db`.
+    #[error("sessions database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The tables in the PostgreSQL database the nodes share.
+    #[error("sessions database: {0}")]
+    Postgres(#[from] blocking::Error),
+}
+
+/// The PostgreSQL tables: the SQLite ones, and the failure counters, which a
+/// single node keeps in memory but nodes behind one load balancer must share (a
+/// guesser spreading attempts over the nodes meets the same limits).
+const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
+    token_hash BYTEA PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS sessions_account ON sessions (account_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    id BIGSERIAL PRIMARY KEY,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    account_id TEXT,
+    username TEXT,
+    client TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    id BIGSERIAL PRIMARY KEY,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (scope, key, at)";
+
+/// Where sessions, attempts and failure counts are kept.
+// One per store, made once: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Db {
+    /// `sessions.db`, the counters in memory, sessions cached (one node).
+    Sqlite {
+        conn: Mutex<Connection>,
+        cache: Mutex<HashMap<[u8; 32], Session>>,
+        failures: Mutex<Failures>,
+    },
+    /// The database the nodes share: no cache, since a session revoked
+    /// through one node must stop working on every other at once.
+    Postgres(blocking::Client),
+}
+
+/// The sessions database and the failure counters.
 pub struct SessionStore {
-    conn: Mutex<Connection>,
-    cache: Mutex<HashMap<[u8; 32], Session>>,
-    failures: Mutex<Failures>,
+    db: Db,
     /// Times the failure windows, and stamps an attempt whose own time
     /// does not parse.
     clock: Arc<dyn Clock>,
@@ -112,9 +172,48 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The start of the failure window ending `now` (`None`: a window too long
+/// for chrono, which counts every failure ever seen), in microseconds.
+fn window_start(window: Duration, now: DateTime<Utc>) -> Option<i64> {
+    chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|w| now.checked_sub_signed(w))
+        .map(|t| t.timestamp_micros())
+}
+
+const ACCOUNT: &str = "account";
+const CLIENT: &str = "client";
+
+/// Drops a name's and an address's failures older than the window, then
+/// counts what is left (as [`prune`] does in memory).
+fn count_failures_pg(
+    tx: &mut blocking::Tx<'_>,
+    username: &str,
+    client: &str,
+    start: Option<i64>,
+) -> Result<(u32, u32), blocking::Error> {
+    if let Some(start) = start {
+        tx.execute(
+            "DELETE FROM login_failures
+             WHERE ((scope = $1 AND key = $2) OR (scope = $3 AND key = $4)) AND at < $5",
+            &[&ACCOUNT, &username, &CLIENT, &client, &start],
+        )?;
+    }
+    let row = tx.query_one(
+        "SELECT count(*) FILTER (WHERE scope = $1 AND key = $2),
+                count(*) FILTER (WHERE scope = $3 AND key = $4)
+         FROM login_failures WHERE (scope = $1 AND key = $2) OR (scope = $3 AND key = $4)",
+        &[&ACCOUNT, &username, &CLIENT, &client],
+    )?;
+    let count = |i: usize| -> Result<u32, blocking::Error> {
+        Ok(u32::try_from(row.try_get::<_, i64>(i)?).unwrap_or(u32::MAX))
+    };
+    Ok((count(0)?, count(1)?))
+}
+
 impl SessionStore {
     /// Opens or creates the database; failure windows are timed by `clock`.
-    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, rusqlite::Error> {
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, SessionError> {
         let conn = Connection::open(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -139,9 +238,22 @@ impl SessionStore {
              );",
         )?;
         Ok(Self {
-            conn: Mutex::new(conn),
-            cache: Mutex::new(HashMap::new()),
-            failures: Mutex::new(Failures::default()),
+            db: Db::Sqlite {
+                conn: Mutex::new(conn),
+                cache: Mutex::new(HashMap::new()),
+                failures: Mutex::new(Failures::default()),
+            },
+            clock,
+        })
+    }
+
+    /// The tables of the PostgreSQL database the nodes share (created if
+    /// needed); failure windows are timed by `clock`.
+    pub fn open_postgres(db: &Database, clock: Arc<dyn Clock>) -> Result<Self, SessionError> {
+        let client = blocking::Client::connect(db)?;
+        blocking::create_schema(&client, "sessions", POSTGRES_SCHEMA)?;
+        Ok(Self {
+            db: Db::Postgres(client),
             clock,
         })
     }
@@ -152,29 +264,47 @@ impl SessionStore {
         account_id: &str,
         ttl: Duration,
         now: DateTime<Utc>,
-    ) -> Result<(String, Session), rusqlite::Error> {
+    ) -> Result<(String, Session), SessionError> {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let hash = token_hash(&token);
         let expires_at =
             now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(8));
-        lock(&self.conn).execute(
-            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![
-                hash.as_slice(),
-                account_id,
-                now.timestamp(),
-                expires_at.timestamp()
-            ],
-        )?;
         let session = Session {
             token_hash: hash,
             account_id: account_id.to_owned(),
             expires_at,
         };
-        lock(&self.cache).insert(hash, session.clone());
+        match &self.db {
+            Db::Sqlite { conn, cache, .. } => {
+                lock(conn).execute(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        hash.as_slice(),
+                        account_id,
+                        now.timestamp(),
+                        expires_at.timestamp()
+                    ],
+                )?;
+                lock(cache).insert(hash, session.clone());
+            }
+            Db::Postgres(client) => {
+                let (id, created, expires) = (
+                    account_id.to_owned(),
+                    now.timestamp(),
+                    expires_at.timestamp(),
+                );
+                client.run(move |c| {
+                    c.execute(
+                        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+                         VALUES ($1, $2, $3, $4)",
+                        &[&hash.as_slice(), &id, &created, &expires],
+                    )
+                })?;
+            }
+        }
         Ok((token, session))
     }
 
@@ -183,28 +313,52 @@ impl SessionStore {
         &self,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<Result<Session, TokenState>, rusqlite::Error> {
+    ) -> Result<Result<Session, TokenState>, SessionError> {
         let hash = token_hash(token);
-        let cached = lock(&self.cache).get(&hash).cloned();
-        let session = match cached {
-            Some(s) => Some(s),
-            None => {
-                let row = lock(&self.conn)
-                    .query_row(
+        let session = match &self.db {
+            Db::Sqlite { conn, cache, .. } => {
+                let cached = lock(cache).get(&hash).cloned();
+                match cached {
+                    Some(s) => Some(s),
+                    None => {
+                        let row = lock(conn)
+                            .query_row(
+                                "SELECT account_id, expires_at FROM sessions
+                                 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                                [hash.as_slice()],
+                                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                            )
+                            .optional()?;
+                        row.and_then(|(account_id, exp)| {
+                            let s = Session {
+                                token_hash: hash,
+                                account_id,
+                                expires_at: DateTime::from_timestamp(exp, 0)?,
+                            };
+                            lock(cache).insert(hash, s.clone());
+                            Some(s)
+                        })
+                    }
+                }
+            }
+            Db::Postgres(client) => {
+                let row = client.run(move |c| {
+                    c.query_opt(
                         "SELECT account_id, expires_at FROM sessions
-                         WHERE token_hash = ?1 AND revoked_at IS NULL",
-                        [hash.as_slice()],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-                    )
-                    .optional()?;
+                         WHERE token_hash = $1 AND revoked_at IS NULL",
+                        &[&hash.as_slice()],
+                    )?
+                    .map(|r| -> Result<_, blocking::Error> {
+                        Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?))
+                    })
+                    .transpose()
+                })?;
                 row.and_then(|(account_id, exp)| {
-                    let s = Session {
+                    Some(Session {
                         token_hash: hash,
                         account_id,
                         expires_at: DateTime::from_timestamp(exp, 0)?,
-                    };
-                    lock(&self.cache).insert(hash, s.clone());
-                    Some(s)
+                    })
                 })
             }
         };
@@ -216,26 +370,48 @@ impl SessionStore {
     }
 
     /// Ends one session.
-    pub fn revoke(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<(), rusqlite::Error> {
-        lock(&self.conn).execute(
-            "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-            params![hash.as_slice(), now.timestamp()],
-        )?;
-        lock(&self.cache).remove(hash);
+    pub fn revoke(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<(), SessionError> {
+        match &self.db {
+            Db::Sqlite { conn, cache, .. } => {
+                lock(conn).execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    params![hash.as_slice(), now.timestamp()],
+                )?;
+                lock(cache).remove(hash);
+            }
+            Db::Postgres(client) => {
+                let (hash, at) = (*hash, now.timestamp());
+                client.run(move |c| {
+                    c.execute(
+                        "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+                        &[&hash.as_slice(), &at],
+                    )
+                })?;
+            }
+        }
         Ok(())
     }
 
     /// Ends every session of an account (password changed, account locked).
-    pub fn revoke_account(
-        &self,
-        account_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), rusqlite::Error> {
-        lock(&self.conn).execute(
-            "UPDATE sessions SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
-            params![account_id, now.timestamp()],
-        )?;
-        lock(&self.cache).retain(|_, s| s.account_id != account_id);
+    pub fn revoke_account(&self, account_id: &str, now: DateTime<Utc>) -> Result<(), SessionError> {
+        match &self.db {
+            Db::Sqlite { conn, cache, .. } => {
+                lock(conn).execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
+                    params![account_id, now.timestamp()],
+                )?;
+                lock(cache).retain(|_, s| s.account_id != account_id);
+            }
+            Db::Postgres(client) => {
+                let (id, at) = (account_id.to_owned(), now.timestamp());
+                client.run(move |c| {
+                    c.execute(
+                        "UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
+                        &[&id, &at],
+                    )
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -246,13 +422,27 @@ impl SessionStore {
         account_id: &str,
         keep: &[u8; 32],
         now: DateTime<Utc>,
-    ) -> Result<(), rusqlite::Error> {
-        lock(&self.conn).execute(
-            "UPDATE sessions SET revoked_at = ?3
-             WHERE account_id = ?1 AND token_hash != ?2 AND revoked_at IS NULL",
-            params![account_id, keep.as_slice(), now.timestamp()],
-        )?;
-        lock(&self.cache).retain(|h, s| s.account_id != account_id || h == keep);
+    ) -> Result<(), SessionError> {
+        match &self.db {
+            Db::Sqlite { conn, cache, .. } => {
+                lock(conn).execute(
+                    "UPDATE sessions SET revoked_at = ?3
+                     WHERE account_id = ?1 AND token_hash != ?2 AND revoked_at IS NULL",
+                    params![account_id, keep.as_slice(), now.timestamp()],
+                )?;
+                lock(cache).retain(|h, s| s.account_id != account_id || h == keep);
+            }
+            Db::Postgres(client) => {
+                let (id, keep, at) = (account_id.to_owned(), *keep, now.timestamp());
+                client.run(move |c| {
+                    c.execute(
+                        "UPDATE sessions SET revoked_at = $3
+                         WHERE account_id = $1 AND token_hash != $2 AND revoked_at IS NULL",
+                        &[&id, &keep.as_slice(), &at],
+                    )
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -262,19 +452,37 @@ impl SessionStore {
         let at = DateTime::parse_from_rfc3339(&a.at)
             .map(|t| t.timestamp_micros())
             .unwrap_or_else(|_| self.clock.now().timestamp_micros());
-        let result = lock(&self.conn).execute(
-            "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                at,
-                a.kind,
-                a.account_id,
-                a.username,
-                a.client,
-                a.target,
-                a.detail
-            ],
-        );
+        let result: Result<(), SessionError> = match &self.db {
+            Db::Sqlite { conn, .. } => lock(conn)
+                .execute(
+                    "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        at,
+                        a.kind,
+                        a.account_id,
+                        a.username,
+                        a.client,
+                        a.target,
+                        a.detail
+                    ],
+                )
+                .map(|_| ())
+                .map_err(SessionError::from),
+            Db::Postgres(client) => {
+                let a = a.clone();
+                client
+                    .run(move |c| {
+                        c.execute(
+                            "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            &[&at, &a.kind, &a.account_id, &a.username, &a.client, &a.target, &a.detail],
+                        )
+                    })
+                    .map(|_| ())
+                    .map_err(SessionError::from)
+            }
+        };
         if a.kind == "login-ok" {
             tracing::info!(account = ?a.account_id, client = %a.client, "login");
         } else {
@@ -289,73 +497,165 @@ impl SessionStore {
     }
 
     /// The most recent attempts, newest first.
-    pub fn attempts(&self, limit: usize) -> Result<Vec<Attempt>, rusqlite::Error> {
-        let conn = lock(&self.conn);
-        let mut stmt = conn.prepare(
-            "SELECT at, kind, account_id, username, client, target, detail
-             FROM attempts ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let at: i64 = r.get(0)?;
-            Ok(Attempt {
-                at: DateTime::from_timestamp_micros(at)
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
-                kind: r.get(1)?,
-                account_id: r.get(2)?,
-                username: r.get(3)?,
-                client: r.get(4)?,
-                target: r.get(5)?,
-                detail: r.get(6)?,
-            })
-        })?;
-        rows.collect()
+    pub fn attempts(&self, limit: usize) -> Result<Vec<Attempt>, SessionError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let when = |at: i64| {
+            DateTime::from_timestamp_micros(at)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        };
+        match &self.db {
+            Db::Sqlite { conn, .. } => {
+                let conn = lock(conn);
+                let mut stmt = conn.prepare(
+                    "SELECT at, kind, account_id, username, client, target, detail
+                     FROM attempts ORDER BY id DESC LIMIT ?1",
+                )?;
+                let rows = stmt.query_map([limit], |r| {
+                    Ok(Attempt {
+                        at: when(r.get(0)?),
+                        kind: r.get(1)?,
+                        account_id: r.get(2)?,
+                        username: r.get(3)?,
+                        client: r.get(4)?,
+                        target: r.get(5)?,
+                        detail: r.get(6)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+            Db::Postgres(client) => Ok(client.run(move |c| {
+                c.query(
+                    "SELECT at, kind, account_id, username, client, target, detail
+                     FROM attempts ORDER BY id DESC LIMIT $1",
+                    &[&limit],
+                )?
+                .iter()
+                .map(|r| -> Result<Attempt, blocking::Error> {
+                    Ok(Attempt {
+                        at: when(r.try_get(0)?),
+                        kind: r.try_get(1)?,
+                        account_id: r.try_get(2)?,
+                        username: r.try_get(3)?,
+                        client: r.try_get(4)?,
+                        target: r.try_get(5)?,
+                        detail: r.try_get(6)?,
+                    })
+                })
+                .collect()
+            })?),
+        }
     }
 
     /// Failures in the window for a login name and a client address.
-    pub fn failures(&self, username: &str, client: &str, window: Duration) -> (u32, u32) {
+    pub fn failures(
+        &self,
+        username: &str,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u32, u32), SessionError> {
         let now = self.clock.now();
-        let mut f = lock(&self.failures);
-        let a = f.by_account.entry(username.to_owned()).or_default();
-        prune(a, window, now);
-        let na = a.len();
-        let c = f.by_client.entry(client.to_owned()).or_default();
-        prune(c, window, now);
-        let nc = c.len();
-        (
-            u32::try_from(na).unwrap_or(u32::MAX),
-            u32::try_from(nc).unwrap_or(u32::MAX),
-        )
+        match &self.db {
+            Db::Sqlite { failures, .. } => {
+                let mut f = lock(failures);
+                let a = f.by_account.entry(username.to_owned()).or_default();
+                prune(a, window, now);
+                let na = a.len();
+                let c = f.by_client.entry(client.to_owned()).or_default();
+                prune(c, window, now);
+                let nc = c.len();
+                Ok((
+                    u32::try_from(na).unwrap_or(u32::MAX),
+                    u32::try_from(nc).unwrap_or(u32::MAX),
+                ))
+            }
+            Db::Postgres(db) => {
+                let (name, addr, start) = (
+                    username.to_owned(),
+                    client.to_owned(),
+                    window_start(window, now),
+                );
+                Ok(db
+                    .run(move |c| c.transaction(|tx| count_failures_pg(tx, &name, &addr, start)))?)
+            }
+        }
     }
 
     /// Counts a failed login; returns the failures now in the window for
     /// the login name and the client address.
-    pub fn fail(&self, username: &str, client: &str, window: Duration) -> (u32, u32) {
-        {
-            let now = self.clock.now();
-            let mut f = lock(&self.failures);
-            f.by_account
-                .entry(username.to_owned())
-                .or_default()
-                .push_back(now);
-            f.by_client
-                .entry(client.to_owned())
-                .or_default()
-                .push_back(now);
+    pub fn fail(
+        &self,
+        username: &str,
+        client: &str,
+        window: Duration,
+    ) -> Result<(u32, u32), SessionError> {
+        let now = self.clock.now();
+        match &self.db {
+            Db::Sqlite { failures, .. } => {
+                {
+                    let mut f = lock(failures);
+                    f.by_account
+                        .entry(username.to_owned())
+                        .or_default()
+                        .push_back(now);
+                    f.by_client
+                        .entry(client.to_owned())
+                        .or_default()
+                        .push_back(now);
+                }
+                self.failures(username, client, window)
+            }
+            Db::Postgres(db) => {
+                let (name, addr, start, at) = (
+                    username.to_owned(),
+                    client.to_owned(),
+                    window_start(window, now),
+                    now.timestamp_micros(),
+                );
+                Ok(db.run(move |c| {
+                    c.transaction(|tx| {
+                        tx.execute(
+                            "INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $5), ($3, $4, $5)",
+                            &[&ACCOUNT, &name, &CLIENT, &addr, &at],
+                        )?;
+                        count_failures_pg(tx, &name, &addr, start)
+                    })
+                })?)
+            }
         }
-        self.failures(username, client, window)
     }
 
     /// A successful login clears the login name's count, and takes back
     /// the one attempt it had counted against the client (but not the
     /// client's earlier failures: one good password does not excuse a spray
     /// of bad ones).
-    pub fn succeed(&self, username: &str, client: &str) {
-        let mut f = lock(&self.failures);
-        f.by_account.remove(username);
-        if let Some(q) = f.by_client.get_mut(client) {
-            q.pop_back();
+    pub fn succeed(&self, username: &str, client: &str) -> Result<(), SessionError> {
+        match &self.db {
+            Db::Sqlite { failures, .. } => {
+                let mut f = lock(failures);
+                f.by_account.remove(username);
+                if let Some(q) = f.by_client.get_mut(client) {
+                    q.pop_back();
+                }
+            }
+            Db::Postgres(db) => {
+                let (name, addr) = (username.to_owned(), client.to_owned());
+                db.run(move |c| {
+                    c.transaction(|tx| {
+                        tx.execute(
+                            "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
+                            &[&ACCOUNT, &name],
+                        )?;
+                        tx.execute(
+                            "DELETE FROM login_failures WHERE id = (
+                               SELECT max(id) FROM login_failures WHERE scope = $1 AND key = $2)",
+                            &[&CLIENT, &addr],
+                        )
+                    })
+                })?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -363,9 +663,17 @@ impl SessionStore {
 mod tests {
     use super::*;
     use hoso_domain::clock::ManualClock;
+    use hoso_ledger::postgres::blocking::testing;
 
     fn start() -> DateTime<Utc> {
         DateTime::from_timestamp(1_773_100_800, 0).expect("a time")
+    }
+
+    /// A store over a fresh SQLite file.
+    fn sqlite(clock: Arc<ManualClock>) -> (tempfile::TempDir, SessionStore) {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE), clock).expect("open");
+        (dir, s)
     }
 
     #[test]
@@ -400,34 +708,120 @@ mod tests {
     }
 
     #[test]
-    fn hy_5_1_failures_are_counted_per_name_and_client_and_cleared_by_success() {
-        let dir = tempfile::tempdir().expect("dir");
+    fn tokens_are_stored_hashed_and_expire_and_revoke_on_every_node_in_postgres() {
+        let Some(db) = testing::scratch("sessions in PostgreSQL") else {
+            return;
+        };
         let clock = Arc::new(ManualClock::new(start()));
-        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE), clock.clone()).expect("open");
-        let w = Duration::from_secs(60);
-        assert_eq!(s.fail("an", "1.2.3.4", w), (1, 1));
-        assert_eq!(s.fail("an", "1.2.3.4", w), (2, 2));
-        assert_eq!(s.fail("binh", "1.2.3.4", w), (1, 3));
-        assert_eq!(s.fail("an", "1.2.3.4", w), (3, 4));
-        s.succeed("an", "1.2.3.4");
-        assert_eq!(s.failures("an", "1.2.3.4", w), (0, 3));
+        let a = SessionStore::open_postgres(&db, clock.clone()).expect("open");
+        let b = SessionStore::open_postgres(&db, clock).expect("open another node's");
+        let now = start();
+        let (token, session) = a
+            .create("acc-1", Duration::from_secs(60), now)
+            .expect("create");
+        let (other, _) = a
+            .create("acc-1", Duration::from_secs(60), now)
+            .expect("create");
+        assert_eq!(b.lookup(&token, now).expect("db"), Ok(session.clone()));
+        let stored: Vec<Vec<u8>> = blocking::Client::connect(&db)
+            .expect("connect")
+            .run(|c| {
+                c.query("SELECT token_hash FROM sessions", &[])?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()
+                    .map_err(blocking::Error::from)
+            })
+            .expect("read");
+        assert!(stored.contains(&session.token_hash.to_vec()));
+        assert!(
+            stored.iter().all(|h| h.as_slice() != token.as_bytes()),
+            "the token itself is never stored"
+        );
+        assert_eq!(
+            b.lookup(&token, now + chrono::Duration::seconds(61))
+                .expect("db"),
+            Err(TokenState::Expired)
+        );
+        // Revoked through one node, it is gone on the other at once.
+        a.revoke(&session.token_hash, now).expect("revoke");
+        assert_eq!(b.lookup(&token, now).expect("db"), Err(TokenState::Unknown));
+        assert!(a.lookup(&other, now).expect("db").is_ok());
+        b.revoke_account("acc-1", now).expect("revoke all");
+        assert_eq!(a.lookup(&other, now).expect("db"), Err(TokenState::Unknown));
+        assert_eq!(
+            a.lookup("never-issued", now).expect("db"),
+            Err(TokenState::Unknown)
+        );
+        // Attempts recorded on one node are read on the other, newest first.
+        for kind in ["login-failed", "login-ok"] {
+            a.record(&Attempt {
+                at: now.to_rfc3339(),
+                kind: kind.into(),
+                account_id: Some("acc-1".into()),
+                username: Some("an".into()),
+                client: "1.2.3.4".into(),
+                target: "POST /api/v1/sessions".into(),
+                detail: String::new(),
+            });
+        }
+        let seen = b.attempts(10).expect("attempts");
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].kind, "login-ok");
+        assert_eq!(seen[1].at, now.to_rfc3339());
+    }
+
+    /// Both backends, each as two nodes would see it (SQLite: one node).
+    fn stores(
+        clock: &Arc<ManualClock>,
+        what: &str,
+    ) -> Vec<(
+        Option<tempfile::TempDir>,
+        SessionStore,
+        Option<SessionStore>,
+    )> {
+        let (dir, s) = sqlite(clock.clone());
+        let mut out = vec![(Some(dir), s, None)];
+        if let Some(db) = testing::scratch(what) {
+            let a = SessionStore::open_postgres(&db, clock.clone()).expect("open");
+            let b = SessionStore::open_postgres(&db, clock.clone()).expect("open");
+            out.push((None, a, Some(b)));
+        }
+        out
+    }
+
+    #[test]
+    fn hy_5_1_failures_are_counted_per_name_and_client_and_cleared_by_success() {
+        let clock = Arc::new(ManualClock::new(start()));
+        for (_dir, s, other) in stores(&clock, "login failures in PostgreSQL") {
+            let t = other.as_ref().unwrap_or(&s);
+            let w = Duration::from_secs(60);
+            assert_eq!(s.fail("an", "1.2.3.4", w).unwrap(), (1, 1));
+            assert_eq!(t.fail("an", "1.2.3.4", w).unwrap(), (2, 2));
+            assert_eq!(s.fail("binh", "1.2.3.4", w).unwrap(), (1, 3));
+            assert_eq!(t.fail("an", "1.2.3.4", w).unwrap(), (3, 4));
+            s.succeed("an", "1.2.3.4").unwrap();
+            assert_eq!(t.failures("an", "1.2.3.4", w).unwrap(), (0, 3));
+        }
     }
 
     #[test]
     fn hy_5_1_failures_leave_the_window_as_the_clock_moves() {
-        let dir = tempfile::tempdir().expect("dir");
         let clock = Arc::new(ManualClock::new(start()));
-        let s = SessionStore::open(&dir.path().join(SESSIONS_FILE), clock.clone()).expect("open");
-        let w = Duration::from_secs(60);
-        assert_eq!(s.fail("an", "1.2.3.4", w), (1, 1));
-        clock.advance(chrono::Duration::seconds(40));
-        assert_eq!(s.fail("an", "1.2.3.4", w), (2, 2));
-        // The window's edge is still in it.
-        clock.advance(chrono::Duration::seconds(20));
-        assert_eq!(s.failures("an", "1.2.3.4", w), (2, 2));
-        clock.advance(chrono::Duration::seconds(1));
-        assert_eq!(s.failures("an", "1.2.3.4", w), (1, 1));
-        clock.advance(chrono::Duration::seconds(40));
-        assert_eq!(s.failures("an", "1.2.3.4", w), (0, 0));
+        for (_dir, s, other) in stores(&clock, "login failure windows in PostgreSQL") {
+            clock.set(start());
+            let t = other.as_ref().unwrap_or(&s);
+            let w = Duration::from_secs(60);
+            assert_eq!(s.fail("an", "1.2.3.4", w).unwrap(), (1, 1));
+            clock.advance(chrono::Duration::seconds(40));
+            assert_eq!(t.fail("an", "1.2.3.4", w).unwrap(), (2, 2));
+            // The window's edge is still in it.
+            clock.advance(chrono::Duration::seconds(20));
+            assert_eq!(s.failures("an", "1.2.3.4", w).unwrap(), (2, 2));
+            clock.advance(chrono::Duration::seconds(1));
+            assert_eq!(t.failures("an", "1.2.3.4", w).unwrap(), (1, 1));
+            clock.advance(chrono::Duration::seconds(40));
+            assert_eq!(s.failures("an", "1.2.3.4", w).unwrap(), (0, 0));
+        }
     }
 }

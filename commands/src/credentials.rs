@@ -7,9 +7,15 @@
 //! log records only the *fact* that a password was issued or changed and by
 //! whom (`account.PasswordChanged`). Losing this file locks everyone out but
 //! loses no record; an administrator reissues passwords (DL 15.7, HY 16.6).
+//!
+//! Nodes that share a PostgreSQL database keep the same table there
+//! ([`CredentialStore::open_postgres`]), so a password set through one node logs
+//! in on every other.
 
 use std::path::Path;
 use std::sync::Mutex;
+
+use hoso_ledger::postgres::blocking::{self, Database};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -128,6 +134,9 @@ pub enum CredentialError {
     /// The SQLite file failed.
     #[error("credential store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL table failed.
+    #[error("credential store: {0}")]
+    Postgres(#[from] blocking::Error),
     /// Hashing failed (bad parameters or a stored hash that is not PHC).
     #[error("password hashing: {0}")]
     Hash(String),
@@ -151,9 +160,29 @@ pub enum PasswordCheck {
     },
 }
 
-/// The argon2id hashes of account passwords, in `credentials.db`.
+/// Where the hashes are kept.
+enum Table {
+    /// `credentials.db` (or memory).
+    Sqlite(Mutex<Connection>),
+    /// The `credentials` table of the database the nodes share.
+    Postgres(blocking::Client),
+}
+
+/// The PostgreSQL table: the SQLite one's columns.
+const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS credentials (
+    account_id  TEXT PRIMARY KEY,
+    phc         TEXT NOT NULL,
+    must_change BOOLEAN NOT NULL,
+    set_at      TEXT NOT NULL
+)";
+
+const POSTGRES_UPSERT: &str =
+    "INSERT INTO credentials (account_id, phc, must_change, set_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (account_id) DO UPDATE SET phc = $2, must_change = $3, set_at = $4";
+
+/// The argon2id hashes of account passwords, in `credentials.db` or PostgreSQL.
 pub struct CredentialStore {
-    conn: Mutex<Connection>,
+    table: Table,
     argon: Argon2<'static>,
     /// A hash of nothing anyone knows, verified against when there is no
     /// credential to check, so that an unknown login name costs the same
@@ -199,6 +228,22 @@ impl CredentialStore {
         Self::with_connection(Connection::open_in_memory()?, Params::default())
     }
 
+    /// The `credentials` table of the PostgreSQL database the nodes share
+    /// (created if needed), hashing as [`Self::open`] does.
+    pub fn open_postgres(db: &Database) -> Result<Self, CredentialError> {
+        let client = blocking::Client::connect(db)?;
+        blocking::create_schema(&client, "credentials", POSTGRES_SCHEMA)?;
+        Ok(Self::with_table(Table::Postgres(client), Params::default()))
+    }
+
+    fn with_table(table: Table, params: Params) -> Self {
+        Self {
+            table,
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            decoy: std::sync::OnceLock::new(),
+        }
+    }
+
     fn with_connection(conn: Connection, params: Params) -> Result<Self, CredentialError> {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -210,11 +255,32 @@ impl CredentialStore {
                  set_at      TEXT NOT NULL
              ) STRICT;",
         )?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-            decoy: std::sync::OnceLock::new(),
-        })
+        Ok(Self::with_table(Table::Sqlite(Mutex::new(conn)), params))
+    }
+
+    /// Writes a row, replacing the account's.
+    fn upsert(
+        &self,
+        account_id: &str,
+        phc: &str,
+        must_change: bool,
+        set_at: &str,
+    ) -> Result<(), CredentialError> {
+        match &self.table {
+            Table::Sqlite(conn) => {
+                let conn = conn.lock().map_err(|_| CredentialError::Poisoned)?;
+                conn.execute(
+                    "INSERT INTO credentials (account_id, phc, must_change, set_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(account_id) DO UPDATE SET phc = ?2, must_change = ?3, set_at = ?4",
+                    params![account_id, phc, must_change, set_at],
+                )?;
+            }
+            Table::Postgres(client) => {
+                let (id, phc, at) = (account_id.to_owned(), phc.to_owned(), set_at.to_owned());
+                client.run(move |c| c.execute(POSTGRES_UPSERT, &[&id, &phc, &must_change, &at]))?;
+            }
+        }
+        Ok(())
     }
 
     fn hash(&self, password: &str) -> Result<String, CredentialError> {
@@ -236,44 +302,71 @@ impl CredentialStore {
         at: DateTime<Utc>,
     ) -> Result<(), CredentialError> {
         let phc = self.hash(password)?;
-        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
-        conn.execute(
-            "INSERT INTO credentials (account_id, phc, must_change, set_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(account_id) DO UPDATE SET phc = ?2, must_change = ?3, set_at = ?4",
-            params![account_id, phc, must_change, at.to_rfc3339()],
-        )?;
-        Ok(())
+        self.upsert(account_id, &phc, must_change, &at.to_rfc3339())
     }
 
     /// Removes an account's credential (used to undo a password whose
     /// logging failed, so the table never holds a password the log does not
     /// know was issued).
     pub fn remove(&self, account_id: &str) -> Result<(), CredentialError> {
-        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
-        conn.execute(
-            "DELETE FROM credentials WHERE account_id = ?1",
-            params![account_id],
-        )?;
+        match &self.table {
+            Table::Sqlite(conn) => {
+                let conn = conn.lock().map_err(|_| CredentialError::Poisoned)?;
+                conn.execute(
+                    "DELETE FROM credentials WHERE account_id = ?1",
+                    params![account_id],
+                )?;
+            }
+            Table::Postgres(client) => {
+                let id = account_id.to_owned();
+                client.run(move |c| {
+                    c.execute("DELETE FROM credentials WHERE account_id = $1", &[&id])
+                })?;
+            }
+        }
         Ok(())
     }
 
     /// The stored row of an account (its hash, flag and time), to put back
     /// if what replaces it cannot be logged.
     pub fn snapshot(&self, account_id: &str) -> Result<Option<CredentialRow>, CredentialError> {
-        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
-        Ok(conn
-            .query_row(
-                "SELECT phc, must_change, set_at FROM credentials WHERE account_id = ?1",
-                params![account_id],
-                |r| {
-                    Ok(CredentialRow {
-                        phc: r.get(0)?,
-                        must_change: r.get(1)?,
-                        set_at: r.get(2)?,
+        match &self.table {
+            Table::Sqlite(conn) => {
+                let conn = conn.lock().map_err(|_| CredentialError::Poisoned)?;
+                Ok(conn
+                    .query_row(
+                        "SELECT phc, must_change, set_at FROM credentials WHERE account_id = ?1",
+                        params![account_id],
+                        |r| {
+                            Ok(CredentialRow {
+                                phc: r.get(0)?,
+                                must_change: r.get(1)?,
+                                set_at: r.get(2)?,
+                            })
+                        },
+                    )
+                    .optional()?)
+            }
+            Table::Postgres(client) => {
+                let id = account_id.to_owned();
+                client
+                    .run(move |c| {
+                        let row = c.query_opt(
+                        "SELECT phc, must_change, set_at FROM credentials WHERE account_id = $1",
+                        &[&id],
+                    )?;
+                        row.map(|r| -> Result<_, blocking::Error> {
+                            Ok(CredentialRow {
+                                phc: r.try_get(0)?,
+                                must_change: r.try_get(1)?,
+                                set_at: r.try_get(2)?,
+                            })
+                        })
+                        .transpose()
                     })
-                },
-            )
-            .optional()?)
+                    .map_err(CredentialError::from)
+            }
+        }
     }
 
     /// Puts back what [`Self::snapshot`] returned (removing the credential
@@ -286,13 +379,7 @@ impl CredentialStore {
         let Some(row) = row else {
             return self.remove(account_id);
         };
-        let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
-        conn.execute(
-            "INSERT INTO credentials (account_id, phc, must_change, set_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(account_id) DO UPDATE SET phc = ?2, must_change = ?3, set_at = ?4",
-            params![account_id, row.phc, row.must_change, row.set_at],
-        )?;
-        Ok(())
+        self.upsert(account_id, &row.phc, row.must_change, &row.set_at)
     }
 
     /// Spends the time of a real check without checking anything: for a
@@ -318,15 +405,9 @@ impl CredentialStore {
         account_id: &str,
         password: &str,
     ) -> Result<PasswordCheck, CredentialError> {
-        let row: Option<(String, bool)> = {
-            let conn = self.conn.lock().map_err(|_| CredentialError::Poisoned)?;
-            conn.query_row(
-                "SELECT phc, must_change FROM credentials WHERE account_id = ?1",
-                params![account_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-        };
+        let row: Option<(String, bool)> = self
+            .snapshot(account_id)?
+            .map(|r| (r.phc.clone(), r.must_change));
         let Some((phc, must_change)) = row else {
             self.verify_decoy(password)?;
             return Ok(PasswordCheck::NoCredential);
@@ -396,7 +477,42 @@ mod tests {
 
     #[test]
     fn stored_hashes_verify_and_are_salted() {
-        let store = CredentialStore::in_memory().unwrap();
+        hashes_verify_and_are_salted(&CredentialStore::in_memory().unwrap());
+    }
+
+    #[test]
+    fn stored_hashes_verify_and_are_salted_in_postgres() {
+        let Some(db) =
+            hoso_ledger::postgres::blocking::testing::scratch("credentials in PostgreSQL")
+        else {
+            return;
+        };
+        let store = CredentialStore::open_postgres(&db).unwrap();
+        hashes_verify_and_are_salted(&store);
+        // Another node's store over the same database sees the same hashes,
+        // and a snapshot put back is the row as it was.
+        let other = CredentialStore::open_postgres(&db).unwrap();
+        assert_eq!(
+            other.verify("b", "Gio-Mua-Thu#2026").unwrap(),
+            PasswordCheck::Match { must_change: false }
+        );
+        let before = store.snapshot("a").unwrap();
+        let now = DateTime::from_timestamp(1_773_100_900, 0).unwrap();
+        other.set("a", "Khac-Hoan-Toan#9", false, now).unwrap();
+        assert_eq!(
+            store.verify("a", "Gio-Mua-Thu#2026").unwrap(),
+            PasswordCheck::Mismatch
+        );
+        store.restore("a", before.as_ref()).unwrap();
+        assert_eq!(
+            other.verify("a", "Gio-Mua-Thu#2026").unwrap(),
+            PasswordCheck::Match { must_change: true }
+        );
+        store.remove("a").unwrap();
+        assert_eq!(other.verify("a", "x").unwrap(), PasswordCheck::NoCredential);
+    }
+
+    fn hashes_verify_and_are_salted(store: &CredentialStore) {
         // Any instant will do: only the hashes are checked.
         let now = DateTime::from_timestamp(1_773_100_800, 0).unwrap();
         store.set("a", "Gio-Mua-Thu#2026", true, now).unwrap();
@@ -407,14 +523,10 @@ mod tests {
         );
         assert_eq!(store.verify("a", "wrong").unwrap(), PasswordCheck::Mismatch);
         assert_eq!(store.verify("c", "x").unwrap(), PasswordCheck::NoCredential);
-        let conn = store.conn.lock().unwrap();
-        let phcs: Vec<String> = conn
-            .prepare("SELECT phc FROM credentials ORDER BY account_id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let phcs: Vec<String> = ["a", "b"]
+            .iter()
+            .map(|id| store.snapshot(id).unwrap().unwrap().phc)
+            .collect();
         assert!(phcs[0].starts_with("$argon2id$"));
         assert_ne!(phcs[0], phcs[1], "same password, different salt");
     }

@@ -35,6 +35,10 @@
 //! one, is given one once at open. Rotation keeps it: person keys are in the
 //! log, so the identifier key can never change.
 //!
+//! Nodes that share a PostgreSQL database keep the wrapped data keys there
+//! (tables `data_keys` and `data_key_meta`, [`Keyring::open_with`]); the key file
+//! stays a file, the same on every node.
+//!
 //! Rotation ([`Keyring::rotate`]) re-wraps the data keys under a new KEK; the
 //! sealed fields in the log are never re-encrypted, so the log is never
 //! touched.
@@ -61,6 +65,7 @@ use std::time::Duration;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hoso_ledger::postgres::blocking::{self, Database, lock_class};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -175,6 +180,9 @@ pub enum SealError {
     /// `data-keys.db` failed.
     #[error("data-key store: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The data-key tables in the PostgreSQL database the nodes share failed.
+    #[error("data-key store: {0}")]
+    Postgres(#[from] blocking::Error),
     /// A file operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -199,7 +207,7 @@ impl SealError {
             SealError::NoDataKey { .. } => "no-data-key",
             SealError::IdentifierKeyMissing { .. } => "identifier-key-missing",
             SealError::IdentifierKeyMismatch { .. } => "identifier-key-mismatch",
-            SealError::Store(_) => "store",
+            SealError::Store(_) | SealError::Postgres(_) => "store",
             SealError::Io { .. } => "io",
         }
     }
@@ -464,6 +472,101 @@ fn open_store(path: &Path) -> Result<Connection, SealError> {
     Ok(conn)
 }
 
+/// The PostgreSQL tables: `data-keys.db`'s.
+const POSTGRES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS data_keys (
+    dossier_id  TEXT PRIMARY KEY,
+    kek_version BIGINT NOT NULL,
+    wrapped     BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS data_key_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)";
+
+/// The advisory lock every write of the PostgreSQL data-key tables takes (the
+/// `BEGIN IMMEDIATE` of SQLite), so that a rotation and a new data key, or two
+/// nodes settling the identifier key, wait for each other.
+const PG_LOCK: &str = "data-keys";
+
+/// Where the wrapped data keys are kept.
+enum Db {
+    /// `data-keys.db`.
+    Sqlite(Connection),
+    /// The database the nodes share.
+    Postgres(blocking::Client),
+}
+
+/// Where a [`Keyring`] keeps its wrapped data keys: `data-keys.db` in the data
+/// directory, or the PostgreSQL database the nodes share.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum DataKeysAt<'a> {
+    /// `data-keys.db` in the data directory.
+    #[default]
+    Directory,
+    /// The tables of this database.
+    Postgres(&'a Database),
+}
+
+fn pg_identifier_check(tx: &mut blocking::Tx<'_>) -> Result<Option<String>, blocking::Error> {
+    tx.query_opt(
+        "SELECT value FROM data_key_meta WHERE name = $1",
+        &[&IDENTIFIER_CHECK_ROW],
+    )?
+    .map(|r| r.try_get(0))
+    .transpose()
+    .map_err(blocking::Error::from)
+}
+
+fn pg_wrapped(
+    tx: &mut blocking::Tx<'_>,
+    dossier_id: &str,
+) -> Result<Option<(u32, Vec<u8>)>, SealError> {
+    let Some(row) = tx.query_opt(
+        "SELECT kek_version, wrapped FROM data_keys WHERE dossier_id = $1",
+        &[&dossier_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let version: i64 = row.try_get(0).map_err(blocking::Error::from)?;
+    let wrapped: Vec<u8> = row.try_get(1).map_err(blocking::Error::from)?;
+    let version = u32::try_from(version).map_err(|_| SealError::Malformed {
+        dossier_id: dossier_id.to_owned(),
+        problem: format!("KEK version {version} out of range"),
+    })?;
+    Ok(Some((version, wrapped)))
+}
+
+/// Whether the store holds any data key or records an identifier key.
+fn holds_keys(db: &mut Db) -> Result<bool, SealError> {
+    match db {
+        Db::Sqlite(conn) => {
+            let rows: i64 = conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
+            Ok(rows > 0 || read_identifier_check(conn)?.is_some())
+        }
+        Db::Postgres(client) => client.run(|c| {
+            c.transaction(|tx| -> Result<bool, SealError> {
+                let any = tx
+                    .query_opt("SELECT 1 FROM data_keys LIMIT 1", &[])?
+                    .is_some();
+                Ok(any || pg_identifier_check(tx)?.is_some())
+            })
+        }),
+    }
+}
+
+/// Opens the store `at` names (`db_path` for the directory).
+fn open_db(db_path: &Path, at: DataKeysAt<'_>) -> Result<Db, SealError> {
+    match at {
+        DataKeysAt::Directory => Ok(Db::Sqlite(open_store(db_path)?)),
+        DataKeysAt::Postgres(database) => {
+            let client = blocking::Client::connect(database)?;
+            blocking::create_schema(&client, "data_keys", POSTGRES_SCHEMA)?;
+            Ok(Db::Postgres(client))
+        }
+    }
+}
+
 /// The identifier key's check value: an HMAC of a fixed label, which names
 /// the key without revealing it.
 fn identifier_check(key: &Kek) -> String {
@@ -497,10 +600,18 @@ fn read_identifier_check(conn: &Connection) -> Result<Option<String>, SealError>
 /// `data-keys.db`, re-reading the key file inside it, so two processes
 /// opening an old directory at once make one key.
 fn settle_identifier_key(
-    conn: &mut Connection,
+    db: &mut Db,
     key_file: &Path,
     loaded: KekSet,
 ) -> Result<(KekSet, Kek), SealError> {
+    let conn = match db {
+        Db::Sqlite(conn) => conn,
+        Db::Postgres(client) => {
+            let key_file = key_file.to_path_buf();
+            return client
+                .run(move |c| c.transaction(|tx| settle_identifier_key_pg(tx, &key_file, loaded)));
+        }
+    };
     if let Some(key) = loaded.identifier.clone()
         && read_identifier_check(conn)?.is_some_and(|c| c == identifier_check(&key))
     {
@@ -537,6 +648,51 @@ fn settle_identifier_key(
         params![IDENTIFIER_CHECK_ROW, identifier_check(&key)],
     )?;
     tx.commit()?;
+    Ok((set, key))
+}
+
+/// [`settle_identifier_key`] in PostgreSQL, under the data keys' advisory lock.
+fn settle_identifier_key_pg(
+    tx: &mut blocking::Tx<'_>,
+    key_file: &Path,
+    loaded: KekSet,
+) -> Result<(KekSet, Kek), SealError> {
+    if let Some(key) = loaded.identifier.clone()
+        && pg_identifier_check(tx)?.is_some_and(|c| c == identifier_check(&key))
+    {
+        return Ok((loaded, key));
+    }
+    tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
+    let mut set = read_key_file(key_file)?;
+    let key = match (pg_identifier_check(tx)?, set.identifier.clone()) {
+        (Some(check), Some(key)) if check == identifier_check(&key) => key,
+        (Some(_), Some(_)) => {
+            return Err(SealError::IdentifierKeyMismatch {
+                path: key_file.to_path_buf(),
+            });
+        }
+        (Some(_), None) => {
+            return Err(SealError::IdentifierKeyMissing {
+                path: key_file.to_path_buf(),
+            });
+        }
+        (None, Some(key)) => key,
+        (None, None) => {
+            let key = random_key();
+            set.identifier = Some(key.clone());
+            write_key_file(key_file, &set, false)?;
+            tracing::info!(
+                path = %key_file.display(),
+                "key file had no identifier key: one was added (back up the key file)"
+            );
+            key
+        }
+    };
+    tx.execute(
+        "INSERT INTO data_key_meta (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = $2",
+        &[&IDENTIFIER_CHECK_ROW, &identifier_check(&key)],
+    )?;
     Ok((set, key))
 }
 
@@ -688,11 +844,12 @@ fn open_raw(
 /// the key file.
 pub struct Keyring {
     key_file: PathBuf,
+    /// `data-keys.db`, or the PostgreSQL database, for `Debug`.
     db_path: PathBuf,
-    /// The connection to `data-keys.db`; also serialises the slow paths
-    /// (creating, loading and re-wrapping data keys). Lock order: `store`,
-    /// then `keks`, then `cache`.
-    store: Mutex<Connection>,
+    /// The connection to `data-keys.db` (or PostgreSQL); also serialises the
+    /// slow paths (creating, loading and re-wrapping data keys). Lock order:
+    /// `store`, then `keks`, then `cache`.
+    store: Mutex<Db>,
     keks: RwLock<KekSet>,
     /// The HMAC key of [`Keyring::person_key`]; fixed for the data
     /// directory's life.
@@ -723,9 +880,13 @@ impl fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    fn paths(data_dir: &Path, key_file: Option<&Path>) -> (PathBuf, PathBuf) {
+    fn paths(data_dir: &Path, key_file: Option<&Path>, at: DataKeysAt<'_>) -> (PathBuf, PathBuf) {
         let key_file = key_file.map_or_else(|| data_dir.join(KEY_FILE), Path::to_path_buf);
-        (key_file, data_dir.join(DATA_KEYS_FILE))
+        let db = match at {
+            DataKeysAt::Directory => data_dir.join(DATA_KEYS_FILE),
+            DataKeysAt::Postgres(db) => PathBuf::from(db.url()),
+        };
+        (key_file, db)
     }
 
     /// Creates a new key file (refuses if one exists: [`SealError::KeyFileExists`])
@@ -736,19 +897,29 @@ impl Keyring {
     /// already holds data keys or records an identifier key: they belong to a
     /// key file that is gone, and new keys would not bring them back.
     pub fn create(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, SealError> {
-        let (key_file, db_path) = Self::paths(data_dir, key_file);
+        Self::create_with(data_dir, key_file, DataKeysAt::Directory)
+    }
+
+    /// [`Keyring::create`] with the data keys `at` (the database the nodes
+    /// share must hold none yet).
+    pub fn create_with(
+        data_dir: &Path,
+        key_file: Option<&Path>,
+        at: DataKeysAt<'_>,
+    ) -> Result<Self, SealError> {
+        let (key_file, db_path) = Self::paths(data_dir, key_file, at);
         fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         if key_file.try_exists().map_err(io_err(&key_file))? {
             return Err(SealError::KeyFileExists { path: key_file });
         }
-        if db_path.try_exists().map_err(io_err(&db_path))? {
-            let conn = open_store(&db_path)?;
-            let rows: i64 = conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
-            // An identifier key recorded means person keys were made with a
-            // key that is gone: a new one would find nobody.
-            if rows > 0 || read_identifier_check(&conn)?.is_some() {
-                return Err(SealError::KeyFileMissing { path: key_file });
-            }
+        let existing = match at {
+            DataKeysAt::Directory => db_path.try_exists().map_err(io_err(&db_path))?,
+            DataKeysAt::Postgres(_) => true,
+        };
+        // An identifier key recorded means person keys were made with a key
+        // that is gone: a new one would find nobody.
+        if existing && holds_keys(&mut open_db(&db_path, at)?)? {
+            return Err(SealError::KeyFileMissing { path: key_file });
         }
         let mut keys = BTreeMap::new();
         keys.insert(1, random_key());
@@ -759,22 +930,22 @@ impl Keyring {
         };
         // Key file first: a data-keys.db never exists without its key file.
         write_key_file(&key_file, &set, true)?;
-        let conn = open_store(&db_path)?;
-        Self::assemble(key_file, db_path, conn, set)
+        let db = open_db(&db_path, at)?;
+        Self::assemble(key_file, db_path, db, set)
     }
 
     /// The keyring, once the identifier key is settled with `data-keys.db`.
     fn assemble(
         key_file: PathBuf,
         db_path: PathBuf,
-        mut conn: Connection,
+        mut db: Db,
         set: KekSet,
     ) -> Result<Self, SealError> {
-        let (set, identifier) = settle_identifier_key(&mut conn, &key_file, set)?;
+        let (set, identifier) = settle_identifier_key(&mut db, &key_file, set)?;
         Ok(Keyring {
             key_file,
             db_path,
-            store: Mutex::new(conn),
+            store: Mutex::new(db),
             keks: RwLock::new(set),
             identifier,
             cache: RwLock::new(HashMap::new()),
@@ -789,16 +960,25 @@ impl Keyring {
     /// is created empty (with a warning): fields sealed before then report
     /// [`SealError::NoDataKey`].
     pub fn open(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, SealError> {
-        let (key_file, db_path) = Self::paths(data_dir, key_file);
+        Self::open_with(data_dir, key_file, DataKeysAt::Directory)
+    }
+
+    /// [`Keyring::open`] with the data keys `at`.
+    pub fn open_with(
+        data_dir: &Path,
+        key_file: Option<&Path>,
+        at: DataKeysAt<'_>,
+    ) -> Result<Self, SealError> {
+        let (key_file, db_path) = Self::paths(data_dir, key_file, at);
         let set = read_key_file(&key_file)?;
-        if !db_path.try_exists().map_err(io_err(&db_path))? {
+        if matches!(at, DataKeysAt::Directory) && !db_path.try_exists().map_err(io_err(&db_path))? {
             tracing::warn!(
                 path = %db_path.display(),
                 "data-keys.db is missing; starting an empty one (fields sealed earlier cannot be opened)"
             );
         }
-        let conn = open_store(&db_path)?;
-        Self::assemble(key_file, db_path, conn, set)
+        let db = open_db(&db_path, at)?;
+        Self::assemble(key_file, db_path, db, set)
     }
 
     /// Opens, or creates both when neither the key file nor `data-keys.db`
@@ -807,16 +987,30 @@ impl Keyring {
     /// If `data-keys.db` exists but the key file does not, that is
     /// [`SealError::KeyFileMissing`]: a new KEK is never created silently then.
     pub fn open_or_create(data_dir: &Path, key_file: Option<&Path>) -> Result<Self, SealError> {
-        let (key_path, db_path) = Self::paths(data_dir, key_file);
+        Self::open_or_create_with(data_dir, key_file, DataKeysAt::Directory)
+    }
+
+    /// [`Keyring::open_or_create`] with the data keys `at` (for PostgreSQL, a
+    /// database holding keys without the key file here is refused alike).
+    pub fn open_or_create_with(
+        data_dir: &Path,
+        key_file: Option<&Path>,
+        at: DataKeysAt<'_>,
+    ) -> Result<Self, SealError> {
+        let (key_path, db_path) = Self::paths(data_dir, key_file, at);
         if key_path.try_exists().map_err(io_err(&key_path))? {
-            return Self::open(data_dir, key_file);
+            return Self::open_with(data_dir, key_file, at);
         }
-        if db_path.try_exists().map_err(io_err(&db_path))? {
+        let existing = match at {
+            DataKeysAt::Directory => db_path.try_exists().map_err(io_err(&db_path))?,
+            DataKeysAt::Postgres(_) => holds_keys(&mut open_db(&db_path, at)?)?,
+        };
+        if existing {
             return Err(SealError::KeyFileMissing { path: key_path });
         }
-        match Self::create(data_dir, key_file) {
+        match Self::create_with(data_dir, key_file, at) {
             // Another process created it first.
-            Err(SealError::KeyFileExists { .. }) => Self::open(data_dir, key_file),
+            Err(SealError::KeyFileExists { .. }) => Self::open_with(data_dir, key_file, at),
             other => other,
         }
     }
@@ -910,7 +1104,7 @@ impl Keyring {
     /// fails, the error is returned although the re-wrap has committed; the old
     /// key then stays in the file until the next rotation.
     pub fn rotate(&self) -> Result<Rotation, SealError> {
-        let mut conn = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut db = self.store.lock().unwrap_or_else(PoisonError::into_inner);
 
         // The file on disk is the truth (another process may have rotated).
         let disk = read_key_file(&self.key_file)?;
@@ -942,7 +1136,14 @@ impl Keyring {
         };
 
         // 2. Re-wrap every data key in one transaction.
-        let rewrapped = rewrap_all(&mut conn, &both.keys, to_version, &new_key)?;
+        let rewrapped = match &mut *db {
+            Db::Sqlite(conn) => rewrap_all(conn, &both.keys, to_version, &new_key)?,
+            Db::Postgres(client) => {
+                let (keys, new) = (both.keys.clone(), new_key.clone());
+                client
+                    .run(move |c| c.transaction(|tx| rewrap_all_pg(tx, &keys, to_version, &new)))?
+            }
+        };
 
         // 3. Only the new key.
         let mut only_new = BTreeMap::new();
@@ -988,7 +1189,7 @@ impl Keyring {
     /// The slow path: loads the dossier's data key from `data-keys.db` (or, if
     /// `create`, creates it), caches it and returns it.
     fn data_key(&self, dossier_id: &str, create: bool) -> Result<XChaCha20Poly1305, SealError> {
-        let mut conn = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut db = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         // Another thread may have loaded it while this one waited.
         if let Some(cipher) = self
             .cache
@@ -998,7 +1199,14 @@ impl Keyring {
         {
             return Ok(cipher.clone());
         }
-        let (version, wrapped) = match read_wrapped(&conn, dossier_id)? {
+        let conn = match &mut *db {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(client) => {
+                let (version, wrapped) = self.data_key_pg(client, dossier_id, create)?;
+                return self.cache_unwrapped(dossier_id, version, &wrapped);
+            }
+        };
+        let (version, wrapped) = match read_wrapped(conn, dossier_id)? {
             Some(row) => row,
             None if !create => {
                 return Err(SealError::NoDataKey {
@@ -1041,13 +1249,75 @@ impl Keyring {
                 row
             }
         };
-        let dek = self.unwrap_dek(dossier_id, version, &wrapped)?;
+        self.cache_unwrapped(dossier_id, version, &wrapped)
+    }
+
+    /// Unwraps a data key and caches its cipher.
+    fn cache_unwrapped(
+        &self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<XChaCha20Poly1305, SealError> {
+        let dek = self.unwrap_dek(dossier_id, version, wrapped)?;
         let cipher = cipher_for(&dek);
         self.cache
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(dossier_id.to_owned(), cipher.clone());
         Ok(cipher)
+    }
+
+    /// The wrapped data key of a dossier in PostgreSQL, made (with `create`)
+    /// under the advisory lock a rotation takes too, with the key file re-read
+    /// inside it, as [`Self::data_key`] does in SQLite.
+    fn data_key_pg(
+        &self,
+        client: &blocking::Client,
+        dossier_id: &str,
+        create: bool,
+    ) -> Result<(u32, Vec<u8>), SealError> {
+        let (dossier, key_file) = (dossier_id.to_owned(), self.key_file.clone());
+        let (row, reloaded) = client.run(move |c| {
+            c.transaction(|tx| -> Result<_, SealError> {
+                if let Some(row) = pg_wrapped(tx, &dossier)? {
+                    return Ok((row, None));
+                }
+                if !create {
+                    return Err(SealError::NoDataKey {
+                        dossier_id: dossier.clone(),
+                    });
+                }
+                tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
+                let keks = read_key_file(&key_file)?;
+                let kek = keks
+                    .current_key()
+                    .ok_or_else(|| SealError::KeyVersionMissing {
+                        dossier_id: dossier.clone(),
+                        version: keks.current,
+                    })?;
+                let wrapped = seal_raw(
+                    &cipher_for(kek),
+                    &dossier,
+                    &dek_aad(&dossier, keks.current),
+                    random_key().as_slice(),
+                )?;
+                tx.execute(
+                    "INSERT INTO data_keys (dossier_id, kek_version, wrapped) VALUES ($1, $2, $3)
+                     ON CONFLICT (dossier_id) DO NOTHING",
+                    &[&dossier, &i64::from(keks.current), &wrapped],
+                )?;
+                // Whichever key won is the dossier's key.
+                let row = pg_wrapped(tx, &dossier)?.ok_or_else(|| SealError::NoDataKey {
+                    dossier_id: dossier.clone(),
+                })?;
+                Ok((row, Some(keks)))
+            })
+        })?;
+        if let Some(keks) = reloaded {
+            *self.keks.write().unwrap_or_else(PoisonError::into_inner) = keks;
+        }
+        Ok(row)
     }
 
     /// Unwraps a data key, re-reading the key file once if it names a KEK
@@ -1096,6 +1366,46 @@ fn unwrap_with(
     let mut dek = Zeroizing::new([0u8; KEY_LEN]);
     dek.copy_from_slice(&plain);
     Ok(dek)
+}
+
+/// [`rewrap_all`] in PostgreSQL, under the data keys' advisory lock.
+fn rewrap_all_pg(
+    tx: &mut blocking::Tx<'_>,
+    keys: &BTreeMap<u32, Kek>,
+    to_version: u32,
+    new_key: &Kek,
+) -> Result<u64, SealError> {
+    tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
+    let new_cipher = cipher_for(new_key);
+    let rows = tx.query(
+        "SELECT dossier_id, kek_version, wrapped FROM data_keys",
+        &[],
+    )?;
+    let mut rewrapped = 0u64;
+    for row in rows {
+        let dossier_id: String = row.try_get(0).map_err(blocking::Error::from)?;
+        let version: i64 = row.try_get(1).map_err(blocking::Error::from)?;
+        let wrapped: Vec<u8> = row.try_get(2).map_err(blocking::Error::from)?;
+        let missing = || SealError::KeyVersionMissing {
+            dossier_id: dossier_id.clone(),
+            version: u32::try_from(version).unwrap_or(u32::MAX),
+        };
+        let version = u32::try_from(version).map_err(|_| missing())?;
+        let kek = keys.get(&version).ok_or_else(missing)?;
+        let dek = unwrap_with(&cipher_for(kek), &dossier_id, version, &wrapped)?;
+        let rewrapped_dek = seal_raw(
+            &new_cipher,
+            &dossier_id,
+            &dek_aad(&dossier_id, to_version),
+            dek.as_slice(),
+        )?;
+        tx.execute(
+            "UPDATE data_keys SET kek_version = $2, wrapped = $3 WHERE dossier_id = $1",
+            &[&dossier_id, &i64::from(to_version), &rewrapped_dek],
+        )?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
 }
 
 /// Re-wraps every data key under the KEK `to_version`, in one transaction:

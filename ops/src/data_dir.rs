@@ -21,7 +21,18 @@
 //! | `sessions.db` | [`hoso_api::sessions::SESSIONS_FILE`] | API sessions |
 //! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, each encrypted under its dossier's data key |
 //! | `uploads.db` | [`hoso_api::UPLOADS_FILE`] | uploads' metadata: uploader, size, time, cited or not (digests sealed) |
-//! | `hoso.toml` | [`SETTINGS_FILE`] | the province profile chosen at `init` |
+//! | `hoso.toml` | [`SETTINGS_FILE`] | the province profile chosen at `init`, and the ledger's backend |
+//!
+//! `hoso.toml`'s `[ledger]` table names the backend (`backend = "sqlite"`, the
+//! default, `"postgres"` or `"kurrentdb"`) and, for the last two, its `url`, which
+//! carries no password: that comes from [`PASSWORD_ENV`] or the file named by
+//! [`PASSWORD_FILE_ENV`]. On a PostgreSQL node the log, credentials, sessions and
+//! login throttling, wrapped data keys, uploads and attachments are in the database
+//! every node shares; the read model, the stream index, the Merkle tree and
+//! `tree-head.json` stay in the directory (derived, per node); the key files
+//! (`field-keys.json`, `ledger-keys.json`, `connection-key.json`) and `hoso.toml`
+//! are the same on every node. A KurrentDB node keeps everything but the log in
+//! its directory (one node).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +43,7 @@ use hoso_api::access::KeyringSealer;
 use hoso_api::{ApiConfig, AppState};
 use hoso_commands::connection_key::{CONNECTION_KEY_FILE, ConnectionKey};
 use hoso_commands::credentials::{CREDENTIALS_FILE, CredentialStore};
-use hoso_commands::sealing::Keyring;
+use hoso_commands::sealing::{DataKeysAt, Keyring};
 use hoso_commands::workflows::Workflows;
 use hoso_domain::calendar::WorkingCalendar;
 use hoso_domain::clock::Clock;
@@ -40,8 +51,10 @@ use hoso_domain::profile::Profile;
 use hoso_ledger::LedgerKeyRing;
 use hoso_ledger::checkpoint::HEAD_FILE;
 use hoso_ledger::ledger_keys::LEDGER_KEY_FILE;
+use hoso_ledger::postgres::blocking::Database;
+use hoso_ledger::sealer::SigningLease;
 use hoso_ledger::sqlite::DB_FILE;
-use hoso_ledger::{EventStore, SqliteStore, StoreOptions};
+use hoso_ledger::{EventStore, KurrentStore, PostgresStore, SqliteStore, StoreOptions};
 use hoso_projections::{
     Agreement, Found, IdentifierSealer, PROJECTION_VERSION, READ_MODEL_FILE, ReadModel,
 };
@@ -58,6 +71,14 @@ pub const KEY_FILE_ENV: &str = "HOSO_FIELD_KEY_FILE";
 /// data directory, as [`KEY_FILE_ENV`] does for the field keys.
 pub const LEDGER_KEY_FILE_ENV: &str = "HOSO_LEDGER_KEY_FILE";
 
+/// Environment variable holding the database password of a PostgreSQL (or
+/// KurrentDB) node: never in `hoso.toml`.
+pub const PASSWORD_ENV: &str = "HOSO_DATABASE_PASSWORD";
+/// Environment variable naming a file that holds the database password.
+pub const PASSWORD_FILE_ENV: &str = "HOSO_DATABASE_PASSWORD_FILE";
+/// The name of the lease whose holder signs tree heads on a shared log.
+const SIGNING_LEASE: &str = "hoso-tree-head-signer";
+
 /// The contents of `hoso.toml`.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Settings {
@@ -65,12 +86,104 @@ pub struct Settings {
     pub profile: Option<String>,
     /// This directory's own upload quota and grace period, over the profile's.
     pub uploads: Option<hoso_domain::profile::UploadRule>,
+    /// Where the log is (`[ledger]`); SQLite in the directory when absent.
+    pub ledger: Option<LedgerSettings>,
+}
+
+/// The backend of a node's log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// `ledger.db` in the data directory (one node).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database several nodes share.
+    Postgres,
+    /// A KurrentDB cluster (the shared stores stay in the directory: one node).
+    Kurrentdb,
+}
+
+impl Backend {
+    /// Its name in `hoso.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Kurrentdb => "kurrentdb",
+        }
+    }
+}
+
+/// `hoso.toml`'s `[ledger]`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// Which backend.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Its URL (PostgreSQL, KurrentDB), without a password.
+    pub url: Option<String>,
+}
+
+/// The database password from [`PASSWORD_ENV`] or [`PASSWORD_FILE_ENV`] (first
+/// line of the file), if either is set.
+pub fn database_password() -> anyhow::Result<Option<String>> {
+    if let Ok(p) = std::env::var(PASSWORD_ENV)
+        && !p.is_empty()
+    {
+        return Ok(Some(p));
+    }
+    match std::env::var_os(PASSWORD_FILE_ENV) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "read the database password file {}",
+                    Path::new(&path).display()
+                )
+            })?;
+            Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether a URL's authority carries `user:password@`.
+fn carries_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+impl LedgerSettings {
+    /// The URL, required by the backends other than SQLite, refused when it
+    /// carries a password.
+    pub fn checked_url(&self) -> anyhow::Result<&str> {
+        let url = self.url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "hoso.toml: [ledger] backend = \"{}\" needs a url",
+                self.backend.name()
+            )
+        })?;
+        anyhow::ensure!(
+            !carries_password(url),
+            "the {} URL carries a password: remove it from the URL and give it in {PASSWORD_ENV} or a file named by {PASSWORD_FILE_ENV}",
+            self.backend.name()
+        );
+        Ok(url)
+    }
 }
 
 impl Settings {
     /// The profile named, or [`DEFAULT_PROFILE`].
     pub fn profile_name(&self) -> &str {
         self.profile.as_deref().unwrap_or(DEFAULT_PROFILE)
+    }
+
+    /// The ledger's settings (SQLite when `hoso.toml` has no `[ledger]`).
+    pub fn ledger(&self) -> LedgerSettings {
+        self.ledger.clone().unwrap_or_default()
     }
 }
 
@@ -175,22 +288,64 @@ impl DataDir {
 
     /// Writes the settings file naming `profile`; `by` is the command writing it.
     pub fn write_settings(&self, profile: &Profile, by: &str) -> anyhow::Result<()> {
+        self.write_settings_with(profile, by, &LedgerSettings::default())
+    }
+
+    /// Writes the settings file naming `profile` and, unless SQLite, the ledger's
+    /// backend and URL.
+    pub fn write_settings_with(
+        &self,
+        profile: &Profile,
+        by: &str,
+        ledger: &LedgerSettings,
+    ) -> anyhow::Result<()> {
         let path = self.settings_file();
-        let text = format!(
+        let mut text = format!(
             "# Written by `{by}`. The province profile whose rules this ledger enforces.\nprofile = \"{}\"\n",
             profile.name()
         );
+        if ledger.backend != Backend::Sqlite {
+            let url = ledger.checked_url()?;
+            text.push_str(&format!(
+                "\n# Where the log is. The password is never here: {PASSWORD_ENV} or {PASSWORD_FILE_ENV}.\n[ledger]\nbackend = \"{}\"\nurl = {}\n",
+                ledger.backend.name(),
+                toml_string(url)
+            ));
+        }
         std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))
     }
 
-    /// The field keys.
+    /// The ledger's settings (SQLite for a directory without `hoso.toml`).
+    pub fn ledger_settings(&self) -> anyhow::Result<LedgerSettings> {
+        Ok(self
+            .read_settings()?
+            .map(|s| s.ledger())
+            .unwrap_or_default())
+    }
+
+    /// The PostgreSQL database a node shares with others, when its log is there.
+    pub fn shared_database(&self) -> anyhow::Result<Option<Database>> {
+        let ledger = self.ledger_settings()?;
+        if ledger.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let url = ledger.checked_url()?;
+        Ok(Some(Database::new(url, database_password()?)?))
+    }
+
+    /// The field keys (their wrapped data keys in the shared database on a
+    /// PostgreSQL node).
     pub fn keyring(&self, keys: Keys) -> anyhow::Result<Keyring> {
         let key_file = self.key_file.as_deref();
+        let shared = self.shared_database()?;
+        let at = shared
+            .as_ref()
+            .map_or(DataKeysAt::Directory, DataKeysAt::Postgres);
         Ok(match keys {
-            Keys::Open => Keyring::open(&self.path, key_file)?,
-            Keys::Create => Keyring::create(&self.path, key_file)?,
+            Keys::Open => Keyring::open_with(&self.path, key_file, at)?,
+            Keys::Create => Keyring::create_with(&self.path, key_file, at)?,
             Keys::OpenOrCreate => {
-                Keyring::open_or_create(&self.path, key_file).context("field keys")?
+                Keyring::open_or_create_with(&self.path, key_file, at).context("field keys")?
             }
         })
     }
@@ -284,6 +439,21 @@ impl DataDir {
     }
 }
 
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn parse_settings(path: &Path, text: &str) -> anyhow::Result<Settings> {
     toml::from_str(text).with_context(|| format!("parse {}", path.display()))
 }
@@ -315,21 +485,103 @@ impl Opener<'_> {
         Ok(SqliteStore::create(&self.dir.path, self.store_options())?)
     }
 
-    /// The node of a directory made by `hoso init`: its profile from the
-    /// settings file, its existing log.
+    /// The node of a directory made by `hoso init` on the SQLite backend: its
+    /// profile from the settings file, its existing log.
     pub fn open_node(&self, keys: Keys) -> anyhow::Result<Node> {
         let profile = self.dir.profile()?;
+        let ledger = self.dir.ledger_settings()?;
+        anyhow::ensure!(
+            ledger.backend == Backend::Sqlite,
+            "this command works on a SQLite data directory; {} names the {} backend (use `hoso serve` and the API)",
+            self.dir.settings_file().display(),
+            ledger.backend.name()
+        );
         let store = self.open_store()?;
         self.node(store, profile, keys)
+    }
+
+    /// The log `hoso.toml` names: the directory's SQLite file, or a PostgreSQL
+    /// database (with its signing lease) or a KurrentDB cluster.
+    pub async fn connect_ledger(
+        &self,
+    ) -> anyhow::Result<(
+        Arc<dyn EventStore>,
+        Option<SqliteStore>,
+        Option<Arc<dyn SigningLease>>,
+    )> {
+        let ledger = self.dir.ledger_settings()?;
+        match ledger.backend {
+            Backend::Sqlite => {
+                let store = self.open_store()?;
+                Ok((Arc::new(store.clone()), Some(store), None))
+            }
+            Backend::Postgres => {
+                self.dir.restrict_permissions()?;
+                let url = ledger.checked_url()?;
+                let password = database_password()?;
+                let store = PostgresStore::connect(url, password.as_deref(), self.store_options())
+                    .await
+                    .with_context(|| format!("connecting to the ledger at {url}"))?;
+                let lease: Arc<dyn SigningLease> = Arc::new(store.lease(SIGNING_LEASE).await?);
+                Ok((Arc::new(store), None, Some(lease)))
+            }
+            Backend::Kurrentdb => {
+                self.dir.restrict_permissions()?;
+                let url = ledger.checked_url()?;
+                let url = with_password(url, database_password()?.as_deref());
+                let store = KurrentStore::connect_with(&url, self.store_options())
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "connecting to the KurrentDB ledger at {}",
+                            ledger.checked_url().unwrap_or_default()
+                        )
+                    })?;
+                Ok((Arc::new(store), None, None))
+            }
+        }
+    }
+
+    /// The node `hoso.toml` describes, whatever its backend (what `hoso serve`
+    /// opens).
+    pub async fn open_served(&self, keys: Keys) -> anyhow::Result<Node> {
+        let profile = self.dir.profile()?;
+        let (store, sqlite, lease) = self.connect_ledger().await?;
+        let shared = self.dir.shared_database()?;
+        self.node_on(store, sqlite, shared, lease, profile, keys)
     }
 
     /// The handlers over `store` (opened by this opener), under `profile`, with
     /// the directory's credentials and field keys.
     pub fn node(&self, store: SqliteStore, profile: Profile, keys: Keys) -> anyhow::Result<Node> {
-        let keyring = Arc::new(self.dir.keyring(keys)?);
-        let credentials = CredentialStore::open(&self.dir.path.join(CREDENTIALS_FILE))?;
-        let workflows = Arc::new(Workflows::new(
+        self.node_on(
             Arc::new(store.clone()),
+            Some(store),
+            None,
+            None,
+            profile,
+            keys,
+        )
+    }
+
+    /// The handlers over any log; the shared stores in `shared` when nodes share
+    /// a PostgreSQL database, else in the directory.
+    fn node_on(
+        &self,
+        store: Arc<dyn EventStore>,
+        sqlite: Option<SqliteStore>,
+        shared: Option<Database>,
+        lease: Option<Arc<dyn SigningLease>>,
+        profile: Profile,
+        keys: Keys,
+    ) -> anyhow::Result<Node> {
+        let keyring = Arc::new(self.dir.keyring(keys)?);
+        let credentials = match &shared {
+            Some(db) => CredentialStore::open_postgres(db)?,
+            None => CredentialStore::open(&self.dir.path.join(CREDENTIALS_FILE))?,
+        };
+        let workflows = Arc::new(Workflows::new(
+            store.clone(),
             profile,
             WorkingCalendar::official()?,
             self.clock.clone(),
@@ -339,9 +591,27 @@ impl Opener<'_> {
         Ok(Node {
             dir: self.dir.clone(),
             store,
+            sqlite,
+            shared,
+            lease,
             workflows,
             keyring,
         })
+    }
+}
+
+/// A KurrentDB URL with the password put in (`scheme://user@…` →
+/// `scheme://user:password@…`).
+fn with_password(url: &str, password: Option<&str>) -> String {
+    let Some(password) = password else {
+        return url.to_owned();
+    };
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) => format!("{scheme}://{user}:{password}@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -350,7 +620,15 @@ pub struct Node {
     /// Where it lives.
     pub dir: DataDir,
     /// The log (the handlers hold it too).
-    pub store: SqliteStore,
+    pub store: Arc<dyn EventStore>,
+    /// The same log when it is the directory's SQLite file (the demo and the
+    /// benches need its own methods).
+    pub sqlite: Option<SqliteStore>,
+    /// The PostgreSQL database the node shares with others, holding its
+    /// credentials, sessions, data keys and uploads too.
+    pub shared: Option<Database>,
+    /// On a shared log, the lease whose holder alone signs tree heads.
+    pub lease: Option<Arc<dyn SigningLease>>,
     /// The write side.
     pub workflows: Arc<Workflows>,
     /// Field keys.
@@ -386,7 +664,7 @@ impl Node {
             tracing::error!(position = ?damage.position, reason = %damage.detail, "the ledger is untrusted: the read model is not caught up");
             return Ok(Arc::new(read));
         }
-        let agreement = read.agreement_with(&self.store).await?;
+        let agreement = read.agreement_with(&*self.store).await?;
         if agreement != Agreement::Agrees {
             println!(
                 "the read model does not match the log ({agreement:?}); rebuilding it from the log"
@@ -395,7 +673,7 @@ impl Node {
             drop(read);
             read = ReadModel::rebuild(
                 self.dir.path(),
-                &self.store,
+                &*self.store,
                 clock,
                 self.identifier_sealer(),
                 &|_| (),
@@ -403,21 +681,29 @@ impl Node {
             .await?
             .0;
         }
-        let applied = read.catch_up(&self.store).await?;
+        let applied = read.catch_up(&*self.store).await?;
         if applied > 0 {
             println!("read model caught up by {applied} events");
         }
         Ok(Arc::new(read))
     }
 
+    /// The directory's SQLite log, for the tools that work on a file.
+    pub fn sqlite(&self) -> anyhow::Result<&SqliteStore> {
+        self.sqlite
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("this works on a SQLite data directory only"))
+    }
+
     /// The API's state over this node and `read`.
     pub fn api(&self, read: Arc<ReadModel>, config: ApiConfig) -> anyhow::Result<AppState> {
-        Ok(AppState::new(
+        Ok(AppState::new_shared(
             self.dir.path(),
             self.workflows.clone(),
             read,
             self.keyring.clone(),
             config,
+            self.shared.as_ref(),
         )?)
     }
 }
@@ -426,7 +712,6 @@ impl Node {
 mod tests {
     use super::*;
     use hoso_domain::clock::ManualClock;
-    use hoso_ledger::EventStore;
 
     fn at_noon() -> Arc<ManualClock> {
         let noon = chrono::DateTime::parse_from_rfc3339("2026-01-05T05:00:00Z")

@@ -27,6 +27,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Reading the log allocates and frees millions of small strings across threads;
@@ -66,6 +67,14 @@ enum Command {
         /// Create no administrator: an empty ledger for `hoso demo` or an import.
         #[arg(long)]
         no_admin: bool,
+        /// Where the log is: `sqlite` (a file in the data directory), `postgres`
+        /// (a database N nodes share) or `kurrentdb` (a cluster). Written to hoso.toml.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: data_dir::Backend,
+        /// The database's URL for `postgres` or `kurrentdb`, without a password
+        /// (that comes from HOSO_DATABASE_PASSWORD or HOSO_DATABASE_PASSWORD_FILE).
+        #[arg(long, required_if_eq_any([("backend", "postgres"), ("backend", "kurrentdb")]))]
+        url: Option<String>,
     },
     /// Field-encryption keys: rotate the key-encryption key (re-wraps every
     /// per-dossier data key; the log is not touched). `keys ledger`: the keys
@@ -399,8 +408,11 @@ fn main() -> ExitCode {
                 admin,
                 admin_unit,
                 no_admin,
+                backend,
+                url,
             } => {
-                init(&data, &profile)?;
+                let ledger = data_dir::LedgerSettings { backend, url };
+                init(&data, &profile, &ledger).await?;
                 if !no_admin {
                     serve::bootstrap(&data, &admin, &admin_unit).await?;
                 }
@@ -555,13 +567,34 @@ fn parse_backup_kind(text: &str) -> Result<hoso_domain::profile::BackupKind, Str
 }
 
 /// `hoso init`: an empty ledger, its key ring, and the settings file naming its
-/// profile.
-fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
-    // Check the profile first, so that a typo leaves nothing behind.
+/// profile and backend.
+async fn init(data: &Path, profile: &str, ledger: &data_dir::LedgerSettings) -> anyhow::Result<()> {
+    // Check the profile and the URL first, so that a typo leaves nothing behind.
     let profile = hoso_domain::profile::Profile::load(profile)?;
     let dir = data_dir::DataDir::new(data);
     let clock = std::sync::Arc::new(hoso_domain::clock::SystemClock);
-    let store = dir.on(clock.clone()).create_store()?;
+    let where_ = if ledger.backend == data_dir::Backend::Sqlite {
+        let store = dir.on(clock.clone()).create_store()?;
+        store.path().display().to_string()
+    } else {
+        let url = ledger.checked_url()?.to_owned();
+        anyhow::ensure!(
+            !dir.settings_file().exists(),
+            "{} exists: this directory was made already",
+            dir.settings_file().display()
+        );
+        std::fs::create_dir_all(data).with_context(|| format!("create {}", data.display()))?;
+        dir.write_settings_with(&profile, "hoso init", ledger)?;
+        let (store, _, _) = dir.on(clock.clone()).connect_ledger().await?;
+        if store.head_position().await?.is_some() {
+            // Undo the settings: this directory is not a node of that ledger yet.
+            let _ = std::fs::remove_file(dir.settings_file());
+            anyhow::bail!(
+                "{url} already holds a ledger: another node is made by copying hoso.toml, field-keys.json, ledger-keys.json and connection-key.json of an existing node into a new directory (docs/deployment.md), not by `hoso init`"
+            );
+        }
+        format!("{url} ({})", ledger.backend.name())
+    };
     let ring = dir.ledger_keys(
         data_dir::Keys::Create,
         hoso_domain::clock::Clock::now(&*clock),
@@ -570,10 +603,10 @@ fn init(data: &Path, profile: &str) -> anyhow::Result<()> {
         data_dir::Keys::Create,
         hoso_domain::clock::Clock::now(&*clock),
     )?;
-    dir.write_settings(&profile, "hoso init")?;
+    dir.write_settings_with(&profile, "hoso init", ledger)?;
     println!(
         "created an empty ledger at {} for {} (profile {})",
-        store.path().display(),
+        where_,
         profile.province(),
         profile.name()
     );

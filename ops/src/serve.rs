@@ -116,7 +116,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let dir = DataDir::new(data);
     let limits = readiness(&dir, &flags)?;
-    let node = dir.on(Arc::new(SystemClock)).open_node(Keys::Open)?;
+    let node = dir
+        .on(Arc::new(SystemClock))
+        .open_served(Keys::Open)
+        .await?;
     let sealer = trust::open(&node, verify, Keys::OpenOrCreate).await?;
     let connection = Arc::new(
         node.dir
@@ -237,7 +240,8 @@ pub fn one_time_password() -> String {
 pub async fn bootstrap(data: &Path, admin: &str, unit: &str) -> anyhow::Result<()> {
     let o = DataDir::new(data)
         .on(Arc::new(SystemClock))
-        .open_node(Keys::Create)?;
+        .open_served(Keys::Create)
+        .await?;
     // Opened as `hoso serve` would, so the directory holds what a served one does.
     o.caught_up_read_model().await?;
     let (password, from_env) = match std::env::var(ADMIN_PASSWORD_ENV) {

@@ -51,14 +51,16 @@ pub async fn open(node: &Node, verify: Verify, keys: Keys) -> anyhow::Result<Arc
     };
     let total = node.store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("verifying", total);
-    let (sealer, report) = Sealer::open(
-        Arc::new(node.store.clone()),
+    // On a log several nodes share, only the holder of the lease signs heads.
+    let (sealer, report) = Sealer::open_with_lease(
+        node.store.clone(),
         files,
         ring,
         hoso_commands::ledger_time(clock),
         policy,
         verify == Verify::Full,
         &|n| progress.set(n),
+        node.lease.clone(),
     )
     .await?;
     progress.finish();

@@ -233,7 +233,8 @@ pub async fn change_own_password(
     let cfg = &s.config;
     let (by_name, _) = s
         .sessions
-        .failures(&c.account.username, &c.client, cfg.failure_window);
+        .failures(&c.account.username, &c.client, cfg.failure_window)
+        .map_err(|e| Problem::internal(&e))?;
     if by_name >= cfg.lock_after_failures {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -251,9 +252,10 @@ pub async fn change_own_password(
         Err(hoso_commands::workflows::CommandError::Access(r))
             if matches!(r.rule, hoso_commands::workflows::AccessRule::NotHolder) =>
         {
-            let (by_name, by_client) =
-                s.sessions
-                    .fail(&c.account.username, &c.client, cfg.failure_window);
+            let (by_name, by_client) = s
+                .sessions
+                .fail(&c.account.username, &c.client, cfg.failure_window)
+                .map_err(|e| Problem::internal(&e))?;
             s.sessions.record(&Attempt {
                 at: s.now().to_rfc3339(),
                 kind: "password-change-failed".into(),

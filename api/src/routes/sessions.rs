@@ -79,7 +79,8 @@ pub async fn login(
     };
     let (_, by_client) = s
         .sessions
-        .failures(&login.username, &login.client, cfg.failure_window);
+        .failures(&login.username, &login.client, cfg.failure_window)
+        .map_err(|e| Problem::internal(&e))?;
     if by_client >= cfg.client_failures_allowed {
         return Err(login.throttled(&s, by_client));
     }
@@ -89,7 +90,8 @@ pub async fn login(
     // the name's count again.
     let (by_name, by_client) = s
         .sessions
-        .fail(&login.username, &login.client, cfg.failure_window);
+        .fail(&login.username, &login.client, cfg.failure_window)
+        .map_err(|e| Problem::internal(&e))?;
     let account = login
         .checked_account(&s, account_id.as_deref(), by_name, &input.password)
         .await?;
@@ -99,7 +101,9 @@ pub async fn login(
             .await?;
         return Err(failed());
     };
-    s.sessions.succeed(&login.username, &login.client);
+    s.sessions
+        .succeed(&login.username, &login.client)
+        .map_err(|e| Problem::internal(&e))?;
     let (token, session) = s
         .sessions
         .create(&account.id, cfg.session_ttl, login.now)

@@ -10,9 +10,13 @@
 //! is recorded in `hoso_damage`, which every node checks under the append lock, so
 //! one node's finding stops all nodes' writes, also after a restart.
 //!
+//! [`blocking`] is the synchronous client the stores beside the log (credentials,
+//! sessions, data keys, uploads) use on their own threads.
+//!
 //! Connections use no TLS: the database is expected on the node's host or a private
 //! network. The password is passed apart from the URL and never logged.
 
+pub mod blocking;
 mod lease;
 mod schema;
 #[cfg(feature = "conformance")]

@@ -191,7 +191,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-http-{}", o.people)));
     let node = prepare(&dir, o.people).await?;
 
-    let store = &node.store;
+    let store = node.sqlite()?;
     let (read, _) = ReadModel::open(
         &dir,
         node.workflows.clock().clone(),

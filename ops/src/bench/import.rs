@@ -16,7 +16,7 @@ use hoso_domain::clock::SystemClock;
 use hoso_domain::org::{OrgChange, OrgCommand, OrgUnitKind};
 use hoso_import::read::{FileKind, read};
 use hoso_import::{Options, Report};
-use hoso_ledger::{EventStore, SourceDocument};
+use hoso_ledger::SourceDocument;
 
 use crate::data_dir::{DataDir, Keys};
 

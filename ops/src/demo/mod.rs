@@ -147,7 +147,7 @@ pub async fn run(
         hex::encode(head.head.root),
         head.head.key_id
     );
-    inspection::bundle_round_trip(&node.store, &sealer, &head).await?;
+    inspection::bundle_round_trip(node.store.as_ref(), &sealer, &head).await?;
     let logins = std::mem::take(&mut tale.summary.logins);
     // Every handle on the log goes before the directory is served or removed.
     drop((ctx, tale, node, sealer));
@@ -189,7 +189,7 @@ async fn open(place: &Place, clock: Arc<ManualClock>, people: usize) -> anyhow::
     println!(
         "hoso demo: a synthetic province of {people} public servants under the {} profile, ledger at {}",
         node.workflows.profile().name(),
-        node.store.path().display()
+        node.sqlite()?.path().display()
     );
     Ok(node)
 }

@@ -136,7 +136,7 @@ impl Tale {
         node: &Node,
         elapsed: std::time::Duration,
     ) -> anyhow::Result<()> {
-        let store = &node.store;
+        let store = node.sqlite()?;
         let tally = tally(store).await?;
         let report = store
             .verify_all(&|_| ())

@@ -97,7 +97,7 @@ impl Tale {
         let read = read_model(node, wf).await?;
         let mut read_side = started.elapsed();
         for _ in 0..2 {
-            let (line, rendering) = seal_next(wf, &node.store, &read, director).await?;
+            let (line, rendering) = seal_next(wf, node.sqlite()?, &read, director).await?;
             read_side += rendering;
             self.summary.sync_batches.push(line);
         }
@@ -170,7 +170,7 @@ async fn read_model(node: &Node, wf: &Workflows) -> anyhow::Result<ReadModel> {
     let sealer = Arc::new(KeyringSealer(wf.keyring().clone()));
     let (read, _) = ReadModel::open(node.dir.path(), wf.clock().clone(), sealer)
         .context("opening the read model")?;
-    read.catch_up(&node.store)
+    read.catch_up(node.store.as_ref())
         .await
         .context("projecting the demo ledger")?;
     Ok(read)

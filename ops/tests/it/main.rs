@@ -31,3 +31,4 @@ mod sync_import;
 mod sync_pull;
 mod sync_pull_continuous;
 mod trust;
+mod two_nodes;
