@@ -343,7 +343,7 @@ impl ReadModel {
             ProjectionError::Corrupt("read model still shared after rebuild".into())
         })?;
         {
-            let mut p = model
+            let p = model
                 .projector
                 .lock()
                 .map_err(|_| ProjectionError::Poisoned)?;
