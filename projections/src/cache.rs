@@ -123,7 +123,8 @@ mod tests {
             c.insert(format!("dossier-{i:08}"), i);
             assert!(c.bytes() <= 10_000, "{} bytes after {i}", c.bytes());
         }
-        assert!(c.len() > 50, "keeps a useful number: {}", c.len());
+        // A full generation (half the budget) is always kept, about 40 entries here.
+        assert!(c.len() >= 40, "keeps a useful number: {}", c.len());
     }
 
     #[test]
