@@ -120,6 +120,11 @@ enum Command {
         /// Data directory.
         #[arg(long)]
         data: PathBuf,
+        /// Memory the rebuild caches in, MiB, whatever the size of the log
+        /// (SQLite's page cache and the folded state of the dossiers applied
+        /// last, half each).
+        #[arg(long, default_value_t = hoso_projections::DEFAULT_REBUILD_CACHE_MIB)]
+        cache_mib: usize,
     },
     /// Build a synthetic province through the real command handlers, then
     /// verify it and print its annual and SLA reports.
@@ -481,7 +486,9 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,
-            Command::Rebuild { data } => rebuild::run(&data).await.map(|()| ExitCode::SUCCESS),
+            Command::Rebuild { data, cache_mib } => rebuild::run(&data, cache_mib)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Demo {
                 data,
                 people,

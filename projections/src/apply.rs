@@ -23,11 +23,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use crate::ProjectionError;
+use crate::cache::{Bounded, Weigh};
 use crate::dates::{date_text, pb_date_text};
 use crate::identifiers::{IdentifierSealer, seal_legacy};
 
-/// The searchable summary of one dossier, kept in memory while projecting
-/// and written to `dossiers` whenever it changes.
+/// The searchable summary of one dossier, written to `dossiers` whenever it
+/// changes; the projector keeps those it folded last in a bounded cache and
+/// reads the others back from that table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Summary {
     /// Keyed hash of the identification number.
@@ -52,6 +54,28 @@ pub(crate) struct Summary {
     pub revision: u64,
     pub opened_on: String,
     pub locked_on: Option<String>,
+}
+
+impl Weigh for Summary {
+    fn weight(&self) -> usize {
+        let text = |s: &String| s.capacity();
+        let maybe = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        std::mem::size_of::<Self>()
+            + text(&self.person_key)
+            + text(&self.person_id_sealed)
+            + text(&self.full_name)
+            + text(&self.managing_unit)
+            + text(&self.employing_unit)
+            + text(&self.opened_on)
+            + maybe(&self.gender)
+            + maybe(&self.ethnicity)
+            + maybe(&self.education)
+            + maybe(&self.qualification)
+            + maybe(&self.rank_code)
+            + maybe(&self.rank_name)
+            + maybe(&self.job_position)
+            + maybe(&self.locked_on)
+    }
 }
 
 impl Summary {
@@ -97,9 +121,11 @@ pub struct Prepared {
     event: DomainEvent,
     body: Vec<u8>,
     effective: Option<String>,
-    /// Whether a [`hoso_ledger::ChainVerifier`] already re-hashed this event (a
-    /// rebuild verifies as it reads): the projector then only links it.
-    pub(crate) hash_checked: bool,
+    /// Whether a [`hoso_ledger::ChainVerifier`] already checked this event, its
+    /// hash and its link to the stream's previous event, in `$all` order (a
+    /// rebuild verifies as it reads): the projector then neither re-hashes it
+    /// nor looks up its stream's head.
+    pub(crate) verified: bool,
 }
 
 impl Prepared {
@@ -131,28 +157,30 @@ pub fn prepare(
                 effective: effective_of(&event),
                 recorded,
                 event,
-                hash_checked: false,
+                verified: false,
             })
         })
         .collect()
 }
 
+/// Bytes of folded state the projector keeps in memory unless told otherwise
+/// ([`Projector::set_cache_budget`]).
+pub const DEFAULT_STATE_CACHE_BYTES: usize = 64 << 20;
+
 /// Folds events into the read model.
 pub struct Projector {
     pub(crate) conn: Connection,
     pub(crate) org: OrgTree,
-    summaries: HashMap<String, Summary>,
+    /// Summaries of the dossiers folded last; the others are in `dossiers`.
+    summaries: Bounded<Summary>,
     next_position: u64,
-    /// Each stream's chain head as applied (`chain_heads`).
-    heads: HashMap<String, (u64, Hash)>,
+    /// Chain heads of the streams applied last; the others are in `chain_heads`.
+    heads: Bounded<(u64, Hash)>,
     /// The last event applied (`last_applied`).
     last: Option<(u64, Hash)>,
     /// Whether event hashes cover the position (as [`RecordedEvent::compute_hash`]
     /// takes it): true for a backend with dense positions.
     pub(crate) position_hashed: bool,
-    /// Keep the heads in memory and write them once at the end ([`Projector::save_heads`]):
-    /// a rebuild, which writes into a scratch file that is thrown away if it fails.
-    pub(crate) defer_heads: bool,
 }
 
 impl std::fmt::Debug for Projector {
@@ -173,8 +201,8 @@ fn stream_kind(stream: &str) -> Option<(&'static str, &str)> {
 }
 
 impl Projector {
-    /// A projector over an opened read model: loads its checkpoint, the
-    /// org tree and the dossier summaries.
+    /// A projector over an opened read model: loads its checkpoint and the
+    /// org tree; dossier summaries and chain heads are read when first needed.
     pub(crate) fn load(conn: Connection) -> Result<Self, ProjectionError> {
         let registry = Registry::standard();
         let next_position = crate::schema::next_position(&conn)?;
@@ -191,56 +219,6 @@ impl Projector {
                 org.apply(&stream, &event);
             }
         }
-        let mut summaries = HashMap::new();
-        {
-            let mut stmt = conn.prepare(
-                "SELECT id, person_key, full_name, birth_year, gender, ethnicity, education,
-                        qualification, party_member, category, managing_unit, employing_unit,
-                        status, workflow, rank_code, rank_name, job_position, revision, opened_on,
-                        locked_on, person_id_sealed
-                 FROM dossiers",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let workflow = crate::schema::review_state_column(r, 13)?;
-                summaries.insert(
-                    r.get::<_, String>(0)?,
-                    Summary {
-                        person_key: r.get(1)?,
-                        person_id_sealed: r.get(20)?,
-                        full_name: r.get(2)?,
-                        birth_year: r.get(3)?,
-                        gender: r.get(4)?,
-                        ethnicity: r.get(5)?,
-                        education: r.get(6)?,
-                        qualification: r.get(7)?,
-                        party_member: r.get(8)?,
-                        category: r.get(9)?,
-                        managing_unit: r.get(10)?,
-                        employing_unit: r.get(11)?,
-                        status: r.get(12)?,
-                        workflow,
-                        rank_code: r.get(14)?,
-                        rank_name: r.get(15)?,
-                        job_position: r.get(16)?,
-                        revision: u64::try_from(r.get::<_, i64>(17)?).unwrap_or(0),
-                        opened_on: r.get(18)?,
-                        locked_on: r.get(19)?,
-                    },
-                );
-            }
-        }
-        let mut heads = HashMap::new();
-        {
-            let mut stmt = conn.prepare("SELECT stream, revision, hash FROM chain_heads")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                heads.insert(
-                    r.get::<_, String>(0)?,
-                    (column_u64(r, 1)?, column_hash(r, 2)?),
-                );
-            }
-        }
         let last = conn
             .query_row(
                 "SELECT position, hash FROM last_applied WHERE id = 0",
@@ -248,6 +226,7 @@ impl Projector {
                 |r| Ok((column_u64(r, 0)?, column_hash(r, 1)?)),
             )
             .optional()?;
+        let (summaries, heads) = caches(DEFAULT_STATE_CACHE_BYTES);
         Ok(Self {
             conn,
             org,
@@ -256,33 +235,19 @@ impl Projector {
             heads,
             last,
             position_hashed: true,
-            defer_heads: false,
         })
+    }
+
+    /// Keeps at most about `bytes` of folded state (dossier summaries and chain
+    /// heads) in memory from now on; what is forgotten is read back from the
+    /// tables when next needed, so the read model comes out the same.
+    pub fn set_cache_budget(&mut self, bytes: usize) {
+        (self.summaries, self.heads) = caches(bytes);
     }
 
     /// The last event applied: its position and hash.
     pub fn last_applied(&self) -> Option<(u64, Hash)> {
         self.last
-    }
-
-    /// Writes every chain head held in memory (after a rebuild with
-    /// [`defer_heads`](Self::defer_heads)).
-    pub(crate) fn save_heads(&mut self) -> Result<(), ProjectionError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO chain_heads (stream, revision, hash) VALUES (?1, ?2, ?3)",
-            )?;
-            for (stream, (revision, hash)) in &self.heads {
-                stmt.execute(params![
-                    stream,
-                    i64::try_from(*revision).unwrap_or(i64::MAX),
-                    &hash[..]
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     /// Position of the next event to apply.
@@ -302,9 +267,8 @@ impl Projector {
             heads,
             last,
             position_hashed,
-            defer_heads,
         } = self;
-        let mut staged: HashMap<String, Summary> = HashMap::new();
+        let mut staged: HashMap<String, Staged> = HashMap::new();
         let mut org_staged: Vec<(String, DomainEvent)> = Vec::new();
         let mut heads_staged: HashMap<&str, (u64, Hash)> = HashMap::new();
         let tx = conn.transaction()?;
@@ -318,11 +282,13 @@ impl Projector {
             // Linked before it is applied: an event that does not continue its chain
             // never reaches the read model.
             let e = &p.recorded;
-            let head = heads_staged
-                .get(e.stream.as_str())
-                .or_else(|| heads.get(&e.stream))
-                .copied();
-            check_link(e, head, !p.hash_checked, *position_hashed)?;
+            if !p.verified {
+                let head = match heads_staged.get(e.stream.as_str()) {
+                    Some(h) => Some(*h),
+                    None => head_of(&tx, heads, &e.stream)?,
+                };
+                check_link(e, head, *position_hashed)?;
+            }
             heads_staged.insert(e.stream.as_str(), (e.revision, e.hash));
             apply_one(&tx, p, summaries, &mut staged, &mut org_staged)?;
             next = p.recorded.position + 1;
@@ -332,7 +298,7 @@ impl Projector {
         if applied == 0 {
             return Ok(0);
         }
-        if !*defer_heads {
+        {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR REPLACE INTO chain_heads (stream, revision, hash) VALUES (?1, ?2, ?3)",
             )?;
@@ -355,8 +321,8 @@ impl Projector {
         }
         // One row write per dossier per page, however many of its events
         // the page held.
-        for (id, s) in &staged {
-            if summaries.get(id) != Some(s) {
+        for (id, (before, s)) in &staged {
+            if before.as_ref() != Some(s) {
                 upsert_summary(&tx, id, s)?;
             }
         }
@@ -364,7 +330,9 @@ impl Projector {
             .execute([i64::try_from(next).unwrap_or(i64::MAX)])?;
         tx.commit()?;
         // Only a committed page changes what the projector remembers.
-        summaries.extend(staged);
+        for (id, (_, s)) in staged {
+            summaries.insert(id, s);
+        }
         for (stream, event) in org_staged {
             org.apply(&stream, &event);
         }
@@ -378,12 +346,11 @@ impl Projector {
 }
 
 /// Whether `e` continues its stream's chain from `head` (the stream's last event
-/// applied, `None` for a new stream) and, when `rehash`, whether its content still
-/// hashes to its stored hash.
+/// applied, `None` for a new stream) and whether its content still hashes to its
+/// stored hash.
 fn check_link(
     e: &RecordedEvent,
     head: Option<(u64, Hash)>,
-    rehash: bool,
     position_hashed: bool,
 ) -> Result<(), ProjectionError> {
     let violation = |kind| {
@@ -394,14 +361,12 @@ fn check_link(
             kind,
         })
     };
-    if rehash {
-        let computed = e.compute_hash(position_hashed);
-        if computed != e.hash {
-            return Err(violation(ViolationKind::ContentAltered {
-                stored: hex::encode(e.hash),
-                computed: hex::encode(computed),
-            }));
-        }
+    let computed = e.compute_hash(position_hashed);
+    if computed != e.hash {
+        return Err(violation(ViolationKind::ContentAltered {
+            stored: hex::encode(e.hash),
+            computed: hex::encode(computed),
+        }));
     }
     let (expected_revision, expected_prev) = match head {
         Some((revision, hash)) => (revision + 1, hash),
@@ -418,6 +383,75 @@ fn check_link(
         }));
     }
     Ok(())
+}
+
+/// A dossier's summary as the page found it (`None`: none yet) and as the page
+/// left it; only a changed one is written.
+type Staged = (Option<Summary>, Summary);
+
+/// The caches of a projector within `bytes`: most of it for the summaries,
+/// which are about ten times a chain head's size.
+fn caches(bytes: usize) -> (Bounded<Summary>, Bounded<(u64, Hash)>) {
+    (Bounded::new(bytes / 8 * 7), Bounded::new(bytes / 8))
+}
+
+/// A stream's chain head as applied: remembered, or read from `chain_heads`.
+fn head_of(
+    tx: &Transaction<'_>,
+    heads: &mut Bounded<(u64, Hash)>,
+    stream: &str,
+) -> Result<Option<(u64, Hash)>, ProjectionError> {
+    if let Some(h) = heads.get(stream) {
+        return Ok(Some(*h));
+    }
+    Ok(tx
+        .prepare_cached("SELECT revision, hash FROM chain_heads WHERE stream = ?1")?
+        .query_row([stream], |r| Ok((column_u64(r, 0)?, column_hash(r, 1)?)))
+        .optional()?)
+}
+
+/// A dossier's summary as applied: remembered, or read from `dossiers`.
+fn summary_of(
+    tx: &Transaction<'_>,
+    summaries: &mut Bounded<Summary>,
+    id: &str,
+) -> Result<Option<Summary>, ProjectionError> {
+    if let Some(s) = summaries.get(id) {
+        return Ok(Some(s.clone()));
+    }
+    Ok(tx
+        .prepare_cached(
+            "SELECT person_key, full_name, birth_year, gender, ethnicity, education,
+                    qualification, party_member, category, managing_unit, employing_unit,
+                    status, workflow, rank_code, rank_name, job_position, revision, opened_on,
+                    locked_on, person_id_sealed
+             FROM dossiers WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Summary {
+                person_key: r.get(0)?,
+                full_name: r.get(1)?,
+                birth_year: r.get(2)?,
+                gender: r.get(3)?,
+                ethnicity: r.get(4)?,
+                education: r.get(5)?,
+                qualification: r.get(6)?,
+                party_member: r.get(7)?,
+                category: r.get(8)?,
+                managing_unit: r.get(9)?,
+                employing_unit: r.get(10)?,
+                status: r.get(11)?,
+                workflow: crate::schema::review_state_column(r, 12)?,
+                rank_code: r.get(13)?,
+                rank_name: r.get(14)?,
+                job_position: r.get(15)?,
+                revision: column_u64(r, 16)?,
+                opened_on: r.get(17)?,
+                locked_on: r.get(18)?,
+                person_id_sealed: r.get(19)?,
+            })
+        })
+        .optional()?)
 }
 
 fn column_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
@@ -569,8 +603,8 @@ fn change(field: &str, from: impl serde::Serialize, to: impl serde::Serialize) -
 fn apply_one(
     tx: &Transaction<'_>,
     p: &Prepared,
-    summaries: &HashMap<String, Summary>,
-    staged: &mut HashMap<String, Summary>,
+    summaries: &mut Bounded<Summary>,
+    staged: &mut HashMap<String, Staged>,
     org_staged: &mut Vec<(String, DomainEvent)>,
 ) -> Result<(), ProjectionError> {
     let (e, event) = (&p.recorded, &p.event);
@@ -663,16 +697,23 @@ fn apply_dossier(
     tx: &Transaction<'_>,
     p: &Prepared,
     id: &str,
-    summaries: &HashMap<String, Summary>,
-    staged: &mut HashMap<String, Summary>,
+    summaries: &mut Bounded<Summary>,
+    staged: &mut HashMap<String, Staged>,
 ) -> Result<Value, ProjectionError> {
     use DomainEvent as E;
     let (e, event) = (&p.recorded, &p.event);
     if !staged.contains_key(id) {
-        let known = summaries.get(id).cloned().unwrap_or_default();
-        staged.insert(id.to_owned(), known);
+        // A stream's first event (its chain checked above) has no summary
+        // before it: nothing to look up.
+        let known = if e.revision == 0 {
+            None
+        } else {
+            summary_of(tx, summaries, id)?
+        };
+        let s = known.clone().unwrap_or_default();
+        staged.insert(id.to_owned(), (known, s));
     }
-    let Some(s) = staged.get_mut(id) else {
+    let Some((_, s)) = staged.get_mut(id) else {
         return Err(ProjectionError::Corrupt(format!(
             "summary of {id} vanished"
         )));

@@ -30,6 +30,7 @@
 pub mod apply;
 pub mod approvals;
 pub mod audit;
+mod cache;
 pub mod crosstab;
 mod dates;
 pub mod exchange;
@@ -58,6 +59,12 @@ pub use crate::schema::{DAMAGED_PREFIX, Found, PROJECTION_VERSION, READ_MODEL_FI
 
 /// Events applied per transaction while catching up or rebuilding.
 const PAGE: usize = 4_096;
+
+/// Memory a rebuild caches in, MiB, unless told otherwise
+/// ([`ReadModel::rebuild_within`]): half for SQLite's page cache, half for the
+/// folded state of the dossiers and streams applied last. Whatever the size
+/// of the log, this is what the rebuild's caches hold at most.
+pub const DEFAULT_REBUILD_CACHE_MIB: usize = 256;
 
 /// Failures of the read side.
 #[derive(Debug, thiserror::Error)]
@@ -280,16 +287,41 @@ impl ReadModel {
 
     /// Deletes the read model in `dir` and builds it again from position 0,
     /// verifying every hash chain as it reads. `progress` is called after
-    /// each page with the number of events applied so far.
-    ///
-    /// Reading and verifying run on this task while a blocking thread
-    /// applies the pages, so the two halves use both cores; the secondary
-    /// indexes are built once at the end.
+    /// each page with the number of events applied so far. Caches within
+    /// [`DEFAULT_REBUILD_CACHE_MIB`].
     pub async fn rebuild(
         dir: &Path,
         store: &dyn EventStore,
         clock: std::sync::Arc<dyn Clock>,
         sealer: std::sync::Arc<dyn IdentifierSealer>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(Self, RebuildReport), ProjectionError> {
+        Self::rebuild_within(
+            dir,
+            store,
+            clock,
+            sealer,
+            DEFAULT_REBUILD_CACHE_MIB << 20,
+            progress,
+        )
+        .await
+    }
+
+    /// [`rebuild`](Self::rebuild) caching within `cache_bytes`: half of it
+    /// SQLite's page cache, half the projector's folded state (summaries and
+    /// chain heads of the dossiers applied last, the others read back from
+    /// the tables when needed). The read model comes out the same whatever
+    /// the budget; a smaller one costs reads.
+    ///
+    /// Reading and verifying run on this task while a blocking thread
+    /// applies the pages, so the two halves use both cores; the secondary
+    /// indexes are built once at the end.
+    pub async fn rebuild_within(
+        dir: &Path,
+        store: &dyn EventStore,
+        clock: std::sync::Arc<dyn Clock>,
+        sealer: std::sync::Arc<dyn IdentifierSealer>,
+        cache_bytes: usize,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
         // Built beside the live file and swapped in at the end: until then
@@ -306,8 +338,15 @@ impl ReadModel {
                 .projector
                 .lock()
                 .map_err(|_| ProjectionError::Poisoned)?;
-            p.defer_heads = true;
             p.position_hashed = store.dense_positions();
+            p.set_cache_budget(cache_bytes / 2);
+            // SQLite's share, in KiB (a negative cache_size); temporary tables and
+            // the sorts that build the indexes spill to files instead of growing
+            // in memory with the log.
+            let page_cache_kib = (cache_bytes / 2 / 1024).max(64);
+            p.conn.execute_batch(&format!(
+                "PRAGMA cache_size = -{page_cache_kib}; PRAGMA temp_store = FILE;"
+            ))?;
         }
         let model = std::sync::Arc::new(model);
         let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -337,11 +376,10 @@ impl ReadModel {
             ProjectionError::Corrupt("read model still shared after rebuild".into())
         })?;
         {
-            let mut p = model
+            let p = model
                 .projector
                 .lock()
                 .map_err(|_| ProjectionError::Poisoned)?;
-            p.save_heads()?;
             schema::create_indexes(&p.conn)?;
             // Back to the journalled, crash-safe mode of a live read model,
             // with everything on disk before the swap.
@@ -396,8 +434,8 @@ impl ReadModel {
             }
             let mut prepared = apply::prepare(&registry, sealer, page)?;
             for p in &mut prepared {
-                // The verifier above re-hashed it; the projector only links it.
-                p.hash_checked = true;
+                // The verifier above re-hashed and linked it.
+                p.verified = true;
             }
             if pages.send(prepared).await.is_err() {
                 // The projector stopped; its error is reported by the caller.
@@ -433,6 +471,18 @@ impl ReadModel {
             self.applied.send_replace(p.next_position());
         }
         Ok(n)
+    }
+
+    /// Keeps at most about `bytes` of folded state (dossier summaries, chain
+    /// heads) in memory while following the log; what is forgotten is read
+    /// back from the tables when next needed. A read model starts with
+    /// [`apply::DEFAULT_STATE_CACHE_BYTES`].
+    pub fn set_state_cache(&self, bytes: usize) -> Result<(), ProjectionError> {
+        self.projector
+            .lock()
+            .map_err(|_| ProjectionError::Poisoned)?
+            .set_cache_budget(bytes);
+        Ok(())
     }
 
     /// Today's date in Vietnam by the injected clock: the date of the
@@ -579,11 +629,14 @@ impl ReadModel {
             let mut out = Vec::new();
             for (table, order) in [
                 ("meta", "key"),
+                ("chain_heads", "stream"),
+                ("last_applied", "id"),
                 ("org_events", "position"),
                 ("dossiers", "id"),
                 ("sections", "dossier_id, section_code, approved"),
                 ("history", "position"),
                 ("obligations", "dossier_id, obligation_id"),
+                ("approvals", "position"),
                 ("audit", "position"),
             ] {
                 let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;

@@ -89,6 +89,10 @@ pub enum Which {
         /// Seed of the generated log.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Memory the rebuild caches in, MiB (SQLite's page cache and the
+        /// folded state of the dossiers applied last, half each).
+        #[arg(long, default_value_t = hoso_projections::DEFAULT_REBUILD_CACHE_MIB)]
+        cache_mib: usize,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,
@@ -325,8 +329,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             data,
             people,
             seed,
+            cache_mib,
             json,
-        } => rebuild::run(data, people, seed, json).await,
+        } => rebuild::run(data, people, seed, cache_mib, json).await,
         Which::Backup {
             data,
             people,

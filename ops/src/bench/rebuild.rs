@@ -474,6 +474,50 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Resident memory now, in MiB: anonymous (the heap, caches) and file-backed
+/// (mapped pages of the log and the read model), from `/proc/self/status`.
+fn rss_now_mb() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("RssAnon:")?, field("RssFile:")?))
+}
+
+/// The largest anonymous and file-backed resident memory seen while it runs,
+/// sampled every 50 ms: what the peak RSS is made of.
+struct RssSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(f64, f64)>,
+}
+
+impl RssSampler {
+    fn start() -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut peak = (0.0f64, 0.0f64);
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some((anon, file)) = rss_now_mb() {
+                        peak = (peak.0.max(anon), peak.1.max(file));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                peak
+            })
+        };
+        Self { stop, thread }
+    }
+
+    fn finish(self) -> (f64, f64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or((f64::NAN, f64::NAN))
+    }
+}
+
 /// Median and 99th percentile, in milliseconds, of the read paths.
 struct QueryFigures {
     read: (f64, f64),
@@ -569,18 +613,26 @@ pub(super) async fn open_or_generate(
 }
 
 /// Runs the benchmark.
-pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    data: Option<PathBuf>,
+    people: u64,
+    seed: u64,
+    cache_mib: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     let (dir, store, keyring) = open_or_generate(data, people, seed).await?;
+    let sampler = RssSampler::start();
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("rebuilding", events);
     let started = Instant::now();
     let model_dir = dir.join("bench-readmodel");
     std::fs::create_dir_all(&model_dir)?;
-    let (model, report) = ReadModel::rebuild(
+    let (model, report) = ReadModel::rebuild_within(
         &model_dir,
         store.as_ref(),
         Arc::new(hoso_domain::clock::SystemClock),
         Arc::new(KeyringSealer(keyring)),
+        cache_mib.saturating_mul(1 << 20),
         &|n| progress.set(n),
     )
     .await?;
@@ -589,8 +641,9 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
     let queries = measure_queries(&model, people, seed)?;
     let per_s = report.events as f64 / elapsed;
     let rss = peak_rss_mb();
+    let (anon, file) = sampler.finish();
     println!(
-        "rebuilt all projections from {} events ({} streams) in {elapsed:.1} s: {per_s:.0} events/s, chains verified, peak RSS {} MiB",
+        "rebuilt all projections from {} events ({} streams) in {elapsed:.1} s: {per_s:.0} events/s, chains verified, caches within {cache_mib} MiB, peak RSS {} MiB (sampled peaks: {anon:.0} MiB anonymous, {file:.0} MiB mapped files)",
         report.events,
         report.streams,
         rss.map_or("?".to_owned(), |r| format!("{r:.0}"))
@@ -608,7 +661,10 @@ pub async fn run(data: Option<PathBuf>, people: u64, seed: u64, json: bool) -> a
                 "streams": report.streams,
                 "seconds": elapsed,
                 "events_per_s": per_s,
+                "cache_mib": cache_mib,
                 "peak_rss_mb": rss,
+                "peak_anon_mb": anon,
+                "peak_file_mb": file,
                 "dossier_read_p50_ms": queries.read.0,
                 "dossier_read_p99_ms": queries.read.1,
                 "dossier_as_of_p99_ms": queries.as_of.1,

@@ -3,6 +3,7 @@
 //! whole dependency tree each, the larger part of the suite's build.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budget;
 mod exchange;
 mod exchange_levels;
 mod readmodel;

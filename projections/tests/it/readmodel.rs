@@ -50,7 +50,7 @@ impl IdentifierSealer for Keys {
     }
 }
 
-fn sealer(p: &Province) -> Arc<dyn IdentifierSealer> {
+pub(crate) fn sealer(p: &Province) -> Arc<dyn IdentifierSealer> {
     Arc::new(Keys(p.wf.keyring().clone()))
 }
 
@@ -165,7 +165,7 @@ async fn merger_shows_the_old_tree_before_and_the_new_one_after_its_effective_da
     assert_eq!(moved.diff[0]["from"], HOSPITAL);
 }
 
-async fn open_named(p: &Province, pid: &str, name: &str, unit: &str) -> String {
+pub(crate) async fn open_named(p: &Province, pid: &str, name: &str, unit: &str) -> String {
     let opening = OpenDossier {
         full_name: name.into(),
         birth_date: None,
