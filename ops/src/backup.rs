@@ -30,7 +30,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::data_dir::{DataDir, SETTINGS_FILE};
+use crate::data_dir::{Backend, DataDir, SETTINGS_FILE};
 use crate::progress::Progress;
 
 /// The manifest's format.
@@ -188,20 +188,11 @@ pub async fn run(args: &BackupArgs<'_>) -> anyhow::Result<()> {
 /// Refuses a directory whose `hoso.toml` names a backend other than SQLite: its log is
 /// in a server, backed up with that server's own tools.
 fn refuse_other_backends(data: &Path) -> anyhow::Result<()> {
-    let path = data.join(SETTINGS_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(());
-    };
-    let value: toml::Value =
-        toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-    let backend = value
-        .get("ledger")
-        .and_then(|l| l.get("backend"))
-        .and_then(|b| b.as_str())
-        .unwrap_or("sqlite");
-    if backend != "sqlite" {
+    let backend = DataDir::new(data).ledger_settings()?.backend;
+    if backend != Backend::Sqlite {
+        let name = backend.name();
         bail!(
-            "{} keeps its log in {backend}, not in SQLite: back it up with {backend}'s own tools (e.g. pg_dump or pg_basebackup for PostgreSQL); `hoso backup` copies SQLite data directories only",
+            "{} keeps its log in {name}, not in SQLite: back it up with {name}'s own tools (e.g. pg_dump or pg_basebackup for PostgreSQL); `hoso backup` copies SQLite data directories only",
             data.display()
         );
     }

@@ -88,6 +88,20 @@ pub struct Settings {
     pub uploads: Option<hoso_domain::profile::UploadRule>,
     /// Where the log is (`[ledger]`); SQLite in the directory when absent.
     pub ledger: Option<LedgerSettings>,
+    /// `/readyz`'s bounds (`[health]`), under `hoso serve`'s flags.
+    pub health: Option<HealthSettings>,
+}
+
+/// `hoso.toml`'s `[health]`: the bounds of `hoso serve`'s readiness flags.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSettings {
+    /// See `hoso serve --min-free-bytes`.
+    pub min_free_bytes: Option<u64>,
+    /// See `hoso serve --min-free-percent`.
+    pub min_free_percent: Option<u8>,
+    /// See `hoso serve --max-projection-lag`.
+    pub max_projection_lag: Option<u64>,
 }
 
 /// The backend of a node's log.

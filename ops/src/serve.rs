@@ -40,47 +40,31 @@ pub struct ReadinessFlags {
     pub max_projection_lag: Option<u64>,
 }
 
-/// `[health]` of `hoso.toml`: the same bounds as [`ReadinessFlags`].
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HealthSettings {
-    min_free_bytes: Option<u64>,
-    min_free_percent: Option<u8>,
-    max_projection_lag: Option<u64>,
-}
-
-/// The readiness bounds: the flags', else `hoso.toml`'s, else the defaults.
+/// The readiness bounds: the flags', else `hoso.toml`'s `[health]`, else the defaults.
 fn readiness(dir: &DataDir, flags: &ReadinessFlags) -> anyhow::Result<ReadinessLimits> {
-    #[derive(Default, serde::Deserialize)]
-    struct File {
-        #[serde(default)]
-        health: HealthSettings,
-    }
-    let path = dir.settings_file();
-    let file: File = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => File::default(),
-        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
-    };
+    let file = dir
+        .read_settings()?
+        .and_then(|s| s.health)
+        .unwrap_or_default();
     let d = ReadinessLimits::default();
     let min_free_percent = flags
         .min_free_percent
-        .or(file.health.min_free_percent)
+        .or(file.min_free_percent)
         .unwrap_or(d.min_free_percent);
     anyhow::ensure!(
         min_free_percent <= 100,
         "{}: [health] min_free_percent must be 0 to 100, not {min_free_percent}",
-        path.display()
+        dir.settings_file().display()
     );
     Ok(ReadinessLimits {
         min_free_bytes: flags
             .min_free_bytes
-            .or(file.health.min_free_bytes)
+            .or(file.min_free_bytes)
             .unwrap_or(d.min_free_bytes),
         min_free_percent,
         max_projection_lag: flags
             .max_projection_lag
-            .or(file.health.max_projection_lag)
+            .or(file.max_projection_lag)
             .unwrap_or(d.max_projection_lag),
     })
 }

@@ -1,7 +1,9 @@
 //! Two `hoso serve` nodes over one PostgreSQL database (issue 17): the second node
 //! is made by copying the first's `hoso.toml` and key files, not by `hoso init`;
 //! writes through either are read through the other (`wait_for`), a session made on
-//! one works on the other, and a password changed through one logs in on the other.
+//! one works on the other, a password changed through one logs in on the other, a
+//! document uploaded through one is read through the other, and only the node
+//! holding the lease signs tree heads.
 
 use std::path::Path;
 
@@ -138,6 +140,64 @@ async fn two_nodes_over_one_postgres_serve_each_others_writes_and_sessions() {
         )
         .await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+
+    // A document uploaded through A is read through B: the encrypted bytes and
+    // the dossier's data key are in the database, not in A's directory.
+    let (_, focal) = api_a
+        .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
+        .await;
+    let dossier = api_a
+        .ok(
+            "POST",
+            "/api/v1/dossiers",
+            &focal,
+            json!({"person_id": "001090001234", "full_name": "Nguyễn Văn An",
+                   "birth_date": "1990-05-17", "category": "cong_chuc",
+                   "managing_unit": HEALTH, "employing_unit": HEALTH,
+                   "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scan = "QUYẾT ĐỊNH tuyển dụng số 15/QĐ-SYT".as_bytes().to_vec();
+    let uploaded = api_a.upload(&dossier, &focal, scan.clone()).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let sha = uploaded.body["sha256"].as_str().unwrap().to_owned();
+    // A document is read through the dossier that cites it: an award citing it.
+    let mut award = decision("16/QĐ-UBND");
+    award["attachment_sha256"] = json!(sha);
+    api_a
+        .ok(
+            "POST",
+            &format!("/api/v1/dossiers/{dossier}/decisions"),
+            &focal,
+            json!({"kind": "award", "effective": "2026-01-05", "document": award,
+                   "form": "Giấy khen", "reason": "Hoàn thành xuất sắc nhiệm vụ", "year": 2026}),
+        )
+        .await;
+    let wait = api_a.log_position(&admin).await - 1;
+    let read = api_b
+        .get(
+            &format!("/api/v1/dossiers/{dossier}/attachments/{sha}?wait_for={wait}"),
+            &focal,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.bytes, scan);
+    for dir in [&a_dir, &b_dir] {
+        let local = dir.join("attachments");
+        let files = std::fs::read_dir(&local).map_or(0, |d| d.count());
+        assert_eq!(files, 0, "{} holds attachment files", local.display());
+    }
+
+    // One node at a time seals: A, started first, holds the lease and signed the
+    // heads; B follows the log and signs none.
+    assert!(a_dir.join("tree-head.json").exists());
+    assert!(
+        !b_dir.join("tree-head.json").exists(),
+        "the node without the lease signed a tree head"
+    );
 
     // Logged out through B, the session is gone on A too.
     let out = api_b
