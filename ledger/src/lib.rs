@@ -17,6 +17,7 @@ pub mod ledger_keys;
 pub mod merkle;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod retry;
 pub mod sealer;
 pub mod sqlite;
 pub mod store;

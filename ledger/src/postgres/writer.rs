@@ -23,6 +23,7 @@ use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
 };
 use crate::error::{Damage, StoreError, StoreResult};
+use crate::retry::{Batch, Stored, duplicate, replay};
 use crate::store::AppendResult;
 
 /// Most requests committed together.
@@ -42,22 +43,14 @@ pub(super) struct WriteRequest {
     pub reply: oneshot::Sender<StoreResult<AppendResult>>,
 }
 
-/// An event id found stored: in a committed row, or earlier in the current group.
-enum Stored {
-    Row {
-        stream: String,
-        revision: u64,
-        position: u64,
-        event_type: String,
-        schema_version: u32,
-        payload: Vec<u8>,
-    },
-    InGroup {
-        request: usize,
-        index: usize,
-        revision: u64,
-        position: u64,
-    },
+impl Batch for WriteRequest {
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    fn events(&self) -> &[NewEvent] {
+        &self.events
+    }
 }
 
 /// The rows of one group, column by column, for one `INSERT … SELECT FROM UNNEST`.
@@ -480,7 +473,7 @@ fn apply<'a>(
     };
     // An append whose first event is stored already is a retry: answer as before.
     if find(&first.event_id, pending).is_some() {
-        return replay(group, req, |id| find(id, pending));
+        return replay(group, req, |id| Ok(find(id, pending)));
     }
     for e in &req.events[1..] {
         if let Some(s) = find(&e.event_id, pending) {
@@ -552,95 +545,6 @@ fn apply<'a>(
         first_position,
         last_position: *position - 1,
     })
-}
-
-/// Answers a retried append with the original result, provided the stored events are
-/// exactly this batch: same ids, same stream, consecutive, same types and payloads.
-fn replay(
-    group: &[WriteRequest],
-    req: &WriteRequest,
-    find: impl Fn(&Uuid) -> Option<Stored>,
-) -> StoreResult<AppendResult> {
-    let mut result: Option<AppendResult> = None;
-    for e in &req.events {
-        let s = find(&e.event_id).ok_or_else(|| StoreError::InvalidInput {
-            reason: format!(
-                "event {} of this batch is new but earlier ones are stored: not a retry",
-                e.event_id
-            ),
-        })?;
-        let (stream, revision, position, same_content) = match &s {
-            Stored::Row {
-                stream,
-                revision,
-                position,
-                event_type,
-                schema_version,
-                payload,
-            } => (
-                stream.as_str(),
-                *revision,
-                *position,
-                *event_type == e.event_type
-                    && *schema_version == e.schema_version
-                    && *payload == e.payload,
-            ),
-            Stored::InGroup {
-                request,
-                index,
-                revision,
-                position,
-            } => {
-                let orig = &group[*request];
-                let same = orig.events.get(*index).is_some_and(|o| {
-                    o.event_type == e.event_type
-                        && o.schema_version == e.schema_version
-                        && o.payload == e.payload
-                });
-                (orig.stream.as_str(), *revision, *position, same)
-            }
-        };
-        let consecutive = match result {
-            None => true,
-            Some(r) => revision == r.stream_revision + 1 && position > r.last_position,
-        };
-        if stream != req.stream || !same_content || !consecutive {
-            return Err(duplicate(e.event_id, &s, group));
-        }
-        result = Some(match result {
-            None => AppendResult {
-                stream_revision: revision,
-                first_position: position,
-                last_position: position,
-            },
-            Some(r) => AppendResult {
-                stream_revision: revision,
-                last_position: position,
-                ..r
-            },
-        });
-    }
-    result.ok_or_else(|| StoreError::InvalidInput {
-        reason: "empty batch".into(),
-    })
-}
-
-fn duplicate(event_id: Uuid, stored: &Stored, group: &[WriteRequest]) -> StoreError {
-    let existing = match stored {
-        Stored::Row {
-            stream, revision, ..
-        } => format!("{stream}@{revision}"),
-        Stored::InGroup {
-            request, revision, ..
-        } => {
-            let stream = group
-                .get(*request)
-                .map(|r| r.stream.as_str())
-                .unwrap_or("?");
-            format!("{stream}@{revision}")
-        }
-    };
-    StoreError::DuplicateEventId { event_id, existing }
 }
 
 fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {

@@ -21,6 +21,7 @@ use crate::envelope::{
     EnvelopeRef, ExpectedRevision, GENESIS_HASH, Hash, NewEvent, chain_hash, days_since_epoch,
 };
 use crate::error::{Damage, StoreError, StoreResult};
+use crate::retry::{Batch, Stored, duplicate, replay};
 use crate::store::AppendResult;
 
 /// Most requests committed together; bounds the latency one group adds to the next.
@@ -40,6 +41,16 @@ pub(super) struct WriteRequest {
     pub reply: oneshot::Sender<StoreResult<AppendResult>>,
     /// A place in the bounded queue, released when the request is answered.
     pub _permit: OwnedSemaphorePermit,
+}
+
+impl Batch for WriteRequest {
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    fn events(&self) -> &[NewEvent] {
+        &self.events
+    }
 }
 
 /// The first corruption detected, shared by the store and its writer, and kept in a
@@ -99,24 +110,6 @@ pub(super) struct Writer {
     pub index: Arc<StreamIndex>,
     /// Set by the maintenance thread when the WAL has grown long; see [`Writer::run`].
     pub wal_catch_up: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// Where an event id is stored: in a committed row, or earlier in the current group.
-enum Stored {
-    Row {
-        stream: String,
-        revision: u64,
-        position: u64,
-        event_type: String,
-        schema_version: u32,
-        payload: Vec<u8>,
-    },
-    InGroup {
-        request: usize,
-        index: usize,
-        revision: u64,
-        position: u64,
-    },
 }
 
 /// Why one request could not be applied.
@@ -330,9 +323,12 @@ impl Writer {
 
         // An append whose first event is stored already is a retry: answer as before.
         if let Some(stored) = self.find_event(&first.event_id, pending)? {
-            return self
-                .replay(group, req, stored, pending)
-                .map_err(Refusal::Rejected);
+            let mut first = Some(stored);
+            return replay(group, req, |id| match first.take() {
+                Some(s) => Ok(Some(s)),
+                None => self.find_event(id, pending),
+            })
+            .map_err(Refusal::Rejected);
         }
         for e in &req.events[1..] {
             if let Some(stored) = self.find_event(&e.event_id, pending)? {
@@ -484,103 +480,6 @@ impl Writer {
         .optional()
         .map_err(|e| sql_error("look up event id", e))
     }
-
-    /// Answers a retried append with the original result, provided the stored events are
-    /// exactly this batch: same ids, same stream, consecutive, same types and payloads.
-    fn replay(
-        &self,
-        group: &[WriteRequest],
-        req: &WriteRequest,
-        first: Stored,
-        pending: &Pending,
-    ) -> StoreResult<AppendResult> {
-        let mut result: Option<AppendResult> = None;
-        let mut stored = Some(first);
-        for e in &req.events {
-            let s = match stored.take() {
-                Some(s) => s,
-                None => self
-                    .find_event(&e.event_id, pending)?
-                    .ok_or_else(|| StoreError::InvalidInput {
-                        reason: format!(
-                            "event {} of this batch is new but earlier ones are stored: not a retry",
-                            e.event_id
-                        ),
-                    })?,
-            };
-            let (stream, revision, position, same_content) = match &s {
-                Stored::Row {
-                    stream,
-                    revision,
-                    position,
-                    event_type,
-                    schema_version,
-                    payload,
-                } => (
-                    stream.as_str(),
-                    *revision,
-                    *position,
-                    *event_type == e.event_type
-                        && *schema_version == e.schema_version
-                        && *payload == e.payload,
-                ),
-                Stored::InGroup {
-                    request,
-                    index,
-                    revision,
-                    position,
-                } => {
-                    let orig = &group[*request];
-                    let same = orig.events.get(*index).is_some_and(|o| {
-                        o.event_type == e.event_type
-                            && o.schema_version == e.schema_version
-                            && o.payload == e.payload
-                    });
-                    (orig.stream.as_str(), *revision, *position, same)
-                }
-            };
-            let consecutive = match result {
-                None => true,
-                Some(r) => revision == r.stream_revision + 1 && position > r.last_position,
-            };
-            if stream != req.stream || !same_content || !consecutive {
-                return Err(duplicate(e.event_id, &s, group));
-            }
-            result = Some(match result {
-                None => AppendResult {
-                    stream_revision: revision,
-                    first_position: position,
-                    last_position: position,
-                },
-                Some(r) => AppendResult {
-                    stream_revision: revision,
-                    last_position: position,
-                    ..r
-                },
-            });
-        }
-        result.ok_or_else(|| StoreError::InvalidInput {
-            reason: "empty batch".into(),
-        })
-    }
-}
-
-fn duplicate(event_id: Uuid, stored: &Stored, group: &[WriteRequest]) -> StoreError {
-    let existing = match stored {
-        Stored::Row {
-            stream, revision, ..
-        } => format!("{stream}@{revision}"),
-        Stored::InGroup {
-            request, revision, ..
-        } => {
-            let stream = group
-                .get(*request)
-                .map(|r| r.stream.as_str())
-                .unwrap_or("?");
-            format!("{stream}@{revision}")
-        }
-    };
-    StoreError::DuplicateEventId { event_id, existing }
 }
 
 fn reply(r: &mut WriteRequest, outcome: StoreResult<AppendResult>) {
