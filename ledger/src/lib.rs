@@ -11,6 +11,7 @@ pub mod clock;
 pub mod conformance;
 pub mod envelope;
 pub mod error;
+mod feed;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
 pub mod ledger_keys;

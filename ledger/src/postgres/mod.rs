@@ -23,7 +23,6 @@ mod schema;
 pub mod testing;
 mod writer;
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,8 +42,6 @@ use crate::store::{AppendResult, Direction, EventFeed, EventStore, StoreOptions,
 
 /// Requests that may wait for the writer before appenders are made to wait in turn.
 const QUEUE_REQUESTS_MAX: usize = 8_192;
-/// Events per page in subscriptions.
-const FEED_PAGE: usize = 1_024;
 /// How long a caught-up subscription waits for a notification before looking at the
 /// log anyway: a notification lost with a dropped listener connection cannot stall it.
 const FEED_FALLBACK_POLL: Duration = Duration::from_millis(500);
@@ -669,54 +666,12 @@ impl EventStore for PostgresStore {
     }
 
     fn subscribe_all(&self, from_position: u64) -> EventFeed {
-        struct Feed {
-            store: PostgresStore,
-            next: u64,
-            buffer: VecDeque<RecordedEvent>,
-            head: watch::Receiver<Option<u64>>,
-            done: bool,
-        }
-        let feed = Feed {
-            store: self.clone(),
-            next: from_position,
-            buffer: VecDeque::new(),
-            head: self.inner.head_rx.clone(),
-            done: false,
-        };
-        // Always reading from the log (never from a notification's payload) is what
-        // rules out a gap or a duplicate at the catch-up/live switch: a notification
-        // only says "look again", and so does the fallback poll.
-        Box::pin(futures::stream::unfold(feed, |mut f| async move {
-            loop {
-                if f.done {
-                    return None;
-                }
-                if let Some(e) = f.buffer.pop_front() {
-                    f.next = e.position + 1;
-                    return Some((Ok(e), f));
-                }
-                match f.store.read_all(f.next, FEED_PAGE).await {
-                    Err(e) => {
-                        f.done = true;
-                        return Some((Err(e), f));
-                    }
-                    Ok(page) if page.is_empty() => {
-                        let next = f.next;
-                        let closed = tokio::time::timeout(
-                            FEED_FALLBACK_POLL,
-                            f.head.wait_for(|h| h.is_some_and(|h| h >= next)),
-                        )
-                        .await
-                        .is_ok_and(|w| w.is_err());
-                        if closed {
-                            f.done = true;
-                            return Some((Err(StoreError::Closed), f));
-                        }
-                    }
-                    Ok(page) => f.buffer.extend(page),
-                }
-            }
-        }))
+        crate::feed::follow(
+            self.clone(),
+            from_position,
+            self.inner.head_rx.clone(),
+            Some(FEED_FALLBACK_POLL),
+        )
     }
 
     async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>> {

@@ -7,7 +7,7 @@ mod scan;
 mod schema;
 mod writer;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -49,8 +49,6 @@ const WAL_RESET_FRAMES: i64 = 4_096;
 const WAL_RESET_LEFT: i64 = 256;
 /// Background checkpoint passes tried per tick to get down to [`WAL_RESET_LEFT`].
 const WAL_RESET_ROUNDS: usize = 8;
-/// Events per page in subscriptions.
-const FEED_PAGE: usize = 1_024;
 
 /// A hoso ledger in one SQLite file. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
@@ -736,51 +734,12 @@ impl EventStore for SqliteStore {
     }
 
     fn subscribe_all(&self, from_position: u64) -> EventFeed {
-        struct Feed {
-            store: SqliteStore,
-            next: u64,
-            buffer: VecDeque<RecordedEvent>,
-            head: watch::Receiver<Option<u64>>,
-            done: bool,
-        }
-        let feed = Feed {
-            store: self.clone(),
-            next: from_position,
-            buffer: VecDeque::new(),
-            head: self.inner.head_rx.clone(),
-            done: false,
-        };
-        // Always reading from the log (never from the writer's hands) is what rules out a
-        // gap or a duplicate at the catch-up/live switch: the watch only says "look again".
-        Box::pin(futures::stream::unfold(feed, |mut f| async move {
-            loop {
-                if f.done {
-                    return None;
-                }
-                if let Some(e) = f.buffer.pop_front() {
-                    f.next = e.position + 1;
-                    return Some((Ok(e), f));
-                }
-                match f.store.read_all(f.next, FEED_PAGE).await {
-                    Err(e) => {
-                        f.done = true;
-                        return Some((Err(e), f));
-                    }
-                    Ok(page) if page.is_empty() => {
-                        let next = f.next;
-                        if f.head
-                            .wait_for(|h| h.is_some_and(|h| h >= next))
-                            .await
-                            .is_err()
-                        {
-                            f.done = true;
-                            return Some((Err(StoreError::Closed), f));
-                        }
-                    }
-                    Ok(page) => f.buffer.extend(page),
-                }
-            }
-        }))
+        crate::feed::follow(
+            self.clone(),
+            from_position,
+            self.inner.head_rx.clone(),
+            None,
+        )
     }
 
     async fn stream_revision(&self, stream: &str) -> StoreResult<Option<u64>> {
