@@ -294,9 +294,21 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = router(state.clone());
+    serve_app(listener, state, app, shutdown).await
+}
+
+/// [`serve`], answering with `app`: [`router`] with more in front of it (the
+/// web portal), which reaches the API only through it.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let follower = tokio::spawn(follow(state.clone()));
     let restructurings = tokio::spawn(routes::org::fulfil_restructurings(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // `tap_io` with nothing to do is how axum gives a custom listener's
     // connections their `ConnectInfo<SocketAddr>`.
     let listener = axum::serve::ListenerExt::tap_io(edge::GuardedListener(listener), |_| {});

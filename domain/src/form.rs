@@ -155,6 +155,32 @@ pub fn section(code: &str) -> Option<&'static SectionSpec> {
     SECTIONS.iter().find(|s| s.code == code)
 }
 
+/// The Vietnamese label of a field code as the form prints it: an item of
+/// Mẫu 2C-BNV/2008, or with the `n.` prefix an item of the newer 2C variant
+/// (`domain/data/field_catalog.tsv`, embedded). `None` for a code neither has.
+pub fn field_label(code: &str) -> Option<&'static str> {
+    static LABELS: std::sync::OnceLock<std::collections::HashMap<String, &'static str>> =
+        std::sync::OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for line in include_str!("../data/field_catalog.tsv").lines().skip(1) {
+            let mut cols = line.split('\t');
+            let (Some(form), Some(item), Some(label)) = (cols.next(), cols.next(), cols.next())
+            else {
+                continue;
+            };
+            let key = match form {
+                FORM_2C => item.to_owned(),
+                f if f.starts_with("2C newer variant") => format!("n.{item}"),
+                _ => continue,
+            };
+            m.entry(key).or_insert(label);
+        }
+        m
+    });
+    labels.get(code).copied()
+}
+
 /// Why a declared section does not fit the form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
@@ -346,6 +372,17 @@ mod tests {
             row,
             sealed: Vec::new(),
         }
+    }
+
+    #[test]
+    fn every_field_of_every_section_has_a_label() {
+        for s in SECTIONS {
+            for code in s.fields {
+                assert!(field_label(code).is_some(), "{} {code}", s.code);
+            }
+        }
+        assert_eq!(field_label("25a"), Some("Số chứng minh nhân dân"));
+        assert_eq!(field_label("zz"), None);
     }
 
     #[test]

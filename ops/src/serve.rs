@@ -147,7 +147,13 @@ pub async fn run(
         "hoso serving {} at http://{local}/api/v1 (OpenAPI: http://{local}/api/v1/openapi.json)",
         data.display()
     );
-    hoso_api::serve(listener, state, stop).await?;
+    println!("the portal (web pages, Vietnamese): http://{local}/");
+    let app = hoso_portal::mount(
+        state.clone(),
+        hoso_api::router(state.clone()),
+        hoso_portal::PortalConfig::default(),
+    );
+    hoso_api::serve_app(listener, state, app, stop).await?;
     if let Some(scrub) = scrub {
         scrub.abort();
     }

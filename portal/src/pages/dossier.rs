@@ -1,0 +1,451 @@
+//! A dossier: its facts and sections as approved, the changes waiting for
+//! review, what was returned and why, the approvals, the history with each
+//! change's diff, and the actions the visitor's roles allow. The `as_of`
+//! picker shows the dossier as it stood on a date.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::Value;
+
+use crate::Portal;
+use crate::format;
+use crate::page::{csrf, item, page, refused_page};
+use crate::session::Viewer;
+use crate::words;
+
+/// Renders one field's value: a sealed one the reader may not open shows as
+/// withheld, never as empty.
+fn value(f: &Value) -> Markup {
+    let v = f["value"].as_str().unwrap_or("");
+    let sealed = f["sealed"].as_str().is_some_and(|s| !s.is_empty());
+    html! {
+        @if v.is_empty() && sealed { em { "(thông tin hạn chế, không hiển thị)" } }
+        @else { (v) }
+    }
+}
+
+fn label(code: &str) -> String {
+    match hoso_domain::form::field_label(code) {
+        Some(l) => format!("{l} ({code})"),
+        None => code.to_owned(),
+    }
+}
+
+fn section_title(code: &str) -> &str {
+    hoso_domain::form::section(code).map_or(code, |s| s.title)
+}
+
+/// A section's fields as a table (rows of a table section numbered).
+fn fields_table(fields: &Value) -> Markup {
+    let empty = Vec::new();
+    let fields = fields.as_array().unwrap_or(&empty);
+    html! {
+        div.scroll {
+            table {
+                thead { tr { th scope="col" { "Mục" } th scope="col" { "Dòng" } th scope="col" { "Nội dung" } } }
+                tbody {
+                    @for f in fields {
+                        tr {
+                            td { (label(f["field"].as_str().unwrap_or(""))) }
+                            td { @match f["row"].as_u64() { Some(0) | None => {}, Some(r) => { (r) } } }
+                            td { (value(f)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sections of `map` in the form's order (unknown codes last).
+fn in_form_order(map: &Value) -> Vec<(&str, &Value)> {
+    let Some(m) = map.as_object() else {
+        return Vec::new();
+    };
+    let order = |code: &str| {
+        hoso_domain::form::SECTIONS
+            .iter()
+            .position(|s| s.code == code)
+            .unwrap_or(usize::MAX)
+    };
+    let mut out: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    out.sort_by_key(|(k, _)| (order(k), k.to_string()));
+    out
+}
+
+/// `GET /dossiers/{id}?as_of=&known_at=`.
+pub(crate) async fn page_handler(
+    p: &Portal,
+    v: &Viewer,
+    id: &str,
+    q: &super::Query,
+) -> Result<Response, Response> {
+    let id = super::dossier_id(id).ok_or_else(|| refused_page(Some(v), &not_found_refusal()))?;
+    let mut query = Vec::new();
+    for k in ["as_of", "known_at"] {
+        if let Some(d) = q.get(k).filter(|d| !d.is_empty()) {
+            let d = format::parse_date(d).map_or_else(|| d.clone(), |d| d.to_string());
+            query.push((k, d));
+        }
+    }
+    if let Some(w) = q.get("wait_for").and_then(|w| w.parse::<u64>().ok()) {
+        query.push(("wait_for", w.to_string()));
+    }
+    let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
+    let uri = if qs.is_empty() {
+        format!("/dossiers/{id}")
+    } else {
+        format!("/dossiers/{id}?{qs}")
+    };
+    let d = p
+        .api
+        .get(&v.who, &uri)
+        .await
+        .map_err(|r| refused_page(Some(v), &r))?;
+    // What was returned and why is in the history; only asked when it matters.
+    let returned =
+        if d["workflow"] == "returned" || !d["pending"].as_object().is_none_or(|m| m.is_empty()) {
+            p.api
+                .get(&v.who, &format!("/dossiers/{id}/history"))
+                .await
+                .ok()
+                .map(|h| last_returns(&h))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+    let name = d["full_name"].as_str().unwrap_or("").to_owned();
+    let workflow = d["workflow"].as_str().unwrap_or("");
+    let own = v.own_dossier() == Some(id);
+    let may_write = own || v.has_grants();
+    let body = html! {
+        dl.facts {
+            (item("Họ và tên", html! { (name) }))
+            (item("Phân loại", html! { (words::category(d["category"].as_str().unwrap_or(""))) }))
+            (item("Tình trạng", html! { (words::status(d["status"].as_str().unwrap_or(""))) }))
+            (item("Đơn vị quản lý", html! { code { (d["managing_unit"].as_str().unwrap_or("")) } }))
+            (item("Đơn vị sử dụng", html! { code { (d["employing_unit"].as_str().unwrap_or("")) } }))
+            (item("Quy trình", html! { span.badge.(workflow) #workflow { (words::workflow(workflow)) } }))
+            (item("Phiên bản", html! { (d["revision"]) }))
+            @if let Some(r) = d["rank"].as_object() {
+                (item("Ngạch", html! { (r["value"]["name"].as_str().unwrap_or("")) " (" (r["value"]["code"].as_str().unwrap_or("")) ")" }))
+            }
+            @if let Some(s) = d["salary"].as_object() {
+                (item("Bậc, hệ số lương", html! {
+                    "Bậc " (s["value"]["step"]) ", hệ số "
+                    (format!("{:.2}", s["value"]["coefficient_x100"].as_f64().unwrap_or(0.0) / 100.0))
+                }))
+            }
+        }
+        form.inline method="get" action={ "/dossiers/" (id) } aria-label="Xem hồ sơ tại một thời điểm" {
+            div {
+                label for="as_of" { "Xem hồ sơ tại ngày " span.hint { "(ngày hiệu lực, dd/mm/yyyy)" } }
+                input #as_of type="text" name="as_of" inputmode="numeric" placeholder="dd/mm/yyyy"
+                    value=(d["as_of"].as_str().map(format::date).unwrap_or_default());
+            }
+            div { button.secondary type="submit" { "Xem" } }
+            @if d["as_of"].is_string() { a href={ "/dossiers/" (id) } { "Về hiện tại" } }
+        }
+        nav.actions aria-label="Thao tác với hồ sơ" {
+            a href={ "/dossiers/" (id) "/history" } { "Lịch sử thay đổi" }
+        }
+        @if !returned.is_empty() {
+            section.refusal #returned {
+                h2 { "Nội dung bị trả lại" }
+                ul {
+                    @for (section, reasons) in &returned {
+                        li { strong { (section_title(section)) } ": " (reasons.join("; ")) }
+                    }
+                }
+                @if own { p { "Vui lòng kê khai lại các mục trên." } }
+            }
+        }
+        h2 { "Thông tin đã phê duyệt" }
+        @let approved = in_form_order(&d["sections"]);
+        @if approved.is_empty() { p.hint { "Chưa có mục nào được phê duyệt." } }
+        @for (code, fields) in approved {
+            section aria-label=(section_title(code)) {
+                h3 { (section_title(code)) }
+                (fields_table(fields))
+            }
+        }
+        h2 { "Thay đổi đang chờ thẩm định, phê duyệt" }
+        @let pending = in_form_order(&d["pending"]);
+        @if pending.is_empty() { p.hint { "Không có thay đổi nào đang chờ." } }
+        @for (code, fields) in pending {
+            section.pending aria-label={ "Đang chờ: " (section_title(code)) } {
+                h3 { (section_title(code)) }
+                (fields_table(fields))
+            }
+        }
+        @if may_write && d["as_of"].is_null() {
+            h2 { "Kê khai, bổ sung" }
+            @if workflow == "locked" || workflow == "verified" && !own {
+                p.hint { "Bản kê khai đang ở bước thẩm định hoặc phê duyệt." }
+            }
+            ul.sections {
+                @for s in hoso_domain::form::SECTIONS {
+                    li { a href={ "/dossiers/" (id) "/declare/" (s.code) } { (s.title) } }
+                }
+            }
+        }
+        @if v.has_grants() && !own && d["as_of"].is_null() && matches!(workflow, "declaring" | "verified") {
+            (review_forms(v, id, workflow, &pending_codes(&d)))
+        }
+        @if workflow == "locked" && v.has_keys() && d["as_of"].is_null() {
+            p { a.button href={ "/dossiers/" (id) "/approve" } { "Ký phê duyệt" } }
+        }
+        h2 { "Các lần phê duyệt" }
+        @let approvals = d["approvals"].as_array().cloned().unwrap_or_default();
+        @if approvals.is_empty() { p.hint { "Chưa có." } }
+        @else {
+            table {
+                thead { tr { th { "Phiên bản" } th { "Người ký" } th { "Khóa" } th { "Ủy quyền từ" } } }
+                tbody {
+                    @for a in &approvals {
+                        tr {
+                            td { (a["revision"]) }
+                            td { code { (a["signer"].as_str().unwrap_or("")) } }
+                            td { code { (a["key_id"].as_str().unwrap_or("")) } }
+                            td { (a["delegated_from"].as_str().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(v, &format!("Hồ sơ: {name}"), body))
+}
+
+fn pending_codes(d: &Value) -> Vec<String> {
+    d["pending"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The reviewer's three steps: return sections with reasons, verify, lock.
+fn review_forms(v: &Viewer, id: &str, workflow: &str, pending: &[String]) -> Markup {
+    html! {
+        h2 { "Thẩm định" }
+        div.actions {
+            @if workflow == "declaring" && !pending.is_empty() {
+                form method="post" action={ "/dossiers/" (id) "/review" } aria-label="Trả lại để kê khai lại" {
+                    (csrf(v))
+                    input type="hidden" name="action" value="return";
+                    fieldset {
+                        legend { "Trả lại các mục" }
+                        @for (i, code) in pending.iter().enumerate() {
+                            div {
+                                input type="checkbox" name="sections" value=(code) id={ "ret-" (i) };
+                                label for={ "ret-" (i) } style="display:inline" { (section_title(code)) }
+                            }
+                        }
+                    }
+                    label for="reason" { "Lý do trả lại" }
+                    textarea #reason name="reason" required {}
+                    button.danger type="submit" { "Trả lại" }
+                }
+                form method="post" action={ "/dossiers/" (id) "/review" } aria-label="Xác nhận đã thẩm định" {
+                    (csrf(v))
+                    input type="hidden" name="action" value="verify";
+                    label for="note" { "Ghi chú thẩm định" span.hint { " (không bắt buộc)" } }
+                    input #note type="text" name="note";
+                    button type="submit" { "Xác nhận khớp bản gốc" }
+                }
+            }
+            @if workflow == "verified" {
+                form method="post" action={ "/dossiers/" (id) "/review" } aria-label="Khóa bản kê khai" {
+                    (csrf(v))
+                    input type="hidden" name="action" value="lock";
+                    p { "Khóa bản kê khai đã thẩm định để trình phê duyệt (HY 10.3). Sau khi khóa, người kê khai không thể sửa." }
+                    button type="submit" { "Khóa và trình phê duyệt" }
+                }
+            }
+        }
+    }
+}
+
+/// The latest return of each section still relevant: (section, reasons).
+fn last_returns(history: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for e in history.as_array().into_iter().flatten() {
+        let ty = e["event_type"].as_str().unwrap_or("");
+        if ty.ends_with("ApprovalSigned") {
+            out.clear();
+        }
+        for d in e["diff"].as_array().into_iter().flatten() {
+            if let (Some(s), Some(r)) = (d["section"].as_str(), d["returned"].as_array()) {
+                out.retain(|(k, _)| k != s);
+                let reasons = r
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect();
+                out.push((s.to_owned(), reasons));
+            }
+        }
+        if ty.ends_with("DeclarationSubmitted") {
+            for d in e["diff"].as_array().into_iter().flatten() {
+                if let Some(s) = d["section"].as_str() {
+                    out.retain(|(k, _)| k != s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The refusal of a dossier that is not there or not the visitor's to see.
+pub(crate) fn not_found_refusal() -> crate::call::Refusal {
+    crate::call::Refusal {
+        type_: "urn:hoso:problem:request:not-found".into(),
+        status: 404,
+        ..crate::call::Refusal::default()
+    }
+}
+
+/// `GET /dossiers/{id}`.
+pub(crate) async fn show(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<super::Query>,
+) -> Response {
+    page_handler(&p, &v, &id, &q).await.unwrap_or_else(|r| r)
+}
+
+/// An event type in words.
+fn event_words(ty: &str) -> &str {
+    match ty.rsplit('.').next().unwrap_or(ty) {
+        "DossierOpened" => "Lập hồ sơ",
+        "DossierImported" => "Nhập hồ sơ từ hệ thống cũ",
+        "DeclarationSubmitted" => "Kê khai",
+        "DeclarationReturned" => "Trả lại để kê khai lại",
+        "DeclarationVerified" => "Thẩm định",
+        "DossierLocked" => "Khóa bản kê khai",
+        "ApprovalSigned" => "Phê duyệt (ký số)",
+        "RankChanged" => "Thay đổi ngạch",
+        "SalaryChanged" => "Thay đổi lương",
+        "AppointmentRecorded" => "Bổ nhiệm, miễn nhiệm",
+        "AwardGranted" => "Khen thưởng",
+        "DisciplineImposed" => "Kỷ luật",
+        "EvaluationRecorded" => "Đánh giá, xếp loại",
+        "PlanningRecorded" => "Quy hoạch",
+        "TransferInitiated" => "Chuyển công tác (đi)",
+        "TransferAccepted" => "Tiếp nhận chuyển công tác",
+        "TransferRejected" => "Từ chối tiếp nhận",
+        "StatusChanged" => "Thay đổi tình trạng",
+        "ObligationOpened" => "Mở thời hạn xử lý",
+        "ObligationClosed" => "Đóng thời hạn xử lý",
+        "AccessLogged" => "Ghi nhận truy cập",
+        other => other,
+    }
+}
+
+fn diff_item(d: &Value) -> Markup {
+    let section = d["section"].as_str().unwrap_or("");
+    html! {
+        @if let Some(field) = d["field"].as_str() {
+            li {
+                (section_title(section)) " · " (label(field))
+                @if let Some(r) = d["row"].as_u64().filter(|r| *r > 0) { " · dòng " (r) }
+                ": "
+                @if d["sealed"].as_bool() == Some(true) { em { "(thông tin hạn chế đã thay đổi)" } }
+                @else {
+                    @if let Some(from) = d["from"].as_str() { del { (from) } " → " }
+                    @match d["to"].as_str() { Some(to) => { ins { (to) } }, None => { em { "(xóa)" } } }
+                }
+            }
+        } @else if let Some(r) = d["returned"].as_array() {
+            li {
+                "Trả lại mục " (section_title(section)) ": "
+                (r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
+            }
+        } @else {
+            li { code { (d.to_string()) } }
+        }
+    }
+}
+
+/// `GET /dossiers/{id}/history`: every change with its diff, the date it took
+/// effect and the date it was recorded.
+pub(crate) async fn history(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = super::dossier_id(&id) else {
+        return refused_page(Some(&v), &not_found_refusal());
+    };
+    let h = match p.api.get(&v.who, &format!("/dossiers/{id}/history")).await {
+        Ok(h) => h,
+        Err(r) => return refused_page(Some(&v), &r),
+    };
+    let entries = h.as_array().cloned().unwrap_or_default();
+    let body = html! {
+        p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        div.scroll {
+            table #history {
+                thead {
+                    tr {
+                        th scope="col" { "Phiên bản" }
+                        th scope="col" { "Sự kiện" }
+                        th scope="col" { "Ngày hiệu lực" }
+                        th scope="col" { "Ngày ghi nhận" }
+                        th scope="col" { "Người thực hiện" }
+                        th scope="col" { "Căn cứ" }
+                        th scope="col" { "Thay đổi" }
+                    }
+                }
+                tbody {
+                    @for e in entries.iter().rev() {
+                        tr {
+                            td { (e["revision"]) }
+                            td { (event_words(e["event_type"].as_str().unwrap_or(""))) }
+                            td { (e["effective"].as_str().map(format::date).unwrap_or_default()) }
+                            td { (format::time(e["recorded_at"].as_str().unwrap_or(""))) }
+                            td { code { (e["actor"].as_str().unwrap_or("")) } }
+                            td {
+                                @if let Some(doc) = e["document"].as_object() {
+                                    (doc.get("number").and_then(Value::as_str).unwrap_or(""))
+                                    @if let Some(date) = doc.get("date").and_then(Value::as_str) { " ngày " (format::date(date)) }
+                                    @if let Some(sha) = doc.get("attachment_sha256").and_then(Value::as_str) {
+                                        " · " a href={ "/dossiers/" (id) "/attachments/" (sha) } { "bản số hóa" }
+                                    }
+                                }
+                            }
+                            td.diff {
+                                ul { @for d in e["diff"].as_array().into_iter().flatten() { (diff_item(d)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&v, "Lịch sử thay đổi hồ sơ", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_return_shows_until_the_section_is_declared_again() {
+        let h = json!([
+            {"event_type": "dossier.DeclarationSubmitted", "diff": [{"section": "identity", "field": "1", "to": "A"}]},
+            {"event_type": "dossier.DeclarationReturned", "diff": [{"section": "identity", "returned": ["thiếu tôn giáo"]}]},
+        ]);
+        assert_eq!(
+            last_returns(&h),
+            vec![("identity".to_owned(), vec!["thiếu tôn giáo".to_owned()])]
+        );
+        let mut again = h.as_array().cloned().unwrap_or_default();
+        again.push(json!({"event_type": "dossier.DeclarationSubmitted", "diff": [{"section": "identity", "field": "7", "to": "B"}]}));
+        assert!(last_returns(&Value::Array(again)).is_empty());
+    }
+}

@@ -1,0 +1,59 @@
+//! The first page after login: what this visitor's roles can do, one card each.
+
+use axum::extract::Query;
+use axum::response::Response;
+use maud::html;
+
+use crate::page::page;
+use crate::session::Viewer;
+use crate::words;
+
+/// `GET /`.
+pub(crate) async fn home(v: Viewer, Query(q): Query<super::Query>) -> Response {
+    let kind = v.kind().to_owned();
+    let body = html! {
+        @if q.get("changed").map(String::as_str) == Some("password") {
+            p.notice role="status" { "Đã đổi mật khẩu." }
+        }
+        p { "Xin chào " strong { (v.name()) } " (" (words::account_kind(&kind)) ", đơn vị " code { (v.unit()) } ")." }
+        @if let Some(grants) = v.me["grants"].as_object().filter(|g| !g.is_empty()) {
+            p { "Quyền được giao: "
+                @for (i, (unit, right)) in grants.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (words::right(right.as_str().unwrap_or(""))) " tại " code { (unit) }
+                }
+            }
+        }
+        div.cards {
+            @if let Some(d) = v.own_dossier() {
+                section.card {
+                    h2 { "Hồ sơ của tôi" }
+                    p { "Xem hồ sơ đã phê duyệt, các thay đổi đang chờ, nội dung bị trả lại và ai đã xem hồ sơ." }
+                    a.button href={ "/dossiers/" (d) } { "Mở hồ sơ của tôi" }
+                }
+            }
+            @if v.has_grants() && kind != "inspector" {
+                section.card {
+                    h2 { "Hàng chờ thẩm định" }
+                    p { "Các bản kê khai chờ thẩm định, hạn xử lý theo ngày làm việc và các việc quá hạn." }
+                    a.button href="/queue/review" { "Mở hàng chờ" }
+                }
+            }
+            @if v.has_grants() || kind == "inspector" || kind == "system_admin" {
+                section.card {
+                    h2 { "Tra cứu hồ sơ" }
+                    p { "Tìm theo họ tên (không cần dấu), số định danh, đơn vị, ngạch, chức vụ, độ tuổi…" }
+                    a.button href="/search" { "Tra cứu" }
+                }
+            }
+            @if kind == "agency_head" || v.has_keys() {
+                section.card {
+                    h2 { "Phê duyệt hằng tháng" }
+                    p { "Hồ sơ đã khóa chờ phê duyệt bằng chữ ký số; ký ngay trên trình duyệt bằng tệp khóa của mình." }
+                    a.button href="/queue/approvals" { "Mở danh sách phê duyệt" }
+                }
+            }
+        }
+    };
+    page(&v, "Trang chủ", body)
+}

@@ -1,0 +1,39 @@
+//! One module per group of pages. Each handler takes the visitor, makes the
+//! API calls its page needs (`crate::call`), and renders the answer; a refusal
+//! is rendered as the page's refusal box, with the API's status.
+
+pub(crate) mod approve;
+pub(crate) mod declare;
+pub(crate) mod dossier;
+pub(crate) mod home;
+pub(crate) mod login;
+pub(crate) mod queues;
+pub(crate) mod review;
+pub(crate) mod search;
+
+use std::collections::HashMap;
+
+/// A form post as name → values (fields such as `attachments` repeat).
+pub(crate) type Fields = Vec<(String, String)>;
+
+/// The first value of `name`.
+pub(crate) fn field<'a>(f: &'a Fields, name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Every value of `name`, in order.
+pub(crate) fn fields<'a>(f: &'a Fields, name: &str) -> Vec<&'a str> {
+    f.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// A query string as a map (the first value of each name).
+pub(crate) type Query = HashMap<String, String>;
+
+/// `id` when it has the shape of a dossier id (a UUID), so that it can be
+/// put in an API path as it is.
+pub(crate) fn dossier_id(id: &str) -> Option<&str> {
+    (id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')).then_some(id)
+}

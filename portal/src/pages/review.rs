@@ -1,0 +1,61 @@
+//! The reviewer's steps on a pending declaration: return with reasons,
+//! verify against the papers, lock for approval (HY 10).
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use crate::Portal;
+use crate::page::refused_page;
+use crate::session::{CSRF_FIELD, Viewer};
+
+use super::{Fields, field, fields};
+
+/// `POST /dossiers/{id}/review`.
+pub(crate) async fn submit(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
+        return r;
+    }
+    let Some(id) = super::dossier_id(&id) else {
+        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    };
+    let body = match field(&f, "action") {
+        Some("return") => {
+            let reason = field(&f, "reason").unwrap_or("").trim();
+            json!({
+                "action": "return",
+                "sections": fields(&f, "sections"),
+                "reasons": if reason.is_empty() { Vec::new() } else { vec![reason] },
+            })
+        }
+        Some("verify") => json!({"action": "verify", "note": field(&f, "note").unwrap_or("")}),
+        _ => json!({"action": "lock"}),
+    };
+    match p
+        .api
+        .json(
+            &v.who,
+            Method::POST,
+            &format!("/dossiers/{id}/review"),
+            &body,
+        )
+        .await
+    {
+        Ok(r) => Redirect::to(&format!(
+            "/dossiers/{id}?wait_for={}",
+            r["position"].as_u64().unwrap_or(0)
+        ))
+        .into_response(),
+        Err(r) => refused_page(Some(&v), &r),
+    }
+}

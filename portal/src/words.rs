@@ -1,0 +1,202 @@
+//! The portal's Vietnamese: names of the API's enumerated values and, for the
+//! rules people meet most, what a refusal means in words. A rule without its
+//! own sentence is still shown with the API's explanation and its article.
+
+/// The review state of a dossier (`hoso_domain::review::ReviewState`'s names).
+pub(crate) fn workflow(s: &str) -> &str {
+    match s {
+        "awaiting_declaration" => "Chờ kê khai",
+        "declaring" => "Đang kê khai",
+        "returned" => "Bị trả lại để kê khai lại",
+        "verified" => "Đã thẩm định",
+        "locked" => "Đã khóa, chờ phê duyệt",
+        "approved" => "Đã phê duyệt",
+        other => other,
+    }
+}
+
+/// A personnel category.
+pub(crate) fn category(s: &str) -> &str {
+    match s {
+        "can_bo" => "Cán bộ",
+        "cong_chuc" => "Công chức",
+        "vien_chuc" => "Viên chức",
+        "nguoi_lao_dong" => "Người lao động",
+        other => other,
+    }
+}
+
+/// A dossier's employment status.
+pub(crate) fn status(s: &str) -> &str {
+    match s {
+        "active" => "Đang công tác",
+        "seconded" => "Biệt phái",
+        "transferred_out" => "Đã chuyển công tác",
+        "party_bloc" => "Chuyển sang khối Đảng, đoàn thể",
+        "retired" => "Nghỉ hưu",
+        "resigned" => "Thôi việc",
+        "dismissed" => "Buộc thôi việc",
+        "deceased" => "Từ trần",
+        other => other,
+    }
+}
+
+/// An account's kind.
+pub(crate) fn account_kind(s: &str) -> &str {
+    match s {
+        "system_admin" => "Quản trị hệ thống (Sở Nội vụ)",
+        "agency_admin" => "Quản trị cơ quan",
+        "agency_head" => "Thủ trưởng cơ quan",
+        "specialist" => "Chuyên viên tổ chức cán bộ",
+        "personal" => "Cán bộ, công chức, viên chức",
+        "inspector" => "Thanh tra",
+        "national_sync" => "Cơ sở dữ liệu quốc gia",
+        other => other,
+    }
+}
+
+/// An access right.
+pub(crate) fn right(s: &str) -> &str {
+    match s {
+        "access" => "Xem",
+        "update" => "Cập nhật",
+        "admin" => "Quản trị",
+        other => other,
+    }
+}
+
+/// An obligation of the profile (`hoso_domain::profile::Obligation`'s keys).
+pub(crate) fn obligation(s: &str) -> &str {
+    match s {
+        "issue_new_dossier_account" => "Cấp tài khoản cho người có hồ sơ mới",
+        "declare_new_dossier" => "Kê khai hồ sơ mới",
+        "review_new_dossier" => "Thẩm định hồ sơ mới",
+        "sign_new_dossier" => "Ký phê duyệt hồ sơ mới",
+        "declare_personal_change" => "Kê khai thay đổi thông tin",
+        "approve_personal_change" => "Thẩm định, phê duyệt thay đổi",
+        "record_state_decision" => "Cập nhật quyết định vào hồ sơ",
+        "transfer_within_agency" => "Điều động trong cơ quan",
+        "send_inter_agency_transfer" => "Gửi hồ sơ chuyển công tác",
+        "receive_inter_agency_transfer" => "Tiếp nhận hồ sơ chuyển đến",
+        "request_arrival_from_other_province" => "Đề nghị chuyển hồ sơ từ tỉnh khác",
+        "record_status_change" => "Cập nhật tình trạng công tác",
+        other => other,
+    }
+}
+
+/// What the API's refusal means, in words, when we have them for its rule
+/// (`family:code`).
+pub(crate) fn refusal(rule: &str) -> Option<&'static str> {
+    Some(match rule {
+        "session:bad-credentials" => {
+            "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị khóa."
+        }
+        "session:throttled" | "session:too-many-failures" => {
+            "Đăng nhập sai quá nhiều lần. Vui lòng chờ rồi thử lại."
+        }
+        "session:missing" | "session:expired" | "session:unknown" => {
+            "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
+        }
+        "access:password-change-required" => {
+            "Mật khẩu được cấp phải được đổi trước khi sử dụng hệ thống."
+        }
+        "access:insufficient-right" | "access:escalation" => {
+            "Tài khoản không có quyền thực hiện thao tác này đối với đơn vị quản lý hồ sơ."
+        }
+        "access:inspector-read-only" => "Tài khoản thanh tra chỉ được xem, không được thay đổi.",
+        "access:self-review" => "Không được tự thẩm định hoặc phê duyệt hồ sơ của chính mình.",
+        "access:outside-approval-window" => {
+            "Ngoài thời hạn phê duyệt hằng tháng theo quy định của tỉnh."
+        }
+        "access:key-not-usable" => "Khóa ký số chưa có hiệu lực, đã hết hạn hoặc đã bị thu hồi.",
+        "access:not-declarant" => "Chỉ người có hồ sơ hoặc đơn vị quản lý được kê khai.",
+        "access:not-approver" => "Tài khoản không có thẩm quyền phê duyệt hồ sơ của đơn vị này.",
+        "access:system-admin-only" => "Chức năng này chỉ dành cho Sở Nội vụ.",
+        "request:not-found" | "read:not-found" => {
+            "Không tìm thấy, hoặc nằm ngoài phạm vi quản lý của tài khoản."
+        }
+        "dossier:declaration-locked" => {
+            "Bản kê khai đã bị khóa sau thẩm định; không thể kê khai thêm cho đến khi được phê duyệt."
+        }
+        "dossier:nothing-pending" => "Không có nội dung kê khai nào đang chờ xử lý.",
+        "dossier:reasons-required" => "Phải nêu lý do khi trả lại hồ sơ để kê khai lại.",
+        "dossier:section-not-pending" => "Mục được trả lại không nằm trong bản kê khai đang chờ.",
+        "dossier:section-missing" => {
+            "Thiếu mục bắt buộc để phê duyệt lần đầu (nhân thân và tuyển dụng)."
+        }
+        "dossier:wrong-step" => "Thao tác không đúng bước của quy trình thẩm định.",
+        "dossier:stale-approval" => {
+            "Hồ sơ đã thay đổi sau khi chữ ký được tạo. Vui lòng tải lại và ký lại."
+        }
+        "dossier:hash-mismatch" => "Chữ ký không khớp với phiên bản hồ sơ đang chờ phê duyệt.",
+        "dossier:bad-signature" => {
+            "Chữ ký số không hợp lệ với khóa đã đăng ký. Kiểm tra lại tệp khóa."
+        }
+        "dossier:proof-required" => {
+            "Thay đổi sau khi hồ sơ đã phê duyệt phải kèm bản số hóa giấy tờ chứng minh."
+        }
+        "dossier:form" => {
+            "Nội dung kê khai chưa đúng mẫu: thiếu trường bắt buộc hoặc giá trị sai định dạng."
+        }
+        "dossier:in-transit" => "Hồ sơ đang được chuyển công tác nên tạm thời không thể thay đổi.",
+        "dossier:archived" => "Hồ sơ đã lưu trữ, không thể thay đổi.",
+        "conflict:conflict" => {
+            "Hồ sơ vừa được người khác thay đổi. Vui lòng tải lại trang và thực hiện lại."
+        }
+        "attachment:not-uploaded" => "Tài liệu đính kèm chưa được tải lên cho hồ sơ này.",
+        "attachment:quota-exceeded" => {
+            "Dung lượng tài liệu tải lên chưa sử dụng đã vượt hạn mức. Hãy dùng các tài liệu đã tải lên hoặc chờ hệ thống dọn."
+        }
+        "password:password-rule" => "Mật khẩu mới chưa đạt yêu cầu về độ phức tạp.",
+        "storage:unavailable" => {
+            "Hệ thống tạm thời không ghi được dữ liệu. Vui lòng thử lại sau ít phút."
+        }
+        "portal:forged-form" => {
+            "Biểu mẫu không hợp lệ hoặc đã hết hạn (chống giả mạo yêu cầu). Vui lòng tải lại trang."
+        }
+        "portal:no-file" => "Chưa chọn tệp.",
+        _ => return None,
+    })
+}
+
+/// A sentence for a status when the rule has none of its own.
+pub(crate) fn status_words(status: u16) -> &'static str {
+    match status {
+        400 => "Yêu cầu không hợp lệ.",
+        401 => "Vui lòng đăng nhập.",
+        403 => "Tài khoản không được phép thực hiện thao tác này.",
+        404 => "Không tìm thấy, hoặc nằm ngoài phạm vi quản lý của tài khoản.",
+        409 | 412 => "Dữ liệu vừa thay đổi. Vui lòng tải lại trang và thực hiện lại.",
+        413 => "Tệp hoặc yêu cầu quá lớn.",
+        422 => "Yêu cầu vi phạm quy định nên không được thực hiện.",
+        429 => "Quá nhiều yêu cầu. Vui lòng chờ rồi thử lại.",
+        503 => "Hệ thống tạm thời không sẵn sàng. Vui lòng thử lại sau.",
+        _ => "Đã xảy ra lỗi. Vui lòng thử lại; nếu lỗi lặp lại, hãy báo quản trị hệ thống.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_review_state_has_a_name() {
+        for s in [
+            "awaiting_declaration",
+            "declaring",
+            "returned",
+            "verified",
+            "locked",
+            "approved",
+        ] {
+            assert_ne!(workflow(s), s);
+        }
+    }
+
+    #[test]
+    fn every_category_has_a_name() {
+        for s in ["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_dong"] {
+            assert_ne!(category(s), s);
+        }
+    }
+}
