@@ -202,7 +202,7 @@ pub(crate) async fn page_handler(
         @let approvals = d["approvals"].as_array().cloned().unwrap_or_default();
         @if approvals.is_empty() { p.hint { "Chưa có." } }
         @else {
-            table {
+            table #approvals {
                 thead { tr { th { "Phiên bản" } th { "Người ký" } th { "Khóa" } th { "Ủy quyền từ" } } }
                 tbody {
                     @for a in &approvals {
@@ -241,7 +241,7 @@ fn review_forms(v: &Viewer, id: &str, workflow: &str, pending: &[String]) -> Mar
                         @for (i, code) in pending.iter().enumerate() {
                             div {
                                 input type="checkbox" name="sections" value=(code) id={ "ret-" (i) };
-                                label for={ "ret-" (i) } style="display:inline" { (section_title(code)) }
+                                label.inline for={ "ret-" (i) } { (section_title(code)) }
                             }
                         }
                     }
