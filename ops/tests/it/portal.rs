@@ -281,6 +281,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.no_errors("search").await;
     b.follow(SERVANT_NAME).await;
     b.wait_text("#workflow", "Đang kê khai").await;
+    b.screenshot("06-hr-review", 1280).await;
     b.click("input[name=sections][value=identity]").await;
     let reason = "thiếu tôn giáo theo giấy khai sinh";
     b.fill("#reason", reason).await;
@@ -294,7 +295,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.follow("Hồ sơ của tôi").await;
     let returned = b.wait_text("#returned", reason).await;
     assert!(returned.contains("Sơ yếu lý lịch: nhân thân"), "{returned}");
-    b.screenshot("06-servant-returned", 1280).await;
+    b.screenshot("07-servant-returned", 1280).await;
     b.follow("Sơ yếu lý lịch: nhân thân").await;
     b.wait_for("#declare-form").await;
     type_identity(&b, "Phật giáo Hòa Hảo").await;
@@ -330,7 +331,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
         assert!(history.contains(step), "{step} in the history: {history}");
     }
     assert!(history.contains("Phật giáo Hòa Hảo"), "{history}");
-    b.screenshot("07-history", 1280).await;
+    b.screenshot("08-history", 1280).await;
     b.no_errors("verified, locked, history").await;
     b.log_out().await;
 
@@ -341,7 +342,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
         .await;
     let digest = b.text("#digest").await;
     assert_eq!(digest.len(), 64, "{digest}");
-    b.screenshot("08-approve", 1280).await;
+    b.screenshot("09-approve", 1280).await;
     b.wait_for("#keyfile")
         .await
         .send_keys(pem.to_str().unwrap())
@@ -351,8 +352,8 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.wait_text("#workflow", "Đã phê duyệt").await;
     let approvals = b.text("#approvals").await;
     assert!(approvals.contains(KEY_ID), "{approvals}");
-    b.screenshot("09-approved", 1280).await;
-    b.screenshot("10-approved-phone", 390).await;
+    b.screenshot("10-approved", 1280).await;
+    b.screenshot("11-approved-phone", 390).await;
     b.no_errors("approved").await;
 
     // The log agrees: approved once, with the head's key, and the document
@@ -372,7 +373,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.log_in(p.base(), SERVANT, CHOSEN).await;
     b.follow("Hồ sơ của tôi").await;
     b.wait_text("#workflow", "Đã phê duyệt").await;
-    b.screenshot("11-servant-approved-phone", 390).await;
+    b.screenshot("12-servant-approved-phone", 390).await;
     b.no_errors("the servant's approved dossier").await;
     let visited: std::collections::BTreeSet<String> =
         b.seen.iter().map(|(page, _)| page.clone()).collect();
@@ -465,7 +466,7 @@ async fn portal_scope_escape_is_refused() {
         assert!(!shown.contains(SERVANT_NAME), "{path} names the person");
         b.errors_except(&path, &[404]).await;
     }
-    b.screenshot("12-scope-refused", 1280).await;
+    b.screenshot("13-scope-refused", 1280).await;
 
     // The forms, posted with the visitor's own valid form token.
     b.open(&p.page("/"), "main h1").await;

@@ -155,6 +155,10 @@ impl Browser {
         let port = free_port();
         let mut child = Command::new(&driver)
             .arg(format!("--port={port}"))
+            // The browser's own words (the file picker's button) in
+            // Vietnamese when its translations (chromium-l10n) are installed;
+            // on Linux it takes the language from the environment.
+            .env("LANGUAGE", "vi")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             // Its own process group, so that dropping kills the browser too.
@@ -187,7 +191,7 @@ impl Browser {
             json!({
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--window-size=1280,900", "--lang=vi-VN",
+                         "--window-size=1280,900", "--lang=vi",
                          "--disable-dev-shm-usage", "--no-first-run"],
             }),
         );
