@@ -375,9 +375,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.wait_text("#workflow", "Đã phê duyệt").await;
     b.screenshot("12-servant-approved-phone", 390).await;
     b.no_errors("the servant's approved dossier").await;
-    let visited: std::collections::BTreeSet<String> =
-        b.seen.iter().map(|(page, _)| page.clone()).collect();
-    eprintln!("console read on {} pages", visited.len());
+    b.close().await;
 }
 
 /// Builds a form in the page and submits it as the visitor's browser would,
@@ -545,4 +543,5 @@ async fn portal_scope_escape_is_refused() {
     let after = p.read().await;
     assert_eq!(after["revision"], revision, "nothing was appended: {after}");
     assert_eq!(after["workflow"], before["workflow"]);
+    b.close().await;
 }

@@ -26,18 +26,10 @@ const STANDALONE_VAR: &str = "HOSO_CI_STANDALONE";
 /// How long a page may take to show what a step waits for.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The first of `names` found as an executable file in `PATH` (or as given,
-/// when absolute).
+/// The first of `names` found as a file in a directory of `PATH`.
 fn executable(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in names {
-        let p = Path::new(name);
-        if p.is_absolute() {
-            if p.is_file() {
-                return Some(p.to_owned());
-            }
-            continue;
-        }
         for dir in std::env::split_paths(&path) {
             let c = dir.join(name);
             if c.is_file() {
@@ -141,8 +133,8 @@ impl Browser {
     /// A headless Chromium `width` × 900 pixels, or `None` after a NOTE when
     /// the machine has no browser (a failure under `HOSO_CI_STANDALONE`).
     pub async fn start(what: &str) -> Option<Self> {
-        let chromium = executable(&["chromium", "chromium-browser", "/usr/lib/chromium/chromium"]);
-        let driver = executable(&["chromedriver", "/usr/lib/chromium/chromedriver"]);
+        let chromium = executable(&["chromium", "chromium-browser"]);
+        let driver = executable(&["chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
             assert!(
                 std::env::var_os(STANDALONE_VAR).is_none(),
@@ -213,12 +205,32 @@ impl Browser {
         };
         let shots = target_dir().join("portal-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Some(Self {
+        let mut b = Self {
             client,
             driver: child,
             shots,
             seen: Vec::new(),
-        })
+        };
+        // The check is worth something only if the log is really read, and
+        // read whole: an error written on purpose must come back, even after
+        // the browser has moved to another page (the tests read the log at
+        // the end of a step, after the step's pages).
+        b.run("console.error('hoso: console probe'); return null;", vec![])
+            .await;
+        b.client.goto("data:text/html,<p>probe</p>").await.unwrap();
+        let probe = b.console().await;
+        assert!(
+            probe
+                .iter()
+                .any(|e| e.level == "SEVERE" && e.message.contains("hoso: console probe")),
+            "chromedriver's browser log does not show the console: {probe:?}"
+        );
+        Some(b)
+    }
+
+    /// Ends the browser session, then chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     /// Reads (and clears) the console, keeping what it said.
