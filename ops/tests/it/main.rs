@@ -32,3 +32,4 @@ mod sync_pull;
 mod sync_pull_continuous;
 mod trust;
 mod two_nodes;
+mod web;

@@ -28,7 +28,7 @@ fn value(f: &Value) -> Markup {
 }
 
 fn label(code: &str) -> String {
-    match hoso_domain::form::field_label(code) {
+    match hoso_domain::form::field_label_or_column(code) {
         Some(l) => format!("{l} ({code})"),
         None => code.to_owned(),
     }
