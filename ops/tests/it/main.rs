@@ -30,5 +30,6 @@ mod sync_continuous;
 mod sync_import;
 mod sync_pull;
 mod sync_pull_continuous;
+mod transfers;
 mod trust;
 mod two_nodes;
