@@ -151,6 +151,11 @@ pub(crate) async fn page_handler(
         }
         nav.actions aria-label="Thao tác với hồ sơ" {
             a href={ "/dossiers/" (id) "/history" } { "Lịch sử thay đổi" }
+            @if v.has_grants() && !own && v.kind() != "inspector" && d["as_of"].is_null() {
+                a href={ "/dossiers/" (id) "/decisions" } { "Cập nhật quyết định" }
+                a href={ "/dossiers/" (id) "/status" } { "Thay đổi tình trạng" }
+                a href={ "/dossiers/" (id) "/transfers" } { "Điều động, chuyển công tác" }
+            }
         }
         @if !returned.is_empty() {
             section.refusal #returned {
