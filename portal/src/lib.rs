@@ -95,7 +95,10 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
             get(pages::open::form).post(pages::open::submit),
         )
         .route("/dossiers/{id}", get(pages::dossier::show))
-        .route("/dossiers/{id}/account", post(pages::open::account))
+        .route(
+            "/dossiers/{id}/account",
+            get(pages::open::account_form_page).post(pages::open::account),
+        )
         .route("/dossiers/{id}/history", get(pages::dossier::history))
         .route(
             "/dossiers/{id}/declare/{section}",

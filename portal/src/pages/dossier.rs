@@ -155,6 +155,7 @@ pub(crate) async fn page_handler(
                 a href={ "/dossiers/" (id) "/decisions" } { "Cập nhật quyết định" }
                 a href={ "/dossiers/" (id) "/status" } { "Thay đổi tình trạng" }
                 a href={ "/dossiers/" (id) "/transfers" } { "Điều động, chuyển công tác" }
+                a href={ "/dossiers/" (id) "/account" } { "Cấp tài khoản cá nhân" }
             }
         }
         @if !returned.is_empty() {

@@ -192,21 +192,9 @@ async fn issue(
     Ok((account, r["position"].as_u64().unwrap_or(0)))
 }
 
-/// The account form of an opened dossier, after a refusal.
-fn account_page(
-    v: &Viewer,
-    id: &str,
-    at: u64,
-    account: Option<&str>,
-    r: &Refusal,
-    f: &Fields,
-) -> Response {
-    let body = html! {
-        p.notice role="status" {
-            "Đã lập hồ sơ. "
-            a href={ "/dossiers/" (id) "?wait_for=" (at) } { "Mở hồ sơ" }
-        }
-        (refusal_box(r))
+/// The account form of an opened dossier (`POST /dossiers/{id}/account`).
+fn account_form(v: &Viewer, id: &str, at: u64, account: Option<&str>, f: &Fields) -> Markup {
+    html! {
         h2 { "Cấp tài khoản cá nhân" }
         @if let Some(a) = account { p { "Tài khoản đã được tạo (" code { (a) } "); chỉ còn cấp mật khẩu." } }
         form.stack method="post" action={ "/dossiers/" (id) "/account" } {
@@ -220,6 +208,25 @@ fn account_page(
             (account_inputs(f))
             div { button type="submit" { "Cấp tài khoản" } }
         }
+    }
+}
+
+/// The account form of an opened dossier, after a refusal.
+fn account_page(
+    v: &Viewer,
+    id: &str,
+    at: u64,
+    account: Option<&str>,
+    r: &Refusal,
+    f: &Fields,
+) -> Response {
+    let body = html! {
+        p.notice role="status" {
+            "Hồ sơ đã được lập. "
+            a href={ "/dossiers/" (id) "?wait_for=" (at) } { "Mở hồ sơ" }
+        }
+        (refusal_box(r))
+        (account_form(v, id, at, account, f))
     };
     let mut resp = page(v, "Cấp tài khoản cá nhân", body);
     *resp.status_mut() = axum::http::StatusCode::from_u16(r.status)
@@ -227,6 +234,37 @@ fn account_page(
         .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
     resp
+}
+
+/// `GET /dossiers/{id}/account`: the form to issue the person's account.
+pub(crate) async fn account_form_page(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = super::dossier_id(&id) else {
+        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    };
+    let d = match p.api.get(&v.who, &format!("/dossiers/{id}")).await {
+        Ok(d) => d,
+        Err(r) => return refused_page(Some(&v), &r),
+    };
+    let f: Fields = vec![
+        (
+            "full_name".into(),
+            d["full_name"].as_str().unwrap_or("").to_owned(),
+        ),
+        (
+            "managing_unit".into(),
+            d["managing_unit"].as_str().unwrap_or("").to_owned(),
+        ),
+    ];
+    let body = html! {
+        p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        p.hint { "Tài khoản để người có hồ sơ tự kê khai, xem hồ sơ và thời hạn của mình (HY 10.1)." }
+        (account_form(&v, id, 0, None, &f))
+    };
+    page(&v, "Cấp tài khoản cá nhân", body)
 }
 
 /// The personal account asked for, once the dossier `id` is open at `at`.
@@ -269,7 +307,17 @@ pub(crate) async fn submit(
     };
     let receipt = match opened {
         Ok(r) => r,
-        Err(r) => return forms::refused_form(&v, TITLE, &r, the_form(&v, &f)),
+        Err(r) => {
+            // The same form sent again: its dossier is open already, so only
+            // the account may be left to issue.
+            if let Some(id) = super::dossier_id(text(&f, "dossier_id"))
+                && r.rule() == "conflict:conflict"
+                && p.api.get(&v.who, &format!("/dossiers/{id}")).await.is_ok()
+            {
+                return then_account(&p, &v, id, 0, &f).await;
+            }
+            return forms::refused_form(&v, TITLE, &r, the_form(&v, &f));
+        }
     };
     let Some(id) = receipt["id"].as_str().and_then(super::dossier_id) else {
         return refused_page(Some(&v), &Refusal::internal("the API named no dossier"));
