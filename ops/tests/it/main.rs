@@ -12,6 +12,7 @@ mod bundle;
 mod cli;
 mod connection_key;
 mod decisions;
+mod delegations;
 mod hardening;
 mod health;
 mod http;
