@@ -58,6 +58,7 @@ pub mod problem;
 pub mod routes;
 pub mod sessions;
 pub mod sync_cache;
+pub mod tls;
 mod trust;
 
 pub use attachments::{ATTACHMENTS_DIR, UPLOADS_FILE};
@@ -282,6 +283,18 @@ impl AppState {
     }
 }
 
+impl From<tokio::net::TcpListener> for Listening {
+    fn from(l: tokio::net::TcpListener) -> Self {
+        Self::Plain(l)
+    }
+}
+
+impl From<tls::TlsListener> for Listening {
+    fn from(l: tls::TlsListener) -> Self {
+        Self::Tls(l)
+    }
+}
+
 /// The whole HTTP surface: `/api/v1/…`, `/healthz`, `/metrics`.
 pub fn router(state: Arc<AppState>) -> Router {
     routes::router(state)
@@ -298,10 +311,19 @@ pub async fn serve(
     serve_app(listener, state, app, shutdown).await
 }
 
+/// Where [`serve_app`] takes connections from.
+#[derive(Debug)]
+pub enum Listening {
+    /// Plain HTTP (on loopback, or behind a TLS-terminating proxy).
+    Plain(tokio::net::TcpListener),
+    /// TLS, terminated here.
+    Tls(tls::TlsListener),
+}
+
 /// [`serve`], answering with `app`: [`router`] with more in front of it (the
 /// web portal), which reaches the API only through it.
 pub async fn serve_app(
-    listener: tokio::net::TcpListener,
+    listener: impl Into<Listening>,
     state: Arc<AppState>,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -311,10 +333,16 @@ pub async fn serve_app(
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     // `tap_io` with nothing to do is how axum gives a custom listener's
     // connections their `ConnectInfo<SocketAddr>`.
-    let listener = axum::serve::ListenerExt::tap_io(edge::GuardedListener(listener), |_| {});
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = match listener.into() {
+        Listening::Plain(l) => {
+            let l = axum::serve::ListenerExt::tap_io(edge::GuardedListener(l), |_| {});
+            axum::serve(l, app).with_graceful_shutdown(shutdown).await
+        }
+        Listening::Tls(l) => {
+            let l = axum::serve::ListenerExt::tap_io(l, |_| {});
+            axum::serve(l, app).with_graceful_shutdown(shutdown).await
+        }
+    };
     follower.abort();
     restructurings.abort();
     served

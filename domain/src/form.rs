@@ -181,6 +181,18 @@ pub fn field_label(code: &str) -> Option<&'static str> {
     labels.get(code).copied()
 }
 
+/// [`field_label`], or for a table column without a label of its own
+/// (`T0.c1`: the newer variant's pre-recruitment history, whose catalogue item
+/// names its columns only in words) its table's label and column number.
+pub fn field_label_or_column(code: &str) -> Option<String> {
+    if let Some(l) = field_label(code) {
+        return Some(l.to_owned());
+    }
+    let (table, column) = code.rsplit_once(".c")?;
+    let table_label = field_label(table).or_else(|| field_label(&format!("n.{table}")))?;
+    Some(format!("{table_label} — cột {column}"))
+}
+
 /// Why a declared section does not fit the form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
@@ -378,11 +390,15 @@ mod tests {
     fn every_field_of_every_section_has_a_label() {
         for s in SECTIONS {
             for code in s.fields {
-                assert!(field_label(code).is_some(), "{} {code}", s.code);
+                assert!(field_label_or_column(code).is_some(), "{} {code}", s.code);
             }
         }
         assert_eq!(field_label("25a"), Some("Số chứng minh nhân dân"));
         assert_eq!(field_label("zz"), None);
+        assert_eq!(
+            field_label_or_column("T0.c2").as_deref(),
+            Some("Quá trình làm việc, học tập trước khi tuyển dụng (thời gian; nội dung) — cột 2")
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod bundle;
 mod data_dir;
 mod demo;
 mod import;
+mod keyfile;
 mod ledger_keys;
 mod progress;
 mod proof;
@@ -102,6 +103,8 @@ enum Command {
         sync_interval: std::time::Duration,
         #[command(flatten)]
         readiness: serve::ReadinessFlags,
+        #[command(flatten)]
+        web: serve::WebFlags,
     },
     /// Verify every event's hash chain (and that every payload decodes). Exit 0 when
     /// intact, 1 when tampered or damaged (naming the first bad position), 2 on other errors.
@@ -482,7 +485,8 @@ fn main() -> ExitCode {
                 verify,
                 sync_interval,
                 readiness,
-            } => serve::run(&data, listen, verify, sync_interval, readiness)
+                web,
+            } => serve::run(&data, listen, verify, sync_interval, readiness, web)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Verify { data, json } => verify::run(&data, json).await,

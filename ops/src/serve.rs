@@ -40,6 +40,22 @@ pub struct ReadinessFlags {
     pub max_projection_lag: Option<u64>,
 }
 
+/// How browsers reach the node: TLS here, behind a TLS proxy, or plain HTTP
+/// (loopback, a trial). Over TLS either way the portal's cookies are `Secure`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WebFlags {
+    /// PEM certificate chain (leaf first): serve HTTPS with it and `--tls-key`.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// A TLS-terminating proxy is in front of this node: browsers use HTTPS,
+    /// so the portal marks its cookies `Secure`.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub behind_tls_proxy: bool,
+}
+
 /// The readiness bounds: the flags', else `hoso.toml`'s `[health]`, else the defaults.
 fn readiness(dir: &DataDir, flags: &ReadinessFlags) -> anyhow::Result<ReadinessLimits> {
     let file = dir
@@ -97,6 +113,7 @@ pub async fn run(
     verify: Verify,
     sync_interval: std::time::Duration,
     flags: ReadinessFlags,
+    web: WebFlags,
 ) -> anyhow::Result<()> {
     let dir = DataDir::new(data);
     let limits = readiness(&dir, &flags)?;
@@ -143,17 +160,26 @@ pub async fn run(
         .await
         .with_context(|| format!("listen on {listen}"))?;
     let local = listener.local_addr()?;
+    let (listening, scheme) = match (&web.tls_cert, &web.tls_key) {
+        (Some(cert), Some(key)) => {
+            let config = hoso_api::tls::server_config(cert, key)?;
+            let l = hoso_api::tls::TlsListener::new(listener, config)?;
+            (hoso_api::Listening::Tls(l), "https")
+        }
+        _ => (hoso_api::Listening::Plain(listener), "http"),
+    };
     println!(
-        "hoso serving {} at http://{local}/api/v1 (OpenAPI: http://{local}/api/v1/openapi.json)",
+        "hoso serving {} at {scheme}://{local}/api/v1 (OpenAPI: {scheme}://{local}/api/v1/openapi.json)",
         data.display()
     );
-    println!("the portal (web pages, Vietnamese): http://{local}/");
+    println!("the portal (web pages, Vietnamese): {scheme}://{local}/");
+    let secure = scheme == "https" || web.behind_tls_proxy;
     let app = hoso_portal::mount(
         state.clone(),
         hoso_api::router(state.clone()),
-        hoso_portal::PortalConfig::default(),
+        hoso_portal::PortalConfig { secure },
     );
-    hoso_api::serve_app(listener, state, app, stop).await?;
+    hoso_api::serve_app(listening, state, app, stop).await?;
     if let Some(scrub) = scrub {
         scrub.abort();
     }

@@ -90,7 +90,15 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
         .route("/search", get(pages::search::search))
         .route("/queue/review", get(pages::queues::review))
         .route("/queue/approvals", get(pages::queues::approvals))
+        .route(
+            "/dossiers/new",
+            get(pages::open::form).post(pages::open::submit),
+        )
         .route("/dossiers/{id}", get(pages::dossier::show))
+        .route(
+            "/dossiers/{id}/account",
+            get(pages::open::account_form_page).post(pages::open::account),
+        )
         .route("/dossiers/{id}/history", get(pages::dossier::history))
         .route(
             "/dossiers/{id}/declare/{section}",
@@ -102,6 +110,23 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
             get(pages::declare::attachment),
         )
         .route("/dossiers/{id}/review", post(pages::review::submit))
+        .route(
+            "/dossiers/{id}/status",
+            get(pages::status::form).post(pages::status::submit),
+        )
+        .route(
+            "/dossiers/{id}/decisions",
+            get(pages::decisions::form).post(pages::decisions::submit),
+        )
+        .route(
+            "/dossiers/{id}/transfers",
+            get(pages::transfers::form).post(pages::transfers::submit),
+        )
+        .route("/transfers", get(pages::transfers::incoming))
+        .route(
+            "/delegations",
+            get(pages::delegations::show).post(pages::delegations::submit),
+        )
         .route(
             "/dossiers/{id}/approve",
             get(pages::approve::form).post(pages::approve::submit),

@@ -63,6 +63,11 @@ fn nav(v: &Viewer) -> Markup {
                 }
                 @if v.has_grants() && kind != "inspector" {
                     li { a href="/queue/review" { "Hàng chờ thẩm định" } }
+                    li { a href="/transfers" { "Hồ sơ chuyển đến" } }
+                    li { a href="/dossiers/new" { "Lập hồ sơ mới" } }
+                }
+                @if kind == "agency_head" {
+                    li { a href="/delegations" { "Ủy quyền phê duyệt" } }
                 }
                 @if kind == "agency_head" || v.has_keys() {
                     li { a href="/queue/approvals" { "Phê duyệt" } }

@@ -146,6 +146,15 @@ pub(crate) fn session_cookie_name(p: &Portal) -> &'static str {
     }
 }
 
+/// The login form's cookie's name as served.
+pub(crate) fn login_cookie_name(p: &Portal) -> &'static str {
+    if p.config.secure {
+        "__Host-hoso_login"
+    } else {
+        LOGIN_COOKIE
+    }
+}
+
 /// `Set-Cookie` for `name` = `value`, living `max_age` seconds (0 removes it).
 pub(crate) fn set_cookie(p: &Portal, name: &str, value: &str, max_age: u64) -> HeaderValue {
     let secure = if p.config.secure { "; Secure" } else { "" };

@@ -84,6 +84,107 @@ pub(crate) fn obligation(s: &str) -> &str {
     }
 }
 
+/// A kind of transfer to another agency (DL 10.2).
+pub(crate) fn transfer_kind(s: &str) -> &str {
+    match s {
+        "reassignment" => "Điều động",
+        "rotation" => "Luân chuyển",
+        "secondment" => "Biệt phái",
+        "transfer" => "Thuyên chuyển",
+        other => other,
+    }
+}
+
+/// The transfer kinds, as the API spells them, in the order offered.
+pub(crate) const TRANSFER_KINDS: [&str; 4] = ["reassignment", "rotation", "secondment", "transfer"];
+
+/// The employment statuses, as the API spells them, in the order offered.
+pub(crate) const STATUSES: [&str; 8] = [
+    "active",
+    "seconded",
+    "transferred_out",
+    "party_bloc",
+    "retired",
+    "resigned",
+    "dismissed",
+    "deceased",
+];
+
+/// A kind of decision of the state (`POST /dossiers/{id}/decisions`).
+pub(crate) fn decision_kind(s: &str) -> &str {
+    match s {
+        "appointment" => "Bổ nhiệm, miễn nhiệm, kiêm nhiệm",
+        "rank" => "Ngạch, chức danh nghề nghiệp",
+        "salary" => "Bậc, hệ số lương",
+        "allowance" => "Phụ cấp",
+        "award" => "Khen thưởng",
+        "discipline" => "Kỷ luật",
+        "training" => "Đào tạo, bồi dưỡng",
+        "evaluation" => "Đánh giá, xếp loại",
+        "planning" => "Quy hoạch",
+        other => other,
+    }
+}
+
+/// The values of a decision's enumerated member, as the API spells them,
+/// each with its Vietnamese name.
+pub(crate) fn decision_values(member: &str) -> &'static [(&'static str, &'static str)] {
+    match member {
+        "appointment_kind" => &[
+            ("appointed", "Bổ nhiệm"),
+            ("reappointed", "Bổ nhiệm lại"),
+            ("concurrent", "Kiêm nhiệm"),
+            ("relieved", "Miễn nhiệm, thôi giữ chức vụ"),
+            ("elected", "Bầu cử"),
+        ],
+        "rank_change_kind" => &[
+            ("initial", "Bổ nhiệm ngạch lần đầu"),
+            ("promoted", "Nâng ngạch, thăng hạng"),
+            ("transferred", "Chuyển ngạch"),
+            ("demoted", "Hạ ngạch"),
+        ],
+        "allowance_kind" => &[
+            ("position", "Phụ cấp chức vụ (hệ số)"),
+            ("over_frame_seniority", "Phụ cấp thâm niên vượt khung (%)"),
+            ("professional_seniority", "Phụ cấp thâm niên nghề (%)"),
+            ("professional_preference", "Phụ cấp ưu đãi nghề (%)"),
+            ("responsibility", "Phụ cấp trách nhiệm (hệ số)"),
+            ("regional", "Phụ cấp khu vực (hệ số)"),
+            ("concurrent_position", "Phụ cấp kiêm nhiệm (%)"),
+            ("other", "Phụ cấp khác"),
+        ],
+        "discipline_form" => &[
+            ("reprimand", "Khiển trách"),
+            ("warning", "Cảnh cáo"),
+            ("salary_step_reduction", "Hạ bậc lương"),
+            ("demotion", "Giáng chức"),
+            ("removal_from_office", "Cách chức"),
+            ("removal_from_elected_office", "Bãi nhiệm"),
+            ("dismissal", "Buộc thôi việc"),
+        ],
+        "discipline_body" => &[
+            ("party", "Tổ chức Đảng"),
+            ("government", "Cơ quan nhà nước"),
+            ("union", "Đoàn thể"),
+        ],
+        "training_mode" => &[
+            ("full_time", "Chính quy"),
+            ("in_service", "Tại chức, vừa làm vừa học"),
+            ("conversion", "Chuyển đổi, văn bằng hai"),
+            ("short_course", "Bồi dưỡng ngắn hạn"),
+            ("distance", "Từ xa"),
+            ("other", "Khác"),
+        ],
+        "grade" => &[
+            ("excellent", "Hoàn thành xuất sắc nhiệm vụ"),
+            ("good", "Hoàn thành tốt nhiệm vụ"),
+            ("completed", "Hoàn thành nhiệm vụ"),
+            ("not_completed", "Không hoàn thành nhiệm vụ"),
+        ],
+        _ => &[],
+    }
+}
+
 /// What the API's refusal means, in words, when we have them for its rule
 /// (`family:code`).
 pub(crate) fn refusal(rule: &str) -> Option<&'static str> {
@@ -155,6 +256,76 @@ pub(crate) fn refusal(rule: &str) -> Option<&'static str> {
             "Biểu mẫu không hợp lệ hoặc đã hết hạn (chống giả mạo yêu cầu). Vui lòng tải lại trang."
         }
         "portal:no-file" => "Chưa chọn tệp.",
+        "portal:bad-date" => "Ngày chưa đúng dạng ngày/tháng/năm (dd/mm/yyyy).",
+        "portal:missing-field" => "Chưa điền đủ các mục bắt buộc.",
+        "portal:bad-number" => "Giá trị số chưa đúng (chỉ gồm chữ số; hệ số viết dạng 2,34).",
+        "portal:account-not-issued" => {
+            "Đã lập hồ sơ nhưng chưa cấp được tài khoản cá nhân. Xem lý do bên dưới và cấp lại."
+        }
+        "request:invalid-value" | "request:invalid-body" => {
+            "Có giá trị không thuộc danh mục hoặc không đúng định dạng."
+        }
+        "request:unit-required" => "Tài khoản quản lý nhiều đơn vị: hãy chọn một đơn vị.",
+        "access:no-search-scope" => "Tài khoản không được phân quyền đối với đơn vị nào.",
+        "access:delegation" => {
+            "Chỉ thủ trưởng cơ quan được ủy quyền phê duyệt, và chỉ trong phạm vi đơn vị của mình."
+        }
+        "access:delegation-ended" => "Việc ủy quyền đã hết hiệu lực.",
+        "dossier:status-transition" => {
+            "Không được chuyển từ tình trạng hiện tại sang tình trạng này theo quy định."
+        }
+        "dossier:no-such-transfer" => {
+            "Không có việc chuyển công tác này đang chờ xử lý (có thể đã được tiếp nhận hoặc từ chối)."
+        }
+        "dossier:same-unit" => "Hồ sơ đã thuộc đơn vị này.",
+        "dossier:bad-decision" => "Nội dung quyết định chưa hợp lệ.",
+        "dossier:scanned-decision-required" => {
+            "Chuyển công tác sang cơ quan khác phải kèm bản số hóa quyết định."
+        }
+        "dossier:decision-incomplete" => "Quyết định phải có số, ngày ký và cơ quan ban hành.",
+        "dossier:decision-in-future" => "Ngày ký quyết định không được sau ngày hôm nay.",
+        "dossier:decision-before-records" => "Ngày ký quyết định quá sớm so với hồ sơ.",
+        "dossier:bad-person-id" | "account:bad-person-id" => {
+            "Số định danh cá nhân phải gồm đúng 12 chữ số hợp lệ."
+        }
+        "dossier:person-id-taken" | "scope:person-id-taken" => {
+            "Số định danh cá nhân này đã có hồ sơ trong tỉnh."
+        }
+        "dossier:name-required" | "account:name-required" => "Phải ghi họ và tên.",
+        "dossier:category-required" => "Phải chọn phân loại cán bộ, công chức, viên chức.",
+        "dossier:birth-date-out-of-range" | "account:birth-date-out-of-range" => {
+            "Ngày sinh không hợp lệ."
+        }
+        "dossier:recruitment-out-of-range" => {
+            "Ngày tuyển dụng không hợp lệ (trước ngày sinh hoặc quá sớm)."
+        }
+        "scope:unknown-unit" => "Không có đơn vị với mã này.",
+        "scope:unit-not-active" => {
+            "Đơn vị không còn hoạt động (đã sáp nhập, chia tách hoặc giải thể)."
+        }
+        "scope:not-same-agency" => {
+            "Hai đơn vị không cùng một cơ quan: hãy dùng chuyển công tác sang cơ quan khác."
+        }
+        "scope:same-agency" => "Hai đơn vị cùng một cơ quan: hãy dùng điều động trong cơ quan.",
+        "scope:outside-receiver" => "Đơn vị chuyển tiếp không thuộc cơ quan tiếp nhận.",
+        "scope:personal-account-taken" => "Người này đã có tài khoản cá nhân.",
+        "scope:username-taken" => "Tên đăng nhập đã được sử dụng.",
+        "scope:no-dossier-for-person" => "Số định danh cá nhân này chưa có hồ sơ trong tỉnh.",
+        "scope:unknown-account" => "Không có tài khoản này, hoặc nằm ngoài phạm vi quản lý.",
+        "scope:bad-delegate" => {
+            "Người được ủy quyền phải là tài khoản cán bộ thuộc đơn vị của thủ trưởng (không phải tài khoản cá nhân hay thanh tra)."
+        }
+        "account:bad-username" => "Tên đăng nhập chưa hợp lệ.",
+        "account:bad-period" => "Thời hạn chưa hợp lệ (ngày kết thúc trước ngày bắt đầu).",
+        "account:delegation-to-self" => "Không thể tự ủy quyền cho chính mình.",
+        "account:unknown-delegation" => "Không có việc ủy quyền này.",
+        "account:already-revoked" => "Việc ủy quyền đã được chấm dứt trước đó.",
+        "account:delegation-decision-required" => {
+            "Ủy quyền phải có văn bản (số, ngày, cơ quan ban hành)."
+        }
+        "account:person-id-placement" => {
+            "Chỉ tài khoản cá nhân mới ghi số định danh cá nhân, và tài khoản cá nhân phải có số này."
+        }
         _ => return None,
     })
 }

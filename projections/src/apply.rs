@@ -760,6 +760,7 @@ fn apply_dossier(
         }
         _ => record_change(event, s, &mut diff),
     }
+    crate::transfers::apply(tx, id, e.recorded_at.timestamp_micros(), event)?;
     if let E::ApprovalSigned(a) = event {
         insert_approval(tx, e, id, a)?;
     }

@@ -14,6 +14,8 @@
 //!   quality report, each as JSON or as a table (CSV, spreadsheet).
 //! - [`crosstab`]: headcount of a subtree by any two dimensions.
 //! - [`audit`]: who changed (or read) what, when, by actor or dossier.
+//! - [`transfers`]: transfers between agencies and where each stands (the
+//!   receiving agency's list of dossiers waiting for its answer).
 //! - [`approvals`]: every signed approval in log order, and a dossier as an
 //!   approval left it (the national sync feed's source).
 //! - [`exchange`]: the national exchange format, `hoso-national/1`: an
@@ -39,6 +41,7 @@ pub mod identifiers;
 pub mod reports;
 pub mod schema;
 pub mod search;
+pub mod transfers;
 pub mod units;
 pub mod views;
 
@@ -637,6 +640,7 @@ impl ReadModel {
                 ("history", "position"),
                 ("obligations", "dossier_id, obligation_id"),
                 ("approvals", "position"),
+                ("transfers", "transfer_id"),
                 ("audit", "position"),
             ] {
                 let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;

@@ -22,7 +22,9 @@ pub const READ_MODEL_FILE: &str = "readmodel.db";
 /// 5: `approvals`, every signed approval in log order (the national feed's source).
 /// 6: `org_events.recorded_at`, so a read as known at a date folds the
 /// organisation as it was known then.
-pub const PROJECTION_VERSION: i64 = 6;
+/// 7: `transfers`, every transfer between agencies and where it stands (the
+/// receiving unit's list of dossiers waiting for it).
+pub const PROJECTION_VERSION: i64 = 7;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -142,6 +144,23 @@ CREATE TABLE IF NOT EXISTS obligations (
     PRIMARY KEY (dossier_id, obligation_id)
 ) STRICT, WITHOUT ROWID;
 
+-- Every transfer to another agency (DL 10.2) and where it stands: `pending`
+-- until the receiver accepts (`accepted`, then `forwarded` once passed on to
+-- a using unit) or rejects (`rejected`).
+CREATE TABLE IF NOT EXISTS transfers (
+    transfer_id  TEXT PRIMARY KEY,
+    dossier_id   TEXT NOT NULL,
+    kind         INTEGER NOT NULL,
+    from_unit    TEXT NOT NULL,
+    to_unit      TEXT NOT NULL,
+    effective    TEXT,
+    doc_number   TEXT,
+    doc_date     TEXT,
+    doc_issuer   TEXT,
+    initiated_at INTEGER NOT NULL,
+    state        TEXT NOT NULL
+) STRICT;
+
 -- Who changed (or, once the API logs reads, read) what, when, under what
 -- right: events of streams other than dossiers, whose history rows serve.
 CREATE TABLE IF NOT EXISTS audit (
@@ -162,6 +181,7 @@ CREATE INDEX IF NOT EXISTS dossiers_name ON dossiers (archived, name_folded, id)
 CREATE INDEX IF NOT EXISTS dossiers_unit ON dossiers (managing_unit);
 CREATE INDEX IF NOT EXISTS dossiers_person ON dossiers (person_key);
 CREATE INDEX IF NOT EXISTS obligations_open ON obligations (closed_on, responsible);
+CREATE INDEX IF NOT EXISTS transfers_state ON transfers (state, to_unit);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, position);
 CREATE INDEX IF NOT EXISTS audit_dossier ON audit (dossier_id, position);
 CREATE UNIQUE INDEX IF NOT EXISTS history_dossier ON history (dossier_id, revision);

@@ -50,6 +50,29 @@ pub struct AccountOut {
     /// holder has one here; absent for staff accounts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dossier: Option<String>,
+    /// A head's delegations of approval power by id (KT 8.1), ended ones
+    /// included; absent when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegations: BTreeMap<String, DelegationOut>,
+}
+
+/// A delegation of a head's approval power as the head sees it (KT 8.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelegationOut {
+    /// The deputy's account.
+    pub to_account: String,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_until: NaiveDate,
+    /// Units covered (empty: the head's whole unit).
+    pub org_codes: Vec<String>,
+    /// Categories covered, e.g. `cong_chuc` (empty: all).
+    pub categories: Vec<String>,
+    /// Ended before its last day.
+    pub revoked: bool,
+    /// In force today.
+    pub in_force: bool,
 }
 
 /// An inspection as its inspector sees it.
@@ -76,6 +99,7 @@ pub struct InspectionOut {
     responses((status = 200, body = AccountOut), (status = 401, body = Problem)))]
 pub async fn me(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<AccountOut>> {
     let dossier = s.workflows.dossier_of_account(&c.account.id).await?;
+    let today = s.today();
     let a = c.account;
     Ok(Json(AccountOut {
         id: a.id,
@@ -108,6 +132,25 @@ pub async fn me(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<Acc
             })
             .collect(),
         dossier,
+        delegations: a
+            .delegations
+            .into_iter()
+            .map(|(id, d)| {
+                let in_force = d.in_force_on(today);
+                (
+                    id,
+                    DelegationOut {
+                        to_account: d.to_account,
+                        valid_from: d.valid_from,
+                        valid_until: d.valid_until,
+                        org_codes: d.org_codes,
+                        categories: d.categories.iter().map(|c| c.spelling()).collect(),
+                        revoked: d.revoked,
+                        in_force,
+                    },
+                )
+            })
+            .collect(),
     }))
 }
 

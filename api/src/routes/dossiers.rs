@@ -852,6 +852,66 @@ pub async fn transfer(
     Ok(receipt_response(&id, r))
 }
 
+/// Which transfers to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingParams {
+    /// Root of the receiving subtree; with rights over several subtrees,
+    /// required (as for search). A unit outside scope is not found.
+    pub unit: Option<String>,
+    /// Wait for a position first.
+    pub wait_for: Option<u64>,
+}
+
+/// Transfers sent to the caller's units by another agency and waiting for
+/// their answer — accept, forward after accepting, or reject (DL 10.2,
+/// KT 11.2) — oldest first. Scoped like search: the subtree asked for (or
+/// the caller's one subtree; the whole province for the Sở Nội vụ), and
+/// only the dossiers the caller may read, which a receiving unit may
+/// while a transfer to it is pending.
+#[utoipa::path(get, path = "/api/v1/transfers", tag = "dossiers", params(IncomingParams),
+    responses((status = 200, body = Vec<hoso_projections::transfers::PendingTransfer>),
+              (status = 400, body = Problem, description = "Rights over several subtrees and no `unit` (urn:hoso:problem:request:unit-required)"),
+              (status = 403, body = Problem, description = "No right over any unit (urn:hoso:problem:access:no-search-scope)"),
+              (status = 404, body = Problem, description = "A unit outside the caller's scope")))]
+pub async fn incoming(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    uri: Uri,
+    Params(p): Params<IncomingParams>,
+) -> ApiResult<Json<Vec<hoso_projections::transfers::PendingTransfer>>> {
+    let (unit, _) = search_unit(&s, &c, p.unit.as_deref()).await?;
+    wait(&s, p.wait_for).await?;
+    let units = match &unit {
+        Some(u) => Some(s.read.subtree(u, s.today())?),
+        None => None,
+    };
+    let pending = s.read.pending_transfers(units.as_deref())?;
+    let ids: Vec<&str> = pending.iter().map(|t| t.dossier_id.as_str()).collect();
+    let bases = s.workflows.read_bases(&c.actor, &ids).await?;
+    let shown: Vec<_> = pending
+        .into_iter()
+        .zip(bases)
+        .filter_map(|(t, b)| b.map(|_| t))
+        .collect();
+    if c.account.kind == AccountKind::Inspector
+        && let Some(root) = &unit
+    {
+        let ids = shown.iter().map(|t| t.dossier_id.clone()).collect();
+        s.workflows
+            .log_inspection_query(
+                &c.actor,
+                root,
+                "GET /transfers",
+                uri.query().unwrap_or(""),
+                ids,
+            )
+            .await?;
+    }
+    Ok(Json(shown))
+}
+
 /// An employment status change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -306,6 +306,7 @@ pub struct Binary(pub Vec<u8>);
         sessions::login, sessions::logout,
         dossiers::open, dossiers::import, bulk_import::import, dossiers::search, dossiers::read, dossiers::history, dossiers::declare,
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
+        dossiers::incoming,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
         decisions::record, resume::resume,
         org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
@@ -464,6 +465,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(dossiers::approval_request).post(dossiers::approve),
         )
         .route("/dossiers/{id}/transfers", post(dossiers::transfer))
+        .route("/transfers", get(dossiers::incoming))
         .route("/dossiers/{id}/status", post(dossiers::status))
         .route("/dossiers/{id}/decisions", post(decisions::record))
         .route("/dossiers/{id}/attachments", post(dossiers::upload))

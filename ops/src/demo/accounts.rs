@@ -164,6 +164,9 @@ pub(super) fn note(summary: &mut Summary, h: &Hire, role: &str) {
             summary
                 .logins
                 .push((role.to_owned(), h.username.clone(), chosen.clone()));
+            if let Some(seed) = h.key {
+                summary.login_keys.push((h.username.clone(), seed));
+            }
         }
     }
 }

@@ -32,7 +32,7 @@
 //!
 //! Then the log is verified end to end and a summary printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -149,9 +149,10 @@ pub async fn run(
     );
     inspection::bundle_round_trip(node.store.as_ref(), &sealer, &head).await?;
     let logins = std::mem::take(&mut tale.summary.logins);
+    let keys = std::mem::take(&mut tale.summary.login_keys);
     // Every handle on the log goes before the directory is served or removed.
     drop((ctx, tale, node, sealer));
-    place.finish(serve, &logins).await
+    place.finish(serve, &logins, &keys).await
 }
 
 /// What the chapters share as the story is told.
@@ -240,9 +241,11 @@ impl Place {
         self,
         serve: Option<std::net::SocketAddr>,
         logins: &[(String, String, String)],
+        keys: &[(String, [u8; 32])],
     ) -> anyhow::Result<()> {
         if let Some(addr) = serve {
             print_logins(logins);
+            write_key_files(self.dir.path(), keys)?;
             // The temporary directory lives as long as the server.
             let served = crate::serve::run(
                 self.dir.path(),
@@ -250,6 +253,7 @@ impl Place {
                 crate::trust::Verify::Incremental,
                 crate::sync_continuous::DEFAULT_INTERVAL,
                 crate::serve::ReadinessFlags::default(),
+                crate::serve::WebFlags::default(),
             )
             .await;
             drop(self.tmp);
@@ -264,12 +268,37 @@ impl Place {
             }
             None => {
                 print_logins(logins);
+                write_key_files(self.dir.path(), keys)?;
                 let path = self.dir.path().display();
                 println!("kept in {path}; check it with `hoso verify --data {path}`");
             }
         }
         Ok(())
     }
+}
+
+/// Where the demo heads' signing key files go, in the data directory.
+pub const KEY_FILES_DIR: &str = "demo-keys";
+
+/// Writes each signing login's key as a PEM PKCS #8 file (RFC 8410), the file a
+/// head picks in the portal to sign in the browser, and says where they are.
+/// Demo keys only: a real head's key is made and kept by the head.
+fn write_key_files(data: &Path, keys: &[(String, [u8; 32])]) -> anyhow::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let dir = data.join(KEY_FILES_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    for (username, seed) in keys {
+        let file = dir.join(format!("{username}.pem"));
+        crate::keyfile::write_pkcs8_pem(&file, seed)
+            .with_context(|| format!("write {}", file.display()))?;
+    }
+    println!(
+        "signing key files of the heads above (pick one in the portal's approval page): {}",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn print_logins(logins: &[(String, String, String)]) {

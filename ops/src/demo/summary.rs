@@ -52,6 +52,9 @@ pub(super) struct Summary {
     pub(super) sync_left_out: Option<LeftOut>,
     /// Demo logins: role, login name, password.
     pub(super) logins: Vec<(String, String, String)>,
+    /// The signing keys of the demo logins that have one: login name, ed25519
+    /// seed. Written as key files for the portal's in-browser signature.
+    pub(super) login_keys: Vec<(String, [u8; 32])>,
 }
 
 pub(super) fn category_name(c: PersonnelCategory) -> &'static str {

@@ -76,7 +76,7 @@ fn the_form(
                     @let required = !spec.table && spec.required.contains(code);
                     div {
                         label for=(name) {
-                            (hoso_domain::form::field_label(code).unwrap_or(code))
+                            (hoso_domain::form::field_label_or_column(code).unwrap_or_else(|| (*code).to_owned()))
                             span.hint { " (mục " (code) ")" @if required { " — bắt buộc" } }
                         }
                         input id=(name) type="text" name=(name) value=(value_of(code, *row)) required[required];

@@ -28,7 +28,7 @@ fn value(f: &Value) -> Markup {
 }
 
 fn label(code: &str) -> String {
-    match hoso_domain::form::field_label(code) {
+    match hoso_domain::form::field_label_or_column(code) {
         Some(l) => format!("{l} ({code})"),
         None => code.to_owned(),
     }
@@ -165,6 +165,12 @@ pub(crate) async fn page_handler(
         }
         nav.actions aria-label="Thao tác với hồ sơ" {
             a href={ "/dossiers/" (id) "/history" } { "Lịch sử thay đổi" }
+            @if v.has_grants() && !own && v.kind() != "inspector" && d["as_of"].is_null() {
+                a href={ "/dossiers/" (id) "/decisions" } { "Cập nhật quyết định" }
+                a href={ "/dossiers/" (id) "/status" } { "Thay đổi tình trạng" }
+                a href={ "/dossiers/" (id) "/transfers" } { "Điều động, chuyển công tác" }
+                a href={ "/dossiers/" (id) "/account" } { "Cấp tài khoản cá nhân" }
+            }
         }
         @if !returned.is_empty() {
             section.refusal #returned {
@@ -353,6 +359,11 @@ fn event_words(ty: &str) -> &str {
         "TransferInitiated" => "Chuyển công tác (đi)",
         "TransferAccepted" => "Tiếp nhận chuyển công tác",
         "TransferRejected" => "Từ chối tiếp nhận",
+        "TransferForwarded" => "Chuyển tiếp cho đơn vị sử dụng",
+        "DepartmentChanged" => "Điều động trong cơ quan",
+        "AllowanceChanged" => "Phụ cấp",
+        "TrainingRecorded" => "Đào tạo, bồi dưỡng",
+        "ManagingUnitReassigned" => "Đổi đơn vị quản lý do sắp xếp tổ chức",
         "StatusChanged" => "Thay đổi tình trạng",
         "ObligationOpened" => "Mở thời hạn xử lý",
         "ObligationClosed" => "Đóng thời hạn xử lý",

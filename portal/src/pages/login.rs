@@ -15,9 +15,7 @@ use serde_json::json;
 use crate::Portal;
 use crate::call::{As, Refusal};
 use crate::page::{self, refusal_box};
-use crate::session::{
-    self, CSRF_FIELD, LOGIN_COOKIE, Pending, Viewer, cookie, equal, same_origin, set_cookie,
-};
+use crate::session::{self, CSRF_FIELD, Pending, Viewer, cookie, equal, same_origin, set_cookie};
 
 /// `?next=`: where to go once logged in.
 #[derive(Debug, Deserialize)]
@@ -58,7 +56,7 @@ fn login_page(p: &Portal, next: &str, refusal: Option<&Refusal>, status: StatusC
     let mut resp = (status, page::bare("Đăng nhập", &body)).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(p, LOGIN_COOKIE, &token, 15 * 60),
+        set_cookie(p, session::login_cookie_name(p), &token, 15 * 60),
     );
     resp
 }
@@ -87,7 +85,7 @@ pub(crate) async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = local(f.next.as_deref()).to_owned();
-    let doubled = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    let doubled = cookie(&headers, session::login_cookie_name(&p)).unwrap_or("");
     if same_origin(&headers).is_err() || !equal(doubled.as_bytes(), f.csrf.as_bytes()) {
         let r = Refusal {
             type_: "urn:hoso:problem:portal:forged-form".into(),
@@ -124,7 +122,10 @@ pub(crate) async fn submit(
                 header::SET_COOKIE,
                 set_cookie(&p, session::session_cookie_name(&p), token, ttl),
             );
-            h.append(header::SET_COOKIE, set_cookie(&p, LOGIN_COOKIE, "", 0));
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(&p, session::login_cookie_name(&p), "", 0),
+            );
             resp
         }
         Err(r) => {

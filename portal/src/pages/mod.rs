@@ -3,13 +3,19 @@
 //! is rendered as the page's refusal box, with the API's status.
 
 pub(crate) mod approve;
+pub(crate) mod decisions;
 pub(crate) mod declare;
+pub(crate) mod delegations;
 pub(crate) mod dossier;
+pub(crate) mod forms;
 pub(crate) mod home;
 pub(crate) mod login;
+pub(crate) mod open;
 pub(crate) mod queues;
 pub(crate) mod review;
 pub(crate) mod search;
+pub(crate) mod status;
+pub(crate) mod transfers;
 
 use std::collections::HashMap;
 

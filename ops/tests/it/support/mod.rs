@@ -66,8 +66,15 @@ pub struct Served {
 
 /// Starts `hoso serve` on a free port and returns once it says it is serving.
 pub fn serve(data: &Path) -> Served {
+    serve_with(data, &[])
+}
+
+/// [`serve`] with more arguments (`--tls-cert …`, `--behind-tls-proxy`); the
+/// base address is `https://…` when it serves TLS.
+pub fn serve_with(data: &Path, more: &[&str]) -> Served {
     let mut child = hoso_cmd()
         .args(["serve", "--data", &arg(data), "--listen", "127.0.0.1:0"])
+        .args(more)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -87,7 +94,7 @@ pub fn serve(data: &Path) -> Served {
     }
     let base = line
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
         .unwrap()
         .trim_end_matches("/api/v1")
         .to_owned();

@@ -1,0 +1,238 @@
+//! A head's delegations of approval power to a deputy (KT 8.1): the ones
+//! given, in force or ended, a form to delegate for a period (over the
+//! head's whole unit or some of its units, all categories or some) under a
+//! written decision, and ending one before its term. Only the head delegates
+//! their own power, to a staff account of their unit; the API decides.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+
+use crate::Portal;
+use crate::call::Refusal;
+use crate::format;
+use crate::page::{csrf, page};
+use crate::session::{CSRF_FIELD, Viewer};
+use crate::words;
+
+use super::forms::{self, date_input, input, refuse, required, required_date, text};
+use super::{Fields, field, fields};
+
+const TITLE: &str = "Ủy quyền phê duyệt";
+
+/// The categories a delegation may be limited to, as the API spells them.
+const CATEGORIES: [&str; 4] = ["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_dong"];
+
+/// The API's body for `POST /accounts/{me}/changes` from the form.
+pub(crate) fn body(f: &Fields) -> Result<Value, Refusal> {
+    match text(f, "action") {
+        "delegate" => {
+            let org_codes: Vec<&str> = text(f, "org_codes")
+                .split([',', ';', ' ', '\n'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            Ok(json!({
+                "action": "delegate",
+                "to_account": required(f, "to_account", "Tài khoản người được ủy quyền")?,
+                "valid_from": required_date(f, "valid_from", "Từ ngày")?,
+                "valid_until": required_date(f, "valid_until", "Đến ngày")?,
+                "org_codes": org_codes,
+                "categories": fields(f, "categories"),
+                "decision": forms::document(f)?,
+            }))
+        }
+        "end" => Ok(json!({
+            "action": "revoke_delegation",
+            "delegation_id": required(f, "delegation_id", "Mã ủy quyền")?,
+            "reason": required(f, "reason", "Lý do chấm dứt")?,
+        })),
+        other => Err(refuse("missing-field", format!("thao tác \"{other}\""))),
+    }
+}
+
+fn given(v: &Viewer) -> Markup {
+    let empty = serde_json::Map::new();
+    let list = v.me["delegations"].as_object().unwrap_or(&empty);
+    html! {
+        h2 { "Các lần ủy quyền" }
+        @if list.is_empty() { p.hint { "Chưa ủy quyền lần nào." } }
+        @else {
+            div.scroll {
+                table #delegations {
+                    thead { tr {
+                        th scope="col" { "Người được ủy quyền" }
+                        th scope="col" { "Thời hạn" }
+                        th scope="col" { "Phạm vi" }
+                        th scope="col" { "Tình trạng" }
+                        th scope="col" { "Chấm dứt" }
+                    } }
+                    tbody {
+                        @for (i, (id, d)) in list.iter().enumerate() {
+                            tr {
+                                td { code { (d["to_account"].as_str().unwrap_or("")) } }
+                                td {
+                                    (format::date(d["valid_from"].as_str().unwrap_or(""))) " – "
+                                    (format::date(d["valid_until"].as_str().unwrap_or("")))
+                                }
+                                td {
+                                    @let units = d["org_codes"].as_array().cloned().unwrap_or_default();
+                                    @let cats = d["categories"].as_array().cloned().unwrap_or_default();
+                                    @if units.is_empty() { "Toàn đơn vị" }
+                                    @else { @for u in &units { code { (u.as_str().unwrap_or("")) } " " } }
+                                    "; "
+                                    @if cats.is_empty() { "mọi đối tượng" }
+                                    @else { (cats.iter().filter_map(Value::as_str).map(words::category).collect::<Vec<_>>().join(", ")) }
+                                }
+                                td {
+                                    @if d["revoked"] == true { "Đã chấm dứt" }
+                                    @else if d["in_force"] == true { strong.ok { "Đang có hiệu lực" } }
+                                    @else { "Không có hiệu lực hôm nay" }
+                                }
+                                td {
+                                    @if d["revoked"] != true {
+                                        form.inline method="post" action="/delegations" {
+                                            (csrf(v))
+                                            input type="hidden" name="action" value="end";
+                                            input type="hidden" name="delegation_id" value=(id);
+                                            div {
+                                                label for={ "reason-" (i) } { "Lý do" }
+                                                input id={ "reason-" (i) } type="text" name="reason" required;
+                                            }
+                                            div { button.danger type="submit" { "Chấm dứt ủy quyền" } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn the_form(v: &Viewer, f: &Fields) -> Markup {
+    let chosen = fields(f, "categories");
+    html! {
+        h2 { "Ủy quyền mới" }
+        p.hint { "Người được ủy quyền ký phê duyệt thay trong thời hạn và phạm vi dưới đây, bằng khóa ký số của chính họ (KT 8.1). Chỉ ủy quyền cho tài khoản cán bộ thuộc đơn vị mình." }
+        form.stack method="post" action="/delegations" {
+            (csrf(v))
+            input type="hidden" name="action" value="delegate";
+            (input(f, "to_account", "Mã tài khoản người được ủy quyền", "do quản trị cơ quan cung cấp", true))
+            (date_input(f, "valid_from", "Từ ngày", true))
+            (date_input(f, "valid_until", "Đến ngày", true))
+            (input(f, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
+            fieldset {
+                legend { "Đối tượng " span.hint { "(không chọn: mọi đối tượng)" } }
+                @for (i, c) in CATEGORIES.iter().enumerate() {
+                    div {
+                        input type="checkbox" name="categories" value=(c) id={ "cat-" (i) } checked[chosen.contains(c)];
+                        label for={ "cat-" (i) } { (words::category(c)) }
+                    }
+                }
+            }
+            fieldset {
+                legend { "Văn bản ủy quyền" }
+                (input(f, "doc_number", "Số văn bản", "ví dụ 12/QĐ-SYT", true))
+                (date_input(f, "doc_date", "Ngày ký", true))
+                (input(f, "doc_issuer", "Cơ quan ban hành", "", true))
+            }
+            div { button type="submit" { "Ủy quyền" } }
+        }
+    }
+}
+
+/// `GET /delegations`.
+pub(crate) async fn show(v: Viewer) -> Response {
+    let body = html! {
+        (given(&v))
+        (the_form(&v, &Fields::new()))
+    };
+    page(&v, TITLE, body)
+}
+
+/// `POST /delegations`.
+pub(crate) async fn submit(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
+        return r;
+    }
+    let me = v.me["id"].as_str().unwrap_or("");
+    let answer = match body(&f) {
+        Ok(_) if me.is_empty() || me.contains('/') => {
+            Err(Refusal::internal("the API named no account"))
+        }
+        Ok(b) => {
+            p.api
+                .json(&v.who, Method::POST, &format!("/accounts/{me}/changes"), &b)
+                .await
+        }
+        Err(r) => Err(r),
+    };
+    match answer {
+        // The account's changes are read from the write side, current at once.
+        Ok(_) => Redirect::to("/delegations").into_response(),
+        Err(r) => {
+            let typed = if text(&f, "action") == "delegate" {
+                f.clone()
+            } else {
+                Fields::new()
+            };
+            forms::refused_form(&v, TITLE, &r, html! { (given(&v)) (the_form(&v, &typed)) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::forms::tests::post;
+
+    #[test]
+    fn kt_8_1_a_delegation_names_deputy_period_scope_and_decision() {
+        let f = post(&[
+            ("action", "delegate"),
+            ("to_account", "acc-2"),
+            ("valid_from", "01/05/2026"),
+            ("valid_until", "31/05/2026"),
+            ("org_codes", "000.02.01.H33, 000.02.02.H33"),
+            ("categories", "vien_chuc"),
+            ("doc_number", "12/QĐ-SYT"),
+            ("doc_date", "28/04/2026"),
+            ("doc_issuer", "Sở Y tế"),
+        ]);
+        assert_eq!(
+            body(&f).unwrap(),
+            json!({"action": "delegate", "to_account": "acc-2", "valid_from": "2026-05-01",
+                   "valid_until": "2026-05-31", "org_codes": ["000.02.01.H33", "000.02.02.H33"],
+                   "categories": ["vien_chuc"],
+                   "decision": {"number": "12/QĐ-SYT", "date": "2026-04-28", "issuer": "Sở Y tế"}})
+        );
+    }
+
+    #[test]
+    fn kt_8_1_ending_a_delegation_says_why() {
+        let f = post(&[
+            ("action", "end"),
+            ("delegation_id", "d-1"),
+            ("reason", "Đã trở lại"),
+        ]);
+        assert_eq!(
+            body(&f).unwrap(),
+            json!({"action": "revoke_delegation", "delegation_id": "d-1", "reason": "Đã trở lại"})
+        );
+        let f = post(&[("action", "end"), ("delegation_id", "d-1")]);
+        assert_eq!(body(&f).unwrap_err().rule(), "portal:missing-field");
+    }
+}

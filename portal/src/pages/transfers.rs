@@ -1,0 +1,438 @@
+//! Moves and transfers: a move within the agency (DL 10.1), a transfer to
+//! another agency with its scanned decision (DL 10.2), and on the receiving
+//! side accepting, forwarding to a using unit, or rejecting with a reason
+//! (KT 11.2); and the receiving unit's list of dossiers sent to it and
+//! waiting for its answer (`GET /transfers` of the API).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+
+use crate::Portal;
+use crate::call::Refusal;
+use crate::format;
+use crate::page::{csrf, page, refusal_box, refused_page};
+use crate::session::{CSRF_FIELD, Viewer};
+use crate::words;
+
+use super::forms::{self, date_input, document_inputs, input, refuse, required, required_date};
+use super::{Fields, field};
+
+const TITLE: &str = "Điều động, chuyển công tác";
+
+/// The API's body for `POST /dossiers/{id}/transfers` from the form.
+pub(crate) fn body(f: &Fields) -> Result<Value, Refusal> {
+    let action = forms::text(f, "action");
+    Ok(match action {
+        "move" => json!({
+            "action": "move",
+            "to": required(f, "to", "Đơn vị mới")?,
+            "effective": required_date(f, "effective", "Ngày có hiệu lực")?,
+            "document": forms::document(f)?,
+        }),
+        "initiate" => json!({
+            "action": "initiate",
+            "kind": required(f, "kind", "Hình thức")?,
+            "to": required(f, "to", "Cơ quan tiếp nhận")?,
+            "effective": required_date(f, "effective", "Ngày có hiệu lực")?,
+            "document": forms::document(f)?,
+        }),
+        "accept" => json!({
+            "action": "accept",
+            "transfer_id": required(f, "transfer_id", "Mã chuyển công tác")?,
+        }),
+        "forward" => json!({
+            "action": "forward",
+            "transfer_id": required(f, "transfer_id", "Mã chuyển công tác")?,
+            "to": required(f, "to", "Đơn vị sử dụng")?,
+        }),
+        "reject" => json!({
+            "action": "reject",
+            "transfer_id": required(f, "transfer_id", "Mã chuyển công tác")?,
+            "reason": required(f, "reason", "Lý do từ chối")?,
+        }),
+        other => return Err(refuse("missing-field", format!("thao tác \"{other}\""))),
+    })
+}
+
+/// Where a dossier's transfer to another agency stands, from its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InFlight {
+    /// Sent to `to`, not yet answered.
+    Pending { transfer_id: String, to: String },
+    /// Accepted, not yet forwarded to a using unit.
+    Accepted { transfer_id: String },
+}
+
+/// The transfer in flight, if any: the last one initiated, unless it was
+/// rejected, or accepted and then forwarded.
+pub(crate) fn in_flight(history: &Value) -> Option<InFlight> {
+    let mut now = None;
+    for e in history.as_array().into_iter().flatten() {
+        let ty = e["event_type"].as_str().unwrap_or("");
+        match ty.rsplit('.').next().unwrap_or(ty) {
+            "TransferInitiated" => {
+                now = e["diff"].as_array().and_then(|d| {
+                    d.iter().find_map(|x| {
+                        Some(InFlight::Pending {
+                            transfer_id: x["transfer"].as_str()?.to_owned(),
+                            to: x["to"].as_str().unwrap_or("").to_owned(),
+                        })
+                    })
+                });
+            }
+            "TransferAccepted" => {
+                now = match now {
+                    Some(InFlight::Pending { transfer_id, .. }) => {
+                        Some(InFlight::Accepted { transfer_id })
+                    }
+                    other => other,
+                };
+            }
+            "TransferRejected" | "TransferForwarded" => now = None,
+            _ => {}
+        }
+    }
+    now
+}
+
+fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
+}
+
+/// The forms the dossier's state allows: the sender's two when nothing is
+/// in flight, the receiver's when something is. The API decides who may.
+fn the_forms(v: &Viewer, id: &str, flight: Option<&InFlight>, f: &Fields) -> Markup {
+    let chosen = forms::text(f, "action");
+    // A refused form shows what was typed; the other forms start empty.
+    let typed = |action: &str| {
+        if chosen == action {
+            f.clone()
+        } else {
+            Fields::new()
+        }
+    };
+    html! {
+        p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        @match flight {
+            Some(InFlight::Pending { transfer_id, to }) => {
+                p.notice { "Hồ sơ đang được chuyển đến " code { (to) } ", chờ cơ quan tiếp nhận trả lời (mã " code { (transfer_id) } ")." }
+                @let answer = html! { div.actions {
+                    form method="post" action={ "/dossiers/" (id) "/transfers" } aria-label="Tiếp nhận hồ sơ" {
+                        (csrf(v)) (hidden("action", "accept")) (hidden("transfer_id", transfer_id))
+                        p { "Tiếp nhận hồ sơ về cơ quan (KT 11.2). Sau khi tiếp nhận có thể chuyển tiếp cho đơn vị sử dụng." }
+                        button type="submit" { "Tiếp nhận" }
+                    }
+                    form method="post" action={ "/dossiers/" (id) "/transfers" } aria-label="Từ chối tiếp nhận" {
+                        (csrf(v)) (hidden("action", "reject")) (hidden("transfer_id", transfer_id))
+                        label for="reason" { "Lý do từ chối" span.hint { " — bắt buộc" } }
+                        textarea #reason name="reason" required { (forms::typed(f, "reason")) }
+                        button.danger type="submit" { "Từ chối tiếp nhận" }
+                    }
+                } };
+                @if receives(v, to) { (answer) }
+                @else {
+                    p.hint { "Trong khi chờ, không ai được thay đổi hồ sơ (BT 11.3, HY 11.1)." }
+                    details {
+                        summary { "Thuộc cơ quan tiếp nhận? Tiếp nhận hoặc từ chối" }
+                        (answer)
+                    }
+                }
+            },
+            Some(InFlight::Accepted { transfer_id }) => {
+                h2 { "Chuyển tiếp cho đơn vị sử dụng" }
+                form.stack method="post" action={ "/dossiers/" (id) "/transfers" } {
+                    (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id))
+                    (input(&typed("forward"), "to", "Mã đơn vị sử dụng", "thuộc cơ quan tiếp nhận", true))
+                    div { button type="submit" { "Chuyển tiếp" } }
+                }
+                (sender_forms(v, id, f))
+            },
+            None => { (sender_forms(v, id, f)) },
+        }
+    }
+}
+
+/// Whether the visitor is of the receiving agency `to`, as far as the
+/// account says (its unit, or a right given at `to`); the API decides.
+fn receives(v: &Viewer, to: &str) -> bool {
+    v.unit() == to || v.me["grants"].get(to).is_some()
+}
+
+/// The sender's two forms: a move within the agency, a transfer out.
+fn sender_forms(v: &Viewer, id: &str, f: &Fields) -> Markup {
+    let kinds: Vec<(&str, &str)> = words::TRANSFER_KINDS
+        .iter()
+        .map(|k| (*k, words::transfer_kind(k)))
+        .collect();
+    let chosen = forms::text(f, "action");
+    let typed = |action: &str| {
+        if chosen == action {
+            f.clone()
+        } else {
+            Fields::new()
+        }
+    };
+    html! {
+        h2 { "Điều động trong cơ quan" }
+        p.hint { "Chuyển sang đơn vị khác của cùng cơ quan (DL 10.1)." }
+        @let mv = typed("move");
+        form.stack #move-form method="post" action={ "/dossiers/" (id) "/transfers" } {
+            (csrf(v)) (hidden("action", "move"))
+            (input(&mv, "to", "Mã đơn vị mới", "ví dụ 000.02.01.H33", true))
+            (date_input(&mv, "effective", "Ngày có hiệu lực", true))
+            (document_inputs(&mv))
+            div { button type="submit" { "Điều động" } }
+        }
+        h2 { "Chuyển công tác sang cơ quan khác" }
+        p.hint { "Gửi hồ sơ cho cơ quan tiếp nhận (DL 10.2); bắt buộc kèm bản số hóa quyết định. Trong khi chờ, không ai được thay đổi hồ sơ (BT 11.3)." }
+        @let out = typed("initiate");
+        form.stack #transfer-form method="post" action={ "/dossiers/" (id) "/transfers" } {
+            (csrf(v)) (hidden("action", "initiate"))
+            (forms::select(&out, "kind", "Hình thức", &kinds))
+            (input(&out, "to", "Mã cơ quan tiếp nhận", "ví dụ 000.03.00.H33", true))
+            (date_input(&out, "effective", "Ngày có hiệu lực", true))
+            (document_inputs(&out))
+            div { button type="submit" { "Gửi hồ sơ" } }
+        }
+        (forms::upload(v, id, if chosen == "move" { "move-form" } else { "transfer-form" }))
+        p.hint { "Bản số hóa tải lên được đính kèm vào biểu mẫu chuyển công tác sang cơ quan khác." }
+    }
+}
+
+/// The dossier's history, for the transfer in flight.
+async fn flight_of(p: &Portal, v: &Viewer, id: &str) -> Result<Option<InFlight>, Refusal> {
+    let h = p
+        .api
+        .get(&v.who, &format!("/dossiers/{id}/history"))
+        .await?;
+    Ok(in_flight(&h))
+}
+
+/// `GET /dossiers/{id}/transfers`.
+pub(crate) async fn form(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = super::dossier_id(&id) else {
+        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    };
+    let d = match p.api.get(&v.who, &format!("/dossiers/{id}")).await {
+        Ok(d) => d,
+        Err(r) => return refused_page(Some(&v), &r),
+    };
+    let flight = match flight_of(&p, &v, id).await {
+        Ok(f) => f,
+        Err(r) => return refused_page(Some(&v), &r),
+    };
+    let body = html! {
+        p {
+            strong { (d["full_name"].as_str().unwrap_or("")) } " — đơn vị quản lý "
+            code { (d["managing_unit"].as_str().unwrap_or("")) } ", đơn vị sử dụng "
+            code { (d["employing_unit"].as_str().unwrap_or("")) }
+        }
+        (the_forms(&v, id, flight.as_ref(), &Fields::new()))
+    };
+    page(&v, TITLE, body)
+}
+
+/// `POST /dossiers/{id}/transfers`.
+pub(crate) async fn submit(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
+        return r;
+    }
+    let Some(id) = super::dossier_id(&id) else {
+        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    };
+    let answer = match body(&f) {
+        Ok(b) => {
+            p.api
+                .json(
+                    &v.who,
+                    Method::POST,
+                    &format!("/dossiers/{id}/transfers"),
+                    &b,
+                )
+                .await
+        }
+        Err(r) => Err(r),
+    };
+    match answer {
+        // A rejected dossier goes back to its sender: the receiver no longer
+        // sees it, so it returns to its list.
+        Ok(r) if forms::text(&f, "action") == "reject" => Redirect::to(&format!(
+            "/transfers?wait_for={}",
+            r["position"].as_u64().unwrap_or(0)
+        ))
+        .into_response(),
+        Ok(r) => forms::to_dossier(id, &r),
+        Err(r) => {
+            let flight = flight_of(&p, &v, id).await.ok().flatten();
+            forms::refused_form(&v, TITLE, &r, the_forms(&v, id, flight.as_ref(), &f))
+        }
+    }
+}
+
+/// `GET /transfers?wait_for=`: the transfers waiting for the visitor's units.
+pub(crate) async fn incoming(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Query(q): Query<super::Query>,
+) -> Response {
+    let wait = q.get("wait_for").and_then(|w| w.parse::<u64>().ok());
+    let units: Vec<Option<String>> = match v.me["grants"].as_object() {
+        Some(g) if !g.is_empty() => g.keys().cloned().map(Some).collect(),
+        _ => vec![None],
+    };
+    let mut found: BTreeMap<String, Value> = BTreeMap::new();
+    let mut refusal = None;
+    for unit in units {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(u) = unit {
+            query.push(("unit", u));
+        }
+        if let Some(w) = wait {
+            query.push(("wait_for", w.to_string()));
+        }
+        let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
+        match p.api.get(&v.who, &format!("/transfers?{qs}")).await {
+            Ok(list) => {
+                for t in list.as_array().into_iter().flatten() {
+                    if let Some(tid) = t["transfer_id"].as_str() {
+                        found.entry(tid.to_owned()).or_insert_with(|| t.clone());
+                    }
+                }
+            }
+            Err(r) => refusal = Some(r),
+        }
+    }
+    let mut list: Vec<Value> = found.into_values().collect();
+    list.sort_by_key(|t| format::name_key(t["full_name"].as_str().unwrap_or("")));
+    let body = html! {
+        p { "Hồ sơ do cơ quan khác gửi đến, chờ tiếp nhận, chuyển tiếp hoặc từ chối (DL 10.2, KT 11.2)." }
+        @if let (Some(r), true) = (&refusal, list.is_empty()) { (refusal_box(r)) }
+        @if list.is_empty() { p { "Không có hồ sơ nào đang chờ tiếp nhận." } }
+        @else {
+            div.scroll {
+                table #incoming {
+                    thead { tr {
+                        th scope="col" { "Họ và tên" }
+                        th scope="col" { "Hình thức" }
+                        th scope="col" { "Từ cơ quan" }
+                        th scope="col" { "Đến" }
+                        th scope="col" { "Ngày hiệu lực" }
+                        th scope="col" { "Quyết định" }
+                        th scope="col" { "Ngày gửi" }
+                    } }
+                    tbody {
+                        @for t in &list {
+                            tr {
+                                td { a href={ "/dossiers/" (t["dossier_id"].as_str().unwrap_or("")) "/transfers" } { (t["full_name"].as_str().unwrap_or("")) } }
+                                td { (words::transfer_kind(t["kind"].as_str().unwrap_or(""))) }
+                                td { code { (t["from_unit"].as_str().unwrap_or("")) } }
+                                td { code { (t["to_unit"].as_str().unwrap_or("")) } }
+                                td { (t["effective"].as_str().map(format::date).unwrap_or_default()) }
+                                td {
+                                    (t["decision_number"].as_str().unwrap_or(""))
+                                    @if let Some(d) = t["decision_date"].as_str() { " ngày " (format::date(d)) }
+                                    @if let Some(i) = t["decision_issuer"].as_str() { " — " (i) }
+                                }
+                                td { (format::time(t["initiated_at"].as_str().unwrap_or(""))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&v, "Hồ sơ chuyển đến", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::forms::tests::post;
+
+    #[test]
+    fn dl_10_2_a_transfer_out_carries_kind_receiver_and_scanned_decision() {
+        let f = post(&[
+            ("action", "initiate"),
+            ("kind", "transfer"),
+            ("to", "000.03.00.H33"),
+            ("effective", "06/04/2026"),
+            ("doc_number", "60/QĐ-UBND"),
+            ("doc_date", "03/04/2026"),
+            ("doc_issuer", "UBND tỉnh"),
+            ("attachments", "cafe"),
+        ]);
+        assert_eq!(
+            body(&f).unwrap(),
+            json!({"action": "initiate", "kind": "transfer", "to": "000.03.00.H33",
+                   "effective": "2026-04-06",
+                   "document": {"number": "60/QĐ-UBND", "date": "2026-04-03", "issuer": "UBND tỉnh",
+                                "attachment_sha256": "cafe"}})
+        );
+    }
+
+    #[test]
+    fn kt_11_2_the_receiver_answers_by_the_transfer_id() {
+        let accept = post(&[("action", "accept"), ("transfer_id", "t-1")]);
+        assert_eq!(
+            body(&accept).unwrap(),
+            json!({"action": "accept", "transfer_id": "t-1"})
+        );
+        let forward = post(&[
+            ("action", "forward"),
+            ("transfer_id", "t-1"),
+            ("to", "000.03.01.H33"),
+        ]);
+        assert_eq!(body(&forward).unwrap()["to"], "000.03.01.H33");
+        let reject = post(&[
+            ("action", "reject"),
+            ("transfer_id", "t-1"),
+            ("reason", " "),
+        ]);
+        assert_eq!(body(&reject).unwrap_err().rule(), "portal:missing-field");
+    }
+
+    #[test]
+    fn the_transfer_in_flight_is_read_from_the_history() {
+        let sent = json!([
+            {"event_type": "dossier.DossierOpened", "diff": []},
+            {"event_type": "dossier.TransferInitiated", "diff": [{"transfer": "t-1", "to": "EDU"}]},
+        ]);
+        assert_eq!(
+            in_flight(&sent),
+            Some(InFlight::Pending {
+                transfer_id: "t-1".into(),
+                to: "EDU".into()
+            })
+        );
+        let mut h = sent.as_array().cloned().unwrap_or_default();
+        h.push(json!({"event_type": "dossier.TransferAccepted", "diff": []}));
+        assert_eq!(
+            in_flight(&Value::Array(h.clone())),
+            Some(InFlight::Accepted {
+                transfer_id: "t-1".into()
+            })
+        );
+        h.push(json!({"event_type": "dossier.TransferForwarded", "diff": []}));
+        assert_eq!(in_flight(&Value::Array(h)), None);
+        let mut r = sent.as_array().cloned().unwrap_or_default();
+        r.push(json!({"event_type": "dossier.TransferRejected", "diff": []}));
+        assert_eq!(in_flight(&Value::Array(r)), None);
+    }
+}
