@@ -27,6 +27,7 @@ fn document(title: &str, v: Option<&Viewer>, body: &Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Hồ sơ cán bộ, công chức, viên chức" }
+                link rel="icon" type="image/svg+xml" href="/assets/favicon.svg";
                 link rel="stylesheet" href="/assets/portal.css";
                 script src="/assets/portal.js" defer {}
             }

@@ -87,21 +87,27 @@ fn the_form(
                 label for="occurred_on" { "Ngày phát sinh thay đổi " span.hint { "(dd/mm/yyyy, nếu có; bắt đầu tính thời hạn kê khai)" } }
                 input #occurred_on type="text" name="occurred_on" inputmode="numeric" placeholder="dd/mm/yyyy" value=(occurred_on);
             }
-            p.hint { "Các tài liệu đã tải lên ở phần bên dưới sẽ được đính kèm vào bản kê khai này." }
-            div { button type="submit" { "Gửi kê khai" } }
         }
-        h2 { "Tài liệu chứng minh" }
-        p.hint { "Bản số hóa giấy tờ (ảnh chụp, PDF). Bắt buộc với thay đổi sau khi hồ sơ đã được phê duyệt (BT 6.3)." }
-        form.stack data-upload={ "/dossiers/" (id) "/upload" } data-csrf=(v.csrf) data-into="declare-form" {
-            div {
-                label for="document-file" { "Chọn tệp" }
-                input #document-file type="file";
+        // The documents come before the declaration's own button (which
+        // belongs to the form above by its `form` attribute): uploaded first,
+        // they are cited when the declaration is sent.
+        section.upload aria-labelledby="documents" {
+            h2 #documents { "Tài liệu chứng minh" }
+            p.hint { "Bản số hóa giấy tờ (ảnh chụp, PDF). Bắt buộc với thay đổi sau khi hồ sơ đã được phê duyệt (BT 6.3). Các tài liệu tải lên ở đây được đính kèm vào bản kê khai khi gửi." }
+            form.stack data-upload={ "/dossiers/" (id) "/upload" } data-csrf=(v.csrf) data-into="declare-form" {
+                div {
+                    label for="document-file" { "Chọn tệp" }
+                    div.inline {
+                        input #document-file type="file";
+                        button.secondary type="submit" { "Tải lên" }
+                    }
+                }
+                progress #upload-progress max="1" value="0" aria-label="Tiến độ tải lên" {}
+                p data-status role="status" {}
+                ul data-uploaded {}
             }
-            progress #upload-progress max="1" value="0" aria-label="Tiến độ tải lên" {}
-            p data-status role="status" {}
-            ul data-uploaded {}
-            div { button.secondary type="submit" { "Tải lên" } }
         }
+        div.submit { button type="submit" form="declare-form" { "Gửi kê khai" } }
     }
 }
 

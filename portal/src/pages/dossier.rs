@@ -38,25 +38,39 @@ fn section_title(code: &str) -> &str {
     hoso_domain::form::section(code).map_or(code, |s| s.title)
 }
 
-/// A section's fields as a table (rows of a table section numbered).
+/// A section's fields as a table (rows of a table section numbered; the row
+/// column only where there are rows).
 fn fields_table(fields: &Value) -> Markup {
     let empty = Vec::new();
     let fields = fields.as_array().unwrap_or(&empty);
+    let rows = fields
+        .iter()
+        .any(|f| f["row"].as_u64().is_some_and(|r| r > 0));
     html! {
         div.scroll {
-            table {
-                thead { tr { th scope="col" { "Mục" } th scope="col" { "Dòng" } th scope="col" { "Nội dung" } } }
+            table.fields {
+                thead { tr { th scope="col" { "Mục" } @if rows { th scope="col" { "Dòng" } } th scope="col" { "Nội dung" } } }
                 tbody {
                     @for f in fields {
                         tr {
                             td { (label(f["field"].as_str().unwrap_or(""))) }
-                            td { @match f["row"].as_u64() { Some(0) | None => {}, Some(r) => { (r) } } }
+                            @if rows { td { @match f["row"].as_u64() { Some(0) | None => {}, Some(r) => { (r) } } } }
                             td { (value(f)) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// An account's id, shortened for a table cell (the whole id on hover and
+/// for screen readers).
+fn account(id: &str) -> Markup {
+    let short: String = id.chars().take(8).collect();
+    html! {
+        @if short.len() < id.len() { code title=(id) aria-label=(id) { (short) "…" } }
+        @else { code { (id) } }
     }
 }
 
@@ -208,15 +222,17 @@ pub(crate) async fn page_handler(
         @let approvals = d["approvals"].as_array().cloned().unwrap_or_default();
         @if approvals.is_empty() { p.hint { "Chưa có." } }
         @else {
-            table {
-                thead { tr { th { "Phiên bản" } th { "Người ký" } th { "Khóa" } th { "Ủy quyền từ" } } }
-                tbody {
-                    @for a in &approvals {
-                        tr {
-                            td { (a["revision"]) }
-                            td { code { (a["signer"].as_str().unwrap_or("")) } }
-                            td { code { (a["key_id"].as_str().unwrap_or("")) } }
-                            td { (a["delegated_from"].as_str().unwrap_or("")) }
+            div.scroll {
+                table #approvals {
+                    thead { tr { th { "Phiên bản" } th { "Người ký" } th { "Khóa" } th { "Ủy quyền từ" } } }
+                    tbody {
+                        @for a in &approvals {
+                            tr {
+                                td { (a["revision"]) }
+                                td { (account(a["signer"].as_str().unwrap_or(""))) }
+                                td { code { (a["key_id"].as_str().unwrap_or("")) } }
+                                td { @if let Some(from) = a["delegated_from"].as_str() { (account(from)) } }
+                            }
                         }
                     }
                 }
@@ -247,7 +263,7 @@ fn review_forms(v: &Viewer, id: &str, workflow: &str, pending: &[String]) -> Mar
                         @for (i, code) in pending.iter().enumerate() {
                             div {
                                 input type="checkbox" name="sections" value=(code) id={ "ret-" (i) };
-                                label for={ "ret-" (i) } style="display:inline" { (section_title(code)) }
+                                label.inline for={ "ret-" (i) } { (section_title(code)) }
                             }
                         }
                     }
@@ -356,18 +372,30 @@ fn event_words(ty: &str) -> &str {
     }
 }
 
-fn diff_item(d: &Value) -> Markup {
+/// A changed value: text as it is, anything else (a decision's amounts, a
+/// rank with its step) compactly.
+fn changed(v: &Value) -> Markup {
+    html! {
+        @match v {
+            Value::String(t) => { (t) },
+            other => { code { (other.to_string()) } },
+        }
+    }
+}
+
+fn diff_item(id: &str, d: &Value) -> Markup {
     let section = d["section"].as_str().unwrap_or("");
     html! {
         @if let Some(field) = d["field"].as_str() {
             li {
-                (section_title(section)) " · " (label(field))
+                @if !section.is_empty() { (section_title(section)) " · " }
+                (label(field))
                 @if let Some(r) = d["row"].as_u64().filter(|r| *r > 0) { " · dòng " (r) }
                 ": "
                 @if d["sealed"].as_bool() == Some(true) { em { "(thông tin hạn chế đã thay đổi)" } }
                 @else {
-                    @if let Some(from) = d["from"].as_str() { del { (from) } " → " }
-                    @match d["to"].as_str() { Some(to) => { ins { (to) } }, None => { em { "(xóa)" } } }
+                    @if !d["from"].is_null() { del { (changed(&d["from"])) } " → " }
+                    @if d["to"].is_null() { em { "(xóa)" } } @else { ins { (changed(&d["to"])) } }
                 }
             }
         } @else if let Some(r) = d["returned"].as_array() {
@@ -375,6 +403,24 @@ fn diff_item(d: &Value) -> Markup {
                 "Trả lại mục " (section_title(section)) ": "
                 (r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
             }
+        } @else if let Some(docs) = d["attachments"].as_array() {
+            li {
+                "Tài liệu chứng minh (" (section_title(section)) "): "
+                @for (i, sha) in docs.iter().filter_map(Value::as_str).enumerate() {
+                    @if i > 0 { ", " }
+                    a href={ "/dossiers/" (id) "/attachments/" (sha) } title=(sha) {
+                        "bản số hóa " (sha.chars().take(8).collect::<String>()) "…"
+                    }
+                }
+            }
+        } @else if let Some(o) = d["opened"].as_object() {
+            li {
+                (o.get("full_name").and_then(Value::as_str).unwrap_or(""))
+                "; đơn vị quản lý " code { (o.get("managing_unit").and_then(Value::as_str).unwrap_or("")) }
+                "; đơn vị sử dụng " code { (o.get("employing_unit").and_then(Value::as_str).unwrap_or("")) }
+            }
+        } @else if let Some(r) = d["approved_revision"].as_u64() {
+            li { "Phê duyệt phiên bản " (r) }
         } @else {
             li { code { (d.to_string()) } }
         }
@@ -418,7 +464,7 @@ pub(crate) async fn history(
                             td { (event_words(e["event_type"].as_str().unwrap_or(""))) }
                             td { (e["effective"].as_str().map(format::date).unwrap_or_default()) }
                             td { (format::time(e["recorded_at"].as_str().unwrap_or(""))) }
-                            td { code { (e["actor"].as_str().unwrap_or("")) } }
+                            td { (account(e["actor"].as_str().unwrap_or(""))) }
                             td {
                                 @if let Some(doc) = e["document"].as_object() {
                                     (doc.get("number").and_then(Value::as_str).unwrap_or(""))
@@ -429,7 +475,7 @@ pub(crate) async fn history(
                                 }
                             }
                             td.diff {
-                                ul { @for d in e["diff"].as_array().into_iter().flatten() { (diff_item(d)) } }
+                                ul { @for d in e["diff"].as_array().into_iter().flatten() { (diff_item(id, d)) } }
                             }
                         }
                     }
@@ -458,5 +504,31 @@ mod tests {
         let mut again = h.as_array().cloned().unwrap_or_default();
         again.push(json!({"event_type": "dossier.DeclarationSubmitted", "diff": [{"section": "identity", "field": "7", "to": "B"}]}));
         assert!(last_returns(&Value::Array(again)).is_empty());
+    }
+
+    #[test]
+    fn a_change_to_a_value_that_is_not_text_is_shown_not_taken_for_a_removal() {
+        let salary = json!({"field": "salary", "from": null,
+                            "to": {"rank": "01.003", "step": 2, "coefficient_x100": 267}});
+        let shown = diff_item("d", &salary).into_string();
+        assert!(shown.contains("coefficient_x100"), "{shown}");
+        assert!(!shown.contains("(xóa)"), "{shown}");
+        let removed = diff_item(
+            "d",
+            &json!({"section": "identity", "field": "7", "from": "A", "to": null}),
+        );
+        assert!(removed.into_string().contains("(xóa)"));
+    }
+
+    #[test]
+    fn a_cited_document_links_to_its_scan() {
+        let sha = "ab".repeat(32);
+        let shown =
+            diff_item("d1", &json!({"section": "identity", "attachments": [sha]})).into_string();
+        assert!(
+            shown.contains(&format!("/dossiers/d1/attachments/{sha}")),
+            "{shown}"
+        );
+        assert!(!shown.contains('{'), "no raw JSON: {shown}");
     }
 }

@@ -119,7 +119,7 @@ pub(crate) async fn search(
             (select("party_member", "Đảng viên", &["true", "false"], get("party_member"), party))
             div {
                 input #archived type="checkbox" name="archived" checked[archived];
-                label for="archived" style="display:inline" { " Tìm trong hồ sơ đã lưu trữ" }
+                label.inline for="archived" { " Tìm trong hồ sơ đã lưu trữ" }
             }
             div { button type="submit" { "Tìm kiếm" } }
         }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod browser;
 pub mod node;
 pub mod openapi;
 pub mod proxy;
