@@ -295,6 +295,9 @@ fn heads_and_focal_points(
         } else {
             (String::new(), String::new())
         };
+        if first_of_kind {
+            summary.login_units.insert(u.code.clone());
+        }
         note(summary, &head, &head_label);
         note(summary, &focal, &focal_label);
         hires.push(head);

@@ -372,7 +372,13 @@ impl Tale {
             summary.personal_passwords,
             summary.renumbered
         ));
-        if let Some(m) = members.iter().find(|m| m.passwords.is_some())
+        let with_password = |m: &&Member| m.passwords.is_some();
+        let shown = members
+            .iter()
+            .filter(with_password)
+            .find(|m| summary.login_units.contains(&m.person.managing_unit))
+            .or_else(|| members.iter().find(with_password));
+        if let Some(m) = shown
             && let Some((_, chosen)) = &m.passwords
         {
             summary.logins.push((

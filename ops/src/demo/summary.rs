@@ -55,6 +55,10 @@ pub(super) struct Summary {
     /// The signing keys of the demo logins that have one: login name, ed25519
     /// seed. Written as key files for the portal's in-browser signature.
     pub(super) login_keys: Vec<(String, [u8; 32])>,
+    /// The units whose head and focal point are among the demo logins: the
+    /// personal login is drawn from one of them, so the printed logins can walk
+    /// a declaration through review and approval together.
+    pub(super) login_units: std::collections::BTreeSet<String>,
 }
 
 pub(super) fn category_name(c: PersonnelCategory) -> &'static str {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::Datelike;
 use hoso_domain::profile::ApprovalLevel;
 use maud::{Markup, html};
@@ -155,11 +155,7 @@ pub(crate) async fn submit(
         )
         .await
     {
-        Ok(r) => Redirect::to(&format!(
-            "/dossiers/{id}?wait_for={}",
-            r["position"].as_u64().unwrap_or(0)
-        ))
-        .into_response(),
+        Ok(r) => super::forms::to_dossier(&v, id, &r),
         Err(r) => refused_page(Some(&v), &r),
     }
 }

@@ -338,7 +338,7 @@ pub(crate) async fn submit(
         Err(r) => Err(r),
     };
     match answer {
-        Ok(r) => forms::to_dossier(id, &r),
+        Ok(r) => forms::to_dossier(&v, id, &r),
         Err(r) => forms::refused_form(&v, TITLE, &r, the_form(&v, id, kind, &f)),
     }
 }

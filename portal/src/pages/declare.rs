@@ -8,7 +8,7 @@ use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -200,11 +200,7 @@ pub(crate) async fn submit(
         }
     };
     match answer {
-        Ok(r) => Redirect::to(&format!(
-            "/dossiers/{id}?wait_for={}",
-            r["position"].as_u64().unwrap_or(0)
-        ))
-        .into_response(),
+        Ok(r) => super::forms::to_dossier(&v, id, &r),
         Err(r) => {
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let body = html! {

@@ -183,6 +183,7 @@ pub(crate) async fn page_handler(
                 @if own { p { "Vui lòng kê khai lại các mục trên." } }
             }
         }
+        (access_note(&d["access"]))
         h2 { "Thông tin đã phê duyệt" }
         @let approved = in_form_order(&d["sections"]);
         @if approved.is_empty() { p.hint { "Chưa có mục nào được phê duyệt." } }
@@ -240,6 +241,56 @@ pub(crate) async fn page_handler(
         }
     };
     Ok(page(v, &format!("Hồ sơ: {name}"), body))
+}
+
+/// On what ground the visitor reads the dossier, up to which level, and what
+/// the API left out for that level (`section/field#row`, or a fact's name):
+/// a withheld field is named, never silently missing.
+fn access_note(a: &Value) -> Markup {
+    let basis = a["basis"].as_str().unwrap_or("");
+    let ground = match basis.split_once(':') {
+        None if basis == "own-data" => "hồ sơ của chính mình".to_owned(),
+        Some(("right", r)) => format!(
+            "quyền {} đối với đơn vị quản lý",
+            words::right(r).to_lowercase()
+        ),
+        Some(("delegation", _)) => "ủy quyền phê duyệt".to_owned(),
+        Some(("consent", _)) => "sự đồng ý của người có hồ sơ".to_owned(),
+        Some(("inspection", _)) => "quyết định thanh tra".to_owned(),
+        _ => basis.to_owned(),
+    };
+    let level = match a["clearance"].as_str().unwrap_or("") {
+        "general" => "thông thường",
+        "restricted" => "hạn chế",
+        "secret" => "mật",
+        other => other,
+    };
+    let withheld: Vec<String> = a["withheld"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(withheld_words)
+        .collect();
+    html! {
+        @if !basis.is_empty() {
+            p.hint #access {
+                "Căn cứ xem hồ sơ: " (ground) "; mức thông tin được xem: " (level) "."
+                @if !withheld.is_empty() {
+                    " Không hiển thị theo mức được xem: " (withheld.join("; ")) "."
+                }
+            }
+        }
+    }
+}
+
+/// `identity/25a#0` → the field's label; a fact's name as it is.
+fn withheld_words(w: &str) -> String {
+    let Some((section, rest)) = w.split_once('/') else {
+        return w.to_owned();
+    };
+    let field = rest.split('#').next().unwrap_or(rest);
+    format!("{} ({})", label(field), section_title(section))
 }
 
 fn pending_codes(d: &Value) -> Vec<String> {

@@ -201,13 +201,32 @@ pub(crate) fn upload(v: &Viewer, id: &str, into: &str) -> Markup {
     }
 }
 
-/// After a command: the dossier page, once the read side has applied it.
-pub(crate) fn to_dossier(id: &str, receipt: &Value) -> Response {
-    Redirect::to(&format!(
+/// After a command: the dossier page, once the read side has applied it; or,
+/// when the API accepted it with warnings (an approval outside the profile's
+/// window where the profile only warns, say), a page saying so first, since a
+/// redirect would lose them.
+pub(crate) fn to_dossier(v: &Viewer, id: &str, receipt: &Value) -> Response {
+    let url = format!(
         "/dossiers/{id}?wait_for={}",
         receipt["position"].as_u64().unwrap_or(0)
-    ))
-    .into_response()
+    );
+    let warnings: Vec<&str> = receipt["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if warnings.is_empty() {
+        return Redirect::to(&url).into_response();
+    }
+    let body = maud::html! {
+        div.notice role="status" {
+            p { strong { "Đã thực hiện." } " Hệ thống ghi nhận và lưu ý:" }
+            ul #warnings { @for w in &warnings { li { (w) } } }
+        }
+        p { a.button href=(url) { "Về hồ sơ" } }
+    };
+    crate::page::page(v, "Đã thực hiện, có lưu ý", body)
 }
 
 /// The form's page again, with the refusal above it, under the API's status.

@@ -278,7 +278,7 @@ pub(crate) async fn submit(
             r["position"].as_u64().unwrap_or(0)
         ))
         .into_response(),
-        Ok(r) => forms::to_dossier(id, &r),
+        Ok(r) => forms::to_dossier(&v, id, &r),
         Err(r) => {
             let flight = flight_of(&p, &v, id).await.ok().flatten();
             forms::refused_form(&v, TITLE, &r, the_forms(&v, id, flight.as_ref(), &f))
