@@ -372,11 +372,16 @@ impl Tale {
             summary.personal_passwords,
             summary.renumbered
         ));
+        // A hospital's: its unit keeps its staff's rights all year (the school
+        // whose logins are printed is the one merged away on 9 February).
         let with_password = |m: &&Member| m.passwords.is_some();
         let shown = members
             .iter()
             .filter(with_password)
-            .find(|m| summary.login_units.contains(&m.person.managing_unit))
+            .find(|m| {
+                m.person.sector == Sector::Health
+                    && summary.login_units.contains(&m.person.managing_unit)
+            })
             .or_else(|| members.iter().find(with_password));
         if let Some(m) = shown
             && let Some((_, chosen)) = &m.passwords
