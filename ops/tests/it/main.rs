@@ -4,6 +4,7 @@
 //! suite's build.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod at_rest;
 mod attachments;
 mod backup;

@@ -151,6 +151,9 @@ pub(crate) async fn page_handler(
         }
         nav.actions aria-label="Thao tác với hồ sơ" {
             a href={ "/dossiers/" (id) "/history" } { "Lịch sử thay đổi" }
+            @if v.kind() != "personal" {
+                a href={ "/dossiers/" (id) "/timeline" } { "Dòng thời gian kiểm chứng (gói hồ sơ)" }
+            }
         }
         @if !returned.is_empty() {
             section.refusal #returned {
@@ -318,7 +321,7 @@ pub(crate) async fn show(
 }
 
 /// An event type in words.
-fn event_words(ty: &str) -> &str {
+pub(crate) fn event_words(ty: &str) -> &str {
     match ty.rsplit('.').next().unwrap_or(ty) {
         "DossierOpened" => "Lập hồ sơ",
         "DossierImported" => "Nhập hồ sơ từ hệ thống cũ",

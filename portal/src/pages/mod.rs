@@ -2,14 +2,20 @@
 //! API calls its page needs (`crate::call`), and renders the answer; a refusal
 //! is rendered as the page's refusal box, with the API's status.
 
+pub(crate) mod accounts;
 pub(crate) mod approve;
 pub(crate) mod declare;
 pub(crate) mod dossier;
 pub(crate) mod home;
 pub(crate) mod login;
+pub(crate) mod org;
 pub(crate) mod queues;
+pub(crate) mod reports;
 pub(crate) mod review;
 pub(crate) mod search;
+pub(crate) mod security;
+pub(crate) mod sync;
+pub(crate) mod timeline;
 
 use std::collections::HashMap;
 
