@@ -20,6 +20,7 @@ mod ledger_keys;
 mod lifecycle;
 mod malformed;
 mod national_month;
+mod portal_snv;
 mod problems;
 mod reports;
 mod restructure;
