@@ -153,7 +153,7 @@ pub struct KeyListed {
 /// account for Sở Nội vụ; for an agency administrator, the accounts of the
 /// units it holds the admin right over. Anyone else is refused
 /// (`urn:hoso:problem:access:insufficient-right`).
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", operation_id = "list_accounts",
     responses((status = 200, body = Vec<AccountListed>), (status = 403, body = Problem)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
