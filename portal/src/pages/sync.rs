@@ -63,14 +63,16 @@ fn delivery_table(report: &Value) -> Markup {
         @else {
             div.scroll {
                 table #batches {
-                    thead { tr { th scope="col" { "Lô" } th scope="col" { "Tháng" } th scope="col" { "Số hồ sơ" } th scope="col" { "Tình trạng" } } }
+                    thead { tr { th scope="col" { "Lô" } th scope="col" { "Tháng" } th scope="col" { "Số hồ sơ" } th scope="col" { "Niêm phong ngày" } th scope="col" { "Hạn xác nhận" } th scope="col" { "Tình trạng" } } }
                     tbody {
                         @for b in batches.iter().rev() {
                             @let st = b["delivery"]["state"].as_str().unwrap_or("");
                             tr {
-                                td { (b["statement"]["sequence"]) }
-                                td { (b["statement"]["month"].as_str().unwrap_or("")) }
-                                td { (b["statement"]["item_count"]) }
+                                td { (b["sequence"]) }
+                                td { (b["month"].as_str().unwrap_or("")) }
+                                td { (b["item_count"]) }
+                                td { (b["delivery"]["sealed_on"].as_str().map(format::date).unwrap_or_default()) }
+                                td { (b["delivery"]["acknowledgement_due"].as_str().map(format::date).unwrap_or_default()) }
                                 td class=[(st == "overdue").then_some("bad")] { (delivery_words(st)) }
                             }
                         }
@@ -180,6 +182,25 @@ pub(crate) async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_batches_list_newest_first_with_their_dates() {
+        let html = delivery_table(&json!({"batches": [
+            {"sequence": 1, "month": "2026-01", "item_count": 20,
+             "delivery": {"state": "acknowledged", "sealed_on": "2026-02-02", "acknowledgement_due": "2026-02-09"}},
+            {"sequence": 2, "month": "2026-02", "item_count": 4,
+             "delivery": {"state": "overdue", "sealed_on": "2026-03-02", "acknowledgement_due": "2026-03-09"}},
+        ]}))
+        .into_string();
+        let second = html.find("<td>2026-02</td>").unwrap_or(usize::MAX);
+        let first = html.find("<td>2026-01</td>").unwrap_or(0);
+        assert!(second < first, "{html}");
+        assert!(html.contains("<td>09/03/2026</td>"), "{html}");
+        assert!(
+            html.contains(r#"<td class="bad">Quá hạn xác nhận</td>"#),
+            "{html}"
+        );
+    }
 
     #[test]
     fn the_statement_goes_back_with_its_numbers_as_numbers() {
