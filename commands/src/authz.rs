@@ -708,6 +708,34 @@ impl Workflows {
         Ok(None)
     }
 
+    /// The accounts `actor` administers today (DL 12.2, HY 5.1), by id:
+    /// every account for Sở Nội vụ; for anyone else, the accounts of the
+    /// units it holds the admin right over (a unit restructured away is
+    /// answered for by its holder today, as for every right). An actor
+    /// holding the admin right nowhere is refused, as it would be for any
+    /// change to an account.
+    pub async fn accounts_administered(&self, actor: &Actor) -> Result<Vec<Account>> {
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        let admin_somewhere = a.kind == AccountKind::SystemAdmin
+            || (a.kind == AccountKind::AgencyAdmin
+                && a.grants.values().any(|r| *r == AccessRight::Admin));
+        if !admin_somewhere {
+            return Err(AccessRule::InsufficientRight {
+                org_code: a.org_code.clone(),
+                needed: AccessRight::Admin,
+                held: self.right_over(&idx, a, &a.org_code),
+            }
+            .into());
+        }
+        Ok(idx
+            .accounts
+            .values()
+            .filter(|t| self.right_over(&idx, a, &t.org_code) == Some(AccessRight::Admin))
+            .cloned()
+            .collect())
+    }
+
     /// Whether `actor` holds at least `needed` over a unit today (for reads
     /// of organisation views and reports).
     pub async fn right_over_unit(

@@ -131,6 +131,20 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
             "/dossiers/{id}/approve",
             get(pages::approve::form).post(pages::approve::submit),
         )
+        .route("/dossiers/{id}/timeline", get(pages::timeline::show))
+        .route("/dossiers/{id}/bundle", get(pages::timeline::download))
+        .route("/org", get(pages::org::tree))
+        .route("/org/{code}", get(pages::org::unit))
+        .route("/reports", get(pages::reports::show))
+        .route("/reports/file", get(pages::reports::file))
+        .route("/security", get(pages::security::attempts))
+        .route("/sync", get(pages::sync::form).post(pages::sync::submit))
+        .route(
+            "/accounts",
+            get(pages::accounts::list).post(pages::accounts::issue),
+        )
+        .route("/accounts/changes", post(pages::accounts::change))
+        .route("/accounts/password", post(pages::accounts::password))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(portal)

@@ -72,6 +72,21 @@ fn nav(v: &Viewer) -> Markup {
                 @if kind == "agency_head" || v.has_keys() {
                     li { a href="/queue/approvals" { "Phê duyệt" } }
                 }
+                @if kind != "personal" && !kind.is_empty() {
+                    li { a href="/org" { "Cơ cấu tổ chức" } }
+                }
+                @if v.has_grants() || kind == "inspector" || kind == "system_admin" {
+                    li { a href="/reports" { "Báo cáo" } }
+                }
+                @if kind == "system_admin" || kind == "agency_admin" {
+                    li { a href="/accounts" { "Tài khoản" } }
+                }
+                @if kind == "system_admin" {
+                    li { a href="/security" { "Nhật ký an ninh" } }
+                }
+                @if kind == "system_admin" || (kind == "agency_head" && v.has_keys()) {
+                    li { a href="/sync" { "Đồng bộ quốc gia" } }
+                }
                 li { a href="/password" { "Đổi mật khẩu" } }
             }
             form.logout method="post" action="/logout" {

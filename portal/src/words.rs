@@ -55,6 +55,45 @@ pub(crate) fn account_kind(s: &str) -> &str {
     }
 }
 
+/// A unit's kind (`hoso_domain::org::OrgUnitKind`'s names).
+pub(crate) fn unit_kind(s: &str) -> &str {
+    match s {
+        "provincial_department" => "Sở, ban, ngành cấp tỉnh",
+        "peoples_committee_province" => "Ủy ban nhân dân tỉnh",
+        "peoples_committee_district" => "Ủy ban nhân dân cấp huyện",
+        "peoples_committee_commune" => "Ủy ban nhân dân cấp xã",
+        "public_service_unit" => "Đơn vị sự nghiệp công lập",
+        "association" => "Hội",
+        "internal_division" => "Phòng, ban trực thuộc",
+        other => other,
+    }
+}
+
+/// A unit's status as recorded.
+pub(crate) fn unit_status(s: &str) -> &str {
+    match s {
+        "active" => "Đang hoạt động",
+        "merged" => "Sáp nhập",
+        "split" => "Chia tách",
+        "dissolved" => "Giải thể",
+        other => other,
+    }
+}
+
+/// The kind of an entry of the security record (`Attempt::kind`).
+pub(crate) fn attempt_kind(s: &str) -> &str {
+    match s {
+        "login-ok" => "Đăng nhập thành công",
+        "login-failed" => "Đăng nhập sai",
+        "login-throttled" => "Bị chặn do đăng nhập sai nhiều lần",
+        "account-locked" => "Tài khoản bị khóa",
+        "password-change-failed" => "Đổi mật khẩu: sai mật khẩu hiện tại",
+        "scope-refused" => "Truy cập ngoài phạm vi bị từ chối",
+        "token-refused" => "Phiên làm việc không hợp lệ bị từ chối",
+        other => other,
+    }
+}
+
 /// An access right.
 pub(crate) fn right(s: &str) -> &str {
     match s {
@@ -326,6 +365,38 @@ pub(crate) fn refusal(rule: &str) -> Option<&'static str> {
         "account:person-id-placement" => {
             "Chỉ tài khoản cá nhân mới ghi số định danh cá nhân, và tài khoản cá nhân phải có số này."
         }
+        "portal:unknown-report" => "Không có báo cáo này.",
+        "portal:bundle-unreadable" => "Gói hồ sơ nhận được không đọc được để kiểm chứng.",
+        "access:staff-only" => {
+            "Chức năng này chỉ dành cho tài khoản cán bộ, công chức làm công tác quản lý."
+        }
+        "access:account-scope" => {
+            "Tài khoản quản trị cơ quan chỉ xem được tài khoản thuộc đơn vị mình quản lý."
+        }
+        "ledger:not-yet-covered" => {
+            "Gói hồ sơ chưa thể xuất: chưa có gốc cây được ký bao trùm các sự kiện mới nhất. Vui lòng thử lại sau ít phút."
+        }
+        "ledger:no-tree" => "Máy chủ này không lưu cây Merkle nên không xuất được gói hồ sơ.",
+        "request:invalid-dimension" => "Tiêu chí thống kê không hợp lệ.",
+        "request:invalid-period" => {
+            "Khoảng thời gian không hợp lệ: ngày bắt đầu sau ngày kết thúc."
+        }
+        "sync:not-director" => "Chỉ Giám đốc Sở Nội vụ được ký niêm phong lô đồng bộ quốc gia.",
+        "sync:already-sealed" => "Lô này đã được niêm phong.",
+        "sync:too-early" => "Chưa đến ngày được ký niêm phong lô của tháng.",
+        "sync:bad-signature" => {
+            "Chữ ký số không hợp lệ với khóa đã đăng ký. Kiểm tra lại tệp khóa."
+        }
+        "sync:sealed-by-connection" => {
+            "Tỉnh đang đồng bộ liên tục: máy chủ tự niêm phong bằng khóa kết nối của tỉnh."
+        }
+        "sync:not-national-sync" => {
+            "Chỉ Sở Nội vụ và tài khoản đồng bộ với cơ sở dữ liệu quốc gia được xem báo cáo này."
+        }
+        "sync:not-next-batch" | "sync:statement-mismatch" => {
+            "Lô đồng bộ vừa thay đổi. Vui lòng tải lại trang và ký lại."
+        }
+        "sync:nothing-to-seal" => "Không có hồ sơ phê duyệt mới cần đồng bộ.",
         _ => return None,
     })
 }

@@ -147,4 +147,20 @@ impl ReadModel {
     pub fn unit_at(&self, code: &str, on: NaiveDate) -> Result<Option<UnitView>, ProjectionError> {
         self.with_org(|org| org.unit(code).map(|u| view(u, org.holder_at(code, on), on)))
     }
+
+    /// The units that had ceased by `on` (merged, split or dissolved on or
+    /// before it), as they stood that day, by code: what the tree of that
+    /// day no longer shows, with the successors that took their people
+    /// (DL 5.5).
+    pub fn ceased_by(&self, on: NaiveDate) -> Result<Vec<UnitView>, ProjectionError> {
+        self.with_org(|org| {
+            org.units()
+                .values()
+                .filter(|u| {
+                    u.established() <= on && u.status().ceased_on().is_some_and(|c| c <= on)
+                })
+                .map(|u| view(u, org.holder_at(u.code(), on), on))
+                .collect()
+        })
+    }
 }

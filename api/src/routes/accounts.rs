@@ -154,6 +154,108 @@ pub async fn me(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<Acc
     }))
 }
 
+/// An account as its administrator sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountListed {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Login name.
+    pub username: String,
+    /// Unit.
+    pub org_code: String,
+    /// Holder's name.
+    pub display_name: String,
+    /// Rights by subtree root.
+    pub grants: BTreeMap<String, String>,
+    /// Why it is locked (`null` when it is not).
+    pub locked: Option<String>,
+    /// A password has been issued.
+    pub has_password: bool,
+    /// The issued password is not yet changed by the holder (BT 4.4).
+    pub must_change_password: bool,
+    /// Registered signing keys by id.
+    pub keys: BTreeMap<String, KeyListed>,
+    /// An inspector's inspections by id (empty for other kinds).
+    pub inspections: BTreeMap<String, InspectionOut>,
+}
+
+/// A registered signing key (the public key itself is in the log).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyListed {
+    /// First day it may sign.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day it may sign, if limited.
+    pub valid_until: Option<NaiveDate>,
+    /// First day it may no longer sign, once revoked.
+    pub revoked_from: Option<NaiveDate>,
+}
+
+/// The accounts the caller administers (DL 12.2, HY 5.1), by id: every
+/// account for Sở Nội vụ; for an agency administrator, the accounts of the
+/// units it holds the admin right over. Anyone else is refused
+/// (`urn:hoso:problem:access:insufficient-right`).
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", operation_id = "list_accounts",
+    responses((status = 200, body = Vec<AccountListed>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+) -> ApiResult<Json<Vec<AccountListed>>> {
+    let accounts = s.workflows.accounts_administered(&c.actor).await?;
+    Ok(Json(
+        accounts
+            .into_iter()
+            .map(|a| AccountListed {
+                id: a.id,
+                kind: a.kind.spelling(),
+                username: a.username,
+                org_code: a.org_code,
+                display_name: a.display_name,
+                grants: a
+                    .grants
+                    .into_iter()
+                    .map(|(k, r)| (k, right_name(r).to_owned()))
+                    .collect(),
+                locked: a.locked.map(|r| r.spelling()),
+                has_password: a.has_password,
+                must_change_password: a.must_change_password,
+                keys: a
+                    .keys
+                    .into_iter()
+                    .map(|(id, k)| {
+                        (
+                            id,
+                            KeyListed {
+                                valid_from: k.valid_from,
+                                valid_until: k.valid_until,
+                                revoked_from: k.revoked_from,
+                            },
+                        )
+                    })
+                    .collect(),
+                inspections: a
+                    .inspections
+                    .into_iter()
+                    .map(|(id, i)| {
+                        (
+                            id,
+                            InspectionOut {
+                                org_codes: i.org_codes,
+                                valid_from: i.valid_from,
+                                valid_until: i.valid_until,
+                                clearance: i.clearance,
+                                decision: i.decision_number,
+                                revoked: i.revoked,
+                            },
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

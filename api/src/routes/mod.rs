@@ -309,8 +309,8 @@ pub struct Binary(pub Vec<u8>);
         dossiers::incoming,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
         decisions::record, resume::resume,
-        org::tree, org::decide, org::unit, org::subtree, org::headcount, org::quota,
-        accounts::me, accounts::issue, accounts::change_own_password, accounts::issue_password,
+        org::tree, org::ceased, org::decide, org::unit, org::subtree, org::headcount, org::quota,
+        accounts::me, accounts::list, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
         reports::quality, reports::crosstab,
@@ -474,11 +474,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(dossiers::attachment),
         )
         .route("/org-units", get(org::tree).post(org::decide))
+        .route("/org-units/ceased", get(org::ceased))
         .route("/org-units/{code}", get(org::unit))
         .route("/org-units/{code}/tree", get(org::subtree))
         .route("/org-units/{code}/headcount", get(org::headcount))
         .route("/org-units/{code}/quota", get(org::quota))
-        .route("/accounts", post(accounts::issue))
+        .route("/accounts", get(accounts::list).post(accounts::issue))
         .route("/accounts/me", get(accounts::me))
         .route("/accounts/me/password", post(accounts::change_own_password))
         .route("/accounts/{id}/password", post(accounts::issue_password))

@@ -68,6 +68,28 @@ pub async fn tree(
     Params(p): Params<DateParam>,
 ) -> ApiResult<Json<Vec<OrgNode>>> {
     super::wait(&s, p.wait_for).await?;
+    staff_only(&c)?;
+    Ok(Json(s.read.tree_at(p.date.unwrap_or_else(|| s.today()))?))
+}
+
+/// The units that had ceased by a date (merged, split or dissolved on or
+/// before it), as they stood that day, with their successors and the unit
+/// that holds their people (DL 5.5): what the tree of that day no longer
+/// shows. Staff accounts only, like the tree.
+#[utoipa::path(get, path = "/api/v1/org-units/ceased", tag = "organisation", params(DateParam),
+    responses((status = 200, body = Vec<UnitView>), (status = 403, body = Problem)))]
+pub async fn ceased(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    Params(p): Params<DateParam>,
+) -> ApiResult<Json<Vec<UnitView>>> {
+    super::wait(&s, p.wait_for).await?;
+    staff_only(&c)?;
+    Ok(Json(s.read.ceased_by(p.date.unwrap_or_else(|| s.today()))?))
+}
+
+/// The organisation views are for staff accounts, not personal ones.
+fn staff_only(c: &Caller) -> ApiResult<()> {
     if c.account.kind == hoso_domain::account::AccountKind::Personal {
         return Err(Problem::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -76,7 +98,7 @@ pub async fn tree(
             "the organisation views are for staff accounts",
         ));
     }
-    Ok(Json(s.read.tree_at(p.date.unwrap_or_else(|| s.today()))?))
+    Ok(())
 }
 
 /// The subtree under a unit on a date.

@@ -4,6 +4,7 @@
 //! suite's build.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod at_rest;
 mod attachments;
 mod backup;
@@ -21,6 +22,7 @@ mod lifecycle;
 mod malformed;
 mod national_month;
 mod portal;
+mod portal_snv;
 mod problems;
 mod reports;
 mod restructure;

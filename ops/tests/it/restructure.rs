@@ -173,6 +173,22 @@ async fn dl_5_5_split_takes_effect_on_its_date_and_hands_people_to_the_first_suc
     assert_eq!(unit["ceases_on"], "2026-03-02");
     assert_eq!(unit["successors"], json!([HEALTH_DIV_A, CENTRE]));
     assert_eq!(unit["holder"], HEALTH_DIV_A);
+    // The tree of that day no longer shows it; the ceased units of that day
+    // do, with their successors, and not the day before.
+    let ceased = |date: &str| format!("/api/v1/org-units/ceased?date={date}&wait_for={at}");
+    let gone = s.node.get_ok(&ceased("2026-03-02"), &s.admin).await;
+    let b = gone
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == HEALTH_DIV_B)
+        .unwrap();
+    assert_eq!(b["successors"], json!([HEALTH_DIV_A, CENTRE]));
+    assert_eq!(b["ceases_on"], "2026-03-02");
+    assert!(!has(
+        &s.node.get_ok(&ceased("2026-03-01"), &s.admin).await,
+        HEALTH_DIV_B
+    ));
     // A ceased unit takes no further decisions (DL 5.5).
     let again = decide(
         &s.node,

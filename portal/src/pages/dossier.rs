@@ -171,6 +171,9 @@ pub(crate) async fn page_handler(
                 a href={ "/dossiers/" (id) "/transfers" } { "Điều động, chuyển công tác" }
                 a href={ "/dossiers/" (id) "/account" } { "Cấp tài khoản cá nhân" }
             }
+            @if v.kind() != "personal" {
+                a href={ "/dossiers/" (id) "/timeline" } { "Dòng thời gian kiểm chứng (gói hồ sơ)" }
+            }
         }
         @if !returned.is_empty() {
             section.refusal #returned {
@@ -391,7 +394,7 @@ pub(crate) async fn show(
 }
 
 /// An event type in words.
-fn event_words(ty: &str) -> &str {
+pub(crate) fn event_words(ty: &str) -> &str {
     match ty.rsplit('.').next().unwrap_or(ty) {
         "DossierOpened" => "Lập hồ sơ",
         "DossierImported" => "Nhập hồ sơ từ hệ thống cũ",

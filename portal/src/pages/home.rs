@@ -46,6 +46,34 @@ pub(crate) async fn home(v: Viewer, Query(q): Query<super::Query>) -> Response {
                     a.button href="/search" { "Tra cứu" }
                 }
             }
+            @if kind != "personal" && !kind.is_empty() {
+                section.card {
+                    h2 { "Cơ cấu tổ chức" }
+                    p { "Cây đơn vị tại bất kỳ ngày nào, các đơn vị đã sáp nhập, chia tách và đơn vị kế thừa; biên chế, số lượng người." }
+                    a.button href="/org" { "Xem cơ cấu" }
+                }
+            }
+            @if v.has_grants() || kind == "inspector" || kind == "system_admin" {
+                section.card {
+                    h2 { "Báo cáo, thống kê" }
+                    p { "Báo cáo hằng năm, quản lý, chất lượng, thời hạn xử lý; tải CSV hoặc Excel." }
+                    a.button href="/reports" { "Mở báo cáo" }
+                }
+            }
+            @if kind == "system_admin" || kind == "agency_admin" {
+                section.card {
+                    h2 { "Tài khoản và phân quyền" }
+                    p { "Cấp tài khoản, giao và thu hồi quyền, cấp lại mật khẩu." }
+                    a.button href="/accounts" { "Quản lý tài khoản" }
+                }
+            }
+            @if kind == "system_admin" {
+                section.card {
+                    h2 { "Nhật ký an ninh" }
+                    p { "Đăng nhập, đăng nhập sai, truy cập ngoài phạm vi bị từ chối." }
+                    a.button href="/security" { "Xem nhật ký" }
+                }
+            }
             @if kind == "agency_head" || v.has_keys() {
                 section.card {
                     h2 { "Phê duyệt hằng tháng" }

@@ -2,6 +2,7 @@
 //! API calls its page needs (`crate::call`), and renders the answer; a refusal
 //! is rendered as the page's refusal box, with the API's status.
 
+pub(crate) mod accounts;
 pub(crate) mod approve;
 pub(crate) mod decisions;
 pub(crate) mod declare;
@@ -11,11 +12,16 @@ pub(crate) mod forms;
 pub(crate) mod home;
 pub(crate) mod login;
 pub(crate) mod open;
+pub(crate) mod org;
 pub(crate) mod queues;
+pub(crate) mod reports;
 pub(crate) mod review;
 pub(crate) mod search;
 pub(crate) mod status;
 pub(crate) mod transfers;
+pub(crate) mod security;
+pub(crate) mod sync;
+pub(crate) mod timeline;
 
 use std::collections::HashMap;
 
