@@ -92,6 +92,7 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
         .route("/queue/approvals", get(pages::queues::approvals))
         .route("/dossiers/{id}", get(pages::dossier::show))
         .route("/dossiers/{id}/history", get(pages::dossier::history))
+        .route("/dossiers/{id}/readers", get(pages::readers::show))
         .route(
             "/dossiers/{id}/declare/{section}",
             get(pages::declare::form).post(pages::declare::submit),

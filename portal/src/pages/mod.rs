@@ -8,6 +8,7 @@ pub(crate) mod dossier;
 pub(crate) mod home;
 pub(crate) mod login;
 pub(crate) mod queues;
+pub(crate) mod readers;
 pub(crate) mod review;
 pub(crate) mod search;
 
