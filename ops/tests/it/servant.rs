@@ -107,10 +107,7 @@ async fn bt_4_3_a_person_sees_who_read_their_dossier_and_their_deadlines_and_no_
     } = p;
     let path = dir.path().to_path_buf();
     let node = Node::start(&path, Arc::new(wf), &store, Some(dir)).await;
-    let (person_t, other_t) = (
-        node.session(&person.account_id),
-        node.session(&other.account_id),
-    );
+    let person_t = node.session(&person.account_id);
     let (focal_t, admin_t) = (node.session(&focal), node.session(&admin));
 
     // The focal point reads the identification number (restricted, BT 4.3):
