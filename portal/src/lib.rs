@@ -100,6 +100,7 @@ pub fn mount(state: Arc<hoso_api::AppState>, api: Router, config: PortalConfig) 
             get(pages::open::account_form_page).post(pages::open::account),
         )
         .route("/dossiers/{id}/history", get(pages::dossier::history))
+        .route("/dossiers/{id}/readers", get(pages::readers::show))
         .route(
             "/dossiers/{id}/declare/{section}",
             get(pages::declare::form).post(pages::declare::submit),

@@ -104,6 +104,40 @@ pub(crate) fn right(s: &str) -> &str {
     }
 }
 
+/// The ground a read of a dossier was recorded under (the API's
+/// `own-data`, `right:<right>`, `consent:<id>`, `delegation:<id>`,
+/// `inspection:<id>`), in words with the record it names.
+pub(crate) fn read_basis(basis: &str) -> String {
+    let (kind, reference) = basis.split_once(':').unwrap_or((basis, ""));
+    match kind {
+        "own-data" => "Chính người có hồ sơ (tài khoản cá nhân)".to_owned(),
+        "right" => format!(
+            "Quyền {} đối với đơn vị quản lý, sử dụng hồ sơ",
+            right(reference).to_lowercase()
+        ),
+        "consent" => format!("Văn bản đồng ý cho xem hồ sơ (mã {reference})"),
+        "delegation" => format!("Ủy quyền phê duyệt (mã {reference})"),
+        "inspection" => format!("Quyết định thanh tra, kiểm tra (mã {reference})"),
+        _ => basis.to_owned(),
+    }
+}
+
+/// A fact of a dossier the restriction levels name apart from the form's
+/// fields (`hoso_domain::restriction`'s facts, as a read records them).
+pub(crate) fn fact(s: &str) -> &str {
+    match s {
+        "person_id" => "Số định danh cá nhân",
+        "rank" => "Ngạch, chức danh nghề nghiệp",
+        "salary" => "Bậc, hệ số lương",
+        "positions" => "Chức vụ, vị trí việc làm",
+        "awards" => "Khen thưởng",
+        "discipline" => "Kỷ luật",
+        "evaluations" => "Đánh giá, xếp loại",
+        "planning" => "Quy hoạch",
+        other => other,
+    }
+}
+
 /// An obligation of the profile (`hoso_domain::profile::Obligation`'s keys).
 pub(crate) fn obligation(s: &str) -> &str {
     match s {
@@ -433,6 +467,22 @@ mod tests {
         ] {
             assert_ne!(workflow(s), s);
         }
+    }
+
+    #[test]
+    fn every_recorded_ground_of_a_read_is_said_in_words_with_its_record() {
+        assert_eq!(
+            read_basis("right:update"),
+            "Quyền cập nhật đối với đơn vị quản lý, sử dụng hồ sơ"
+        );
+        assert_eq!(
+            read_basis("consent:c-1"),
+            "Văn bản đồng ý cho xem hồ sơ (mã c-1)"
+        );
+        assert!(read_basis("inspection:tt-7").contains("tt-7"));
+        assert!(read_basis("delegation:uq-2").contains("uq-2"));
+        assert_ne!(read_basis("own-data"), "own-data");
+        assert_eq!(read_basis("unspecified"), "unspecified");
     }
 
     #[test]

@@ -525,6 +525,31 @@ impl ReadModel {
         })
     }
 
+    /// The open obligations of one dossier on `on`, soonest due first, each
+    /// with the working days it is overdue: the same figures as the SLA
+    /// report's, for the person and the reviewer of that dossier alone.
+    pub fn open_obligations(
+        &self,
+        dossier_id: &str,
+        on: NaiveDate,
+        cal: &WorkingCalendar,
+    ) -> Result<Vec<OpenObligation>, ProjectionError> {
+        self.with_reader(|conn| {
+            let mut lines = BTreeMap::new();
+            let mut open = Vec::new();
+            let mut stmt = conn.prepare_cached(
+                "SELECT dossier_id, obligation, citation, counted_from, due, responsible, closed_on, late
+                 FROM obligations WHERE dossier_id = ?1 AND closed_on IS NULL",
+            )?;
+            let mut rows = stmt.query([dossier_id])?;
+            while let Some(r) = rows.next()? {
+                tally_obligation(r, on, cal, &mut lines, &mut open)?;
+            }
+            open.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.obligation.cmp(&b.obligation)));
+            Ok(open)
+        })
+    }
+
     /// Locked dossiers waiting for a signature, per month locked, with the
     /// profile's windows for that month.
     pub fn approvals_pending(

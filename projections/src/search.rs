@@ -49,6 +49,9 @@ pub struct SearchQuery {
     pub qualification: Option<String>,
     /// Party membership.
     pub party_member: Option<bool>,
+    /// Where the dossier stands in its review cycle (the reviewer's and the
+    /// head's queues).
+    pub workflow: Option<ReviewState>,
     /// Search the archive instead of the active register.
     #[serde(default)]
     pub archived: bool,
@@ -167,6 +170,10 @@ impl Filter {
         }
         if let Some(p) = q.party_member {
             self.and("party_member = ?", Value::Integer(i64::from(p)));
+        }
+        if let Some(w) = q.workflow {
+            // The column holds the state's one name (`ReviewState::as_str`).
+            self.and("workflow = ?", Value::Text(w.as_str().to_owned()));
         }
         if let Some(min) = q.age_min {
             let born_by = i64::from(today.year()) - i64::from(min);

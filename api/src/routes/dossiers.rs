@@ -1,6 +1,6 @@
 //! Dossier routes: open, search, read (current and as-of), history, the
 //! declaration–review–approval cycle, transfers, status, attachments and
-//! the dossier's audit trail.
+//! the dossier's audit trail, who has read it and its open deadlines.
 //!
 //! Every route that names a dossier first asks the write side on what
 //! ground the caller may see it; without one the answer is the same 404 as
@@ -23,7 +23,9 @@ use hoso_commands::workflows::{
 };
 use hoso_domain::account::AccountKind;
 use hoso_domain::dossier::EmploymentStatus;
+use hoso_domain::review::ReviewState;
 use hoso_projections::audit::{AuditEntry, AuditQuery};
+use hoso_projections::reports::OpenObligation;
 use hoso_projections::search::SearchQuery;
 use hoso_projections::views::HistoryEntry;
 use hoso_schemas::pb::common::{AccessRight, PersonnelCategory};
@@ -440,6 +442,131 @@ pub async fn audit(
         limit: Some(1_000),
         ..AuditQuery::default()
     })?))
+}
+
+/// Which page of a dossier's readers.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReadersParams {
+    /// Only reads recorded before this position (the previous page's `next`).
+    pub before: Option<u64>,
+    /// Page size (default 100, at most 1,000).
+    pub limit: Option<usize>,
+    /// Read your writes: wait for this position first.
+    pub wait_for: Option<u64>,
+}
+
+/// One recorded read of the dossier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReaderOut {
+    /// When it was read (RFC 3339).
+    pub at: String,
+    /// The reader's account.
+    pub reader: String,
+    /// The reader's name, as the account was issued.
+    pub reader_name: Option<String>,
+    /// The reader's account kind, e.g. `specialist`, `inspector`.
+    pub reader_kind: Option<String>,
+    /// The reader's unit.
+    pub reader_unit: Option<String>,
+    /// The ground of the read, as recorded (the spelling of
+    /// `GET /dossiers/{id}`'s `access.basis`): `own-data`, `right:<right>`,
+    /// `consent:<id>`, `delegation:<id>` or `inspection:<id>`.
+    pub basis: String,
+    /// The purpose the reader declared (may be empty).
+    pub purpose: String,
+    /// The restricted fields it opened (`attachment/<address>` for a
+    /// document); empty for an inspector's read of general data.
+    pub fields: Vec<String>,
+}
+
+/// A page of a dossier's readers, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadersOut {
+    /// Reads, newest first.
+    pub items: Vec<ReaderOut>,
+    /// `before` of the next page, if there may be one.
+    pub next: Option<u64>,
+}
+
+/// Who has read the dossier: every read the API recorded of it (reads of
+/// restricted data, every read by an inspector, BT 4.3, HY 4.4), newest
+/// first, with the reader, the ground (right, consent, delegation,
+/// inspection), the purpose and the fields. For the person the dossier is
+/// about (their personal account) and for admin right over its unit.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/readers", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"), ReadersParams),
+    responses((status = 200, body = ReadersOut),
+              (status = 403, body = Problem, description = "Neither the dossier's holder nor admin right over its unit (urn:hoso:problem:access:insufficient-right)"),
+              (status = 404, body = Problem)))]
+pub async fn readers(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    PathParams(id): PathParams<String>,
+    Params(p): Params<ReadersParams>,
+) -> ApiResult<Json<ReadersOut>> {
+    let basis = basis(&s, &c, &id, "GET /dossiers/{id}/readers").await?;
+    if !matches!(basis, ReadBasis::Own | ReadBasis::Right(AccessRight::Admin)) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access",
+            "insufficient-right",
+            "who read a dossier is shown to the person it is about and to admin right over its unit",
+        )
+        .cite(Some("DL 12.2")));
+    }
+    wait(&s, p.wait_for).await?;
+    let limit = p.limit.unwrap_or(100).clamp(1, 1_000);
+    let reads = s.read.reads_of(&id, p.before, Some(limit))?;
+    let next = (reads.len() == limit)
+        .then(|| reads.last().map(|r| r.position))
+        .flatten();
+    // Readers are few against reads: each account is looked up once.
+    let mut accounts: std::collections::HashMap<String, Option<hoso_domain::account::Account>> =
+        std::collections::HashMap::new();
+    let mut items = Vec::with_capacity(reads.len());
+    for r in reads {
+        if !accounts.contains_key(&r.reader) {
+            let a = s.workflows.caller(&r.reader).await?;
+            accounts.insert(r.reader.clone(), a);
+        }
+        let a = accounts.get(&r.reader).and_then(Option::as_ref);
+        items.push(ReaderOut {
+            at: r.recorded_at,
+            reader_name: a.map(|a| a.display_name.clone()),
+            reader_kind: a.map(|a| hoso_schemas::Spelling::spelling(a.kind)),
+            reader_unit: a.map(|a| a.org_code.clone()),
+            reader: r.reader,
+            basis: r.basis,
+            purpose: r.purpose,
+            fields: r.fields,
+        });
+    }
+    Ok(Json(ReadersOut { items, next }))
+}
+
+/// The dossier's open deadlines: each obligation of the profile running on
+/// it (declare, review, sign, record a decision…) with its due date, the
+/// working days it is overdue today and the article it rests on, soonest
+/// due first. For whoever may read the dossier.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/obligations", tag = "dossiers",
+    params(("id" = String, Path, description = "Dossier id (UUID)"), WaitFor),
+    responses((status = 200, body = Vec<OpenObligation>), (status = 404, body = Problem)))]
+pub async fn obligations(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+    PathParams(id): PathParams<String>,
+    Params(w): Params<WaitFor>,
+) -> ApiResult<Json<Vec<OpenObligation>>> {
+    let basis = basis(&s, &c, &id, "GET /dossiers/{id}/obligations").await?;
+    wait(&s, w.wait_for).await?;
+    let open = s
+        .read
+        .open_obligations(&id, s.today(), s.workflows.calendar())?;
+    // No restricted field is shown; an inspector's read is on record all the same.
+    log_reads(&s, &c, &id, &basis, Revealed(Vec::new()), "obligations").await?;
+    Ok(Json(open))
 }
 
 /// One field as declared.
@@ -1115,6 +1242,9 @@ pub struct SearchParams {
     pub qualification: Option<String>,
     /// Party membership.
     pub party_member: Option<bool>,
+    /// Review state: `awaiting_declaration`, `declaring`, `returned`,
+    /// `verified`, `locked`, `approved` (the reviewer's and the head's queues).
+    pub workflow: Option<String>,
     /// Search the archive.
     #[serde(default)]
     pub archived: bool,
@@ -1161,6 +1291,7 @@ pub async fn search(
         .as_deref()
         .map(|v| parse_enum::<EmploymentStatus>(v, "status"))
         .transpose()?;
+    let workflow = p.workflow.as_deref().map(parse_review_state).transpose()?;
     wait(&s, p.wait_for).await?;
     let searched = unit.clone();
     // The read model keeps no number in clear: it is searched by the
@@ -1179,6 +1310,7 @@ pub async fn search(
         age_max: p.age_max,
         qualification: p.qualification,
         party_member: p.party_member,
+        workflow,
         archived: p.archived,
         limit: p.limit,
         after: p.after,
@@ -1208,6 +1340,15 @@ pub async fn search(
         items: hits,
         next: page.next,
     }))
+}
+
+/// A review state in its one name (`ReviewState::as_str`); an unknown one
+/// is refused with the valid ones listed, as [`parse_enum`] refuses.
+fn parse_review_state(value: &str) -> ApiResult<ReviewState> {
+    value.parse().map_err(|_| {
+        let valid: Vec<&str> = ReviewState::ALL.iter().map(|w| w.as_str()).collect();
+        super::invalid_value("workflow", value, &valid)
+    })
 }
 
 /// A page of hits.

@@ -308,6 +308,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::review, dossiers::approval_request, dossiers::approve, dossiers::transfer,
         dossiers::incoming,
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
+        dossiers::readers, dossiers::obligations,
         decisions::record, resume::resume,
         org::tree, org::ceased, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::list, accounts::issue, accounts::change_own_password, accounts::issue_password,
@@ -456,6 +457,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dossiers/{id}", get(dossiers::read))
         .route("/dossiers/{id}/history", get(dossiers::history))
         .route("/dossiers/{id}/audit", get(dossiers::audit))
+        .route("/dossiers/{id}/readers", get(dossiers::readers))
+        .route("/dossiers/{id}/obligations", get(dossiers::obligations))
         .route("/dossiers/{id}/resume", get(resume::resume))
         .route("/dossiers/{id}/bundle", get(ledger::bundle))
         .route("/dossiers/{id}/declarations", post(dossiers::declare))
@@ -530,17 +533,21 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// [`hoso_schemas::spelling`]); an unknown one is refused with the valid ones
 /// listed.
 pub fn parse_enum<T: hoso_schemas::Spelling>(value: &str, what: &str) -> ApiResult<T> {
-    T::from_spelling(value).ok_or_else(|| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "request",
-            "invalid-value",
-            format!(
-                "{what}: unknown value \"{value}\"; valid values: {}",
-                T::spellings().join(", ")
-            ),
-        )
-    })
+    T::from_spelling(value).ok_or_else(|| invalid_value(what, value, &T::spellings()))
+}
+
+/// The refusal of an unknown enumerated value, listing the valid ones.
+pub fn invalid_value(what: &str, value: &str, valid: &[impl AsRef<str>]) -> Problem {
+    let valid: Vec<&str> = valid.iter().map(AsRef::as_ref).collect();
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "request",
+        "invalid-value",
+        format!(
+            "{what}: unknown value \"{value}\"; valid values: {}",
+            valid.join(", ")
+        ),
+    )
 }
 
 /// As [`parse_enum`], for a value of a JSON body at `pointer`, which the

@@ -28,6 +28,7 @@ mod reports;
 mod restructure;
 mod resume;
 mod schema_run;
+mod servant;
 mod support;
 mod sync;
 mod sync_continuous;

@@ -1,7 +1,7 @@
 //! A dossier: its facts and sections as approved, the changes waiting for
-//! review, what was returned and why, the approvals, the history with each
-//! change's diff, and the actions the visitor's roles allow. The `as_of`
-//! picker shows the dossier as it stood on a date.
+//! review, what was returned and why, its open deadlines, the approvals, the
+//! history with each change's diff, and the actions the visitor's roles
+//! allow. The `as_of` picker shows the dossier as it stood on a date.
 
 use std::sync::Arc;
 
@@ -27,14 +27,14 @@ fn value(f: &Value) -> Markup {
     }
 }
 
-fn label(code: &str) -> String {
+pub(crate) fn label(code: &str) -> String {
     match hoso_domain::form::field_label_or_column(code) {
         Some(l) => format!("{l} ({code})"),
         None => code.to_owned(),
     }
 }
 
-fn section_title(code: &str) -> &str {
+pub(crate) fn section_title(code: &str) -> &str {
     hoso_domain::form::section(code).map_or(code, |s| s.title)
 }
 
@@ -131,6 +131,18 @@ pub(crate) async fn page_handler(
         } else {
             Vec::new()
         };
+    // Deadlines run now: shown with the dossier as it stands, not as of a date.
+    // A refusal leaves the section out rather than the page.
+    let current = query.iter().all(|(k, _)| *k == "wait_for");
+    let deadlines = if current {
+        p.api
+            .get(&v.who, &format!("/dossiers/{id}/obligations"))
+            .await
+            .ok()
+            .map(|o| o.as_array().cloned().unwrap_or_default())
+    } else {
+        None
+    };
     let name = d["full_name"].as_str().unwrap_or("").to_owned();
     let workflow = d["workflow"].as_str().unwrap_or("");
     let own = v.own_dossier() == Some(id);
@@ -173,6 +185,24 @@ pub(crate) async fn page_handler(
             }
             @if v.kind() != "personal" {
                 a href={ "/dossiers/" (id) "/timeline" } { "Dòng thời gian kiểm chứng (gói hồ sơ)" }
+            }
+            @if own || may_see_readers(v) {
+                " "
+                a href={ "/dossiers/" (id) "/readers" } {
+                    @if own { "Ai đã xem hồ sơ của tôi" } @else { "Ai đã xem hồ sơ" }
+                }
+            }
+        }
+        @if let Some(open) = &deadlines {
+            section #deadlines aria-labelledby="deadlines-title" {
+                h2 #deadlines-title { "Thời hạn" }
+                @if open.is_empty() { p.hint { "Không có việc nào đang chờ xử lý theo thời hạn." } }
+                @else {
+                    @let late = open.iter().filter(|o| o["overdue_working_days"].as_u64().unwrap_or(0) > 0).count();
+                    @if late > 0 { p.overdue role="status" { "Có " (late) " việc đã quá hạn." } }
+                    (super::queues::deadline_list(open))
+                    p.hint { "Thời hạn tính theo ngày làm việc của tỉnh (trừ ngày nghỉ lễ, Tết)." }
+                }
             }
         }
         @if !returned.is_empty() {
@@ -294,6 +324,16 @@ fn withheld_words(w: &str) -> String {
     };
     let field = rest.split('#').next().unwrap_or(rest);
     format!("{} ({})", label(field), section_title(section))
+}
+
+/// Whether the visitor may hold admin right over some unit (or is the Sở
+/// Nội vụ), so that a dossier's readers may be theirs to see; the API
+/// decides for the dossier at hand.
+fn may_see_readers(v: &Viewer) -> bool {
+    v.kind() == "system_admin"
+        || v.me["grants"]
+            .as_object()
+            .is_some_and(|g| g.values().any(|r| r == "admin"))
 }
 
 fn pending_codes(d: &Value) -> Vec<String> {

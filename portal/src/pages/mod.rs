@@ -14,14 +14,15 @@ pub(crate) mod login;
 pub(crate) mod open;
 pub(crate) mod org;
 pub(crate) mod queues;
+pub(crate) mod readers;
 pub(crate) mod reports;
 pub(crate) mod review;
 pub(crate) mod search;
-pub(crate) mod status;
-pub(crate) mod transfers;
 pub(crate) mod security;
+pub(crate) mod status;
 pub(crate) mod sync;
 pub(crate) mod timeline;
+pub(crate) mod transfers;
 
 use std::collections::HashMap;
 

@@ -82,18 +82,18 @@ async fn deadlines(p: &Portal, v: &Viewer) -> HashMap<String, Vec<Value>> {
     by_dossier
 }
 
-fn deadline_list(open: Option<&Vec<Value>>) -> Markup {
+/// Open obligations as the API gives them (`OpenObligation`), each with its
+/// due date and, when past it, the working days overdue, marked.
+pub(crate) fn deadline_list(open: &[Value]) -> Markup {
     html! {
-        @if let Some(open) = open {
-            ul {
-                @for o in open {
-                    @let late = o["overdue_working_days"].as_u64().unwrap_or(0);
-                    li.overdue[late > 0] {
-                        (words::obligation(o["obligation"].as_str().unwrap_or("")))
-                        ": hạn " (format::date(o["due"].as_str().unwrap_or("")))
-                        @if late > 0 { " — quá hạn " (late) " ngày làm việc" }
-                        " (" (o["citation"].as_str().unwrap_or("")) ")"
-                    }
+        ul.deadlines {
+            @for o in open {
+                @let late = o["overdue_working_days"].as_u64().unwrap_or(0);
+                li.overdue[late > 0] {
+                    (words::obligation(o["obligation"].as_str().unwrap_or("")))
+                    ": hạn " (format::date(o["due"].as_str().unwrap_or("")))
+                    @if late > 0 { " — quá hạn " (late) " ngày làm việc" }
+                    " (" (o["citation"].as_str().unwrap_or("")) ")"
                 }
             }
         }
@@ -119,7 +119,7 @@ fn queue_table(id: &str, hits: &[Value], open: &HashMap<String, Vec<Value>>) -> 
                             td { a href={ "/dossiers/" (did) } { (h["full_name"].as_str().unwrap_or("")) } }
                             td { code { (h["managing_unit"].as_str().unwrap_or("")) } }
                             td { (words::workflow(h["workflow"].as_str().unwrap_or(""))) }
-                            td { (deadline_list(open.get(did))) }
+                            td { @if let Some(o) = open.get(did) { (deadline_list(o)) } }
                         }
                     }
                 }
@@ -166,4 +166,32 @@ pub(crate) async fn approvals(State(p): State<Arc<Portal>>, v: Viewer) -> Respon
         }
     };
     page(&v, "Hồ sơ chờ phê duyệt", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_overdue_deadline_is_marked_with_its_working_days() {
+        let open = [
+            json!({"obligation": "review_new_dossier", "due": "2026-03-02",
+                   "overdue_working_days": 3, "citation": "HY 10.3"}),
+            json!({"obligation": "declare_new_dossier", "due": "2026-03-20",
+                   "overdue_working_days": 0, "citation": "HY 10.1"}),
+        ];
+        let html = deadline_list(&open).into_string();
+        assert!(
+            html.contains(
+                "<li class=\"overdue\">Thẩm định hồ sơ mới: hạn 02/03/2026 — quá hạn 3 ngày làm việc (HY 10.3)</li>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(">Kê khai hồ sơ mới: hạn 20/03/2026 (HY 10.1)</li>"),
+            "{html}"
+        );
+        assert!(!html.contains("overdue\">Kê khai"), "not yet due: {html}");
+    }
 }

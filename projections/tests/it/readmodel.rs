@@ -400,6 +400,129 @@ async fn sla_report_shows_overdue_obligations_in_working_days() {
 }
 
 #[tokio::test]
+async fn one_dossiers_deadlines_are_its_open_obligations_overdue_in_working_days() {
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let other = p.open("033190005678", HOSPITAL, &p.health_focal).await;
+    let (_dir, m) = model(&p).await;
+    let open = m
+        .open_obligations(&id, d(2026, 3, 2), p.wf.calendar())
+        .unwrap();
+    // HY 10.1: the account was due within 5 working days of 2 January.
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].dossier_id, id);
+    assert_eq!(open[0].obligation, "issue_new_dossier_account");
+    assert_eq!(
+        (open[0].due.as_str(), open[0].citation.as_str()),
+        ("2026-01-09", "HY 10.1")
+    );
+    // The same figure as the SLA report's.
+    let sla = m.sla_report(d(2026, 3, 2), p.wf.calendar()).unwrap();
+    let same = sla.open.iter().find(|o| o.dossier_id == id).unwrap();
+    assert_eq!(same, &open[0]);
+    assert!(open[0].overdue_working_days > 20);
+    // Not yet due on its first days, and never another dossier's.
+    let early = m
+        .open_obligations(&id, d(2026, 1, 5), p.wf.calendar())
+        .unwrap();
+    assert_eq!(early[0].overdue_working_days, 0);
+    assert!(open.iter().all(|o| o.dossier_id != other));
+    // Issuing the account closes it and opens the declaration's (HY 10.2).
+    p.personal_account(PID, HOSPITAL, &p.health_focal).await;
+    m.catch_up(p.store.as_ref()).await.unwrap();
+    let open = m
+        .open_obligations(&id, d(2026, 3, 2), p.wf.calendar())
+        .unwrap();
+    assert!(
+        open.iter()
+            .all(|o| o.obligation != "issue_new_dossier_account"),
+        "{open:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_queues_search_by_review_state() {
+    use hoso_domain::review::ReviewState;
+    let p = Province::new("hung-yen", d(2026, 3, 2)).await;
+    let waiting = open_named(&p, "033090000001", "Nguyễn Văn An", HOSPITAL).await;
+    let declared = open_named(&p, "033090000002", "Trần Thị Bình", HOSPITAL).await;
+    p.declare_basics(&p.health_focal, &declared, "033090000002")
+        .await;
+    let locked = p
+        .locked_dossier("033090000003", HOSPITAL, &p.health_focal)
+        .await;
+    let elsewhere = p
+        .locked_dossier("033090000004", SCHOOL, &p.education_focal)
+        .await;
+    let (_dir, m) = model(&p).await;
+    let in_state = |w: ReviewState, unit: &str| {
+        m.search(&SearchQuery {
+            workflow: Some(w),
+            unit: Some(unit.into()),
+            ..SearchQuery::default()
+        })
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| (h.id, h.workflow))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        in_state(ReviewState::AwaitingDeclaration, HEALTH),
+        vec![(waiting, ReviewState::AwaitingDeclaration)]
+    );
+    assert_eq!(
+        in_state(ReviewState::Declaring, HEALTH),
+        vec![(declared, ReviewState::Declaring)]
+    );
+    assert_eq!(
+        in_state(ReviewState::Locked, HEALTH),
+        vec![(locked, ReviewState::Locked)]
+    );
+    assert_eq!(
+        in_state(ReviewState::Locked, EDUCATION),
+        vec![(elsewhere, ReviewState::Locked)]
+    );
+    assert!(in_state(ReviewState::Approved, HEALTH).is_empty());
+    assert!(in_state(ReviewState::Returned, HEALTH).is_empty());
+}
+
+#[tokio::test]
+async fn the_reads_of_a_dossier_are_listed_newest_first_with_their_ground() {
+    let p = Province::new("national", d(2026, 3, 2)).await;
+    let id = p.open(PID, HOSPITAL, &p.health_focal).await;
+    let other = p.open("033190005678", HOSPITAL, &p.health_focal).await;
+    let basis =
+        p.wf.read_basis(&p.health_focal, &id)
+            .await
+            .unwrap()
+            .unwrap();
+    for purpose in ["thẩm định", "báo cáo"] {
+        p.wf.log_access(&p.health_focal, &id, vec!["7".into()], &basis, purpose)
+            .await
+            .unwrap();
+    }
+    p.wf.log_access(&p.health_focal, &other, vec!["7".into()], &basis, "khác")
+        .await
+        .unwrap();
+    let (_dir, m) = model(&p).await;
+    let reads = m.reads_of(&id, None, None).unwrap();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert_eq!(reads[0].purpose, "báo cáo", "newest first");
+    assert_eq!(reads[0].reader, p.health_focal.account_id);
+    assert_eq!(reads[0].basis, "right:update");
+    assert_eq!(reads[0].fields, vec!["7".to_owned()]);
+    assert!(reads[0].position > reads[1].position);
+    // Pages: the next page starts before the last read shown.
+    let first = m.reads_of(&id, None, Some(1)).unwrap();
+    let second = m.reads_of(&id, Some(first[0].position), Some(1)).unwrap();
+    assert_eq!(
+        [first[0].purpose.as_str(), second[0].purpose.as_str()],
+        ["báo cáo", "thẩm định"]
+    );
+}
+
+#[tokio::test]
 async fn history_shows_actor_document_and_field_level_diff() {
     let p = Province::new("national", d(2026, 3, 27)).await;
     let (id, person) = p.approved_dossier(PID).await;
