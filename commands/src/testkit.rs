@@ -178,6 +178,7 @@ impl Province {
                 dir.path(),
                 StoreOptions {
                     clock: crate::ledger_time(clock.clone()),
+                    ..StoreOptions::default()
                 },
             )
             .unwrap(),

@@ -14,6 +14,14 @@ use crate::verify::{ChainVerifier, VerifyReport};
 pub struct StoreOptions {
     /// Source of transaction time (`recorded_at`).
     pub clock: crate::clock::TimeSource,
+    /// Bytes each read-only connection of the SQLite backend may map of the log and
+    /// of its stream index (`PRAGMA mmap_size`). `None`: 4 GiB of the log and 1 GiB of
+    /// the index, what a server's reads want. A process that reads the whole log once
+    /// (a rebuild) bounds it with its cache budget: mapped pages count in its resident
+    /// size, and the whole log would be mapped; pages past the bound are copied into
+    /// the connection's page cache instead, which stays within its own size. Other
+    /// backends ignore it.
+    pub read_map_bytes: Option<u64>,
 }
 
 /// Where a stream read starts.

@@ -449,7 +449,11 @@ impl DataDir {
 
     /// The directory's parts, every one stamped by `clock`.
     pub fn on(&self, clock: Arc<dyn Clock>) -> Opener<'_> {
-        Opener { dir: self, clock }
+        Opener {
+            dir: self,
+            clock,
+            read_map_bytes: None,
+        }
     }
 }
 
@@ -477,12 +481,23 @@ fn parse_settings(path: &Path, text: &str) -> anyhow::Result<Settings> {
 pub struct Opener<'a> {
     dir: &'a DataDir,
     clock: Arc<dyn Clock>,
+    /// What the log's reader connections may map (`None`: the ledger's default).
+    read_map_bytes: Option<u64>,
 }
 
 impl Opener<'_> {
+    /// The log's reader connections map at most `bytes` of it: for a process that
+    /// reads the whole log once (a rebuild), whose resident size would otherwise
+    /// count every page of it (`StoreOptions::read_map_bytes`).
+    pub fn mapping_at_most(mut self, bytes: u64) -> Self {
+        self.read_map_bytes = Some(bytes);
+        self
+    }
+
     fn store_options(&self) -> StoreOptions {
         StoreOptions {
             clock: hoso_commands::ledger_time(self.clock.clone()),
+            read_map_bytes: self.read_map_bytes,
         }
     }
 

@@ -69,6 +69,21 @@ const PAGE: usize = 4_096;
 /// of the log, this is what the rebuild's caches hold at most.
 pub const DEFAULT_REBUILD_CACHE_MIB: usize = 256;
 
+/// Bytes each reader connection of a read model maps of its file unless opened
+/// otherwise: a dossier's history rows lie on scattered pages, and copying them in
+/// with read calls was a third of a dossier read.
+pub const READ_MODEL_MAP_BYTES: u64 = 4 << 30;
+
+/// The most a rebuild within `cache_bytes` ([`ReadModel::rebuild_within`]) lets a
+/// connection map of a file it reads, the log (its caller opens the store so,
+/// `hoso_ledger::StoreOptions::read_map_bytes`) or the read model it writes: a
+/// quarter of the budget. Mapped pages count in the process's resident size and a
+/// full read of the log would map all of it; past this bound pages are read into a
+/// page cache of fixed size instead.
+pub fn rebuild_map_bytes(cache_bytes: usize) -> u64 {
+    u64::try_from(cache_bytes / 4).unwrap_or(u64::MAX)
+}
+
 /// Failures of the read side.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -192,14 +207,17 @@ impl ReadModel {
         clock: std::sync::Arc<dyn Clock>,
         sealer: std::sync::Arc<dyn IdentifierSealer>,
     ) -> Result<(Self, Found), ProjectionError> {
-        Self::open_with(dir, true, clock, sealer)
+        Self::open_with(dir, true, clock, sealer, READ_MODEL_MAP_BYTES)
     }
 
+    /// [`open`](Self::open) with `map_bytes` the most each reader connection maps
+    /// of the file.
     fn open_with(
         dir: &Path,
         indexed: bool,
         clock: std::sync::Arc<dyn Clock>,
         sealer: std::sync::Arc<dyn IdentifierSealer>,
+        map_bytes: u64,
     ) -> Result<(Self, Found), ProjectionError> {
         let path = dir.join(READ_MODEL_FILE);
         // A damaged file is never served (some routes would answer 500s from it):
@@ -241,10 +259,7 @@ impl ReadModel {
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .and_then(|conn| {
-                    // Map the file instead of copying each page in with a
-                    // read call: a dossier's history rows lie on scattered
-                    // pages, and the copies were a third of a dossier read.
-                    conn.execute_batch("PRAGMA mmap_size = 4294967296;")?;
+                    conn.execute_batch(&format!("PRAGMA mmap_size = {map_bytes};"))?;
                     Ok(Mutex::new(conn))
                 })
             })
@@ -291,7 +306,8 @@ impl ReadModel {
     /// Deletes the read model in `dir` and builds it again from position 0,
     /// verifying every hash chain as it reads. `progress` is called after
     /// each page with the number of events applied so far. Caches within
-    /// [`DEFAULT_REBUILD_CACHE_MIB`].
+    /// [`DEFAULT_REBUILD_CACHE_MIB`]; the read model returned maps its file as
+    /// [`open`](Self::open) does, for a server to go on with.
     pub async fn rebuild(
         dir: &Path,
         store: &dyn EventStore,
@@ -299,12 +315,13 @@ impl ReadModel {
         sealer: std::sync::Arc<dyn IdentifierSealer>,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
-        Self::rebuild_within(
+        Self::rebuild_mapped(
             dir,
             store,
             clock,
             sealer,
             DEFAULT_REBUILD_CACHE_MIB << 20,
+            READ_MODEL_MAP_BYTES,
             progress,
         )
         .await
@@ -315,6 +332,12 @@ impl ReadModel {
     /// chain heads of the dossiers applied last, the others read back from
     /// the tables when needed). The read model comes out the same whatever
     /// the budget; a smaller one costs reads.
+    ///
+    /// The read model's reader connections, the returned one's included, map
+    /// at most [`rebuild_map_bytes`] of its file; the caller bounds the
+    /// store's likewise (`hoso_ledger::StoreOptions::read_map_bytes`), so that
+    /// the process's resident size, which counts mapped pages, is set by the
+    /// budget and not by the size of the log.
     ///
     /// Reading and verifying run on this task while a blocking thread
     /// applies the pages, so the two halves use both cores; the secondary
@@ -327,6 +350,30 @@ impl ReadModel {
         cache_bytes: usize,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(Self, RebuildReport), ProjectionError> {
+        Self::rebuild_mapped(
+            dir,
+            store,
+            clock,
+            sealer,
+            cache_bytes,
+            rebuild_map_bytes(cache_bytes),
+            progress,
+        )
+        .await
+    }
+
+    /// [`rebuild_within`](Self::rebuild_within) with its reader connections
+    /// mapping at most `map_bytes` of the read model's file instead of its
+    /// share of the budget: to compare maps (`hoso bench rebuild --map-mib`).
+    pub async fn rebuild_mapped(
+        dir: &Path,
+        store: &dyn EventStore,
+        clock: std::sync::Arc<dyn Clock>,
+        sealer: std::sync::Arc<dyn IdentifierSealer>,
+        cache_bytes: usize,
+        map_bytes: u64,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(Self, RebuildReport), ProjectionError> {
         // Built beside the live file and swapped in at the end: until then
         // the old read model stays whole, and a crash mid-way leaves only a
         // scratch directory that the next rebuild clears.
@@ -335,7 +382,8 @@ impl ReadModel {
             std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
         }
         std::fs::create_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open_with(&scratch, false, clock.clone(), sealer.clone())?;
+        let (model, _) =
+            Self::open_with(&scratch, false, clock.clone(), sealer.clone(), map_bytes)?;
         {
             let mut p = model
                 .projector
@@ -397,7 +445,7 @@ impl ReadModel {
         let built = scratch.join(READ_MODEL_FILE);
         std::fs::rename(&built, &live).map_err(|e| io_failure(&built, &e))?;
         std::fs::remove_dir_all(&scratch).map_err(|e| io_failure(&scratch, &e))?;
-        let (model, _) = Self::open(dir, clock, sealer)?;
+        let (model, _) = Self::open_with(dir, true, clock, sealer, map_bytes)?;
         Ok((model, report))
     }
 
@@ -618,6 +666,15 @@ impl ReadModel {
             .lock()
             .map_err(|_| ProjectionError::Poisoned)?;
         f(&conn)
+    }
+
+    /// The `mmap_size` this read model's reader connections run with, as SQLite
+    /// reports it (capped by SQLite's own limit): what a reader may map of the file.
+    pub fn reader_map_size(&self) -> Result<u64, ProjectionError> {
+        self.with_reader(|conn| {
+            let n: i64 = conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     pub(crate) fn with_org<T>(&self, f: impl FnOnce(&OrgTree) -> T) -> Result<T, ProjectionError> {

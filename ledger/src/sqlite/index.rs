@@ -157,6 +157,8 @@ pub(super) struct StreamIndex {
     writable: bool,
     mem: Mutex<Mem>,
     readers: Mutex<Vec<Connection>>,
+    /// Bytes each reader connection maps of the file.
+    map_bytes: u64,
     /// Serialises read-only refreshes from the log.
     refresh: Mutex<()>,
 }
@@ -170,6 +172,7 @@ impl StreamIndex {
         ledger: &Connection,
         store_id: &str,
         next_position: u64,
+        map_bytes: u64,
     ) -> StoreResult<(Self, Connection)> {
         let path = dir.join(INDEX_FILE);
         let (mut conn, state) = match open_index_file(&path) {
@@ -240,7 +243,10 @@ impl StreamIndex {
             // another store is recognised as foreign.
             write_batch(&mut conn, &mut Vec::new(), store_id, upto, last_hash)?;
         }
-        Ok((Self::assemble(path, true, true, upto, last_hash), conn))
+        Ok((
+            Self::assemble(path, true, true, upto, last_hash, map_bytes),
+            conn,
+        ))
     }
 
     /// An index whose file (if `file`) covers positions below `upto`, the last of
@@ -251,6 +257,7 @@ impl StreamIndex {
         writable: bool,
         upto: u64,
         last_hash: Option<Hash>,
+        map_bytes: u64,
     ) -> Self {
         Self {
             path,
@@ -263,6 +270,7 @@ impl StreamIndex {
                 ..Mem::default()
             }),
             readers: Mutex::new(Vec::new()),
+            map_bytes,
             refresh: Mutex::new(()),
         }
     }
@@ -274,10 +282,11 @@ impl StreamIndex {
         ledger: &Connection,
         store_id: &str,
         next_position: u64,
+        map_bytes: u64,
     ) -> StoreResult<Self> {
         let path = dir.join(INDEX_FILE);
         let usable = if path.is_file() {
-            match open_index_reader(&path).and_then(|c| {
+            match open_index_reader(&path, map_bytes).and_then(|c| {
                 let state = read_meta(&c)?;
                 // A writer process may have flushed since `next_position` was read;
                 // the log's head read after the meta is never behind the file.
@@ -305,7 +314,9 @@ impl StreamIndex {
             Some((upto, hash)) => (true, upto, hash),
             None => (false, 0, None),
         };
-        Ok(Self::assemble(path, file, false, upto, last_hash))
+        Ok(Self::assemble(
+            path, file, false, upto, last_hash, map_bytes,
+        ))
     }
 
     /// Records the events of a committed group, before it is acknowledged. `places`
@@ -478,7 +489,7 @@ impl StreamIndex {
         };
         let conn = match conn {
             Some(c) => c,
-            None => open_index_reader(&self.path)?,
+            None => open_index_reader(&self.path, self.map_bytes)?,
         };
         let result = (|| {
             let (sql, a, b, max) = match span {
@@ -513,6 +524,13 @@ impl StreamIndex {
             pool.push(conn);
         }
         result
+    }
+
+    /// A reader connection of the file, configured as the pool's are.
+    #[cfg(test)]
+    pub(super) fn reader_for_test(&self) -> Connection {
+        #[allow(clippy::unwrap_used)]
+        open_index_reader(&self.path, self.map_bytes).unwrap()
     }
 
     /// Indexes, in memory, the events a read-only store has not seen yet.
@@ -691,17 +709,21 @@ fn write_batch(
     Ok(())
 }
 
-fn open_index_reader(path: &Path) -> StoreResult<Connection> {
+/// Bytes a reader connection maps of the index file unless the store's options
+/// bound it (`StoreOptions::read_map_bytes`).
+pub(super) const INDEX_MAP_BYTES: u64 = 1 << 30;
+
+fn open_index_reader(path: &Path, map_bytes: u64) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| sql_error("open stream index", e))?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA query_only = ON;
-         PRAGMA mmap_size = 1073741824;
-         PRAGMA cache_size = -16384;",
-    )
+         PRAGMA mmap_size = {map_bytes};
+         PRAGMA cache_size = -16384;"
+    ))
     .map_err(|e| sql_error("configure stream index reader", e))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| sql_error("configure stream index reader", e))?;

@@ -69,6 +69,8 @@ struct Inner {
     requests: Option<std::sync::mpsc::Sender<WriteRequest>>,
     queue_slots: Arc<Semaphore>,
     readers: Mutex<Vec<Connection>>,
+    /// Bytes each reader connection maps of the log.
+    map_bytes: u64,
     head_rx: watch::Receiver<Option<u64>>,
     poison: Arc<Poison>,
     index: Arc<StreamIndex>,
@@ -175,7 +177,7 @@ impl SqliteStore {
         check_format(&conn, &db_path)?;
         match mode {
             Mode::ReadWrite => configure_writer(&conn),
-            Mode::ReadOnly => configure_reader(&conn),
+            Mode::ReadOnly => configure_reader(&conn, log_map_bytes(&options)),
         }
         .map_err(|e| sql_error("configure database", e))?;
         if mode == Mode::ReadWrite
@@ -193,6 +195,8 @@ impl SqliteStore {
         options: StoreOptions,
     ) -> StoreResult<Self> {
         let writable = lock.is_some();
+        let map_bytes = log_map_bytes(&options);
+        let index_map_bytes = options.read_map_bytes.unwrap_or(index::INDEX_MAP_BYTES);
         let (next_position, last_recorded_us) = conn
             // The last row's time is the latest (recorded_at never goes back in
             // position order); `max(recorded_at)` would scan the whole table.
@@ -224,13 +228,20 @@ impl SqliteStore {
             .map_err(|e| sql_error("read meta", e))?
             .unwrap_or_default();
         let (index, index_writer) = if writable {
-            match StreamIndex::open_writable(&dir, &conn, &store_id, next_position) {
+            match StreamIndex::open_writable(&dir, &conn, &store_id, next_position, index_map_bytes)
+            {
                 Ok((index, c)) => (index, Some(c)),
                 Err(e) if e.is_corruption() => {
                     // Open anyway so that `verify` can locate the damage, but accept no write.
                     poison.set(Damage::from(&e));
                     (
-                        StreamIndex::open_read_only(&dir, &conn, &store_id, next_position)?,
+                        StreamIndex::open_read_only(
+                            &dir,
+                            &conn,
+                            &store_id,
+                            next_position,
+                            index_map_bytes,
+                        )?,
                         None,
                     )
                 }
@@ -238,7 +249,13 @@ impl SqliteStore {
             }
         } else {
             (
-                StreamIndex::open_read_only(&dir, &conn, &store_id, next_position)?,
+                StreamIndex::open_read_only(
+                    &dir,
+                    &conn,
+                    &store_id,
+                    next_position,
+                    index_map_bytes,
+                )?,
                 None,
             )
         };
@@ -258,6 +275,7 @@ impl SqliteStore {
             requests: None,
             queue_slots: Arc::new(Semaphore::new(QUEUE_REQUESTS_MAX)),
             readers: Mutex::new(Vec::new()),
+            map_bytes,
             head_rx,
             poison: poison.clone(),
             index: index.clone(),
@@ -337,6 +355,19 @@ impl SqliteStore {
         .await
     }
 
+    /// The `mmap_size` the store's reader connections run with, as SQLite reports it
+    /// (capped by SQLite's own limit): what a reader may map of the log
+    /// ([`StoreOptions::read_map_bytes`]).
+    pub async fn reader_map_size(&self) -> StoreResult<u64> {
+        self.with_reader(|conn| {
+            let n: i64 = conn
+                .query_row("PRAGMA mmap_size", [], |r| r.get(0))
+                .map_err(|e| sql_error("read mmap_size", e))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     /// Runs `f` on a pooled read-only connection on the blocking pool.
     async fn with_reader<T: Send + 'static>(
         &self,
@@ -350,7 +381,7 @@ impl SqliteStore {
             };
             let conn = match conn {
                 Some(c) => c,
-                None => open_reader(&inner.db_path)?,
+                None => open_reader(&inner.db_path, inner.map_bytes)?,
             };
             let out = f(&conn);
             let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
@@ -399,13 +430,18 @@ fn take_lock(dir: &Path) -> StoreResult<File> {
     }
 }
 
-fn open_reader(path: &Path) -> StoreResult<Connection> {
+/// Bytes the store's reader connections map of the log.
+fn log_map_bytes(options: &StoreOptions) -> u64 {
+    options.read_map_bytes.unwrap_or(schema::LOG_MAP_BYTES)
+}
+
+fn open_reader(path: &Path, map_bytes: u64) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| sql_error("open reader", e))?;
-    configure_reader(&conn).map_err(|e| sql_error("configure reader", e))?;
+    configure_reader(&conn, map_bytes).map_err(|e| sql_error("configure reader", e))?;
     Ok(conn)
 }
 
@@ -779,11 +815,42 @@ mod tests {
     fn readers_map_the_file_instead_of_copying_pages() {
         let dir = tempfile::tempdir().unwrap();
         drop(SqliteStore::create(dir.path(), StoreOptions::default()).unwrap());
-        let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
+        let conn = open_reader(&dir.path().join(DB_FILE), schema::LOG_MAP_BYTES).unwrap();
         let mmap: i64 = conn
             .query_row("PRAGMA mmap_size", [], |r| r.get(0))
             .unwrap();
         assert!(mmap > 0, "mmap_size is {mmap}");
+    }
+
+    #[tokio::test]
+    async fn readers_map_no_more_than_the_options_allow() {
+        let dir = tempfile::tempdir().unwrap();
+        let bounded = StoreOptions {
+            read_map_bytes: Some(64 << 20),
+            ..StoreOptions::default()
+        };
+        drop(SqliteStore::create(dir.path(), StoreOptions::default()).unwrap());
+        let store = SqliteStore::open(dir.path(), bounded.clone()).unwrap();
+        assert_eq!(store.reader_map_size().await.unwrap(), 64 << 20);
+        // The stream index's readers too.
+        let index = open_index_reader_for_test(&store);
+        let mapped: i64 = index
+            .query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mapped, 64 << 20);
+        drop(index);
+        drop(store);
+        // By default a reader maps as much as SQLite lets it (its own cap is below
+        // the 4 GiB asked).
+        let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+        assert!(store.reader_map_size().await.unwrap() > 1 << 30);
+        drop(store);
+        let read_only = SqliteStore::open_mode(dir.path(), bounded, Mode::ReadOnly).unwrap();
+        assert_eq!(read_only.reader_map_size().await.unwrap(), 64 << 20);
+    }
+
+    fn open_index_reader_for_test(store: &SqliteStore) -> Connection {
+        store.inner.index.reader_for_test()
     }
 
     #[test]

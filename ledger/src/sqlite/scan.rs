@@ -69,7 +69,13 @@ pub(super) async fn verify_from(
         .and_then(|p| u64::try_from(p).ok())
         .filter(|&last| last >= from)
     {
-        let mut scan = Scan::start(&store.inner.db_path, from, last, verifier.position_hashed());
+        let mut scan = Scan::start(
+            &store.inner.db_path,
+            store.inner.map_bytes,
+            from,
+            last,
+            verifier.position_hashed(),
+        );
         let checked = check_ranges(store, &mut scan, &mut verifier, observe).await;
         scan.finish().await;
         if let Some(p) = checked? {
@@ -202,7 +208,7 @@ struct Scan {
 }
 
 impl Scan {
-    fn start(db_path: &Path, from: u64, last: u64, position_hashed: bool) -> Self {
+    fn start(db_path: &Path, map_bytes: u64, from: u64, last: u64, position_hashed: bool) -> Self {
         let first_range = from / RANGE;
         let ranges = last / RANGE + 1;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -215,6 +221,7 @@ impl Scan {
             let (tx, rx) = mpsc::channel(READ_AHEAD);
             let reader = Reader {
                 db_path: db_path.to_owned(),
+                map_bytes,
                 from,
                 first_range: first_range + w as u64,
                 step: readers as u64,
@@ -280,6 +287,8 @@ impl Scan {
 /// One reader thread's share of the ranges.
 struct Reader {
     db_path: PathBuf,
+    /// Bytes the reader maps of the log (the store's setting).
+    map_bytes: u64,
     /// First position to read (the first range is cut there).
     from: u64,
     first_range: u64,
@@ -291,7 +300,7 @@ struct Reader {
 
 impl Reader {
     fn run(self, tx: &mpsc::Sender<Page>) {
-        let conn = match super::open_reader(&self.db_path) {
+        let conn = match super::open_reader(&self.db_path, self.map_bytes) {
             Ok(conn) => conn,
             Err(e) => {
                 let _ = tx.blocking_send(Page {

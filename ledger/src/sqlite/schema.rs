@@ -103,14 +103,19 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Pragmas for reader connections: they can never write.
-pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
+/// Bytes a reader connection maps of the log unless the store's options bound it
+/// (`StoreOptions::read_map_bytes`).
+pub const LOG_MAP_BYTES: u64 = 4 << 30;
+
+/// Pragmas for reader connections: they can never write. They map up to `map_bytes`
+/// of the file.
+pub fn configure_reader(conn: &Connection, map_bytes: u64) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
         "PRAGMA query_only = ON;
-         PRAGMA mmap_size = 4294967296;
+         PRAGMA mmap_size = {map_bytes};
          PRAGMA cache_size = -32768;
-         PRAGMA temp_store = MEMORY;",
-    )?;
+         PRAGMA temp_store = MEMORY;"
+    ))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
 }

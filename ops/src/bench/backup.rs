@@ -39,7 +39,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs the benchmark.
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    let (dir, store, keyring) = super::rebuild::open_or_generate(o.data, o.people, o.seed).await?;
+    let (dir, store, keyring) =
+        super::rebuild::open_or_generate(o.data, o.people, o.seed, None).await?;
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     // What `hoso init` writes beside the log, so the directory backs up as a node's.
     let data = DataDir::self_contained(&dir);

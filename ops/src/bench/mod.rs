@@ -93,6 +93,11 @@ pub enum Which {
         /// folded state of the dossiers applied last, half each).
         #[arg(long, default_value_t = hoso_projections::DEFAULT_REBUILD_CACHE_MIB)]
         cache_mib: usize,
+        /// MiB each reader connection may map of the log and of the read model
+        /// (`mmap_size`); a quarter of `--cache-mib` by default, as `hoso
+        /// rebuild`. `--map-mib 4096` maps as `hoso serve` does.
+        #[arg(long)]
+        map_mib: Option<u64>,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,
@@ -231,6 +236,11 @@ pub enum Which {
         /// Size of the generated log.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
+        /// MiB each reader connection may map of the log (`mmap_size`); the
+        /// ledger's default (4 GiB, what `hoso serve` maps) unless given, e.g.
+        /// `--map-mib 64` for what `hoso rebuild` maps within its default budget.
+        #[arg(long)]
+        map_mib: Option<u64>,
         /// Print one JSON object as the last line.
         #[arg(long)]
         json: bool,
@@ -279,7 +289,12 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
                 }
             }
         }
-        Which::Read { data, events, json } => read(data, events, json).await,
+        Which::Read {
+            data,
+            events,
+            map_mib,
+            json,
+        } => read(data, events, map_mib, json).await,
         Which::Checkpoint {
             events,
             rounds,
@@ -330,8 +345,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             people,
             seed,
             cache_mib,
+            map_mib,
             json,
-        } => rebuild::run(data, people, seed, cache_mib, json).await,
+        } => rebuild::run(data, people, seed, cache_mib, map_mib, json).await,
         Which::Backup {
             data,
             people,
@@ -620,7 +636,12 @@ pub(crate) async fn generate(store: &SqliteStore, events: u64) -> anyhow::Result
     Ok(())
 }
 
-async fn read(data: Option<PathBuf>, events: u64, json: bool) -> anyhow::Result<()> {
+async fn read(
+    data: Option<PathBuf>,
+    events: u64,
+    map_mib: Option<u64>,
+    json: bool,
+) -> anyhow::Result<()> {
     let Target {
         store,
         created,
@@ -629,6 +650,20 @@ async fn read(data: Option<PathBuf>, events: u64, json: bool) -> anyhow::Result<
     if created {
         generate(&store, events).await?;
     }
+    let store = match map_mib {
+        // Reopened with its readers' maps bounded (the generating store closed first).
+        Some(mib) => {
+            let path = store.path().parent().map(Path::to_owned);
+            drop(store);
+            let path = path.context("the ledger's directory")?;
+            let bytes = mib.saturating_mul(1 << 20);
+            DataDir::self_contained(&path)
+                .on(Arc::new(SystemClock))
+                .mapping_at_most(bytes)
+                .open_store()?
+        }
+        None => store,
+    };
     let total = store.head_position().await?.map_or(0, |p| p + 1);
     let progress = Progress::new("reading", total);
     let started = Instant::now();

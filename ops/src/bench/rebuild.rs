@@ -586,15 +586,20 @@ const GIVEN_PLAIN: &[&str] = &[
 /// The data directory of a generated province of `people` (`data`, or
 /// `.hoso-bench-rebuild-<people>`), its log generated there on first use and
 /// kept for the next run (this bench's and `bench sync`'s), and its keyring.
+/// An existing log's readers map at most `read_map_bytes` of it, if given.
 pub(super) async fn open_or_generate(
     data: Option<PathBuf>,
     people: u64,
     seed: u64,
+    read_map_bytes: Option<u64>,
 ) -> anyhow::Result<(PathBuf, Arc<SqliteStore>, Arc<Keyring>)> {
     let dir = data.unwrap_or_else(|| PathBuf::from(format!(".hoso-bench-rebuild-{people}")));
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let data = DataDir::self_contained(&dir);
-    let on = data.on(Arc::new(SystemClock));
+    let mut on = data.on(Arc::new(SystemClock));
+    if let Some(bytes) = read_map_bytes {
+        on = on.mapping_at_most(bytes);
+    }
     let keyring = Arc::new(data.keyring(Keys::OpenOrCreate)?);
     let store = if data.has_ledger() {
         Arc::new(on.open_store()?)
@@ -618,21 +623,29 @@ pub async fn run(
     people: u64,
     seed: u64,
     cache_mib: usize,
+    map_mib: Option<u64>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let (dir, store, keyring) = open_or_generate(data, people, seed).await?;
+    let cache_bytes = cache_mib.saturating_mul(1 << 20);
+    // As `hoso rebuild` maps, unless told otherwise (to compare with other maps).
+    let map_bytes = map_mib.map_or_else(
+        || hoso_projections::rebuild_map_bytes(cache_bytes),
+        |m| m.saturating_mul(1 << 20),
+    );
+    let (dir, store, keyring) = open_or_generate(data, people, seed, Some(map_bytes)).await?;
     let sampler = RssSampler::start();
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     let progress = Progress::new("rebuilding", events);
     let started = Instant::now();
     let model_dir = dir.join("bench-readmodel");
     std::fs::create_dir_all(&model_dir)?;
-    let (model, report) = ReadModel::rebuild_within(
+    let (model, report) = ReadModel::rebuild_mapped(
         &model_dir,
         store.as_ref(),
         Arc::new(hoso_domain::clock::SystemClock),
         Arc::new(KeyringSealer(keyring)),
-        cache_mib.saturating_mul(1 << 20),
+        cache_bytes,
+        map_bytes,
         &|n| progress.set(n),
     )
     .await?;
@@ -643,9 +656,10 @@ pub async fn run(
     let rss = peak_rss_mb();
     let (anon, file) = sampler.finish();
     println!(
-        "rebuilt all projections from {} events ({} streams) in {elapsed:.1} s: {per_s:.0} events/s, chains verified, caches within {cache_mib} MiB, peak RSS {} MiB (sampled peaks: {anon:.0} MiB anonymous, {file:.0} MiB mapped files)",
+        "rebuilt all projections from {} events ({} streams) in {elapsed:.1} s: {per_s:.0} events/s, chains verified, caches within {cache_mib} MiB, maps within {} MiB per file, peak RSS {} MiB (sampled peaks: {anon:.0} MiB anonymous, {file:.0} MiB mapped files)",
         report.events,
         report.streams,
+        map_bytes >> 20,
         rss.map_or("?".to_owned(), |r| format!("{r:.0}"))
     );
     println!(
@@ -662,6 +676,7 @@ pub async fn run(
                 "seconds": elapsed,
                 "events_per_s": per_s,
                 "cache_mib": cache_mib,
+                "map_mib": map_bytes >> 20,
                 "peak_rss_mb": rss,
                 "peak_anon_mb": anon,
                 "peak_file_mb": file,

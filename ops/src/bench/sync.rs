@@ -53,7 +53,8 @@ pub struct Options {
 
 /// Runs the benchmark.
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    let (dir, store, keyring) = super::rebuild::open_or_generate(o.data, o.people, o.seed).await?;
+    let (dir, store, keyring) =
+        super::rebuild::open_or_generate(o.data, o.people, o.seed, None).await?;
     let profile = Profile::load(&o.profile)?;
     let events = store.head_position().await?.map_or(0, |h| h + 1);
     let model_dir = dir.join("bench-sync-readmodel");

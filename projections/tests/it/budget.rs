@@ -64,6 +64,10 @@ async fn a_tiny_cache_budget_builds_the_same_read_model_as_a_large_one() {
     let expected = large.dump().unwrap();
     assert!(expected.iter().any(|row| row.starts_with("dossiers:")));
     assert_eq!(tiny.dump().unwrap(), expected);
+    // Its connections map a quarter of the budget of the read model, whatever
+    // the budget (none at all within one byte: every page is read in).
+    assert_eq!(large.reader_map_size().unwrap(), 256 << 20);
+    assert_eq!(tiny.reader_map_size().unwrap(), 0);
 
     // One event per transaction with room for about one summary and one head:
     // nearly every event's dossier and chain head are read back from the tables.
@@ -71,6 +75,8 @@ async fn a_tiny_cache_budget_builds_the_same_read_model_as_a_large_one() {
     let (live, _) = ReadModel::open(live_dir.path(), p.clock.clone(), sealer(&p)).unwrap();
     let live = Arc::new(live);
     live.set_state_cache(1).unwrap();
+    // Opened for a server, it maps as much as SQLite lets it.
+    assert!(live.reader_map_size().unwrap() > 1 << 30);
     for position in 0..=head {
         let page = p.store.read_all(position, 1).await.unwrap();
         assert_eq!(live.apply(page).unwrap(), 1, "event at {position}");

@@ -256,6 +256,7 @@ async fn fixed() -> Fixed {
         dir.path(),
         StoreOptions {
             clock: hoso_commands::ledger_time(clock.clone()),
+            ..StoreOptions::default()
         },
     )
     .unwrap();
