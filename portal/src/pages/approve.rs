@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::Portal;
 use crate::format;
 use crate::page::{csrf, item, page, refused_page};
-use crate::session::{CSRF_FIELD, Viewer};
+use crate::session::Viewer;
 
 use super::{Fields, field};
 
@@ -130,11 +130,9 @@ pub(crate) async fn submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match super::dossier_post(&v, &headers, &f, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let revision = field(&f, "revision")
         .and_then(|r| r.parse::<u64>().ok())

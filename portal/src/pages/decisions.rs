@@ -17,11 +17,11 @@ use serde_json::{Map, Value, json};
 use crate::Portal;
 use crate::call::Refusal;
 use crate::page::{csrf, page, refused_page};
-use crate::session::{CSRF_FIELD, Viewer};
+use crate::session::Viewer;
 use crate::words;
 
+use super::Fields;
 use super::forms::{self, date_input, document_inputs, input, refuse, required_date, text};
-use super::{Fields, field};
 
 /// The kinds, as the API's `kind` spells them, in the order offered.
 pub(crate) const KINDS: [&str; 9] = [
@@ -312,11 +312,9 @@ pub(crate) async fn submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match super::dossier_post(&v, &headers, &f, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let kind = text(&f, "kind");
     let kind = KINDS

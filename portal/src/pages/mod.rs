@@ -45,6 +45,18 @@ pub(crate) fn fields<'a>(f: &'a Fields, name: &str) -> Vec<&'a str> {
 /// A query string as a map (the first value of each name).
 pub(crate) type Query = HashMap<String, String>;
 
+/// A post about one dossier: its form token checked (and its origin), its
+/// id of the shape an API path takes; else the page that refuses it.
+pub(crate) fn dossier_post<'a>(
+    v: &crate::session::Viewer,
+    headers: &axum::http::HeaderMap,
+    f: &Fields,
+    id: &'a str,
+) -> Result<&'a str, axum::response::Response> {
+    v.check(headers, field(f, crate::session::CSRF_FIELD))?;
+    dossier_id(id).ok_or_else(|| crate::page::refused_page(Some(v), &dossier::not_found_refusal()))
+}
+
 /// `id` when it has the shape of a dossier id (a UUID), so that it can be
 /// put in an API path as it is.
 pub(crate) fn dossier_id(id: &str) -> Option<&str> {

@@ -334,11 +334,9 @@ pub(crate) async fn account(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match super::dossier_post(&v, &headers, &f, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let at = text(&f, "wait_for").parse::<u64>().unwrap_or(0);
     if text(&f, "username").is_empty() && text(&f, "account_id").is_empty() {

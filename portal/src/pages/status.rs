@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 use crate::Portal;
 use crate::call::Refusal;
 use crate::page::{csrf, page, refused_page};
-use crate::session::{CSRF_FIELD, Viewer};
+use crate::session::Viewer;
 use crate::words;
 
+use super::Fields;
 use super::forms::{self, date_input, document_inputs, input, required, required_date, text};
-use super::{Fields, field};
 
 const TITLE: &str = "Thay đổi tình trạng công tác";
 
@@ -89,11 +89,9 @@ pub(crate) async fn submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match super::dossier_post(&v, &headers, &f, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let answer = match body(&f) {
         Ok(b) => {

@@ -18,11 +18,11 @@ use crate::Portal;
 use crate::call::Refusal;
 use crate::format;
 use crate::page::{csrf, page, refusal_box, refused_page};
-use crate::session::{CSRF_FIELD, Viewer};
+use crate::session::Viewer;
 use crate::words;
 
+use super::Fields;
 use super::forms::{self, date_input, document_inputs, input, refuse, required, required_date};
-use super::{Fields, field};
 
 const TITLE: &str = "Điều động, chuyển công tác";
 
@@ -251,11 +251,9 @@ pub(crate) async fn submit(
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match super::dossier_post(&v, &headers, &f, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let answer = match body(&f) {
         Ok(b) => {
