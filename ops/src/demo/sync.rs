@@ -19,7 +19,7 @@ use hoso_api::access::KeyringSealer;
 use hoso_api::routes::sync::build_items;
 use hoso_commands::credentials::PasswordContext;
 use hoso_commands::workflows::{Actor, Declare, SealBatch, Workflows};
-use hoso_domain::account::AccountKind;
+use hoso_domain::account::{AccountChange, AccountKind};
 use hoso_ledger::SqliteStore;
 use hoso_projections::ReadModel;
 
@@ -92,6 +92,7 @@ impl Tale {
     ) -> anyhow::Result<Duration> {
         self.story.set(day(2026, 3, 2))?;
         self.issue_national_account(admin).await?;
+        self.issue_inspector(admin).await?;
         let wf = &self.wf;
         let started = Instant::now();
         let read = read_model(node, wf).await?;
@@ -156,6 +157,57 @@ impl Tale {
             "national database's sync account (hoso sync pull --user)",
         );
         hire(&self.wf, h).await?;
+        Ok(())
+    }
+
+    /// An inspector of the provincial inspectorate, with an inspection of the
+    /// whole province ordered by decision, read-only and for general-level
+    /// fields, running to the end of 2027: the portal's inspector login (a
+    /// dossier's timeline from its verified bundle).
+    async fn issue_inspector(&mut self, admin: &Actor) -> anyhow::Result<()> {
+        let username = "thanhtra.kiemtra";
+        let display_name = "Thanh tra viên, Thanh tra tỉnh";
+        let ctx = PasswordContext {
+            username,
+            full_name: display_name,
+            birth_date: None,
+        };
+        let passwords = (self.synth.password(&ctx), self.synth.password(&ctx));
+        let decision = self
+            .synth
+            .document("QĐ", "TTr", "Thanh tra tỉnh", day(2026, 3, 2));
+        let h = Hire {
+            issuer: admin.clone(),
+            kind: AccountKind::Inspector,
+            username: username.to_owned(),
+            org: self.province.root().to_owned(),
+            display_name: display_name.to_owned(),
+            right: None,
+            decision: decision.clone(),
+            passwords: Some(passwords),
+            key: None,
+        };
+        note(
+            &mut self.summary,
+            &h,
+            "inspector (whole province, until 31/12/2027)",
+        );
+        let (inspector, _) = hire(&self.wf, h).await?;
+        self.wf
+            .account(
+                admin,
+                &inspector.account_id,
+                AccountChange::GrantInspection {
+                    inspection_id: uuid::Uuid::now_v7().to_string(),
+                    org_codes: vec![self.province.root().to_owned()],
+                    valid_from: day(2026, 3, 2),
+                    valid_until: day(2027, 12, 31),
+                    clearance: hoso_domain::restriction::Restriction::General,
+                    decision,
+                },
+            )
+            .await
+            .context("grant the inspector's inspection")?;
         Ok(())
     }
 
