@@ -93,6 +93,19 @@ pub struct InspectionOut {
     pub revoked: bool,
 }
 
+impl From<hoso_domain::account::Inspection> for InspectionOut {
+    fn from(i: hoso_domain::account::Inspection) -> Self {
+        Self {
+            org_codes: i.org_codes,
+            valid_from: i.valid_from,
+            valid_until: i.valid_until,
+            clearance: i.clearance,
+            decision: i.decision_number,
+            revoked: i.revoked,
+        }
+    }
+}
+
 /// The caller's account (refused, like every route but the password change, until an
 /// issued password is changed: BT 4.4).
 #[utoipa::path(get, path = "/api/v1/accounts/me", tag = "accounts",
@@ -117,19 +130,7 @@ pub async fn me(State(s): State<Arc<AppState>>, c: Caller) -> ApiResult<Json<Acc
         inspections: a
             .inspections
             .into_iter()
-            .map(|(id, i)| {
-                (
-                    id,
-                    InspectionOut {
-                        org_codes: i.org_codes,
-                        valid_from: i.valid_from,
-                        valid_until: i.valid_until,
-                        clearance: i.clearance,
-                        decision: i.decision_number,
-                        revoked: i.revoked,
-                    },
-                )
-            })
+            .map(|(id, i)| (id, InspectionOut::from(i)))
             .collect(),
         dossier,
         delegations: a
@@ -237,19 +238,7 @@ pub async fn list(
                 inspections: a
                     .inspections
                     .into_iter()
-                    .map(|(id, i)| {
-                        (
-                            id,
-                            InspectionOut {
-                                org_codes: i.org_codes,
-                                valid_from: i.valid_from,
-                                valid_until: i.valid_until,
-                                clearance: i.clearance,
-                                decision: i.decision_number,
-                                revoked: i.revoked,
-                            },
-                        )
-                    })
+                    .map(|(id, i)| (id, InspectionOut::from(i)))
                     .collect(),
             })
             .collect(),

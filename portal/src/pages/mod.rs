@@ -57,6 +57,23 @@ pub(crate) fn dossier_post<'a>(
     dossier_id(id).ok_or_else(|| crate::page::refused_page(Some(v), &dossier::not_found_refusal()))
 }
 
+/// A page about one dossier: its id checked and the dossier as the API gives
+/// it to the visitor; else the page that refuses it.
+pub(crate) async fn dossier_for_page<'a>(
+    p: &crate::Portal,
+    v: &crate::session::Viewer,
+    id: &'a str,
+) -> Result<(&'a str, serde_json::Value), axum::response::Response> {
+    let id = dossier_id(id)
+        .ok_or_else(|| crate::page::refused_page(Some(v), &dossier::not_found_refusal()))?;
+    let d = p
+        .api
+        .get(&v.who, &format!("/dossiers/{id}"))
+        .await
+        .map_err(|r| crate::page::refused_page(Some(v), &r))?;
+    Ok((id, d))
+}
+
 /// `id` when it has the shape of a dossier id (a UUID), so that it can be
 /// put in an API path as it is.
 pub(crate) fn dossier_id(id: &str) -> Option<&str> {

@@ -242,12 +242,9 @@ pub(crate) async fn account_form_page(
     v: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
-    };
-    let d = match p.api.get(&v.who, &format!("/dossiers/{id}")).await {
-        Ok(d) => d,
-        Err(r) => return refused_page(Some(&v), &r),
+    let (id, d) = match super::dossier_for_page(&p, &v, &id).await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let f: Fields = vec![
         (

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::Portal;
 use crate::call::Refusal;
-use crate::page::{csrf, page, refused_page};
+use crate::page::{csrf, page};
 use crate::session::Viewer;
 use crate::words;
 
@@ -60,12 +60,9 @@ pub(crate) async fn form(
     v: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(id) = super::dossier_id(&id) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
-    };
-    let d = match p.api.get(&v.who, &format!("/dossiers/{id}")).await {
-        Ok(d) => d,
-        Err(r) => return refused_page(Some(&v), &r),
+    let (id, d) = match super::dossier_for_page(&p, &v, &id).await {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let now = vec![(
         "status".to_owned(),
