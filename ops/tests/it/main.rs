@@ -23,6 +23,7 @@ mod malformed;
 mod national_month;
 mod portal;
 mod portal_snv;
+mod portal_year;
 mod problems;
 mod reports;
 mod restructure;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod demo;
 pub mod node;
 pub mod openapi;
 pub mod proxy;
