@@ -34,6 +34,7 @@ pub async fn export(data: &Path, dossier: &str, out: Option<&Path>) -> anyhow::R
         );
     }
     // Read-only: no lock, no writer, nothing written; works beside a running server.
+    crate::data_dir::DataDir::new(data).check_init_finished()?;
     let store = SqliteStore::open_read_only(data)
         .with_context(|| format!("open the log in {}", data.display()))?;
     let tree = MerkleTree::open_or_create(&tree_path)

@@ -22,6 +22,7 @@
 //! | `attachments/` | [`hoso_api::ATTACHMENTS_DIR`] | uploaded scans, each encrypted under its dossier's data key |
 //! | `uploads.db` | [`hoso_api::UPLOADS_FILE`] | uploads' metadata: uploader, size, time, cited or not (digests sealed) |
 //! | `hoso.toml` | [`SETTINGS_FILE`] | the province profile chosen at `init`, and the ledger's backend |
+//! | `init-incomplete` | [`INIT_MARKER`] | only while `hoso init` runs, or after it was interrupted |
 //!
 //! `hoso.toml`'s `[ledger]` table names the backend (`backend = "sqlite"`, the
 //! default, `"postgres"` or `"kurrentdb"`) and, for the last two, its `url`, which
@@ -62,6 +63,9 @@ use hoso_projections::{
 /// The data directory's settings file, written by `init` (and by `demo` and
 /// `bench http` when they create a directory).
 pub const SETTINGS_FILE: &str = "hoso.toml";
+/// What `hoso init` writes first and removes last: while it exists the
+/// directory is not a node, and every command but `hoso init` refuses it.
+pub const INIT_MARKER: &str = "init-incomplete";
 /// The profile of a directory whose settings name none.
 pub const DEFAULT_PROFILE: &str = "national";
 /// Environment variable naming the field-key file when it is kept outside
@@ -217,6 +221,8 @@ pub enum Keys {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     path: PathBuf,
+    /// Made by `hoso init`, which alone may open a directory bearing [`INIT_MARKER`].
+    initialising: bool,
     /// Where the field-key file lives when not inside the directory.
     key_file: Option<PathBuf>,
     /// Where the ledger key ring lives when not inside the directory.
@@ -229,9 +235,35 @@ impl DataDir {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            initialising: false,
             key_file: std::env::var_os(KEY_FILE_ENV).map(PathBuf::from),
             ledger_key_file: std::env::var_os(LEDGER_KEY_FILE_ENV).map(PathBuf::from),
         }
+    }
+
+    /// The directory as `hoso init` sees it: the one command that may open it
+    /// while it bears [`INIT_MARKER`].
+    pub fn initialising(mut self) -> Self {
+        self.initialising = true;
+        self
+    }
+
+    /// The marker `hoso init` leaves until it has finished.
+    pub fn init_marker(&self) -> PathBuf {
+        self.path.join(INIT_MARKER)
+    }
+
+    /// Refuses a directory whose `hoso init` has not finished: its files are
+    /// whatever the interrupted run had written, and serving or changing them
+    /// would make a half-made node look like a real one.
+    pub fn check_init_finished(&self) -> anyhow::Result<()> {
+        if !self.initialising && self.init_marker().exists() {
+            anyhow::bail!(
+                "{}: its `hoso init` was interrupted and did not finish; run the same `hoso init` again (it starts over: nothing in the directory was ever served)",
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     /// The directory at `path` with its field-key file inside, whatever the
@@ -239,6 +271,7 @@ impl DataDir {
     pub fn self_contained(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            initialising: false,
             key_file: None,
             ledger_key_file: None,
         }
@@ -271,6 +304,7 @@ impl DataDir {
 
     /// The settings, or `None` when the directory has no settings file.
     pub fn read_settings(&self) -> anyhow::Result<Option<Settings>> {
+        self.check_init_finished()?;
         let path = self.settings_file();
         if !path.exists() {
             return Ok(None);
@@ -283,6 +317,7 @@ impl DataDir {
     /// The profile of a directory made by `hoso init`, whose settings file
     /// must exist.
     pub fn profile(&self) -> anyhow::Result<Profile> {
+        self.check_init_finished()?;
         let path = self.settings_file();
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("read {} (is this a `hoso init` directory?)", path.display())
@@ -504,6 +539,7 @@ impl Opener<'_> {
     /// The existing log.
     pub fn open_store(&self) -> anyhow::Result<SqliteStore> {
         let path = &self.dir.path;
+        self.dir.check_init_finished()?;
         self.dir.restrict_permissions()?;
         SqliteStore::open(path, self.store_options())
             .with_context(|| format!("opening the ledger in {}", path.display()))

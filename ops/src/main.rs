@@ -10,6 +10,7 @@ mod bundle;
 mod data_dir;
 mod demo;
 mod import;
+mod init;
 mod keyfile;
 mod ledger_keys;
 mod progress;
@@ -25,10 +26,9 @@ mod synth;
 mod trust;
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Reading the log allocates and frees millions of small strings across threads;
@@ -420,10 +420,11 @@ fn main() -> ExitCode {
                 url,
             } => {
                 let ledger = data_dir::LedgerSettings { backend, url };
-                init(&data, &profile, &ledger).await?;
-                if !no_admin {
-                    serve::bootstrap(&data, &admin, &admin_unit).await?;
-                }
+                let admin = (!no_admin).then_some(init::Admin {
+                    username: &admin,
+                    unit: &admin_unit,
+                });
+                init::run(&data, &profile, &ledger, admin).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Keys {
@@ -575,63 +576,4 @@ fn main() -> ExitCode {
 fn parse_backup_kind(text: &str) -> Result<hoso_domain::profile::BackupKind, String> {
     hoso_domain::profile::BackupKind::parse(text)
         .ok_or_else(|| "expected daily, monthly, quarterly or manual".to_owned())
-}
-
-/// `hoso init`: an empty ledger, its key ring, and the settings file naming its
-/// profile and backend.
-async fn init(data: &Path, profile: &str, ledger: &data_dir::LedgerSettings) -> anyhow::Result<()> {
-    // Check the profile and the URL first, so that a typo leaves nothing behind.
-    let profile = hoso_domain::profile::Profile::load(profile)?;
-    let dir = data_dir::DataDir::new(data);
-    let clock = std::sync::Arc::new(hoso_domain::clock::SystemClock);
-    let where_ = if ledger.backend == data_dir::Backend::Sqlite {
-        let store = dir.on(clock.clone()).create_store()?;
-        store.path().display().to_string()
-    } else {
-        let url = ledger.checked_url()?.to_owned();
-        anyhow::ensure!(
-            !dir.settings_file().exists(),
-            "{} exists: this directory was made already",
-            dir.settings_file().display()
-        );
-        std::fs::create_dir_all(data).with_context(|| format!("create {}", data.display()))?;
-        dir.write_settings_with(&profile, "hoso init", ledger)?;
-        let (store, _, _) = dir.on(clock.clone()).connect_ledger().await?;
-        if store.head_position().await?.is_some() {
-            // Undo the settings: this directory is not a node of that ledger yet.
-            let _ = std::fs::remove_file(dir.settings_file());
-            anyhow::bail!(
-                "{url} already holds a ledger: another node is made by copying hoso.toml, field-keys.json, ledger-keys.json and connection-key.json of an existing node into a new directory (docs/deployment.md), not by `hoso init`"
-            );
-        }
-        format!("{url} ({})", ledger.backend.name())
-    };
-    let ring = dir.ledger_keys(
-        data_dir::Keys::Create,
-        hoso_domain::clock::Clock::now(&*clock),
-    )?;
-    let connection = dir.connection_key(
-        data_dir::Keys::Create,
-        hoso_domain::clock::Clock::now(&*clock),
-    )?;
-    dir.write_settings_with(&profile, "hoso init", ledger)?;
-    println!(
-        "created an empty ledger at {} for {} (profile {})",
-        where_,
-        profile.province(),
-        profile.name()
-    );
-    println!(
-        "ledger key {} in {} signs tree heads; publish its public key for inspectors: {}",
-        ring.active().key_id,
-        ring.path().display(),
-        hex::encode(ring.active().public_key.as_bytes())
-    );
-    println!(
-        "province connection key {} in {} signs continuous sync batches (HY 13.6); give its public key to the national database: {}",
-        connection.key_id(),
-        connection.path().display(),
-        connection.public_key_hex()
-    );
-    Ok(())
 }

@@ -253,11 +253,8 @@ pub fn one_time_password() -> String {
 }
 
 /// Creates the key file and the administrator of a fresh `hoso init`.
-pub async fn bootstrap(data: &Path, admin: &str, unit: &str) -> anyhow::Result<()> {
-    let o = DataDir::new(data)
-        .on(Arc::new(SystemClock))
-        .open_served(Keys::Create)
-        .await?;
+pub async fn bootstrap(dir: &DataDir, admin: &str, unit: &str, keys: Keys) -> anyhow::Result<()> {
+    let o = dir.on(Arc::new(SystemClock)).open_served(keys).await?;
     // Opened as `hoso serve` would, so the directory holds what a served one does.
     o.caught_up_read_model().await?;
     let (password, from_env) = match std::env::var(ADMIN_PASSWORD_ENV) {

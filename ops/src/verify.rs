@@ -22,6 +22,7 @@ use crate::progress::Progress;
 pub async fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
     // Read-only: verification takes no lock and changes nothing in the directory, so
     // it works beside a running server and on an inspector's evidence copy.
+    crate::data_dir::DataDir::new(data).check_init_finished()?;
     let store = match SqliteStore::open_read_only(data) {
         Ok(s) => s,
         Err(e) if e.is_corruption() => return Ok(fail(json, &e.to_string(), None)),

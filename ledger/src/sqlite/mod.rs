@@ -103,6 +103,12 @@ impl Drop for Inner {
 
 impl SqliteStore {
     /// Creates a new, empty store in `dir` (created if missing). Fails if one exists.
+    ///
+    /// The store appears whole or not at all: its schema and identity are
+    /// written to a side file that is renamed into place once durable, so a
+    /// process killed while creating leaves no `ledger.db` without its meta
+    /// table (which every later open would refuse as "not a store"), only a side
+    /// file the next create replaces.
     pub fn create(dir: &Path, options: StoreOptions) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             action: "create data directory",
@@ -114,27 +120,16 @@ impl SqliteStore {
             return Err(StoreError::AlreadyExists { path: db_path });
         }
         let lock = take_lock(dir)?;
-        let mut conn = Connection::open(&db_path).map_err(|e| sql_error("create database", e))?;
+        let side = dir.join(CREATING_FILE);
+        write_new_store(&side, &options)?;
+        std::fs::rename(&side, &db_path).map_err(|source| StoreError::Io {
+            action: "move the new ledger into place",
+            path: db_path.clone(),
+            source,
+        })?;
+        sync_dir(dir)?;
+        let conn = Connection::open(&db_path).map_err(|e| sql_error("open database", e))?;
         configure_writer(&conn).map_err(|e| sql_error("configure database", e))?;
-        let tx = conn
-            .transaction()
-            .map_err(|e| sql_error("create schema", e))?;
-        tx.execute_batch(schema::DDL)
-            .map_err(|e| sql_error("create schema", e))?;
-        let now = options.clock.now().to_rfc3339();
-        for (k, v) in [
-            ("format", FORMAT.to_owned()),
-            ("format_version", FORMAT_VERSION.to_string()),
-            ("created_at", now),
-            ("store_id", uuid::Uuid::now_v7().to_string()),
-        ] {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                params![k, v],
-            )
-            .map_err(|e| sql_error("write meta", e))?;
-        }
-        tx.commit().map_err(|e| sql_error("create schema", e))?;
         tracing::info!(path = %db_path.display(), "created ledger");
         Self::start(db_path, conn, Some(lock), options)
     }
@@ -401,6 +396,68 @@ impl SqliteStore {
         }
         result
     }
+}
+
+/// Where [`SqliteStore::create`] builds a store before it is moved into place.
+const CREATING_FILE: &str = "ledger.db.creating";
+
+/// Writes an empty store (schema and meta) to `path`, replacing a side file an
+/// interrupted create left, and returns once it is on disk. It is written in
+/// SQLite's rollback-journal mode, so the file is whole by itself after the
+/// commit (no WAL beside it to move with it); the store is switched to WAL when
+/// opened at its real name.
+fn write_new_store(path: &Path, options: &StoreOptions) -> StoreResult<()> {
+    for stale in [
+        path.to_owned(),
+        PathBuf::from(format!("{}-journal", path.display())),
+    ] {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StoreError::Io {
+                    action: "remove an interrupted create's file",
+                    path: stale,
+                    source,
+                });
+            }
+        }
+    }
+    let mut conn = Connection::open(path).map_err(|e| sql_error("create database", e))?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+        .map_err(|e| sql_error("configure database", e))?;
+    let tx = conn
+        .transaction()
+        .map_err(|e| sql_error("create schema", e))?;
+    tx.execute_batch(schema::DDL)
+        .map_err(|e| sql_error("create schema", e))?;
+    let now = options.clock.now().to_rfc3339();
+    for (k, v) in [
+        ("format", FORMAT.to_owned()),
+        ("format_version", FORMAT_VERSION.to_string()),
+        ("created_at", now),
+        ("store_id", uuid::Uuid::now_v7().to_string()),
+    ] {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )
+        .map_err(|e| sql_error("write meta", e))?;
+    }
+    tx.commit().map_err(|e| sql_error("create schema", e))?;
+    conn.close()
+        .map_err(|(_, e)| sql_error("close database", e))
+}
+
+/// Makes a rename in `dir` durable (the directory's entry, not only the file).
+fn sync_dir(dir: &Path) -> StoreResult<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| StoreError::Io {
+            action: "sync the data directory",
+            path: dir.to_owned(),
+            source,
+        })
 }
 
 fn take_lock(dir: &Path) -> StoreResult<File> {

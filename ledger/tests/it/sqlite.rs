@@ -116,6 +116,27 @@ async fn create_refuses_an_existing_store_and_open_refuses_a_missing_one() {
     ));
 }
 
+/// What a create killed before its rename leaves: a half-written side file
+/// and its journal, but no `ledger.db`. The next create replaces them and the
+/// store opens whole; nothing named `ledger.db` ever lacked its meta table.
+#[tokio::test]
+async fn a_create_interrupted_before_its_rename_leaves_no_store_and_is_started_over() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ledger.db.creating"), b"half a page").unwrap();
+    std::fs::write(dir.path().join("ledger.db.creating-journal"), b"x").unwrap();
+    assert!(
+        matches!(open(dir.path()), Err(StoreError::NotAStore { .. })),
+        "a side file is not a store"
+    );
+    let store = create(dir.path());
+    append_marker(&store, 0, 0).await;
+    drop(store);
+    assert!(!dir.path().join("ledger.db.creating").exists());
+    assert!(!dir.path().join("ledger.db.creating-journal").exists());
+    let reopened = open(dir.path()).unwrap();
+    assert_eq!(reopened.head_position().await.unwrap(), Some(0));
+}
+
 #[tokio::test]
 async fn a_second_process_cannot_open_a_store_in_use() {
     let dir = tempfile::tempdir().unwrap();

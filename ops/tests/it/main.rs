@@ -17,6 +17,7 @@ mod delegations;
 mod hardening;
 mod health;
 mod http;
+mod init;
 mod ledger_keys;
 mod lifecycle;
 mod malformed;
