@@ -66,7 +66,7 @@ fn fields_table(fields: &Value) -> Markup {
 
 /// An account's id, shortened for a table cell (the whole id on hover and
 /// for screen readers).
-fn account(id: &str) -> Markup {
+pub(crate) fn account(id: &str) -> Markup {
     let short: String = id.chars().take(8).collect();
     html! {
         @if short.len() < id.len() { code title=(id) aria-label=(id) { (short) "…" } }
