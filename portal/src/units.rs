@@ -1,16 +1,12 @@
 //! Organisational units by their names: people know "Bệnh viện Đa khoa tỉnh",
-//! not `000.04.00.H33`. A page that shows units asks the API once for the
-//! whole tree of the day and the units that had ceased by then (two calls in
-//! process, still one browser round trip) and shows each unit by name, its
-//! code in small text beside it.
-//!
-//! The tree is for staff accounts (`GET /org-units`); for anyone the API
-//! refuses it to (a personal account) the names are empty and units show by
-//! code, as before. A code the tree does not know shows as the code.
+//! not `000.04.00.H33`. A page that shows units gathers the codes it shows
+//! and asks the API for their names in one call (`GET /org-units/names`, in
+//! process: still one browser round trip), then shows each unit by name with
+//! its code in small text beside it. A code the API does not name (or a
+//! refused call) shows as the code, as before.
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde_json::Value;
 
@@ -24,25 +20,29 @@ pub(crate) struct Units {
 }
 
 impl Units {
-    /// The names of the units that exist on `on` and of those that had
-    /// ceased by then (a merged unit's old dossiers still name it).
-    pub(crate) async fn on(p: &Portal, v: &Viewer, on: NaiveDate) -> Self {
+    /// Today's names (Vietnam's date) of the units `codes`, in one call.
+    pub(crate) async fn of(p: &Portal, v: &Viewer, codes: &[&str]) -> Self {
         let mut units = Self::default();
-        // Ceased first, so a code reused by a living unit shows its name now.
-        for uri in [
-            format!("/org-units/ceased?date={on}"),
-            format!("/org-units?date={on}"),
-        ] {
-            if let Ok(list) = p.api.get(&v.who, &uri).await {
+        let mut asked: Vec<&str> = Vec::new();
+        for c in codes.iter().map(|c| c.trim()) {
+            if !c.is_empty() && !asked.contains(&c) {
+                asked.push(c);
+            }
+        }
+        // The API names this many per call; a page shows far fewer units.
+        for chunk in asked.chunks(hoso_api::routes::org::NAMES_LIMIT) {
+            let qs = serde_urlencoded::to_string([("codes", chunk.join(","))]).unwrap_or_default();
+            if let Ok(list) = p.api.get(&v.who, &format!("/org-units/names?{qs}")).await {
                 units.add(&list);
             }
         }
         units
     }
 
-    /// Today's names (Vietnam's date).
-    pub(crate) async fn today(p: &Portal, v: &Viewer) -> Self {
-        Self::on(p, v, p.state.today()).await
+    /// [`Self::of`] for the codes held in `field` of each of `items`.
+    pub(crate) async fn of_field(p: &Portal, v: &Viewer, items: &[Value], field: &str) -> Self {
+        let codes: Vec<&str> = items.iter().filter_map(|i| i[field].as_str()).collect();
+        Self::of(p, v, &codes).await
     }
 
     /// Adds the `code`/`name` pairs of a list of units.

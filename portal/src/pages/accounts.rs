@@ -196,7 +196,14 @@ pub(crate) async fn list(
         Some("password") => Some("Đã cấp mật khẩu; người dùng phải đổi khi đăng nhập lần đầu."),
         _ => None,
     };
-    let units = Units::today(&p, &v).await;
+    let mut codes: Vec<&str> = Vec::new();
+    for a in &list {
+        codes.extend(a["org_code"].as_str());
+        if let Some(g) = a["grants"].as_object() {
+            codes.extend(g.keys().map(String::as_str));
+        }
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         @if let Some(d) = done { p.notice role="status" { (d) } }
         p { (list.len()) " tài khoản thuộc phạm vi quản trị của bạn (DL 12.2)." }

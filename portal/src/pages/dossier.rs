@@ -143,7 +143,11 @@ pub(crate) async fn page_handler(
     } else {
         None
     };
-    let units = crate::units::Units::today(p, v).await;
+    let codes: Vec<&str> = ["managing_unit", "employing_unit"]
+        .iter()
+        .filter_map(|k| d[*k].as_str())
+        .collect();
+    let units = crate::units::Units::of(p, v, &codes).await;
     let name = d["full_name"].as_str().unwrap_or("").to_owned();
     let workflow = d["workflow"].as_str().unwrap_or("");
     let own = v.own_dossier() == Some(id);

@@ -19,7 +19,11 @@ pub(crate) async fn home(
     Query(q): Query<super::Query>,
 ) -> Response {
     let kind = v.kind().to_owned();
-    let units = Units::today(&p, &v).await;
+    let mut codes = vec![v.unit()];
+    if let Some(g) = v.me["grants"].as_object() {
+        codes.extend(g.keys().map(String::as_str));
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         @if q.get("changed").map(String::as_str) == Some("password") {
             p.notice role="status" { "Đã đổi mật khẩu." }

@@ -138,7 +138,7 @@ fn queue_table(
 pub(crate) async fn review(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
     let hits = in_states(&p, &v, &["declaring", "verified"]).await;
     let open = deadlines(&p, &v).await;
-    let units = Units::today(&p, &v).await;
+    let units = Units::of_field(&p, &v, hits.as_deref().unwrap_or_default(), "managing_unit").await;
     let overdue = open
         .values()
         .flatten()
@@ -162,7 +162,7 @@ pub(crate) async fn review(State(p): State<Arc<Portal>>, v: Viewer) -> Response 
 pub(crate) async fn approvals(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
     let hits = in_states(&p, &v, &["locked"]).await;
     let open = deadlines(&p, &v).await;
-    let units = Units::today(&p, &v).await;
+    let units = Units::of_field(&p, &v, hits.as_deref().unwrap_or_default(), "managing_unit").await;
     let body = html! {
         (super::approve::windows(&p))
         @match hits {

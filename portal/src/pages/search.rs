@@ -103,7 +103,11 @@ pub(crate) async fn search(
     let answer = if searched {
         let qs = serde_urlencoded::to_string(&asked).unwrap_or_default();
         match p.api.get(&v.who, &format!("/dossiers?{qs}")).await {
-            Ok(hits) => Some(Ok((hits, Units::today(&p, &v).await))),
+            Ok(hits) => {
+                let items = hits["items"].as_array().cloned().unwrap_or_default();
+                let units = Units::of_field(&p, &v, &items, "employing_unit").await;
+                Some(Ok((hits, units)))
+            }
             Err(r) => Some(Err(r)),
         }
     } else {

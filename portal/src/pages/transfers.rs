@@ -230,7 +230,11 @@ pub(crate) async fn form(
         Ok(f) => f,
         Err(r) => return refused_page(Some(&v), &r),
     };
-    let units = Units::today(&p, &v).await;
+    let codes: Vec<&str> = ["managing_unit", "employing_unit"]
+        .iter()
+        .filter_map(|k| d[*k].as_str())
+        .collect();
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         p {
             strong { (d["full_name"].as_str().unwrap_or("")) } " — đơn vị quản lý "
@@ -318,7 +322,12 @@ pub(crate) async fn incoming(
     }
     let mut list: Vec<Value> = found.into_values().collect();
     list.sort_by_key(|t| format::name_key(t["full_name"].as_str().unwrap_or("")));
-    let units = Units::today(&p, &v).await;
+    let mut codes: Vec<&str> = Vec::new();
+    for t in &list {
+        codes.extend(t["from_unit"].as_str());
+        codes.extend(t["to_unit"].as_str());
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         p { "Hồ sơ do cơ quan khác gửi đến, chờ tiếp nhận, chuyển tiếp hoặc từ chối (DL 10.2, KT 11.2)." }
         @if let (Some(r), true) = (&refusal, list.is_empty()) { (refusal_box(r)) }
