@@ -546,7 +546,8 @@ async fn a_servant_declares_with_the_keyboard_alone_and_always_sees_the_focus() 
     let servant = demo.login_as("personal account of").clone();
 
     // The login page opens in the login name; Shift-Tab goes back to the
-    // skip link (shown when focused), Tab forward again to the field.
+    // skip link (shown when focused), whose Enter moves the focus to the main
+    // content, and Tab from there reaches the field.
     b.open(&demo.page("/login"), "#username").await;
     assert_eq!(focused(&b).await["id"], "username");
     let skip = tab_to(&b, true, "the skip link", |f| {
@@ -561,6 +562,15 @@ async fn a_servant_declares_with_the_keyboard_alone_and_always_sees_the_focus() 
         )
         .await;
     assert_eq!(shown, json!(true), "the focused skip link is on the screen");
+    keys(&b, false, &[code(Key::Enter)]).await;
+    let started = Instant::now();
+    while focused(&b).await["id"] != "main" {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the skip link leads to the main content"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tab_to(&b, false, "the login name", |f| f["id"] == "username").await;
     type_text(&b, &servant.username).await;
     tab_to(&b, false, "the password", |f| f["id"] == "password").await;
