@@ -41,6 +41,7 @@ mod format;
 mod page;
 mod pages;
 mod session;
+mod units;
 mod words;
 
 pub use session::SESSION_COOKIE;

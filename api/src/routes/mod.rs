@@ -310,7 +310,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::status, dossiers::upload, dossiers::attachment, dossiers::audit,
         dossiers::readers, dossiers::obligations,
         decisions::record, resume::resume,
-        org::tree, org::ceased, org::decide, org::unit, org::subtree, org::headcount, org::quota,
+        org::tree, org::ceased, org::names, org::decide, org::unit, org::subtree, org::headcount, org::quota,
         accounts::me, accounts::list, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
@@ -478,6 +478,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/org-units", get(org::tree).post(org::decide))
         .route("/org-units/ceased", get(org::ceased))
+        .route("/org-units/names", get(org::names))
         .route("/org-units/{code}", get(org::unit))
         .route("/org-units/{code}/tree", get(org::subtree))
         .route("/org-units/{code}/headcount", get(org::headcount))

@@ -23,6 +23,7 @@ mod lifecycle;
 mod malformed;
 mod national_month;
 mod portal;
+mod portal_access;
 mod portal_snv;
 mod portal_year;
 mod problems;

@@ -642,3 +642,52 @@ async fn dl_5_5_a_read_as_known_before_a_merger_was_recorded_does_not_see_it() {
         assert_eq!(v["managing_unit"], unit, "known_at {known_at}: {v}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_names_in_one_request_on_a_date_ceased_units_by_their_last_name() {
+    let s = setup().await;
+    let at = decided(
+        &s.node,
+        &s.admin,
+        HEALTH_DIV_B,
+        json!({"action": "split", "successors": [HEALTH_DIV_A, CENTRE], "effective": "2026-03-02"}),
+    )
+    .await;
+    // Any account, in the order asked, each once, a code of no unit left out;
+    // a unit that had ceased by the date keeps its last name.
+    let names = |codes: &str| {
+        format!("/api/v1/org-units/names?codes={codes}&date=2026-03-02&wait_for={at}")
+    };
+    let asked = format!("{HOSPITAL},{CENTRE},{HOSPITAL},000.99.99.H33,{HEALTH_DIV_B}");
+    let got = s.node.get_ok(&names(&asked), &s.hospital_focal).await;
+    let codes: Vec<&str> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, [HOSPITAL, CENTRE, HEALTH_DIV_B], "{got}");
+    assert_eq!(got[1]["name"], "Trung tâm Y tế khu vực");
+    assert!(
+        got.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !u["name"].as_str().unwrap().is_empty()),
+        "{got}"
+    );
+    // Nothing asked, nothing named; too many at once is refused.
+    let none = s.node.get_ok(&names(""), &s.admin).await;
+    assert_eq!(none, json!([]));
+    let many: Vec<String> = (0..=hoso_api::routes::org::NAMES_LIMIT)
+        .map(|i| format!("000.{i:02}.00.H33"))
+        .collect();
+    let refused = s
+        .node
+        .call("GET", &names(&many.join(",")), Some(&s.admin), None)
+        .await;
+    assert_refused(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "urn:hoso:problem:request:too-many-codes",
+    );
+}

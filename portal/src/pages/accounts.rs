@@ -17,6 +17,7 @@ use crate::Portal;
 use crate::format;
 use crate::page::{csrf, page, refused_page};
 use crate::session::{CSRF_FIELD, Viewer};
+use crate::units::Units;
 use crate::words;
 
 use super::{Fields, field};
@@ -65,7 +66,7 @@ fn keys_cell(keys: &Map<String, Value>) -> Markup {
 }
 
 /// The list as a table.
-pub(crate) fn accounts_table(list: &[Value]) -> Markup {
+pub(crate) fn accounts_table(list: &[Value], units: &Units) -> Markup {
     let empty = Map::new();
     html! {
         div.scroll {
@@ -86,10 +87,10 @@ pub(crate) fn accounts_table(list: &[Value]) -> Markup {
                             td { (a["display_name"].as_str().unwrap_or("")) }
                             td { (a["username"].as_str().unwrap_or("")) }
                             td { (words::account_kind(a["kind"].as_str().unwrap_or(""))) }
-                            td { code { (a["org_code"].as_str().unwrap_or("")) } }
+                            td { (units.show_value(&a["org_code"])) }
                             td {
                                 @for (unit, right) in a["grants"].as_object().unwrap_or(&empty) {
-                                    div { (words::right(right.as_str().unwrap_or(""))) " tại " code { (unit) } }
+                                    div { (words::right(right.as_str().unwrap_or("")))  " tại " (units.show(unit)) }
                                 }
                             }
                             td class=[(a["locked"].is_string()).then_some("bad")] { (state_words(a)) }
@@ -195,10 +196,18 @@ pub(crate) async fn list(
         Some("password") => Some("Đã cấp mật khẩu; người dùng phải đổi khi đăng nhập lần đầu."),
         _ => None,
     };
+    let mut codes: Vec<&str> = Vec::new();
+    for a in &list {
+        codes.extend(a["org_code"].as_str());
+        if let Some(g) = a["grants"].as_object() {
+            codes.extend(g.keys().map(String::as_str));
+        }
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         @if let Some(d) = done { p.notice role="status" { (d) } }
         p { (list.len()) " tài khoản thuộc phạm vi quản trị của bạn (DL 12.2)." }
-        (accounts_table(&list))
+        (accounts_table(&list, &units))
         (forms(&v, &list))
     };
     page(&v, "Tài khoản và phân quyền", body)
@@ -325,7 +334,7 @@ mod tests {
                    "org_code": "H", "grants": {}, "locked": null, "has_password": true,
                    "must_change_password": true, "keys": {"gd-2026": {"valid_from": "2026-01-05", "valid_until": null, "revoked_from": null}}}),
         ];
-        let html = accounts_table(&list).into_string();
+        let html = accounts_table(&list, &Units::default()).into_string();
         let an = html.find("Nguyễn Thị An").unwrap_or(usize::MAX);
         let binh = html.find("Trần Văn Bình").unwrap_or(0);
         assert!(an < binh, "{html}");

@@ -66,7 +66,7 @@ fn fields_table(fields: &Value) -> Markup {
 
 /// An account's id, shortened for a table cell (the whole id on hover and
 /// for screen readers).
-fn account(id: &str) -> Markup {
+pub(crate) fn account(id: &str) -> Markup {
     let short: String = id.chars().take(8).collect();
     html! {
         @if short.len() < id.len() { code title=(id) aria-label=(id) { (short) "…" } }
@@ -143,6 +143,11 @@ pub(crate) async fn page_handler(
     } else {
         None
     };
+    let codes: Vec<&str> = ["managing_unit", "employing_unit"]
+        .iter()
+        .filter_map(|k| d[*k].as_str())
+        .collect();
+    let units = crate::units::Units::of(p, v, &codes).await;
     let name = d["full_name"].as_str().unwrap_or("").to_owned();
     let workflow = d["workflow"].as_str().unwrap_or("");
     let own = v.own_dossier() == Some(id);
@@ -152,8 +157,8 @@ pub(crate) async fn page_handler(
             (item("Họ và tên", html! { (name) }))
             (item("Phân loại", html! { (words::category(d["category"].as_str().unwrap_or(""))) }))
             (item("Tình trạng", html! { (words::status(d["status"].as_str().unwrap_or(""))) }))
-            (item("Đơn vị quản lý", html! { code { (d["managing_unit"].as_str().unwrap_or("")) } }))
-            (item("Đơn vị sử dụng", html! { code { (d["employing_unit"].as_str().unwrap_or("")) } }))
+            (item("Đơn vị quản lý", html! { span #managing-unit { (units.show_value(&d["managing_unit"])) } }))
+            (item("Đơn vị sử dụng", html! { span #employing-unit { (units.show_value(&d["employing_unit"])) } }))
             (item("Quy trình", html! { span.badge.(workflow) #workflow { (words::workflow(workflow)) } }))
             (item("Phiên bản", html! { (d["revision"]) }))
             @if let Some(r) = d["rank"].as_object() {

@@ -125,27 +125,54 @@ pub(crate) fn typed<'a>(f: &'a Fields, name: &str) -> &'a str {
 
 /// A labelled text input.
 pub(crate) fn input(f: &Fields, name: &str, label: &str, hint: &str, required: bool) -> Markup {
+    input_in("", f, name, label, hint, required)
+}
+
+/// [`input`] whose id is `name` after `prefix`: the second form of a page
+/// with the same fields needs ids of its own, or its labels would name the
+/// first form's fields.
+pub(crate) fn input_in(
+    prefix: &str,
+    f: &Fields,
+    name: &str,
+    label: &str,
+    hint: &str,
+    required: bool,
+) -> Markup {
+    let id = format!("{prefix}{name}");
     html! {
         div {
-            label for=(name) {
+            label for=(id) {
                 (label)
                 @if !hint.is_empty() { span.hint { " (" (hint) ")" } }
                 @if required { span.hint { " — bắt buộc" } }
             }
-            input id=(name) type="text" name=(name) value=(typed(f, name)) required[required];
+            input id=(id) type="text" name=(name) value=(typed(f, name)) required[required];
         }
     }
 }
 
 /// A labelled date input typed dd/mm/yyyy.
 pub(crate) fn date_input(f: &Fields, name: &str, label: &str, required: bool) -> Markup {
+    date_input_in("", f, name, label, required)
+}
+
+/// [`date_input`] whose id is `name` after `prefix` (see [`input_in`]).
+pub(crate) fn date_input_in(
+    prefix: &str,
+    f: &Fields,
+    name: &str,
+    label: &str,
+    required: bool,
+) -> Markup {
+    let id = format!("{prefix}{name}");
     html! {
         div {
-            label for=(name) {
+            label for=(id) {
                 (label) span.hint { " (dd/mm/yyyy)" }
                 @if required { span.hint { " — bắt buộc" } }
             }
-            input id=(name) type="text" name=(name) inputmode="numeric" placeholder="dd/mm/yyyy"
+            input id=(id) type="text" name=(name) inputmode="numeric" placeholder="dd/mm/yyyy"
                 value=(typed(f, name)) required[required];
         }
     }
@@ -168,12 +195,17 @@ pub(crate) fn select(f: &Fields, name: &str, label: &str, options: &[(&str, &str
 
 /// The decision document's fields.
 pub(crate) fn document_inputs(f: &Fields) -> Markup {
+    document_inputs_in("", f)
+}
+
+/// [`document_inputs`] with ids after `prefix` (see [`input_in`]).
+pub(crate) fn document_inputs_in(prefix: &str, f: &Fields) -> Markup {
     html! {
         fieldset {
             legend { "Quyết định, văn bản căn cứ" }
-            (input(f, "doc_number", "Số quyết định", "ví dụ 125/QĐ-UBND", true))
-            (date_input(f, "doc_date", "Ngày ký", true))
-            (input(f, "doc_issuer", "Cơ quan ban hành", "", true))
+            (input_in(prefix, f, "doc_number", "Số quyết định", "ví dụ 125/QĐ-UBND", true))
+            (date_input_in(prefix, f, "doc_date", "Ngày ký", true))
+            (input_in(prefix, f, "doc_issuer", "Cơ quan ban hành", "", true))
             p.hint { "Bản số hóa quyết định tải lên ở phần bên dưới được đính kèm (bản tải lên sau cùng)." }
             @for sha in fields(f, "attachments") {
                 input type="hidden" name="attachments" value=(sha);

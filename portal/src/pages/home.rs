@@ -1,26 +1,39 @@
 //! The first page after login: what this visitor's roles can do, one card each.
 
-use axum::extract::Query;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::html;
 
+use crate::Portal;
 use crate::page::page;
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// `GET /`.
-pub(crate) async fn home(v: Viewer, Query(q): Query<super::Query>) -> Response {
+pub(crate) async fn home(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    Query(q): Query<super::Query>,
+) -> Response {
     let kind = v.kind().to_owned();
+    let mut codes = vec![v.unit()];
+    if let Some(g) = v.me["grants"].as_object() {
+        codes.extend(g.keys().map(String::as_str));
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         @if q.get("changed").map(String::as_str) == Some("password") {
             p.notice role="status" { "Đã đổi mật khẩu." }
         }
-        p { "Xin chào " strong { (v.name()) } " (" (words::account_kind(&kind)) ", đơn vị " code { (v.unit()) } ")." }
+        p { "Xin chào " strong { (v.name()) } " (" (words::account_kind(&kind)) ", đơn vị " (units.show(v.unit())) ")." }
         @if let Some(grants) = v.me["grants"].as_object().filter(|g| !g.is_empty()) {
             p { "Quyền được giao: "
                 @for (i, (unit, right)) in grants.iter().enumerate() {
                     @if i > 0 { ", " }
-                    (words::right(right.as_str().unwrap_or(""))) " tại " code { (unit) }
+                    (words::right(right.as_str().unwrap_or(""))) " tại " (units.show(unit))
                 }
             }
         }

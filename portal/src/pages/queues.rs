@@ -17,6 +17,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{page, refusal_box};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// The units the visitor holds a right over.
@@ -100,7 +101,12 @@ pub(crate) fn deadline_list(open: &[Value]) -> Markup {
     }
 }
 
-fn queue_table(id: &str, hits: &[Value], open: &HashMap<String, Vec<Value>>) -> Markup {
+fn queue_table(
+    id: &str,
+    hits: &[Value],
+    open: &HashMap<String, Vec<Value>>,
+    units: &Units,
+) -> Markup {
     html! {
         div.scroll {
             table id=(id) {
@@ -117,7 +123,7 @@ fn queue_table(id: &str, hits: &[Value], open: &HashMap<String, Vec<Value>>) -> 
                         @let did = h["id"].as_str().unwrap_or("");
                         tr {
                             td { a href={ "/dossiers/" (did) } { (h["full_name"].as_str().unwrap_or("")) } }
-                            td { code { (h["managing_unit"].as_str().unwrap_or("")) } }
+                            td { (units.show_value(&h["managing_unit"])) }
                             td { (words::workflow(h["workflow"].as_str().unwrap_or(""))) }
                             td { @if let Some(o) = open.get(did) { (deadline_list(o)) } }
                         }
@@ -132,6 +138,7 @@ fn queue_table(id: &str, hits: &[Value], open: &HashMap<String, Vec<Value>>) -> 
 pub(crate) async fn review(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
     let hits = in_states(&p, &v, &["declaring", "verified"]).await;
     let open = deadlines(&p, &v).await;
+    let units = Units::of_field(&p, &v, hits.as_deref().unwrap_or_default(), "managing_unit").await;
     let overdue = open
         .values()
         .flatten()
@@ -144,7 +151,7 @@ pub(crate) async fn review(State(p): State<Arc<Portal>>, v: Viewer) -> Response 
             Err(r) => { (refusal_box(&r)) },
             Ok(hits) => {
                 @if hits.is_empty() { p { "Không có bản kê khai nào đang chờ thẩm định." } }
-                @else { (queue_table("review-queue", &hits, &open)) }
+                @else { (queue_table("review-queue", &hits, &open, &units)) }
             },
         }
     };
@@ -155,13 +162,14 @@ pub(crate) async fn review(State(p): State<Arc<Portal>>, v: Viewer) -> Response 
 pub(crate) async fn approvals(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
     let hits = in_states(&p, &v, &["locked"]).await;
     let open = deadlines(&p, &v).await;
+    let units = Units::of_field(&p, &v, hits.as_deref().unwrap_or_default(), "managing_unit").await;
     let body = html! {
         (super::approve::windows(&p))
         @match hits {
             Err(r) => { (refusal_box(&r)) },
             Ok(hits) => {
                 @if hits.is_empty() { p { "Không có hồ sơ nào đang chờ phê duyệt." } }
-                @else { (queue_table("approval-queue", &hits, &open)) }
+                @else { (queue_table("approval-queue", &hits, &open, &units)) }
             },
         }
     };

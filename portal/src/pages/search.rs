@@ -13,6 +13,7 @@ use crate::Portal;
 use crate::format;
 use crate::page::{page, refusal_box};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// The search API's criteria, with their labels; all text.
@@ -101,7 +102,14 @@ pub(crate) async fn search(
     let searched = !asked.is_empty() || q.contains_key("go");
     let answer = if searched {
         let qs = serde_urlencoded::to_string(&asked).unwrap_or_default();
-        Some(p.api.get(&v.who, &format!("/dossiers?{qs}")).await)
+        match p.api.get(&v.who, &format!("/dossiers?{qs}")).await {
+            Ok(hits) => {
+                let items = hits["items"].as_array().cloned().unwrap_or_default();
+                let units = Units::of_field(&p, &v, &items, "employing_unit").await;
+                Some(Ok((hits, units)))
+            }
+            Err(r) => Some(Err(r)),
+        }
     } else {
         None
     };
@@ -126,13 +134,13 @@ pub(crate) async fn search(
         @match answer {
             None => {},
             Some(Err(r)) => { (refusal_box(&r)) },
-            Some(Ok(hits)) => { (results(&hits, &q)) },
+            Some(Ok((hits, units))) => { (results(&hits, &q, &units)) },
         }
     };
     page(&v, "Tra cứu hồ sơ", body)
 }
 
-fn results(hits: &Value, q: &super::Query) -> Markup {
+fn results(hits: &Value, q: &super::Query, units: &Units) -> Markup {
     let mut items: Vec<&Value> = hits["items"].as_array().into_iter().flatten().collect();
     items.sort_by_key(|h| format::name_key(h["full_name"].as_str().unwrap_or("")));
     let next = hits["next"].as_str().map(|after| {
@@ -168,7 +176,7 @@ fn results(hits: &Value, q: &super::Query) -> Markup {
                                 td { (h["birth_year"].as_i64().map(|y| y.to_string()).unwrap_or_default()) }
                                 td { (words::category(h["category"].as_str().unwrap_or(""))) }
                                 td { (h["rank_name"].as_str().unwrap_or("")) }
-                                td { code { (h["employing_unit"].as_str().unwrap_or("")) } }
+                                td { (units.show_value(&h["employing_unit"])) }
                                 td { (words::status(h["status"].as_str().unwrap_or(""))) }
                                 td { (words::workflow(h["workflow"].as_str().unwrap_or(""))) }
                             }

@@ -87,14 +87,14 @@ pub(crate) fn entries_table(entries: &[TimelineEntry], links: &[bool]) -> Markup
                             }
                             td { (format::time(&e.recorded_at.to_rfc3339())) }
                             td { (e.effective.as_deref().map(format::date).unwrap_or_default()) }
-                            td { code { (e.who) } }
+                            td { (super::dossier::account(&e.who)) }
                             td { (e.decision.as_deref().unwrap_or("")) }
                             td {
                                 @if let Some(s) = &e.signature {
                                     (mark(s.valid)) " "
-                                    "ký phiên bản " (s.signed_revision) " bởi " code { (s.signer) }
+                                    "ký phiên bản " (s.signed_revision) " bởi " (super::dossier::account(&s.signer))
                                     " (khóa " code { (s.key_id) } ")"
-                                    @if let Some(d) = &s.delegated_from { ", ủy quyền từ " code { (d) } }
+                                    @if let Some(d) = &s.delegated_from { ", ủy quyền từ " (super::dossier::account(d)) }
                                 }
                             }
                         }
@@ -122,7 +122,7 @@ fn unverified_table(events: &[BundleEvent], links: &[bool]) -> Markup {
                             td { (e.revision) }
                             td { (mark(links.get(i).copied().unwrap_or(false))) }
                             td { (super::dossier::event_words(&e.event_type)) }
-                            td { code { (e.actor) } }
+                            td { (super::dossier::account(&e.actor)) }
                         }
                     }
                 }

@@ -19,6 +19,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{csrf, page, refusal_box, refused_page};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 use super::Fields;
@@ -149,7 +150,7 @@ fn the_forms(v: &Viewer, id: &str, flight: Option<&InFlight>, f: &Fields) -> Mar
                 h2 { "Chuyển tiếp cho đơn vị sử dụng" }
                 form.stack method="post" action={ "/dossiers/" (id) "/transfers" } {
                     (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id))
-                    (input(&typed("forward"), "to", "Mã đơn vị sử dụng", "thuộc cơ quan tiếp nhận", true))
+                    (forms::input_in("forward-", &typed("forward"), "to", "Mã đơn vị sử dụng", "thuộc cơ quan tiếp nhận", true))
                     div { button type="submit" { "Chuyển tiếp" } }
                 }
                 (sender_forms(v, id, f))
@@ -196,9 +197,9 @@ fn sender_forms(v: &Viewer, id: &str, f: &Fields) -> Markup {
         form.stack #transfer-form method="post" action={ "/dossiers/" (id) "/transfers" } {
             (csrf(v)) (hidden("action", "initiate"))
             (forms::select(&out, "kind", "Hình thức", &kinds))
-            (input(&out, "to", "Mã cơ quan tiếp nhận", "ví dụ 000.03.00.H33", true))
-            (date_input(&out, "effective", "Ngày có hiệu lực", true))
-            (document_inputs(&out))
+            (forms::input_in("out-", &out, "to", "Mã cơ quan tiếp nhận", "ví dụ 000.03.00.H33", true))
+            (forms::date_input_in("out-", &out, "effective", "Ngày có hiệu lực", true))
+            (forms::document_inputs_in("out-", &out))
             div { button type="submit" { "Gửi hồ sơ" } }
         }
         (forms::upload(v, id, if chosen == "move" { "move-form" } else { "transfer-form" }))
@@ -229,11 +230,16 @@ pub(crate) async fn form(
         Ok(f) => f,
         Err(r) => return refused_page(Some(&v), &r),
     };
+    let codes: Vec<&str> = ["managing_unit", "employing_unit"]
+        .iter()
+        .filter_map(|k| d[*k].as_str())
+        .collect();
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         p {
             strong { (d["full_name"].as_str().unwrap_or("")) } " — đơn vị quản lý "
-            code { (d["managing_unit"].as_str().unwrap_or("")) } ", đơn vị sử dụng "
-            code { (d["employing_unit"].as_str().unwrap_or("")) }
+            (units.show_value(&d["managing_unit"])) ", đơn vị sử dụng "
+            (units.show_value(&d["employing_unit"]))
         }
         (the_forms(&v, id, flight.as_ref(), &Fields::new()))
     };
@@ -316,6 +322,12 @@ pub(crate) async fn incoming(
     }
     let mut list: Vec<Value> = found.into_values().collect();
     list.sort_by_key(|t| format::name_key(t["full_name"].as_str().unwrap_or("")));
+    let mut codes: Vec<&str> = Vec::new();
+    for t in &list {
+        codes.extend(t["from_unit"].as_str());
+        codes.extend(t["to_unit"].as_str());
+    }
+    let units = Units::of(&p, &v, &codes).await;
     let body = html! {
         p { "Hồ sơ do cơ quan khác gửi đến, chờ tiếp nhận, chuyển tiếp hoặc từ chối (DL 10.2, KT 11.2)." }
         @if let (Some(r), true) = (&refusal, list.is_empty()) { (refusal_box(r)) }
@@ -337,8 +349,8 @@ pub(crate) async fn incoming(
                             tr {
                                 td { a href={ "/dossiers/" (t["dossier_id"].as_str().unwrap_or("")) "/transfers" } { (t["full_name"].as_str().unwrap_or("")) } }
                                 td { (words::transfer_kind(t["kind"].as_str().unwrap_or(""))) }
-                                td { code { (t["from_unit"].as_str().unwrap_or("")) } }
-                                td { code { (t["to_unit"].as_str().unwrap_or("")) } }
+                                td { (units.show_value(&t["from_unit"])) }
+                                td { (units.show_value(&t["to_unit"])) }
                                 td { (t["effective"].as_str().map(format::date).unwrap_or_default()) }
                                 td {
                                     (t["decision_number"].as_str().unwrap_or(""))

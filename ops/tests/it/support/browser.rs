@@ -387,7 +387,7 @@ impl Browser {
     }
 
     /// A DevTools command through chromedriver; its result.
-    async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
         self.client
             .issue_cmd(Cdp { cmd, params })
             .await
