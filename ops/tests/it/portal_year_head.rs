@@ -426,10 +426,20 @@ async fn the_home_affairs_reads_the_merger_accounts_attempts_and_downloads_repor
     // The security record lists the failed login.
     b.follow("Nhật ký an ninh").await;
     let attempts = b.wait_text("#attempts", "Đăng nhập sai").await;
-    assert!(attempts.contains("snv.tccb"), "{attempts}");
+    let failed = b
+        .run(
+            "return Array.from(document.querySelectorAll('#attempts tbody tr'))
+                 .map(function (r) { return r.textContent; })
+                 .filter(function (t) { return t.indexOf('snv.tccb') >= 0 && t.indexOf('Đăng nhập sai') >= 0; });",
+            vec![],
+        )
+        .await;
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 1, "the failed login, once: {attempts}");
+    let row = failed[0].as_str().unwrap();
     assert!(
-        attempts.contains("lần sai với tên đăng nhập này") && !attempts.contains("failures"),
-        "the detail in words: {attempts}"
+        row.contains("lần sai với tên đăng nhập này") && !row.contains("failures"),
+        "the detail in words: {row}"
     );
     b.screenshot("year-head-11-security", 1280).await;
     b.no_errors("security attempts").await;
