@@ -3,8 +3,8 @@
 //! signs the month's pending dossier from the approval queue with the key
 //! file, delegates signing to a deputy picked by name (KT 8.1), the deputy
 //! signs under the delegation and the head ends it; the Sở Nội vụ reads the
-//! org tree across the demo's merger, the accounts, the security record
-//! after a failed login, downloads a report as CSV and XLSX, and its director
+//! org tree across the demo's merger, the accounts (registering a signing
+//! key), the security record after a failed login, downloads a report as CSV and XLSX, and its director
 //! seals the national sync batch the demo left for today.
 //!
 //! What a focal point would have done first (verifying and locking a
@@ -422,6 +422,33 @@ async fn the_home_affairs_reads_the_merger_accounts_attempts_and_downloads_repor
     assert!(accounts.contains("bvdk.giamdoc"), "{accounts}");
     b.screenshot("year-head-10-accounts", 1280).await;
     b.no_errors("accounts").await;
+
+    // A signing key registered for the hospital's focal point (who would sign
+    // under a delegation), with its public half only.
+    let picked = b
+        .run(
+            "var o = Array.from(document.querySelectorAll('#key-account option'))
+                 .find(function (o) { return o.textContent.indexOf('(bvdk.tccb)') >= 0; });
+             o.selected = true;
+             return o.value;",
+            vec![],
+        )
+        .await;
+    assert!(picked.is_string(), "{picked}");
+    let public = SigningKey::from_bytes(&[9u8; 32])
+        .verifying_key()
+        .to_bytes();
+    b.fill("#key_id", "bvdk.tccb-2027").await;
+    b.fill("#public_key", &hex::encode(public)).await;
+    b.fill("#valid_from", "01/01/2027").await;
+    b.press("Đăng ký khóa").await;
+    b.wait_text("p.notice", "Đã đăng ký khóa ký số").await;
+    let accounts = b.text("#accounts").await;
+    assert!(
+        accounts.contains("bvdk.tccb-2027 từ 01/01/2027"),
+        "{accounts}"
+    );
+    b.no_errors("a signing key registered").await;
 
     // The security record lists the failed login.
     b.follow("Nhật ký an ninh").await;
