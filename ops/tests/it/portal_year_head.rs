@@ -1,7 +1,7 @@
 //! The heads' year and the Sở Nội vụ's year on the demo province, walked in
 //! headless Chromium with the logins and key files `hoso demo` prints: a head
 //! signs the month's pending dossier from the approval queue with the key
-//! file, delegates signing to a deputy picked by name (KT 8.1), the deputy
+//! file (another finds nothing waiting), delegates signing to a deputy picked by name (KT 8.1), the deputy
 //! signs under the delegation and the head ends it; the Sở Nội vụ reads the
 //! org tree across the demo's merger, the accounts (registering a signing
 //! key), the security record after a failed login, downloads a report as CSV and XLSX, and its director
@@ -248,6 +248,18 @@ async fn a_head_signs_the_change_left_for_march_from_the_approval_queue() {
     let d = c.get_ok(&format!("/api/v1/dossiers/{id}"), &t).await;
     assert_eq!(d["workflow"], "approved", "{d}");
     b.no_errors("the empty queue").await;
+    b.log_out().await;
+
+    // The commune's chairman has nothing waiting: the queue says so, under
+    // the month's windows.
+    let chair = demo.login("xa01.chutich");
+    b.log_in(demo.base(), &chair.username, &chair.password)
+        .await;
+    b.follow("Phê duyệt").await;
+    b.wait_for("#windows").await;
+    b.wait_text("main", "Không có hồ sơ nào đang chờ phê duyệt")
+        .await;
+    b.no_errors("the commune chairman's queue").await;
     b.close().await;
 }
 
