@@ -708,6 +708,39 @@ impl Workflows {
         Ok(None)
     }
 
+    /// The accounts a head may delegate approval power to today (KT 8.1):
+    /// the staff accounts of the head's unit and its subtree that are not
+    /// locked, by [`Self::check_delegation`]'s rule (no personal, inspector or
+    /// sync account; not the head). Anyone but a head is refused, as their
+    /// delegation would be: a head picks a deputy without holding the admin
+    /// right that lists every account.
+    pub async fn delegates_for(&self, actor: &Actor) -> Result<Vec<Account>> {
+        let idx = self.catch_up().await?;
+        let a = self.active_actor(&idx, actor)?;
+        if a.kind != AccountKind::AgencyHead {
+            return Err(AccessRule::Delegation(
+                "only the approval power of a head (agency head account) can be delegated (KT 8.1)"
+                    .to_owned(),
+            )
+            .into());
+        }
+        let today = self.today();
+        Ok(idx
+            .accounts
+            .values()
+            .filter(|t| {
+                t.id != a.id
+                    && t.locked.is_none()
+                    && !matches!(
+                        t.kind,
+                        AccountKind::Personal | AccountKind::Inspector | AccountKind::NationalSync
+                    )
+                    && idx.org.contains(&a.org_code, &t.org_code, today)
+            })
+            .cloned()
+            .collect())
+    }
+
     /// The accounts `actor` administers today (DL 12.2, HY 5.1), by id:
     /// every account for Sở Nội vụ; for anyone else, the accounts of the
     /// units it holds the admin right over (a unit restructured away is

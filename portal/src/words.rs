@@ -22,6 +22,7 @@ pub(crate) fn category(s: &str) -> &str {
         "cong_chuc" => "Công chức",
         "vien_chuc" => "Viên chức",
         "nguoi_lao_dong" => "Người lao động",
+        "commune_cadre" => "Cán bộ, công chức cấp xã",
         other => other,
     }
 }
@@ -91,6 +92,57 @@ pub(crate) fn attempt_kind(s: &str) -> &str {
         "scope-refused" => "Truy cập ngoài phạm vi bị từ chối",
         "token-refused" => "Phiên làm việc không hợp lệ bị từ chối",
         other => other,
+    }
+}
+
+/// Why an account is locked (`LockReason`'s names).
+pub(crate) fn lock_reason(s: &str) -> &str {
+    match s {
+        "declaration_verified" => "bản kê khai đã thẩm định",
+        "security" => "lý do an ninh",
+        "holder_left" => "người dùng đã nghỉ hoặc chuyển đi",
+        "unit_reorganised" => "đơn vị đã sắp xếp lại",
+        "other" => "lý do khác",
+        other => other,
+    }
+}
+
+/// A security attempt's detail, in words when the API wrote one of the
+/// sentences it writes for logins and sessions; any other (a refused read's
+/// route, a reason) as the API wrote it.
+pub(crate) fn attempt_detail(d: &str) -> String {
+    let number = |s: &str| s.parse::<u64>().ok();
+    if let Some((by_name, rest)) = d.split_once(" failures for this name, ")
+        && let (Some(n), Some(c)) = (
+            number(by_name),
+            rest.strip_suffix(" from this address").and_then(number),
+        )
+    {
+        return format!("{n} lần sai với tên đăng nhập này, {c} lần sai từ địa chỉ máy này");
+    }
+    if let Some(n) = d
+        .strip_suffix(" failures from this address in the window")
+        .and_then(number)
+    {
+        return format!("{n} lần sai từ địa chỉ máy này trong khoảng thời gian theo dõi");
+    }
+    if let Some(n) = d
+        .strip_prefix("wrong current password (")
+        .and_then(|r| r.strip_suffix(" for this name)"))
+        .and_then(number)
+    {
+        return format!("Sai mật khẩu hiện tại ({n} lần với tên đăng nhập này)");
+    }
+    match d {
+        "token-expired" => "Phiên làm việc đã hết hạn".to_owned(),
+        "invalid-token" => "Phiên làm việc không tồn tại".to_owned(),
+        _ => match d
+            .strip_prefix("account locked (")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            Some(reason) => format!("Tài khoản đã bị khóa ({})", lock_reason(reason)),
+            None => d.to_owned(),
+        },
     }
 }
 
@@ -256,6 +308,32 @@ pub(crate) fn decision_values(member: &str) -> &'static [(&'static str, &'static
         ],
         _ => &[],
     }
+}
+
+/// A warning the API gave with an accepted command, in words when we know
+/// its shape (the approval window's, HY 10.4 under a `warn` profile:
+/// "approval outside window (ART): LEVEL approve from Y-M-D to Y-M-D");
+/// any other as the API wrote it.
+pub(crate) fn warning(w: &str) -> String {
+    let parsed = w
+        .strip_prefix("approval outside window (")
+        .and_then(|rest| rest.split_once("): "))
+        .and_then(|(citation, rest)| {
+            let (level, dates) = rest.split_once(" approve from ")?;
+            let (first, last) = dates.split_once(" to ")?;
+            let level = match level {
+                "unit heads" => "thủ trưởng đơn vị",
+                "department and district heads" => "giám đốc sở, chủ tịch UBND cấp huyện",
+                "the Sở Nội vụ director" => "Giám đốc Sở Nội vụ",
+                _ => return None,
+            };
+            Some(format!(
+                "Phê duyệt ngoài thời hạn hằng tháng ({citation}): {level} phê duyệt từ {} đến {}. Chữ ký vẫn được ghi nhận vì quy định của tỉnh chỉ cảnh báo.",
+                crate::format::date(first),
+                crate::format::date(last)
+            ))
+        });
+    parsed.unwrap_or_else(|| w.to_owned())
 }
 
 /// What the API's refusal means, in words, when we have them for its rule
@@ -454,6 +532,38 @@ pub(crate) fn status_words(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hy_5_1_login_failures_are_told_in_words() {
+        assert_eq!(
+            attempt_detail("1 failures for this name, 2 from this address"),
+            "1 lần sai với tên đăng nhập này, 2 lần sai từ địa chỉ máy này"
+        );
+        assert_eq!(
+            attempt_detail("5 failures from this address in the window"),
+            "5 lần sai từ địa chỉ máy này trong khoảng thời gian theo dõi"
+        );
+        assert_eq!(
+            attempt_detail("wrong current password (3 for this name)"),
+            "Sai mật khẩu hiện tại (3 lần với tên đăng nhập này)"
+        );
+        assert_eq!(attempt_detail("token-expired"), "Phiên làm việc đã hết hạn");
+        assert_eq!(
+            attempt_detail("GET /api/v1/dossiers/x"),
+            "GET /api/v1/dossiers/x"
+        );
+    }
+
+    #[test]
+    fn hy_10_4_the_approval_window_warning_in_words() {
+        assert_eq!(
+            warning(
+                "approval outside window (HY 10.4): unit heads approve from 2026-12-01 to 2026-12-10"
+            ),
+            "Phê duyệt ngoài thời hạn hằng tháng (HY 10.4): thủ trưởng đơn vị phê duyệt từ 01/12/2026 đến 10/12/2026. Chữ ký vẫn được ghi nhận vì quy định của tỉnh chỉ cảnh báo."
+        );
+        assert_eq!(warning("something new"), "something new");
+    }
 
     #[test]
     fn every_review_state_has_a_name() {

@@ -245,6 +245,52 @@ pub async fn list(
     ))
 }
 
+/// An account a head may delegate approval power to, as the head sees it
+/// (no rights, locks or passwords: the head administers no one).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelegateListed {
+    /// Id (the delegation's `to_account`).
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Login name.
+    pub username: String,
+    /// Unit.
+    pub org_code: String,
+    /// Holder's name.
+    pub display_name: String,
+    /// Ids of the signing keys registered, so the head sees whether the
+    /// deputy can sign yet.
+    pub keys: Vec<String>,
+}
+
+/// The accounts the calling head may delegate approval power to today
+/// (KT 8.1): the staff accounts of the head's unit and its subtree, not
+/// locked, the head left out. Anyone but a head is refused
+/// (`urn:hoso:problem:access:delegation`), as their delegation would be.
+#[utoipa::path(get, path = "/api/v1/accounts/me/delegates", tag = "accounts",
+    operation_id = "list_delegates",
+    responses((status = 200, body = Vec<DelegateListed>), (status = 403, body = Problem)))]
+pub async fn delegates(
+    State(s): State<Arc<AppState>>,
+    c: Caller,
+) -> ApiResult<Json<Vec<DelegateListed>>> {
+    let accounts = s.workflows.delegates_for(&c.actor).await?;
+    Ok(Json(
+        accounts
+            .into_iter()
+            .map(|a| DelegateListed {
+                id: a.id,
+                kind: a.kind.spelling(),
+                username: a.username,
+                org_code: a.org_code,
+                display_name: a.display_name,
+                keys: a.keys.into_keys().collect(),
+            })
+            .collect(),
+    ))
+}
+
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

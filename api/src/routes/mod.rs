@@ -311,7 +311,7 @@ pub struct Binary(pub Vec<u8>);
         dossiers::readers, dossiers::obligations,
         decisions::record, resume::resume,
         org::tree, org::ceased, org::names, org::decide, org::unit, org::subtree, org::headcount, org::quota,
-        accounts::me, accounts::list, accounts::issue, accounts::change_own_password, accounts::issue_password,
+        accounts::me, accounts::delegates, accounts::list, accounts::issue, accounts::change_own_password, accounts::issue_password,
         accounts::change, accounts::attempts,
         reports::annual, reports::management, reports::sla, reports::approvals_pending,
         reports::quality, reports::crosstab,
@@ -485,6 +485,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/org-units/{code}/quota", get(org::quota))
         .route("/accounts", get(accounts::list).post(accounts::issue))
         .route("/accounts/me", get(accounts::me))
+        .route("/accounts/me/delegates", get(accounts::delegates))
         .route("/accounts/me/password", post(accounts::change_own_password))
         .route("/accounts/{id}/password", post(accounts::issue_password))
         .route("/accounts/{id}/changes", post(accounts::change))

@@ -50,8 +50,11 @@ pub(super) struct Roles {
 impl Roles {
     pub(super) fn choose(ctx: &People, province: &Province, synth: &mut Synth) -> Self {
         let schools = province.of_sector(Sector::School);
-        let merged = schools.first().map(|u| u.code.clone()).unwrap_or_default();
-        let successor = schools.get(1).map(|u| u.code.clone()).unwrap_or_default();
+        // The first school's head and focal point are demo logins: their
+        // school takes the second one in, so they keep their rights and find
+        // the merged school's people among their own.
+        let merged = schools.get(1).map(|u| u.code.clone()).unwrap_or_default();
+        let successor = schools.first().map(|u| u.code.clone()).unwrap_or_default();
         let n = ctx.members.len();
         let mut used = BTreeSet::new();
         let in_department = |i: &usize| ctx.members[*i].person.sector == Sector::Department;

@@ -21,8 +21,9 @@ pub(super) fn generate_people(synth: &mut Synth, province: &Province, n: usize) 
         format!("001.{:02}.00.H33", 2),
         format!("001.{:02}.00.H33", 5),
         format!("002.{:02}.00.H33", 6),
-        "101.03.00.H33".to_owned(),
-        "101.03.00.H33".to_owned(),
+        // The school that merges into the first one (the demo logins' school).
+        "102.03.00.H33".to_owned(),
+        "102.03.00.H33".to_owned(),
         format!("002.{:02}.00.H33", 7),
         dept(8),
         // In the delegating department, so the deputy has a dossier to sign.

@@ -1,6 +1,7 @@
 //! A head's delegations as the head reads them back over HTTP
 //! (`GET /accounts/me`, KT 8.1): given, in force, then ended early; an
-//! account that never delegated has no `delegations` member.
+//! account that never delegated has no `delegations` member; the staff
+//! accounts a head may pick as deputy (`GET /accounts/me/delegates`).
 
 use std::sync::Arc;
 
@@ -72,4 +73,57 @@ async fn kt_8_1_a_head_reads_back_the_delegations_given_and_their_end() {
         (&ended["in_force"], &ended["revoked"]),
         (&json!(false), &json!(true))
     );
+}
+
+#[tokio::test]
+async fn kt_8_1_a_head_picks_a_deputy_among_the_staff_accounts_of_their_unit() {
+    let p = Province::new("binh-thuan", d(2026, 4, 6)).await;
+    let Province {
+        dir,
+        store,
+        wf,
+        health_head,
+        health_focal,
+        education_focal,
+        ..
+    } = p;
+    let path = dir.path().to_path_buf();
+    let node = Node::start(&path, Arc::new(wf), &store, Some(dir)).await;
+    let head_id = health_head.actor.account_id.clone();
+    let head = node.session(&head_id);
+
+    let listed = node.get_ok("/api/v1/accounts/me/delegates", &head).await;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(ids.contains(&health_focal.account_id.as_str()), "{listed}");
+    assert!(
+        !ids.contains(&education_focal.account_id.as_str()),
+        "another department's staff is outside the head's unit: {listed}"
+    );
+    assert!(!ids.contains(&head_id.as_str()), "not the head: {listed}");
+    let focal = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == health_focal.account_id.as_str())
+        .unwrap();
+    for field in ["username", "display_name", "org_code", "kind"] {
+        assert!(focal[field].is_string(), "{field}: {focal}");
+    }
+    assert!(focal["keys"].is_array(), "{focal}");
+
+    // Anyone but a head is refused, as their delegation would be.
+    let other = node.session(&health_focal.account_id);
+    let refused = node.get("/api/v1/accounts/me/delegates", &other).await;
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::FORBIDDEN,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["citation"], "KT 8.1", "{}", refused.body);
 }

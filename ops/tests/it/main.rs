@@ -26,6 +26,7 @@ mod portal;
 mod portal_access;
 mod portal_snv;
 mod portal_year;
+mod portal_year_head;
 mod problems;
 mod reports;
 mod restructure;

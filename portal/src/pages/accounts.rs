@@ -1,8 +1,9 @@
 //! Accounts and rights, for those who administer them (DL 12.2, HY 5.1):
 //! the accounts of the visitor's scope with kind, unit, rights, lock and
 //! signing keys; and the forms to issue an account, grant, change or revoke a
-//! right, and issue a password (BT 4.4: the holder must change it at first
-//! login). Every decision is the API's.
+//! right, issue a password (BT 4.4: the holder must change it at first
+//! login) and register a signing key (a new head's, or a deputy's who signs
+//! under delegation, KT 8.1). Every decision is the API's.
 
 use std::sync::Arc;
 
@@ -166,6 +167,20 @@ fn forms(v: &Viewer, list: &[Value]) -> Markup {
                     p.hint { "Không ai được giao quyền cao hơn quyền mình đang giữ (HY 5.1)." }
                     div { button type="submit" { "Thực hiện" } }
                 }
+                form.stack method="post" action="/accounts/keys" aria-label="Đăng ký khóa ký số" {
+                    (csrf(v))
+                    h2 { "Đăng ký khóa ký số" }
+                    div { label for="key-account" { "Tài khoản" } (account_select("key-account", list)) }
+                    div { label for="key_id" { "Tên khóa " span.hint { "(ví dụ bvdk.giamdoc-2027)" } }
+                        input #key_id type="text" name="key_id" required; }
+                    div { label for="public_key" { "Khóa công khai " span.hint { "(Ed25519, 64 ký tự hex, do người giữ khóa cung cấp; khóa bí mật không bao giờ gửi lên hệ thống)" } }
+                        input #public_key type="text" name="public_key" required spellcheck="false" autocomplete="off"; }
+                    div { label for="valid_from" { "Có hiệu lực từ ngày " span.hint { "(dd/mm/yyyy)" } }
+                        input #valid_from type="text" name="valid_from" inputmode="numeric" placeholder="dd/mm/yyyy" required; }
+                    div { label for="valid_until" { "Đến ngày " span.hint { "(dd/mm/yyyy; để trống: không giới hạn)" } }
+                        input #valid_until type="text" name="valid_until" inputmode="numeric" placeholder="dd/mm/yyyy"; }
+                    div { button type="submit" { "Đăng ký khóa" } }
+                }
                 form.stack method="post" action="/accounts/password" aria-label="Cấp mật khẩu" {
                     (csrf(v))
                     h2 { "Cấp lại mật khẩu" }
@@ -193,6 +208,7 @@ pub(crate) async fn list(
     let done = match q.get("done").map(String::as_str) {
         Some("issued") => Some("Đã cấp tài khoản. Hãy cấp mật khẩu cho tài khoản mới."),
         Some("changed") => Some("Đã thay đổi quyền."),
+        Some("key") => Some("Đã đăng ký khóa ký số."),
         Some("password") => Some("Đã cấp mật khẩu; người dùng phải đổi khi đăng nhập lần đầu."),
         _ => None,
     };
@@ -291,6 +307,53 @@ pub(crate) async fn change(
     }
 }
 
+/// The API's body for registering a signing key, from the form.
+pub(crate) fn key_body(f: &Fields) -> Result<Value, crate::call::Refusal> {
+    use super::forms::{date, required, required_date};
+    let mut body = json!({
+        "action": "register_key",
+        "key_id": required(f, "key_id", "Tên khóa")?.trim(),
+        "public_key": required(f, "public_key", "Khóa công khai")?.trim().to_ascii_lowercase(),
+        "valid_from": required_date(f, "valid_from", "Có hiệu lực từ ngày")?,
+    });
+    if let Some(until) = date(f, "valid_until", "Đến ngày")? {
+        body["valid_until"] = json!(until);
+    }
+    Ok(body)
+}
+
+/// `POST /accounts/keys`: register a signing key.
+pub(crate) async fn key(
+    State(p): State<Arc<Portal>>,
+    v: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
+        return r;
+    }
+    let Some(id) = account_id(&f) else {
+        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    };
+    let answer = match key_body(&f) {
+        Ok(body) => {
+            p.api
+                .json(
+                    &v.who,
+                    Method::POST,
+                    &format!("/accounts/{id}/changes"),
+                    &body,
+                )
+                .await
+        }
+        Err(r) => Err(r),
+    };
+    match answer {
+        Ok(_) => Redirect::to("/accounts?done=key").into_response(),
+        Err(r) => refused_page(Some(&v), &r),
+    }
+}
+
 /// `POST /accounts/password`: issue a password.
 pub(crate) async fn password(
     State(p): State<Arc<Portal>>,
@@ -323,6 +386,32 @@ pub(crate) async fn password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pages::forms::tests::post;
+
+    #[test]
+    fn a_signing_key_is_registered_with_its_public_half_and_dates_only() {
+        let f = post(&[
+            ("account", "01a24e98-96f7-7457-b265-fa1be6250c7d"),
+            ("key_id", " bvdk.phogiamdoc-2027 "),
+            ("public_key", "AB01"),
+            ("valid_from", "01/01/2027"),
+            ("valid_until", ""),
+        ]);
+        assert_eq!(
+            key_body(&f).unwrap(),
+            json!({"action": "register_key", "key_id": "bvdk.phogiamdoc-2027",
+                   "public_key": "ab01", "valid_from": "2027-01-01"})
+        );
+        let late = post(&[
+            ("key_id", "k"),
+            ("public_key", "ab"),
+            ("valid_from", "01/01/2027"),
+            ("valid_until", "31/02/2027"),
+        ]);
+        assert_eq!(key_body(&late).unwrap_err().rule(), "portal:bad-date");
+        let none = post(&[("key_id", "k"), ("valid_from", "01/01/2027")]);
+        assert_eq!(key_body(&none).unwrap_err().rule(), "portal:missing-field");
+    }
 
     #[test]
     fn accounts_list_by_given_name_with_their_state_and_rights() {

@@ -2,7 +2,9 @@
 //! given, in force or ended, a form to delegate for a period (over the
 //! head's whole unit or some of its units, all categories or some) under a
 //! written decision, and ending one before its term. Only the head delegates
-//! their own power, to a staff account of their unit; the API decides.
+//! their own power, to a staff account of their unit; the API decides. The
+//! deputy is picked by name among the accounts the API lists for the head
+//! (`GET /accounts/me/delegates`), not typed as an account id.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use serde_json::{Value, json};
 use crate::Portal;
 use crate::call::Refusal;
 use crate::format;
-use crate::page::{csrf, page};
+use crate::page::{csrf, page, refusal_box};
 use crate::session::{CSRF_FIELD, Viewer};
 use crate::words;
 
@@ -39,7 +41,7 @@ pub(crate) fn body(f: &Fields) -> Result<Value, Refusal> {
                 .collect();
             Ok(json!({
                 "action": "delegate",
-                "to_account": required(f, "to_account", "Tài khoản người được ủy quyền")?,
+                "to_account": required(f, "to_account", "Người được ủy quyền")?,
                 "valid_from": required_date(f, "valid_from", "Từ ngày")?,
                 "valid_until": required_date(f, "valid_until", "Đến ngày")?,
                 "org_codes": org_codes,
@@ -56,7 +58,28 @@ pub(crate) fn body(f: &Fields) -> Result<Value, Refusal> {
     }
 }
 
-fn given(v: &Viewer) -> Markup {
+/// The accounts the head may delegate to, as the API lists them, by given name.
+async fn deputies(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
+    let listed = p.api.get(&v.who, "/accounts/me/delegates").await?;
+    let mut out = listed.as_array().cloned().unwrap_or_default();
+    out.sort_by_key(|a| format::name_key(a["display_name"].as_str().unwrap_or("")));
+    Ok(out)
+}
+
+/// A deputy in words: name, login name, and whether they can sign yet.
+fn deputy_words(a: &Value) -> String {
+    let mut w = format!(
+        "{} ({})",
+        a["display_name"].as_str().unwrap_or(""),
+        a["username"].as_str().unwrap_or("")
+    );
+    if a["keys"].as_array().is_none_or(Vec::is_empty) {
+        w.push_str(" — chưa đăng ký khóa ký số");
+    }
+    w
+}
+
+fn given(v: &Viewer, deputies: &[Value]) -> Markup {
     let empty = serde_json::Map::new();
     let list = v.me["delegations"].as_object().unwrap_or(&empty);
     html! {
@@ -75,7 +98,13 @@ fn given(v: &Viewer) -> Markup {
                     tbody {
                         @for (i, (id, d)) in list.iter().enumerate() {
                             tr {
-                                td { code { (d["to_account"].as_str().unwrap_or("")) } }
+                                @let to = d["to_account"].as_str().unwrap_or("");
+                                td {
+                                    @match deputies.iter().find(|a| a["id"].as_str() == Some(to)) {
+                                        Some(a) => { (a["display_name"].as_str().unwrap_or("")) " (" (a["username"].as_str().unwrap_or("")) ")" },
+                                        None => { code { (to) } },
+                                    }
+                                }
                                 td {
                                     (format::date(d["valid_from"].as_str().unwrap_or(""))) " – "
                                     (format::date(d["valid_until"].as_str().unwrap_or("")))
@@ -117,15 +146,42 @@ fn given(v: &Viewer) -> Markup {
     }
 }
 
-fn the_form(v: &Viewer, f: &Fields) -> Markup {
+/// The deputy's field: a choice among the accounts the API lists, or, when
+/// it lists none or refuses, why (and the form is not offered).
+fn deputy_field(f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> Markup {
+    let chosen = text(f, "to_account");
+    html! {
+        @match deputies {
+            Err(r) => { (refusal_box(r)) },
+            Ok(list) if list.is_empty() => {
+                p.refusal { "Đơn vị chưa có tài khoản cán bộ nào (ngoài tài khoản của mình) để ủy quyền; quản trị cơ quan cấp tài khoản cho cấp phó trước." }
+            },
+            Ok(list) => {
+                div {
+                    label for="to_account" { "Người được ủy quyền" span.hint { " — bắt buộc" } }
+                    select #to_account name="to_account" required {
+                        option value="" { "— Chọn cán bộ của đơn vị —" }
+                        @for a in list {
+                            @let id = a["id"].as_str().unwrap_or("");
+                            option value=(id) selected[id == chosen] { (deputy_words(a)) }
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn the_form(v: &Viewer, f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> Markup {
     let chosen = fields(f, "categories");
+    let can = deputies.as_ref().is_ok_and(|l| !l.is_empty());
     html! {
         h2 { "Ủy quyền mới" }
         p.hint { "Người được ủy quyền ký phê duyệt thay trong thời hạn và phạm vi dưới đây, bằng khóa ký số của chính họ (KT 8.1). Chỉ ủy quyền cho tài khoản cán bộ thuộc đơn vị mình." }
         form.stack method="post" action="/delegations" {
             (csrf(v))
             input type="hidden" name="action" value="delegate";
-            (input(f, "to_account", "Mã tài khoản người được ủy quyền", "do quản trị cơ quan cung cấp", true))
+            (deputy_field(f, deputies))
             (date_input(f, "valid_from", "Từ ngày", true))
             (date_input(f, "valid_until", "Đến ngày", true))
             (input(f, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
@@ -134,7 +190,7 @@ fn the_form(v: &Viewer, f: &Fields) -> Markup {
                 @for (i, c) in CATEGORIES.iter().enumerate() {
                     div {
                         input type="checkbox" name="categories" value=(c) id={ "cat-" (i) } checked[chosen.contains(c)];
-                        label for={ "cat-" (i) } { (words::category(c)) }
+                        " " label.inline for={ "cat-" (i) } { (words::category(c)) }
                     }
                 }
             }
@@ -144,16 +200,18 @@ fn the_form(v: &Viewer, f: &Fields) -> Markup {
                 (date_input(f, "doc_date", "Ngày ký", true))
                 (input(f, "doc_issuer", "Cơ quan ban hành", "", true))
             }
-            div { button type="submit" { "Ủy quyền" } }
+            div { button type="submit" disabled[!can] { "Ủy quyền" } }
         }
     }
 }
 
 /// `GET /delegations`.
-pub(crate) async fn show(v: Viewer) -> Response {
+pub(crate) async fn show(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
+    let deputies = deputies(&p, &v).await;
+    let listed = deputies.as_deref().unwrap_or_default();
     let body = html! {
-        (given(&v))
-        (the_form(&v, &Fields::new()))
+        (given(&v, listed))
+        (the_form(&v, &Fields::new(), &deputies))
     };
     page(&v, TITLE, body)
 }
@@ -189,7 +247,14 @@ pub(crate) async fn submit(
             } else {
                 Fields::new()
             };
-            forms::refused_form(&v, TITLE, &r, html! { (given(&v)) (the_form(&v, &typed)) })
+            let deputies = deputies(&p, &v).await;
+            let listed = deputies.as_deref().unwrap_or_default();
+            forms::refused_form(
+                &v,
+                TITLE,
+                &r,
+                html! { (given(&v, listed)) (the_form(&v, &typed, &deputies)) },
+            )
         }
     }
 }

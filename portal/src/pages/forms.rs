@@ -254,7 +254,7 @@ pub(crate) fn to_dossier(v: &Viewer, id: &str, receipt: &Value) -> Response {
     let body = maud::html! {
         div.notice role="status" {
             p { strong { "Đã thực hiện." } " Hệ thống ghi nhận và lưu ý:" }
-            ul #warnings { @for w in &warnings { li { (w) } } }
+            ul #warnings { @for w in &warnings { li { (crate::words::warning(w)) } } }
         }
         p { a.button href=(url) { "Về hồ sơ" } }
     };

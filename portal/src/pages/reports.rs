@@ -17,6 +17,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{page, refusal_box, refused_page};
 use crate::session::Viewer;
+use crate::words;
 
 use super::org::DIMENSIONS;
 
@@ -215,6 +216,17 @@ fn compact(v: &Value) -> Markup {
     }
 }
 
+/// A row's name in words where the API gives only a code: a personnel
+/// category's, or "not known" for the reports' `unknown` group.
+fn row_words(row: &Value) -> String {
+    let code = row["code"].as_str().or(row["key"].as_str()).unwrap_or("");
+    match code {
+        "unknown" => "Chưa xác định".to_owned(),
+        c if words::category(c) != c => words::category(c).to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// A list of objects as one table, the columns the union of their keys in
 /// the order first seen.
 fn table(items: &[Value]) -> Markup {
@@ -235,7 +247,13 @@ fn table(items: &[Value]) -> Markup {
                 thead { tr { @for c in &cols { th scope="col" { (key_words(c)) } } } }
                 tbody {
                     @for i in items {
-                        tr { @for c in &cols { td { (compact(&i[*c])) } } }
+                        tr { @for c in &cols {
+                            @if *c == "name" && i["name"].as_str().is_none_or(str::is_empty) {
+                                td { (row_words(i)) }
+                            } @else {
+                                td { (compact(&i[*c])) }
+                            }
+                        } }
                     }
                 }
             }
@@ -472,6 +490,20 @@ mod tests {
                 .map(|r| r.rule().to_owned()),
             Some("portal:bad-date".to_owned())
         );
+    }
+
+    #[test]
+    fn a_category_row_is_named_in_words_not_by_its_code_alone() {
+        let html = json_view(
+            &json!({"by_category": [{"code": "commune_cadre", "name": "", "count": 14},
+                                    {"code": "unknown", "name": "", "count": 1},
+                                    {"code": "01.003", "name": "Chuyên viên", "count": 12}]}),
+            1,
+        )
+        .into_string();
+        assert!(html.contains("<td>Cán bộ, công chức cấp xã</td>"), "{html}");
+        assert!(html.contains("<td>Chưa xác định</td>"), "{html}");
+        assert!(html.contains("<td>Chuyên viên</td>"), "{html}");
     }
 
     #[test]

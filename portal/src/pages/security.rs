@@ -42,7 +42,7 @@ pub(crate) fn attempts_table(list: &[Value]) -> Markup {
                             td { (a["username"].as_str().unwrap_or("")) }
                             td { code { (a["client"].as_str().unwrap_or("")) } }
                             td { code { (a["target"].as_str().unwrap_or("")) } }
-                            td { (a["detail"].as_str().unwrap_or("")) }
+                            td { (words::attempt_detail(a["detail"].as_str().unwrap_or(""))) }
                         }
                     }
                 }

@@ -11,6 +11,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -45,6 +46,44 @@ pub(crate) fn statement_of(f: &Fields) -> Option<Value> {
     Some(Value::Object(s))
 }
 
+/// A batch's month (`2026-03`) as people write it: `03/2026`.
+fn month(m: &str) -> String {
+    match m.split_once('-') {
+        Some((y, mm)) if y.len() == 4 && mm.len() == 2 => format!("{mm}/{y}"),
+        _ => m.to_owned(),
+    }
+}
+
+/// What can be signed, and when: the next batch from its first day, and
+/// whether later months wait behind it (one batch at a time, in order).
+fn when_words(month_iso: &str, seal_from: Option<&str>, today: chrono::NaiveDate) -> Markup {
+    let from = seal_from.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let shown = month(month_iso);
+    // The last month whose batch may be sealed today: the one before this month.
+    let last_closed = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .map(|d| d.format("%Y-%m").to_string());
+    html! {
+        @match from {
+            Some(f) if f > today => {
+                p.hint #when role="status" {
+                    "Lô tháng " (shown) " chỉ ký được từ ngày " (f.format("%d/%m/%Y"))
+                    " (sau khi tháng kết thúc, theo quy định đồng bộ của tỉnh). Hiện chưa có lô nào để ký."
+                }
+            },
+            _ => {
+                p.hint #when role="status" {
+                    "Lô tháng " (shown) " đã đến hạn ký."
+                    @if let Some(last) = last_closed.as_deref().filter(|l| *l > month_iso) {
+                        " Các tháng sau, đến tháng " (month(last)) ", được ký lần lượt sau lô này, mỗi lần một lô."
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// The delivery state of a sealed batch in words.
 fn delivery_words(s: &str) -> &str {
     match s {
@@ -69,7 +108,7 @@ fn delivery_table(report: &Value) -> Markup {
                             @let st = b["delivery"]["state"].as_str().unwrap_or("");
                             tr {
                                 td { (b["sequence"]) }
-                                td { (b["month"].as_str().unwrap_or("")) }
+                                td { (month(b["month"].as_str().unwrap_or(""))) }
                                 td { (b["item_count"]) }
                                 td { (b["delivery"]["sealed_on"].as_str().map(format::date).unwrap_or_default()) }
                                 td { (b["delivery"]["acknowledgement_due"].as_str().map(format::date).unwrap_or_default()) }
@@ -110,9 +149,12 @@ pub(crate) async fn form(
             Ok(n) => {
                 @let st = &n["statement"];
                 @let digest = n["digest"].as_str().unwrap_or("");
+                @let early = n["seal_from"].as_str().is_some_and(|d| d > p.state.today().to_string().as_str());
+                section #next-batch aria-label="Lô tiếp theo" {
+                (when_words(st["month"].as_str().unwrap_or(""), n["seal_from"].as_str(), p.state.today()))
                 dl.facts {
                     (item("Lô số", html! { (st["sequence"]) }))
-                    (item("Tháng", html! { (st["month"].as_str().unwrap_or("")) }))
+                    (item("Tháng", html! { (month(st["month"].as_str().unwrap_or(""))) }))
                     (item("Số hồ sơ phê duyệt", html! { (st["item_count"]) }))
                     (item("Vị trí sổ cái", html! { (st["from_position"]) " – " (st["to_position"]) }))
                     (item("Gốc Merkle", html! { code { (st["merkle_root"].as_str().unwrap_or("")) } }))
@@ -122,6 +164,7 @@ pub(crate) async fn form(
                 }
                 @if keys.is_empty() {
                     p.hint { "Tài khoản chưa đăng ký khóa ký số nên chỉ xem được lô tiếp theo; Giám đốc Sở Nội vụ ký niêm phong." }
+                } @else if early {
                 } @else {
                     div.stack {
                         label for="keyfile" { "Tệp khóa ký số của tôi " span.hint { "(PEM, PKCS #8; tệp chỉ được đọc trên trình duyệt này, không gửi lên máy chủ)" } }
@@ -139,6 +182,7 @@ pub(crate) async fn form(
                         p data-status role="status" {}
                         div { button type="submit" { "Ký và niêm phong lô" } }
                     }
+                }
                 }
             },
         }
@@ -192,14 +236,33 @@ mod tests {
              "delivery": {"state": "overdue", "sealed_on": "2026-03-02", "acknowledgement_due": "2026-03-09"}},
         ]}))
         .into_string();
-        let second = html.find("<td>2026-02</td>").unwrap_or(usize::MAX);
-        let first = html.find("<td>2026-01</td>").unwrap_or(0);
+        let second = html.find("<td>02/2026</td>").unwrap_or(usize::MAX);
+        let first = html.find("<td>01/2026</td>").unwrap_or(0);
         assert!(second < first, "{html}");
         assert!(html.contains("<td>09/03/2026</td>"), "{html}");
         assert!(
             html.contains(r#"<td class="bad">Quá hạn xác nhận</td>"#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_page_says_which_month_can_be_signed_and_from_when() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap_or_default();
+        let behind = when_words("2026-03", Some("2026-04-01"), today).into_string();
+        assert!(
+            behind.contains("Lô tháng 03/2026 đã đến hạn ký."),
+            "{behind}"
+        );
+        assert!(behind.contains("đến tháng 11/2026"), "{behind}");
+        let early = when_words("2026-12", Some("2027-01-01"), today).into_string();
+        assert!(
+            early.contains("chỉ ký được từ ngày 01/01/2027")
+                && early.contains("chưa có lô nào để ký"),
+            "{early}"
+        );
+        let last = when_words("2026-11", Some("2026-12-01"), today).into_string();
+        assert!(!last.contains("Các tháng sau"), "{last}");
     }
 
     #[test]
