@@ -72,8 +72,32 @@ pub struct SignatureMark {
     pub valid: bool,
 }
 
-/// The timeline of a verified bundle, in revision order.
+/// The language of the timeline's words (summaries and decision references);
+/// codes, names and values are the dossier's own in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// For the command line (`hoso verify-bundle --show`).
+    English,
+    /// For the portal, whose readers are Vietnamese.
+    Vietnamese,
+}
+
+impl Lang {
+    fn pick(self, en: String, vi: String) -> String {
+        match self {
+            Self::English => en,
+            Self::Vietnamese => vi,
+        }
+    }
+}
+
+/// The timeline of a verified bundle, in revision order, in English.
 pub fn timeline(report: &Report) -> Vec<TimelineEntry> {
+    timeline_in(report, Lang::English)
+}
+
+/// The timeline of a verified bundle, in revision order, in `lang`.
+pub fn timeline_in(report: &Report, lang: Lang) -> Vec<TimelineEntry> {
     let mut sections: BTreeMap<String, BTreeMap<(String, u32), Value>> = BTreeMap::new();
     report
         .events
@@ -92,14 +116,21 @@ pub fn timeline(report: &Report) -> Vec<TimelineEntry> {
                     .map_or(r.event_type.as_str(), |(_, name)| name)
                     .to_owned(),
                 effective: r.effective_at.map(|t| vietnam_date(t).to_string()),
-                decision: r
-                    .source_document
-                    .as_ref()
-                    .map(|d| format!("{} of {}, {}", d.number, d.date, d.issuer)),
+                decision: r.source_document.as_ref().map(|d| {
+                    lang.pick(
+                        format!("{} of {}, {}", d.number, d.date, d.issuer),
+                        format!(
+                            "{} ngày {}, {}",
+                            d.number,
+                            d.date.format("%d/%m/%Y"),
+                            d.issuer
+                        ),
+                    )
+                }),
                 changes: Vec::new(),
                 signature: None,
             };
-            describe(&e.decoded, &mut entry, &mut sections);
+            describe(&e.decoded, &mut entry, &mut sections, lang);
             if let DomainEvent::ApprovalSigned(_) = &e.decoded
                 && let Some(a) = report
                     .approvals
@@ -191,136 +222,237 @@ fn describe(
     event: &DomainEvent,
     entry: &mut TimelineEntry,
     sections: &mut BTreeMap<String, BTreeMap<(String, u32), Value>>,
+    lang: Lang,
 ) {
     let dated = |entry: &mut TimelineEntry, effective: &Option<Date>, d: &Option<DecisionRef>| {
         if entry.effective.is_none() {
             entry.effective = effective.as_ref().and_then(show_date);
         }
         if entry.decision.is_none() {
-            entry.decision = d.as_ref().map(show_decision);
+            entry.decision = d.as_ref().map(|d| show_decision(d, lang));
         }
     };
+    let say = |en: String, vi: String| lang.pick(en, vi);
     match event {
         DomainEvent::DossierOpened(e) => {
-            entry.summary = format!(
-                "dossier opened, managing unit {}, employing unit {}",
-                e.managing_unit, e.employing_unit
+            entry.summary = say(
+                format!(
+                    "dossier opened, managing unit {}, employing unit {}",
+                    e.managing_unit, e.employing_unit
+                ),
+                format!(
+                    "lập hồ sơ, đơn vị quản lý {}, đơn vị sử dụng {}",
+                    e.managing_unit, e.employing_unit
+                ),
             );
             dated(entry, &e.recruited_on, &e.recruitment_decision);
         }
         DomainEvent::DossierImported(e) => {
-            entry.summary = format!("dossier imported from {}", e.source_system);
+            entry.summary = say(
+                format!("dossier imported from {}", e.source_system),
+                format!("nhập hồ sơ từ {}", e.source_system),
+            );
             for s in &e.sections {
                 let changes = declare(sections, &s.section_code, &s.fields);
                 entry.changes.extend(changes);
             }
         }
         DomainEvent::DeclarationSubmitted(e) => {
-            entry.summary = format!("section {} declared ({})", e.section_code, e.form);
+            entry.summary = say(
+                format!("section {} declared ({})", e.section_code, e.form),
+                format!("kê khai mục {} (mẫu {})", e.section_code, e.form),
+            );
             entry.changes = declare(sections, &e.section_code, &e.fields);
         }
         DomainEvent::DeclarationReturned(e) => {
-            entry.summary = format!(
-                "section {} returned: {}",
-                e.section_code,
-                e.reasons.join("; ")
+            entry.summary = say(
+                format!(
+                    "section {} returned: {}",
+                    e.section_code,
+                    e.reasons.join("; ")
+                ),
+                format!("trả lại mục {}: {}", e.section_code, e.reasons.join("; ")),
             );
         }
         DomainEvent::DeclarationVerified(e) => {
             entry.summary = if e.section_codes.is_empty() {
-                "declaration verified".to_owned()
+                say(
+                    "declaration verified".into(),
+                    "đã thẩm định bản kê khai".into(),
+                )
             } else {
-                format!("sections {} verified", e.section_codes.join(", "))
+                let codes = e.section_codes.join(", ");
+                say(
+                    format!("sections {codes} verified"),
+                    format!("đã thẩm định các mục {codes}"),
+                )
             };
         }
-        DomainEvent::DossierLocked(_) => entry.summary = "declaration locked".to_owned(),
+        DomainEvent::DossierLocked(_) => {
+            entry.summary = say("declaration locked".into(), "khóa bản kê khai".into());
+        }
         DomainEvent::ApprovalSigned(e) => {
-            entry.summary = format!("approval of revision {} signed by {}", e.revision, e.signer);
+            entry.summary = say(
+                format!("approval of revision {} signed by {}", e.revision, e.signer),
+                format!("ký phê duyệt phiên bản {} bởi {}", e.revision, e.signer),
+            );
         }
         DomainEvent::AppointmentRecorded(e) => {
-            entry.summary = format!("appointment: {} in {}", e.position_title, e.org_code);
+            entry.summary = say(
+                format!("appointment: {} in {}", e.position_title, e.org_code),
+                format!("bổ nhiệm: {} tại {}", e.position_title, e.org_code),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::RankChanged(e) => {
-            entry.summary = format!("rank {} {}", e.rank_code, e.rank_name);
+            entry.summary = say(
+                format!("rank {} {}", e.rank_code, e.rank_name),
+                format!("ngạch {} {}", e.rank_code, e.rank_name),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::SalaryChanged(e) => {
-            entry.summary = format!(
-                "salary {} step {}, coefficient {}.{:02}",
-                e.rank_code,
-                e.step,
-                e.coefficient_x100 / 100,
-                e.coefficient_x100 % 100
+            let (whole, cents) = (e.coefficient_x100 / 100, e.coefficient_x100 % 100);
+            entry.summary = say(
+                format!(
+                    "salary {} step {}, coefficient {whole}.{cents:02}",
+                    e.rank_code, e.step
+                ),
+                format!(
+                    "lương ngạch {} bậc {}, hệ số {whole},{cents:02}",
+                    e.rank_code, e.step
+                ),
             );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::AllowanceChanged(e) => {
-            entry.summary = format!("allowance {}", e.name);
+            entry.summary = say(
+                format!("allowance {}", e.name),
+                format!("phụ cấp {}", e.name),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::AwardGranted(e) => {
-            entry.summary = format!("award {} ({})", e.form, e.year);
+            entry.summary = say(
+                format!("award {} ({})", e.form, e.year),
+                format!("khen thưởng {} (năm {})", e.form, e.year),
+            );
             dated(entry, &None, &e.decision);
         }
         DomainEvent::DisciplineImposed(e) => {
             entry.summary = if e.sealed_reason.is_empty() {
-                format!("discipline: {}", e.reason)
+                say(
+                    format!("discipline: {}", e.reason),
+                    format!("kỷ luật: {}", e.reason),
+                )
             } else {
-                format!("discipline (reason {SEALED})")
+                say(
+                    format!("discipline (reason {SEALED})"),
+                    "kỷ luật (lý do được mã hóa)".into(),
+                )
             };
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::TrainingRecorded(e) => {
-            entry.summary = format!("training {} at {}", e.qualification, e.institution);
+            entry.summary = say(
+                format!("training {} at {}", e.qualification, e.institution),
+                format!("đào tạo {} tại {}", e.qualification, e.institution),
+            );
         }
         DomainEvent::EvaluationRecorded(e) => {
-            entry.summary = format!("evaluation {}", e.year);
+            entry.summary = say(
+                format!("evaluation {}", e.year),
+                format!("đánh giá, xếp loại năm {}", e.year),
+            );
             dated(entry, &None, &e.decision);
         }
         DomainEvent::PlanningRecorded(e) => {
-            entry.summary = format!(
-                "planning: {} in {}, {}–{}",
-                e.position_title, e.org_code, e.from_year, e.until_year
+            entry.summary = say(
+                format!(
+                    "planning: {} in {}, {}–{}",
+                    e.position_title, e.org_code, e.from_year, e.until_year
+                ),
+                format!(
+                    "quy hoạch: {} tại {}, {}–{}",
+                    e.position_title, e.org_code, e.from_year, e.until_year
+                ),
             );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::AttachmentAdded(e) => {
-            entry.summary = format!("attachment {} ({})", hex::encode(&e.sha256), e.description);
+            let digest = hex::encode(&e.sha256);
+            entry.summary = say(
+                format!("attachment {digest} ({})", e.description),
+                format!("tài liệu đính kèm {digest} ({})", e.description),
+            );
         }
         DomainEvent::DepartmentChanged(e) => {
-            entry.summary = format!("department {} → {}", e.from_org_code, e.to_org_code);
+            entry.summary = say(
+                format!("department {} → {}", e.from_org_code, e.to_org_code),
+                format!("điều động {} → {}", e.from_org_code, e.to_org_code),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::ManagingUnitReassigned(e) => {
-            entry.summary = format!("managing unit {} → {}", e.from_org_code, e.to_org_code);
+            entry.summary = say(
+                format!("managing unit {} → {}", e.from_org_code, e.to_org_code),
+                format!("đơn vị quản lý {} → {}", e.from_org_code, e.to_org_code),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::TransferInitiated(e) => {
-            entry.summary = format!("transfer {} → {}", e.from_org_code, e.to_org_code);
+            entry.summary = say(
+                format!("transfer {} → {}", e.from_org_code, e.to_org_code),
+                format!("chuyển công tác {} → {}", e.from_org_code, e.to_org_code),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::TransferAccepted(e) => {
-            entry.summary = format!("transfer accepted by {}", e.org_code);
+            entry.summary = say(
+                format!("transfer accepted by {}", e.org_code),
+                format!("{} tiếp nhận", e.org_code),
+            );
         }
         DomainEvent::TransferForwarded(e) => {
-            entry.summary = format!("transfer forwarded to {}", e.to_org_code);
+            entry.summary = say(
+                format!("transfer forwarded to {}", e.to_org_code),
+                format!("chuyển tiếp cho {}", e.to_org_code),
+            );
         }
         DomainEvent::TransferRejected(e) => {
-            entry.summary = format!("transfer rejected by {}: {}", e.org_code, e.reason);
+            entry.summary = say(
+                format!("transfer rejected by {}: {}", e.org_code, e.reason),
+                format!("{} từ chối tiếp nhận: {}", e.org_code, e.reason),
+            );
         }
         DomainEvent::StatusChanged(e) => {
-            entry.summary = format!("status {}", e.status().spelling());
+            entry.summary = say(
+                format!("status {}", e.status().spelling()),
+                format!(
+                    "tình trạng: {}",
+                    hoso_domain::dossier::status_words(e.status()).to_lowercase()
+                ),
+            );
             dated(entry, &e.effective, &e.decision);
         }
         DomainEvent::ObligationOpened(e) => {
-            entry.summary = format!("obligation {} opened ({})", e.obligation, e.citation);
+            entry.summary = say(
+                format!("obligation {} opened ({})", e.obligation, e.citation),
+                format!("mở thời hạn {} ({})", e.obligation, e.citation),
+            );
         }
         DomainEvent::ObligationClosed(e) => {
-            entry.summary = format!(
-                "obligation closed: {}{}",
-                e.outcome,
-                if e.late { " (late)" } else { "" }
+            entry.summary = say(
+                format!(
+                    "obligation closed: {}{}",
+                    e.outcome,
+                    if e.late { " (late)" } else { "" }
+                ),
+                format!(
+                    "đóng thời hạn: {}{}",
+                    e.outcome,
+                    if e.late { " (quá hạn)" } else { "" }
+                ),
             );
         }
         _ => {}
@@ -336,9 +468,22 @@ fn show_date(d: &Date) -> Option<String> {
     }
 }
 
-fn show_decision(d: &DecisionRef) -> String {
+fn show_decision(d: &DecisionRef, lang: Lang) -> String {
     let date = d.date.as_ref().and_then(show_date).unwrap_or_default();
-    format!("{} of {}, {}", d.number, date, d.issuer)
+    lang.pick(
+        format!("{} of {date}, {}", d.number, d.issuer),
+        format!("{} ngày {}, {}", d.number, vi_date(&date), d.issuer),
+    )
+}
+
+/// `YYYY-MM-DD` (or a shorter partial date) as Vietnamese write it: `DD/MM/YYYY`.
+fn vi_date(iso: &str) -> String {
+    let parts: Vec<&str> = iso.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] => format!("{d}/{m}/{y}"),
+        [y, m] => format!("{m}/{y}"),
+        _ => iso.to_owned(),
+    }
 }
 
 /// The calendar date in Vietnam (UTC+7) of an instant: legal dates are Vietnamese.
@@ -421,7 +566,7 @@ mod tests {
             effective: date(2026, 4, 3),
             decision: None,
         });
-        describe(&planning, &mut entry, &mut BTreeMap::new());
+        describe(&planning, &mut entry, &mut BTreeMap::new(), Lang::English);
         assert_eq!(
             entry.summary,
             "planning: Giám đốc Bệnh viện in 000.02.01.H33, 2026–2031"
@@ -431,8 +576,30 @@ mod tests {
             status: EmploymentStatus::TransferredOut.into(),
             ..Default::default()
         });
-        describe(&status, &mut entry, &mut BTreeMap::new());
+        describe(&status, &mut entry, &mut BTreeMap::new(), Lang::English);
         assert_eq!(entry.summary, "status transferred_out");
+        // The portal's timeline says the same in Vietnamese, dates as Vietnamese write them.
+        describe(&status, &mut entry, &mut BTreeMap::new(), Lang::Vietnamese);
+        assert_eq!(entry.summary, "tình trạng: đã chuyển công tác");
+        let decided = DomainEvent::SalaryChanged(hoso_schemas::pb::dossier::SalaryChanged {
+            rank_code: "V.08.05.12".into(),
+            step: 8,
+            coefficient_x100: 432,
+            decision: Some(DecisionRef {
+                number: "15/QĐ-BV".into(),
+                date: date(2026, 3, 1),
+                issuer: "Bệnh viện Đa khoa tỉnh".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        entry.decision = None;
+        describe(&decided, &mut entry, &mut BTreeMap::new(), Lang::Vietnamese);
+        assert_eq!(entry.summary, "lương ngạch V.08.05.12 bậc 8, hệ số 4,32");
+        assert_eq!(
+            entry.decision.as_deref(),
+            Some("15/QĐ-BV ngày 01/03/2026, Bệnh viện Đa khoa tỉnh")
+        );
     }
 
     #[test]

@@ -171,6 +171,27 @@ impl Dossier {
     }
 }
 
+/// A status as Vietnamese readers name it (the portal, the inspector's timeline).
+pub fn status_words(s: EmploymentStatus) -> &'static str {
+    use EmploymentStatus as S;
+    match s {
+        S::Active => "Đang công tác",
+        S::Seconded => "Biệt phái",
+        S::TransferredOut => "Đã chuyển công tác",
+        S::PartyBloc => "Chuyển sang khối Đảng, đoàn thể",
+        S::Retired => "Nghỉ hưu",
+        S::Resigned => "Thôi việc",
+        S::Dismissed => "Buộc thôi việc",
+        S::Deceased => "Từ trần",
+        S::Unspecified => "Chưa xác định",
+    }
+}
+
+/// [`status_words`] of a status in the API's spelling (`retired`), if it is one.
+pub fn status_words_of(spelling: &str) -> Option<&'static str> {
+    EmploymentStatus::from_spelling(spelling).map(status_words)
+}
+
 /// Whether a status puts the dossier in the archive.
 pub fn is_archived_status(s: EmploymentStatus) -> bool {
     !matches!(

@@ -29,17 +29,7 @@ pub(crate) fn category(s: &str) -> &str {
 
 /// A dossier's employment status.
 pub(crate) fn status(s: &str) -> &str {
-    match s {
-        "active" => "Đang công tác",
-        "seconded" => "Biệt phái",
-        "transferred_out" => "Đã chuyển công tác",
-        "party_bloc" => "Chuyển sang khối Đảng, đoàn thể",
-        "retired" => "Nghỉ hưu",
-        "resigned" => "Thôi việc",
-        "dismissed" => "Buộc thôi việc",
-        "deceased" => "Từ trần",
-        other => other,
-    }
+    hoso_domain::dossier::status_words_of(s).unwrap_or(s)
 }
 
 /// An account's kind.

@@ -206,7 +206,7 @@ pub(crate) async fn show(
                 @if report.later_events_omitted {
                     p.hint { "Các sự kiện ghi sau gốc cây này chưa có trong gói; tải lại sau khi gốc cây tiếp theo được ký." }
                 }
-                (entries_table(&hoso_bundle::timeline(report), &linked))
+                (entries_table(&hoso_bundle::timeline_in(report, hoso_bundle::Lang::Vietnamese), &linked))
             },
             Err(e) => {
                 div.refusal role="alert" #verdict {
