@@ -22,6 +22,7 @@ pub(crate) fn category(s: &str) -> &str {
         "cong_chuc" => "Công chức",
         "vien_chuc" => "Viên chức",
         "nguoi_lao_dong" => "Người lao động",
+        "commune_cadre" => "Cán bộ, công chức cấp xã",
         other => other,
     }
 }
@@ -487,7 +488,13 @@ mod tests {
 
     #[test]
     fn every_category_has_a_name() {
-        for s in ["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_dong"] {
+        for s in [
+            "can_bo",
+            "cong_chuc",
+            "vien_chuc",
+            "nguoi_lao_dong",
+            "commune_cadre",
+        ] {
             assert_ne!(category(s), s);
         }
     }

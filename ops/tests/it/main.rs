@@ -24,6 +24,7 @@ mod national_month;
 mod portal;
 mod portal_snv;
 mod portal_year;
+mod portal_year_hr;
 mod problems;
 mod reports;
 mod restructure;

@@ -26,7 +26,13 @@ use super::{Fields, field};
 const TITLE: &str = "Lập hồ sơ mới";
 
 /// The categories offered, as the API spells them.
-const CATEGORIES: [&str; 4] = ["cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong"];
+const CATEGORIES: [&str; 5] = [
+    "cong_chuc",
+    "vien_chuc",
+    "can_bo",
+    "commune_cadre",
+    "nguoi_lao_dong",
+];
 
 /// The API's body for `POST /dossiers` from the form.
 pub(crate) fn open_body(f: &Fields) -> Result<Value, Refusal> {

@@ -42,6 +42,58 @@ fn field_words(code: &str) -> String {
     }
 }
 
+/// What one read opened, in words, grouped: a table section's fields are
+/// named once with the rows read (`Quan hệ gia đình (mục 30): Mối quan hệ
+/// (30.c1), Họ và tên (30.c2) — dòng 1, 2, 3`), not once per row, so that a
+/// read of a whole family section is a line, not a page.
+fn read_words(codes: &[&str]) -> Vec<String> {
+    // (section, its fields in the order read, the rows read)
+    let mut sections: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for code in codes {
+        let grouped = code.split_once('/').and_then(|(section, rest)| {
+            let (field, row) = rest.split_once('#')?;
+            (section != "attachment" && rest != "attachments").then_some((section, field, row))
+        });
+        let Some((section, field, row)) = grouped else {
+            let words = field_words(code);
+            if !out.iter().any(|(_, w)| *w == words) {
+                out.push((usize::MAX, words));
+            }
+            continue;
+        };
+        let i = match sections.iter().position(|(s, _, _)| *s == section) {
+            Some(i) => i,
+            None => {
+                sections.push((section, Vec::new(), Vec::new()));
+                out.push((sections.len() - 1, String::new()));
+                sections.len() - 1
+            }
+        };
+        let (_, fields, rows) = &mut sections[i];
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+        if !matches!(row, "" | "0") && !rows.contains(&row) {
+            rows.push(row);
+        }
+    }
+    out.into_iter()
+        .map(|(i, words)| {
+            let Some((section, fields, rows)) = sections.get(i) else {
+                return words;
+            };
+            let labels: Vec<String> = fields.iter().map(|f| super::dossier::label(f)).collect();
+            let title = super::dossier::section_title(section);
+            match rows.as_slice() {
+                [] => format!("{title}: {}", labels.join(", ")),
+                [row] => format!("{title}: {}, dòng {row}", labels.join(", ")),
+                rows => format!("{title}: {} — dòng {}", labels.join(", "), rows.join(", ")),
+            }
+        })
+        .collect()
+}
+
 /// The reader: name, kind of account and unit; "Bạn" for the visitor.
 fn reader_cell(r: &Value, me: &str) -> Markup {
     let account = r["reader"].as_str().unwrap_or("");
@@ -76,8 +128,9 @@ fn readers_table(items: &[Value], me: &str) -> Markup {
                 }
                 tbody {
                     @for r in items {
-                        @let fields: Vec<String> = r["fields"].as_array().into_iter().flatten()
-                            .filter_map(Value::as_str).map(field_words).collect();
+                        @let codes: Vec<&str> = r["fields"].as_array().into_iter().flatten()
+                            .filter_map(Value::as_str).collect();
+                        @let fields = read_words(&codes);
                         tr {
                             td { (format::time(r["at"].as_str().unwrap_or(""))) }
                             td { (reader_cell(r, me)) }
@@ -157,6 +210,28 @@ mod tests {
         assert!(field_words("health/attachments").ends_with(": tài liệu chứng minh"));
         assert_eq!(field_words("discipline"), "Kỷ luật");
         assert_eq!(field_words("something_new"), "something_new");
+    }
+
+    #[test]
+    fn a_read_of_a_table_section_names_each_field_once_with_the_rows_read() {
+        let read = read_words(&[
+            "discipline",
+            "family/30.c1#1",
+            "family/30.c1#2",
+            "family/30.c2#1",
+            "family/30.c2#2",
+            "identity/25a#0",
+            "identity/7#0",
+            "person_id",
+            "attachment/ab12",
+        ]);
+        assert_eq!(read.len(), 5, "{read:?}");
+        assert_eq!(read[0], "Kỷ luật");
+        assert!(read[1].contains("(30.c1), "), "{read:?}");
+        assert!(read[1].ends_with("(30.c2) — dòng 1, 2"), "{read:?}");
+        assert!(read[2].ends_with("(25a), Tôn giáo (7)"), "{read:?}");
+        assert_eq!(read[3], "Số định danh cá nhân");
+        assert_eq!(read[4], "Tài liệu đính kèm");
     }
 
     #[test]
