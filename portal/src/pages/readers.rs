@@ -94,6 +94,43 @@ fn read_words(codes: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Why the API read the dossier, when a page of the API's own asked (the
+/// history, the deadlines, an approval, the inspector's bundle, a scan);
+/// anything else is the purpose the reader typed, as typed.
+fn purpose_words(p: &str) -> &str {
+    match p {
+        "" => "—",
+        "history" => "Xem lịch sử thay đổi",
+        "obligations" => "Xem thời hạn xử lý",
+        "approval-request" => "Chuẩn bị ký phê duyệt",
+        "bundle" => "Tải gói hồ sơ kiểm chứng",
+        "attachment" => "Xem tài liệu đính kèm",
+        other => other,
+    }
+}
+
+/// Reads in a row that are the same read (same reader, ground, purpose and
+/// fields: a page opened again and again) as one, with how many times and
+/// since when, newest first as the API gives them.
+fn collapsed(items: &[Value]) -> Vec<(&Value, usize, &str)> {
+    let same = |a: &Value, b: &Value| {
+        ["reader", "basis", "purpose", "fields"]
+            .iter()
+            .all(|k| a[k] == b[k])
+    };
+    let mut out: Vec<(&Value, usize, &str)> = Vec::new();
+    for r in items {
+        match out.last_mut() {
+            Some((first, n, since)) if same(first, r) => {
+                *n += 1;
+                *since = r["at"].as_str().unwrap_or("");
+            }
+            _ => out.push((r, 1, r["at"].as_str().unwrap_or(""))),
+        }
+    }
+    out
+}
+
 /// The reader: name, kind of account and unit; "Bạn" for the visitor.
 fn reader_cell(r: &Value, me: &str) -> Markup {
     let account = r["reader"].as_str().unwrap_or("");
@@ -127,15 +164,20 @@ fn readers_table(items: &[Value], me: &str) -> Markup {
                     }
                 }
                 tbody {
-                    @for r in items {
+                    @for (r, times, since) in collapsed(items) {
                         @let codes: Vec<&str> = r["fields"].as_array().into_iter().flatten()
                             .filter_map(Value::as_str).collect();
                         @let fields = read_words(&codes);
                         tr {
-                            td { (format::time(r["at"].as_str().unwrap_or(""))) }
+                            td {
+                                (format::time(r["at"].as_str().unwrap_or("")))
+                                @if times > 1 {
+                                    br; span.hint { (times) " lần, từ " (format::time(since)) }
+                                }
+                            }
                             td { (reader_cell(r, me)) }
                             td { (words::read_basis(r["basis"].as_str().unwrap_or(""))) }
-                            td { (r["purpose"].as_str().filter(|p| !p.is_empty()).unwrap_or("—")) }
+                            td { (purpose_words(r["purpose"].as_str().unwrap_or(""))) }
                             td {
                                 @if fields.is_empty() { em { "(thông tin chung)" } }
                                 @else { (fields.join("; ")) }
@@ -232,6 +274,28 @@ mod tests {
         assert!(read[2].ends_with("(25a), Tôn giáo (7)"), "{read:?}");
         assert_eq!(read[3], "Số định danh cá nhân");
         assert_eq!(read[4], "Tài liệu đính kèm");
+    }
+
+    #[test]
+    fn the_same_read_again_and_again_is_one_row_and_the_apis_purposes_are_in_words() {
+        let read = |at: &str, reader: &str, purpose: &str| {
+            json!({"at": at, "reader": reader, "basis": "right:update",
+                   "purpose": purpose, "fields": ["identity/7#0"]})
+        };
+        let items = [
+            read("2026-12-07T04:03:00Z", "a", ""),
+            read("2026-12-07T04:02:00Z", "a", ""),
+            read("2026-12-07T04:01:00Z", "a", ""),
+            read("2026-12-07T04:00:00Z", "a", "history"),
+            read("2026-11-30T04:00:00Z", "b", ""),
+        ];
+        let rows = collapsed(&items);
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].1, rows[0].2), (3, "2026-12-07T04:01:00Z"));
+        let html = readers_table(&items, "").into_string();
+        assert!(html.contains("3 lần, từ 07/12/2026 11:01"), "{html}");
+        assert!(html.contains("Xem lịch sử thay đổi"), "{html}");
+        assert!(!html.contains(">history<"), "{html}");
     }
 
     #[test]
