@@ -275,8 +275,13 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     );
     let history = b.text("#history").await;
     assert!(!history.contains('{'), "no JSON in the history: {history}");
+    assert!(!history.contains("thời hạn xử lý"), "{history}");
     b.screenshot("year-hr-07-history", 1280).await;
     b.no_errors("history").await;
+    // The deadlines' bookkeeping, on demand.
+    b.follow("Hiện tất cả").await;
+    b.wait_text("#history", "Mở thời hạn xử lý").await;
+    b.no_errors("the whole history").await;
 
     // A secondment (a change of status) with its decision.
     b.open(&demo.page(&long), "#workflow").await;

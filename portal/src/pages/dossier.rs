@@ -676,12 +676,26 @@ fn diff_item(id: &str, d: &Value) -> Markup {
     }
 }
 
-/// `GET /dossiers/{id}/history`: every change with its diff, the date it took
-/// effect and the date it was recorded.
+/// The bookkeeping of deadlines (an obligation opened or closed): the
+/// history shows it only when asked, since it carries no change to read and
+/// would otherwise make most of a dossier's rows (the deadlines themselves
+/// are on the dossier's page and in the reports).
+fn bookkeeping(e: &Value) -> bool {
+    let ty = e["event_type"].as_str().unwrap_or("");
+    matches!(
+        ty.rsplit('.').next(),
+        Some("ObligationOpened" | "ObligationClosed")
+    )
+}
+
+/// `GET /dossiers/{id}/history?all=`: every change with its diff, the date it
+/// took effect and the date it was recorded; with `all`, the deadlines'
+/// bookkeeping too.
 pub(crate) async fn history(
     State(p): State<Arc<Portal>>,
     v: Viewer,
     Path(id): Path<String>,
+    Query(q): Query<super::Query>,
 ) -> Response {
     let Some(id) = super::dossier_id(&id) else {
         return refused_page(Some(&v), &not_found_refusal());
@@ -690,9 +704,25 @@ pub(crate) async fn history(
         Ok(h) => h,
         Err(r) => return refused_page(Some(&v), &r),
     };
-    let entries = h.as_array().cloned().unwrap_or_default();
+    let all = q.get("all").is_some_and(|a| a == "1");
+    let mut entries = h.as_array().cloned().unwrap_or_default();
+    let hidden = entries.iter().filter(|e| bookkeeping(e)).count();
+    if !all {
+        entries.retain(|e| !bookkeeping(e));
+    }
     let body = html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        @if hidden > 0 {
+            p.hint #bookkeeping {
+                @if all {
+                    "Đang hiện cả " (hidden) " sự kiện mở, đóng thời hạn xử lý. "
+                    a href={ "/dossiers/" (id) "/history" } { "Chỉ hiện các thay đổi" }
+                } @else {
+                    "Không hiện " (hidden) " sự kiện mở, đóng thời hạn xử lý. "
+                    a href={ "/dossiers/" (id) "/history?all=1" } { "Hiện tất cả" }
+                }
+            }
+        }
         div.scroll {
             table #history {
                 thead {
@@ -801,6 +831,19 @@ mod tests {
             assert!(shown.contains(want), "{shown}");
             assert!(!shown.contains('{'), "no raw JSON: {shown}");
         }
+    }
+
+    #[test]
+    fn the_deadlines_bookkeeping_is_told_apart_from_the_changes() {
+        assert!(bookkeeping(
+            &json!({"event_type": "dossier.ObligationOpened"})
+        ));
+        assert!(bookkeeping(
+            &json!({"event_type": "dossier.ObligationClosed"})
+        ));
+        assert!(!bookkeeping(
+            &json!({"event_type": "dossier.SalaryChanged"})
+        ));
     }
 
     #[test]
