@@ -96,10 +96,11 @@ fn read_words(codes: &[&str]) -> Vec<String> {
 
 /// Why the API read the dossier, when a page of the API's own asked (the
 /// history, the deadlines, an approval, the inspector's bundle, a scan);
-/// anything else is the purpose the reader typed, as typed.
+/// a read with no purpose is of the dossier itself; anything else is the
+/// purpose the reader typed, as typed.
 fn purpose_words(p: &str) -> &str {
     match p {
-        "" => "—",
+        "" => "Xem hồ sơ",
         "history" => "Xem lịch sử thay đổi",
         "obligations" => "Xem thời hạn xử lý",
         "approval-request" => "Chuẩn bị ký phê duyệt",
@@ -109,23 +110,48 @@ fn purpose_words(p: &str) -> &str {
     }
 }
 
-/// Reads in a row that are the same read (same reader, ground, purpose and
-/// fields: a page opened again and again) as one, with how many times and
-/// since when, newest first as the API gives them.
-fn collapsed(items: &[Value]) -> Vec<(&Value, usize, &str)> {
-    let same = |a: &Value, b: &Value| {
-        ["reader", "basis", "purpose", "fields"]
-            .iter()
-            .all(|k| a[k] == b[k])
-    };
-    let mut out: Vec<(&Value, usize, &str)> = Vec::new();
+/// Reads in a row by the same reader on the same ground (a page opened
+/// again and again, and the reads each page makes) as one row: how many
+/// times and since when, every purpose and everything read, newest first as
+/// the API gives them.
+struct Collapsed<'a> {
+    newest: &'a Value,
+    times: usize,
+    since: &'a str,
+    purposes: Vec<&'a str>,
+    codes: Vec<&'a str>,
+}
+
+fn collapsed(items: &[Value]) -> Vec<Collapsed<'_>> {
+    let mut out: Vec<Collapsed<'_>> = Vec::new();
     for r in items {
+        let at = r["at"].as_str().unwrap_or("");
+        let purpose = r["purpose"].as_str().unwrap_or("");
+        let codes = r["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
         match out.last_mut() {
-            Some((first, n, since)) if same(first, r) => {
-                *n += 1;
-                *since = r["at"].as_str().unwrap_or("");
+            Some(c) if c.newest["reader"] == r["reader"] && c.newest["basis"] == r["basis"] => {
+                c.times += 1;
+                c.since = at;
+                if !c.purposes.contains(&purpose) {
+                    c.purposes.push(purpose);
+                }
+                for code in codes {
+                    if !c.codes.contains(&code) {
+                        c.codes.push(code);
+                    }
+                }
             }
-            _ => out.push((r, 1, r["at"].as_str().unwrap_or(""))),
+            _ => out.push(Collapsed {
+                newest: r,
+                times: 1,
+                since: at,
+                purposes: vec![purpose],
+                codes: codes.collect(),
+            }),
         }
     }
     out
@@ -164,20 +190,20 @@ fn readers_table(items: &[Value], me: &str) -> Markup {
                     }
                 }
                 tbody {
-                    @for (r, times, since) in collapsed(items) {
-                        @let codes: Vec<&str> = r["fields"].as_array().into_iter().flatten()
-                            .filter_map(Value::as_str).collect();
-                        @let fields = read_words(&codes);
+                    @for c in collapsed(items) {
+                        @let r = c.newest;
+                        @let fields = read_words(&c.codes);
+                        @let purposes: Vec<&str> = c.purposes.iter().map(|p| purpose_words(p)).collect();
                         tr {
                             td {
                                 (format::time(r["at"].as_str().unwrap_or("")))
-                                @if times > 1 {
-                                    br; span.hint { (times) " lần, từ " (format::time(since)) }
+                                @if c.times > 1 {
+                                    br; span.hint { (c.times) " lần, từ " (format::time(c.since)) }
                                 }
                             }
                             td { (reader_cell(r, me)) }
                             td { (words::read_basis(r["basis"].as_str().unwrap_or(""))) }
-                            td { (purpose_words(r["purpose"].as_str().unwrap_or(""))) }
+                            td { (purposes.join("; ")) }
                             td {
                                 @if fields.is_empty() { em { "(thông tin chung)" } }
                                 @else { (fields.join("; ")) }
@@ -277,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn the_same_read_again_and_again_is_one_row_and_the_apis_purposes_are_in_words() {
+    fn reads_in_a_row_by_one_reader_on_one_ground_are_one_row_and_the_apis_purposes_are_in_words() {
         let read = |at: &str, reader: &str, purpose: &str| {
             json!({"at": at, "reader": reader, "basis": "right:update",
                    "purpose": purpose, "fields": ["identity/7#0"]})
@@ -290,11 +316,11 @@ mod tests {
             read("2026-11-30T04:00:00Z", "b", ""),
         ];
         let rows = collapsed(&items);
-        assert_eq!(rows.len(), 3);
-        assert_eq!((rows[0].1, rows[0].2), (3, "2026-12-07T04:01:00Z"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].times, rows[0].since), (4, "2026-12-07T04:00:00Z"));
         let html = readers_table(&items, "").into_string();
-        assert!(html.contains("3 lần, từ 07/12/2026 11:01"), "{html}");
-        assert!(html.contains("Xem lịch sử thay đổi"), "{html}");
+        assert!(html.contains("4 lần, từ 07/12/2026 11:00"), "{html}");
+        assert!(html.contains("Xem hồ sơ; Xem lịch sử thay đổi"), "{html}");
         assert!(!html.contains(">history<"), "{html}");
     }
 
