@@ -20,7 +20,7 @@ use crate::page::{csrf, page, refusal_box, refused_page};
 use crate::session::{CSRF_FIELD, Viewer};
 use crate::words;
 
-use super::forms::{self, date, date_input, document_inputs, input, required, required_date, text};
+use super::forms::{self, date, date_input, input, required, required_date, text};
 use super::{Fields, field};
 
 const TITLE: &str = "Lập hồ sơ mới";
@@ -146,7 +146,7 @@ fn the_form(v: &Viewer, f: &Fields) -> Markup {
                 (input(&f, "employing_unit", "Mã đơn vị sử dụng", "để trống nếu trùng đơn vị quản lý", false))
                 (date_input(&f, "recruited_on", "Ngày tuyển dụng", true))
             }
-            (document_inputs(&f))
+            (forms::document_inputs_without_scan(&f))
             (account_inputs(&f))
             div { button type="submit" { "Lập hồ sơ" } }
         }
