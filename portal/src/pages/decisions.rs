@@ -270,9 +270,11 @@ fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields) -> Markup {
             @for spec in specs { (spec_input(f, spec)) }
             (date_input(f, "effective", "Ngày có hiệu lực", true))
             (document_inputs(f))
-            div { button type="submit" { "Cập nhật quyết định vào hồ sơ" } }
         }
+        // The scan is uploaded before the form is sent: its button comes
+        // after the upload (it belongs to the form by its `form` attribute).
         (forms::upload(v, id, "decision-form"))
+        div.submit { button type="submit" form="decision-form" { "Cập nhật quyết định vào hồ sơ" } }
     }
 }
 
