@@ -225,8 +225,14 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     b.follow("Cập nhật quyết định").await;
     b.follow("Bậc, hệ số lương").await;
     b.wait_text("main h2", "Bậc, hệ số lương").await;
+    let rank = b
+        .run(
+            "return document.querySelector('#decision-form [name=rank_code]').value;",
+            vec![],
+        )
+        .await;
+    assert_eq!(rank, json!("V.08.01.03"), "the current rank's scale");
     for (name, value) in [
-        ("rank_code", "V.08.01.03"),
         ("step", "8"),
         ("coefficient_x100", "4,65"),
         ("effective", "01/03/2026"),
