@@ -386,6 +386,12 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     b.follow("Võ Trọng Phúc").await;
     b.press("Tiếp nhận").await;
     past_warnings(&b).await;
+    // Managed by the commune now (named by its code or its name).
+    let facts = b.text("main dl.facts").await;
+    assert!(
+        facts.contains(COMMUNE) || facts.contains("Phố Hiến"),
+        "{facts}"
+    );
     b.no_errors("a transfer accepted").await;
     b.open(&demo.page("/transfers"), "main h1").await;
     let left = b.text("main").await;
