@@ -427,6 +427,13 @@ impl Synth {
         }
     }
 
+    /// A generator of its own, seeded from this one's seed and `salt`, for a
+    /// draw added to the demo without moving this one's sequence (so that
+    /// the rest of the province stays as it was).
+    pub fn fork(&self, salt: u64) -> Self {
+        Self::new(self.seed ^ salt)
+    }
+
     /// True with probability `p` (for choices the demo makes itself).
     pub fn rng_bool(&mut self, p: f64) -> bool {
         self.rng.random_bool(p)

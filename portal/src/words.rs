@@ -587,7 +587,13 @@ mod tests {
 
     #[test]
     fn every_category_has_a_name() {
-        for s in ["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_dong"] {
+        for s in [
+            "can_bo",
+            "cong_chuc",
+            "vien_chuc",
+            "nguoi_lao_dong",
+            "commune_cadre",
+        ] {
             assert_ne!(category(s), s);
         }
     }

@@ -14,7 +14,8 @@
 //!    a deputy. The administrators, the departments' staff and one unit of each kind
 //!    get passwords, which their holders change before acting (the demo logins).
 //! 3. Wed 7 Jan: every dossier is opened on its recruitment decision and the person's
-//!    personal account issued, one in [`PASSWORD_EVERY`] with a password (a duplicate
+//!    personal account issued, one in [`PASSWORD_EVERY`] with a password, and a
+//!    hospital's to print beside its focal point's (a duplicate
 //!    identification number is refused by the handler and re-entered).
 //! 4. Thu 8 Jan: the people declare their résumé sections. Mon 12 Jan: focal points
 //!    return a few, verify and lock. Tue 13 Jan: rank, salary, allowance, award,

@@ -105,7 +105,7 @@ pub(super) async fn recruit_all(
     synth: &mut Synth,
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<Member>> {
-    let (first, typos) = recruits(province, persons, synth);
+    let (first, typos) = recruits(province, persons, synth, &summary.login_units);
     let hr: Arc<Hr> = Arc::new((wf.clone(), staff.clone()));
     let mut members = Vec::new();
     let mut retry = Vec::new();
@@ -149,23 +149,46 @@ pub(super) async fn recruit_all(
 
 /// The recruits drawn for `persons`: those to enter at once, and those whose
 /// identification number was drawn twice, entered last.
+///
+/// The personal login the demo prints is a hospital's, in a unit whose focal
+/// point's login is printed too, so that both sides of a declaration can be
+/// walked with printed logins. In a province too small for such a person to
+/// be among the one in [`PASSWORD_EVERY`] with a password, the first of them
+/// gets one too, drawn from a generator of its own (the province's other
+/// draws stay as they were).
 fn recruits(
     province: &Province,
     persons: Vec<Person>,
     synth: &mut Synth,
+    login_units: &std::collections::BTreeSet<String>,
 ) -> (Vec<Recruit>, Vec<Recruit>) {
+    let printable =
+        |p: &Person| p.sector == Sector::Health && login_units.contains(&p.managing_unit);
+    let printed = if persons
+        .iter()
+        .any(|p| p.index % PASSWORD_EVERY == 0 && printable(p))
+    {
+        None
+    } else {
+        persons.iter().find(|p| printable(p)).map(|p| p.index)
+    };
+    let mut own = synth.fork(0x7072_696e_7465_6400);
     let mut first = Vec::new();
     let mut typos = Vec::new();
     for p in persons {
         let username = Synth::username(&p.full_name, p.index);
-        let passwords = (p.index % PASSWORD_EVERY == 0).then(|| {
-            let ctx = PasswordContext {
-                username: &username,
-                full_name: &p.full_name,
-                birth_date: Some(p.born),
-            };
-            (synth.password(&ctx), synth.password(&ctx))
-        });
+        let ctx = PasswordContext {
+            username: &username,
+            full_name: &p.full_name,
+            birth_date: Some(p.born),
+        };
+        let passwords = if p.index % PASSWORD_EVERY == 0 {
+            Some((synth.password(&ctx), synth.password(&ctx)))
+        } else if printed == Some(p.index) {
+            Some((own.password(&ctx), own.password(&ctx)))
+        } else {
+            None
+        };
         let (abbr, issuer) = issuer_of(province, &p.managing_unit);
         let decision = synth.document("QĐ", &abbr, &issuer, p.recruited);
         let r = Recruit {

@@ -163,7 +163,7 @@ impl Summary {
         row(
             "passwords issued",
             format!(
-                "{} ({} staff: administrators, department staff and one unit of each kind; {} personal: 1 in {PASSWORD_EVERY}), all changed by their holders before acting; each issue and change costs argon2id hashes at production cost, so the other accounts act as an already-authenticated caller would",
+                "{} ({} staff: administrators, department staff and one unit of each kind; {} personal: 1 in {PASSWORD_EVERY}, and a hospital's to print), all changed by their holders before acting; each issue and change costs argon2id hashes at production cost, so the other accounts act as an already-authenticated caller would",
                 self.staff_passwords + self.personal_passwords,
                 self.staff_passwords,
                 self.personal_passwords

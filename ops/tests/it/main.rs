@@ -27,6 +27,7 @@ mod portal_access;
 mod portal_snv;
 mod portal_year;
 mod portal_year_head;
+mod portal_year_hr;
 mod problems;
 mod reports;
 mod restructure;

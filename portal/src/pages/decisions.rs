@@ -270,9 +270,11 @@ fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields) -> Markup {
             @for spec in specs { (spec_input(f, spec)) }
             (date_input(f, "effective", "Ngày có hiệu lực", true))
             (document_inputs(f))
-            div { button type="submit" { "Cập nhật quyết định vào hồ sơ" } }
         }
+        // The scan is uploaded before the form is sent: its button comes
+        // after the upload (it belongs to the form by its `form` attribute).
         (forms::upload(v, id, "decision-form"))
+        div.submit { button type="submit" form="decision-form" { "Cập nhật quyết định vào hồ sơ" } }
     }
 }
 
@@ -297,9 +299,17 @@ pub(crate) async fn form(
         Ok(d) => d,
         Err(r) => return refused_page(Some(&v), &r),
     };
+    // A salary step is on the scale of the person's current rank: its code
+    // is filled in (still editable, for a step on a new rank).
+    let mut f = Fields::new();
+    if kind == "salary"
+        && let Some(code) = d["rank"]["value"]["code"].as_str()
+    {
+        f.push(("rank_code".to_owned(), code.to_owned()));
+    }
     let body = html! {
         p { strong { (d["full_name"].as_str().unwrap_or("")) } }
-        (the_form(&v, id, kind, &Fields::new()))
+        (the_form(&v, id, kind, &f))
     };
     page(&v, TITLE, body)
 }

@@ -43,6 +43,54 @@ fn current(d: &Value, section: &str) -> Vec<(String, u32, String)> {
     Vec::new()
 }
 
+/// The documents cited by the section's latest declaration since the last
+/// approval, so that a declaration returned and declared again keeps the
+/// proofs already uploaded (BT 6.3 asks for them again) unless unticked.
+fn earlier_proofs(history: &Value, section: &str) -> Vec<String> {
+    let mut proofs = Vec::new();
+    for e in history.as_array().into_iter().flatten() {
+        let ty = e["event_type"].as_str().unwrap_or("");
+        if ty.ends_with("ApprovalSigned") {
+            proofs.clear();
+        }
+        if !ty.ends_with("DeclarationSubmitted") {
+            continue;
+        }
+        let diff = e["diff"].as_array().cloned().unwrap_or_default();
+        if !diff.iter().any(|d| d["section"] == section) {
+            continue;
+        }
+        proofs = diff
+            .iter()
+            .filter(|d| d["section"] == section)
+            .filter_map(|d| d["attachments"].as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+    }
+    proofs
+}
+
+/// The documents already cited, each kept (ticked) unless unticked.
+fn kept_proofs(id: &str, proofs: &[String]) -> Markup {
+    html! {
+        @if !proofs.is_empty() {
+            fieldset #kept-proofs {
+                legend { "Tài liệu đã nộp" }
+                p.hint { "Đính kèm lại vào bản kê khai này; bỏ chọn tài liệu không còn dùng." }
+                @for (i, sha) in proofs.iter().enumerate() {
+                    div {
+                        input type="checkbox" name="attachments" value=(sha) id={ "kept-" (i) } checked;
+                        label.inline for={ "kept-" (i) } { "Bản số hóa " (sha.chars().take(8).collect::<String>()) "…" }
+                        " " a href={ "/dossiers/" (id) "/attachments/" (sha) } { "xem" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn input_name(code: &str, row: u32) -> String {
     format!("f:{code}:{row}")
 }
@@ -53,6 +101,7 @@ fn the_form(
     spec: &hoso_domain::form::SectionSpec,
     values: &[(String, u32, String)],
     occurred_on: &str,
+    proofs: &[String],
 ) -> Markup {
     let rows: Vec<u32> = if spec.table {
         let declared = values.iter().map(|(_, r, _)| *r).max().unwrap_or(0);
@@ -87,6 +136,7 @@ fn the_form(
                 label for="occurred_on" { "Ngày phát sinh thay đổi " span.hint { "(dd/mm/yyyy, nếu có; bắt đầu tính thời hạn kê khai)" } }
                 input #occurred_on type="text" name="occurred_on" inputmode="numeric" placeholder="dd/mm/yyyy" value=(occurred_on);
             }
+            (kept_proofs(id, proofs))
         }
         // The documents come before the declaration's own button (which
         // belongs to the form above by its `form` attribute): uploaded first,
@@ -125,9 +175,20 @@ pub(crate) async fn form(
         Ok(d) => d,
         Err(r) => return refused_page(Some(&v), &r),
     };
+    // Only a dossier under declaration has proofs to keep; a refused read of
+    // the history leaves them to be uploaded again rather than the page out.
+    let proofs = if matches!(d["workflow"].as_str(), Some("declaring" | "returned")) {
+        p.api
+            .get(&v.who, &format!("/dossiers/{id}/history"))
+            .await
+            .map(|h| earlier_proofs(&h, spec.code))
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let body = html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ của " (d["full_name"].as_str().unwrap_or("")) } }
-        (the_form(&v, id, spec, &current(&d, spec.code), ""))
+        (the_form(&v, id, spec, &current(&d, spec.code), "", &proofs))
     };
     page(&v, &format!("Kê khai: {}", spec.title), body)
 }
@@ -163,10 +224,17 @@ pub(crate) async fn submit(
         }
     }
     let occurred = field(&f, "occurred_on").unwrap_or("").trim().to_owned();
+    // A document kept from before and uploaded again is cited once.
+    let mut cited: Vec<String> = Vec::new();
+    for sha in fields(&f, "attachments") {
+        if !sha.is_empty() && !cited.iter().any(|c| c == sha) {
+            cited.push(sha.to_owned());
+        }
+    }
     let mut body = json!({
         "section": spec.code,
         "fields": typed.iter().map(|(c, r, v)| json!({"field": c, "row": r, "value": v})).collect::<Vec<_>>(),
-        "attachments": fields(&f, "attachments"),
+        "attachments": cited,
     });
     let bad_date = if occurred.is_empty() {
         None
@@ -206,7 +274,8 @@ pub(crate) async fn submit(
             let body = html! {
                 p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
                 (refusal_box(&r))
-                (the_form(&v, id, spec, &typed, &occurred))
+                // What was cited stays cited: the uploads are not lost with the refusal.
+                (the_form(&v, id, spec, &typed, &occurred, &cited))
             };
             let mut resp = page(&v, &format!("Kê khai: {}", spec.title), body);
             *resp.status_mut() = status;
@@ -297,4 +366,31 @@ pub(crate) async fn attachment(
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bt_6_3_a_returned_section_declared_again_keeps_its_proofs_until_approved() {
+        let history = json!([
+            {"event_type": "dossier.DeclarationSubmitted",
+             "diff": [{"section": "residence", "field": "9", "to": "A"},
+                      {"section": "residence", "attachments": ["aa"]}]},
+            {"event_type": "dossier.DeclarationSubmitted",
+             "diff": [{"section": "identity", "attachments": ["bb"]}]},
+            {"event_type": "dossier.DeclarationReturned",
+             "diff": [{"section": "residence", "returned": ["thiếu số nhà"]}]},
+        ]);
+        assert_eq!(earlier_proofs(&history, "residence"), vec!["aa".to_owned()]);
+        assert_eq!(earlier_proofs(&history, "identity"), vec!["bb".to_owned()]);
+        assert!(earlier_proofs(&history, "family").is_empty());
+        let mut approved = history.as_array().cloned().unwrap_or_default();
+        approved.push(json!({"event_type": "dossier.ApprovalSigned", "diff": []}));
+        assert!(earlier_proofs(&Value::Array(approved), "residence").is_empty());
+        let shown = kept_proofs("d1", &["ab".repeat(32)]).into_string();
+        assert!(shown.contains("name=\"attachments\""), "{shown}");
+        assert!(shown.contains("checked"), "{shown}");
+    }
 }

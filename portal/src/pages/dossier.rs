@@ -65,11 +65,14 @@ fn fields_table(fields: &Value) -> Markup {
 }
 
 /// An account's id, shortened for a table cell (the whole id on hover and
-/// for screen readers).
+/// for screen readers). Its end, not its start: ids are UUIDv7, whose first
+/// characters are the time of issue and read the same for every account
+/// issued the same week.
 pub(crate) fn account(id: &str) -> Markup {
-    let short: String = id.chars().take(8).collect();
+    let chars: Vec<char> = id.chars().collect();
+    let short: String = chars[chars.len().saturating_sub(8)..].iter().collect();
     html! {
-        @if short.len() < id.len() { code title=(id) aria-label=(id) { (short) "…" } }
+        @if short.len() < id.len() { code title=(id) aria-label=(id) { "…" (short) } }
         @else { code { (id) } }
     }
 }
@@ -167,7 +170,7 @@ pub(crate) async fn page_handler(
             @if let Some(s) = d["salary"].as_object() {
                 (item("Bậc, hệ số lương", html! {
                     "Bậc " (s["value"]["step"]) ", hệ số "
-                    (format!("{:.2}", s["value"]["coefficient_x100"].as_f64().unwrap_or(0.0) / 100.0))
+                    (hundredths(s["value"]["coefficient_x100"].as_u64().unwrap_or(0)))
                 }))
             }
         }
@@ -325,7 +328,7 @@ fn access_note(a: &Value) -> Markup {
 /// `identity/25a#0` → the field's label; a fact's name as it is.
 fn withheld_words(w: &str) -> String {
     let Some((section, rest)) = w.split_once('/') else {
-        return w.to_owned();
+        return words::fact(w).to_owned();
     };
     let field = rest.split('#').next().unwrap_or(rest);
     format!("{} ({})", label(field), section_title(section))
@@ -482,10 +485,162 @@ fn changed(v: &Value) -> Markup {
     }
 }
 
+/// The name of a value the API spells as a code (`grade`: `good`), from the
+/// decision forms' own lists; the code itself when the list lacks it.
+fn value_words(list: &str, code: &str) -> String {
+    words::decision_values(list)
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_owned(), |(_, w)| (*w).to_owned())
+}
+
+/// Hundredths as a Vietnamese decimal: 432 → "4,32", 4000 → "40".
+fn hundredths(x: u64) -> String {
+    match x % 100 {
+        0 => (x / 100).to_string(),
+        f => format!("{},{f:02}", x / 100),
+    }
+}
+
+/// A date member of a decision, dd/mm/yyyy.
+fn date_of(v: &Value) -> Option<String> {
+    v.as_str().filter(|d| !d.is_empty()).map(format::date)
+}
+
+/// A change the history records of a decision, a move or a status (a member
+/// of the dossier's summary, not of the form): its label and its new value
+/// in words, as the decision was typed — never the API's JSON.
+pub(crate) fn summary_change(field: &str, to: &Value) -> Option<(&'static str, String)> {
+    let text = |k: &str| to[k].as_str().unwrap_or("").trim().to_owned();
+    let join = |parts: Vec<String>| {
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(match field {
+        "rank" => ("Ngạch, chức danh", to.as_str()?.to_owned()),
+        "position" => ("Chức vụ", to.as_str()?.to_owned()),
+        "managing_unit" => ("Đơn vị quản lý", to.as_str()?.to_owned()),
+        "employing_unit" => ("Đơn vị sử dụng", to.as_str()?.to_owned()),
+        "status" => {
+            let code = match to {
+                Value::Number(n) => n
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|i| words::STATUSES.get(i).copied())?,
+                Value::String(s) => s.as_str(),
+                _ => return None,
+            };
+            ("Tình trạng", words::status(code).to_owned())
+        }
+        "salary" => (
+            "Bậc, hệ số lương",
+            join(vec![
+                format!("ngạch {}", text("rank")),
+                format!("bậc {}", to["step"].as_u64()?),
+                format!("hệ số {}", hundredths(to["coefficient_x100"].as_u64()?)),
+            ]),
+        ),
+        "allowance" => {
+            let a = &to["amount"];
+            let amount = if let Some(p) = a["percent_x100"].as_u64() {
+                format!("{}%", hundredths(p))
+            } else if let Some(c) = a["coefficient_x100"].as_u64() {
+                format!("hệ số {}", hundredths(c))
+            } else if let Some(v) = a["amount_vnd"].as_u64() {
+                format!("{v} đồng")
+            } else {
+                "chấm dứt".to_owned()
+            };
+            let name = match text("name") {
+                n if n.is_empty() => value_words("allowance_kind", &text("kind")),
+                n => n,
+            };
+            ("Phụ cấp", format!("{name}: {amount}"))
+        }
+        "award" => (
+            "Khen thưởng",
+            join(vec![
+                text("form"),
+                to["year"]
+                    .as_u64()
+                    .map(|y| format!("năm {y}"))
+                    .unwrap_or_default(),
+            ]),
+        ),
+        "discipline" => (
+            "Kỷ luật",
+            join(vec![
+                value_words("discipline_form", &text("form")),
+                value_words("discipline_body", &text("body")),
+                date_of(&to["until"])
+                    .map(|d| format!("đến {d}"))
+                    .unwrap_or_default(),
+            ]),
+        ),
+        "training" => (
+            "Đào tạo, bồi dưỡng",
+            join(vec![
+                text("institution"),
+                text("major"),
+                value_words("training_mode", &text("mode")),
+                text("qualification"),
+                match (date_of(&to["from"]), date_of(&to["until"])) {
+                    (Some(f), Some(u)) => format!("từ {f} đến {u}"),
+                    (Some(f), None) => format!("từ {f}"),
+                    (None, Some(u)) => format!("đến {u}"),
+                    (None, None) => String::new(),
+                },
+            ]),
+        ),
+        "evaluation" => (
+            "Đánh giá, xếp loại",
+            format!(
+                "năm {}: {}",
+                to["year"].as_u64()?,
+                value_words("grade", &text("grade"))
+            ),
+        ),
+        "planning" => (
+            "Quy hoạch",
+            join(vec![
+                text("position"),
+                text("org_code"),
+                match (to["from_year"].as_u64(), to["until_year"].as_u64()) {
+                    (Some(f), Some(u)) => format!("giai đoạn {f}–{u}"),
+                    _ => String::new(),
+                },
+            ]),
+        ),
+        _ => return None,
+    })
+}
+
 fn diff_item(id: &str, d: &Value) -> Markup {
     let section = d["section"].as_str().unwrap_or("");
+    // A member of the summary: its label from whichever side is there.
+    let summary = d["field"]
+        .as_str()
+        .filter(|_| section.is_empty())
+        .and_then(|f| {
+            let side = |v: &Value| (!v.is_null()).then(|| summary_change(f, v)).flatten();
+            let (to, from) = (side(&d["to"]), side(&d["from"]));
+            let label = to.as_ref().or(from.as_ref())?.0;
+            Some((label, from.map(|(_, w)| w), to.map(|(_, w)| w)))
+        });
     html! {
-        @if let Some(field) = d["field"].as_str() {
+        @if let Some((label, from, to)) = summary {
+            li {
+                (label) ": "
+                @if let Some(from) = from { del { (from) } " → " }
+                @if let Some(to) = to { ins { (to) } } @else { em { "(thôi, chấm dứt)" } }
+            }
+        } @else if let Some(transfer) = d["transfer"].as_str() {
+            li { "Chuyển hồ sơ đến " code { (d["to"].as_str().unwrap_or("")) } " (mã chuyển công tác " code { (transfer) } ")" }
+        } @else if let Some(field) = d["field"].as_str() {
             li {
                 @if !section.is_empty() { (section_title(section)) " · " }
                 (label(field))
@@ -526,12 +681,26 @@ fn diff_item(id: &str, d: &Value) -> Markup {
     }
 }
 
-/// `GET /dossiers/{id}/history`: every change with its diff, the date it took
-/// effect and the date it was recorded.
+/// The bookkeeping of deadlines (an obligation opened or closed): the
+/// history shows it only when asked, since it carries no change to read and
+/// would otherwise make most of a dossier's rows (the deadlines themselves
+/// are on the dossier's page and in the reports).
+fn bookkeeping(e: &Value) -> bool {
+    let ty = e["event_type"].as_str().unwrap_or("");
+    matches!(
+        ty.rsplit('.').next(),
+        Some("ObligationOpened" | "ObligationClosed")
+    )
+}
+
+/// `GET /dossiers/{id}/history?all=`: every change with its diff, the date it
+/// took effect and the date it was recorded; with `all`, the deadlines'
+/// bookkeeping too.
 pub(crate) async fn history(
     State(p): State<Arc<Portal>>,
     v: Viewer,
     Path(id): Path<String>,
+    Query(q): Query<super::Query>,
 ) -> Response {
     let Some(id) = super::dossier_id(&id) else {
         return refused_page(Some(&v), &not_found_refusal());
@@ -540,9 +709,25 @@ pub(crate) async fn history(
         Ok(h) => h,
         Err(r) => return refused_page(Some(&v), &r),
     };
-    let entries = h.as_array().cloned().unwrap_or_default();
+    let all = q.get("all").is_some_and(|a| a == "1");
+    let mut entries = h.as_array().cloned().unwrap_or_default();
+    let hidden = entries.iter().filter(|e| bookkeeping(e)).count();
+    if !all {
+        entries.retain(|e| !bookkeeping(e));
+    }
     let body = html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        @if hidden > 0 {
+            p.hint #bookkeeping {
+                @if all {
+                    "Đang hiện cả " (hidden) " sự kiện mở, đóng thời hạn xử lý. "
+                    a href={ "/dossiers/" (id) "/history" } { "Chỉ hiện các thay đổi" }
+                } @else {
+                    "Không hiện " (hidden) " sự kiện mở, đóng thời hạn xử lý. "
+                    a href={ "/dossiers/" (id) "/history?all=1" } { "Hiện tất cả" }
+                }
+            }
+        }
         div.scroll {
             table #history {
                 thead {
@@ -610,13 +795,60 @@ mod tests {
         let salary = json!({"field": "salary", "from": null,
                             "to": {"rank": "01.003", "step": 2, "coefficient_x100": 267}});
         let shown = diff_item("d", &salary).into_string();
-        assert!(shown.contains("coefficient_x100"), "{shown}");
+        assert!(
+            shown.contains("Bậc, hệ số lương: <ins>ngạch 01.003, bậc 2, hệ số 2,67</ins>"),
+            "{shown}"
+        );
         assert!(!shown.contains("(xóa)"), "{shown}");
         let removed = diff_item(
             "d",
             &json!({"section": "identity", "field": "7", "from": "A", "to": null}),
         );
         assert!(removed.into_string().contains("(xóa)"));
+    }
+
+    #[test]
+    fn decisions_moves_and_statuses_are_shown_in_words_not_as_the_apis_json() {
+        for (d, want) in [
+            (
+                json!({"field": "evaluation", "from": null, "to": {"grade": "not_completed", "year": 2025}}),
+                "Đánh giá, xếp loại: <ins>năm 2025: Không hoàn thành nhiệm vụ</ins>",
+            ),
+            (
+                json!({"field": "allowance", "from": null, "to": {"amount": {"percent_x100": 4000},
+                       "kind": "professional_preference", "name": "Phụ cấp ưu đãi theo nghề"}}),
+                "Phụ cấp: <ins>Phụ cấp ưu đãi theo nghề: 40%</ins>",
+            ),
+            (
+                json!({"field": "status", "from": 1, "to": 2}),
+                "Tình trạng: <del>Đang công tác</del> → <ins>",
+            ),
+            (
+                json!({"field": "rank", "from": null, "to": "V.08.01.03"}),
+                "Ngạch, chức danh: <ins>V.08.01.03</ins>",
+            ),
+            (
+                json!({"transfer": "t-1", "to": "000.00.01.H33"}),
+                "Chuyển hồ sơ đến <code>000.00.01.H33</code>",
+            ),
+        ] {
+            let shown = diff_item("d", &d).into_string();
+            assert!(shown.contains(want), "{shown}");
+            assert!(!shown.contains('{'), "no raw JSON: {shown}");
+        }
+    }
+
+    #[test]
+    fn the_deadlines_bookkeeping_is_told_apart_from_the_changes() {
+        assert!(bookkeeping(
+            &json!({"event_type": "dossier.ObligationOpened"})
+        ));
+        assert!(bookkeeping(
+            &json!({"event_type": "dossier.ObligationClosed"})
+        ));
+        assert!(!bookkeeping(
+            &json!({"event_type": "dossier.SalaryChanged"})
+        ));
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub(crate) fn select(f: &Fields, name: &str, label: &str, options: &[(&str, &str
     }
 }
 
-/// The decision document's fields.
+/// The decision document's fields, on a page with the scan's upload below.
 pub(crate) fn document_inputs(f: &Fields) -> Markup {
     document_inputs_in("", f)
 }
@@ -210,6 +210,20 @@ pub(crate) fn document_inputs_in(prefix: &str, f: &Fields) -> Markup {
             @for sha in fields(f, "attachments") {
                 input type="hidden" name="attachments" value=(sha);
             }
+        }
+    }
+}
+
+/// The decision document's fields on a page that has no upload: a dossier
+/// not yet opened has nowhere to keep a scan (uploads belong to a dossier),
+/// so the page must not promise one.
+pub(crate) fn document_inputs_without_scan(f: &Fields) -> Markup {
+    html! {
+        fieldset {
+            legend { "Quyết định, văn bản căn cứ" }
+            (input(f, "doc_number", "Số quyết định", "ví dụ 125/QĐ-UBND", true))
+            (date_input(f, "doc_date", "Ngày ký", true))
+            (input(f, "doc_issuer", "Cơ quan ban hành", "", true))
         }
     }
 }
@@ -314,6 +328,15 @@ pub(crate) mod tests {
             let f = post(&[("c", typed)]);
             assert!(hundredths(&f, "c", "Hệ số").is_err(), "{typed}");
         }
+    }
+
+    #[test]
+    fn a_page_without_an_upload_promises_no_scan() {
+        let f = post(&[("attachments", "aa")]);
+        let shown = document_inputs_without_scan(&f).into_string();
+        assert!(!shown.contains("Bản số hóa"), "{shown}");
+        assert!(!shown.contains("attachments"), "{shown}");
+        assert!(document_inputs(&f).into_string().contains("Bản số hóa"));
     }
 
     #[test]

@@ -20,13 +20,19 @@ use crate::page::{csrf, page, refusal_box, refused_page};
 use crate::session::{CSRF_FIELD, Viewer};
 use crate::words;
 
-use super::forms::{self, date, date_input, document_inputs, input, required, required_date, text};
+use super::forms::{self, date, date_input, input, required, required_date, text};
 use super::{Fields, field};
 
 const TITLE: &str = "Lập hồ sơ mới";
 
 /// The categories offered, as the API spells them.
-const CATEGORIES: [&str; 4] = ["cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong"];
+const CATEGORIES: [&str; 5] = [
+    "cong_chuc",
+    "vien_chuc",
+    "can_bo",
+    "commune_cadre",
+    "nguoi_lao_dong",
+];
 
 /// The API's body for `POST /dossiers` from the form.
 pub(crate) fn open_body(f: &Fields) -> Result<Value, Refusal> {
@@ -140,7 +146,7 @@ fn the_form(v: &Viewer, f: &Fields) -> Markup {
                 (input(&f, "employing_unit", "Mã đơn vị sử dụng", "để trống nếu trùng đơn vị quản lý", false))
                 (date_input(&f, "recruited_on", "Ngày tuyển dụng", true))
             }
-            (document_inputs(&f))
+            (forms::document_inputs_without_scan(&f))
             (account_inputs(&f))
             div { button type="submit" { "Lập hồ sơ" } }
         }

@@ -42,6 +42,121 @@ fn field_words(code: &str) -> String {
     }
 }
 
+/// What one read opened, in words, grouped: a table section's fields are
+/// named once with the rows read (`Quan hệ gia đình (mục 30): Mối quan hệ
+/// (30.c1), Họ và tên (30.c2) — dòng 1, 2, 3`), not once per row, so that a
+/// read of a whole family section is a line, not a page.
+fn read_words(codes: &[&str]) -> Vec<String> {
+    // (section, its fields in the order read, the rows read)
+    let mut sections: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for code in codes {
+        let grouped = code.split_once('/').and_then(|(section, rest)| {
+            let (field, row) = rest.split_once('#')?;
+            (section != "attachment" && rest != "attachments").then_some((section, field, row))
+        });
+        let Some((section, field, row)) = grouped else {
+            let words = field_words(code);
+            if !out.iter().any(|(_, w)| *w == words) {
+                out.push((usize::MAX, words));
+            }
+            continue;
+        };
+        let i = match sections.iter().position(|(s, _, _)| *s == section) {
+            Some(i) => i,
+            None => {
+                sections.push((section, Vec::new(), Vec::new()));
+                out.push((sections.len() - 1, String::new()));
+                sections.len() - 1
+            }
+        };
+        let (_, fields, rows) = &mut sections[i];
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+        if !matches!(row, "" | "0") && !rows.contains(&row) {
+            rows.push(row);
+        }
+    }
+    out.into_iter()
+        .map(|(i, words)| {
+            let Some((section, fields, rows)) = sections.get(i) else {
+                return words;
+            };
+            let labels: Vec<String> = fields.iter().map(|f| super::dossier::label(f)).collect();
+            let title = super::dossier::section_title(section);
+            match rows.as_slice() {
+                [] => format!("{title}: {}", labels.join(", ")),
+                [row] => format!("{title}: {}, dòng {row}", labels.join(", ")),
+                rows => format!("{title}: {} — dòng {}", labels.join(", "), rows.join(", ")),
+            }
+        })
+        .collect()
+}
+
+/// Why the API read the dossier, when a page of the API's own asked (the
+/// history, the deadlines, an approval, the inspector's bundle, a scan);
+/// a read with no purpose is of the dossier itself; anything else is the
+/// purpose the reader typed, as typed.
+fn purpose_words(p: &str) -> &str {
+    match p {
+        "" => "Xem hồ sơ",
+        "history" => "Xem lịch sử thay đổi",
+        "obligations" => "Xem thời hạn xử lý",
+        "approval-request" => "Chuẩn bị ký phê duyệt",
+        "bundle" => "Tải gói hồ sơ kiểm chứng",
+        "attachment" => "Xem tài liệu đính kèm",
+        other => other,
+    }
+}
+
+/// Reads in a row by the same reader on the same ground (a page opened
+/// again and again, and the reads each page makes) as one row: how many
+/// times and since when, every purpose and everything read, newest first as
+/// the API gives them.
+struct Collapsed<'a> {
+    newest: &'a Value,
+    times: usize,
+    since: &'a str,
+    purposes: Vec<&'a str>,
+    codes: Vec<&'a str>,
+}
+
+fn collapsed(items: &[Value]) -> Vec<Collapsed<'_>> {
+    let mut out: Vec<Collapsed<'_>> = Vec::new();
+    for r in items {
+        let at = r["at"].as_str().unwrap_or("");
+        let purpose = r["purpose"].as_str().unwrap_or("");
+        let codes = r["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        match out.last_mut() {
+            Some(c) if c.newest["reader"] == r["reader"] && c.newest["basis"] == r["basis"] => {
+                c.times += 1;
+                c.since = at;
+                if !c.purposes.contains(&purpose) {
+                    c.purposes.push(purpose);
+                }
+                for code in codes {
+                    if !c.codes.contains(&code) {
+                        c.codes.push(code);
+                    }
+                }
+            }
+            _ => out.push(Collapsed {
+                newest: r,
+                times: 1,
+                since: at,
+                purposes: vec![purpose],
+                codes: codes.collect(),
+            }),
+        }
+    }
+    out
+}
+
 /// The reader: name, kind of account and unit; "Bạn" for the visitor.
 fn reader_cell(r: &Value, me: &str) -> Markup {
     let account = r["reader"].as_str().unwrap_or("");
@@ -75,14 +190,20 @@ fn readers_table(items: &[Value], me: &str) -> Markup {
                     }
                 }
                 tbody {
-                    @for r in items {
-                        @let fields: Vec<String> = r["fields"].as_array().into_iter().flatten()
-                            .filter_map(Value::as_str).map(field_words).collect();
+                    @for c in collapsed(items) {
+                        @let r = c.newest;
+                        @let fields = read_words(&c.codes);
+                        @let purposes: Vec<&str> = c.purposes.iter().map(|p| purpose_words(p)).collect();
                         tr {
-                            td { (format::time(r["at"].as_str().unwrap_or(""))) }
+                            td {
+                                (format::time(r["at"].as_str().unwrap_or("")))
+                                @if c.times > 1 {
+                                    br; span.hint { (c.times) " lần, từ " (format::time(c.since)) }
+                                }
+                            }
                             td { (reader_cell(r, me)) }
                             td { (words::read_basis(r["basis"].as_str().unwrap_or(""))) }
-                            td { (r["purpose"].as_str().filter(|p| !p.is_empty()).unwrap_or("—")) }
+                            td { (purposes.join("; ")) }
                             td {
                                 @if fields.is_empty() { em { "(thông tin chung)" } }
                                 @else { (fields.join("; ")) }
@@ -157,6 +278,50 @@ mod tests {
         assert!(field_words("health/attachments").ends_with(": tài liệu chứng minh"));
         assert_eq!(field_words("discipline"), "Kỷ luật");
         assert_eq!(field_words("something_new"), "something_new");
+    }
+
+    #[test]
+    fn a_read_of_a_table_section_names_each_field_once_with_the_rows_read() {
+        let read = read_words(&[
+            "discipline",
+            "family/30.c1#1",
+            "family/30.c1#2",
+            "family/30.c2#1",
+            "family/30.c2#2",
+            "identity/25a#0",
+            "identity/7#0",
+            "person_id",
+            "attachment/ab12",
+        ]);
+        assert_eq!(read.len(), 5, "{read:?}");
+        assert_eq!(read[0], "Kỷ luật");
+        assert!(read[1].contains("(30.c1), "), "{read:?}");
+        assert!(read[1].ends_with("(30.c2) — dòng 1, 2"), "{read:?}");
+        assert!(read[2].ends_with("(25a), Tôn giáo (7)"), "{read:?}");
+        assert_eq!(read[3], "Số định danh cá nhân");
+        assert_eq!(read[4], "Tài liệu đính kèm");
+    }
+
+    #[test]
+    fn reads_in_a_row_by_one_reader_on_one_ground_are_one_row_and_the_apis_purposes_are_in_words() {
+        let read = |at: &str, reader: &str, purpose: &str| {
+            json!({"at": at, "reader": reader, "basis": "right:update",
+                   "purpose": purpose, "fields": ["identity/7#0"]})
+        };
+        let items = [
+            read("2026-12-07T04:03:00Z", "a", ""),
+            read("2026-12-07T04:02:00Z", "a", ""),
+            read("2026-12-07T04:01:00Z", "a", ""),
+            read("2026-12-07T04:00:00Z", "a", "history"),
+            read("2026-11-30T04:00:00Z", "b", ""),
+        ];
+        let rows = collapsed(&items);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].times, rows[0].since), (4, "2026-12-07T04:00:00Z"));
+        let html = readers_table(&items, "").into_string();
+        assert!(html.contains("4 lần, từ 07/12/2026 11:00"), "{html}");
+        assert!(html.contains("Xem hồ sơ; Xem lịch sử thay đổi"), "{html}");
+        assert!(!html.contains(">history<"), "{html}");
     }
 
     #[test]

@@ -37,7 +37,13 @@ const CRITERIA: &[(&str, &str, &str)] = &[
     ("age_max", "Tuổi đến", ""),
 ];
 
-const CATEGORIES: &[&str] = &["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_dong"];
+const CATEGORIES: &[&str] = &[
+    "can_bo",
+    "cong_chuc",
+    "vien_chuc",
+    "nguoi_lao_dong",
+    "commune_cadre",
+];
 const STATUSES: &[&str] = &[
     "active",
     "seconded",

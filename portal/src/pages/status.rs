@@ -48,9 +48,11 @@ fn the_form(v: &Viewer, id: &str, f: &Fields) -> Markup {
             (document_inputs(f))
             (input(f, "note", "Ghi chú", "không bắt buộc", false))
             p.hint { "Nghỉ hưu, thôi việc, buộc thôi việc, từ trần hoặc chuyển công tác: hồ sơ chuyển vào lưu trữ và tài khoản cá nhân bị khóa (BT 11.2)." }
-            div { button type="submit" { "Ghi nhận thay đổi" } }
         }
+        // The scan is uploaded before the form is sent: its button comes
+        // after the upload (it belongs to the form by its `form` attribute).
         (forms::upload(v, id, "status-form"))
+        div.submit { button type="submit" form="status-form" { "Ghi nhận thay đổi" } }
     }
 }
 
