@@ -74,17 +74,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
         (CONSENTED, "Lê Thị Hoa"),
         (OTHER, "Phạm Văn Cường"),
     ] {
-        let r = api
-            .ok(
-                "POST",
-                "/api/v1/dossiers",
-                &focal,
-                json!({"person_id": number, "full_name": name, "birth_date": "1990-05-17",
-                       "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                       "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
-            )
-            .await;
-        dossiers.push(r["id"].as_str().unwrap().to_owned());
+        dossiers.push(api.open_dossier(&focal, number, name).await);
     }
     api.ok(
         "POST",
