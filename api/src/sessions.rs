@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use hoso_domain::clock::Clock;
 use hoso_ledger::postgres::blocking::{self, Database};
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -145,6 +145,132 @@ enum Db {
     /// The database the nodes share: no cache, since a session revoked
     /// through one node must stop working on every other at once.
     Postgres(blocking::Client),
+}
+
+/// A statement's parameter, owned so that it can travel to the PostgreSQL
+/// client's thread.
+enum Value {
+    Text(String),
+    MaybeText(Option<String>),
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    fn sqlite(&self) -> &dyn rusqlite::ToSql {
+        match self {
+            Value::Text(v) => v,
+            Value::MaybeText(v) => v,
+            Value::Int(v) => v,
+            Value::Bytes(v) => v,
+        }
+    }
+
+    fn postgres(&self) -> &(dyn blocking::ToSql + Sync) {
+        match self {
+            Value::Text(v) => v,
+            Value::MaybeText(v) => v,
+            Value::Int(v) => v,
+            Value::Bytes(v) => v,
+        }
+    }
+}
+
+/// A result row of either database, read by column.
+trait Columns {
+    fn text(&self, i: usize) -> Result<String, SessionError>;
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, SessionError>;
+    fn int(&self, i: usize) -> Result<i64, SessionError>;
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String, SessionError> {
+        Ok(self.get(i)?)
+    }
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, SessionError> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, SessionError> {
+        Ok(self.get(i)?)
+    }
+}
+
+impl Columns for blocking::Row {
+    fn text(&self, i: usize) -> Result<String, SessionError> {
+        Ok(self.try_get(i).map_err(blocking::Error::from)?)
+    }
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, SessionError> {
+        Ok(self.try_get(i).map_err(blocking::Error::from)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, SessionError> {
+        Ok(self.try_get(i).map_err(blocking::Error::from)?)
+    }
+}
+
+/// A statement as PostgreSQL numbers its parameters: the statements on
+/// sessions and attempts are written once, with SQLite's `?N`, and differ in
+/// nothing else (no `?` stands anywhere in them but in a placeholder).
+fn numbered_for_postgres(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+impl Db {
+    /// Runs a statement that writes.
+    fn execute(&self, sql: &'static str, params: Vec<Value>) -> Result<(), SessionError> {
+        match self {
+            Db::Sqlite { conn, .. } => {
+                lock(conn).execute(
+                    sql,
+                    rusqlite::params_from_iter(params.iter().map(Value::sqlite)),
+                )?;
+            }
+            Db::Postgres(client) => {
+                client.run(move |c| {
+                    let params: Vec<_> = params.iter().map(Value::postgres).collect();
+                    c.execute(&numbered_for_postgres(sql), &params)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of a query, each read by `read`.
+    fn query<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Value>,
+        read: impl Fn(&dyn Columns) -> Result<T, SessionError> + Send + 'static,
+    ) -> Result<Vec<T>, SessionError> {
+        match self {
+            Db::Sqlite { conn, .. } => {
+                let conn = lock(conn);
+                let mut stmt = conn.prepare_cached(sql)?;
+                let mut rows =
+                    stmt.query(rusqlite::params_from_iter(params.iter().map(Value::sqlite)))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(read(row)?);
+                }
+                Ok(out)
+            }
+            Db::Postgres(client) => client.run(move |c| {
+                let params: Vec<_> = params.iter().map(Value::postgres).collect();
+                c.query(&numbered_for_postgres(sql), &params)?
+                    .iter()
+                    .map(|row| read(row))
+                    .collect()
+            }),
+        }
+    }
+
+    /// The one node's cache of sessions; none in PostgreSQL, where a session
+    /// revoked through one node must stop working on every other at once.
+    fn cache(&self) -> Option<&Mutex<HashMap<[u8; 32], Session>>> {
+        match self {
+            Db::Sqlite { cache, .. } => Some(cache),
+            Db::Postgres(_) => None,
+        }
+    }
 }
 
 /// The sessions database and the failure counters.
@@ -276,34 +402,18 @@ impl SessionStore {
             account_id: account_id.to_owned(),
             expires_at,
         };
-        match &self.db {
-            Db::Sqlite { conn, cache, .. } => {
-                lock(conn).execute(
-                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        hash.as_slice(),
-                        account_id,
-                        now.timestamp(),
-                        expires_at.timestamp()
-                    ],
-                )?;
-                lock(cache).insert(hash, session.clone());
-            }
-            Db::Postgres(client) => {
-                let (id, created, expires) = (
-                    account_id.to_owned(),
-                    now.timestamp(),
-                    expires_at.timestamp(),
-                );
-                client.run(move |c| {
-                    c.execute(
-                        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
-                         VALUES ($1, $2, $3, $4)",
-                        &[&hash.as_slice(), &id, &created, &expires],
-                    )
-                })?;
-            }
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            vec![
+                Value::Bytes(hash.to_vec()),
+                Value::Text(account_id.to_owned()),
+                Value::Int(now.timestamp()),
+                Value::Int(expires_at.timestamp()),
+            ],
+        )?;
+        if let Some(cache) = self.db.cache() {
+            lock(cache).insert(hash, session.clone());
         }
         Ok((token, session))
     }
@@ -315,51 +425,31 @@ impl SessionStore {
         now: DateTime<Utc>,
     ) -> Result<Result<Session, TokenState>, SessionError> {
         let hash = token_hash(token);
-        let session = match &self.db {
-            Db::Sqlite { conn, cache, .. } => {
-                let cached = lock(cache).get(&hash).cloned();
-                match cached {
-                    Some(s) => Some(s),
-                    None => {
-                        let row = lock(conn)
-                            .query_row(
-                                "SELECT account_id, expires_at FROM sessions
-                                 WHERE token_hash = ?1 AND revoked_at IS NULL",
-                                [hash.as_slice()],
-                                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-                            )
-                            .optional()?;
-                        row.and_then(|(account_id, exp)| {
-                            let s = Session {
-                                token_hash: hash,
-                                account_id,
-                                expires_at: DateTime::from_timestamp(exp, 0)?,
-                            };
-                            lock(cache).insert(hash, s.clone());
-                            Some(s)
-                        })
-                    }
-                }
-            }
-            Db::Postgres(client) => {
-                let row = client.run(move |c| {
-                    c.query_opt(
+        let cached = self.db.cache().and_then(|c| lock(c).get(&hash).cloned());
+        let session = match cached {
+            Some(s) => Some(s),
+            None => {
+                let row = self
+                    .db
+                    .query(
                         "SELECT account_id, expires_at FROM sessions
-                         WHERE token_hash = $1 AND revoked_at IS NULL",
-                        &[&hash.as_slice()],
+                         WHERE token_hash = ?1 AND revoked_at IS NULL",
+                        vec![Value::Bytes(hash.to_vec())],
+                        |r| Ok((r.text(0)?, r.int(1)?)),
                     )?
-                    .map(|r| -> Result<_, blocking::Error> {
-                        Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?))
-                    })
-                    .transpose()
-                })?;
-                row.and_then(|(account_id, exp)| {
+                    .into_iter()
+                    .next();
+                let session = row.and_then(|(account_id, exp)| {
                     Some(Session {
                         token_hash: hash,
                         account_id,
                         expires_at: DateTime::from_timestamp(exp, 0)?,
                     })
-                })
+                });
+                if let (Some(s), Some(cache)) = (&session, self.db.cache()) {
+                    lock(cache).insert(hash, s.clone());
+                }
+                session
             }
         };
         Ok(match session {
@@ -371,46 +461,27 @@ impl SessionStore {
 
     /// Ends one session.
     pub fn revoke(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<(), SessionError> {
-        match &self.db {
-            Db::Sqlite { conn, cache, .. } => {
-                lock(conn).execute(
-                    "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-                    params![hash.as_slice(), now.timestamp()],
-                )?;
-                lock(cache).remove(hash);
-            }
-            Db::Postgres(client) => {
-                let (hash, at) = (*hash, now.timestamp());
-                client.run(move |c| {
-                    c.execute(
-                        "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
-                        &[&hash.as_slice(), &at],
-                    )
-                })?;
-            }
+        self.db.execute(
+            "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            vec![Value::Bytes(hash.to_vec()), Value::Int(now.timestamp())],
+        )?;
+        if let Some(cache) = self.db.cache() {
+            lock(cache).remove(hash);
         }
         Ok(())
     }
 
     /// Ends every session of an account (password changed, account locked).
     pub fn revoke_account(&self, account_id: &str, now: DateTime<Utc>) -> Result<(), SessionError> {
-        match &self.db {
-            Db::Sqlite { conn, cache, .. } => {
-                lock(conn).execute(
-                    "UPDATE sessions SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
-                    params![account_id, now.timestamp()],
-                )?;
-                lock(cache).retain(|_, s| s.account_id != account_id);
-            }
-            Db::Postgres(client) => {
-                let (id, at) = (account_id.to_owned(), now.timestamp());
-                client.run(move |c| {
-                    c.execute(
-                        "UPDATE sessions SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
-                        &[&id, &at],
-                    )
-                })?;
-            }
+        self.db.execute(
+            "UPDATE sessions SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
+            vec![
+                Value::Text(account_id.to_owned()),
+                Value::Int(now.timestamp()),
+            ],
+        )?;
+        if let Some(cache) = self.db.cache() {
+            lock(cache).retain(|_, s| s.account_id != account_id);
         }
         Ok(())
     }
@@ -423,25 +494,17 @@ impl SessionStore {
         keep: &[u8; 32],
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
-        match &self.db {
-            Db::Sqlite { conn, cache, .. } => {
-                lock(conn).execute(
-                    "UPDATE sessions SET revoked_at = ?3
-                     WHERE account_id = ?1 AND token_hash != ?2 AND revoked_at IS NULL",
-                    params![account_id, keep.as_slice(), now.timestamp()],
-                )?;
-                lock(cache).retain(|h, s| s.account_id != account_id || h == keep);
-            }
-            Db::Postgres(client) => {
-                let (id, keep, at) = (account_id.to_owned(), *keep, now.timestamp());
-                client.run(move |c| {
-                    c.execute(
-                        "UPDATE sessions SET revoked_at = $3
-                         WHERE account_id = $1 AND token_hash != $2 AND revoked_at IS NULL",
-                        &[&id, &keep.as_slice(), &at],
-                    )
-                })?;
-            }
+        self.db.execute(
+            "UPDATE sessions SET revoked_at = ?3
+             WHERE account_id = ?1 AND token_hash != ?2 AND revoked_at IS NULL",
+            vec![
+                Value::Text(account_id.to_owned()),
+                Value::Bytes(keep.to_vec()),
+                Value::Int(now.timestamp()),
+            ],
+        )?;
+        if let Some(cache) = self.db.cache() {
+            lock(cache).retain(|h, s| s.account_id != account_id || h == keep);
         }
         Ok(())
     }
@@ -452,37 +515,19 @@ impl SessionStore {
         let at = DateTime::parse_from_rfc3339(&a.at)
             .map(|t| t.timestamp_micros())
             .unwrap_or_else(|_| self.clock.now().timestamp_micros());
-        let result: Result<(), SessionError> = match &self.db {
-            Db::Sqlite { conn, .. } => lock(conn)
-                .execute(
-                    "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        at,
-                        a.kind,
-                        a.account_id,
-                        a.username,
-                        a.client,
-                        a.target,
-                        a.detail
-                    ],
-                )
-                .map(|_| ())
-                .map_err(SessionError::from),
-            Db::Postgres(client) => {
-                let a = a.clone();
-                client
-                    .run(move |c| {
-                        c.execute(
-                            "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            &[&at, &a.kind, &a.account_id, &a.username, &a.client, &a.target, &a.detail],
-                        )
-                    })
-                    .map(|_| ())
-                    .map_err(SessionError::from)
-            }
-        };
+        let result = self.db.execute(
+            "INSERT INTO attempts (at, kind, account_id, username, client, target, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            vec![
+                Value::Int(at),
+                Value::Text(a.kind.clone()),
+                Value::MaybeText(a.account_id.clone()),
+                Value::MaybeText(a.username.clone()),
+                Value::Text(a.client.clone()),
+                Value::Text(a.target.clone()),
+                Value::Text(a.detail.clone()),
+            ],
+        );
         if a.kind == "login-ok" {
             tracing::info!(account = ?a.account_id, client = %a.client, "login");
         } else {
@@ -499,52 +544,24 @@ impl SessionStore {
     /// The most recent attempts, newest first.
     pub fn attempts(&self, limit: usize) -> Result<Vec<Attempt>, SessionError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let when = |at: i64| {
-            DateTime::from_timestamp_micros(at)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-        };
-        match &self.db {
-            Db::Sqlite { conn, .. } => {
-                let conn = lock(conn);
-                let mut stmt = conn.prepare(
-                    "SELECT at, kind, account_id, username, client, target, detail
-                     FROM attempts ORDER BY id DESC LIMIT ?1",
-                )?;
-                let rows = stmt.query_map([limit], |r| {
-                    Ok(Attempt {
-                        at: when(r.get(0)?),
-                        kind: r.get(1)?,
-                        account_id: r.get(2)?,
-                        username: r.get(3)?,
-                        client: r.get(4)?,
-                        target: r.get(5)?,
-                        detail: r.get(6)?,
-                    })
-                })?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            }
-            Db::Postgres(client) => Ok(client.run(move |c| {
-                c.query(
-                    "SELECT at, kind, account_id, username, client, target, detail
-                     FROM attempts ORDER BY id DESC LIMIT $1",
-                    &[&limit],
-                )?
-                .iter()
-                .map(|r| -> Result<Attempt, blocking::Error> {
-                    Ok(Attempt {
-                        at: when(r.try_get(0)?),
-                        kind: r.try_get(1)?,
-                        account_id: r.try_get(2)?,
-                        username: r.try_get(3)?,
-                        client: r.try_get(4)?,
-                        target: r.try_get(5)?,
-                        detail: r.try_get(6)?,
-                    })
+        self.db.query(
+            "SELECT at, kind, account_id, username, client, target, detail
+             FROM attempts ORDER BY id DESC LIMIT ?1",
+            vec![Value::Int(limit)],
+            |r| {
+                Ok(Attempt {
+                    at: DateTime::from_timestamp_micros(r.int(0)?)
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default(),
+                    kind: r.text(1)?,
+                    account_id: r.maybe_text(2)?,
+                    username: r.maybe_text(3)?,
+                    client: r.text(4)?,
+                    target: r.text(5)?,
+                    detail: r.text(6)?,
                 })
-                .collect()
-            })?),
-        }
+            },
+        )
     }
 
     /// Failures in the window for a login name and a client address.

@@ -507,52 +507,255 @@ pub enum DataKeysAt<'a> {
     Postgres(&'a Database),
 }
 
-fn pg_identifier_check(tx: &mut blocking::Tx<'_>) -> Result<Option<String>, blocking::Error> {
-    tx.query_opt(
-        "SELECT value FROM data_key_meta WHERE name = $1",
-        &[&IDENTIFIER_CHECK_ROW],
-    )?
-    .map(|r| r.try_get(0))
-    .transpose()
-    .map_err(blocking::Error::from)
+/// The statements on the data-key tables, each store in its own SQL
+/// (placeholders, column types, the meta table's name), so that what reads
+/// and writes them (settling the identifier key, making a data key, the
+/// re-wrap of a rotation) is written once.
+trait KeyTables {
+    /// The identifier key's recorded check value.
+    fn identifier_check(&mut self) -> Result<Option<String>, SealError>;
+    /// Records the identifier key's check value, replacing any.
+    fn record_identifier_check(&mut self, check: &str) -> Result<(), SealError>;
+    /// Whether any dossier has a data key.
+    fn any_data_key(&mut self) -> Result<bool, SealError>;
+    /// A dossier's KEK version and wrapped data key.
+    fn wrapped(&mut self, dossier_id: &str) -> Result<Option<(u32, Vec<u8>)>, SealError>;
+    /// Every dossier's.
+    fn all_wrapped(&mut self) -> Result<Vec<(String, u32, Vec<u8>)>, SealError>;
+    /// Stores a dossier's wrapped data key unless it has one already.
+    fn insert_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError>;
+    /// Replaces a dossier's wrapped data key.
+    fn update_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError>;
 }
 
-fn pg_wrapped(
-    tx: &mut blocking::Tx<'_>,
-    dossier_id: &str,
-) -> Result<Option<(u32, Vec<u8>)>, SealError> {
-    let Some(row) = tx.query_opt(
-        "SELECT kek_version, wrapped FROM data_keys WHERE dossier_id = $1",
-        &[&dossier_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let version: i64 = row.try_get(0).map_err(blocking::Error::from)?;
-    let wrapped: Vec<u8> = row.try_get(1).map_err(blocking::Error::from)?;
-    let version = u32::try_from(version).map_err(|_| SealError::Malformed {
-        dossier_id: dossier_id.to_owned(),
-        problem: format!("KEK version {version} out of range"),
-    })?;
-    Ok(Some((version, wrapped)))
+/// `data-keys.db`'s tables, through its connection or a transaction of it.
+struct SqliteTables<'a>(&'a Connection);
+
+impl KeyTables for SqliteTables<'_> {
+    fn identifier_check(&mut self) -> Result<Option<String>, SealError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT value FROM meta WHERE name = ?1",
+                params![IDENTIFIER_CHECK_ROW],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn record_identifier_check(&mut self, check: &str) -> Result<(), SealError> {
+        self.0.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+            params![IDENTIFIER_CHECK_ROW, check],
+        )?;
+        Ok(())
+    }
+
+    fn any_data_key(&mut self) -> Result<bool, SealError> {
+        let rows: i64 = self
+            .0
+            .query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
+        Ok(rows > 0)
+    }
+
+    fn wrapped(&mut self, dossier_id: &str) -> Result<Option<(u32, Vec<u8>)>, SealError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT kek_version, wrapped FROM data_keys WHERE dossier_id = ?1",
+                params![dossier_id],
+                |row| Ok((row.get::<_, u32>(0)?, row.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn all_wrapped(&mut self) -> Result<Vec<(String, u32, Vec<u8>)>, SealError> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT dossier_id, kek_version, wrapped FROM data_keys")?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn insert_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError> {
+        self.0.execute(
+            "INSERT INTO data_keys (dossier_id, kek_version, wrapped) VALUES (?1, ?2, ?3)
+             ON CONFLICT (dossier_id) DO NOTHING",
+            params![dossier_id, version, wrapped],
+        )?;
+        Ok(())
+    }
+
+    fn update_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError> {
+        // Once per data key in a rotation: prepared once.
+        self.0
+            .prepare_cached(
+                "UPDATE data_keys SET kek_version = ?2, wrapped = ?3 WHERE dossier_id = ?1",
+            )?
+            .execute(params![dossier_id, version, wrapped])?;
+        Ok(())
+    }
+}
+
+/// The shared database's tables, inside a transaction. KEK versions are
+/// `BIGINT` there: one out of `u32`'s range is malformed.
+impl KeyTables for blocking::Tx<'_> {
+    fn identifier_check(&mut self) -> Result<Option<String>, SealError> {
+        Ok(self
+            .query_opt(
+                "SELECT value FROM data_key_meta WHERE name = $1",
+                &[&IDENTIFIER_CHECK_ROW],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(blocking::Error::from)?)
+    }
+
+    fn record_identifier_check(&mut self, check: &str) -> Result<(), SealError> {
+        self.execute(
+            "INSERT INTO data_key_meta (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = $2",
+            &[&IDENTIFIER_CHECK_ROW, &check],
+        )?;
+        Ok(())
+    }
+
+    fn any_data_key(&mut self) -> Result<bool, SealError> {
+        Ok(self
+            .query_opt("SELECT 1 FROM data_keys LIMIT 1", &[])?
+            .is_some())
+    }
+
+    fn wrapped(&mut self, dossier_id: &str) -> Result<Option<(u32, Vec<u8>)>, SealError> {
+        let Some(row) = self.query_opt(
+            "SELECT kek_version, wrapped FROM data_keys WHERE dossier_id = $1",
+            &[&dossier_id],
+        )?
+        else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get(0).map_err(blocking::Error::from)?;
+        let wrapped: Vec<u8> = row.try_get(1).map_err(blocking::Error::from)?;
+        let version = u32::try_from(version).map_err(|_| SealError::Malformed {
+            dossier_id: dossier_id.to_owned(),
+            problem: format!("KEK version {version} out of range"),
+        })?;
+        Ok(Some((version, wrapped)))
+    }
+
+    fn all_wrapped(&mut self) -> Result<Vec<(String, u32, Vec<u8>)>, SealError> {
+        let rows = self.query(
+            "SELECT dossier_id, kek_version, wrapped FROM data_keys",
+            &[],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let dossier_id: String = row.try_get(0).map_err(blocking::Error::from)?;
+            let version: i64 = row.try_get(1).map_err(blocking::Error::from)?;
+            let wrapped: Vec<u8> = row.try_get(2).map_err(blocking::Error::from)?;
+            // No KEK has a version out of range: its key is missing.
+            let version = u32::try_from(version).map_err(|_| SealError::KeyVersionMissing {
+                dossier_id: dossier_id.clone(),
+                version: u32::MAX,
+            })?;
+            out.push((dossier_id, version, wrapped));
+        }
+        Ok(out)
+    }
+
+    fn insert_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError> {
+        self.execute(
+            "INSERT INTO data_keys (dossier_id, kek_version, wrapped) VALUES ($1, $2, $3)
+             ON CONFLICT (dossier_id) DO NOTHING",
+            &[&dossier_id, &i64::from(version), &wrapped],
+        )?;
+        Ok(())
+    }
+
+    fn update_wrapped(
+        &mut self,
+        dossier_id: &str,
+        version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), SealError> {
+        self.execute(
+            "UPDATE data_keys SET kek_version = $2, wrapped = $3 WHERE dossier_id = $1",
+            &[&dossier_id, &i64::from(version), &wrapped],
+        )?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Runs `f` over the tables as they are, taking no write lock. `f` is sent
+    /// to the PostgreSQL client's thread when the tables are there, hence
+    /// `Send + 'static`.
+    fn read<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut dyn KeyTables) -> Result<T, SealError> + Send + 'static,
+    ) -> Result<T, SealError> {
+        match self {
+            Db::Sqlite(conn) => f(&mut SqliteTables(conn)),
+            Db::Postgres(client) => client.run(move |c| c.transaction(|tx| f(tx))),
+        }
+    }
+
+    /// Runs `f` in one transaction that holds off every other writer of the
+    /// data keys, in any process or node, until it commits: `BEGIN IMMEDIATE`
+    /// on `data-keys.db`, the advisory lock [`PG_LOCK`] in PostgreSQL (where
+    /// row locks alone would not make a rotation wait for a dossier's first
+    /// key). What `f` read before the lock must be read again inside `f`.
+    fn write<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut dyn KeyTables) -> Result<T, SealError> + Send + 'static,
+    ) -> Result<T, SealError> {
+        match self {
+            Db::Sqlite(conn) => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&mut SqliteTables(&tx))?;
+                tx.commit()?;
+                Ok(out)
+            }
+            Db::Postgres(client) => client.run(move |c| {
+                c.transaction(|tx| {
+                    tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
+                    f(tx)
+                })
+            }),
+        }
+    }
 }
 
 /// Whether the store holds any data key or records an identifier key.
 fn holds_keys(db: &mut Db) -> Result<bool, SealError> {
-    match db {
-        Db::Sqlite(conn) => {
-            let rows: i64 = conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))?;
-            Ok(rows > 0 || read_identifier_check(conn)?.is_some())
-        }
-        Db::Postgres(client) => client.run(|c| {
-            c.transaction(|tx| -> Result<bool, SealError> {
-                let any = tx
-                    .query_opt("SELECT 1 FROM data_keys LIMIT 1", &[])?
-                    .is_some();
-                Ok(any || pg_identifier_check(tx)?.is_some())
-            })
-        }),
-    }
+    db.read(|t| Ok(t.any_data_key()? || t.identifier_check()?.is_some()))
 }
 
 /// Opens the store `at` names (`db_path` for the directory).
@@ -584,126 +787,49 @@ fn hmac_sha256(key: &Kek, parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-fn read_identifier_check(conn: &Connection) -> Result<Option<String>, SealError> {
-    Ok(conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = ?1",
-            params![IDENTIFIER_CHECK_ROW],
-            |row| row.get(0),
-        )
-        .optional()?)
-}
-
-/// Makes sure the key file holds the identifier key `data-keys.db` records,
+/// Makes sure the key file holds the identifier key the store records,
 /// recording or creating one the first time (a data directory made before
-/// identifier keys), and returns it. Runs in one write transaction on
-/// `data-keys.db`, re-reading the key file inside it, so two processes
+/// identifier keys), and returns it. Runs in one write transaction on the
+/// store, re-reading the key file inside it, so two processes (or nodes)
 /// opening an old directory at once make one key.
 fn settle_identifier_key(
     db: &mut Db,
     key_file: &Path,
     loaded: KekSet,
 ) -> Result<(KekSet, Kek), SealError> {
-    let conn = match db {
-        Db::Sqlite(conn) => conn,
-        Db::Postgres(client) => {
-            let key_file = key_file.to_path_buf();
-            return client
-                .run(move |c| c.transaction(|tx| settle_identifier_key_pg(tx, &key_file, loaded)));
-        }
-    };
     if let Some(key) = loaded.identifier.clone()
-        && read_identifier_check(conn)?.is_some_and(|c| c == identifier_check(&key))
+        && db
+            .read(|t| t.identifier_check())?
+            .is_some_and(|c| c == identifier_check(&key))
     {
         return Ok((loaded, key));
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut set = read_key_file(key_file)?;
-    let key = match (read_identifier_check(&tx)?, set.identifier.clone()) {
-        (Some(check), Some(key)) if check == identifier_check(&key) => key,
-        (Some(_), Some(_)) => {
-            return Err(SealError::IdentifierKeyMismatch {
-                path: key_file.to_path_buf(),
-            });
-        }
-        (Some(_), None) => {
-            return Err(SealError::IdentifierKeyMissing {
-                path: key_file.to_path_buf(),
-            });
-        }
-        (None, Some(key)) => key,
-        (None, None) => {
-            let key = random_key();
-            set.identifier = Some(key.clone());
-            write_key_file(key_file, &set, false)?;
-            tracing::info!(
-                path = %key_file.display(),
-                "key file had no identifier key: one was added (back up the key file)"
-            );
-            key
-        }
-    };
-    tx.execute(
-        "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
-        params![IDENTIFIER_CHECK_ROW, identifier_check(&key)],
-    )?;
-    tx.commit()?;
-    Ok((set, key))
-}
-
-/// [`settle_identifier_key`] in PostgreSQL, under the data keys' advisory lock.
-fn settle_identifier_key_pg(
-    tx: &mut blocking::Tx<'_>,
-    key_file: &Path,
-    loaded: KekSet,
-) -> Result<(KekSet, Kek), SealError> {
-    if let Some(key) = loaded.identifier.clone()
-        && pg_identifier_check(tx)?.is_some_and(|c| c == identifier_check(&key))
-    {
-        return Ok((loaded, key));
-    }
-    tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
-    let mut set = read_key_file(key_file)?;
-    let key = match (pg_identifier_check(tx)?, set.identifier.clone()) {
-        (Some(check), Some(key)) if check == identifier_check(&key) => key,
-        (Some(_), Some(_)) => {
-            return Err(SealError::IdentifierKeyMismatch {
-                path: key_file.to_path_buf(),
-            });
-        }
-        (Some(_), None) => {
-            return Err(SealError::IdentifierKeyMissing {
-                path: key_file.to_path_buf(),
-            });
-        }
-        (None, Some(key)) => key,
-        (None, None) => {
-            let key = random_key();
-            set.identifier = Some(key.clone());
-            write_key_file(key_file, &set, false)?;
-            tracing::info!(
-                path = %key_file.display(),
-                "key file had no identifier key: one was added (back up the key file)"
-            );
-            key
-        }
-    };
-    tx.execute(
-        "INSERT INTO data_key_meta (name, value) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET value = $2",
-        &[&IDENTIFIER_CHECK_ROW, &identifier_check(&key)],
-    )?;
-    Ok((set, key))
-}
-
-fn read_wrapped(conn: &Connection, dossier_id: &str) -> Result<Option<(u32, Vec<u8>)>, SealError> {
-    Ok(conn
-        .query_row(
-            "SELECT kek_version, wrapped FROM data_keys WHERE dossier_id = ?1",
-            params![dossier_id],
-            |row| Ok((row.get::<_, u32>(0)?, row.get::<_, Vec<u8>>(1)?)),
-        )
-        .optional()?)
+    let key_file = key_file.to_path_buf();
+    db.write(move |t| {
+        let mut set = read_key_file(&key_file)?;
+        let key = match (t.identifier_check()?, set.identifier.clone()) {
+            (Some(check), Some(key)) if check == identifier_check(&key) => key,
+            (Some(_), Some(_)) => {
+                return Err(SealError::IdentifierKeyMismatch { path: key_file });
+            }
+            (Some(_), None) => {
+                return Err(SealError::IdentifierKeyMissing { path: key_file });
+            }
+            (None, Some(key)) => key,
+            (None, None) => {
+                let key = random_key();
+                set.identifier = Some(key.clone());
+                write_key_file(&key_file, &set, false)?;
+                tracing::info!(
+                    path = %key_file.display(),
+                    "key file had no identifier key: one was added (back up the key file)"
+                );
+                key
+            }
+        };
+        t.record_identifier_check(&identifier_check(&key))?;
+        Ok((set, key))
+    })
 }
 
 fn dek_aad(dossier_id: &str, kek_version: u32) -> Vec<u8> {
@@ -1094,7 +1220,7 @@ impl Keyring {
 
     /// Key rotation: generates a new KEK version, writes the key file holding
     /// the old keys and the new one (atomically), re-wraps every data key with
-    /// the new KEK in ONE SQLite transaction, then rewrites the key file with
+    /// the new KEK in ONE transaction of the store, then rewrites the key file with
     /// only the new KEK.
     ///
     /// A crash at any point leaves every data key unwrappable: both KEKs are in
@@ -1136,14 +1262,8 @@ impl Keyring {
         };
 
         // 2. Re-wrap every data key in one transaction.
-        let rewrapped = match &mut *db {
-            Db::Sqlite(conn) => rewrap_all(conn, &both.keys, to_version, &new_key)?,
-            Db::Postgres(client) => {
-                let (keys, new) = (both.keys.clone(), new_key.clone());
-                client
-                    .run(move |c| c.transaction(|tx| rewrap_all_pg(tx, &keys, to_version, &new)))?
-            }
-        };
+        let (keys, new) = (both.keys.clone(), new_key.clone());
+        let rewrapped = db.write(move |t| rewrap_all(t, &keys, to_version, &new))?;
 
         // 3. Only the new key.
         let mut only_new = BTreeMap::new();
@@ -1186,7 +1306,7 @@ impl Keyring {
         }
     }
 
-    /// The slow path: loads the dossier's data key from `data-keys.db` (or, if
+    /// The slow path: loads the dossier's data key from the store (or, if
     /// `create`, creates it), caches it and returns it.
     fn data_key(&self, dossier_id: &str, create: bool) -> Result<XChaCha20Poly1305, SealError> {
         let mut db = self.store.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1199,14 +1319,8 @@ impl Keyring {
         {
             return Ok(cipher.clone());
         }
-        let conn = match &mut *db {
-            Db::Sqlite(conn) => conn,
-            Db::Postgres(client) => {
-                let (version, wrapped) = self.data_key_pg(client, dossier_id, create)?;
-                return self.cache_unwrapped(dossier_id, version, &wrapped);
-            }
-        };
-        let (version, wrapped) = match read_wrapped(conn, dossier_id)? {
+        let dossier = dossier_id.to_owned();
+        let (version, wrapped) = match db.read(move |t| t.wrapped(&dossier))? {
             Some(row) => row,
             None if !create => {
                 return Err(SealError::NoDataKey {
@@ -1214,38 +1328,32 @@ impl Keyring {
                 });
             }
             None => {
-                // Holding the write lock while reading the key file: a rotation
-                // in another process either re-wraps this row (it commits after
-                // us) or has already published its new KEK, which we then use.
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                self.reload_keks()?;
-                let (kek_version, kek_cipher) = {
-                    let keks = self.keks.read().unwrap_or_else(PoisonError::into_inner);
+                let (dossier, key_file) = (dossier_id.to_owned(), self.key_file.clone());
+                let (row, keks) = db.write(move |t| {
+                    // The key file is read under the write lock: a rotation
+                    // elsewhere either re-wraps this row (it commits after us)
+                    // or has already published its new KEK, which we then use.
+                    let keks = read_key_file(&key_file)?;
                     let kek = keks
                         .current_key()
                         .ok_or_else(|| SealError::KeyVersionMissing {
-                            dossier_id: dossier_id.to_owned(),
+                            dossier_id: dossier.clone(),
                             version: keks.current,
                         })?;
-                    (keks.current, cipher_for(kek))
-                };
-                let dek = random_key();
-                let wrapped = seal_raw(
-                    &kek_cipher,
-                    dossier_id,
-                    &dek_aad(dossier_id, kek_version),
-                    dek.as_slice(),
-                )?;
-                tx.execute(
-                    "INSERT INTO data_keys (dossier_id, kek_version, wrapped) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (dossier_id) DO NOTHING",
-                    params![dossier_id, kek_version, wrapped],
-                )?;
-                // Whichever key won is the dossier's key.
-                let row = read_wrapped(&tx, dossier_id)?.ok_or_else(|| SealError::NoDataKey {
-                    dossier_id: dossier_id.to_owned(),
+                    let wrapped = seal_raw(
+                        &cipher_for(kek),
+                        &dossier,
+                        &dek_aad(&dossier, keks.current),
+                        random_key().as_slice(),
+                    )?;
+                    t.insert_wrapped(&dossier, keks.current, &wrapped)?;
+                    // Whichever key won is the dossier's key.
+                    let row = t.wrapped(&dossier)?.ok_or_else(|| SealError::NoDataKey {
+                        dossier_id: dossier.clone(),
+                    })?;
+                    Ok((row, keks))
                 })?;
-                tx.commit()?;
+                *self.keks.write().unwrap_or_else(PoisonError::into_inner) = keks;
                 row
             }
         };
@@ -1266,58 +1374,6 @@ impl Keyring {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(dossier_id.to_owned(), cipher.clone());
         Ok(cipher)
-    }
-
-    /// The wrapped data key of a dossier in PostgreSQL, made (with `create`)
-    /// under the advisory lock a rotation takes too, with the key file re-read
-    /// inside it, as [`Self::data_key`] does in SQLite.
-    fn data_key_pg(
-        &self,
-        client: &blocking::Client,
-        dossier_id: &str,
-        create: bool,
-    ) -> Result<(u32, Vec<u8>), SealError> {
-        let (dossier, key_file) = (dossier_id.to_owned(), self.key_file.clone());
-        let (row, reloaded) = client.run(move |c| {
-            c.transaction(|tx| -> Result<_, SealError> {
-                if let Some(row) = pg_wrapped(tx, &dossier)? {
-                    return Ok((row, None));
-                }
-                if !create {
-                    return Err(SealError::NoDataKey {
-                        dossier_id: dossier.clone(),
-                    });
-                }
-                tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
-                let keks = read_key_file(&key_file)?;
-                let kek = keks
-                    .current_key()
-                    .ok_or_else(|| SealError::KeyVersionMissing {
-                        dossier_id: dossier.clone(),
-                        version: keks.current,
-                    })?;
-                let wrapped = seal_raw(
-                    &cipher_for(kek),
-                    &dossier,
-                    &dek_aad(&dossier, keks.current),
-                    random_key().as_slice(),
-                )?;
-                tx.execute(
-                    "INSERT INTO data_keys (dossier_id, kek_version, wrapped) VALUES ($1, $2, $3)
-                     ON CONFLICT (dossier_id) DO NOTHING",
-                    &[&dossier, &i64::from(keks.current), &wrapped],
-                )?;
-                // Whichever key won is the dossier's key.
-                let row = pg_wrapped(tx, &dossier)?.ok_or_else(|| SealError::NoDataKey {
-                    dossier_id: dossier.clone(),
-                })?;
-                Ok((row, Some(keks)))
-            })
-        })?;
-        if let Some(keks) = reloaded {
-            *self.keks.write().unwrap_or_else(PoisonError::into_inner) = keks;
-        }
-        Ok(row)
     }
 
     /// Unwraps a data key, re-reading the key file once if it names a KEK
@@ -1368,30 +1424,23 @@ fn unwrap_with(
     Ok(dek)
 }
 
-/// [`rewrap_all`] in PostgreSQL, under the data keys' advisory lock.
-fn rewrap_all_pg(
-    tx: &mut blocking::Tx<'_>,
+/// Re-wraps every data key under the KEK `to_version`: step 2 of
+/// [`Keyring::rotate`], inside one [`Db::write`].
+fn rewrap_all(
+    t: &mut dyn KeyTables,
     keys: &BTreeMap<u32, Kek>,
     to_version: u32,
     new_key: &Kek,
 ) -> Result<u64, SealError> {
-    tx.advisory_lock(lock_class::DATA_KEYS, PG_LOCK)?;
     let new_cipher = cipher_for(new_key);
-    let rows = tx.query(
-        "SELECT dossier_id, kek_version, wrapped FROM data_keys",
-        &[],
-    )?;
     let mut rewrapped = 0u64;
-    for row in rows {
-        let dossier_id: String = row.try_get(0).map_err(blocking::Error::from)?;
-        let version: i64 = row.try_get(1).map_err(blocking::Error::from)?;
-        let wrapped: Vec<u8> = row.try_get(2).map_err(blocking::Error::from)?;
-        let missing = || SealError::KeyVersionMissing {
-            dossier_id: dossier_id.clone(),
-            version: u32::try_from(version).unwrap_or(u32::MAX),
-        };
-        let version = u32::try_from(version).map_err(|_| missing())?;
-        let kek = keys.get(&version).ok_or_else(missing)?;
+    for (dossier_id, version, wrapped) in t.all_wrapped()? {
+        let kek = keys
+            .get(&version)
+            .ok_or_else(|| SealError::KeyVersionMissing {
+                dossier_id: dossier_id.clone(),
+                version,
+            })?;
         let dek = unwrap_with(&cipher_for(kek), &dossier_id, version, &wrapped)?;
         let rewrapped_dek = seal_raw(
             &new_cipher,
@@ -1399,53 +1448,9 @@ fn rewrap_all_pg(
             &dek_aad(&dossier_id, to_version),
             dek.as_slice(),
         )?;
-        tx.execute(
-            "UPDATE data_keys SET kek_version = $2, wrapped = $3 WHERE dossier_id = $1",
-            &[&dossier_id, &i64::from(to_version), &rewrapped_dek],
-        )?;
+        t.update_wrapped(&dossier_id, to_version, &rewrapped_dek)?;
         rewrapped += 1;
     }
-    Ok(rewrapped)
-}
-
-/// Re-wraps every data key under the KEK `to_version`, in one transaction:
-/// step 2 of [`Keyring::rotate`].
-fn rewrap_all(
-    conn: &mut Connection,
-    keys: &BTreeMap<u32, Kek>,
-    to_version: u32,
-    new_key: &Kek,
-) -> Result<u64, SealError> {
-    let new_cipher = cipher_for(new_key);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let rows: Vec<(String, u32, Vec<u8>)> = {
-        let mut stmt = tx.prepare("SELECT dossier_id, kek_version, wrapped FROM data_keys")?;
-        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-            .collect::<Result<_, _>>()?
-    };
-    let mut rewrapped = 0u64;
-    {
-        let mut update = tx
-            .prepare("UPDATE data_keys SET kek_version = ?2, wrapped = ?3 WHERE dossier_id = ?1")?;
-        for (dossier_id, version, wrapped) in &rows {
-            let kek = keys
-                .get(version)
-                .ok_or_else(|| SealError::KeyVersionMissing {
-                    dossier_id: dossier_id.clone(),
-                    version: *version,
-                })?;
-            let dek = unwrap_with(&cipher_for(kek), dossier_id, *version, wrapped)?;
-            let rewrapped_dek = seal_raw(
-                &new_cipher,
-                dossier_id,
-                &dek_aad(dossier_id, to_version),
-                dek.as_slice(),
-            )?;
-            update.execute(params![dossier_id, to_version, rewrapped_dek])?;
-            rewrapped += 1;
-        }
-    }
-    tx.commit()?;
     Ok(rewrapped)
 }
 
@@ -1863,15 +1868,21 @@ mod tests {
         assert_eq!(err.code(), "key-version-missing");
     }
 
-    #[test]
-    fn concurrent_first_seals_create_one_data_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let ring = Arc::new(Keyring::create(dir.path(), None).unwrap());
-        let barrier = Arc::new(Barrier::new(8));
+    /// Eight threads seal a first value of one new dossier at once, each
+    /// through the keyring `ring` gives it (in the thread, before they start):
+    /// `count` must find one data key, whoever won, and `reopened` must open
+    /// every value.
+    fn race_first_seals(
+        ring: impl Fn() -> Arc<Keyring> + Send + Sync + 'static,
+        reopened: impl FnOnce() -> Keyring,
+        count: impl FnOnce() -> usize,
+    ) {
+        let (ring, barrier) = (Arc::new(ring), Arc::new(Barrier::new(8)));
         let sealed: Vec<Vec<u8>> = (0..8)
             .map(|i| {
                 let (ring, barrier) = (Arc::clone(&ring), Arc::clone(&barrier));
                 std::thread::spawn(move || {
+                    let ring = ring();
                     barrier.wait();
                     ring.seal("d-race", b"f", format!("t{i}").as_bytes())
                         .unwrap()
@@ -1881,8 +1892,8 @@ mod tests {
             .into_iter()
             .map(|h| h.join().unwrap())
             .collect();
-        assert_eq!(rows(dir.path()).len(), 1);
-        let reopened = Keyring::open(dir.path(), None).unwrap();
+        assert_eq!(count(), 1);
+        let reopened = reopened();
         for (i, s) in sealed.iter().enumerate() {
             assert_eq!(
                 reopened.open_sealed("d-race", b"f", s).unwrap(),
@@ -1892,33 +1903,26 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_first_seals_create_one_data_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Arc::new(Keyring::create(dir.path(), None).unwrap());
+        race_first_seals(
+            move || Arc::clone(&ring),
+            || Keyring::open(dir.path(), None).unwrap(),
+            || rows(dir.path()).len(),
+        );
+    }
+
+    #[test]
     fn concurrent_first_seals_from_separate_keyrings_create_one_data_key() {
         let dir = tempfile::tempdir().unwrap();
         drop(Keyring::create(dir.path(), None).unwrap());
-        let barrier = Arc::new(Barrier::new(8));
-        let sealed: Vec<Vec<u8>> = (0..8)
-            .map(|i| {
-                let path = dir.path().to_path_buf();
-                let barrier = Arc::clone(&barrier);
-                std::thread::spawn(move || {
-                    let ring = Keyring::open(&path, None).unwrap();
-                    barrier.wait();
-                    ring.seal("d-race", b"f", format!("t{i}").as_bytes())
-                        .unwrap()
-                })
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect();
-        assert_eq!(rows(dir.path()).len(), 1);
-        let reopened = Keyring::open(dir.path(), None).unwrap();
-        for (i, s) in sealed.iter().enumerate() {
-            assert_eq!(
-                reopened.open_sealed("d-race", b"f", s).unwrap(),
-                format!("t{i}").as_bytes()
-            );
-        }
+        let path = dir.path().to_path_buf();
+        race_first_seals(
+            move || Arc::new(Keyring::open(&path, None).unwrap()),
+            || Keyring::open(dir.path(), None).unwrap(),
+            || rows(dir.path()).len(),
+        );
     }
 
     #[cfg(unix)]
@@ -2073,5 +2077,107 @@ mod tests {
         assert!(!debug.contains(&hex_key));
         assert!(!debug.contains(&hex_key[..16]));
         assert!(debug.contains("current_version"));
+    }
+
+    /// The dossiers' KEK versions in the shared database.
+    fn pg_rows(db: &Database) -> Vec<(String, u32)> {
+        let client = blocking::Client::connect(db).unwrap();
+        client
+            .run(|c| {
+                c.query(
+                    "SELECT dossier_id, kek_version FROM data_keys ORDER BY dossier_id",
+                    &[],
+                )?
+                .iter()
+                .map(|r| {
+                    let version: i64 = r.try_get(1).map_err(blocking::Error::from)?;
+                    let id: String = r.try_get(0).map_err(blocking::Error::from)?;
+                    Ok((id, u32::try_from(version).unwrap()))
+                })
+                .collect::<Result<_, blocking::Error>>()
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn nodes_sharing_a_database_share_data_keys_rotation_and_the_identifier_key() {
+        let Some(db) = blocking::testing::scratch("data keys in PostgreSQL") else {
+            return;
+        };
+        let at = DataKeysAt::Postgres(&db);
+        let one = tempfile::tempdir().unwrap();
+        let ring = Keyring::create_with(one.path(), None, at).unwrap();
+        let sealed: Vec<_> = (0..3)
+            .map(|i| {
+                let id = format!("d-{i}");
+                (id.clone(), ring.seal(&id, b"f", id.as_bytes()).unwrap())
+            })
+            .collect();
+        assert!(!one.path().join(DATA_KEYS_FILE).exists());
+
+        // Another node: the same key file, a directory of its own.
+        let two = tempfile::tempdir().unwrap();
+        let key_file = one.path().join(KEY_FILE);
+        let other = Keyring::open_with(two.path(), Some(&key_file), at).unwrap();
+        assert_eq!(
+            other.person_key("033090001234"),
+            ring.person_key("033090001234")
+        );
+        for (id, s) in &sealed {
+            assert_eq!(other.open_sealed(id, b"f", s).unwrap(), id.as_bytes());
+        }
+        let err = other.open_sealed("d-none", b"f", &sealed[0].1).unwrap_err();
+        assert_eq!(err.code(), "no-data-key");
+
+        // A rotation through one node re-wraps every row; the other node makes
+        // its next data key under the new KEK.
+        let rotation = other.rotate().unwrap();
+        assert_eq!((rotation.from_version, rotation.to_version), (1, 2));
+        assert_eq!(rotation.rewrapped, 3);
+        ring.seal("d-new", b"f", b"v").unwrap();
+        let rows = pg_rows(&db);
+        assert_eq!(rows.len(), 4);
+        assert!(rows.iter().all(|(_, v)| *v == 2), "{rows:?}");
+        for (id, s) in &sealed {
+            assert_eq!(ring.open_sealed(id, b"f", s).unwrap(), id.as_bytes());
+        }
+
+        // Keys in the database without their key file: never made anew.
+        let three = tempfile::tempdir().unwrap();
+        let err = Keyring::create_with(three.path(), None, at).unwrap_err();
+        assert_eq!(err.code(), "key-file-missing");
+        let err = Keyring::open_or_create_with(three.path(), None, at).unwrap_err();
+        assert_eq!(err.code(), "key-file-missing");
+        assert!(!three.path().join(KEY_FILE).exists());
+
+        // A key file without the identifier key the database records, or with
+        // another, is refused.
+        let mut set = read_key_file(&key_file).unwrap();
+        set.identifier = None;
+        write_key_file(&key_file, &set, false).unwrap();
+        let err = Keyring::open_with(two.path(), Some(&key_file), at).unwrap_err();
+        assert_eq!(err.code(), "identifier-key-missing");
+        set.identifier = Some(random_key());
+        write_key_file(&key_file, &set, false).unwrap();
+        let err = Keyring::open_with(two.path(), Some(&key_file), at).unwrap_err();
+        assert_eq!(err.code(), "identifier-key-mismatch");
+    }
+
+    #[test]
+    fn concurrent_first_seals_from_nodes_sharing_a_database_create_one_data_key() {
+        let Some(db) = blocking::testing::scratch("concurrent data keys in PostgreSQL") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        drop(Keyring::create_with(dir.path(), None, DataKeysAt::Postgres(&db)).unwrap());
+        let (path, shared) = (dir.path().to_path_buf(), db.clone());
+        race_first_seals(
+            move || {
+                let at = DataKeysAt::Postgres(&shared);
+                Arc::new(Keyring::open_with(&path, None, at).unwrap())
+            },
+            || Keyring::open_with(dir.path(), None, DataKeysAt::Postgres(&db)).unwrap(),
+            || pg_rows(&db).len(),
+        );
     }
 }

@@ -13,8 +13,6 @@
 use crate::support;
 use crate::support::api::{Client, HEALTH, decision};
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -26,18 +24,6 @@ const CHOSEN: &str = "Cua-Toi#2026!y";
 const OWN: &str = "001090001234";
 const CONSENTED: &str = "001190004321";
 const OTHER: &str = "001090000077";
-
-/// Every file under `dir`, depth first.
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
 
 /// What must not be found on disk for `number`: the number, the full
 /// SHA-256 of it in hex, and the digest stream names carried before
@@ -74,17 +60,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
         (CONSENTED, "Lê Thị Hoa"),
         (OTHER, "Phạm Văn Cường"),
     ] {
-        let r = api
-            .ok(
-                "POST",
-                "/api/v1/dossiers",
-                &focal,
-                json!({"person_id": number, "full_name": name, "birth_date": "1990-05-17",
-                       "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                       "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
-            )
-            .await;
-        dossiers.push(r["id"].as_str().unwrap().to_owned());
+        dossiers.push(api.open_dossier(&focal, number, name).await);
     }
     api.ok(
         "POST",
@@ -147,7 +123,7 @@ async fn no_identification_number_is_on_disk_in_clear_or_as_an_unkeyed_digest() 
     served.child.kill().unwrap();
     served.child.wait().unwrap();
     let mut all = Vec::new();
-    files(&data, &mut all);
+    support::files(&data, &mut all);
     assert!(
         all.iter()
             .any(|p| p.to_string_lossy().ends_with("ledger.db-wal")),

@@ -12,28 +12,17 @@
 //! the original gives at that position.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::support::api::{Client, HEALTH, ROOT, decision};
+use crate::support::api::{Client, HEALTH, ROOT};
 use crate::support::{self, arg, hoso, text};
 
 const ISSUED: &str = "Mot-Lan#2026!Kh";
 const CHOSEN: &str = "Cua-Toi#2026!y";
-
-/// Stops a server as Ctrl-C does (it signs its shutdown head).
-fn stop(mut served: support::Served) {
-    let ok = Command::new("kill")
-        .args(["-INT", &served.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let status = served.child.wait().unwrap();
-    assert!(status.success(), "{status}");
-}
 
 /// The one backup directory under `dest`.
 fn only_backup(dest: &Path) -> PathBuf {
@@ -44,6 +33,30 @@ fn only_backup(dest: &Path) -> PathBuf {
         .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     found[0].clone()
+}
+
+/// `hoso backup` of `data` into `dest`, a manual backup, with `more` arguments.
+fn back_up(data: &Path, dest: &Path, more: &[&str]) -> Output {
+    let (data, dest) = (arg(data), arg(dest));
+    let args = ["backup", "--data", data.as_str(), "--to", dest.as_str()];
+    hoso(&[&args[..], &["--kind", "manual"], more].concat())
+}
+
+/// `hoso restore` of `from` into `data`, with the keys `hoso keys export` wrote
+/// to `keys` if given, and `more` arguments.
+fn restore(from: &Path, data: &Path, keys: Option<&Path>, more: &[&str]) -> Output {
+    let (from, data, keys) = (arg(from), arg(data), keys.map(arg));
+    let mut args = vec!["restore", "--from", from.as_str(), "--data", data.as_str()];
+    if let Some(keys) = &keys {
+        args.extend(["--keys", keys.as_str()]);
+    }
+    args.extend(more);
+    hoso(&args)
+}
+
+/// `hoso keys export` of `data`'s keys to `to`.
+fn export_keys(data: &Path, to: &Path) -> Output {
+    hoso(&["keys", "export", "--data", &arg(data), "--to", &arg(to)])
 }
 
 fn manifest(backup: &Path) -> Value {
@@ -86,17 +99,7 @@ async fn province(api: &Client) -> (String, String, Vec<String>) {
         ("001190004321", "Lê Thị Hoa"),
         ("001090000077", "Nguyễn Thị Cúc"),
     ] {
-        let r = api
-            .ok(
-                "POST",
-                "/api/v1/dossiers",
-                &focal,
-                json!({"person_id": number, "full_name": name, "birth_date": "1990-05-17",
-                       "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                       "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
-            )
-            .await;
-        dossiers.push(r["id"].as_str().unwrap().to_owned());
+        dossiers.push(api.open_dossier(&focal, number, name).await);
     }
     let up = api
         .upload(&dossiers[0], &focal, b"%PDF-1.4 scan of 15/QD-SYT".to_vec())
@@ -154,12 +157,10 @@ async fn drill_backup_under_load_wipe_restore_and_the_answers_are_the_same() {
         assert!(!writer.is_finished(), "the writer stopped");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let (d, t) = (arg(&data), arg(&dest));
-    let o = tokio::task::spawn_blocking(move || {
-        hoso(&["backup", "--data", &d, "--to", &t, "--kind", "manual"])
-    })
-    .await
-    .unwrap();
+    let (d, t) = (data.clone(), dest.clone());
+    let o = tokio::task::spawn_blocking(move || back_up(&d, &t, &[]))
+        .await
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let during = written.load(Ordering::SeqCst);
     while written.load(Ordering::SeqCst) < during + 3 && !writer.is_finished() {
@@ -217,7 +218,7 @@ async fn drill_backup_under_load_wipe_restore_and_the_answers_are_the_same() {
     assert_eq!(answers(&api, &focal, &dossiers).await, before);
 
     // The keys, apart from data and backups.
-    let o = hoso(&["keys", "export", "--data", &arg(&data), "--to", &arg(&keys)]);
+    let o = export_keys(&data, &keys);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("DECRYPTS EVERY DOSSIER"), "{}", text(&o));
     use std::os::unix::fs::PermissionsExt;
@@ -226,18 +227,10 @@ async fn drill_backup_under_load_wipe_restore_and_the_answers_are_the_same() {
         0o600
     );
 
-    stop(served);
+    served.stop("INT");
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::create_dir(&data).unwrap();
-    let o = hoso(&[
-        "restore",
-        "--from",
-        &arg(&backup),
-        "--data",
-        &arg(&data),
-        "--keys",
-        &arg(&keys),
-    ]);
+    let o = restore(&backup, &data, Some(&keys), &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("every hash chain intact"), "{}", text(&o));
     assert!(
@@ -252,7 +245,7 @@ async fn drill_backup_under_load_wipe_restore_and_the_answers_are_the_same() {
     assert_eq!(answers(&api, &focal, &dossiers).await, before);
     // The restored log is the backup's, then what the node signed on opening.
     assert!(api.log_position(&admin).await >= events);
-    stop(served);
+    served.stop("INT");
     let o = hoso(&["verify", "--data", &arg(&data)]);
     assert!(o.status.success(), "{}", text(&o));
 }
@@ -262,29 +255,9 @@ fn small_backup(tmp: &Path) -> (PathBuf, PathBuf) {
     let data = tmp.join("data");
     let dest = tmp.join("backups");
     support::init(&data, ISSUED);
-    let o = hoso(&[
-        "backup",
-        "--data",
-        &arg(&data),
-        "--to",
-        &arg(&dest),
-        "--kind",
-        "manual",
-    ]);
+    let o = back_up(&data, &dest, &[]);
     assert!(o.status.success(), "{}", text(&o));
     (data, only_backup(&dest))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// Rewrites one manifest entry to the file's present size and digest.
@@ -310,17 +283,16 @@ fn a_damaged_or_incomplete_backup_is_refused_and_the_target_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, backup) = small_backup(tmp.path());
     let target = tmp.path().join("restored");
-    let restore = |from: &Path| hoso(&["restore", "--from", &arg(from), "--data", &arg(&target)]);
 
     // A flipped byte in the log.
     let flipped = tmp.path().join("flipped");
-    copy_dir(&backup, &flipped);
+    support::copy_dir(&backup, &flipped);
     let log = flipped.join("ledger.db");
     let mut bytes = std::fs::read(&log).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     std::fs::write(&log, bytes).unwrap();
-    let o = restore(&flipped);
+    let o = restore(&flipped, &target, None, &[]);
     assert!(!o.status.success());
     assert!(
         text(&o).contains("ledger.db in the backup does not have the SHA-256"),
@@ -330,7 +302,7 @@ fn a_damaged_or_incomplete_backup_is_refused_and_the_target_untouched() {
 
     // An event altered, the manifest made to match: the chains catch it.
     let altered = tmp.path().join("altered");
-    copy_dir(&backup, &altered);
+    support::copy_dir(&backup, &altered);
     {
         let conn = rusqlite::Connection::open(altered.join("ledger.db")).unwrap();
         conn.execute_batch(
@@ -340,7 +312,7 @@ fn a_damaged_or_incomplete_backup_is_refused_and_the_target_untouched() {
         .unwrap();
     }
     reseal(&altered, "ledger.db");
-    let o = restore(&altered);
+    let o = restore(&altered, &target, None, &[]);
     assert!(!o.status.success());
     assert!(
         text(&o).contains("the backup's log is damaged") && text(&o).contains("position 1"),
@@ -350,9 +322,9 @@ fn a_damaged_or_incomplete_backup_is_refused_and_the_target_untouched() {
 
     // A missing file.
     let missing = tmp.path().join("missing");
-    copy_dir(&backup, &missing);
+    support::copy_dir(&backup, &missing);
     std::fs::remove_file(missing.join("credentials.db")).unwrap();
-    let o = restore(&missing);
+    let o = restore(&missing, &target, None, &[]);
     assert!(!o.status.success());
     assert!(
         text(&o).contains("incomplete: credentials.db is missing"),
@@ -374,7 +346,7 @@ fn a_damaged_or_incomplete_backup_is_refused_and_the_target_untouched() {
             .count(),
         0
     );
-    let o = restore(&backup);
+    let o = restore(&backup, &target, None, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("keys: not restored"), "{}", text(&o));
 }
@@ -384,25 +356,17 @@ async fn a_rollback_is_refused_then_accepted_and_recorded_in_the_log() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, backup) = small_backup(tmp.path());
     let keys = tmp.path().join("keys.json");
-    let o = hoso(&["keys", "export", "--data", &arg(&data), "--to", &arg(&keys)]);
+    let o = export_keys(&data, &keys);
     assert!(o.status.success(), "{}", text(&o));
     // The node goes on after the backup and publishes a larger head.
     let served = support::serve(&data);
     let api = Client::new(served.base.clone());
     let admin = api.first_login("snv.admin", ISSUED, CHOSEN).await;
     api.health_department(&admin).await;
-    stop(served);
+    served.stop("INT");
     let published = std::fs::read(data.join("tree-head.json")).unwrap();
 
-    let o = hoso(&[
-        "restore",
-        "--from",
-        &arg(&backup),
-        "--data",
-        &arg(&data),
-        "--keys",
-        &arg(&keys),
-    ]);
+    let o = restore(&backup, &data, Some(&keys), &[]);
     assert!(!o.status.success());
     assert!(
         text(&o).contains("ROLLBACK") && text(&o).contains("--accept-rollback"),
@@ -415,17 +379,12 @@ async fn a_rollback_is_refused_then_accepted_and_recorded_in_the_log() {
         "untouched"
     );
 
-    let o = hoso(&[
-        "restore",
-        "--from",
-        &arg(&backup),
-        "--data",
-        &arg(&data),
-        "--keys",
-        &arg(&keys),
-        "--accept-rollback",
-        "ổ đĩa hỏng; khôi phục bản sao lưu",
-    ]);
+    let o = restore(
+        &backup,
+        &data,
+        Some(&keys),
+        &["--accept-rollback", "ổ đĩa hỏng; khôi phục bản sao lưu"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("ROLLBACK ACCEPTED"), "{}", text(&o));
     let kept: Vec<_> = std::fs::read_dir(tmp.path())
@@ -457,7 +416,7 @@ async fn a_rollback_is_refused_then_accepted_and_recorded_in_the_log() {
         .await
         .unwrap();
     assert!(ready.status().is_success(), "{:?}", ready.text().await);
-    stop(served);
+    served.stop("INT");
 }
 
 #[test]
@@ -465,14 +424,7 @@ fn keys_are_not_exported_into_the_data_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, backup) = small_backup(tmp.path());
     for inside in [data.join("keys.json"), backup.join("keys.json")] {
-        let o = hoso(&[
-            "keys",
-            "export",
-            "--data",
-            &arg(&data),
-            "--to",
-            &arg(&inside),
-        ]);
+        let o = export_keys(&data, &inside);
         assert!(!o.status.success());
         assert!(
             text(&o).contains("refusing to write the keys inside"),
@@ -488,16 +440,7 @@ fn prune_keeps_what_the_profile_requires() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, backup) = small_backup(tmp.path());
     let dest = backup.parent().unwrap().to_owned();
-    let o = hoso(&[
-        "backup",
-        "--data",
-        &arg(&data),
-        "--to",
-        &arg(&dest),
-        "--kind",
-        "manual",
-        "--prune",
-    ]);
+    let o = back_up(&data, &dest, &["--prune"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(

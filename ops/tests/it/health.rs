@@ -5,7 +5,7 @@
 //! `readmodel.db` is moved aside and rebuilt from the log at start, never served.
 
 use crate::support;
-use crate::support::api::{Client, HEALTH, decision};
+use crate::support::api::{Client, HEALTH};
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,16 +30,8 @@ fn settings(data: &Path, text: &str) {
 }
 
 /// Stops the server as SIGTERM does; what it printed.
-fn stop(mut served: support::Served) -> String {
-    let ok = Command::new("kill")
-        .args(["-TERM", &served.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let status = served.child.wait().unwrap();
-    assert!(status.success(), "{status}");
-    std::thread::sleep(Duration::from_millis(50));
-    served.lines.lock().unwrap().join("\n")
+fn stop(served: support::Served) -> String {
+    served.stop("TERM").join("\n")
 }
 
 /// The names of the checks a 503 from `/readyz` says failed.
@@ -126,17 +118,8 @@ async fn a_dossier(api: &Client, admin: &str) -> String {
     let (_, focal) = api
         .staff(admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
         .await;
-    let r = api
-        .ok(
-            "POST",
-            "/api/v1/dossiers",
-            &focal,
-            json!({"person_id": "001090001234", "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17",
-                   "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                   "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
-        )
-        .await;
-    r["id"].as_str().unwrap().to_owned()
+    api.open_dossier(&focal, "001090001234", "Nguyễn Văn An")
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,7 +153,9 @@ async fn province() -> Province {
     let (focal_id, focal) = s
         .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
         .await;
-    let dossier = open_dossier(&s, &focal, "001090001234", "Trần Thị Bình").await;
+    let dossier = s
+        .open_dossier(&focal, "001090001234", "Trần Thị Bình")
+        .await;
     Province {
         s,
         data,
@@ -163,20 +165,6 @@ async fn province() -> Province {
         focal_id,
         dossier,
     }
-}
-
-async fn open_dossier(s: &Server, focal: &str, person_id: &str, name: &str) -> String {
-    let r = s
-        .ok(
-            "POST",
-            "/api/v1/dossiers",
-            focal,
-            json!({"person_id": person_id, "full_name": name, "birth_date": "1990-05-17",
-                   "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
-                   "recruited_on": "2026-01-05", "decision": decision("1/QĐ-UBND")}),
-        )
-        .await;
-    r["id"].as_str().unwrap().to_owned()
 }
 
 /// The schema `schema` points to, following `$ref`s into the document.
@@ -482,7 +470,7 @@ async fn a_decomposed_name_is_stored_composed_and_found_by_every_spelling() {
     let p = province().await;
     let s = &p.s;
     let nfd = "Nguye\u{0302}\u{0303}n Va\u{0306}n \u{0110}u\u{031B}\u{0301}c";
-    let id = open_dossier(s, &p.focal, "001090004321", nfd).await;
+    let id = s.open_dossier(&p.focal, "001090004321", nfd).await;
     let at = s.log_position(&p.admin).await - 1;
     for query in [nfd, "Nguyễn Văn Đức", "nguyen van duc", "NGUYEN DUC"] {
         let url = reqwest::Url::parse_with_params(

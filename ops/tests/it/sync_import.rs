@@ -11,7 +11,7 @@
 //! raw body read for the digest, the served keyring sealing the number, and
 //! the files `hoso serve` writes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::support;
 use crate::support::api::{Body, Client, HEALTH};
@@ -45,18 +45,6 @@ fn fixture() -> Vec<u8> {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/national-record.json"),
     )
     .unwrap()
-}
-
-/// Every file under `dir`, depth first.
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +133,7 @@ async fn a_pushed_national_record_becomes_a_dossier_once() {
 
     // The number is nowhere on disk in clear, nor as its unkeyed digest.
     let mut all = Vec::new();
-    files(&data, &mut all);
+    support::files(&data, &mut all);
     let unkeyed = hex::encode(Sha256::digest(PID.as_bytes()));
     for path in &all {
         let bytes = std::fs::read(path).unwrap();

@@ -165,16 +165,8 @@ impl Server {
     }
 
     /// Stops the server as Ctrl-C does, so it signs its shutdown head.
-    fn stop(mut self) -> Vec<String> {
-        let ok = Command::new("kill")
-            .args(["-INT", &self.served.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let status = self.served.child.wait().unwrap();
-        assert!(status.success(), "{status}");
-        std::thread::sleep(Duration::from_millis(50));
-        self.served.lines.lock().unwrap().clone()
+    fn stop(self) -> Vec<String> {
+        self.served.stop("INT")
     }
 
     /// Waits (a bounded time) until the node says it is untrusted, then checks that it

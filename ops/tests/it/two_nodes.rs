@@ -147,19 +147,8 @@ async fn two_nodes_over_one_postgres_serve_each_others_writes_and_sessions() {
         .staff(&admin, "specialist", "yte.tochuc", HEALTH, "update", CHOSEN)
         .await;
     let dossier = api_a
-        .ok(
-            "POST",
-            "/api/v1/dossiers",
-            &focal,
-            json!({"person_id": "001090001234", "full_name": "Nguyễn Văn An",
-                   "birth_date": "1990-05-17", "category": "cong_chuc",
-                   "managing_unit": HEALTH, "employing_unit": HEALTH,
-                   "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .open_dossier(&focal, "001090001234", "Nguyễn Văn An")
+        .await;
     let scan = "QUYẾT ĐỊNH tuyển dụng số 15/QĐ-SYT".as_bytes().to_vec();
     let uploaded = api_a.upload(&dossier, &focal, scan.clone()).await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);

@@ -323,6 +323,22 @@ impl Client {
         }
     }
 
+    /// A civil servant's dossier in [`HEALTH`], recruited on the tests' first
+    /// day by decision 15/QĐ-SYT, opened by `focal`; returns its id.
+    pub async fn open_dossier(&self, focal: &str, person_id: &str, full_name: &str) -> String {
+        let r = self
+            .ok(
+                "POST",
+                "/api/v1/dossiers",
+                focal,
+                json!({"person_id": person_id, "full_name": full_name, "birth_date": "1990-05-17",
+                       "category": "cong_chuc", "managing_unit": HEALTH, "employing_unit": HEALTH,
+                       "recruited_on": "2026-01-05", "decision": decision("15/QĐ-SYT")}),
+            )
+            .await;
+        r["id"].as_str().unwrap().to_owned()
+    }
+
     /// A staff account of `kind` (`specialist`, `agency_head`…) in `unit`,
     /// granted `right` there, whose issued password is changed to `chosen`;
     /// returns the account's id and a token.

@@ -7,11 +7,10 @@
 //! exactly the logins and key files the demo prints for people to use.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use super::{Served, arg, hoso_cmd, serve, text};
+use super::{Served, arg, copy_dir, hoso_cmd, serve, text};
 
 /// People in the tests' demo province: enough for the demo's story (moves,
 /// transfers, a merger), few enough to build in a few seconds in a debug build.
@@ -147,22 +146,5 @@ impl Demo {
     /// Everything the demo printed.
     pub fn printed() -> &'static str {
         &built().printed
-    }
-}
-
-/// A recursive copy of a closed data directory (the demo has ended, so its
-/// SQLite files are whole and no one writes them).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    // The owner's alone, as the demo left it (`hoso serve` would say so otherwise).
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }

@@ -11,9 +11,11 @@ pub mod openapi;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The built `hoso`, with no key-file locations inherited from the caller's
 /// environment (each test's data directory holds its own keys).
@@ -41,6 +43,35 @@ pub fn text(o: &Output) -> String {
 /// A path as a command-line argument.
 pub fn arg(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
+}
+
+/// A recursive copy of a closed data directory or backup (no one writes its
+/// SQLite files meanwhile), every directory the owner's alone as `hoso` makes
+/// them (`hoso serve` would say so of a data directory that is not).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, depth first.
+pub fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }
 
 /// `hoso init` of a new data directory whose system administrator is issued
@@ -107,6 +138,24 @@ pub fn serve_with(data: &Path, more: &[&str]) -> Served {
         }
     });
     Served { child, base, lines }
+}
+
+impl Served {
+    /// Stops the server with `signal` (`INT` as Ctrl-C does, `TERM` as a
+    /// service manager does), checks that it ended cleanly, and returns every
+    /// line it printed.
+    pub fn stop(mut self, signal: &str) -> Vec<String> {
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        // The thread reading its output may not have taken the last lines yet.
+        std::thread::sleep(Duration::from_millis(50));
+        self.lines.lock().unwrap().clone()
+    }
 }
 
 impl Drop for Served {
