@@ -16,7 +16,9 @@ pub mod verify;
 
 pub use export::{ExportError, export};
 pub use format::{Attachment, Bundle, BundleDocument, BundleEvent, FORMAT};
-pub use timeline::{FieldChange, Lang, SignatureMark, TimelineEntry, timeline, timeline_in};
+pub use timeline::{
+    FieldChange, Lang, SEALED, SignatureMark, TimelineEntry, timeline, timeline_in,
+};
 pub use verify::{
     ApprovalCheck, Authentication, BundleError, EventRef, Report, Section, VerifiedEvent, verify,
 };

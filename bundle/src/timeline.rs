@@ -260,7 +260,7 @@ fn describe(
         DomainEvent::DeclarationSubmitted(e) => {
             entry.summary = say(
                 format!("section {} declared ({})", e.section_code, e.form),
-                format!("kê khai mục {} (mẫu {})", e.section_code, e.form),
+                format!("kê khai mục {} (mẫu {})", title(&e.section_code), e.form),
             );
             entry.changes = declare(sections, &e.section_code, &e.fields);
         }
@@ -271,7 +271,11 @@ fn describe(
                     e.section_code,
                     e.reasons.join("; ")
                 ),
-                format!("trả lại mục {}: {}", e.section_code, e.reasons.join("; ")),
+                format!(
+                    "trả lại mục {}: {}",
+                    title(&e.section_code),
+                    e.reasons.join("; ")
+                ),
             );
         }
         DomainEvent::DeclarationVerified(e) => {
@@ -282,9 +286,10 @@ fn describe(
                 )
             } else {
                 let codes = e.section_codes.join(", ");
+                let titles: Vec<&str> = e.section_codes.iter().map(|c| title(c)).collect();
                 say(
                     format!("sections {codes} verified"),
-                    format!("đã thẩm định các mục {codes}"),
+                    format!("đã thẩm định các mục {}", titles.join("; ")),
                 )
             };
         }
@@ -474,6 +479,11 @@ fn show_decision(d: &DecisionRef, lang: Lang) -> String {
         format!("{} of {date}, {}", d.number, d.issuer),
         format!("{} ngày {}, {}", d.number, vi_date(&date), d.issuer),
     )
+}
+
+/// A section of the 2C form by its title (its code if the form has no such section).
+fn title(code: &str) -> &str {
+    hoso_domain::form::section(code).map_or(code, |s| s.title)
 }
 
 /// `YYYY-MM-DD` (or a shorter partial date) as Vietnamese write it: `DD/MM/YYYY`.

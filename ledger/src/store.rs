@@ -24,6 +24,20 @@ pub struct StoreOptions {
     pub read_map_bytes: Option<u64>,
 }
 
+impl StoreOptions {
+    /// The rows a new store writes in its meta table, whatever the backend: its
+    /// format and version, when it was created, and an id of its own (which the
+    /// derived files made from it, such as the stream index, record).
+    pub(crate) fn new_store_meta(&self, format: &str, version: i64) -> [(&'static str, String); 4] {
+        [
+            ("format", format.to_owned()),
+            ("format_version", version.to_string()),
+            ("created_at", self.clock.now().to_rfc3339()),
+            ("store_id", uuid::Uuid::now_v7().to_string()),
+        ]
+    }
+}
+
 /// Where a stream read starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamFrom {

@@ -350,13 +350,7 @@ async fn ensure_schema(client: &mut Client, db: &str, options: &StoreOptions) ->
         tx.batch_execute(DDL)
             .await
             .map_err(|e| pg_error("create the schema", &e))?;
-        let now = options.clock.now().to_rfc3339();
-        for (k, v) in [
-            ("format", FORMAT.to_owned()),
-            ("format_version", FORMAT_VERSION.to_string()),
-            ("created_at", now),
-            ("store_id", uuid::Uuid::now_v7().to_string()),
-        ] {
+        for (k, v) in options.new_store_meta(FORMAT, FORMAT_VERSION) {
             tx.execute(
                 "INSERT INTO hoso_meta (key, value) VALUES ($1, $2)",
                 &[&k, &v],

@@ -431,13 +431,7 @@ fn write_new_store(path: &Path, options: &StoreOptions) -> StoreResult<()> {
         .map_err(|e| sql_error("create schema", e))?;
     tx.execute_batch(schema::DDL)
         .map_err(|e| sql_error("create schema", e))?;
-    let now = options.clock.now().to_rfc3339();
-    for (k, v) in [
-        ("format", FORMAT.to_owned()),
-        ("format_version", FORMAT_VERSION.to_string()),
-        ("created_at", now),
-        ("store_id", uuid::Uuid::now_v7().to_string()),
-    ] {
+    for (k, v) in options.new_store_meta(FORMAT, FORMAT_VERSION) {
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)",
             params![k, v],

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{arg, hoso, text};
+use crate::support::{arg, hoso, published_ledger_key, text};
 
 use hoso_ledger::checkpoint::HEAD_FILE;
 use hoso_ledger::{EventStore, SqliteStore};
@@ -17,22 +17,6 @@ async fn approved_dossier(data: &Path) -> String {
         .expect("the demo signs approvals")
         .stream
         .clone()
-}
-
-/// The active ledger public key, as `hoso keys ledger show` publishes it.
-fn published_key(data: &Path) -> String {
-    let o = hoso(&["keys", "ledger", "show", "--data", &arg(data), "--json"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    shown["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "active")
-        .unwrap()["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -78,7 +62,7 @@ async fn export_then_verify_offline_with_and_without_the_ledger_key() {
     assert!(text(&o).contains("not found"), "{}", text(&o));
     let o = hoso(&export);
     assert!(o.status.success(), "{}", text(&o));
-    let key_hex = published_key(&data);
+    let key_hex = published_ledger_key(&data);
 
     let o = hoso(&[
         "verify-bundle",

@@ -12,16 +12,13 @@
 //! The province is built through the JSON API (as `http.rs` builds its own);
 //! only what the test is about goes through the pages.
 
-use std::path::Path;
-
-use base64::Engine;
 use ed25519_dalek::SigningKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support;
 use crate::support::api::{Client, decision};
-use crate::support::browser::Browser;
+use crate::support::browser::{Browser, field, fill_items, pem_key_file};
 
 const ADMIN_OTP: &str = "Mot-Lan#2026!Kh";
 /// What every staff account chose at its first login.
@@ -150,37 +147,19 @@ async fn province() -> Province {
     }
 }
 
-/// The key file the head keeps: the Ed25519 seed as PKCS #8, PEM (RFC 8410),
-/// as `openssl genpkey -algorithm ed25519` writes it.
-fn pem_key_file(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
-    let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
-    der.extend_from_slice(&key.to_bytes());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let path = dir.join("giamdoc-gd-2026.pem");
-    std::fs::write(
-        &path,
-        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
-    )
-    .unwrap();
-    path
-}
-
-/// The declare page's field for item `code` (row 0: not a table section).
-fn field(code: &str) -> String {
-    format!("[id='f:{code}:0']")
-}
-
 /// Declares the identity section on the open declare page.
 async fn type_identity(b: &Browser, religion: &str) {
-    for (code, value) in [
-        ("1", "NGUYỄN VĂN AN"),
-        ("3a", "17/05/1990"),
-        ("3b", "Nam"),
-        ("25a", PERSON_ID),
-        ("7", religion),
-    ] {
-        b.fill(&field(code), value).await;
-    }
+    fill_items(
+        b,
+        &[
+            ("1", "NGUYỄN VĂN AN"),
+            ("3a", "17/05/1990"),
+            ("3b", "Nam"),
+            ("25a", PERSON_ID),
+            ("7", religion),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,7 +315,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.log_out().await;
 
     // The head signs in the browser with the key file they hold.
-    let pem = pem_key_file(p.tmp.path(), &p.key);
+    let pem = pem_key_file(&p.tmp.path().join("giamdoc-gd-2026.pem"), &p.key);
     b.log_in(p.base(), HEAD, PW).await;
     b.open(&p.page(&format!("{dossier_path}/approve")), "#keyfile")
         .await;

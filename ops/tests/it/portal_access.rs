@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
 use crate::support::demo::Demo;
-use crate::support::{arg, hoso, text};
+use crate::support::{arg, hoso, published_ledger_key, text};
 
 /// The CSS width a 1280-pixel window shows at 200 % zoom.
 const ZOOMED: u32 = 640;
@@ -220,29 +220,6 @@ async fn count(b: &Browser, css: &str) -> u64 {
     .unwrap_or(0)
 }
 
-/// The active ledger public key, as `hoso keys ledger show` publishes it.
-fn published_key(demo: &Demo) -> String {
-    let o = hoso(&[
-        "keys",
-        "ledger",
-        "show",
-        "--data",
-        &arg(&demo.dir),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
-    shown["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "active")
-        .unwrap()["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspector_reads_a_verified_timeline_downloads_the_bundle_and_cannot_write() {
     let Some(mut b) = Browser::start("the portal's accessibility browser tests").await else {
@@ -370,7 +347,7 @@ async fn inspector_reads_a_verified_timeline_downloads_the_bundle_and_cannot_wri
         "verify-bundle",
         &arg(&file),
         "--ledger-key",
-        &published_key(&demo),
+        &published_ledger_key(&demo.dir),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(

@@ -14,12 +14,11 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use crate::support::api::Client;
-use crate::support::browser::Browser;
+use crate::support::browser::{Browser, pem_key_file};
 use crate::support::demo::Demo;
 
 /// The demo's first school: its head and focal point are demo logins, and it
@@ -111,20 +110,6 @@ async fn locked_change(c: &Client, t: &str, unit: &str, skip: &[String]) -> (Str
     (id.to_owned(), h["full_name"].as_str().unwrap().to_owned())
 }
 
-/// The key file a deputy keeps: the Ed25519 seed as PKCS #8, PEM (RFC 8410).
-fn pem_key_file(dir: &Path, key: &SigningKey) -> PathBuf {
-    let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
-    der.extend_from_slice(&key.to_bytes());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let path = dir.join(format!("{DEPUTY}.pem"));
-    std::fs::write(
-        &path,
-        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
-    )
-    .unwrap();
-    path
-}
-
 /// The hospital's deputy director, as its administrator would issue them:
 /// a staff account of the hospital with access right, a password they
 /// changed, and a registered signing key. Returns the key file.
@@ -166,7 +151,7 @@ async fn hospital_deputy(demo: &Demo) -> PathBuf {
     )
     .await;
     c.first_login(DEPUTY, ISSUED, CHOSEN).await;
-    pem_key_file(&demo.dir, &key)
+    pem_key_file(&demo.dir.join(format!("{DEPUTY}.pem")), &key)
 }
 
 /// Signs the open approval page's digest with `key_file` and waits for the

@@ -19,7 +19,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::browser::Browser;
+use crate::support::browser::{Browser, field, fill_items};
 use crate::support::demo::Demo;
 
 /// The hospital's focal point, and the commune's that receives a transfer.
@@ -34,11 +34,6 @@ const NEW_ID: &str = "001195007788";
 const NEW_USER: &str = "huongnt.bvdk";
 const ISSUED: &str = "Cap-Moi#2026!x";
 const CHOSEN: &str = "Ho-So-Moi#2026!z";
-
-/// The declare page's field for item `code` (row 0: not a table section).
-fn field(code: &str) -> String {
-    format!("[id='f:{code}:0']")
-}
 
 /// A name as typed on a keyboard without Vietnamese input: no diacritics.
 fn unaccented(name: &str) -> String {
@@ -103,15 +98,17 @@ async fn past_warnings(b: &Browser) {
 
 /// Types the new person's identity on the open declare page.
 async fn type_identity(b: &Browser, religion: &str) {
-    for (code, value) in [
-        ("1", "NGUYỄN THỊ HƯƠNG"),
-        ("3a", "12/03/1995"),
-        ("3b", "Nữ"),
-        ("25a", NEW_ID),
-        ("7", religion),
-    ] {
-        b.fill(&field(code), value).await;
-    }
+    fill_items(
+        b,
+        &[
+            ("1", "NGUYỄN THỊ HƯƠNG"),
+            ("3a", "12/03/1995"),
+            ("3b", "Nữ"),
+            ("25a", NEW_ID),
+            ("7", religion),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

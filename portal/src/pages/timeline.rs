@@ -49,6 +49,22 @@ fn mark(ok: bool) -> Markup {
     }
 }
 
+/// A diff's field, `27.c1#2` (item, table column, row) in words with its code.
+fn field_name(field: &str) -> String {
+    match field.split_once('#') {
+        Some((code, row)) => format!("{}, dòng {row}", super::dossier::label(code)),
+        None => super::dossier::label(field),
+    }
+}
+
+/// A diff's value; a sealed one (the bundle carries only its ciphertext) said so.
+fn shown(value: &str) -> Markup {
+    html! {
+        @if value == hoso_bundle::SEALED { em { "(thông tin hạn chế, đã mã hóa)" } }
+        @else { (value) }
+    }
+}
+
 /// The verified timeline, one row per event.
 pub(crate) fn entries_table(entries: &[TimelineEntry], links: &[bool]) -> Markup {
     html! {
@@ -77,9 +93,9 @@ pub(crate) fn entries_table(entries: &[TimelineEntry], links: &[bool]) -> Markup
                                     ul.diff {
                                         @for c in &e.changes {
                                             li {
-                                                code { (c.section) " · " (c.field) } ": "
-                                                @if let Some(b) = &c.before { del { (b) } " → " }
-                                                @match &c.after { Some(a) => { ins { (a) } }, None => { em { "(xóa)" } } }
+                                                (super::dossier::section_title(&c.section)) " · " (field_name(&c.field)) ": "
+                                                @if let Some(b) = &c.before { del { (shown(b)) } " → " }
+                                                @match &c.after { Some(a) => { ins { (shown(a)) } }, None => { em { "(xóa)" } } }
                                             }
                                         }
                                     }

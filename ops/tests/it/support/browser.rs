@@ -466,3 +466,29 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// The declare page's field for item `code` (row 0: not a table section).
+pub fn field(code: &str) -> String {
+    format!("[id='f:{code}:0']")
+}
+
+/// Types each `(item code, value)` into the open declare page.
+pub async fn fill_items(b: &Browser, items: &[(&str, &str)]) {
+    for (code, value) in items {
+        b.fill(&field(code), value).await;
+    }
+}
+
+/// The key file a head or deputy keeps, written to `path`: the Ed25519 seed
+/// as PKCS #8, PEM (RFC 8410), as `openssl genpkey -algorithm ed25519` writes it.
+pub fn pem_key_file(path: &Path, key: &ed25519_dalek::SigningKey) -> PathBuf {
+    let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
+    der.extend_from_slice(&key.to_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    std::fs::write(
+        path,
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    path.to_owned()
+}

@@ -164,3 +164,19 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// The active ledger public key, as `hoso keys ledger show` publishes it.
+pub fn published_ledger_key(data: &Path) -> String {
+    let o = hoso(&["keys", "ledger", "show", "--data", &arg(data), "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    shown["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "active")
+        .unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
