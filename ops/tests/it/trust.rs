@@ -429,19 +429,7 @@ async fn save(s: &Server, path: &str, token: &str, file: &Path) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proofs_and_bundles_served_by_the_node_verify_offline() {
     let (dir, data) = copy_of_base();
-    let d = data.to_str().unwrap();
-    let (code, keys) = run(&["keys", "ledger", "show", "--data", d, "--json"]);
-    assert_eq!(code, 0);
-    let keys: Value = serde_json::from_str(&keys).unwrap();
-    let key = keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "active")
-        .unwrap()["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = crate::support::published_ledger_key(&data);
     let file = |name: &str| dir.path().join(name);
     let f = |name: &str| file(name).to_str().unwrap().to_owned();
 
