@@ -75,11 +75,17 @@ impl Viewer {
     /// Refuses a post whose form token is not this session's, or that the
     /// browser says comes from another origin.
     pub(crate) fn check(&self, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
-        same_origin(headers)?;
-        match token {
-            Some(t) if equal(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
-            _ => Err(forged()),
-        }
+        check_post(headers, token, &self.csrf)
+    }
+}
+
+/// Refuses a post whose form token is not `csrf`, or that the browser says
+/// comes from another origin.
+fn check_post(headers: &HeaderMap, token: Option<&str>, csrf: &str) -> Result<(), Response> {
+    same_origin(headers)?;
+    match token {
+        Some(t) if equal(t.as_bytes(), csrf.as_bytes()) => Ok(()),
+        _ => Err(forged()),
     }
 }
 
@@ -239,11 +245,7 @@ impl FromRequestParts<Arc<Portal>> for Pending {
 
 impl Pending {
     pub(crate) fn check(&self, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
-        same_origin(headers)?;
-        match token {
-            Some(t) if equal(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
-            _ => Err(forged()),
-        }
+        check_post(headers, token, &self.csrf)
     }
 }
 
