@@ -204,23 +204,7 @@ async fn portal_declaration_return_lock_and_signed_approval_by_three_users() {
     b.follow("Sơ yếu lý lịch: nhân thân").await;
     b.wait_for("#declare-form").await;
     type_identity(&b, "Không").await;
-    let doc = p.tmp.path().join("giay-khai-sinh.pdf");
-    std::fs::write(&doc, b"%PDF-1.4\n% a scan of the birth certificate\n").unwrap();
-    b.wait_for("#document-file")
-        .await
-        .send_keys(doc.to_str().unwrap())
-        .await
-        .unwrap();
-    b.press("Tải lên").await;
-    let said = b.wait_text("[data-status]", "Đã tải lên").await;
-    assert!(said.contains("giay-khai-sinh.pdf"), "{said}");
-    let progress = b
-        .run(
-            "var p = document.getElementById('upload-progress'); return [p.value, p.max];",
-            vec![],
-        )
-        .await;
-    assert_eq!(progress[0], progress[1], "the bar is full: {progress}");
+    b.upload(p.tmp.path(), "giay-khai-sinh.pdf").await;
     let cited = b
         .run(
             "return Array.from(document.querySelectorAll('#declare-form input[name=attachments]')).map(function (i) { return i.value; });",

@@ -48,28 +48,6 @@ fn unaccented(name: &str) -> String {
     name.to_lowercase().chars().map(plain).collect()
 }
 
-/// Uploads `name` with the page's upload form and waits for it to be cited
-/// by the form it belongs to; the bar ends full.
-async fn upload(b: &Browser, dir: &std::path::Path, name: &str) {
-    let doc = dir.join(name);
-    std::fs::write(&doc, format!("%PDF-1.4\n% {name}\n")).unwrap();
-    b.wait_for("#document-file")
-        .await
-        .send_keys(doc.to_str().unwrap())
-        .await
-        .unwrap();
-    b.press("Tải lên").await;
-    let said = b.wait_text("[data-status]", "Đã tải lên").await;
-    assert!(said.contains(name), "{said}");
-    let progress = b
-        .run(
-            "var p = document.getElementById('upload-progress'); return [p.value, p.max];",
-            vec![],
-        )
-        .await;
-    assert_eq!(progress[0], progress[1], "the bar is full: {progress}");
-}
-
 /// The `href`s of the links in `css`, in page order.
 async fn links(b: &Browser, css: &str) -> Vec<String> {
     let v = b
@@ -155,7 +133,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     b.wait_for("#declare-form").await;
     let moved = "số 12 phố Điện Biên, phường Phố Hiến, tỉnh Hưng Yên";
     b.fill(&field("9"), moved).await;
-    upload(&b, scans.path(), "xac-nhan-cu-tru.pdf").await;
+    b.upload(scans.path(), "xac-nhan-cu-tru.pdf").await;
     b.screenshot("year-hr-03-declare-a-change", 1280).await;
     b.press("Gửi kê khai").await;
     b.wait_text("#workflow", "Đang kê khai").await;
@@ -240,7 +218,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
         b.fill(&format!("#decision-form [name={name}]"), value)
             .await;
     }
-    upload(&b, scans.path(), "quyet-dinh-nang-bac.pdf").await;
+    b.upload(scans.path(), "quyet-dinh-nang-bac.pdf").await;
     b.screenshot("year-hr-05-decision", 1280).await;
     b.press("Cập nhật quyết định vào hồ sơ").await;
     past_warnings(&b).await;
@@ -305,7 +283,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     ] {
         b.fill(&format!("#status-form [name={name}]"), value).await;
     }
-    upload(&b, scans.path(), "quyet-dinh-biet-phai.pdf").await;
+    b.upload(scans.path(), "quyet-dinh-biet-phai.pdf").await;
     b.screenshot("year-hr-08-status", 1280).await;
     b.press("Ghi nhận thay đổi").await;
     past_warnings(&b).await;
@@ -333,7 +311,8 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
         b.fill(&format!("#transfer-form [name={name}]"), value)
             .await;
     }
-    upload(&b, scans.path(), "quyet-dinh-chuyen-cong-tac.pdf").await;
+    b.upload(scans.path(), "quyet-dinh-chuyen-cong-tac.pdf")
+        .await;
     b.screenshot("year-hr-09-transfer-out", 1280).await;
     b.press("Gửi hồ sơ").await;
     past_warnings(&b).await;
@@ -413,7 +392,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     b.follow("Sơ yếu lý lịch: nhân thân").await;
     b.wait_for("#declare-form").await;
     type_identity(&b, "Không").await;
-    upload(&b, scans.path(), "giay-khai-sinh.pdf").await;
+    b.upload(scans.path(), "giay-khai-sinh.pdf").await;
     b.press("Gửi kê khai").await;
     b.wait_text("#workflow", "Đang kê khai").await;
     b.follow("Tuyển dụng, chức vụ, công việc").await;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
@@ -259,15 +259,19 @@ pub(crate) async fn issue(
             None => return refused_page(Some(&v), &super::org::bad_date()),
         }
     }
-    match p.api.json(&v.who, Method::POST, "/accounts", &body).await {
-        Ok(_) => Redirect::to("/accounts?done=issued").into_response(),
-        Err(r) => refused_page(Some(&v), &r),
-    }
+    super::post_then(&p, &v, "/accounts", &body, "/accounts?done=issued").await
 }
 
 /// An account id as the API writes them (a UUID), so that it can go in a path.
 fn account_id(f: &Fields) -> Option<&str> {
     filled(f, "account").and_then(super::dossier_id)
+}
+
+/// A post about one account: its form token checked and the account's id
+/// (from the `account` field) in the shape of one; else the page that refuses it.
+fn account_post<'a>(v: &Viewer, headers: &HeaderMap, f: &'a Fields) -> Result<&'a str, Response> {
+    v.check(headers, field(f, CSRF_FIELD))?;
+    account_id(f).ok_or_else(|| refused_page(Some(v), &super::dossier::not_found_refusal()))
 }
 
 /// `POST /accounts/changes`: grant, expand, restrict or revoke a right.
@@ -277,11 +281,9 @@ pub(crate) async fn change(
     headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = account_id(&f) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match account_post(&v, &headers, &f) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let action = filled(&f, "action").unwrap_or("");
     let mut body = json!({
@@ -292,19 +294,8 @@ pub(crate) async fn change(
     if action != "revoke" {
         body["right"] = json!(filled(&f, "right").unwrap_or(""));
     }
-    match p
-        .api
-        .json(
-            &v.who,
-            Method::POST,
-            &format!("/accounts/{id}/changes"),
-            &body,
-        )
-        .await
-    {
-        Ok(_) => Redirect::to("/accounts?done=changed").into_response(),
-        Err(r) => refused_page(Some(&v), &r),
-    }
+    let path = format!("/accounts/{id}/changes");
+    super::post_then(&p, &v, &path, &body, "/accounts?done=changed").await
 }
 
 /// The API's body for registering a signing key, from the form.
@@ -329,27 +320,15 @@ pub(crate) async fn key(
     headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = account_id(&f) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match account_post(&v, &headers, &f) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
-    let answer = match key_body(&f) {
+    match key_body(&f) {
         Ok(body) => {
-            p.api
-                .json(
-                    &v.who,
-                    Method::POST,
-                    &format!("/accounts/{id}/changes"),
-                    &body,
-                )
-                .await
+            let path = format!("/accounts/{id}/changes");
+            super::post_then(&p, &v, &path, &body, "/accounts?done=key").await
         }
-        Err(r) => Err(r),
-    };
-    match answer {
-        Ok(_) => Redirect::to("/accounts?done=key").into_response(),
         Err(r) => refused_page(Some(&v), &r),
     }
 }
@@ -361,26 +340,13 @@ pub(crate) async fn password(
     headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    if let Err(r) = v.check(&headers, field(&f, CSRF_FIELD)) {
-        return r;
-    }
-    let Some(id) = account_id(&f) else {
-        return refused_page(Some(&v), &super::dossier::not_found_refusal());
+    let id = match account_post(&v, &headers, &f) {
+        Ok(id) => id,
+        Err(r) => return r,
     };
     let body = json!({ "password": field(&f, "password").unwrap_or("") });
-    match p
-        .api
-        .json(
-            &v.who,
-            Method::POST,
-            &format!("/accounts/{id}/password"),
-            &body,
-        )
-        .await
-    {
-        Ok(_) => Redirect::to("/accounts?done=password").into_response(),
-        Err(r) => refused_page(Some(&v), &r),
-    }
+    let path = format!("/accounts/{id}/password");
+    super::post_then(&p, &v, &path, &body, "/accounts?done=password").await
 }
 
 #[cfg(test)]

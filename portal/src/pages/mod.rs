@@ -57,6 +57,26 @@ pub(crate) fn dossier_post<'a>(
     dossier_id(id).ok_or_else(|| crate::page::refused_page(Some(v), &dossier::not_found_refusal()))
 }
 
+/// Sends a form's body to the API and answers as a form post should: on to
+/// `then` when the API took it, else the page saying why it did not.
+pub(crate) async fn post_then(
+    p: &crate::Portal,
+    v: &crate::session::Viewer,
+    path: &str,
+    body: &serde_json::Value,
+    then: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match p
+        .api
+        .json(&v.who, axum::http::Method::POST, path, body)
+        .await
+    {
+        Ok(_) => axum::response::Redirect::to(then).into_response(),
+        Err(r) => crate::page::refused_page(Some(v), &r),
+    }
+}
+
 /// A page about one dossier: its id checked and the dossier as the API gives
 /// it to the visitor; else the page that refuses it.
 pub(crate) async fn dossier_for_page<'a>(

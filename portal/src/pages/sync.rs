@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::Datelike;
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -213,14 +213,7 @@ pub(crate) async fn submit(
         "key_id": field(&f, "key_id").unwrap_or(""),
         "signature": field(&f, "signature").unwrap_or(""),
     });
-    match p
-        .api
-        .json(&v.who, Method::POST, "/sync/batches", &body)
-        .await
-    {
-        Ok(_) => Redirect::to("/sync?done=sealed").into_response(),
-        Err(r) => refused_page(Some(&v), &r),
-    }
+    super::post_then(&p, &v, "/sync/batches", &body, "/sync?done=sealed").await
 }
 
 #[cfg(test)]

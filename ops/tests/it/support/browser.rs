@@ -431,6 +431,28 @@ impl Browser {
         path
     }
 
+    /// Uploads `name` with the page's upload form and waits for it to be cited
+    /// by the form it belongs to; the bar ends full.
+    pub async fn upload(&self, dir: &Path, name: &str) {
+        let doc = dir.join(name);
+        std::fs::write(&doc, format!("%PDF-1.4\n% {name}\n")).unwrap();
+        self.wait_for("#document-file")
+            .await
+            .send_keys(doc.to_str().unwrap())
+            .await
+            .unwrap();
+        self.press("Tải lên").await;
+        let said = self.wait_text("[data-status]", "Đã tải lên").await;
+        assert!(said.contains(name), "{said}");
+        let progress = self
+            .run(
+                "var p = document.getElementById('upload-progress'); return [p.value, p.max];",
+                vec![],
+            )
+            .await;
+        assert_eq!(progress[0], progress[1], "the bar is full: {progress}");
+    }
+
     /// Logs out through the navigation's button.
     pub async fn log_out(&self) {
         self.press("Đăng xuất").await;
