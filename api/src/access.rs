@@ -683,6 +683,8 @@ mod tests {
             signer: "h".into(),
             delegated_from: None,
             key_id: "k".into(),
+            signer_name: None,
+            delegated_from_name: None,
         });
         let opener = KeyringSealer(keyring);
         let doc = |allowed| to_document(&v, 2, profile.restrictions(), allowed, &opener).unwrap();
@@ -711,6 +713,7 @@ mod tests {
             position: 7,
             event_type: "dossier.DossierOpened".into(),
             actor: "a".into(),
+            actor_name: None,
             recorded_at: "2026-01-05T00:00:00Z".into(),
             effective: None,
             document: None,

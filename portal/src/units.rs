@@ -56,6 +56,11 @@ impl Units {
         }
     }
 
+    /// Takes in the names another lookup found.
+    pub(crate) fn add_all(&mut self, other: Units) {
+        self.names.extend(other.names);
+    }
+
     /// A unit's name, when the API gave it.
     pub(crate) fn name(&self, code: &str) -> Option<&str> {
         self.names.get(code).map(String::as_str)
@@ -69,6 +74,14 @@ impl Units {
                 Some(name) => { span.unit { (name) " " small.code { (code) } } },
                 None => { code { (code) } },
             }
+        }
+    }
+
+    /// A unit in plain text: "name (code)", or the code alone.
+    pub(crate) fn words(&self, code: &str) -> String {
+        match self.name(code) {
+            Some(name) => format!("{name} ({code})"),
+            None => code.to_owned(),
         }
     }
 

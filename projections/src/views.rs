@@ -115,6 +115,12 @@ pub struct Approval {
     pub delegated_from: Option<String>,
     /// Key id.
     pub key_id: String,
+    /// The signer's name today, filled by the API (the log holds the account id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// The delegating head's name today, filled by the API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_from_name: Option<String>,
 }
 
 /// A dossier as the portal shows it.
@@ -201,6 +207,10 @@ pub struct HistoryEntry {
     pub event_type: String,
     /// Actor.
     pub actor: String,
+    /// The actor's name today, filled by the API (the log holds the account
+    /// id); absent for an actor that is no account (an import, the system).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// When it was recorded (RFC 3339).
     pub recorded_at: String,
     /// Effective date, when the event has one.
@@ -381,6 +391,7 @@ impl ReadModel {
                         position: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
                         event_type: r.get(2)?,
                         actor: r.get(3)?,
+                        actor_name: None,
                         recorded_at: crate::dates::micros_text(r.get(4)?),
                         effective: r.get(5)?,
                         document,
@@ -490,6 +501,8 @@ fn review_step(v: &mut DossierView, event: &DomainEvent) -> bool {
                 signer: a.signer.clone(),
                 delegated_from: a.delegated_from.clone(),
                 key_id: a.key_id.clone(),
+                signer_name: None,
+                delegated_from_name: None,
             });
         }
         _ => return false,

@@ -99,6 +99,25 @@ fn filter<'a>(s: &'a AppState, basis: &'a ReadBasis, id: &'a str) -> Filter<'a> 
     }
 }
 
+/// The names today of the accounts `ids` (each looked up once), for a page
+/// that would otherwise show who acted as an account id. An id that is no
+/// account (an import's actor, the system) has no name.
+async fn account_names(
+    s: &AppState,
+    ids: &[&str],
+) -> ApiResult<std::collections::HashMap<String, String>> {
+    let mut names = std::collections::HashMap::new();
+    let mut asked = std::collections::HashSet::new();
+    for &id in ids {
+        if asked.insert(id)
+            && let Some(a) = s.workflows.caller(id).await?
+        {
+            names.insert(id.to_owned(), a.display_name);
+        }
+    }
+    Ok(names)
+}
+
 /// Personnel category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -361,7 +380,20 @@ pub(crate) async fn visible(
         .read
         .dossier(id, p.as_of, p.known_at)?
         .ok_or_else(|| Problem::not_found("dossier"))?;
-    let (out, revealed) = filter(s, &basis, id).dossier(view)?;
+    let (mut out, revealed) = filter(s, &basis, id).dossier(view)?;
+    let ids: Vec<&str> = out
+        .approvals
+        .iter()
+        .flat_map(|a| std::iter::once(a.signer.as_str()).chain(a.delegated_from.as_deref()))
+        .collect();
+    let names = account_names(s, &ids).await?;
+    for a in &mut out.approvals {
+        a.signer_name = names.get(&a.signer).cloned();
+        a.delegated_from_name = a
+            .delegated_from
+            .as_ref()
+            .and_then(|d| names.get(d).cloned());
+    }
     log_reads(
         s,
         c,
@@ -395,8 +427,9 @@ pub async fn read(
     Ok(resp)
 }
 
-/// Every event of the dossier with actor, times, source document and the
-/// field-level diff, restricted values withheld or opened per clearance.
+/// Every event of the dossier with actor (and the actor's name today), times,
+/// source document and the field-level diff, restricted values withheld or
+/// opened per clearance.
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}/history", tag = "dossiers",
     params(("id" = String, Path, description = "Dossier id (UUID)"), WaitFor),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem)))]
@@ -409,7 +442,12 @@ pub async fn history(
     let basis = basis(&s, &c, &id, "GET /dossiers/{id}/history").await?;
     wait(&s, w.wait_for).await?;
     let entries = s.read.history(&id)?;
-    let (entries, revealed) = filter(&s, &basis, &id).history(entries)?;
+    let (mut entries, revealed) = filter(&s, &basis, &id).history(entries)?;
+    let ids: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+    let names = account_names(&s, &ids).await?;
+    for e in &mut entries {
+        e.actor_name = names.get(&e.actor).cloned();
+    }
     log_reads(&s, &c, &id, &basis, revealed, "history").await?;
     Ok(Json(entries))
 }

@@ -346,6 +346,30 @@ async fn a_dossier_lives_its_whole_life_over_http() {
         .body;
     assert_eq!(v["workflow"], "approved");
     assert_eq!(v["approvals"].as_array().unwrap().len(), 1);
+    // Who signed and who acted (the focal point, the servant, the head), by
+    // name as well as by account id.
+    assert_eq!(v["approvals"][0]["signer"], p.health_head.0.as_str());
+    assert_eq!(v["approvals"][0]["signer_name"], "Cán bộ yte.giamdoc");
+    let history = s
+        .call(
+            "GET",
+            &format!("/api/v1/dossiers/{id}/history"),
+            Some(&p.health_focal),
+            None,
+        )
+        .await
+        .body;
+    let actors: std::collections::BTreeSet<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["actor_name"].as_str())
+        .collect();
+    assert_eq!(
+        actors,
+        ["Cán bộ yte.giamdoc", "Cán bộ yte.tochuc", "Nguyễn Văn An"].into(),
+        "{history}"
+    );
     // The focal point (update right: restricted clearance) sees the
     // identification number and religion, opened from their sealed form.
     let fields = v["sections"]["identity"].as_array().unwrap();

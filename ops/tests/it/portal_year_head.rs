@@ -2,7 +2,8 @@
 //! headless Chromium with the logins and key files `hoso demo` prints: a head
 //! signs the month's pending dossier from the approval queue with the key
 //! file (another finds nothing waiting), delegates signing to a deputy picked by name (KT 8.1), the deputy
-//! signs under the delegation and the head ends it; the Sở Nội vụ reads the
+//! signs under the delegation and the head ends it; the Sở Nội vụ's director
+//! limits a delegation to a division ticked by name; the Sở Nội vụ reads the
 //! org tree across the demo's merger, the accounts (registering a signing
 //! key), the security record after a failed login, downloads a report as CSV and XLSX, and its director
 //! seals the national sync batch the demo left for today.
@@ -30,6 +31,9 @@ const MERGED: &str = "102.03.00.H33";
 /// The provincial hospital, whose head delegates in the walk.
 const HOSPITAL: &str = "901.04.00.H33";
 const PROVINCE: &str = "000.00.00.H33";
+/// The Sở Nội vụ's office, one of its divisions.
+const SNV_OFFICE: &str = "001.01.00.H33";
+const SNV_OFFICE_NAME: &str = "Văn phòng Sở Nội vụ";
 
 const DEPUTY: &str = "bvdk.phogiamdoc";
 const DEPUTY_NAME: &str = "Trịnh Minh Phương";
@@ -298,6 +302,18 @@ async fn a_head_delegates_to_a_deputy_picked_by_name_who_signs_until_it_is_ended
         !choices.contains("bvdk.giamdoc"),
         "not the head themself: {choices}"
     );
+    // The hospital has no units under it: a delegation covers it whole.
+    let no_units = b
+        .run(
+            "return document.querySelector('#org_codes') === null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        no_units,
+        json!(true),
+        "no unit list for a unit without units"
+    );
     let deputy_id = b
         .run(
             "var want = arguments[0];
@@ -526,6 +542,74 @@ async fn the_home_affairs_reads_the_merger_accounts_attempts_and_downloads_repor
     assert!(!listed.contains("bvdk.giamdoc"), "only its own: {listed}");
     b.screenshot("year-head-13-agency-accounts", 1280).await;
     b.no_errors("the agency administrator's accounts").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kt_8_1_a_head_limits_a_delegation_to_units_ticked_by_name() {
+    let Some(mut b) = Browser::start("a head's delegation limited to some units").await else {
+        return;
+    };
+    let demo = Demo::serve();
+    let director = demo.login("snv.giamdoc");
+    b.log_in(demo.base(), &director.username, &director.password)
+        .await;
+    b.follow("Ủy quyền phê duyệt").await;
+    // The Sở Nội vụ and its divisions, by name, the Sở first.
+    let units = b.text("#org_codes").await;
+    assert!(
+        units.contains("Sở Nội vụ tỉnh Hưng Yên") && units.contains(SNV_OFFICE_NAME),
+        "{units}"
+    );
+    assert!(
+        units.find("Sở Nội vụ tỉnh").unwrap() < units.find(SNV_OFFICE_NAME).unwrap(),
+        "{units}"
+    );
+    let picked = b
+        .run(
+            "var o = Array.from(document.querySelectorAll('#to_account option'))
+                 .find(function (o) { return o.value !== ''; });
+             o.selected = true;
+             return o.textContent;",
+            vec![],
+        )
+        .await;
+    let deputy = picked
+        .as_str()
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap()
+        .to_owned();
+    b.run(
+        "var want = arguments[0];
+         var l = Array.from(document.querySelectorAll('#org_codes label'))
+             .find(function (l) { return l.textContent.indexOf(want) >= 0; });
+         document.getElementById(l.htmlFor).click();",
+        vec![json!(SNV_OFFICE_NAME)],
+    )
+    .await;
+    b.fill("#valid_from", "01/01/2027").await;
+    b.fill("#valid_until", "31/03/2027").await;
+    b.fill("#doc_number", "40/QĐ-SNV").await;
+    b.fill("#doc_date", "01/12/2026").await;
+    b.fill("#doc_issuer", "Sở Nội vụ tỉnh Hưng Yên").await;
+    b.screenshot("year-head-16-delegate-units", 1280).await;
+    b.press("Ủy quyền").await;
+    let given = b.wait_text("#delegations", &deputy).await;
+    assert!(given.contains(SNV_OFFICE_NAME), "the unit by name: {given}");
+    b.no_errors("delegated over one division").await;
+
+    // The log holds the ticked unit's code.
+    let (c, t) = api(&demo, "snv.giamdoc").await;
+    let me = c.get_ok("/api/v1/accounts/me", &t).await;
+    let limits: Vec<Value> = me["delegations"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| d["org_codes"].clone())
+        .collect();
+    assert_eq!(limits, [json!([SNV_OFFICE])], "{me}");
     b.close().await;
 }
 

@@ -249,6 +249,10 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     assert_eq!(row[1], "Thay đổi lương", "{row:?}");
     assert_eq!(row[2], "01/03/2026", "effective: {row:?}");
     assert!(row[3].starts_with(&today), "recorded today: {row:?}");
+    // Who recorded it, by name: the focal point logged in.
+    let me = b.text("span.who").await;
+    let my_name = me.split(" · ").next().unwrap_or("");
+    assert!(!my_name.is_empty() && row[4] == my_name, "{row:?} by {me}");
     assert!(row[5].contains("45/QĐ-BVĐK"), "{row:?}");
     assert!(
         row[6].contains("Bậc, hệ số lương: ngạch V.08.01.03, bậc 8, hệ số 4,65"),

@@ -4,7 +4,9 @@
 //! written decision, and ending one before its term. Only the head delegates
 //! their own power, to a staff account of their unit; the API decides. The
 //! deputy is picked by name among the accounts the API lists for the head
-//! (`GET /accounts/me/delegates`), not typed as an account id.
+//! (`GET /accounts/me/delegates`), not typed as an account id, and the units
+//! a delegation may be limited to are ticked by name among those of the
+//! head's own subtree (`GET /org-units/{code}/tree`).
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{csrf, page, refusal_box};
 use crate::session::{CSRF_FIELD, Viewer};
+use crate::units::Units;
 use crate::words;
 
 use super::forms::{self, date_input, input, refuse, required, required_date, text};
@@ -34,8 +37,11 @@ const CATEGORIES: [&str; 4] = ["can_bo", "cong_chuc", "vien_chuc", "nguoi_lao_do
 pub(crate) fn body(f: &Fields) -> Result<Value, Refusal> {
     match text(f, "action") {
         "delegate" => {
-            let org_codes: Vec<&str> = text(f, "org_codes")
-                .split([',', ';', ' ', '\n'])
+            // Ticked boxes send a code each; the typed field (shown when the
+            // subtree could not be listed) sends them separated.
+            let org_codes: Vec<&str> = fields(f, "org_codes")
+                .into_iter()
+                .flat_map(|v| v.split([',', ';', ' ', '\n']))
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
                 .collect();
@@ -66,6 +72,49 @@ async fn deputies(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
     Ok(out)
 }
 
+/// The units of the head's own subtree today, as the API lists them (the
+/// head's unit first), or why they could not be listed.
+async fn scope(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
+    let unit = v.unit();
+    if unit.is_empty() || unit.contains('/') {
+        return Err(Refusal::internal("the API named no unit for the account"));
+    }
+    let listed = p
+        .api
+        .get(&v.who, &format!("/org-units/{unit}/tree"))
+        .await?;
+    let mut out = listed.as_array().cloned().unwrap_or_default();
+    out.sort_by_key(|u| {
+        (
+            u["code"].as_str() != Some(unit),
+            u["code"].as_str().map(str::to_owned),
+        )
+    });
+    Ok(out)
+}
+
+/// Names of the units a page shows: the subtree's, and any a delegation names
+/// that is no longer in it (merged away, say).
+async fn unit_names(p: &Portal, v: &Viewer, scope: &Result<Vec<Value>, Refusal>) -> Units {
+    let mut units = Units::default();
+    if let Ok(list) = scope {
+        units.add(&Value::Array(list.clone()));
+    }
+    let empty = serde_json::Map::new();
+    let named: Vec<&str> = v.me["delegations"]
+        .as_object()
+        .unwrap_or(&empty)
+        .values()
+        .flat_map(|d| d["org_codes"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .filter(|c| units.name(c).is_none())
+        .collect();
+    if !named.is_empty() {
+        units.add_all(Units::of(p, v, &named).await);
+    }
+    units
+}
+
 /// A deputy in words: name, login name, and whether they can sign yet.
 fn deputy_words(a: &Value) -> String {
     let mut w = format!(
@@ -79,7 +128,7 @@ fn deputy_words(a: &Value) -> String {
     w
 }
 
-fn given(v: &Viewer, deputies: &[Value]) -> Markup {
+fn given(v: &Viewer, deputies: &[Value], units: &Units) -> Markup {
     let empty = serde_json::Map::new();
     let list = v.me["delegations"].as_object().unwrap_or(&empty);
     html! {
@@ -110,10 +159,16 @@ fn given(v: &Viewer, deputies: &[Value]) -> Markup {
                                     (format::date(d["valid_until"].as_str().unwrap_or("")))
                                 }
                                 td {
+                                    @let names = units;
                                     @let units = d["org_codes"].as_array().cloned().unwrap_or_default();
                                     @let cats = d["categories"].as_array().cloned().unwrap_or_default();
                                     @if units.is_empty() { "Toàn đơn vị" }
-                                    @else { @for u in &units { code { (u.as_str().unwrap_or("")) } " " } }
+                                    @else {
+                                        @for (j, u) in units.iter().enumerate() {
+                                            @if j > 0 { ", " }
+                                            (names.show_value(u))
+                                        }
+                                    }
                                     "; "
                                     @if cats.is_empty() { "mọi đối tượng" }
                                     @else { (cats.iter().filter_map(Value::as_str).map(words::category).collect::<Vec<_>>().join(", ")) }
@@ -172,7 +227,42 @@ fn deputy_field(f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> Markup {
     }
 }
 
-fn the_form(v: &Viewer, f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> Markup {
+/// The units a delegation may be limited to: a box per unit of the head's
+/// subtree, by name; none when the head's unit has no units under it (the
+/// delegation covers it whole); the typed codes when the subtree could not be
+/// listed.
+fn units_field(f: &Fields, scope: &Result<Vec<Value>, Refusal>) -> Markup {
+    let ticked: Vec<&str> = fields(f, "org_codes");
+    html! {
+        @match scope {
+            Ok(list) if list.len() <= 1 => {},
+            Ok(list) => {
+                fieldset #org_codes {
+                    legend { "Đơn vị được ủy quyền " span.hint { "(không chọn: toàn đơn vị)" } }
+                    @for (i, u) in list.iter().enumerate() {
+                        @let code = u["code"].as_str().unwrap_or("");
+                        div {
+                            input type="checkbox" name="org_codes" value=(code) id={ "unit-" (i) } checked[ticked.contains(&code)];
+                            " " label.inline for={ "unit-" (i) } {
+                                (u["name"].as_str().unwrap_or(code)) " " small.code { (code) }
+                            }
+                        }
+                    }
+                }
+            },
+            Err(_) => {
+                (input(f, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
+            },
+        }
+    }
+}
+
+fn the_form(
+    v: &Viewer,
+    f: &Fields,
+    deputies: &Result<Vec<Value>, Refusal>,
+    scope: &Result<Vec<Value>, Refusal>,
+) -> Markup {
     let chosen = fields(f, "categories");
     let can = deputies.as_ref().is_ok_and(|l| !l.is_empty());
     html! {
@@ -184,7 +274,7 @@ fn the_form(v: &Viewer, f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> M
             (deputy_field(f, deputies))
             (date_input(f, "valid_from", "Từ ngày", true))
             (date_input(f, "valid_until", "Đến ngày", true))
-            (input(f, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
+            (units_field(f, scope))
             fieldset {
                 legend { "Đối tượng " span.hint { "(không chọn: mọi đối tượng)" } }
                 @for (i, c) in CATEGORIES.iter().enumerate() {
@@ -209,9 +299,11 @@ fn the_form(v: &Viewer, f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> M
 pub(crate) async fn show(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
     let deputies = deputies(&p, &v).await;
     let listed = deputies.as_deref().unwrap_or_default();
+    let scope = scope(&p, &v).await;
+    let units = unit_names(&p, &v, &scope).await;
     let body = html! {
-        (given(&v, listed))
-        (the_form(&v, &Fields::new(), &deputies))
+        (given(&v, listed, &units))
+        (the_form(&v, &Fields::new(), &deputies, &scope))
     };
     page(&v, TITLE, body)
 }
@@ -249,11 +341,13 @@ pub(crate) async fn submit(
             };
             let deputies = deputies(&p, &v).await;
             let listed = deputies.as_deref().unwrap_or_default();
+            let scope = scope(&p, &v).await;
+            let units = unit_names(&p, &v, &scope).await;
             forms::refused_form(
                 &v,
                 TITLE,
                 &r,
-                html! { (given(&v, listed)) (the_form(&v, &typed, &deputies)) },
+                html! { (given(&v, listed, &units)) (the_form(&v, &typed, &deputies, &scope)) },
             )
         }
     }
@@ -283,6 +377,25 @@ mod tests {
                    "valid_until": "2026-05-31", "org_codes": ["000.02.01.H33", "000.02.02.H33"],
                    "categories": ["vien_chuc"],
                    "decision": {"number": "12/QĐ-SYT", "date": "2026-04-28", "issuer": "Sở Y tế"}})
+        );
+    }
+
+    #[test]
+    fn kt_8_1_a_delegation_limited_to_ticked_units() {
+        let f = post(&[
+            ("action", "delegate"),
+            ("to_account", "acc-2"),
+            ("valid_from", "01/05/2026"),
+            ("valid_until", "31/05/2026"),
+            ("org_codes", "000.02.01.H33"),
+            ("org_codes", "000.02.02.H33"),
+            ("doc_number", "12/QĐ-SYT"),
+            ("doc_date", "28/04/2026"),
+            ("doc_issuer", "Sở Y tế"),
+        ]);
+        assert_eq!(
+            body(&f).unwrap()["org_codes"],
+            json!(["000.02.01.H33", "000.02.02.H33"])
         );
     }
 

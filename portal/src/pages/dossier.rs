@@ -14,6 +14,7 @@ use crate::Portal;
 use crate::format;
 use crate::page::{csrf, item, page, refused_page};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// Renders one field's value: a sealed one the reader may not open shows as
@@ -68,6 +69,17 @@ fn fields_table(fields: &Value) -> Markup {
 /// for screen readers). Its end, not its start: ids are UUIDv7, whose first
 /// characters are the time of issue and read the same for every account
 /// issued the same week.
+/// Who acted: their name (the account id on hover) when the API gave it,
+/// else the shortened id.
+fn who(name: &Value, id: &str) -> Markup {
+    html! {
+        @match name.as_str().filter(|n| !n.is_empty()) {
+            Some(n) => { span title=(id) { (n) } },
+            None => { (account(id)) },
+        }
+    }
+}
+
 pub(crate) fn account(id: &str) -> Markup {
     let chars: Vec<char> = id.chars().collect();
     let short: String = chars[chars.len().saturating_sub(8)..].iter().collect();
@@ -150,7 +162,7 @@ pub(crate) async fn page_handler(
         .iter()
         .filter_map(|k| d[*k].as_str())
         .collect();
-    let units = crate::units::Units::of(p, v, &codes).await;
+    let units = Units::of(p, v, &codes).await;
     let name = d["full_name"].as_str().unwrap_or("").to_owned();
     let workflow = d["workflow"].as_str().unwrap_or("");
     let own = v.own_dossier() == Some(id);
@@ -271,9 +283,9 @@ pub(crate) async fn page_handler(
                         @for a in &approvals {
                             tr {
                                 td { (a["revision"]) }
-                                td { (account(a["signer"].as_str().unwrap_or(""))) }
+                                td { (who(&a["signer_name"], a["signer"].as_str().unwrap_or(""))) }
                                 td { code { (a["key_id"].as_str().unwrap_or("")) } }
-                                td { @if let Some(from) = a["delegated_from"].as_str() { (account(from)) } }
+                                td { @if let Some(from) = a["delegated_from"].as_str() { (who(&a["delegated_from_name"], from)) } }
                             }
                         }
                     }
@@ -510,7 +522,11 @@ fn date_of(v: &Value) -> Option<String> {
 /// A change the history records of a decision, a move or a status (a member
 /// of the dossier's summary, not of the form): its label and its new value
 /// in words, as the decision was typed — never the API's JSON.
-pub(crate) fn summary_change(field: &str, to: &Value) -> Option<(&'static str, String)> {
+pub(crate) fn summary_change(
+    field: &str,
+    to: &Value,
+    units: &Units,
+) -> Option<(&'static str, String)> {
     let text = |k: &str| to[k].as_str().unwrap_or("").trim().to_owned();
     let join = |parts: Vec<String>| {
         parts
@@ -522,8 +538,8 @@ pub(crate) fn summary_change(field: &str, to: &Value) -> Option<(&'static str, S
     Some(match field {
         "rank" => ("Ngạch, chức danh", to.as_str()?.to_owned()),
         "position" => ("Chức vụ", to.as_str()?.to_owned()),
-        "managing_unit" => ("Đơn vị quản lý", to.as_str()?.to_owned()),
-        "employing_unit" => ("Đơn vị sử dụng", to.as_str()?.to_owned()),
+        "managing_unit" => ("Đơn vị quản lý", units.words(to.as_str()?)),
+        "employing_unit" => ("Đơn vị sử dụng", units.words(to.as_str()?)),
         "status" => {
             let code = match to {
                 Value::Number(n) => n
@@ -608,7 +624,10 @@ pub(crate) fn summary_change(field: &str, to: &Value) -> Option<(&'static str, S
             "Quy hoạch",
             join(vec![
                 text("position"),
-                text("org_code"),
+                to["org_code"]
+                    .as_str()
+                    .map(|c| units.words(c))
+                    .unwrap_or_default(),
                 match (to["from_year"].as_u64(), to["until_year"].as_u64()) {
                     (Some(f), Some(u)) => format!("giai đoạn {f}–{u}"),
                     _ => String::new(),
@@ -619,14 +638,43 @@ pub(crate) fn summary_change(field: &str, to: &Value) -> Option<(&'static str, S
     })
 }
 
-fn diff_item(id: &str, d: &Value) -> Markup {
+/// The unit codes a history names (moves, transfers, the opening, planning),
+/// so that one call can name them all.
+fn history_units(entries: &[Value]) -> Vec<&str> {
+    let mut codes = Vec::new();
+    for d in entries
+        .iter()
+        .flat_map(|e| e["diff"].as_array().into_iter().flatten())
+    {
+        match d["field"].as_str() {
+            Some("managing_unit" | "employing_unit") => {
+                codes.extend([&d["from"], &d["to"]].into_iter().filter_map(Value::as_str));
+            }
+            Some("planning") => codes.extend(d["to"]["org_code"].as_str()),
+            _ => {}
+        }
+        if d["transfer"].is_string() {
+            codes.extend(d["to"].as_str());
+        }
+        for side in ["managing_unit", "employing_unit"] {
+            codes.extend(d["opened"][side].as_str());
+        }
+    }
+    codes
+}
+
+fn diff_item(id: &str, d: &Value, units: &Units) -> Markup {
     let section = d["section"].as_str().unwrap_or("");
     // A member of the summary: its label from whichever side is there.
     let summary = d["field"]
         .as_str()
         .filter(|_| section.is_empty())
         .and_then(|f| {
-            let side = |v: &Value| (!v.is_null()).then(|| summary_change(f, v)).flatten();
+            let side = |v: &Value| {
+                (!v.is_null())
+                    .then(|| summary_change(f, v, units))
+                    .flatten()
+            };
             let (to, from) = (side(&d["to"]), side(&d["from"]));
             let label = to.as_ref().or(from.as_ref())?.0;
             Some((label, from.map(|(_, w)| w), to.map(|(_, w)| w)))
@@ -639,7 +687,7 @@ fn diff_item(id: &str, d: &Value) -> Markup {
                 @if let Some(to) = to { ins { (to) } } @else { em { "(thôi, chấm dứt)" } }
             }
         } @else if let Some(transfer) = d["transfer"].as_str() {
-            li { "Chuyển hồ sơ đến " code { (d["to"].as_str().unwrap_or("")) } " (mã chuyển công tác " code { (transfer) } ")" }
+            li { "Chuyển hồ sơ đến " (units.show_value(&d["to"])) " (mã chuyển công tác " code { (transfer) } ")" }
         } @else if let Some(field) = d["field"].as_str() {
             li {
                 @if !section.is_empty() { (section_title(section)) " · " }
@@ -670,8 +718,8 @@ fn diff_item(id: &str, d: &Value) -> Markup {
         } @else if let Some(o) = d["opened"].as_object() {
             li {
                 (o.get("full_name").and_then(Value::as_str).unwrap_or(""))
-                "; đơn vị quản lý " code { (o.get("managing_unit").and_then(Value::as_str).unwrap_or("")) }
-                "; đơn vị sử dụng " code { (o.get("employing_unit").and_then(Value::as_str).unwrap_or("")) }
+                "; đơn vị quản lý " (units.show_value(o.get("managing_unit").unwrap_or(&Value::Null)))
+                "; đơn vị sử dụng " (units.show_value(o.get("employing_unit").unwrap_or(&Value::Null)))
             }
         } @else if let Some(r) = d["approved_revision"].as_u64() {
             li { "Phê duyệt phiên bản " (r) }
@@ -715,6 +763,7 @@ pub(crate) async fn history(
     if !all {
         entries.retain(|e| !bookkeeping(e));
     }
+    let units = Units::of(&p, &v, &history_units(&entries)).await;
     let body = html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
         @if hidden > 0 {
@@ -748,7 +797,7 @@ pub(crate) async fn history(
                             td { (event_words(e["event_type"].as_str().unwrap_or(""))) }
                             td { (e["effective"].as_str().map(format::date).unwrap_or_default()) }
                             td { (format::time(e["recorded_at"].as_str().unwrap_or(""))) }
-                            td { (account(e["actor"].as_str().unwrap_or(""))) }
+                            td { (who(&e["actor_name"], e["actor"].as_str().unwrap_or(""))) }
                             td {
                                 @if let Some(doc) = e["document"].as_object() {
                                     (doc.get("number").and_then(Value::as_str).unwrap_or(""))
@@ -759,7 +808,7 @@ pub(crate) async fn history(
                                 }
                             }
                             td.diff {
-                                ul { @for d in e["diff"].as_array().into_iter().flatten() { (diff_item(id, d)) } }
+                                ul { @for d in e["diff"].as_array().into_iter().flatten() { (diff_item(id, d, &units)) } }
                             }
                         }
                     }
@@ -794,7 +843,7 @@ mod tests {
     fn a_change_to_a_value_that_is_not_text_is_shown_not_taken_for_a_removal() {
         let salary = json!({"field": "salary", "from": null,
                             "to": {"rank": "01.003", "step": 2, "coefficient_x100": 267}});
-        let shown = diff_item("d", &salary).into_string();
+        let shown = diff_item("d", &salary, &Units::default()).into_string();
         assert!(
             shown.contains("Bậc, hệ số lương: <ins>ngạch 01.003, bậc 2, hệ số 2,67</ins>"),
             "{shown}"
@@ -803,6 +852,7 @@ mod tests {
         let removed = diff_item(
             "d",
             &json!({"section": "identity", "field": "7", "from": "A", "to": null}),
+            &Units::default(),
         );
         assert!(removed.into_string().contains("(xóa)"));
     }
@@ -832,10 +882,50 @@ mod tests {
                 "Chuyển hồ sơ đến <code>000.00.01.H33</code>",
             ),
         ] {
-            let shown = diff_item("d", &d).into_string();
+            let shown = diff_item("d", &d, &Units::default()).into_string();
             assert!(shown.contains(want), "{shown}");
             assert!(!shown.contains('{'), "no raw JSON: {shown}");
         }
+    }
+
+    #[test]
+    fn units_in_the_history_are_named_with_their_codes_beside() {
+        let mut units = Units::default();
+        units.add(&json!([
+            {"code": "000.04.00.H33", "name": "Sở Y tế tỉnh Hưng Yên"},
+            {"code": "901.04.00.H33", "name": "Bệnh viện Đa khoa tỉnh Hưng Yên"},
+        ]));
+        let entries = [
+            json!({"diff": [{"opened": {"full_name": "Lê Văn A", "managing_unit": "000.04.00.H33",
+                                        "employing_unit": "901.04.00.H33"}}]}),
+            json!({"diff": [{"field": "employing_unit", "from": "901.04.00.H33", "to": "000.04.00.H33"},
+                            {"transfer": "t-1", "to": "000.00.01.H33"}]}),
+        ];
+        assert_eq!(
+            history_units(&entries),
+            [
+                "000.04.00.H33",
+                "901.04.00.H33",
+                "901.04.00.H33",
+                "000.04.00.H33",
+                "000.00.01.H33"
+            ]
+        );
+        let opened = diff_item("d", &entries[0]["diff"][0], &units).into_string();
+        assert!(
+            opened.contains("đơn vị quản lý <span class=\"unit\">Sở Y tế tỉnh Hưng Yên"),
+            "{opened}"
+        );
+        let moved = diff_item("d", &entries[1]["diff"][0], &units).into_string();
+        assert!(
+            moved.contains(
+                "<del>Bệnh viện Đa khoa tỉnh Hưng Yên (901.04.00.H33)</del> → <ins>Sở Y tế tỉnh Hưng Yên (000.04.00.H33)</ins>"
+            ),
+            "{moved}"
+        );
+        // A unit the API did not name stays a code.
+        let sent = diff_item("d", &entries[1]["diff"][1], &units).into_string();
+        assert!(sent.contains("<code>000.00.01.H33</code>"), "{sent}");
     }
 
     #[test]
@@ -854,8 +944,12 @@ mod tests {
     #[test]
     fn a_cited_document_links_to_its_scan() {
         let sha = "ab".repeat(32);
-        let shown =
-            diff_item("d1", &json!({"section": "identity", "attachments": [sha]})).into_string();
+        let shown = diff_item(
+            "d1",
+            &json!({"section": "identity", "attachments": [sha]}),
+            &Units::default(),
+        )
+        .into_string();
         assert!(
             shown.contains(&format!("/dossiers/d1/attachments/{sha}")),
             "{shown}"

@@ -104,6 +104,8 @@ fn view(levels: &RestrictionMap, declared: &[bool]) -> DossierView {
             signer: "h".into(),
             delegated_from: None,
             key_id: "k".into(),
+            signer_name: None,
+            delegated_from_name: None,
         }],
         as_of: None,
         known_at: None,
