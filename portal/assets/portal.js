@@ -26,8 +26,10 @@
   }
 
   // Upload with progress: <form data-upload="/dossiers/ID/upload" data-csrf=…
-  // data-into="FORM-ID">; the stored document's SHA-256 is added to the form
-  // named by data-into as a hidden `attachments` field.
+  // data-into="FORM-ID …">; the stored document's SHA-256 is added to each
+  // form named by data-into (ids separated by spaces: a page whose forms
+  // all cite a decision, like a move and a transfer) as a hidden
+  // `attachments` field.
   function wireUpload(form) {
     var input = form.querySelector("input[type=file]");
     var bar = form.querySelector("progress");
@@ -50,14 +52,16 @@
         if (xhr.status === 201 && answer && answer.sha256) {
           bar.value = bar.max;
           say(status, "Đã tải lên: " + file.name, false);
-          var into = document.getElementById(form.getAttribute("data-into"));
-          if (into) {
-            var hidden = document.createElement("input");
-            hidden.type = "hidden";
-            hidden.name = "attachments";
-            hidden.value = answer.sha256;
-            into.appendChild(hidden);
-          }
+          (form.getAttribute("data-into") || "").split(/\s+/).forEach(function (id) {
+            var into = id ? document.getElementById(id) : null;
+            if (into) {
+              var hidden = document.createElement("input");
+              hidden.type = "hidden";
+              hidden.name = "attachments";
+              hidden.value = answer.sha256;
+              into.appendChild(hidden);
+            }
+          });
           if (list) {
             var li = document.createElement("li");
             li.textContent = file.name + " (" + answer.bytes + " byte) — SHA-256 " + answer.sha256;

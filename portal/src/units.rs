@@ -85,6 +85,20 @@ impl Units {
         }
     }
 
+    /// A `datalist` of units by name (the code as each option's value) for
+    /// an input that takes a unit's code: `nodes` as the API lists a tree.
+    pub(crate) fn datalist(id: &str, nodes: &[&Value]) -> Markup {
+        html! {
+            datalist id=(id) {
+                @for n in nodes {
+                    @if let Some(code) = n["code"].as_str() {
+                        option value=(code) { (n["name"].as_str().unwrap_or(code)) }
+                    }
+                }
+            }
+        }
+    }
+
     /// [`Self::show`] for a JSON field that should hold a code.
     pub(crate) fn show_value(&self, code: &Value) -> Markup {
         self.show(code.as_str().unwrap_or(""))

@@ -210,6 +210,13 @@ async fn a_head_signs_the_change_left_for_march_from_the_approval_queue() {
     );
     let queue = b.wait_text("#approval-queue", &name).await;
     assert!(!queue.contains("declaring"), "{queue}");
+    // The change has waited since March (the node runs on today's date): its
+    // deadline is marked overdue, counted in working days.
+    let late = b.text("#approval-queue li.overdue").await;
+    assert!(
+        late.contains("— quá hạn") && late.contains("ngày làm việc"),
+        "{late}"
+    );
     b.screenshot("year-head-01-approval-queue", 1280).await;
     b.no_errors("the head's approval queue").await;
 

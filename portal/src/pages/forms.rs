@@ -139,6 +139,21 @@ pub(crate) fn input_in(
     hint: &str,
     required: bool,
 ) -> Markup {
+    input_listed(prefix, f, name, label, hint, required, None)
+}
+
+/// [`input_in`] offering the suggestions of the `datalist` whose id is
+/// `list`, when there is one: the browser matches what is typed against the
+/// options' labels too, so a unit's code is found by typing its name.
+pub(crate) fn input_listed(
+    prefix: &str,
+    f: &Fields,
+    name: &str,
+    label: &str,
+    hint: &str,
+    required: bool,
+    list: Option<&str>,
+) -> Markup {
     let id = format!("{prefix}{name}");
     html! {
         div {
@@ -147,7 +162,7 @@ pub(crate) fn input_in(
                 @if !hint.is_empty() { span.hint { " (" (hint) ")" } }
                 @if required { span.hint { " — bắt buộc" } }
             }
-            input id=(id) type="text" name=(name) value=(typed(f, name)) required[required];
+            input id=(id) type="text" name=(name) value=(typed(f, name)) required[required] list=[list] autocomplete=[list.map(|_| "off")];
         }
     }
 }
@@ -229,7 +244,8 @@ pub(crate) fn document_inputs_without_scan(f: &Fields) -> Markup {
 }
 
 /// The upload of the scanned decision, with progress, whose SHA-256 the
-/// script adds to the form `into` (as in `declare.rs`).
+/// script adds to the form `into` (as in `declare.rs`), or to each of the
+/// forms `into` names separated by spaces.
 pub(crate) fn upload(v: &Viewer, id: &str, into: &str) -> Markup {
     html! {
         h2 { "Bản số hóa quyết định" }

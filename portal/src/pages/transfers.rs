@@ -4,7 +4,7 @@
 //! (KT 11.2); and the receiving unit's list of dossiers sent to it and
 //! waiting for its answer (`GET /transfers` of the API).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Form;
@@ -23,7 +23,7 @@ use crate::units::Units;
 use crate::words;
 
 use super::Fields;
-use super::forms::{self, date_input, document_inputs, input, refuse, required, required_date};
+use super::forms::{self, date_input, document_inputs, refuse, required, required_date};
 
 const TITLE: &str = "Điều động, chuyển công tác";
 
@@ -103,13 +103,115 @@ pub(crate) fn in_flight(history: &Value) -> Option<InFlight> {
     now
 }
 
+/// The province's units today, offered by name in the forms' unit fields:
+/// those under the dossier's managing unit (a move stays within the agency,
+/// and a forward goes to a unit of the receiver, which manages the dossier
+/// once it accepted) and the others (where a transfer goes). Empty when the
+/// tree cannot be read: the fields then take a typed code alone.
+#[derive(Debug, Default)]
+struct Offered {
+    tree: Vec<Value>,
+    parents: HashMap<String, String>,
+    managing: String,
+}
+
+/// Deepest a unit sits under the province's root (a guard against a cycle).
+const DEPTH_MAX: usize = 64;
+
+impl Offered {
+    async fn of(p: &Portal, v: &Viewer, managing: &str) -> Self {
+        let tree = match p.api.get(&v.who, "/org-units").await {
+            Ok(t) => t.as_array().cloned().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        Self::from_tree(tree, managing)
+    }
+
+    fn from_tree(tree: Vec<Value>, managing: &str) -> Self {
+        let parents = tree
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n["code"].as_str()?.to_owned(),
+                    n["parent"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        Self {
+            tree,
+            parents,
+            managing: managing.to_owned(),
+        }
+    }
+
+    /// Whether `code` is the managing unit or under it.
+    fn within_agency(&self, code: &str) -> bool {
+        let mut at = code;
+        for _ in 0..DEPTH_MAX {
+            if at == self.managing {
+                return true;
+            }
+            match self.parents.get(at) {
+                Some(up) => at = up,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn part(&self, within: bool) -> Vec<&Value> {
+        self.tree
+            .iter()
+            .filter(|n| {
+                n["code"]
+                    .as_str()
+                    .is_some_and(|c| self.within_agency(c) == within)
+            })
+            .collect()
+    }
+
+    fn names(&self) -> Units {
+        let mut units = Units::default();
+        units.add(&Value::Array(self.tree.clone()));
+        units
+    }
+
+    /// The datalists the forms' unit fields name, for those that have units.
+    fn datalists(&self) -> Markup {
+        let (within, elsewhere) = (self.part(true), self.part(false));
+        html! {
+            @if !within.is_empty() { (Units::datalist(WITHIN, &within)) }
+            @if !elsewhere.is_empty() { (Units::datalist(ELSEWHERE, &elsewhere)) }
+        }
+    }
+
+    /// The list a field offers, if it has units to offer.
+    fn list(&self, within: bool) -> Option<&'static str> {
+        (!self.part(within).is_empty()).then_some(if within { WITHIN } else { ELSEWHERE })
+    }
+}
+
+/// The hidden field carrying the dossier's managing unit, for the suggestions
+/// of a form shown again after a refusal.
+const AGENCY: &str = "agency";
+
+/// Ids of the datalists of units within the dossier's agency and elsewhere.
+const WITHIN: &str = "units-within";
+const ELSEWHERE: &str = "units-elsewhere";
+
 fn hidden(name: &str, value: &str) -> Markup {
     html! { input type="hidden" name=(name) value=(value); }
 }
 
 /// The forms the dossier's state allows: the sender's two when nothing is
 /// in flight, the receiver's when something is. The API decides who may.
-fn the_forms(v: &Viewer, id: &str, flight: Option<&InFlight>, f: &Fields) -> Markup {
+fn the_forms(
+    v: &Viewer,
+    id: &str,
+    flight: Option<&InFlight>,
+    f: &Fields,
+    offered: &Offered,
+) -> Markup {
     let chosen = forms::text(f, "action");
     // A refused form shows what was typed; the other forms start empty.
     let typed = |action: &str| {
@@ -121,9 +223,10 @@ fn the_forms(v: &Viewer, id: &str, flight: Option<&InFlight>, f: &Fields) -> Mar
     };
     html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
+        (offered.datalists())
         @match flight {
             Some(InFlight::Pending { transfer_id, to }) => {
-                p.notice { "Hồ sơ đang được chuyển đến " code { (to) } ", chờ cơ quan tiếp nhận trả lời (mã " code { (transfer_id) } ")." }
+                p.notice { "Hồ sơ đang được chuyển đến " (offered.names().show(to)) ", chờ cơ quan tiếp nhận trả lời (mã " code { (transfer_id) } ")." }
                 @let answer = html! { div.actions {
                     form method="post" action={ "/dossiers/" (id) "/transfers" } aria-label="Tiếp nhận hồ sơ" {
                         (csrf(v)) (hidden("action", "accept")) (hidden("transfer_id", transfer_id))
@@ -149,13 +252,13 @@ fn the_forms(v: &Viewer, id: &str, flight: Option<&InFlight>, f: &Fields) -> Mar
             Some(InFlight::Accepted { transfer_id }) => {
                 h2 { "Chuyển tiếp cho đơn vị sử dụng" }
                 form.stack method="post" action={ "/dossiers/" (id) "/transfers" } {
-                    (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id))
-                    (forms::input_in("forward-", &typed("forward"), "to", "Mã đơn vị sử dụng", "thuộc cơ quan tiếp nhận", true))
+                    (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id)) (hidden(AGENCY, &offered.managing))
+                    (forms::input_listed("forward-", &typed("forward"), "to", "Đơn vị sử dụng", "thuộc cơ quan tiếp nhận; gõ tên hoặc mã", true, offered.list(true)))
                     div { button type="submit" { "Chuyển tiếp" } }
                 }
-                (sender_forms(v, id, f))
+                (sender_forms(v, id, f, offered))
             },
-            None => { (sender_forms(v, id, f)) },
+            None => { (sender_forms(v, id, f, offered)) },
         }
     }
 }
@@ -167,7 +270,7 @@ fn receives(v: &Viewer, to: &str) -> bool {
 }
 
 /// The sender's two forms: a move within the agency, a transfer out.
-fn sender_forms(v: &Viewer, id: &str, f: &Fields) -> Markup {
+fn sender_forms(v: &Viewer, id: &str, f: &Fields, offered: &Offered) -> Markup {
     let kinds: Vec<(&str, &str)> = words::TRANSFER_KINDS
         .iter()
         .map(|k| (*k, words::transfer_kind(k)))
@@ -185,8 +288,8 @@ fn sender_forms(v: &Viewer, id: &str, f: &Fields) -> Markup {
         p.hint { "Chuyển sang đơn vị khác của cùng cơ quan (DL 10.1)." }
         @let mv = typed("move");
         form.stack #move-form method="post" action={ "/dossiers/" (id) "/transfers" } {
-            (csrf(v)) (hidden("action", "move"))
-            (input(&mv, "to", "Mã đơn vị mới", "ví dụ 000.02.01.H33", true))
+            (csrf(v)) (hidden("action", "move")) (hidden(AGENCY, &offered.managing))
+            (forms::input_listed("", &mv, "to", "Đơn vị mới", "gõ tên hoặc mã, ví dụ 000.02.01.H33", true, offered.list(true)))
             (date_input(&mv, "effective", "Ngày có hiệu lực", true))
             (document_inputs(&mv))
             div { button type="submit" { "Điều động" } }
@@ -195,15 +298,15 @@ fn sender_forms(v: &Viewer, id: &str, f: &Fields) -> Markup {
         p.hint { "Gửi hồ sơ cho cơ quan tiếp nhận (DL 10.2); bắt buộc kèm bản số hóa quyết định. Trong khi chờ, không ai được thay đổi hồ sơ (BT 11.3)." }
         @let out = typed("initiate");
         form.stack #transfer-form method="post" action={ "/dossiers/" (id) "/transfers" } {
-            (csrf(v)) (hidden("action", "initiate"))
+            (csrf(v)) (hidden("action", "initiate")) (hidden(AGENCY, &offered.managing))
             (forms::select(&out, "kind", "Hình thức", &kinds))
-            (forms::input_in("out-", &out, "to", "Mã cơ quan tiếp nhận", "ví dụ 000.03.00.H33", true))
+            (forms::input_listed("out-", &out, "to", "Cơ quan tiếp nhận", "gõ tên hoặc mã, ví dụ 000.03.00.H33", true, offered.list(false)))
             (forms::date_input_in("out-", &out, "effective", "Ngày có hiệu lực", true))
             (forms::document_inputs_in("out-", &out))
             div { button type="submit" { "Gửi hồ sơ" } }
         }
-        (forms::upload(v, id, if chosen == "move" { "move-form" } else { "transfer-form" }))
-        p.hint { "Bản số hóa tải lên được đính kèm vào biểu mẫu chuyển công tác sang cơ quan khác." }
+        (forms::upload(v, id, "move-form transfer-form"))
+        p.hint { "Bản số hóa tải lên được đính kèm vào biểu mẫu gửi đi, điều động hay chuyển công tác." }
     }
 }
 
@@ -235,13 +338,14 @@ pub(crate) async fn form(
         .filter_map(|k| d[*k].as_str())
         .collect();
     let units = Units::of(&p, &v, &codes).await;
+    let offered = Offered::of(&p, &v, d["managing_unit"].as_str().unwrap_or("")).await;
     let body = html! {
         p {
             strong { (d["full_name"].as_str().unwrap_or("")) } " — đơn vị quản lý "
             (units.show_value(&d["managing_unit"])) ", đơn vị sử dụng "
             (units.show_value(&d["employing_unit"]))
         }
-        (the_forms(&v, id, flight.as_ref(), &Fields::new()))
+        (the_forms(&v, id, flight.as_ref(), &Fields::new(), &offered))
     };
     page(&v, TITLE, body)
 }
@@ -282,7 +386,15 @@ pub(crate) async fn submit(
         Ok(r) => forms::to_dossier(&v, id, &r),
         Err(r) => {
             let flight = flight_of(&p, &v, id).await.ok().flatten();
-            forms::refused_form(&v, TITLE, &r, the_forms(&v, id, flight.as_ref(), &f))
+            // The agency the page was shown for, carried by the form: it only
+            // picks which units are suggested again (the API decided the rest).
+            let offered = Offered::of(&p, &v, forms::text(&f, AGENCY)).await;
+            forms::refused_form(
+                &v,
+                TITLE,
+                &r,
+                the_forms(&v, id, flight.as_ref(), &f, &offered),
+            )
         }
     }
 }
@@ -392,6 +504,47 @@ mod tests {
                    "document": {"number": "60/QĐ-UBND", "date": "2026-04-03", "issuer": "UBND tỉnh",
                                 "attachment_sha256": "cafe"}})
         );
+    }
+
+    #[test]
+    fn dl_10_1_a_move_is_offered_the_agencys_units_and_a_transfer_the_others() {
+        let tree = json!([
+            {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null},
+            {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33"},
+            {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"},
+            {"code": "000.03.00.H33", "name": "Sở Giáo dục và Đào tạo", "parent": "000.00.00.H33"},
+        ]);
+        let offered = Offered::from_tree(tree.as_array().cloned().unwrap(), "000.04.00.H33");
+        let codes = |within| -> Vec<&str> {
+            offered
+                .part(within)
+                .iter()
+                .filter_map(|n| n["code"].as_str())
+                .collect()
+        };
+        assert_eq!(codes(true), ["000.04.00.H33", "001.04.00.H33"]);
+        assert_eq!(codes(false), ["000.00.00.H33", "000.03.00.H33"]);
+        let lists = offered.datalists().into_string();
+        assert!(
+            lists.contains(
+                r#"<datalist id="units-within"><option value="000.04.00.H33">Sở Y tế</option>"#
+            ),
+            "{lists}"
+        );
+        let v = Viewer {
+            who: crate::call::As {
+                token: None,
+                client: None,
+            },
+            me: json!({}),
+            csrf: "t".into(),
+        };
+        let sender = sender_forms(&v, "d-1", &Fields::new(), &offered).into_string();
+        assert!(sender.contains(r#"list="units-within""#), "{sender}");
+        assert!(sender.contains(r#"list="units-elsewhere""#), "{sender}");
+        // Without the tree, the fields take a typed code and name no list.
+        let bare = sender_forms(&v, "d-1", &Fields::new(), &Offered::default()).into_string();
+        assert!(!bare.contains("list="), "{bare}");
     }
 
     #[test]

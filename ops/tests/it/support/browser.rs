@@ -344,6 +344,20 @@ impl Browser {
         self.wait_for(css).await.text().await.unwrap()
     }
 
+    /// The options of the `select` or `datalist` matching `css`, as (value,
+    /// label) pairs.
+    pub async fn options(&self, css: &str) -> Vec<(String, String)> {
+        self.wait_for(css).await;
+        let v = self
+            .run(
+                "return Array.from(document.querySelectorAll(arguments[0] + ' option'))
+                     .map(function (o) { return [o.value, o.textContent.trim()]; });",
+                vec![serde_json::json!(css)],
+            )
+            .await;
+        serde_json::from_value(v).unwrap()
+    }
+
     /// Types `value` into the field matching `css`, replacing what it held.
     pub async fn fill(&self, css: &str, value: &str) {
         let e = self.wait_for(css).await;
