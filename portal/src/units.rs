@@ -105,10 +105,118 @@ impl Units {
     }
 }
 
+/// Deepest a unit sits under the province's root (a guard against a cycle).
+const DEPTH_MAX: usize = 64;
+
+/// The province's units today as the API lists them (`GET /org-units`,
+/// staff only), for the fields that take a unit's code to offer units by
+/// name. Empty when the API refuses: the fields then take a typed code alone.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    nodes: Vec<Value>,
+    parents: HashMap<String, String>,
+}
+
+impl Tree {
+    /// Today's tree, in one call.
+    pub(crate) async fn of(p: &Portal, v: &Viewer) -> Self {
+        match p.api.get(&v.who, "/org-units").await {
+            Ok(t) => Self::from_nodes(t.as_array().cloned().unwrap_or_default()),
+            Err(_) => Self::default(),
+        }
+    }
+
+    pub(crate) fn from_nodes(nodes: Vec<Value>) -> Self {
+        let parents = nodes
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n["code"].as_str()?.to_owned(),
+                    n["parent"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        Self { nodes, parents }
+    }
+
+    /// Whether `code` is `root` or under it.
+    pub(crate) fn under(&self, code: &str, root: &str) -> bool {
+        let mut at = code;
+        for _ in 0..DEPTH_MAX {
+            if at == root {
+                return true;
+            }
+            match self.parents.get(at) {
+                Some(up) => at = up,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The units under any of `roots` (`inside`), or under none of them.
+    pub(crate) fn part(&self, roots: &[&str], inside: bool) -> Vec<&Value> {
+        self.nodes
+            .iter()
+            .filter(|n| {
+                n["code"]
+                    .as_str()
+                    .is_some_and(|c| roots.iter().any(|r| self.under(c, r)) == inside)
+            })
+            .collect()
+    }
+
+    /// The units under the rights the viewer holds (every unit for an
+    /// account holding none: the API decides what it may do there).
+    pub(crate) fn in_scope(&self, v: &Viewer) -> Vec<&Value> {
+        let roots: Vec<&str> = v.me["grants"]
+            .as_object()
+            .map(|g| g.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        if roots.is_empty() {
+            self.nodes.iter().collect()
+        } else {
+            self.part(&roots, true)
+        }
+    }
+
+    /// The tree's names, to show its codes by.
+    pub(crate) fn names(&self) -> Units {
+        let mut units = Units::default();
+        units.add(&Value::Array(self.nodes.clone()));
+        units
+    }
+}
+
+/// A `datalist` of `nodes` with the id `id` and the `list` attribute a field
+/// names it by: nothing and `None` when there are no units to offer.
+pub(crate) fn offer(id: &'static str, nodes: &[&Value]) -> (Markup, Option<&'static str>) {
+    if nodes.is_empty() {
+        (Markup::default(), None)
+    } else {
+        (Units::datalist(id, nodes), Some(id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
+
+    fn tree() -> Tree {
+        Tree::from_nodes(
+            json!([
+                {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null},
+                {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33"},
+                {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"},
+                {"code": "000.03.00.H33", "name": "Sở Giáo dục và Đào tạo", "parent": "000.00.00.H33"},
+            ])
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+        )
+    }
 
     #[test]
     fn a_unit_shows_by_name_with_its_code_and_by_code_when_unknown() {
@@ -123,5 +231,40 @@ mod tests {
             "<code>000.09.00.H33</code>"
         );
         assert_eq!(Units::default().name("000.04.00.H33"), None);
+    }
+
+    #[test]
+    fn a_tree_is_parted_by_the_subtrees_of_its_roots() {
+        let t = tree();
+        let codes = |nodes: Vec<&Value>| -> Vec<String> {
+            nodes
+                .iter()
+                .filter_map(|n| n["code"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(
+            codes(t.part(&["000.04.00.H33"], true)),
+            ["000.04.00.H33", "001.04.00.H33"]
+        );
+        assert_eq!(
+            codes(t.part(&["000.04.00.H33"], false)),
+            ["000.00.00.H33", "000.03.00.H33"]
+        );
+        assert!(t.under("001.04.00.H33", "000.00.00.H33"));
+        assert!(!t.under("000.03.00.H33", "000.04.00.H33"));
+        assert_eq!(t.names().name("001.04.00.H33"), Some("Văn phòng Sở Y tế"));
+    }
+
+    #[test]
+    fn a_datalist_offers_units_by_name_with_their_codes_as_values() {
+        let t = tree();
+        let (list, id) = offer("units", &t.part(&["000.04.00.H33"], true));
+        assert_eq!(id, Some("units"));
+        assert_eq!(
+            list.into_string(),
+            r#"<datalist id="units"><option value="000.04.00.H33">Sở Y tế</option><option value="001.04.00.H33">Văn phòng Sở Y tế</option></datalist>"#
+        );
+        let (none, id) = offer("units", &[]);
+        assert_eq!((none.into_string(), id), (String::new(), None));
     }
 }

@@ -155,6 +155,14 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
     let hr_name = b.text("nav .who").await;
     let hr_name = hr_name.split(" · ").next().unwrap().trim().to_owned();
     b.follow("Tra cứu hồ sơ").await;
+    // The unit criterion offers the focal point's units by name.
+    assert_eq!(
+        b.options("#units-in-scope").await,
+        [(
+            HOSPITAL.to_owned(),
+            "Bệnh viện Đa khoa tỉnh Hưng Yên".to_owned()
+        )]
+    );
     b.fill("#name", &unaccented(&servant_name)).await;
     b.press("Tìm kiếm").await;
     b.wait_text("#results", "Kết quả (1)").await;

@@ -18,6 +18,7 @@ use crate::Portal;
 use crate::call::Refusal;
 use crate::page::{csrf, page, refusal_box, refused_page};
 use crate::session::{CSRF_FIELD, Viewer};
+use crate::units::{self, Tree};
 use crate::words;
 
 use super::forms::{self, date, date_input, input, required, required_date, text};
@@ -99,7 +100,10 @@ fn new_id() -> String {
     )
 }
 
-fn account_inputs(f: &Fields) -> Markup {
+/// The id of the datalist of the units under the viewer's rights.
+const IN_SCOPE: &str = "units-in-scope";
+
+fn account_inputs(f: &Fields, units: Option<&str>) -> Markup {
     html! {
         fieldset {
             legend { "Tài khoản cá nhân của người có hồ sơ" }
@@ -109,12 +113,13 @@ fn account_inputs(f: &Fields) -> Markup {
                 label for="password" { "Mật khẩu cấp lần đầu" span.hint { " (ít nhất 12 ký tự, có chữ hoa, chữ thường, chữ số và ký tự đặc biệt; DT 10.1–10.2)" } }
                 input #password type="text" name="password" autocomplete="off";
             }
-            (input(f, "account_unit", "Đơn vị của tài khoản", "để trống: đơn vị quản lý hồ sơ", false))
+            (forms::input_listed("", f, "account_unit", "Đơn vị của tài khoản", "để trống: đơn vị quản lý hồ sơ", false, units))
         }
     }
 }
 
-fn the_form(v: &Viewer, f: &Fields) -> Markup {
+fn the_form(v: &Viewer, f: &Fields, tree: &Tree) -> Markup {
+    let (datalist, units) = units::offer(IN_SCOPE, &tree.in_scope(v));
     let categories: Vec<(&str, &str)> = CATEGORIES
         .iter()
         .map(|c| (*c, words::category(c)))
@@ -142,22 +147,24 @@ fn the_form(v: &Viewer, f: &Fields) -> Markup {
             }
             fieldset {
                 legend { "Đơn vị và tuyển dụng" }
-                (input(&f, "managing_unit", "Mã đơn vị quản lý hồ sơ", "", true))
-                (input(&f, "employing_unit", "Mã đơn vị sử dụng", "để trống nếu trùng đơn vị quản lý", false))
+                (forms::input_listed("", &f, "managing_unit", "Đơn vị quản lý hồ sơ", "gõ tên hoặc mã", true, units))
+                (forms::input_listed("", &f, "employing_unit", "Đơn vị sử dụng", "để trống nếu trùng đơn vị quản lý", false, units))
                 (date_input(&f, "recruited_on", "Ngày tuyển dụng", true))
             }
             (forms::document_inputs_without_scan(&f))
-            (account_inputs(&f))
+            (account_inputs(&f, units))
             div { button type="submit" { "Lập hồ sơ" } }
         }
+        (datalist)
     }
 }
 
 /// `GET /dossiers/new`.
-pub(crate) async fn form(v: Viewer) -> Response {
+pub(crate) async fn form(State(p): State<Arc<Portal>>, v: Viewer) -> Response {
+    let tree = Tree::of(&p, &v).await;
     let body = html! {
         p { "Lập hồ sơ cho người mới được tuyển dụng theo quyết định tuyển dụng hoặc hợp đồng, và cấp tài khoản để người đó tự kê khai." }
-        (the_form(&v, &Fields::new()))
+        (the_form(&v, &Fields::new(), &tree))
     };
     page(&v, TITLE, body)
 }
@@ -211,7 +218,7 @@ fn account_form(v: &Viewer, id: &str, at: u64, account: Option<&str>, f: &Fields
             (input(f, "person_id", "Số định danh cá nhân", "12 chữ số", true))
             (date_input(f, "birth_date", "Ngày sinh", false))
             (input(f, "managing_unit", "Mã đơn vị quản lý hồ sơ", "", true))
-            (account_inputs(f))
+            (account_inputs(f, None))
             div { button type="submit" { "Cấp tài khoản" } }
         }
     }
@@ -319,7 +326,8 @@ pub(crate) async fn submit(
             {
                 return then_account(&p, &v, id, 0, &f).await;
             }
-            return forms::refused_form(&v, TITLE, &r, the_form(&v, &f));
+            let tree = Tree::of(&p, &v).await;
+            return forms::refused_form(&v, TITLE, &r, the_form(&v, &f, &tree));
         }
     };
     let Some(id) = receipt["id"].as_str().and_then(super::dossier_id) else {

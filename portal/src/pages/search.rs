@@ -13,7 +13,7 @@ use crate::Portal;
 use crate::format;
 use crate::page::{page, refusal_box};
 use crate::session::Viewer;
-use crate::units::Units;
+use crate::units::{self, Tree, Units};
 use crate::words;
 
 /// The search API's criteria, with their labels; all text.
@@ -26,8 +26,8 @@ const CRITERIA: &[(&str, &str, &str)] = &[
     ),
     (
         "unit",
-        "Mã đơn vị",
-        "tìm trong đơn vị và các đơn vị trực thuộc",
+        "Đơn vị",
+        "gõ tên hoặc mã; tìm trong đơn vị và các đơn vị trực thuộc",
     ),
     ("rank_code", "Mã ngạch, chức danh", ""),
     ("title", "Tên ngạch, chức danh", "một phần tên"),
@@ -119,13 +119,18 @@ pub(crate) async fn search(
     } else {
         None
     };
+    // The unit criterion offers the units under the searcher's rights by name.
+    let tree = Tree::of(&p, &v).await;
+    let (datalist, units_list) = units::offer("units-in-scope", &tree.in_scope(&v));
     let body = html! {
+        (datalist)
         form.stack method="get" action="/search" role="search" {
             input type="hidden" name="go" value="1";
             @for (k, label, hint) in CRITERIA {
                 div {
                     label for=(k) { (label) @if !hint.is_empty() { span.hint { " (" (hint) ")" } } }
-                    input id=(k) type="text" name=(k) value=(get(k));
+                    @let list = if *k == "unit" { units_list } else { None };
+                    input id=(k) type="text" name=(k) value=(get(k)) list=[list] autocomplete=[list.map(|_| "off")];
                 }
             }
             (select("category", "Phân loại", CATEGORIES, get("category"), words::category))

@@ -4,7 +4,7 @@
 //! (KT 11.2); and the receiving unit's list of dossiers sent to it and
 //! waiting for its answer (`GET /transfers` of the API).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -19,7 +19,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{csrf, page, refusal_box, refused_page};
 use crate::session::Viewer;
-use crate::units::Units;
+use crate::units::{self, Tree, Units};
 use crate::words;
 
 use super::Fields;
@@ -106,88 +106,34 @@ pub(crate) fn in_flight(history: &Value) -> Option<InFlight> {
 /// The province's units today, offered by name in the forms' unit fields:
 /// those under the dossier's managing unit (a move stays within the agency,
 /// and a forward goes to a unit of the receiver, which manages the dossier
-/// once it accepted) and the others (where a transfer goes). Empty when the
-/// tree cannot be read: the fields then take a typed code alone.
+/// once it accepted) and the others (where a transfer goes).
 #[derive(Debug, Default)]
 struct Offered {
-    tree: Vec<Value>,
-    parents: HashMap<String, String>,
+    tree: Tree,
     managing: String,
 }
 
-/// Deepest a unit sits under the province's root (a guard against a cycle).
-const DEPTH_MAX: usize = 64;
-
 impl Offered {
     async fn of(p: &Portal, v: &Viewer, managing: &str) -> Self {
-        let tree = match p.api.get(&v.who, "/org-units").await {
-            Ok(t) => t.as_array().cloned().unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        Self::from_tree(tree, managing)
-    }
-
-    fn from_tree(tree: Vec<Value>, managing: &str) -> Self {
-        let parents = tree
-            .iter()
-            .filter_map(|n| {
-                Some((
-                    n["code"].as_str()?.to_owned(),
-                    n["parent"].as_str()?.to_owned(),
-                ))
-            })
-            .collect();
         Self {
-            tree,
-            parents,
+            tree: Tree::of(p, v).await,
             managing: managing.to_owned(),
         }
     }
 
-    /// Whether `code` is the managing unit or under it.
-    fn within_agency(&self, code: &str) -> bool {
-        let mut at = code;
-        for _ in 0..DEPTH_MAX {
-            if at == self.managing {
-                return true;
-            }
-            match self.parents.get(at) {
-                Some(up) => at = up,
-                None => return false,
-            }
-        }
-        false
+    /// The datalist of the units within the agency or elsewhere, and the id a
+    /// field names it by (none when there is nothing to offer).
+    fn offer(&self, within: bool) -> (Markup, Option<&'static str>) {
+        let part = self.tree.part(&[&self.managing], within);
+        units::offer(if within { WITHIN } else { ELSEWHERE }, &part)
     }
 
-    fn part(&self, within: bool) -> Vec<&Value> {
-        self.tree
-            .iter()
-            .filter(|n| {
-                n["code"]
-                    .as_str()
-                    .is_some_and(|c| self.within_agency(c) == within)
-            })
-            .collect()
-    }
-
-    fn names(&self) -> Units {
-        let mut units = Units::default();
-        units.add(&Value::Array(self.tree.clone()));
-        units
-    }
-
-    /// The datalists the forms' unit fields name, for those that have units.
     fn datalists(&self) -> Markup {
-        let (within, elsewhere) = (self.part(true), self.part(false));
-        html! {
-            @if !within.is_empty() { (Units::datalist(WITHIN, &within)) }
-            @if !elsewhere.is_empty() { (Units::datalist(ELSEWHERE, &elsewhere)) }
-        }
+        html! { (self.offer(true).0) (self.offer(false).0) }
     }
 
-    /// The list a field offers, if it has units to offer.
     fn list(&self, within: bool) -> Option<&'static str> {
-        (!self.part(within).is_empty()).then_some(if within { WITHIN } else { ELSEWHERE })
+        self.offer(within).1
     }
 }
 
@@ -226,7 +172,7 @@ fn the_forms(
         (offered.datalists())
         @match flight {
             Some(InFlight::Pending { transfer_id, to }) => {
-                p.notice { "Hồ sơ đang được chuyển đến " (offered.names().show(to)) ", chờ cơ quan tiếp nhận trả lời (mã " code { (transfer_id) } ")." }
+                p.notice { "Hồ sơ đang được chuyển đến " (offered.tree.names().show(to)) ", chờ cơ quan tiếp nhận trả lời (mã " code { (transfer_id) } ")." }
                 @let answer = html! { div.actions {
                     form method="post" action={ "/dossiers/" (id) "/transfers" } aria-label="Tiếp nhận hồ sơ" {
                         (csrf(v)) (hidden("action", "accept")) (hidden("transfer_id", transfer_id))
@@ -512,23 +458,18 @@ mod tests {
             {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null},
             {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33"},
             {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"},
-            {"code": "000.03.00.H33", "name": "Sở Giáo dục và Đào tạo", "parent": "000.00.00.H33"},
         ]);
-        let offered = Offered::from_tree(tree.as_array().cloned().unwrap(), "000.04.00.H33");
-        let codes = |within| -> Vec<&str> {
-            offered
-                .part(within)
-                .iter()
-                .filter_map(|n| n["code"].as_str())
-                .collect()
+        let offered = Offered {
+            tree: Tree::from_nodes(tree.as_array().cloned().unwrap()),
+            managing: "000.04.00.H33".into(),
         };
-        assert_eq!(codes(true), ["000.04.00.H33", "001.04.00.H33"]);
-        assert_eq!(codes(false), ["000.00.00.H33", "000.03.00.H33"]);
         let lists = offered.datalists().into_string();
         assert!(
-            lists.contains(
-                r#"<datalist id="units-within"><option value="000.04.00.H33">Sở Y tế</option>"#
-            ),
+            lists.contains(r#"<datalist id="units-within"><option value="000.04.00.H33">Sở Y tế</option><option value="001.04.00.H33">"#),
+            "{lists}"
+        );
+        assert!(
+            lists.contains(r#"<datalist id="units-elsewhere"><option value="000.00.00.H33">UBND tỉnh</option></datalist>"#),
             "{lists}"
         );
         let v = Viewer {
