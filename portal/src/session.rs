@@ -39,6 +39,20 @@ pub(crate) struct Viewer {
 }
 
 impl Viewer {
+    /// A visitor for unit tests of pages: `me` as `GET /accounts/me` would
+    /// answer, no token.
+    #[cfg(test)]
+    pub(crate) fn for_tests(me: Value) -> Self {
+        Self {
+            who: crate::call::As {
+                token: None,
+                client: None,
+            },
+            me,
+            csrf: "t".into(),
+        }
+    }
+
     /// The account's kind (`personal`, `specialist`, `agency_head`, …).
     pub(crate) fn kind(&self) -> &str {
         self.me["kind"].as_str().unwrap_or("")

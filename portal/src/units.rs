@@ -166,6 +166,11 @@ impl Tree {
             .collect()
     }
 
+    /// Every unit.
+    pub(crate) fn all(&self) -> Vec<&Value> {
+        self.nodes.iter().collect()
+    }
+
     /// The units under the rights the viewer holds (every unit for an
     /// account holding none: the API decides what it may do there).
     pub(crate) fn in_scope(&self, v: &Viewer) -> Vec<&Value> {
@@ -174,7 +179,7 @@ impl Tree {
             .map(|g| g.keys().map(String::as_str).collect())
             .unwrap_or_default();
         if roots.is_empty() {
-            self.nodes.iter().collect()
+            self.all()
         } else {
             self.part(&roots, true)
         }

@@ -18,6 +18,7 @@ use crate::Portal;
 use crate::call::Refusal;
 use crate::page::{csrf, page, refused_page};
 use crate::session::Viewer;
+use crate::units::{self, Tree};
 use crate::words;
 
 use super::Fields;
@@ -51,6 +52,9 @@ enum Typed {
     Hundredths,
     /// An allowance's amount: a unit and a value; none ends the allowance.
     Amount,
+    /// A unit's code, optional, with a hint: the province's units are offered
+    /// by name.
+    Unit(&'static str),
 }
 
 /// One member of a decision: its name in the API's body (and the form's),
@@ -72,7 +76,7 @@ const fn s(member: &'static str, label: &'static str, typed: Typed) -> Spec {
 
 /// The members of each kind, besides `effective` and `document`.
 fn specs(kind: &str) -> Option<&'static [Spec]> {
-    use Typed::{Amount, Choice, Date, Hundredths, Text, Whole};
+    use Typed::{Amount, Choice, Date, Hundredths, Text, Unit, Whole};
     Some(match kind {
         "appointment" => {
             const SPECS: &[Spec] = &[
@@ -84,8 +88,8 @@ fn specs(kind: &str) -> Option<&'static [Spec]> {
                 ),
                 s(
                     "org_code",
-                    "Mã đơn vị của chức vụ",
-                    Text(false, "nếu khác đơn vị sử dụng"),
+                    "Đơn vị của chức vụ",
+                    Unit("nếu khác đơn vị sử dụng; gõ tên hoặc mã"),
                 ),
                 s("term_end", "Hết thời hạn giữ chức vụ", Date(false)),
             ];
@@ -183,7 +187,7 @@ fn specs(kind: &str) -> Option<&'static [Spec]> {
         "planning" => {
             const SPECS: &[Spec] = &[
                 s("position_title", "Chức danh quy hoạch", Text(true, "")),
-                s("org_code", "Mã đơn vị của chức danh", Text(false, "")),
+                s("org_code", "Đơn vị của chức danh", Unit("gõ tên hoặc mã")),
                 s("from_year", "Từ năm", Whole),
                 s("until_year", "Đến năm", Whole),
             ];
@@ -210,7 +214,7 @@ pub(crate) fn body(kind: &str, f: &Fields) -> Result<Value, Refusal> {
     for spec in specs {
         let value = match spec.typed {
             Typed::Text(true, _) => json!(forms::required(f, spec.member, spec.label)?),
-            Typed::Text(false, _) => json!(text(f, spec.member)),
+            Typed::Text(false, _) | Typed::Unit(_) => json!(text(f, spec.member)),
             Typed::Date(_) => match forms::date(f, spec.member, spec.label)? {
                 Some(d) => json!(d),
                 None => continue,
@@ -237,9 +241,12 @@ pub(crate) fn body(kind: &str, f: &Fields) -> Result<Value, Refusal> {
     Ok(Value::Object(out))
 }
 
-fn spec_input(f: &Fields, spec: &Spec) -> Markup {
+fn spec_input(f: &Fields, spec: &Spec, units: Option<&str>) -> Markup {
     match spec.typed {
         Typed::Text(req, hint) => input(f, spec.member, spec.label, hint, req),
+        Typed::Unit(hint) => {
+            forms::input_listed("", f, spec.member, spec.label, hint, false, units)
+        }
         Typed::Date(req) => date_input(f, spec.member, spec.label, req),
         Typed::Choice(key) => {
             forms::select(f, spec.member, spec.label, words::decision_values(key))
@@ -253,8 +260,16 @@ fn spec_input(f: &Fields, spec: &Spec) -> Markup {
     }
 }
 
-fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields) -> Markup {
+/// The id of the datalist of the province's units.
+const UNITS: &str = "units";
+
+fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields, tree: &Tree) -> Markup {
     let specs = specs(kind).unwrap_or(&[]);
+    let (datalist, units) = if asks_unit(kind) {
+        units::offer(UNITS, &tree.all())
+    } else {
+        (Markup::default(), None)
+    };
     html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
         nav.actions aria-label="Loại quyết định" {
@@ -267,7 +282,7 @@ fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields) -> Markup {
         form.stack #decision-form method="post" action={ "/dossiers/" (id) "/decisions" } {
             (csrf(v))
             input type="hidden" name="kind" value=(kind);
-            @for spec in specs { (spec_input(f, spec)) }
+            @for spec in specs { (spec_input(f, spec, units)) }
             (date_input(f, "effective", "Ngày có hiệu lực", true))
             (document_inputs(f))
         }
@@ -275,10 +290,28 @@ fn the_form(v: &Viewer, id: &str, kind: &str, f: &Fields) -> Markup {
         // after the upload (it belongs to the form by its `form` attribute).
         (forms::upload(v, id, "decision-form"))
         div.submit { button type="submit" form="decision-form" { "Cập nhật quyết định vào hồ sơ" } }
+        (datalist)
     }
 }
 
 const TITLE: &str = "Cập nhật quyết định";
+
+/// Whether the form of `kind` names a unit.
+fn asks_unit(kind: &str) -> bool {
+    specs(kind)
+        .unwrap_or(&[])
+        .iter()
+        .any(|s| matches!(s.typed, Typed::Unit(_)))
+}
+
+/// The province's tree, read only for a kind whose form names a unit.
+async fn unit_tree(p: &Portal, v: &Viewer, kind: &str) -> Tree {
+    if asks_unit(kind) {
+        Tree::of(p, v).await
+    } else {
+        Tree::default()
+    }
+}
 
 /// `GET /dossiers/{id}/decisions?kind=`.
 pub(crate) async fn form(
@@ -307,9 +340,10 @@ pub(crate) async fn form(
     {
         f.push(("rank_code".to_owned(), code.to_owned()));
     }
+    let tree = unit_tree(&p, &v, kind).await;
     let body = html! {
         p { strong { (d["full_name"].as_str().unwrap_or("")) } }
-        (the_form(&v, id, kind, &f))
+        (the_form(&v, id, kind, &f, &tree))
     };
     page(&v, TITLE, body)
 }
@@ -347,7 +381,10 @@ pub(crate) async fn submit(
     };
     match answer {
         Ok(r) => forms::to_dossier(&v, id, &r),
-        Err(r) => forms::refused_form(&v, TITLE, &r, the_form(&v, id, kind, &f)),
+        Err(r) => {
+            let tree = unit_tree(&p, &v, kind).await;
+            forms::refused_form(&v, TITLE, &r, the_form(&v, id, kind, &f, &tree))
+        }
     }
 }
 
@@ -355,6 +392,35 @@ pub(crate) async fn submit(
 mod tests {
     use super::*;
     use crate::pages::forms::tests::post;
+
+    #[test]
+    fn a_position_or_planning_unit_is_offered_by_name_and_sent_as_its_code() {
+        let tree = Tree::from_nodes(vec![
+            json!({"code": "000.04.00.H33", "name": "Sở Y tế", "parent": null}),
+            json!({"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"}),
+        ]);
+        let v = Viewer::for_tests(json!({}));
+        for kind in ["appointment", "planning"] {
+            let form = the_form(&v, "d-1", kind, &Fields::new(), &tree).into_string();
+            assert!(
+                form.contains(r#"name="org_code" value="" list="units""#),
+                "{form}"
+            );
+            assert!(
+                form.contains(r#"<option value="001.04.00.H33">Văn phòng Sở Y tế</option>"#),
+                "{form}"
+            );
+        }
+        let rank = the_form(&v, "d-1", "rank", &Fields::new(), &tree).into_string();
+        assert!(!rank.contains("datalist"), "{rank}");
+        let f = with_document(&[
+            ("position_title", "Phó Chánh Văn phòng"),
+            ("org_code", "001.04.00.H33"),
+            ("from_year", "2026"),
+            ("until_year", "2031"),
+        ]);
+        assert_eq!(body("planning", &f).unwrap()["org_code"], "001.04.00.H33");
+    }
 
     fn with_document(pairs: &[(&str, &str)]) -> Fields {
         let mut f = post(pairs);

@@ -472,14 +472,7 @@ mod tests {
             lists.contains(r#"<datalist id="units-elsewhere"><option value="000.00.00.H33">UBND tỉnh</option></datalist>"#),
             "{lists}"
         );
-        let v = Viewer {
-            who: crate::call::As {
-                token: None,
-                client: None,
-            },
-            me: json!({}),
-            csrf: "t".into(),
-        };
+        let v = Viewer::for_tests(json!({}));
         let sender = sender_forms(&v, "d-1", &Fields::new(), &offered).into_string();
         assert!(sender.contains(r#"list="units-within""#), "{sender}");
         assert!(sender.contains(r#"list="units-elsewhere""#), "{sender}");
