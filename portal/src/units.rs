@@ -22,6 +22,17 @@ pub(crate) struct Units {
 impl Units {
     /// Today's names (Vietnam's date) of the units `codes`, in one call.
     pub(crate) async fn of(p: &Portal, v: &Viewer, codes: &[&str]) -> Self {
+        Self::on(p, v, codes, None).await
+    }
+
+    /// [`Self::of`] on `date` (a page that shows the tree as it stood then
+    /// names a unit since merged away).
+    pub(crate) async fn on(
+        p: &Portal,
+        v: &Viewer,
+        codes: &[&str],
+        date: Option<chrono::NaiveDate>,
+    ) -> Self {
         let mut units = Self::default();
         let mut asked: Vec<&str> = Vec::new();
         for c in codes.iter().map(|c| c.trim()) {
@@ -31,7 +42,11 @@ impl Units {
         }
         // The API names this many per call; a page shows far fewer units.
         for chunk in asked.chunks(hoso_api::routes::org::NAMES_LIMIT) {
-            let qs = serde_urlencoded::to_string([("codes", chunk.join(","))]).unwrap_or_default();
+            let mut query = vec![("codes", chunk.join(","))];
+            if let Some(d) = date {
+                query.push(("date", d.to_string()));
+            }
+            let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
             if let Ok(list) = p.api.get(&v.who, &format!("/org-units/names?{qs}")).await {
                 units.add(&list);
             }

@@ -435,6 +435,20 @@ async fn the_home_affairs_reads_the_merger_accounts_attempts_and_downloads_repor
     assert!(ceased.contains(&merged_name), "{ceased}");
     b.screenshot("year-head-09-org-after-merger", 1280).await;
     b.no_errors("the tree after the merger").await;
+    // The merged school's own page names the school that took it in.
+    b.open(
+        &demo.page(&format!("/org/{MERGED}?on=01/03/2026")),
+        "main dl.facts",
+    )
+    .await;
+    let facts = b.text("main dl.facts").await;
+    assert!(
+        facts.contains("Đơn vị kế thừa")
+            && facts.contains("Trường Trung học cơ sở Phố Hiến")
+            && facts.contains(SCHOOL),
+        "the successor by name: {facts}"
+    );
+    b.no_errors("the merged school's page").await;
 
     // Accounts and rights, as the system administrator sees them.
     b.follow("Tài khoản").await;

@@ -17,6 +17,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{item, page, refused_page};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// The date a page asks about: `on` as typed (dd/mm/yyyy or ISO), else today.
@@ -251,6 +252,13 @@ pub(crate) async fn unit(
         .await;
     let name = u["name"].as_str().unwrap_or("").to_owned();
     let ondmy = on.format("%d/%m/%Y").to_string();
+    // Parent, successors and holder by their names on the page's date.
+    let related: Vec<&str> = [&u["parent"], &u["holder"]]
+        .into_iter()
+        .chain(u["successors"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    let units = Units::on(&p, &v, &related, Some(on)).await;
     let body = html! {
         p { a href={ "/org?on=" (ondmy) } { "← Cơ cấu tổ chức ngày " (ondmy) } }
         (date_form(&format!("/org/{code}"), on))
@@ -258,7 +266,7 @@ pub(crate) async fn unit(
             (item("Mã định danh", html! { code { (code) } }))
             (item("Loại hình", html! { (words::unit_kind(u["kind"].as_str().unwrap_or(""))) }))
             (item("Đơn vị cấp trên", html! {
-                @match u["parent"].as_str() { Some(par) => { a href={ "/org/" (par) "?on=" (ondmy) } { code { (par) } } }, None => "—" }
+                @match u["parent"].as_str() { Some(par) => { a href={ "/org/" (par) "?on=" (ondmy) } { (units.show(par)) } }, None => "—" }
             }))
             (item("Thành lập", html! { (u["established"].as_str().map(format::date).unwrap_or_default()) }))
             (item("Tình trạng", html! {
@@ -269,12 +277,12 @@ pub(crate) async fn unit(
                 (item("Đơn vị kế thừa", html! {
                     @for (i, c) in s.iter().filter_map(Value::as_str).enumerate() {
                         @if i > 0 { ", " }
-                        a href={ "/org/" (c) "?on=" (ondmy) } { code { (c) } }
+                        a href={ "/org/" (c) "?on=" (ondmy) } { (units.show(c)) }
                     }
                 }))
             }
             @if u["holder"].as_str().is_some_and(|h| h != code) {
-                (item("Hồ sơ, tài khoản thuộc", html! { code { (u["holder"].as_str().unwrap_or("")) } }))
+                (item("Hồ sơ, tài khoản thuộc", html! { (units.show_value(&u["holder"])) }))
             }
         }
         h2 { "Số lượng người làm việc" }

@@ -15,6 +15,7 @@ use crate::Portal;
 use crate::format;
 use crate::page::{page, refused_page};
 use crate::session::Viewer;
+use crate::units::Units;
 use crate::words;
 
 /// Reads shown on one page.
@@ -158,7 +159,7 @@ fn collapsed(items: &[Value]) -> Vec<Collapsed<'_>> {
 }
 
 /// The reader: name, kind of account and unit; "Bạn" for the visitor.
-fn reader_cell(r: &Value, me: &str) -> Markup {
+fn reader_cell(r: &Value, me: &str, units: &Units) -> Markup {
     let account = r["reader"].as_str().unwrap_or("");
     html! {
         @if !me.is_empty() && account == me {
@@ -170,13 +171,13 @@ fn reader_cell(r: &Value, me: &str) -> Markup {
             br; span.hint { (words::account_kind(kind)) }
         }
         @if let Some(unit) = r["reader_unit"].as_str() {
-            " · " code { (unit) }
+            " · " (units.show(unit))
         }
     }
 }
 
 /// The reads as a table.
-fn readers_table(items: &[Value], me: &str) -> Markup {
+fn readers_table(items: &[Value], me: &str, units: &Units) -> Markup {
     html! {
         div.scroll {
             table #readers {
@@ -201,7 +202,7 @@ fn readers_table(items: &[Value], me: &str) -> Markup {
                                     br; span.hint { (c.times) " lần, từ " (format::time(c.since)) }
                                 }
                             }
-                            td { (reader_cell(r, me)) }
+                            td { (reader_cell(r, me, units)) }
                             td { (words::read_basis(r["basis"].as_str().unwrap_or(""))) }
                             td { (purposes.join("; ")) }
                             td {
@@ -242,6 +243,7 @@ pub(crate) async fn show(
     let items = r["items"].as_array().cloned().unwrap_or_default();
     let own = v.own_dossier() == Some(id);
     let me = v.me["id"].as_str().unwrap_or("");
+    let units = Units::of_field(&p, &v, &items, "reader_unit").await;
     let body = html! {
         p { a href={ "/dossiers/" (id) } { "← Về hồ sơ" } }
         p {
@@ -251,7 +253,7 @@ pub(crate) async fn show(
         @if items.is_empty() {
             p.hint { "Chưa có lần xem nào được ghi nhận." }
         } @else {
-            (readers_table(&items, me))
+            (readers_table(&items, me, &units))
         }
         @if let Some(next) = r["next"].as_u64() {
             p { a href={ "/dossiers/" (id) "/readers?before=" (next) } { "Các lần xem trước đó →" } }
@@ -318,7 +320,7 @@ mod tests {
         let rows = collapsed(&items);
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].times, rows[0].since), (4, "2026-12-07T04:00:00Z"));
-        let html = readers_table(&items, "").into_string();
+        let html = readers_table(&items, "", &Units::default()).into_string();
         assert!(html.contains("4 lần, từ 07/12/2026 11:00"), "{html}");
         assert!(html.contains("Xem hồ sơ; Xem lịch sử thay đổi"), "{html}");
         assert!(!html.contains(">history<"), "{html}");
@@ -333,7 +335,7 @@ mod tests {
             json!({"at": "2026-03-01T03:00:00Z", "reader": "me", "reader_name": "Nguyễn Văn An",
                    "basis": "own-data", "purpose": "history", "fields": []}),
         ];
-        let html = readers_table(&items, "me").into_string();
+        let html = readers_table(&items, "me", &Units::default()).into_string();
         assert!(html.contains("02/03/2026 10:00"), "{html}");
         assert!(html.contains("Cán bộ yte.tochuc"), "{html}");
         assert!(html.contains("Chuyên viên tổ chức cán bộ"), "{html}");
