@@ -502,6 +502,11 @@ async fn the_home_affairs_reads_the_merger_accounts_attempts_and_downloads_repor
         row.contains("lần sai với tên đăng nhập này") && !row.contains("failures"),
         "the detail in words: {row}"
     );
+    // The account by its holder's name and login (the login column repeats it).
+    assert!(
+        row.contains("(snv.tccb)") && row.matches("snv.tccb").count() == 2,
+        "the account by name: {row}"
+    );
     b.screenshot("year-head-11-security", 1280).await;
     b.no_errors("security attempts").await;
 

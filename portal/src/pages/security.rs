@@ -2,6 +2,7 @@
 //! tokens, locked accounts and attempts outside scope, newest first, times in
 //! Vietnam's time zone.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -19,7 +20,7 @@ use crate::words;
 const DEFAULT_LIMIT: usize = 100;
 
 /// The entries as a table; refusals and failures marked.
-pub(crate) fn attempts_table(list: &[Value]) -> Markup {
+pub(crate) fn attempts_table(list: &[Value], accounts: &HashMap<String, String>) -> Markup {
     html! {
         div.scroll {
             table #attempts {
@@ -38,7 +39,14 @@ pub(crate) fn attempts_table(list: &[Value]) -> Markup {
                         tr {
                             td { (format::time(a["at"].as_str().unwrap_or(""))) }
                             td class=[(kind != "login-ok").then_some("bad")] { (words::attempt_kind(kind)) }
-                            td { code { (a["account_id"].as_str().unwrap_or("")) } }
+                            td {
+                                @if let Some(id) = a["account_id"].as_str() {
+                                    @match accounts.get(id) {
+                                        Some(who) => { span title=(id) { (who) } },
+                                        None => { (super::dossier::account(id)) },
+                                    }
+                                }
+                            }
                             td { (a["username"].as_str().unwrap_or("")) }
                             td { code { (a["client"].as_str().unwrap_or("")) } }
                             td { code { (a["target"].as_str().unwrap_or("")) } }
@@ -49,6 +57,28 @@ pub(crate) fn attempts_table(list: &[Value]) -> Markup {
             }
         }
     }
+}
+
+/// The accounts the visitor administers, "name (login)" by id, to say who an
+/// attempt was by; none when the API lists none (the id is shown then).
+async fn account_names(p: &Portal, v: &Viewer) -> HashMap<String, String> {
+    let Ok(list) = p.api.get(&v.who, "/accounts").await else {
+        return HashMap::new();
+    };
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a["id"].as_str()?.to_owned(),
+                format!(
+                    "{} ({})",
+                    a["display_name"].as_str().unwrap_or(""),
+                    a["username"].as_str().unwrap_or("")
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// `GET /security?limit=`.
@@ -70,6 +100,7 @@ pub(crate) async fn attempts(
         Ok(l) => l.as_array().cloned().unwrap_or_default(),
         Err(r) => return refused_page(Some(&v), &r),
     };
+    let accounts = account_names(&p, &v).await;
     let body = html! {
         p { "Nhật ký đăng nhập và các lần truy cập bị từ chối (HY 5.1), mới nhất trước; giờ Việt Nam." }
         form.inline method="get" action="/security" aria-label="Số dòng hiển thị" {
@@ -84,7 +115,7 @@ pub(crate) async fn attempts(
             div { button.secondary type="submit" { "Xem" } }
         }
         @if list.is_empty() { p.hint { "Chưa có sự việc nào." } }
-        @else { (attempts_table(&list)) }
+        @else { (attempts_table(&list, &accounts)) }
     };
     page(&v, "Nhật ký an ninh", body)
 }
@@ -98,9 +129,13 @@ mod tests {
     fn attempts_show_vietnam_time_and_mark_refusals() {
         let html = attempts_table(&[
             json!({"at": "2026-03-02T01:30:00Z", "kind": "login-failed", "username": "a", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": "1"}),
-            json!({"at": "2026-03-02T17:05:00+00:00", "kind": "login-ok", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": ""}),
-        ])
+            json!({"at": "2026-03-02T17:05:00+00:00", "kind": "login-ok", "account_id": "acc-1", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": ""}),
+        ], &HashMap::from([("acc-1".to_owned(), "Trần Văn Bình (binh)".to_owned())]))
         .into_string();
+        assert!(
+            html.contains(r#"<span title="acc-1">Trần Văn Bình (binh)</span>"#),
+            "{html}"
+        );
         assert!(html.contains("02/03/2026 08:30"), "{html}");
         assert!(html.contains("03/03/2026 00:05"), "{html}");
         assert!(
