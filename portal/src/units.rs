@@ -130,6 +130,7 @@ const DEPTH_MAX: usize = 64;
 pub(crate) struct Tree {
     nodes: Vec<Value>,
     parents: HashMap<String, String>,
+    agencies: HashMap<String, String>,
 }
 
 impl Tree {
@@ -151,7 +152,36 @@ impl Tree {
                 ))
             })
             .collect();
-        Self { nodes, parents }
+        let agencies = nodes
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n["code"].as_str()?.to_owned(),
+                    n["agency"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        Self {
+            nodes,
+            parents,
+            agencies,
+        }
+    }
+
+    /// The agency `code` belongs to, as the API said.
+    pub(crate) fn agency_of(&self, code: &str) -> Option<&str> {
+        self.agencies.get(code).map(String::as_str)
+    }
+
+    /// The units of the agency `agency` (`inside`), or of any other.
+    pub(crate) fn of_agency(&self, agency: Option<&str>, inside: bool) -> Vec<&Value> {
+        self.nodes
+            .iter()
+            .filter(|n| {
+                let theirs = n["code"].as_str().and_then(|c| self.agency_of(c));
+                (agency.is_some() && theirs == agency) == inside
+            })
+            .collect()
     }
 
     /// Whether `code` is `root` or under it.
@@ -227,10 +257,11 @@ mod tests {
     fn tree() -> Tree {
         Tree::from_nodes(
             json!([
-                {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null},
-                {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33"},
-                {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"},
-                {"code": "000.03.00.H33", "name": "Sở Giáo dục và Đào tạo", "parent": "000.00.00.H33"},
+                {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null, "agency": "000.00.00.H33"},
+                {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33", "agency": "000.04.00.H33"},
+                {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33", "agency": "000.04.00.H33"},
+                {"code": "901.04.00.H33", "name": "Bệnh viện Đa khoa tỉnh", "parent": "000.04.00.H33", "agency": "901.04.00.H33"},
+                {"code": "000.03.00.H33", "name": "Sở Giáo dục và Đào tạo", "parent": "000.00.00.H33", "agency": "000.03.00.H33"},
             ])
             .as_array()
             .cloned()
@@ -264,12 +295,22 @@ mod tests {
         };
         assert_eq!(
             codes(t.part(&["000.04.00.H33"], true)),
-            ["000.04.00.H33", "001.04.00.H33"]
+            ["000.04.00.H33", "001.04.00.H33", "901.04.00.H33"]
         );
         assert_eq!(
             codes(t.part(&["000.04.00.H33"], false)),
             ["000.00.00.H33", "000.03.00.H33"]
         );
+        // An agency under another (a hospital under its Sở) is its own.
+        assert_eq!(
+            codes(t.of_agency(Some("000.04.00.H33"), true)),
+            ["000.04.00.H33", "001.04.00.H33"]
+        );
+        assert_eq!(
+            codes(t.of_agency(Some("000.04.00.H33"), false)),
+            ["000.00.00.H33", "901.04.00.H33", "000.03.00.H33"]
+        );
+        assert_eq!(t.agency_of("001.04.00.H33"), Some("000.04.00.H33"));
         assert!(t.under("001.04.00.H33", "000.00.00.H33"));
         assert!(!t.under("000.03.00.H33", "000.04.00.H33"));
         assert_eq!(t.names().name("001.04.00.H33"), Some("Văn phòng Sở Y tế"));
@@ -278,7 +319,7 @@ mod tests {
     #[test]
     fn a_datalist_offers_units_by_name_with_their_codes_as_values() {
         let t = tree();
-        let (list, id) = offer("units", &t.part(&["000.04.00.H33"], true));
+        let (list, id) = offer("units", &t.of_agency(Some("000.04.00.H33"), true));
         assert_eq!(id, Some("units"));
         assert_eq!(
             list.into_string(),

@@ -617,6 +617,10 @@ pub struct OrgNode {
     pub name: String,
     /// Parent on that date.
     pub parent: Option<String>,
+    /// The agency it belongs to on that date: itself, unless it is an internal
+    /// division, then its nearest parent that is not one (a move within the
+    /// agency, DL 10.1, stays inside it).
+    pub agency: Option<String>,
 }
 
 /// What headcount is broken down by.
@@ -737,7 +741,15 @@ impl ReadModel {
         self.with_org(|org| {
             org.tree_at(date)
                 .into_iter()
-                .map(|(code, name, parent)| OrgNode { code, name, parent })
+                .map(|(code, name, parent)| {
+                    let agency = org.agency_of(&code, date);
+                    OrgNode {
+                        code,
+                        name,
+                        parent,
+                        agency,
+                    }
+                })
                 .collect()
         })
     }

@@ -322,7 +322,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
         .unwrap();
     // The receiver is offered by name (a datalist of the province's other
     // units, the code as the value picked).
-    let offered = b.options("#units-elsewhere").await;
+    let offered = b.options("#units-transfer").await;
     assert!(
         offered
             .iter()
@@ -335,7 +335,7 @@ async fn a_servant_and_the_focal_point_do_their_year_in_the_portal() {
             vec![],
         )
         .await;
-    assert_eq!(list, json!("units-elsewhere"));
+    assert_eq!(list, json!("units-transfer"));
     for (name, value) in [
         ("to", COMMUNE),
         ("effective", "15/12/2026"),
@@ -546,7 +546,7 @@ async fn dl_10_1_a_focal_point_moves_a_person_to_a_division_picked_by_name() {
     b.follow("Điều động, chuyển công tác").await;
     b.wait_for("#move-form").await;
     // The agency's own units by name; the other agencies are the transfer's.
-    let within = b.options("#units-within").await;
+    let within = b.options("#units-move").await;
     assert!(
         within
             .iter()
@@ -554,7 +554,7 @@ async fn dl_10_1_a_focal_point_moves_a_person_to_a_division_picked_by_name() {
         "{within:?}"
     );
     assert!(within.iter().all(|(c, _)| c != HOSPITAL), "{within:?}");
-    let elsewhere = b.options("#units-elsewhere").await;
+    let elsewhere = b.options("#units-transfer").await;
     assert!(
         elsewhere.iter().any(|(c, _)| c == HOSPITAL),
         "{elsewhere:?}"
@@ -572,9 +572,22 @@ async fn dl_10_1_a_focal_point_moves_a_person_to_a_division_picked_by_name() {
     ] {
         b.fill(&format!("#move-form [name={name}]"), value).await;
     }
-    // The scan goes with whichever form is sent (BT 6.3).
+    // The scan goes with whichever form is sent (BT 6.3): both carry it.
     let scans = tempfile::tempdir().unwrap();
     b.upload(scans.path(), "quyet-dinh-dieu-dong.pdf").await;
+    let carried = b
+        .run(
+            "return ['move-form', 'transfer-form'].map(function (id) {
+                 var a = document.querySelector('#' + id + ' input[name=attachments]');
+                 return a ? a.value : null;
+             });",
+            vec![],
+        )
+        .await;
+    assert!(
+        carried[0].as_str().is_some_and(|h| h.len() == 64) && carried[0] == carried[1],
+        "{carried}"
+    );
     b.screenshot("year-hr-16-move-within", 1280).await;
     b.press("Điều động").await;
     past_warnings(&b).await;
@@ -582,6 +595,13 @@ async fn dl_10_1_a_focal_point_moves_a_person_to_a_division_picked_by_name() {
     // The history says where to, by name.
     b.follow("Lịch sử thay đổi").await;
     let history = b.text("#history").await;
+    let cited = links(&b, "#history a[href*='/attachments/']").await;
+    assert!(
+        cited
+            .iter()
+            .any(|h| h.ends_with(carried[0].as_str().unwrap())),
+        "the move cites the scan: {cited:?}"
+    );
     assert!(
         history.contains("Điều động trong cơ quan")
             && history.contains("Đơn vị sử dụng")

@@ -22,7 +22,7 @@ use crate::call::Refusal;
 use crate::format;
 use crate::page::{csrf, page, refusal_box};
 use crate::session::{CSRF_FIELD, Viewer};
-use crate::units::Units;
+use crate::units::{Tree, Units};
 use crate::words;
 
 use super::forms::{self, date_input, input, refuse, required, required_date, text};
@@ -72,18 +72,18 @@ async fn deputies(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
     Ok(out)
 }
 
-/// The units of the head's own subtree today, as the API lists them (the
-/// head's unit first), or why they could not be listed.
+/// The units of the head's own subtree today (the head's unit first), from
+/// the province's tree: delegating needs no right over a unit, so the
+/// scope-checked subtree route would refuse a head holding none (and record
+/// the refusal as a security attempt). Nothing to offer when the tree cannot
+/// be read: the form then takes typed codes.
 async fn scope(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
     let unit = v.unit();
-    if unit.is_empty() || unit.contains('/') {
-        return Err(Refusal::internal("the API named no unit for the account"));
+    let tree = Tree::of(p, v).await;
+    let mut out: Vec<Value> = tree.part(&[unit], true).into_iter().cloned().collect();
+    if out.is_empty() {
+        return Err(Refusal::internal("the organisation tree could not be read"));
     }
-    let listed = p
-        .api
-        .get(&v.who, &format!("/org-units/{unit}/tree"))
-        .await?;
-    let mut out = listed.as_array().cloned().unwrap_or_default();
     out.sort_by_key(|u| {
         (
             u["code"].as_str() != Some(unit),
@@ -233,9 +233,18 @@ fn deputy_field(f: &Fields, deputies: &Result<Vec<Value>, Refusal>) -> Markup {
 /// listed.
 fn units_field(f: &Fields, scope: &Result<Vec<Value>, Refusal>) -> Markup {
     let ticked: Vec<&str> = fields(f, "org_codes");
+    // A form shown again keeps every unit it was sent with, listed or not:
+    // dropping one would widen the delegation, up to the whole unit.
+    let listed = |code: &str| {
+        scope
+            .as_ref()
+            .is_ok_and(|l| l.iter().any(|u| u["code"].as_str() == Some(code)))
+    };
+    let unlisted: Vec<&str> = ticked.iter().copied().filter(|c| !listed(c)).collect();
+    let typed: Fields = vec![("org_codes".to_owned(), ticked.join(", "))];
     html! {
         @match scope {
-            Ok(list) if list.len() <= 1 => {},
+            Ok(list) if list.len() <= 1 && unlisted.is_empty() => {},
             Ok(list) => {
                 fieldset #org_codes {
                     legend { "Đơn vị được ủy quyền " span.hint { "(không chọn: toàn đơn vị)" } }
@@ -248,10 +257,16 @@ fn units_field(f: &Fields, scope: &Result<Vec<Value>, Refusal>) -> Markup {
                             }
                         }
                     }
+                    @for (i, code) in unlisted.iter().enumerate() {
+                        div {
+                            input type="checkbox" name="org_codes" value=(code) id={ "unit-x" (i) } checked;
+                            " " label.inline for={ "unit-x" (i) } { code { (code) } }
+                        }
+                    }
                 }
             },
             Err(_) => {
-                (input(f, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
+                (input(&typed, "org_codes", "Mã các đơn vị được ủy quyền", "cách nhau bởi dấu phẩy; để trống: toàn đơn vị", false))
             },
         }
     }
@@ -396,6 +411,32 @@ mod tests {
         assert_eq!(
             body(&f).unwrap()["org_codes"],
             json!(["000.02.01.H33", "000.02.02.H33"])
+        );
+    }
+
+    #[test]
+    fn kt_8_1_a_refused_delegation_keeps_every_unit_it_was_sent_with() {
+        let f = post(&[
+            ("org_codes", "000.02.01.H33"),
+            ("org_codes", "000.02.09.H33"),
+        ]);
+        let scope: Result<Vec<Value>, Refusal> = Ok(vec![
+            json!({"code": "000.02.00.H33", "name": "Sở Tài chính"}),
+            json!({"code": "000.02.01.H33", "name": "Văn phòng"}),
+        ]);
+        let shown = units_field(&f, &scope).into_string();
+        assert!(
+            shown.contains(r#"value="000.02.01.H33" id="unit-1" checked"#),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"value="000.02.09.H33" id="unit-x0" checked"#),
+            "a unit no longer listed stays ticked: {shown}"
+        );
+        let typed = units_field(&f, &Err(Refusal::internal("no tree"))).into_string();
+        assert!(
+            typed.contains(r#"value="000.02.01.H33, 000.02.09.H33""#),
+            "every code typed again: {typed}"
         );
     }
 

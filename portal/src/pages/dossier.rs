@@ -65,10 +65,6 @@ fn fields_table(fields: &Value) -> Markup {
     }
 }
 
-/// An account's id, shortened for a table cell (the whole id on hover and
-/// for screen readers). Its end, not its start: ids are UUIDv7, whose first
-/// characters are the time of issue and read the same for every account
-/// issued the same week.
 /// Who acted: their name (the account id on hover) when the API gave it,
 /// else the shortened id.
 fn who(name: &Value, id: &str) -> Markup {
@@ -80,6 +76,10 @@ fn who(name: &Value, id: &str) -> Markup {
     }
 }
 
+/// An account's id, shortened for a table cell (the whole id on hover and
+/// for screen readers). Its end, not its start: ids are UUIDv7, whose first
+/// characters are the time of issue and read the same for every account
+/// issued the same week.
 pub(crate) fn account(id: &str) -> Markup {
     let chars: Vec<char> = id.chars().collect();
     let short: String = chars[chars.len().saturating_sub(8)..].iter().collect();

@@ -103,47 +103,74 @@ pub(crate) fn in_flight(history: &Value) -> Option<InFlight> {
     now
 }
 
-/// The province's units today, offered by name in the forms' unit fields:
-/// those under the dossier's managing unit (a move stays within the agency,
-/// and a forward goes to a unit of the receiver, which manages the dossier
-/// once it accepted) and the others (where a transfer goes).
+/// The province's units today, offered by name in the forms' unit fields,
+/// by the rules the API applies: a move stays within the agency of the
+/// employing unit (DL 10.1), a transfer goes to another agency than the
+/// managing unit's (DL 10.2), and a forward goes to a unit under the receiver,
+/// which manages the dossier once it accepted (KT 11.2).
 #[derive(Debug, Default)]
 struct Offered {
     tree: Tree,
     managing: String,
+    employing: String,
+}
+
+/// The unit fields of the page.
+#[derive(Debug, Clone, Copy)]
+enum UnitField {
+    Move,
+    Transfer,
+    Forward,
 }
 
 impl Offered {
-    async fn of(p: &Portal, v: &Viewer, managing: &str) -> Self {
+    async fn of(p: &Portal, v: &Viewer, managing: &str, employing: &str) -> Self {
         Self {
             tree: Tree::of(p, v).await,
             managing: managing.to_owned(),
+            employing: employing.to_owned(),
         }
     }
 
-    /// The datalist of the units within the agency or elsewhere, and the id a
-    /// field names it by (none when there is nothing to offer).
-    fn offer(&self, within: bool) -> (Markup, Option<&'static str>) {
-        let part = self.tree.part(&[&self.managing], within);
-        units::offer(if within { WITHIN } else { ELSEWHERE }, &part)
+    /// The datalist of a field's units, and the id the field names it by
+    /// (none when there is nothing to offer).
+    fn offer(&self, field: UnitField) -> (Markup, Option<&'static str>) {
+        let t = &self.tree;
+        match field {
+            UnitField::Move => units::offer(
+                "units-move",
+                &t.of_agency(t.agency_of(&self.employing), true),
+            ),
+            UnitField::Transfer => units::offer(
+                "units-transfer",
+                &t.of_agency(t.agency_of(&self.managing), false),
+            ),
+            UnitField::Forward => units::offer("units-forward", &t.part(&[&self.managing], true)),
+        }
     }
 
     fn datalists(&self) -> Markup {
-        html! { (self.offer(true).0) (self.offer(false).0) }
+        html! {
+            @for f in [UnitField::Move, UnitField::Transfer, UnitField::Forward] {
+                (self.offer(f).0)
+            }
+        }
     }
 
-    fn list(&self, within: bool) -> Option<&'static str> {
-        self.offer(within).1
+    fn list(&self, field: UnitField) -> Option<&'static str> {
+        self.offer(field).1
+    }
+
+    /// The hidden fields that carry the dossier's units, for the suggestions
+    /// of a form shown again after a refusal (they choose only what is
+    /// suggested; the API decided the rest).
+    fn carried(&self) -> Markup {
+        html! { (hidden(MANAGING, &self.managing)) (hidden(EMPLOYING, &self.employing)) }
     }
 }
 
-/// The hidden field carrying the dossier's managing unit, for the suggestions
-/// of a form shown again after a refusal.
-const AGENCY: &str = "agency";
-
-/// Ids of the datalists of units within the dossier's agency and elsewhere.
-const WITHIN: &str = "units-within";
-const ELSEWHERE: &str = "units-elsewhere";
+const MANAGING: &str = "shown_managing";
+const EMPLOYING: &str = "shown_employing";
 
 fn hidden(name: &str, value: &str) -> Markup {
     html! { input type="hidden" name=(name) value=(value); }
@@ -198,8 +225,8 @@ fn the_forms(
             Some(InFlight::Accepted { transfer_id }) => {
                 h2 { "Chuyển tiếp cho đơn vị sử dụng" }
                 form.stack method="post" action={ "/dossiers/" (id) "/transfers" } {
-                    (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id)) (hidden(AGENCY, &offered.managing))
-                    (forms::input_listed("forward-", &typed("forward"), "to", "Đơn vị sử dụng", "thuộc cơ quan tiếp nhận; gõ tên hoặc mã", true, offered.list(true)))
+                    (csrf(v)) (hidden("action", "forward")) (hidden("transfer_id", transfer_id)) (offered.carried())
+                    (forms::input_listed("forward-", &typed("forward"), "to", "Đơn vị sử dụng", "thuộc cơ quan tiếp nhận; gõ tên hoặc mã", true, offered.list(UnitField::Forward)))
                     div { button type="submit" { "Chuyển tiếp" } }
                 }
                 (sender_forms(v, id, f, offered))
@@ -234,8 +261,8 @@ fn sender_forms(v: &Viewer, id: &str, f: &Fields, offered: &Offered) -> Markup {
         p.hint { "Chuyển sang đơn vị khác của cùng cơ quan (DL 10.1)." }
         @let mv = typed("move");
         form.stack #move-form method="post" action={ "/dossiers/" (id) "/transfers" } {
-            (csrf(v)) (hidden("action", "move")) (hidden(AGENCY, &offered.managing))
-            (forms::input_listed("", &mv, "to", "Đơn vị mới", "gõ tên hoặc mã, ví dụ 000.02.01.H33", true, offered.list(true)))
+            (csrf(v)) (hidden("action", "move")) (offered.carried())
+            (forms::input_listed("", &mv, "to", "Đơn vị mới", "gõ tên hoặc mã, ví dụ 000.02.01.H33", true, offered.list(UnitField::Move)))
             (date_input(&mv, "effective", "Ngày có hiệu lực", true))
             (document_inputs(&mv))
             div { button type="submit" { "Điều động" } }
@@ -244,9 +271,9 @@ fn sender_forms(v: &Viewer, id: &str, f: &Fields, offered: &Offered) -> Markup {
         p.hint { "Gửi hồ sơ cho cơ quan tiếp nhận (DL 10.2); bắt buộc kèm bản số hóa quyết định. Trong khi chờ, không ai được thay đổi hồ sơ (BT 11.3)." }
         @let out = typed("initiate");
         form.stack #transfer-form method="post" action={ "/dossiers/" (id) "/transfers" } {
-            (csrf(v)) (hidden("action", "initiate")) (hidden(AGENCY, &offered.managing))
+            (csrf(v)) (hidden("action", "initiate")) (offered.carried())
             (forms::select(&out, "kind", "Hình thức", &kinds))
-            (forms::input_listed("out-", &out, "to", "Cơ quan tiếp nhận", "gõ tên hoặc mã, ví dụ 000.03.00.H33", true, offered.list(false)))
+            (forms::input_listed("out-", &out, "to", "Cơ quan tiếp nhận", "gõ tên hoặc mã, ví dụ 000.03.00.H33", true, offered.list(UnitField::Transfer)))
             (forms::date_input_in("out-", &out, "effective", "Ngày có hiệu lực", true))
             (forms::document_inputs_in("out-", &out))
             div { button type="submit" { "Gửi hồ sơ" } }
@@ -284,7 +311,13 @@ pub(crate) async fn form(
         .filter_map(|k| d[*k].as_str())
         .collect();
     let units = Units::of(&p, &v, &codes).await;
-    let offered = Offered::of(&p, &v, d["managing_unit"].as_str().unwrap_or("")).await;
+    let offered = Offered::of(
+        &p,
+        &v,
+        d["managing_unit"].as_str().unwrap_or(""),
+        d["employing_unit"].as_str().unwrap_or(""),
+    )
+    .await;
     let body = html! {
         p {
             strong { (d["full_name"].as_str().unwrap_or("")) } " — đơn vị quản lý "
@@ -332,9 +365,13 @@ pub(crate) async fn submit(
         Ok(r) => forms::to_dossier(&v, id, &r),
         Err(r) => {
             let flight = flight_of(&p, &v, id).await.ok().flatten();
-            // The agency the page was shown for, carried by the form: it only
-            // picks which units are suggested again (the API decided the rest).
-            let offered = Offered::of(&p, &v, forms::text(&f, AGENCY)).await;
+            let offered = Offered::of(
+                &p,
+                &v,
+                forms::text(&f, MANAGING),
+                forms::text(&f, EMPLOYING),
+            )
+            .await;
             forms::refused_form(
                 &v,
                 TITLE,
@@ -453,29 +490,40 @@ mod tests {
     }
 
     #[test]
-    fn dl_10_1_a_move_is_offered_the_agencys_units_and_a_transfer_the_others() {
+    fn dl_10_1_a_move_is_offered_the_agencys_units_and_a_transfer_the_other_agencies() {
         let tree = json!([
-            {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null},
-            {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33"},
-            {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33"},
+            {"code": "000.00.00.H33", "name": "UBND tỉnh", "parent": null, "agency": "000.00.00.H33"},
+            {"code": "000.04.00.H33", "name": "Sở Y tế", "parent": "000.00.00.H33", "agency": "000.04.00.H33"},
+            {"code": "001.04.00.H33", "name": "Văn phòng Sở Y tế", "parent": "000.04.00.H33", "agency": "000.04.00.H33"},
+            {"code": "901.04.00.H33", "name": "Bệnh viện", "parent": "000.04.00.H33", "agency": "901.04.00.H33"},
         ]);
+        // Managed by the Sở, employed by its office.
         let offered = Offered {
             tree: Tree::from_nodes(tree.as_array().cloned().unwrap()),
             managing: "000.04.00.H33".into(),
+            employing: "001.04.00.H33".into(),
         };
         let lists = offered.datalists().into_string();
         assert!(
-            lists.contains(r#"<datalist id="units-within"><option value="000.04.00.H33">Sở Y tế</option><option value="001.04.00.H33">"#),
-            "{lists}"
+            lists.contains(r#"<datalist id="units-move"><option value="000.04.00.H33">Sở Y tế</option><option value="001.04.00.H33">Văn phòng Sở Y tế</option></datalist>"#),
+            "the agency's own units, not the hospital under it: {lists}"
         );
         assert!(
-            lists.contains(r#"<datalist id="units-elsewhere"><option value="000.00.00.H33">UBND tỉnh</option></datalist>"#),
+            lists.contains(r#"<datalist id="units-transfer"><option value="000.00.00.H33">UBND tỉnh</option><option value="901.04.00.H33">Bệnh viện</option></datalist>"#),
+            "the other agencies, the hospital under the Sở among them: {lists}"
+        );
+        assert!(
+            lists.contains(r#"<datalist id="units-forward"><option value="000.04.00.H33">"#),
             "{lists}"
         );
         let v = Viewer::for_tests(json!({}));
         let sender = sender_forms(&v, "d-1", &Fields::new(), &offered).into_string();
-        assert!(sender.contains(r#"list="units-within""#), "{sender}");
-        assert!(sender.contains(r#"list="units-elsewhere""#), "{sender}");
+        assert!(sender.contains(r#"list="units-move""#), "{sender}");
+        assert!(sender.contains(r#"list="units-transfer""#), "{sender}");
+        assert!(
+            sender.contains(r#"name="shown_employing" value="001.04.00.H33""#),
+            "{sender}"
+        );
         // Without the tree, the fields take a typed code and name no list.
         let bare = sender_forms(&v, "d-1", &Fields::new(), &Offered::default()).into_string();
         assert!(!bare.contains("list="), "{bare}");
