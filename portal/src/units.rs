@@ -143,24 +143,14 @@ impl Tree {
     }
 
     pub(crate) fn from_nodes(nodes: Vec<Value>) -> Self {
-        let parents = nodes
-            .iter()
-            .filter_map(|n| {
-                Some((
-                    n["code"].as_str()?.to_owned(),
-                    n["parent"].as_str()?.to_owned(),
-                ))
-            })
-            .collect();
-        let agencies = nodes
-            .iter()
-            .filter_map(|n| {
-                Some((
-                    n["code"].as_str()?.to_owned(),
-                    n["agency"].as_str()?.to_owned(),
-                ))
-            })
-            .collect();
+        // Each node's code to the unit its member `key` names, where it names one.
+        let by_code = |key: &str| -> HashMap<String, String> {
+            nodes
+                .iter()
+                .filter_map(|n| Some((n["code"].as_str()?.to_owned(), n[key].as_str()?.to_owned())))
+                .collect()
+        };
+        let (parents, agencies) = (by_code("parent"), by_code("agency"));
         Self {
             nodes,
             parents,

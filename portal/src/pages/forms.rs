@@ -125,26 +125,14 @@ pub(crate) fn typed<'a>(f: &'a Fields, name: &str) -> &'a str {
 
 /// A labelled text input.
 pub(crate) fn input(f: &Fields, name: &str, label: &str, hint: &str, required: bool) -> Markup {
-    input_in("", f, name, label, hint, required)
+    input_listed("", f, name, label, hint, required, None)
 }
 
-/// [`input`] whose id is `name` after `prefix`: the second form of a page
+/// [`input`] whose id is `name` after `prefix` (the second form of a page
 /// with the same fields needs ids of its own, or its labels would name the
-/// first form's fields.
-pub(crate) fn input_in(
-    prefix: &str,
-    f: &Fields,
-    name: &str,
-    label: &str,
-    hint: &str,
-    required: bool,
-) -> Markup {
-    input_listed(prefix, f, name, label, hint, required, None)
-}
-
-/// [`input_in`] offering the suggestions of the `datalist` whose id is
-/// `list`, when there is one: the browser matches what is typed against the
-/// options' labels too, so a unit's code is found by typing its name.
+/// first form's fields), offering the suggestions of the `datalist` whose id
+/// is `list`, when there is one: the browser matches what is typed against
+/// the options' labels too, so a unit's code is found by typing its name.
 pub(crate) fn input_listed(
     prefix: &str,
     f: &Fields,
@@ -172,7 +160,7 @@ pub(crate) fn date_input(f: &Fields, name: &str, label: &str, required: bool) ->
     date_input_in("", f, name, label, required)
 }
 
-/// [`date_input`] whose id is `name` after `prefix` (see [`input_in`]).
+/// [`date_input`] whose id is `name` after `prefix` (see [`input_listed`]).
 pub(crate) fn date_input_in(
     prefix: &str,
     f: &Fields,
@@ -213,14 +201,14 @@ pub(crate) fn document_inputs(f: &Fields) -> Markup {
     document_inputs_in("", f)
 }
 
-/// [`document_inputs`] with ids after `prefix` (see [`input_in`]).
+/// [`document_inputs`] with ids after `prefix` (see [`input_listed`]).
 pub(crate) fn document_inputs_in(prefix: &str, f: &Fields) -> Markup {
     html! {
         fieldset {
             legend { "Quyết định, văn bản căn cứ" }
-            (input_in(prefix, f, "doc_number", "Số quyết định", "ví dụ 125/QĐ-UBND", true))
+            (input_listed(prefix, f, "doc_number", "Số quyết định", "ví dụ 125/QĐ-UBND", true, None))
             (date_input_in(prefix, f, "doc_date", "Ngày ký", true))
-            (input_in(prefix, f, "doc_issuer", "Cơ quan ban hành", "", true))
+            (input_listed(prefix, f, "doc_issuer", "Cơ quan ban hành", "", true, None))
             p.hint { "Bản số hóa quyết định tải lên ở phần bên dưới được đính kèm (bản tải lên sau cùng)." }
             @for sha in fields(f, "attachments") {
                 input type="hidden" name="attachments" value=(sha);
