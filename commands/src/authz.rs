@@ -565,6 +565,20 @@ impl Workflows {
         Ok(self.catch_up().await?.accounts.get(account_id).cloned())
     }
 
+    /// The accounts among `ids` as the handlers see them now, under one
+    /// catch-up (a page naming who acted or read; an id of no account is
+    /// left out).
+    pub async fn accounts_by_id(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Account>> {
+        let idx = self.catch_up().await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some(((*id).to_owned(), idx.accounts.get(*id)?.clone())))
+            .collect())
+    }
+
     /// Whether `actor` may read the dossier today, and on what ground.
     /// `None` means outside scope (or no such dossier): the two must look
     /// the same to the caller. An actor who may not act at all (unknown,

@@ -62,7 +62,12 @@ impl Units {
 
     /// Adds the `code`/`name` pairs of a list of units.
     pub(crate) fn add(&mut self, list: &Value) {
-        for n in list.as_array().into_iter().flatten() {
+        self.add_nodes(list.as_array().into_iter().flatten());
+    }
+
+    /// Adds the `code`/`name` pairs of the units `nodes`.
+    pub(crate) fn add_nodes<'a>(&mut self, nodes: impl IntoIterator<Item = &'a Value>) {
+        for n in nodes {
             if let (Some(code), Some(name)) = (n["code"].as_str(), n["name"].as_str())
                 && !name.is_empty()
             {
@@ -97,20 +102,6 @@ impl Units {
         match self.name(code) {
             Some(name) => format!("{name} ({code})"),
             None => code.to_owned(),
-        }
-    }
-
-    /// A `datalist` of units by name (the code as each option's value) for
-    /// an input that takes a unit's code: `nodes` as the API lists a tree.
-    pub(crate) fn datalist(id: &str, nodes: &[&Value]) -> Markup {
-        html! {
-            datalist id=(id) {
-                @for n in nodes {
-                    @if let Some(code) = n["code"].as_str() {
-                        option value=(code) { (n["name"].as_str().unwrap_or(code)) }
-                    }
-                }
-            }
         }
     }
 
@@ -223,19 +214,28 @@ impl Tree {
     /// The tree's names, to show its codes by.
     pub(crate) fn names(&self) -> Units {
         let mut units = Units::default();
-        units.add(&Value::Array(self.nodes.clone()));
+        units.add_nodes(&self.nodes);
         units
     }
 }
 
-/// A `datalist` of `nodes` with the id `id` and the `list` attribute a field
-/// names it by: nothing and `None` when there are no units to offer.
+/// A `datalist` of `nodes` by name (each option's value its code) with the id
+/// `id`, and the `list` attribute a field names it by: nothing and `None`
+/// when there are no units to offer.
 pub(crate) fn offer(id: &'static str, nodes: &[&Value]) -> (Markup, Option<&'static str>) {
     if nodes.is_empty() {
-        (Markup::default(), None)
-    } else {
-        (Units::datalist(id, nodes), Some(id))
+        return (Markup::default(), None);
     }
+    let list = html! {
+        datalist id=(id) {
+            @for n in nodes {
+                @if let Some(code) = n["code"].as_str() {
+                    option value=(code) { (n["name"].as_str().unwrap_or(code)) }
+                }
+            }
+        }
+    };
+    (list, Some(id))
 }
 
 #[cfg(test)]

@@ -813,15 +813,29 @@ pub struct AttemptParams {
     pub limit: Option<usize>,
 }
 
+/// One recorded attempt, with its account's holder named.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptOut {
+    /// The attempt as recorded.
+    #[serde(flatten)]
+    pub attempt: Attempt,
+    /// The holder's name today, when the attempt names an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// The account's login name today, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_username: Option<String>,
+}
+
 /// The record of logins and refused attempts (HY 5.1): Sở Nội vụ only.
 #[utoipa::path(get, path = "/api/v1/security/attempts", tag = "accounts",
     params(AttemptParams),
-    responses((status = 200, body = Vec<Attempt>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<AttemptOut>), (status = 403, body = Problem)))]
 pub async fn attempts(
     State(s): State<Arc<AppState>>,
     c: Caller,
     Params(p): Params<AttemptParams>,
-) -> ApiResult<Json<Vec<Attempt>>> {
+) -> ApiResult<Json<Vec<AttemptOut>>> {
     if !c.is_system_admin() {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -830,9 +844,26 @@ pub async fn attempts(
             "the record of attempts is for Sở Nội vụ",
         ));
     }
+    let attempts = s
+        .sessions
+        .attempts(p.limit.unwrap_or(100).clamp(1, 1_000))
+        .map_err(Problem::from)?;
+    let ids: Vec<&str> = attempts
+        .iter()
+        .filter_map(|a| a.account_id.as_deref())
+        .collect();
+    let accounts = s.workflows.accounts_by_id(&ids).await?;
     Ok(Json(
-        s.sessions
-            .attempts(p.limit.unwrap_or(100).clamp(1, 1_000))
-            .map_err(Problem::from)?,
+        attempts
+            .into_iter()
+            .map(|attempt| {
+                let a = attempt.account_id.as_ref().and_then(|id| accounts.get(id));
+                AttemptOut {
+                    account_name: a.map(|a| a.display_name.clone()),
+                    account_username: a.map(|a| a.username.clone()),
+                    attempt,
+                }
+            })
+            .collect(),
     ))
 }

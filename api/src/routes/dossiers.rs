@@ -99,25 +99,6 @@ fn filter<'a>(s: &'a AppState, basis: &'a ReadBasis, id: &'a str) -> Filter<'a> 
     }
 }
 
-/// The names today of the accounts `ids` (each looked up once), for a page
-/// that would otherwise show who acted as an account id. An id that is no
-/// account (an import's actor, the system) has no name.
-async fn account_names(
-    s: &AppState,
-    ids: &[&str],
-) -> ApiResult<std::collections::HashMap<String, String>> {
-    let mut names = std::collections::HashMap::new();
-    let mut asked = std::collections::HashSet::new();
-    for &id in ids {
-        if asked.insert(id)
-            && let Some(a) = s.workflows.caller(id).await?
-        {
-            names.insert(id.to_owned(), a.display_name);
-        }
-    }
-    Ok(names)
-}
-
 /// Personnel category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -386,7 +367,7 @@ pub(crate) async fn visible(
         .iter()
         .flat_map(|a| std::iter::once(a.signer.as_str()).chain(a.delegated_from.as_deref()))
         .collect();
-    let names = account_names(s, &ids).await?;
+    let names = super::account_names(s, &ids).await?;
     for a in &mut out.approvals {
         a.signer_name = names.get(&a.signer).cloned();
         a.delegated_from_name = a
@@ -444,7 +425,7 @@ pub async fn history(
     let entries = s.read.history(&id)?;
     let (mut entries, revealed) = filter(&s, &basis, &id).history(entries)?;
     let ids: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
-    let names = account_names(&s, &ids).await?;
+    let names = super::account_names(&s, &ids).await?;
     for e in &mut entries {
         e.actor_name = names.get(&e.actor).cloned();
     }
@@ -560,16 +541,12 @@ pub async fn readers(
     let next = (reads.len() == limit)
         .then(|| reads.last().map(|r| r.position))
         .flatten();
-    // Readers are few against reads: each account is looked up once.
-    let mut accounts: std::collections::HashMap<String, Option<hoso_domain::account::Account>> =
-        std::collections::HashMap::new();
+    // Readers are few against reads: looked up together, once.
+    let ids: Vec<&str> = reads.iter().map(|r| r.reader.as_str()).collect();
+    let accounts = s.workflows.accounts_by_id(&ids).await?;
     let mut items = Vec::with_capacity(reads.len());
     for r in reads {
-        if !accounts.contains_key(&r.reader) {
-            let a = s.workflows.caller(&r.reader).await?;
-            accounts.insert(r.reader.clone(), a);
-        }
-        let a = accounts.get(&r.reader).and_then(Option::as_ref);
+        let a = accounts.get(&r.reader);
         items.push(ReaderOut {
             at: r.recorded_at,
             reader_name: a.map(|a| a.display_name.clone()),

@@ -112,6 +112,22 @@ pub struct WaitFor {
     pub wait_for: Option<u64>,
 }
 
+/// The names today of the accounts `ids`, for an answer that would otherwise
+/// name who acted only by account id (the log keeps ids). An id that is no
+/// account (an import's actor, the system) has no name.
+pub(crate) async fn account_names(
+    state: &AppState,
+    ids: &[&str],
+) -> ApiResult<std::collections::HashMap<String, String>> {
+    Ok(state
+        .workflows
+        .accounts_by_id(ids)
+        .await?
+        .into_iter()
+        .map(|(id, a)| (id, a.display_name))
+        .collect())
+}
+
 /// Waits for the read side to reach `position`, if asked. A position the log
 /// has not reached is refused at once: no write gave it, so waiting for it
 /// could only time out.

@@ -144,6 +144,18 @@ fn assert_refused(a: &Answer, status: StatusCode, type_: &str) {
     }
 }
 
+/// Division B split on 2 March 2026 between division A and the centre; the
+/// decision's position.
+async fn split_division_b(s: &Setup) -> u64 {
+    decided(
+        &s.node,
+        &s.admin,
+        HEALTH_DIV_B,
+        json!({"action": "split", "successors": [HEALTH_DIV_A, CENTRE], "effective": "2026-03-02"}),
+    )
+    .await
+}
+
 fn unit_path(code: &str, query: &str) -> String {
     format!("/api/v1/org-units/{code}{query}")
 }
@@ -151,13 +163,7 @@ fn unit_path(code: &str, query: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dl_5_5_split_takes_effect_on_its_date_and_hands_people_to_the_first_successor() {
     let s = setup().await;
-    let at = decided(
-        &s.node,
-        &s.admin,
-        HEALTH_DIV_B,
-        json!({"action": "split", "successors": [HEALTH_DIV_A, CENTRE], "effective": "2026-03-02"}),
-    )
-    .await;
+    let at = split_division_b(&s).await;
     let tree = |date: &str| format!("/api/v1/org-units?date={date}&wait_for={at}");
     let before = s.node.get_ok(&tree("2026-03-01"), &s.admin).await;
     let after = s.node.get_ok(&tree("2026-03-02"), &s.admin).await;
@@ -646,13 +652,7 @@ async fn dl_5_5_a_read_as_known_before_a_merger_was_recorded_does_not_see_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_names_in_one_request_on_a_date_ceased_units_by_their_last_name() {
     let s = setup().await;
-    let at = decided(
-        &s.node,
-        &s.admin,
-        HEALTH_DIV_B,
-        json!({"action": "split", "successors": [HEALTH_DIV_A, CENTRE], "effective": "2026-03-02"}),
-    )
-    .await;
+    let at = split_division_b(&s).await;
     // Any account, in the order asked, each once, a code of no unit left out;
     // a unit that had ceased by the date keeps its last name.
     let names = |codes: &str| {

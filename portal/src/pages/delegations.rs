@@ -98,7 +98,7 @@ async fn scope(p: &Portal, v: &Viewer) -> Result<Vec<Value>, Refusal> {
 async fn unit_names(p: &Portal, v: &Viewer, scope: &Result<Vec<Value>, Refusal>) -> Units {
     let mut units = Units::default();
     if let Ok(list) = scope {
-        units.add(&Value::Array(list.clone()));
+        units.add_nodes(list);
     }
     let empty = serde_json::Map::new();
     let named: Vec<&str> = v.me["delegations"]

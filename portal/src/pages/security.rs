@@ -2,7 +2,6 @@
 //! tokens, locked accounts and attempts outside scope, newest first, times in
 //! Vietnam's time zone.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -20,7 +19,7 @@ use crate::words;
 const DEFAULT_LIMIT: usize = 100;
 
 /// The entries as a table; refusals and failures marked.
-pub(crate) fn attempts_table(list: &[Value], accounts: &HashMap<String, String>) -> Markup {
+pub(crate) fn attempts_table(list: &[Value]) -> Markup {
     html! {
         div.scroll {
             table #attempts {
@@ -41,9 +40,9 @@ pub(crate) fn attempts_table(list: &[Value], accounts: &HashMap<String, String>)
                             td class=[(kind != "login-ok").then_some("bad")] { (words::attempt_kind(kind)) }
                             td {
                                 @if let Some(id) = a["account_id"].as_str() {
-                                    @match accounts.get(id) {
-                                        Some(who) => { span title=(id) { (who) } },
-                                        None => { (super::dossier::account(id)) },
+                                    @match (a["account_name"].as_str(), a["account_username"].as_str()) {
+                                        (Some(name), Some(login)) => { span title=(id) { (name) " (" (login) ")" } },
+                                        _ => { (super::dossier::account(id)) },
                                     }
                                 }
                             }
@@ -57,28 +56,6 @@ pub(crate) fn attempts_table(list: &[Value], accounts: &HashMap<String, String>)
             }
         }
     }
-}
-
-/// The accounts the visitor administers, "name (login)" by id, to say who an
-/// attempt was by; none when the API lists none (the id is shown then).
-async fn account_names(p: &Portal, v: &Viewer) -> HashMap<String, String> {
-    let Ok(list) = p.api.get(&v.who, "/accounts").await else {
-        return HashMap::new();
-    };
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            Some((
-                a["id"].as_str()?.to_owned(),
-                format!(
-                    "{} ({})",
-                    a["display_name"].as_str().unwrap_or(""),
-                    a["username"].as_str().unwrap_or("")
-                ),
-            ))
-        })
-        .collect()
 }
 
 /// `GET /security?limit=`.
@@ -100,7 +77,6 @@ pub(crate) async fn attempts(
         Ok(l) => l.as_array().cloned().unwrap_or_default(),
         Err(r) => return refused_page(Some(&v), &r),
     };
-    let accounts = account_names(&p, &v).await;
     let body = html! {
         p { "Nhật ký đăng nhập và các lần truy cập bị từ chối (HY 5.1), mới nhất trước; giờ Việt Nam." }
         form.inline method="get" action="/security" aria-label="Số dòng hiển thị" {
@@ -115,7 +91,7 @@ pub(crate) async fn attempts(
             div { button.secondary type="submit" { "Xem" } }
         }
         @if list.is_empty() { p.hint { "Chưa có sự việc nào." } }
-        @else { (attempts_table(&list, &accounts)) }
+        @else { (attempts_table(&list)) }
     };
     page(&v, "Nhật ký an ninh", body)
 }
@@ -129,8 +105,8 @@ mod tests {
     fn attempts_show_vietnam_time_and_mark_refusals() {
         let html = attempts_table(&[
             json!({"at": "2026-03-02T01:30:00Z", "kind": "login-failed", "username": "a", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": "1"}),
-            json!({"at": "2026-03-02T17:05:00+00:00", "kind": "login-ok", "account_id": "acc-1", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": ""}),
-        ], &HashMap::from([("acc-1".to_owned(), "Trần Văn Bình (binh)".to_owned())]))
+            json!({"at": "2026-03-02T17:05:00+00:00", "kind": "login-ok", "account_id": "acc-1", "account_name": "Trần Văn Bình", "account_username": "binh", "client": "127.0.0.1", "target": "POST /api/v1/sessions", "detail": ""}),
+        ])
         .into_string();
         assert!(
             html.contains(r#"<span title="acc-1">Trần Văn Bình (binh)</span>"#),

@@ -113,9 +113,12 @@ struct Offered {
     tree: Tree,
     managing: String,
     employing: String,
+    /// Each field's datalist and the id it is named by, in [`UnitField`]'s
+    /// order, made once per page.
+    offers: Vec<(Markup, Option<&'static str>)>,
 }
 
-/// The unit fields of the page.
+/// The unit fields of the page, in the order of `Offered::offers`.
 #[derive(Debug, Clone, Copy)]
 enum UnitField {
     Move,
@@ -125,40 +128,30 @@ enum UnitField {
 
 impl Offered {
     async fn of(p: &Portal, v: &Viewer, managing: &str, employing: &str) -> Self {
-        Self {
-            tree: Tree::of(p, v).await,
-            managing: managing.to_owned(),
-            employing: employing.to_owned(),
-        }
+        Self::new(Tree::of(p, v).await, managing, employing)
     }
 
-    /// The datalist of a field's units, and the id the field names it by
-    /// (none when there is nothing to offer).
-    fn offer(&self, field: UnitField) -> (Markup, Option<&'static str>) {
-        let t = &self.tree;
-        match field {
-            UnitField::Move => units::offer(
-                "units-move",
-                &t.of_agency(t.agency_of(&self.employing), true),
-            ),
-            UnitField::Transfer => units::offer(
-                "units-transfer",
-                &t.of_agency(t.agency_of(&self.managing), false),
-            ),
-            UnitField::Forward => units::offer("units-forward", &t.part(&[&self.managing], true)),
+    fn new(t: Tree, managing: &str, employing: &str) -> Self {
+        let offers = vec![
+            units::offer("units-move", &t.of_agency(t.agency_of(employing), true)),
+            units::offer("units-transfer", &t.of_agency(t.agency_of(managing), false)),
+            units::offer("units-forward", &t.part(&[managing], true)),
+        ];
+        Self {
+            tree: t,
+            managing: managing.to_owned(),
+            employing: employing.to_owned(),
+            offers,
         }
     }
 
     fn datalists(&self) -> Markup {
-        html! {
-            @for f in [UnitField::Move, UnitField::Transfer, UnitField::Forward] {
-                (self.offer(f).0)
-            }
-        }
+        html! { @for (list, _) in &self.offers { (list) } }
     }
 
+    /// The id of the datalist a field names, if it has units to offer.
     fn list(&self, field: UnitField) -> Option<&'static str> {
-        self.offer(field).1
+        self.offers.get(field as usize).and_then(|(_, id)| *id)
     }
 
     /// The hidden fields that carry the dossier's units, for the suggestions
@@ -498,11 +491,11 @@ mod tests {
             {"code": "901.04.00.H33", "name": "Bệnh viện", "parent": "000.04.00.H33", "agency": "901.04.00.H33"},
         ]);
         // Managed by the Sở, employed by its office.
-        let offered = Offered {
-            tree: Tree::from_nodes(tree.as_array().cloned().unwrap()),
-            managing: "000.04.00.H33".into(),
-            employing: "001.04.00.H33".into(),
-        };
+        let offered = Offered::new(
+            Tree::from_nodes(tree.as_array().cloned().unwrap()),
+            "000.04.00.H33",
+            "001.04.00.H33",
+        );
         let lists = offered.datalists().into_string();
         assert!(
             lists.contains(r#"<datalist id="units-move"><option value="000.04.00.H33">Sở Y tế</option><option value="001.04.00.H33">Văn phòng Sở Y tế</option></datalist>"#),
